@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { ChatError } from '../../protocol/index.js';
+import { ApiClient } from '../../client/api.js';
+import type { Context } from '../context.js';
+import { parseUsername, readAll, readPassword } from '../input.js';
+
+interface PwOpts { passwordStdin?: boolean }
+
+export async function runRegister(ctx: Context, username: string, o: PwOpts) {
+  const password = await readPassword(ctx.io, o.passwordStdin, 'Choose a password: ', true);
+  const server = ctx.server;
+  const r = await new ApiClient(server).register(parseUsername(username), password);
+  ctx.saveLogin(server, r);
+  ctx.print(r.user, () => `registered and logged in as ${r.user.username}${r.user.admin ? ' (admin)' : ''} on ${server}`);
+}
+
+export async function runLogin(ctx: Context, username: string, o: PwOpts) {
+  const password = await readPassword(ctx.io, o.passwordStdin);
+  const server = ctx.server;
+  const r = await new ApiClient(server).login(username, password);
+  ctx.saveLogin(server, r);
+  ctx.print(r.user, () => `logged in as ${r.user.username} on ${server}`);
+}
+
+export async function runLogout(ctx: Context) {
+  const refresh = ctx.storedRefreshToken();
+  if (!refresh) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', 'Not logged in');
+  try {
+    await ctx.api().logout(refresh);
+  } finally {
+    ctx.clearLogin();
+  }
+  ctx.print({ ok: true }, () => 'logged out');
+}
+
+export async function runWhoami(ctx: Context) {
+  const u = await ctx.api().whoami();
+  ctx.print(u, () => `${u.username}${u.admin ? ' (admin)' : ''}`);
+}
+
+export async function runPasswd(ctx: Context, o: PwOpts) {
+  let current: string;
+  let next: string;
+  if (o.passwordStdin) {
+    // Two lines: the current password, then the new one.
+    const lines = (await readAll(ctx.io.stdin)).split(/\r?\n/);
+    current = lines[0] ?? '';
+    next = lines[1] ?? '';
+    if (!current || !next) throw new ChatError('CHAT_ERR_VALIDATION', 'with --password-stdin, give the current and the new password on two lines');
+  } else {
+    current = await readPassword(ctx.io, false, 'Current password: ');
+    next = await readPassword(ctx.io, false, 'New password: ', true);
+  }
+  await ctx.api().changePassword(current, next);
+  ctx.print({ ok: true }, () => 'password changed; your other sessions were signed out');
+}
+
+export function register(program: Command, ctx: () => Context) {
+  program.command('register <user>').description('create an account and log in')
+    .option('--password-stdin', 'read the password from stdin')
+    .action((u: string, o: PwOpts) => runRegister(ctx(), u, o));
+  program.command('login <user>').description('log in and remember the server')
+    .option('--password-stdin', 'read the password from stdin')
+    .action((u: string, o: PwOpts) => runLogin(ctx(), u, o));
+  program.command('logout').description('revoke this session on the server and forget it').action(() => runLogout(ctx()));
+  program.command('whoami').description('show the logged-in user ({id, username, admin})').action(() => runWhoami(ctx()));
+  program.command('passwd').description('change your password; signs out your other sessions')
+    .option('--password-stdin', 'read the current and new password from stdin, one per line')
+    .action((o: PwOpts) => runPasswd(ctx(), o));
+}

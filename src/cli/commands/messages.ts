@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { v7 as uuidv7 } from 'uuid';
+import { ChatError, LIMITS, clientMsgIdSchema, type Message } from '../../protocol/index.js';
+import { MessageStream, sendDurable } from '../../client/socket.js';
+import { safeJson } from '../../client/sanitize.js';
+import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
+import { formatMessage } from '../format.js';
+import { parseIntArg, parseUsername, readAll } from '../input.js';
+
+interface SendOpts { idempotencyKey?: string; timeout?: number }
+
+export async function runSend(ctx: Context, user: string, words: string[], o: SendOpts) {
+  const to = parseUsername(user);
+  let text = words.join(' ');
+  if (words.length === 0 || text === '-') text = (await readAll(ctx.io.stdin)).replace(/\r?\n$/, '');
+  if (!text) throw new UsageError('nothing to send: give text or pipe it on stdin');
+  if (o.idempotencyKey !== undefined && !clientMsgIdSchema.safeParse(o.idempotencyKey).success) {
+    throw new UsageError(`--idempotency-key must be 1-${LIMITS.maxClientMsgIdLength} printable ASCII characters without spaces`);
+  }
+  // Always send a clientMsgId, so retries across reconnects cannot duplicate.
+  const clientMsgId = o.idempotencyKey ?? uuidv7();
+  const conn = ctx.connect();
+  try {
+    const m = await sendDurable(conn, { to, text, clientMsgId }, (o.timeout ?? 30) * 1000);
+    ctx.print(m, () => `sent #${m.seq} to ${m.to}`);
+  } finally {
+    conn.close();
+  }
+}
+
+interface HistoryOpts { limit?: number; beforeSeq?: number; afterSeq?: number }
+
+export async function runHistory(ctx: Context, user: string, o: HistoryOpts) {
+  const list = await ctx.api().history(parseUsername(user), { limit: o.limit, beforeSeq: o.beforeSeq, afterSeq: o.afterSeq });
+  ctx.print(list, () => list.map(formatMessage).join('\n'));
+}
+
+/** Prints incoming messages until SIGINT (or `signal` aborts), gap-free across reconnects. */
+export async function runListen(ctx: Context, signal?: AbortSignal) {
+  const conn = ctx.connect();
+  const stream = new MessageStream(ctx.api(), conn);
+  let fatal: ChatError | undefined;
+  const done = new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    signal?.addEventListener('abort', stop);
+    conn.on('fatal', (e: ChatError) => { fatal = e; resolve(); });
+  });
+  stream.on('message', (m: Message) => {
+    if (ctx.json) ctx.io.out(safeJson(m) + '\n');
+    else ctx.io.out(formatMessage(m) + '\n');
+  });
+  stream.on('warn', (e: Error) => ctx.note(`warning: ${e.message}`));
+  conn.socket.on('connect', () => ctx.note('connected'));
+  conn.socket.on('disconnect', (reason) => ctx.note(`disconnected (${reason}); reconnecting`));
+  try {
+    await stream.start();
+    await done;
+  } finally {
+    conn.close();
+  }
+  if (fatal) throw fatal;
+}
+
+export function register(program: Command, ctx: () => Context) {
+  program.command('send <user> [text...]').description('send a message; exits 0 after the durable ack. Reads stdin when no text or "-"')
+    .option('--idempotency-key <key>', 'sent as clientMsgId: resending with the same key never creates a second message')
+    .option('--timeout <seconds>', 'give up waiting for the ack after this long', parseIntArg('--timeout', 1, 3600), 30)
+    .action((u: string, words: string[], o: SendOpts) => runSend(ctx(), u, words, o));
+  program.command('history <user>').description('messages with a user, oldest first')
+    .option('--limit <n>', `page size (default ${LIMITS.defaultHistoryLimit}, max ${LIMITS.maxHistoryLimit})`, parseIntArg('--limit', 1, LIMITS.maxHistoryLimit))
+    .option('--before-seq <seq>', 'the page just before this seq', parseIntArg('--before-seq', 0, Number.MAX_SAFE_INTEGER))
+    .option('--after-seq <seq>', 'the page just after this seq', parseIntArg('--after-seq', 0, Number.MAX_SAFE_INTEGER))
+    .action((u: string, o: HistoryOpts) => runHistory(ctx(), u, o));
+  program.command('listen').description('print incoming messages until SIGINT; --json prints one object per line')
+    .action(() => runListen(ctx()));
+}

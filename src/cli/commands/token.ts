@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { LIMITS } from '../../protocol/index.js';
+import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
+
+export function register(program: Command, ctx: () => Context) {
+  const token = program.command('token').description('personal API tokens for scripts (use with CHAT_TOKEN)');
+  token.command('create <name>').description('create a token; the secret is shown once ({id, name, token})').action(async (name: string) => {
+    if (name.length > LIMITS.maxTokenNameLength) throw new UsageError(`token name longer than ${LIMITS.maxTokenNameLength} characters`);
+    const c = ctx();
+    const t = await c.api().createToken(name);
+    c.print(t, () => `${t.token}\n(id ${t.id}; this secret is shown only once)`);
+  });
+  token.command('list').description('your tokens, without secrets').action(async () => {
+    const c = ctx();
+    const list = await c.api().listTokens();
+    c.print(list, () => (list.length ? list.map((t) => `${t.id}  ${t.name}  created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}`).join('\n') : 'no tokens'));
+  });
+  token.command('revoke <id>').description('revoke a token; its sockets are disconnected').action(async (id: string) => {
+    const c = ctx();
+    await c.api().revokeToken(id);
+    c.print({ ok: true }, () => `revoked ${id}`);
+  });
+}

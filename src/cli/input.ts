@@ -1,0 +1,53 @@
+import readline from 'node:readline';
+import { Writable } from 'node:stream';
+import { usernameSchema } from '../protocol/index.js';
+import type { IO } from './context.js';
+import { UsageError } from './errors.js';
+
+export async function readAll(stdin: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Prompts on the terminal without echo. */
+function promptHidden(io: IO, prompt: string): Promise<string> {
+  const muted = new Writable({ write: (_c, _e, cb) => cb() });
+  io.err(prompt);
+  const rl = readline.createInterface({ input: io.stdin, output: muted, terminal: true });
+  return new Promise((resolve) => {
+    rl.question('', (answer) => {
+      rl.close();
+      io.err('\n');
+      resolve(answer);
+    });
+  });
+}
+
+/** A password from stdin (--password-stdin) or a hidden prompt on a TTY. */
+export async function readPassword(io: IO, fromStdin: boolean | undefined, prompt = 'Password: ', confirm = false): Promise<string> {
+  if (fromStdin) {
+    const text = (await readAll(io.stdin)).replace(/\r?\n$/, '');
+    if (!text) throw new UsageError('no password on stdin');
+    return text;
+  }
+  if (!io.stdin.isTTY) throw new UsageError('stdin is not a terminal: pass --password-stdin and pipe the password');
+  const pw = await promptHidden(io, prompt);
+  if (confirm && (await promptHidden(io, 'Repeat: ')) !== pw) throw new UsageError('passwords do not match');
+  return pw;
+}
+
+export function parseUsername(value: string): string {
+  const r = usernameSchema.safeParse(value);
+  if (!r.success) throw new UsageError(`invalid username ${JSON.stringify(value)}: ${r.error.issues[0]?.message}`);
+  return value;
+}
+
+export function parseIntArg(name: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new UsageError(`${name} must be a whole number, got ${JSON.stringify(value)}`);
+    const n = Number(value);
+    if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}`);
+    return n;
+  };
+}

@@ -1,0 +1,74 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ChatError } from '../protocol/index.js';
+import { sanitize } from '../client/sanitize.js';
+import { Context, processIO, type GlobalOptions, type IO } from './context.js';
+import { EXIT, UsageError, exitCodeFor } from './errors.js';
+import { register as registerAuth } from './commands/auth.js';
+import { register as registerFriends } from './commands/friends.js';
+import { register as registerMessages } from './commands/messages.js';
+import { register as registerToken } from './commands/token.js';
+import { register as registerAdmin } from './commands/admin.js';
+
+export function buildProgram(io: IO): Command {
+  const program = new Command('chat')
+    .description('terminal chat: scriptable commands; exit codes 0 ok, 1 error, 2 usage, 4 authentication')
+    .addOption(new Option('--server <url>', 'chatd URL (env CHAT_SERVER; remembered after login)'))
+    .option('--json', 'print data as JSON')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError();
+  let ctx: Context | undefined;
+  const context = () => (ctx ??= new Context(program.opts<GlobalOptions>(), io));
+  registerAuth(program, context);
+  registerFriends(program, context);
+  registerMessages(program, context);
+  registerToken(program, context);
+  registerAdmin(program, context);
+  // --json is accepted after the subcommand too: `chat history bob --json`.
+  const addJson = (c: Command) => {
+    for (const sub of c.commands) {
+      if (sub.commands.length > 0) addJson(sub);
+      else sub.option('--json', 'print data as JSON').hook('preAction', (_t, action) => {
+        if (action.opts().json) program.setOptionValue('json', true);
+      });
+    }
+  };
+  addJson(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; only this function maps errors to codes. */
+export async function run(argv: string[], io: IO = processIO()): Promise<number> {
+  const program = buildProgram(io);
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return EXIT.ok;
+  }
+  try {
+    await program.parseAsync(argv);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return EXIT.ok;
+      return EXIT.usage;
+    }
+    const code = exitCodeFor(err);
+    if (err instanceof ChatError) {
+      const hint = code === EXIT.auth && err.code !== 'CHAT_ERR_INVALID_CREDENTIALS' && err.code !== 'CHAT_ERR_ACCOUNT_DISABLED' && !/chat login/.test(err.message) ? ' (run "chat login")' : '';
+      const retry = err.retryAfterMs ? ` (retry in ${Math.ceil(err.retryAfterMs / 1000)} s)` : '';
+      io.err(`chat: ${err.code}: ${sanitize(err.message)}${retry}${hint}\n`);
+    } else if (err instanceof UsageError) {
+      io.err(`chat: usage: ${sanitize(err.message)}\n`);
+    } else {
+      io.err(`chat: ${sanitize((err as Error).message ?? String(err))}\n`);
+    }
+    return code;
+  }
+}
+
+export async function main(argv: string[]) {
+  const code = await run(argv);
+  process.exitCode = code;
+  // Sockets and timers may linger; a CLI command is done once it returns and its output is flushed.
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}

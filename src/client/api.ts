@@ -1,0 +1,95 @@
+import {
+  ChatError, ROUTES, fromErrorBody,
+  type AdminUserView, type ApiTokenCreated, type ApiTokenView, type AuthResult, type ConversationView, type FriendAddResult,
+  type FriendRequests, type FriendView, type HistoryQuery, type Message, type PublicUser, type SendInput,
+} from '../protocol/index.js';
+
+/** Supplies bearer tokens to the client and refreshes them when the server says they expired. */
+export interface Credentials {
+  /** A usable token, refreshing first when it is about to expire. Undefined when logged out. */
+  token(): Promise<string | undefined>;
+  /** Forces a refresh after the server rejected the token as expired. Throws an auth error when impossible. */
+  refresh(): Promise<string>;
+}
+
+export const anonymous: Credentials = {
+  token: async () => undefined,
+  refresh: async () => { throw new ChatError('CHAT_ERR_UNAUTHENTICATED'); },
+};
+
+/** A static token (an API token from CHAT_TOKEN): nothing to refresh. */
+export function staticCredentials(token: string): Credentials {
+  return { token: async () => token, refresh: async () => { throw new ChatError('CHAT_ERR_TOKEN_INVALID', 'The API token was rejected'); } };
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/** Typed REST client for chatd, shared by the CLI and the TUI. */
+export class ApiClient {
+  constructor(readonly server: string, private readonly creds: Credentials = anonymous) {}
+
+  async request<T>(method: Method, path: string, body?: unknown, opts: { auth?: boolean; query?: Record<string, string | number | undefined> } = {}): Promise<T> {
+    const auth = opts.auth ?? true;
+    let url = new URL(path, this.server).toString();
+    if (opts.query) {
+      const qs = new URLSearchParams();
+      for (const [k, v] of Object.entries(opts.query)) if (v !== undefined) qs.set(k, String(v));
+      const s = qs.toString();
+      if (s) url += `?${s}`;
+    }
+    const send = async (token: string | undefined) => {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (token) headers.authorization = `Bearer ${token}`;
+      try {
+        return await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      } catch (err) {
+        throw new ChatError('CHAT_ERR_UNAVAILABLE', `Cannot reach chatd at ${this.server}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+      }
+    };
+    let token = auth ? await this.creds.token() : undefined;
+    if (auth && !token) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', 'Not logged in: run "chat login" or set CHAT_TOKEN');
+    let res = await send(token);
+    if (auth && res.status === 401) {
+      const err = await errorOf(res);
+      if (err.code !== 'CHAT_ERR_TOKEN_EXPIRED') throw err;
+      token = await this.creds.refresh();
+      res = await send(token);
+    }
+    if (!res.ok) throw await errorOf(res);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  register(username: string, password: string) { return this.request<AuthResult>('POST', ROUTES.register, { username, password }, { auth: false }); }
+  login(username: string, password: string) { return this.request<AuthResult>('POST', ROUTES.login, { username, password }, { auth: false }); }
+  refresh(refreshToken: string) { return this.request<AuthResult>('POST', ROUTES.refresh, { refreshToken }, { auth: false }); }
+  logout(refreshToken: string) { return this.request<void>('POST', ROUTES.logout, { refreshToken }); }
+  whoami() { return this.request<PublicUser>('GET', ROUTES.me); }
+  changePassword(currentPassword: string, newPassword: string) { return this.request<void>('POST', ROUTES.password, { currentPassword, newPassword }); }
+  friends() { return this.request<FriendView[]>('GET', ROUTES.friends); }
+  friendRequests() { return this.request<FriendRequests>('GET', ROUTES.friendRequests); }
+  addFriend(u: string) { return this.request<FriendAddResult>('POST', ROUTES.friend(u)); }
+  acceptFriend(u: string) { return this.request<FriendAddResult>('POST', ROUTES.friendAccept(u)); }
+  removeFriend(u: string) { return this.request<void>('DELETE', ROUTES.friend(u)); }
+  conversations() { return this.request<ConversationView[]>('GET', ROUTES.conversations); }
+  history(u: string, q: HistoryQuery = {}) { return this.request<Message[]>('GET', ROUTES.history(u), undefined, { query: q }); }
+  sendRest(input: SendInput) { return this.request<Message>('POST', ROUTES.messages, input); }
+  createToken(name: string) { return this.request<ApiTokenCreated>('POST', ROUTES.tokens, { name }); }
+  listTokens() { return this.request<ApiTokenView[]>('GET', ROUTES.tokens); }
+  revokeToken(id: string) { return this.request<void>('DELETE', ROUTES.token(id)); }
+  adminUsers() { return this.request<AdminUserView[]>('GET', ROUTES.adminUsers); }
+  adminUser(u: string, action: 'disable' | 'enable' | 'promote' | 'demote') { return this.request<AdminUserView>('POST', ROUTES.adminUser(u, action)); }
+  adminResetPassword(u: string, password: string) { return this.request<AdminUserView>('POST', ROUTES.adminUser(u, 'password'), { password }); }
+}
+
+async function errorOf(res: Response): Promise<ChatError> {
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  const fallback = res.status === 401 ? 'CHAT_ERR_UNAUTHENTICATED' : res.status === 429 ? 'CHAT_ERR_RATE_LIMITED' : res.status >= 500 ? 'CHAT_ERR_INTERNAL' : 'CHAT_ERR_VALIDATION';
+  return fromErrorBody((body as { error?: unknown } | undefined)?.error, fallback);
+}

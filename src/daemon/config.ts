@@ -1,0 +1,207 @@
+import { z } from 'zod';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { parseEnv } from 'node:util';
+import { LIMITS } from '../protocol/index.js';
+
+/** Thrown for invalid configuration; chatd exits 2 with this one line. */
+export class ConfigError extends Error {
+  constructor(readonly setting: string, message: string) {
+    super(`invalid configuration: ${setting}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.union([z.array(z.string()), z.string()]).transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+
+function defaultDataDir(): string {
+  const xdg = process.env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
+  return path.join(xdg, 'chatd');
+}
+
+interface FieldSpec {
+  env: string;
+  flag?: string;
+  schema: z.ZodType;
+  default: unknown;
+  description: string;
+  secret?: boolean;
+}
+
+/** Every setting, with its env name, default and one-line description. The README's table mirrors this. */
+export const FIELDS = {
+  host: { env: 'HOST', flag: 'host', schema: z.string().min(1), default: '127.0.0.1', description: 'Address to listen on' },
+  port: { env: 'PORT', flag: 'port', schema: int(0, 65535), default: 3000, description: 'TCP port (0 picks a free one)' },
+  dataDir: { env: 'CHAT_DATA_DIR', flag: 'dataDir', schema: z.string().min(1), default: defaultDataDir(), description: 'Where the SQLite file and generated secrets live (default under $XDG_DATA_HOME)' },
+  store: { env: 'CHAT_STORE', schema: z.enum(['sqlite']), default: 'sqlite', description: 'Message and account store' },
+  pipeline: { env: 'CHAT_PIPELINE', schema: z.enum(['inprocess']), default: 'inprocess', description: 'Durable message pipeline (in-process group commit)' },
+  cache: { env: 'CHAT_CACHE', schema: z.enum(['memory']), default: 'memory', description: 'Cache, presence, dedupe and rate limits' },
+  logLevel: { env: 'LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', description: 'pino log level' },
+  jwtAccessSecret: { env: 'JWT_ACCESS_SECRET', schema: z.string().min(32, 'must be at least 32 characters'), default: undefined, description: 'HS256 key for access JWTs (generated into the data dir when unset)', secret: true },
+  jwtRefreshSecret: { env: 'JWT_REFRESH_SECRET', schema: z.string().min(32, 'must be at least 32 characters'), default: undefined, description: 'HMAC key for refresh and API token hashes (generated when unset)', secret: true },
+  accessTokenTtlSec: { env: 'CHAT_ACCESS_TOKEN_TTL', schema: int(10, 900), default: 900, description: 'Access JWT lifetime in seconds (at most 900)' },
+  refreshTokenTtlSec: { env: 'CHAT_REFRESH_TOKEN_TTL', schema: int(60, 365 * 86400), default: 30 * 86400, description: 'Refresh token lifetime in seconds' },
+  maxMessageLength: { env: 'CHAT_MAX_MESSAGE_LENGTH', schema: int(1, LIMITS.maxMessageLengthCeiling), default: LIMITS.maxMessageLength, description: 'Maximum message text length in characters' },
+  authRateLimit: { env: 'CHAT_AUTH_RATE_LIMIT', schema: int(1, 1_000_000), default: 10, description: 'Login/register attempts per IP and per account per window' },
+  authRateWindowSec: { env: 'CHAT_AUTH_RATE_WINDOW', schema: int(1, 86400), default: 60, description: 'Window of the auth rate limit, in seconds' },
+  messageRateLimit: { env: 'CHAT_MESSAGE_RATE_LIMIT', schema: int(1, 10_000_000), default: 1200, description: 'Messages a user may send per minute' },
+  commitBatchMax: { env: 'CHAT_COMMIT_BATCH', schema: int(1, 100_000), default: 1000, description: 'Most messages written in one group commit' },
+  trustProxy: { env: 'CHAT_TRUST_PROXY', schema: bool, default: false, description: 'Trust X-Forwarded-For for client IPs (behind a reverse proxy)' },
+  geminiApiKey: { env: 'GEMINI_API_KEY', schema: z.string().min(1), default: undefined, description: 'Gemini API key; without it /ai answers "AI is not configured"', secret: true },
+  geminiModel: { env: 'GEMINI_MODEL', schema: z.string().regex(/^[A-Za-z0-9._-]+$/), default: 'gemini-2.5-flash', description: 'Gemini model asked first' },
+  geminiFallbackModels: { env: 'GEMINI_FALLBACK_MODELS', schema: list, default: ['gemini-2.5-flash-lite'], description: 'Comma-separated models tried when the first fails' },
+  geminiBaseUrl: { env: 'GEMINI_BASE_URL', schema: z.url(), default: undefined, description: 'Another Gemini-compatible endpoint (tests point it at a local fake)' },
+  aiTimeoutMs: { env: 'CHAT_AI_TIMEOUT_MS', schema: int(100, 600_000), default: 30_000, description: 'Timeout of one Gemini call' },
+  aiRetries: { env: 'CHAT_AI_RETRIES', schema: int(0, 10), default: 2, description: 'Retries per model on timeout, 429 and 5xx, with backoff' },
+  aiQuotaPerHour: { env: 'CHAT_AI_QUOTA_PER_HOUR', schema: int(0, 1_000_000), default: 30, description: '/ai questions a user may ask per hour' },
+  aiContextMessages: { env: 'CHAT_AI_CONTEXT_MESSAGES', schema: int(0, 200), default: 20, description: 'Recent messages sent to Gemini as context' },
+  aiConcurrency: { env: 'CHAT_AI_CONCURRENCY', schema: int(1, 1000), default: 8, description: 'Gemini calls in flight at once' },
+} as const satisfies Record<string, FieldSpec>;
+
+export type ConfigKey = keyof typeof FIELDS;
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  store: 'sqlite';
+  pipeline: 'inprocess';
+  cache: 'memory';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  jwtAccessSecret: string;
+  jwtRefreshSecret: string;
+  accessTokenTtlSec: number;
+  refreshTokenTtlSec: number;
+  maxMessageLength: number;
+  authRateLimit: number;
+  authRateWindowSec: number;
+  messageRateLimit: number;
+  commitBatchMax: number;
+  trustProxy: boolean;
+  geminiApiKey?: string;
+  geminiModel: string;
+  geminiFallbackModels: string[];
+  geminiBaseUrl?: string;
+  aiTimeoutMs: number;
+  aiRetries: number;
+  aiQuotaPerHour: number;
+  aiContextMessages: number;
+  aiConcurrency: number;
+}
+
+export type Source = 'default' | 'file' | '.env' | 'env' | 'flag' | 'generated' | 'data dir';
+export interface LoadedConfig {
+  config: Readonly<Config>;
+  sources: Record<ConfigKey, Source>;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  flags?: Partial<Record<ConfigKey, unknown>>;
+  /** Working directory whose `.env` is read (default: process.cwd()). */
+  cwd?: string;
+  /** Generate and persist missing secrets into the data dir (chatd start does; chatd config does not write). */
+  persistSecrets?: boolean;
+}
+
+function readDotEnv(cwd: string): Record<string, string> {
+  const file = path.join(cwd, '.env');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return {};
+  }
+  return parseEnv(text) as Record<string, string>;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let raw: string;
+  try {
+    raw = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('CHAT_CONFIG_FILE', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+    for (const k of Object.keys(parsed)) if (!Object.hasOwn(FIELDS, k)) throw new ConfigError(`${file}: ${k}`, 'unknown setting');
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError('CHAT_CONFIG_FILE', `${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+const SECRETS_FILE = 'secrets.json';
+
+/** Reads or creates the generated secrets (mode 0600) in the data dir. */
+function loadSecrets(dataDir: string, persist: boolean): { jwtAccessSecret?: string; jwtRefreshSecret?: string } {
+  const file = path.join(dataDir, SECRETS_FILE);
+  try {
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+    return { jwtAccessSecret: parsed.jwtAccessSecret, jwtRefreshSecret: parsed.jwtRefreshSecret };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError('CHAT_DATA_DIR', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!persist) return {};
+  const secrets = { jwtAccessSecret: crypto.randomBytes(48).toString('base64url'), jwtRefreshSecret: crypto.randomBytes(48).toString('base64url') };
+  try {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadSecrets(dataDir, false);
+    throw new ConfigError('CHAT_DATA_DIR', `cannot write ${file}: ${(err as Error).message}`);
+  }
+  return secrets;
+}
+
+/** Parses config with precedence defaults < config file < .env < env < flags, then freezes it. */
+export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const dotenv = readDotEnv(opts.cwd ?? process.cwd());
+  const configFile = env.CHAT_CONFIG_FILE ?? dotenv.CHAT_CONFIG_FILE;
+  const file = configFile ? readConfigFile(configFile) : {};
+  const out: Record<string, unknown> = {};
+  const sources = {} as Record<ConfigKey, Source>;
+  for (const [key, spec] of Object.entries(FIELDS) as [ConfigKey, FieldSpec][]) {
+    let value: unknown = spec.default;
+    let source: Source = 'default';
+    let name = spec.env;
+    if (file[key] !== undefined) { value = file[key]; source = 'file'; name = `${configFile}: ${key}`; }
+    if (dotenv[spec.env] !== undefined && dotenv[spec.env] !== '') { value = dotenv[spec.env]; source = '.env'; name = spec.env; }
+    if (env[spec.env] !== undefined && env[spec.env] !== '') { value = env[spec.env]; source = 'env'; name = spec.env; }
+    const flagVal = opts.flags?.[key];
+    if (flagVal !== undefined) { value = flagVal; source = 'flag'; name = `--${spec.flag?.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()) ?? key}`; }
+    if (value === undefined) { sources[key] = source; continue; }
+    const parsed = spec.schema.safeParse(value);
+    if (!parsed.success) throw new ConfigError(name, parsed.error.issues[0]?.message ?? 'invalid value');
+    out[key] = parsed.data;
+    sources[key] = source;
+  }
+  out.dataDir = path.resolve(out.dataDir as string);
+  if (out.jwtAccessSecret === undefined || out.jwtRefreshSecret === undefined) {
+    const hadFile = fs.existsSync(path.join(out.dataDir as string, SECRETS_FILE));
+    const secrets = loadSecrets(out.dataDir as string, opts.persistSecrets ?? false);
+    for (const k of ['jwtAccessSecret', 'jwtRefreshSecret'] as const) {
+      if (out[k] === undefined && secrets[k]) { out[k] = secrets[k]; sources[k] = hadFile ? 'data dir' : 'generated'; }
+    }
+  }
+  if (out.jwtAccessSecret !== undefined && out.jwtAccessSecret === out.jwtRefreshSecret) throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from JWT_ACCESS_SECRET');
+  return { config: Object.freeze(out) as unknown as Config, sources };
+}
+
+/** The effective configuration as printable rows, secrets masked. */
+export function describeConfig(loaded: LoadedConfig): { key: string; env: string; value: string; source: Source; description: string }[] {
+  return (Object.entries(FIELDS) as [ConfigKey, FieldSpec][]).map(([key, spec]) => {
+    const v = (loaded.config as unknown as Record<string, unknown>)[key];
+    let shown: string;
+    if (v === undefined) shown = '(unset)';
+    else if (spec.secret) shown = '********';
+    else shown = Array.isArray(v) ? v.join(',') : String(v);
+    return { key, env: spec.env, value: shown, source: loaded.sources[key], description: spec.description };
+  });
+}

@@ -1,0 +1,87 @@
+import { Server } from 'socket.io';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import client from 'prom-client';
+import { makeSendSchema, socketBufferSizeFor } from '../protocol/index.js';
+import type { Config } from './config.js';
+import { createEngines, type Engines } from './engines/index.js';
+import { attachGateway, type ChatServer } from './gateway.js';
+import { buildHttp } from './http.js';
+import { createLogger } from './logger.js';
+import { AiService } from './services/ai.js';
+import { AuthService } from './services/auth.js';
+import { FriendService } from './services/friends.js';
+import { MessageService } from './services/messages.js';
+
+export interface Daemon {
+  readonly config: Config;
+  readonly engines: Engines;
+  readonly io: ChatServer;
+  readonly auth: AuthService;
+  readonly messages: MessageService;
+  /** Starts engines and listens; resolves with the bound address. */
+  start(): Promise<{ host: string; port: number; url: string }>;
+  /** Stops accepting, flushes pending writes, closes engines in reverse order. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface DaemonOptions {
+  log?: Logger;
+  engines?: Engines;
+}
+
+/** The composition root: builds everything, listens only in start(). */
+export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const engines = opts.engines ?? createEngines(config);
+  const metrics = new client.Registry();
+  client.collectDefaultMetrics({ register: metrics });
+  const sendSchema = makeSendSchema(config.maxMessageLength);
+  const auth = new AuthService(engines.store, engines.cache, config);
+  const friends = new FriendService(engines.store, engines.cache);
+  const messages = new MessageService(engines.store, engines.cache, engines.pipeline, friends, config);
+  const ai = new AiService(messages, engines.store, engines.cache, config, log.child({ component: 'ai' }));
+  let closing = false;
+  const app = buildHttp({ config, log, engines, auth, friends, messages, sendSchema, metrics, isClosing: () => closing });
+  const io: ChatServer = new Server(app.server, {
+    maxHttpBufferSize: socketBufferSizeFor(config.maxMessageLength),
+    serveClient: false,
+    perMessageDeflate: false,
+    connectionStateRecovery: undefined,
+  });
+  attachGateway(io, { log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, sendSchema, metrics });
+
+  const lifecycle = [engines.store, engines.cache, engines.pipeline];
+  let started = false;
+  let closed: Promise<void> | undefined;
+
+  return {
+    config, engines, io, auth, messages,
+    async start() {
+      for (const r of lifecycle) await r.start();
+      started = true;
+      await app.listen({ host: config.host, port: config.port });
+      const addr = app.server.address() as AddressInfo;
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      const url = `http://${host}:${addr.port}`;
+      log.info({ url, store: engines.store.kind, pipeline: engines.pipeline.kind, cache: engines.cache.kind, ai: ai.configured ? config.geminiModel : 'not configured' }, `chatd listening on ${url}`);
+      return { host: addr.address, port: addr.port, url };
+    },
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        // Stop accepting new connections and requests, then drain what was accepted.
+        io.disconnectSockets(true);
+        await new Promise<void>((r) => io.close(() => r()));
+        await app.close();
+        await ai.close();
+        if (started) {
+          await engines.pipeline.flush();
+          for (const r of [...lifecycle].reverse()) await r.close().catch((err) => log.error({ err }, 'close failed'));
+        }
+        log.info('chatd stopped');
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { Message } from '../../protocol/index.js';
+import type { Cache, RateLimitResult } from './types.js';
+
+/** Bounded map that forgets the oldest entries first. */
+class BoundedMap<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly max: number) {}
+  get(k: K) { return this.map.get(k); }
+  set(k: K, v: V) {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
+  }
+  delete(k: K) { this.map.delete(k); }
+  get size() { return this.map.size; }
+}
+
+/**
+ * The embedded cache. Dedupe entries are bounded: a miss falls back to the
+ * store's (from, clientMsgId) index, so dedupe also holds across restarts.
+ */
+export class MemoryCache implements Cache {
+  readonly kind = 'memory';
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly dedupe = new BoundedMap<string, Message>(100_000);
+  private readonly presence = new Map<string, Set<string>>();
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async start() {
+    // Drop expired rate-limit windows so the map stays bounded.
+    this.sweeper = setInterval(() => {
+      const t = this.now();
+      for (const [k, w] of this.windows) if (t - w.start > 3_600_000) this.windows.delete(k);
+    }, 60_000);
+    this.sweeper.unref();
+  }
+
+  async close() {
+    clearInterval(this.sweeper);
+  }
+
+  async health() {
+    return { ok: true, kind: this.kind };
+  }
+
+  async rateLimit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
+    const t = this.now();
+    let w = this.windows.get(key);
+    if (!w || t - w.start >= windowMs) {
+      w = { start: t, count: 0 };
+      this.windows.set(key, w);
+    }
+    if (w.count >= limit) return { allowed: false, retryAfterMs: Math.max(1, w.start + windowMs - t) };
+    w.count++;
+    return { allowed: true, retryAfterMs: 0 };
+  }
+
+  async dedupeGet(key: string) {
+    return this.dedupe.get(key) ?? null;
+  }
+
+  async dedupeSet(key: string, message: Message) {
+    this.dedupe.set(key, message);
+  }
+
+  async presenceAdd(username: string, connectionId: string) {
+    let set = this.presence.get(username);
+    if (!set) this.presence.set(username, (set = new Set()));
+    set.add(connectionId);
+    return set.size === 1;
+  }
+
+  async presenceRemove(username: string, connectionId: string) {
+    const set = this.presence.get(username);
+    if (!set || !set.delete(connectionId)) return false;
+    if (set.size > 0) return false;
+    this.presence.delete(username);
+    return true;
+  }
+
+  async presenceOnline(usernames: string[]) {
+    const out: Record<string, boolean> = {};
+    for (const u of usernames) out[u] = (this.presence.get(u)?.size ?? 0) > 0;
+    return out;
+  }
+}

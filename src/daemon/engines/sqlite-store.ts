@@ -1,0 +1,313 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ChatError, type Message } from '../../protocol/index.js';
+import type { ApiTokenRecord, ConversationRecord, HistoryRange, RefreshTokenRecord, Store, UserRecord } from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS users (
+  id TEXT PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  admin INTEGER NOT NULL DEFAULT 0,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  family_id TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  used_at TEXT,
+  revoked_at TEXT,
+  device TEXT
+);
+CREATE INDEX IF NOT EXISTS refresh_family ON refresh_tokens(family_id);
+CREATE INDEX IF NOT EXISTS refresh_user ON refresh_tokens(user_id);
+CREATE TABLE IF NOT EXISTS api_tokens (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens(user_id);
+CREATE TABLE IF NOT EXISTS friend_edges (
+  from_user TEXT NOT NULL,
+  to_user TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (from_user, to_user)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS friend_edges_to ON friend_edges(to_user);
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  from_user TEXT NOT NULL,
+  to_user TEXT NOT NULL,
+  text TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  client_msg_id TEXT,
+  UNIQUE (conversation_id, seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_client ON messages(from_user, client_msg_id) WHERE client_msg_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS conversations (
+  id TEXT PRIMARY KEY,
+  member_a TEXT NOT NULL,
+  member_b TEXT NOT NULL,
+  last_seq INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_a ON conversations(member_a);
+CREATE INDEX IF NOT EXISTS conversations_b ON conversations(member_b);
+`;
+
+interface MessageRow {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  from_user: string;
+  to_user: string;
+  text: string;
+  kind: Message['kind'];
+  created_at: string;
+  client_msg_id: string | null;
+}
+
+function rowToMessage(r: MessageRow): Message {
+  const m: Message = { id: r.id, seq: r.seq, conversationId: r.conversation_id, from: r.from_user, to: r.to_user, text: r.text, kind: r.kind, createdAt: r.created_at };
+  if (r.client_msg_id !== null) m.clientMsgId = r.client_msg_id;
+  return m;
+}
+
+interface UserRow { id: string; username: string; password_hash: string; admin: number; disabled: number; created_at: string }
+const rowToUser = (r: UserRow): UserRecord => ({ id: r.id, username: r.username, passwordHash: r.password_hash, admin: r.admin === 1, disabled: r.disabled === 1, createdAt: r.created_at });
+
+interface RefreshRow { id: string; user_id: string; family_id: string; token_hash: string; created_at: string; expires_at: string; used_at: string | null; revoked_at: string | null; device: string | null }
+const rowToRefresh = (r: RefreshRow): RefreshTokenRecord => ({ id: r.id, userId: r.user_id, familyId: r.family_id, tokenHash: r.token_hash, createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at, revokedAt: r.revoked_at, device: r.device });
+
+interface ApiRow { id: string; user_id: string; name: string; token_hash: string; created_at: string; last_used_at: string | null; revoked_at: string | null }
+const rowToApi = (r: ApiRow): ApiTokenRecord => ({ id: r.id, userId: r.user_id, name: r.name, tokenHash: r.token_hash, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at });
+
+/**
+ * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a
+ * committed transaction survives kill -9 and power loss. better-sqlite3 is
+ * synchronous; callers batch writes (group commit) to amortise the fsync.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  private db!: Database.Database;
+  private stmts!: ReturnType<SqliteStore['prepare']>;
+
+  constructor(private readonly file: string) {}
+
+  async start(): Promise<void> {
+    if (this.file !== ':memory:') fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    this.db = new Database(this.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+    if (this.file !== ':memory:') fs.chmodSync(this.file, 0o600);
+    this.stmts = this.prepare();
+  }
+
+  async close(): Promise<void> {
+    if (this.db?.open) this.db.close();
+  }
+
+  async health() {
+    try {
+      this.db.prepare('SELECT 1').get();
+      return { ok: true, kind: this.kind, detail: this.file };
+    } catch (err) {
+      return { ok: false, kind: this.kind, detail: (err as Error).message };
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      countUsers: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM users'),
+      insertUser: db.prepare('INSERT INTO users (id, username, password_hash, admin, disabled, created_at) VALUES (?, ?, ?, ?, 0, ?)'),
+      userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
+      userByName: db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?'),
+      listUsers: db.prepare<[], UserRow>('SELECT * FROM users ORDER BY created_at, username'),
+      insertRefresh: db.prepare('INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at, used_at, revoked_at, device) VALUES (@id, @userId, @familyId, @tokenHash, @createdAt, @expiresAt, @usedAt, @revokedAt, @device)'),
+      refreshById: db.prepare<[string], RefreshRow>('SELECT * FROM refresh_tokens WHERE id = ?'),
+      markUsed: db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL'),
+      revokeFamily: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL'),
+      userFamilies: db.prepare<[string], { family_id: string }>('SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = ? AND revoked_at IS NULL'),
+      familyActive: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM refresh_tokens WHERE family_id = ? AND revoked_at IS NULL'),
+      insertApi: db.prepare('INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, last_used_at, revoked_at) VALUES (@id, @userId, @name, @tokenHash, @createdAt, @lastUsedAt, @revokedAt)'),
+      apiById: db.prepare<[string], ApiRow>('SELECT * FROM api_tokens WHERE id = ?'),
+      apiByUser: db.prepare<[string], ApiRow>('SELECT * FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at'),
+      revokeApi: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL'),
+      touchApi: db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?'),
+      addEdge: db.prepare('INSERT OR IGNORE INTO friend_edges (from_user, to_user, created_at) VALUES (?, ?, ?)'),
+      hasEdge: db.prepare<[string, string], { n: number }>('SELECT COUNT(*) AS n FROM friend_edges WHERE from_user = ? AND to_user = ?'),
+      delEdges: db.prepare('DELETE FROM friend_edges WHERE (from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?)'),
+      edgesOut: db.prepare<[string], { u: string }>('SELECT to_user AS u FROM friend_edges WHERE from_user = ? ORDER BY to_user'),
+      edgesIn: db.prepare<[string], { u: string }>('SELECT from_user AS u FROM friend_edges WHERE to_user = ? ORDER BY from_user'),
+      insertMsg: db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id) VALUES (@id, @conversationId, @seq, @from, @to, @text, @kind, @createdAt, @clientMsgId) ON CONFLICT DO NOTHING'),
+      msgById: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?'),
+      msgByClient: db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?'),
+      upsertConv: db.prepare('INSERT INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq), updated_at = CASE WHEN excluded.last_seq > last_seq THEN excluded.updated_at ELSE updated_at END'),
+      latest: db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?'),
+      before: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?'),
+      after: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?'),
+      maxSeq: db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?'),
+      convs: db.prepare<[string, string], { id: string; member_a: string; member_b: string; last_seq: number; updated_at: string }>('SELECT * FROM conversations WHERE member_a = ? OR member_b = ? ORDER BY updated_at DESC'),
+    };
+  }
+
+  async createUser(input: { id: string; username: string; passwordHash: string; createdAt: string }): Promise<UserRecord> {
+    const tx = this.db.transaction(() => {
+      const admin = this.stmts.countUsers.get()!.n === 0 ? 1 : 0;
+      this.stmts.insertUser.run(input.id, input.username, input.passwordHash, admin, input.createdAt);
+    });
+    try {
+      tx.immediate();
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new ChatError('CHAT_ERR_USERNAME_TAKEN');
+      throw err;
+    }
+    return rowToUser(this.stmts.userById.get(input.id)!);
+  }
+
+  async getUserById(id: string) {
+    const r = this.stmts.userById.get(id);
+    return r ? rowToUser(r) : null;
+  }
+
+  async getUserByName(username: string) {
+    const r = this.stmts.userByName.get(username);
+    return r ? rowToUser(r) : null;
+  }
+
+  async listUsers() {
+    return this.stmts.listUsers.all().map(rowToUser);
+  }
+
+  async updateUser(id: string, patch: Partial<Pick<UserRecord, 'passwordHash' | 'admin' | 'disabled'>>) {
+    const sets: string[] = [];
+    const vals: unknown[] = [];
+    if (patch.passwordHash !== undefined) { sets.push('password_hash = ?'); vals.push(patch.passwordHash); }
+    if (patch.admin !== undefined) { sets.push('admin = ?'); vals.push(patch.admin ? 1 : 0); }
+    if (patch.disabled !== undefined) { sets.push('disabled = ?'); vals.push(patch.disabled ? 1 : 0); }
+    if (sets.length === 0) return;
+    this.db.prepare(`UPDATE users SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
+  }
+
+  async insertRefreshToken(rec: RefreshTokenRecord) {
+    this.stmts.insertRefresh.run(rec);
+  }
+
+  async getRefreshToken(id: string) {
+    const r = this.stmts.refreshById.get(id);
+    return r ? rowToRefresh(r) : null;
+  }
+
+  async markRefreshTokenUsed(id: string, at: string) {
+    return this.stmts.markUsed.run(at, id).changes === 1;
+  }
+
+  async revokeFamily(familyId: string, at: string) {
+    this.stmts.revokeFamily.run(at, familyId);
+  }
+
+  async revokeUserSessions(userId: string, at: string, exceptFamilyId?: string) {
+    const families = this.stmts.userFamilies.all(userId).map((r) => r.family_id).filter((f) => f !== exceptFamilyId);
+    this.db.transaction(() => { for (const f of families) this.stmts.revokeFamily.run(at, f); })();
+    return families;
+  }
+
+  async isSessionActive(familyId: string) {
+    return this.stmts.familyActive.get(familyId)!.n > 0;
+  }
+
+  async insertApiToken(rec: ApiTokenRecord) {
+    this.stmts.insertApi.run(rec);
+  }
+
+  async getApiToken(id: string) {
+    const r = this.stmts.apiById.get(id);
+    return r ? rowToApi(r) : null;
+  }
+
+  async listApiTokens(userId: string) {
+    return this.stmts.apiByUser.all(userId).map(rowToApi);
+  }
+
+  async revokeApiToken(userId: string, id: string, at: string) {
+    return this.stmts.revokeApi.run(at, id, userId).changes === 1;
+  }
+
+  async touchApiToken(id: string, at: string) {
+    this.stmts.touchApi.run(at, id);
+  }
+
+  async addFriendEdge(from: string, to: string, at: string) {
+    this.stmts.addEdge.run(from, to, at);
+  }
+
+  async hasFriendEdge(from: string, to: string) {
+    return this.stmts.hasEdge.get(from, to)!.n > 0;
+  }
+
+  async removeFriendEdges(a: string, b: string) {
+    return this.stmts.delEdges.run(a, b, b, a).changes > 0;
+  }
+
+  async listFriendEdges(username: string) {
+    return { out: this.stmts.edgesOut.all(username).map((r) => r.u), in: this.stmts.edgesIn.all(username).map((r) => r.u) };
+  }
+
+  /** Synchronous core of insertMessages, for the group-commit writer. */
+  insertMessagesSync(messages: Message[]): Message[] {
+    const s = this.stmts;
+    return this.db.transaction(() => messages.map((m) => {
+      const info = s.insertMsg.run({ ...m, clientMsgId: m.clientMsgId ?? null });
+      if (info.changes === 0) {
+        const existing = s.msgById.get(m.id) ?? (m.clientMsgId !== undefined ? s.msgByClient.get(m.from, m.clientMsgId) : undefined);
+        if (!existing) throw new Error(`message ${m.id} conflicts on (conversationId, seq) = (${m.conversationId}, ${m.seq})`);
+        return rowToMessage(existing);
+      }
+      const [a, b] = m.conversationId.startsWith('dm:') ? m.conversationId.slice(3).split(':') : [m.from, m.to];
+      s.upsertConv.run(m.conversationId, a, b, m.seq, m.createdAt);
+      return m;
+    })).immediate();
+  }
+
+  async insertMessages(messages: Message[]) {
+    return this.insertMessagesSync(messages);
+  }
+
+  async getMessageByClientId(from: string, clientMsgId: string) {
+    const r = this.stmts.msgByClient.get(from, clientMsgId);
+    return r ? rowToMessage(r) : null;
+  }
+
+  async history(conversationId: string, range: HistoryRange) {
+    const s = this.stmts;
+    const lo = range.afterSeq ?? 0;
+    const hi = range.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+    if (range.afterSeq !== undefined) return s.after.all(conversationId, lo, hi, range.limit).map(rowToMessage);
+    return s.before.all(conversationId, hi, lo, range.limit).map(rowToMessage).reverse();
+  }
+
+  async maxSeq(conversationId: string) {
+    return this.stmts.maxSeq.get(conversationId)!.s ?? 0;
+  }
+
+  async listConversations(username: string): Promise<ConversationRecord[]> {
+    return this.stmts.convs.all(username, username).map((r) => ({ conversationId: r.id, members: [r.member_a, r.member_b], lastSeq: r.last_seq, updatedAt: r.updated_at }));
+  }
+}
+

@@ -1,0 +1,145 @@
+import type { Message } from '../../protocol/index.js';
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  passwordHash: string;
+  admin: boolean;
+  disabled: boolean;
+  createdAt: string;
+}
+
+export interface RefreshTokenRecord {
+  id: string;
+  userId: string;
+  familyId: string;
+  tokenHash: string;
+  createdAt: string;
+  expiresAt: string;
+  usedAt: string | null;
+  revokedAt: string | null;
+  device: string | null;
+}
+
+export interface ApiTokenRecord {
+  id: string;
+  userId: string;
+  name: string;
+  tokenHash: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface ConversationRecord {
+  conversationId: string;
+  members: [string, string];
+  lastSeq: number;
+  updatedAt: string;
+}
+
+export interface HistoryRange {
+  limit: number;
+  beforeSeq?: number;
+  afterSeq?: number;
+}
+
+export interface BackendHealth {
+  ok: boolean;
+  kind: string;
+  detail?: string;
+}
+
+/** A long-lived resource under the daemon's lifecycle. */
+export interface Lifecycle {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  health(): Promise<BackendHealth>;
+}
+
+/**
+ * Durable storage of accounts, sessions, friendships and messages.
+ * Implementations: SQLite (embedded). Every implementation passes test/daemon/store.contract.ts.
+ */
+export interface Store extends Lifecycle {
+  readonly kind: string;
+
+  /** Creates a user; the first user of an empty store becomes admin. Throws CHAT_ERR_USERNAME_TAKEN. */
+  createUser(input: { id: string; username: string; passwordHash: string; createdAt: string }): Promise<UserRecord>;
+  getUserById(id: string): Promise<UserRecord | null>;
+  getUserByName(username: string): Promise<UserRecord | null>;
+  listUsers(): Promise<UserRecord[]>;
+  updateUser(id: string, patch: Partial<Pick<UserRecord, 'passwordHash' | 'admin' | 'disabled'>>): Promise<void>;
+
+  insertRefreshToken(rec: RefreshTokenRecord): Promise<void>;
+  getRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
+  /** Marks a refresh token used, only if it was not used or revoked yet. Returns false when someone else got there first. */
+  markRefreshTokenUsed(id: string, at: string): Promise<boolean>;
+  revokeFamily(familyId: string, at: string): Promise<void>;
+  /** Revokes every session of a user, except one family if given. Returns the revoked family ids. */
+  revokeUserSessions(userId: string, at: string, exceptFamilyId?: string): Promise<string[]>;
+  /** True while the family has a token that is not revoked. */
+  isSessionActive(familyId: string): Promise<boolean>;
+
+  insertApiToken(rec: ApiTokenRecord): Promise<void>;
+  getApiToken(id: string): Promise<ApiTokenRecord | null>;
+  listApiTokens(userId: string): Promise<ApiTokenRecord[]>;
+  /** Returns false when the token does not exist, belongs to someone else or was already revoked. */
+  revokeApiToken(userId: string, id: string, at: string): Promise<boolean>;
+  touchApiToken(id: string, at: string): Promise<void>;
+
+  /** Records that `from` wants to be friends with `to` (idempotent). */
+  addFriendEdge(from: string, to: string, at: string): Promise<void>;
+  hasFriendEdge(from: string, to: string): Promise<boolean>;
+  /** Removes edges in both directions (unfriend, decline or cancel). Returns whether anything was removed. */
+  removeFriendEdges(a: string, b: string): Promise<boolean>;
+  /** Usernames `username` points to (out) and that point to `username` (in). */
+  listFriendEdges(username: string): Promise<{ out: string[]; in: string[] }>;
+
+  /**
+   * Inserts messages idempotently by id and by (from, clientMsgId), all or nothing.
+   * Returns, for each input, the message as stored (an earlier one on a conflict).
+   */
+  insertMessages(messages: Message[]): Promise<Message[]>;
+  getMessageByClientId(from: string, clientMsgId: string): Promise<Message | null>;
+  /** Messages of a conversation in a seq range, oldest first. Without cursors: the most recent `limit`. With beforeSeq: the `limit` just before it. With afterSeq: the `limit` just after it. */
+  history(conversationId: string, range: HistoryRange): Promise<Message[]>;
+  maxSeq(conversationId: string): Promise<number>;
+  listConversations(username: string): Promise<ConversationRecord[]>;
+}
+
+export interface RateLimitResult {
+  allowed: boolean;
+  retryAfterMs: number;
+}
+
+/**
+ * Fast shared state: dedupe, rate limits and presence.
+ * Implementations: in-memory (embedded). Every implementation passes test/daemon/cache.contract.ts.
+ */
+export interface Cache extends Lifecycle {
+  readonly kind: string;
+  /** Fixed-window counter: allows `limit` hits per `windowMs` per key. */
+  rateLimit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
+  dedupeGet(key: string): Promise<Message | null>;
+  dedupeSet(key: string, message: Message): Promise<void>;
+  /** Registers a connection; returns true when the user just came online. */
+  presenceAdd(username: string, connectionId: string): Promise<boolean>;
+  /** Unregisters a connection; returns true when the user just went offline. */
+  presenceRemove(username: string, connectionId: string): Promise<boolean>;
+  presenceOnline(usernames: string[]): Promise<Record<string, boolean>>;
+}
+
+/** A message before the pipeline gives it a seq. */
+export type MessageDraft = Omit<Message, 'seq'>;
+
+/**
+ * The durable path of a message. `submit` resolves once the message is durable
+ * (and only then may the sender be acknowledged), with its seq assigned.
+ */
+export interface Pipeline extends Lifecycle {
+  readonly kind: string;
+  submit(draft: MessageDraft): Promise<Message>;
+  /** Resolves when everything submitted so far is durable (used at shutdown). */
+  flush(): Promise<void>;
+}

@@ -1,0 +1,199 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import client from 'prom-client';
+import {
+  ChatError, LIMITS, ROUTES, toChatError,
+  changePasswordSchema, historyQuerySchema, idParamSchema, loginSchema, logoutSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenCreateSchema, usernameParamSchema,
+  type AdminUserView, type HealthReport,
+} from '../protocol/index.js';
+import type { Config } from './config.js';
+import type { Engines } from './engines/index.js';
+import { publicUser, type AuthService, type Principal } from './services/auth.js';
+import type { FriendService } from './services/friends.js';
+import type { MessageService } from './services/messages.js';
+import type { SendInput } from '../protocol/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export interface HttpDeps {
+  config: Config;
+  log: Logger;
+  engines: Engines;
+  auth: AuthService;
+  friends: FriendService;
+  messages: MessageService;
+  sendSchema: z.ZodType<SendInput>;
+  metrics: client.Registry;
+  isClosing: () => boolean;
+}
+
+/** Query parameters that would carry a credential in the URL; always refused. */
+export const TOKEN_QUERY_KEYS = ['token', 'access_token', 'accessToken', 'auth', 'apiKey', 'api_key', 'refreshToken'];
+
+export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) {
+    const first = r.error.issues[0];
+    const where = first?.path.length ? `${first.path.join('.')}: ` : '';
+    throw new ChatError('CHAT_ERR_VALIDATION', `${where}${first?.message ?? 'invalid input'}`, { details: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+  }
+  return r.data;
+}
+
+export function buildHttp(deps: HttpDeps): FastifyInstance {
+  const { config, log, auth, friends, messages, engines } = deps;
+  const app = Fastify({
+    loggerInstance: log.child({ component: "http" }) as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: LIMITS.maxHttpBodyBytes,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+  });
+
+  const httpRequests = new client.Counter({ name: 'chatd_http_requests_total', help: 'HTTP requests', labelNames: ['route', 'status'], registers: [deps.metrics] });
+
+  app.addHook('onRequest', async (req) => {
+    const q = req.query as Record<string, unknown> | undefined;
+    if (q && TOKEN_QUERY_KEYS.some((k) => k in q)) throw new ChatError('CHAT_ERR_TOKEN_IN_QUERY');
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unknown';
+    httpRequests.inc({ route, status: reply.statusCode });
+    // Route pattern only: URLs never carry secrets, but usernames in paths need not be logged either.
+    req.log.debug({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    let ce: ChatError;
+    const fe = err as { code?: string; statusCode?: number; message: string };
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') ce = new ChatError('CHAT_ERR_PAYLOAD_TOO_LARGE');
+    else if (typeof fe.code === 'string' && fe.code.startsWith('FST_') && (fe.statusCode ?? 500) < 500) ce = new ChatError('CHAT_ERR_VALIDATION', fe.message);
+    else ce = toChatError(err);
+    if (ce.code === 'CHAT_ERR_INTERNAL') req.log.error({ err }, 'request failed');
+    if (ce.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(ce.retryAfterMs / 1000)));
+    void reply.status(ce.status).send({ error: ce.toBody() });
+  });
+
+  app.setNotFoundHandler((_req, reply) => {
+    void reply.status(404).send({ error: new ChatError('CHAT_ERR_NOT_FOUND', 'No such route').toBody() });
+  });
+
+  const ipOf = (req: FastifyRequest) => req.ip || 'unknown';
+  const bearer = (req: FastifyRequest) => {
+    const h = req.headers.authorization;
+    if (!h) return undefined;
+    const m = /^Bearer\s+(\S+)$/i.exec(h);
+    if (!m) throw new ChatError('CHAT_ERR_TOKEN_INVALID', 'Authorization must be "Bearer <token>"');
+    return m[1];
+  };
+  const authed = async (req: FastifyRequest) => {
+    req.principal = await auth.authenticate(bearer(req));
+  };
+  const admin = async (req: FastifyRequest) => {
+    await authed(req);
+    if (!req.principal!.user.admin) throw new ChatError('CHAT_ERR_ADMIN_REQUIRED');
+  };
+  const me = (req: FastifyRequest) => req.principal!;
+
+  app.get(ROUTES.healthz, async () => ({ status: 'ok' }));
+  app.get(ROUTES.readyz, async (_req, reply) => {
+    const backends: HealthReport['backends'] = {};
+    for (const [name, engine] of Object.entries(engines)) backends[name] = await engine.health();
+    const ok = !deps.isClosing() && Object.values(backends).every((b) => b.ok);
+    const report: HealthReport = { status: ok ? 'ok' : 'degraded', backends };
+    return reply.status(ok ? 200 : 503).send(report);
+  });
+  app.get(ROUTES.metrics, async (_req, reply) => {
+    return reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.metrics());
+  });
+
+  app.post(ROUTES.register, async (req, reply) => {
+    const body = parse(registerSchema, req.body);
+    await auth.limitAttempt(ipOf(req), body.username);
+    return reply.status(201).send(await auth.register(body.username, body.password, body.device));
+  });
+  app.post(ROUTES.login, async (req) => {
+    const body = parse(loginSchema, req.body);
+    await auth.limitAttempt(ipOf(req), body.username);
+    return auth.login(body.username, body.password, body.device);
+  });
+  app.post(ROUTES.refresh, async (req) => auth.refresh(parse(refreshSchema, req.body).refreshToken));
+  app.post(ROUTES.logout, { preHandler: authed }, async (req, reply) => {
+    await auth.logout(me(req), parse(logoutSchema, req.body).refreshToken);
+    return reply.status(204).send();
+  });
+  app.get(ROUTES.me, { preHandler: authed }, async (req) => publicUser(me(req).user));
+  app.post(ROUTES.password, { preHandler: authed }, async (req, reply) => {
+    const body = parse(changePasswordSchema, req.body);
+    await auth.limitAttempt(ipOf(req), me(req).user.username);
+    await auth.changePassword(me(req), body.currentPassword, body.newPassword);
+    return reply.status(204).send();
+  });
+
+  app.get(ROUTES.friends, { preHandler: authed }, async (req) => friends.list(me(req).user.username));
+  app.get(ROUTES.friendRequests, { preHandler: authed }, async (req) => friends.requests(me(req).user.username));
+  app.post('/v1/friends/:username', { preHandler: authed }, async (req) => friends.add(me(req).user.username, parse(usernameParamSchema, req.params).username));
+  app.post('/v1/friends/:username/accept', { preHandler: authed }, async (req) => friends.accept(me(req).user.username, parse(usernameParamSchema, req.params).username));
+  app.delete('/v1/friends/:username', { preHandler: authed }, async (req, reply) => {
+    await friends.remove(me(req).user.username, parse(usernameParamSchema, req.params).username);
+    return reply.status(204).send();
+  });
+
+  app.get(ROUTES.conversations, { preHandler: authed }, async (req) => messages.conversations(me(req).user.username));
+  app.post(ROUTES.messages, { preHandler: authed }, async (req, reply) => reply.status(201).send(await messages.send(me(req).user.username, parse(deps.sendSchema, req.body))));
+  app.get('/v1/messages/:username', { preHandler: authed }, async (req) => {
+    const { username } = parse(usernameParamSchema, req.params);
+    return messages.history(me(req).user.username, username, parse(historyQuerySchema, req.query));
+  });
+
+  app.post(ROUTES.tokens, { preHandler: authed }, async (req, reply) => reply.status(201).send(await auth.createApiToken(me(req), parse(tokenCreateSchema, req.body).name)));
+  app.get(ROUTES.tokens, { preHandler: authed }, async (req) => auth.listApiTokens(me(req)));
+  app.delete('/v1/tokens/:id', { preHandler: authed }, async (req, reply) => {
+    await auth.revokeApiToken(me(req), parse(idParamSchema, req.params).id);
+    return reply.status(204).send();
+  });
+
+  const adminView = (u: { id: string; username: string; admin: boolean; disabled: boolean; createdAt: string }): AdminUserView => ({ id: u.id, username: u.username, admin: u.admin, disabled: u.disabled, createdAt: u.createdAt });
+  const target = async (req: FastifyRequest) => {
+    const { username } = parse(usernameParamSchema, { username: (req.params as { username?: string }).username });
+    const u = await engines.store.getUserByName(username);
+    if (!u) throw new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${username}`);
+    return u;
+  };
+  app.get(ROUTES.adminUsers, { preHandler: admin }, async () => (await engines.store.listUsers()).map(adminView));
+  app.post('/v1/admin/users/:username/:action', { preHandler: admin }, async (req) => {
+    const action = (req.params as { action: string }).action;
+    const u = await target(req);
+    const self = u.id === me(req).user.id;
+    switch (action) {
+      case 'disable':
+        if (self) throw new ChatError('CHAT_ERR_FORBIDDEN', 'You cannot disable yourself');
+        await auth.setDisabled(u, true);
+        break;
+      case 'enable':
+        await auth.setDisabled(u, false);
+        break;
+      case 'promote':
+        await engines.store.updateUser(u.id, { admin: true });
+        break;
+      case 'demote':
+        if (self) throw new ChatError('CHAT_ERR_FORBIDDEN', 'You cannot demote yourself');
+        await engines.store.updateUser(u.id, { admin: false });
+        break;
+      case 'password':
+        await auth.resetPassword(u, parse(resetPasswordSchema, req.body).password);
+        break;
+      default:
+        throw new ChatError('CHAT_ERR_NOT_FOUND', `Unknown admin action: ${action}`);
+    }
+    return adminView((await engines.store.getUserById(u.id))!);
+  });
+
+  return app;
+}

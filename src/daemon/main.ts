@@ -1,0 +1,69 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, describeConfig, loadConfig, type ConfigKey } from './config.js';
+import { createDaemon } from './daemon.js';
+import { createLogger } from './logger.js';
+
+interface StartFlags { host?: string; port?: string; dataDir?: string }
+
+function flagsOf(o: StartFlags): Partial<Record<ConfigKey, unknown>> {
+  return { host: o.host, port: o.port, dataDir: o.dataDir };
+}
+
+async function start(o: StartFlags) {
+  const { config } = loadConfig({ flags: flagsOf(o), persistSecrets: true });
+  const log = createLogger(config.logLevel);
+  const daemon = createDaemon(config, { log });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    daemon.close().then(() => process.exit(0), (err) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    await daemon.start();
+  } catch (err) {
+    log.fatal({ err }, 'chatd failed to start');
+    await daemon.close().catch(() => {});
+    process.exit(1);
+  }
+}
+
+function printConfig(o: StartFlags & { json?: boolean }) {
+  const loaded = loadConfig({ flags: flagsOf(o), persistSecrets: false });
+  const rows = describeConfig(loaded);
+  if (o.json) {
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return;
+  }
+  const w = Math.max(...rows.map((r) => r.env.length));
+  for (const r of rows) process.stdout.write(`${r.env.padEnd(w)}  ${r.value}  (${r.source})\n`);
+}
+
+export async function main(argv: string[]) {
+  const program = new Command('chatd').description('chat server daemon').exitOverride();
+  const common = (c: Command) => c
+    .option('--host <host>', 'address to listen on (HOST)')
+    .option('--port <port>', 'TCP port, 0 for any (PORT)')
+    .option('--data-dir <dir>', 'data directory (CHAT_DATA_DIR)');
+  common(program.command('start').description('run the server')).action(start);
+  common(program.command('config').description('print the effective configuration and where each value came from'))
+    .option('--json', 'print JSON')
+    .action(printConfig);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`chatd: ${err.message}\n`);
+      process.exit(2);
+    }
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    process.stderr.write(`chatd: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}

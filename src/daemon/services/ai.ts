@@ -1,0 +1,165 @@
+import { GoogleGenAI, type Content } from '@google/genai';
+import retry from 'async-retry';
+import type { Logger } from 'pino';
+import { AI_AUTHOR, SYSTEM_AUTHOR, type Message } from '../../protocol/index.js';
+import type { Config } from '../config.js';
+import type { Cache, Store } from '../engines/types.js';
+import type { MessageService } from './messages.js';
+
+const SYSTEM_PROMPT = 'You are a helpful assistant inside a terminal chat between two people. Answer the last question concisely in plain text (no Markdown tables). Lines in the conversation are prefixed with the author name.';
+
+/** True for texts that ask the AI: "/ai" followed by whitespace and a question. */
+export function isAiRequest(text: string): boolean {
+  return /^\/ai\s+\S/.test(text);
+}
+
+class Failure extends Error {
+  constructor(message: string, readonly retryable: boolean, readonly nextModel: boolean) {
+    super(message);
+  }
+}
+
+/**
+ * Answers "/ai" messages with Gemini, after the asker's message was acknowledged.
+ * Calls run in the background with bounded concurrency, a timeout, bounded
+ * retries with backoff, model fallbacks and a per-user hourly quota.
+ */
+export class AiService {
+  private readonly client?: GoogleGenAI;
+  private running = 0;
+  private readonly waiting: Message[] = [];
+  private readonly inflight = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(
+    private readonly messages: MessageService,
+    private readonly store: Store,
+    private readonly cache: Cache,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    if (config.geminiApiKey) {
+      this.client = new GoogleGenAI({
+        apiKey: config.geminiApiKey,
+        httpOptions: {
+          ...(config.geminiBaseUrl ? { baseUrl: config.geminiBaseUrl } : {}),
+          // Retries are ours (bounded, with fallbacks); the SDK's default would try 5 times.
+          retryOptions: { attempts: 1 },
+        },
+      });
+    }
+    messages.onAccepted((m) => this.enqueue(m));
+  }
+
+  get configured() {
+    return this.client !== undefined;
+  }
+
+  private enqueue(m: Message) {
+    if (this.closed || m.kind !== 'user' || !isAiRequest(m.text)) return;
+    this.waiting.push(m);
+    this.pump();
+  }
+
+  private pump() {
+    while (this.running < this.config.aiConcurrency && this.waiting.length > 0) {
+      const m = this.waiting.shift()!;
+      this.running++;
+      const p = this.answer(m)
+        .catch((err) => this.log.error({ err, messageId: m.id }, 'ai answer failed'))
+        .finally(() => {
+          this.running--;
+          this.inflight.delete(p);
+          this.pump();
+        });
+      this.inflight.add(p);
+    }
+  }
+
+  /** Waits for answers in flight; drops the queue. */
+  async close() {
+    this.closed = true;
+    this.waiting.length = 0;
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private reply(asker: Message, text: string, kind: 'ai' | 'system') {
+    const author = kind === 'ai' ? AI_AUTHOR : SYSTEM_AUTHOR;
+    return this.messages.post(asker.conversationId, author, asker.from, text, kind, `ai:${asker.id}`);
+  }
+
+  private async answer(asker: Message) {
+    if (!this.client) {
+      await this.reply(asker, 'AI is not configured on this server (set GEMINI_API_KEY).', 'system');
+      return;
+    }
+    const quota = await this.cache.rateLimit(`ai:${asker.from}`, this.config.aiQuotaPerHour, 3_600_000);
+    if (!quota.allowed) {
+      await this.reply(asker, `AI quota exceeded for ${asker.from}; try again in ${Math.ceil(quota.retryAfterMs / 60_000)} min.`, 'system');
+      return;
+    }
+    const context = this.config.aiContextMessages > 0
+      ? await this.store.history(asker.conversationId, { limit: this.config.aiContextMessages, beforeSeq: asker.seq })
+      : [];
+    const contents = toContents([...context, asker]);
+    const models = [this.config.geminiModel, ...this.config.geminiFallbackModels.filter((m) => m !== this.config.geminiModel)];
+    let lastError = 'unknown error';
+    for (const model of models) {
+      try {
+        const text = await retry(
+          async (bail) => {
+            try {
+              return await this.generate(model, contents);
+            } catch (err) {
+              if (err instanceof Failure && !err.retryable) bail(err);
+              throw err;
+            }
+          },
+          { retries: this.config.aiRetries, factor: 2, minTimeout: 200, maxTimeout: 5_000, randomize: true },
+        );
+        await this.reply(asker, text, 'ai');
+        return;
+      } catch (err) {
+        lastError = (err as Error).message;
+        this.log.warn({ model, error: lastError }, 'gemini call failed');
+        if (err instanceof Failure && !err.nextModel) break;
+      }
+    }
+    await this.reply(asker, `AI request failed: ${lastError}`, 'system');
+  }
+
+  private async generate(model: string, contents: Content[]): Promise<string> {
+    const signal = AbortSignal.timeout(this.config.aiTimeoutMs);
+    try {
+      const res = await this.client!.models.generateContent({ model, contents, config: { systemInstruction: SYSTEM_PROMPT, abortSignal: signal } });
+      const text = res.text?.trim();
+      if (!text) throw new Failure('empty answer from Gemini', true, true);
+      return text;
+    } catch (err) {
+      if (err instanceof Failure) throw err;
+      if (signal.aborted) throw new Failure(`timed out after ${this.config.aiTimeoutMs} ms`, true, true);
+      const status = (err as { status?: number }).status;
+      if (typeof status === 'number') {
+        // 429 and 5xx may pass; 404 means this model is not served, so try the next one; other 4xx are our fault.
+        const retryable = status === 429 || status === 408 || status >= 500;
+        throw new Failure(`Gemini answered HTTP ${status}`, retryable, retryable || status === 404);
+      }
+      throw new Failure(`Gemini unreachable: ${(err as Error).message}`, true, true);
+    }
+  }
+}
+
+/** Builds Gemini contents: people's lines as "user" turns, AI answers as "model" turns, merging neighbours of one role. */
+export function toContents(messages: Message[]): Content[] {
+  const out: Content[] = [];
+  for (const m of messages) {
+    if (m.kind === 'system') continue;
+    const role = m.kind === 'ai' ? 'model' : 'user';
+    const text = m.kind === 'ai' ? m.text : `${m.from}: ${m.text}`;
+    const last = out[out.length - 1];
+    if (last && last.role === role) last.parts!.push({ text });
+    else out.push({ role, parts: [{ text }] });
+  }
+  if (out[0]?.role === 'model') out.shift();
+  return out;
+}

@@ -1,0 +1,209 @@
+import argon2 from 'argon2';
+import jwt from 'jsonwebtoken';
+import crypto from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import { API_TOKEN_PREFIX, ChatError, RESERVED_USERNAMES, type ApiTokenCreated, type ApiTokenView, type AuthResult, type PublicUser } from '../../protocol/index.js';
+import type { Config } from '../config.js';
+import type { Cache, Store, UserRecord } from '../engines/types.js';
+
+/** OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane. */
+export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+const ALG = 'HS256' as const;
+const ISSUER = 'chatd';
+
+export interface Principal {
+  user: UserRecord;
+  /** Session family of a JWT, or the id of an API token. */
+  sessionId: string;
+  via: 'jwt' | 'api-token';
+  /** Epoch ms after which this principal must not be served (JWT expiry), or null. */
+  expiresAt: number | null;
+}
+
+export function publicUser(u: UserRecord): PublicUser {
+  return { id: u.id, username: u.username, admin: u.admin };
+}
+
+/** Listener for events that must cut live sockets (revocations, disables). */
+export type RevocationListener = (e: { userId: string; sessionIds?: string[]; all?: boolean; reason: 'revoked' | 'disabled' }) => void;
+
+export class AuthService {
+  private dummyHash?: Promise<string>;
+  private readonly listeners: RevocationListener[] = [];
+  private readonly touched = new Map<string, number>();
+
+  constructor(private readonly store: Store, private readonly cache: Cache, private readonly config: Config, private readonly now: () => number = Date.now) {}
+
+  onRevocation(l: RevocationListener) {
+    this.listeners.push(l);
+  }
+
+  private emitRevocation(e: Parameters<RevocationListener>[0]) {
+    for (const l of this.listeners) l(e);
+  }
+
+  private hmac(secret: string) {
+    return crypto.createHmac('sha256', this.config.jwtRefreshSecret).update(secret).digest('base64url');
+  }
+
+  hashPassword(password: string) {
+    return argon2.hash(password, ARGON2_OPTIONS);
+  }
+
+  /** Rate limits an auth attempt per IP and per account name; throws CHAT_ERR_RATE_LIMITED. */
+  async limitAttempt(ip: string, username: string) {
+    const windowMs = this.config.authRateWindowSec * 1000;
+    for (const key of [`auth:ip:${ip}`, `auth:user:${username.toLowerCase()}`]) {
+      const r = await this.cache.rateLimit(key, this.config.authRateLimit, windowMs);
+      if (!r.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: r.retryAfterMs });
+    }
+  }
+
+  async register(username: string, password: string, device?: string): Promise<AuthResult> {
+    if (RESERVED_USERNAMES.includes(username)) throw new ChatError('CHAT_ERR_USERNAME_TAKEN');
+    if (await this.store.getUserByName(username)) throw new ChatError('CHAT_ERR_USERNAME_TAKEN');
+    const passwordHash = await this.hashPassword(password);
+    const user = await this.store.createUser({ id: uuidv7(), username, passwordHash, createdAt: new Date(this.now()).toISOString() });
+    return this.issueSession(user, uuidv7(), device);
+  }
+
+  async login(username: string, password: string, device?: string): Promise<AuthResult> {
+    const user = await this.store.getUserByName(username);
+    // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
+    this.dummyHash ??= this.hashPassword(crypto.randomBytes(16).toString('hex'));
+    const hash = user?.passwordHash ?? (await this.dummyHash);
+    const ok = await argon2.verify(hash, password).catch(() => false);
+    if (!user || !ok) throw new ChatError('CHAT_ERR_INVALID_CREDENTIALS');
+    if (user.disabled) throw new ChatError('CHAT_ERR_ACCOUNT_DISABLED');
+    return this.issueSession(user, uuidv7(), device);
+  }
+
+  private async issueSession(user: UserRecord, familyId: string, device?: string): Promise<AuthResult> {
+    const id = uuidv7();
+    const secret = crypto.randomBytes(32).toString('base64url');
+    const now = this.now();
+    await this.store.insertRefreshToken({
+      id, userId: user.id, familyId, tokenHash: this.hmac(secret),
+      createdAt: new Date(now).toISOString(), expiresAt: new Date(now + this.config.refreshTokenTtlSec * 1000).toISOString(),
+      usedAt: null, revokedAt: null, device: device ?? null,
+    });
+    const accessToken = jwt.sign({ sid: familyId, typ: 'access' }, this.config.jwtAccessSecret, {
+      algorithm: ALG, expiresIn: this.config.accessTokenTtlSec, subject: user.id, issuer: ISSUER, jwtid: uuidv7(),
+    });
+    return { user: publicUser(user), accessToken, expiresIn: this.config.accessTokenTtlSec, refreshToken: `${id}.${secret}` };
+  }
+
+  /** Rotates a refresh token. Presenting a token that was already used revokes its whole family. */
+  async refresh(refreshToken: string): Promise<AuthResult> {
+    const [id, secret] = refreshToken.split('.');
+    if (!id || !secret) throw new ChatError('CHAT_ERR_REFRESH_INVALID');
+    const rec = await this.store.getRefreshToken(id);
+    if (!rec || !safeEqual(rec.tokenHash, this.hmac(secret))) {
+      throw new ChatError('CHAT_ERR_REFRESH_INVALID');
+    }
+    const nowIso = new Date(this.now()).toISOString();
+    if (rec.revokedAt) throw new ChatError('CHAT_ERR_REFRESH_INVALID');
+    if (rec.usedAt || !(await this.store.markRefreshTokenUsed(rec.id, nowIso))) {
+      await this.store.revokeFamily(rec.familyId, nowIso);
+      this.emitRevocation({ userId: rec.userId, sessionIds: [rec.familyId], reason: 'revoked' });
+      throw new ChatError('CHAT_ERR_REFRESH_REUSED');
+    }
+    if (Date.parse(rec.expiresAt) <= this.now()) throw new ChatError('CHAT_ERR_REFRESH_INVALID');
+    const user = await this.store.getUserById(rec.userId);
+    if (!user) throw new ChatError('CHAT_ERR_REFRESH_INVALID');
+    if (user.disabled) throw new ChatError('CHAT_ERR_ACCOUNT_DISABLED');
+    return this.issueSession(user, rec.familyId, rec.device ?? undefined);
+  }
+
+  async logout(principal: Principal, refreshToken: string) {
+    const [id] = refreshToken.split('.');
+    const rec = id ? await this.store.getRefreshToken(id) : null;
+    if (!rec || rec.userId !== principal.user.id) throw new ChatError('CHAT_ERR_REFRESH_INVALID');
+    await this.store.revokeFamily(rec.familyId, new Date(this.now()).toISOString());
+    this.emitRevocation({ userId: rec.userId, sessionIds: [rec.familyId], reason: 'revoked' });
+  }
+
+  /** Resolves a bearer credential (access JWT or API token) into a principal. Throws coded 401/403 errors. */
+  async authenticate(token: string | undefined): Promise<Principal> {
+    if (!token) throw new ChatError('CHAT_ERR_UNAUTHENTICATED');
+    if (token.startsWith(API_TOKEN_PREFIX)) return this.authenticateApiToken(token);
+    let claims: jwt.JwtPayload;
+    try {
+      claims = jwt.verify(token, this.config.jwtAccessSecret, { algorithms: [ALG], issuer: ISSUER, clockTimestamp: Math.floor(this.now() / 1000) }) as jwt.JwtPayload;
+    } catch (err) {
+      if (err instanceof jwt.TokenExpiredError) throw new ChatError('CHAT_ERR_TOKEN_EXPIRED');
+      throw new ChatError('CHAT_ERR_TOKEN_INVALID');
+    }
+    if (claims.typ !== 'access' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || typeof claims.exp !== 'number') throw new ChatError('CHAT_ERR_TOKEN_INVALID');
+    const user = await this.store.getUserById(claims.sub);
+    if (!user) throw new ChatError('CHAT_ERR_TOKEN_INVALID');
+    if (user.disabled) throw new ChatError('CHAT_ERR_ACCOUNT_DISABLED');
+    if (!(await this.store.isSessionActive(claims.sid))) throw new ChatError('CHAT_ERR_SESSION_REVOKED');
+    return { user, sessionId: claims.sid, via: 'jwt', expiresAt: claims.exp * 1000 };
+  }
+
+  private async authenticateApiToken(token: string): Promise<Principal> {
+    const rest = token.slice(API_TOKEN_PREFIX.length);
+    const dot = rest.indexOf('.');
+    const id = dot > 0 ? rest.slice(0, dot) : '';
+    const secret = dot > 0 ? rest.slice(dot + 1) : '';
+    const rec = id ? await this.store.getApiToken(id) : null;
+    if (!rec || rec.revokedAt || !safeEqual(rec.tokenHash, this.hmac(secret))) throw new ChatError('CHAT_ERR_TOKEN_INVALID');
+    const user = await this.store.getUserById(rec.userId);
+    if (!user) throw new ChatError('CHAT_ERR_TOKEN_INVALID');
+    if (user.disabled) throw new ChatError('CHAT_ERR_ACCOUNT_DISABLED');
+    // Record last use at most once a minute per token, to keep writes off the hot path.
+    const t = this.now();
+    if ((this.touched.get(id) ?? 0) + 60_000 < t) {
+      this.touched.set(id, t);
+      await this.store.touchApiToken(id, new Date(t).toISOString());
+    }
+    return { user, sessionId: id, via: 'api-token', expiresAt: null };
+  }
+
+  async changePassword(principal: Principal, current: string, next: string) {
+    const ok = await argon2.verify(principal.user.passwordHash, current).catch(() => false);
+    if (!ok) throw new ChatError('CHAT_ERR_INVALID_CREDENTIALS', 'The current password is wrong');
+    await this.store.updateUser(principal.user.id, { passwordHash: await this.hashPassword(next) });
+    const keep = principal.via === 'jwt' ? principal.sessionId : undefined;
+    const revoked = await this.store.revokeUserSessions(principal.user.id, new Date(this.now()).toISOString(), keep);
+    this.emitRevocation({ userId: principal.user.id, sessionIds: revoked, reason: 'revoked' });
+  }
+
+  /** Admin reset: new password, every session revoked. */
+  async resetPassword(user: UserRecord, password: string) {
+    await this.store.updateUser(user.id, { passwordHash: await this.hashPassword(password) });
+    const revoked = await this.store.revokeUserSessions(user.id, new Date(this.now()).toISOString());
+    this.emitRevocation({ userId: user.id, sessionIds: revoked, reason: 'revoked' });
+  }
+
+  async setDisabled(user: UserRecord, disabled: boolean) {
+    await this.store.updateUser(user.id, { disabled });
+    if (disabled) {
+      await this.store.revokeUserSessions(user.id, new Date(this.now()).toISOString());
+      this.emitRevocation({ userId: user.id, all: true, reason: 'disabled' });
+    }
+  }
+
+  async createApiToken(principal: Principal, name: string): Promise<ApiTokenCreated> {
+    const id = crypto.randomBytes(9).toString('base64url');
+    const secret = crypto.randomBytes(32).toString('base64url');
+    await this.store.insertApiToken({ id, userId: principal.user.id, name, tokenHash: this.hmac(secret), createdAt: new Date(this.now()).toISOString(), lastUsedAt: null, revokedAt: null });
+    return { id, name, token: `${API_TOKEN_PREFIX}${id}.${secret}` };
+  }
+
+  async listApiTokens(principal: Principal): Promise<ApiTokenView[]> {
+    return (await this.store.listApiTokens(principal.user.id)).map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt }));
+  }
+
+  async revokeApiToken(principal: Principal, id: string) {
+    if (!(await this.store.revokeApiToken(principal.user.id, id, new Date(this.now()).toISOString()))) throw new ChatError('CHAT_ERR_NOT_FOUND', 'No such token');
+    this.emitRevocation({ userId: principal.user.id, sessionIds: [id], reason: 'revoked' });
+  }
+}
+
+function safeEqual(a: string, b: string) {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}

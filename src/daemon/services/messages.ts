@@ -1,0 +1,114 @@
+import { v7 as uuidv7 } from 'uuid';
+import { ChatError, LIMITS, dmConversationId, dmPeer, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
+import type { Config } from '../config.js';
+import type { Cache, MessageDraft, Pipeline, Store } from '../engines/types.js';
+import type { FriendService } from './friends.js';
+
+/** Delivers server events to every socket of the named users, on any node. */
+export interface Fanout {
+  message(usernames: string[], message: Message): void;
+}
+
+export type AcceptedListener = (message: Message) => void;
+
+export class MessageService {
+  private readonly inflight = new Map<string, Promise<Message>>();
+  private readonly listeners: AcceptedListener[] = [];
+  private fanout: Fanout = { message: () => {} };
+
+  constructor(
+    private readonly store: Store,
+    private readonly cache: Cache,
+    private readonly pipeline: Pipeline,
+    private readonly friends: FriendService,
+    private readonly config: Config,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  setFanout(f: Fanout) {
+    this.fanout = f;
+  }
+
+  /** Called after a user message is durable and delivered (the AI service hooks in here). */
+  onAccepted(l: AcceptedListener) {
+    this.listeners.push(l);
+  }
+
+  /**
+   * Sends a direct message. Resolves once durable. A repeated (from, clientMsgId)
+   * resolves to the original message, in flight or stored, and sends nothing new.
+   */
+  async send(from: string, input: SendInput): Promise<Message> {
+    if (input.to === from) throw new ChatError('CHAT_ERR_NOT_FRIENDS', 'You cannot message yourself');
+    const key = input.clientMsgId !== undefined ? `${from}\u0000${input.clientMsgId}` : undefined;
+    if (key) {
+      const pending = this.inflight.get(key);
+      if (pending) return pending;
+    }
+    const work = this.sendOnce(from, input, key);
+    if (key) {
+      this.inflight.set(key, work);
+      work.then(() => this.inflight.delete(key), () => this.inflight.delete(key));
+    }
+    return work;
+  }
+
+  private async sendOnce(from: string, input: SendInput, key: string | undefined): Promise<Message> {
+    if (key) {
+      const prior = (await this.cache.dedupeGet(key)) ?? (await this.store.getMessageByClientId(from, input.clientMsgId!));
+      if (prior) return prior;
+    }
+    if (!(await this.friends.areFriends(from, input.to))) {
+      const exists = await this.store.getUserByName(input.to);
+      throw exists ? new ChatError('CHAT_ERR_NOT_FRIENDS') : new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${input.to}`);
+    }
+    const rl = await this.cache.rateLimit(`msg:${from}`, this.config.messageRateLimit, 60_000);
+    if (!rl.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs });
+    const message = await this.post(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
+    if (key) await this.cache.dedupeSet(key, message);
+    for (const l of this.listeners) l(message);
+    return message;
+  }
+
+  /** Makes a message durable and delivers it to both participants. Used for user, AI and system messages. */
+  async post(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string): Promise<Message> {
+    const draft: MessageDraft = { id: uuidv7(), conversationId, from, to, text, kind, createdAt: new Date(this.now()).toISOString() };
+    if (clientMsgId !== undefined) draft.clientMsgId = clientMsgId;
+    const message = await this.pipeline.submit(draft);
+    const members = conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : [from, to];
+    this.fanout.message(members, message);
+    return message;
+  }
+
+  async history(me: string, peer: string, q: HistoryQuery): Promise<Message[]> {
+    if (!(await this.store.getUserByName(peer))) throw new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${peer}`);
+    return this.store.history(dmConversationId(me, peer), { limit: q.limit ?? LIMITS.defaultHistoryLimit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq });
+  }
+
+  async conversations(me: string): Promise<ConversationView[]> {
+    const convs = await this.store.listConversations(me);
+    return Promise.all(convs.map(async (c) => {
+      const [last] = await this.store.history(c.conversationId, { limit: 1 });
+      return { conversationId: c.conversationId, with: dmPeer(c.conversationId, me) ?? '', lastSeq: c.lastSeq, lastMessage: last ?? null };
+    }));
+  }
+
+  /**
+   * Catch-up: messages after each cursor, for the caller's conversations only.
+   * A conversation missing from `cursors` is returned from seq 0: clients send a
+   * cursor for every conversation they know, so a missing one is new to them.
+   */
+  async sync(me: string, cursors: Record<string, number>, limit: number = LIMITS.maxHistoryLimit): Promise<SyncResult> {
+    const convs = await this.store.listConversations(me);
+    const messages: Message[] = [];
+    let more = false;
+    for (const c of convs) {
+      const after = cursors[c.conversationId] ?? 0;
+      if (c.lastSeq <= after) continue;
+      const page = await this.store.history(c.conversationId, { limit, afterSeq: after });
+      messages.push(...page);
+      if (page.length === limit && page[page.length - 1]!.seq < c.lastSeq) more = true;
+    }
+    return { messages, more };
+  }
+}

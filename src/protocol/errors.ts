@@ -1,0 +1,88 @@
+/**
+ * The one error registry. Every coded error the daemon, the CLI or the TUI can
+ * show is listed here with its HTTP status and a human message. The README's
+ * error table is checked against this list by a test.
+ */
+export const ERROR_CODES = {
+  CHAT_ERR_INTERNAL: { status: 500, message: 'Internal server error' },
+  CHAT_ERR_VALIDATION: { status: 400, message: 'The request is malformed or violates a limit' },
+  CHAT_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The payload exceeds the size limit' },
+  CHAT_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
+  CHAT_ERR_UNAUTHENTICATED: { status: 401, message: 'Authentication is required' },
+  CHAT_ERR_INVALID_CREDENTIALS: { status: 401, message: 'Invalid username or password' },
+  CHAT_ERR_TOKEN_INVALID: { status: 401, message: 'The token is invalid' },
+  CHAT_ERR_TOKEN_EXPIRED: { status: 401, message: 'The token has expired' },
+  CHAT_ERR_TOKEN_IN_QUERY: { status: 400, message: 'Tokens must not be sent in the URL; use auth.token or the Authorization header' },
+  CHAT_ERR_REFRESH_INVALID: { status: 401, message: 'The refresh token is invalid, expired or revoked' },
+  CHAT_ERR_REFRESH_REUSED: { status: 401, message: 'Refresh token reuse detected; the session was revoked' },
+  CHAT_ERR_SESSION_REVOKED: { status: 401, message: 'The session was revoked' },
+  CHAT_ERR_ACCOUNT_DISABLED: { status: 403, message: 'The account is disabled' },
+  CHAT_ERR_FORBIDDEN: { status: 403, message: 'Not allowed' },
+  CHAT_ERR_ADMIN_REQUIRED: { status: 403, message: 'Administrator rights are required' },
+  CHAT_ERR_USERNAME_TAKEN: { status: 409, message: 'The username is taken' },
+  CHAT_ERR_USER_NOT_FOUND: { status: 404, message: 'No such user' },
+  CHAT_ERR_NOT_FRIENDS: { status: 403, message: 'Direct messages go only between friends' },
+  CHAT_ERR_FRIEND_SELF: { status: 400, message: 'You cannot befriend yourself' },
+  CHAT_ERR_NO_REQUEST: { status: 404, message: 'There is no pending friend request from that user' },
+  CHAT_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; retry later' },
+  CHAT_ERR_UNAVAILABLE: { status: 503, message: 'A backend is unavailable; the request was not accepted' },
+  CHAT_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
+  CHAT_ERR_AI_QUOTA: { status: 429, message: 'AI quota exceeded' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  /** Milliseconds to wait before retrying, for rate limits. */
+  retryAfterMs?: number;
+  /** Field-level details for validation errors. */
+  details?: unknown;
+}
+
+export class ChatError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryAfterMs?: number;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message?: string, opts: { cause?: unknown; retryAfterMs?: number; details?: unknown } = {}) {
+    super(message ?? ERROR_CODES[code].message, { cause: opts.cause });
+    this.name = 'ChatError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.retryAfterMs = opts.retryAfterMs;
+    this.details = opts.details;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { code: this.code, message: this.message };
+    if (this.retryAfterMs !== undefined) body.retryAfterMs = this.retryAfterMs;
+    if (this.details !== undefined) body.details = this.details;
+    return body;
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** Turns any thrown value into a ChatError. Unknown errors become a generic internal error; the caller logs the cause. */
+export function toChatError(err: unknown): ChatError {
+  if (err instanceof ChatError) return err;
+  if (err && typeof err === 'object' && isErrorCode((err as { code?: unknown }).code)) {
+    const e = err as { code: ErrorCode; message?: string; retryAfterMs?: number; details?: unknown };
+    return new ChatError(e.code, e.message || undefined, { retryAfterMs: e.retryAfterMs, details: e.details, cause: err });
+  }
+  return new ChatError('CHAT_ERR_INTERNAL', undefined, { cause: err });
+}
+
+/** Rebuilds a ChatError from a wire body (REST error response or failed ack). */
+export function fromErrorBody(body: unknown, fallback: ErrorCode = 'CHAT_ERR_INTERNAL'): ChatError {
+  if (body && typeof body === 'object') {
+    const b = body as Partial<ErrorBody>;
+    if (isErrorCode(b.code)) return new ChatError(b.code, b.message, { retryAfterMs: b.retryAfterMs, details: b.details });
+  }
+  return new ChatError(fallback);
+}

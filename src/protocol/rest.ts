@@ -1,0 +1,26 @@
+/** REST routes, all JSON. Bodies are parsed with the schemas in ./schemas.ts. */
+export const ROUTES = {
+  register: '/v1/auth/register',
+  login: '/v1/auth/login',
+  refresh: '/v1/auth/refresh',
+  logout: '/v1/auth/logout',
+  me: '/v1/me',
+  password: '/v1/me/password',
+  friends: '/v1/friends',
+  friendRequests: '/v1/friends/requests',
+  friend: (u: string) => `/v1/friends/${encodeURIComponent(u)}`,
+  friendAccept: (u: string) => `/v1/friends/${encodeURIComponent(u)}/accept`,
+  conversations: '/v1/conversations',
+  messages: '/v1/messages',
+  history: (u: string) => `/v1/messages/${encodeURIComponent(u)}`,
+  tokens: '/v1/tokens',
+  token: (id: string) => `/v1/tokens/${encodeURIComponent(id)}`,
+  adminUsers: '/v1/admin/users',
+  adminUser: (u: string, action: 'disable' | 'enable' | 'promote' | 'demote' | 'password') => `/v1/admin/users/${encodeURIComponent(u)}/${action}`,
+  healthz: '/healthz',
+  readyz: '/readyz',
+  metrics: '/metrics',
+} as const;
+
+/** Prefix of personal API tokens, so the server can tell them from JWTs. */
+export const API_TOKEN_PREFIX = 'chat_';

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+
+/** Usernames: 3–32 characters of [a-z0-9_.-]. */
+export const usernameSchema = z.string().regex(/^[a-z0-9_.-]{3,32}$/, 'username must be 3-32 characters of a-z, 0-9, _ . -');
+export const passwordSchema = z.string().min(LIMITS.minPasswordLength, `password must be at least ${LIMITS.minPasswordLength} characters`).max(LIMITS.maxPasswordLength);
+
+export const messageKindSchema = z.enum(['user', 'ai', 'system']);
+
+export const messageSchema = z.object({
+  id: z.string(),
+  seq: z.number().int().positive(),
+  conversationId: z.string(),
+  from: z.string(),
+  to: z.string(),
+  text: z.string(),
+  kind: messageKindSchema,
+  createdAt: z.string(),
+  clientMsgId: z.string().optional(),
+});
+
+export const credentialsSchema = z.strictObject({ username: usernameSchema, password: passwordSchema });
+/** Login accepts any string as a username so that a malformed one gets the same answer as an unknown one. */
+export const loginSchema = z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(LIMITS.maxPasswordLength), device: z.string().max(64).optional() });
+export const registerSchema = credentialsSchema.extend({ device: z.string().max(64).optional() });
+export const refreshSchema = z.strictObject({ refreshToken: z.string().min(1).max(512) });
+export const logoutSchema = refreshSchema;
+export const changePasswordSchema = z.strictObject({ currentPassword: z.string().min(1).max(LIMITS.maxPasswordLength), newPassword: passwordSchema });
+export const resetPasswordSchema = z.strictObject({ password: passwordSchema });
+export const tokenCreateSchema = z.strictObject({ name: z.string().min(1).max(LIMITS.maxTokenNameLength) });
+
+export const clientMsgIdSchema = z.string().min(1).max(LIMITS.maxClientMsgIdLength).regex(/^[\x21-\x7e]+$/, 'clientMsgId must be printable ASCII without spaces');
+
+/** Builds the send schema for a given maximum text length (the daemon's config may change it). */
+export function makeSendSchema(maxLength: number = LIMITS.maxMessageLength) {
+  return z.strictObject({
+    to: usernameSchema,
+    text: z.string().min(1, 'text must not be empty').max(maxLength, `text exceeds ${maxLength} characters`),
+    clientMsgId: clientMsgIdSchema.optional(),
+  });
+}
+export const sendSchema = makeSendSchema();
+
+const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const historyQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(LIMITS.maxHistoryLimit).optional(),
+  beforeSeq: seqParam.optional(),
+  afterSeq: seqParam.optional(),
+}).refine((q) => q.beforeSeq === undefined || q.afterSeq === undefined || q.afterSeq < q.beforeSeq, { message: 'afterSeq must be below beforeSeq' });
+
+/** Catch-up over the socket: conversations and the last seq the client saw in each. */
+export const syncSchema = z.strictObject({
+  cursors: z.record(z.string().max(100), z.number().int().min(0)).refine((c) => Object.keys(c).length <= 10000, 'too many cursors'),
+  limit: z.number().int().min(1).max(LIMITS.maxHistoryLimit).optional(),
+});
+
+export const usernameParamSchema = z.strictObject({ username: usernameSchema });
+export const idParamSchema = z.strictObject({ id: z.string().min(1).max(64) });
+
+export type SendInput = z.infer<typeof sendSchema>;
+export type HistoryQuery = z.infer<typeof historyQuerySchema>;
+export type SyncInput = z.infer<typeof syncSchema>;
+export type LoginInput = z.infer<typeof loginSchema>;
+export type RegisterInput = z.infer<typeof registerSchema>;

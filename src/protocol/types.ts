@@ -1,0 +1,101 @@
+import type { z } from 'zod';
+import type { messageSchema, messageKindSchema } from './schemas.js';
+import type { ErrorBody } from './errors.js';
+
+export type MessageKind = z.infer<typeof messageKindSchema>;
+export type Message = z.infer<typeof messageSchema>;
+
+/** The author name of AI answers. Two characters, so no account can take it. */
+export const AI_AUTHOR = 'ai';
+/** The author name of system messages. Reserved at registration. */
+export const SYSTEM_AUTHOR = 'system';
+export const RESERVED_USERNAMES: readonly string[] = [SYSTEM_AUTHOR, 'chatd', 'admin', 'root'];
+
+/** Direct-message conversation id: stable and independent of who writes first. */
+export function dmConversationId(a: string, b: string): string {
+  return a < b ? `dm:${a}:${b}` : `dm:${b}:${a}`;
+}
+
+/** The other participant of a DM conversation, or undefined when `me` is not in it. */
+export function dmPeer(conversationId: string, me: string): string | undefined {
+  const parts = conversationId.split(':');
+  if (parts.length !== 3 || parts[0] !== 'dm') return undefined;
+  if (parts[1] === me) return parts[2];
+  if (parts[2] === me) return parts[1];
+  return undefined;
+}
+
+export interface PublicUser {
+  id: string;
+  username: string;
+  admin: boolean;
+}
+
+export interface AdminUserView extends PublicUser {
+  disabled: boolean;
+  createdAt: string;
+}
+
+export interface AuthResult {
+  user: PublicUser;
+  accessToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  refreshToken: string;
+}
+
+export interface FriendView {
+  username: string;
+  online: boolean;
+}
+
+export interface FriendRequests {
+  incoming: string[];
+  outgoing: string[];
+}
+
+export interface FriendAddResult {
+  username: string;
+  /** 'requested' when waiting for the other side, 'friends' once mutual. */
+  status: 'requested' | 'friends';
+}
+
+export interface ConversationView {
+  conversationId: string;
+  with: string;
+  lastSeq: number;
+  lastMessage: Message | null;
+}
+
+export interface ApiTokenView {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface ApiTokenCreated {
+  id: string;
+  name: string;
+  /** The secret, shown once. */
+  token: string;
+}
+
+export interface SyncResult {
+  messages: Message[];
+  /** True when a cursor had more messages than the limit allowed; call again with updated cursors. */
+  more: boolean;
+}
+
+export interface PresenceEvent {
+  username: string;
+  online: boolean;
+}
+
+export interface HealthReport {
+  status: 'ok' | 'degraded';
+  backends: Record<string, { ok: boolean; kind: string; detail?: string }>;
+}
+
+/** Every acknowledgement on the socket has this shape. */
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
