@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
@@ -49,7 +49,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   const { config, log, auth, friends, messages, engines } = deps;
   const app = Fastify({
     loggerInstance: log.child({ component: "http" }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Our own onResponse hook logs the route pattern only; fastify's default would log full URLs.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: LIMITS.maxHttpBodyBytes,
     trustProxy: config.trustProxy,
     return503OnClosing: true,

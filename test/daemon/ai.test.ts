@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ack, Message } from '../../src/protocol/index.js';
+import { toContents } from '../../src/daemon/services/ai.js';
+import { startFakeGemini } from '../support/fake-gemini.js';
+import { befriend, nextEvents, openSocket, registerUser, startDaemon, type TestDaemon, type TestSocket } from '../support/daemon.js';
+
+function send(s: TestSocket, payload: unknown): Promise<Ack<Message>> {
+  return (s.timeout(10_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<Message>> }).emitWithAck('message:send', payload);
+}
+
+async function setup(env: Record<string, string>) {
+  const d = await startDaemon(env);
+  const a = await registerUser(d.url);
+  const b = await registerUser(d.url);
+  await befriend(a, b);
+  const sa = await openSocket(d.url, a.auth.accessToken);
+  const sb = await openSocket(d.url, b.auth.accessToken);
+  return { d, a, b, sa, sb, close: async () => { sa.close(); sb.close(); await d.close(); } };
+}
+
+/** Waits for the first message:new of a kind other than "user". */
+function nextReply(s: TestSocket, timeoutMs = 20_000): Promise<Message> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no AI/system reply')), timeoutMs);
+    const on = (m: Message) => { if (m.kind !== 'user') { clearTimeout(t); s.off('message:new', on); resolve(m); } };
+    s.on('message:new', on);
+  });
+}
+
+describe('/ai', () => {
+  const fakes: { close: () => Promise<void> }[] = [];
+  afterAll(async () => { await Promise.all(fakes.map((f) => f.close())); });
+
+  it('answers in the same conversation with recent context, to both users, stored; the ack does not wait', async () => {
+    const gem = await startFakeGemini({ answer: () => 'four', delayMs: 700 });
+    fakes.push(gem);
+    const t = await setup({ GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gem.url });
+    try {
+      await send(t.sb, { to: t.a.name, text: 'we are doing arithmetic' });
+      const replyA = nextReply(t.sa);
+      const replyB = nextReply(t.sb);
+      const t0 = Date.now();
+      const ack = await send(t.sa, { to: t.b.name, text: '/ai what is 2+2?' });
+      const ackMs = Date.now() - t0;
+      expect(ack.ok).toBe(true);
+      // The fake answers after 700 ms; the sender's ack must not wait for it.
+      expect(ackMs).toBeLessThan(600);
+      const [ra, rb] = await Promise.all([replyA, replyB]);
+      expect(ra).toEqual(rb);
+      expect(ra).toMatchObject({ kind: 'ai', from: 'ai', to: t.a.name, text: 'four', seq: 3, conversationId: ack.ok ? ack.data.conversationId : '' });
+      const req = gem.requests[0]!;
+      expect(req.method).toBe('generateContent');
+      expect(req.model).toBe('gemini-2.5-flash');
+      expect(req.apiKey).toBe('test-key');
+      expect(JSON.stringify(req.body.contents)).toContain('we are doing arithmetic');
+      expect(JSON.stringify(req.body.contents)).toContain('/ai what is 2+2?');
+      expect((await t.b.api.history(t.a.name)).map((m) => m.kind)).toEqual(['user', 'user', 'ai']);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('retries 429 and 500 with backoff, then answers', async () => {
+    const gem = await startFakeGemini({ failures: [429, 500], answer: () => 'after retries' });
+    fakes.push(gem);
+    const t = await setup({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url, CHAT_AI_RETRIES: '2' });
+    try {
+      const reply = nextReply(t.sb);
+      await send(t.sa, { to: t.b.name, text: '/ai hello' });
+      expect((await reply).text).toBe('after retries');
+      expect(gem.requests).toHaveLength(3);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('falls back to the next model when the first is not served', async () => {
+    const gem = await startFakeGemini({ modelStatus: { 'gemini-2.5-flash': 404 }, answer: (r) => `from ${r.model}` });
+    fakes.push(gem);
+    const t = await setup({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url });
+    try {
+      const reply = nextReply(t.sa);
+      await send(t.sa, { to: t.b.name, text: '/ai hello' });
+      expect((await reply).text).toBe('from gemini-2.5-flash-lite');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('times out a slow model and says so in a system message; chat keeps flowing meanwhile', async () => {
+    const gem = await startFakeGemini({ delayMs: 5_000 });
+    fakes.push(gem);
+    const t = await setup({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url, CHAT_AI_TIMEOUT_MS: '300', CHAT_AI_RETRIES: '1' });
+    try {
+      const reply = nextReply(t.sa);
+      await send(t.sa, { to: t.b.name, text: '/ai slow question' });
+      // While the AI is stuck, ordinary messages are acknowledged and delivered.
+      const live = nextEvents<Message>(t.sb, 'message:new', 2);
+      for (let i = 0; i < 5; i++) expect((await send(t.sb, { to: t.a.name, text: `meanwhile ${i}` })).ok).toBe(true);
+      await live;
+      const r = await reply;
+      expect(r.kind).toBe('system');
+      expect(r.text).toMatch(/AI request failed: timed out after 300 ms/);
+      // Two attempts on the model, two on its fallback.
+      expect(gem.requests).toHaveLength(4);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('gives up after persistent 500s with a system message', async () => {
+    const gem = await startFakeGemini({ failures: Array(20).fill(500) });
+    fakes.push(gem);
+    const t = await setup({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url, CHAT_AI_RETRIES: '1' });
+    try {
+      const reply = nextReply(t.sa);
+      await send(t.sa, { to: t.b.name, text: '/ai hello' });
+      const r = await reply;
+      expect(r).toMatchObject({ kind: 'system', from: 'system' });
+      expect(r.text).toContain('HTTP 500');
+      // Two models, two attempts each.
+      expect(gem.requests).toHaveLength(4);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('says AI is not configured when there is no key', async () => {
+    const t = await setup({});
+    try {
+      const reply = nextReply(t.sb);
+      await send(t.sa, { to: t.b.name, text: '/ai anyone?' });
+      const r = await reply;
+      expect(r).toMatchObject({ kind: 'system', from: 'system', to: t.a.name });
+      expect(r.text).toMatch(/AI is not configured on this server/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('enforces the per-user hourly quota', async () => {
+    const gem = await startFakeGemini({ answer: () => 'ok' });
+    fakes.push(gem);
+    const t = await setup({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url, CHAT_AI_QUOTA_PER_HOUR: '1' });
+    try {
+      let reply = nextReply(t.sa);
+      await send(t.sa, { to: t.b.name, text: '/ai one' });
+      expect((await reply).kind).toBe('ai');
+      reply = nextReply(t.sa);
+      await send(t.sa, { to: t.b.name, text: '/ai two' });
+      const r = await reply;
+      expect(r.kind).toBe('system');
+      expect(r.text).toMatch(/AI quota exceeded/);
+      expect(gem.requests).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('ignores texts that merely start with /ai-something', async () => {
+    const gem = await startFakeGemini();
+    fakes.push(gem);
+    const t = await setup({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url });
+    try {
+      await send(t.sa, { to: t.b.name, text: '/aircraft is not a question' });
+      await send(t.sa, { to: t.b.name, text: '/ai' });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(gem.requests).toHaveLength(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('toContents', () => {
+  const m = (kind: Message['kind'], from: string, text: string): Message => ({ id: text, seq: 1, conversationId: 'dm:a:b', from, to: 'x', text, kind, createdAt: '' });
+  it('maps people to user turns, AI to model turns, merges neighbours and skips system lines', () => {
+    expect(toContents([m('ai', 'ai', 'stale'), m('user', 'alice', 'hi'), m('user', 'bob', 'yo'), m('system', 'system', 'x'), m('ai', 'ai', 'answer'), m('user', 'alice', '/ai q')])).toEqual([
+      { role: 'user', parts: [{ text: 'alice: hi' }, { text: 'bob: yo' }] },
+      { role: 'model', parts: [{ text: 'answer' }] },
+      { role: 'user', parts: [{ text: 'alice: /ai q' }] },
+    ]);
+  });
+});

@@ -1,0 +1,128 @@
+import { beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { v7 as uuidv7 } from 'uuid';
+import { ChatError, dmConversationId, type Message } from '../../../src/protocol/index.js';
+import type { Store } from '../../../src/daemon/engines/types.js';
+
+const iso = (t = Date.now()) => new Date(t).toISOString();
+
+function msg(conv: string, seq: number, extra: Partial<Message> = {}): Message {
+  const [a, b] = conv.slice(3).split(':') as [string, string];
+  return { id: uuidv7(), seq, conversationId: conv, from: a, to: b, text: `m${seq}`, kind: 'user', createdAt: iso(), ...extra };
+}
+
+/**
+ * The contract every Store implementation passes. `make` returns a started,
+ * empty store; `cleanup` tears it down. Run unchanged against SQLite and MongoDB.
+ */
+export function storeContract(name: string, make: () => Promise<Store>, cleanup: (s: Store) => Promise<void> = (s) => s.close()) {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => { store = await make(); });
+    afterEach(async () => { await cleanup(store); });
+
+    it('makes the first user admin, later ones not, and refuses a taken name', async () => {
+      const a = await store.createUser({ id: uuidv7(), username: 'alice', passwordHash: 'h', createdAt: iso() });
+      const b = await store.createUser({ id: uuidv7(), username: 'bob', passwordHash: 'h', createdAt: iso() });
+      expect(a.admin).toBe(true);
+      expect(b.admin).toBe(false);
+      await expect(store.createUser({ id: uuidv7(), username: 'alice', passwordHash: 'h', createdAt: iso() })).rejects.toMatchObject({ code: 'CHAT_ERR_USERNAME_TAKEN' });
+      expect((await store.getUserByName('bob'))?.id).toBe(b.id);
+      expect((await store.getUserById(a.id))?.username).toBe('alice');
+      expect(await store.getUserByName('nobody')).toBeNull();
+      await store.updateUser(b.id, { disabled: true, admin: true, passwordHash: 'h2' });
+      expect(await store.getUserById(b.id)).toMatchObject({ disabled: true, admin: true, passwordHash: 'h2' });
+      expect((await store.listUsers()).map((u) => u.username).sort()).toEqual(['alice', 'bob']);
+    });
+
+    it('marks a refresh token used once, and revokes families', async () => {
+      const base = { userId: 'u1', tokenHash: 'x', createdAt: iso(), expiresAt: iso(Date.now() + 60_000), usedAt: null, revokedAt: null, device: null };
+      await store.insertRefreshToken({ ...base, id: 't1', familyId: 'f1' });
+      await store.insertRefreshToken({ ...base, id: 't2', familyId: 'f2' });
+      expect(await store.markRefreshTokenUsed('t1', iso())).toBe(true);
+      expect(await store.markRefreshTokenUsed('t1', iso())).toBe(false);
+      expect((await store.getRefreshToken('t1'))?.usedAt).not.toBeNull();
+      expect(await store.isSessionActive('f1')).toBe(true);
+      await store.revokeFamily('f1', iso());
+      expect(await store.isSessionActive('f1')).toBe(false);
+      expect(await store.markRefreshTokenUsed('t2', iso())).toBe(true);
+      await store.insertRefreshToken({ ...base, id: 't3', familyId: 'f3' });
+      expect(await store.revokeUserSessions('u1', iso(), 'f3')).toEqual(['f2']);
+      expect(await store.isSessionActive('f3')).toBe(true);
+      expect(await store.isSessionActive('f2')).toBe(false);
+    });
+
+    it('stores, lists and revokes API tokens per owner', async () => {
+      await store.insertApiToken({ id: 'a1', userId: 'u1', name: 'bot', tokenHash: 'h', createdAt: iso(), lastUsedAt: null, revokedAt: null });
+      expect((await store.listApiTokens('u1')).map((t) => t.id)).toEqual(['a1']);
+      expect(await store.revokeApiToken('u2', 'a1', iso())).toBe(false);
+      await store.touchApiToken('a1', iso());
+      expect((await store.getApiToken('a1'))?.lastUsedAt).not.toBeNull();
+      expect(await store.revokeApiToken('u1', 'a1', iso())).toBe(true);
+      expect(await store.revokeApiToken('u1', 'a1', iso())).toBe(false);
+      expect(await store.listApiTokens('u1')).toEqual([]);
+    });
+
+    it('keeps friend edges in both directions', async () => {
+      await store.addFriendEdge('alice', 'bob', iso());
+      await store.addFriendEdge('alice', 'bob', iso());
+      expect(await store.hasFriendEdge('alice', 'bob')).toBe(true);
+      expect(await store.hasFriendEdge('bob', 'alice')).toBe(false);
+      await store.addFriendEdge('carol', 'alice', iso());
+      expect(await store.listFriendEdges('alice')).toEqual({ out: ['bob'], in: ['carol'] });
+      expect(await store.removeFriendEdges('bob', 'alice')).toBe(true);
+      expect(await store.removeFriendEdges('bob', 'alice')).toBe(false);
+      expect(await store.listFriendEdges('alice')).toEqual({ out: [], in: ['carol'] });
+    });
+
+    it('inserts messages idempotently by id and by (from, clientMsgId)', async () => {
+      const conv = dmConversationId('alice', 'bob');
+      const m1 = msg(conv, 1, { clientMsgId: 'c1' });
+      const m2 = msg(conv, 2);
+      expect(await store.insertMessages([m1, m2])).toEqual([m1, m2]);
+      expect(await store.insertMessages([m1])).toEqual([m1]);
+      // Same sender and clientMsgId under a new id and seq: the original comes back, nothing new is stored.
+      const dup = msg(conv, 3, { clientMsgId: 'c1' });
+      expect(await store.insertMessages([dup])).toEqual([m1]);
+      expect(await store.maxSeq(conv)).toBe(2);
+      expect(await store.getMessageByClientId('alice', 'c1')).toEqual(m1);
+      expect(await store.getMessageByClientId('bob', 'c1')).toBeNull();
+      expect((await store.history(conv, { limit: 10 })).map((m) => m.seq)).toEqual([1, 2]);
+    });
+
+    it('pages history by seq in both directions, oldest first', async () => {
+      const conv = dmConversationId('alice', 'bob');
+      await store.insertMessages(Array.from({ length: 25 }, (_, i) => msg(conv, i + 1)));
+      await store.insertMessages([msg(dmConversationId('alice', 'carol'), 1)]);
+      const seqs = (ms: Message[]) => ms.map((m) => m.seq);
+      expect(seqs(await store.history(conv, { limit: 5 }))).toEqual([21, 22, 23, 24, 25]);
+      expect(seqs(await store.history(conv, { limit: 5, beforeSeq: 21 }))).toEqual([16, 17, 18, 19, 20]);
+      expect(seqs(await store.history(conv, { limit: 3, afterSeq: 0 }))).toEqual([1, 2, 3]);
+      expect(seqs(await store.history(conv, { limit: 3, afterSeq: 23 }))).toEqual([24, 25]);
+      expect(seqs(await store.history(conv, { limit: 10, afterSeq: 3, beforeSeq: 7 }))).toEqual([4, 5, 6]);
+      expect(await store.history('dm:nobody:none', { limit: 5 })).toEqual([]);
+      expect(await store.maxSeq(conv)).toBe(25);
+      expect(await store.maxSeq('dm:x:y')).toBe(0);
+    });
+
+    it('lists a user\'s conversations with their last seq, most recent first', async () => {
+      const ab = dmConversationId('alice', 'bob');
+      const ac = dmConversationId('alice', 'carol');
+      await store.insertMessages([msg(ab, 1, { createdAt: iso(1000) }), msg(ab, 2, { createdAt: iso(2000) })]);
+      await store.insertMessages([msg(ac, 1, { createdAt: iso(3000) })]);
+      const list = await store.listConversations('alice');
+      expect(list.map((c) => [c.conversationId, c.lastSeq])).toEqual([[ac, 1], [ab, 2]]);
+      expect((await store.listConversations('bob')).map((c) => c.conversationId)).toEqual([ab]);
+      expect(await store.listConversations('dave')).toEqual([]);
+    });
+
+    it('reports health', async () => {
+      expect((await store.health()).ok).toBe(true);
+    });
+
+    it('throws coded errors, not driver errors, for taken names', async () => {
+      await store.createUser({ id: uuidv7(), username: 'zed', passwordHash: 'h', createdAt: iso() });
+      const err = await store.createUser({ id: uuidv7(), username: 'zed', passwordHash: 'h', createdAt: iso() }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ChatError);
+    });
+  });
+}

@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { io as ioc, type Socket } from 'socket.io-client';
+import { loadConfig } from '../../src/daemon/config.js';
+import { createDaemon, type Daemon } from '../../src/daemon/daemon.js';
+import { createLogger } from '../../src/daemon/logger.js';
+import { ApiClient, staticCredentials } from '../../src/client/api.js';
+import type { AuthResult, ClientToServerEvents, ServerToClientEvents } from '../../src/protocol/index.js';
+
+export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export function tmpDir(prefix = 'chat-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestDaemon {
+  daemon: Daemon;
+  url: string;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/** A real chatd on port 0 with a temp data dir. `env` overrides configuration like the environment would. */
+export async function startDaemon(env: Record<string, string> = {}, dir = tmpDir()): Promise<TestDaemon> {
+  const { config } = loadConfig({ env: { CHAT_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CHAT_AUTH_RATE_LIMIT: '1000', ...env }, cwd: dir, persistSecrets: true });
+  const daemon = createDaemon(config, { log: createLogger(config.logLevel) });
+  const { url } = await daemon.start();
+  return { daemon, url, dir, close: () => daemon.close() };
+}
+
+export interface TestUser {
+  name: string;
+  auth: AuthResult;
+  api: ApiClient;
+}
+
+let counter = 0;
+/** A fresh unique username (3–32 of [a-z0-9_.-]). */
+export function uniqueName(base = 'u'): string {
+  counter += 1;
+  return `${base}${process.pid % 10000}x${counter}`.slice(0, 32);
+}
+
+export async function registerUser(url: string, name = uniqueName(), password = 'correct horse battery'): Promise<TestUser> {
+  const auth = await new ApiClient(url).register(name, password);
+  return { name, auth, api: new ApiClient(url, staticCredentials(auth.accessToken)) };
+}
+
+export async function befriend(a: TestUser, b: TestUser) {
+  await a.api.addFriend(b.name);
+  await b.api.addFriend(a.name);
+}
+
+/** A connected socket.io-client, authenticated by auth.token. */
+export function openSocket(url: string, token: string, opts: Record<string, unknown> = {}): Promise<TestSocket> {
+  const s: TestSocket = ioc(url, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true, ...opts });
+  return new Promise((resolve, reject) => {
+    s.once('connect', () => resolve(s));
+    s.once('connect_error', (err) => { s.close(); reject(err); });
+  });
+}
+
+/** Resolves with the next `n` payloads of an event. */
+export function nextEvents<T>(s: TestSocket, event: keyof ServerToClientEvents, n = 1, timeoutMs = 10_000): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const got: T[] = [];
+    const t = setTimeout(() => { s.off(event, on as never); reject(new Error(`timed out waiting for ${n} ${event}, got ${got.length}`)); }, timeoutMs);
+    const on = (p: T) => {
+      got.push(p);
+      if (got.length >= n) {
+        clearTimeout(t);
+        s.off(event, on as never);
+        resolve(got);
+      }
+    };
+    s.on(event, on as never);
+  });
+}
+
+export function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('waitFor timed out');
+    await sleep(stepMs);
+  }
+}
