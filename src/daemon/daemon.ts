@@ -49,7 +49,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     perMessageDeflate: false,
     connectionStateRecovery: undefined,
   });
-  attachGateway(io, { log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, sendSchema, metrics });
+  attachGateway(io, { log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, sendSchema, metrics, isClosing: () => closing });
 
   const lifecycle = [engines.store, engines.cache, engines.pipeline];
   let started = false;
@@ -69,14 +69,16 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     },
     close() {
       closed ??= (async () => {
+        // New sends are refused with CHAT_ERR_SHUTTING_DOWN (clients retry them elsewhere or later);
+        // what was accepted is committed and acknowledged before the sockets go.
         closing = true;
-        // Stop accepting new connections and requests, then drain what was accepted.
+        await ai.close(2_000);
+        if (started) await engines.pipeline.flush();
+        await new Promise((r) => setTimeout(r, 50));
         io.disconnectSockets(true);
         await new Promise<void>((r) => io.close(() => r()));
         await app.close();
-        await ai.close();
         if (started) {
-          await engines.pipeline.flush();
           for (const r of [...lifecycle].reverse()) await r.close().catch((err) => log.error({ err }, 'close failed'));
         }
         log.info('chatd stopped');

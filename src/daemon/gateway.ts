@@ -30,6 +30,7 @@ export interface GatewayDeps {
   messages: MessageService;
   sendSchema: z.ZodType<SendInput>;
   metrics: client.Registry;
+  isClosing: () => boolean;
 }
 
 const userRoom = (u: string) => `user:${u}`;
@@ -114,6 +115,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps) {
           reply({ ok: false, error: ce.toBody() });
         };
         try {
+          if (deps.isClosing()) return fail(new ChatError('CHAT_ERR_SHUTTING_DOWN'));
           if (expiresAt !== null && Date.now() >= expiresAt) {
             fail(new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
             return endSocket(socket, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));

@@ -76,11 +76,13 @@ export class AiService {
     }
   }
 
-  /** Waits for answers in flight; drops the queue. */
-  async close() {
+  /** Drops the queue and waits up to `graceMs` for answers in flight. */
+  async close(graceMs = 2_000) {
     this.closed = true;
     this.waiting.length = 0;
-    await Promise.allSettled([...this.inflight]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => { timer = setTimeout(r, graceMs); })]);
+    clearTimeout(timer);
   }
 
   private reply(asker: Message, text: string, kind: 'ai' | 'system') {

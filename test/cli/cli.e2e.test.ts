@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Message } from '../../src/protocol/index.js';
+import { tmpDir, waitFor } from '../support/daemon.js';
+import { runChat, spawnChatd, spawnProc, CHAT_BIN, type Proc } from '../support/procs.js';
+
+let chatd: Awaited<ReturnType<typeof spawnChatd>>;
+const started: Proc[] = [];
+beforeAll(async () => { chatd = await spawnChatd(tmpDir()); });
+afterAll(async () => {
+  for (const p of started) p.child.kill('SIGKILL');
+  chatd.child.kill('SIGTERM');
+  await chatd.exited;
+});
+
+/** A CLI user with its own config dir. */
+function user(name: string) {
+  const env = { CHAT_CONFIG_DIR: path.join(tmpDir('chat-cli-'), 'cfg'), CHAT_SERVER: chatd.url };
+  return {
+    name, env,
+    run: (args: string[], input?: string) => runChat(args, { env, input }),
+    async json<T>(args: string[]): Promise<T> {
+      const r = await runChat([...args, '--json'], { env });
+      if (r.code !== 0) throw new Error(`chat ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as T;
+    },
+  };
+}
+
+async function friendsPair(a: ReturnType<typeof user>, b: ReturnType<typeof user>) {
+  expect((await a.run(['register', a.name, '--password-stdin'], 'password-a\n')).code).toBe(0);
+  expect((await b.run(['register', b.name, '--password-stdin'], 'password-b\n')).code).toBe(0);
+  expect((await a.run(['friends', 'add', b.name])).code).toBe(0);
+  expect((await b.run(['friends', 'accept', a.name])).code).toBe(0);
+}
+
+describe('chat CLI end to end', () => {
+  it('registers, befriends, sends, reads history, and stores credentials privately', async () => {
+    const a = user('cli_alice');
+    const b = user('cli_bob');
+    await friendsPair(a, b);
+    expect(await a.json(['whoami'])).toMatchObject({ username: 'cli_alice' });
+    expect(await a.json(['friends', 'list'])).toEqual([{ username: 'cli_bob', online: false }]);
+    expect(await b.json(['friends', 'requests'])).toEqual({ incoming: [], outgoing: [] });
+    const sent = await a.json<Message>(['send', 'cli_bob', 'hello', 'there']);
+    expect(sent).toMatchObject({ from: 'cli_alice', to: 'cli_bob', text: 'hello there', seq: 1 });
+    const piped = await a.run(['send', 'cli_bob', '--json'], 'from a pipe\n');
+    expect(JSON.parse(piped.stdout).text).toBe('from a pipe');
+    const hist = await b.json<Message[]>(['history', 'cli_alice']);
+    expect(hist.map((m) => m.text)).toEqual(['hello there', 'from a pipe']);
+    expect((await b.json<Message[]>(['history', 'cli_alice', '--limit', '1', '--before-seq', '2'])).map((m) => m.seq)).toEqual([1]);
+    const human = await b.run(['history', 'cli_alice']);
+    expect(human.stdout).toMatch(/#1 cli_alice → cli_bob: hello there/);
+    const dir = a.env.CHAT_CONFIG_DIR;
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(dir, 'credentials.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('exits 2 on usage errors, 4 on auth errors, 1 on other errors', async () => {
+    const a = user('cli_carol');
+    const nobody = user('cli_nobody');
+    expect((await a.run(['register', 'Bad Name', '--password-stdin'], 'password-x\n')).code).toBe(2);
+    expect((await a.run(['frobnicate'])).code).toBe(2);
+    expect((await a.run(['history', 'bob', '--limit', 'lots'])).code).toBe(2);
+    expect((await a.run(['register', 'cli_carol'])).code).toBe(2); // stdin is not a TTY and no --password-stdin
+    const notLoggedIn = await nobody.run(['whoami']);
+    expect(notLoggedIn.code).toBe(4);
+    expect(notLoggedIn.stderr).toMatch(/chat login/);
+    expect((await a.run(['register', 'cli_carol', '--password-stdin'], 'password-c\n')).code).toBe(0);
+    const wrong = await a.run(['login', 'cli_carol', '--password-stdin'], 'wrong-password\n');
+    expect(wrong.code).toBe(4);
+    expect(wrong.stderr).toMatch(/CHAT_ERR_INVALID_CREDENTIALS/);
+    const stranger = await a.run(['send', 'cli_alice', 'hi']);
+    expect(stranger.code).toBe(1);
+    expect(stranger.stderr).toMatch(/CHAT_ERR_NOT_FRIENDS/);
+    expect((await a.run(['--server', 'ftp://x', 'whoami'])).code).toBe(1);
+    const unreachable = await runChat(['whoami'], { env: { ...a.env, CHAT_SERVER: 'http://127.0.0.1:1' } });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/CHAT_ERR_UNAVAILABLE/);
+  });
+
+  it('an idempotent resend stores one message', async () => {
+    const a = user('cli_dan');
+    const b = user('cli_eve');
+    await friendsPair(a, b);
+    const first = await a.json<Message>(['send', 'cli_eve', 'only once', '--idempotency-key', 'order-42']);
+    const again = await a.json<Message>(['send', 'cli_eve', 'only once', '--idempotency-key', 'order-42']);
+    expect(again).toEqual(first);
+    expect(await b.json<Message[]>(['history', 'cli_dan'])).toHaveLength(1);
+  });
+
+  it('two listeners receive each other\'s messages live as JSON lines', async () => {
+    const a = user('cli_fay');
+    const b = user('cli_gus');
+    await friendsPair(a, b);
+    const la = spawnProc(CHAT_BIN, ['listen', '--json'], a.env);
+    const lb = spawnProc(CHAT_BIN, ['listen', '--json'], b.env);
+    started.push(la, lb);
+    await la.waitLine(/connected/);
+    await lb.waitLine(/connected/);
+    for (let i = 0; i < 3; i++) {
+      expect((await a.run(['send', 'cli_gus', `ping ${i}`])).code).toBe(0);
+      expect((await b.run(['send', 'cli_fay', `pong ${i}`])).code).toBe(0);
+    }
+    const parse = (p: Proc) => p.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Message);
+    await waitFor(() => parse(la).length >= 6 && parse(lb).length >= 6);
+    for (const p of [la, lb]) expect(parse(p).map((m) => m.text)).toEqual(['ping 0', 'pong 0', 'ping 1', 'pong 1', 'ping 2', 'pong 2']);
+    la.child.kill('SIGINT');
+    lb.child.kill('SIGINT');
+    expect(await la.exited).toBe(0);
+    expect(await lb.exited).toBe(0);
+  });
+
+  it('refreshes an expired access token transparently, and exits 4 with "run chat login" when refresh fails', async () => {
+    const a = user('cli_hal');
+    expect((await a.run(['register', 'cli_hal', '--password-stdin'], 'password-h\n')).code).toBe(0);
+    const file = path.join(a.env.CHAT_CONFIG_DIR, 'credentials.json');
+    const creds = JSON.parse(fs.readFileSync(file, 'utf8'));
+    fs.writeFileSync(file, JSON.stringify({ ...creds, accessExpiresAt: Date.now() - 1000 }));
+    expect((await a.json<{ username: string }>(['whoami'])).username).toBe('cli_hal');
+    const rotated = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(rotated.refreshToken).not.toBe(creds.refreshToken);
+    expect(rotated.accessToken).not.toBe(creds.accessToken);
+    fs.writeFileSync(file, JSON.stringify({ ...rotated, accessExpiresAt: Date.now() - 1000, refreshToken: 'bogus.token' }));
+    const r = await a.run(['whoami']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/run "chat login"/);
+  });
+
+  it('API tokens: create, use through CHAT_TOKEN, list, revoke', async () => {
+    const a = user('cli_ivy');
+    expect((await a.run(['register', 'cli_ivy', '--password-stdin'], 'password-i\n')).code).toBe(0);
+    const t = await a.json<{ id: string; name: string; token: string }>(['token', 'create', 'ci-bot']);
+    const bot = await runChat(['whoami', '--json'], { env: { CHAT_SERVER: chatd.url, CHAT_TOKEN: t.token, CHAT_CONFIG_DIR: tmpDir() } });
+    expect(JSON.parse(bot.stdout).username).toBe('cli_ivy');
+    expect((await a.json<{ id: string }[]>(['token', 'list'])).map((x) => x.id)).toEqual([t.id]);
+    expect((await a.run(['token', 'revoke', t.id])).code).toBe(0);
+    const after = await runChat(['whoami'], { env: { CHAT_SERVER: chatd.url, CHAT_TOKEN: t.token, CHAT_CONFIG_DIR: tmpDir() } });
+    expect(after.code).toBe(4);
+  });
+
+  it('terminal escape sequences in messages are printed inert in human output and escaped in JSON', async () => {
+    const a = user('cli_jay');
+    const b = user('cli_kim');
+    await friendsPair(a, b);
+    expect((await a.run(['send', 'cli_kim', '-'], 'evil \u001b]52;c;ZXZpbA==\u0007 \u009b2J \u001b[31mred\n')).code).toBe(0);
+    const human = await b.run(['history', 'cli_jay']);
+    expect(human.stdout).not.toMatch(/[\u001b\u0007\u009b]/);
+    expect(human.stdout).toContain('^[]52;c;ZXZpbA==^G');
+    const json = await b.run(['history', 'cli_jay', '--json']);
+    expect(json.stdout).not.toMatch(/[\u001b\u0007\u009b]/);
+    expect(JSON.parse(json.stdout)[0].text).toContain('\u001b]52;');
+  });
+
+  it('admin commands need an admin and work with --json', async () => {
+    const outsider = user('cli_lou');
+    expect((await outsider.run(['register', 'cli_lou', '--password-stdin'], 'password-l\n')).code).toBe(0);
+    const r = await outsider.run(['admin', 'users', 'list']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/CHAT_ERR_ADMIN_REQUIRED/);
+    // The first account on this server (cli_alice) is admin.
+    const admin = { ...user('cli_alice') };
+    expect((await admin.run(['login', 'cli_alice', '--password-stdin'], 'password-a\n')).code).toBe(0);
+    const list = await admin.json<{ username: string; admin: boolean }[]>(['admin', 'users', 'list']);
+    expect(list.find((u) => u.username === 'cli_alice')?.admin).toBe(true);
+    expect((await admin.json<{ disabled: boolean }>(['admin', 'users', 'disable', 'cli_lou'])).disabled).toBe(true);
+    expect((await outsider.run(['whoami'])).code).toBe(4);
+    expect((await admin.json<{ disabled: boolean }>(['admin', 'users', 'enable', 'cli_lou'])).disabled).toBe(false);
+    expect((await admin.run(['admin', 'users', 'reset-password', 'cli_lou'], 'brand-new-pass\n')).code).toBe(0);
+    expect((await outsider.run(['login', 'cli_lou', '--password-stdin'], 'brand-new-pass\n')).code).toBe(0);
+    expect((await outsider.run(['logout'])).code).toBe(0);
+    expect((await outsider.run(['whoami'])).code).toBe(4);
+  });
+});

@@ -1,0 +1,191 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ApiClient, staticCredentials } from '../../src/client/api.js';
+import { connect, call, sendDurable, type Connection } from '../../src/client/socket.js';
+import type { Message } from '../../src/protocol/index.js';
+import { befriend, registerUser, sleep, tmpDir, waitFor } from '../support/daemon.js';
+import { runChat, spawnChatd, spawnProc, CHAT_BIN, CHATD_BIN } from '../support/procs.js';
+
+/** Sends through one socket with a window of outstanding acks; records what was acknowledged. */
+async function load(conn: Connection, to: string, total: number, window: number, acked: Map<string, Message>, stop: () => boolean) {
+  let next = 0;
+  const worker = async () => {
+    while (next < total && !stop()) {
+      const i = next++;
+      try {
+        const m = await call<'message:send', Message>(conn.socket, 'message:send', { to, text: `load ${i}`, clientMsgId: `k-${i}` }, 2000);
+        acked.set(m.clientMsgId!, m);
+      } catch {
+        // Not acknowledged: the sender may retry with the same clientMsgId.
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: window }, worker));
+}
+
+describe('chatd process', () => {
+  it('kill -9 mid-load loses no acknowledged message; a retry with the same clientMsgIds adds no duplicate', async () => {
+    const dir = tmpDir();
+    const first = await spawnChatd(dir, { CHAT_MESSAGE_RATE_LIMIT: '1000000' });
+    const a = await registerUser(first.url, 'killer');
+    const b = await registerUser(first.url, 'victim');
+    await befriend(a, b);
+    const total = 3000;
+    const acked = new Map<string, Message>();
+    const conn = connect(first.url, staticCredentials(a.auth.accessToken));
+    await waitFor(() => conn.socket.connected);
+    const running = load(conn, b.name, total, 64, acked, () => first.child.exitCode !== null || first.child.signalCode !== null);
+    await waitFor(() => acked.size >= 800, 30_000, 5);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await running;
+    conn.close();
+    const ackedBeforeKill = acked.size;
+
+    // Same data dir, same port: clients reconnect to where they were.
+    const second = await spawnChatd(dir, { CHAT_MESSAGE_RATE_LIMIT: '1000000' }, String(first.port));
+    const login = await new ApiClient(second.url).login('killer', 'correct horse battery');
+    const conn2 = connect(second.url, staticCredentials(login.accessToken));
+    await waitFor(() => conn2.socket.connected);
+    // Everything acknowledged before the kill is there, read through bin/chat.
+    const cfg = tmpDir();
+    expect((await runChat(['login', 'victim', '--password-stdin'], { env: { CHAT_CONFIG_DIR: cfg, CHAT_SERVER: second.url }, input: 'correct horse battery\n' })).code).toBe(0);
+    const readAll = async () => {
+      const out: Message[] = [];
+      for (;;) {
+        const r = await runChat(['history', 'killer', '--json', '--limit', '500', '--after-seq', String(out.length ? out[out.length - 1]!.seq : 0)], { env: { CHAT_CONFIG_DIR: cfg } });
+        expect(r.code).toBe(0);
+        const page = JSON.parse(r.stdout) as Message[];
+        out.push(...page);
+        if (page.length < 500) return out;
+      }
+    };
+    const afterRestart = await readAll();
+    const storedKeys = new Set(afterRestart.map((m) => m.clientMsgId));
+    const lost = [...acked.keys()].filter((k) => !storedKeys.has(k)).length;
+    const changed = [...acked.values()].filter((m) => { const s = afterRestart.find((x) => x.id === m.id); return !s || s.seq !== m.seq; }).length;
+
+    // The sender retries every unacknowledged message with its original clientMsgId.
+    acked.clear();
+    await load(conn2, b.name, total, 64, acked, () => false);
+    conn2.close();
+    const final = await readAll();
+    const dupes = final.length - new Set(final.map((m) => m.clientMsgId)).size;
+    console.log(`kill -9: sent=${total} acked-before-kill=${ackedBeforeKill} stored-after-restart=${afterRestart.length} lost=${lost} changed=${changed}; after retry: acked=${acked.size} stored=${final.length} duplicates=${dupes}`);
+    expect(lost).toBe(0);
+    expect(changed).toBe(0);
+    expect(dupes).toBe(0);
+    expect(final.length).toBe(total);
+    expect(final.map((m) => m.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 120_000);
+
+  it('SIGTERM stops accepting, flushes what was accepted and exits 0', async () => {
+    const dir = tmpDir();
+    const d = await spawnChatd(dir, { CHAT_MESSAGE_RATE_LIMIT: '1000000' });
+    const a = await registerUser(d.url);
+    const b = await registerUser(d.url);
+    await befriend(a, b);
+    const conn = connect(d.url, staticCredentials(a.auth.accessToken));
+    await waitFor(() => conn.socket.connected);
+    const acked = new Map<string, Message>();
+    let stopped = false;
+    const running = load(conn, b.name, 2000, 32, acked, () => stopped);
+    await waitFor(() => acked.size >= 200, 30_000, 5);
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+    stopped = true;
+    conn.close();
+    await running;
+    expect(d.lines.some((l) => l.includes('chatd stopped'))).toBe(true);
+    const again = await spawnChatd(dir);
+    const login = await new ApiClient(again.url).login(b.name, 'correct horse battery');
+    const api = new ApiClient(again.url, staticCredentials(login.accessToken));
+    const stored: Message[] = [];
+    for (let after = 0; ; ) {
+      const page = await api.history(a.name, { limit: 500, afterSeq: after });
+      stored.push(...page);
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.seq;
+    }
+    const ids = new Set(stored.map((m) => m.id));
+    const lost = [...acked.values()].filter((m) => !ids.has(m.id)).length;
+    console.log(`SIGTERM: acked=${acked.size} stored=${stored.length} lost=${lost}`);
+    expect(lost).toBe(0);
+    again.child.kill('SIGTERM');
+    await again.exited;
+  }, 60_000);
+
+  it('chat listen survives a kill -9 and restart of chatd: no gap, no duplicate', async () => {
+    const dir = tmpDir();
+    const first = await spawnChatd(dir);
+    const a = await registerUser(first.url, 'speaker');
+    const b = await registerUser(first.url, 'hearer');
+    await befriend(a, b);
+    const cfg = tmpDir();
+    expect((await runChat(['login', 'hearer', '--password-stdin'], { env: { CHAT_CONFIG_DIR: cfg, CHAT_SERVER: first.url }, input: 'correct horse battery\n' })).code).toBe(0);
+    const listener = spawnProc(CHAT_BIN, ['listen', '--json'], { CHAT_CONFIG_DIR: cfg });
+    try {
+      await listener.waitLine(/^connected/);
+      const sendAll = async (url: string, from: number, to: number) => {
+        const login = await new ApiClient(url).login('speaker', 'correct horse battery');
+        const conn = connect(url, staticCredentials(login.accessToken));
+        for (let i = from; i < to; i++) await sendDurable(conn, { to: 'hearer', text: `n${i}`, clientMsgId: `n${i}` });
+        conn.close();
+      };
+      await sendAll(first.url, 0, 10);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const second = await spawnChatd(dir, {}, String(first.port));
+      await sendAll(second.url, 10, 30);
+      const got = () => listener.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Message);
+      await waitFor(() => got().length >= 30, 20_000);
+      await sleep(300);
+      const texts = got().map((m) => m.text);
+      console.log(`listen across restart: sent=30 received=${texts.length} duplicates=${texts.length - new Set(texts).size}`);
+      expect(texts).toEqual(Array.from({ length: 30 }, (_, i) => `n${i}`));
+      expect(listener.lines.filter((l) => l.startsWith('disconnected')).length).toBeGreaterThanOrEqual(1);
+      second.child.kill('SIGTERM');
+      await second.exited;
+    } finally {
+      listener.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('invalid configuration exits 2 with one line naming the setting', async () => {
+    const p = spawnProc(CHATD_BIN, ['start', '--data-dir', tmpDir()], { PORT: 'not-a-port' });
+    expect(await p.exited).toBe(2);
+    expect(p.lines.filter(Boolean)).toEqual([expect.stringMatching(/^chatd: invalid configuration: PORT: /)]);
+    const q = spawnProc(CHATD_BIN, ['start', '--port', '99999', '--data-dir', tmpDir()], {});
+    expect(await q.exited).toBe(2);
+    expect(q.lines.join('\n')).toMatch(/--port/);
+  });
+
+  it('chatd config prints every value and its source, secrets masked', async () => {
+    const dir = tmpDir();
+    const p = spawnProc(CHATD_BIN, ['config', '--json', '--data-dir', dir], { GEMINI_API_KEY: 'sekret-value', PORT: '4567' });
+    expect(await p.exited).toBe(0);
+    const rows = JSON.parse(p.lines.join('\n')) as { env: string; value: string; source: string }[];
+    expect(rows.find((r) => r.env === 'PORT')).toMatchObject({ value: '4567', source: 'env' });
+    expect(rows.find((r) => r.env === 'CHAT_DATA_DIR')).toMatchObject({ source: 'flag' });
+    expect(rows.find((r) => r.env === 'GEMINI_API_KEY')).toMatchObject({ value: '********' });
+    expect(p.lines.join('\n')).not.toContain('sekret-value');
+    expect(fs.existsSync(path.join(dir, 'secrets.json'))).toBe(false);
+  });
+
+  it('logs never contain passwords or tokens', async () => {
+    const d = await spawnChatd(tmpDir(), { LOG_LEVEL: 'trace' });
+    const u = await registerUser(d.url, 'logcheck', 'very secret password');
+    await u.api.whoami();
+    await new ApiClient(d.url).refresh(u.auth.refreshToken);
+    await fetch(new URL('/v1/me', d.url), { headers: { authorization: 'Bearer garbage-token-value' } });
+    await sleep(200);
+    d.child.kill('SIGTERM');
+    await d.exited;
+    const log = d.lines.join('\n');
+    expect(log).toContain('chatd listening');
+    for (const secret of ['very secret password', u.auth.accessToken, u.auth.refreshToken.split('.')[1]!, 'garbage-token-value']) expect(log).not.toContain(secret);
+  });
+});

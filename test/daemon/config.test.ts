@@ -1,0 +1,73 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, FIELDS, describeConfig, loadConfig } from '../../src/daemon/config.js';
+import { tmpDir } from '../support/daemon.js';
+
+describe('config', () => {
+  it('applies defaults < file < .env < env < flags and says where each value came from', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'chatd.json');
+    fs.writeFileSync(file, JSON.stringify({ port: 1111, host: '127.0.0.2', maxMessageLength: 100, logLevel: 'warn' }));
+    fs.writeFileSync(path.join(dir, '.env'), 'PORT=2222\nHOST=127.0.0.3\nCHAT_MAX_MESSAGE_LENGTH=200\n');
+    const { config, sources } = loadConfig({ env: { CHAT_CONFIG_FILE: file, CHAT_DATA_DIR: dir, PORT: '3333', HOST: '127.0.0.4' }, flags: { port: '4444' }, cwd: dir });
+    expect(config.port).toBe(4444);
+    expect(sources.port).toBe('flag');
+    expect(config.host).toBe('127.0.0.4');
+    expect(sources.host).toBe('env');
+    expect(config.maxMessageLength).toBe(200);
+    expect(sources.maxMessageLength).toBe('.env');
+    expect(config.logLevel).toBe('warn');
+    expect(sources.logLevel).toBe('file');
+    expect(config.accessTokenTtlSec).toBe(900);
+    expect(sources.accessTokenTtlSec).toBe('default');
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names the setting in one line when a value is invalid', () => {
+    const dir = tmpDir();
+    const bad = (env: Record<string, string>) => {
+      try {
+        loadConfig({ env: { CHAT_DATA_DIR: dir, ...env }, cwd: dir });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(bad({ PORT: 'eighty' })).toMatch(/^invalid configuration: PORT: /);
+    expect(bad({ PORT: '70000' })).toMatch(/PORT/);
+    expect(bad({ CHAT_ACCESS_TOKEN_TTL: '3600' })).toMatch(/CHAT_ACCESS_TOKEN_TTL/);
+    expect(bad({ JWT_ACCESS_SECRET: 'short' })).toMatch(/JWT_ACCESS_SECRET: must be at least 32/);
+    expect(bad({ GEMINI_BASE_URL: 'not a url' })).toMatch(/GEMINI_BASE_URL/);
+    expect(bad({ CHAT_STORE: 'oracle' })).toMatch(/CHAT_STORE/);
+    expect(bad({ LOG_LEVEL: 'loud' })).toMatch(/LOG_LEVEL/);
+    expect(bad({ JWT_ACCESS_SECRET: 'x'.repeat(40), JWT_REFRESH_SECRET: 'x'.repeat(40) })).toMatch(/JWT_REFRESH_SECRET: must differ/);
+    const file = path.join(dir, 'c.json');
+    fs.writeFileSync(file, '{"nope": 1}');
+    expect(bad({ CHAT_CONFIG_FILE: file })).toMatch(/nope: unknown setting/);
+    fs.writeFileSync(file, '{broken');
+    expect(bad({ CHAT_CONFIG_FILE: file })).toMatch(/CHAT_CONFIG_FILE: .* is not valid JSON/);
+  });
+
+  it('masks secrets when describing the configuration', () => {
+    const dir = tmpDir();
+    const loaded = loadConfig({ env: { CHAT_DATA_DIR: dir, GEMINI_API_KEY: 'very-secret-key', JWT_ACCESS_SECRET: 'a'.repeat(40), JWT_REFRESH_SECRET: 'b'.repeat(40) }, cwd: dir });
+    const rows = describeConfig(loaded);
+    const text = JSON.stringify(rows);
+    expect(text).not.toContain('very-secret-key');
+    expect(text).not.toContain('a'.repeat(40));
+    expect(rows.find((r) => r.env === 'GEMINI_API_KEY')).toMatchObject({ value: '********', source: 'env' });
+    expect(rows).toHaveLength(Object.keys(FIELDS).length);
+  });
+
+  it('does not write secrets unless asked (chatd config is read-only)', () => {
+    const dir = tmpDir();
+    const { config } = loadConfig({ env: { CHAT_DATA_DIR: dir }, cwd: dir });
+    expect(config.jwtAccessSecret).toBeUndefined();
+    expect(fs.existsSync(path.join(dir, 'secrets.json'))).toBe(false);
+    const started = loadConfig({ env: { CHAT_DATA_DIR: dir }, cwd: dir, persistSecrets: true });
+    expect(started.config.jwtAccessSecret?.length).toBeGreaterThanOrEqual(32);
+    expect(started.sources.jwtAccessSecret).toBe('generated');
+  });
+});

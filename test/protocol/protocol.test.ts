@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  ChatError, ERROR_CODES, LIMITS, dmConversationId, dmPeer, fromErrorBody, historyQuerySchema, makeSendSchema, sendSchema, socketBufferSizeFor, toChatError, usernameSchema,
+} from '../../src/protocol/index.js';
+import { safeJson, sanitize, sanitizeLine } from '../../src/client/sanitize.js';
+
+describe('schemas', () => {
+  it('accepts usernames of 3-32 of [a-z0-9_.-] only', () => {
+    for (const ok of ['bob', 'a.b-c_d', 'x'.repeat(32), '123']) expect(usernameSchema.safeParse(ok).success, ok).toBe(true);
+    for (const bad of ['ab', 'x'.repeat(33), 'Bob', 'a b', 'ä12', '', 'bob\n']) expect(usernameSchema.safeParse(bad).success, bad).toBe(false);
+    fc.assert(fc.property(fc.string(), (s) => usernameSchema.safeParse(s).success === /^[a-z0-9_.-]{3,32}$/.test(s)));
+  });
+
+  it('bounds message text by the configured length and refuses unknown keys', () => {
+    expect(sendSchema.safeParse({ to: 'bob', text: 'x'.repeat(LIMITS.maxMessageLength) }).success).toBe(true);
+    expect(sendSchema.safeParse({ to: 'bob', text: 'x'.repeat(LIMITS.maxMessageLength + 1) }).success).toBe(false);
+    expect(makeSendSchema(10).safeParse({ to: 'bob', text: 'x'.repeat(11) }).success).toBe(false);
+    expect(sendSchema.safeParse({ to: 'bob', text: 'hi', admin: true }).success).toBe(false);
+    expect(sendSchema.safeParse({ to: 'bob', text: 'hi', clientMsgId: 'x'.repeat(129) }).success).toBe(false);
+  });
+
+  it('fits the largest legal message in the socket buffer', () => {
+    const worst = JSON.stringify({ to: 'x'.repeat(32), text: '\u0001'.repeat(LIMITS.maxMessageLength), clientMsgId: 'c'.repeat(128) });
+    expect(Buffer.byteLength(worst)).toBeLessThan(socketBufferSizeFor(LIMITS.maxMessageLength));
+  });
+
+  it('coerces history queries and rejects inverted ranges', () => {
+    expect(historyQuerySchema.parse({ limit: '5', beforeSeq: '10' })).toEqual({ limit: 5, beforeSeq: 10 });
+    expect(historyQuerySchema.safeParse({ afterSeq: '9', beforeSeq: '3' }).success).toBe(false);
+    expect(historyQuerySchema.safeParse({ limit: '501' }).success).toBe(false);
+  });
+
+  it('builds one DM conversation id whoever writes first', () => {
+    fc.assert(fc.property(fc.stringMatching(/^[a-z]{3,8}$/), fc.stringMatching(/^[a-z]{3,8}$/), (a, b) => {
+      const id = dmConversationId(a, b);
+      expect(id).toBe(dmConversationId(b, a));
+      if (a !== b) expect(dmPeer(id, a)).toBe(b);
+    }));
+    expect(dmPeer('dm:alice:bob', 'carol')).toBeUndefined();
+  });
+});
+
+describe('errors', () => {
+  it('maps unknown throws to an internal error and keeps coded ones', () => {
+    expect(toChatError(new Error('boom')).code).toBe('CHAT_ERR_INTERNAL');
+    expect(toChatError(new Error('boom')).message).toBe('Internal server error');
+    expect(toChatError(new ChatError('CHAT_ERR_NOT_FRIENDS')).status).toBe(403);
+    expect(toChatError({ code: 'CHAT_ERR_SHUTTING_DOWN', message: 'x' }).code).toBe('CHAT_ERR_SHUTTING_DOWN');
+    expect(fromErrorBody({ code: 'CHAT_ERR_RATE_LIMITED', message: 'm', retryAfterMs: 5 }).retryAfterMs).toBe(5);
+    expect(fromErrorBody({ code: 'NOT_A_CODE' }).code).toBe('CHAT_ERR_INTERNAL');
+  });
+
+  it('every error code is documented in the README', () => {
+    const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const missing = Object.keys(ERROR_CODES).filter((c) => !readme.includes(`\`${c}\``));
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('terminal safety', () => {
+  it('makes escape sequences inert', () => {
+    const osc52 = '\u001b]52;c;ZXZpbA==\u0007';
+    const title = '\u001b]0;pwned\u0007';
+    const csi8 = '\u009b2J';
+    const out = sanitize(`hi ${osc52} ${title} ${csi8} \u001b[2J bye`);
+    expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(out).toContain('^[]52;c;ZXZpbA==^G');
+    expect(sanitize('line1\nline2\ttab')).toBe('line1\nline2\ttab');
+    expect(sanitizeLine('a\nb')).toBe('a⏎b');
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => !/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(sanitize(s))));
+  });
+
+  it('keeps JSON output valid and free of raw C1 controls', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
+      const j = safeJson({ text: s });
+      expect(JSON.parse(j)).toEqual({ text: s });
+      expect(/[\u0000-\u001f\u007f-\u009f]/.test(j)).toBe(false);
+    }));
+  });
+});
