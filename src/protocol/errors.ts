@@ -27,7 +27,6 @@ export const ERROR_CODES = {
   CHAT_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; retry later' },
   CHAT_ERR_UNAVAILABLE: { status: 503, message: 'A backend is unavailable; the request was not accepted' },
   CHAT_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
-  CHAT_ERR_AI_QUOTA: { status: 429, message: 'AI quota exceeded' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
