@@ -57,6 +57,23 @@ describe('chat CLI end to end', () => {
     expect(fs.statSync(path.join(dir, 'credentials.json')).mode & 0o777).toBe(0o600);
   });
 
+  it('prompts for the password without echo on a terminal', async () => {
+    const cfg = path.join(tmpDir('chat-cli-'), 'cfg');
+    // script(1) gives the CLI a real pseudo-terminal; the password is typed into it.
+    const { spawn } = await import('node:child_process');
+    const child = spawn('script', ['-qfec', `${process.execPath} ${CHAT_BIN} --server ${chatd.url} register cli_tty`, '/dev/null'], { env: { ...process.env, CHAT_CONFIG_DIR: cfg }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    await waitFor(() => out.includes('Choose a password'));
+    child.stdin.write('tty-secret-pw\r');
+    await waitFor(() => out.includes('Repeat'));
+    child.stdin.write('tty-secret-pw\r');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(out).toContain('registered and logged in as cli_tty');
+    expect(out).not.toContain('tty-secret-pw');
+    expect(code).toBe(0);
+  });
+
   it('exits 2 on usage errors, 4 on auth errors, 1 on other errors', async () => {
     const a = user('cli_carol');
     const nobody = user('cli_nobody');
