@@ -1,5 +1,5 @@
 import type { Message } from '../../protocol/index.js';
-import type { Cache, RateLimitResult } from './types.js';
+import { RECENT_PER_CONVERSATION, type Cache, type ConversationRecord, type RateLimitResult } from './types.js';
 
 /** Bounded map that forgets the oldest entries first. */
 class BoundedMap<K, V> {
@@ -24,6 +24,10 @@ export class MemoryCache implements Cache {
   private readonly windows = new Map<string, { start: number; count: number }>();
   private readonly dedupe = new BoundedMap<string, Message>(100_000);
   private readonly presence = new Map<string, Set<string>>();
+  private readonly seqs = new BoundedMap<string, number>(100_000);
+  private readonly seqInit = new Map<string, Promise<number>>();
+  private readonly recents = new BoundedMap<string, Message[]>(10_000);
+  private readonly convs = new BoundedMap<string, Map<string, ConversationRecord>>(10_000);
   private sweeper?: NodeJS.Timeout;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -84,5 +88,46 @@ export class MemoryCache implements Cache {
     const out: Record<string, boolean> = {};
     for (const u of usernames) out[u] = (this.presence.get(u)?.size ?? 0) > 0;
     return out;
+  }
+
+  async presenceHeartbeat() {
+    // One process: connections live exactly as long as their sockets.
+  }
+
+  async nextSeq(conversationId: string, init: () => Promise<number>) {
+    let cur = this.seqs.get(conversationId);
+    if (cur === undefined) {
+      let pending = this.seqInit.get(conversationId);
+      if (!pending) {
+        pending = init().finally(() => this.seqInit.delete(conversationId));
+        this.seqInit.set(conversationId, pending);
+      }
+      const base = await pending;
+      cur = this.seqs.get(conversationId) ?? base;
+    }
+    this.seqs.set(conversationId, cur + 1);
+    return cur + 1;
+  }
+
+  async recentPush(message: Message) {
+    const list = this.recents.get(message.conversationId) ?? [];
+    list.push(message);
+    if (list.length > RECENT_PER_CONVERSATION) list.splice(0, list.length - RECENT_PER_CONVERSATION);
+    this.recents.set(message.conversationId, list);
+    const members = message.conversationId.startsWith('dm:') ? message.conversationId.slice(3).split(':') : [message.from, message.to];
+    for (const u of members) {
+      const m = this.convs.get(u) ?? new Map<string, ConversationRecord>();
+      const prev = m.get(message.conversationId);
+      if (!prev || prev.lastSeq < message.seq) m.set(message.conversationId, { conversationId: message.conversationId, members: members as [string, string], lastSeq: message.seq, updatedAt: message.createdAt });
+      this.convs.set(u, m);
+    }
+  }
+
+  async recent(conversationId: string) {
+    return [...(this.recents.get(conversationId) ?? [])].sort((a, b) => a.seq - b.seq);
+  }
+
+  async recentConversations(username: string) {
+    return [...(this.convs.get(username)?.values() ?? [])];
   }
 }

@@ -128,7 +128,24 @@ export interface Cache extends Lifecycle {
   /** Unregisters a connection; returns true when the user just went offline. */
   presenceRemove(username: string, connectionId: string): Promise<boolean>;
   presenceOnline(usernames: string[]): Promise<Record<string, boolean>>;
+  /** Re-asserts this node's live connections so they do not expire (shared caches expire crashed nodes' entries). */
+  presenceHeartbeat(connections: { username: string; connectionId: string }[]): Promise<void>;
+
+  /**
+   * Allocates the next seq of a conversation, atomically across nodes. `init` gives the
+   * highest stored seq, used when the counter is unknown (first use, or the cache lost it).
+   */
+  nextSeq(conversationId: string, init: () => Promise<number>): Promise<number>;
+  /** Remembers an accepted message as recent: served with history before the store has it. */
+  recentPush(message: Message): Promise<void>;
+  /** Recent messages of a conversation (at most RECENT_PER_CONVERSATION), oldest first. */
+  recent(conversationId: string): Promise<Message[]>;
+  /** Conversations of a user with recent activity: their latest seq and time. */
+  recentConversations(username: string): Promise<ConversationRecord[]>;
 }
+
+/** How many recent messages per conversation a cache keeps. */
+export const RECENT_PER_CONVERSATION = 200;
 
 /** A message before the pipeline gives it a seq. */
 export type MessageDraft = Omit<Message, 'seq'>;

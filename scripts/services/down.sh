@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Stops the engines started by up.sh. Data stays in .services/ unless --purge is given.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+STATE=${CHAT_SERVICES_DIR:-$ROOT/.services}
+stop() {
+  [ -f "$1" ] || return 0
+  local pid; pid=$(cat "$1")
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+    echo "services: stopped $2" >&2
+  fi
+  rm -f "$1"
+}
+stop "$STATE/kafka/kafka.pid" kafka
+stop "$STATE/ferretdb/ferretdb.pid" ferretdb
+stop "$STATE/redis/redis.pid" redis
+if [ "${1:-}" = "--purge" ]; then rm -rf "$STATE"; echo "services: purged $STATE" >&2; fi

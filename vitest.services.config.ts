@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+/** Suites against real engines; URLs come from the environment (source .services/env). */
+export default defineConfig({
+  test: {
+    include: ['test/services/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});
