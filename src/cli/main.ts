@@ -8,6 +8,7 @@ import { register as registerFriends } from './commands/friends.js';
 import { register as registerMessages } from './commands/messages.js';
 import { register as registerToken } from './commands/token.js';
 import { register as registerAdmin } from './commands/admin.js';
+import { register as registerInfra } from './commands/infra.js';
 
 export function buildProgram(io: IO): Command {
   const program = new Command('chat')
@@ -24,6 +25,7 @@ export function buildProgram(io: IO): Command {
   registerMessages(program, context);
   registerToken(program, context);
   registerAdmin(program, context);
+  registerInfra(program, context);
   // --json is accepted after the subcommand too: `chat history bob --json`.
   const addJson = (c: Command) => {
     for (const sub of c.commands) {

@@ -1,6 +1,6 @@
 import {
   ChatError, ROUTES, fromErrorBody,
-  type AdminUserView, type ApiTokenCreated, type ApiTokenView, type AuthResult, type ConversationView, type FriendAddResult,
+  type AdminStatus, type AdminUserView, type ApiTokenCreated, type DeadLetter, type FailedPublish, type ReplayResult, type ApiTokenView, type AuthResult, type ConversationView, type FriendAddResult,
   type FriendRequests, type FriendView, type HistoryQuery, type Message, type PublicUser, type SendInput,
 } from '../protocol/index.js';
 
@@ -81,6 +81,12 @@ export class ApiClient {
   adminUsers() { return this.request<AdminUserView[]>('GET', ROUTES.adminUsers); }
   adminUser(u: string, action: 'disable' | 'enable' | 'promote' | 'demote') { return this.request<AdminUserView>('POST', ROUTES.adminUser(u, action)); }
   adminResetPassword(u: string, password: string) { return this.request<AdminUserView>('POST', ROUTES.adminUser(u, 'password'), { password }); }
+  adminStatus() { return this.request<AdminStatus>('GET', ROUTES.adminStatus); }
+  adminFailed() { return this.request<FailedPublish[]>('GET', ROUTES.adminFailed); }
+  adminFailedReplay(ids: string[] | 'all') { return this.request<ReplayResult>('POST', ROUTES.adminFailedReplay, ids === 'all' ? { all: true } : { ids }); }
+  adminFailedPurge(ids: string[] | 'all') { return this.request<{ purged: string[] }>('POST', ROUTES.adminFailedPurge, ids === 'all' ? { all: true } : { ids }); }
+  adminDlq() { return this.request<DeadLetter[]>('GET', ROUTES.adminDlq); }
+  adminDlqReplay(ids: string[] | 'all') { return this.request<ReplayResult>('POST', ROUTES.adminDlqReplay, ids === 'all' ? {} : { ids }); }
 }
 
 async function errorOf(res: Response): Promise<ChatError> {

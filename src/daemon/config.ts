@@ -37,9 +37,24 @@ export const FIELDS = {
   host: { env: 'HOST', flag: 'host', schema: z.string().min(1), default: '127.0.0.1', description: 'Address to listen on' },
   port: { env: 'PORT', flag: 'port', schema: int(0, 65535), default: 3000, description: 'TCP port (0 picks a free one)' },
   dataDir: { env: 'CHAT_DATA_DIR', flag: 'dataDir', schema: z.string().min(1), default: defaultDataDir(), description: 'Where the SQLite file and generated secrets live (default under $XDG_DATA_HOME)' },
-  store: { env: 'CHAT_STORE', schema: z.enum(['sqlite']), default: 'sqlite', description: 'Message and account store' },
-  pipeline: { env: 'CHAT_PIPELINE', schema: z.enum(['inprocess']), default: 'inprocess', description: 'Durable message pipeline (in-process group commit)' },
-  cache: { env: 'CHAT_CACHE', schema: z.enum(['memory']), default: 'memory', description: 'Cache, presence, dedupe and rate limits' },
+  store: { env: 'CHAT_STORE', schema: z.enum(['sqlite', 'mongodb']), default: 'sqlite', description: 'Store: sqlite, or mongodb (the default when MONGODB_URI is set)' },
+  pipeline: { env: 'CHAT_PIPELINE', schema: z.enum(['inprocess', 'kafka']), default: 'inprocess', description: 'Pipeline: inprocess group commit, or kafka (the default when KAFKA_BROKERS is set)' },
+  cache: { env: 'CHAT_CACHE', schema: z.enum(['memory', 'redis']), default: 'memory', description: 'Cache, presence, seq, dedupe, rate limits and fan-out: memory, or redis (the default when REDIS_URL is set)' },
+  mongodbUri: { env: 'MONGODB_URI', schema: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI'), default: undefined, description: 'MongoDB connection string', secret: true },
+  redisUrl: { env: 'REDIS_URL', schema: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'), default: undefined, description: 'Redis URL (needs AOF persistence and maxmemory-policy noeviction)', secret: true },
+  kafkaBrokers: { env: 'KAFKA_BROKERS', schema: list.pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'brokers are host:port')).min(1)), default: undefined, description: 'Comma-separated Kafka bootstrap brokers' },
+  kafkaClientId: { env: 'KAFKA_CLIENT_ID', schema: z.string().min(1), default: 'chatd', description: 'Kafka client id' },
+  kafkaTopic: { env: 'KAFKA_TOPIC', schema: z.string().regex(/^[A-Za-z0-9._-]+$/), default: 'chat.messages', description: 'Message topic (keyed by conversation)' },
+  kafkaDlqTopic: { env: 'KAFKA_DLQ_TOPIC', schema: z.string().regex(/^[A-Za-z0-9._-]+$/), default: 'chat.messages.dlq', description: 'Dead-letter topic for records that cannot be stored' },
+  kafkaGroupId: { env: 'KAFKA_GROUP_ID', schema: z.string().min(1), default: 'chatd-persister', description: 'Consumer group of the persistence consumers' },
+  kafkaPartitions: { env: 'KAFKA_PARTITIONS', schema: int(3, 10_000), default: 6, description: 'Partitions of the message topic when chatd creates it (at least 3)' },
+  kafkaReplicationFactor: { env: 'KAFKA_REPLICATION_FACTOR', schema: int(0, 10), default: 0, description: 'Replication factor of created topics; 0 means min(3, brokers), with min.insync.replicas 2 at 3' },
+  kafkaSendTimeoutMs: { env: 'CHAT_KAFKA_SEND_TIMEOUT_MS', schema: int(100, 120_000), default: 5000, description: 'How long a publish may retry before the message goes to the failed-publish store' },
+  produceLingerMs: { env: 'CHAT_PRODUCE_LINGER_MS', schema: int(0, 1000), default: 0, description: 'Producer linger before a batch is sent (0: the next event-loop turn)' },
+  persister: { env: 'CHAT_PERSISTER', schema: bool, default: true, description: 'Run a persistence consumer (Kafka to store) in this node' },
+  persistBatchSize: { env: 'CHAT_PERSIST_BATCH', schema: int(1, 100_000), default: 1000, description: 'Most messages written to the store in one bulk insert' },
+  persistLingerMs: { env: 'CHAT_PERSIST_LINGER_MS', schema: int(1, 60_000), default: 50, description: 'Most time the consumer waits to fill a batch' },
+  failedRetryMs: { env: 'CHAT_FAILED_RETRY_MS', schema: int(100, 3_600_000), default: 10_000, description: 'First retry of failed publishes; doubles while Kafka stays down, up to 5 min' },
   logLevel: { env: 'LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', description: 'pino log level' },
   jwtAccessSecret: { env: 'JWT_ACCESS_SECRET', schema: z.string().min(32, 'must be at least 32 characters'), default: undefined, description: 'HS256 key for access JWTs (generated into the data dir when unset)', secret: true },
   jwtRefreshSecret: { env: 'JWT_REFRESH_SECRET', schema: z.string().min(32, 'must be at least 32 characters'), default: undefined, description: 'HMAC key for refresh and API token hashes (generated when unset)', secret: true },
@@ -67,9 +82,24 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
-  store: 'sqlite';
-  pipeline: 'inprocess';
-  cache: 'memory';
+  store: 'sqlite' | 'mongodb';
+  pipeline: 'inprocess' | 'kafka';
+  cache: 'memory' | 'redis';
+  mongodbUri?: string;
+  redisUrl?: string;
+  kafkaBrokers?: string[];
+  kafkaClientId: string;
+  kafkaTopic: string;
+  kafkaDlqTopic: string;
+  kafkaGroupId: string;
+  kafkaPartitions: number;
+  kafkaReplicationFactor: number;
+  kafkaSendTimeoutMs: number;
+  produceLingerMs: number;
+  persister: boolean;
+  persistBatchSize: number;
+  persistLingerMs: number;
+  failedRetryMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   jwtAccessSecret: string;
   jwtRefreshSecret: string;
@@ -92,7 +122,7 @@ export interface Config {
   aiConcurrency: number;
 }
 
-export type Source = 'default' | 'file' | '.env' | 'env' | 'flag' | 'generated' | 'data dir';
+export type Source = 'default' | 'file' | '.env' | 'env' | 'flag' | 'generated' | 'data dir' | 'derived';
 export interface LoadedConfig {
   config: Readonly<Config>;
   sources: Record<ConfigKey, Source>;
@@ -183,6 +213,17 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     sources[key] = source;
   }
   out.dataDir = path.resolve(out.dataDir as string);
+  // Setting an engine's URL selects it, unless the kind was chosen explicitly.
+  const derive = (kind: ConfigKey, url: ConfigKey, value: string) => {
+    if (out[url] !== undefined && sources[kind] === 'default') { out[kind] = value; sources[kind] = 'derived'; }
+  };
+  derive('store', 'mongodbUri', 'mongodb');
+  derive('cache', 'redisUrl', 'redis');
+  derive('pipeline', 'kafkaBrokers', 'kafka');
+  if (out.store === 'mongodb' && out.mongodbUri === undefined) throw new ConfigError('MONGODB_URI', 'required when CHAT_STORE=mongodb');
+  if (out.cache === 'redis' && out.redisUrl === undefined) throw new ConfigError('REDIS_URL', 'required when CHAT_CACHE=redis');
+  if (out.pipeline === 'kafka' && out.kafkaBrokers === undefined) throw new ConfigError('KAFKA_BROKERS', 'required when CHAT_PIPELINE=kafka');
+  if (out.pipeline === 'kafka' && out.cache !== 'redis') throw new ConfigError('KAFKA_BROKERS', 'needs REDIS_URL too: seq allocation and the failed-publish store live in Redis');
   if (out.jwtAccessSecret === undefined || out.jwtRefreshSecret === undefined) {
     const hadFile = fs.existsSync(path.join(out.dataDir as string, SECRETS_FILE));
     const secrets = loadSecrets(out.dataDir as string, opts.persistSecrets ?? false);

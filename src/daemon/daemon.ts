@@ -1,10 +1,12 @@
 import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import { makeSendSchema, socketBufferSizeFor } from '../protocol/index.js';
 import type { Config } from './config.js';
-import { createEngines, type Engines } from './engines/index.js';
+import { createEngines, lifecycleOf, type Engines } from './engines/index.js';
 import { attachGateway, type ChatServer } from './gateway.js';
 import { buildHttp } from './http.js';
 import { createLogger } from './logger.js';
@@ -33,14 +35,14 @@ export interface DaemonOptions {
 /** The composition root: builds everything, listens only in start(). */
 export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const log = opts.log ?? createLogger(config.logLevel);
-  const engines = opts.engines ?? createEngines(config);
+  const engines = opts.engines ?? createEngines(config, log);
   const metrics = new client.Registry();
   client.collectDefaultMetrics({ register: metrics });
   const sendSchema = makeSendSchema(config.maxMessageLength);
   const auth = new AuthService(engines.store, engines.cache, config);
   const friends = new FriendService(engines.store, engines.cache);
   const messages = new MessageService(engines.store, engines.cache, engines.pipeline, friends, config);
-  const ai = new AiService(messages, engines.store, engines.cache, config, log.child({ component: 'ai' }));
+  const ai = new AiService(messages, engines.cache, config, log.child({ component: 'ai' }));
   let closing = false;
   const app = buildHttp({ config, log, engines, auth, friends, messages, sendSchema, metrics, isClosing: () => closing });
   const io: ChatServer = new Server(app.server, {
@@ -49,17 +51,27 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     perMessageDeflate: false,
     connectionStateRecovery: undefined,
   });
-  attachGateway(io, { log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, sendSchema, metrics, isClosing: () => closing });
+  const gateway = attachGateway(io, { log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, sendSchema, metrics, isClosing: () => closing });
 
-  const lifecycle = [engines.store, engines.cache, engines.pipeline];
+  const lifecycle = lifecycleOf(engines);
+  let adapterClients: Redis[] = [];
   let started = false;
   let closed: Promise<void> | undefined;
 
   return {
     config, engines, io, auth, messages,
     async start() {
-      for (const r of lifecycle) await r.start();
       started = true;
+      for (const r of lifecycle) await r.start();
+      if (engines.redis) {
+        // Cross-node fan-out: rooms, broadcasts and disconnects reach sockets on every node.
+        const pub = engines.redis.duplicate({ connectionName: 'chatd-adapter-pub' });
+        const sub = engines.redis.duplicate({ connectionName: 'chatd-adapter-sub' });
+        adapterClients = [pub, sub];
+        await Promise.all([pub.connect(), sub.connect()]);
+        io.adapter(createAdapter(pub, sub));
+      }
+      gateway.start();
       await app.listen({ host: config.host, port: config.port });
       const addr = app.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -75,9 +87,11 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         await ai.close(2_000);
         if (started) await engines.pipeline.flush();
         await new Promise((r) => setTimeout(r, 50));
-        io.disconnectSockets(true);
+        gateway.stop();
+        io.local.disconnectSockets(true);
         await new Promise<void>((r) => io.close(() => r()));
         await app.close();
+        for (const c of adapterClients) c.disconnect();
         if (started) {
           for (const r of [...lifecycle].reverse()) await r.close().catch((err) => log.error({ err }, 'close failed'));
         }

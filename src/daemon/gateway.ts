@@ -45,7 +45,9 @@ function endSocket(socket: ChatSocket, err: ChatError) {
   socket.disconnect(true);
 }
 
-export function attachGateway(io: ChatServer, deps: GatewayDeps) {
+const HEARTBEAT_MS = 20_000;
+
+export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): void; stop(): void } {
   const { log, cache, auth, friends, messages } = deps;
   const connections = new client.Gauge({ name: 'chatd_socket_connections', help: 'Connected sockets on this node', registers: [deps.metrics] });
   const sent = new client.Counter({ name: 'chatd_messages_sent_total', help: 'Messages acknowledged to senders', registers: [deps.metrics] });
@@ -140,6 +142,21 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps) {
     const names = await friends.friendNames(username);
     if (names.length > 0) io.to(names.map(userRoom)).emit('presence:update', { username, online });
   }
+
+  // Presence entries in a shared cache expire unless this node keeps re-asserting its sockets.
+  let heartbeat: NodeJS.Timeout | undefined;
+  return {
+    start() {
+      heartbeat = setInterval(() => {
+        const live = [...io.of('/').sockets.values()].map((s) => ({ username: s.data.username, connectionId: s.id }));
+        cache.presenceHeartbeat(live).catch((err) => log.warn({ err }, 'presence heartbeat failed'));
+      }, HEARTBEAT_MS);
+      heartbeat.unref();
+    },
+    stop() {
+      clearInterval(heartbeat);
+    },
+  };
 }
 
 function codedError(ce: ChatError): Error {

@@ -5,7 +5,7 @@ import client from 'prom-client';
 import {
   ChatError, LIMITS, ROUTES, toChatError,
   changePasswordSchema, historyQuerySchema, idParamSchema, loginSchema, logoutSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenCreateSchema, usernameParamSchema,
-  type AdminUserView, type HealthReport,
+  adminIdsSchema, type AdminStatus, type AdminUserView, type HealthReport,
 } from '../protocol/index.js';
 import type { Config } from './config.js';
 import type { Engines } from './engines/index.js';
@@ -43,6 +43,14 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
     throw new ChatError('CHAT_ERR_VALIDATION', `${where}${first?.message ?? 'invalid input'}`, { details: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
   }
   return r.data;
+}
+
+/** Each engine's health; a failing probe reads as not ok. */
+async function backendHealth(engines: Engines): Promise<HealthReport['backends']> {
+  const list = { store: engines.store, cache: engines.cache, pipeline: engines.pipeline, ...(engines.persister ? { persister: engines.persister } : {}) };
+  const out: HealthReport['backends'] = {};
+  for (const [name, engine] of Object.entries(list)) out[name] = await engine.health().catch((err: Error) => ({ ok: false, kind: name, detail: err.message }));
+  return out;
 }
 
 export function buildHttp(deps: HttpDeps): FastifyInstance {
@@ -104,8 +112,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
 
   app.get(ROUTES.healthz, async () => ({ status: 'ok' }));
   app.get(ROUTES.readyz, async (_req, reply) => {
-    const backends: HealthReport['backends'] = {};
-    for (const [name, engine] of Object.entries(engines)) backends[name] = await engine.health();
+    const backends = await backendHealth(engines);
     const ok = !deps.isClosing() && Object.values(backends).every((b) => b.ok);
     const report: HealthReport = { status: ok ? 'ok' : 'degraded', backends };
     return reply.status(ok ? 200 : 503).send(report);
@@ -194,6 +201,31 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
         throw new ChatError('CHAT_ERR_NOT_FOUND', `Unknown admin action: ${action}`);
     }
     return adminView((await engines.store.getUserById(u.id))!);
+  });
+
+  app.get(ROUTES.adminStatus, { preHandler: admin }, async (): Promise<AdminStatus> => {
+    const backends = await backendHealth(engines);
+    return {
+      node: { pid: process.pid, uptimeSec: Math.round(process.uptime()), store: engines.store.kind, pipeline: engines.pipeline.kind, cache: engines.cache.kind },
+      backends,
+      ...(await engines.ops.status()),
+    };
+  });
+  app.get(ROUTES.adminFailed, { preHandler: admin }, async () => engines.ops.failedList());
+  app.post(ROUTES.adminFailedReplay, { preHandler: admin }, async (req) => {
+    const body = parse(adminIdsSchema, req.body);
+    if (!body.all && !body.ids?.length) throw new ChatError('CHAT_ERR_VALIDATION', 'give ids or all: true');
+    return engines.ops.failedReplay(body.all ? undefined : body.ids);
+  });
+  app.post(ROUTES.adminFailedPurge, { preHandler: admin }, async (req) => {
+    const body = parse(adminIdsSchema, req.body);
+    if (!body.all && !body.ids?.length) throw new ChatError('CHAT_ERR_VALIDATION', 'give ids or all: true');
+    return engines.ops.failedPurge(body.all ? undefined : body.ids);
+  });
+  app.get(ROUTES.adminDlq, { preHandler: admin }, async () => engines.ops.dlqList());
+  app.post(ROUTES.adminDlqReplay, { preHandler: admin }, async (req) => {
+    const body = parse(adminIdsSchema, req.body);
+    return engines.ops.dlqReplay(body.ids?.length ? body.ids : undefined);
   });
 
   return app;

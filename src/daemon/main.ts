@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, describeConfig, loadConfig, type ConfigKey } from './config.js';
 import { createDaemon } from './daemon.js';
 import { createLogger } from './logger.js';
+import { createEngines } from './engines/index.js';
 
 interface StartFlags { host?: string; port?: string; dataDir?: string }
 
@@ -45,6 +46,33 @@ function printConfig(o: StartFlags & { json?: boolean }) {
   for (const r of rows) process.stdout.write(`${r.env.padEnd(w)}  ${r.value}  (${r.source})\n`);
 }
 
+/** Verifies the configuration and connectivity to every configured engine, then exits (0 all ok, 1 otherwise). */
+async function check(o: StartFlags) {
+  const { config } = loadConfig({ flags: flagsOf(o), persistSecrets: false });
+  const log = createLogger('silent');
+  const engines = createEngines(config, log);
+  let ok = true;
+  for (const [name, engine] of [['store', engines.store], ['cache', engines.cache], ['pipeline', engines.pipeline]] as const) {
+    const t0 = Date.now();
+    try {
+      await withTimeout(engine.start(), 20_000, `${engine.kind} did not answer in 20 s`);
+      const h = await engine.health();
+      ok &&= h.ok;
+      process.stdout.write(`${h.ok ? 'ok  ' : 'FAIL'} ${name}: ${engine.kind}${h.detail ? ` (${h.detail})` : ''} ${Date.now() - t0} ms\n`);
+    } catch (err) {
+      ok = false;
+      process.stdout.write(`FAIL ${name}: ${engine.kind}: ${(err as Error).message}\n`);
+    }
+  }
+  for (const engine of [engines.pipeline, engines.cache, engines.store]) await withTimeout(engine.close(), 5000, 'close').catch(() => {});
+  process.exit(ok ? 0 : 1);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => { t = setTimeout(() => reject(new Error(what)), ms); })]).finally(() => clearTimeout(t));
+}
+
 export async function main(argv: string[]) {
   const program = new Command('chatd').description('chat server daemon').exitOverride();
   const common = (c: Command) => c
@@ -55,6 +83,7 @@ export async function main(argv: string[]) {
   common(program.command('config').description('print the effective configuration and where each value came from'))
     .option('--json', 'print JSON')
     .action(printConfig);
+  common(program.command('check').description('verify the configuration and connectivity to every configured engine, then exit')).action(check);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   CHAT_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; retry later' },
   CHAT_ERR_UNAVAILABLE: { status: 503, message: 'A backend is unavailable; the request was not accepted' },
   CHAT_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
+  CHAT_ERR_NOT_CONFIGURED: { status: 409, message: 'This needs an engine the server does not run (e.g. the Kafka pipeline)' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

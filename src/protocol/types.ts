@@ -99,3 +99,37 @@ export interface HealthReport {
 
 /** Every acknowledgement on the socket has this shape. */
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
+
+/** A message acknowledged while Kafka was down, waiting in the failed-publish store. */
+export interface FailedPublish extends Message {
+  failedAt: string;
+  error: string;
+}
+
+/** A record the persistence consumer could not store, kept in the dead-letter topic. */
+export interface DeadLetter {
+  id: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string;
+  error: string;
+  at: string;
+}
+
+export interface AdminStatus {
+  node: { pid: number; uptimeSec: number; store: string; pipeline: string; cache: string };
+  backends: Record<string, { ok: boolean; kind: string; detail?: string }>;
+  /** Messages in Kafka not yet committed by the persistence consumers (null without Kafka). */
+  consumerLag: number | null;
+  /** Entries in the failed-publish store (null without Kafka). */
+  failedStore: number | null;
+  /** Dead letters not yet replayed, and records ever written to the DLQ topic (null without Kafka). */
+  dlq: { pending: number; total: number } | null;
+}
+
+export interface ReplayResult {
+  replayed: string[];
+  remaining: number;
+}

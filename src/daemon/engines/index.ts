@@ -1,41 +1,135 @@
 import path from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ChatError, type AdminStatus, type DeadLetter, type FailedPublish, type Message, type ReplayResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
+import { DlqIndex, FailedStore } from './failed-store.js';
 import { InProcessPipeline } from './inprocess-pipeline.js';
+import { consumerLag, createKafka, topicSize, type KafkaSettings } from './kafka.js';
+import { KafkaPersister } from './kafka-persister.js';
+import { KafkaPipeline, toRecord } from './kafka-pipeline.js';
 import { MemoryCache } from './memory-cache.js';
+import { MongoStore } from './mongo-store.js';
+import { RedisCache } from './redis-cache.js';
 import { SqliteStore } from './sqlite-store.js';
-import type { Cache, Pipeline, Store } from './types.js';
+import type { Cache, Lifecycle, Pipeline, Store } from './types.js';
+
+/** Admin operations on the durable path; only the Kafka pipeline has failed publishes and dead letters. */
+export interface Operations {
+  failedList(): Promise<FailedPublish[]>;
+  failedReplay(ids?: string[]): Promise<ReplayResult>;
+  failedPurge(ids?: string[]): Promise<{ purged: string[] }>;
+  dlqList(): Promise<DeadLetter[]>;
+  dlqReplay(ids?: string[]): Promise<ReplayResult>;
+  status(): Promise<Omit<AdminStatus, 'node' | 'backends'>>;
+}
 
 export interface Engines {
   store: Store;
   cache: Cache;
   pipeline: Pipeline;
+  /** The Kafka-to-store consumer, when this node runs one. */
+  persister?: KafkaPersister;
+  ops: Operations;
+  /** Redis connection for the Socket.IO adapter, when the cache is Redis. */
+  redis?: Redis;
 }
 
-/** The one place where configuration picks each engine. */
-export function createEngines(config: Config): Engines {
+const notConfigured = () => { throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'Failed publishes and dead letters exist only with the Kafka pipeline (KAFKA_BROKERS)'); };
+
+/** The one place where configuration picks each engine; an unknown kind throws. */
+export function createEngines(config: Config, log: Logger): Engines {
   let store: Store;
   switch (config.store) {
     case 'sqlite':
       store = new SqliteStore(path.join(config.dataDir, 'chat.db'));
       break;
+    case 'mongodb':
+      store = new MongoStore(config.mongodbUri!);
+      break;
     default:
       throw new Error(`unknown store kind: ${String(config.store)}`);
   }
   let cache: Cache;
+  let redis: Redis | undefined;
   switch (config.cache) {
     case 'memory':
       cache = new MemoryCache();
       break;
+    case 'redis': {
+      const rc = new RedisCache(config.redisUrl!);
+      redis = rc.client;
+      cache = rc;
+      break;
+    }
     default:
       throw new Error(`unknown cache kind: ${String(config.cache)}`);
   }
-  let pipeline: Pipeline;
   switch (config.pipeline) {
     case 'inprocess':
-      pipeline = new InProcessPipeline(store, config.commitBatchMax);
-      break;
+      return {
+        store, cache, redis,
+        pipeline: new InProcessPipeline(store, config.commitBatchMax),
+        ops: { failedList: notConfigured, failedReplay: notConfigured, failedPurge: notConfigured, dlqList: notConfigured, dlqReplay: notConfigured, status: async () => ({ consumerLag: null, failedStore: null, dlq: null }) },
+      };
+    case 'kafka': {
+      if (!redis) throw new Error('the kafka pipeline needs the redis cache');
+      const settings: KafkaSettings = {
+        brokers: config.kafkaBrokers!, clientId: config.kafkaClientId, topic: config.kafkaTopic, dlqTopic: config.kafkaDlqTopic,
+        groupId: config.kafkaGroupId, partitions: config.kafkaPartitions, replicationFactor: config.kafkaReplicationFactor,
+      };
+      const failed = new FailedStore(redis);
+      const dlq = new DlqIndex(redis);
+      const pipeline = new KafkaPipeline({ ...settings, sendTimeoutMs: config.kafkaSendTimeoutMs, lingerMs: config.produceLingerMs, failedRetryMs: config.failedRetryMs }, cache, store, failed, log.child({ component: 'pipeline' }));
+      const persister = config.persister ? new KafkaPersister({ ...settings, batchSize: config.persistBatchSize, lingerMs: config.persistLingerMs }, store, dlq, log.child({ component: 'persister' })) : undefined;
+      const adminKafka = createKafka(settings, log, 'admin');
+      const ops: Operations = {
+        failedList: () => failed.all(),
+        failedReplay: (ids) => pipeline.retryFailed(ids),
+        async failedPurge(ids) {
+          const all = await failed.all();
+          const chosen = ids ? all.filter((e) => ids.includes(e.id)) : all;
+          await failed.remove(chosen);
+          return { purged: chosen.map((e) => e.id) };
+        },
+        dlqList: () => dlq.list(),
+        async dlqReplay(ids) {
+          const all = await dlq.list();
+          const chosen = ids ? all.filter((e) => ids.includes(e.id)) : all;
+          const producer = adminKafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+          await producer.connect();
+          try {
+            // Back to the message topic as it was; a record that is still invalid dead-letters again.
+            for (const e of chosen) {
+              let message: Message | undefined;
+              try { message = JSON.parse(e.value) as Message; } catch { message = undefined; }
+              const record = message && typeof message === 'object' && typeof message.conversationId === 'string' ? toRecord(message) : { key: e.key, value: e.value };
+              await producer.send({ topic: settings.topic, acks: -1, messages: [record] });
+              await dlq.remove([e.id]);
+            }
+          } finally {
+            await producer.disconnect();
+          }
+          return { replayed: chosen.map((e) => e.id), remaining: await dlq.size() };
+        },
+        async status() {
+          const [lag, failedSize, pending, total] = await Promise.all([
+            consumerLag(adminKafka, settings.topic, settings.groupId).catch(() => null),
+            failed.size().catch(() => null),
+            dlq.size().catch(() => null),
+            topicSize(adminKafka, settings.dlqTopic).catch(() => null),
+          ]);
+          return { consumerLag: lag, failedStore: failedSize, dlq: pending === null ? null : { pending, total: total ?? pending } };
+        },
+      };
+      return { store, cache, pipeline, persister, ops, redis };
+    }
     default:
       throw new Error(`unknown pipeline kind: ${String(config.pipeline)}`);
   }
-  return { store, cache, pipeline };
+}
+
+/** Engines in start order; close in reverse. */
+export function lifecycleOf(e: Engines): Lifecycle[] {
+  return [e.store, e.cache, e.pipeline, ...(e.persister ? [e.persister] : [])];
 }

@@ -3,7 +3,7 @@ import retry from 'async-retry';
 import type { Logger } from 'pino';
 import { AI_AUTHOR, SYSTEM_AUTHOR, type Message } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import type { Cache, Store } from '../engines/types.js';
+import type { Cache } from '../engines/types.js';
 import type { MessageService } from './messages.js';
 
 const SYSTEM_PROMPT = 'You are a helpful assistant inside a terminal chat between two people. Answer the last question concisely in plain text (no Markdown tables). Lines in the conversation are prefixed with the author name.';
@@ -33,7 +33,6 @@ export class AiService {
 
   constructor(
     private readonly messages: MessageService,
-    private readonly store: Store,
     private readonly cache: Cache,
     private readonly config: Config,
     private readonly log: Logger,
@@ -101,7 +100,7 @@ export class AiService {
       return;
     }
     const context = this.config.aiContextMessages > 0
-      ? await this.store.history(asker.conversationId, { limit: this.config.aiContextMessages, beforeSeq: asker.seq })
+      ? await this.messages.range(asker.conversationId, { limit: this.config.aiContextMessages, beforeSeq: asker.seq })
       : [];
     const contents = toContents([...context, asker]);
     const models = [this.config.geminiModel, ...this.config.geminiFallbackModels.filter((m) => m !== this.config.geminiModel)];

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { ChatError, LIMITS, dmConversationId, dmPeer, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import type { Cache, MessageDraft, Pipeline, Store } from '../engines/types.js';
+import type { Cache, ConversationRecord, HistoryRange, MessageDraft, Pipeline, Store } from '../engines/types.js';
 import type { FriendService } from './friends.js';
 
 /** Delivers server events to every socket of the named users, on any node. */
@@ -75,6 +75,8 @@ export class MessageService {
     const draft: MessageDraft = { id: uuidv7(), conversationId, from, to, text, kind, createdAt: new Date(this.now()).toISOString() };
     if (clientMsgId !== undefined) draft.clientMsgId = clientMsgId;
     const message = await this.pipeline.submit(draft);
+    // Recent messages are served with history before a scale-out store has them; the message is durable already.
+    await this.cache.recentPush(message).catch(() => {});
     const members = conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : [from, to];
     this.fanout.message(members, message);
     return message;
@@ -82,14 +84,40 @@ export class MessageService {
 
   async history(me: string, peer: string, q: HistoryQuery): Promise<Message[]> {
     if (!(await this.store.getUserByName(peer))) throw new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${peer}`);
-    return this.store.history(dmConversationId(me, peer), { limit: q.limit ?? LIMITS.defaultHistoryLimit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq });
+    return this.range(dmConversationId(me, peer), { limit: q.limit ?? LIMITS.defaultHistoryLimit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq });
+  }
+
+  /**
+   * A seq range of a conversation: the store's page merged with the cache's recent
+   * messages, which the store may not have yet (the Kafka pipeline persists asynchronously).
+   */
+  async range(conversationId: string, r: HistoryRange): Promise<Message[]> {
+    const [stored, recent] = await Promise.all([this.store.history(conversationId, r), this.cache.recent(conversationId).catch(() => [] as Message[])]);
+    const lo = r.afterSeq ?? 0;
+    const hi = r.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+    const bySeq = new Map<number, Message>(stored.map((m) => [m.seq, m]));
+    for (const m of recent) if (m.seq > lo && m.seq < hi && !bySeq.has(m.seq)) bySeq.set(m.seq, m);
+    if (bySeq.size === stored.length) return stored;
+    const all = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+    return r.afterSeq !== undefined ? all.slice(0, r.limit) : all.slice(-r.limit);
+  }
+
+  /** The caller's conversations, most recent first: the store's merged with the cache's recent activity. */
+  private async conversationHeads(me: string): Promise<ConversationRecord[]> {
+    const [stored, recent] = await Promise.all([this.store.listConversations(me), this.cache.recentConversations(me).catch(() => [] as ConversationRecord[])]);
+    const byId = new Map(stored.map((c) => [c.conversationId, c]));
+    for (const c of recent) {
+      const s = byId.get(c.conversationId);
+      if (!s || s.lastSeq < c.lastSeq) byId.set(c.conversationId, c);
+    }
+    return [...byId.values()].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   }
 
   async conversations(me: string): Promise<ConversationView[]> {
-    const convs = await this.store.listConversations(me);
+    const convs = await this.conversationHeads(me);
     return Promise.all(convs.map(async (c) => {
-      const [last] = await this.store.history(c.conversationId, { limit: 1 });
-      return { conversationId: c.conversationId, with: dmPeer(c.conversationId, me) ?? '', lastSeq: c.lastSeq, lastMessage: last ?? null };
+      const [last] = await this.range(c.conversationId, { limit: 1 });
+      return { conversationId: c.conversationId, with: dmPeer(c.conversationId, me) ?? '', lastSeq: Math.max(c.lastSeq, last?.seq ?? 0), lastMessage: last ?? null };
     }));
   }
 
@@ -99,13 +127,13 @@ export class MessageService {
    * cursor for every conversation they know, so a missing one is new to them.
    */
   async sync(me: string, cursors: Record<string, number>, limit: number = LIMITS.maxHistoryLimit): Promise<SyncResult> {
-    const convs = await this.store.listConversations(me);
+    const convs = await this.conversationHeads(me);
     const messages: Message[] = [];
     let more = false;
     for (const c of convs) {
       const after = cursors[c.conversationId] ?? 0;
       if (c.lastSeq <= after) continue;
-      const page = await this.store.history(c.conversationId, { limit, afterSeq: after });
+      const page = await this.range(c.conversationId, { limit, afterSeq: after });
       messages.push(...page);
       if (page.length === limit && page[page.length - 1]!.seq < c.lastSeq) more = true;
     }

@@ -1,0 +1,178 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { messageSchema, type Message } from '../../protocol/index.js';
+import { createKafka, type KafkaSettings } from './kafka.js';
+import type { DlqIndex } from './failed-store.js';
+import type { BackendHealth, Lifecycle, Store } from './types.js';
+
+export interface PersisterOptions extends KafkaSettings {
+  batchSize: number;
+  lingerMs: number;
+}
+
+/** Store errors that retrying cannot fix: the record goes to the dead-letter topic. */
+export class PermanentStoreError extends Error {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ATTEMPTS = 3;
+
+/**
+ * The persistence consumer: reads the message topic in batches, validates each record,
+ * bulk-inserts into the store idempotently by message id, and commits offsets only after
+ * the write. A store failure is retried 3 times with exponential backoff; then the
+ * partition pauses (no further fetching, offsets untouched) and retries later, so it never
+ * commits past an unwritten message and never buffers more than one batch. Records that
+ * cannot be stored go to the dead-letter topic with their origin in headers.
+ */
+export class KafkaPersister implements Lifecycle {
+  private readonly kafka: Kafka;
+  private consumer?: Consumer;
+  private dlqProducer?: Producer;
+  private pausedSince: number | null = null;
+  private lastError: string | null = null;
+  stored = 0;
+  deadLettered = 0;
+  /** Test seam: called after a batch is written and before its offsets are committed. */
+  afterWrite?: (messages: Message[]) => Promise<void>;
+
+  constructor(private readonly opts: PersisterOptions, private readonly store: Store, private readonly dlq: DlqIndex, private readonly log: Logger, kafka?: Kafka) {
+    this.kafka = kafka ?? createKafka(opts, log, 'persister');
+  }
+
+  async start() {
+    this.dlqProducer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await this.dlqProducer.connect();
+    this.consumer = this.kafka.consumer({
+      groupId: this.opts.groupId,
+      maxWaitTimeInMs: this.opts.lingerMs,
+      minBytes: 1,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+      allowAutoTopicCreation: false,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true });
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 3, eachBatch: (p) => this.eachBatch(p) });
+  }
+
+  async close() {
+    await this.consumer?.disconnect().catch(() => {});
+    await this.dlqProducer?.disconnect().catch(() => {});
+  }
+
+  async health(): Promise<BackendHealth> {
+    if (this.pausedSince !== null) return { ok: false, kind: 'kafka-persister', detail: `paused since ${new Date(this.pausedSince).toISOString()}: ${this.lastError}` };
+    return { ok: true, kind: 'kafka-persister', detail: `stored=${this.stored} deadLettered=${this.deadLettered}` };
+  }
+
+  get paused() {
+    return this.pausedSince !== null;
+  }
+
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+    const { topic, partition } = batch;
+    for (let i = 0; i < batch.messages.length; i += this.opts.batchSize) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(i, i + this.opts.batchSize);
+      const valid: Message[] = [];
+      const records: KafkaMessage[] = [];
+      for (const record of chunk) {
+        const m = parseRecord(record);
+        if (m.ok) {
+          valid.push(m.message);
+          records.push(record);
+        } else await this.deadLetter(topic, partition, record, m.error);
+      }
+      if (valid.length > 0) {
+        const written = await this.writeUntilDone(topic, partition, records, valid, heartbeat, () => isRunning() && !isStale());
+        if (!written) return;
+        if (this.afterWrite) await this.afterWrite(valid);
+      }
+      const last = chunk[chunk.length - 1]!;
+      resolveOffset(last.offset);
+      await this.consumer!.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      await heartbeat();
+    }
+  }
+
+  /** Writes a chunk, retrying; returns false when the consumer is stopping (nothing committed). */
+  private async writeUntilDone(topic: string, partition: number, records: KafkaMessage[], valid: Message[], heartbeat: () => Promise<void>, running: () => boolean): Promise<boolean> {
+    let pauseMs = 1000;
+    for (;;) {
+      for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+        try {
+          await this.store.insertMessages(valid);
+          this.stored += valid.length;
+          if (this.pausedSince !== null) this.log.info({ topic, partition, pausedMs: Date.now() - this.pausedSince }, 'store is back; consumer resumed');
+          this.pausedSince = null;
+          return true;
+        } catch (err) {
+          if (err instanceof PermanentStoreError || /conflicts on \(conversationId, seq\)/.test((err as Error).message)) {
+            await this.isolatePoison(topic, partition, records, valid);
+            return true;
+          }
+          this.lastError = (err as Error).message;
+          this.log.warn({ attempt, err: this.lastError, topic, partition }, 'store write failed');
+          if (attempt < ATTEMPTS) await sleep(100 * 2 ** (attempt - 1));
+        }
+        if (!running()) return false;
+      }
+      if (this.pausedSince === null) {
+        this.pausedSince = Date.now();
+        this.log.error({ topic, partition, err: this.lastError }, 'store unavailable after retries; pausing the partition');
+      }
+      // Paused: keep the group membership alive, fetch nothing, retry later.
+      const until = Date.now() + pauseMs;
+      while (Date.now() < until) {
+        if (!running()) return false;
+        await heartbeat().catch(() => {});
+        await sleep(Math.min(500, until - Date.now()));
+      }
+      pauseMs = Math.min(pauseMs * 2, 30_000);
+    }
+  }
+
+  /** Some message of the chunk cannot be stored: write them one by one, dead-letter the culprits. */
+  private async isolatePoison(topic: string, partition: number, records: KafkaMessage[], valid: Message[]) {
+    for (let i = 0; i < valid.length; i++) {
+      try {
+        await this.store.insertMessages([valid[i]!]);
+        this.stored++;
+      } catch (err) {
+        await this.deadLetter(topic, partition, records[i]!, (err as Error).message);
+      }
+    }
+  }
+
+  private async deadLetter(topic: string, partition: number, record: KafkaMessage, error: string) {
+    const value = record.value?.toString('utf8') ?? '';
+    await this.dlqProducer!.send({
+      topic: this.opts.dlqTopic,
+      acks: -1,
+      messages: [{
+        key: record.key,
+        value: record.value,
+        headers: { 'x-origin-topic': topic, 'x-origin-partition': String(partition), 'x-origin-offset': record.offset, 'x-error': error.slice(0, 1000) },
+      }],
+    });
+    await this.dlq.add({ id: `${topic}-${partition}-${record.offset}`, topic, partition, offset: record.offset, key: record.key?.toString('utf8') ?? null, value, error, at: new Date().toISOString() });
+    this.deadLettered++;
+    this.log.warn({ topic, partition, offset: record.offset, error }, 'record dead-lettered');
+  }
+}
+
+export function parseRecord(record: KafkaMessage): { ok: true; message: Message } | { ok: false; error: string } {
+  if (!record.value) return { ok: false, error: 'empty record' };
+  let json: unknown;
+  try {
+    json = JSON.parse(record.value.toString('utf8'));
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+  const r = messageSchema.safeParse(json);
+  if (!r.success) return { ok: false, error: `invalid message: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}` };
+  if (record.key && record.key.toString('utf8') !== r.data.conversationId) return { ok: false, error: 'key does not match conversationId' };
+  return { ok: true, message: r.data };
+}
