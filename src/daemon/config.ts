@@ -42,6 +42,7 @@ export const FIELDS = {
   cache: { env: 'CHAT_CACHE', schema: z.enum(['memory', 'redis']), default: 'memory', description: 'Cache, presence, seq, dedupe, rate limits and fan-out: memory, or redis (the default when REDIS_URL is set)' },
   mongodbUri: { env: 'MONGODB_URI', schema: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI'), default: undefined, description: 'MongoDB connection string', secret: true },
   redisUrl: { env: 'REDIS_URL', schema: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'), default: undefined, description: 'Redis URL (needs AOF persistence and maxmemory-policy noeviction)', secret: true },
+  redisPrefix: { env: 'CHAT_REDIS_PREFIX', schema: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/), default: 'chat:', description: 'Prefix of every Redis key and adapter channel (several deployments can share one Redis)' },
   kafkaBrokers: { env: 'KAFKA_BROKERS', schema: list.pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'brokers are host:port')).min(1)), default: undefined, description: 'Comma-separated Kafka bootstrap brokers' },
   kafkaClientId: { env: 'KAFKA_CLIENT_ID', schema: z.string().min(1), default: 'chatd', description: 'Kafka client id' },
   kafkaTopic: { env: 'KAFKA_TOPIC', schema: z.string().regex(/^[A-Za-z0-9._-]+$/), default: 'chat.messages', description: 'Message topic (keyed by conversation)' },
@@ -87,6 +88,7 @@ export interface Config {
   cache: 'memory' | 'redis';
   mongodbUri?: string;
   redisUrl?: string;
+  redisPrefix: string;
   kafkaBrokers?: string[];
   kafkaClientId: string;
   kafkaTopic: string;

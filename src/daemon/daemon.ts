@@ -69,7 +69,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         const sub = engines.redis.duplicate({ connectionName: 'chatd-adapter-sub' });
         adapterClients = [pub, sub];
         await Promise.all([pub.connect(), sub.connect()]);
-        io.adapter(createAdapter(pub, sub));
+        io.adapter(createAdapter(pub, sub, { key: `${config.redisPrefix}socket.io` }));
       }
       gateway.start();
       await app.listen({ host: config.host, port: config.port });

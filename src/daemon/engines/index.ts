@@ -57,7 +57,7 @@ export function createEngines(config: Config, log: Logger): Engines {
       cache = new MemoryCache();
       break;
     case 'redis': {
-      const rc = new RedisCache(config.redisUrl!);
+      const rc = new RedisCache(config.redisUrl!, config.redisPrefix);
       redis = rc.client;
       cache = rc;
       break;
@@ -78,8 +78,8 @@ export function createEngines(config: Config, log: Logger): Engines {
         brokers: config.kafkaBrokers!, clientId: config.kafkaClientId, topic: config.kafkaTopic, dlqTopic: config.kafkaDlqTopic,
         groupId: config.kafkaGroupId, partitions: config.kafkaPartitions, replicationFactor: config.kafkaReplicationFactor,
       };
-      const failed = new FailedStore(redis);
-      const dlq = new DlqIndex(redis);
+      const failed = new FailedStore(redis, config.redisPrefix);
+      const dlq = new DlqIndex(redis, config.redisPrefix);
       const pipeline = new KafkaPipeline({ ...settings, sendTimeoutMs: config.kafkaSendTimeoutMs, lingerMs: config.produceLingerMs, failedRetryMs: config.failedRetryMs }, cache, store, failed, log.child({ component: 'pipeline' }));
       const persister = config.persister ? new KafkaPersister({ ...settings, batchSize: config.persistBatchSize, lingerMs: config.persistLingerMs }, store, dlq, log.child({ component: 'persister' })) : undefined;
       const adminKafka = createKafka(settings, log, 'admin');
