@@ -226,6 +226,12 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   if (out.cache === 'redis' && out.redisUrl === undefined) throw new ConfigError('REDIS_URL', 'required when CHAT_CACHE=redis');
   if (out.pipeline === 'kafka' && out.kafkaBrokers === undefined) throw new ConfigError('KAFKA_BROKERS', 'required when CHAT_PIPELINE=kafka');
   if (out.pipeline === 'kafka' && out.cache !== 'redis') throw new ConfigError('KAFKA_BROKERS', 'needs REDIS_URL too: seq allocation and the failed-publish store live in Redis');
+  // Several nodes must verify each other's tokens: secrets generated per data dir would differ.
+  if (out.cache === 'redis') {
+    for (const [k, env] of [['jwtAccessSecret', 'JWT_ACCESS_SECRET'], ['jwtRefreshSecret', 'JWT_REFRESH_SECRET']] as const) {
+      if (out[k] === undefined) throw new ConfigError(env, 'must be set when REDIS_URL is (every chatd node of a deployment shares it)');
+    }
+  }
   if (out.jwtAccessSecret === undefined || out.jwtRefreshSecret === undefined) {
     const hadFile = fs.existsSync(path.join(out.dataDir as string, SECRETS_FILE));
     const secrets = loadSecrets(out.dataDir as string, opts.persistSecrets ?? false);

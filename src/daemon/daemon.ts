@@ -91,10 +91,10 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         io.local.disconnectSockets(true);
         await new Promise<void>((r) => io.close(() => r()));
         await app.close();
-        for (const c of adapterClients) c.disconnect();
         if (started) {
           for (const r of [...lifecycle].reverse()) await r.close().catch((err) => log.error({ err }, 'close failed'));
         }
+        for (const c of adapterClients) await c.quit().catch(() => c.disconnect());
         log.info('chatd stopped');
       })();
       return closed;

@@ -139,6 +139,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   });
 
   async function announce(username: string, online: boolean) {
+    if (deps.isClosing()) return;
     const names = await friends.friendNames(username);
     if (names.length > 0) io.to(names.map(userRoom)).emit('presence:update', { username, online });
   }

@@ -37,7 +37,7 @@ export function isolation(tag: string) {
     env(base: { MONGODB_URI: string; REDIS_URL?: string; KAFKA_BROKERS?: string }): Record<string, string> {
       const u = new URL(base.MONGODB_URI);
       u.pathname = `/${id}`;
-      const env: Record<string, string> = { MONGODB_URI: u.toString(), CHAT_REDIS_PREFIX: `${id}:` };
+      const env: Record<string, string> = { MONGODB_URI: u.toString(), CHAT_REDIS_PREFIX: `${id}:`, JWT_ACCESS_SECRET: `access-${id}-0123456789abcdef0123456789`, JWT_REFRESH_SECRET: `refresh-${id}-0123456789abcdef0123456789` };
       if (base.REDIS_URL) env.REDIS_URL = base.REDIS_URL;
       if (base.KAFKA_BROKERS) {
         Object.assign(env, { KAFKA_BROKERS: base.KAFKA_BROKERS, KAFKA_TOPIC: `${id}.messages`, KAFKA_DLQ_TOPIC: `${id}.dlq`, KAFKA_GROUP_ID: `${id}-persister`, KAFKA_CLIENT_ID: id });

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ack, Message } from '../../src/protocol/index.js';
+import { befriend, nextEvents, openSocket, registerUser, startDaemon, waitFor, type TestDaemon, type TestSocket } from '../support/daemon.js';
+import { isolation } from '../support/services.js';
+import { services } from './env.js';
+
+const env = services('MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS');
+
+function send(s: TestSocket, payload: unknown): Promise<Ack<Message>> {
+  return (s.timeout(15_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<Message>> }).emitWithAck('message:send', payload);
+}
+
+if (env) {
+  describe('two chatd nodes sharing Redis, Kafka and MongoDB', () => {
+    let a: TestDaemon;
+    let b: TestDaemon;
+    beforeAll(async () => {
+      const shared = isolation('twonodes').env(env);
+      a = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000' });
+      b = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000' });
+    });
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+    });
+
+    it('runs on the scale-out engines', async () => {
+      const ready = await (await fetch(new URL('/readyz', a.url))).json() as { backends: Record<string, { kind: string }> };
+      expect(Object.values(ready.backends).map((x) => x.kind)).toEqual(['mongodb', 'redis', 'kafka', 'kafka-persister']);
+    });
+
+    it('a client on node A and a client on node B exchange messages live', async () => {
+      const alice = await registerUser(a.url);
+      const bob = await registerUser(b.url);
+      await befriend(alice, bob);
+      const sa = await openSocket(a.url, alice.auth.accessToken);
+      const sb = await openSocket(b.url, bob.auth.accessToken);
+      const sb2 = await openSocket(a.url, bob.auth.accessToken);
+      const n = 50;
+      const toBob = nextEvents<Message>(sb, 'message:new', 2 * n);
+      const toBobOnA = nextEvents<Message>(sb2, 'message:new', 2 * n);
+      const toAlice = nextEvents<Message>(sa, 'message:new', 2 * n);
+      const acks: Ack<Message>[] = [];
+      for (let i = 0; i < n; i++) {
+        acks.push(await send(sa, { to: bob.name, text: `a→b ${i}`, clientMsgId: `ab${i}` }));
+        acks.push(await send(sb, { to: alice.name, text: `b→a ${i}`, clientMsgId: `ba${i}` }));
+      }
+      expect(acks.every((r) => r.ok)).toBe(true);
+      const [gotB, gotB2, gotA] = await Promise.all([toBob, toBobOnA, toAlice]);
+      const seqs = (ms: Message[]) => ms.map((m) => m.seq);
+      expect(seqs(gotB)).toEqual(Array.from({ length: 2 * n }, (_, i) => i + 1));
+      expect(seqs(gotB2)).toEqual(seqs(gotB));
+      expect(seqs(gotA)).toEqual(seqs(gotB));
+      const stored = await waitFor(async () => { const h = await alice.api.history(bob.name, { limit: 500 }); return h.length >= 2 * n && h; });
+      console.log(`two nodes: sent=${2 * n} acked=${acks.filter((r) => r.ok).length} delivered(b on B)=${gotB.length} delivered(b on A)=${gotB2.length} delivered(a)=${gotA.length} history=${stored.length}`);
+      for (const s of [sa, sb, sb2]) s.close();
+    });
+
+    it('presence crosses nodes', async () => {
+      const alice = await registerUser(a.url);
+      const bob = await registerUser(b.url);
+      await befriend(alice, bob);
+      const sa = await openSocket(a.url, alice.auth.accessToken);
+      const online = nextEvents<{ username: string; online: boolean }>(sa, 'presence:update');
+      const sb = await openSocket(b.url, bob.auth.accessToken);
+      expect((await online)[0]).toEqual({ username: bob.name, online: true });
+      expect(await alice.api.friends()).toEqual([{ username: bob.name, online: true }]);
+      const offline = nextEvents<{ username: string; online: boolean }>(sa, 'presence:update');
+      sb.close();
+      expect((await offline)[0]).toEqual({ username: bob.name, online: false });
+      sa.close();
+    });
+
+    it('one clientMsgId sent to A and then to B stores a single message', async () => {
+      const alice = await registerUser(a.url);
+      const bob = await registerUser(b.url);
+      await befriend(alice, bob);
+      const onA = await openSocket(a.url, alice.auth.accessToken);
+      const onB = await openSocket(b.url, alice.auth.accessToken);
+      const first = await send(onA, { to: bob.name, text: 'exactly once', clientMsgId: 'cross-node-1' });
+      const second = await send(onB, { to: bob.name, text: 'exactly once', clientMsgId: 'cross-node-1' });
+      if (!first.ok || !second.ok) throw new Error('send failed');
+      expect(second.data).toEqual(first.data);
+      await new Promise((r) => setTimeout(r, 1000));
+      const stored = await bob.api.history(alice.name);
+      console.log(`cross-node dedupe: sent=2 acked=2 distinct ids=${new Set([first.data.id, second.data.id]).size} stored=${stored.length}`);
+      expect(stored).toHaveLength(1);
+      onA.close();
+      onB.close();
+    });
+
+    it('revoking a session on one node cuts its socket on the other', async () => {
+      const u = await registerUser(a.url);
+      const t = await u.api.createToken('bot');
+      const s = await openSocket(b.url, t.token);
+      const ended = new Promise<{ code: string }>((r) => s.once('session:end', r));
+      await u.api.revokeToken(t.id);
+      expect((await ended).code).toBe('CHAT_ERR_SESSION_REVOKED');
+      s.close();
+    });
+
+    it('shares rate limits across nodes', async () => {
+      const shared = isolation('ratelimit').env(env);
+      const x = await startDaemon({ ...shared, CHAT_AUTH_RATE_LIMIT: '4' });
+      const y = await startDaemon({ ...shared, CHAT_AUTH_RATE_LIMIT: '4' });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 6; i++) {
+          const url = i % 2 ? y.url : x.url;
+          const res = await fetch(new URL('/v1/auth/login', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'nobody-here', password: 'whatever1' }) });
+          statuses.push(res.status);
+        }
+        expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
+      } finally {
+        await x.close();
+        await y.close();
+      }
+    });
+  });
+}
