@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
 import {
-  ChatError, syncSchema, toChatError,
+  ChatError, syncSchema,
   type Ack, type ClientToServerEvents, type InterServerEvents, type SendInput, type ServerToClientEvents,
 } from '../protocol/index.js';
 import type { Cache } from './engines/types.js';
@@ -11,6 +11,7 @@ import type { AuthService } from './services/auth.js';
 import type { FriendService } from './services/friends.js';
 import type { MessageService } from './services/messages.js';
 import { TOKEN_QUERY_KEYS, parse } from './http.js';
+import { classify } from './errors.js';
 
 export interface SocketData {
   userId: string;
@@ -76,7 +77,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
         socket.data = { userId: p.user.id, username: p.user.username, sessionId: p.sessionId, expiresAt: p.expiresAt };
         next();
       },
-      (err) => next(codedError(toChatError(err))),
+      (err) => next(codedError(classify(err))),
     );
   });
 
@@ -111,7 +112,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
       socket.on(event, ((payload: unknown, ack: unknown) => {
         const reply = typeof ack === 'function' ? (ack as (r: Ack<R>) => void) : () => {};
         const fail = (err: unknown) => {
-          const ce = toChatError(err);
+          const ce = classify(err);
           if (ce.code === 'CHAT_ERR_INTERNAL') log.error({ err, event }, 'socket handler failed');
           rejected.inc({ code: ce.code });
           reply({ ok: false, error: ce.toBody() });

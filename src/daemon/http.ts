@@ -3,11 +3,12 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
 import {
-  ChatError, LIMITS, ROUTES, toChatError,
+  ChatError, LIMITS, ROUTES,
   changePasswordSchema, historyQuerySchema, idParamSchema, loginSchema, logoutSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenCreateSchema, usernameParamSchema,
   adminIdsSchema, type AdminStatus, type AdminUserView, type HealthReport,
 } from '../protocol/index.js';
 import type { Config } from './config.js';
+import { classify } from './errors.js';
 import type { Engines } from './engines/index.js';
 import { publicUser, type AuthService, type Principal } from './services/auth.js';
 import type { FriendService } from './services/friends.js';
@@ -83,7 +84,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     const fe = err as { code?: string; statusCode?: number; message: string };
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') ce = new ChatError('CHAT_ERR_PAYLOAD_TOO_LARGE');
     else if (typeof fe.code === 'string' && fe.code.startsWith('FST_') && (fe.statusCode ?? 500) < 500) ce = new ChatError('CHAT_ERR_VALIDATION', fe.message);
-    else ce = toChatError(err);
+    else ce = classify(err);
     if (ce.code === 'CHAT_ERR_INTERNAL') req.log.error({ err }, 'request failed');
     if (ce.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(ce.retryAfterMs / 1000)));
     void reply.status(ce.status).send({ error: ce.toBody() });

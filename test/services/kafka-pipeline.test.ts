@@ -1,62 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { Kafka, logLevel } from 'kafkajs';
-import { createLogger } from '../../src/daemon/logger.js';
-import { MongoStore } from '../../src/daemon/engines/mongo-store.js';
-import { RedisCache } from '../../src/daemon/engines/redis-cache.js';
-import { DlqIndex, FailedStore } from '../../src/daemon/engines/failed-store.js';
-import { KafkaPipeline } from '../../src/daemon/engines/kafka-pipeline.js';
-import { KafkaPersister } from '../../src/daemon/engines/kafka-persister.js';
 import type { Message } from '../../src/protocol/index.js';
 import { pipelineContract } from '../daemon/engines/pipeline.contract.js';
 import { waitFor } from '../support/daemon.js';
-import { isolation } from '../support/services.js';
+import { kafkaRig } from '../support/kafka-rig.js';
 import { services } from './env.js';
 
 const env = services('MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS');
-const log = createLogger(process.env.CHAT_TEST_LOG ?? 'silent');
-
-/** Everything the Kafka pipeline needs, isolated by unique db, prefix, topics and group. */
-export async function kafkaRig(tag: string, base = env!) {
-  const iso = isolation(tag);
-  const e = iso.env(base);
-  const settings = { brokers: e.KAFKA_BROKERS!.split(','), clientId: iso.id, topic: e.KAFKA_TOPIC!, dlqTopic: e.KAFKA_DLQ_TOPIC!, groupId: e.KAFKA_GROUP_ID!, partitions: 3, replicationFactor: 0 };
-  const store = new MongoStore(e.MONGODB_URI!);
-  const cache = new RedisCache(base.REDIS_URL!, e.CHAT_REDIS_PREFIX!);
-  await store.start();
-  await cache.start();
-  const failed = new FailedStore(cache.client, e.CHAT_REDIS_PREFIX!);
-  const dlq = new DlqIndex(cache.client, e.CHAT_REDIS_PREFIX!);
-  const pipelines: KafkaPipeline[] = [];
-  const persisters: KafkaPersister[] = [];
-  const rig = {
-    iso, settings, store, cache, failed, dlq,
-    async pipeline(over: Partial<{ sendTimeoutMs: number; failedRetryMs: number }> = {}) {
-      const p = new KafkaPipeline({ ...settings, sendTimeoutMs: 5000, lingerMs: 0, failedRetryMs: 60_000, ...over }, cache, store, failed, log);
-      await p.start();
-      pipelines.push(p);
-      return p;
-    },
-    async persister() {
-      const p = new KafkaPersister({ ...settings, batchSize: 500, lingerMs: 20 }, store, dlq, log);
-      await p.start();
-      persisters.push(p);
-      return p;
-    },
-    async cleanup() {
-      for (const p of persisters) await p.close();
-      for (const p of pipelines) await p.close().catch(() => {});
-      await store.drop().catch(() => {});
-      await store.close();
-      await cache.close();
-    },
-  };
-  return rig;
-}
 
 if (env) {
   pipelineContract('kafka into mongodb', async () => {
-    const rig = await kafkaRig('contract');
+    const rig = await kafkaRig('contract', env);
     const pipeline = await rig.pipeline();
     await rig.persister();
     return { pipeline, store: rig.store, reopen: () => rig.pipeline(), cleanup: rig.cleanup };
@@ -64,7 +19,7 @@ if (env) {
 
   describe('persistence consumer and dead letters', () => {
     let rig: Awaited<ReturnType<typeof kafkaRig>>;
-    beforeAll(async () => { rig = await kafkaRig('dlq'); });
+    beforeAll(async () => { rig = await kafkaRig('dlq', env); });
     afterAll(async () => { await rig.cleanup(); });
 
     it('sends poison records to the DLQ with their origin in headers and stores the valid records around them', async () => {

@@ -1,0 +1,48 @@
+import { createLogger } from '../../src/daemon/logger.js';
+import { MongoStore } from '../../src/daemon/engines/mongo-store.js';
+import { RedisCache } from '../../src/daemon/engines/redis-cache.js';
+import { DlqIndex, FailedStore } from '../../src/daemon/engines/failed-store.js';
+import { KafkaPipeline } from '../../src/daemon/engines/kafka-pipeline.js';
+import { KafkaPersister } from '../../src/daemon/engines/kafka-persister.js';
+import { isolation } from './services.js';
+
+const log = createLogger(process.env.CHAT_TEST_LOG ?? 'silent');
+
+/** Everything the Kafka pipeline needs, isolated by unique db, prefix, topics and group. */
+export async function kafkaRig(tag: string, base: { MONGODB_URI: string; REDIS_URL: string; KAFKA_BROKERS: string }) {
+  const iso = isolation(tag);
+  const e = iso.env(base);
+  const settings = { brokers: e.KAFKA_BROKERS!.split(','), clientId: iso.id, topic: e.KAFKA_TOPIC!, dlqTopic: e.KAFKA_DLQ_TOPIC!, groupId: e.KAFKA_GROUP_ID!, partitions: 3, replicationFactor: 0 };
+  const store = new MongoStore(e.MONGODB_URI!);
+  const cache = new RedisCache(base.REDIS_URL!, e.CHAT_REDIS_PREFIX!);
+  await store.start();
+  await cache.start();
+  const failed = new FailedStore(cache.client, e.CHAT_REDIS_PREFIX!);
+  const dlq = new DlqIndex(cache.client, e.CHAT_REDIS_PREFIX!);
+  const pipelines: KafkaPipeline[] = [];
+  const persisters: KafkaPersister[] = [];
+  const rig = {
+    iso, settings, store, cache, failed, dlq,
+    async pipeline(over: Partial<{ sendTimeoutMs: number; failedRetryMs: number }> = {}) {
+      const p = new KafkaPipeline({ ...settings, sendTimeoutMs: 5000, lingerMs: 0, failedRetryMs: 60_000, ...over }, cache, store, failed, log);
+      await p.start();
+      pipelines.push(p);
+      return p;
+    },
+    async persister() {
+      const p = new KafkaPersister({ ...settings, batchSize: 500, lingerMs: 20 }, store, dlq, log);
+      await p.start();
+      persisters.push(p);
+      return p;
+    },
+    async cleanup() {
+      for (const p of persisters) await p.close();
+      for (const p of pipelines) await p.close().catch(() => {});
+      await store.drop().catch(() => {});
+      await store.close();
+      await cache.close();
+    },
+  };
+  return rig;
+}
+
