@@ -92,7 +92,13 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         await new Promise<void>((r) => io.close(() => r()));
         await app.close();
         if (started) {
-          for (const r of [...lifecycle].reverse()) await r.close().catch((err) => log.error({ err }, 'close failed'));
+          // A dead engine must not hold shutdown hostage: each close gets 10 s.
+          for (const r of [...lifecycle].reverse()) {
+            let t: NodeJS.Timeout | undefined;
+            await Promise.race([r.close(), new Promise((_, rej) => { t = setTimeout(() => rej(new Error('close timed out after 10 s')), 10_000); })])
+              .catch((err) => log.error({ err }, 'close failed'))
+              .finally(() => clearTimeout(t));
+          }
         }
         for (const c of adapterClients) await c.quit().catch(() => c.disconnect());
         log.info('chatd stopped');

@@ -109,8 +109,7 @@ export class KafkaCluster {
         `share.coordinator.state.topic.replication.factor=${rf}`, `share.coordinator.state.topic.min.isr=${isr}`,
         'group.initial.rebalance.delay.ms=0', 'auto.create.topics.enable=false', 'unclean.leader.election.enable=false',
       ].join('\n') + '\n');
-      const fmt = this.size === 1 ? ['--standalone'] : [];
-      await this.run(['kafka.tools.StorageTool', 'format', ...fmt, '-t', this.clusterId, '-c', path.join(n.dir, 'node.properties')], [`-Dlog4j2.configurationFile=${log4j}`]);
+      await this.run(['kafka.tools.StorageTool', 'format', '-t', this.clusterId, '-c', path.join(n.dir, 'node.properties')], [`-Dlog4j2.configurationFile=${log4j}`]);
       n.log4j = log4j;
     }
     await Promise.all(this.nodes.map((n) => this.startNode(n)));
