@@ -18,6 +18,9 @@ FERRETDB_BIN=$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb
 mkdir -p "$STATE" "$CACHE"
 
 log() { echo "services: $*" >&2; }
+# Toolchains may live outside a minimal PATH (CI runs with the machine's environment).
+for d in /usr/local/go/bin /usr/lib/go/bin "$HOME/go/bin"; do [ -x "$d/go" ] && case ":$PATH:" in *":$d:"*) ;; *) PATH="$PATH:$d" ;; esac; done
+for tool in java mvn go; do command -v "$tool" >/dev/null || { log "$tool is required (Java 17 + Maven for Kafka, Go for FerretDB)"; exit 1; }; done
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { # port name seconds logfile
   local i
