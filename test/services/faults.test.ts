@@ -79,7 +79,7 @@ if (env && libs && ferretBin) {
       cleanups.push(() => cluster.stop());
       await cluster.start();
       const shared = isolation('broker_kill').env({ ...env, KAFKA_BROKERS: cluster.brokers });
-      const d = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '1000000', CHAT_FAILED_RETRY_MS: '1000', CHAT_KAFKA_SEND_TIMEOUT_MS: '8000' });
+      const d = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '1000000', CHAT_FAILED_RETRY_MS: '1000', CHAT_KAFKA_SEND_TIMEOUT_MS: '8000', LOG_LEVEL: process.env.CHAT_TEST_LOG ?? 'silent' });
       cleanups.push(() => d.close());
       const a = await registerUser(d.url);
       const b = await registerUser(d.url);
@@ -87,12 +87,15 @@ if (env && libs && ferretBin) {
       const s = await openSocket(d.url, a.auth.accessToken);
       const total = 10_000;
       const acked = new Map<string, Message>();
+      const t0 = Date.now();
+      const progress = setInterval(() => console.log(`  broker-kill load: ${acked.size} acked after ${Math.round((Date.now() - t0) / 1000)} s`), 10_000);
       const load = sendAll(s, b.name, total, 100, acked);
-      await waitFor(() => acked.size >= 3000, 120_000, 20);
+      await waitFor(() => acked.size >= 3000, 300_000, 20);
       const victim = cluster.nodes[1]!;
       await cluster.kill(victim);
       const ackedAtKill = acked.size;
       const retries = await load;
+      clearInterval(progress);
       const store = d.daemon.engines.store as MongoStore;
       const conv = [...acked.values()][0]!.conversationId;
       const stored = await waitFor(async () => { const all = await storedAll(store, conv); return all.length >= total && all; }, 180_000, 500);

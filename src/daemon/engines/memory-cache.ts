@@ -21,6 +21,7 @@ class BoundedMap<K, V> {
  */
 export class MemoryCache implements Cache {
   readonly kind = 'memory';
+  readonly dedupeDurable = false;
   private readonly windows = new Map<string, { start: number; count: number }>();
   private readonly dedupe = new BoundedMap<string, Message>(100_000);
   private readonly presence = new Map<string, Set<string>>();

@@ -62,6 +62,7 @@ export function createRedis(url: string, name: string): Redis {
  */
 export class RedisCache implements Cache {
   readonly kind = 'redis';
+  readonly dedupeDurable = true;
   readonly client: ScriptClient;
 
   constructor(url: string, private readonly prefix = 'chat:') {

@@ -119,6 +119,11 @@ export interface RateLimitResult {
  */
 export interface Cache extends Lifecycle {
   readonly kind: string;
+  /**
+   * True when dedupe entries survive restarts and are shared by every node (Redis with AOF):
+   * a miss is then final and the store need not be asked on the send path.
+   */
+  readonly dedupeDurable: boolean;
   /** Fixed-window counter: allows `limit` hits per `windowMs` per key. */
   rateLimit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
   dedupeGet(key: string): Promise<Message | null>;

@@ -2,8 +2,21 @@ import { ChatError, type FriendAddResult, type FriendRequests, type FriendView }
 import type { Cache, Store } from '../engines/types.js';
 
 /** Friendship is two edges: a request is one edge, adding back (or accepting) makes it mutual. */
+/** How long a positive friendship check is reused on the send path. */
+export const FRIENDSHIP_CACHE_MS = 10_000;
+
 export class FriendService {
+  private readonly known = new Map<string, number>();
+
   constructor(private readonly store: Store, private readonly cache: Cache, private readonly now: () => number = Date.now) {}
+
+  private pairKey(a: string, b: string) {
+    return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
+  }
+
+  private forget(a: string, b: string) {
+    this.known.delete(this.pairKey(a, b));
+  }
 
   private async requireUser(username: string) {
     const u = await this.store.getUserByName(username);
@@ -13,6 +26,7 @@ export class FriendService {
 
   async add(me: string, other: string): Promise<FriendAddResult> {
     if (me === other) throw new ChatError('CHAT_ERR_FRIEND_SELF');
+    this.forget(me, other);
     await this.requireUser(other);
     await this.store.addFriendEdge(me, other, new Date(this.now()).toISOString());
     const mutual = await this.store.hasFriendEdge(other, me);
@@ -25,11 +39,24 @@ export class FriendService {
   }
 
   async remove(me: string, other: string) {
+    this.forget(me, other);
     if (!(await this.store.removeFriendEdges(me, other))) throw new ChatError('CHAT_ERR_NOT_FOUND', `${other} is neither a friend nor a pending request`);
   }
 
+  /**
+   * Both edges exist. A positive answer is reused for FRIENDSHIP_CACHE_MS, so an unfriend made
+   * on another node takes at most that long to stop messages here (on this node, at once).
+   */
   async areFriends(a: string, b: string) {
-    return (await this.store.hasFriendEdge(a, b)) && (await this.store.hasFriendEdge(b, a));
+    const key = this.pairKey(a, b);
+    const t = this.now();
+    if ((this.known.get(key) ?? 0) > t) return true;
+    const yes = (await this.store.hasFriendEdge(a, b)) && (await this.store.hasFriendEdge(b, a));
+    if (yes) {
+      if (this.known.size > 100_000) this.known.clear();
+      this.known.set(key, t + FRIENDSHIP_CACHE_MS);
+    } else this.known.delete(key);
+    return yes;
   }
 
   async list(me: string): Promise<FriendView[]> {

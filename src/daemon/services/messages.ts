@@ -55,7 +55,7 @@ export class MessageService {
 
   private async sendOnce(from: string, input: SendInput, key: string | undefined): Promise<Message> {
     if (key) {
-      const prior = (await this.cache.dedupeGet(key)) ?? (await this.store.getMessageByClientId(from, input.clientMsgId!));
+      const prior = (await this.cache.dedupeGet(key)) ?? (this.cache.dedupeDurable ? null : await this.store.getMessageByClientId(from, input.clientMsgId!));
       if (prior) return prior;
     }
     if (!(await this.friends.areFriends(from, input.to))) {
