@@ -125,7 +125,7 @@ export class KafkaCluster {
 
   /** kill -9 */
   async kill(n: KafkaNode): Promise<void> {
-    if (!n.proc || n.proc.exitCode !== null) return;
+    if (!n.proc || n.proc.exitCode !== null || n.proc.signalCode !== null) return;
     const gone = new Promise((r) => n.proc!.on('exit', r));
     n.proc.kill('SIGKILL');
     await gone;
@@ -155,7 +155,7 @@ export class FerretDb {
   }
 
   async kill(): Promise<void> {
-    if (!this.proc || this.proc.exitCode !== null) return;
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const gone = new Promise((r) => this.proc!.on('exit', r));
     this.proc.kill('SIGKILL');
     await gone;
