@@ -32,6 +32,11 @@ export interface DaemonOptions {
   engines?: Engines;
 }
 
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, reject) => { t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); })]).finally(() => clearTimeout(t));
+}
+
 /** The composition root: builds everything, listens only in start(). */
 export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const log = opts.log ?? createLogger(config.logLevel);
@@ -85,7 +90,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         // what was accepted is committed and acknowledged before the sockets go.
         closing = true;
         await ai.close(2_000);
-        if (started) await engines.pipeline.flush();
+        if (started) await bounded(engines.pipeline.flush(), 15_000, 'pipeline flush').catch((err) => log.error({ err }, 'flush failed'));
         await new Promise((r) => setTimeout(r, 50));
         gateway.stop();
         io.local.disconnectSockets(true);
@@ -93,12 +98,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         await app.close();
         if (started) {
           // A dead engine must not hold shutdown hostage: each close gets 10 s.
-          for (const r of [...lifecycle].reverse()) {
-            let t: NodeJS.Timeout | undefined;
-            await Promise.race([r.close(), new Promise((_, rej) => { t = setTimeout(() => rej(new Error('close timed out after 10 s')), 10_000); })])
-              .catch((err) => log.error({ err }, 'close failed'))
-              .finally(() => clearTimeout(t));
-          }
+          for (const r of [...lifecycle].reverse()) await bounded(r.close(), 10_000, `${r.constructor.name} close`).catch((err) => log.error({ err }, 'close failed'));
         }
         for (const c of adapterClients) await c.quit().catch(() => c.disconnect());
         log.info('chatd stopped');
