@@ -43,7 +43,7 @@ describe('docker-compose.yml', () => {
   it('runs two chatd replicas on the same env names, waiting for healthy engines', () => {
     const chatd = Object.entries(services).filter(([n]) => n.startsWith('chatd'));
     expect(chatd).toHaveLength(2);
-    const envNames = new Set(Object.values(FIELDS).map((f) => f.env));
+    const envNames = new Set<string>(Object.values(FIELDS).map((f) => f.env));
     const [first, second] = chatd.map(([, s]) => s);
     expect(Object.keys(first!.environment!).sort()).toEqual(Object.keys(second!.environment!).sort());
     for (const key of Object.keys(first!.environment!)) expect(envNames.has(key), key).toBe(true);

@@ -7,7 +7,7 @@ import type { Ack, Message } from '../../src/protocol/index.js';
 import { consumerLag } from '../../src/daemon/engines/kafka.js';
 import { MongoStore } from '../../src/daemon/engines/mongo-store.js';
 import { befriend, openSocket, registerUser, sleep, startDaemon, waitFor, type TestSocket } from '../support/daemon.js';
-import { FerretDb, KafkaCluster, isolation } from '../support/services.js';
+import { FerretDb, KafkaCluster, RedisServer, isolation } from '../support/services.js';
 import { runChat } from '../support/procs.js';
 import { kafkaRig } from '../support/kafka-rig.js';
 import { services } from './env.js';
@@ -148,6 +148,28 @@ if (env && libs && ferretBin) {
       expect(status.failedStore).toBe(0);
       s.close();
     }, 300_000);
+
+    it('Kafka and Redis both down: the send is refused with CHAT_ERR_UNAVAILABLE, never acknowledged', async () => {
+      const cluster = new KafkaCluster(libs, 1);
+      cleanups.push(() => cluster.stop());
+      await cluster.start();
+      const redis = new RedisServer();
+      await redis.start();
+      cleanups.push(() => redis.kill());
+      const rig = await kafkaRig('all_down', { ...env, KAFKA_BROKERS: cluster.brokers, REDIS_URL: redis.url });
+      cleanups.push(() => rig.cleanup());
+      const pipeline = await rig.pipeline({ sendTimeoutMs: 1500 });
+      const draft = (i: number) => ({ id: uuidv7(), conversationId: 'dm:da:db', from: 'da', to: 'db', text: `d${i}`, kind: 'user' as const, createdAt: new Date().toISOString() });
+      expect((await pipeline.submit(draft(1))).seq).toBe(1);
+      await cluster.kill(cluster.nodes[0]!);
+      const parked = await pipeline.submit(draft(2));
+      expect(parked.seq).toBe(2);
+      expect((await rig.failed.all()).map((e) => e.id)).toEqual([parked.id]);
+      await redis.kill();
+      const refused = await pipeline.submit(draft(3)).then(() => 'acknowledged', (e: { code?: string }) => e.code);
+      console.log(`kafka+redis down: sent=3 acked=2 (1 to kafka, 1 to the failed store) refused=${refused === 'CHAT_ERR_UNAVAILABLE' ? 1 : 0}`);
+      expect(refused).toBe('CHAT_ERR_UNAVAILABLE');
+    }, 120_000);
 
     it('FerretDB stopped mid-load: the consumer stops committing, resumes when it returns, loses nothing', async () => {
       const ferret = new FerretDb(ferretBin);

@@ -161,3 +161,26 @@ export class FerretDb {
     await gone;
   }
 }
+
+/** A redis-server of its own on a free port (from Debian's package), to kill mid-test. */
+export class RedisServer {
+  port = 0;
+  proc?: ChildProcess;
+
+  get url() {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (!this.port) this.port = await freePort();
+    this.proc = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+    await waitPort(this.port, 20_000, 'redis');
+  }
+
+  async kill(): Promise<void> {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const gone = new Promise((r) => this.proc!.on('exit', r));
+    this.proc.kill('SIGKILL');
+    await gone;
+  }
+}
