@@ -17,6 +17,8 @@ export interface FakeGeminiBehaviour {
   modelStatus?: Record<string, number>;
   /** Delay before answering, in ms (to exercise timeouts). */
   delayMs?: number;
+  /** When given, no answer leaves before this resolves (to observe what happens meanwhile). */
+  gate?: Promise<void>;
   /** Chunks for streaming (default: the answer split into words). */
   chunks?: (req: GeminiRequest) => string[];
 }
@@ -70,8 +72,9 @@ export async function startFakeGemini(behaviour: FakeGeminiBehaviour = {}) {
         parts.forEach((p, i) => res.write(`data: ${JSON.stringify(candidate(p, i === parts.length - 1 ? 'STOP' : undefined))}\r\n\r\n`));
         res.end();
       };
-      if (behaviour.delayMs) setTimeout(respond, behaviour.delayMs);
-      else respond();
+      const go = () => (behaviour.delayMs ? setTimeout(respond, behaviour.delayMs) : respond());
+      if (behaviour.gate) void behaviour.gate.then(go);
+      else go();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
