@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
 import {
-  ChatError, syncSchema,
+  ChatError, dmConversationId, receiptSchema, syncSchema, typingSchema,
   type Ack, type ClientToServerEvents, type InterServerEvents, type SendInput, type ServerToClientEvents,
 } from '../protocol/index.js';
 import type { Cache } from './engines/types.js';
@@ -57,6 +57,9 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   messages.setFanout({
     message(usernames, message) {
       io.to(usernames.map(userRoom)).emit('message:new', message);
+    },
+    aiChunk(usernames, chunk) {
+      io.to(usernames.map(userRoom)).emit('ai:chunk', chunk);
     },
   });
 
@@ -137,6 +140,19 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
       return m;
     });
     handle('message:sync', syncSchema, async (input) => messages.sync(username, input.cursors, input.limit));
+    handle('typing:update', typingSchema, async (input) => {
+      // Only between friends; ephemeral, so nothing is stored.
+      if (input.to !== username && (await friends.areFriends(username, input.to))) {
+        io.to(userRoom(input.to)).emit('typing:update', { conversationId: dmConversationId(username, input.to), username, typing: input.typing });
+      }
+      return null;
+    });
+    handle('receipt:update', receiptSchema, async (input) => {
+      const event = await messages.receipt(username, input.conversationId, input);
+      const members = input.conversationId.startsWith('dm:') ? input.conversationId.slice(3).split(':') : [];
+      io.to(members.map(userRoom)).emit('receipt:update', event);
+      return event;
+    });
   });
 
   async function announce(username: string, online: boolean) {

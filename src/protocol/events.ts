@@ -1,17 +1,23 @@
-import type { Ack, Message, PresenceEvent, SyncResult } from './types.js';
+import type { Ack, AiChunkEvent, Message, PresenceEvent, ReceiptEvent, SyncResult, TypingEvent } from './types.js';
 import type { ErrorBody } from './errors.js';
-import type { SendInput, SyncInput } from './schemas.js';
+import type { ReceiptInput, SendInput, SyncInput, TypingInput } from './schemas.js';
 
 /** Events a client emits. Every event takes a payload and an ack callback. */
 export interface ClientToServerEvents {
   'message:send': (payload: SendInput, ack: (res: Ack<Message>) => void) => void;
   'message:sync': (payload: SyncInput, ack: (res: Ack<SyncResult>) => void) => void;
+  /** Fire and forget; clients throttle it (TYPING_THROTTLE_MS). */
+  'typing:update': (payload: TypingInput, ack?: (res: Ack<null>) => void) => void;
+  'receipt:update': (payload: ReceiptInput, ack: (res: Ack<ReceiptEvent>) => void) => void;
 }
 
 /** Events the server emits. */
 export interface ServerToClientEvents {
   'message:new': (message: Message) => void;
   'presence:update': (event: PresenceEvent) => void;
+  'typing:update': (event: TypingEvent) => void;
+  'receipt:update': (event: ReceiptEvent) => void;
+  'ai:chunk': (event: AiChunkEvent) => void;
   /** Sent just before the server disconnects a socket it will no longer serve. */
   'session:end': (error: ErrorBody) => void;
 }
@@ -20,4 +26,8 @@ export interface InterServerEvents {
   ping: () => void;
 }
 
-export const CLIENT_EVENTS = ['message:send', 'message:sync'] as const satisfies readonly (keyof ClientToServerEvents)[];
+export const CLIENT_EVENTS = ['message:send', 'message:sync', 'typing:update', 'receipt:update'] as const satisfies readonly (keyof ClientToServerEvents)[];
+
+/** Clients send typing:update at most this often while typing; the indicator expires after TYPING_TTL_MS without one. */
+export const TYPING_THROTTLE_MS = 2000;
+export const TYPING_TTL_MS = 5000;

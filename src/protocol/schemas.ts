@@ -68,3 +68,18 @@ export const adminIdsSchema = z.strictObject({
   ids: z.array(z.string().min(1).max(200)).max(10_000).optional(),
   all: z.boolean().optional(),
 }).refine((b) => !(b.all && b.ids?.length), { message: 'give ids or all, not both' });
+
+const conversationIdSchema = z.string().min(1).max(100);
+
+/** Typing indicator: sent throttled by clients, relayed to the peer, never stored. */
+export const typingSchema = z.strictObject({ to: usernameSchema, typing: z.boolean() });
+
+/** Delivery and read markers: the highest seq this user has received / read in a conversation. */
+export const receiptSchema = z.strictObject({
+  conversationId: conversationIdSchema,
+  delivered: z.number().int().min(0).optional(),
+  read: z.number().int().min(0).optional(),
+}).refine((r) => r.delivered !== undefined || r.read !== undefined, { message: 'give delivered or read' });
+
+export type TypingInput = z.infer<typeof typingSchema>;
+export type ReceiptInput = z.infer<typeof receiptSchema>;

@@ -65,6 +65,38 @@ export interface ConversationView {
   with: string;
   lastSeq: number;
   lastMessage: Message | null;
+  /** Messages from others after my read marker. */
+  unread: number;
+  /** My read marker, and the peer's delivered and read markers (0 when none). */
+  myRead: number;
+  peerDelivered: number;
+  peerRead: number;
+}
+
+export interface TypingEvent {
+  conversationId: string;
+  username: string;
+  typing: boolean;
+}
+
+export interface ReceiptEvent {
+  conversationId: string;
+  username: string;
+  delivered: number;
+  read: number;
+}
+
+/** A piece of a streamed /ai answer; the final answer also arrives as a stored `kind: "ai"` message. */
+export interface AiChunkEvent {
+  conversationId: string;
+  /** Id of the message that asked. */
+  requestId: string;
+  /** Text to append. */
+  text: string;
+  /** True on the first piece of an attempt: drop text shown so far (a retry starts over). */
+  restart?: boolean;
+  done: boolean;
+  error?: string;
 }
 
 export interface ApiTokenView {

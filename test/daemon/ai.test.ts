@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ack, Message } from '../../src/protocol/index.js';
+import type { Ack, AiChunkEvent, Message } from '../../src/protocol/index.js';
 import { toContents } from '../../src/daemon/services/ai.js';
 import { startFakeGemini } from '../support/fake-gemini.js';
 import { befriend, nextEvents, openSocket, registerUser, startDaemon, type TestDaemon, type TestSocket } from '../support/daemon.js';
@@ -34,7 +34,7 @@ describe('/ai', () => {
   it('answers in the same conversation with recent context, to both users, stored; the ack does not wait', async () => {
     let open!: () => void;
     const gate = new Promise<void>((r) => { open = r; });
-    const gem = await startFakeGemini({ answer: () => 'four', gate });
+    const gem = await startFakeGemini({ answer: () => 'four is the answer', gate });
     fakes.push(gem);
     const t = await setup({ GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gem.url });
     try {
@@ -43,6 +43,8 @@ describe('/ai', () => {
       const replyB = nextReply(t.sb);
       let replied = false;
       void replyA.then(() => { replied = true; });
+      const chunksB: AiChunkEvent[] = [];
+      t.sb.on('ai:chunk', (c) => chunksB.push(c));
       // Gemini is held back: the ack must come anyway, and chat keeps flowing.
       const ack = await send(t.sa, { to: t.b.name, text: '/ai what is 2+2?' });
       expect(ack.ok).toBe(true);
@@ -52,9 +54,14 @@ describe('/ai', () => {
       open();
       const [ra, rb] = await Promise.all([replyA, replyB]);
       expect(ra).toEqual(rb);
-      expect(ra).toMatchObject({ kind: 'ai', from: 'ai', to: t.a.name, text: 'four', seq: 4, conversationId: ack.ok ? ack.data.conversationId : '' });
+      expect(ra).toMatchObject({ kind: 'ai', from: 'ai', to: t.a.name, text: 'four is the answer', seq: 4, conversationId: ack.ok ? ack.data.conversationId : '' });
+      // The answer streamed to the other user piece by piece before the stored message.
+      expect(chunksB.length).toBeGreaterThan(1);
+      expect(chunksB[0]!.restart).toBe(true);
+      expect(chunksB.at(-1)).toMatchObject({ done: true });
+      expect(chunksB.map((c) => c.text).join('')).toBe('four is the answer');
       const req = gem.requests[0]!;
-      expect(req.method).toBe('generateContent');
+      expect(req.method).toBe('streamGenerateContent');
       expect(req.model).toBe('gemini-2.5-flash');
       expect(req.apiKey).toBe('test-key');
       expect(JSON.stringify(req.body.contents)).toContain('we are doing arithmetic');
@@ -108,6 +115,19 @@ describe('/ai', () => {
       expect(r.text).toMatch(/AI request failed: timed out after 300 ms/);
       // Two attempts on the model, two on its fallback.
       expect(gem.requests).toHaveLength(4);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('reports a failed answer inline as a final chunk with the error', async () => {
+    const gem = await startFakeGemini({ failures: Array(20).fill(500) });
+    fakes.push(gem);
+    const t = await setup({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url, CHAT_AI_RETRIES: '0', GEMINI_FALLBACK_MODELS: 'gemini-2.5-flash' });
+    try {
+      const last = new Promise<AiChunkEvent>((resolve) => t.sa.on('ai:chunk', (c) => { if (c.done) resolve(c); }));
+      await send(t.sa, { to: t.b.name, text: '/ai hello' });
+      expect((await last).error).toMatch(/HTTP 500/);
     } finally {
       await t.close();
     }

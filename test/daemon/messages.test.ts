@@ -274,3 +274,47 @@ describe('message rate limit', () => {
   });
 });
 
+
+describe('typing and read state', () => {
+  it('relays typing to the peer only between friends, never stored', async () => {
+    const [a, b] = await pair();
+    const stranger = await registerUser(d.url);
+    const sa = await openSocket(d.url, a.auth.accessToken);
+    const sb = await openSocket(d.url, b.auth.accessToken);
+    const sx = await openSocket(d.url, stranger.auth.accessToken);
+    const seen: { username: string; typing: boolean }[] = [];
+    sb.on('typing:update', (e) => seen.push(e));
+    rawEmit(sx, 'typing:update', { to: b.name, typing: true });
+    rawEmit(sa, 'typing:update', { to: b.name, typing: true });
+    rawEmit(sa, 'typing:update', { to: b.name, typing: false });
+    await waitFor(() => seen.length >= 2);
+    await sleep(100);
+    expect(seen).toEqual([
+      { conversationId: `dm:${[a.name, b.name].sort().join(':')}`, username: a.name, typing: true },
+      { conversationId: `dm:${[a.name, b.name].sort().join(':')}`, username: a.name, typing: false },
+    ]);
+    const bad = await (sa.timeout(5000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<null>> }).emitWithAck('typing:update', { to: b.name });
+    expect(!bad.ok && bad.error.code).toBe('CHAT_ERR_VALIDATION');
+    for (const s of [sa, sb, sx]) s.close();
+  });
+
+  it('tracks delivered and read markers per conversation, tells the sender, and counts unread', async () => {
+    const [a, b] = await pair();
+    const sa = await openSocket(d.url, a.auth.accessToken);
+    const sb = await openSocket(d.url, b.auth.accessToken);
+    for (let i = 0; i < 3; i++) await send(sa, { to: b.name, text: `m${i}` });
+    const [conv] = await b.api.conversations();
+    expect(conv).toMatchObject({ with: a.name, lastSeq: 3, unread: 3, myRead: 0, peerRead: 0 });
+    const toAlice = nextEvents<{ username: string; delivered: number; read: number }>(sa, 'receipt:update', 2);
+    const emitReceipt = (p: unknown) => (sb.timeout(5000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<unknown>> }).emitWithAck('receipt:update', p);
+    expect((await emitReceipt({ conversationId: conv!.conversationId, delivered: 3 })).ok).toBe(true);
+    expect((await emitReceipt({ conversationId: conv!.conversationId, read: 2 })).ok).toBe(true);
+    expect((await toAlice).map((e) => [e.username, e.delivered, e.read])).toEqual([[b.name, 3, 0], [b.name, 3, 2]]);
+    expect((await b.api.conversations())[0]).toMatchObject({ unread: 1, myRead: 2 });
+    expect((await a.api.conversations())[0]).toMatchObject({ unread: 0, peerDelivered: 3, peerRead: 2 });
+    const other = await emitReceipt({ conversationId: 'dm:someone:else', read: 1 });
+    expect(!other.ok && other.error.code).toBe('CHAT_ERR_NOT_FOUND');
+    sa.close();
+    sb.close();
+  });
+});

@@ -14,6 +14,7 @@ interface EdgeDoc { _id: string; from: string; to: string; createdAt: string }
 interface MessageDoc { _id: string; conversationId: string; seq: number; from: string; to: string; text: string; kind: Message['kind']; createdAt: string; clientMsgId?: string; dedupeKey: string }
 interface ConversationDoc { _id: string; members: string[]; lastSeq: number; updatedAt: string }
 interface MetaDoc { _id: string; value: string }
+interface ReceiptDoc { _id: string; conversationId: string; username: string; delivered: number; read: number }
 
 const opts = { versionKey: false, _id: false } as const;
 const str = { type: String, required: true };
@@ -31,7 +32,8 @@ function models(conn: Connection) {
     .index({ from: 1, dedupeKey: 1 }, { unique: true }), 'messages');
   const Conv = conn.model<ConversationDoc>('Conversation', new Schema<ConversationDoc>({ _id: str, members: [String], lastSeq: Number, updatedAt: str }, opts).index({ members: 1 }), 'conversations');
   const Meta = conn.model<MetaDoc>('Meta', new Schema<MetaDoc>({ _id: str, value: str }, opts), 'meta');
-  return { User, Refresh, Api, Edge, Msg, Conv, Meta };
+  const Receipt = conn.model<ReceiptDoc>('Receipt', new Schema<ReceiptDoc>({ _id: str, conversationId: str, username: str, delivered: Number, read: Number }, opts).index({ conversationId: 1 }), 'receipts');
+  return { User, Refresh, Api, Edge, Msg, Conv, Meta, Receipt };
 }
 
 const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
@@ -261,6 +263,35 @@ export class MongoStore implements Store {
   async maxSeq(conversationId: string) {
     const d = await this.m.Msg.collection.find({ conversationId }).sort({ seq: -1 }).limit(1).toArray();
     return (d[0] as unknown as MessageDoc | undefined)?.seq ?? 0;
+  }
+
+  async setReceipt(conversationId: string, username: string, marks: { delivered?: number; read?: number }) {
+    const read = marks.read ?? 0;
+    const delivered = Math.max(marks.delivered ?? 0, read);
+    const _id = `${conversationId}|${username}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.m.Receipt.collection.updateOne({ _id } as never, { $max: { delivered, read }, $setOnInsert: { conversationId, username } }, { upsert: true });
+        break;
+      } catch (err) {
+        if (!isDup(err) || attempt >= 3) throw err;
+      }
+    }
+    const d = (await this.m.Receipt.collection.findOne({ _id } as never)) as unknown as ReceiptDoc;
+    return { delivered: d.delivered, read: d.read };
+  }
+
+  async getReceipts(conversationId: string) {
+    const out: Record<string, { delivered: number; read: number }> = {};
+    for (const d of await this.m.Receipt.collection.find({ conversationId }).toArray()) {
+      const r = d as unknown as ReceiptDoc;
+      out[r.username] = { delivered: r.delivered, read: r.read };
+    }
+    return out;
+  }
+
+  async countAfter(conversationId: string, afterSeq: number, excludeFrom: string) {
+    return this.m.Msg.collection.countDocuments({ conversationId, seq: { $gt: afterSeq }, from: { $ne: excludeFrom } });
   }
 
   async listConversations(username: string): Promise<ConversationRecord[]> {

@@ -65,6 +65,13 @@ CREATE TABLE IF NOT EXISTS conversations (
 );
 CREATE INDEX IF NOT EXISTS conversations_a ON conversations(member_a);
 CREATE INDEX IF NOT EXISTS conversations_b ON conversations(member_b);
+CREATE TABLE IF NOT EXISTS receipts (
+  conversation_id TEXT NOT NULL,
+  username TEXT NOT NULL,
+  delivered INTEGER NOT NULL DEFAULT 0,
+  read INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (conversation_id, username)
+) WITHOUT ROWID;
 `;
 
 interface MessageRow {
@@ -163,6 +170,10 @@ export class SqliteStore implements Store {
       before: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?'),
       after: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?'),
       maxSeq: db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?'),
+      upsertReceipt: db.prepare('INSERT INTO receipts (conversation_id, username, delivered, read) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET delivered = MAX(delivered, excluded.delivered), read = MAX(read, excluded.read)'),
+      receipt: db.prepare<[string, string], { delivered: number; read: number }>('SELECT delivered, read FROM receipts WHERE conversation_id = ? AND username = ?'),
+      receipts: db.prepare<[string], { username: string; delivered: number; read: number }>('SELECT username, delivered, read FROM receipts WHERE conversation_id = ?'),
+      countAfter: db.prepare<[string, number, string], { n: number }>('SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND seq > ? AND from_user <> ?'),
       convs: db.prepare<[string, string], { id: string; member_a: string; member_b: string; last_seq: number; updated_at: string }>('SELECT * FROM conversations WHERE member_a = ? OR member_b = ? ORDER BY updated_at DESC'),
     };
   }
@@ -304,6 +315,23 @@ export class SqliteStore implements Store {
 
   async maxSeq(conversationId: string) {
     return this.stmts.maxSeq.get(conversationId)!.s ?? 0;
+  }
+
+  async setReceipt(conversationId: string, username: string, marks: { delivered?: number; read?: number }) {
+    // Reading implies having received.
+    const read = marks.read ?? 0;
+    this.stmts.upsertReceipt.run(conversationId, username, Math.max(marks.delivered ?? 0, read), read);
+    return this.stmts.receipt.get(conversationId, username)!;
+  }
+
+  async getReceipts(conversationId: string) {
+    const out: Record<string, { delivered: number; read: number }> = {};
+    for (const r of this.stmts.receipts.all(conversationId)) out[r.username] = { delivered: r.delivered, read: r.read };
+    return out;
+  }
+
+  async countAfter(conversationId: string, afterSeq: number, excludeFrom: string) {
+    return this.stmts.countAfter.get(conversationId, afterSeq, excludeFrom)!.n;
   }
 
   async listConversations(username: string): Promise<ConversationRecord[]> {

@@ -106,6 +106,18 @@ export interface Store extends Lifecycle {
   history(conversationId: string, range: HistoryRange): Promise<Message[]>;
   maxSeq(conversationId: string): Promise<number>;
   listConversations(username: string): Promise<ConversationRecord[]>;
+
+  /** Raises a user's delivered/read markers in a conversation (never lowers them); returns the markers now. */
+  setReceipt(conversationId: string, username: string, marks: { delivered?: number; read?: number }): Promise<Receipt>;
+  /** Markers of every user who has any in the conversation. */
+  getReceipts(conversationId: string): Promise<Record<string, Receipt>>;
+  /** Messages after `afterSeq` not written by `excludeFrom` (unread counts). */
+  countAfter(conversationId: string, afterSeq: number, excludeFrom: string): Promise<number>;
+}
+
+export interface Receipt {
+  delivered: number;
+  read: number;
 }
 
 export interface RateLimitResult {

@@ -110,7 +110,7 @@ export class AiService {
         const text = await retry(
           async (bail) => {
             try {
-              return await this.generate(model, contents);
+              return await this.generate(model, contents, asker);
             } catch (err) {
               if (err instanceof Failure && !err.retryable) bail(err);
               throw err;
@@ -118,6 +118,7 @@ export class AiService {
           },
           { retries: this.config.aiRetries, factor: 2, minTimeout: 200, maxTimeout: 5_000, randomize: true },
         );
+        this.messages.aiChunk({ conversationId: asker.conversationId, requestId: asker.id, text: '', done: true });
         await this.reply(asker, text, 'ai');
         return;
       } catch (err) {
@@ -126,14 +127,28 @@ export class AiService {
         if (err instanceof Failure && !err.nextModel) break;
       }
     }
+    this.messages.aiChunk({ conversationId: asker.conversationId, requestId: asker.id, text: '', done: true, error: lastError });
     await this.reply(asker, `AI request failed: ${lastError}`, 'system');
   }
 
-  private async generate(model: string, contents: Content[]): Promise<string> {
+  /**
+   * Streams one answer: chunks go to both users as they come; a retry after a partial
+   * stream starts over (the client replaces the partial text, keyed by the request id).
+   */
+  private async generate(model: string, contents: Content[], asker: Message): Promise<string> {
     const signal = AbortSignal.timeout(this.config.aiTimeoutMs);
     try {
-      const res = await this.client!.models.generateContent({ model, contents, config: { systemInstruction: SYSTEM_PROMPT, abortSignal: signal } });
-      const text = res.text?.trim();
+      const stream = await this.client!.models.generateContentStream({ model, contents, config: { systemInstruction: SYSTEM_PROMPT, abortSignal: signal } });
+      let text = '';
+      let first = true;
+      for await (const chunk of stream) {
+        const piece = chunk.text ?? '';
+        if (!piece) continue;
+        text += piece;
+        this.messages.aiChunk({ conversationId: asker.conversationId, requestId: asker.id, text: piece, done: false, ...(first ? { restart: true } : {}) });
+        first = false;
+      }
+      text = text.trim();
       if (!text) throw new Failure('empty answer from Gemini', true, true);
       return text;
     } catch (err) {

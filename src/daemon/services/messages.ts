@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { ChatError, LIMITS, dmConversationId, dmPeer, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
+import { ChatError, LIMITS, dmConversationId, dmPeer, type AiChunkEvent, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { Cache, ConversationRecord, HistoryRange, MessageDraft, Pipeline, Store } from '../engines/types.js';
 import type { FriendService } from './friends.js';
@@ -7,6 +7,7 @@ import type { FriendService } from './friends.js';
 /** Delivers server events to every socket of the named users, on any node. */
 export interface Fanout {
   message(usernames: string[], message: Message): void;
+  aiChunk(usernames: string[], chunk: AiChunkEvent): void;
 }
 
 export type AcceptedListener = (message: Message) => void;
@@ -14,7 +15,7 @@ export type AcceptedListener = (message: Message) => void;
 export class MessageService {
   private readonly inflight = new Map<string, Promise<Message>>();
   private readonly listeners: AcceptedListener[] = [];
-  private fanout: Fanout = { message: () => {} };
+  private fanout: Fanout = { message: () => {}, aiChunk: () => {} };
 
   constructor(
     private readonly store: Store,
@@ -27,6 +28,12 @@ export class MessageService {
 
   setFanout(f: Fanout) {
     this.fanout = f;
+  }
+
+  /** Streams a piece of an AI answer to both participants (not stored; the final answer is). */
+  aiChunk(chunk: AiChunkEvent) {
+    const members = chunk.conversationId.startsWith('dm:') ? chunk.conversationId.slice(3).split(':') : [];
+    this.fanout.aiChunk(members, chunk);
   }
 
   /** Called after a user message is durable and delivered (the AI service hooks in here). */
@@ -116,9 +123,20 @@ export class MessageService {
   async conversations(me: string): Promise<ConversationView[]> {
     const convs = await this.conversationHeads(me);
     return Promise.all(convs.map(async (c) => {
-      const [last] = await this.range(c.conversationId, { limit: 1 });
-      return { conversationId: c.conversationId, with: dmPeer(c.conversationId, me) ?? '', lastSeq: Math.max(c.lastSeq, last?.seq ?? 0), lastMessage: last ?? null };
+      const [[last], receipts] = await Promise.all([this.range(c.conversationId, { limit: 1 }), this.store.getReceipts(c.conversationId)]);
+      const peer = dmPeer(c.conversationId, me) ?? '';
+      const myRead = receipts[me]?.read ?? 0;
+      const lastSeq = Math.max(c.lastSeq, last?.seq ?? 0);
+      const unread = lastSeq > myRead ? await this.store.countAfter(c.conversationId, myRead, me) : 0;
+      return { conversationId: c.conversationId, with: peer, lastSeq, lastMessage: last ?? null, unread, myRead, peerDelivered: receipts[peer]?.delivered ?? 0, peerRead: receipts[peer]?.read ?? 0 };
     }));
+  }
+
+  /** Raises my markers in one of my conversations; returns the event to relay to the other participant. */
+  async receipt(me: string, conversationId: string, marks: { delivered?: number; read?: number }): Promise<ReceiptEvent> {
+    if (!dmPeer(conversationId, me)) throw new ChatError('CHAT_ERR_NOT_FOUND', 'No such conversation');
+    const r = await this.store.setReceipt(conversationId, me, marks);
+    return { conversationId, username: me, delivered: r.delivered, read: r.read };
   }
 
   /**

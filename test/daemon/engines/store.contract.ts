@@ -115,6 +115,21 @@ export function storeContract(name: string, make: () => Promise<Store>, cleanup:
       expect(await store.listConversations('dave')).toEqual([]);
     });
 
+    it('keeps delivery and read markers that only rise, and counts unread messages from others', async () => {
+      const conv = dmConversationId('alice', 'bob');
+      expect(await store.getReceipts(conv)).toEqual({});
+      expect(await store.setReceipt(conv, 'bob', { delivered: 3 })).toEqual({ delivered: 3, read: 0 });
+      expect(await store.setReceipt(conv, 'bob', { read: 2 })).toEqual({ delivered: 3, read: 2 });
+      expect(await store.setReceipt(conv, 'bob', { delivered: 1, read: 1 })).toEqual({ delivered: 3, read: 2 });
+      expect(await store.setReceipt(conv, 'bob', { read: 5 })).toEqual({ delivered: 5, read: 5 });
+      await store.setReceipt(conv, 'alice', { read: 1 });
+      expect(await store.getReceipts(conv)).toEqual({ bob: { delivered: 5, read: 5 }, alice: { delivered: 1, read: 1 } });
+      await store.insertMessages([msg(conv, 1), msg(conv, 2), msg(conv, 3, { from: 'bob', to: 'alice' }), msg(conv, 4, { from: 'bob', to: 'alice' })]);
+      expect(await store.countAfter(conv, 0, 'alice')).toBe(2);
+      expect(await store.countAfter(conv, 3, 'alice')).toBe(1);
+      expect(await store.countAfter(conv, 0, 'bob')).toBe(2);
+    });
+
     it('reports health', async () => {
       expect((await store.health()).ok).toBe(true);
     });
