@@ -26,6 +26,11 @@ export function buildProgram(io: IO): Command {
   registerToken(program, context);
   registerAdmin(program, context);
   registerInfra(program, context);
+  program.command('tui').description('open the terminal interface (also: chat with no arguments on a terminal)').action(async () => {
+    // Loaded lazily so scripted commands never pay for ink and React.
+    const { runTui } = await import('../tui/index.js');
+    await runTui(context());
+  });
   // --json is accepted after the subcommand too: `chat history bob --json`.
   const addJson = (c: Command) => {
     for (const sub of c.commands) {
@@ -43,8 +48,11 @@ export function buildProgram(io: IO): Command {
 export async function run(argv: string[], io: IO = processIO()): Promise<number> {
   const program = buildProgram(io);
   if (argv.length <= 2) {
-    program.outputHelp();
-    return EXIT.ok;
+    if (io.stdin.isTTY && process.stdout.isTTY) argv = [...argv, 'tui'];
+    else {
+      program.outputHelp();
+      return EXIT.ok;
+    }
   }
   try {
     await program.parseAsync(argv);

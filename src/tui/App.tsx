@@ -1,0 +1,223 @@
+import React, { useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import type { ApiClient } from '../client/api.js';
+import type { Connection } from '../client/socket.js';
+import { ChatController } from './controller.js';
+import { HelpOverlay } from './HelpOverlay.js';
+import { bindingFor, type BindingId } from './keys.js';
+import { conversationLines, scrollTo } from './layout.js';
+import { MessagePane } from './MessagePane.js';
+import { Sidebar } from './Sidebar.js';
+import { initialState, reducer, type TuiState } from './state.js';
+import { StatusBar } from './StatusBar.js';
+import { theme } from './theme.js';
+
+export interface AppProps {
+  api: ApiClient;
+  conn: Connection;
+  me: string;
+  server: string;
+  noColor: boolean;
+  log: (m: string, e?: unknown) => void;
+  /** Opens $EDITOR on the text and returns the result (null when cancelled). */
+  runEditor?: (text: string) => string | null;
+  /** Fixed size for tests; otherwise the terminal's, following resizes. */
+  size?: { columns: number; rows: number };
+}
+
+function useTerminalSize(fixed?: { columns: number; rows: number }) {
+  const { stdout } = useStdout();
+  const read = () => fixed ?? { columns: stdout.columns || 80, rows: stdout.rows || 24 };
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    if (fixed) return;
+    const on = () => setSize(read());
+    stdout.on('resize', on);
+    return () => { stdout.off('resize', on); };
+  }, [stdout]);
+  return size;
+}
+
+export function App(props: AppProps) {
+  const { exit } = useApp();
+  const [state, dispatch] = useReducer(reducer, initialState(props.me, props.server));
+  const stateRef = useRef<TuiState>(state);
+  stateRef.current = state;
+  const controller = useMemo(() => new ChatController(props.api, props.conn, dispatch, props.log), [props.api, props.conn]);
+  const size = useTerminalSize(props.size);
+  const t = useMemo(() => theme(props.noColor), [props.noColor]);
+  const [, tick] = useState(0);
+
+  useEffect(() => {
+    controller.start(() => stateRef.current).catch((err: Error) => dispatch({ type: 'notice', text: err.message }));
+    // Typing indicators expire: re-render now and then.
+    const timer = setInterval(() => tick((n) => n + 1), 1000);
+    return () => { clearInterval(timer); controller.close(); };
+  }, [controller]);
+
+  // Opening a conversation loads its latest page and marks it read.
+  const selected = state.selected;
+  const conv = selected ? state.conversations[selected] : undefined;
+  useEffect(() => {
+    if (!selected) return;
+    if ((conv?.messages.length ?? 0) <= 1) void controller.loadOlder(selected);
+  }, [selected]);
+  useEffect(() => {
+    if (selected && conv && conv.scroll === 0) controller.markRead(selected);
+  }, [selected, conv?.messages.length, conv?.scroll]);
+
+  const sidebarWidth = Math.min(28, Math.max(18, Math.floor(size.columns / 4)));
+  const paneWidth = size.columns - sidebarWidth;
+  const paneHeight = size.rows - 2;
+
+  const run = (id: BindingId) => {
+    const s = stateRef.current;
+    switch (id) {
+      case 'quit':
+        controller.close();
+        exit();
+        return;
+      case 'help':
+        dispatch({ type: 'overlay', overlay: s.overlay?.kind === 'help' ? null : { kind: 'help' } });
+        return;
+      case 'closeOverlay':
+        dispatch({ type: 'overlay', overlay: null });
+        if (s.overlay?.kind === 'prompt' && s.overlay.purpose === 'search') dispatch({ type: 'jumpLatest' });
+        return;
+      case 'switchPane':
+        dispatch({ type: 'focus', focus: s.focus === 'input' ? 'sidebar' : 'input' });
+        return;
+      case 'nextConversation':
+      case 'sidebarDown':
+        dispatch({ type: 'move', delta: 1 });
+        return;
+      case 'prevConversation':
+      case 'sidebarUp':
+        dispatch({ type: 'move', delta: -1 });
+        return;
+      case 'openConversation':
+        dispatch({ type: 'focus', focus: 'input' });
+        return;
+      case 'scrollUp': {
+        if (!s.selected) return;
+        const c = s.conversations[s.selected]!;
+        const lines = conversationLines(s, c, paneWidth - 1);
+        const step = Math.max(1, paneHeight - 3);
+        if (c.scroll + step >= lines.length - paneHeight && c.hasOlder) void controller.loadOlder(s.selected);
+        dispatch({ type: 'scroll', delta: Math.min(step, Math.max(0, lines.length - paneHeight - c.scroll)) });
+        return;
+      }
+      case 'scrollDown':
+        dispatch({ type: 'scroll', delta: -Math.max(1, paneHeight - 3) });
+        return;
+      case 'jumpLatest':
+        dispatch({ type: 'jumpLatest' });
+        return;
+      case 'search':
+        dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose: 'search', value: '' } });
+        return;
+      case 'searchNext':
+        dispatch({ type: 'searchNext' });
+        setTimeout(() => focusHit(), 0);
+        return;
+      case 'addFriend':
+        dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose: 'addFriend', value: '' } });
+        return;
+      case 'acceptFriend':
+        void controller.acceptOldest();
+        return;
+      case 'editor': {
+        if (!props.runEditor || !s.selected) return;
+        const text = props.runEditor(s.input);
+        if (text !== null && text.trim()) {
+          controller.send(s.selected, text.replace(/\n+$/, ''));
+          dispatch({ type: 'input', value: '' });
+        }
+        return;
+      }
+      case 'send': {
+        const text = s.input.trim();
+        if (!text || !s.selected) return;
+        controller.send(s.selected, text);
+        dispatch({ type: 'input', value: '' });
+        dispatch({ type: 'jumpLatest' });
+        return;
+      }
+    }
+  };
+
+  /** Scrolls so the current search hit is in view. */
+  const focusHit = () => {
+    const s = stateRef.current;
+    if (!s.search?.hit || !s.selected) return;
+    const c = s.conversations[s.selected]!;
+    const lines = conversationLines(s, c, paneWidth - 1);
+    const idx = lines.findIndex((l) => l.tone === 'hit');
+    if (idx >= 0) dispatch({ type: 'scroll', delta: scrollTo(lines, paneHeight - 1, idx) - c.scroll });
+  };
+
+  useInput((input, key) => {
+    const s = stateRef.current;
+    if (s.overlay?.kind === 'prompt') {
+      const o = s.overlay;
+      if (key.ctrl && (input === 'c' || input === 'q')) return run('quit');
+      if (key.escape) return run('closeOverlay');
+      if (key.return) {
+        dispatch({ type: 'overlay', overlay: null });
+        if (o.purpose === 'addFriend' && o.value.trim()) void controller.addFriend(o.value.trim());
+        if (o.purpose === 'search' && o.value) {
+          dispatch({ type: 'search', query: o.value });
+          setTimeout(() => focusHit(), 0);
+        }
+        return;
+      }
+      if (key.backspace || key.delete) return dispatch({ type: 'overlay', overlay: { ...o, value: o.value.slice(0, -1) } });
+      if (input && !key.ctrl && !key.meta) dispatch({ type: 'overlay', overlay: { ...o, value: o.value + input } });
+      return;
+    }
+    const b = bindingFor(input, key, { focus: s.focus, overlay: s.overlay !== null, inputEmpty: s.input.length === 0 });
+    if (b) return run(b.id);
+    if (s.overlay) return;
+    if (s.focus !== 'input') return;
+    if (key.backspace || key.delete) return dispatch({ type: 'input', value: s.input.slice(0, -1) });
+    if (input && !key.ctrl && !key.meta && !key.escape) {
+      // A chunk with line breaks (fast typing, paste): each complete line is sent.
+      if (/[\r\n]/.test(input) && s.selected) {
+        const parts = input.split(/\r\n|\r|\n/);
+        let line = s.input + (parts[0] ?? '');
+        for (const next of parts.slice(1)) {
+          if (line.trim()) controller.send(s.selected, line.trim());
+          line = next;
+        }
+        dispatch({ type: 'input', value: line });
+        dispatch({ type: 'jumpLatest' });
+        return;
+      }
+      // Pasted control characters never reach the screen or the server raw.
+      const clean = input.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
+      if (!clean) return;
+      dispatch({ type: 'input', value: s.input + clean });
+      if (s.selected) controller.typing(s.selected);
+    }
+  });
+
+  const prompt = state.overlay?.kind === 'prompt' ? state.overlay : null;
+  return (
+    <Box flexDirection="column" width={size.columns} height={size.rows}>
+      <Box height={paneHeight}>
+        <Sidebar state={state} width={sidebarWidth} height={paneHeight} t={t} />
+        {state.overlay?.kind === 'help' ? <HelpOverlay width={paneWidth} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
+      </Box>
+      <Box width={size.columns}>
+        {prompt ? (
+          <Text wrap="truncate">{prompt.purpose === 'search' ? 'search: ' : 'add friend: '}{prompt.value}<Text inverse> </Text></Text>
+        ) : (
+          <Text wrap="truncate" dimColor={state.focus !== 'input'}>
+            {state.selected ? `to ${state.selected}> ` : '> '}{state.input.slice(-(size.columns - 20))}{state.focus === 'input' ? <Text inverse> </Text> : ''}
+          </Text>
+        )}
+      </Box>
+      <StatusBar state={state} width={size.columns} t={t} />
+    </Box>
+  );
+}

@@ -1,0 +1,35 @@
+import React from 'react';
+import { Box, Text } from 'ink';
+import { sanitizeLine } from '../client/sanitize.js';
+import { orderedPeers, type TuiState } from './state.js';
+import type { Theme } from './theme.js';
+
+export function Sidebar({ state, width, height, t }: { state: TuiState; width: number; height: number; t: Theme }) {
+  const peers = orderedPeers(state);
+  const rows: React.ReactNode[] = [];
+  const inner = width - 1;
+  for (const peer of peers.slice(0, Math.max(0, Math.floor((height - 2) / 2)))) {
+    const c = state.conversations[peer]!;
+    const sel = state.selected === peer;
+    const online = state.presence[peer] === true;
+    const unread = c.unread > 0 ? ` (${c.unread})` : '';
+    const last = c.messages.at(-1);
+    const preview = last ? sanitizeLine(`${last.kind === 'ai' ? 'AI' : last.from === state.me ? 'you' : last.from}: ${last.text}`) : 'no messages yet';
+    rows.push(
+      <Box key={peer} flexDirection="column">
+        <Text inverse={sel && state.focus === 'sidebar'} bold={sel || c.unread > 0} wrap="truncate">
+          <Text color={online ? t.online : undefined}>{online ? '●' : '○'}</Text> {sanitizeLine(peer)}{unread}
+        </Text>
+        <Text dimColor wrap="truncate">  {preview.slice(0, inner - 2)}</Text>
+      </Box>,
+    );
+  }
+  const pending = state.requests.incoming.length;
+  return (
+    <Box flexDirection="column" width={width} height={height} borderStyle="single" borderTop={false} borderBottom={false} borderLeft={false}>
+      <Text bold underline>Conversations</Text>
+      {rows.length ? rows : <Text dimColor>none yet: Ctrl+A adds a friend</Text>}
+      {pending > 0 ? <Text color={t.warn} wrap="truncate">{pending} request{pending > 1 ? 's' : ''}: {state.requests.incoming.map(sanitizeLine).join(', ')} (Ctrl+Y)</Text> : null}
+    </Box>
+  );
+}

@@ -1,0 +1,160 @@
+import { v7 as uuidv7 } from 'uuid';
+import { ChatError, TYPING_THROTTLE_MS, TYPING_TTL_MS, type Message, type ServerToClientEvents as ServerEvents } from '../protocol/index.js';
+import type { ApiClient } from '../client/api.js';
+import { MessageStream, call, sendDurable, type Connection } from '../client/socket.js';
+import type { Action, PendingMessage, TuiState } from './state.js';
+
+export type Dispatch = (a: Action) => void;
+
+/**
+ * The TUI's side effects over the shared typed client: it loads conversations and
+ * friends, turns server events into reducer actions (one map), sends with a
+ * clientMsgId (queued while offline, flushed in order when back), pages history,
+ * and reports typing and read state.
+ */
+export class ChatController {
+  private stream?: MessageStream;
+  private lastTyping = 0;
+  private flushing = false;
+  private readonly queue: PendingMessage[] = [];
+  private getState: () => TuiState = () => { throw new Error('not started'); };
+
+  constructor(private readonly api: ApiClient, private readonly conn: Connection, private readonly dispatch: Dispatch, private readonly log: (m: string, e?: unknown) => void = () => {}) {}
+
+  async start(getState: () => TuiState) {
+    this.getState = getState;
+    const s = this.conn.socket;
+    // Server events route through one map into reducer actions.
+    const events: { [K in keyof ServerEvents]?: (e: Parameters<ServerEvents[K]>[0]) => Action } = {
+      'presence:update': (e) => ({ type: 'presence', username: e.username, online: e.online }),
+      'typing:update': (e) => ({ type: 'typing', event: e, now: Date.now(), ttlMs: TYPING_TTL_MS }),
+      'receipt:update': (e) => ({ type: 'receipt', event: e }),
+      'ai:chunk': (e) => ({ type: 'ai', event: e }),
+    };
+    for (const [name, toAction] of Object.entries(events)) {
+      (s as unknown as { on(n: string, f: (e: unknown) => void): void }).on(name, (e) => this.dispatch((toAction as (x: unknown) => Action)(e)));
+    }
+    s.on('connect', () => {
+      this.dispatch({ type: 'connection', state: 'online' });
+      void this.refresh();
+      void this.flush();
+    });
+    s.on('disconnect', () => this.dispatch({ type: 'connection', state: 'offline' }));
+    this.conn.on('fatal', (e: ChatError) => this.dispatch({ type: 'notice', text: `${e.code}: ${e.message}` }));
+    this.stream = new MessageStream(this.api, this.conn);
+    this.stream.on('message', (m: Message) => this.onMessage(m));
+    this.stream.on('warn', (e: Error) => this.log('stream warning', e));
+    await this.refresh();
+    await this.stream.start();
+  }
+
+  private onMessage(m: Message) {
+    this.dispatch({ type: 'message', message: m });
+    const st = this.getState();
+    if (m.from !== st.me) {
+      // Received: tell the sender; read too when the conversation is open.
+      const open = st.selected !== null && st.conversations[st.selected]?.conversationId === m.conversationId;
+      this.receipt(m.conversationId, m.seq, open);
+    }
+  }
+
+  receipt(conversationId: string, seq: number, read: boolean) {
+    if (!this.conn.socket.connected) return;
+    call(this.conn.socket, 'receipt:update', read ? { conversationId, delivered: seq, read: seq } : { conversationId, delivered: seq })
+      .catch((err: unknown) => this.log('receipt failed', err));
+  }
+
+  /** Marks the open conversation read up to its latest message. */
+  markRead(peer: string) {
+    const c = this.getState().conversations[peer];
+    const last = c?.messages.at(-1);
+    if (!c || !last || last.seq <= c.myRead) return;
+    this.dispatch({ type: 'read', peer, seq: last.seq });
+    this.receipt(c.conversationId, last.seq, true);
+  }
+
+  async refresh() {
+    try {
+      const [convs, friends, requests] = await Promise.all([this.api.conversations(), this.api.friends(), this.api.friendRequests()]);
+      this.dispatch({ type: 'friends', friends, requests });
+      this.dispatch({ type: 'conversations', list: convs });
+    } catch (err) {
+      this.log('refresh failed', err);
+    }
+  }
+
+  /** Loads the page before the oldest loaded message (or the latest page). */
+  async loadOlder(peer: string) {
+    const c = this.getState().conversations[peer];
+    if (c && !c.hasOlder) return;
+    const first = c?.messages[0];
+    try {
+      const page = await this.api.history(peer, first ? { beforeSeq: first.seq, limit: 50 } : { limit: 50 });
+      this.dispatch({ type: 'history', peer, messages: page, older: true });
+    } catch (err) {
+      this.dispatch({ type: 'notice', text: `history: ${(err as Error).message}` });
+    }
+  }
+
+  /** Queues a message with its clientMsgId; it is sent now, or once the connection is back. */
+  send(to: string, text: string) {
+    const p: PendingMessage = { clientMsgId: uuidv7(), to, text, createdAt: new Date().toISOString() };
+    this.queue.push(p);
+    this.dispatch({ type: 'pending:add', pending: p });
+    void this.flush();
+  }
+
+  private async flush() {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0 && this.conn.socket.connected) {
+        const p = this.queue[0]!;
+        try {
+          const m = await sendDurable(this.conn, { to: p.to, text: p.text, clientMsgId: p.clientMsgId }, 15_000);
+          this.queue.shift();
+          this.dispatch({ type: 'pending:done', peer: p.to, clientMsgId: p.clientMsgId, message: m });
+        } catch (err) {
+          if (err instanceof ChatError && err.code !== 'CHAT_ERR_UNAVAILABLE' && err.code !== 'CHAT_ERR_SHUTTING_DOWN') {
+            // A refusal (not friends, too long…): show it on the message, keep going.
+            this.queue.shift();
+            this.dispatch({ type: 'pending:done', peer: p.to, clientMsgId: p.clientMsgId, error: err.code });
+          } else break; // Still offline: retried with the same clientMsgId on reconnect.
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Throttled typing indicator. */
+  typing(to: string) {
+    const t = Date.now();
+    if (t - this.lastTyping < TYPING_THROTTLE_MS || !this.conn.socket.connected) return;
+    this.lastTyping = t;
+    this.conn.socket.emit('typing:update', { to, typing: true });
+  }
+
+  async addFriend(name: string) {
+    try {
+      const r = await this.api.addFriend(name);
+      this.dispatch({ type: 'notice', text: r.status === 'friends' ? `you and ${r.username} are now friends` : `friend request sent to ${r.username}` });
+      await this.refresh();
+    } catch (err) {
+      this.dispatch({ type: 'notice', text: `add friend: ${(err as Error).message}` });
+    }
+  }
+
+  async acceptOldest() {
+    const name = this.getState().requests.incoming[0];
+    if (!name) {
+      this.dispatch({ type: 'notice', text: 'no pending friend requests' });
+      return;
+    }
+    await this.addFriend(name);
+  }
+
+  close() {
+    this.conn.close();
+  }
+}

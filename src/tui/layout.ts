@@ -1,0 +1,90 @@
+import type { Message } from '../protocol/index.js';
+import { sanitize, sanitizeLine } from '../client/sanitize.js';
+import type { ConversationState, TuiState } from './state.js';
+
+export type Tone = 'normal' | 'mine' | 'ai' | 'system' | 'dim' | 'pending' | 'error' | 'hit' | 'separator';
+
+export interface Line {
+  text: string;
+  tone: Tone;
+}
+
+/** Splits text into lines of at most `width` characters, breaking at spaces where it can. */
+export function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    let rest = raw;
+    if (rest.length === 0) out.push('');
+    while (rest.length > 0) {
+      if (rest.length <= width) {
+        out.push(rest);
+        break;
+      }
+      let cut = rest.lastIndexOf(' ', width);
+      if (cut <= 0) cut = width;
+      out.push(rest.slice(0, cut));
+      rest = rest.slice(cut).replace(/^ /, '');
+    }
+  }
+  return out;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+/** Local time and day, as people read them. */
+const hhmm = (iso: string) => { const d = new Date(iso); return `${pad(d.getHours())}:${pad(d.getMinutes())}`; };
+const day = (iso: string) => { const d = new Date(iso); return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`; };
+
+function marker(m: Message, c: ConversationState, me: string): string {
+  if (m.from !== me) return '';
+  if (m.seq <= c.peerRead) return ' ✓✓';
+  if (m.seq <= c.peerDelivered) return ' ✓';
+  return '';
+}
+
+/**
+ * Every display line of a conversation, oldest first: day separators, then for each message
+ * "HH:MM author: text" wrapped to the pane, untrusted text sanitised; then queued messages
+ * and a streaming AI answer.
+ */
+export function conversationLines(s: TuiState, c: ConversationState, width: number): Line[] {
+  const lines: Line[] = [];
+  let lastDay = '';
+  const hit = s.search?.peer === c.peer ? s.search.hit : null;
+  for (const m of c.messages) {
+    const d = day(m.createdAt);
+    if (d !== lastDay) {
+      lastDay = d;
+      const label = ` ${d} `;
+      const side = Math.max(0, Math.floor((width - label.length) / 2));
+      lines.push({ text: '─'.repeat(side) + label + '─'.repeat(Math.max(0, width - side - label.length)), tone: 'separator' });
+    }
+    const tone: Tone = m.id === hit ? 'hit' : m.kind === 'ai' ? 'ai' : m.kind === 'system' ? 'system' : m.from === s.me ? 'mine' : 'normal';
+    const author = m.kind === 'ai' ? 'AI' : m.kind === 'system' ? 'system' : m.from;
+    const head = `${hhmm(m.createdAt)} ${sanitizeLine(author)}: `;
+    const body = wrap(head + sanitize(m.text).replace(/\t/g, '  ') + marker(m, c, s.me), width);
+    for (const l of body) lines.push({ text: l, tone });
+  }
+  for (const p of c.pending) {
+    const body = wrap(`${hhmm(p.createdAt)} ${s.me}: ${sanitize(p.text)} ${p.error ? `✗ ${p.error}` : '… pending'}`, width);
+    for (const l of body) lines.push({ text: l, tone: p.error ? 'error' : 'pending' });
+  }
+  for (const stream of Object.values(s.ai)) {
+    if (stream.conversationId !== c.conversationId) continue;
+    const body = stream.error ? `AI: ✗ ${sanitize(stream.error)}` : `AI: ${sanitize(stream.text)}${stream.done ? '' : ' ▍'}`;
+    for (const l of wrap(body, width)) lines.push({ text: l, tone: stream.error ? 'error' : 'ai' });
+  }
+  return lines;
+}
+
+/** The slice of lines a pane of `height` shows, `scroll` lines up from the bottom. */
+export function visible(lines: Line[], height: number, scroll: number): { lines: Line[]; atTop: boolean; scroll: number } {
+  const maxScroll = Math.max(0, lines.length - height);
+  const sc = Math.min(scroll, maxScroll);
+  const end = lines.length - sc;
+  return { lines: lines.slice(Math.max(0, end - height), end), atTop: sc >= maxScroll, scroll: sc };
+}
+
+/** Scroll offset that brings a message's first line into view. */
+export function scrollTo(lines: Line[], height: number, index: number): number {
+  return Math.max(0, lines.length - index - Math.floor(height / 2));
+}

@@ -1,0 +1,231 @@
+import { dmPeer, type AiChunkEvent, type ConversationView, type FriendRequests, type Message, type ReceiptEvent, type TypingEvent } from '../protocol/index.js';
+
+export interface PendingMessage {
+  clientMsgId: string;
+  to: string;
+  text: string;
+  createdAt: string;
+  error?: string;
+}
+
+export interface ConversationState {
+  peer: string;
+  conversationId: string;
+  /** Sorted by seq, no duplicates. */
+  messages: Message[];
+  pending: PendingMessage[];
+  unread: number;
+  myRead: number;
+  peerDelivered: number;
+  peerRead: number;
+  lastActivity: string;
+  /** False once history reached seq 1. */
+  hasOlder: boolean;
+  /** Lines scrolled up from the bottom. */
+  scroll: number;
+}
+
+export type Overlay = null | { kind: 'help' } | { kind: 'prompt'; purpose: 'addFriend' | 'search'; value: string };
+
+export interface TuiState {
+  me: string;
+  server: string;
+  connection: 'connecting' | 'online' | 'offline';
+  conversations: Record<string, ConversationState>;
+  selected: string | null;
+  focus: 'sidebar' | 'input';
+  overlay: Overlay;
+  input: string;
+  presence: Record<string, boolean>;
+  /** Per conversation: who is typing and until when (epoch ms). */
+  typing: Record<string, { username: string; until: number }>;
+  requests: FriendRequests;
+  ai: Record<string, { conversationId: string; text: string; error?: string; done: boolean }>;
+  search: { peer: string; query: string; hit: string | null } | null;
+  notice: string | null;
+}
+
+export const initialState = (me: string, server: string): TuiState => ({
+  me, server, connection: 'connecting', conversations: {}, selected: null, focus: 'input', overlay: null, input: '',
+  presence: {}, typing: {}, requests: { incoming: [], outgoing: [] }, ai: {}, search: null, notice: null,
+});
+
+export type Action =
+  | { type: 'connection'; state: TuiState['connection'] }
+  | { type: 'conversations'; list: ConversationView[] }
+  | { type: 'friends'; friends: { username: string; online: boolean }[]; requests: FriendRequests }
+  | { type: 'history'; peer: string; messages: Message[]; older: boolean }
+  | { type: 'message'; message: Message }
+  | { type: 'pending:add'; pending: PendingMessage }
+  | { type: 'pending:done'; peer: string; clientMsgId: string; message?: Message; error?: string }
+  | { type: 'presence'; username: string; online: boolean }
+  | { type: 'typing'; event: TypingEvent; now: number; ttlMs: number }
+  | { type: 'receipt'; event: ReceiptEvent }
+  | { type: 'ai'; event: AiChunkEvent }
+  | { type: 'select'; peer: string | null }
+  | { type: 'move'; delta: number }
+  | { type: 'focus'; focus: TuiState['focus'] }
+  | { type: 'input'; value: string }
+  | { type: 'overlay'; overlay: Overlay }
+  | { type: 'scroll'; delta: number }
+  | { type: 'jumpLatest' }
+  | { type: 'search'; query: string }
+  | { type: 'searchNext' }
+  | { type: 'notice'; text: string | null }
+  | { type: 'read'; peer: string; seq: number };
+
+function emptyConversation(me: string, peer: string): ConversationState {
+  const conversationId = me < peer ? `dm:${me}:${peer}` : `dm:${peer}:${me}`;
+  return { peer, conversationId, messages: [], pending: [], unread: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: '', hasOlder: true, scroll: 0 };
+}
+
+/** Merges messages by seq (later copies of a seq replace earlier ones). */
+export function mergeMessages(a: Message[], b: Message[]): Message[] {
+  const bySeq = new Map<number, Message>();
+  for (const m of a) bySeq.set(m.seq, m);
+  for (const m of b) bySeq.set(m.seq, m);
+  return [...bySeq.values()].sort((x, y) => x.seq - y.seq);
+}
+
+/** Conversations by last activity, newest first. */
+export function orderedPeers(s: TuiState): string[] {
+  return Object.values(s.conversations).sort((a, b) => b.lastActivity.localeCompare(a.lastActivity) || a.peer.localeCompare(b.peer)).map((c) => c.peer);
+}
+
+function withConv(s: TuiState, peer: string, f: (c: ConversationState) => ConversationState): TuiState {
+  const c = s.conversations[peer] ?? emptyConversation(s.me, peer);
+  return { ...s, conversations: { ...s.conversations, [peer]: f(c) } };
+}
+
+export function reducer(s: TuiState, a: Action): TuiState {
+  switch (a.type) {
+    case 'connection':
+      return { ...s, connection: a.state };
+    case 'conversations': {
+      let next = s;
+      for (const v of a.list) {
+        next = withConv(next, v.with, (c) => ({
+          ...c, conversationId: v.conversationId, unread: v.unread, myRead: v.myRead, peerDelivered: v.peerDelivered, peerRead: v.peerRead,
+          lastActivity: v.lastMessage?.createdAt ?? c.lastActivity, messages: v.lastMessage ? mergeMessages(c.messages, [v.lastMessage]) : c.messages,
+        }));
+      }
+      if (next.selected === null) next = { ...next, selected: orderedPeers(next)[0] ?? null };
+      return next;
+    }
+    case 'friends': {
+      let next: TuiState = { ...s, requests: a.requests, presence: { ...s.presence } };
+      for (const f of a.friends) {
+        next.presence[f.username] = f.online;
+        if (!next.conversations[f.username]) next = withConv(next, f.username, (c) => c);
+      }
+      if (next.selected === null) next = { ...next, selected: orderedPeers(next)[0] ?? null };
+      return next;
+    }
+    case 'history':
+      return withConv(s, a.peer, (c) => ({ ...c, messages: mergeMessages(c.messages, a.messages), hasOlder: a.older ? a.messages.length > 0 && a.messages[0]!.seq > 1 : c.hasOlder && (c.messages[0]?.seq ?? a.messages[0]?.seq ?? 1) > 1 }));
+    case 'message': {
+      const peer = dmPeer(a.message.conversationId, s.me);
+      if (!peer) return s;
+      const mine = a.message.from === s.me;
+      let next = withConv(s, peer, (c) => {
+        if (c.messages.some((m) => m.seq === a.message.seq)) return c;
+        const isOpen = s.selected === peer;
+        return {
+          ...c,
+          messages: mergeMessages(c.messages, [a.message]),
+          pending: c.pending.filter((p) => p.clientMsgId !== a.message.clientMsgId),
+          lastActivity: a.message.createdAt,
+          unread: mine || isOpen ? c.unread : c.unread + 1,
+        };
+      });
+      // The final answer replaces its stream.
+      if (a.message.kind !== 'user' && a.message.clientMsgId?.startsWith('ai:')) {
+        const ai = { ...next.ai };
+        delete ai[a.message.clientMsgId.slice(3)];
+        next = { ...next, ai };
+      }
+      if (next.typing[a.message.conversationId]?.username === a.message.from) {
+        const typing = { ...next.typing };
+        delete typing[a.message.conversationId];
+        next = { ...next, typing };
+      }
+      if (next.selected === null) next = { ...next, selected: peer };
+      return next;
+    }
+    case 'pending:add':
+      return withConv(s, a.pending.to, (c) => ({ ...c, pending: [...c.pending, a.pending], lastActivity: a.pending.createdAt }));
+    case 'pending:done':
+      return withConv(s, a.peer, (c) => ({
+        ...c,
+        messages: a.message ? mergeMessages(c.messages, [a.message]) : c.messages,
+        pending: a.error ? c.pending.map((p) => (p.clientMsgId === a.clientMsgId ? { ...p, error: a.error } : p)) : c.pending.filter((p) => p.clientMsgId !== a.clientMsgId),
+      }));
+    case 'presence':
+      return { ...s, presence: { ...s.presence, [a.username]: a.online } };
+    case 'typing': {
+      const typing = { ...s.typing };
+      if (a.event.typing) typing[a.event.conversationId] = { username: a.event.username, until: a.now + a.ttlMs };
+      else delete typing[a.event.conversationId];
+      return { ...s, typing };
+    }
+    case 'receipt': {
+      const peer = dmPeer(a.event.conversationId, s.me);
+      if (!peer) return s;
+      return withConv(s, peer, (c) => (a.event.username === s.me
+        ? { ...c, myRead: Math.max(c.myRead, a.event.read) }
+        : { ...c, peerDelivered: Math.max(c.peerDelivered, a.event.delivered), peerRead: Math.max(c.peerRead, a.event.read) }));
+    }
+    case 'ai': {
+      const e = a.event;
+      const prev = s.ai[e.requestId];
+      const text = e.restart || !prev ? e.text : prev.text + e.text;
+      return { ...s, ai: { ...s.ai, [e.requestId]: { conversationId: e.conversationId, text, done: e.done, ...(e.error ? { error: e.error } : {}) } } };
+    }
+    case 'select':
+      return a.peer === null ? { ...s, selected: null } : withConv({ ...s, selected: a.peer }, a.peer, (c) => ({ ...c, unread: 0 }));
+    case 'move': {
+      const peers = orderedPeers(s);
+      if (peers.length === 0) return s;
+      const i = Math.max(0, peers.indexOf(s.selected ?? ''));
+      const next = peers[(i + a.delta + peers.length) % peers.length]!;
+      return reducer(s, { type: 'select', peer: next });
+    }
+    case 'focus':
+      return { ...s, focus: a.focus };
+    case 'input':
+      return { ...s, input: a.value };
+    case 'overlay':
+      return { ...s, overlay: a.overlay };
+    case 'scroll':
+      return s.selected ? withConv(s, s.selected, (c) => ({ ...c, scroll: Math.max(0, c.scroll + a.delta) })) : s;
+    case 'jumpLatest':
+      return s.selected ? withConv({ ...s, search: null }, s.selected, (c) => ({ ...c, scroll: 0 })) : s;
+    case 'search': {
+      if (!s.selected) return s;
+      const hit = findMatch(s.conversations[s.selected]?.messages ?? [], a.query, Number.MAX_SAFE_INTEGER);
+      return { ...s, search: { peer: s.selected, query: a.query, hit: hit?.id ?? null } };
+    }
+    case 'searchNext': {
+      if (!s.search) return s;
+      const msgs = s.conversations[s.search.peer]?.messages ?? [];
+      const cur = msgs.find((m) => m.id === s.search!.hit)?.seq ?? Number.MAX_SAFE_INTEGER;
+      const hit = findMatch(msgs, s.search.query, cur) ?? findMatch(msgs, s.search.query, Number.MAX_SAFE_INTEGER);
+      return { ...s, search: { ...s.search, hit: hit?.id ?? null } };
+    }
+    case 'notice':
+      return { ...s, notice: a.text };
+    case 'read':
+      return withConv(s, a.peer, (c) => ({ ...c, myRead: Math.max(c.myRead, a.seq), unread: 0 }));
+  }
+}
+
+/** The newest message below `beforeSeq` whose text contains the query (case-insensitive). */
+export function findMatch(messages: Message[], query: string, beforeSeq: number): Message | undefined {
+  const q = query.toLowerCase();
+  if (!q) return undefined;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.seq < beforeSeq && m.text.toLowerCase().includes(q)) return m;
+  }
+  return undefined;
+}
