@@ -175,7 +175,7 @@ export function App(props: AppProps) {
       if (input && !key.ctrl && !key.meta) dispatch({ type: 'overlay', overlay: { ...o, value: o.value + input } });
       return;
     }
-    const b = bindingFor(input, key, { focus: s.focus, overlay: s.overlay !== null, inputEmpty: s.input.length === 0 });
+    const b = bindingFor(input, key, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: s.input.length === 0 });
     if (b) return run(b.id);
     if (s.overlay) return;
     if (s.focus !== 'input') return;

@@ -29,7 +29,8 @@ export function Sidebar({ state, width, height, t }: { state: TuiState; width: n
     <Box flexDirection="column" width={width} height={height} borderStyle="single" borderTop={false} borderBottom={false} borderLeft={false}>
       <Text bold underline>Conversations</Text>
       {rows.length ? rows : <Text dimColor>none yet: Ctrl+A adds a friend</Text>}
-      {pending > 0 ? <Text color={t.warn} wrap="truncate">{pending} request{pending > 1 ? 's' : ''}: {state.requests.incoming.map(sanitizeLine).join(', ')} (Ctrl+Y)</Text> : null}
+      {pending > 0 ? <Text color={t.warn} wrap="truncate">requests (Ctrl+Y):</Text> : null}
+      {state.requests.incoming.slice(0, 3).map((u) => <Text key={`rq-${u}`} color={t.warn} wrap="truncate">  {sanitizeLine(u)}</Text>)}
     </Box>
   );
 }

@@ -25,7 +25,7 @@ const ctrl = (ch: string) => (input: string, key: Key) => key.ctrl && input === 
  */
 export const BINDINGS: readonly Binding[] = [
   { id: 'quit', keys: 'Ctrl+C, Ctrl+Q', description: 'quit (the terminal is restored)', scope: 'global', match: (i, k) => k.ctrl && (i === 'c' || i === 'q') },
-  { id: 'help', keys: '? (empty input), F1', description: 'show or hide this help', scope: 'empty-input', match: (i) => i === '?' },
+  { id: 'help', keys: '? (empty input)', description: 'show or hide this help', scope: 'empty-input', match: (i) => i === '?' },
   { id: 'closeOverlay', keys: 'Esc', description: 'close help, prompt or search', scope: 'overlay', match: (_i, k) => k.escape },
   { id: 'switchPane', keys: 'Tab', description: 'switch focus between conversations and input', scope: 'global', match: (_i, k) => k.tab },
   { id: 'nextConversation', keys: 'Ctrl+N', description: 'next conversation', scope: 'global', match: ctrl('n') },
@@ -46,7 +46,7 @@ export const BINDINGS: readonly Binding[] = [
 
 export interface KeyContext {
   focus: 'sidebar' | 'input';
-  overlay: boolean;
+  overlay: null | 'help' | 'prompt';
   inputEmpty: boolean;
 }
 
@@ -55,10 +55,11 @@ export function bindingFor(input: string, key: Key, c: KeyContext): Binding | un
   for (const b of BINDINGS) {
     const applies =
       b.scope === 'global' ||
-      (b.scope === 'overlay' && c.overlay) ||
+      (b.scope === 'overlay' && c.overlay !== null) ||
       (b.scope === 'sidebar' && c.focus === 'sidebar' && !c.overlay) ||
       (b.scope === 'input' && c.focus === 'input' && !c.overlay) ||
-      (b.scope === 'empty-input' && (c.focus === 'sidebar' || c.inputEmpty) && !c.overlay);
+      // "?" toggles help, so it also closes it.
+      (b.scope === 'empty-input' && (c.focus === 'sidebar' || c.inputEmpty) && c.overlay !== 'prompt');
     if (applies && b.match(input, key)) return b;
   }
   return undefined;

@@ -1,0 +1,208 @@
+import React from 'react';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { render } from 'ink-testing-library';
+import { App } from '../../src/tui/App.js';
+import { BINDINGS, type BindingId } from '../../src/tui/keys.js';
+import { ApiClient, staticCredentials } from '../../src/client/api.js';
+import { connect, sendDurable } from '../../src/client/socket.js';
+import { befriend, registerUser, sleep, startDaemon, waitFor, type TestDaemon, type TestUser } from '../support/daemon.js';
+
+const KEY = {
+  ctrlC: '\u0003', ctrlQ: '\u0011', ctrlN: '\u000e', ctrlP: '\u0010', ctrlU: '\u0015', ctrlD: '\u0004', ctrlL: '\u000c',
+  ctrlF: '\u0006', ctrlG: '\u0007', ctrlA: '\u0001', ctrlY: '\u0019', ctrlO: '\u000f', tab: '\t', enter: '\r', esc: '\u001b',
+  down: '\u001b[B', up: '\u001b[A', pageUp: '\u001b[5~', pageDown: '\u001b[6~', end: '\u001b[F',
+};
+
+let d: TestDaemon;
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
+
+beforeAll(async () => {
+  d = await startDaemon({ CHAT_MESSAGE_RATE_LIMIT: '100000' });
+  [alice, bob, carol] = [await registerUser(d.url, 'tui_alice'), await registerUser(d.url, 'tui_bob'), await registerUser(d.url, 'tui_carol')];
+  await befriend(alice, bob);
+  await befriend(alice, carol);
+  const b = connect(d.url, staticCredentials(bob.auth.accessToken));
+  for (let i = 1; i <= 80; i++) await sendDurable(b, { to: alice.name, text: i % 20 === 0 ? `needle number ${i}` : `line ${i} from bob`, clientMsgId: `seed${i}` });
+  b.close();
+  const c = connect(d.url, staticCredentials(carol.auth.accessToken));
+  await sendDurable(c, { to: alice.name, text: 'hi from carol', clientMsgId: 'c1' });
+  c.close();
+});
+afterAll(async () => { await d.close(); });
+
+/** Renders alice's App at 80×24 against the live daemon; resolves once online with bob's conversation open. */
+async function open(extra: { runEditor?: (t: string) => string | null } = {}) {
+  const api = new ApiClient(d.url, staticCredentials(alice.auth.accessToken));
+  const conn = connect(d.url, staticCredentials(alice.auth.accessToken));
+  const r = render(<App api={api} conn={conn} me={alice.name} server={d.url} noColor log={() => {}} size={{ columns: 80, rows: 24 }} {...extra} />);
+  const frame = () => r.lastFrame() ?? '';
+  await waitFor(() => frame().includes('● online') && /to tui_(bob|carol)>/.test(frame()), 10_000).catch((e) => { console.log('FRAME:\n' + frame()); throw e; });
+  // Make bob's conversation the open one.
+  for (let i = 0; i < 3 && !frame().includes('to tui_bob>'); i++) { r.stdin.write(KEY.ctrlN); await sleep(80); }
+  await waitFor(() => frame().includes('to tui_bob>') && frame().includes('line 79 from bob')).catch((e) => { console.log('FRAME2:\n' + frame()); throw e; });
+  const press = async (...keys: string[]) => { for (const k of keys) { r.stdin.write(k); await sleep(60); } };
+  return { r, conn, frame, press, close: () => { r.unmount(); conn.close(); } };
+}
+
+type Scenario = () => Promise<void>;
+const scenarios: Record<BindingId, Scenario> = {
+  async quit() {
+    for (const k of [KEY.ctrlC, KEY.ctrlQ]) {
+      const t = await open();
+      await t.press(k);
+      await waitFor(() => !t.conn.socket.connected);
+      t.close();
+    }
+  },
+  async help() {
+    const t = await open();
+    await t.press('?');
+    await waitFor(() => t.frame().includes('Keys (Esc or ? closes)')).catch((e) => { console.log(t.frame()); throw e; });
+    for (const b of BINDINGS) expect(t.frame()).toContain(b.keys);
+    await t.press('?');
+    await waitFor(() => !t.frame().includes('Keys (Esc'));
+    t.close();
+  },
+  async closeOverlay() {
+    const t = await open();
+    await t.press('?');
+    await waitFor(() => t.frame().includes('Keys (Esc'));
+    await t.press(KEY.esc);
+    await waitFor(() => !t.frame().includes('Keys (Esc') && t.frame().includes('line 79 from bob'));
+    t.close();
+  },
+  async switchPane() {
+    const t = await open();
+    await t.press(KEY.tab, 'j');
+    // In the sidebar, j moves the selection instead of typing.
+    await waitFor(() => t.frame().includes('to tui_carol>'));
+    await t.press(KEY.tab, 'x');
+    await waitFor(() => t.frame().includes('to tui_carol> x'));
+    t.close();
+  },
+  async nextConversation() {
+    const t = await open();
+    await t.press(KEY.ctrlN);
+    await waitFor(() => t.frame().includes('to tui_carol>') && t.frame().includes('hi from carol'));
+    t.close();
+  },
+  async prevConversation() {
+    const t = await open();
+    await t.press(KEY.ctrlP);
+    await waitFor(() => t.frame().includes('to tui_carol>'));
+    await t.press(KEY.ctrlP);
+    await waitFor(() => t.frame().includes('to tui_bob>'));
+    t.close();
+  },
+  async sidebarDown() {
+    const t = await open();
+    await t.press(KEY.tab, KEY.down);
+    await waitFor(() => t.frame().includes('to tui_carol>'));
+    t.close();
+  },
+  async sidebarUp() {
+    const t = await open();
+    await t.press(KEY.tab, KEY.up);
+    await waitFor(() => t.frame().includes('to tui_carol>'));
+    await t.press('k');
+    await waitFor(() => t.frame().includes('to tui_bob>'));
+    t.close();
+  },
+  async openConversation() {
+    const t = await open();
+    await t.press(KEY.tab, 'j', KEY.enter, 'y');
+    await waitFor(() => t.frame().includes('to tui_carol> y'));
+    t.close();
+  },
+  async scrollUp() {
+    const t = await open();
+    expect(t.frame()).not.toContain('line 10 from bob');
+    for (let i = 0; i < 6 && !t.frame().includes('line 10 from bob'); i++) await t.press(KEY.pageUp);
+    // Older messages were loaded on demand and scrolled into view.
+    await waitFor(() => t.frame().includes('line 10 from bob') && t.frame().includes('lines below'));
+    await t.press(KEY.ctrlU);
+    t.close();
+  },
+  async scrollDown() {
+    const t = await open();
+    await t.press(KEY.pageUp, KEY.pageUp);
+    await waitFor(() => t.frame().includes('lines below'));
+    for (let i = 0; i < 8 && t.frame().includes('lines below'); i++) await t.press(i % 2 ? KEY.ctrlD : KEY.pageDown);
+    await waitFor(() => !t.frame().includes('lines below') && t.frame().includes('needle number 80'));
+    t.close();
+  },
+  async jumpLatest() {
+    for (const k of [KEY.end, KEY.ctrlL]) {
+      const t = await open();
+      await t.press(KEY.pageUp, KEY.pageUp);
+      await waitFor(() => t.frame().includes('lines below'));
+      await t.press(k);
+      await waitFor(() => !t.frame().includes('lines below') && t.frame().includes('needle number 80'));
+      t.close();
+    }
+  },
+  async search() {
+    const t = await open();
+    await t.press(KEY.ctrlF);
+    await waitFor(() => t.frame().includes('search:')).catch((e) => { console.log(t.frame()); throw e; });
+    await t.press(...'needle'.split(''), KEY.enter);
+    await waitFor(() => t.frame().includes('needle number 80')).catch((e) => { console.log(t.frame()); throw e; });
+    t.close();
+  },
+  async searchNext() {
+    const t = await open();
+    await t.press(KEY.pageUp, KEY.pageUp, KEY.pageUp);
+    await t.press(KEY.end, KEY.ctrlF, ...'needle'.split(''), KEY.enter);
+    await waitFor(() => t.frame().includes('needle number 80'));
+    await t.press(KEY.ctrlG);
+    await waitFor(() => t.frame().includes('needle number 60') && t.frame().includes('lines below'));
+    t.close();
+  },
+  async addFriend() {
+    const dave = await registerUser(d.url, `tui_dave${Date.now() % 10000}`);
+    const t = await open();
+    await t.press(KEY.ctrlA, ...dave.name.split(''), KEY.enter);
+    await waitFor(() => t.frame().includes(`friend request sent to ${dave.name}`));
+    expect((await dave.api.friendRequests()).incoming).toEqual([alice.name]);
+    t.close();
+  },
+  async acceptFriend() {
+    const erin = await registerUser(d.url, `tui_erin${Date.now() % 10000}`);
+    await erin.api.addFriend(alice.name);
+    const t = await open();
+    await waitFor(() => t.frame().includes('requests (Ctrl+Y):') && t.frame().includes(erin.name));
+    await t.press(KEY.ctrlY);
+    await waitFor(() => t.frame().includes(`you and ${erin.name} are now friends`));
+    expect((await erin.api.friends()).map((f) => f.username)).toEqual([alice.name]);
+    t.close();
+  },
+  async editor() {
+    const seen: string[] = [];
+    const t = await open({ runEditor: (text) => { seen.push(text); return 'written in the editor\nsecond line\n'; } });
+    await t.press('draft', KEY.ctrlO);
+    await waitFor(() => t.frame().includes('written in the editor'));
+    expect(seen).toEqual(['draft']);
+    const last = (await alice.api.history(bob.name, { limit: 1 }))[0]!;
+    expect(last.text).toBe('written in the editor\nsecond line');
+    t.close();
+  },
+  async send() {
+    const t = await open();
+    await t.press(...'hello from the tui'.split(''));
+    await waitFor(() => t.frame().includes('to tui_bob> hello from the tui'));
+    await t.press(KEY.enter);
+    await waitFor(() => /\d\d:\d\d tui_alice: hello from the tui/.test(t.frame()));
+    expect((await bob.api.history(alice.name, { limit: 1 }))[0]!.text).toBe('hello from the tui');
+    t.close();
+  },
+};
+
+describe('TUI key bindings (ink-testing-library, live chatd)', () => {
+  it.each(BINDINGS.map((b) => [b.id, b.keys] as const))('%s (%s)', async (id) => {
+    const scenario = scenarios[id];
+    expect(scenario, `binding ${id} has no test`).toBeDefined();
+    await scenario();
+  }, 30_000);
+});
