@@ -129,6 +129,25 @@ describe('chat CLI end to end', () => {
     expect(await lb.exited).toBe(0);
   });
 
+  it('listen --json --events prints every event type', async () => {
+    const a = user('cli_evt_a');
+    const b = user('cli_evt_b');
+    await friendsPair(a, b);
+    const lb = spawnProc(CHAT_BIN, ['listen', '--json', '--events'], b.env);
+    started.push(lb);
+    await lb.waitLine(/connected/);
+    // a comes online (presence), types (typing), sends (message), and b's receipt goes back to a.
+    const aliceSocket = await (await import('../support/daemon.js')).openSocket(chatd.url, JSON.parse((await import('node:fs')).readFileSync(path.join(a.env.CHAT_CONFIG_DIR, 'credentials.json'), 'utf8')).accessToken);
+    aliceSocket.emit('typing:update', { to: 'cli_evt_b', typing: true });
+    expect((await a.run(['send', 'cli_evt_b', 'with events'])).code).toBe(0);
+    const events = () => lb.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; data: { text?: string } });
+    await waitFor(() => ['presence:update', 'typing:update', 'message:new'].every((e) => events().some((x) => x.event === e)));
+    expect(events().find((e) => e.event === 'message:new')?.data.text).toBe('with events');
+    aliceSocket.close();
+    lb.child.kill('SIGINT');
+    expect(await lb.exited).toBe(0);
+  });
+
   it('refreshes an expired access token transparently, and exits 4 with "run chat login" when refresh fails', async () => {
     const a = user('cli_hal');
     expect((await a.run(['register', 'cli_hal', '--password-stdin'], 'password-h\n')).code).toBe(0);

@@ -36,8 +36,13 @@ export async function runHistory(ctx: Context, user: string, o: HistoryOpts) {
   ctx.print(list, () => list.map(formatMessage).join('\n'));
 }
 
-/** Prints incoming messages until SIGINT (or `signal` aborts), gap-free across reconnects. */
-export async function runListen(ctx: Context, signal?: AbortSignal) {
+const LIVE_EVENTS = ['presence:update', 'typing:update', 'receipt:update', 'ai:chunk'] as const;
+
+/**
+ * Prints incoming messages until SIGINT (or `signal` aborts), gap-free across reconnects.
+ * With `events`, every server event is printed as {event, data} (messages as "message:new").
+ */
+export async function runListen(ctx: Context, opts: { events?: boolean } = {}, signal?: AbortSignal) {
   const conn = ctx.connect();
   const stream = new MessageStream(ctx.api(), conn);
   let fatal: ChatError | undefined;
@@ -49,9 +54,15 @@ export async function runListen(ctx: Context, signal?: AbortSignal) {
     conn.on('fatal', (e: ChatError) => { fatal = e; resolve(); });
   });
   stream.on('message', (m: Message) => {
-    if (ctx.json) ctx.io.out(safeJson(m) + '\n');
+    if (opts.events) ctx.io.out(safeJson({ event: 'message:new', data: m }) + '\n');
+    else if (ctx.json) ctx.io.out(safeJson(m) + '\n');
     else ctx.io.out(formatMessage(m) + '\n');
   });
+  if (opts.events) {
+    for (const name of LIVE_EVENTS) {
+      (conn.socket as unknown as { on(n: string, f: (d: unknown) => void): void }).on(name, (data) => ctx.io.out(safeJson({ event: name, data }) + '\n'));
+    }
+  }
   stream.on('warn', (e: Error) => ctx.note(`warning: ${e.message}`));
   conn.socket.on('connect', () => ctx.note('connected'));
   conn.socket.on('disconnect', (reason) => ctx.note(`disconnected (${reason}); reconnecting`));
@@ -75,5 +86,6 @@ export function register(program: Command, ctx: () => Context) {
     .option('--after-seq <seq>', 'the page just after this seq', parseIntArg('--after-seq', 0, Number.MAX_SAFE_INTEGER))
     .action((u: string, o: HistoryOpts) => runHistory(ctx(), u, o));
   program.command('listen').description('print incoming messages until SIGINT; --json prints one object per line')
-    .action(() => runListen(ctx()));
+    .option('--events', 'print every event type (messages, presence, typing, receipts, AI chunks) as {event, data} lines')
+    .action((o: { events?: boolean }) => runListen(ctx(), o));
 }
