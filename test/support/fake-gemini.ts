@@ -21,6 +21,8 @@ export interface FakeGeminiBehaviour {
   gate?: Promise<void>;
   /** Chunks for streaming (default: the answer split into words). */
   chunks?: (req: GeminiRequest) => string[];
+  /** Pause between streamed chunks, in ms. */
+  chunkDelayMs?: number;
 }
 
 const STATUS_NAMES: Record<number, string> = { 400: 'INVALID_ARGUMENT', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' };
@@ -69,8 +71,13 @@ export async function startFakeGemini(behaviour: FakeGeminiBehaviour = {}) {
         }
         const parts = behaviour.chunks?.(r) ?? text.split(/(?<= )/);
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        parts.forEach((p, i) => res.write(`data: ${JSON.stringify(candidate(p, i === parts.length - 1 ? 'STOP' : undefined))}\r\n\r\n`));
-        res.end();
+        const write = (i: number) => {
+          if (i >= parts.length) return res.end();
+          res.write(`data: ${JSON.stringify(candidate(parts[i]!, i === parts.length - 1 ? 'STOP' : undefined))}\r\n\r\n`);
+          if (behaviour.chunkDelayMs) setTimeout(() => write(i + 1), behaviour.chunkDelayMs);
+          else write(i + 1);
+        };
+        write(0);
       };
       const go = () => (behaviour.delayMs ? setTimeout(respond, behaviour.delayMs) : respond());
       if (behaviour.gate) void behaviour.gate.then(go);

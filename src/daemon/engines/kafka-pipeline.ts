@@ -43,6 +43,7 @@ export class KafkaPipeline implements Pipeline {
   private readonly failedConvs = new Set<string>();
   /** False after a failed publish, until a republish succeeds: sends go straight to the failed store. */
   private kafkaUp = true;
+  private producerBroken = false;
   private closed = false;
   private retryTimer?: NodeJS.Timeout;
   private retryDelay: number;
@@ -57,6 +58,12 @@ export class KafkaPipeline implements Pipeline {
 
   async start() {
     await ensureTopics(this.kafka, this.opts);
+    await this.connectProducer();
+    for (const c of await this.failed.conversations()) this.failedConvs.add(c);
+    this.scheduleRetry(this.failedConvs.size > 0 ? 0 : this.opts.failedRetryMs);
+  }
+
+  private async connectProducer() {
     this.producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -66,8 +73,17 @@ export class KafkaPipeline implements Pipeline {
       retry: { initialRetryTime: 100, retries: 5, maxRetryTime: Math.max(500, Math.floor(this.opts.sendTimeoutMs / 3)) },
     });
     await this.producer.connect();
-    for (const c of await this.failed.conversations()) this.failedConvs.add(c);
-    this.scheduleRetry(this.failedConvs.size > 0 ? 0 : this.opts.failedRetryMs);
+    this.producerBroken = false;
+  }
+
+  /**
+   * After a failed send, an idempotent producer's sequence numbers may no longer match the
+   * broker's (every later send then fails as out of order): start over with a new producer id.
+   */
+  private async resetProducer() {
+    const old = this.producer;
+    await old?.disconnect().catch(() => {});
+    await this.connectProducer();
   }
 
   async close() {
@@ -132,6 +148,7 @@ export class KafkaPipeline implements Pipeline {
         this.lastError = (err as Error).message;
         if (this.kafkaUp) this.log.error({ err: this.lastError }, 'kafka publish failed; using the failed-publish store');
         this.kafkaUp = false;
+        this.producerBroken = true;
         this.scheduleRetry(this.opts.failedRetryMs);
         parked.unshift(...direct);
       }
@@ -180,7 +197,15 @@ export class KafkaPipeline implements Pipeline {
       try {
         const convs = await this.failed.conversations();
         let allOk = true;
-        for (const conv of convs) {
+        if (this.producerBroken && convs.length > 0) {
+          try {
+            await this.resetProducer();
+          } catch (err) {
+            this.lastError = (err as Error).message;
+            allOk = false;
+          }
+        }
+        for (const conv of allOk ? convs : []) {
           const entries = await this.failed.entries(conv);
           if (only && !entries.some((e) => only.includes(e.id))) continue;
           if (entries.length === 0) {
@@ -192,6 +217,7 @@ export class KafkaPipeline implements Pipeline {
             await this.publish(entries.map(stripEntry));
           } catch (err) {
             this.lastError = (err as Error).message;
+            this.producerBroken = true;
             allOk = false;
             break;
           }

@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeGemini } from '../support/fake-gemini.js';
+import { tmpDir, waitFor } from '../support/daemon.js';
+import { CHAT_BIN, runChat, spawnChatd } from '../support/procs.js';
+
+/** The TUI in a real terminal: tmux runs `chat`, send-keys types, capture-pane reads the screen. */
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', `chat-test-${process.pid}`, ...args], { encoding: 'utf8' });
+const screen = (s: string) => tmux('capture-pane', '-p', '-t', s);
+const type = (s: string, ...keys: string[]) => tmux('send-keys', '-t', s, ...keys);
+
+/** waitFor that shows both screens when it gives up. */
+const until = (f: () => boolean, ms = 10_000) => waitFor(f, ms).catch((e: Error) => {
+  console.log(`alice:\n${screen('alice')}\nbob:\n${screen('bob')}`);
+  throw e;
+});
+
+let chatd: Awaited<ReturnType<typeof spawnChatd>>;
+let gemini: Awaited<ReturnType<typeof startFakeGemini>>;
+const cfg = { alice: '', bob: '' };
+
+beforeAll(async () => {
+  gemini = await startFakeGemini({ chunks: () => ['The answer ', 'is ', 'forty', '-two.'], chunkDelayMs: 700 });
+  chatd = await spawnChatd(tmpDir(), { GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gemini.url });
+  for (const name of ['alice', 'bob'] as const) {
+    cfg[name] = path.join(tmpDir('chat-tui-'), 'cfg');
+    expect((await runChat(['register', `tmux_${name}`, '--password-stdin'], { env: { CHAT_CONFIG_DIR: cfg[name], CHAT_SERVER: chatd.url }, input: `password-${name}\n` })).code).toBe(0);
+  }
+  expect((await runChat(['friends', 'add', 'tmux_bob'], { env: { CHAT_CONFIG_DIR: cfg.alice } })).code).toBe(0);
+  expect((await runChat(['friends', 'add', 'tmux_alice'], { env: { CHAT_CONFIG_DIR: cfg.bob } })).code).toBe(0);
+  for (const name of ['alice', 'bob'] as const) {
+    // `chat` with no arguments on a terminal opens the TUI; the shell line reports how it exited.
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `env CHAT_CONFIG_DIR=${cfg[name]} TERM=xterm-256color ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 30`);
+  }
+});
+
+afterAll(async () => {
+  try { tmux('kill-server'); } catch { /* already gone */ }
+  chatd.child.kill('SIGTERM');
+  await chatd.exited;
+  await gemini.close();
+});
+
+describe('TUI in tmux', () => {
+  it('alice and bob chat; typing, read state, a streamed /ai answer and inert escapes show on screen', async () => {
+    await until(() => screen('alice').includes('● online') && screen('bob').includes('● online'), 20_000);
+    await until(() => screen('alice').includes('to tmux_bob>'));
+    type('alice', 'hello bob, this is alice', 'Enter');
+    await until(() => /tmux_alice: hello bob, this is alice/.test(screen('bob')));
+    // bob has the conversation open, so alice sees it delivered and read.
+    await until(() => /hello bob, this is alice ✓✓/.test(screen('alice')));
+
+    type('bob', 'I am typing');
+    await until(() => screen('alice').includes('tmux_bob is typing…'));
+    type('bob', 'Enter');
+    await until(() => screen('alice').includes('tmux_bob: I am typing'));
+
+    type('alice', '/ai what is the answer', 'Enter');
+    // Mid-stream: part of the answer with the cursor, on both screens.
+    await until(() => /AI: The answer( is)?\s+▍/.test(screen('bob')), 15_000);
+    const partial = screen('alice');
+    await until(() => /\d\d:\d\d AI: The answer is forty-two\./.test(screen('alice')) && /AI: The answer is forty-two\./.test(screen('bob')), 15_000);
+    expect(partial).not.toMatch(/forty-two\./);
+
+    expect((await runChat(['send', 'tmux_alice', '-'], { env: { CHAT_CONFIG_DIR: cfg.bob }, input: 'evil \u001b]0;pwned\u0007 \u001b]52;c;ZXZpbA==\u0007 \u001b[2J\u001b[31mred\n' })).code).toBe(0);
+    await until(() => screen('alice').includes('evil ^[]0;pwned^G ^[]52;c;ZXZpbA==^G ^[[2J^[[31mred'));
+    expect(tmux('display-message', '-p', '-t', 'alice', '#{pane_title}').trim()).not.toBe('pwned');
+    console.log(`tmux screen of alice:\n${screen('alice')}`);
+
+    type('alice', 'C-c');
+    await until(() => screen('alice').includes('EXITED 0'));
+    // The alternate screen is gone: the shell's own screen is back.
+    expect(screen('alice')).not.toContain('to tmux_bob>');
+  }, 120_000);
+});
