@@ -80,3 +80,11 @@ describe('terminal safety', () => {
     }));
   });
 });
+
+describe('README', () => {
+  it('documents every TUI key binding', async () => {
+    const { BINDINGS } = await import('../../src/tui/keys.js');
+    const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const b of BINDINGS) expect(readme, b.id).toContain(`| ${b.keys.replace(/\|/g, '\\|')} |`);
+  });
+});
