@@ -47,6 +47,13 @@ export function App(props: AppProps) {
   const size = useTerminalSize(props.size);
   const t = useMemo(() => theme(props.noColor), [props.noColor]);
   const [, tick] = useState(0);
+  // Keys can arrive faster than renders, so typed text lives in refs that every key
+  // updates at once; the reducer gets a copy for rendering.
+  const inputRef = useRef('');
+  const promptRef = useRef('');
+  const setInput = (v: string) => { inputRef.current = v; dispatch({ type: 'input', value: v }); };
+  const openPrompt = (purpose: 'addFriend' | 'search') => { promptRef.current = ''; dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: '' } }); };
+  const setPrompt = (purpose: 'addFriend' | 'search', v: string) => { promptRef.current = v; dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: v } }); };
 
   useEffect(() => {
     controller.start(() => stateRef.current).catch((err: Error) => dispatch({ type: 'notice', text: err.message }));
@@ -114,32 +121,32 @@ export function App(props: AppProps) {
         dispatch({ type: 'jumpLatest' });
         return;
       case 'search':
-        dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose: 'search', value: '' } });
+        openPrompt('search');
         return;
       case 'searchNext':
         dispatch({ type: 'searchNext' });
         setTimeout(() => focusHit(), 0);
         return;
       case 'addFriend':
-        dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose: 'addFriend', value: '' } });
+        openPrompt('addFriend');
         return;
       case 'acceptFriend':
         void controller.acceptOldest();
         return;
       case 'editor': {
         if (!props.runEditor || !s.selected) return;
-        const text = props.runEditor(s.input);
+        const text = props.runEditor(inputRef.current);
         if (text !== null && text.trim()) {
           controller.send(s.selected, text.replace(/\n+$/, ''));
-          dispatch({ type: 'input', value: '' });
+          setInput('');
         }
         return;
       }
       case 'send': {
-        const text = s.input.trim();
+        const text = inputRef.current.trim();
         if (!text || !s.selected) return;
         controller.send(s.selected, text);
-        dispatch({ type: 'input', value: '' });
+        setInput('');
         dispatch({ type: 'jumpLatest' });
         return;
       }
@@ -163,40 +170,41 @@ export function App(props: AppProps) {
       if (key.ctrl && (input === 'c' || input === 'q')) return run('quit');
       if (key.escape) return run('closeOverlay');
       if (key.return) {
+        const value = promptRef.current;
         dispatch({ type: 'overlay', overlay: null });
-        if (o.purpose === 'addFriend' && o.value.trim()) void controller.addFriend(o.value.trim());
-        if (o.purpose === 'search' && o.value) {
-          dispatch({ type: 'search', query: o.value });
+        if (o.purpose === 'addFriend' && value.trim()) void controller.addFriend(value.trim());
+        if (o.purpose === 'search' && value) {
+          dispatch({ type: 'search', query: value });
           setTimeout(() => focusHit(), 0);
         }
         return;
       }
-      if (key.backspace || key.delete) return dispatch({ type: 'overlay', overlay: { ...o, value: o.value.slice(0, -1) } });
-      if (input && !key.ctrl && !key.meta) dispatch({ type: 'overlay', overlay: { ...o, value: o.value + input } });
+      if (key.backspace || key.delete) return setPrompt(o.purpose, promptRef.current.slice(0, -1));
+      if (input && !key.ctrl && !key.meta) setPrompt(o.purpose, promptRef.current + input.replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
       return;
     }
-    const b = bindingFor(input, key, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: s.input.length === 0 });
+    const b = bindingFor(input, key, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: inputRef.current.length === 0 });
     if (b) return run(b.id);
     if (s.overlay) return;
     if (s.focus !== 'input') return;
-    if (key.backspace || key.delete) return dispatch({ type: 'input', value: s.input.slice(0, -1) });
+    if (key.backspace || key.delete) return setInput(inputRef.current.slice(0, -1));
     if (input && !key.ctrl && !key.meta && !key.escape) {
       // A chunk with line breaks (fast typing, paste): each complete line is sent.
       if (/[\r\n]/.test(input) && s.selected) {
         const parts = input.split(/\r\n|\r|\n/);
-        let line = s.input + (parts[0] ?? '');
+        let line = inputRef.current + (parts[0] ?? '');
         for (const next of parts.slice(1)) {
           if (line.trim()) controller.send(s.selected, line.trim());
           line = next;
         }
-        dispatch({ type: 'input', value: line });
+        setInput(line);
         dispatch({ type: 'jumpLatest' });
         return;
       }
       // Pasted control characters never reach the screen or the server raw.
       const clean = input.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
       if (!clean) return;
-      dispatch({ type: 'input', value: s.input + clean });
+      setInput(inputRef.current + clean);
       if (s.selected) controller.typing(s.selected);
     }
   });

@@ -66,6 +66,7 @@ export type Action =
   | { type: 'move'; delta: number }
   | { type: 'focus'; focus: TuiState['focus'] }
   | { type: 'input'; value: string }
+
   | { type: 'overlay'; overlay: Overlay }
   | { type: 'scroll'; delta: number }
   | { type: 'jumpLatest' }
@@ -194,6 +195,7 @@ export function reducer(s: TuiState, a: Action): TuiState {
       return { ...s, focus: a.focus };
     case 'input':
       return { ...s, input: a.value };
+
     case 'overlay':
       return { ...s, overlay: a.overlay };
     case 'scroll':

@@ -1,0 +1,69 @@
+import React from 'react';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { render } from 'ink-testing-library';
+import { App } from '../../src/tui/App.js';
+import { Login } from '../../src/tui/Login.js';
+import { ApiClient, staticCredentials } from '../../src/client/api.js';
+import { connect } from '../../src/client/socket.js';
+import type { AuthResult } from '../../src/protocol/index.js';
+import { befriend, registerUser, sleep, startDaemon, waitFor, type TestDaemon } from '../support/daemon.js';
+
+let d: TestDaemon;
+beforeAll(async () => { d = await startDaemon(); });
+afterAll(async () => { await d.close(); });
+
+const typeText = async (stdin: { write(s: string): void }, text: string) => { for (const ch of text) { stdin.write(ch); await sleep(15); } };
+
+describe('TUI flows', () => {
+  it('registers through the login form, and logs in with the password masked', async () => {
+    const done: AuthResult[] = [];
+    const r = render(<Login server={d.url} onDone={(a) => done.push(a)} />);
+    await sleep(100);
+    r.stdin.write('\u0012'); // Ctrl+R: register instead
+    await waitFor(() => (r.lastFrame() ?? '').includes('Register to'));
+    await typeText(r.stdin, 'formuser');
+    r.stdin.write('\r');
+    await typeText(r.stdin, 'form-password');
+    await waitFor(() => (r.lastFrame() ?? '').includes('•'.repeat('form-password'.length))).catch((e) => { console.log(r.lastFrame()); throw e; });
+    expect(r.lastFrame()).not.toContain('form-password');
+    r.stdin.write('\r');
+    await waitFor(() => done.length === 1);
+    expect(done[0]!.user.username).toBe('formuser');
+    r.unmount();
+
+    const again: AuthResult[] = [];
+    const l = render(<Login server={d.url} onDone={(a) => again.push(a)} />);
+    await sleep(100);
+    await typeText(l.stdin, 'formuser');
+    l.stdin.write('\r');
+    await typeText(l.stdin, 'wrong-password');
+    l.stdin.write('\r');
+    await waitFor(() => (l.lastFrame() ?? '').includes('CHAT_ERR_INVALID_CREDENTIALS'));
+    expect(again).toHaveLength(0);
+    l.unmount();
+  });
+
+  it('queues messages typed while offline with a pending marker and sends them once back, once each', async () => {
+    const a = await registerUser(d.url, 'offline_a');
+    const b = await registerUser(d.url, 'offline_b');
+    await befriend(a, b);
+    const conn = connect(d.url, staticCredentials(a.auth.accessToken));
+    const r = render(<App api={new ApiClient(d.url, staticCredentials(a.auth.accessToken))} conn={conn} me={a.name} server={d.url} noColor log={() => {}} size={{ columns: 80, rows: 24 }} />);
+    const frame = () => r.lastFrame() ?? '';
+    await waitFor(() => frame().includes('● online') && frame().includes('to offline_b>'));
+    conn.socket.disconnect();
+    await waitFor(() => frame().includes('offline, reconnecting'));
+    await typeText(r.stdin, 'written offline');
+    r.stdin.write('\r');
+    await typeText(r.stdin, 'and another');
+    r.stdin.write('\r');
+    await waitFor(() => frame().includes('written offline … pending') && frame().includes('2 queued'));
+    expect(await b.api.history(a.name)).toHaveLength(0);
+    conn.socket.connect();
+    await waitFor(() => frame().includes('● online') && !frame().includes('pending'));
+    const stored = await b.api.history(a.name);
+    expect(stored.map((m) => m.text)).toEqual(['written offline', 'and another']);
+    r.unmount();
+    conn.close();
+  });
+});
