@@ -73,6 +73,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         const pub = engines.redis.duplicate({ connectionName: 'chatd-adapter-pub' });
         const sub = engines.redis.duplicate({ connectionName: 'chatd-adapter-sub' });
         adapterClients = [pub, sub];
+        for (const c of adapterClients) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis adapter connection error'));
         await Promise.all([pub.connect(), sub.connect()]);
         io.adapter(createAdapter(pub, sub, { key: `${config.redisPrefix}socket.io` }));
       }

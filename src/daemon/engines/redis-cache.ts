@@ -46,7 +46,7 @@ type ScriptClient = Redis & {
 };
 
 export function createRedis(url: string, name: string): Redis {
-  return new Redis(url, {
+  const client = new Redis(url, {
     connectionName: name,
     lazyConnect: true,
     // Fail commands quickly while Redis is down instead of queueing them without bound.
@@ -54,6 +54,10 @@ export function createRedis(url: string, name: string): Redis {
     enableOfflineQueue: true,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
+  // Connection errors surface through health() and failed commands; without a listener
+  // ioredis would print every reconnect attempt to stderr.
+  client.on('error', () => {});
+  return client;
 }
 
 /**
