@@ -98,7 +98,15 @@ if (env && libs && ferretBin) {
       clearInterval(progress);
       const store = d.daemon.engines.store as MongoStore;
       const conv = [...acked.values()][0]!.conversationId;
-      const stored = await waitFor(async () => { const all = await storedAll(store, conv); return all.length >= total && all; }, 180_000, 500);
+      const diag = setInterval(() => {
+        void (async () => {
+          const n = (await storedAll(store, conv).catch(() => [])).length;
+          const st = await d.daemon.engines.ops.status().catch((e: Error) => e.message);
+          const h = await d.daemon.engines.persister?.health();
+          console.log(`  broker-kill persist: stored=${n} status=${JSON.stringify(st)} persister=${JSON.stringify(h)}`);
+        })();
+      }, 15_000);
+      const stored = await waitFor(async () => { const all = await storedAll(store, conv); return all.length >= total && all; }, 180_000, 500).finally(() => clearInterval(diag));
       const c = counts(`broker kill -9 (node ${victim.id} at ${ackedAtKill} acked, ${retries} client retries)`, total, acked, stored);
       expect(acked.size).toBe(total);
       expect(c.lost).toBe(0);

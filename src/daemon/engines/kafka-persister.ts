@@ -1,7 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { messageSchema, type Message } from '../../protocol/index.js';
-import { createKafka, type KafkaSettings } from './kafka.js';
+import { consumerLag, createKafka, type KafkaSettings } from './kafka.js';
 import type { DlqIndex } from './failed-store.js';
 import type { BackendHealth, Lifecycle, Store } from './types.js';
 
@@ -15,6 +15,9 @@ export class PermanentStoreError extends Error {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ATTEMPTS = 3;
+/** How often the watchdog looks, and how long without a batch (while lagging) counts as stalled. */
+const WATCHDOG_MS = 5000;
+const STALL_MS = 30_000;
 
 /**
  * The persistence consumer: reads the message topic in batches, validates each record,
@@ -29,6 +32,11 @@ export class KafkaPersister implements Lifecycle {
   private consumer?: Consumer;
   private dlqProducer?: Producer;
   private pausedSince: number | null = null;
+  private watchdog?: NodeJS.Timeout;
+  private lastProgress = Date.now();
+  private restarting = false;
+  private closed = false;
+  restarts = 0;
   private lastError: string | null = null;
   stored = 0;
   deadLettered = 0;
@@ -42,29 +50,65 @@ export class KafkaPersister implements Lifecycle {
   async start() {
     this.dlqProducer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.dlqProducer.connect();
+    await this.startConsumer();
+    this.watchdog = setInterval(() => void this.checkProgress(), WATCHDOG_MS);
+    this.watchdog.unref();
+  }
+
+  /**
+   * A consumer can stall after a broker dies (fetching from the dead leader); retries are
+   * bounded so kafkajs crashes and restarts it with fresh metadata, and this watchdog
+   * restarts it too when there is lag but no batch has arrived for a while.
+   */
+  private async checkProgress() {
+    if (this.closed || this.restarting || this.pausedSince !== null) return;
+    if (Date.now() - this.lastProgress < STALL_MS) return;
+    const lag = await consumerLag(this.kafka, this.opts.topic, this.opts.groupId).catch(() => 0);
+    if (lag === 0) {
+      this.lastProgress = Date.now();
+      return;
+    }
+    this.log.warn({ lag, idleMs: Date.now() - this.lastProgress }, 'persistence consumer stalled; restarting it');
+    this.restarting = true;
+    try {
+      await this.consumer?.disconnect().catch(() => {});
+      await this.startConsumer();
+      this.restarts++;
+    } catch (err) {
+      this.log.error({ err }, 'consumer restart failed');
+    } finally {
+      this.lastProgress = Date.now();
+      this.restarting = false;
+    }
+  }
+
+  private async startConsumer() {
     this.consumer = this.kafka.consumer({
       groupId: this.opts.groupId,
       maxWaitTimeInMs: this.opts.lingerMs,
       minBytes: 1,
       maxBytesPerPartition: 4 * 1024 * 1024,
-      sessionTimeout: 30_000,
+      sessionTimeout: 20_000,
       heartbeatInterval: 3000,
       allowAutoTopicCreation: false,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => !this.closed },
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true });
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 3, eachBatch: (p) => this.eachBatch(p) });
+    this.lastProgress = Date.now();
   }
 
   async close() {
+    this.closed = true;
+    clearInterval(this.watchdog);
     await this.consumer?.disconnect().catch(() => {});
     await this.dlqProducer?.disconnect().catch(() => {});
   }
 
   async health(): Promise<BackendHealth> {
     if (this.pausedSince !== null) return { ok: false, kind: 'kafka-persister', detail: `paused since ${new Date(this.pausedSince).toISOString()}: ${this.lastError}` };
-    return { ok: true, kind: 'kafka-persister', detail: `stored=${this.stored} deadLettered=${this.deadLettered}` };
+    return { ok: true, kind: 'kafka-persister', detail: `stored=${this.stored} deadLettered=${this.deadLettered} restarts=${this.restarts}` };
   }
 
   get paused() {
@@ -73,6 +117,7 @@ export class KafkaPersister implements Lifecycle {
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
     const { topic, partition } = batch;
+    this.lastProgress = Date.now();
     for (let i = 0; i < batch.messages.length; i += this.opts.batchSize) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + this.opts.batchSize);
@@ -93,6 +138,7 @@ export class KafkaPersister implements Lifecycle {
       const last = chunk[chunk.length - 1]!;
       resolveOffset(last.offset);
       await this.consumer!.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      this.lastProgress = Date.now();
       await heartbeat();
     }
   }

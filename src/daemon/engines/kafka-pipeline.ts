@@ -19,6 +19,28 @@ interface Pending {
 }
 
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
+const REPLAY_CHUNK = 500;
+/** Bytes of record values per produce request, well under the broker's default 1 MiB. */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** Splits records into ordered groups of at most MAX_REQUEST_BYTES (a single larger record goes alone). */
+export function chunks<T extends { value: string }>(records: T[]): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = Buffer.byteLength(r.value) + 200;
+    if (cur.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(r);
+    bytes += size;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
 
 export function toRecord(m: Message) {
   return { key: m.conversationId, value: JSON.stringify(m), headers: { 'x-message-id': m.id } };
@@ -168,8 +190,11 @@ export class KafkaPipeline implements Pipeline {
     }
   }
 
+  /** Publishes in order, in requests small enough for the broker's message.max.bytes (1 MiB by default). */
   private async publish(messages: Message[]) {
-    await this.producer.send({ topic: this.opts.topic, acks: -1, timeout: this.opts.sendTimeoutMs, messages: messages.map(toRecord) });
+    for (const chunk of chunks(messages.map(toRecord))) {
+      await this.producer.send({ topic: this.opts.topic, acks: -1, timeout: this.opts.sendTimeoutMs, messages: chunk });
+    }
   }
 
   private scheduleRetry(delayMs: number) {
@@ -214,15 +239,19 @@ export class KafkaPipeline implements Pipeline {
             continue;
           }
           try {
-            await this.publish(entries.map(stripEntry));
+            // Chunk by chunk, removing what Kafka has acknowledged as it goes.
+            for (let i = 0; i < entries.length; i += REPLAY_CHUNK) {
+              const part = entries.slice(i, i + REPLAY_CHUNK);
+              await this.publish(part.map(stripEntry));
+              await this.failed.remove(part);
+              replayed.push(...part.map((e) => e.id));
+            }
           } catch (err) {
             this.lastError = (err as Error).message;
             this.producerBroken = true;
             allOk = false;
             break;
           }
-          await this.failed.remove(entries);
-          replayed.push(...entries.map((e) => e.id));
           if ((await this.failed.entries(conv)).length === 0) this.failedConvs.delete(conv);
         }
         for (const c of await this.failed.conversations()) this.failedConvs.add(c);

@@ -1,0 +1,156 @@
+/**
+ * The load generator, run as its own process (pinned to another core than the server).
+ * Input: one JSON job in argv[2]. Output: one JSON result line on stdout.
+ *   dm:      open-loop direct messages between pairs at an offered rate; latency from the
+ *            sender's emit to the recipient's receive, ack latency, loss and duplicates.
+ *   connect: opens `count` idle authenticated connections, reports the connect rate, then
+ *            holds them until stdin closes (the parent measures the server meanwhile).
+ */
+import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
+import { io as ioc, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+
+export interface Job {
+  mode: 'dm' | 'connect';
+  target: 'chatd' | 'socketio' | 'ws';
+  url: string;
+  /** name and credential of each user; dm pairs are (0,1), (2,3)… */
+  users: { name: string; token: string }[];
+  rate?: number;
+  durationMs?: number;
+  textBytes?: number;
+  count?: number;
+}
+
+type Received = (m: { from: string; to: string; text: string }) => void;
+
+interface Client {
+  user: string;
+  send(to: string, text: string, id: string, onAck: () => void): void;
+  close(): void;
+}
+
+function hist() {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+function summary(h: hdr.Histogram) {
+  const ms = (us: number) => Math.round(us) / 1000;
+  return { p50: ms(h.getValueAtPercentile(50)), p99: ms(h.getValueAtPercentile(99)), p999: ms(h.getValueAtPercentile(99.9)), max: ms(h.maxValue), count: h.totalCount };
+}
+
+function connectClient(job: Job, user: { name: string; token: string }, onMessage: Received): Promise<Client> {
+  if (job.target === 'ws') {
+    const ws = new WebSocket(`${job.url.replace(/^http/, 'ws')}/?user=${encodeURIComponent(user.name)}`, { perMessageDeflate: false });
+    const acks = new Map<string, () => void>();
+    ws.on('message', (data) => {
+      const f = JSON.parse(String(data)) as { t: string; c?: string; m: { from: string; to: string; text: string } };
+      if (f.t === 'msg') onMessage(f.m);
+      else if (f.t === 'ack' && f.c) { acks.get(f.c)?.(); acks.delete(f.c); }
+    });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve({
+        user: user.name,
+        send: (to, text, id, onAck) => { acks.set(id, onAck); ws.send(JSON.stringify({ t: 'send', to, text, c: id })); },
+        close: () => ws.close(),
+      }));
+      ws.once('error', reject);
+    });
+  }
+  const auth = job.target === 'chatd' ? { token: user.token } : { user: user.name };
+  const s: Socket = ioc(job.url, { transports: ['websocket'], auth, reconnection: false, forceNew: true });
+  s.on('message:new', (m: { from: string; to: string; text: string }) => onMessage(m));
+  return new Promise((resolve, reject) => {
+    s.once('connect', () => resolve({
+      user: user.name,
+      send: (to, text, id, onAck) => s.emit('message:send', { to, text, clientMsgId: id }, (r: { ok: boolean }) => { if (r.ok) onAck(); }),
+      close: () => s.close(),
+    }));
+    s.once('connect_error', reject);
+  });
+}
+
+async function dm(job: Job) {
+  const rate = job.rate!;
+  const durationMs = job.durationMs!;
+  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 24));
+  const sentAt = new Map<string, number>();
+  const receivedCount = new Map<string, number>();
+  const e2e = hist();
+  const ack = hist();
+  let acked = 0;
+  const clients: Client[] = [];
+  const onMessage = (me: string) => (m: { from: string; to: string; text: string }) => {
+    if (m.to !== me) return; // the sender's own copy
+    const id = m.text.slice(0, m.text.indexOf('|'));
+    const n = (receivedCount.get(id) ?? 0) + 1;
+    receivedCount.set(id, n);
+    const t0 = sentAt.get(id);
+    if (n === 1 && t0 !== undefined) e2e.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+  };
+  for (const u of job.users) clients.push(await connectClient(job, u, onMessage(u.name)));
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  // Open loop: sends leave on schedule whether or not earlier ones were answered.
+  const pairs = Math.floor(clients.length / 2);
+  const tickMs = 5;
+  const perTick = (rate * tickMs) / 1000;
+  let due = 0;
+  let sent = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - start;
+      if (elapsed >= durationMs) { clearInterval(timer); resolve(); return; }
+      due = (elapsed / 1000) * rate;
+      while (sent < due) {
+        const p = sent % pairs;
+        const forward = Math.floor(sent / pairs) % 2 === 0;
+        const from = clients[2 * p + (forward ? 0 : 1)]!;
+        const to = clients[2 * p + (forward ? 1 : 0)]!;
+        const id = `m${sent}`;
+        const t = performance.now();
+        sentAt.set(id, t);
+        from.send(to.user, `${id}|${pad}`, id, () => { acked++; ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
+        sent++;
+      }
+    }, tickMs);
+    void perTick;
+  });
+  // Let the last messages arrive.
+  const settle = performance.now();
+  while (performance.now() - settle < 3000 && (receivedCount.size < sent || acked < sent)) await new Promise((r) => setTimeout(r, 20));
+  loop.disable();
+  const delivered = receivedCount.size;
+  const dup = [...receivedCount.values()].reduce((s, n) => s + n - 1, 0);
+  for (const c of clients) c.close();
+  return {
+    offeredRate: rate, sent, acked, delivered, lost: sent - delivered, dup,
+    deliveredPerSec: Math.round(delivered / (durationMs / 1000)),
+    e2eMs: summary(e2e), ackMs: summary(ack),
+    loadgenLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
+  };
+}
+
+async function connect(job: Job) {
+  const count = job.count!;
+  const clients: Client[] = [];
+  const t0 = performance.now();
+  const batch = 100;
+  for (let i = 0; i < count; i += batch) {
+    const n = Math.min(batch, count - i);
+    clients.push(...(await Promise.all(Array.from({ length: n }, (_, j) => connectClient(job, job.users[(i + j) % job.users.length]!, () => {})))));
+  }
+  const secs = (performance.now() - t0) / 1000;
+  process.stdout.write(JSON.stringify({ connected: clients.length, connectPerSec: Math.round(clients.length / secs) }) + '\n');
+  // Hold the connections until the parent has measured the server.
+  await new Promise<void>((r) => { process.stdin.on('end', () => r()); process.stdin.on('close', () => r()); process.stdin.resume(); });
+  for (const c of clients) c.close();
+}
+
+const job = JSON.parse(process.argv[2]!) as Job;
+(job.mode === 'dm' ? dm(job).then((r) => process.stdout.write(JSON.stringify(r) + '\n')) : connect(job)).then(
+  () => process.exit(0),
+  (err: Error) => { process.stderr.write(`loadgen: ${err.message}\n`); process.exit(1); },
+);

@@ -1,0 +1,29 @@
+/**
+ * Baseline: a bare Socket.IO relay with chatd's event shapes. No auth, no persistence, no
+ * validation, compression off. Each message goes to every socket of the recipient and of the
+ * sender (the same copies chatd delivers), then the sender gets its ack.
+ */
+import http from 'node:http';
+import { Server } from 'socket.io';
+
+const port = Number(process.env.PORT ?? 0);
+const server = http.createServer((req, res) => {
+  if (req.url === '/stats') {
+    const m = process.memoryUsage();
+    res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, connections: io.engine.clientsCount }));
+  } else res.end('ok');
+});
+const io = new Server(server, { perMessageDeflate: false, serveClient: false, maxHttpBufferSize: 64 * 1024 });
+let seq = 0;
+io.on('connection', (socket) => {
+  const user = String((socket.handshake.auth as { user?: string }).user ?? 'anon');
+  void socket.join(`user:${user}`);
+  socket.on('message:send', (p: { to: string; text: string; clientMsgId?: string }, ack?: (r: unknown) => void) => {
+    const m = { id: String(++seq), seq, conversationId: 'dm', from: user, to: p.to, text: p.text, kind: 'user', createdAt: new Date().toISOString(), clientMsgId: p.clientMsgId };
+    io.to([`user:${p.to}`, `user:${user}`]).emit('message:new', m);
+    ack?.({ ok: true, data: m });
+  });
+});
+server.listen(port, '127.0.0.1', () => {
+  process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`);
+});
