@@ -98,6 +98,8 @@ async function dm(job: Job) {
   const perTick = (rate * tickMs) / 1000;
   let due = 0;
   let sent = 0;
+  // Unique per run: chatd would (rightly) treat a reused clientMsgId as a resend.
+  const runId = Math.random().toString(36).slice(2, 10);
   const start = performance.now();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
@@ -109,7 +111,7 @@ async function dm(job: Job) {
         const forward = Math.floor(sent / pairs) % 2 === 0;
         const from = clients[2 * p + (forward ? 0 : 1)]!;
         const to = clients[2 * p + (forward ? 1 : 0)]!;
-        const id = `m${sent}`;
+        const id = `${runId}-${sent}`;
         const t = performance.now();
         sentAt.set(id, t);
         from.send(to.user, `${id}|${pad}`, id, () => { acked++; ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
