@@ -97,6 +97,12 @@ describe('chat CLI end to end', () => {
     expect(unreachable.stderr).toMatch(/CHAT_ERR_UNAVAILABLE/);
   });
 
+  it('chat infra says clearly when Docker is not available', async () => {
+    const r = await runChat(['infra', 'status'], { env: { CHAT_CONFIG_DIR: tmpDir(), PATH: '/nonexistent' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Docker is not available: the docker command is not installed/);
+  });
+
   it('an idempotent resend stores one message', async () => {
     const a = user('cli_dan');
     const b = user('cli_eve');

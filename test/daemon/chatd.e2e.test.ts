@@ -163,6 +163,15 @@ describe('chatd process', () => {
     expect(q.lines.join('\n')).toMatch(/--port/);
   });
 
+  it('chatd check verifies each configured engine and exits 0, or 1 naming the one that fails', async () => {
+    const ok = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], {});
+    expect(await ok.exited).toBe(0);
+    expect(ok.lines.filter(Boolean).map((l) => l.split(':')[0])).toEqual(['ok   store', 'ok   cache', 'ok   pipeline']);
+    const bad = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], { MONGODB_URI: 'mongodb://127.0.0.1:1/chat?serverSelectionTimeoutMS=500' });
+    expect(await bad.exited).toBe(1);
+    expect(bad.lines.join('\n')).toMatch(/FAIL store: mongodb/);
+  }, 60_000);
+
   it('chatd config prints every value and its source, secrets masked', async () => {
     const dir = tmpDir();
     const p = spawnProc(CHATD_BIN, ['config', '--json', '--data-dir', dir], { GEMINI_API_KEY: 'sekret-value', PORT: '4567' });

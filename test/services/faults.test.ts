@@ -6,7 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Ack, Message } from '../../src/protocol/index.js';
 import { consumerLag } from '../../src/daemon/engines/kafka.js';
 import { MongoStore } from '../../src/daemon/engines/mongo-store.js';
-import { befriend, openSocket, registerUser, sleep, startDaemon, waitFor, type TestSocket } from '../support/daemon.js';
+import { befriend, openSocket, registerUser, sleep, startDaemon, storedAll, waitFor, type TestSocket } from '../support/daemon.js';
 import { FerretDb, KafkaCluster, RedisServer, isolation } from '../support/services.js';
 import { runChat } from '../support/procs.js';
 import { kafkaRig } from '../support/kafka-rig.js';
@@ -37,17 +37,6 @@ async function sendAll(s: TestSocket, to: string, total: number, window: number,
   };
   await Promise.all(Array.from({ length: window }, worker));
   return retries;
-}
-
-/** Every stored message of a conversation, through the store itself. */
-async function storedAll(store: MongoStore, conv: string): Promise<Message[]> {
-  const out: Message[] = [];
-  for (let after = 0; ;) {
-    const page = await store.history(conv, { limit: 500, afterSeq: after });
-    out.push(...page);
-    if (page.length < 500) return out;
-    after = page[page.length - 1]!.seq;
-  }
 }
 
 function counts(label: string, sent: number, acked: Map<string, Message>, stored: Message[]) {

@@ -6,7 +6,8 @@ import { loadConfig } from '../../src/daemon/config.js';
 import { createDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/daemon/logger.js';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
-import type { AuthResult, ClientToServerEvents, ServerToClientEvents } from '../../src/protocol/index.js';
+import type { AuthResult, ClientToServerEvents, Message, ServerToClientEvents } from '../../src/protocol/index.js';
+import type { Store } from '../../src/daemon/engines/types.js';
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -89,5 +90,16 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
     if (v) return v;
     if (Date.now() > deadline) throw new Error('waitFor timed out');
     await sleep(stepMs);
+  }
+}
+
+/** Every stored message of a conversation, oldest first, through the store itself. */
+export async function storedAll(store: Pick<Store, 'history'>, conversationId: string): Promise<Message[]> {
+  const out: Message[] = [];
+  for (let after = 0; ;) {
+    const page = await store.history(conversationId, { limit: 500, afterSeq: after });
+    out.push(...page);
+    if (page.length < 500) return out;
+    after = page[page.length - 1]!.seq;
   }
 }

@@ -4,6 +4,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { tmpDir } from './daemon.js';
 
+/** kill -9, resolving once the process is gone (at once if it already is). */
+export async function killProcess(proc: ChildProcess | undefined): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const gone = new Promise((r) => proc.on('exit', r));
+  proc.kill('SIGKILL');
+  await gone;
+}
+
 /** A free TCP port on loopback. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -124,11 +132,8 @@ export class KafkaCluster {
   }
 
   /** kill -9 */
-  async kill(n: KafkaNode): Promise<void> {
-    if (!n.proc || n.proc.exitCode !== null || n.proc.signalCode !== null) return;
-    const gone = new Promise((r) => n.proc!.on('exit', r));
-    n.proc.kill('SIGKILL');
-    await gone;
+  kill(n: KafkaNode): Promise<void> {
+    return killProcess(n.proc);
   }
 
   async stop(): Promise<void> {
@@ -154,11 +159,8 @@ export class FerretDb {
     await waitPort(this.port, 30_000, 'ferretdb');
   }
 
-  async kill(): Promise<void> {
-    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    const gone = new Promise((r) => this.proc!.on('exit', r));
-    this.proc.kill('SIGKILL');
-    await gone;
+  kill(): Promise<void> {
+    return killProcess(this.proc);
   }
 }
 
@@ -177,10 +179,7 @@ export class RedisServer {
     await waitPort(this.port, 20_000, 'redis');
   }
 
-  async kill(): Promise<void> {
-    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    const gone = new Promise((r) => this.proc!.on('exit', r));
-    this.proc.kill('SIGKILL');
-    await gone;
+  kill(): Promise<void> {
+    return killProcess(this.proc);
   }
 }

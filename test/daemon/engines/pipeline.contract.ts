@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import type { Message } from '../../../src/protocol/index.js';
 import type { MessageDraft, Pipeline, Store } from '../../../src/daemon/engines/types.js';
-import { waitFor } from '../../support/daemon.js';
+import { storedAll, waitFor } from '../../support/daemon.js';
 
 export interface PipelineFixture {
   pipeline: Pipeline;
@@ -16,16 +16,6 @@ export interface PipelineFixture {
 const draft = (conv: string, text: string, clientMsgId?: string): MessageDraft => ({
   id: uuidv7(), conversationId: conv, from: conv.split(':')[1]!, to: conv.split(':')[2]!, text, kind: 'user', createdAt: new Date().toISOString(), ...(clientMsgId ? { clientMsgId } : {}),
 });
-
-async function allStored(store: Store, conv: string): Promise<Message[]> {
-  const out: Message[] = [];
-  for (let after = 0; ;) {
-    const page = await store.history(conv, { limit: 500, afterSeq: after });
-    out.push(...page);
-    if (page.length < 500) return out;
-    after = page[page.length - 1]!.seq;
-  }
-}
 
 /**
  * The contract of every Pipeline: `submit` resolves once the message is durable, with a
@@ -46,7 +36,7 @@ export function pipelineContract(name: string, make: () => Promise<PipelineFixtu
       for (const conv of convs) {
         const mine = results.filter((m) => m.conversationId === conv);
         expect(mine.map((m) => m.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: n / 2 }, (_, i) => i + 1));
-        const stored = await waitFor(async () => { const s = await allStored(f.store, conv); return s.length >= n / 2 && s; }, 30_000);
+        const stored = await waitFor(async () => { const s = await storedAll(f.store, conv); return s.length >= n / 2 && s; }, 30_000);
         expect(stored.map((m) => m.id).sort()).toEqual(mine.map((m) => m.id).sort());
         for (const m of stored) expect(m).toEqual(mine.find((x) => x.id === m.id));
       }
