@@ -95,7 +95,6 @@ async function dm(job: Job) {
   // Open loop: sends leave on schedule whether or not earlier ones were answered.
   const pairs = Math.floor(clients.length / 2);
   const tickMs = 5;
-  const perTick = (rate * tickMs) / 1000;
   let due = 0;
   let sent = 0;
   // Unique per run: chatd would (rightly) treat a reused clientMsgId as a resend.
@@ -118,7 +117,6 @@ async function dm(job: Job) {
         sent++;
       }
     }, tickMs);
-    void perTick;
   });
   // Let the last messages arrive.
   const settle = performance.now();
