@@ -17,7 +17,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const scenario = args.find((a) => !a.startsWith('--')) ?? 'all';
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && os.cpus().length > 1;
+const hasTaskset = !process.env.CHAT_BENCH_NO_PIN && spawnSync('taskset', ['-c', '0', 'true']).status === 0 && os.cpus().length > 1;
 const tsx = path.join(root, 'node_modules/.bin/tsx');
 
 type Target = 'chatd' | 'chatd-scaleout' | 'socketio' | 'ws';
@@ -123,7 +123,7 @@ async function serverMetrics(s: Server): Promise<{ rss: number; heapUsed: number
 }
 
 async function dmScenario(targets: Target[]) {
-  const rates = quick ? [100, 200] : [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 16000];
+  const rates = quick ? [100, 200] : [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 16000, 20000, 24000, 32000];
   const durationMs = quick ? 1500 : 5000;
   const pairs = quick ? 4 : 50;
   const out: Record<string, { maxRate: number; p99AtMaxMs: number | null; steps: (DmStep & { serverLoopP99Ms?: number })[] }> = {};
@@ -131,6 +131,8 @@ async function dmScenario(targets: Target[]) {
     const s = await startServer(target);
     try {
       const list = await users(s, pairs * 2);
+      // Warm-up, not recorded: first messages pay one-off costs (JIT, friendship and seq lookups).
+      await runLoad<DmStep>({ mode: 'dm', target: target === 'chatd-scaleout' ? 'chatd' : target, url: s.url, users: list, rate: Math.min(rates[0]!, 200), durationMs: quick ? 500 : 2000, textBytes: 64 });
       const steps: (DmStep & { serverLoopP99Ms?: number })[] = [];
       let maxRate = 0;
       let p99AtMax: number | null = null;
@@ -213,7 +215,8 @@ async function persistScenario(targets: Target[]) {
 }
 
 const scaleout = !!(process.env.MONGODB_URI && process.env.REDIS_URL && process.env.KAFKA_BROKERS);
-const targets: Target[] = ['socketio', 'ws', 'chatd', ...(scaleout ? ['chatd-scaleout' as const] : [])];
+const only = args.find((a) => a.startsWith('--targets='))?.slice('--targets='.length).split(',') as Target[] | undefined;
+const targets: Target[] = only ?? ['socketio', 'ws', 'chatd', ...(scaleout ? ['chatd-scaleout' as const] : [])];
 const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 1e9), node: process.version, taskset: hasTaskset, quick };
 const scenarios = scenario === 'all' ? ['dm', 'connections', 'persist'] : [scenario];
 fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
