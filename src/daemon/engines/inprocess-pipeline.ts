@@ -1,11 +1,8 @@
-import type { Message } from '../../protocol/index.js';
+import { ChatError, type Message } from '../../protocol/index.js';
+import { GroupQueue, withSeq, type Pending as GroupPending } from './group-queue.js';
 import type { MessageDraft, Pipeline, Store } from './types.js';
 
-interface Pending {
-  draft: MessageDraft;
-  resolve: (m: Message) => void;
-  reject: (e: unknown) => void;
-}
+type Pending = GroupPending<MessageDraft, Message>;
 
 /**
  * The embedded pipeline: group commit. Drafts submitted in the same event-loop
@@ -16,13 +13,13 @@ interface Pending {
  */
 export class InProcessPipeline implements Pipeline {
   readonly kind = 'inprocess';
-  private queue: Pending[] = [];
-  private scheduled = false;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly queue: GroupQueue<MessageDraft, Message>;
   private readonly counters = new Map<string, number>();
   private closed = false;
 
-  constructor(private readonly store: Store, private readonly maxBatch: number) {}
+  constructor(private readonly store: Store, maxBatch: number) {
+    this.queue = new GroupQueue((batch) => this.write(batch), { maxBatch });
+  }
 
   async start() {}
 
@@ -32,36 +29,16 @@ export class InProcessPipeline implements Pipeline {
   }
 
   async health() {
-    return { ok: !this.closed, kind: this.kind, detail: `queued=${this.queue.length}` };
+    return { ok: !this.closed, kind: this.kind, detail: `queued=${this.queue.size}` };
   }
 
   submit(draft: MessageDraft): Promise<Message> {
-    if (this.closed) return Promise.reject(Object.assign(new Error('pipeline closed'), { code: 'CHAT_ERR_SHUTTING_DOWN' }));
-    return new Promise<Message>((resolve, reject) => {
-      this.queue.push({ draft, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.drain());
-      }
-    });
+    if (this.closed) return Promise.reject(new ChatError('CHAT_ERR_SHUTTING_DOWN'));
+    return this.queue.push(draft);
   }
 
-  async flush() {
-    while (this.queue.length > 0 || this.scheduled) {
-      if (this.queue.length > 0 && !this.scheduled) this.drain();
-      await this.writing;
-      await new Promise((r) => setImmediate(r));
-    }
-    await this.writing;
-  }
-
-  private drain() {
-    this.scheduled = false;
-    const batches: Pending[][] = [];
-    while (this.queue.length > 0) batches.push(this.queue.splice(0, this.maxBatch));
-    this.writing = this.writing.then(async () => {
-      for (const batch of batches) await this.write(batch);
-    });
+  flush() {
+    return this.queue.flush();
   }
 
   private async write(batch: Pending[]) {
@@ -69,15 +46,12 @@ export class InProcessPipeline implements Pipeline {
     try {
       const messages: Message[] = [];
       for (const p of batch) {
-        const c = p.draft.conversationId;
+        const c = p.item.conversationId;
         let seq = touched.get(c) ?? this.counters.get(c);
         if (seq === undefined) seq = await this.store.maxSeq(c);
         seq += 1;
         touched.set(c, seq);
-        const d = p.draft;
-        const m: Message = { id: d.id, seq, conversationId: d.conversationId, from: d.from, to: d.to, text: d.text, kind: d.kind, createdAt: d.createdAt };
-        if (d.clientMsgId !== undefined) m.clientMsgId = d.clientMsgId;
-        messages.push(m);
+        messages.push(withSeq(p.item, seq));
       }
       const stored = await this.store.insertMessages(messages);
       for (const [c, s] of touched) this.counters.set(c, s);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import crypto from 'node:crypto';
 import { ChatError, type Message } from '../../protocol/index.js';
 import { createKafka, ensureTopics, type KafkaSettings } from './kafka.js';
+import { GroupQueue, withSeq, type Pending as GroupPending } from './group-queue.js';
 import type { FailedEntry, FailedStore } from './failed-store.js';
 import type { Cache, MessageDraft, Pipeline, Store } from './types.js';
 
@@ -12,11 +13,7 @@ export interface KafkaPipelineOptions extends KafkaSettings {
   failedRetryMs: number;
 }
 
-interface Pending {
-  message: Message;
-  resolve: (m: Message) => void;
-  reject: (e: unknown) => void;
-}
+type Pending = GroupPending<Message, Message>;
 
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 const REPLAY_CHUNK = 500;
@@ -58,9 +55,7 @@ export class KafkaPipeline implements Pipeline {
   readonly kind = 'kafka';
   private readonly kafka: Kafka;
   private producer!: Producer;
-  private queue: Pending[] = [];
-  private scheduled = false;
-  private sending: Promise<void> = Promise.resolve();
+  private readonly queue: GroupQueue<Message, Message>;
   /** Conversations with entries in the failed store, as this node knows them. */
   private readonly failedConvs = new Set<string>();
   /** False after a failed publish, until a republish succeeds: sends go straight to the failed store. */
@@ -76,6 +71,7 @@ export class KafkaPipeline implements Pipeline {
   constructor(private readonly opts: KafkaPipelineOptions, private readonly cache: Cache, private readonly store: Store, readonly failed: FailedStore, private readonly log: Logger, kafka?: Kafka) {
     this.kafka = kafka ?? createKafka(opts, log, 'producer');
     this.retryDelay = opts.failedRetryMs;
+    this.queue = new GroupQueue((batch) => this.send(batch), { lingerMs: opts.lingerMs });
   }
 
   async start() {
@@ -129,43 +125,22 @@ export class KafkaPipeline implements Pipeline {
       this.log.error({ err }, 'seq allocation failed');
       throw new ChatError('CHAT_ERR_UNAVAILABLE', 'Redis is unavailable; the message was not accepted');
     }
-    const message: Message = { id: draft.id, seq, conversationId: draft.conversationId, from: draft.from, to: draft.to, text: draft.text, kind: draft.kind, createdAt: draft.createdAt };
-    if (draft.clientMsgId !== undefined) message.clientMsgId = draft.clientMsgId;
-    return new Promise<Message>((resolve, reject) => {
-      this.queue.push({ message, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        if (this.opts.lingerMs > 0) setTimeout(() => this.drain(), this.opts.lingerMs);
-        else setImmediate(() => this.drain());
-      }
-    });
+    return this.queue.push(withSeq(draft, seq));
   }
 
-  async flush() {
-    while (this.queue.length > 0 || this.scheduled) {
-      if (this.queue.length > 0 && !this.scheduled) this.drain();
-      await this.sending;
-      await new Promise((r) => setImmediate(r));
-    }
-    await this.sending;
-  }
-
-  private drain() {
-    this.scheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    this.sending = this.sending.then(() => this.send(batch));
+  flush() {
+    return this.queue.flush();
   }
 
   private async send(batch: Pending[]) {
     if (batch.length === 0) return;
     const direct: Pending[] = [];
     const parked: Pending[] = [];
-    for (const p of batch) (this.kafkaUp && !this.failedConvs.has(p.message.conversationId) ? direct : parked).push(p);
+    for (const p of batch) (this.kafkaUp && !this.failedConvs.has(p.item.conversationId) ? direct : parked).push(p);
     if (direct.length > 0) {
       try {
-        await this.publish(direct.map((p) => p.message));
-        for (const p of direct) p.resolve(p.message);
+        await this.publish(direct.map((p) => p.item));
+        for (const p of direct) p.resolve(p.item);
       } catch (err) {
         this.lastError = (err as Error).message;
         if (this.kafkaUp) this.log.error({ err: this.lastError }, 'kafka publish failed; using the failed-publish store');
@@ -176,12 +151,12 @@ export class KafkaPipeline implements Pipeline {
       }
     }
     if (parked.length > 0) {
-      parked.sort((a, b) => a.message.seq - b.message.seq);
+      parked.sort((a, b) => a.item.seq - b.item.seq);
       try {
-        await this.failed.add(parked.map((p) => p.message), this.lastError ?? 'queued behind earlier failed messages');
+        await this.failed.add(parked.map((p) => p.item), this.lastError ?? 'queued behind earlier failed messages');
         for (const p of parked) {
-          this.failedConvs.add(p.message.conversationId);
-          p.resolve(p.message);
+          this.failedConvs.add(p.item.conversationId);
+          p.resolve(p.item);
         }
       } catch (err) {
         this.log.error({ err }, 'failed-publish store unavailable; refusing messages');
