@@ -31,7 +31,8 @@ beforeAll(async () => {
   expect((await runChat(['friends', 'add', 'tmux_alice'], { env: { CHAT_CONFIG_DIR: cfg.bob } })).code).toBe(0);
   for (const name of ['alice', 'bob'] as const) {
     // `chat` with no arguments on a terminal opens the TUI; the shell line reports how it exited.
-    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `env CHAT_CONFIG_DIR=${cfg[name]} TERM=xterm-256color ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 30`);
+    // CI=1 as many shells have it: the TUI must still draw (ink alone would not).
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `env CI=1 CHAT_CONFIG_DIR=${cfg[name]} TERM=xterm-256color ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 30`);
   }
 });
 
