@@ -3,6 +3,8 @@
  * Input: one JSON job in argv[2]. Output: one JSON result line on stdout.
  *   dm:      open-loop direct messages between pairs at an offered rate; latency from the
  *            sender's emit to the recipient's receive, ack latency, loss and duplicates.
+ *   flood:   closed loop: `total` messages from pair senders with `inflight` unacknowledged
+ *            at a time in all, as fast as acks return; reports acks per second.
  *   connect: opens `count` idle authenticated connections, reports the connect rate, then
  *            holds them until stdin closes (the parent measures the server meanwhile).
  */
@@ -12,7 +14,7 @@ import { io as ioc, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 
 export interface Job {
-  mode: 'dm' | 'connect';
+  mode: 'dm' | 'connect' | 'flood';
   target: 'chatd' | 'socketio' | 'ws';
   url: string;
   /** name and credential of each user; dm pairs are (0,1), (2,3)… */
@@ -21,13 +23,15 @@ export interface Job {
   durationMs?: number;
   textBytes?: number;
   count?: number;
+  total?: number;
+  inflight?: number;
 }
 
 type Received = (m: { from: string; to: string; text: string }) => void;
 
 interface Client {
   user: string;
-  send(to: string, text: string, id: string, onAck: () => void): void;
+  send(to: string, text: string, id: string, onAck: (ok: boolean) => void): void;
   close(): void;
 }
 
@@ -43,11 +47,11 @@ function summary(h: hdr.Histogram) {
 function connectClient(job: Job, user: { name: string; token: string }, onMessage: Received): Promise<Client> {
   if (job.target === 'ws') {
     const ws = new WebSocket(`${job.url.replace(/^http/, 'ws')}/?user=${encodeURIComponent(user.name)}`, { perMessageDeflate: false });
-    const acks = new Map<string, () => void>();
+    const acks = new Map<string, (ok: boolean) => void>();
     ws.on('message', (data) => {
       const f = JSON.parse(String(data)) as { t: string; c?: string; m: { from: string; to: string; text: string } };
       if (f.t === 'msg') onMessage(f.m);
-      else if (f.t === 'ack' && f.c) { acks.get(f.c)?.(); acks.delete(f.c); }
+      else if (f.t === 'ack' && f.c) { acks.get(f.c)?.(true); acks.delete(f.c); }
     });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve({
@@ -64,7 +68,7 @@ function connectClient(job: Job, user: { name: string; token: string }, onMessag
   return new Promise((resolve, reject) => {
     s.once('connect', () => resolve({
       user: user.name,
-      send: (to, text, id, onAck) => s.emit('message:send', { to, text, clientMsgId: id }, (r: { ok: boolean }) => { if (r.ok) onAck(); }),
+      send: (to, text, id, onAck) => s.emit('message:send', { to, text, clientMsgId: id }, (r: { ok: boolean }) => onAck(r.ok)),
       close: () => s.close(),
     }));
     s.once('connect_error', reject);
@@ -113,7 +117,7 @@ async function dm(job: Job) {
         const id = `${runId}-${sent}`;
         const t = performance.now();
         sentAt.set(id, t);
-        from.send(to.user, `${id}|${pad}`, id, () => { acked++; ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
+        from.send(to.user, `${id}|${pad}`, id, (ok) => { if (!ok) return; acked++; ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
         sent++;
       }
     }, tickMs);
@@ -133,6 +137,40 @@ async function dm(job: Job) {
   };
 }
 
+async function flood(job: Job) {
+  const total = job.total!;
+  const inflight = job.inflight ?? 200;
+  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 24));
+  const clients: Client[] = [];
+  for (const u of job.users) clients.push(await connectClient(job, u, () => {}));
+  const pairs = Math.floor(clients.length / 2);
+  const runId = Math.random().toString(36).slice(2, 10);
+  const ack = hist();
+  let next = 0;
+  let acked = 0;
+  let failed = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const one = () => {
+      if (next >= total) return;
+      const i = next++;
+      const p = i % pairs;
+      const from = clients[2 * p + (i % 2)]!;
+      const to = clients[2 * p + 1 - (i % 2)]!;
+      const t = performance.now();
+      from.send(to.user, `${runId}-${i}|${pad}`, `${runId}-${i}`, (ok) => {
+        if (ok) { acked++; ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); } else failed++;
+        if (acked + failed === total) resolve();
+        else one();
+      });
+    };
+    for (let k = 0; k < Math.min(inflight, total); k++) one();
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  for (const c of clients) c.close();
+  return { total, acked, failed, seconds: Math.round(seconds * 1000) / 1000, ackedPerSec: Math.round(acked / seconds), ackMs: summary(ack) };
+}
+
 async function connect(job: Job) {
   const count = job.count!;
   const clients: Client[] = [];
@@ -150,7 +188,8 @@ async function connect(job: Job) {
 }
 
 const job = JSON.parse(process.argv[2]!) as Job;
-(job.mode === 'dm' ? dm(job).then((r) => process.stdout.write(JSON.stringify(r) + '\n')) : connect(job)).then(
+const run = job.mode === 'connect' ? connect(job) : (job.mode === 'dm' ? dm(job) : flood(job)).then((r) => { process.stdout.write(JSON.stringify(r) + '\n'); });
+run.then(
   () => process.exit(0),
   (err: Error) => { process.stderr.write(`loadgen: ${err.message}\n`); process.exit(1); },
 );

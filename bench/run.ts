@@ -1,5 +1,8 @@
 /**
- * npm run bench -- <dm|connections|persist|all> [--quick]
+ * npm run bench -- <dm|connections|persist|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--profile]
+ *
+ * --profile runs chatd under `node --cpu-prof` and prints where its CPU time went
+ * (bench/profile.ts); the summary is written to bench/results/profile-<scenario>-<target>.json.
  *
  * Every figure comes from this one harness on this machine, chatd side by side with its
  * baselines in the same run: a bare Socket.IO relay, a raw ws relay, chatd embedded, and
@@ -12,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Job } from './loadgen.js';
+import { printSummary, summarise } from './profile.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -19,6 +23,8 @@ const quick = args.includes('--quick');
 const scenario = args.find((a) => !a.startsWith('--')) ?? 'all';
 const hasTaskset = !process.env.CHAT_BENCH_NO_PIN && spawnSync('taskset', ['-c', '0', 'true']).status === 0 && os.cpus().length > 1;
 const tsx = path.join(root, 'node_modules/.bin/tsx');
+const profile = args.includes('--profile');
+const profileDir = path.join(root, 'bench/results/profiles');
 
 type Target = 'chatd' | 'chatd-scaleout' | 'socketio' | 'ws';
 interface Server { target: Target; url: string; proc: ChildProcess; dir?: string }
@@ -44,7 +50,8 @@ async function startServer(target: Target): Promise<Server> {
       u.pathname = `/${id}`;
       Object.assign(env, { MONGODB_URI: u.toString(), CHAT_REDIS_PREFIX: `${id}:`, KAFKA_TOPIC: `${id}.messages`, KAFKA_DLQ_TOPIC: `${id}.dlq`, KAFKA_GROUP_ID: `${id}-persister`, JWT_ACCESS_SECRET: `a-${id}-0123456789abcdef0123456789`, JWT_REFRESH_SECRET: `r-${id}-0123456789abcdef0123456789` });
     }
-    [cmd, argv] = pinned(0, process.execPath, [path.join(root, 'bin/chatd.js'), 'start', '--port', '0']);
+    const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${target}-${Date.now()}.cpuprofile`] : [];
+    [cmd, argv] = pinned(0, process.execPath, [...prof, path.join(root, 'bin/chatd.js'), 'start', '--port', '0']);
   }
   const proc = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -62,12 +69,20 @@ async function startServer(target: Target): Promise<Server> {
   return { target, url, proc, dir };
 }
 
-async function stopServer(s: Server) {
+async function stopServer(s: Server, scenarioName?: string) {
   const gone = new Promise((r) => s.proc.on('exit', r));
   s.proc.kill('SIGTERM');
   await Promise.race([gone, new Promise((r) => setTimeout(r, 15_000))]);
   s.proc.kill('SIGKILL');
   if (s.dir) fs.rmSync(s.dir, { recursive: true, force: true });
+  if (profile && scenarioName && s.target.startsWith('chatd')) {
+    const files = fs.readdirSync(profileDir).filter((f) => f.startsWith(`${s.target}-`) && f.endsWith('.cpuprofile')).sort();
+    const file = files.at(-1);
+    if (!file) return console.log(`profile ${s.target}: no profile written`);
+    const summary = summarise(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')));
+    printSummary(summary, `${scenarioName} ${s.target} (${path.relative(root, path.join(profileDir, file))})`);
+    fs.writeFileSync(path.join(root, 'bench/results', `profile-${scenarioName}-${s.target}.json`), JSON.stringify({ scenario: scenarioName, target: s.target, date: new Date().toISOString(), ...summary }, null, 2) + '\n');
+  }
 }
 
 async function json<T>(url: string, init?: RequestInit): Promise<T> {
@@ -123,7 +138,7 @@ async function serverMetrics(s: Server): Promise<{ rss: number; heapUsed: number
 }
 
 async function dmScenario(targets: Target[]) {
-  const rates = quick ? [100, 200] : [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 16000, 20000, 24000, 32000];
+  const rates = onlyRates ?? (quick ? [100, 200] : [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 16000, 20000, 24000, 32000]);
   const durationMs = quick ? 1500 : 5000;
   const pairs = quick ? 4 : 50;
   const out: Record<string, { maxRate: number; p99AtMaxMs: number | null; steps: (DmStep & { serverLoopP99Ms?: number })[] }> = {};
@@ -148,7 +163,7 @@ async function dmScenario(targets: Target[]) {
       }
       out[target] = { maxRate, p99AtMaxMs: p99AtMax, steps };
     } finally {
-      await stopServer(s);
+      await stopServer(s, 'dm');
     }
   }
   const ratio = out.chatd && out.socketio?.maxRate ? Math.round((out.chatd.maxRate / out.socketio.maxRate) * 100) / 100 : null;
@@ -184,20 +199,29 @@ async function connectionsScenario(targets: Target[]) {
   return out;
 }
 
+interface FloodResult { total: number; acked: number; failed: number; seconds: number; ackedPerSec: number; ackMs: { p50: number; p99: number } }
+
+/**
+ * Send to stored row. Closed loop: 20 users in pairs keep 500 sends in flight in all, as fast
+ * as acks return. Embedded: an ack means the row is committed, so acks/s is the figure.
+ * Scale-out: the clock stops when the consumer has no lag and the failed store is empty,
+ * that is when every acked message is a row in MongoDB. Then the pipeline alone: records
+ * produced to Kafka beforehand, drained into MongoDB by chatd's persister.
+ */
 async function persistScenario(targets: Target[]) {
   const total = quick ? 500 : 20_000;
-  const out: Record<string, { messages: number; perSec: number; seconds: number; measuredTo: string }> = {};
+  const out: Record<string, unknown> = {};
   for (const target of targets.filter((t) => t.startsWith('chatd'))) {
     const s = await startServer(target);
     try {
-      const list = await users(s, 2);
+      const list = await users(s, 20);
       const admin = list[0]!.token;
       const t0 = Date.now();
-      // Closed loop, 200 in flight: an ack on the embedded store means the row is committed.
-      const r = await runLoad<DmStep>({ mode: 'dm', target: 'chatd', url: s.url, users: list, rate: quick ? 2000 : 20000, durationMs: Math.ceil((total / (quick ? 2000 : 20000)) * 1000), textBytes: 64 });
+      const r = await runLoad<FloodResult>({ mode: 'flood', target: 'chatd', url: s.url, users: list, total, inflight: 500, textBytes: 64 });
+      const ackSeconds = (Date.now() - t0) / 1000;
       let measuredTo = 'ack (committed to SQLite)';
       if (target === 'chatd-scaleout') {
-        measuredTo = 'consumer lag 0 (rows in MongoDB)';
+        measuredTo = 'consumer lag 0 and failed store empty (rows in MongoDB)';
         for (;;) {
           const st = await json<{ consumerLag: number | null; failedStore: number | null }>(`${s.url}/v1/admin/status`, { headers: { authorization: `Bearer ${admin}` } });
           if (st.consumerLag === 0 && st.failedStore === 0) break;
@@ -205,11 +229,18 @@ async function persistScenario(targets: Target[]) {
         }
       }
       const seconds = (Date.now() - t0) / 1000;
-      out[target] = { messages: r.acked, perSec: Math.round(r.acked / seconds), seconds: Math.round(seconds * 100) / 100, measuredTo };
-      console.log(`persist ${target.padEnd(15)} ${r.acked} messages in ${out[target].seconds}s = ${out[target].perSec}/s (${measuredTo})`);
+      const row = { messages: r.acked, failed: r.failed, perSec: Math.round(r.acked / seconds), seconds: Math.round(seconds * 100) / 100, ackedPerSec: Math.round(r.acked / ackSeconds), ackMs: r.ackMs, measuredTo };
+      out[target] = row;
+      console.log(`persist ${target.padEnd(15)} ${r.acked} messages (${r.failed} refused) in ${row.seconds}s = ${row.perSec}/s stored; acks ${row.ackedPerSec}/s, ack p50 ${r.ackMs.p50}ms p99 ${r.ackMs.p99}ms (${measuredTo})`);
     } finally {
-      await stopServer(s);
+      await stopServer(s, 'persist');
     }
+  }
+  if (targets.includes('chatd-scaleout')) {
+    const { persistPipeline } = await import('./persist-pipeline.js');
+    const r = await persistPipeline({ total: quick ? 2000 : 100_000, conversations: 50, batchSize: 1000, partitions: 6 });
+    out['kafka-to-mongodb'] = r;
+    console.log(`persist kafka-to-mongodb ${r.messages} records produced in ${r.produceSeconds}s, drained into MongoDB in ${r.drainSeconds}s = ${r.perSec}/s (rows counted ${r.stored})`);
   }
   return out;
 }
@@ -217,15 +248,18 @@ async function persistScenario(targets: Target[]) {
 const scaleout = !!(process.env.MONGODB_URI && process.env.REDIS_URL && process.env.KAFKA_BROKERS);
 const only = args.find((a) => a.startsWith('--targets='))?.slice('--targets='.length).split(',') as Target[] | undefined;
 const targets: Target[] = only ?? ['socketio', 'ws', 'chatd', ...(scaleout ? ['chatd-scaleout' as const] : [])];
+const onlyRates = args.find((a) => a.startsWith('--rates='))?.slice('--rates='.length).split(',').map(Number);
 const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 1e9), node: process.version, taskset: hasTaskset, quick };
 const scenarios = scenario === 'all' ? ['dm', 'connections', 'persist'] : [scenario];
 fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+if (profile) fs.mkdirSync(profileDir, { recursive: true });
 for (const name of scenarios) {
   const run = name === 'dm' ? dmScenario : name === 'connections' ? connectionsScenario : name === 'persist' ? persistScenario : null;
   if (!run) { console.error(`unknown scenario ${name}: dm, connections, persist or all`); process.exit(2); }
   console.log(`== ${name}${quick ? ' (quick)' : ''} on ${machine.cores} cores, ${machine.node}; targets: ${targets.join(', ')}`);
   const result = await run(targets);
-  const file = path.join(root, 'bench/results', `${name}${quick ? '.quick' : ''}.json`);
+  // A partial run (some targets or rates only) never overwrites the full record.
+  const file = path.join(root, 'bench/results', `${name}${quick ? '.quick' : only || onlyRates ? '.probe' : ''}.json`);
   fs.writeFileSync(file, JSON.stringify({ scenario: name, date: new Date().toISOString(), machine, ...result }, null, 2) + '\n');
   console.log(`wrote ${path.relative(root, file)}`);
 }
