@@ -62,6 +62,8 @@ export class MessageService {
 
   private async sendOnce(from: string, input: SendInput, key: string | undefined): Promise<Message> {
     if (key) {
+      // A durable dedupe cache (Redis) answers alone; the embedded one is bounded, so a miss asks
+      // the store. Checked before a seq is allotted, so a resend never leaves a seq gap.
       const prior = (await this.cache.dedupeGet(key)) ?? (this.cache.dedupeDurable ? null : await this.store.getMessageByClientId(from, input.clientMsgId!));
       if (prior) return prior;
     }
@@ -71,22 +73,28 @@ export class MessageService {
     }
     const rl = await this.cache.rateLimit(`msg:${from}`, this.config.messageRateLimit, 60_000);
     if (!rl.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs });
-    const message = await this.post(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
+    const { message, fresh } = await this.deliver(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
     if (key) await this.cache.dedupeSet(key, message);
-    for (const l of this.listeners) l(message);
+    if (fresh) for (const l of this.listeners) l(message);
     return message;
   }
 
   /** Makes a message durable and delivers it to both participants. Used for user, AI and system messages. */
   async post(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string): Promise<Message> {
+    return (await this.deliver(conversationId, from, to, text, kind, clientMsgId)).message;
+  }
+
+  /** `fresh` is false when the store already had it (a resend): then nothing is delivered again. */
+  private async deliver(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string): Promise<{ message: Message; fresh: boolean }> {
     const draft: MessageDraft = { id: uuidv7(), conversationId, from, to, text, kind, createdAt: new Date(this.now()).toISOString() };
     if (clientMsgId !== undefined) draft.clientMsgId = clientMsgId;
     const message = await this.pipeline.submit(draft);
+    if (message.id !== draft.id) return { message, fresh: false };
     // Recent messages are served with history before a scale-out store has them; the message is durable already.
     await this.cache.recentPush(message).catch(() => {});
     const members = conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : [from, to];
     this.fanout.message(members, message);
-    return message;
+    return { message, fresh: true };
   }
 
   async history(me: string, peer: string, q: HistoryQuery): Promise<Message[]> {
