@@ -50,7 +50,8 @@ async function startServer(target: Target): Promise<Server> {
       u.pathname = `/${id}`;
       Object.assign(env, { MONGODB_URI: u.toString(), CHAT_REDIS_PREFIX: `${id}:`, KAFKA_TOPIC: `${id}.messages`, KAFKA_DLQ_TOPIC: `${id}.dlq`, KAFKA_GROUP_ID: `${id}-persister`, JWT_ACCESS_SECRET: `a-${id}-0123456789abcdef0123456789`, JWT_REFRESH_SECRET: `r-${id}-0123456789abcdef0123456789` });
     }
-    const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${target}-${Date.now()}.cpuprofile`] : [];
+    // One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile (thread 0 is the event loop).
+    const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${target}-${Date.now()}`)}`] : [];
     [cmd, argv] = pinned(0, process.execPath, [...prof, path.join(root, 'bin/chatd.js'), 'start', '--port', '0']);
   }
   const proc = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,12 +77,18 @@ async function stopServer(s: Server, scenarioName?: string) {
   s.proc.kill('SIGKILL');
   if (s.dir) fs.rmSync(s.dir, { recursive: true, force: true });
   if (profile && scenarioName && s.target.startsWith('chatd')) {
-    const files = fs.readdirSync(profileDir).filter((f) => f.startsWith(`${s.target}-`) && f.endsWith('.cpuprofile')).sort();
-    const file = files.at(-1);
-    if (!file) return console.log(`profile ${s.target}: no profile written`);
-    const summary = summarise(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')));
-    printSummary(summary, `${scenarioName} ${s.target} (${path.relative(root, path.join(profileDir, file))})`);
-    fs.writeFileSync(path.join(root, 'bench/results', `profile-${scenarioName}-${s.target}.json`), JSON.stringify({ scenario: scenarioName, target: s.target, date: new Date().toISOString(), ...summary }, null, 2) + '\n');
+    const dirs = fs.readdirSync(profileDir).filter((d) => d.startsWith(`${s.target}-`)).sort();
+    const dir = dirs.at(-1);
+    const files = dir ? fs.readdirSync(path.join(profileDir, dir)).filter((f) => f.endsWith('.cpuprofile')) : [];
+    if (files.length === 0) return console.log(`profile ${s.target}: no profile written`);
+    const threads: Record<string, unknown> = {};
+    for (const f of files.sort()) {
+      const thread = f.split('.')[4] === '0' ? 'main' : `thread${f.split('.')[4]}`;
+      const summary = summarise(JSON.parse(fs.readFileSync(path.join(profileDir, dir!, f), 'utf8')));
+      printSummary(summary, `${scenarioName} ${s.target} ${thread} (${path.relative(root, path.join(profileDir, dir!, f))})`);
+      threads[thread] = summary;
+    }
+    fs.writeFileSync(path.join(root, 'bench/results', `profile-${scenarioName}-${s.target}.json`), JSON.stringify({ scenario: scenarioName, target: s.target, date: new Date().toISOString(), threads }, null, 2) + '\n');
   }
 }
 
@@ -130,11 +137,23 @@ async function runLoad<T>(job: Job): Promise<T> {
 
 interface DmStep { offeredRate: number; sent: number; delivered: number; lost: number; dup: number; deliveredPerSec: number; e2eMs: { p50: number; p99: number; p999: number; max: number }; ackMs: { p50: number; p99: number }; loadgenLoopDelayP99Ms: number }
 
-async function serverMetrics(s: Server): Promise<{ rss: number; heapUsed: number; loopP99Ms?: number }> {
+interface ServerMetrics { rss: number; heapUsed: number; cpuSeconds?: number; loopP99Ms?: number; groups?: number; grouped?: number; groupSeconds?: number }
+
+async function serverMetrics(s: Server): Promise<ServerMetrics> {
   if (!s.target.startsWith('chatd')) return json(`${s.url}/stats`);
   const text = await (await fetch(`${s.url}/metrics`)).text();
   const get = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
-  return { rss: get('process_resident_memory_bytes'), heapUsed: get('nodejs_heap_size_used_bytes'), loopP99Ms: Math.round(get('nodejs_eventloop_lag_p99_seconds') * 1e5) / 100 };
+  return {
+    rss: get('process_resident_memory_bytes'), cpuSeconds: get('process_cpu_seconds_total'), heapUsed: get('nodejs_heap_size_used_bytes'), loopP99Ms: Math.round(get('nodejs_eventloop_lag_p99_seconds') * 1e5) / 100,
+    groups: get('chatd_pipeline_group_size_count'), grouped: get('chatd_pipeline_group_size_sum'), groupSeconds: get('chatd_pipeline_group_seconds_sum'),
+  };
+}
+
+/** Group commit (or produce) during a step: mean group size and mean time per group. */
+function groupStats(a: ServerMetrics | null, b: ServerMetrics | null) {
+  if (!a?.groups || !b?.groups || b.groups === a.groups) return {};
+  const n = b.groups - a.groups;
+  return { groups: n, meanGroupSize: Math.round(((b.grouped! - a.grouped!) / n) * 10) / 10, meanGroupMs: Math.round(((b.groupSeconds! - a.groupSeconds!) / n) * 1e5) / 100 };
 }
 
 async function dmScenario(targets: Target[]) {
@@ -151,12 +170,17 @@ async function dmScenario(targets: Target[]) {
       const steps: (DmStep & { serverLoopP99Ms?: number })[] = [];
       let maxRate = 0;
       let p99AtMax: number | null = null;
+      let before = await serverMetrics(s).catch(() => null);
       for (const rate of rates) {
         const r = await runLoad<DmStep>({ mode: 'dm', target: target === 'chatd-scaleout' ? 'chatd' : target, url: s.url, users: list, rate, durationMs, textBytes: 64 });
         const m = await serverMetrics(s).catch(() => null);
-        steps.push({ ...r, ...(m?.loopP99Ms !== undefined ? { serverLoopP99Ms: m.loopP99Ms } : {}) });
+        const g = groupStats(before, m);
+        // Server CPU (all threads) per message sent: what each message costs the server.
+        const cpuUsPerMsg = before?.cpuSeconds !== undefined && m?.cpuSeconds !== undefined && r.sent > 0 ? Math.round(((m.cpuSeconds - before.cpuSeconds) / r.sent) * 1e7) / 10 : undefined;
+        before = m;
+        steps.push({ ...r, ...(m?.loopP99Ms !== undefined ? { serverLoopP99Ms: m.loopP99Ms } : {}), ...(cpuUsPerMsg !== undefined ? { serverCpuUsPerMsg: cpuUsPerMsg } : {}), ...g });
         const pass = r.lost === 0 && r.dup === 0 && r.e2eMs.p99 <= 100;
-        console.log(`dm ${target.padEnd(15)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms p99.9 ${r.e2eMs.p999}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen loop p99 ${r.loadgenLoopDelayP99Ms}ms ${pass ? '' : ' ✗'}`);
+        console.log(`dm ${target.padEnd(15)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms p99.9 ${r.e2eMs.p999}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen loop p99 ${r.loadgenLoopDelayP99Ms}ms${cpuUsPerMsg !== undefined ? `  server CPU ${cpuUsPerMsg}us/msg` : ''}${g.groups ? `  groups ${g.groups} × ${g.meanGroupSize} msg, ${g.meanGroupMs}ms each` : ''}${pass ? '' : '  ✗'}`);
         if (!pass) break;
         maxRate = rate;
         p99AtMax = r.e2eMs.p99;

@@ -10,7 +10,8 @@ const port = Number(process.env.PORT ?? 0);
 const server = http.createServer((req, res) => {
   if (req.url === '/stats') {
     const m = process.memoryUsage();
-    res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, connections: io.engine.clientsCount }));
+    const cpu = process.cpuUsage();
+    res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, cpuSeconds: (cpu.user + cpu.system) / 1e6, connections: io.engine.clientsCount }));
   } else res.end('ok');
 });
 const io = new Server(server, { perMessageDeflate: false, serveClient: false, maxHttpBufferSize: 64 * 1024 });

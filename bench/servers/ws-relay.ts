@@ -11,7 +11,8 @@ const byUser = new Map<string, Set<WebSocket>>();
 const server = http.createServer((req, res) => {
   if (req.url === '/stats') {
     const m = process.memoryUsage();
-    res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, connections: wss.clients.size }));
+    const cpu = process.cpuUsage();
+    res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, cpuSeconds: (cpu.user + cpu.system) / 1e6, connections: wss.clients.size }));
   } else res.end('ok');
 });
 const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: 64 * 1024 });

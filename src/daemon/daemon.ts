@@ -43,6 +43,10 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const engines = opts.engines ?? createEngines(config, log);
   const metrics = new client.Registry();
   client.collectDefaultMetrics({ register: metrics });
+  // Group commit (embedded) or produce (Kafka): how many messages go together and how long it takes.
+  const groupSize = new client.Histogram({ name: 'chatd_pipeline_group_size', help: 'Messages per group commit or produce request', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [metrics] });
+  const groupTime = new client.Histogram({ name: 'chatd_pipeline_group_seconds', help: 'Time to commit or produce one group', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5], registers: [metrics] });
+  engines.pipeline.observe((size, ms) => { groupSize.observe(size); groupTime.observe(ms / 1000); });
   const sendSchema = makeSendSchema(config.maxMessageLength);
   const auth = new AuthService(engines.store, engines.cache, config);
   const friends = new FriendService(engines.store, engines.cache);

@@ -1,6 +1,7 @@
 import { ChatError, type Message } from '../../protocol/index.js';
 import { GroupQueue, withSeq, type Pending as GroupPending } from './group-queue.js';
 import type { MessageDraft, Pipeline, Store } from './types.js';
+import type { GroupObserver } from './types.js';
 
 type Pending = GroupPending<MessageDraft, Message>;
 
@@ -39,6 +40,10 @@ export class InProcessPipeline implements Pipeline {
 
   flush() {
     return this.queue.flush();
+  }
+
+  observe(fn: GroupObserver) {
+    this.queue.observer = fn;
   }
 
   private async write(batch: Pending[]) {

@@ -6,6 +6,7 @@ import { createKafka, ensureTopics, type KafkaSettings } from './kafka.js';
 import { GroupQueue, withSeq, type Pending as GroupPending } from './group-queue.js';
 import type { FailedEntry, FailedStore } from './failed-store.js';
 import type { Cache, MessageDraft, Pipeline, Store } from './types.js';
+import type { GroupObserver } from './types.js';
 
 export interface KafkaPipelineOptions extends KafkaSettings {
   sendTimeoutMs: number;
@@ -130,6 +131,10 @@ export class KafkaPipeline implements Pipeline {
 
   flush() {
     return this.queue.flush();
+  }
+
+  observe(fn: GroupObserver) {
+    this.queue.observer = fn;
   }
 
   private async send(batch: Pending[]) {

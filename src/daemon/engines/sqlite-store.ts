@@ -2,6 +2,8 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ChatError, type Message } from '../../protocol/index.js';
+import { Worker } from 'node:worker_threads';
+import { configure, messageWriter, rowToMessage, type MessageRow } from './sqlite-messages.js';
 import type { ApiTokenRecord, ConversationRecord, HistoryRange, RefreshTokenRecord, Store, UserRecord } from './types.js';
 
 const SCHEMA = `
@@ -74,24 +76,6 @@ CREATE TABLE IF NOT EXISTS receipts (
 ) WITHOUT ROWID;
 `;
 
-interface MessageRow {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  from_user: string;
-  to_user: string;
-  text: string;
-  kind: Message['kind'];
-  created_at: string;
-  client_msg_id: string | null;
-}
-
-function rowToMessage(r: MessageRow): Message {
-  const m: Message = { id: r.id, seq: r.seq, conversationId: r.conversation_id, from: r.from_user, to: r.to_user, text: r.text, kind: r.kind, createdAt: r.created_at };
-  if (r.client_msg_id !== null) m.clientMsgId = r.client_msg_id;
-  return m;
-}
-
 interface UserRow { id: string; username: string; password_hash: string; admin: number; disabled: number; created_at: string }
 const rowToUser = (r: UserRow): UserRecord => ({ id: r.id, username: r.username, passwordHash: r.password_hash, admin: r.admin === 1, disabled: r.disabled === 1, createdAt: r.created_at });
 
@@ -102,30 +86,97 @@ interface ApiRow { id: string; user_id: string; name: string; token_hash: string
 const rowToApi = (r: ApiRow): ApiTokenRecord => ({ id: r.id, userId: r.user_id, name: r.name, tokenHash: r.token_hash, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at });
 
 /**
- * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a
- * committed transaction survives kill -9 and power loss. better-sqlite3 is
- * synchronous; callers batch writes (group commit) to amortise the fsync.
+ * The message writer thread, seen from the event loop: batches go in, and each comes back
+ * once committed. If the thread dies, pending batches fail (their senders get an error and
+ * may retry, idempotently) and the next batch starts a new thread.
+ */
+class WriterThread {
+  private worker: Worker | null = null;
+  private next = 1;
+  private readonly pending = new Map<number, { resolve: (rows: (MessageRow | null)[]) => void; reject: (err: Error) => void }>();
+
+  constructor(private readonly file: string) {}
+
+  write(messages: Message[]): Promise<(MessageRow | null)[]> {
+    const w = (this.worker ??= this.spawn());
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) w.ref();
+      w.postMessage({ id, messages });
+    });
+  }
+
+  async close() {
+    const w = this.worker;
+    if (!w) return;
+    this.worker = null;
+    const exited = new Promise((r) => w.once('exit', r));
+    w.postMessage({ close: true });
+    await exited;
+  }
+
+  private spawn(): Worker {
+    const w = import.meta.url.endsWith('.ts')
+      // Under the test runner this module is TypeScript: the thread registers tsx, then loads it.
+      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./sqlite-writer.ts', import.meta.url).href)}); });`, { eval: true, workerData: { file: this.file } })
+      : new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { file: this.file } });
+    w.unref();
+    w.on('message', (r: { id: number; rows?: (MessageRow | null)[]; error?: string; code?: string }) => {
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.pending.delete(r.id);
+      if (this.pending.size === 0) w.unref();
+      if (r.rows) p.resolve(r.rows);
+      else p.reject(Object.assign(new Error(r.error), r.code ? { code: r.code } : {}));
+    });
+    const fail = (err: Error) => {
+      if (this.worker === w) this.worker = null;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`the SQLite writer thread exited (code ${code})`)));
+    return w;
+  }
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed
+ * transaction survives kill -9 and power loss. better-sqlite3 is synchronous, so messages,
+ * the hot write, are committed on a writer thread with its own connection: the fsync waits
+ * there, not on the event loop, and batches grow while a commit runs (group commit). Other
+ * writes are rare and stay on the event loop's connection; reads never block on the writer (WAL).
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private db!: Database.Database;
   private stmts!: ReturnType<SqliteStore['prepare']>;
+  /** Commits message batches: the writer thread, or in place for an in-memory database. */
+  private writeMessages!: (messages: Message[]) => Promise<(MessageRow | null)[]>;
+  private writer: WriterThread | null = null;
 
   constructor(private readonly file: string) {}
 
   async start(): Promise<void> {
     if (this.file !== ':memory:') fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     this.db = new Database(this.file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
+    configure(this.db);
     this.db.exec(SCHEMA);
-    if (this.file !== ':memory:') fs.chmodSync(this.file, 0o600);
     this.stmts = this.prepare();
+    if (this.file === ':memory:') {
+      const write = messageWriter(this.db);
+      this.writeMessages = async (messages) => write(messages);
+    } else {
+      fs.chmodSync(this.file, 0o600);
+      const writer = (this.writer = new WriterThread(this.file));
+      this.writeMessages = (messages) => writer.write(messages);
+    }
   }
 
   async close(): Promise<void> {
+    await this.writer?.close();
+    this.writer = null;
     if (this.db?.open) this.db.close();
   }
 
@@ -162,10 +213,7 @@ export class SqliteStore implements Store {
       delEdges: db.prepare('DELETE FROM friend_edges WHERE (from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?)'),
       edgesOut: db.prepare<[string], { u: string }>('SELECT to_user AS u FROM friend_edges WHERE from_user = ? ORDER BY to_user'),
       edgesIn: db.prepare<[string], { u: string }>('SELECT from_user AS u FROM friend_edges WHERE to_user = ? ORDER BY from_user'),
-      insertMsg: db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id) VALUES (@id, @conversationId, @seq, @from, @to, @text, @kind, @createdAt, @clientMsgId) ON CONFLICT DO NOTHING'),
-      msgById: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?'),
       msgByClient: db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?'),
-      upsertConv: db.prepare('INSERT INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq), updated_at = CASE WHEN excluded.last_seq > last_seq THEN excluded.updated_at ELSE updated_at END'),
       latest: db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?'),
       before: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?'),
       after: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?'),
@@ -280,24 +328,11 @@ export class SqliteStore implements Store {
     return { out: this.stmts.edgesOut.all(username).map((r) => r.u), in: this.stmts.edgesIn.all(username).map((r) => r.u) };
   }
 
-  /** Synchronous core of insertMessages, for the group-commit writer. */
-  insertMessagesSync(messages: Message[]): Message[] {
-    const s = this.stmts;
-    return this.db.transaction(() => messages.map((m) => {
-      const info = s.insertMsg.run({ ...m, clientMsgId: m.clientMsgId ?? null });
-      if (info.changes === 0) {
-        const existing = s.msgById.get(m.id) ?? (m.clientMsgId !== undefined ? s.msgByClient.get(m.from, m.clientMsgId) : undefined);
-        if (!existing) throw new Error(`message ${m.id} conflicts on (conversationId, seq) = (${m.conversationId}, ${m.seq})`);
-        return rowToMessage(existing);
-      }
-      const [a, b] = m.conversationId.startsWith('dm:') ? m.conversationId.slice(3).split(':') : [m.from, m.to];
-      s.upsertConv.run(m.conversationId, a, b, m.seq, m.createdAt);
-      return m;
-    })).immediate();
-  }
-
+  /** Commits the batch (on the writer thread); a message already stored resolves to the stored one. */
   async insertMessages(messages: Message[]) {
-    return this.insertMessagesSync(messages);
+    if (messages.length === 0) return [];
+    const rows = await this.writeMessages(messages);
+    return messages.map((m, i) => (rows[i] ? rowToMessage(rows[i]) : m));
   }
 
   async getMessageByClientId(from: string, clientMsgId: string) {

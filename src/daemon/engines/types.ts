@@ -176,4 +176,8 @@ export interface Pipeline extends Lifecycle {
   submit(draft: MessageDraft): Promise<Message>;
   /** Resolves when everything submitted so far is durable (used at shutdown). */
   flush(): Promise<void>;
+  /** Calls `fn` after each group write (commit or produce) with its size and duration. */
+  observe(fn: GroupObserver): void;
 }
+
+export type GroupObserver = (size: number, ms: number) => void;
