@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
+import mongoose from 'mongoose';
 import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import type { Message } from '../src/protocol/index.js';
@@ -57,10 +58,12 @@ export async function persistPipeline(opts: { total: number; conversations: numb
   while (persister.stored + persister.deadLettered < opts.total) await new Promise((r) => setTimeout(r, 20));
   const drainSeconds = (performance.now() - t1) / 1000;
   await persister.close();
-  // Count the rows themselves, not the persister's tally.
-  let stored = 0;
-  for (let c = 0; c < opts.conversations; c++) stored += await store.countAfter(`dm:u${2 * c}:u${2 * c + 1}`, 0, ' nobody');
   await store.close();
+  // Count the rows themselves, not the persister's tally (one scan of the collection).
+  const conn = await mongoose.createConnection(u.toString()).asPromise();
+  const stored = await conn.collection('messages').countDocuments({});
+  await conn.dropDatabase();
+  await conn.close();
   redis.disconnect();
   const admin = kafka.admin();
   await admin.connect();
@@ -70,3 +73,33 @@ export async function persistPipeline(opts: { total: number; conversations: numb
 }
 
 const round = (s: number) => Math.round(s * 100) / 100;
+
+/**
+ * The engine's own ceiling, as the baseline for the pipeline: documents of the same shape,
+ * with the same two unique indexes, bulk-inserted straight through the driver in batches of
+ * `batchSize`, with no Kafka and no chatd code in the way.
+ */
+export async function rawInsertCeiling(opts: { total: number; conversations: number; batchSize: number }): Promise<{ messages: number; seconds: number; perSec: number }> {
+  const u = new URL(process.env.MONGODB_URI!);
+  u.pathname = `/benchraw${Date.now().toString(36)}`;
+  const conn = await mongoose.createConnection(u.toString()).asPromise();
+  const col = conn.collection('messages');
+  await col.createIndex({ conversationId: 1, seq: 1 }, { unique: true });
+  await col.createIndex({ from: 1, dedupeKey: 1 }, { unique: true });
+  const seqs = new Array<number>(opts.conversations).fill(0);
+  const batches: Record<string, unknown>[][] = [];
+  for (let i = 0; i < opts.total; i += opts.batchSize) {
+    const docs: Record<string, unknown>[] = [];
+    for (let j = i; j < Math.min(opts.total, i + opts.batchSize); j++) {
+      const c = j % opts.conversations;
+      docs.push({ _id: uuidv7(), conversationId: `dm:u${2 * c}:u${2 * c + 1}`, seq: ++seqs[c]!, from: `u${2 * c}`, to: `u${2 * c + 1}`, text: `raw-${j}|${'x'.repeat(40)}`, kind: 'user', createdAt: new Date().toISOString(), clientMsgId: `raw-${j}`, dedupeKey: `raw-${j}` });
+    }
+    batches.push(docs);
+  }
+  const t0 = performance.now();
+  for (const docs of batches) await col.insertMany(docs as never[], { ordered: false });
+  const seconds = (performance.now() - t0) / 1000;
+  await conn.dropDatabase();
+  await conn.close();
+  return { messages: opts.total, seconds: round(seconds), perSec: Math.round(opts.total / seconds) };
+}

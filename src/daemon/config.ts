@@ -53,7 +53,7 @@ export const FIELDS = {
   kafkaSendTimeoutMs: { env: 'CHAT_KAFKA_SEND_TIMEOUT_MS', schema: int(100, 120_000), default: 5000, description: 'How long a publish may retry before the message goes to the failed-publish store' },
   produceLingerMs: { env: 'CHAT_PRODUCE_LINGER_MS', schema: int(0, 1000), default: 0, description: 'Producer linger before a batch is sent (0: the next event-loop turn)' },
   persister: { env: 'CHAT_PERSISTER', schema: bool, default: true, description: 'Run a persistence consumer (Kafka to store) in this node' },
-  persistBatchSize: { env: 'CHAT_PERSIST_BATCH', schema: int(1, 100_000), default: 1000, description: 'Most messages written to the store in one bulk insert' },
+  persistBatchSize: { env: 'CHAT_PERSIST_BATCH', schema: int(1, 100_000), default: 5000, description: 'Most messages written to the store in one bulk insert' },
   persistLingerMs: { env: 'CHAT_PERSIST_LINGER_MS', schema: int(1, 60_000), default: 50, description: 'Most time the consumer waits to fill a batch' },
   failedRetryMs: { env: 'CHAT_FAILED_RETRY_MS', schema: int(100, 3_600_000), default: 10_000, description: 'First retry of failed publishes; doubles while Kafka stays down, up to 5 min' },
   logLevel: { env: 'LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', description: 'pino log level' },

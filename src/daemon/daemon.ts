@@ -74,8 +74,8 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
       for (const r of lifecycle) await r.start();
       if (engines.redis) {
         // Cross-node fan-out: rooms, broadcasts and disconnects reach sockets on every node.
-        const pub = engines.redis.duplicate({ connectionName: 'chatd-adapter-pub' });
-        const sub = engines.redis.duplicate({ connectionName: 'chatd-adapter-sub' });
+        const pub = engines.redis.duplicate({ connectionName: 'chatd-adapter-pub', enableAutoPipelining: false });
+        const sub = engines.redis.duplicate({ connectionName: 'chatd-adapter-sub', enableAutoPipelining: false });
         adapterClients = [pub, sub];
         for (const c of adapterClients) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis adapter connection error'));
         await Promise.all([pub.connect(), sub.connect()]);

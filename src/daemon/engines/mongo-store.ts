@@ -225,11 +225,26 @@ export class MongoStore implements Store {
     }
     const heads = new Map<string, Message>();
     for (const m of out) if ((heads.get(m.conversationId)?.seq ?? 0) < m.seq) heads.set(m.conversationId, m);
-    for (const [conv, m] of heads) {
-      const members = conv.startsWith('dm:') ? conv.slice(3).split(':') : [m.from, m.to];
-      await this.upsertConversation(conv, members, m.seq, m.createdAt);
-    }
+    await this.upsertConversations([...heads.values()]);
     return out;
+  }
+
+  /** Raises each conversation's head in one round trip; upserts that lost a first-insert race are redone one by one. */
+  private async upsertConversations(heads: Message[]) {
+    if (heads.length === 0) return;
+    const members = (m: Message) => (m.conversationId.startsWith('dm:') ? m.conversationId.slice(3).split(':') : [m.from, m.to]);
+    const op = (m: Message) => ({ updateOne: { filter: { _id: m.conversationId }, update: { $max: { lastSeq: m.seq, updatedAt: m.createdAt }, $setOnInsert: { members: members(m) } }, upsert: true } });
+    try {
+      await this.m.Conv.collection.bulkWrite(heads.map(op) as never[], { ordered: false });
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: { code?: number; index: number }[] | { code?: number; index: number } }).writeErrors;
+      const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+      if (list.length === 0 || list.some((e) => e.code !== 11000)) throw err;
+      for (const e of list) {
+        const m = heads[e.index]!;
+        await this.upsertConversation(m.conversationId, members(m), m.seq, m.createdAt);
+      }
+    }
   }
 
   private async upsertConversation(conv: string, members: string[], seq: number, at: string) {

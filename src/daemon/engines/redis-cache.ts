@@ -36,11 +36,25 @@ if redis.call('ZREM', KEYS[1], ARGV[2]) == 0 then return 0 end
 if redis.call('ZCARD', KEYS[1]) == 0 then return 1 end
 return 0`,
   },
+  // KEYS: the conversation's recent list, then each member's conversation index.
+  // ARGV: seq, message JSON, keep, ttl seconds, conversation id, updated-at score.
+  chatRecentPush: {
+    numberOfKeys: 3,
+    lua: `redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[6], ARGV[5])
+  redis.call('EXPIRE', KEYS[i], ARGV[4])
+end
+return 1`,
+  },
 } as const;
 
 type ScriptClient = Redis & {
   chatRateLimit(key: string, windowMs: number): Promise<[number, number]>;
   chatIncrIfExists(key: string): Promise<number | null>;
+  chatRecentPush(recentKey: string, convsA: string, convsB: string, seq: number, json: string, keep: number, ttlSec: number, conversationId: string, at: number): Promise<number>;
   chatPresenceAdd(key: string, now: number, expires: number, member: string, ttl: number): Promise<number>;
   chatPresenceRemove(key: string, now: number, member: string): Promise<number>;
 };
@@ -53,6 +67,9 @@ export function createRedis(url: string, name: string): Redis {
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
     retryStrategy: (times) => Math.min(times * 200, 2000),
+    // Commands issued in the same event-loop turn (many senders at once) share one write and
+    // one round trip; each still gets its own reply.
+    enableAutoPipelining: true,
   });
   // Connection errors surface through health() and failed commands; without a listener
   // ioredis would print every reconnect attempt to stderr.
@@ -148,18 +165,10 @@ export class RedisCache implements Cache {
     return this.client.incr(key);
   }
 
+  /** One script call: the recent list, its trim and expiry, and both members' conversation indexes. */
   async recentPush(message: Message) {
-    const key = this.k('recent', message.conversationId);
     const members = message.conversationId.startsWith('dm:') ? message.conversationId.slice(3).split(':') : [message.from, message.to];
-    const p = this.client.multi();
-    p.zadd(key, message.seq, JSON.stringify(message));
-    p.zremrangebyrank(key, 0, -(RECENT_PER_CONVERSATION + 1));
-    p.expire(key, RECENT_TTL_SEC);
-    for (const u of members) {
-      p.zadd(this.k('convs', u), Date.parse(message.createdAt), message.conversationId);
-      p.expire(this.k('convs', u), RECENT_TTL_SEC);
-    }
-    await p.exec();
+    await this.client.chatRecentPush(this.k('recent', message.conversationId), this.k('convs', members[0]!), this.k('convs', members[1]!), message.seq, JSON.stringify(message), RECENT_PER_CONVERSATION, RECENT_TTL_SEC, message.conversationId, Date.parse(message.createdAt));
   }
 
   async recent(conversationId: string) {
