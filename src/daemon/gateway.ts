@@ -36,9 +36,24 @@ export interface GatewayDeps {
 
 const userRoom = (u: string) => `user:${u}`;
 const uidRoom = (id: string) => `uid:${id}`;
-const sessionRoom = (s: string) => `session:${s}`;
-/** setTimeout's ceiling; longer expiries are re-armed. */
-const MAX_TIMER = 2 ** 31 - 1;
+/** How often sockets with expired access tokens are looked for. */
+const EXPIRY_SWEEP_MS = 1000;
+
+/**
+ * Once authenticated, nothing reads the upgrade request, its headers or the credential again,
+ * but engine.io and Socket.IO keep them reachable until the connection closes. Dropping them
+ * saves memory on every idle connection, and the token is not kept in memory for its life.
+ */
+function slimConnection(socket: ChatSocket) {
+  const conn = socket.conn as unknown as { request: { rawHeaders?: unknown; rawTrailers?: unknown } | null };
+  if (conn.request) {
+    conn.request.rawHeaders = [];
+    conn.request.rawTrailers = [];
+  }
+  conn.request = null;
+  socket.handshake.headers = {};
+  socket.handshake.auth = {};
+}
 
 /** Ends a socket with a coded reason the client can show. */
 function endSocket(socket: ChatSocket, err: ChatError) {
@@ -65,10 +80,21 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
 
   auth.onRevocation((e) => {
     const err = new ChatError(e.reason === 'disabled' ? 'CHAT_ERR_ACCOUNT_DISABLED' : 'CHAT_ERR_SESSION_REVOKED');
-    const rooms = e.all ? [uidRoom(e.userId)] : (e.sessionIds ?? []).map(sessionRoom);
-    if (rooms.length === 0) return;
-    io.in(rooms).emit('session:end', err.toBody());
-    io.in(rooms).disconnectSockets(true);
+    if (e.all) {
+      io.in(uidRoom(e.userId)).emit('session:end', err.toBody());
+      io.in(uidRoom(e.userId)).disconnectSockets(true);
+      return;
+    }
+    // Rare, so sessions get no room of their own: the user's sockets, on every node, filtered.
+    const sessions = new Set(e.sessionIds ?? []);
+    if (sessions.size === 0) return;
+    io.in(uidRoom(e.userId)).fetchSockets().then((sockets) => {
+      for (const s of sockets) {
+        if (!sessions.has(s.data.sessionId)) continue;
+        s.emit('session:end', err.toBody());
+        s.disconnect(true);
+      }
+    }, (err2: unknown) => log.warn({ err: err2 }, 'could not reach sockets to revoke'));
   });
 
   io.use((socket, next) => {
@@ -84,75 +110,74 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     );
   });
 
-  io.on('connection', (socket) => {
-    const { username, userId, sessionId, expiresAt } = socket.data;
-    connections.inc();
-    void socket.join([userRoom(username), uidRoom(userId), sessionRoom(sessionId)]);
-
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      if (expiresAt === null) return;
-      const left = expiresAt - Date.now();
-      if (left <= 0) return endSocket(socket, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
-      timer = setTimeout(arm, Math.min(left, MAX_TIMER));
-    };
-    arm();
-
-    void cache.presenceAdd(username, socket.id).then(async (cameOnline) => {
-      if (cameOnline) await announce(username, true);
-    }).catch((err) => log.warn({ err }, 'presence add failed'));
-
-    socket.on('disconnect', () => {
-      connections.dec();
-      clearTimeout(timer);
-      void cache.presenceRemove(username, socket.id).then(async (wentOffline) => {
-        if (wentOffline) await announce(username, false);
-      }).catch((err) => log.warn({ err }, 'presence remove failed'));
-    });
-
-    /** Wraps a handler: expiry check, schema parse, coded error acks, never a throw out of the handler. */
-    const handle = <P, R>(event: keyof ClientToServerEvents, schema: z.ZodType<P>, fn: (payload: P) => Promise<R>) => {
-      socket.on(event, ((payload: unknown, ack: unknown) => {
-        const reply = typeof ack === 'function' ? (ack as (r: Ack<R>) => void) : () => {};
-        const fail = (err: unknown) => {
-          const ce = classify(err);
-          if (ce.code === 'CHAT_ERR_INTERNAL') log.error({ err, event }, 'socket handler failed');
-          rejected.inc({ code: ce.code });
-          reply({ ok: false, error: ce.toBody() });
-        };
-        try {
-          if (deps.isClosing()) return fail(new ChatError('CHAT_ERR_SHUTTING_DOWN'));
-          if (expiresAt !== null && Date.now() >= expiresAt) {
-            fail(new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
-            return endSocket(socket, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
-          }
-          const input = parse(schema, payload);
-          fn(input).then((data) => reply({ ok: true, data }), fail);
-        } catch (err) {
-          fail(err);
+  /**
+   * Event handlers are made once and shared by every socket (Node calls a listener with the
+   * socket as `this`), so an idle connection carries no closures of ours.
+   */
+  const handler = <P, R>(event: keyof ClientToServerEvents, schema: z.ZodType<P>, fn: (socket: ChatSocket, payload: P) => Promise<R>) =>
+    function (this: ChatSocket, payload: unknown, ack: unknown) {
+      const socket = this;
+      const reply = typeof ack === 'function' ? (ack as (r: Ack<R>) => void) : undefined;
+      const fail = (err: unknown) => {
+        const ce = classify(err);
+        if (ce.code === 'CHAT_ERR_INTERNAL') log.error({ err, event }, 'socket handler failed');
+        rejected.inc({ code: ce.code });
+        reply?.({ ok: false, error: ce.toBody() });
+      };
+      try {
+        if (deps.isClosing()) return fail(new ChatError('CHAT_ERR_SHUTTING_DOWN'));
+        const { expiresAt } = socket.data;
+        if (expiresAt !== null && Date.now() >= expiresAt) {
+          fail(new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
+          return endSocket(socket, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
         }
-      }) as never);
+        fn(socket, parse(schema, payload)).then((data) => reply?.({ ok: true, data }), fail);
+      } catch (err) {
+        fail(err);
+      }
     };
 
-    handle('message:send', deps.sendSchema, async (input) => {
-      const m = await messages.send(username, input);
+  const handlers: [keyof ClientToServerEvents, (this: ChatSocket, payload: unknown, ack: unknown) => void][] = [
+    ['message:send', handler('message:send', deps.sendSchema, async (socket, input) => {
+      const m = await messages.send(socket.data.username, input);
       sent.inc();
       return m;
-    });
-    handle('message:sync', syncSchema, async (input) => messages.sync(username, input.cursors, input.limit));
-    handle('typing:update', typingSchema, async (input) => {
+    })],
+    ['message:sync', handler('message:sync', syncSchema, async (socket, input) => messages.sync(socket.data.username, input.cursors, input.limit))],
+    ['typing:update', handler('typing:update', typingSchema, async (socket, input) => {
+      const { username } = socket.data;
       // Only between friends; ephemeral, so nothing is stored.
       if (input.to !== username && (await friends.areFriends(username, input.to))) {
         io.to(userRoom(input.to)).emit('typing:update', { conversationId: dmConversationId(username, input.to), username, typing: input.typing });
       }
       return null;
-    });
-    handle('receipt:update', receiptSchema, async (input) => {
-      const event = await messages.receipt(username, input.conversationId, input);
+    })],
+    ['receipt:update', handler('receipt:update', receiptSchema, async (socket, input) => {
+      const event = await messages.receipt(socket.data.username, input.conversationId, input);
       const members = input.conversationId.startsWith('dm:') ? input.conversationId.slice(3).split(':') : [];
       io.to(members.map(userRoom)).emit('receipt:update', event);
       return event;
-    });
+    })],
+  ];
+
+  function onDisconnect(this: ChatSocket) {
+    const { username } = this.data;
+    connections.dec();
+    void cache.presenceRemove(username, this.id).then(async (wentOffline) => {
+      if (wentOffline) await announce(username, false);
+    }).catch((err) => log.warn({ err }, 'presence remove failed'));
+  }
+
+  io.on('connection', (socket) => {
+    const { username, userId } = socket.data;
+    slimConnection(socket);
+    connections.inc();
+    void socket.join([userRoom(username), uidRoom(userId)]);
+    void cache.presenceAdd(username, socket.id).then(async (cameOnline) => {
+      if (cameOnline) await announce(username, true);
+    }).catch((err) => log.warn({ err }, 'presence add failed'));
+    socket.on('disconnect', onDisconnect);
+    for (const [event, fn] of handlers) socket.on(event, fn as never);
   });
 
   async function announce(username: string, online: boolean) {
@@ -163,8 +188,18 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
 
   // Presence entries in a shared cache expire unless this node keeps re-asserting its sockets.
   let heartbeat: NodeJS.Timeout | undefined;
+  // One sweep cuts every socket whose access token has expired (instead of a timer per socket).
+  let expiry: NodeJS.Timeout | undefined;
   return {
     start() {
+      expiry = setInterval(() => {
+        const now = Date.now();
+        for (const socket of io.of('/').sockets.values()) {
+          const { expiresAt } = socket.data;
+          if (expiresAt !== null && now >= expiresAt) endSocket(socket, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
+        }
+      }, EXPIRY_SWEEP_MS);
+      expiry.unref();
       heartbeat = setInterval(() => {
         const live = [...io.of('/').sockets.values()].map((s) => ({ username: s.data.username, connectionId: s.id }));
         cache.presenceHeartbeat(live).catch((err) => log.warn({ err }, 'presence heartbeat failed'));
@@ -173,6 +208,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     },
     stop() {
       clearInterval(heartbeat);
+      clearInterval(expiry);
     },
   };
 }

@@ -31,8 +31,19 @@ export class AuthService {
   private dummyHash?: Promise<string>;
   private readonly listeners: RevocationListener[] = [];
   private readonly touched = new Map<string, number>();
+  /**
+   * The access secret as a KeyObject, made once: given a string, jsonwebtoken first tries
+   * (and fails) to parse it as a PEM public key on every verify, which costs each handshake.
+   */
+  private key?: { secret: string; key: crypto.KeyObject };
 
   constructor(private readonly store: Store, private readonly cache: Cache, private readonly config: Config, private readonly now: () => number = Date.now) {}
+
+  private get accessKey(): crypto.KeyObject {
+    const secret = this.config.jwtAccessSecret;
+    if (this.key?.secret !== secret) this.key = { secret, key: crypto.createSecretKey(Buffer.from(secret, 'utf8')) };
+    return this.key.key;
+  }
 
   onRevocation(l: RevocationListener) {
     this.listeners.push(l);
@@ -87,7 +98,7 @@ export class AuthService {
       createdAt: new Date(now).toISOString(), expiresAt: new Date(now + this.config.refreshTokenTtlSec * 1000).toISOString(),
       usedAt: null, revokedAt: null, device: device ?? null,
     });
-    const accessToken = jwt.sign({ sid: familyId, typ: 'access' }, this.config.jwtAccessSecret, {
+    const accessToken = jwt.sign({ sid: familyId, typ: 'access' }, this.accessKey, {
       algorithm: ALG, expiresIn: this.config.accessTokenTtlSec, subject: user.id, issuer: ISSUER, jwtid: uuidv7(),
     });
     return { user: publicUser(user), accessToken, expiresIn: this.config.accessTokenTtlSec, refreshToken: `${id}.${secret}` };
@@ -129,7 +140,7 @@ export class AuthService {
     if (token.startsWith(API_TOKEN_PREFIX)) return this.authenticateApiToken(token);
     let claims: jwt.JwtPayload;
     try {
-      claims = jwt.verify(token, this.config.jwtAccessSecret, { algorithms: [ALG], issuer: ISSUER, clockTimestamp: Math.floor(this.now() / 1000) }) as jwt.JwtPayload;
+      claims = jwt.verify(token, this.accessKey, { algorithms: [ALG], issuer: ISSUER, clockTimestamp: Math.floor(this.now() / 1000) }) as jwt.JwtPayload;
     } catch (err) {
       if (err instanceof jwt.TokenExpiredError) throw new ChatError('CHAT_ERR_TOKEN_EXPIRED');
       throw new ChatError('CHAT_ERR_TOKEN_INVALID');
