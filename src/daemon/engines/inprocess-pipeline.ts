@@ -17,9 +17,11 @@ export class InProcessPipeline implements Pipeline {
   private readonly queue: GroupQueue<MessageDraft, Message>;
   private readonly counters = new Map<string, number>();
   private closed = false;
+  readonly dedupesOnCommit: boolean;
 
   constructor(private readonly store: Store, maxBatch: number) {
-    this.queue = new GroupQueue((batch) => this.write(batch), { maxBatch });
+    this.queue = new GroupQueue((batch) => (this.store.appendMessages ? this.append(batch) : this.write(batch)), { maxBatch });
+    this.dedupesOnCommit = this.store.appendMessages !== undefined;
   }
 
   async start() {}
@@ -44,6 +46,16 @@ export class InProcessPipeline implements Pipeline {
 
   observe(fn: GroupObserver) {
     this.queue.observer = fn;
+  }
+
+  /** The store sequences and dedupes in its own transaction (the embedded SQLite writer). */
+  private async append(batch: Pending[]) {
+    try {
+      const stored = await this.store.appendMessages!(batch.map((p) => p.item));
+      stored.forEach((m, i) => batch[i]!.resolve(m));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
   }
 
   private async write(batch: Pending[]) {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Message } from '../../protocol/index.js';
+import type { MessageDraft } from './types.js';
 
 /** A messages row as SQLite returns it. */
 export interface MessageRow {
@@ -58,4 +59,50 @@ export function messageWriter(db: Database.Database): (messages: Message[]) => (
     return out;
   });
   return (messages) => tx.immediate(messages);
+}
+
+/** For each draft: the seq it was stored under, or the row already stored for its (from, clientMsgId). */
+export type AppendResult = { seq: number } | { row: MessageRow };
+
+/**
+ * The embedded send path's write: sequencing, dedupe and insert in one transaction on the
+ * writer's connection. A draft whose (from, clientMsgId) is stored resolves to that row and
+ * takes no seq, so seqs stay gap-free without a lookup on the event loop first. Counters are
+ * loaded from the table on first use and kept only for committed transactions.
+ */
+export function messageAppender(db: Database.Database): (drafts: MessageDraft[]) => AppendResult[] {
+  const insert = db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const byClient = db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?');
+  const maxSeq = db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?');
+  const upsertConv = db.prepare('INSERT INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq), updated_at = CASE WHEN excluded.last_seq > last_seq THEN excluded.updated_at ELSE updated_at END');
+  const counters = new Map<string, number>();
+  const tx = db.transaction((drafts: MessageDraft[]) => {
+    const touched = new Map<string, number>();
+    const heads = new Map<string, MessageDraft & { seq: number }>();
+    const out = drafts.map((d): AppendResult => {
+      if (d.clientMsgId !== undefined) {
+        const existing = byClient.get(d.from, d.clientMsgId);
+        if (existing) return { row: existing };
+      }
+      const c = d.conversationId;
+      const seq = (touched.get(c) ?? counters.get(c) ?? maxSeq.get(c)!.s ?? 0) + 1;
+      if (insert.run(d.id, c, seq, d.from, d.to, d.text, d.kind, d.createdAt, d.clientMsgId ?? null).changes === 0) {
+        throw new Error(`message ${d.id} conflicts on (conversationId, seq) = (${c}, ${seq})`);
+      }
+      touched.set(c, seq);
+      heads.set(c, { ...d, seq });
+      return { seq };
+    });
+    for (const [c, m] of heads) {
+      const [a, b] = c.startsWith('dm:') ? c.slice(3).split(':') : [m.from, m.to];
+      upsertConv.run(c, a, b, m.seq, m.createdAt);
+    }
+    return { out, touched };
+  });
+  return (drafts) => {
+    // A failed transaction rolls back, and the counters keep their committed values.
+    const { out, touched } = tx.immediate(drafts);
+    for (const [c, s] of touched) counters.set(c, s);
+    return out;
+  };
 }

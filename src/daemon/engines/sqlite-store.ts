@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ChatError, type Message } from '../../protocol/index.js';
 import { Worker } from 'node:worker_threads';
-import { configure, messageWriter, rowToMessage, type MessageRow } from './sqlite-messages.js';
-import type { ApiTokenRecord, ConversationRecord, HistoryRange, RefreshTokenRecord, Store, UserRecord } from './types.js';
+import { configure, messageAppender, messageWriter, rowToMessage, type AppendResult, type MessageRow } from './sqlite-messages.js';
+import type { ApiTokenRecord, ConversationRecord, HistoryRange, MessageDraft, RefreshTokenRecord, Store, UserRecord } from './types.js';
+import { withSeq } from './group-queue.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -93,17 +94,25 @@ const rowToApi = (r: ApiRow): ApiTokenRecord => ({ id: r.id, userId: r.user_id, 
 class WriterThread {
   private worker: Worker | null = null;
   private next = 1;
-  private readonly pending = new Map<number, { resolve: (rows: (MessageRow | null)[]) => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (rows: never) => void; reject: (err: Error) => void }>();
 
   constructor(private readonly file: string) {}
 
   write(messages: Message[]): Promise<(MessageRow | null)[]> {
+    return this.request({ messages });
+  }
+
+  append(drafts: MessageDraft[]): Promise<AppendResult[]> {
+    return this.request({ drafts });
+  }
+
+  private request<R>(body: { messages: Message[] } | { drafts: MessageDraft[] }): Promise<R> {
     const w = (this.worker ??= this.spawn());
     const id = this.next++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    return new Promise<R>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (rows: never) => void, reject });
       if (this.pending.size === 1) w.ref();
-      w.postMessage({ id, messages });
+      w.postMessage({ id, ...body });
     });
   }
 
@@ -122,7 +131,7 @@ class WriterThread {
       ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./sqlite-writer.ts', import.meta.url).href)}); });`, { eval: true, workerData: { file: this.file } })
       : new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { file: this.file } });
     w.unref();
-    w.on('message', (r: { id: number; rows?: (MessageRow | null)[]; error?: string; code?: string }) => {
+    w.on('message', (r: { id: number; rows?: never; error?: string; code?: string }) => {
       const p = this.pending.get(r.id);
       if (!p) return;
       this.pending.delete(r.id);
@@ -154,6 +163,7 @@ export class SqliteStore implements Store {
   private stmts!: ReturnType<SqliteStore['prepare']>;
   /** Commits message batches: the writer thread, or in place for an in-memory database. */
   private writeMessages!: (messages: Message[]) => Promise<(MessageRow | null)[]>;
+  private appendDrafts!: (drafts: MessageDraft[]) => Promise<AppendResult[]>;
   private writer: WriterThread | null = null;
 
   constructor(private readonly file: string) {}
@@ -166,11 +176,14 @@ export class SqliteStore implements Store {
     this.stmts = this.prepare();
     if (this.file === ':memory:') {
       const write = messageWriter(this.db);
+      const append = messageAppender(this.db);
       this.writeMessages = async (messages) => write(messages);
+      this.appendDrafts = async (drafts) => append(drafts);
     } else {
       fs.chmodSync(this.file, 0o600);
       const writer = (this.writer = new WriterThread(this.file));
       this.writeMessages = (messages) => writer.write(messages);
+      this.appendDrafts = (drafts) => writer.append(drafts);
     }
   }
 
@@ -326,6 +339,20 @@ export class SqliteStore implements Store {
 
   async listFriendEdges(username: string) {
     return { out: this.stmts.edgesOut.all(username).map((r) => r.u), in: this.stmts.edgesIn.all(username).map((r) => r.u) };
+  }
+
+  /**
+   * Sequences, dedupes and commits drafts in one transaction (on the writer thread): each gets
+   * the next seq of its conversation, unless its (from, clientMsgId) is stored, in which case
+   * it resolves to the stored message and takes no seq.
+   */
+  async appendMessages(drafts: MessageDraft[]): Promise<Message[]> {
+    if (drafts.length === 0) return [];
+    const results = await this.appendDrafts(drafts);
+    return drafts.map((d, i) => {
+      const r = results[i]!;
+      return 'seq' in r ? withSeq(d, r.seq) : rowToMessage(r.row);
+    });
   }
 
   /** Commits the batch (on the writer thread); a message already stored resolves to the stored one. */

@@ -1,25 +1,28 @@
 /**
  * The message writer thread. It owns its own connection to the database file and commits
  * each batch it is sent (synchronous=FULL: the fsync waits here, not on the event loop).
- * Protocol: in { id, messages }, out { id, rows } or { id, error }; { close: true } ends it.
+ * Protocol: in { id, messages } (insert as sequenced) or { id, drafts } (sequence, dedupe and
+ * insert), out { id, rows } or { id, error }; { close: true } ends it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Message } from '../../protocol/index.js';
-import { configure, messageWriter } from './sqlite-messages.js';
+import { configure, messageAppender, messageWriter } from './sqlite-messages.js';
+import type { MessageDraft } from './types.js';
 
 const db = new Database((workerData as { file: string }).file);
 configure(db);
 const write = messageWriter(db);
+const append = messageAppender(db);
 
-parentPort!.on('message', ({ id, messages, close }: { id: number; messages: Message[]; close?: true }) => {
+parentPort!.on('message', ({ id, messages, drafts, close }: { id: number; messages?: Message[]; drafts?: MessageDraft[]; close?: true }) => {
   if (close) {
     db.close();
     parentPort!.close();
     return;
   }
   try {
-    parentPort!.postMessage({ id, rows: write(messages) });
+    parentPort!.postMessage({ id, rows: drafts ? append(drafts) : write(messages!) });
   } catch (err) {
     parentPort!.postMessage({ id, error: (err as Error).message, code: (err as { code?: string }).code });
   }

@@ -101,6 +101,11 @@ export interface Store extends Lifecycle {
    * Returns, for each input, the message as stored (an earlier one on a conflict).
    */
   insertMessages(messages: Message[]): Promise<Message[]>;
+  /**
+   * Optional (the embedded store): sequences, dedupes by (from, clientMsgId) and inserts drafts in
+   * one transaction. A draft already stored resolves to the stored message and takes no seq.
+   */
+  appendMessages?(drafts: MessageDraft[]): Promise<Message[]>;
   getMessageByClientId(from: string, clientMsgId: string): Promise<Message | null>;
   /** Messages of a conversation in a seq range, oldest first. Without cursors: the most recent `limit`. With beforeSeq: the `limit` just before it. With afterSeq: the `limit` just after it. */
   history(conversationId: string, range: HistoryRange): Promise<Message[]>;
@@ -178,6 +183,8 @@ export interface Pipeline extends Lifecycle {
   flush(): Promise<void>;
   /** Calls `fn` after each group write (commit or produce) with its size and duration. */
   observe(fn: GroupObserver): void;
+  /** True when a resend of a stored (from, clientMsgId) is caught at commit, so callers need not look first. */
+  readonly dedupesOnCommit: boolean;
 }
 
 export type GroupObserver = (size: number, ms: number) => void;

@@ -62,9 +62,10 @@ export class MessageService {
 
   private async sendOnce(from: string, input: SendInput, key: string | undefined): Promise<Message> {
     if (key) {
-      // A durable dedupe cache (Redis) answers alone; the embedded one is bounded, so a miss asks
-      // the store. Checked before a seq is allotted, so a resend never leaves a seq gap.
-      const prior = (await this.cache.dedupeGet(key)) ?? (this.cache.dedupeDurable ? null : await this.store.getMessageByClientId(from, input.clientMsgId!));
+      // A durable dedupe cache (Redis) answers alone. The embedded one is bounded, so on a miss
+      // the store decides: at commit when the pipeline dedupes there (no seq is allotted to a
+      // resend), else by a lookup first. Either way a resend never leaves a seq gap.
+      const prior = (await this.cache.dedupeGet(key)) ?? (this.cache.dedupeDurable || this.pipeline.dedupesOnCommit ? null : await this.store.getMessageByClientId(from, input.clientMsgId!));
       if (prior) return prior;
     }
     if (!(await this.friends.areFriends(from, input.to))) {
