@@ -52,9 +52,17 @@ async function startServer(target: Target): Promise<Server> {
     }
     // One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile (thread 0 is the event loop).
     const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${target}-${Date.now()}`)}`] : [];
-    [cmd, argv] = pinned(0, process.execPath, [...prof, path.join(root, 'bin/chatd.js'), 'start', '--port', '0']);
+    // CHAT_BENCH_NODE_FLAGS: extra node flags for chatd, e.g. "--trace-gc" (with CHAT_BENCH_SERVER_LOG).
+    const flags = process.env.CHAT_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+    [cmd, argv] = pinned(0, process.execPath, [...flags, ...prof, path.join(root, 'bin/chatd.js'), 'start', '--port', '0']);
   }
   const proc = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // CHAT_BENCH_SERVER_LOG=<file>: keep the server's own output.
+  if (process.env.CHAT_BENCH_SERVER_LOG) {
+    const log = fs.createWriteStream(process.env.CHAT_BENCH_SERVER_LOG, { flags: 'a' });
+    proc.stdout!.pipe(log);
+    proc.stderr!.pipe(log);
+  }
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${target} did not start: ${out}`)), 60_000);

@@ -18,6 +18,8 @@ export class InProcessPipeline implements Pipeline {
   private readonly counters = new Map<string, number>();
   private closed = false;
   readonly dedupesOnCommit: boolean;
+  /** submit resolves after the commit, so history reads see every acknowledged message. */
+  readonly storedOnAck = true;
 
   constructor(private readonly store: Store, maxBatch: number) {
     this.queue = new GroupQueue((batch) => (this.store.appendMessages ? this.append(batch) : this.write(batch)), { maxBatch });

@@ -59,6 +59,8 @@ export class KafkaPipeline implements Pipeline {
   private readonly queue: GroupQueue<Message, Message>;
   /** Resends are caught by the Redis dedupe before a seq is allotted. */
   readonly dedupesOnCommit = false;
+  /** The store is written asynchronously by the persister: the recent cache covers the gap. */
+  readonly storedOnAck = false;
   /** Conversations with entries in the failed store, as this node knows them. */
   private readonly failedConvs = new Set<string>();
   /** False after a failed publish, until a republish succeeds: sends go straight to the failed store. */

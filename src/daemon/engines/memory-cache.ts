@@ -23,7 +23,7 @@ export class MemoryCache implements Cache {
   readonly kind = 'memory';
   readonly dedupeDurable = false;
   private readonly windows = new Map<string, { start: number; count: number }>();
-  private readonly dedupe = new BoundedMap<string, Message>(100_000);
+  private readonly dedupe = new BoundedMap<string, Message>(10_000);
   private readonly presence = new Map<string, Set<string>>();
   private readonly seqs = new BoundedMap<string, number>(100_000);
   private readonly seqInit = new Map<string, Promise<number>>();

@@ -185,6 +185,8 @@ export interface Pipeline extends Lifecycle {
   observe(fn: GroupObserver): void;
   /** True when a resend of a stored (from, clientMsgId) is caught at commit, so callers need not look first. */
   readonly dedupesOnCommit: boolean;
+  /** True when an acknowledged message is already readable from the store (no recent cache needed in front). */
+  readonly storedOnAck: boolean;
 }
 
 export type GroupObserver = (size: number, ms: number) => void;

@@ -91,8 +91,9 @@ export class MessageService {
     if (clientMsgId !== undefined) draft.clientMsgId = clientMsgId;
     const message = await this.pipeline.submit(draft);
     if (message.id !== draft.id) return { message, fresh: false };
-    // Recent messages are served with history before a scale-out store has them; the message is durable already.
-    await this.cache.recentPush(message).catch(() => {});
+    // Recent messages are served with history before a scale-out store has them (the message is
+    // durable already); the embedded store has it at ack time, so it needs no copy in memory.
+    if (!this.pipeline.storedOnAck) await this.cache.recentPush(message).catch(() => {});
     const members = conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : [from, to];
     this.fanout.message(members, message);
     return { message, fresh: true };
@@ -108,6 +109,7 @@ export class MessageService {
    * messages, which the store may not have yet (the Kafka pipeline persists asynchronously).
    */
   async range(conversationId: string, r: HistoryRange): Promise<Message[]> {
+    if (this.pipeline.storedOnAck) return this.store.history(conversationId, r);
     const [stored, recent] = await Promise.all([this.store.history(conversationId, r), this.cache.recent(conversationId).catch(() => [] as Message[])]);
     const lo = r.afterSeq ?? 0;
     const hi = r.beforeSeq ?? Number.MAX_SAFE_INTEGER;
@@ -120,6 +122,7 @@ export class MessageService {
 
   /** The caller's conversations, most recent first: the store's merged with the cache's recent activity. */
   private async conversationHeads(me: string): Promise<ConversationRecord[]> {
+    if (this.pipeline.storedOnAck) return this.store.listConversations(me);
     const [stored, recent] = await Promise.all([this.store.listConversations(me), this.cache.recentConversations(me).catch(() => [] as ConversationRecord[])]);
     const byId = new Map(stored.map((c) => [c.conversationId, c]));
     for (const c of recent) {
