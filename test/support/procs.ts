@@ -35,8 +35,14 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
+/** Every child still running when the test process exits is killed, so a failed test leaks no daemon. */
+const alive = new Set<ReturnType<typeof spawn>>();
+process.once('exit', () => { for (const c of alive) c.kill('SIGKILL'); });
+
 export function spawnProc(bin: string, args: string[], env: Record<string, string>): Proc {
   const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  alive.add(child);
+  child.once('exit', () => alive.delete(child));
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
   let buf = '';
