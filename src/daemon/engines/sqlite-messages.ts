@@ -80,13 +80,13 @@ export function messageAppender(db: Database.Database): (drafts: MessageDraft[])
     const touched = new Map<string, number>();
     const heads = new Map<string, MessageDraft & { seq: number }>();
     const out = drafts.map((d): AppendResult => {
-      if (d.clientMsgId !== undefined) {
-        const existing = byClient.get(d.from, d.clientMsgId);
-        if (existing) return { row: existing };
-      }
       const c = d.conversationId;
       const seq = (touched.get(c) ?? counters.get(c) ?? maxSeq.get(c)!.s ?? 0) + 1;
+      // Insert first: a resend is rare, so it is looked up only when the unique
+      // (from, clientMsgId) index refuses the row, and then its seq is not taken.
       if (insert.run(d.id, c, seq, d.from, d.to, d.text, d.kind, d.createdAt, d.clientMsgId ?? null).changes === 0) {
+        const existing = d.clientMsgId !== undefined ? byClient.get(d.from, d.clientMsgId) : undefined;
+        if (existing) return { row: existing };
         throw new Error(`message ${d.id} conflicts on (conversationId, seq) = (${c}, ${seq})`);
       }
       touched.set(c, seq);
