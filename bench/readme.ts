@@ -61,6 +61,13 @@ function persistTable(p: Record<string, Record<string, unknown>>) {
   return rows.join('\n');
 }
 
+/** With --repeat: every run's maxima, so the spread shows next to the median. */
+function repeatsText(dm: { repeats?: Record<string, { maxRate: number } | number | null>[] }) {
+  if (!dm.repeats || dm.repeats.length < 2) return '';
+  const runs = dm.repeats.map((r, i) => `run ${i + 1}: socketio ${(r.socketio as { maxRate: number } | undefined)?.maxRate}, chatd ${(r.chatd as { maxRate: number } | undefined)?.maxRate}, ratio ${r.ratioToSocketio as number}`);
+  return `, the median of ${dm.repeats.length} runs (${runs.join('; ')}); the tables show the median run`;
+}
+
 const dm = read('dm');
 const m = dm.machine as { cores: number; cpu: string; memGB: number; node: string };
 const block = [
@@ -68,7 +75,7 @@ const block = [
   '',
   dmTable(dm),
   '',
-  `\`ratioToSocketio\` (chatd embedded ÷ bare Socket.IO relay, maximum sustained rates): **${dm.ratioToSocketio}**.`,
+  `\`ratioToSocketio\` (chatd embedded ÷ bare Socket.IO relay, maximum sustained rates in the same run): **${dm.ratioToSocketio}**${repeatsText(dm)}.`,
   '',
   dmSideBySide(dm),
   '',

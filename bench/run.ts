@@ -1,5 +1,5 @@
 /**
- * npm run bench -- <dm|connections|persist|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--profile]
+ * npm run bench -- <dm|connections|persist|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--profile]
  *
  * --profile runs chatd under `node --cpu-prof` and prints where its CPU time went
  * (bench/profile.ts); the summary is written to bench/results/profile-<scenario>-<target>.json.
@@ -164,11 +164,38 @@ function groupStats(a: ServerMetrics | null, b: ServerMetrics | null) {
   return { groups: n, meanGroupSize: Math.round(((b.grouped! - a.grouped!) / n) * 10) / 10, meanGroupMs: Math.round(((b.groupSeconds! - a.groupSeconds!) / n) * 1e5) / 100 };
 }
 
+type DmRun = Record<string, { maxRate: number; p99AtMaxMs: number | null; steps: (DmStep & { serverLoopP99Ms?: number })[] }>;
+
+const median = (xs: number[]) => { const a = [...xs].sort((x, y) => x - y); return a[Math.floor((a.length - 1) / 2)]!; };
+
+/**
+ * --repeat=N runs every target N times (interleaved, so drift hits all alike). The ratio is
+ * taken within each run, against that run's relay; the record keeps every run's maxima, the
+ * median ratio, and the full steps of the run whose ratio is the median.
+ */
 async function dmScenario(targets: Target[]) {
+  const repeat = Number(args.find((a) => a.startsWith('--repeat='))?.slice('--repeat='.length) ?? 1);
+  const runs: { out: DmRun; ratio: number | null }[] = [];
+  let settings: unknown;
+  for (let i = 0; i < repeat; i++) {
+    if (repeat > 1) console.log(`== dm run ${i + 1} of ${repeat}`);
+    const r = await dmRun(targets);
+    settings = r.settings;
+    runs.push({ out: r.out, ratio: r.ratio });
+  }
+  const ratios = runs.map((r) => r.ratio).filter((x): x is number => x !== null);
+  const mid = ratios.length ? median(ratios) : null;
+  const chosen = runs.find((r) => r.ratio === mid) ?? runs[0]!;
+  const repeats = runs.map((r) => ({ ...Object.fromEntries(Object.entries(r.out).map(([t, v]) => [t, { maxRate: v.maxRate, p99AtMaxMs: v.p99AtMaxMs }])), ratioToSocketio: r.ratio }));
+  if (repeat > 1) console.log(`dm ratioToSocketio per run: ${ratios.join(', ')}; median ${mid}`);
+  return { ...chosen.out, ratioToSocketio: mid, repeats, settings };
+}
+
+async function dmRun(targets: Target[]) {
   const rates = onlyRates ?? (quick ? [100, 200] : [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 16000, 20000, 24000, 32000]);
   const durationMs = quick ? 1500 : 5000;
   const pairs = quick ? 4 : 50;
-  const out: Record<string, { maxRate: number; p99AtMaxMs: number | null; steps: (DmStep & { serverLoopP99Ms?: number })[] }> = {};
+  const out: DmRun = {};
   for (const target of targets) {
     const s = await startServer(target);
     try {
@@ -199,7 +226,7 @@ async function dmScenario(targets: Target[]) {
     }
   }
   const ratio = out.chatd && out.socketio?.maxRate ? Math.round((out.chatd.maxRate / out.socketio.maxRate) * 100) / 100 : null;
-  return { ...out, ratioToSocketio: ratio, settings: { rates, durationMs, pairs, textBytes: 64, passRule: 'p99 <= 100 ms, no loss, no duplicate' } };
+  return { out, ratio, settings: { rates, durationMs, pairs, textBytes: 64, passRule: 'p99 <= 100 ms, no loss, no duplicate' } };
 }
 
 async function connectionsScenario(targets: Target[]) {
