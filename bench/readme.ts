@@ -69,9 +69,10 @@ function repeatsText(dm: { repeats?: Record<string, { maxRate: number } | number
 }
 
 const dm = read('dm');
+const repeatNote = dm.repeats?.length > 1 ? ` (the dm record below is from \`npm run bench -- dm --repeat=${dm.repeats.length}\`)` : '';
 const m = dm.machine as { cores: number; cpu: string; memGB: number; node: string };
 const block = [
-  `Recorded run: ${m.cores} cores (${m.cpu}), ${m.memGB} GB, Node ${m.node}, ${String(dm.date).slice(0, 10)}; ${dm.settings.pairs} user pairs, ${dm.settings.textBytes}-byte messages, ${dm.settings.durationMs / 1000} s per step after an unrecorded warm-up. Reproduce with \`npm run services:up && source .services/env && npm run bench -- all\`, then \`npx tsx bench/readme.ts\` to rewrite these tables.`,
+  `Recorded run: ${m.cores} cores (${m.cpu}), ${m.memGB} GB, Node ${m.node}, ${String(dm.date).slice(0, 10)}; ${dm.settings.pairs} user pairs, ${dm.settings.textBytes}-byte messages, ${dm.settings.durationMs / 1000} s per step after an unrecorded warm-up. Reproduce with \`npm run services:up && source .services/env && npm run bench -- all\`${repeatNote}, then \`npx tsx bench/readme.ts\` to rewrite these tables.`,
   '',
   dmTable(dm),
   '',
