@@ -153,11 +153,18 @@ const scenarios: Record<BindingId, Scenario> = {
   },
   async searchNext() {
     const t = await open();
+    const show = (e: Error) => { console.log(t.frame()); throw e; };
+    // Each step waits for its effect, so a slow history page under load cannot reorder them.
     await t.press(KEY.pageUp, KEY.pageUp, KEY.pageUp);
-    await t.press(KEY.end, KEY.ctrlF, ...'needle'.split(''), KEY.enter);
-    await waitFor(() => t.frame().includes('needle number 80'));
+    await waitFor(() => t.frame().includes('lines below')).catch(show);
+    await t.press(KEY.end);
+    await waitFor(() => !t.frame().includes('lines below') && t.frame().includes('line 79 from bob')).catch(show);
+    await t.press(KEY.ctrlF);
+    await waitFor(() => t.frame().includes('search:')).catch(show);
+    await t.press(...'needle'.split(''), KEY.enter);
+    await waitFor(() => t.frame().includes('needle number 80')).catch(show);
     await t.press(KEY.ctrlG);
-    await waitFor(() => t.frame().includes('needle number 60') && t.frame().includes('lines below'));
+    await waitFor(() => t.frame().includes('needle number 60') && t.frame().includes('lines below')).catch(show);
     t.close();
   },
   async addFriend() {

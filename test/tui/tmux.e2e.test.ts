@@ -32,7 +32,8 @@ beforeAll(async () => {
   for (const name of ['alice', 'bob'] as const) {
     // `chat` with no arguments on a terminal opens the TUI; the shell line reports how it exited.
     // CI=1 as many shells have it: the TUI must still draw (ink alone would not).
-    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `env CI=1 CHAT_CONFIG_DIR=${cfg[name]} TERM=xterm-256color ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 30`);
+    // bob's terminal asks for no colour (NO_COLOR); alice's does not.
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `env CI=1 ${name === 'bob' ? 'NO_COLOR=1 ' : ''}CHAT_CONFIG_DIR=${cfg[name]} TERM=xterm-256color ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 30`);
   }
 });
 
@@ -44,7 +45,7 @@ afterAll(async () => {
 });
 
 describe('TUI in tmux', () => {
-  it('alice and bob chat; typing, read state, a streamed /ai answer and inert escapes show on screen', async () => {
+  it('alice and bob chat; typing, read state, a streamed /ai answer, inert escapes, NO_COLOR and a resize show on screen', async () => {
     await until(() => screen('alice').includes('● online') && screen('bob').includes('● online'), 20_000);
     await until(() => screen('alice').includes('to tmux_bob>'));
     type('alice', 'hello bob, this is alice', 'Enter');
@@ -68,6 +69,23 @@ describe('TUI in tmux', () => {
     await until(() => screen('alice').includes('evil ^[]0;pwned^G ^[]52;c;ZXZpbA==^G ^[[2J^[[31mred'));
     expect(tmux('display-message', '-p', '-t', 'alice', '#{pane_title}').trim()).not.toBe('pwned');
     console.log(`tmux screen of alice:\n${screen('alice')}`);
+
+    // Colours as the terminal shows them (capture-pane -e keeps the attributes): alice's screen
+    // has foreground colours; bob's, under NO_COLOR, has none (bold, dim and inverse remain).
+    const COLOUR = /\u001b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[25];[0-9;]+)m/;
+    expect(tmux('capture-pane', '-p', '-e', '-t', 'alice')).toMatch(COLOUR);
+    const bobScreen = tmux('capture-pane', '-p', '-e', '-t', 'bob');
+    expect(bobScreen).toContain('AI: The answer is forty-two.');
+    expect(bobScreen).not.toMatch(COLOUR);
+
+    // The terminal shrinks: the layout follows, so the prompt and the status line stay on screen
+    // (without a re-layout tmux would show the top rows of the old 30-row frame and cut both off).
+    tmux('resize-window', '-t', 'alice', '-x', '72', '-y', '14');
+    await until(() => {
+      const rows = screen('alice').replace(/\n+$/, '').split('\n');
+      return rows.length <= 14 && rows.some((l) => l.includes('to tmux_bob>')) && rows.some((l) => l.includes('● online')) && rows.some((l) => l.includes('hello bob, this is alice'));
+    });
+    console.log(`tmux screen of alice at 72x14:\n${screen('alice')}`);
 
     type('alice', 'C-c');
     await until(() => screen('alice').includes('EXITED 0'));
