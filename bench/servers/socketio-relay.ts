@@ -3,17 +3,11 @@
  * validation, compression off. Each message goes to every socket of the recipient and of the
  * sender (the same copies chatd delivers), then the sender gets its ack.
  */
-import http from 'node:http';
 import { Server } from 'socket.io';
+import { statsServer } from './stats.js';
 
 const port = Number(process.env.PORT ?? 0);
-const server = http.createServer((req, res) => {
-  if (req.url === '/stats') {
-    const m = process.memoryUsage();
-    const cpu = process.cpuUsage();
-    res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, cpuSeconds: (cpu.user + cpu.system) / 1e6, connections: io.engine.clientsCount }));
-  } else res.end('ok');
-});
+const server = statsServer(() => io.engine.clientsCount);
 const io = new Server(server, { perMessageDeflate: false, serveClient: false, maxHttpBufferSize: 64 * 1024 });
 let seq = 0;
 io.on('connection', (socket) => {

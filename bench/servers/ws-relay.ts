@@ -3,18 +3,12 @@
  * client → {t:'send', to, text, c} and server → {t:'msg', m} / {t:'ack', c, m}.
  * Delivers the same copies as chatd (every socket of recipient and sender).
  */
-import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { statsServer } from './stats.js';
 
 const port = Number(process.env.PORT ?? 0);
 const byUser = new Map<string, Set<WebSocket>>();
-const server = http.createServer((req, res) => {
-  if (req.url === '/stats') {
-    const m = process.memoryUsage();
-    const cpu = process.cpuUsage();
-    res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, cpuSeconds: (cpu.user + cpu.system) / 1e6, connections: wss.clients.size }));
-  } else res.end('ok');
-});
+const server = statsServer(() => wss.clients.size);
 const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: 64 * 1024 });
 let seq = 0;
 wss.on('connection', (ws, req) => {

@@ -38,6 +38,14 @@ function models(conn: Connection) {
 
 const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
 
+/** The positions a bulk write refused as duplicates; rethrows when anything else went wrong. */
+function duplicateIndexes(err: unknown): number[] {
+  const writeErrors = (err as { writeErrors?: { code?: number; index: number }[] | { code?: number; index: number } }).writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length === 0 || list.some((e) => e.code !== 11000)) throw err;
+  return list.map((e) => e.index);
+}
+
 function toMessage(d: MessageDoc): Message {
   const m: Message = { id: d._id, seq: d.seq, conversationId: d.conversationId, from: d.from, to: d.to, text: d.text, kind: d.kind, createdAt: d.createdAt };
   if (d.clientMsgId !== undefined && d.clientMsgId !== null) m.clientMsgId = d.clientMsgId;
@@ -209,10 +217,7 @@ export class MongoStore implements Store {
     try {
       await this.m.Msg.collection.insertMany(messages.map(toDoc) as never[], { ordered: false });
     } catch (err) {
-      const writeErrors = (err as { writeErrors?: { code?: number; index: number }[] | { code?: number; index: number } }).writeErrors;
-      const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-      if (list.length === 0 || list.some((e) => e.code !== 11000)) throw err;
-      for (const e of list) failed.add(e.index);
+      for (const i of duplicateIndexes(err)) failed.add(i);
     }
     const out: Message[] = [];
     for (let i = 0; i < messages.length; i++) {
@@ -237,11 +242,8 @@ export class MongoStore implements Store {
     try {
       await this.m.Conv.collection.bulkWrite(heads.map(op) as never[], { ordered: false });
     } catch (err) {
-      const writeErrors = (err as { writeErrors?: { code?: number; index: number }[] | { code?: number; index: number } }).writeErrors;
-      const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-      if (list.length === 0 || list.some((e) => e.code !== 11000)) throw err;
-      for (const e of list) {
-        const m = heads[e.index]!;
+      for (const i of duplicateIndexes(err)) {
+        const m = heads[i]!;
         await this.upsertConversation(m.conversationId, members(m), m.seq, m.createdAt);
       }
     }

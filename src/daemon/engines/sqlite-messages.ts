@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Message } from '../../protocol/index.js';
+import { withSeq } from './group-queue.js';
 import type { MessageDraft } from './types.js';
 
 /** A messages row as SQLite returns it. */
@@ -30,79 +31,91 @@ export function configure(db: Database.Database) {
   db.pragma('foreign_keys = ON');
 }
 
-/**
- * The message write, shared by the writer thread and in-memory stores: one transaction,
- * each conversation's head updated once per batch. For each message it returns null when
- * it was inserted, or the stored row when its id or (from, clientMsgId) was already there.
- */
-export function messageWriter(db: Database.Database): (messages: Message[]) => (MessageRow | null)[] {
-  const insert = db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
-  const byId = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
-  const byClient = db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?');
-  const upsertConv = db.prepare('INSERT INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq), updated_at = CASE WHEN excluded.last_seq > last_seq THEN excluded.updated_at ELSE updated_at END');
-  const tx = db.transaction((messages: Message[]) => {
-    const heads = new Map<string, Message>();
-    const out = messages.map((m) => {
-      if (insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null).changes === 0) {
-        const existing = byId.get(m.id) ?? (m.clientMsgId !== undefined ? byClient.get(m.from, m.clientMsgId) : undefined);
-        if (!existing) throw new Error(`message ${m.id} conflicts on (conversationId, seq) = (${m.conversationId}, ${m.seq})`);
-        return existing;
-      }
-      const head = heads.get(m.conversationId);
-      if (!head || head.seq < m.seq) heads.set(m.conversationId, m);
-      return null;
-    });
-    for (const [c, m] of heads) {
-      const [a, b] = c.startsWith('dm:') ? c.slice(3).split(':') : [m.from, m.to];
-      upsertConv.run(c, a, b, m.seq, m.createdAt);
-    }
-    return out;
-  });
-  return (messages) => tx.immediate(messages);
-}
-
 /** For each draft: the seq it was stored under, or the row already stored for its (from, clientMsgId). */
 export type AppendResult = { seq: number } | { row: MessageRow };
 
-/**
- * The embedded send path's write: sequencing, dedupe and insert in one transaction on the
- * writer's connection. A draft whose (from, clientMsgId) is stored resolves to that row and
- * takes no seq, so seqs stay gap-free without a lookup on the event loop first. Counters are
- * loaded from the table on first use and kept only for committed transactions.
- */
-export function messageAppender(db: Database.Database): (drafts: MessageDraft[]) => AppendResult[] {
+export interface MessageWrites {
+  /**
+   * Inserts already-sequenced messages in one transaction. For each it returns null when it
+   * was inserted, or the stored row when its id or (from, clientMsgId) was already there.
+   */
+  write(messages: Message[]): (MessageRow | null)[];
+  /**
+   * The embedded send path: sequencing, dedupe and insert in one transaction. A draft whose
+   * (from, clientMsgId) is stored resolves to that row and takes no seq, so seqs stay gap-free
+   * without a lookup on the event loop first. Counters are loaded from the table on first use
+   * and kept only for committed transactions.
+   */
+  append(drafts: MessageDraft[]): AppendResult[];
+}
+
+/** The message writes on one connection (the writer thread's, or an in-memory store's); each conversation's head is raised once per batch. */
+export function messageWrites(db: Database.Database): MessageWrites {
   const insert = db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const byId = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
   const byClient = db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?');
   const maxSeq = db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?');
   const upsertConv = db.prepare('INSERT INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq), updated_at = CASE WHEN excluded.last_seq > last_seq THEN excluded.updated_at ELSE updated_at END');
-  const counters = new Map<string, number>();
-  const tx = db.transaction((drafts: MessageDraft[]) => {
-    const touched = new Map<string, number>();
-    const heads = new Map<string, MessageDraft & { seq: number }>();
-    const out = drafts.map((d): AppendResult => {
-      const c = d.conversationId;
-      const seq = (touched.get(c) ?? counters.get(c) ?? maxSeq.get(c)!.s ?? 0) + 1;
-      // Insert first: a resend is rare, so it is looked up only when the unique
-      // (from, clientMsgId) index refuses the row, and then its seq is not taken.
-      if (insert.run(d.id, c, seq, d.from, d.to, d.text, d.kind, d.createdAt, d.clientMsgId ?? null).changes === 0) {
-        const existing = d.clientMsgId !== undefined ? byClient.get(d.from, d.clientMsgId) : undefined;
-        if (existing) return { row: existing };
-        throw new Error(`message ${d.id} conflicts on (conversationId, seq) = (${c}, ${seq})`);
-      }
-      touched.set(c, seq);
-      heads.set(c, { ...d, seq });
-      return { seq };
-    });
+
+  /** Inserts one row; false when a unique index refused it. */
+  const inserted = (m: Message) => insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null).changes === 1;
+  const conflict = (m: Message) => new Error(`message ${m.id} conflicts on (conversationId, seq) = (${m.conversationId}, ${m.seq})`);
+  /** Raises each touched conversation's head to the newest message inserted for it. */
+  const raiseHeads = (heads: Map<string, Message>) => {
     for (const [c, m] of heads) {
       const [a, b] = c.startsWith('dm:') ? c.slice(3).split(':') : [m.from, m.to];
       upsertConv.run(c, a, b, m.seq, m.createdAt);
     }
+  };
+  const track = (heads: Map<string, Message>, m: Message) => {
+    const head = heads.get(m.conversationId);
+    if (!head || head.seq < m.seq) heads.set(m.conversationId, m);
+  };
+
+  const writeTx = db.transaction((messages: Message[]) => {
+    const heads = new Map<string, Message>();
+    const out = messages.map((m) => {
+      if (!inserted(m)) {
+        const existing = byId.get(m.id) ?? (m.clientMsgId !== undefined ? byClient.get(m.from, m.clientMsgId) : undefined);
+        if (!existing) throw conflict(m);
+        return existing;
+      }
+      track(heads, m);
+      return null;
+    });
+    raiseHeads(heads);
+    return out;
+  });
+
+  const counters = new Map<string, number>();
+  const appendTx = db.transaction((drafts: MessageDraft[]) => {
+    const touched = new Map<string, number>();
+    const heads = new Map<string, Message>();
+    const out = drafts.map((d): AppendResult => {
+      const c = d.conversationId;
+      const m = withSeq(d, (touched.get(c) ?? counters.get(c) ?? maxSeq.get(c)!.s ?? 0) + 1);
+      // Insert first: a resend is rare, so it is looked up only when the unique
+      // (from, clientMsgId) index refuses the row, and then its seq is not taken.
+      if (!inserted(m)) {
+        const existing = d.clientMsgId !== undefined ? byClient.get(d.from, d.clientMsgId) : undefined;
+        if (existing) return { row: existing };
+        throw conflict(m);
+      }
+      touched.set(c, m.seq);
+      track(heads, m);
+      return { seq: m.seq };
+    });
+    raiseHeads(heads);
     return { out, touched };
   });
-  return (drafts) => {
-    // A failed transaction rolls back, and the counters keep their committed values.
-    const { out, touched } = tx.immediate(drafts);
-    for (const [c, s] of touched) counters.set(c, s);
-    return out;
+
+  return {
+    write: (messages) => writeTx.immediate(messages),
+    append(drafts) {
+      // A failed transaction rolls back, and the counters keep their committed values.
+      const { out, touched } = appendTx.immediate(drafts);
+      for (const [c, seq] of touched) counters.set(c, seq);
+      return out;
+    },
   };
 }

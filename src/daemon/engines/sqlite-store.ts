@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ChatError, type Message } from '../../protocol/index.js';
 import { Worker } from 'node:worker_threads';
-import { configure, messageAppender, messageWriter, rowToMessage, type AppendResult, type MessageRow } from './sqlite-messages.js';
+import { configure, messageWrites, rowToMessage, type AppendResult, type MessageRow } from './sqlite-messages.js';
 import type { ApiTokenRecord, ConversationRecord, HistoryRange, MessageDraft, RefreshTokenRecord, Store, UserRecord } from './types.js';
 import { withSeq } from './group-queue.js';
 
@@ -175,10 +175,9 @@ export class SqliteStore implements Store {
     this.db.exec(SCHEMA);
     this.stmts = this.prepare();
     if (this.file === ':memory:') {
-      const write = messageWriter(this.db);
-      const append = messageAppender(this.db);
-      this.writeMessages = async (messages) => write(messages);
-      this.appendDrafts = async (drafts) => append(drafts);
+      const writes = messageWrites(this.db);
+      this.writeMessages = async (messages) => writes.write(messages);
+      this.appendDrafts = async (drafts) => writes.append(drafts);
     } else {
       fs.chmodSync(this.file, 0o600);
       const writer = (this.writer = new WriterThread(this.file));

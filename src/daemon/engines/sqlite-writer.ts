@@ -7,13 +7,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Message } from '../../protocol/index.js';
-import { configure, messageAppender, messageWriter } from './sqlite-messages.js';
+import { configure, messageWrites } from './sqlite-messages.js';
 import type { MessageDraft } from './types.js';
 
 const db = new Database((workerData as { file: string }).file);
 configure(db);
-const write = messageWriter(db);
-const append = messageAppender(db);
+const writes = messageWrites(db);
 
 parentPort!.on('message', ({ id, messages, drafts, close }: { id: number; messages?: Message[]; drafts?: MessageDraft[]; close?: true }) => {
   if (close) {
@@ -22,7 +21,7 @@ parentPort!.on('message', ({ id, messages, drafts, close }: { id: number; messag
     return;
   }
   try {
-    parentPort!.postMessage({ id, rows: drafts ? append(drafts) : write(messages!) });
+    parentPort!.postMessage({ id, rows: drafts ? writes.append(drafts) : writes.write(messages!) });
   } catch (err) {
     parentPort!.postMessage({ id, error: (err as Error).message, code: (err as { code?: string }).code });
   }
