@@ -85,7 +85,8 @@ async function stopServer(s: Server, scenarioName?: string) {
   s.proc.kill('SIGKILL');
   if (s.dir) fs.rmSync(s.dir, { recursive: true, force: true });
   if (profile && scenarioName && s.target.startsWith('chatd')) {
-    const dirs = fs.readdirSync(profileDir).filter((d) => d.startsWith(`${s.target}-`)).sort();
+    // <target>-<ms>: "chatd-" must not pick up "chatd-scaleout-".
+    const dirs = fs.readdirSync(profileDir).filter((d) => new RegExp(`^${s.target}-\\d+$`).test(d)).sort();
     const dir = dirs.at(-1);
     const files = dir ? fs.readdirSync(path.join(profileDir, dir)).filter((f) => f.endsWith('.cpuprofile')) : [];
     if (files.length === 0) return console.log(`profile ${s.target}: no profile written`);
