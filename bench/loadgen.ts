@@ -86,7 +86,7 @@ async function dm(job: Job) {
   let acked = 0;
   const clients: Client[] = [];
   const onMessage = (me: string) => (m: { from: string; to: string; text: string }) => {
-    if (m.to !== me) return; // the sender's own copy
+    if (m.to !== me) return; // a copy for the sender's other sockets
     const id = m.text.slice(0, m.text.indexOf('|'));
     const n = (receivedCount.get(id) ?? 0) + 1;
     receivedCount.set(id, n);

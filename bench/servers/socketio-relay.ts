@@ -1,7 +1,7 @@
 /**
  * Baseline: a bare Socket.IO relay with chatd's event shapes. No auth, no persistence, no
  * validation, compression off. Each message goes to every socket of the recipient and of the
- * sender (the same copies chatd delivers), then the sender gets its ack.
+ * sender except the sending one (the same copies chatd delivers), then the sender gets its ack.
  */
 import { Server } from 'socket.io';
 import { statsServer } from './stats.js';
@@ -15,7 +15,7 @@ io.on('connection', (socket) => {
   void socket.join(`user:${user}`);
   socket.on('message:send', (p: { to: string; text: string; clientMsgId?: string }, ack?: (r: unknown) => void) => {
     const m = { id: String(++seq), seq, conversationId: 'dm', from: user, to: p.to, text: p.text, kind: 'user', createdAt: new Date().toISOString(), clientMsgId: p.clientMsgId };
-    io.to([`user:${p.to}`, `user:${user}`]).emit('message:new', m);
+    io.to([`user:${p.to}`, `user:${user}`]).except(socket.id).emit('message:new', m);
     ack?.({ ok: true, data: m });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Baseline: a raw `ws` relay, the floor under Socket.IO. Frames are JSON:
  * client → {t:'send', to, text, c} and server → {t:'msg', m} / {t:'ack', c, m}.
- * Delivers the same copies as chatd (every socket of recipient and sender).
+ * Delivers the same copies as chatd: every socket of the recipient and of the sender, except
+ * the sending one, which gets the message in its ack.
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 import { statsServer } from './stats.js';
@@ -22,7 +23,7 @@ wss.on('connection', (ws, req) => {
     if (p.t !== 'send') return;
     const m = { id: String(++seq), seq, conversationId: 'dm', from: user, to: p.to, text: p.text, kind: 'user', createdAt: new Date().toISOString(), clientMsgId: p.c };
     const frame = JSON.stringify({ t: 'msg', m });
-    for (const u of new Set([p.to, user])) for (const s of byUser.get(u) ?? []) s.send(frame);
+    for (const u of new Set([p.to, user])) for (const s of byUser.get(u) ?? []) if (s !== ws) s.send(frame);
     ws.send(JSON.stringify({ t: 'ack', c: p.c, m }));
   });
 });

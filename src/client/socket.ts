@@ -135,6 +135,14 @@ export class MessageStream extends EventEmitter {
     return this.cursors[conversationId] ?? 0;
   }
 
+  /**
+   * A message this connection sent, from its ack: chatd does not send it back to the socket it
+   * came from, so whoever sends on the stream's connection hands the acked message in here.
+   */
+  accept(m: Message) {
+    this.onLive(m);
+  }
+
   private onLive(m: Message) {
     if (this.syncing) {
       this.buffer.push(m);

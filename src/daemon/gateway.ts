@@ -70,8 +70,10 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   const rejected = new client.Counter({ name: 'chatd_socket_errors_total', help: 'Socket events answered with an error', labelNames: ['code'], registers: [deps.metrics] });
 
   messages.setFanout({
-    message(usernames, message) {
-      io.to(usernames.map(userRoom)).emit('message:new', message);
+    message(usernames, message, except) {
+      // Every socket joins a room named by its id, so `except` skips the sending connection on any node.
+      const to = io.to(usernames.map(userRoom));
+      (except === undefined ? to : to.except(except)).emit('message:new', message);
     },
     aiChunk(usernames, chunk) {
       io.to(usernames.map(userRoom)).emit('ai:chunk', chunk);
@@ -139,7 +141,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
 
   const handlers: [keyof ClientToServerEvents, (this: ChatSocket, payload: unknown, ack: unknown) => void][] = [
     ['message:send', handler('message:send', deps.sendSchema, async (socket, input) => {
-      const m = await messages.send(socket.data.username, input);
+      const m = await messages.send(socket.data.username, input, socket.id);
       sent.inc();
       return m;
     })],

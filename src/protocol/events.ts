@@ -13,6 +13,7 @@ export interface ClientToServerEvents {
 
 /** Events the server emits. */
 export interface ServerToClientEvents {
+  /** To every socket of both users except the sending one, which has the message in its `message:send` ack. */
   'message:new': (message: Message) => void;
   'presence:update': (event: PresenceEvent) => void;
   'typing:update': (event: TypingEvent) => void;

@@ -114,6 +114,7 @@ export class ChatController {
           const m = await sendDurable(this.conn, { to: p.to, text: p.text, clientMsgId: p.clientMsgId }, 15_000);
           this.queue.shift();
           this.dispatch({ type: 'pending:done', peer: p.to, clientMsgId: p.clientMsgId, message: m });
+          this.stream?.accept(m);
         } catch (err) {
           if (err instanceof ChatError && err.code !== 'CHAT_ERR_UNAVAILABLE' && err.code !== 'CHAT_ERR_SHUTTING_DOWN') {
             // A refusal (not friends, too long…): show it on the message, keep going.

@@ -107,7 +107,7 @@ describe('/ai', () => {
       const reply = nextReply(t.sa);
       await send(t.sa, { to: t.b.name, text: '/ai slow question' });
       // While the AI is stuck, ordinary messages are acknowledged and delivered.
-      const live = nextEvents<Message>(t.sb, 'message:new', 2);
+      const live = nextEvents<Message>(t.sa, 'message:new', 2);
       for (let i = 0; i < 5; i++) expect((await send(t.sb, { to: t.a.name, text: `meanwhile ${i}` })).ok).toBe(true);
       await live;
       const r = await reply;

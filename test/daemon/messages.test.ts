@@ -26,10 +26,11 @@ async function pair(): Promise<[TestUser, TestUser]> {
 }
 
 describe('direct messages', () => {
-  it('acks with the full message and delivers it live to every device of both users', async () => {
+  it('acks with the full message and delivers it live to every other device of both users, once to the sending one', async () => {
     const [a, b] = await pair();
     const [a1, a2, b1, b2] = await Promise.all([openSocket(d.url, a.auth.accessToken), openSocket(d.url, a.auth.accessToken), openSocket(d.url, b.auth.accessToken), openSocket(d.url, b.auth.accessToken)]);
-    const inboxes = [a1, a2, b1, b2].map((s) => nextEvents<Message>(s, 'message:new'));
+    const inboxes = [a2, b1, b2].map((s) => nextEvents<Message>(s, 'message:new'));
+    const senderInbox = nextEvents<Message>(a1, 'message:new');
     const ack = await send(a1, { to: b.name, text: 'hello', clientMsgId: 'c-1' });
     if (!ack.ok) throw new Error(ack.error.code);
     const m = ack.data;
@@ -37,7 +38,12 @@ describe('direct messages', () => {
     expect(m.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
     expect(new Date(m.createdAt).toISOString()).toBe(m.createdAt);
     for (const inbox of inboxes) expect((await inbox)[0]).toEqual(m);
-    expect(await b.api.history(a.name)).toEqual([m]);
+    // The sending socket has the message in its ack: its first message:new is the reply.
+    const reply = await send(b1, { to: a.name, text: 'hi back' });
+    if (!reply.ok) throw new Error(reply.error.code);
+    expect((await senderInbox)[0]).toEqual(reply.data);
+    expect(reply.data.seq).toBe(2);
+    expect(await b.api.history(a.name)).toEqual([m, reply.data]);
     for (const s of [a1, a2, b1, b2]) s.close();
   });
 

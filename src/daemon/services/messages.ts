@@ -6,7 +6,8 @@ import type { FriendService } from './friends.js';
 
 /** Delivers server events to every socket of the named users, on any node. */
 export interface Fanout {
-  message(usernames: string[], message: Message): void;
+  /** `except`: the connection that sent the message; it has the message in its ack already. */
+  message(usernames: string[], message: Message, except?: string): void;
   aiChunk(usernames: string[], chunk: AiChunkEvent): void;
 }
 
@@ -44,15 +45,17 @@ export class MessageService {
   /**
    * Sends a direct message. Resolves once durable. A repeated (from, clientMsgId)
    * resolves to the original message, in flight or stored, and sends nothing new.
+   * `origin` is the sending connection: every other socket of both users gets the message
+   * live; the origin gets it as the resolved value (its ack), not a second time.
    */
-  async send(from: string, input: SendInput): Promise<Message> {
+  async send(from: string, input: SendInput, origin?: string): Promise<Message> {
     if (input.to === from) throw new ChatError('CHAT_ERR_NOT_FRIENDS', 'You cannot message yourself');
     const key = input.clientMsgId !== undefined ? `${from}\u0000${input.clientMsgId}` : undefined;
     if (key) {
       const pending = this.inflight.get(key);
       if (pending) return pending;
     }
-    const work = this.sendOnce(from, input, key);
+    const work = this.sendOnce(from, input, key, origin);
     if (key) {
       this.inflight.set(key, work);
       work.then(() => this.inflight.delete(key), () => this.inflight.delete(key));
@@ -60,7 +63,7 @@ export class MessageService {
     return work;
   }
 
-  private async sendOnce(from: string, input: SendInput, key: string | undefined): Promise<Message> {
+  private async sendOnce(from: string, input: SendInput, key: string | undefined, origin: string | undefined): Promise<Message> {
     if (key) {
       // A durable dedupe cache (Redis) answers alone. The embedded one is bounded, so on a miss
       // the store decides: at commit when the pipeline dedupes there (no seq is allotted to a
@@ -74,7 +77,7 @@ export class MessageService {
     }
     const rl = await this.cache.rateLimit(`msg:${from}`, this.config.messageRateLimit, 60_000);
     if (!rl.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs });
-    const { message, fresh } = await this.deliver(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
+    const { message, fresh } = await this.deliver(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId, origin);
     if (key) await this.cache.dedupeSet(key, message);
     if (fresh) for (const l of this.listeners) l(message);
     return message;
@@ -86,7 +89,7 @@ export class MessageService {
   }
 
   /** `fresh` is false when the store already had it (a resend): then nothing is delivered again. */
-  private async deliver(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string): Promise<{ message: Message; fresh: boolean }> {
+  private async deliver(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string, origin?: string): Promise<{ message: Message; fresh: boolean }> {
     const draft: MessageDraft = { id: uuidv7(), conversationId, from, to, text, kind, createdAt: new Date(this.now()).toISOString() };
     if (clientMsgId !== undefined) draft.clientMsgId = clientMsgId;
     const message = await this.pipeline.submit(draft);
@@ -95,7 +98,7 @@ export class MessageService {
     // durable already); the embedded store has it at ack time, so it needs no copy in memory.
     if (!this.pipeline.storedOnAck) await this.cache.recentPush(message).catch(() => {});
     const members = conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : [from, to];
-    this.fanout.message(members, message);
+    this.fanout.message(members, message, origin);
     return { message, fresh: true };
   }
 
