@@ -8,8 +8,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Message } from '../../protocol/index.js';
 import { configure, messageWrites } from './sqlite-messages.js';
+import { WRITER_NICE, lowerPriority } from './thread-priority.js';
 import type { MessageDraft } from './types.js';
 
+lowerPriority(WRITER_NICE);
 const db = new Database((workerData as { file: string }).file);
 configure(db);
 const writes = messageWrites(db);
