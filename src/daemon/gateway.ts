@@ -34,8 +34,8 @@ export interface GatewayDeps {
   isClosing: () => boolean;
 }
 
+/** A user's sockets, on every node: one room per user (usernames never change), besides each socket's own. */
 const userRoom = (u: string) => `user:${u}`;
-const uidRoom = (id: string) => `uid:${id}`;
 /** How often sockets with expired access tokens are looked for. */
 const EXPIRY_SWEEP_MS = 1000;
 
@@ -45,10 +45,14 @@ const EXPIRY_SWEEP_MS = 1000;
  * saves memory on every idle connection, and the token is not kept in memory for its life.
  */
 function slimConnection(socket: ChatSocket) {
-  const conn = socket.conn as unknown as { request: { rawHeaders?: unknown; rawTrailers?: unknown } | null };
+  const conn = socket.conn as unknown as { request: { rawHeaders?: unknown; rawTrailers?: unknown; headers?: unknown; _query?: unknown; url?: string } | null };
   if (conn.request) {
+    // engine.io's handshake response object keeps the request alive until the TCP socket closes.
     conn.request.rawHeaders = [];
     conn.request.rawTrailers = [];
+    conn.request.headers = {};
+    conn.request._query = {};
+    conn.request.url = '';
   }
   conn.request = null;
   socket.handshake.headers = {};
@@ -83,14 +87,14 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   auth.onRevocation((e) => {
     const err = new ChatError(e.reason === 'disabled' ? 'CHAT_ERR_ACCOUNT_DISABLED' : 'CHAT_ERR_SESSION_REVOKED');
     if (e.all) {
-      io.in(uidRoom(e.userId)).emit('session:end', err.toBody());
-      io.in(uidRoom(e.userId)).disconnectSockets(true);
+      io.in(userRoom(e.username)).emit('session:end', err.toBody());
+      io.in(userRoom(e.username)).disconnectSockets(true);
       return;
     }
     // Rare, so sessions get no room of their own: the user's sockets, on every node, filtered.
     const sessions = new Set(e.sessionIds ?? []);
     if (sessions.size === 0) return;
-    io.in(uidRoom(e.userId)).fetchSockets().then((sockets) => {
+    io.in(userRoom(e.username)).fetchSockets().then((sockets) => {
       for (const s of sockets) {
         if (!sessions.has(s.data.sessionId)) continue;
         s.emit('session:end', err.toBody());
@@ -162,6 +166,15 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     })],
   ];
 
+  /**
+   * One catch-all listener per socket instead of one per event: a socket's listener table is a
+   * dictionary-mode object, and each entry costs memory on every idle connection.
+   */
+  const table = new Map(handlers);
+  function onEvent(this: ChatSocket, event: string, payload: unknown, ack: unknown) {
+    table.get(event as keyof ClientToServerEvents)?.call(this, payload, ack);
+  }
+
   function onDisconnect(this: ChatSocket) {
     const { username } = this.data;
     connections.dec();
@@ -171,15 +184,15 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   }
 
   io.on('connection', (socket) => {
-    const { username, userId } = socket.data;
+    const { username } = socket.data;
     slimConnection(socket);
     connections.inc();
-    void socket.join([userRoom(username), uidRoom(userId)]);
+    void socket.join(userRoom(username));
     void cache.presenceAdd(username, socket.id).then(async (cameOnline) => {
       if (cameOnline) await announce(username, true);
     }).catch((err) => log.warn({ err }, 'presence add failed'));
     socket.on('disconnect', onDisconnect);
-    for (const [event, fn] of handlers) socket.on(event, fn as never);
+    socket.onAny(onEvent);
   });
 
   async function announce(username: string, online: boolean) {

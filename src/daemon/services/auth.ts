@@ -25,7 +25,8 @@ export function publicUser(u: UserRecord): PublicUser {
 }
 
 /** Listener for events that must cut live sockets (revocations, disables). */
-export type RevocationListener = (e: { userId: string; sessionIds?: string[]; all?: boolean; reason: 'revoked' | 'disabled' }) => void;
+/** `username` names the user's sockets (usernames never change); `sessionIds` narrows to those sessions. */
+export type RevocationListener = (e: { userId: string; username: string; sessionIds?: string[]; all?: boolean; reason: 'revoked' | 'disabled' }) => void;
 
 export class AuthService {
   private dummyHash?: Promise<string>;
@@ -116,7 +117,8 @@ export class AuthService {
     if (rec.revokedAt) throw new ChatError('CHAT_ERR_REFRESH_INVALID');
     if (rec.usedAt || !(await this.store.markRefreshTokenUsed(rec.id, nowIso))) {
       await this.store.revokeFamily(rec.familyId, nowIso);
-      this.emitRevocation({ userId: rec.userId, sessionIds: [rec.familyId], reason: 'revoked' });
+      const owner = await this.store.getUserById(rec.userId);
+      if (owner) this.emitRevocation({ userId: owner.id, username: owner.username, sessionIds: [rec.familyId], reason: 'revoked' });
       throw new ChatError('CHAT_ERR_REFRESH_REUSED');
     }
     if (Date.parse(rec.expiresAt) <= this.now()) throw new ChatError('CHAT_ERR_REFRESH_INVALID');
@@ -131,7 +133,7 @@ export class AuthService {
     const rec = id ? await this.store.getRefreshToken(id) : null;
     if (!rec || rec.userId !== principal.user.id) throw new ChatError('CHAT_ERR_REFRESH_INVALID');
     await this.store.revokeFamily(rec.familyId, new Date(this.now()).toISOString());
-    this.emitRevocation({ userId: rec.userId, sessionIds: [rec.familyId], reason: 'revoked' });
+    this.emitRevocation({ userId: rec.userId, username: principal.user.username, sessionIds: [rec.familyId], reason: 'revoked' });
   }
 
   /** Resolves a bearer credential (access JWT or API token) into a principal. Throws coded 401/403 errors. */
@@ -179,21 +181,21 @@ export class AuthService {
     await this.store.updateUser(principal.user.id, { passwordHash: await this.hashPassword(next) });
     const keep = principal.via === 'jwt' ? principal.sessionId : undefined;
     const revoked = await this.store.revokeUserSessions(principal.user.id, new Date(this.now()).toISOString(), keep);
-    this.emitRevocation({ userId: principal.user.id, sessionIds: revoked, reason: 'revoked' });
+    this.emitRevocation({ userId: principal.user.id, username: principal.user.username, sessionIds: revoked, reason: 'revoked' });
   }
 
   /** Admin reset: new password, every session revoked. */
   async resetPassword(user: UserRecord, password: string) {
     await this.store.updateUser(user.id, { passwordHash: await this.hashPassword(password) });
     const revoked = await this.store.revokeUserSessions(user.id, new Date(this.now()).toISOString());
-    this.emitRevocation({ userId: user.id, sessionIds: revoked, reason: 'revoked' });
+    this.emitRevocation({ userId: user.id, username: user.username, sessionIds: revoked, reason: 'revoked' });
   }
 
   async setDisabled(user: UserRecord, disabled: boolean) {
     await this.store.updateUser(user.id, { disabled });
     if (disabled) {
       await this.store.revokeUserSessions(user.id, new Date(this.now()).toISOString());
-      this.emitRevocation({ userId: user.id, all: true, reason: 'disabled' });
+      this.emitRevocation({ userId: user.id, username: user.username, all: true, reason: 'disabled' });
     }
   }
 
@@ -210,7 +212,7 @@ export class AuthService {
 
   async revokeApiToken(principal: Principal, id: string) {
     if (!(await this.store.revokeApiToken(principal.user.id, id, new Date(this.now()).toISOString()))) throw new ChatError('CHAT_ERR_NOT_FOUND', 'No such token');
-    this.emitRevocation({ userId: principal.user.id, sessionIds: [id], reason: 'revoked' });
+    this.emitRevocation({ userId: principal.user.id, username: principal.user.username, sessionIds: [id], reason: 'revoked' });
   }
 }
 
