@@ -55,17 +55,32 @@ export function messageWrites(db: Database.Database): MessageWrites {
   const byId = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
   const byClient = db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?');
   const maxSeq = db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?');
-  const upsertConv = db.prepare('INSERT INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq), updated_at = CASE WHEN excluded.last_seq > last_seq THEN excluded.updated_at ELSE updated_at END');
+  const addConv = db.prepare('INSERT INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING');
+  /** Conversations known to have their row (committed); bounded, a miss costs one INSERT that does nothing. */
+  const known = new Set<string>();
 
   /** Inserts one row; false when a unique index refused it. */
   const inserted = (m: Message) => insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null).changes === 1;
   const conflict = (m: Message) => new Error(`message ${m.id} conflicts on (conversationId, seq) = (${m.conversationId}, ${m.seq})`);
-  /** Raises each touched conversation's head to the newest message inserted for it. */
-  const raiseHeads = (heads: Map<string, Message>) => {
+  /**
+   * Gives each touched conversation its row, once: a conversation's head (last seq, last
+   * activity) is read from its newest message, so a send does not rewrite the row (one index
+   * page less per conversation per commit). Returns the conversations it created.
+   */
+  const addConversations = (heads: Map<string, Message>) => {
+    const created: string[] = [];
     for (const [c, m] of heads) {
+      if (known.has(c)) continue;
       const [a, b] = c.startsWith('dm:') ? c.slice(3).split(':') : [m.from, m.to];
-      upsertConv.run(c, a, b, m.seq, m.createdAt);
+      addConv.run(c, a, b, m.seq, m.createdAt);
+      created.push(c);
     }
+    return created;
+  };
+  /** After a commit only: a rolled-back row must be inserted again next time. */
+  const remember = (created: string[]) => {
+    if (known.size + created.length > 100_000) known.clear();
+    for (const c of created) known.add(c);
   };
   const track = (heads: Map<string, Message>, m: Message) => {
     const head = heads.get(m.conversationId);
@@ -83,8 +98,7 @@ export function messageWrites(db: Database.Database): MessageWrites {
       track(heads, m);
       return null;
     });
-    raiseHeads(heads);
-    return out;
+    return { out, created: addConversations(heads) };
   });
 
   const counters = new Map<string, number>();
@@ -105,16 +119,20 @@ export function messageWrites(db: Database.Database): MessageWrites {
       track(heads, m);
       return { seq: m.seq };
     });
-    raiseHeads(heads);
-    return { out, touched };
+    return { out, touched, created: addConversations(heads) };
   });
 
   return {
-    write: (messages) => writeTx.immediate(messages),
+    write(messages) {
+      const { out, created } = writeTx.immediate(messages);
+      remember(created);
+      return out;
+    },
     append(drafts) {
       // A failed transaction rolls back, and the counters keep their committed values.
-      const { out, touched } = appendTx.immediate(drafts);
+      const { out, touched, created } = appendTx.immediate(drafts);
       for (const [c, seq] of touched) counters.set(c, seq);
+      remember(created);
       return out;
     },
   };

@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS messages (
   UNIQUE (conversation_id, seq)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_client ON messages(from_user, client_msg_id) WHERE client_msg_id IS NOT NULL;
+-- last_seq and updated_at hold the first message's values; reads take the head from messages.
 CREATE TABLE IF NOT EXISTS conversations (
   id TEXT PRIMARY KEY,
   member_a TEXT NOT NULL,
@@ -234,7 +235,13 @@ export class SqliteStore implements Store {
       receipt: db.prepare<[string, string], { delivered: number; read: number }>('SELECT delivered, read FROM receipts WHERE conversation_id = ? AND username = ?'),
       receipts: db.prepare<[string], { username: string; delivered: number; read: number }>('SELECT username, delivered, read FROM receipts WHERE conversation_id = ?'),
       countAfter: db.prepare<[string, number, string], { n: number }>('SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND seq > ? AND from_user <> ?'),
-      convs: db.prepare<[string, string], { id: string; member_a: string; member_b: string; last_seq: number; updated_at: string }>('SELECT * FROM conversations WHERE member_a = ? OR member_b = ? ORDER BY updated_at DESC'),
+      // A conversation's head is its newest message (found through the (conversation_id, seq) index).
+      convs: db.prepare<[string, string], { id: string; member_a: string; member_b: string; last_seq: number; updated_at: string }>(`
+        SELECT c.id, c.member_a, c.member_b, COALESCE(h.seq, c.last_seq) AS last_seq, COALESCE(h.created_at, c.updated_at) AS updated_at
+        FROM conversations c
+        LEFT JOIN messages h ON h.conversation_id = c.id AND h.seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id)
+        WHERE c.member_a = ? OR c.member_b = ?
+        ORDER BY updated_at DESC`),
     };
   }
 

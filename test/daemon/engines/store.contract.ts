@@ -113,6 +113,9 @@ export function storeContract(name: string, make: () => Promise<Store>, cleanup:
       expect(list.map((c) => [c.conversationId, c.lastSeq])).toEqual([[ac, 1], [ab, 2]]);
       expect((await store.listConversations('bob')).map((c) => c.conversationId)).toEqual([ab]);
       expect(await store.listConversations('dave')).toEqual([]);
+      // A later commit moves the head and the order.
+      await store.insertMessages([msg(ab, 3, { createdAt: iso(4000) })]);
+      expect((await store.listConversations('alice')).map((c) => [c.conversationId, c.lastSeq, c.updatedAt])).toEqual([[ab, 3, iso(4000)], [ac, 1, iso(3000)]]);
     });
 
     it('keeps delivery and read markers that only rise, and counts unread messages from others', async () => {
