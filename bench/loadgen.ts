@@ -104,6 +104,7 @@ async function dm(job: Job) {
   // Unique per run: chatd would (rightly) treat a reused clientMsgId as a resend.
   const runId = Math.random().toString(36).slice(2, 10);
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const elapsed = performance.now() - start;
@@ -122,6 +123,9 @@ async function dm(job: Job) {
       }
     }, tickMs);
   });
+  // Share of its core the generator used while sending: near 100 % means it, not the server, sets the pace.
+  const cpu = process.cpuUsage(cpu0);
+  const loadgenCpuPct = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - start)) * 100);
   // Let the last messages arrive.
   const settle = performance.now();
   while (performance.now() - settle < 3000 && (receivedCount.size < sent || acked < sent)) await new Promise((r) => setTimeout(r, 20));
@@ -134,6 +138,7 @@ async function dm(job: Job) {
     deliveredPerSec: Math.round(delivered / (durationMs / 1000)),
     e2eMs: summary(e2e), ackMs: summary(ack),
     loadgenLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
+    loadgenCpuPct,
   };
 }
 
