@@ -68,6 +68,16 @@ function repeatsText(dm: { repeats?: Record<string, { maxRate: number } | number
   return `, the median of ${dm.repeats.length} runs (${runs.join('; ')}); the tables show the median run`;
 }
 
+/** The issue's target point: chatd and the relay at 0.6x the relay's maximum, in each run. */
+function atTargetText(dm: { atTargetRate?: AtGoal; repeats?: { atTargetRate?: AtGoal }[] }) {
+  const a = dm.atTargetRate;
+  if (!a) return '';
+  const each = (dm.repeats ?? []).map((r) => r.atTargetRate).filter((x): x is AtGoal => !!x);
+  const spread = each.length > 1 ? ` Every run: ${each.map((x) => `${x.rate}/s chatd ${x.chatdP99Ms ?? 'failed'} ms, relay ${x.socketioP99Ms ?? 'failed'} ms`).join('; ')}.` : '';
+  return `At 0.6× the relay's maximum (${a.rate} msg/s, a step of its own): chatd p99 **${a.chatdP99Ms ?? 'failed'} ms**, the bare Socket.IO relay at the same rate ${a.socketioP99Ms ?? 'failed'} ms; the target (p99 ≤ 50 ms) is ${a.met ? 'met' : 'not met'}.${spread}`;
+}
+interface AtGoal { rate: number; chatdP99Ms: number | null; socketioP99Ms: number | null; met: boolean }
+
 const dm = read('dm');
 const repeatNote = dm.repeats?.length > 1 ? ` (the dm record below is from \`npm run bench -- dm --repeat=${dm.repeats.length}\`)` : '';
 const m = dm.machine as { cores: number; cpu: string; memGB: number; node: string };
@@ -77,6 +87,8 @@ const block = [
   dmTable(dm),
   '',
   `\`ratioToSocketio\` (chatd embedded ÷ bare Socket.IO relay, maximum sustained rates in the same run): **${dm.ratioToSocketio}**${repeatsText(dm)}.`,
+  '',
+  atTargetText(dm),
   '',
   dmSideBySide(dm),
   '',
