@@ -55,9 +55,12 @@ function slimConnection(socket: ChatSocket) {
     conn.request.url = '';
   }
   conn.request = null;
-  socket.handshake.headers = {};
-  socket.handshake.auth = {};
+  // The handshake (time, address, url, query, headers, credential) is read only by the auth
+  // middleware: every connected socket shares one empty record instead.
+  (socket as unknown as { handshake: unknown }).handshake = IDLE_HANDSHAKE;
 }
+
+const IDLE_HANDSHAKE = Object.freeze({ headers: Object.freeze({}), time: '', address: '', xdomain: false, secure: false, issued: 0, url: '', query: Object.freeze({}), auth: Object.freeze({}) });
 
 /** Ends a socket with a coded reason the client can show. */
 function endSocket(socket: ChatSocket, err: ChatError) {
