@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const read = (name: string) => JSON.parse(fs.readFileSync(path.join(root, 'bench/results', `${name}.json`), 'utf8'));
 
-interface Step { offeredRate: number; e2eMs: { p50: number; p99: number; p999: number }; ackMs: { p99: number }; lost: number; dup: number; loadgenLoopDelayP99Ms: number; serverCpuUsPerMsg?: number; meanGroupSize?: number; meanGroupMs?: number }
+interface Step { offeredRate: number; e2eMs: { p50: number; p99: number; p999: number }; ackMs: { p99: number }; lost: number; dup: number; loadgenLoopDelayP99Ms: number; loadgenCpuPct?: number; serverCpuUsPerMsg?: number; serverCpuUsPerMsgByThread?: { eventLoop: number; busiestOther: number; rest: number }; meanGroupSize?: number; meanGroupMs?: number }
 interface DmTarget { maxRate: number; p99AtMaxMs: number | null; steps: Step[] }
 
 function dmTable(dm: Record<string, unknown>) {
@@ -31,10 +31,11 @@ function dmSideBySide(dm: Record<string, unknown>) {
   const relay = dm.socketio as DmTarget | undefined;
   const chatd = dm.chatd as DmTarget | undefined;
   if (!relay || !chatd) return '';
-  const rows = ['| offered msg/s | relay p99 ms | relay CPU µs/msg | chatd p50 ms | chatd p99 ms | chatd CPU µs/msg | chatd group commit |', '| --- | --- | --- | --- | --- | --- | --- |'];
+  const rows = ['| offered msg/s | relay p99 ms | relay CPU µs/msg | chatd p50 ms | chatd p99 ms | chatd CPU µs/msg | of which event loop / writer thread / rest | chatd group commit | load generator CPU |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const s of chatd.steps) {
     const r = relay.steps.find((x) => x.offeredRate === s.offeredRate);
-    rows.push(`| ${s.offeredRate} | ${r?.e2eMs.p99 ?? '–'} | ${r?.serverCpuUsPerMsg ?? '–'} | ${s.e2eMs.p50} | ${s.e2eMs.p99} | ${s.serverCpuUsPerMsg ?? '–'} | ${s.meanGroupSize !== undefined ? `${s.meanGroupSize} msg in ${s.meanGroupMs} ms` : '–'} |`);
+    const t = s.serverCpuUsPerMsgByThread;
+    rows.push(`| ${s.offeredRate} | ${r?.e2eMs.p99 ?? '–'} | ${r?.serverCpuUsPerMsg ?? '–'} | ${s.e2eMs.p50} | ${s.e2eMs.p99} | ${s.serverCpuUsPerMsg ?? '–'} | ${t ? `${t.eventLoop} / ${t.busiestOther} / ${t.rest}` : '–'} | ${s.meanGroupSize !== undefined ? `${s.meanGroupSize} msg in ${s.meanGroupMs} ms` : '–'} | ${s.loadgenCpuPct !== undefined ? `${s.loadgenCpuPct}%` : '–'} |`);
   }
   return rows.join('\n');
 }

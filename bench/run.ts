@@ -158,6 +158,36 @@ async function serverMetrics(s: Server): Promise<ServerMetrics> {
   };
 }
 
+/** CPU ticks (user + system) of each thread of a process, from /proc; empty where there is no /proc. */
+function threadTicks(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!pid) return out;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, Number(f[11]) + Number(f[12]));
+    }
+  } catch {
+    // The process is gone or this is not Linux.
+  }
+  return out;
+}
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/**
+ * Server CPU per message by thread during a step: the event loop (the main thread), the busiest
+ * other thread (chatd's SQLite writer when embedded) and all the rest (GC helpers, libuv pool).
+ */
+function threadSplit(pid: number | undefined, a: Map<string, number>, b: Map<string, number>, sent: number) {
+  if (!pid || a.size === 0 || b.size === 0 || sent === 0) return {};
+  const us = (ticks: number) => Math.round((ticks / CLK_TCK / sent) * 1e7) / 10;
+  const deltas = [...b].map(([tid, t]) => [tid, t - (a.get(tid) ?? 0)] as const);
+  const main = deltas.find(([tid]) => tid === String(pid))?.[1] ?? 0;
+  const others = deltas.filter(([tid]) => tid !== String(pid)).map(([, d]) => d).sort((x, y) => y - x);
+  return { serverCpuUsPerMsgByThread: { eventLoop: us(main), busiestOther: us(others[0] ?? 0), rest: us(others.slice(1).reduce((s, d) => s + d, 0)) } };
+}
+
 /** Group commit (or produce) during a step: mean group size and mean time per group. */
 function groupStats(a: ServerMetrics | null, b: ServerMetrics | null) {
   if (!a?.groups || !b?.groups || b.groups === a.groups) return {};
@@ -209,16 +239,22 @@ async function dmRun(targets: Target[]) {
       let maxRate = 0;
       let p99AtMax: number | null = null;
       let before = await serverMetrics(s).catch(() => null);
+      // chatd runs as node itself (taskset execs it); the relays run under tsx, whose pid is a launcher.
+      const serverPid = target.startsWith('chatd') ? s.proc.pid : undefined;
+      let ticks = threadTicks(serverPid);
       for (const rate of grid) {
         const r = await runLoad<DmStep>({ mode: 'dm', target: target === 'chatd-scaleout' ? 'chatd' : target, url: s.url, users: list, rate, durationMs, textBytes: 64 });
         const m = await serverMetrics(s).catch(() => null);
+        const ticksAfter = threadTicks(serverPid);
+        const byThread = threadSplit(serverPid, ticks, ticksAfter, r.sent);
+        ticks = ticksAfter;
         const g = groupStats(before, m);
         // Server CPU (all threads) per message sent: what each message costs the server.
         const cpuUsPerMsg = before?.cpuSeconds !== undefined && m?.cpuSeconds !== undefined && r.sent > 0 ? Math.round(((m.cpuSeconds - before.cpuSeconds) / r.sent) * 1e7) / 10 : undefined;
         before = m;
-        steps.push({ ...r, ...(m?.loopP99Ms !== undefined ? { serverLoopP99Ms: m.loopP99Ms } : {}), ...(cpuUsPerMsg !== undefined ? { serverCpuUsPerMsg: cpuUsPerMsg } : {}), ...g });
+        steps.push({ ...r, ...(m?.loopP99Ms !== undefined ? { serverLoopP99Ms: m.loopP99Ms } : {}), ...(cpuUsPerMsg !== undefined ? { serverCpuUsPerMsg: cpuUsPerMsg } : {}), ...byThread, ...g });
         const pass = r.lost === 0 && r.dup === 0 && r.e2eMs.p99 <= 100;
-        console.log(`dm ${target.padEnd(15)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms p99.9 ${r.e2eMs.p999}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen loop p99 ${r.loadgenLoopDelayP99Ms}ms cpu ${r.loadgenCpuPct}%${cpuUsPerMsg !== undefined ? `  server CPU ${cpuUsPerMsg}us/msg` : ''}${g.groups ? `  groups ${g.groups} × ${g.meanGroupSize} msg, ${g.meanGroupMs}ms each` : ''}${pass ? '' : '  ✗'}`);
+        console.log(`dm ${target.padEnd(15)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms p99.9 ${r.e2eMs.p999}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen loop p99 ${r.loadgenLoopDelayP99Ms}ms cpu ${r.loadgenCpuPct}%${cpuUsPerMsg !== undefined ? `  server CPU ${cpuUsPerMsg}us/msg` : ''}${byThread.serverCpuUsPerMsgByThread ? ` (loop ${byThread.serverCpuUsPerMsgByThread.eventLoop}, next thread ${byThread.serverCpuUsPerMsgByThread.busiestOther}, rest ${byThread.serverCpuUsPerMsgByThread.rest})` : ''}${g.groups ? `  groups ${g.groups} × ${g.meanGroupSize} msg, ${g.meanGroupMs}ms each` : ''}${pass ? '' : '  ✗'}`);
         if (!pass && stopAtFailure) break;
         if (!pass) continue;
         maxRate = rate;
