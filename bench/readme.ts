@@ -75,15 +75,15 @@ function atTargetText(dm: { atTargetRate?: AtGoal; repeats?: { atTargetRate?: At
   if (!a) return '';
   const each = (dm.repeats ?? []).map((r) => r.atTargetRate).filter((x): x is AtGoal => !!x);
   const spread = each.length > 1 ? ` Every run: ${each.map((x) => `${x.rate}/s chatd ${x.chatdP99Ms ?? 'failed'} ms, relay ${x.socketioP99Ms ?? 'failed'} ms`).join('; ')}.` : '';
-  return `At 0.6× the relay's maximum (${a.rate} msg/s, a step of its own): chatd p99 **${a.chatdP99Ms ?? 'failed'} ms**, the bare Socket.IO relay at the same rate ${a.socketioP99Ms ?? 'failed'} ms; the target (p99 ≤ 50 ms) is ${a.met ? 'met' : 'not met'}.${spread}`;
+  return `At 0.6× the relay's maximum (${a.rate} msg/s): chatd p99 **${a.chatdP99Ms ?? 'failed'} ms**, the bare Socket.IO relay at the same rate ${a.socketioP99Ms ?? 'failed'} ms; the target (p99 ≤ 50 ms) is ${a.met ? 'met' : 'not met'}.${spread}`;
 }
 interface AtGoal { rate: number; chatdP99Ms: number | null; socketioP99Ms: number | null; met: boolean }
 
 const dm = read('dm');
-const repeatNote = dm.repeats?.length > 1 ? ` (the dm record below is from \`npm run bench -- dm --repeat=${dm.repeats.length}\`)` : '';
+const repeatNote = dm.repeats?.length > 1 ? ` --repeat=${dm.repeats.length}\` (dm runs ${dm.repeats.length} times, the others once)` : '`';
 const m = dm.machine as { cores: number; cpu: string; memGB: number; node: string };
 const block = [
-  `Recorded run: ${m.cores} cores (${m.cpu}), ${m.memGB} GB, Node ${m.node}, ${String(dm.date).slice(0, 10)}; ${dm.settings.pairs} user pairs, ${dm.settings.textBytes}-byte messages, ${dm.settings.durationMs / 1000} s per step after an unrecorded warm-up. Reproduce with \`npm run services:up && source .services/env && npm run bench -- all\`${repeatNote}, then \`npx tsx bench/readme.ts\` to rewrite these tables.`,
+  `Recorded run: ${m.cores} cores (${m.cpu}), ${m.memGB} GB, Node ${m.node}, ${String(dm.date).slice(0, 10)}; ${dm.settings.pairs} user pairs, ${dm.settings.textBytes}-byte messages, ${dm.settings.durationMs / 1000} s per step after an unrecorded warm-up. Reproduce with \`npm run services:up && source .services/env && npm run bench -- all${repeatNote}, then \`npx tsx bench/readme.ts\` to rewrite these tables.`,
   '',
   dmTable(dm),
   '',
