@@ -40,11 +40,11 @@ function dmSideBySide(dm: Record<string, unknown>) {
   return rows.join('\n');
 }
 
-function connectionsTable(c: Record<string, { count: number; connectPerSec: number; rssPerConnKB: number; heapPerConnKB: number; rssMB: number }[]>) {
-  const rows = ['| connections (idle, authenticated) | count | connect/s | RSS KB/conn | heap KB/conn | server RSS MB |', '| --- | --- | --- | --- | --- | --- |'];
+function connectionsTable(c: Record<string, { count: number; connectPerSec: number; rssPerConnKB: number; heapPerConnKB: number; rssMB: number; afterGc?: { rssPerConnKB: number; heapPerConnKB: number } }[]>) {
+  const rows = ['| connections (idle, authenticated) | count | connect/s | RSS KB/conn | heap KB/conn | server RSS MB | after a full GC: RSS KB/conn | after a full GC: heap KB/conn |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const [target, list] of Object.entries(c)) {
     if (!Array.isArray(list)) continue;
-    for (const r of list) rows.push(`| ${target} | ${r.count} | ${r.connectPerSec} | ${r.rssPerConnKB} | ${r.heapPerConnKB} | ${r.rssMB} |`);
+    for (const r of list) rows.push(`| ${target} | ${r.count} | ${r.connectPerSec} | ${r.rssPerConnKB} | ${r.heapPerConnKB} | ${r.rssMB} | ${r.afterGc?.rssPerConnKB ?? '–'} | ${r.afterGc?.heapPerConnKB ?? '–'} |`);
   }
   return rows.join('\n');
 }

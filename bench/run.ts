@@ -27,19 +27,25 @@ const profile = args.includes('--profile');
 const profileDir = path.join(root, 'bench/results/profiles');
 
 type Target = 'chatd' | 'chatd-scaleout' | 'socketio' | 'ws';
-interface Server { target: Target; url: string; proc: ChildProcess; dir?: string }
+interface Server { target: Target; url: string; proc: ChildProcess; dir?: string; inspector?: string }
 
 function pinned(core: number, cmd: string, argv: string[]): [string, string[]] {
   return hasTaskset ? ['taskset', ['-c', String(core), cmd, ...argv]] : [cmd, argv];
 }
 
-async function startServer(target: Target): Promise<Server> {
+/**
+ * `inspect`: the server listens for the inspector on a loopback port, so the bench can force a
+ * full GC before it reads memory (connections scenario); nothing else goes over it.
+ */
+async function startServer(target: Target, opts: { inspect?: boolean } = {}): Promise<Server> {
   let cmd: string;
   let argv: string[];
+  const inspect = opts.inspect ? ['--inspect=127.0.0.1:0'] : [];
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'warn' };
   let dir: string | undefined;
   if (target === 'socketio' || target === 'ws') {
-    [cmd, argv] = pinned(0, tsx, [path.join(root, `bench/servers/${target === 'ws' ? 'ws' : 'socketio'}-relay.ts`)]);
+    // node --import tsx: one process, so node flags (the inspector) apply to the relay itself.
+    [cmd, argv] = pinned(0, process.execPath, [...inspect, '--import', 'tsx', path.join(root, `bench/servers/${target === 'ws' ? 'ws' : 'socketio'}-relay.ts`)]);
   } else {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-bench-'));
     Object.assign(env, { CHAT_DATA_DIR: dir, CHAT_AUTH_RATE_LIMIT: '1000000', CHAT_MESSAGE_RATE_LIMIT: '10000000', LOG_LEVEL: 'info' });
@@ -54,7 +60,7 @@ async function startServer(target: Target): Promise<Server> {
     const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${target}-${Date.now()}`)}`] : [];
     // CHAT_BENCH_NODE_FLAGS: extra node flags for chatd, e.g. "--trace-gc" (with CHAT_BENCH_SERVER_LOG).
     const flags = process.env.CHAT_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-    [cmd, argv] = pinned(0, process.execPath, [...flags, ...prof, path.join(root, 'bin/chatd.js'), 'start', '--port', '0']);
+    [cmd, argv] = pinned(0, process.execPath, [...flags, ...prof, ...inspect, path.join(root, 'bin/chatd.js'), 'start', '--port', '0']);
   }
   const proc = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   // CHAT_BENCH_SERVER_LOG=<file>: keep the server's own output.
@@ -75,7 +81,21 @@ async function startServer(target: Target): Promise<Server> {
     proc.stderr!.on('data', on);
     proc.on('exit', (code) => { clearTimeout(t); reject(new Error(`${target} exited ${code}: ${out}`)); });
   });
-  return { target, url, proc, dir };
+  const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(out)?.[1];
+  return { target, url, proc, dir, ...(inspector ? { inspector } : {}) };
+}
+
+/** A full, synchronous GC in the server (over its inspector), so memory reads show what is retained. */
+async function forceGc(s: Server): Promise<void> {
+  if (!s.inspector) throw new Error(`${s.target} was not started with the inspector`);
+  const { WebSocket } = await import('ws');
+  const ws = new WebSocket(s.inspector);
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  await new Promise<void>((resolve) => {
+    ws.on('message', (d) => { if ((JSON.parse(String(d)) as { id?: number }).id === 1) resolve(); });
+    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+  });
+  ws.close();
 }
 
 async function stopServer(s: Server, scenarioName?: string) {
@@ -288,25 +308,35 @@ async function dmRun(targets: Target[]) {
 
 async function connectionsScenario(targets: Target[]) {
   const counts = quick ? [200] : [1000, 5000, 10000];
-  const out: Record<string, { count: number; connectPerSec: number; rssPerConnKB: number; heapPerConnKB: number; rssMB: number }[]> = {};
+  const out: Record<string, { count: number; connectPerSec: number; rssPerConnKB: number; heapPerConnKB: number; rssMB: number; afterGc: { rssPerConnKB: number; heapPerConnKB: number; rssMB: number } }[]> = {};
   for (const target of targets) {
     out[target] = [];
     for (const count of counts) {
-      const s = await startServer(target);
+      const s = await startServer(target, { inspect: true });
       try {
         const list = await users(s, quick ? 10 : 100);
         await new Promise((r) => setTimeout(r, 500));
         const before = await serverMetrics(s);
+        await forceGc(s);
+        const beforeGc = await serverMetrics(s);
         const { proc, lines } = loadgen({ mode: 'connect', target: target === 'chatd-scaleout' ? 'chatd' : target, url: s.url, users: list, count });
         let res: { connected: number; connectPerSec: number } | undefined;
         for await (const l of lines) if (l.startsWith('{')) { res = JSON.parse(l); break; }
         await new Promise((r) => setTimeout(r, 2000));
         const after = await serverMetrics(s);
+        // The same after a full GC: what the idle connections retain, without handshake garbage.
+        await forceGc(s);
+        await new Promise((r) => setTimeout(r, 500));
+        const afterGc = await serverMetrics(s);
         proc.stdin!.end();
         await new Promise((r) => proc.on('exit', r));
-        const row = { count, connectPerSec: res!.connectPerSec, rssPerConnKB: Math.round(((after.rss - before.rss) / count / 1024) * 10) / 10, heapPerConnKB: Math.round(((after.heapUsed - before.heapUsed) / count / 1024) * 10) / 10, rssMB: Math.round(after.rss / 1048576) };
+        const perConn = (a: number, b: number) => Math.round(((b - a) / count / 1024) * 10) / 10;
+        const row = {
+          count, connectPerSec: res!.connectPerSec, rssPerConnKB: perConn(before.rss, after.rss), heapPerConnKB: perConn(before.heapUsed, after.heapUsed), rssMB: Math.round(after.rss / 1048576),
+          afterGc: { rssPerConnKB: perConn(beforeGc.rss, afterGc.rss), heapPerConnKB: perConn(beforeGc.heapUsed, afterGc.heapUsed), rssMB: Math.round(afterGc.rss / 1048576) },
+        };
         out[target].push(row);
-        console.log(`connections ${target.padEnd(15)} ${String(count).padStart(6)}: connect ${row.connectPerSec}/s  RSS ${row.rssPerConnKB} KB/conn  heap ${row.heapPerConnKB} KB/conn  total RSS ${row.rssMB} MB`);
+        console.log(`connections ${target.padEnd(15)} ${String(count).padStart(6)}: connect ${row.connectPerSec}/s  RSS ${row.rssPerConnKB} KB/conn  heap ${row.heapPerConnKB} KB/conn  total RSS ${row.rssMB} MB; after a full GC: RSS ${row.afterGc.rssPerConnKB} KB/conn  heap ${row.afterGc.heapPerConnKB} KB/conn`);
       } finally {
         await stopServer(s);
       }
