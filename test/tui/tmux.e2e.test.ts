@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGemini } from '../support/fake-gemini.js';
@@ -19,6 +20,7 @@ const until = (f: () => boolean, ms = 10_000) => waitFor(f, ms).catch((e: Error)
 let chatd: Awaited<ReturnType<typeof spawnChatd>>;
 let gemini: Awaited<ReturnType<typeof startFakeGemini>>;
 const cfg = { alice: '', bob: '' };
+let editor = '';
 
 beforeAll(async () => {
   gemini = await startFakeGemini({ chunks: () => ['The answer ', 'is ', 'forty', '-two.'], chunkDelayMs: 700 });
@@ -29,11 +31,15 @@ beforeAll(async () => {
   }
   expect((await runChat(['friends', 'add', 'tmux_bob'], { env: { CHAT_CONFIG_DIR: cfg.alice } })).code).toBe(0);
   expect((await runChat(['friends', 'add', 'tmux_alice'], { env: { CHAT_CONFIG_DIR: cfg.bob } })).code).toBe(0);
+  // bob's $EDITOR: appends to what he had typed; when the draft says "cancel" it fails (exit 1)
+  // and leaves a marker beside itself.
+  editor = path.join(tmpDir('chat-editor-'), 'editor.sh');
+  fs.writeFileSync(editor, `#!/bin/sh\nif grep -q cancel "$1"; then touch '${editor}.cancelled'; exit 1; fi\nprintf ' and more from the editor\\nsecond line\\n' >> "$1"\n`, { mode: 0o700 });
   for (const name of ['alice', 'bob'] as const) {
     // `chat` with no arguments on a terminal opens the TUI; the shell line reports how it exited.
     // CI=1 as many shells have it: the TUI must still draw (ink alone would not).
     // bob's terminal asks for no colour (NO_COLOR); alice's does not.
-    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `env CI=1 ${name === 'bob' ? 'NO_COLOR=1 ' : ''}CHAT_CONFIG_DIR=${cfg[name]} TERM=xterm-256color ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 30`);
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `env CI=1 ${name === 'bob' ? `NO_COLOR=1 VISUAL=${editor} EDITOR=${editor} ` : ''}CHAT_CONFIG_DIR=${cfg[name]} TERM=xterm-256color ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 30`);
   }
 });
 
@@ -45,7 +51,7 @@ afterAll(async () => {
 });
 
 describe('TUI in tmux', () => {
-  it('alice and bob chat; typing, read state, a streamed /ai answer, inert escapes, NO_COLOR and a resize show on screen', async () => {
+  it('alice and bob chat; typing, read state, a streamed /ai answer, inert escapes, NO_COLOR, $EDITOR and a resize show on screen', async () => {
     await until(() => screen('alice').includes('● online') && screen('bob').includes('● online'), 20_000);
     await until(() => screen('alice').includes('to tmux_bob>'));
     type('alice', 'hello bob, this is alice', 'Enter');
@@ -77,6 +83,22 @@ describe('TUI in tmux', () => {
     const bobScreen = tmux('capture-pane', '-p', '-e', '-t', 'bob');
     expect(bobScreen).toContain('AI: The answer is forty-two.');
     expect(bobScreen).not.toMatch(COLOUR);
+
+    // Ctrl+O hands the terminal to $EDITOR with the draft; what it saves is sent, and the TUI
+    // draws again. An editor that fails sends nothing and keeps the draft.
+    type('bob', 'draft');
+    await until(() => screen('bob').includes('to tmux_alice> draft'));
+    type('bob', 'C-o');
+    await until(() => screen('alice').includes('tmux_bob: draft and more from the editor') && screen('alice').includes('second line'));
+    await until(() => /to tmux_alice>\s*$/m.test(screen('bob')) && screen('bob').includes('draft and more from the editor'));
+    type('bob', 'cancel-it');
+    await until(() => screen('bob').includes('to tmux_alice> cancel-it'));
+    type('bob', 'C-o');
+    await until(() => fs.existsSync(`${editor}.cancelled`));
+    // Keys reach the TUI again (raw mode is back) and the draft is still there.
+    type('bob', 'Z');
+    await until(() => screen('bob').includes('to tmux_alice> cancel-itZ'));
+    expect(screen('alice')).not.toContain('cancel-it');
 
     // The terminal shrinks: the layout follows, so the prompt and the status line stay on screen
     // (without a re-layout tmux would show the top rows of the old 30-row frame and cut both off).
