@@ -120,8 +120,8 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   });
 
   /**
-   * Event handlers are made once and shared by every socket (Node calls a listener with the
-   * socket as `this`), so an idle connection carries no closures of ours.
+   * Event handlers are made once and shared by every socket (each is called with the socket as
+   * `this`), so an idle connection carries no closures of ours.
    */
   const handler = <P, R>(event: keyof ClientToServerEvents, schema: z.ZodType<P>, fn: (socket: ChatSocket, payload: P) => Promise<R>) =>
     function (this: ChatSocket, payload: unknown, ack: unknown) {
@@ -146,7 +146,12 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
       }
     };
 
-  const handlers: [keyof ClientToServerEvents, (this: ChatSocket, payload: unknown, ack: unknown) => void][] = [
+  /**
+   * One catch-all listener per socket dispatches through this table instead of one listener per
+   * event: a socket's listener table is a dictionary-mode object, and each entry costs memory on
+   * every idle connection.
+   */
+  const table = new Map<string, (this: ChatSocket, payload: unknown, ack: unknown) => void>([
     ['message:send', handler('message:send', deps.sendSchema, async (socket, input) => {
       const m = await messages.send(socket.data.username, input, socket.id);
       sent.inc();
@@ -167,15 +172,9 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
       io.to(members.map(userRoom)).emit('receipt:update', event);
       return event;
     })],
-  ];
-
-  /**
-   * One catch-all listener per socket instead of one per event: a socket's listener table is a
-   * dictionary-mode object, and each entry costs memory on every idle connection.
-   */
-  const table = new Map(handlers);
+  ]);
   function onEvent(this: ChatSocket, event: string, payload: unknown, ack: unknown) {
-    table.get(event as keyof ClientToServerEvents)?.call(this, payload, ack);
+    table.get(event)?.call(this, payload, ack);
   }
 
   function onDisconnect(this: ChatSocket) {

@@ -49,7 +49,7 @@ export interface MessageWrites {
   append(drafts: MessageDraft[]): AppendResult[];
 }
 
-/** The message writes on one connection (the writer thread's, or an in-memory store's); each conversation's head is raised once per batch. */
+/** The message writes on one connection (the writer thread's, or an in-memory store's); a new conversation gets its row in the same transaction. */
 export function messageWrites(db: Database.Database): MessageWrites {
   const insert = db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
   const byId = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
@@ -63,14 +63,15 @@ export function messageWrites(db: Database.Database): MessageWrites {
   const inserted = (m: Message) => insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null).changes === 1;
   const conflict = (m: Message) => new Error(`message ${m.id} conflicts on (conversationId, seq) = (${m.conversationId}, ${m.seq})`);
   /**
-   * Gives each touched conversation its row, once: a conversation's head (last seq, last
-   * activity) is read from its newest message, so a send does not rewrite the row (one index
-   * page less per conversation per commit). Returns the conversations it created.
+   * Gives each conversation not known yet its row, from its first message in the batch: a
+   * conversation's head (last seq, last activity) is read from its newest message, so a send
+   * does not rewrite the row. Returns the conversations it created.
    */
-  const addConversations = (heads: Map<string, Message>) => {
+  const addConversations = (messages: Message[]) => {
     const created: string[] = [];
-    for (const [c, m] of heads) {
-      if (known.has(c)) continue;
+    for (const m of messages) {
+      const c = m.conversationId;
+      if (known.has(c) || created.includes(c)) continue;
       const [a, b] = c.startsWith('dm:') ? c.slice(3).split(':') : [m.from, m.to];
       addConv.run(c, a, b, m.seq, m.createdAt);
       created.push(c);
@@ -82,29 +83,24 @@ export function messageWrites(db: Database.Database): MessageWrites {
     if (known.size + created.length > 100_000) known.clear();
     for (const c of created) known.add(c);
   };
-  const track = (heads: Map<string, Message>, m: Message) => {
-    const head = heads.get(m.conversationId);
-    if (!head || head.seq < m.seq) heads.set(m.conversationId, m);
-  };
-
   const writeTx = db.transaction((messages: Message[]) => {
-    const heads = new Map<string, Message>();
+    const fresh: Message[] = [];
     const out = messages.map((m) => {
       if (!inserted(m)) {
         const existing = byId.get(m.id) ?? (m.clientMsgId !== undefined ? byClient.get(m.from, m.clientMsgId) : undefined);
         if (!existing) throw conflict(m);
         return existing;
       }
-      track(heads, m);
+      fresh.push(m);
       return null;
     });
-    return { out, created: addConversations(heads) };
+    return { out, created: addConversations(fresh) };
   });
 
   const counters = new Map<string, number>();
   const appendTx = db.transaction((drafts: MessageDraft[]) => {
     const touched = new Map<string, number>();
-    const heads = new Map<string, Message>();
+    const fresh: Message[] = [];
     const out = drafts.map((d): AppendResult => {
       const c = d.conversationId;
       const m = withSeq(d, (touched.get(c) ?? counters.get(c) ?? maxSeq.get(c)!.s ?? 0) + 1);
@@ -116,10 +112,10 @@ export function messageWrites(db: Database.Database): MessageWrites {
         throw conflict(m);
       }
       touched.set(c, m.seq);
-      track(heads, m);
+      fresh.push(m);
       return { seq: m.seq };
     });
-    return { out, touched, created: addConversations(heads) };
+    return { out, touched, created: addConversations(fresh) };
   });
 
   return {
