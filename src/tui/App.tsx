@@ -125,7 +125,6 @@ export function App(props: AppProps) {
         return;
       case 'searchNext':
         dispatch({ type: 'searchNext' });
-        setTimeout(() => focusHit(), 0);
         return;
       case 'addFriend':
         openPrompt('addFriend');
@@ -153,15 +152,18 @@ export function App(props: AppProps) {
     }
   };
 
-  /** Scrolls so the current search hit is in view. */
-  const focusHit = () => {
+  /**
+   * Scrolls so the current search hit is in view: after each search or searchNext has been
+   * rendered (a timer set at dispatch could run before the render and centre the old hit).
+   */
+  useEffect(() => {
     const s = stateRef.current;
     if (!s.search?.hit || !s.selected) return;
     const c = s.conversations[s.selected]!;
     const lines = conversationLines(s, c, paneWidth - 1);
     const idx = lines.findIndex((l) => l.tone === 'hit');
     if (idx >= 0) dispatch({ type: 'scroll', delta: scrollTo(lines, paneHeight - 1, idx) - c.scroll });
-  };
+  }, [state.search]);
 
   useInput((input, key) => {
     const s = stateRef.current;
@@ -175,7 +177,6 @@ export function App(props: AppProps) {
         if (o.purpose === 'addFriend' && value.trim()) void controller.addFriend(value.trim());
         if (o.purpose === 'search' && value) {
           dispatch({ type: 'search', query: value });
-          setTimeout(() => focusHit(), 0);
         }
         return;
       }
