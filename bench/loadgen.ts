@@ -2,7 +2,8 @@
  * The load generator, run as its own process (pinned to another core than the server).
  * Input: one JSON job in argv[2]. Output: one JSON result line on stdout.
  *   dm:      open-loop direct messages between pairs at an offered rate; latency from the
- *            sender's emit to the recipient's receive, ack latency, loss and duplicates.
+ *            sender's emit to the recipient's receive, ack latency, loss and duplicates. The
+ *            first `warmupMs` run at the same rate but their latencies are not recorded.
  *   flood:   closed loop: `total` messages from pair senders with `inflight` unacknowledged
  *            at a time in all, as fast as acks return; reports acks per second.
  *   connect: opens `count` idle authenticated connections, reports the connect rate, then
@@ -21,6 +22,8 @@ export interface Job {
   users: { name: string; token: string }[];
   rate?: number;
   durationMs?: number;
+  /** dm: sends at the rate this long first, unrecorded (this process starts cold every step); loss and duplicates still count. */
+  warmupMs?: number;
   textBytes?: number;
   count?: number;
   total?: number;
@@ -103,12 +106,22 @@ async function dm(job: Job) {
   let sent = 0;
   // Unique per run: chatd would (rightly) treat a reused clientMsgId as a resend.
   const runId = Math.random().toString(36).slice(2, 10);
+  const warmupMs = job.warmupMs ?? 0;
   const start = performance.now();
-  const cpu0 = process.cpuUsage();
+  let measureFrom = start;
+  let cpu0 = process.cpuUsage();
+  let warm = warmupMs === 0;
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const elapsed = performance.now() - start;
-      if (elapsed >= durationMs) { clearInterval(timer); resolve(); return; }
+      if (elapsed >= warmupMs + durationMs) { clearInterval(timer); resolve(); return; }
+      if (!warm && elapsed >= warmupMs) {
+        // The recorded window starts: this process's own warm-up (JIT, first sends) is behind it.
+        warm = true;
+        measureFrom = performance.now();
+        cpu0 = process.cpuUsage();
+        loop.reset();
+      }
       due = (elapsed / 1000) * rate;
       while (sent < due) {
         const p = sent % pairs;
@@ -117,15 +130,16 @@ async function dm(job: Job) {
         const to = clients[2 * p + (forward ? 1 : 0)]!;
         const id = `${runId}-${sent}`;
         const t = performance.now();
-        sentAt.set(id, t);
-        from.send(to.user, `${id}|${pad}`, id, (ok) => { if (!ok) return; acked++; ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
+        const recorded = warm;
+        if (recorded) sentAt.set(id, t);
+        from.send(to.user, `${id}|${pad}`, id, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
         sent++;
       }
     }, tickMs);
   });
   // Share of its core the generator used while sending: near 100 % means it, not the server, sets the pace.
   const cpu = process.cpuUsage(cpu0);
-  const loadgenCpuPct = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - start)) * 100);
+  const loadgenCpuPct = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - measureFrom)) * 100);
   // Let the last messages arrive.
   const settle = performance.now();
   while (performance.now() - settle < 3000 && (receivedCount.size < sent || acked < sent)) await new Promise((r) => setTimeout(r, 20));
@@ -135,7 +149,7 @@ async function dm(job: Job) {
   for (const c of clients) c.close();
   return {
     offeredRate: rate, sent, acked, delivered, lost: sent - delivered, dup,
-    deliveredPerSec: Math.round(delivered / (durationMs / 1000)),
+    deliveredPerSec: Math.round(delivered / ((warmupMs + durationMs) / 1000)),
     e2eMs: summary(e2e), ackMs: summary(ack),
     loadgenLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
     loadgenCpuPct,

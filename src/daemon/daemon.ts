@@ -47,6 +47,12 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const groupSize = new client.Histogram({ name: 'chatd_pipeline_group_size', help: 'Messages per group commit or produce request', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [metrics] });
   const groupTime = new client.Histogram({ name: 'chatd_pipeline_group_seconds', help: 'Time to commit or produce one group', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5], registers: [metrics] });
   engines.pipeline.observe((size, ms) => { groupSize.observe(size); groupTime.observe(ms / 1000); });
+  if (engines.store.observeCheckpoints) {
+    // The embedded store's checkpoints (on their own thread): how long each takes and how long the WAL was.
+    const checkpointTime = new client.Histogram({ name: 'chatd_sqlite_checkpoint_seconds', help: 'Time to copy the WAL into the database file, per checkpoint', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [metrics] });
+    const walPages = new client.Gauge({ name: 'chatd_sqlite_wal_pages', help: 'WAL length in pages at the last checkpoint', registers: [metrics] });
+    engines.store.observeCheckpoints((c) => { checkpointTime.observe(c.ms / 1000); walPages.set(c.walPages); });
+  }
   const sendSchema = makeSendSchema(config.maxMessageLength);
   const auth = new AuthService(engines.store, engines.cache, config);
   const friends = new FriendService(engines.store, engines.cache);

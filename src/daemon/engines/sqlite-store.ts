@@ -87,6 +87,46 @@ const rowToRefresh = (r: RefreshRow): RefreshTokenRecord => ({ id: r.id, userId:
 interface ApiRow { id: string; user_id: string; name: string; token_hash: string; created_at: string; last_used_at: string | null; revoked_at: string | null }
 const rowToApi = (r: ApiRow): ApiTokenRecord => ({ id: r.id, userId: r.user_id, name: r.name, tokenHash: r.token_hash, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at });
 
+/** Starts one of the SQLite threads (sqlite-writer.ts), unref'd. */
+function sqliteThread(file: string, role: 'writer' | 'checkpointer'): Worker {
+  const workerData = { file, role };
+  const w = import.meta.url.endsWith('.ts')
+    // Under the test runner this module is TypeScript: the thread registers tsx, then loads it.
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./sqlite-writer.ts', import.meta.url).href)}); });`, { eval: true, workerData })
+    : new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData });
+  w.unref();
+  return w;
+}
+
+/** What one checkpoint did: pages copied into the database file, WAL length in pages, time taken. */
+export interface CheckpointStats { pages: number; walPages: number; ms: number }
+
+/**
+ * The checkpointer thread: copies committed WAL frames into the database file every
+ * CHECKPOINT_EVERY_MS, so that neither the writer's commits nor the event loop's own writes pay
+ * for a checkpoint. Should it die, the event loop's connection checkpoints again by itself.
+ */
+class Checkpointer {
+  private readonly worker: Worker;
+  private closing = false;
+
+  constructor(file: string, onCheckpoint: (s: CheckpointStats) => void, onExit: (err: Error) => void) {
+    this.worker = sqliteThread(file, 'checkpointer');
+    this.worker.on('message', (m: { checkpoint?: CheckpointStats & { error?: string } }) => {
+      if (m.checkpoint && m.checkpoint.error === undefined) onCheckpoint(m.checkpoint);
+    });
+    this.worker.on('error', (err) => { if (!this.closing) onExit(err); });
+    this.worker.on('exit', (code) => { if (!this.closing) onExit(new Error(`the SQLite checkpointer thread exited (code ${code})`)); });
+  }
+
+  async close() {
+    this.closing = true;
+    const exited = new Promise((r) => this.worker.once('exit', r));
+    this.worker.postMessage({ close: true });
+    await exited;
+  }
+}
+
 /**
  * The message writer thread, seen from the event loop: batches go in, and each comes back
  * once committed. If the thread dies, pending batches fail (their senders get an error and
@@ -117,6 +157,11 @@ class WriterThread {
     });
   }
 
+  /** After a checkpointer pass: the writer copies the frames committed during it, between two commits. */
+  catchUp() {
+    this.worker?.postMessage({ catchUp: true });
+  }
+
   async close() {
     const w = this.worker;
     if (!w) return;
@@ -127,11 +172,7 @@ class WriterThread {
   }
 
   private spawn(): Worker {
-    const w = import.meta.url.endsWith('.ts')
-      // Under the test runner this module is TypeScript: the thread registers tsx, then loads it.
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./sqlite-writer.ts', import.meta.url).href)}); });`, { eval: true, workerData: { file: this.file } })
-      : new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData: { file: this.file } });
-    w.unref();
+    const w = sqliteThread(this.file, 'writer');
     w.on('message', (r: { id: number; rows?: never; error?: string; code?: string }) => {
       const p = this.pending.get(r.id);
       if (!p) return;
@@ -166,8 +207,15 @@ export class SqliteStore implements Store {
   private writeMessages!: (messages: Message[]) => Promise<(MessageRow | null)[]>;
   private appendDrafts!: (drafts: MessageDraft[]) => Promise<AppendResult[]>;
   private writer: WriterThread | null = null;
+  private checkpointer: Checkpointer | null = null;
+  private checkpointObserver: ((s: CheckpointStats) => void) | null = null;
 
   constructor(private readonly file: string) {}
+
+  /** Called after each checkpoint that copied pages (file-backed stores only). */
+  observeCheckpoints(fn: (s: CheckpointStats) => void) {
+    this.checkpointObserver = fn;
+  }
 
   async start(): Promise<void> {
     if (this.file !== ':memory:') fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
@@ -181,6 +229,15 @@ export class SqliteStore implements Store {
       this.appendDrafts = async (drafts) => writes.append(drafts);
     } else {
       fs.chmodSync(this.file, 0o600);
+      // Checkpoints run on their own thread; this connection checkpoints again only if it dies.
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer(this.file, (c) => {
+        this.writer?.catchUp();
+        this.checkpointObserver?.(c);
+      }, () => {
+        this.checkpointer = null;
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      });
       const writer = (this.writer = new WriterThread(this.file));
       this.writeMessages = (messages) => writer.write(messages);
       this.appendDrafts = (drafts) => writer.append(drafts);
@@ -190,6 +247,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.writer?.close();
     this.writer = null;
+    await this.checkpointer?.close();
+    this.checkpointer = null;
     if (this.db?.open) this.db.close();
   }
 

@@ -8,6 +8,8 @@ import os from 'node:os';
  * still gives a niced thread about a quarter of a contended core, so commits never starve.
  */
 export const WRITER_NICE = 5;
+/** The checkpointer yields to the writer too: a late checkpoint only makes the WAL longer for a while. */
+export const CHECKPOINTER_NICE = 10;
 
 /** Linux only (a thread id is a pid to setpriority); elsewhere the thread keeps the process's priority. */
 export function lowerPriority(by: number) {

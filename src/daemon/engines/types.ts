@@ -106,6 +106,8 @@ export interface Store extends Lifecycle {
    * one transaction. A draft already stored resolves to the stored message and takes no seq.
    */
   appendMessages?(drafts: MessageDraft[]): Promise<Message[]>;
+  /** Optional (the embedded store): called after each WAL checkpoint that copied pages. */
+  observeCheckpoints?(fn: (c: { pages: number; walPages: number; ms: number }) => void): void;
   getMessageByClientId(from: string, clientMsgId: string): Promise<Message | null>;
   /** Messages of a conversation in a seq range, oldest first. Without cursors: the most recent `limit`. With beforeSeq: the `limit` just before it. With afterSeq: the `limit` just after it. */
   history(conversationId: string, range: HistoryRange): Promise<Message[]>;

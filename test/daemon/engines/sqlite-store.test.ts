@@ -49,3 +49,43 @@ describe('the message writer thread', () => {
     await s.close();
   });
 });
+
+describe('WAL checkpoints', () => {
+  const PAGE = 4096;
+  const walBytes = (file: string) => { try { return fs.statSync(`${file}-wal`).size; } catch { return 0; } };
+  const until = async (cond: () => boolean, ms: number) => {
+    const end = Date.now() + ms;
+    while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    return cond();
+  };
+
+  it('run on their own thread: commits do not stop to copy the WAL, which is copied meanwhile and truncated once writes stop', async () => {
+    const file = path.join(tmpDir(), 'chat.db');
+    const s = new SqliteStore(file);
+    const seen: { pages: number; walPages: number; ms: number }[] = [];
+    s.observeCheckpoints((c) => seen.push(c));
+    await s.start();
+    const text = 'x'.repeat(64);
+    let biggest = 0;
+    let n = 0;
+    // 12000 messages over 50 conversations, 200 per commit, as fast as the writer takes them.
+    for (let b = 0; b < 60; b++) {
+      await s.appendMessages(Array.from({ length: 200 }, () => {
+        const c = n++ % 50;
+        return { id: uuidv7(), conversationId: `dm:u${c}a:u${c}b`, from: `u${c}a`, to: `u${c}b`, text, kind: 'user' as const, createdAt: new Date().toISOString(), clientMsgId: `m${n}` };
+      }));
+      biggest = Math.max(biggest, walBytes(file));
+    }
+    // An in-line checkpoint (SQLite's default, every 1000 pages) restarts the WAL before it gets
+    // this long (it peaked at 1011 pages that way).
+    expect(biggest).toBeGreaterThan(1200 * PAGE);
+    // The checkpointer copied pages meanwhile, and truncates the WAL once it sees no new writes.
+    expect(await until(() => seen.some((c) => c.pages > 0), 5000)).toBe(true);
+    expect(await until(() => walBytes(file) === 0, 5000)).toBe(true);
+    // Everything committed is read back from the database file.
+    expect((await s.history('dm:u7a:u7b', { limit: 500 })).length).toBe(240);
+    expect(await s.maxSeq('dm:u49a:u49b')).toBe(240);
+    await s.close();
+    console.log(`WAL checkpoints: ${seen.length} passes, largest WAL ${Math.round(biggest / PAGE)} pages, ${seen.map((c) => c.pages).join('/')} pages copied`);
+  });
+});
