@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Message } from '../../protocol/index.js';
 import { CHECKPOINT_EVERY_MS, WRITER_FALLBACK_CHECKPOINT_PAGES, configure, messageWrites } from './sqlite-messages.js';
-import { CHECKPOINTER_NICE, WRITER_NICE, lowerPriority } from './thread-priority.js';
+import { CHECKPOINTER_NICE, lowerPriority } from './thread-priority.js';
 import type { MessageDraft } from './types.js';
 
 const { file, role } = workerData as { file: string; role: 'writer' | 'checkpointer' };
@@ -53,7 +53,6 @@ if (role === 'checkpointer') {
     port.close();
   });
 } else {
-  lowerPriority(WRITER_NICE);
   const db = new Database(file);
   configure(db);
   // The checkpointer keeps the WAL short; this only bounds it should that thread fall behind.

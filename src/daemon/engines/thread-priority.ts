@@ -2,13 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 
 /**
- * How much lower than the process this thread runs. The event loop serves every socket; when the
- * two share a core, a commit waits for the loop rather than the loop for a commit (in the dm
- * bench at 10k msg/s on one core: p99 56-63 ms at the same priority, 38-45 ms at +5). The kernel
- * still gives a niced thread about a quarter of a contended core, so commits never starve.
+ * How much lower than the process the checkpointer thread runs: a late checkpoint only makes the
+ * WAL longer for a while, so it yields to the event loop and the writer.
+ *
+ * The writer runs at the process's priority. It was at +5 for a while, which measured better only
+ * while every bench step started cold. With warm steps its slow groups (over 20 ms) were run-queue
+ * waits (schedstat: 11-57 ms waiting, 1-8 ms running): at +5 the writer gets a quarter of a
+ * contended core, less than the ~30% it needs at 10k msg/s, and loses to any other process on the
+ * machine. At +0 the same A/B rounds had about half as many slow groups.
  */
-export const WRITER_NICE = 5;
-/** The checkpointer yields to the writer too: a late checkpoint only makes the WAL longer for a while. */
 export const CHECKPOINTER_NICE = 10;
 
 /** Linux only (a thread id is a pid to setpriority); elsewhere the thread keeps the process's priority. */
