@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const read = (name: string) => JSON.parse(fs.readFileSync(path.join(root, 'bench/results', `${name}.json`), 'utf8'));
 
-interface Step { offeredRate: number; e2eMs: { p50: number; p99: number; p999: number }; ackMs: { p99: number }; lost: number; dup: number; loadgenLoopDelayP99Ms: number; loadgenCpuPct?: number; serverCpuUsPerMsg?: number; serverCpuUsPerMsgByThread?: { eventLoop: number; busiestOther: number; rest: number }; meanGroupSize?: number; meanGroupMs?: number }
+interface Step { offeredRate: number; e2eMs: { p50: number; p99: number; p999: number }; ackMs: { p99: number }; lost: number; dup: number; loadgenLoopDelayP99Ms: number; loadgenCpuPct?: number; serverCpuUsPerMsg?: number; serverCpuUsPerMsgByThread?: { eventLoop: number; busiestOther: number; rest: number }; meanGroupSize?: number; meanGroupMs?: number; groups?: number; groupsOver20ms?: number }
 interface DmTarget { maxRate: number; p99AtMaxMs: number | null; steps: Step[] }
 
 function dmTable(dm: Record<string, unknown>) {
@@ -35,7 +35,7 @@ function dmSideBySide(dm: Record<string, unknown>) {
   for (const s of chatd.steps) {
     const r = relay.steps.find((x) => x.offeredRate === s.offeredRate);
     const t = s.serverCpuUsPerMsgByThread;
-    rows.push(`| ${s.offeredRate} | ${r?.e2eMs.p99 ?? '–'} | ${r?.serverCpuUsPerMsg ?? '–'} | ${s.e2eMs.p50} | ${s.e2eMs.p99} | ${s.serverCpuUsPerMsg ?? '–'} | ${t ? `${t.eventLoop} / ${t.busiestOther} / ${t.rest}` : '–'} | ${s.meanGroupSize !== undefined ? `${s.meanGroupSize} msg in ${s.meanGroupMs} ms` : '–'} | ${s.loadgenCpuPct !== undefined ? `${s.loadgenCpuPct}%` : '–'} |`);
+    rows.push(`| ${s.offeredRate} | ${r?.e2eMs.p99 ?? '–'} | ${r?.serverCpuUsPerMsg ?? '–'} | ${s.e2eMs.p50} | ${s.e2eMs.p99} | ${s.serverCpuUsPerMsg ?? '–'} | ${t ? `${t.eventLoop} / ${t.busiestOther} / ${t.rest}` : '–'} | ${s.meanGroupSize !== undefined ? `${s.meanGroupSize} msg in ${s.meanGroupMs} ms${s.groupsOver20ms !== undefined ? `; ${s.groupsOver20ms} of ${s.groups} over 20 ms` : ''}` : '–'} | ${s.loadgenCpuPct !== undefined ? `${s.loadgenCpuPct}%` : '–'} |`);
   }
   return rows.join('\n');
 }
@@ -74,8 +74,8 @@ function atTargetText(dm: { atTargetRate?: AtGoal; repeats?: { atTargetRate?: At
   const a = dm.atTargetRate;
   if (!a) return '';
   const each = (dm.repeats ?? []).map((r) => r.atTargetRate).filter((x): x is AtGoal => !!x);
-  const spread = each.length > 1 ? ` Every run: ${each.map((x) => `${x.rate}/s chatd ${x.chatdP99Ms ?? 'failed'} ms, relay ${x.socketioP99Ms ?? 'failed'} ms`).join('; ')}.` : '';
-  return `At 0.6× the relay's maximum (${a.rate} msg/s): chatd p99 **${a.chatdP99Ms ?? 'failed'} ms**, the bare Socket.IO relay at the same rate ${a.socketioP99Ms ?? 'failed'} ms; the target (p99 ≤ 50 ms) is ${a.met ? 'met' : 'not met'}.${spread}`;
+  const spread = each.length > 1 ? ` Every run: ${each.map((x) => `${x.rate}/s chatd ${x.chatdP99Ms !== null ? `${x.chatdP99Ms} ms` : 'not reached'}, relay ${x.socketioP99Ms ?? 'failed'} ms`).join('; ')}.` : '';
+  return `At 0.6× the relay's maximum (${a.rate} msg/s): chatd p99 **${a.chatdP99Ms !== null ? `${a.chatdP99Ms} ms` : 'not reached (chatd failed a lower step first)'}**, the bare Socket.IO relay at the same rate ${a.socketioP99Ms ?? 'failed'} ms; the target (p99 ≤ 50 ms) is ${a.met ? 'met' : 'not met'}.${spread}`;
 }
 interface AtGoal { rate: number; chatdP99Ms: number | null; socketioP99Ms: number | null; met: boolean }
 
@@ -83,7 +83,7 @@ const dm = read('dm');
 const repeatNote = dm.repeats?.length > 1 ? ` --repeat=${dm.repeats.length}\` (dm runs ${dm.repeats.length} times, the others once)` : '`';
 const m = dm.machine as { cores: number; cpu: string; memGB: number; node: string };
 const block = [
-  `Recorded run: ${m.cores} cores (${m.cpu}), ${m.memGB} GB, Node ${m.node}, ${String(dm.date).slice(0, 10)}; ${dm.settings.pairs} user pairs, ${dm.settings.textBytes}-byte messages, ${dm.settings.durationMs / 1000} s per step after an unrecorded warm-up. Reproduce with \`npm run services:up && source .services/env && npm run bench -- all${repeatNote}, then \`npx tsx bench/readme.ts\` to rewrite these tables.`,
+  `Recorded run: ${m.cores} cores (${m.cpu}), ${m.memGB} GB, Node ${m.node}, ${String(dm.date).slice(0, 10)}; ${dm.settings.pairs} user pairs, ${dm.settings.textBytes}-byte messages, ${dm.settings.durationMs / 1000} s recorded per step${dm.settings.warmupMs ? `, after ${dm.settings.warmupMs / 1000} s at the same rate unrecorded` : ''} (and one unrecorded warm-up per server). Reproduce with \`npm run services:up && source .services/env && npm run bench -- all${repeatNote}, then \`npx tsx bench/readme.ts\` to rewrite these tables.`,
   '',
   dmTable(dm),
   '',
