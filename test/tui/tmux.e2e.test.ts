@@ -18,13 +18,17 @@ const until = (f: () => boolean, ms = 10_000) => waitFor(f, ms).catch((e: Error)
 });
 
 let chatd: Awaited<ReturnType<typeof spawnChatd>>;
+let chatdDir = '';
+let chatdEnv: Record<string, string> = {};
 let gemini: Awaited<ReturnType<typeof startFakeGemini>>;
 const cfg = { alice: '', bob: '' };
 let editor = '';
 
 beforeAll(async () => {
   gemini = await startFakeGemini({ chunks: () => ['The answer ', 'is ', 'forty', '-two.'], chunkDelayMs: 700 });
-  chatd = await spawnChatd(tmpDir(), { GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gemini.url });
+  chatdDir = tmpDir();
+  chatdEnv = { GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gemini.url };
+  chatd = await spawnChatd(chatdDir, chatdEnv);
   for (const name of ['alice', 'bob'] as const) {
     cfg[name] = path.join(tmpDir('chat-tui-'), 'cfg');
     expect((await runChat(['register', `tmux_${name}`, '--password-stdin'], { env: { CHAT_CONFIG_DIR: cfg[name], CHAT_SERVER: chatd.url }, input: `password-${name}\n` })).code).toBe(0);
@@ -114,4 +118,31 @@ describe('TUI in tmux', () => {
     // The alternate screen is gone: the shell's own screen is back.
     expect(screen('alice')).not.toContain('to tmux_bob>');
   }, 120_000);
+
+  it('chatd restarts while bob’s TUI is open: it shows offline, queues what he sends, then reconnects, sends it once and gets new messages live', async () => {
+    await until(() => screen('bob').includes('● online') && screen('bob').includes('to tmux_alice>'));
+    // An empty prompt (the first test leaves a draft in it). One key per write: ink reads a
+    // chunk of several as one unknown key.
+    for (let i = 0; i < 12 && !/to tmux_alice>\s*$/m.test(screen('bob')); i++) {
+      type('bob', 'BSpace');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await until(() => /to tmux_alice>\s*$/m.test(screen('bob')));
+    chatd.child.kill('SIGTERM');
+    expect(await chatd.exited).toBe(0);
+    await until(() => screen('bob').includes('○ offline, reconnecting…'));
+    type('bob', 'written while the server was down', 'Enter');
+    await until(() => screen('bob').includes('1 queued'));
+    // The same data dir and port: the same accounts, secrets and history.
+    chatd = await spawnChatd(chatdDir, chatdEnv, String(chatd.port));
+    await until(() => screen('bob').includes('● online') && !screen('bob').includes('queued'), 30_000);
+    const history = await runChat(['history', 'tmux_bob', '--json'], { env: { CHAT_CONFIG_DIR: cfg.alice } });
+    expect(history.code).toBe(0);
+    const texts = (JSON.parse(history.stdout) as { text: string }[]).map((m) => m.text);
+    expect(texts.filter((t) => t === 'written while the server was down')).toHaveLength(1);
+    // The live stream is back: a message alice sends now shows on bob's screen.
+    expect((await runChat(['send', 'tmux_bob', 'after the restart'], { env: { CHAT_CONFIG_DIR: cfg.alice } })).code).toBe(0);
+    await until(() => screen('bob').includes('tmux_alice: after the restart'));
+    console.log(`tmux screen of bob after the restart:\n${screen('bob')}`);
+  }, 90_000);
 });
