@@ -51,7 +51,11 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     // The embedded store's checkpoints (on their own thread): how long each takes and how long the WAL was.
     const checkpointTime = new client.Histogram({ name: 'chatd_sqlite_checkpoint_seconds', help: 'Time to copy the WAL into the database file, per checkpoint', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [metrics] });
     const walPages = new client.Gauge({ name: 'chatd_sqlite_wal_pages', help: 'WAL length in pages at the last checkpoint', registers: [metrics] });
-    engines.store.observeCheckpoints((c) => { checkpointTime.observe(c.ms / 1000); walPages.set(c.walPages); });
+    engines.store.observeCheckpoints((c) => {
+      if ('error' in c) return log.warn({ err: c.error }, 'SQLite checkpoint failed');
+      checkpointTime.observe(c.ms / 1000);
+      walPages.set(c.walPages);
+    });
   }
   const sendSchema = makeSendSchema(config.maxMessageLength);
   const auth = new AuthService(engines.store, engines.cache, config);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ChatError, type Message } from '../../protocol/index.js';
 import { Worker } from 'node:worker_threads';
 import { configure, messageWrites, rowToMessage, type AppendResult, type MessageRow } from './sqlite-messages.js';
-import type { ApiTokenRecord, ConversationRecord, HistoryRange, MessageDraft, RefreshTokenRecord, Store, UserRecord } from './types.js';
+import type { ApiTokenRecord, CheckpointEvent, ConversationRecord, HistoryRange, MessageDraft, RefreshTokenRecord, Store, UserRecord } from './types.js';
 import { withSeq } from './group-queue.js';
 
 const SCHEMA = `
@@ -88,8 +88,8 @@ interface ApiRow { id: string; user_id: string; name: string; token_hash: string
 const rowToApi = (r: ApiRow): ApiTokenRecord => ({ id: r.id, userId: r.user_id, name: r.name, tokenHash: r.token_hash, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at });
 
 /** Starts one of the SQLite threads (sqlite-writer.ts), unref'd. */
-function sqliteThread(file: string, role: 'writer' | 'checkpointer'): Worker {
-  const workerData = { file, role };
+function sqliteThread(file: string, role: 'writer' | 'checkpointer', inline = false): Worker {
+  const workerData = { file, role, inline };
   const w = import.meta.url.endsWith('.ts')
     // Under the test runner this module is TypeScript: the thread registers tsx, then loads it.
     ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./sqlite-writer.ts', import.meta.url).href)}); });`, { eval: true, workerData })
@@ -98,22 +98,19 @@ function sqliteThread(file: string, role: 'writer' | 'checkpointer'): Worker {
   return w;
 }
 
-/** What one checkpoint did: pages copied into the database file, WAL length in pages, time taken. */
-export interface CheckpointStats { pages: number; walPages: number; ms: number }
-
 /**
  * The checkpointer thread: copies committed WAL frames into the database file every
  * CHECKPOINT_EVERY_MS, so that neither the writer's commits nor the event loop's own writes pay
- * for a checkpoint. Should it die, the event loop's connection checkpoints again by itself.
+ * for a checkpoint. Should it die, every connection goes back to SQLite's in-line checkpoints.
  */
 class Checkpointer {
   private readonly worker: Worker;
   private closing = false;
 
-  constructor(file: string, onCheckpoint: (s: CheckpointStats) => void, onExit: (err: Error) => void) {
+  constructor(file: string, onCheckpoint: (c: CheckpointEvent) => void, onExit: (err: Error) => void) {
     this.worker = sqliteThread(file, 'checkpointer');
-    this.worker.on('message', (m: { checkpoint?: CheckpointStats & { error?: string } }) => {
-      if (m.checkpoint && m.checkpoint.error === undefined) onCheckpoint(m.checkpoint);
+    this.worker.on('message', (m: { checkpoint?: CheckpointEvent }) => {
+      if (m.checkpoint) onCheckpoint(m.checkpoint);
     });
     this.worker.on('error', (err) => { if (!this.closing) onExit(err); });
     this.worker.on('exit', (code) => { if (!this.closing) onExit(new Error(`the SQLite checkpointer thread exited (code ${code})`)); });
@@ -136,6 +133,8 @@ class WriterThread {
   private worker: Worker | null = null;
   private next = 1;
   private readonly pending = new Map<number, { resolve: (rows: never) => void; reject: (err: Error) => void }>();
+  /** Whether this thread (and any respawned one) checkpoints in line, as SQLite does by default. */
+  private inline = false;
 
   constructor(private readonly file: string) {}
 
@@ -162,6 +161,12 @@ class WriterThread {
     this.worker?.postMessage({ catchUp: true });
   }
 
+  /** The checkpointer is gone: checkpoint in line from now on. */
+  checkpointInline() {
+    this.inline = true;
+    this.worker?.postMessage({ inline: true });
+  }
+
   async close() {
     const w = this.worker;
     if (!w) return;
@@ -172,7 +177,7 @@ class WriterThread {
   }
 
   private spawn(): Worker {
-    const w = sqliteThread(this.file, 'writer');
+    const w = sqliteThread(this.file, 'writer', this.inline);
     w.on('message', (r: { id: number; rows?: never; error?: string; code?: string }) => {
       const p = this.pending.get(r.id);
       if (!p) return;
@@ -208,12 +213,12 @@ export class SqliteStore implements Store {
   private appendDrafts!: (drafts: MessageDraft[]) => Promise<AppendResult[]>;
   private writer: WriterThread | null = null;
   private checkpointer: Checkpointer | null = null;
-  private checkpointObserver: ((s: CheckpointStats) => void) | null = null;
+  private checkpointObserver: ((c: CheckpointEvent) => void) | null = null;
 
   constructor(private readonly file: string) {}
 
-  /** Called after each checkpoint that copied pages (file-backed stores only). */
-  observeCheckpoints(fn: (s: CheckpointStats) => void) {
+  /** Called after each checkpoint that copied pages, or that failed (file-backed stores only). */
+  observeCheckpoints(fn: (c: CheckpointEvent) => void) {
     this.checkpointObserver = fn;
   }
 
@@ -229,16 +234,18 @@ export class SqliteStore implements Store {
       this.appendDrafts = async (drafts) => writes.append(drafts);
     } else {
       fs.chmodSync(this.file, 0o600);
-      // Checkpoints run on their own thread; this connection checkpoints again only if it dies.
+      // Checkpoints run on their own thread; should it die, both connections checkpoint in line again.
       this.db.pragma('wal_autocheckpoint = 0');
+      const writer = (this.writer = new WriterThread(this.file));
       this.checkpointer = new Checkpointer(this.file, (c) => {
-        this.writer?.catchUp();
+        if (!('error' in c)) writer.catchUp();
         this.checkpointObserver?.(c);
-      }, () => {
+      }, (err) => {
         this.checkpointer = null;
+        this.checkpointObserver?.({ error: err.message });
+        writer.checkpointInline();
         if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
       });
-      const writer = (this.writer = new WriterThread(this.file));
       this.writeMessages = (messages) => writer.write(messages);
       this.appendDrafts = (drafts) => writer.append(drafts);
     }

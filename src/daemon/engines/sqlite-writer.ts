@@ -7,7 +7,9 @@
  *
  * The checkpointer copies committed WAL frames into the database file (PASSIVE: it never waits
  * for, nor blocks, the writer), so no commit pays for a checkpoint. Out { checkpoint } after each
- * one that copied something; { close: true } ends it.
+ * one that copied something, or failed; { close: true } ends it. The writer then copies what was
+ * committed during the pass ({ catchUp: true }); { inline: true } puts it back on SQLite's
+ * in-line checkpoints when the checkpointer is gone.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -16,7 +18,7 @@ import { CHECKPOINT_EVERY_MS, WRITER_FALLBACK_CHECKPOINT_PAGES, configure, messa
 import { CHECKPOINTER_NICE, lowerPriority } from './thread-priority.js';
 import type { MessageDraft } from './types.js';
 
-const { file, role } = workerData as { file: string; role: 'writer' | 'checkpointer' };
+const { file, role, inline } = workerData as { file: string; role: 'writer' | 'checkpointer'; inline: boolean };
 const port = parentPort!;
 
 if (role === 'checkpointer') {
@@ -56,12 +58,18 @@ if (role === 'checkpointer') {
   const db = new Database(file);
   configure(db);
   // The checkpointer keeps the WAL short; this only bounds it should that thread fall behind.
-  db.pragma(`wal_autocheckpoint = ${WRITER_FALLBACK_CHECKPOINT_PAGES}`);
+  // Without a checkpointer (it died), SQLite's own in-line default.
+  const autocheckpoint = (inlineNow: boolean) => db.pragma(`wal_autocheckpoint = ${inlineNow ? 1000 : WRITER_FALLBACK_CHECKPOINT_PAGES}`);
+  autocheckpoint(inline);
   const writes = messageWrites(db);
-  port.on('message', ({ id, messages, drafts, close, catchUp }: { id: number; messages?: Message[]; drafts?: MessageDraft[]; close?: true; catchUp?: true }) => {
+  port.on('message', ({ id, messages, drafts, close, catchUp, inline: inlineNow }: { id: number; messages?: Message[]; drafts?: MessageDraft[]; close?: true; catchUp?: true; inline?: true }) => {
     if (close) {
       db.close();
       port.close();
+      return;
+    }
+    if (inlineNow) {
+      autocheckpoint(true);
       return;
     }
     if (catchUp) {

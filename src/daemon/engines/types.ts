@@ -106,8 +106,8 @@ export interface Store extends Lifecycle {
    * one transaction. A draft already stored resolves to the stored message and takes no seq.
    */
   appendMessages?(drafts: MessageDraft[]): Promise<Message[]>;
-  /** Optional (the embedded store): called after each WAL checkpoint that copied pages. */
-  observeCheckpoints?(fn: (c: { pages: number; walPages: number; ms: number }) => void): void;
+  /** Optional (the embedded store): called after each WAL checkpoint that copied pages, or that failed. */
+  observeCheckpoints?(fn: (c: CheckpointEvent) => void): void;
   getMessageByClientId(from: string, clientMsgId: string): Promise<Message | null>;
   /** Messages of a conversation in a seq range, oldest first. Without cursors: the most recent `limit`. With beforeSeq: the `limit` just before it. With afterSeq: the `limit` just after it. */
   history(conversationId: string, range: HistoryRange): Promise<Message[]>;
@@ -173,6 +173,9 @@ export const RECENT_PER_CONVERSATION = 200;
 
 /** A message before the pipeline gives it a seq. */
 export type MessageDraft = Omit<Message, 'seq'>;
+
+/** One WAL checkpoint of the embedded store: frames copied so far, WAL length in pages, time taken; or why it failed. */
+export type CheckpointEvent = { pages: number; walPages: number; ms: number } | { error: string };
 
 /**
  * The durable path of a message. `submit` resolves once the message is durable

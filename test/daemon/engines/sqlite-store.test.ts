@@ -4,6 +4,7 @@ import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { SqliteStore } from '../../../src/daemon/engines/sqlite-store.js';
+import type { CheckpointEvent } from '../../../src/daemon/engines/types.js';
 import { CHECKPOINTER_NICE } from '../../../src/daemon/engines/thread-priority.js';
 import { tmpDir } from '../../support/daemon.js';
 import { storeContract } from './store.contract.js';
@@ -65,16 +66,11 @@ describe('WAL checkpoints', () => {
     return cond();
   };
 
-  it('run on their own thread: commits do not stop to copy the WAL, which is copied meanwhile and truncated once writes stop', async () => {
-    const file = path.join(tmpDir(), 'chat.db');
-    const s = new SqliteStore(file);
-    const seen: { pages: number; walPages: number; ms: number }[] = [];
-    s.observeCheckpoints((c) => seen.push(c));
-    await s.start();
+  /** Writes 12000 messages over 50 conversations, 200 per commit, as fast as the writer takes them; returns the WAL file's largest size. */
+  const writeMany = async (s: SqliteStore, file: string) => {
     const text = 'x'.repeat(64);
     let biggest = 0;
     let n = 0;
-    // 12000 messages over 50 conversations, 200 per commit, as fast as the writer takes them.
     for (let b = 0; b < 60; b++) {
       await s.appendMessages(Array.from({ length: 200 }, () => {
         const c = n++ % 50;
@@ -82,16 +78,44 @@ describe('WAL checkpoints', () => {
       }));
       biggest = Math.max(biggest, walBytes(file));
     }
+    return biggest;
+  };
+
+  it('run on their own thread: commits do not stop to copy the WAL, which is copied meanwhile and truncated once writes stop', async () => {
+    const file = path.join(tmpDir(), 'chat.db');
+    const s = new SqliteStore(file);
+    const seen: CheckpointEvent[] = [];
+    s.observeCheckpoints((c) => seen.push(c));
+    await s.start();
+    const biggest = await writeMany(s, file);
     // An in-line checkpoint (SQLite's default, every 1000 pages) restarts the WAL before it gets
     // this long (it peaked at 1011 pages that way).
     expect(biggest).toBeGreaterThan(1200 * PAGE);
     // The checkpointer copied pages meanwhile, and truncates the WAL once it sees no new writes.
-    expect(await until(() => seen.some((c) => c.pages > 0), 5000)).toBe(true);
+    expect(await until(() => seen.some((c) => 'pages' in c && c.pages > 0), 5000)).toBe(true);
     expect(await until(() => walBytes(file) === 0, 5000)).toBe(true);
+    expect(seen.filter((c) => 'error' in c)).toEqual([]);
     // Everything committed is read back from the database file.
     expect((await s.history('dm:u7a:u7b', { limit: 500 })).length).toBe(240);
     expect(await s.maxSeq('dm:u49a:u49b')).toBe(240);
     await s.close();
-    console.log(`WAL checkpoints: ${seen.length} passes, largest WAL ${Math.round(biggest / PAGE)} pages, ${seen.map((c) => c.pages).join('/')} pages copied`);
+    console.log(`WAL checkpoints: ${seen.length} passes, largest WAL ${Math.round(biggest / PAGE)} pages, ${seen.map((c) => ('pages' in c ? c.pages : c.error)).join('/')} pages copied`);
+  });
+
+  it('fall back to in-line checkpoints when the checkpointer thread dies', async () => {
+    const file = path.join(tmpDir(), 'chat.db');
+    const s = new SqliteStore(file);
+    const seen: CheckpointEvent[] = [];
+    s.observeCheckpoints((c) => seen.push(c));
+    await s.start();
+    // The thread is private; the test ends it the way a crash would.
+    await (s as unknown as { checkpointer: { worker: { terminate(): Promise<number> } } }).checkpointer.worker.terminate();
+    expect(await until(() => seen.some((c) => 'error' in c && /checkpointer thread exited/.test(c.error)), 5000)).toBe(true);
+    const biggest = await writeMany(s, file);
+    // The writer checkpoints every 1000 pages again (with the checkpointer alive it reaches ~5000).
+    expect(biggest).toBeLessThan(1200 * PAGE);
+    expect(await s.maxSeq('dm:u49a:u49b')).toBe(240);
+    await s.close();
+    console.log(`without the checkpointer: largest WAL ${Math.round(biggest / PAGE)} pages`);
   });
 });
