@@ -58,7 +58,11 @@ CREATE TABLE IF NOT EXISTS messages (
   client_msg_id TEXT,
   UNIQUE (conversation_id, seq)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS messages_client ON messages(from_user, client_msg_id) WHERE client_msg_id IS NOT NULL;
+-- Dedupe of resends. The client's id leads the key: clients make it time-ordered (UUIDv7), so
+-- each group commit appends to one or two leaf pages of this index instead of dirtying one per
+-- sender. (from_user, client_msg_id), the first key order, is replaced in place on start.
+CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id ON messages(client_msg_id, from_user) WHERE client_msg_id IS NOT NULL;
+DROP INDEX IF EXISTS messages_client;
 -- last_seq and updated_at hold the first message's values; reads take the head from messages.
 CREATE TABLE IF NOT EXISTS conversations (
   id TEXT PRIMARY KEY,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { SqliteStore } from '../../../src/daemon/engines/sqlite-store.js';
@@ -27,6 +28,37 @@ describe('SqliteStore specifics', () => {
     await again.start();
     expect((await again.getUserByName('alice'))?.admin).toBe(true);
     await again.close();
+  });
+  it('moves an existing database to the time-ordered dedupe index, and a resend stored before the move is still recognised', async () => {
+    const file = path.join(tmpDir(), 'chat.db');
+    const draft = (clientMsgId: string) => ({ id: uuidv7(), conversationId: 'dm:alice:bob', from: 'alice', to: 'bob', text: 'hi', kind: 'user' as const, createdAt: new Date().toISOString(), clientMsgId });
+    const s = new SqliteStore(file);
+    await s.start();
+    await s.close();
+    // The first schema's index: (from_user, client_msg_id).
+    const old = new Database(file);
+    old.exec('DROP INDEX messages_client_id; CREATE UNIQUE INDEX messages_client ON messages(from_user, client_msg_id) WHERE client_msg_id IS NOT NULL;');
+    old.close();
+    const before = new SqliteStore(file);
+    await before.start();
+    const [first] = await before.appendMessages([draft('c-1')]);
+    await before.close();
+
+    const after = new SqliteStore(file);
+    await after.start();
+    const [again, next] = await after.appendMessages([draft('c-1'), draft('c-2')]);
+    await after.close();
+    expect(again).toEqual(first);
+    expect(next!.seq).toBe(first!.seq + 1);
+
+    const db = new Database(file, { readonly: true });
+    const indexes = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' AND sql IS NOT NULL").all().map((r) => r.name);
+    const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_index_info('messages_client_id') ORDER BY seqno").all().map((r) => r.name);
+    const plan = db.prepare<[], { detail: string }>("EXPLAIN QUERY PLAN SELECT * FROM messages WHERE from_user = 'alice' AND client_msg_id = 'c-1'").all().map((r) => r.detail).join('; ');
+    db.close();
+    expect(indexes).toEqual(['messages_client_id']);
+    expect(columns).toEqual(['client_msg_id', 'from_user']);
+    expect(plan).toMatch(/USING INDEX messages_client_id/);
   });
 });
 
