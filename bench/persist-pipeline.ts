@@ -16,7 +16,7 @@ import { DlqIndex } from '../src/daemon/engines/failed-store.js';
 import { ensureTopics, type KafkaSettings } from '../src/daemon/engines/kafka.js';
 import { KafkaPersister } from '../src/daemon/engines/kafka-persister.js';
 import { toRecord } from '../src/daemon/engines/kafka-pipeline.js';
-import { MongoStore } from '../src/daemon/engines/mongo-store.js';
+import { MESSAGE_INDEXES, MongoStore } from '../src/daemon/engines/mongo-store.js';
 
 export interface PipelineResult { messages: number; stored: number; produceSeconds: number; drainSeconds: number; perSec: number; conversations: number; batchSize: number; partitions: number }
 
@@ -38,7 +38,7 @@ export async function persistPipeline(opts: { total: number; conversations: numb
       const c = j % opts.conversations;
       const a = `u${2 * c}`;
       const b = `u${2 * c + 1}`;
-      const m: Message = { id: uuidv7(), seq: ++seqs[c]!, conversationId: `dm:${a}:${b}`, from: j % 2 ? b : a, to: j % 2 ? a : b, text: `${id}-${j}|${'x'.repeat(40)}`, kind: 'user', createdAt: new Date().toISOString(), clientMsgId: `${id}-${j}` };
+      const m: Message = { id: uuidv7(), seq: ++seqs[c]!, conversationId: `dm:${a}:${b}`, from: j % 2 ? b : a, to: j % 2 ? a : b, text: `${id}-${j}|${'x'.repeat(40)}`, kind: 'user', createdAt: new Date().toISOString(), clientMsgId: uuidv7() };
       records.push(toRecord(m));
     }
     await producer.send({ topic: settings.topic, acks: -1, messages: records });
@@ -84,15 +84,16 @@ export async function rawInsertCeiling(opts: { total: number; conversations: num
   u.pathname = `/benchraw${Date.now().toString(36)}`;
   const conn = await mongoose.createConnection(u.toString()).asPromise();
   const col = conn.collection('messages');
-  await col.createIndex({ conversationId: 1, seq: 1 }, { unique: true });
-  await col.createIndex({ from: 1, dedupeKey: 1 }, { unique: true });
+  for (const [keys, options] of MESSAGE_INDEXES) await col.createIndex(keys, options);
   const seqs = new Array<number>(opts.conversations).fill(0);
   const batches: Record<string, unknown>[][] = [];
   for (let i = 0; i < opts.total; i += opts.batchSize) {
     const docs: Record<string, unknown>[] = [];
     for (let j = i; j < Math.min(opts.total, i + opts.batchSize); j++) {
       const c = j % opts.conversations;
-      docs.push({ _id: uuidv7(), conversationId: `dm:u${2 * c}:u${2 * c + 1}`, seq: ++seqs[c]!, from: `u${2 * c}`, to: `u${2 * c + 1}`, text: `raw-${j}|${'x'.repeat(40)}`, kind: 'user', createdAt: new Date().toISOString(), clientMsgId: `raw-${j}`, dedupeKey: `raw-${j}` });
+      // Client ids as our clients make them (UUIDv7).
+      const clientMsgId = uuidv7();
+      docs.push({ _id: uuidv7(), conversationId: `dm:u${2 * c}:u${2 * c + 1}`, seq: ++seqs[c]!, from: `u${2 * c}`, to: `u${2 * c + 1}`, text: `raw-${j}|${'x'.repeat(40)}`, kind: 'user', createdAt: new Date().toISOString(), clientMsgId, dedupeKey: clientMsgId });
     }
     batches.push(docs);
   }
