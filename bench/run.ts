@@ -246,6 +246,17 @@ async function dmScenario(targets: Target[]) {
   return { ...chosen.out, ratioToSocketio: mid, atTargetRate: chosen.atGoal, repeats, settings };
 }
 
+/** chatd and the relay at the issue's target rate, 0.6x the relay's maximum. chatdP99Ms is null when chatd lost or duplicated a message there. */
+interface AtGoal {
+  rate: number;
+  chatdP99Ms: number | null;
+  socketioP99Ms: number | null;
+  met: boolean;
+  /** 'steps': chatd's own stepping reached the rate; 'ramp': it failed earlier and was run again up to it. */
+  chatdMeasuredBy: 'steps' | 'ramp';
+  chatd?: { p99Ms: number; deliveredPerSec: number; lost: number; dup: number };
+}
+
 async function dmRun(targets: Target[]) {
   const rates = onlyRates ?? (quick ? [100, 200] : [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 16000, 20000, 24000, 32000]);
   const durationMs = quick ? 1500 : 5000;
@@ -304,13 +315,24 @@ async function dmRun(targets: Target[]) {
   // At the target point, the relay's own p99 too (a short ramp, then that rate), so chatd's p99
   // there reads against what the bare stack does at the same rate on this machine.
   const goal = goalOf();
-  let atGoal: { rate: number; chatdP99Ms: number | null; socketioP99Ms: number | null; met: boolean } | undefined;
+  let atGoal: AtGoal | undefined;
   if (goal && out.chatd && !onlyRates) {
-    const relay = await stepsFor('socketio', [...new Set([Math.round(goal / 4), Math.round(goal / 2), goal])], false);
-    const p99At = (steps: DmStep[]) => steps.find((x) => x.offeredRate === goal && x.lost === 0 && x.dup === 0)?.e2eMs.p99 ?? null;
-    const chatdP99 = p99At(out.chatd.steps);
-    atGoal = { rate: goal, chatdP99Ms: chatdP99, socketioP99Ms: p99At(relay.steps), met: chatdP99 !== null && chatdP99 <= 50 };
-    console.log(`dm at 0.6x the relay's maximum (${goal}/s): chatd p99 ${chatdP99 ?? 'failed'} ms, bare Socket.IO relay p99 ${atGoal.socketioP99Ms ?? 'failed'} ms; target p99 <= 50 ms ${atGoal.met ? 'met' : 'not met'}`);
+    const ramp = [...new Set([Math.round(goal / 4), Math.round(goal / 2), goal])];
+    const relay = await stepsFor('socketio', ramp, false);
+    const stepAt = (steps: DmStep[]) => steps.find((x) => x.offeredRate === goal);
+    const p99At = (steps: DmStep[]) => { const x = stepAt(steps); return x && x.lost === 0 && x.dup === 0 ? x.e2eMs.p99 : null; };
+    // When chatd failed a lower step, its stepping stopped there: it is run again up to the target
+    // rate the same way as the relay, so the record says what happens at that rate, not only that
+    // it was not reached.
+    const measuredBy = stepAt(out.chatd.steps) ? 'steps' : 'ramp';
+    const chatdStep = stepAt(out.chatd.steps) ?? stepAt((await stepsFor('chatd', ramp, false)).steps);
+    const chatdP99 = chatdStep && chatdStep.lost === 0 && chatdStep.dup === 0 ? chatdStep.e2eMs.p99 : null;
+    atGoal = {
+      rate: goal, chatdP99Ms: chatdP99, socketioP99Ms: p99At(relay.steps), met: chatdP99 !== null && chatdP99 <= 50, chatdMeasuredBy: measuredBy,
+      ...(chatdStep ? { chatd: { p99Ms: chatdStep.e2eMs.p99, deliveredPerSec: chatdStep.deliveredPerSec, lost: chatdStep.lost, dup: chatdStep.dup } } : {}),
+    };
+    const chatdText = chatdStep ? `p99 ${chatdStep.e2eMs.p99} ms, lost ${chatdStep.lost}, dup ${chatdStep.dup}${measuredBy === 'ramp' ? ' (run again up to that rate)' : ''}` : 'not measured';
+    console.log(`dm at 0.6x the relay's maximum (${goal}/s): chatd ${chatdText}, bare Socket.IO relay p99 ${atGoal.socketioP99Ms ?? 'failed'} ms; target p99 <= 50 ms ${atGoal.met ? 'met' : 'not met'}`);
   }
   return { out, ratio, atGoal, settings: { rates, durationMs, warmupMs, pairs, textBytes: 64, passRule: 'p99 <= 100 ms, no loss, no duplicate' } };
 }
