@@ -10,17 +10,30 @@ export async function readAll(stdin: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Prompts on the terminal without echo. */
-function promptHidden(io: IO, prompt: string): Promise<string> {
+/**
+ * Asks each prompt in turn on the terminal, without echo. The terminal stops echoing before the
+ * first prompt shows and starts again only after the last answer: keys typed the moment a prompt
+ * appears, or between two prompts, are never echoed. (The first version printed each prompt and
+ * then muted the terminal, with echo back on between the two: a race a fast typist, or a loaded
+ * machine, could lose.)
+ */
+function promptHidden(io: IO, prompts: string[]): Promise<string[]> {
   const muted = new Writable({ write: (_c, _e, cb) => cb() });
-  io.err(prompt);
+  // With terminal: true, readline puts the TTY in raw mode (no echo) here, synchronously.
   const rl = readline.createInterface({ input: io.stdin, output: muted, terminal: true });
+  const answers: string[] = [];
   return new Promise((resolve) => {
-    rl.question('', (answer) => {
-      rl.close();
-      io.err('\n');
-      resolve(answer);
-    });
+    const ask = () => {
+      io.err(prompts[answers.length]!);
+      rl.question('', (answer) => {
+        io.err('\n');
+        answers.push(answer);
+        if (answers.length < prompts.length) return ask();
+        rl.close();
+        resolve(answers);
+      });
+    };
+    ask();
   });
 }
 
@@ -32,9 +45,9 @@ export async function readPassword(io: IO, fromStdin: boolean | undefined, promp
     return text;
   }
   if (!io.stdin.isTTY) throw new UsageError('stdin is not a terminal: pass --password-stdin and pipe the password');
-  const pw = await promptHidden(io, prompt);
-  if (confirm && (await promptHidden(io, 'Repeat: ')) !== pw) throw new UsageError('passwords do not match');
-  return pw;
+  const [pw, again] = await promptHidden(io, confirm ? [prompt, 'Repeat: '] : [prompt]);
+  if (confirm && again !== pw) throw new UsageError('passwords do not match');
+  return pw!;
 }
 
 export function parseUsername(value: string): string {
