@@ -64,11 +64,14 @@ export class MessageService {
   }
 
   private async sendOnce(from: string, input: SendInput, key: string | undefined, origin: string | undefined): Promise<Message> {
-    if (key) {
-      // A durable dedupe cache (Redis) answers alone. The embedded one is bounded, so on a miss
-      // the store decides: at commit when the pipeline dedupes there (no seq is allotted to a
-      // resend), else by a lookup first. Either way a resend never leaves a seq gap.
-      const prior = (await this.cache.dedupeGet(key)) ?? (this.cache.dedupeDurable || this.pipeline.dedupesOnCommit ? null : await this.store.getMessageByClientId(from, input.clientMsgId!));
+    // A durable dedupe cache (Redis) answers alone. When the pipeline dedupes at commit (the
+    // embedded store's unique index: no seq is allotted to a resend), that is the only check: a
+    // bounded in-memory copy in front of it would keep every message alive for a second or so,
+    // long enough to be promoted to the old generation, for resends that are rare. Otherwise the
+    // in-memory cache, then a store lookup. Either way a resend never leaves a seq gap.
+    const cached = key !== undefined && (this.cache.dedupeDurable || !this.pipeline.dedupesOnCommit);
+    if (cached) {
+      const prior = (await this.cache.dedupeGet(key)) ?? (this.cache.dedupeDurable ? null : await this.store.getMessageByClientId(from, input.clientMsgId!));
       if (prior) return prior;
     }
     if (!(await this.friends.areFriends(from, input.to))) {
@@ -78,7 +81,7 @@ export class MessageService {
     const rl = await this.cache.rateLimit(`msg:${from}`, this.config.messageRateLimit, 60_000);
     if (!rl.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs });
     const { message, fresh } = await this.deliver(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId, origin);
-    if (key) await this.cache.dedupeSet(key, message);
+    if (cached) await this.cache.dedupeSet(key, message);
     if (fresh) for (const l of this.listeners) l(message);
     return message;
   }
