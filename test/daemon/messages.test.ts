@@ -64,6 +64,18 @@ describe('direct messages', () => {
     s.close();
   });
 
+  it('answers a resend with its original even after the friendship ended, and refuses a new message', async () => {
+    const [a, b] = await pair();
+    const s = await openSocket(d.url, a.auth.accessToken);
+    const first = await send(s, { to: b.name, text: 'before', clientMsgId: 'kept-key' });
+    await a.api.removeFriend(b.name);
+    const resend = await send(s, { to: b.name, text: 'before', clientMsgId: 'kept-key' });
+    const fresh = await send(s, { to: b.name, text: 'after', clientMsgId: 'new-key' });
+    expect(first.ok && resend.ok && resend.data).toEqual(first.ok && first.data);
+    expect(fresh.ok ? 'accepted' : fresh.error.code).toBe('CHAT_ERR_NOT_FRIENDS');
+    s.close();
+  });
+
   it('stores one message per clientMsgId, concurrent or sequential, and returns the original', async () => {
     const [a, b] = await pair();
     const s = await openSocket(d.url, a.auth.accessToken);

@@ -74,12 +74,19 @@ export class MessageService {
       const prior = (await this.cache.dedupeGet(key)) ?? (this.cache.dedupeDurable ? null : await this.store.getMessageByClientId(from, input.clientMsgId!));
       if (prior) return prior;
     }
+    // A resend is answered with its original even when a new message would now be refused
+    // (the friendship ended, the sender is rate limited): looked up only on those rare paths.
+    const refuse = async (err: ChatError): Promise<Message> => {
+      const prior = key !== undefined && !cached ? await this.store.getMessageByClientId(from, input.clientMsgId!) : null;
+      if (prior) return prior;
+      throw err;
+    };
     if (!(await this.friends.areFriends(from, input.to))) {
       const exists = await this.store.getUserByName(input.to);
-      throw exists ? new ChatError('CHAT_ERR_NOT_FRIENDS') : new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${input.to}`);
+      return refuse(exists ? new ChatError('CHAT_ERR_NOT_FRIENDS') : new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${input.to}`));
     }
     const rl = await this.cache.rateLimit(`msg:${from}`, this.config.messageRateLimit, 60_000);
-    if (!rl.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs });
+    if (!rl.allowed) return refuse(new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs }));
     const { message, fresh } = await this.deliver(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId, origin);
     if (cached) await this.cache.dedupeSet(key, message);
     if (fresh) for (const l of this.listeners) l(message);
