@@ -70,7 +70,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     perMessageDeflate: false,
     connectionStateRecovery: undefined,
   });
-  const gateway = attachGateway(io, { log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, sendSchema, metrics, isClosing: () => closing });
+  const gateway = attachGateway(io, { log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, sendSchema, maxMessageLength: config.maxMessageLength, metrics, isClosing: () => closing });
 
   const lifecycle = lifecycleOf(engines);
   let adapterClients: Redis[] = [];

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
 import {
-  ChatError, dmConversationId, receiptSchema, syncSchema, typingSchema,
+  ChatError, dmConversationId, receiptSchema, syncSchema, typingSchema, wellFormedSend,
   type Ack, type ClientToServerEvents, type InterServerEvents, type SendInput, type ServerToClientEvents,
 } from '../protocol/index.js';
 import type { Cache } from './engines/types.js';
@@ -30,6 +30,8 @@ export interface GatewayDeps {
   friends: FriendService;
   messages: MessageService;
   sendSchema: z.ZodType<SendInput>;
+  /** The send schema's text limit, for its fast path (wellFormedSend). */
+  maxMessageLength: number;
   metrics: client.Registry;
   isClosing: () => boolean;
 }
@@ -119,30 +121,33 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     );
   });
 
+  /** Answers a failed event: coded error to the ack, counted, logged when internal. */
+  const fail = (event: string, reply: ((r: Ack<never>) => void) | undefined, err: unknown) => {
+    const ce = classify(err);
+    if (ce.code === 'CHAT_ERR_INTERNAL') log.error({ err, event }, 'socket handler failed');
+    rejected.inc({ code: ce.code });
+    reply?.({ ok: false, error: ce.toBody() });
+  };
+
   /**
    * Event handlers are made once and shared by every socket (each is called with the socket as
-   * `this`), so an idle connection carries no closures of ours.
+   * `this`), so an idle connection carries no closures of ours. `fast`, when given, accepts the
+   * well-formed payloads without the schema (anything else still goes through it).
    */
-  const handler = <P, R>(event: keyof ClientToServerEvents, schema: z.ZodType<P>, fn: (socket: ChatSocket, payload: P) => Promise<R>) =>
+  const handler = <P, R>(event: keyof ClientToServerEvents, schema: z.ZodType<P>, fn: (socket: ChatSocket, payload: P) => Promise<R>, fast?: (payload: unknown) => P | null) =>
     function (this: ChatSocket, payload: unknown, ack: unknown) {
       const socket = this;
       const reply = typeof ack === 'function' ? (ack as (r: Ack<R>) => void) : undefined;
-      const fail = (err: unknown) => {
-        const ce = classify(err);
-        if (ce.code === 'CHAT_ERR_INTERNAL') log.error({ err, event }, 'socket handler failed');
-        rejected.inc({ code: ce.code });
-        reply?.({ ok: false, error: ce.toBody() });
-      };
       try {
-        if (deps.isClosing()) return fail(new ChatError('CHAT_ERR_SHUTTING_DOWN'));
+        if (deps.isClosing()) return fail(event, reply, new ChatError('CHAT_ERR_SHUTTING_DOWN'));
         const { expiresAt } = socket.data;
         if (expiresAt !== null && Date.now() >= expiresAt) {
-          fail(new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
+          fail(event, reply, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
           return endSocket(socket, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
         }
-        fn(socket, parse(schema, payload)).then((data) => reply?.({ ok: true, data }), fail);
+        fn(socket, fast?.(payload) ?? parse(schema, payload)).then((data) => reply?.({ ok: true, data }), (err) => fail(event, reply, err));
       } catch (err) {
-        fail(err);
+        fail(event, reply, err);
       }
     };
 
@@ -156,7 +161,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
       const m = await messages.send(socket.data.username, input, socket.id);
       sent.inc();
       return m;
-    })],
+    }, (payload) => wellFormedSend(payload, deps.maxMessageLength))],
     ['message:sync', handler('message:sync', syncSchema, async (socket, input) => messages.sync(socket.data.username, input.cursors, input.limit))],
     ['typing:update', handler('typing:update', typingSchema, async (socket, input) => {
       const { username } = socket.data;

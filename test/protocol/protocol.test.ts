@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  ChatError, ERROR_CODES, LIMITS, dmConversationId, dmPeer, fromErrorBody, historyQuerySchema, makeSendSchema, sendSchema, socketBufferSizeFor, toChatError, usernameSchema,
+  ChatError, ERROR_CODES, LIMITS, dmConversationId, dmPeer, fromErrorBody, historyQuerySchema, makeSendSchema, sendSchema, socketBufferSizeFor, toChatError, usernameSchema, wellFormedSend,
 } from '../../src/protocol/index.js';
 import { safeJson, sanitize, sanitizeLine } from '../../src/client/sanitize.js';
 
@@ -39,6 +39,48 @@ describe('schemas', () => {
       if (a !== b) expect(dmPeer(id, a)).toBe(b);
     }));
     expect(dmPeer('dm:alice:bob', 'carol')).toBeUndefined();
+  });
+});
+
+describe('the send fast path (wellFormedSend)', () => {
+  const max = 20;
+  const schema = makeSendSchema(max);
+  const username = fc.stringMatching(/^[a-z0-9_.-]{3,32}$/);
+  // Near the edges of every rule: lengths around the limits, characters just outside the sets.
+  const nearly = {
+    to: fc.oneof(username, fc.string({ maxLength: 40 }), fc.constantFrom('ab', 'a'.repeat(33), 'Bob', 'bo b', ''), fc.integer(), fc.constant(null)),
+    text: fc.oneof(fc.string({ minLength: 0, maxLength: max + 2 }), fc.constantFrom('', 'x'.repeat(max), 'x'.repeat(max + 1), '😀'.repeat(10), '😀'.repeat(11)), fc.integer(), fc.constant(undefined)),
+    clientMsgId: fc.oneof(fc.stringMatching(/^[\x21-\x7e]{1,130}$/), fc.string({ maxLength: 10 }), fc.constantFrom('', ' ', 'a b', 'é', '~'.repeat(128), '~'.repeat(129)), fc.constant(undefined), fc.integer()),
+    extra: fc.anything(),
+  };
+  const payloads = fc.oneof(
+    fc.record(nearly, { requiredKeys: [] }),
+    fc.record({ to: username, text: fc.string({ minLength: 1, maxLength: max }), clientMsgId: fc.option(fc.stringMatching(/^[\x21-\x7e]{1,128}$/), { nil: undefined }) }, { requiredKeys: ['to', 'text'] }),
+    fc.anything(),
+  );
+
+  it('accepts only what the schema accepts, with the same result', () => {
+    fc.assert(fc.property(payloads, (p) => {
+      const fast = wellFormedSend(p, max);
+      if (fast === null) return;
+      const slow = schema.safeParse(p);
+      expect(slow.success).toBe(true);
+      expect(fast).toEqual(slow.data);
+    }), { numRuns: 5000 });
+  });
+
+  it('accepts every well-formed payload as a socket delivers it (parsed JSON), leaving to the schema only texts over the limit in UTF-16 units', () => {
+    fc.assert(fc.property(payloads, (p) => {
+      let wire: unknown;
+      try { wire = JSON.parse(JSON.stringify(p) ?? 'null'); } catch { return; }
+      const slow = schema.safeParse(wire);
+      // Over the limit in UTF-16 units but not in code points (emoji): the schema's to decide.
+      if (slow.success && slow.data.text.length > max) {
+        expect(wellFormedSend(wire, max)).toBeNull();
+        return;
+      }
+      expect(wellFormedSend(wire, max) !== null).toBe(slow.success);
+    }), { numRuns: 5000 });
   });
 });
 

@@ -3,6 +3,7 @@ import { ChatError, LIMITS, dmConversationId, dmPeer, type AiChunkEvent, type Re
 import type { Config } from '../config.js';
 import type { Cache, ConversationRecord, HistoryRange, MessageDraft, Pipeline, Store } from '../engines/types.js';
 import type { FriendService } from './friends.js';
+import { isoTime } from '../iso-time.js';
 
 /** Delivers server events to every socket of the named users, on any node. */
 export interface Fanout {
@@ -74,23 +75,27 @@ export class MessageService {
       const prior = (await this.cache.dedupeGet(key)) ?? (this.cache.dedupeDurable ? null : await this.store.getMessageByClientId(from, input.clientMsgId!));
       if (prior) return prior;
     }
-    // A resend is answered with its original even when a new message would now be refused
-    // (the friendship ended, the sender is rate limited): looked up only on those rare paths.
-    const refuse = async (err: ChatError): Promise<Message> => {
-      const prior = key !== undefined && !cached ? await this.store.getMessageByClientId(from, input.clientMsgId!) : null;
-      if (prior) return prior;
-      throw err;
-    };
     if (!(await this.friends.areFriends(from, input.to))) {
       const exists = await this.store.getUserByName(input.to);
-      return refuse(exists ? new ChatError('CHAT_ERR_NOT_FRIENDS') : new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${input.to}`));
+      return this.refuse(from, input, key !== undefined && !cached, exists ? new ChatError('CHAT_ERR_NOT_FRIENDS') : new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${input.to}`));
     }
     const rl = await this.cache.rateLimit(`msg:${from}`, this.config.messageRateLimit, 60_000);
-    if (!rl.allowed) return refuse(new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs }));
+    if (!rl.allowed) return this.refuse(from, input, key !== undefined && !cached, new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs }));
     const { message, fresh } = await this.deliver(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId, origin);
     if (cached) await this.cache.dedupeSet(key, message);
     if (fresh) for (const l of this.listeners) l(message);
     return message;
+  }
+
+  /**
+   * A resend is answered with its original even when a new message would now be refused (the
+   * friendship ended, the sender is rate limited): `lookup` when no cache was asked up front.
+   * Only on those rare paths.
+   */
+  private async refuse(from: string, input: SendInput, lookup: boolean, err: ChatError): Promise<Message> {
+    const prior = lookup ? await this.store.getMessageByClientId(from, input.clientMsgId!) : null;
+    if (prior) return prior;
+    throw err;
   }
 
   /** Makes a message durable and delivers it to both participants. Used for user, AI and system messages. */
@@ -100,7 +105,7 @@ export class MessageService {
 
   /** `fresh` is false when the store already had it (a resend): then nothing is delivered again. */
   private async deliver(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string, origin?: string): Promise<{ message: Message; fresh: boolean }> {
-    const draft: MessageDraft = { id: uuidv7(), conversationId, from, to, text, kind, createdAt: new Date(this.now()).toISOString() };
+    const draft: MessageDraft = { id: uuidv7(), conversationId, from, to, text, kind, createdAt: isoTime(this.now()) };
     if (clientMsgId !== undefined) draft.clientMsgId = clientMsgId;
     const message = await this.pipeline.submit(draft);
     if (message.id !== draft.id) return { message, fresh: false };
