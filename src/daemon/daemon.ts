@@ -4,11 +4,11 @@ import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import client from 'prom-client';
-import { makeSendSchema, socketBufferSizeFor } from '../protocol/index.js';
+import { makeSendSchema, socketBufferSizeFor, wellFormedSend, type SendInput } from '../protocol/index.js';
 import type { Config } from './config.js';
 import { createEngines, lifecycleOf, type Engines } from './engines/index.js';
 import { attachGateway, type ChatServer } from './gateway.js';
-import { buildHttp } from './http.js';
+import { buildHttp, parse } from './http.js';
 import { createLogger } from './logger.js';
 import { AiService } from './services/ai.js';
 import { AuthService } from './services/auth.js';
@@ -58,19 +58,21 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     });
   }
   const sendSchema = makeSendSchema(config.maxMessageLength);
+  // Well-formed payloads skip building zod's result (the busiest event); the schema decides the rest.
+  const parseSend = (value: unknown): SendInput => wellFormedSend(value, config.maxMessageLength) ?? parse(sendSchema, value);
   const auth = new AuthService(engines.store, engines.cache, config);
   const friends = new FriendService(engines.store, engines.cache);
   const messages = new MessageService(engines.store, engines.cache, engines.pipeline, friends, config);
   const ai = new AiService(messages, engines.cache, config, log.child({ component: 'ai' }));
   let closing = false;
-  const app = buildHttp({ config, log, engines, auth, friends, messages, sendSchema, metrics, isClosing: () => closing });
+  const app = buildHttp({ config, log, engines, auth, friends, messages, parseSend, metrics, isClosing: () => closing });
   const io: ChatServer = new Server(app.server, {
     maxHttpBufferSize: socketBufferSizeFor(config.maxMessageLength),
     serveClient: false,
     perMessageDeflate: false,
     connectionStateRecovery: undefined,
   });
-  const gateway = attachGateway(io, { log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, sendSchema, maxMessageLength: config.maxMessageLength, metrics, isClosing: () => closing });
+  const gateway = attachGateway(io, { log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, parseSend, metrics, isClosing: () => closing });
 
   const lifecycle = lifecycleOf(engines);
   let adapterClients: Redis[] = [];

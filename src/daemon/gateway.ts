@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
 import {
-  ChatError, dmConversationId, receiptSchema, syncSchema, typingSchema, wellFormedSend,
+  ChatError, dmConversationId, receiptSchema, syncSchema, typingSchema,
   type Ack, type ClientToServerEvents, type InterServerEvents, type SendInput, type ServerToClientEvents,
 } from '../protocol/index.js';
 import type { Cache } from './engines/types.js';
@@ -29,9 +29,8 @@ export interface GatewayDeps {
   auth: AuthService;
   friends: FriendService;
   messages: MessageService;
-  sendSchema: z.ZodType<SendInput>;
-  /** The send schema's text limit, for its fast path (wellFormedSend). */
-  maxMessageLength: number;
+  /** Validates a message:send payload (the schema, with its fast path). */
+  parseSend: (value: unknown) => SendInput;
   metrics: client.Registry;
   isClosing: () => boolean;
 }
@@ -131,10 +130,10 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
 
   /**
    * Event handlers are made once and shared by every socket (each is called with the socket as
-   * `this`), so an idle connection carries no closures of ours. `fast`, when given, accepts the
-   * well-formed payloads without the schema (anything else still goes through it).
+   * `this`), so an idle connection carries no closures of ours. `check` is a schema, or a
+   * function that validates and throws a coded error.
    */
-  const handler = <P, R>(event: keyof ClientToServerEvents, schema: z.ZodType<P>, fn: (socket: ChatSocket, payload: P) => Promise<R>, fast?: (payload: unknown) => P | null) =>
+  const handler = <P, R>(event: keyof ClientToServerEvents, check: z.ZodType<P> | ((payload: unknown) => P), fn: (socket: ChatSocket, payload: P) => Promise<R>) =>
     function (this: ChatSocket, payload: unknown, ack: unknown) {
       const socket = this;
       const reply = typeof ack === 'function' ? (ack as (r: Ack<R>) => void) : undefined;
@@ -145,7 +144,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
           fail(event, reply, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
           return endSocket(socket, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
         }
-        fn(socket, fast?.(payload) ?? parse(schema, payload)).then((data) => reply?.({ ok: true, data }), (err) => fail(event, reply, err));
+        fn(socket, typeof check === 'function' ? check(payload) : parse(check, payload)).then((data) => reply?.({ ok: true, data }), (err) => fail(event, reply, err));
       } catch (err) {
         fail(event, reply, err);
       }
@@ -157,11 +156,11 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
    * every idle connection.
    */
   const table = new Map<string, (this: ChatSocket, payload: unknown, ack: unknown) => void>([
-    ['message:send', handler('message:send', deps.sendSchema, async (socket, input) => {
+    ['message:send', handler('message:send', deps.parseSend, async (socket, input) => {
       const m = await messages.send(socket.data.username, input, socket.id);
       sent.inc();
       return m;
-    }, (payload) => wellFormedSend(payload, deps.maxMessageLength))],
+    })],
     ['message:sync', handler('message:sync', syncSchema, async (socket, input) => messages.sync(socket.data.username, input.cursors, input.limit))],
     ['typing:update', handler('typing:update', typingSchema, async (socket, input) => {
       const { username } = socket.data;

@@ -74,16 +74,17 @@ export class MessageService {
     // long enough to be promoted to the old generation, for resends that are rare. Otherwise the
     // in-memory cache, then a store lookup. Either way a resend never leaves a seq gap.
     const cached = key !== undefined && (this.cache.dedupeDurable || !this.pipeline.dedupesOnCommit);
+    const storeDecides = key !== undefined && !cached;
     if (cached) {
       const prior = (await this.cache.dedupeGet(key)) ?? (this.cache.dedupeDurable ? null : await this.store.getMessageByClientId(from, input.clientMsgId!));
       if (prior) return prior;
     }
     if (!(await this.friends.areFriends(from, input.to))) {
       const exists = await this.store.getUserByName(input.to);
-      return this.refuse(from, input, key !== undefined && !cached, exists ? new ChatError('CHAT_ERR_NOT_FRIENDS') : new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${input.to}`));
+      return this.refuse(from, input, storeDecides, exists ? new ChatError('CHAT_ERR_NOT_FRIENDS') : new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${input.to}`));
     }
     const rl = await this.cache.rateLimit(`msg:${from}`, this.config.messageRateLimit, 60_000);
-    if (!rl.allowed) return this.refuse(from, input, key !== undefined && !cached, new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs }));
+    if (!rl.allowed) return this.refuse(from, input, storeDecides, new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs }));
     const { message, fresh } = await this.deliver(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId, origin);
     if (cached) await this.cache.dedupeSet(key, message);
     if (fresh) for (const l of this.listeners) l(message);

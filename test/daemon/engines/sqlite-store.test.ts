@@ -113,12 +113,18 @@ describe('WAL checkpoints', () => {
     return biggest;
   };
 
-  it('run on their own thread: commits do not stop to copy the WAL, which is copied meanwhile and truncated once writes stop', async () => {
+  /** A started store on a fresh file, with every checkpoint event it reports. */
+  const observedStore = async () => {
     const file = path.join(tmpDir(), 'chat.db');
     const s = new SqliteStore(file);
     const seen: CheckpointEvent[] = [];
     s.observeCheckpoints((c) => seen.push(c));
     await s.start();
+    return { file, s, seen };
+  };
+
+  it('run on their own thread: commits do not stop to copy the WAL, which is copied meanwhile and truncated once writes stop', async () => {
+    const { file, s, seen } = await observedStore();
     const biggest = await writeMany(s, file);
     // An in-line checkpoint (SQLite's default, every 1000 pages) restarts the WAL before it gets
     // this long (it peaked at 1011 pages that way).
@@ -135,11 +141,7 @@ describe('WAL checkpoints', () => {
   });
 
   it('fall back to in-line checkpoints when the checkpointer thread dies', async () => {
-    const file = path.join(tmpDir(), 'chat.db');
-    const s = new SqliteStore(file);
-    const seen: CheckpointEvent[] = [];
-    s.observeCheckpoints((c) => seen.push(c));
-    await s.start();
+    const { file, s, seen } = await observedStore();
     // The thread is private; the test ends it the way a crash would.
     await (s as unknown as { checkpointer: { worker: { terminate(): Promise<number> } } }).checkpointer.worker.terminate();
     expect(await until(() => seen.some((c) => 'error' in c && /checkpointer thread exited/.test(c.error)), 5000)).toBe(true);
