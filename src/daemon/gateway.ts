@@ -131,9 +131,9 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   /**
    * Event handlers are made once and shared by every socket (each is called with the socket as
    * `this`), so an idle connection carries no closures of ours. `check` is a schema, or a
-   * function that validates and throws a coded error.
+   * function that validates and throws a coded error; `succeeded` counts the events answered ok.
    */
-  const handler = <P, R>(event: keyof ClientToServerEvents, check: z.ZodType<P> | ((payload: unknown) => P), fn: (socket: ChatSocket, payload: P) => Promise<R>) =>
+  const handler = <P, R>(event: keyof ClientToServerEvents, check: z.ZodType<P> | ((payload: unknown) => P), fn: (socket: ChatSocket, payload: P) => Promise<R>, succeeded?: client.Counter) =>
     function (this: ChatSocket, payload: unknown, ack: unknown) {
       const socket = this;
       const reply = typeof ack === 'function' ? (ack as (r: Ack<R>) => void) : undefined;
@@ -144,7 +144,10 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
           fail(event, reply, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
           return endSocket(socket, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
         }
-        fn(socket, typeof check === 'function' ? check(payload) : parse(check, payload)).then((data) => reply?.({ ok: true, data }), (err) => fail(event, reply, err));
+        fn(socket, typeof check === 'function' ? check(payload) : parse(check, payload)).then((data) => {
+          succeeded?.inc();
+          reply?.({ ok: true, data });
+        }, (err) => fail(event, reply, err));
       } catch (err) {
         fail(event, reply, err);
       }
@@ -156,11 +159,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
    * every idle connection.
    */
   const table = new Map<string, (this: ChatSocket, payload: unknown, ack: unknown) => void>([
-    ['message:send', handler('message:send', deps.parseSend, async (socket, input) => {
-      const m = await messages.send(socket.data.username, input, socket.id);
-      sent.inc();
-      return m;
-    })],
+    ['message:send', handler('message:send', deps.parseSend, (socket, input) => messages.send(socket.data.username, input, socket.id), sent)],
     ['message:sync', handler('message:sync', syncSchema, async (socket, input) => messages.sync(socket.data.username, input.cursors, input.limit))],
     ['typing:update', handler('typing:update', typingSchema, async (socket, input) => {
       const { username } = socket.data;

@@ -34,6 +34,9 @@ export class BoundedMap<K, V> {
   }
 }
 
+/** Shared by every allowed hit: the caller only reads it. */
+const ALLOWED: RateLimitResult = Object.freeze({ allowed: true, retryAfterMs: 0 });
+
 /**
  * The embedded cache. Dedupe entries are bounded: a miss falls back to the
  * store's (from, clientMsgId) index, so dedupe also holds across restarts.
@@ -70,6 +73,10 @@ export class MemoryCache implements Cache {
   }
 
   async rateLimit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
+    return this.rateLimitNow(key, limit, windowMs);
+  }
+
+  rateLimitNow(key: string, limit: number, windowMs: number): RateLimitResult {
     const t = this.now();
     let w = this.windows.get(key);
     if (!w || t - w.start >= windowMs) {
@@ -78,7 +85,7 @@ export class MemoryCache implements Cache {
     }
     if (w.count >= limit) return { allowed: false, retryAfterMs: Math.max(1, w.start + windowMs - t) };
     w.count++;
-    return { allowed: true, retryAfterMs: 0 };
+    return ALLOWED;
   }
 
   async dedupeGet(key: string) {

@@ -145,6 +145,8 @@ export interface Cache extends Lifecycle {
   readonly dedupeDurable: boolean;
   /** Fixed-window counter: allows `limit` hits per `windowMs` per key. */
   rateLimit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
+  /** The same counter, answered at once: only a cache held in this process has it (the send path's fast lane uses it). */
+  rateLimitNow?(key: string, limit: number, windowMs: number): RateLimitResult;
   dedupeGet(key: string): Promise<Message | null>;
   dedupeSet(key: string, message: Message): Promise<void>;
   /** Registers a connection; returns true when the user just came online. */

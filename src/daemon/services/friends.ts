@@ -48,15 +48,20 @@ export class FriendService {
    * on another node takes at most that long to stop messages here (on this node, at once).
    */
   async areFriends(a: string, b: string) {
+    if (this.knownFriends(a, b)) return true;
     const key = this.pairKey(a, b);
     const t = this.now();
-    if ((this.known.get(key) ?? 0) > t) return true;
     const yes = (await this.store.hasFriendEdge(a, b)) && (await this.store.hasFriendEdge(b, a));
     if (yes) {
       if (this.known.size > 100_000) this.known.clear();
       this.known.set(key, t + FRIENDSHIP_CACHE_MS);
     } else this.known.delete(key);
     return yes;
+  }
+
+  /** Answered at once from what areFriends learned: true only while a positive answer is reused. */
+  knownFriends(a: string, b: string): boolean {
+    return (this.known.get(this.pairKey(a, b)) ?? 0) > this.now();
   }
 
   async list(me: string): Promise<FriendView[]> {

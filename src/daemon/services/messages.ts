@@ -18,6 +18,8 @@ export class MessageService {
   private readonly inflight = new Map<string, Promise<Message>>();
   private readonly listeners: AcceptedListener[] = [];
   private fanout: Fanout = { message: () => {}, aiChunk: () => {} };
+  /** See sendNow: the store dedupes at commit and holds every message at ack, and rate limits are counted here. */
+  private readonly fastLane: boolean;
 
   constructor(
     private readonly store: Store,
@@ -26,7 +28,9 @@ export class MessageService {
     private readonly friends: FriendService,
     private readonly config: Config,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.fastLane = pipeline.dedupesOnCommit && pipeline.storedOnAck && !cache.dedupeDurable && cache.rateLimitNow !== undefined;
+  }
 
   setFanout(f: Fanout) {
     this.fanout = f;
@@ -53,6 +57,10 @@ export class MessageService {
     // Not an async function: returning `work` from one would wrap it in another promise and
     // cost two more microtask turns per message.
     if (input.to === from) return Promise.reject(new ChatError('CHAT_ERR_NOT_FRIENDS', 'You cannot message yourself'));
+    if (this.fastLane) {
+      const fast = this.sendNow(from, input, origin);
+      if (fast) return fast;
+    }
     const key = input.clientMsgId !== undefined ? `${from}\u0000${input.clientMsgId}` : undefined;
     if (key) {
       const pending = this.inflight.get(key);
@@ -65,6 +73,27 @@ export class MessageService {
       work.then(done, done);
     }
     return work;
+  }
+
+  /**
+   * The embedded fast lane: when the friendship is known and the rate limit is counted in this
+   * process, the message goes straight to the pipeline, with one promise and one callback per
+   * message and nothing awaited before it. The store's unique index dedupes at commit (also a
+   * resend racing its original), so no in-flight map is needed. Undefined: take the full path.
+   * (Every message a sender has in flight is alive at each scavenge, so what it holds on to is
+   * copied, then promoted; async frames held most of it.)
+   */
+  private sendNow(from: string, input: SendInput, origin: string | undefined): Promise<Message> | undefined {
+    if (!this.friends.knownFriends(from, input.to)) return undefined;
+    const rl = this.cache.rateLimitNow!(`msg:${from}`, this.config.messageRateLimit, 60_000);
+    if (!rl.allowed) return this.refuse(from, input, input.clientMsgId !== undefined, new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs }));
+    const draft = this.draft(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
+    return this.pipeline.submit(draft).then((message) => {
+      if (message.id !== draft.id) return message;
+      this.fanout.message([from, input.to], message, origin);
+      for (const l of this.listeners) l(message);
+      return message;
+    });
   }
 
   private async sendOnce(from: string, input: SendInput, key: string | undefined, origin: string | undefined): Promise<Message> {
@@ -109,8 +138,7 @@ export class MessageService {
 
   /** `fresh` is false when the store already had it (a resend): then nothing is delivered again. */
   private async deliver(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string, origin?: string): Promise<{ message: Message; fresh: boolean }> {
-    const draft: MessageDraft = { id: uuidv7(), conversationId, from, to, text, kind, createdAt: isoTime(this.now()) };
-    if (clientMsgId !== undefined) draft.clientMsgId = clientMsgId;
+    const draft = this.draft(conversationId, from, to, text, kind, clientMsgId);
     const message = await this.pipeline.submit(draft);
     if (message.id !== draft.id) return { message, fresh: false };
     // Recent messages are served with history before a scale-out store has them (the message is
@@ -119,6 +147,12 @@ export class MessageService {
     const members = conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : [from, to];
     this.fanout.message(members, message, origin);
     return { message, fresh: true };
+  }
+
+  private draft(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId: string | undefined): MessageDraft {
+    const draft: MessageDraft = { id: uuidv7(), conversationId, from, to, text, kind, createdAt: isoTime(this.now()) };
+    if (clientMsgId !== undefined) draft.clientMsgId = clientMsgId;
+    return draft;
   }
 
   async history(me: string, peer: string, q: HistoryQuery): Promise<Message[]> {
