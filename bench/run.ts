@@ -258,7 +258,7 @@ interface AtGoal {
 }
 
 async function dmRun(targets: Target[]) {
-  const rates = onlyRates ?? (quick ? [100, 200] : [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 16000, 20000, 24000, 32000]);
+  const rates = onlyRates ?? (quick ? [100, 200] : [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 11000, 12000, 13000, 14000, 15000, 16000, 18000, 20000, 22000, 24000, 26000, 28000, 30000, 32000, 36000]);
   const durationMs = quick ? 1500 : 5000;
   // Each step is a fresh load generator process: its first second (cold JIT, first packets on
   // every socket) runs at the step's rate but is not recorded, for every target alike.
