@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { ChatError, LIMITS, dmConversationId, dmPeer, type AiChunkEvent, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import type { Cache, ConversationRecord, HistoryRange, MessageDraft, Pipeline, Store } from '../engines/types.js';
+import type { Cache, ConversationRecord, HistoryRange, MessageDraft, Pipeline, RateLimitResult, Store } from '../engines/types.js';
 import type { FriendService } from './friends.js';
 import { isoTime } from '../iso-time.js';
 
@@ -11,6 +11,11 @@ export interface Fanout {
   message(usernames: string[], message: Message, except?: string): void;
   aiChunk(usernames: string[], chunk: AiChunkEvent): void;
 }
+
+/** The per-sender message rate limit: CHAT_MESSAGE_RATE_LIMIT sends per minute, the same counter on both send paths. */
+const SEND_LIMIT_WINDOW_MS = 60_000;
+const sendLimitKey = (from: string) => `msg:${from}`;
+const limitedError = (rl: RateLimitResult) => new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs });
 
 export type AcceptedListener = (message: Message) => void;
 
@@ -85,8 +90,8 @@ export class MessageService {
    */
   private sendNow(from: string, input: SendInput, origin: string | undefined): Promise<Message> | undefined {
     if (!this.friends.knownFriends(from, input.to)) return undefined;
-    const rl = this.cache.rateLimitNow!(`msg:${from}`, this.config.messageRateLimit, 60_000);
-    if (!rl.allowed) return this.refuse(from, input, input.clientMsgId !== undefined, new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs }));
+    const rl = this.cache.rateLimitNow!(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
+    if (!rl.allowed) return this.refuse(from, input, input.clientMsgId !== undefined, limitedError(rl));
     const draft = this.draft(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
     return this.pipeline.submit(draft).then((message) => {
       if (message.id !== draft.id) return message;
@@ -112,8 +117,8 @@ export class MessageService {
       const exists = await this.store.getUserByName(input.to);
       return this.refuse(from, input, storeDecides, exists ? new ChatError('CHAT_ERR_NOT_FRIENDS') : new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${input.to}`));
     }
-    const rl = await this.cache.rateLimit(`msg:${from}`, this.config.messageRateLimit, 60_000);
-    if (!rl.allowed) return this.refuse(from, input, storeDecides, new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs }));
+    const rl = await this.cache.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
+    if (!rl.allowed) return this.refuse(from, input, storeDecides, limitedError(rl));
     const { message, fresh } = await this.deliver(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId, origin);
     if (cached) await this.cache.dedupeSet(key, message);
     if (fresh) for (const l of this.listeners) l(message);
