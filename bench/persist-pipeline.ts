@@ -5,6 +5,8 @@
  * fresh database through chatd's MongoStore. The figure is rows stored per second of drain,
  * counted by the persister and checked against the collection afterwards.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
@@ -14,7 +16,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Message } from '../src/protocol/index.js';
 import { DlqIndex } from '../src/daemon/engines/failed-store.js';
 import { ensureTopics, type KafkaSettings } from '../src/daemon/engines/kafka.js';
-import { KafkaPersister } from '../src/daemon/engines/kafka-persister.js';
+import { KafkaPersister, PARTITIONS_CONCURRENTLY } from '../src/daemon/engines/kafka-persister.js';
 import { toRecord } from '../src/daemon/engines/kafka-pipeline.js';
 import { MESSAGE_INDEXES, MongoStore } from '../src/daemon/engines/mongo-store.js';
 
@@ -77,9 +79,10 @@ const round = (s: number) => Math.round(s * 100) / 100;
 /**
  * The engine's own ceiling, as the baseline for the pipeline: documents of the same shape,
  * with the same two unique indexes, bulk-inserted straight through the driver in batches of
- * `batchSize`, with no Kafka and no chatd code in the way.
+ * `batchSize`, by as many writers at once as the persister has (one per partition it
+ * consumes concurrently), with no Kafka and no chatd code in the way.
  */
-export async function rawInsertCeiling(opts: { total: number; conversations: number; batchSize: number }): Promise<{ messages: number; seconds: number; perSec: number }> {
+export async function rawInsertCeiling(opts: { total: number; conversations: number; batchSize: number }): Promise<{ messages: number; seconds: number; perSec: number; writers: number; cpuUsPerDoc: Record<string, number> | null }> {
   const u = new URL(process.env.MONGODB_URI!);
   u.pathname = `/benchraw${Date.now().toString(36)}`;
   const conn = await mongoose.createConnection(u.toString()).asPromise();
@@ -97,10 +100,48 @@ export async function rawInsertCeiling(opts: { total: number; conversations: num
     }
     batches.push(docs);
   }
+  const cpu0 = engineCpu();
+  const node0 = process.cpuUsage();
   const t0 = performance.now();
-  for (const docs of batches) await col.insertMany(docs as never[], { ordered: false });
+  let next = 0;
+  await Promise.all(Array.from({ length: PARTITIONS_CONCURRENTLY }, async () => {
+    while (next < batches.length) await col.insertMany(batches[next++]! as never[], { ordered: false });
+  }));
   const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = engineCpu();
+  const node = process.cpuUsage(node0);
   await conn.dropDatabase();
   await conn.close();
-  return { messages: opts.total, seconds: round(seconds), perSec: Math.round(opts.total / seconds) };
+  const perDoc = (s: number) => Math.round((s * 1e6 / opts.total) * 10) / 10;
+  const cpuUsPerDoc = cpu0 && cpu1 ? { ferretdb: perDoc(cpu1.ferretdb - cpu0.ferretdb), postgres: perDoc(cpu1.postgres - cpu0.postgres), driver: perDoc((node.user + node.system) / 1e6) } : null;
+  return { messages: opts.total, seconds: round(seconds), perSec: Math.round(opts.total / seconds), writers: PARTITIONS_CONCURRENTLY, cpuUsPerDoc };
+}
+
+/**
+ * CPU seconds used so far by the local engine behind MONGODB_URI, when it is the one
+ * `services:up` starts (a FerretDB process, and PostgreSQL's processes with their exited
+ * children); null elsewhere (another machine's MongoDB, or no /proc).
+ */
+function engineCpu(): { ferretdb: number; postgres: number } | null {
+  const pids = (args: string[]) => {
+    try {
+      return execFileSync('pgrep', args).toString().trim().split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  const ticks = (pid: string, children: boolean) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      return f[11]! + f[12]! + (children ? f[13]! + f[14]! : 0);
+    } catch {
+      return 0;
+    }
+  };
+  const ferret = pids(['-x', 'ferretdb']);
+  if (ferret.length === 0) return null;
+  // Clock ticks (USER_HZ, 100 on Linux) to seconds.
+  const sum = (list: string[], children: boolean) => list.reduce((a, p) => a + ticks(p, children), 0) / 100;
+  return { ferretdb: sum(ferret, false), postgres: sum(pids(['-u', 'postgres']), true) };
 }

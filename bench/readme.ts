@@ -56,7 +56,11 @@ function persistTable(p: Record<string, Record<string, unknown>>) {
     if (r) rows.push(`| ${target} (send → row, closed loop, 500 in flight) | ${r.messages} | ${r.seconds} | ${r.perSec} | ${r.measuredTo} |`);
   }
   const raw = p['mongodb-raw-insert'];
-  if (raw) rows.push(`| MongoDB wire raw insertMany (the engine's ceiling) | ${raw.messages} | ${raw.seconds} | ${raw.perSec} | driver insertMany, same documents and unique indexes |`);
+  if (raw) {
+    const cpu = raw.cpuUsPerDoc as Record<string, number> | null | undefined;
+    const cpuText = cpu ? `; CPU per document: ${Object.entries(cpu).map(([k, v]) => `${k} ${v} µs`).join(', ')}` : '';
+    rows.push(`| MongoDB wire raw insertMany (the engine's ceiling) | ${raw.messages} | ${raw.seconds} | ${raw.perSec} | driver insertMany${raw.writers ? ` from ${raw.writers} writers at once (as the persister)` : ''}, same documents and unique indexes${cpuText} |`);
+  }
   const k = p['kafka-to-mongodb'];
   if (k) rows.push(`| Kafka → MongoDB (chatd's persister alone) | ${k.messages} | ${k.drainSeconds} | ${k.perSec} | rows counted ${k.stored}; ${Math.round(Number(k.ratioToRawInsert) * 100)}% of the raw ceiling |`);
   return rows.join('\n');

@@ -418,7 +418,7 @@ async function persistScenario(targets: Target[]) {
     const total = quick ? 2000 : 100_000;
     const raw = await rawInsertCeiling({ total, conversations: 50, batchSize: 5000 });
     out['mongodb-raw-insert'] = raw;
-    console.log(`persist mongodb-raw-insert ${raw.messages} documents bulk-inserted straight through the driver in ${raw.seconds}s = ${raw.perSec}/s (the engine's ceiling here)`);
+    console.log(`persist mongodb-raw-insert ${raw.messages} documents bulk-inserted straight through the driver by ${raw.writers} writers in ${raw.seconds}s = ${raw.perSec}/s (the engine's ceiling here)${raw.cpuUsPerDoc ? `; CPU per document: ${Object.entries(raw.cpuUsPerDoc).map(([k, v]) => `${k} ${v} µs`).join(', ')}` : ''}`);
     const r = await persistPipeline({ total, conversations: 50, batchSize: 5000, partitions: 6 });
     out['kafka-to-mongodb'] = { ...r, ratioToRawInsert: Math.round((r.perSec / raw.perSec) * 100) / 100 };
     console.log(`persist kafka-to-mongodb ${r.messages} records produced in ${r.produceSeconds}s, drained into MongoDB in ${r.drainSeconds}s = ${r.perSec}/s (rows counted ${r.stored}), ${Math.round((r.perSec / raw.perSec) * 100)}% of the raw insert ceiling`);

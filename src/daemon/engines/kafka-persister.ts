@@ -14,6 +14,8 @@ export interface PersisterOptions extends KafkaSettings {
 export class PermanentStoreError extends Error {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Partitions written to the store at once, each a bulk insert of its own. */
+export const PARTITIONS_CONCURRENTLY = 3;
 const ATTEMPTS = 3;
 /** How often the watchdog looks, and how long without a batch (while lagging) counts as stalled. */
 const WATCHDOG_MS = 5000;
@@ -95,7 +97,7 @@ export class KafkaPersister implements Lifecycle {
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true });
-    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 3, eachBatch: (p) => this.eachBatch(p) });
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY, eachBatch: (p) => this.eachBatch(p) });
     this.lastProgress = Date.now();
   }
 
