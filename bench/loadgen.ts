@@ -10,6 +10,7 @@
  *            holds them until stdin closes (the parent measures the server meanwhile).
  */
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
+import { LOOP_SAMPLE_MS, loopDelayBeyondSampling } from './loop-delay.js';
 import * as hdr from 'hdr-histogram-js';
 import { io as ioc, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -97,7 +98,7 @@ async function dm(job: Job) {
     if (n === 1 && t0 !== undefined) e2e.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
   };
   for (const u of job.users) clients.push(await connectClient(job, u, onMessage(u.name)));
-  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   loop.enable();
   // Open loop: sends leave on schedule whether or not earlier ones were answered.
   const pairs = Math.floor(clients.length / 2);
@@ -151,7 +152,7 @@ async function dm(job: Job) {
     offeredRate: rate, sent, acked, delivered, lost: sent - delivered, dup,
     deliveredPerSec: Math.round(delivered / ((warmupMs + durationMs) / 1000)),
     e2eMs: summary(e2e), ackMs: summary(ack),
-    loadgenLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
+    loadgenLoopDelayP99Ms: loopDelayBeyondSampling(loop.percentile(99) / 1e6),
     loadgenCpuPct,
   };
 }

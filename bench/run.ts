@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Job } from './loadgen.js';
+import { loopDelayBeyondSampling } from './loop-delay.js';
 import { printSummary, summarise } from './profile.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -173,7 +174,7 @@ async function serverMetrics(s: Server): Promise<ServerMetrics> {
   const text = await (await fetch(`${s.url}/metrics`)).text();
   const get = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
   return {
-    rss: get('process_resident_memory_bytes'), cpuSeconds: get('process_cpu_seconds_total'), heapUsed: get('nodejs_heap_size_used_bytes'), loopP99Ms: Math.round(get('nodejs_eventloop_lag_p99_seconds') * 1e5) / 100,
+    rss: get('process_resident_memory_bytes'), cpuSeconds: get('process_cpu_seconds_total'), heapUsed: get('nodejs_heap_size_used_bytes'), loopP99Ms: loopDelayBeyondSampling(get('nodejs_eventloop_lag_p99_seconds') * 1e3),
     groups: get('chatd_pipeline_group_size_count'), grouped: get('chatd_pipeline_group_size_sum'), groupSeconds: get('chatd_pipeline_group_seconds_sum'),
     groupsUnder20ms: get('chatd_pipeline_group_seconds_bucket\\{le="0.02"\\}'),
     walPages: get('chatd_sqlite_wal_pages'),

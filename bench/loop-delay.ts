@@ -1,0 +1,8 @@
+/** The event-loop delay sampler's interval (Node's default, and prom-client's in chatd). */
+export const LOOP_SAMPLE_MS = 10;
+
+/**
+ * Node's sampler records the time between two of its timer ticks, so every sample includes its
+ * own interval: an idle loop reads 10 ms. This is the delay beyond it, in ms (2 decimals).
+ */
+export const loopDelayBeyondSampling = (ms: number) => Math.round(Math.max(0, ms - LOOP_SAMPLE_MS) * 100) / 100;
