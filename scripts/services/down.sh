@@ -16,9 +16,13 @@ stop() {
 stop "$STATE/kafka/kafka.pid" kafka
 stop "$STATE/ferretdb/ferretdb.pid" ferretdb
 stop "$STATE/redis/redis.pid" redis
-if [ -f "$STATE/postgres/data/postmaster.pid" ]; then
+PDIR=$(cat "$STATE/postgres.dir" 2>/dev/null || echo "$STATE/postgres")
+if [ -f "$PDIR/data/postmaster.pid" ]; then
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-  as_pg "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" -m fast -w stop >/dev/null 2>&1 && echo "services: stopped postgresql" >&2
+  as_pg "$PG_BIN/pg_ctl" -D "$PDIR/data" -m fast -w stop >/dev/null 2>&1 && echo "services: stopped postgresql" >&2
 fi
-if [ "${1:-}" = "--purge" ]; then rm -rf "$STATE"; echo "services: purged $STATE" >&2; fi
+if [ "${1:-}" = "--purge" ]; then
+  case "$PDIR" in /var/tmp/chat-services-postgres-*) rm -rf "$PDIR" ;; esac
+  rm -rf "$STATE"; echo "services: purged $STATE" >&2
+fi

@@ -112,7 +112,16 @@ fi
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 PDIR=$STATE/postgres
 mkdir -p "$PDIR"
-[ "$(id -u)" = 0 ] && chown postgres "$PDIR"
+if [ "$(id -u)" = 0 ]; then
+  chown postgres "$PDIR"
+  # A checkout under a private directory (root's home, say) is out of the postgres user's reach:
+  # the cluster then lives in /var/tmp, named after this state directory.
+  if ! runuser -u postgres -- test -w "$PDIR"; then
+    PDIR=/var/tmp/chat-services-postgres-$(printf '%s' "$STATE" | sha256sum | cut -c1-12)
+    mkdir -p "$PDIR" && chown postgres "$PDIR" && chmod 700 "$PDIR"
+  fi
+fi
+echo "$PDIR" >"$STATE/postgres.dir"
 if [ ! -f "$PDIR/data/PG_VERSION" ]; then
   log "creating a PostgreSQL cluster in $PDIR/data"
   # trust: the cluster listens on loopback only, for the tests on this machine.
