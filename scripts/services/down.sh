@@ -19,7 +19,7 @@ stop "$STATE/redis/redis.pid" redis
 PDIR=$(cat "$STATE/postgres.dir" 2>/dev/null || echo "$STATE/postgres")
 if [ -f "$PDIR/data/postmaster.pid" ]; then
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-  as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+  as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
   as_pg "$PG_BIN/pg_ctl" -D "$PDIR/data" -m fast -w stop >/dev/null 2>&1 && echo "services: stopped postgresql" >&2
 fi
 if [ "${1:-}" = "--purge" ]; then

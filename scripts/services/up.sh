@@ -109,14 +109,14 @@ if [ -z "$PG_BIN" ]; then
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 # PostgreSQL refuses to run as root: as root, its cluster belongs to the postgres user.
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 PDIR=$STATE/postgres
 mkdir -p "$PDIR"
 if [ "$(id -u)" = 0 ]; then
   chown postgres "$PDIR"
   # A checkout under a private directory (root's home, say) is out of the postgres user's reach:
   # the cluster then lives in /var/tmp, named after this state directory.
-  if ! runuser -u postgres -- test -w "$PDIR"; then
+  if ! (cd / && runuser -u postgres -- test -w "$PDIR"); then
     PDIR=/var/tmp/chat-services-postgres-$(printf '%s' "$STATE" | sha256sum | cut -c1-12)
     mkdir -p "$PDIR" && chown postgres "$PDIR" && chmod 700 "$PDIR"
   fi
