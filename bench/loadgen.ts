@@ -10,7 +10,7 @@
  *            holds them until stdin closes (the parent measures the server meanwhile).
  */
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
-import { LOOP_SAMPLE_MS, loopDelayBeyondSampling } from './loop-delay.js';
+import { LOOP_SAMPLE_MS, loopDelayBeyondSampling } from './figures.js';
 import * as hdr from 'hdr-histogram-js';
 import { io as ioc, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';

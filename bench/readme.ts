@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuPerDocText } from './figures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const read = (name: string) => JSON.parse(fs.readFileSync(path.join(root, 'bench/results', `${name}.json`), 'utf8'));
@@ -57,8 +58,8 @@ function persistTable(p: Record<string, Record<string, unknown>>) {
   }
   const raw = p['mongodb-raw-insert'];
   if (raw) {
-    const cpu = raw.cpuUsPerDoc as Record<string, number> | null | undefined;
-    const cpuText = cpu ? `; CPU per document: ${Object.entries(cpu).map(([k, v]) => `${k} ${v} µs`).join(', ')}` : '';
+    const cpu = cpuPerDocText(raw.cpuUsPerDoc as Record<string, number> | null | undefined);
+    const cpuText = cpu ? `; ${cpu}` : '';
     rows.push(`| MongoDB wire raw insertMany (the engine's ceiling) | ${raw.messages} | ${raw.seconds} | ${raw.perSec} | driver insertMany${raw.writers ? ` from ${raw.writers} writers at once (as the persister)` : ''}, same documents and unique indexes${cpuText} |`);
   }
   const k = p['kafka-to-mongodb'];

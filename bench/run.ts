@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Job } from './loadgen.js';
-import { loopDelayBeyondSampling } from './loop-delay.js';
+import { cpuPerDocText, loopDelayBeyondSampling } from './figures.js';
 import { printSummary, summarise } from './profile.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -419,7 +419,7 @@ async function persistScenario(targets: Target[]) {
     const total = quick ? 2000 : 100_000;
     const raw = await rawInsertCeiling({ total, conversations: 50, batchSize: 5000 });
     out['mongodb-raw-insert'] = raw;
-    console.log(`persist mongodb-raw-insert ${raw.messages} documents bulk-inserted straight through the driver by ${raw.writers} writers in ${raw.seconds}s = ${raw.perSec}/s (the engine's ceiling here)${raw.cpuUsPerDoc ? `; CPU per document: ${Object.entries(raw.cpuUsPerDoc).map(([k, v]) => `${k} ${v} µs`).join(', ')}` : ''}`);
+    console.log(`persist mongodb-raw-insert ${raw.messages} documents bulk-inserted straight through the driver by ${raw.writers} writers in ${raw.seconds}s = ${raw.perSec}/s (the engine's ceiling here)${raw.cpuUsPerDoc ? `; ${cpuPerDocText(raw.cpuUsPerDoc)}` : ''}`);
     const r = await persistPipeline({ total, conversations: 50, batchSize: 5000, partitions: 6 });
     out['kafka-to-mongodb'] = { ...r, ratioToRawInsert: Math.round((r.perSec / raw.perSec) * 100) / 100 };
     console.log(`persist kafka-to-mongodb ${r.messages} records produced in ${r.produceSeconds}s, drained into MongoDB in ${r.drainSeconds}s = ${r.perSec}/s (rows counted ${r.stored}), ${Math.round((r.perSec / raw.perSec) * 100)}% of the raw insert ceiling`);
