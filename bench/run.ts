@@ -49,7 +49,9 @@ async function startServer(target: Target, opts: { inspect?: boolean } = {}): Pr
     [cmd, argv] = pinned(0, process.execPath, [...inspect, '--import', 'tsx', path.join(root, `bench/servers/${target === 'ws' ? 'ws' : 'socketio'}-relay.ts`)]);
   } else {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-bench-'));
-    Object.assign(env, { CHAT_DATA_DIR: dir, CHAT_AUTH_RATE_LIMIT: '1000000', CHAT_MESSAGE_RATE_LIMIT: '10000000', LOG_LEVEL: 'info' });
+    // One load generator on one address opens up to 10k connections for 100 users, 100 at a time:
+    // the per-user and per-address caps are lifted for it (loopback only).
+    Object.assign(env, { CHAT_DATA_DIR: dir, CHAT_AUTH_RATE_LIMIT: '1000000', CHAT_MESSAGE_RATE_LIMIT: '10000000', CHAT_MAX_SOCKETS_PER_USER: '1000000', CHAT_MAX_PENDING_CONNECTIONS: '1000000', LOG_LEVEL: 'info' });
     if (target === 'chatd') for (const k of ['MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS']) delete env[k];
     else {
       const id = `bench${Date.now().toString(36)}`;

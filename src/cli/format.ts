@@ -1,9 +1,15 @@
 import type { Message } from '../protocol/index.js';
-import { sanitize } from '../client/sanitize.js';
+import { sanitizeIndented, sanitizeLine } from '../client/sanitize.js';
 
-/** One message for people: "2026-11-26 18:01:02 #12 alice → bob: text". */
+/** Continuation lines of a message start with this, so none can pass for a message of its own. */
+export const CONTINUATION = '    │ ';
+
+/**
+ * One message for people: "2026-11-26 18:01:02 #12 alice → bob: text". A multi-line text keeps
+ * its lines, each after the first indented under the message.
+ */
 export function formatMessage(m: Message): string {
   const t = m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, '');
   const tag = m.kind === 'user' ? '' : ` [${m.kind}]`;
-  return `${t} #${m.seq} ${m.from} → ${m.to}${tag}: ${sanitize(m.text)}`;
+  return `${t} #${m.seq} ${sanitizeLine(m.from)} → ${sanitizeLine(m.to)}${tag}: ${sanitizeIndented(m.text, CONTINUATION)}`;
 }

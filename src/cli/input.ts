@@ -1,6 +1,6 @@
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
-import { usernameSchema } from '../protocol/index.js';
+import { usernameSchema, newUsernameSchema } from '../protocol/index.js';
 import type { IO } from './context.js';
 import { UsageError } from './errors.js';
 
@@ -48,6 +48,13 @@ export async function readPassword(io: IO, fromStdin: boolean | undefined, promp
   const [pw, again] = await promptHidden(io, confirm ? [prompt, 'Repeat: '] : [prompt]);
   if (confirm && again !== pw) throw new UsageError('passwords do not match');
   return pw!;
+}
+
+/** A name to register: the username rules, and no leading - or . (it would read as an option). */
+export function parseNewUsername(value: string): string {
+  const r = newUsernameSchema.safeParse(value);
+  if (!r.success) throw new UsageError(`invalid username ${JSON.stringify(value)}: ${r.error.issues[0]?.message}`);
+  return value;
 }
 
 export function parseUsername(value: string): string {

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ChatError } from '../protocol/index.js';
 import { sanitize } from '../client/sanitize.js';
+import { quietOnClosedPipe } from '../client/pipe.js';
 import { Context, processIO, type GlobalOptions, type IO } from './context.js';
 import { EXIT, UsageError, exitCodeFor } from './errors.js';
 import { register as registerAuth } from './commands/auth.js';
@@ -81,6 +82,7 @@ export async function run(argv: string[], io: IO = processIO()): Promise<number>
 }
 
 export async function main(argv: string[]) {
+  quietOnClosedPipe();
   const code = await run(argv);
   process.exitCode = code;
   // Sockets and timers may linger; a CLI command is done once it returns and its output is flushed.

@@ -1,7 +1,7 @@
 import {
   ChatError, ROUTES, fromErrorBody,
   type AdminStatus, type AdminUserView, type ApiTokenCreated, type DeadLetter, type FailedPublish, type ReplayResult, type ApiTokenView, type AuthResult, type ConversationView, type FriendAddResult,
-  type FriendRequests, type FriendView, type HistoryQuery, type Message, type PublicUser, type SendInput,
+  type FriendRequests, type FriendView, type HistoryQuery, type Message, type PasswordChanged, type PublicUser, type SendInput,
 } from '../protocol/index.js';
 
 /** Supplies bearer tokens to the client and refreshes them when the server says they expired. */
@@ -66,7 +66,7 @@ export class ApiClient {
   refresh(refreshToken: string) { return this.request<AuthResult>('POST', ROUTES.refresh, { refreshToken }, { auth: false }); }
   logout(refreshToken: string) { return this.request<void>('POST', ROUTES.logout, { refreshToken }); }
   whoami() { return this.request<PublicUser>('GET', ROUTES.me); }
-  changePassword(currentPassword: string, newPassword: string) { return this.request<void>('POST', ROUTES.password, { currentPassword, newPassword }); }
+  changePassword(currentPassword: string, newPassword: string, keepTokens = false) { return this.request<PasswordChanged>('POST', ROUTES.password, { currentPassword, newPassword, keepTokens }); }
   friends() { return this.request<FriendView[]>('GET', ROUTES.friends); }
   friendRequests() { return this.request<FriendRequests>('GET', ROUTES.friendRequests); }
   addFriend(u: string) { return this.request<FriendAddResult>('POST', ROUTES.friend(u)); }
@@ -75,7 +75,7 @@ export class ApiClient {
   conversations() { return this.request<ConversationView[]>('GET', ROUTES.conversations); }
   history(u: string, q: HistoryQuery = {}) { return this.request<Message[]>('GET', ROUTES.history(u), undefined, { query: q }); }
   sendRest(input: SendInput) { return this.request<Message>('POST', ROUTES.messages, input); }
-  createToken(name: string) { return this.request<ApiTokenCreated>('POST', ROUTES.tokens, { name }); }
+  createToken(name: string, password: string) { return this.request<ApiTokenCreated>('POST', ROUTES.tokens, { name, password }); }
   listTokens() { return this.request<ApiTokenView[]>('GET', ROUTES.tokens); }
   revokeToken(id: string) { return this.request<void>('DELETE', ROUTES.token(id)); }
   adminUsers() { return this.request<AdminUserView[]>('GET', ROUTES.adminUsers); }

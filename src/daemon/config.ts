@@ -62,8 +62,22 @@ export const FIELDS = {
   accessTokenTtlSec: { env: 'CHAT_ACCESS_TOKEN_TTL', schema: int(10, 900), default: 900, description: 'Access JWT lifetime in seconds (at most 900)' },
   refreshTokenTtlSec: { env: 'CHAT_REFRESH_TOKEN_TTL', schema: int(60, 365 * 86400), default: 30 * 86400, description: 'Refresh token lifetime in seconds' },
   maxMessageLength: { env: 'CHAT_MAX_MESSAGE_LENGTH', schema: int(1, LIMITS.maxMessageLengthCeiling), default: LIMITS.maxMessageLength, description: 'Maximum message text length in characters' },
-  authRateLimit: { env: 'CHAT_AUTH_RATE_LIMIT', schema: int(1, 1_000_000), default: 10, description: 'Login/register attempts per IP and per account per window' },
+  authRateLimit: { env: 'CHAT_AUTH_RATE_LIMIT', schema: int(1, 1_000_000), default: 30, description: 'Login/register/passwd attempts per client address per window (right or wrong)' },
   authRateWindowSec: { env: 'CHAT_AUTH_RATE_WINDOW', schema: int(1, 86400), default: 60, description: 'Window of the auth rate limit, in seconds' },
+  authFreeFailures: { env: 'CHAT_AUTH_FREE_FAILURES', schema: int(1, 1000), default: 5, description: 'Wrong passwords per (account, address) before that pair waits 1 s, then 2, 4… up to 15 min' },
+  authFailureWindowSec: { env: 'CHAT_AUTH_FAILURE_WINDOW', schema: int(10, 86400), default: 900, description: 'How long a wrong password counts, in seconds' },
+  authAddressFailures: { env: 'CHAT_AUTH_ADDRESS_FAILURES', schema: int(1, 1_000_000), default: 100, description: 'Wrong passwords from one address (any accounts) per failure window before it is refused' },
+  authAccountFailures: { env: 'CHAT_AUTH_ACCOUNT_FAILURES', schema: int(1, 1_000_000), default: 500, description: 'Wrong passwords for one account (all addresses) per failure window; past it, only addresses without a failure for it may try' },
+  maxApiTokens: { env: 'CHAT_MAX_API_TOKENS', schema: int(1, 100_000), default: 50, description: 'Live API tokens per user' },
+  maxSessions: { env: 'CHAT_MAX_SESSIONS', schema: int(1, 100_000), default: 50, description: 'Signed-in sessions (refresh-token families) per user; a new login past it signs out the oldest' },
+  maxSocketsPerUser: { env: 'CHAT_MAX_SOCKETS_PER_USER', schema: int(1, 1_000_000), default: 32, description: 'Connected sockets per user (all nodes)' },
+  maxPendingConnections: { env: 'CHAT_MAX_PENDING_CONNECTIONS', schema: int(1, 1_000_000), default: 32, description: 'Connections per client address (per node) that have not authenticated yet' },
+  handshakeTimeoutMs: { env: 'CHAT_HANDSHAKE_TIMEOUT_MS', schema: int(100, 120_000), default: 10_000, description: 'Time a new connection has to authenticate before it is closed' },
+  lookupRateLimit: { env: 'CHAT_LOOKUP_RATE_LIMIT', schema: int(1, 10_000_000), default: 300, description: 'History reads per user per minute (ten times that per address)' },
+  friendRateLimit: { env: 'CHAT_FRIEND_RATE_LIMIT', schema: int(1, 10_000_000), default: 60, description: 'Friend requests, accepts and removals per user per minute (ten times that per address)' },
+  conversationsRateLimit: { env: 'CHAT_CONVERSATIONS_RATE_LIMIT', schema: int(1, 10_000_000), default: 120, description: 'Conversation listings per user per minute' },
+  receiptRateLimit: { env: 'CHAT_RECEIPT_RATE_LIMIT', schema: int(1, 10_000_000), default: 600, description: 'receipt:update events per user per minute (stored at most once per conversation per second)' },
+  allowedOrigins: { env: 'CHAT_ALLOWED_ORIGINS', schema: list.pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'origins are scheme://host[:port]'))), default: [], description: 'Comma-separated browser Origins allowed on REST and sockets; requests without an Origin (CLIs, bots) are always allowed' },
   messageRateLimit: { env: 'CHAT_MESSAGE_RATE_LIMIT', schema: int(1, 10_000_000), default: 1200, description: 'Messages a user may send per minute' },
   commitBatchMax: { env: 'CHAT_COMMIT_BATCH', schema: int(1, 100_000), default: 1000, description: 'Most messages written in one group commit' },
   trustProxy: { env: 'CHAT_TRUST_PROXY', schema: bool, default: false, description: 'Trust X-Forwarded-For for client IPs (behind a reverse proxy)' },
@@ -110,6 +124,20 @@ export interface Config {
   maxMessageLength: number;
   authRateLimit: number;
   authRateWindowSec: number;
+  authFreeFailures: number;
+  authFailureWindowSec: number;
+  authAddressFailures: number;
+  authAccountFailures: number;
+  maxApiTokens: number;
+  maxSessions: number;
+  maxSocketsPerUser: number;
+  maxPendingConnections: number;
+  handshakeTimeoutMs: number;
+  lookupRateLimit: number;
+  friendRateLimit: number;
+  conversationsRateLimit: number;
+  receiptRateLimit: number;
+  allowedOrigins: string[];
   messageRateLimit: number;
   commitBatchMax: number;
   trustProxy: boolean;

@@ -2,6 +2,8 @@ import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
+import fs from 'node:fs';
+import { securePrivateDir } from './files.js';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import { makeSendSchema, socketBufferSizeFor, wellFormedSend, type SendInput } from '../protocol/index.js';
@@ -62,7 +64,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const parseSend = (value: unknown): SendInput => wellFormedSend(value, config.maxMessageLength) ?? parse(sendSchema, value);
   const auth = new AuthService(engines.store, engines.cache, config);
   const friends = new FriendService(engines.store, engines.cache);
-  const messages = new MessageService(engines.store, engines.cache, engines.pipeline, friends, config);
+  const messages = new MessageService(engines.store, engines.cache, engines.pipeline, friends, config, Date.now, (err) => log.warn({ err }, 'could not store read markers; retrying'));
   const ai = new AiService(messages, engines.cache, config, log.child({ component: 'ai' }));
   let closing = false;
   const app = buildHttp({ config, log, engines, auth, friends, messages, parseSend, metrics, isClosing: () => closing });
@@ -71,8 +73,13 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     serveClient: false,
     perMessageDeflate: false,
     connectionStateRecovery: undefined,
+    // A connection that has not authenticated by then is closed (the default is 45 s).
+    connectTimeout: config.handshakeTimeoutMs,
   });
-  const gateway = attachGateway(io, { log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, parseSend, metrics, isClosing: () => closing });
+  const gateway = attachGateway(io, {
+    log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, parseSend, metrics, isClosing: () => closing,
+    trustProxy: config.trustProxy, allowedOrigins: config.allowedOrigins, maxSocketsPerUser: config.maxSocketsPerUser, maxPendingConnections: config.maxPendingConnections,
+  });
 
   const lifecycle = lifecycleOf(engines);
   let adapterClients: Redis[] = [];
@@ -83,6 +90,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     config, engines, io, auth, messages,
     async start() {
       started = true;
+      if (config.store === 'sqlite' || fs.existsSync(config.dataDir)) securePrivateDir(config.dataDir, (msg, detail) => log.warn(detail, msg));
       for (const r of lifecycle) await r.start();
       if (engines.redis) {
         // Cross-node fan-out: rooms, broadcasts and disconnects reach sockets on every node.
@@ -108,6 +116,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         closing = true;
         await ai.close(2_000);
         if (started) await bounded(engines.pipeline.flush(), 15_000, 'pipeline flush').catch((err) => log.error({ err }, 'flush failed'));
+        if (started) await bounded(messages.flushReceipts(), 5_000, 'read markers flush').catch((err) => log.error({ err }, 'read markers flush failed'));
         await new Promise((r) => setTimeout(r, 50));
         gateway.stop();
         io.local.disconnectSockets(true);

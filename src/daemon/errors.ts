@@ -13,5 +13,11 @@ export function classify(err: unknown): ChatError {
   if (e && ((e.name && UNAVAILABLE.test(e.name)) || e.code === 'ECONNREFUSED' || e.message === 'Connection is closed.' || /MaxRetriesPerRequest|Stream isn't writeable/.test(e.message ?? ''))) {
     return new ChatError('CHAT_ERR_UNAVAILABLE', undefined, { cause: err });
   }
+  if (e && isStorageFull(e)) return new ChatError('CHAT_ERR_STORAGE_FULL', undefined, { cause: err });
   return toChatError(err);
+}
+
+/** SQLite's "database or disk is full", the OS's ENOSPC and MongoDB's out-of-disk errors. */
+export function isStorageFull(e: { code?: unknown; codeName?: unknown; message?: unknown }): boolean {
+  return e.code === 'SQLITE_FULL' || e.code === 'ENOSPC' || e.codeName === 'OutOfDiskSpace' || (typeof e.message === 'string' && /\bENOSPC\b|No space left on device/.test(e.message));
 }

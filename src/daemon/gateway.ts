@@ -3,14 +3,15 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
 import {
-  ChatError, dmConversationId, receiptSchema, syncSchema, typingSchema,
+  ChatError, ERROR_CODES, dmConversationId, receiptSchema, syncSchema, typingSchema,
   type Ack, type ClientToServerEvents, type InterServerEvents, type SendInput, type ServerToClientEvents,
 } from '../protocol/index.js';
 import type { Cache } from './engines/types.js';
 import type { AuthService } from './services/auth.js';
 import type { FriendService } from './services/friends.js';
 import type { MessageService } from './services/messages.js';
-import { TOKEN_QUERY_KEYS, parse } from './http.js';
+import { TOKEN_QUERY_KEYS, originAllowed, parse } from './http.js';
+import type { IncomingMessage } from 'node:http';
 import { classify } from './errors.js';
 
 export interface SocketData {
@@ -33,6 +34,10 @@ export interface GatewayDeps {
   parseSend: (value: unknown) => SendInput;
   metrics: client.Registry;
   isClosing: () => boolean;
+  trustProxy: boolean;
+  allowedOrigins: readonly string[];
+  maxSocketsPerUser: number;
+  maxPendingConnections: number;
 }
 
 /** A user's sockets, on every node: one room per user (usernames never change), besides each socket's own. */
@@ -107,17 +112,46 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     }, (err2: unknown) => log.warn({ err: err2 }, 'could not reach sockets to revoke'));
   });
 
+  // Connections that have not authenticated yet, per client address (this node): capped, and
+  // closed by Socket.IO's connectTimeout (CHAT_HANDSHAKE_TIMEOUT_MS) if they never do.
+  const pending = new Map<string, Set<string>>();
+  const settle = (address: string, id: string) => {
+    const set = pending.get(address);
+    if (set?.delete(id) && set.size === 0) pending.delete(address);
+  };
+  const addressOf = (req: IncomingMessage) => {
+    const xff = deps.trustProxy ? req.headers['x-forwarded-for'] : undefined;
+    const first = typeof xff === 'string' ? xff.split(',')[0]!.trim() : '';
+    return first || req.socket.remoteAddress || 'unknown';
+  };
+  io.engine.opts.allowRequest = (req, callback) => {
+    if (!originAllowed(deps.allowedOrigins, req.headers.origin)) return callback(`${'CHAT_ERR_ORIGIN_NOT_ALLOWED'}: ${ERROR_CODES.CHAT_ERR_ORIGIN_NOT_ALLOWED.message}`, false);
+    if ((pending.get(addressOf(req))?.size ?? 0) >= deps.maxPendingConnections) return callback('CHAT_ERR_LIMIT_REACHED: too many connections from this address have not authenticated yet', false);
+    callback(null, true);
+  };
+  io.engine.on('connection', (raw: { id: string; request: IncomingMessage; once(e: 'close', f: () => void): void }) => {
+    const address = addressOf(raw.request);
+    let set = pending.get(address);
+    if (!set) pending.set(address, (set = new Set()));
+    set.add(raw.id);
+    raw.once('close', () => settle(address, raw.id));
+  });
+
   io.use((socket, next) => {
     const q = socket.handshake.query as Record<string, unknown>;
     if (TOKEN_QUERY_KEYS.some((k) => k in q)) return next(codedError(new ChatError('CHAT_ERR_TOKEN_IN_QUERY')));
     const raw = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const address = addressOf(socket.request);
     auth.authenticate(typeof raw === 'string' ? raw : undefined).then(
-      (p) => {
+      async (p) => {
+        if ((await cache.presenceCount(p.user.username)) >= deps.maxSocketsPerUser) {
+          throw new ChatError('CHAT_ERR_LIMIT_REACHED', `At most ${deps.maxSocketsPerUser} connections per user; close one first`);
+        }
         socket.data = { userId: p.user.id, username: p.user.username, sessionId: p.sessionId, expiresAt: p.expiresAt };
+        settle(address, (socket.conn as unknown as { id: string }).id);
         next();
       },
-      (err) => next(codedError(classify(err))),
-    );
+    ).catch((err: unknown) => next(codedError(classify(err))));
   });
 
   /** Answers a failed event: coded error to the ack, counted, logged when internal. */
@@ -170,9 +204,9 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
       return null;
     })],
     ['receipt:update', handler('receipt:update', receiptSchema, async (socket, input) => {
-      const event = await messages.receipt(socket.data.username, input.conversationId, input);
-      const members = input.conversationId.startsWith('dm:') ? input.conversationId.slice(3).split(':') : [];
-      io.to(members.map(userRoom)).emit('receipt:update', event);
+      const { event, moved } = await messages.receipt(socket.data.username, input.conversationId, input);
+      // Relayed only when a marker moved: repeating one costs nobody else anything.
+      if (moved) io.to(input.conversationId.slice(3).split(':').map(userRoom)).emit('receipt:update', event);
       return event;
     })],
   ]);

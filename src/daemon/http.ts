@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
 import {
-  ChatError, LIMITS, ROUTES,
+  ChatError, ROUTES, httpBodyLimitFor,
   changePasswordSchema, historyQuerySchema, idParamSchema, loginSchema, logoutSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenCreateSchema, usernameParamSchema,
   adminIdsSchema, type AdminStatus, type AdminUserView, type HealthReport,
 } from '../protocol/index.js';
@@ -37,6 +37,22 @@ export interface HttpDeps {
 /** Query parameters that would carry a credential in the URL; always refused. */
 export const TOKEN_QUERY_KEYS = ['token', 'access_token', 'accessToken', 'auth', 'apiKey', 'api_key', 'refreshToken'];
 
+/** Headers on every REST answer: JSON for programs, never rendered, framed, sniffed or cached. */
+export const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  'cross-origin-resource-policy': 'same-origin',
+} as const;
+
+/** No Origin (CLIs, bots, curl) is allowed; a browser's Origin only when listed. */
+export function originAllowed(allowed: readonly string[], origin: string | string[] | undefined): boolean {
+  if (origin === undefined) return true;
+  return typeof origin === 'string' && allowed.includes(origin);
+}
+
 export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const r = schema.safeParse(value ?? {});
   if (!r.success) {
@@ -61,7 +77,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     loggerInstance: log.child({ component: "http" }) as unknown as FastifyBaseLogger,
     // Our own onResponse hook logs the route pattern only; fastify's default would log full URLs.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: LIMITS.maxHttpBodyBytes,
+    bodyLimit: httpBodyLimitFor(config.maxMessageLength),
     trustProxy: config.trustProxy,
     return503OnClosing: true,
   });
@@ -71,6 +87,15 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   app.addHook('onRequest', async (req) => {
     const q = req.query as Record<string, unknown> | undefined;
     if (q && TOKEN_QUERY_KEYS.some((k) => k in q)) throw new ChatError('CHAT_ERR_TOKEN_IN_QUERY');
+    // Browsers send Origin on cross-site requests: only listed origins may call the API.
+    // CLIs and bots send none, and stay welcome.
+    if (!originAllowed(config.allowedOrigins, req.headers.origin)) throw new ChatError('CHAT_ERR_ORIGIN_NOT_ALLOWED');
+  });
+
+  // Every answer is JSON for programs: never framed, sniffed, cached or given a referrer.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    void reply.headers(SECURITY_HEADERS);
+    return payload;
   });
 
   app.addHook('onResponse', async (req, reply) => {
@@ -114,8 +139,10 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
 
   app.get(ROUTES.healthz, async () => ({ status: 'ok' }));
   app.get(ROUTES.readyz, async (_req, reply) => {
-    const backends = await backendHealth(engines);
-    const ok = !deps.isClosing() && Object.values(backends).every((b) => b.ok);
+    const full = await backendHealth(engines);
+    const ok = !deps.isClosing() && Object.values(full).every((b) => b.ok);
+    // Unauthenticated: each engine's kind and state, no details (paths, hosts, driver messages).
+    const backends = Object.fromEntries(Object.entries(full).map(([k, b]) => [k, { ok: b.ok, kind: b.kind }]));
     const report: HealthReport = { status: ok ? 'ok' : 'degraded', backends };
     return reply.status(ok ? 200 : 503).send(report);
   });
@@ -123,15 +150,22 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     return reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 
+  /** A per-minute limit on a user and, ten times higher, on their address. */
+  const perMinute = async (req: FastifyRequest, what: string, limit: number) => {
+    for (const [key, n] of [[`${what}:u:${me(req).user.id}`, limit], [`${what}:ip:${ipOf(req)}`, limit * 10]] as const) {
+      const r = await engines.cache.rateLimit(key, n, 60_000);
+      if (!r.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: r.retryAfterMs });
+    }
+  };
+
   app.post(ROUTES.register, async (req, reply) => {
     const body = parse(registerSchema, req.body);
-    await auth.limitAttempt(ipOf(req), body.username);
+    await auth.limitAttempt(ipOf(req));
     return reply.status(201).send(await auth.register(body.username, body.password, body.device));
   });
   app.post(ROUTES.login, async (req) => {
     const body = parse(loginSchema, req.body);
-    await auth.limitAttempt(ipOf(req), body.username);
-    return auth.login(body.username, body.password, body.device);
+    return auth.login(ipOf(req), body.username, body.password, body.device);
   });
   app.post(ROUTES.refresh, async (req) => auth.refresh(parse(refreshSchema, req.body).refreshToken));
   app.post(ROUTES.logout, { preHandler: authed }, async (req, reply) => {
@@ -139,30 +173,48 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     return reply.status(204).send();
   });
   app.get(ROUTES.me, { preHandler: authed }, async (req) => publicUser(me(req).user));
-  app.post(ROUTES.password, { preHandler: authed }, async (req, reply) => {
+  app.post(ROUTES.password, { preHandler: authed }, async (req) => {
     const body = parse(changePasswordSchema, req.body);
-    await auth.limitAttempt(ipOf(req), me(req).user.username);
-    await auth.changePassword(me(req), body.currentPassword, body.newPassword);
-    return reply.status(204).send();
+    return auth.changePassword(me(req), ipOf(req), body.currentPassword, body.newPassword, body.keepTokens);
   });
 
+  // Friend requests tell whether a name exists (people need that answer): behind their own limit.
+  const friendLimit = (req: FastifyRequest) => perMinute(req, 'friend', config.friendRateLimit);
   app.get(ROUTES.friends, { preHandler: authed }, async (req) => friends.list(me(req).user.username));
   app.get(ROUTES.friendRequests, { preHandler: authed }, async (req) => friends.requests(me(req).user.username));
-  app.post('/v1/friends/:username', { preHandler: authed }, async (req) => friends.add(me(req).user.username, parse(usernameParamSchema, req.params).username));
-  app.post('/v1/friends/:username/accept', { preHandler: authed }, async (req) => friends.accept(me(req).user.username, parse(usernameParamSchema, req.params).username));
+  app.post('/v1/friends/:username', { preHandler: authed }, async (req) => {
+    const { username } = parse(usernameParamSchema, req.params);
+    await friendLimit(req);
+    return friends.add(me(req).user.username, username);
+  });
+  app.post('/v1/friends/:username/accept', { preHandler: authed }, async (req) => {
+    const { username } = parse(usernameParamSchema, req.params);
+    await friendLimit(req);
+    return friends.accept(me(req).user.username, username);
+  });
   app.delete('/v1/friends/:username', { preHandler: authed }, async (req, reply) => {
-    await friends.remove(me(req).user.username, parse(usernameParamSchema, req.params).username);
+    const { username } = parse(usernameParamSchema, req.params);
+    await friendLimit(req);
+    await friends.remove(me(req).user.username, username);
     return reply.status(204).send();
   });
 
-  app.get(ROUTES.conversations, { preHandler: authed }, async (req) => messages.conversations(me(req).user.username));
+  app.get(ROUTES.conversations, { preHandler: authed }, async (req) => {
+    await perMinute(req, 'convs', config.conversationsRateLimit);
+    return messages.conversations(me(req).user.username);
+  });
   app.post(ROUTES.messages, { preHandler: authed }, async (req, reply) => reply.status(201).send(await messages.send(me(req).user.username, deps.parseSend(req.body))));
   app.get('/v1/messages/:username', { preHandler: authed }, async (req) => {
     const { username } = parse(usernameParamSchema, req.params);
-    return messages.history(me(req).user.username, username, parse(historyQuerySchema, req.query));
+    const q = parse(historyQuerySchema, req.query);
+    await perMinute(req, 'lookup', config.lookupRateLimit);
+    return messages.history(me(req).user.username, username, q);
   });
 
-  app.post(ROUTES.tokens, { preHandler: authed }, async (req, reply) => reply.status(201).send(await auth.createApiToken(me(req), parse(tokenCreateSchema, req.body).name)));
+  app.post(ROUTES.tokens, { preHandler: authed }, async (req, reply) => {
+    const body = parse(tokenCreateSchema, req.body);
+    return reply.status(201).send(await auth.createApiToken(me(req), ipOf(req), body.name, body.password));
+  });
   app.get(ROUTES.tokens, { preHandler: authed }, async (req) => auth.listApiTokens(me(req)));
   app.delete('/v1/tokens/:id', { preHandler: authed }, async (req, reply) => {
     await auth.revokeApiToken(me(req), parse(idParamSchema, req.params).id);

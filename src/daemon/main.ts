@@ -3,6 +3,7 @@ import { ConfigError, describeConfig, loadConfig, type ConfigKey } from './confi
 import { createDaemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import { createEngines } from './engines/index.js';
+import { quietOnClosedPipe } from '../client/pipe.js';
 
 interface StartFlags { host?: string; port?: string; dataDir?: string }
 
@@ -11,6 +12,8 @@ function flagsOf(o: StartFlags): Partial<Record<ConfigKey, unknown>> {
 }
 
 async function start(o: StartFlags) {
+  // Everything chatd creates (database, WAL, secrets, backups) is for its own user only.
+  process.umask(0o077);
   const { config } = loadConfig({ flags: flagsOf(o), persistSecrets: true });
   const log = createLogger(config.logLevel);
   const daemon = createDaemon(config, { log });
@@ -74,6 +77,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 export async function main(argv: string[]) {
+  quietOnClosedPipe();
   const program = new Command('chatd').description('chat server daemon').exitOverride();
   const common = (c: Command) => c
     .option('--host <host>', 'address to listen on (HOST)')

@@ -28,6 +28,9 @@ export const ERROR_CODES = {
   CHAT_ERR_UNAVAILABLE: { status: 503, message: 'A backend is unavailable; the request was not accepted' },
   CHAT_ERR_SHUTTING_DOWN: { status: 503, message: 'The server is shutting down' },
   CHAT_ERR_NOT_CONFIGURED: { status: 409, message: 'This needs an engine the server does not run (e.g. the Kafka pipeline)' },
+  CHAT_ERR_LIMIT_REACHED: { status: 403, message: 'A per-user or per-address limit is reached' },
+  CHAT_ERR_STORAGE_FULL: { status: 507, message: 'The server is out of storage; nothing was accepted' },
+  CHAT_ERR_ORIGIN_NOT_ALLOWED: { status: 403, message: 'Requests from this Origin are not allowed' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -15,14 +15,45 @@ export const LIMITS = {
   /** Password length bounds (the upper bound keeps hashing cost bounded). */
   minPasswordLength: 8,
   maxPasswordLength: 1024,
-  /** HTTP body limit in bytes. */
+  /** HTTP body limit in bytes, at least (raised to fit the largest legal message). */
   maxHttpBodyBytes: 64 * 1024,
+  /** Most cursors in one message:sync. */
+  maxSyncCursors: 1000,
+  /** Most characters of a conversation id. */
+  maxConversationIdLength: 100,
 } as const;
 
 /**
- * Socket.IO maxHttpBufferSize that fits the largest legal message: each
- * character can take up to 4 UTF-8 bytes (6 when JSON-escaped), plus envelope.
+ * The most bytes a legal payload can take in JSON, whatever the encoder: every string character
+ * may be written as a \uXXXX escape (6 bytes per UTF-16 unit; text limits count code points, and
+ * one code point can be two units), numbers in their shortest form, no insignificant whitespace.
+ */
+const ESCAPED_UNIT = 6;
+const NUMBER = 24;
+const ENVELOPE = 1024;
+function escaped(units: number) {
+  return units * ESCAPED_UNIT + 2;
+}
+
+/** message:send (and POST /v1/messages) at the largest legal size. */
+export function maxSendBytes(maxMessageLength: number): number {
+  return ENVELOPE + escaped(32) + escaped(2 * maxMessageLength) + escaped(LIMITS.maxClientMsgIdLength);
+}
+
+/** message:sync with every cursor at its longest. */
+export function maxSyncBytes(): number {
+  return ENVELOPE + LIMITS.maxSyncCursors * (escaped(LIMITS.maxConversationIdLength) + NUMBER + 2);
+}
+
+/**
+ * Socket.IO maxHttpBufferSize that fits every payload the schemas accept, in any JSON encoding
+ * (test/security/storage.test.ts sends them escaped): what does not fit is illegal anyway.
  */
 export function socketBufferSizeFor(maxMessageLength: number): number {
-  return maxMessageLength * 6 + 4096;
+  return Math.max(maxSendBytes(maxMessageLength), maxSyncBytes());
+}
+
+/** The HTTP body limit: 64 KiB, or more when the message limit needs it. */
+export function httpBodyLimitFor(maxMessageLength: number): number {
+  return Math.max(LIMITS.maxHttpBodyBytes, maxSendBytes(maxMessageLength));
 }

@@ -2,10 +2,20 @@ import { z } from 'zod';
 import { LIMITS } from './limits.js';
 
 const USERNAME = /^[a-z0-9_.-]{3,32}$/;
+/** New names also start with a letter, a digit or _: "-rf" or "--help" would read as CLI options. */
+const NEW_USERNAME = /^[a-z0-9_][a-z0-9_.-]{2,31}$/;
 const CLIENT_MSG_ID = /^[\x21-\x7e]+$/;
 
 /** Usernames: 3–32 characters of [a-z0-9_.-]. */
 export const usernameSchema = z.string().regex(USERNAME, 'username must be 3-32 characters of a-z, 0-9, _ . -');
+/** A name being registered: the username rules, and it must not start with - or . */
+export const newUsernameSchema = z.string().regex(NEW_USERNAME, 'username must be 3-32 characters of a-z, 0-9, _ . - and start with a letter, a digit or _');
+
+/**
+ * Text that is valid UTF-16 (no lone surrogate). JSON can carry a lone surrogate as \ud800, but no
+ * store keeps it as sent (SQLite and BSON hold UTF-8), so the ack would differ from history.
+ */
+export const wellFormedText = (max: number, what = 'text') => z.string().max(max, `${what} exceeds ${max} characters`).refine((t) => t.isWellFormed(), `${what} is not valid Unicode (a lone surrogate)`);
 export const passwordSchema = z.string().min(LIMITS.minPasswordLength, `password must be at least ${LIMITS.minPasswordLength} characters`).max(LIMITS.maxPasswordLength);
 
 export const messageKindSchema = z.enum(['user', 'ai', 'system']);
@@ -22,15 +32,19 @@ export const messageSchema = z.object({
   clientMsgId: z.string().optional(),
 });
 
-export const credentialsSchema = z.strictObject({ username: usernameSchema, password: passwordSchema });
+const deviceSchema = wellFormedText(64, 'device').optional();
+export const credentialsSchema = z.strictObject({ username: newUsernameSchema, password: passwordSchema });
 /** Login accepts any string as a username so that a malformed one gets the same answer as an unknown one. */
-export const loginSchema = z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(LIMITS.maxPasswordLength), device: z.string().max(64).optional() });
-export const registerSchema = credentialsSchema.extend({ device: z.string().max(64).optional() });
+export const loginSchema = z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(LIMITS.maxPasswordLength), device: deviceSchema });
+export const registerSchema = credentialsSchema.extend({ device: deviceSchema });
 export const refreshSchema = z.strictObject({ refreshToken: z.string().min(1).max(512) });
 export const logoutSchema = refreshSchema;
-export const changePasswordSchema = z.strictObject({ currentPassword: z.string().min(1).max(LIMITS.maxPasswordLength), newPassword: passwordSchema });
+const currentPasswordSchema = z.string().min(1, 'the current password is required').max(LIMITS.maxPasswordLength);
+/** Ends every other session, and every API token unless keepTokens. */
+export const changePasswordSchema = z.strictObject({ currentPassword: currentPasswordSchema, newPassword: passwordSchema, keepTokens: z.boolean().optional() });
 export const resetPasswordSchema = z.strictObject({ password: passwordSchema });
-export const tokenCreateSchema = z.strictObject({ name: z.string().min(1).max(LIMITS.maxTokenNameLength) });
+/** Creating an API token needs the current password, so a leaked token cannot mint more. */
+export const tokenCreateSchema = z.strictObject({ name: wellFormedText(LIMITS.maxTokenNameLength, 'name').min(1), password: currentPasswordSchema });
 
 export const clientMsgIdSchema = z.string().min(1).max(LIMITS.maxClientMsgIdLength).regex(CLIENT_MSG_ID, 'clientMsgId must be printable ASCII without spaces');
 
@@ -38,7 +52,7 @@ export const clientMsgIdSchema = z.string().min(1).max(LIMITS.maxClientMsgIdLeng
 export function makeSendSchema(maxLength: number = LIMITS.maxMessageLength) {
   return z.strictObject({
     to: usernameSchema,
-    text: z.string().min(1, 'text must not be empty').max(maxLength, `text exceeds ${maxLength} characters`),
+    text: wellFormedText(maxLength).min(1, 'text must not be empty'),
     clientMsgId: clientMsgIdSchema.optional(),
   });
 }
@@ -62,7 +76,7 @@ export function wellFormedSend(value: unknown, maxLength: number): SendInput | n
   const { to, text, clientMsgId } = v;
   if (typeof to !== 'string' || !USERNAME.test(to)) return null;
   // The schema counts code points once the UTF-16 length is over the limit: such texts go to it.
-  if (typeof text !== 'string' || text.length < 1 || text.length > maxLength) return null;
+  if (typeof text !== 'string' || text.length < 1 || text.length > maxLength || !text.isWellFormed()) return null;
   if (clientMsgId === undefined) return keys === 2 ? { to, text } : null;
   if (typeof clientMsgId !== 'string' || clientMsgId.length > LIMITS.maxClientMsgIdLength || !CLIENT_MSG_ID.test(clientMsgId)) return null;
   return { to, text, clientMsgId };
@@ -75,9 +89,12 @@ export const historyQuerySchema = z.strictObject({
   afterSeq: seqParam.optional(),
 }).refine((q) => q.beforeSeq === undefined || q.afterSeq === undefined || q.afterSeq < q.beforeSeq, { message: 'afterSeq must be below beforeSeq' });
 
+/** A conversation id as clients may send it: dm:<a>:<b>, at most maxConversationIdLength characters. */
+export const conversationIdSchema = z.string().min(1).max(LIMITS.maxConversationIdLength).regex(/^[a-z0-9_.:#-]+$/, 'not a conversation id');
+
 /** Catch-up over the socket: conversations and the last seq the client saw in each. */
 export const syncSchema = z.strictObject({
-  cursors: z.record(z.string().max(100), z.number().int().min(0)).refine((c) => Object.keys(c).length <= 10000, 'too many cursors'),
+  cursors: z.record(conversationIdSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).refine((c) => Object.keys(c).length <= LIMITS.maxSyncCursors, `at most ${LIMITS.maxSyncCursors} cursors`),
   limit: z.number().int().min(1).max(LIMITS.maxHistoryLimit).optional(),
 });
 
@@ -96,16 +113,14 @@ export const adminIdsSchema = z.strictObject({
   all: z.boolean().optional(),
 }).refine((b) => !(b.all && b.ids?.length), { message: 'give ids or all, not both' });
 
-const conversationIdSchema = z.string().min(1).max(100);
-
 /** Typing indicator: sent throttled by clients, relayed to the peer, never stored. */
 export const typingSchema = z.strictObject({ to: usernameSchema, typing: z.boolean() });
 
 /** Delivery and read markers: the highest seq this user has received / read in a conversation. */
 export const receiptSchema = z.strictObject({
   conversationId: conversationIdSchema,
-  delivered: z.number().int().min(0).optional(),
-  read: z.number().int().min(0).optional(),
+  delivered: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  read: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 }).refine((r) => r.delivered !== undefined || r.read !== undefined, { message: 'give delivered or read' });
 
 export type TypingInput = z.infer<typeof typingSchema>;

@@ -44,6 +44,12 @@ export interface AuthResult {
   refreshToken: string;
 }
 
+/** What passwd ended besides the password. */
+export interface PasswordChanged {
+  revokedSessions: number;
+  revokedTokens: number;
+}
+
 export interface FriendView {
   username: string;
   online: boolean;

@@ -29,6 +29,16 @@ export function wrap(text: string, width: number): string[] {
   return out;
 }
 
+/**
+ * A message's lines: `head` then the text, wrapped to `width`; every line after the first is
+ * indented under the text, so a line of a message can never pass for another message.
+ */
+export function hanging(head: string, text: string, width: number): string[] {
+  const indent = Math.min(head.length, Math.max(2, Math.floor(width / 2)));
+  const body = wrap(text, Math.max(1, width - indent));
+  return body.map((l, i) => (i === 0 ? head + l : ' '.repeat(indent) + l));
+}
+
 const pad = (n: number) => String(n).padStart(2, '0');
 /** Local time and day, as people read them. */
 const hhmm = (iso: string) => { const d = new Date(iso); return `${pad(d.getHours())}:${pad(d.getMinutes())}`; };
@@ -61,17 +71,17 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
     const tone: Tone = m.id === hit ? 'hit' : m.kind === 'ai' ? 'ai' : m.kind === 'system' ? 'system' : m.from === s.me ? 'mine' : 'normal';
     const author = m.kind === 'ai' ? 'AI' : m.kind === 'system' ? 'system' : m.from;
     const head = `${hhmm(m.createdAt)} ${sanitizeLine(author)}: `;
-    const body = wrap(head + sanitize(m.text).replace(/\t/g, '  ') + marker(m, c, s.me), width);
+    const body = hanging(head, sanitize(m.text).replace(/\t/g, '  ') + marker(m, c, s.me), width);
     for (const l of body) lines.push({ text: l, tone });
   }
   for (const p of c.pending) {
-    const body = wrap(`${hhmm(p.createdAt)} ${s.me}: ${sanitize(p.text)} ${p.error ? `✗ ${p.error}` : '… pending'}`, width);
+    const body = hanging(`${hhmm(p.createdAt)} ${s.me}: `, `${sanitize(p.text)} ${p.error ? `✗ ${p.error}` : '… pending'}`, width);
     for (const l of body) lines.push({ text: l, tone: p.error ? 'error' : 'pending' });
   }
   for (const stream of Object.values(s.ai)) {
     if (stream.conversationId !== c.conversationId) continue;
-    const body = stream.error ? `AI: ✗ ${sanitize(stream.error)}` : `AI: ${sanitize(stream.text)}${stream.done ? '' : ' ▍'}`;
-    for (const l of wrap(body, width)) lines.push({ text: l, tone: stream.error ? 'error' : 'ai' });
+    const body = stream.error ? `✗ ${sanitize(stream.error)}` : `${sanitize(stream.text)}${stream.done ? '' : ' ▍'}`;
+    for (const l of hanging('AI: ', body, width)) lines.push({ text: l, tone: stream.error ? 'error' : 'ai' });
   }
   return lines;
 }

@@ -173,13 +173,26 @@ describe('chat CLI end to end', () => {
   it('API tokens: create, use through CHAT_TOKEN, list, revoke', async () => {
     const a = user('cli_ivy');
     expect((await a.run(['register', 'cli_ivy', '--password-stdin'], 'password-i\n')).code).toBe(0);
-    const t = await a.json<{ id: string; name: string; token: string }>(['token', 'create', 'ci-bot']);
+    const created = await a.run(['token', 'create', 'ci-bot', '--password-stdin', '--json'], 'password-i\n');
+    expect(created.code).toBe(0);
+    const t = JSON.parse(created.stdout) as { id: string; name: string; token: string };
+    expect((await a.run(['token', 'create', 'evil', '--password-stdin'], 'wrong-password\n')).code).toBe(4);
     const bot = await runChat(['whoami', '--json'], { env: { CHAT_SERVER: chatd.url, CHAT_TOKEN: t.token, CHAT_CONFIG_DIR: tmpDir() } });
     expect(JSON.parse(bot.stdout).username).toBe('cli_ivy');
     expect((await a.json<{ id: string }[]>(['token', 'list'])).map((x) => x.id)).toEqual([t.id]);
     expect((await a.run(['token', 'revoke', t.id])).code).toBe(0);
     const after = await runChat(['whoami'], { env: { CHAT_SERVER: chatd.url, CHAT_TOKEN: t.token, CHAT_CONFIG_DIR: tmpDir() } });
     expect(after.code).toBe(4);
+    // passwd ends the API tokens and says so; --keep-tokens keeps them.
+    const t2 = JSON.parse((await a.run(['token', 'create', 'second', '--password-stdin', '--json'], 'password-i\n')).stdout) as { token: string };
+    const pw = await a.run(['passwd', '--password-stdin'], 'password-i\npassword-i2\n');
+    expect(pw.code).toBe(0);
+    expect(pw.stdout + pw.stderr).toMatch(/0 other sessions signed out, 1 API token revoked/);
+    expect((await runChat(['whoami'], { env: { CHAT_SERVER: chatd.url, CHAT_TOKEN: t2.token, CHAT_CONFIG_DIR: tmpDir() } })).code).toBe(4);
+    const t3 = JSON.parse((await a.run(['token', 'create', 'third', '--password-stdin', '--json'], 'password-i2\n')).stdout) as { token: string };
+    const kept = await a.run(['passwd', '--password-stdin', '--keep-tokens'], 'password-i2\npassword-i3\n');
+    expect(kept.stdout + kept.stderr).toMatch(/your API tokens were kept/);
+    expect((await runChat(['whoami'], { env: { CHAT_SERVER: chatd.url, CHAT_TOKEN: t3.token, CHAT_CONFIG_DIR: tmpDir() } })).code).toBe(0);
   });
 
   it('terminal escape sequences in messages are printed inert in human output and escaped in JSON', async () => {

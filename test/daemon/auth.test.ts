@@ -108,7 +108,7 @@ describe('accounts and tokens', () => {
 
   it('API tokens work for REST and sockets, are listed without secrets, and stop working when revoked', async () => {
     const u = await registerUser(d.url);
-    const t = await u.api.createToken('bot');
+    const t = await u.api.createToken('bot', 'correct horse battery');
     expect(t.token.startsWith('chat_')).toBe(true);
     const bot = new ApiClient(d.url, staticCredentials(t.token));
     expect((await bot.whoami()).username).toBe(u.name);

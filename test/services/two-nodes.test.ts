@@ -96,7 +96,7 @@ if (env) {
 
     it('revoking a session on one node cuts its socket on the other', async () => {
       const u = await registerUser(a.url);
-      const t = await u.api.createToken('bot');
+      const t = await u.api.createToken('bot', 'correct horse battery');
       const s = await openSocket(b.url, t.token);
       const ended = new Promise<{ code: string }>((r) => s.once('session:end', r));
       await u.api.revokeToken(t.id);

@@ -2,14 +2,15 @@ import type { Command } from 'commander';
 import { ChatError } from '../../protocol/index.js';
 import { ApiClient } from '../../client/api.js';
 import type { Context } from '../context.js';
-import { parseUsername, readAll, readPassword } from '../input.js';
+import { parseNewUsername, readAll, readPassword } from '../input.js';
 
-interface PwOpts { passwordStdin?: boolean }
+interface PwOpts { passwordStdin?: boolean; keepTokens?: boolean }
 
 export async function runRegister(ctx: Context, username: string, o: PwOpts) {
+  parseNewUsername(username);
   const password = await readPassword(ctx.io, o.passwordStdin, 'Choose a password: ', true);
   const server = ctx.server;
-  const r = await new ApiClient(server).register(parseUsername(username), password);
+  const r = await new ApiClient(server).register(parseNewUsername(username), password);
   ctx.saveLogin(server, r);
   ctx.print(r.user, () => `registered and logged in as ${r.user.username}${r.user.admin ? ' (admin)' : ''} on ${server}`);
 }
@@ -51,8 +52,10 @@ export async function runPasswd(ctx: Context, o: PwOpts) {
     current = await readPassword(ctx.io, false, 'Current password: ');
     next = await readPassword(ctx.io, false, 'New password: ', true);
   }
-  await ctx.api().changePassword(current, next);
-  ctx.print({ ok: true }, () => 'password changed; your other sessions were signed out');
+  const r = await ctx.api().changePassword(current, next, o.keepTokens ?? false);
+  const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+  const tokens = o.keepTokens ? 'your API tokens were kept' : `${plural(r.revokedTokens, 'API token')} revoked`;
+  ctx.print({ ok: true, ...r }, () => `password changed; ${plural(r.revokedSessions, 'other session')} signed out, ${tokens}`);
 }
 
 export function register(program: Command, ctx: () => Context) {
@@ -64,7 +67,8 @@ export function register(program: Command, ctx: () => Context) {
     .action((u: string, o: PwOpts) => runLogin(ctx(), u, o));
   program.command('logout').description('revoke this session on the server and forget it').action(() => runLogout(ctx()));
   program.command('whoami').description('show the logged-in user ({id, username, admin})').action(() => runWhoami(ctx()));
-  program.command('passwd').description('change your password; signs out your other sessions')
+  program.command('passwd').description('change your password; signs out your other sessions and revokes your API tokens')
     .option('--password-stdin', 'read the current and new password from stdin, one per line')
+    .option('--keep-tokens', 'keep your API tokens working')
     .action((o: PwOpts) => runPasswd(ctx(), o));
 }

@@ -2,13 +2,17 @@ import type { Command } from 'commander';
 import { LIMITS } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
+import { readPassword } from '../input.js';
 
 export function register(program: Command, ctx: () => Context) {
   const token = program.command('token').description('personal API tokens for scripts (use with CHAT_TOKEN)');
-  token.command('create <name>').description('create a token; the secret is shown once ({id, name, token})').action(async (name: string) => {
+  token.command('create <name>').description('create a token (asks for your password); the secret is shown once ({id, name, token})')
+    .option('--password-stdin', 'read your password from stdin')
+    .action(async (name: string, o: { passwordStdin?: boolean }) => {
     if (name.length > LIMITS.maxTokenNameLength) throw new UsageError(`token name longer than ${LIMITS.maxTokenNameLength} characters`);
     const c = ctx();
-    const t = await c.api().createToken(name);
+    const password = await readPassword(c.io, o.passwordStdin, 'Password: ');
+    const t = await c.api().createToken(name, password);
     c.print(t, () => `${t.token}\n(id ${t.id}; this secret is shown only once)`);
   });
   token.command('list').description('your tokens, without secrets').action(async () => {

@@ -45,6 +45,8 @@ export class MemoryCache implements Cache {
   readonly kind = 'memory';
   readonly dedupeDurable = false;
   private readonly windows = new Map<string, { start: number; count: number }>();
+  /** Failure counters and locks: a value that expires at `until`. */
+  private readonly expiring = new Map<string, { value: number; until: number }>();
   private readonly dedupe = new BoundedMap<string, Message>(10_000);
   private readonly presence = new Map<string, Set<string>>();
   private readonly seqs = new BoundedMap<string, number>(100_000);
@@ -60,6 +62,7 @@ export class MemoryCache implements Cache {
     this.sweeper = setInterval(() => {
       const t = this.now();
       for (const [k, w] of this.windows) if (t - w.start > 3_600_000) this.windows.delete(k);
+      for (const [k, e] of this.expiring) if (e.until <= t) this.expiring.delete(k);
     }, 60_000);
     this.sweeper.unref();
   }
@@ -115,6 +118,38 @@ export class MemoryCache implements Cache {
     const out: Record<string, boolean> = {};
     for (const u of usernames) out[u] = (this.presence.get(u)?.size ?? 0) > 0;
     return out;
+  }
+
+  async presenceCount(username: string) {
+    return this.presence.get(username)?.size ?? 0;
+  }
+
+  private live(key: string) {
+    const e = this.expiring.get(key);
+    return e && e.until > this.now() ? e : undefined;
+  }
+
+  async countHit(key: string, windowMs: number) {
+    const value = (this.live(`c:${key}`)?.value ?? 0) + 1;
+    this.expiring.set(`c:${key}`, { value, until: this.now() + windowMs });
+    return value;
+  }
+
+  async countGet(key: string) {
+    return this.live(`c:${key}`)?.value ?? 0;
+  }
+
+  async countClear(key: string) {
+    this.expiring.delete(`c:${key}`);
+  }
+
+  async holdSet(key: string, ms: number) {
+    this.expiring.set(`h:${key}`, { value: 1, until: this.now() + ms });
+  }
+
+  async holdGet(key: string) {
+    const e = this.live(`h:${key}`);
+    return e ? e.until - this.now() : 0;
   }
 
   async presenceHeartbeat() {

@@ -1,6 +1,6 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { ChatError, type Message } from '../../protocol/index.js';
-import type { ApiTokenRecord, ConversationRecord, HistoryRange, RefreshTokenRecord, Store, UserRecord } from './types.js';
+import type { ApiTokenRecord, ConversationRecord, HistoryRange, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
 
 /*
  * Written for MongoDB 7/8 and FerretDB 1.24 alike: no transactions, no partial or
@@ -177,6 +177,28 @@ export class MongoStore implements Store {
     return families;
   }
 
+  async activeSessions(userId: string) {
+    const rows = await this.m.Refresh.collection.find({ userId, revokedAt: null }, { projection: { familyId: 1, createdAt: 1 } }).toArray();
+    const first = new Map<string, string>();
+    for (const r of rows as unknown as RefreshDoc[]) {
+      const t = first.get(r.familyId);
+      if (t === undefined || r.createdAt < t) first.set(r.familyId, r.createdAt);
+    }
+    return [...first].sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0])).map(([f]) => f);
+  }
+
+  async pruneRefreshTokens(userId: string, familyId: string, keep: number, now: string) {
+    await this.m.Refresh.collection.deleteMany({ userId, $or: [{ revokedAt: { $ne: null } }, { expiresAt: { $lte: now } }] });
+    const newest = await this.m.Refresh.collection.find({ familyId }, { projection: { _id: 1 } }).sort({ createdAt: -1, _id: -1 }).limit(keep).toArray();
+    await this.m.Refresh.collection.deleteMany({ familyId, usedAt: { $ne: null }, _id: { $nin: newest.map((d) => d._id) } } as never);
+  }
+
+  async revokeUserApiTokens(userId: string, at: string) {
+    const ids = (await this.m.Api.collection.find({ userId, revokedAt: null }, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id));
+    if (ids.length > 0) await this.m.Api.collection.updateMany({ _id: { $in: ids }, revokedAt: null } as never, { $set: { revokedAt: at } });
+    return ids;
+  }
+
   async isSessionActive(familyId: string) {
     return (await this.m.Refresh.collection.countDocuments({ familyId, revokedAt: null }, { limit: 1 })) > 0;
   }
@@ -324,8 +346,16 @@ export class MongoStore implements Store {
     return out;
   }
 
-  async countAfter(conversationId: string, afterSeq: number, excludeFrom: string) {
-    return this.m.Msg.collection.countDocuments({ conversationId, seq: { $gt: afterSeq }, from: { $ne: excludeFrom } });
+  async setReceipts(marks: ReceiptMark[]) {
+    if (marks.length === 0) return;
+    const ops = marks.map((m) => ({ updateOne: { filter: { _id: `${m.conversationId}|${m.username}` }, update: { $max: { delivered: Math.max(m.delivered, m.read), read: m.read }, $setOnInsert: { conversationId: m.conversationId, username: m.username } }, upsert: true } }));
+    try {
+      await this.m.Receipt.collection.bulkWrite(ops as never, { ordered: false });
+    } catch (err) {
+      // Two nodes upserting one new marker at once: the loser's write is a duplicate; apply it again.
+      const again = duplicateIndexes(err);
+      await this.m.Receipt.collection.bulkWrite(again.map((i) => ops[i]!) as never, { ordered: false });
+    }
   }
 
   async listConversations(username: string): Promise<ConversationRecord[]> {

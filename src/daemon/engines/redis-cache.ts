@@ -145,6 +145,33 @@ export class RedisCache implements Cache {
     return out;
   }
 
+  async presenceCount(username: string) {
+    return this.client.zcount(this.k('presence', username), Date.now(), '+inf');
+  }
+
+  async countHit(key: string, windowMs: number) {
+    const res = await this.client.multi().incr(this.k('cnt', key)).pexpire(this.k('cnt', key), windowMs).exec();
+    const [err, n] = res?.[0] ?? [new Error('redis: transaction aborted'), 0];
+    if (err) throw err;
+    return Number(n);
+  }
+
+  async countGet(key: string) {
+    return Number((await this.client.get(this.k('cnt', key))) ?? 0);
+  }
+
+  async countClear(key: string) {
+    await this.client.del(this.k('cnt', key));
+  }
+
+  async holdSet(key: string, ms: number) {
+    await this.client.set(this.k('hold', key), '1', 'PX', Math.max(1, Math.round(ms)));
+  }
+
+  async holdGet(key: string) {
+    return Math.max(0, await this.client.pttl(this.k('hold', key)));
+  }
+
   async presenceHeartbeat(connections: { username: string; connectionId: string }[]) {
     if (connections.length === 0) return;
     const exp = Date.now() + PRESENCE_TTL_MS;

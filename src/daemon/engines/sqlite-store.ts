@@ -4,8 +4,12 @@ import path from 'node:path';
 import { ChatError, type Message } from '../../protocol/index.js';
 import { Worker } from 'node:worker_threads';
 import { configure, messageWrites, rowToMessage, type AppendResult, type MessageRow } from './sqlite-messages.js';
-import type { ApiTokenRecord, CheckpointEvent, ConversationRecord, HistoryRange, MessageDraft, RefreshTokenRecord, Store, UserRecord } from './types.js';
+import type { ApiTokenRecord, CheckpointEvent, ConversationRecord, HistoryRange, MessageDraft, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
 import { withSeq } from './group-queue.js';
+import { isStorageFull } from '../errors.js';
+
+/** Free space that counts as "space returned" after a full disk. */
+const MIN_FREE_BYTES = 1024 * 1024;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -218,6 +222,8 @@ export class SqliteStore implements Store {
   private writer: WriterThread | null = null;
   private checkpointer: Checkpointer | null = null;
   private checkpointObserver: ((c: CheckpointEvent) => void) | null = null;
+  /** The last commit failed with SQLITE_FULL: /readyz fails until space returns. */
+  private outOfSpace = false;
 
   constructor(private readonly file: string) {}
 
@@ -227,7 +233,12 @@ export class SqliteStore implements Store {
   }
 
   async start(): Promise<void> {
-    if (this.file !== ':memory:') fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    if (this.file !== ':memory:') {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+      // Created 0600 before SQLite opens it: the WAL and SHM files take the database's mode.
+      fs.closeSync(fs.openSync(this.file, 'a', 0o600));
+      fs.chmodSync(this.file, 0o600);
+    }
     this.db = new Database(this.file);
     configure(this.db);
     this.db.exec(SCHEMA);
@@ -237,7 +248,6 @@ export class SqliteStore implements Store {
       this.writeMessages = async (messages) => writes.write(messages);
       this.appendDrafts = async (drafts) => writes.append(drafts);
     } else {
-      fs.chmodSync(this.file, 0o600);
       // Checkpoints run on their own thread; should it die, both connections checkpoint in line again.
       this.db.pragma('wal_autocheckpoint = 0');
       const writer = (this.writer = new WriterThread(this.file));
@@ -250,9 +260,20 @@ export class SqliteStore implements Store {
         writer.checkpointInline();
         if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
       });
-      this.writeMessages = (messages) => writer.write(messages);
-      this.appendDrafts = (drafts) => writer.append(drafts);
+      this.writeMessages = (messages) => this.watchSpace(writer.write(messages));
+      this.appendDrafts = (drafts) => this.watchSpace(writer.append(drafts));
     }
+  }
+
+  /** Remembers that a commit failed for lack of space, until one succeeds or space returns. */
+  private watchSpace<T>(p: Promise<T>): Promise<T> {
+    return p.then((v) => {
+      this.outOfSpace = false;
+      return v;
+    }, (err: unknown) => {
+      if (isStorageFull(err as { code?: string })) this.outOfSpace = true;
+      throw err;
+    });
   }
 
   async close(): Promise<void> {
@@ -266,6 +287,12 @@ export class SqliteStore implements Store {
   async health() {
     try {
       this.db.prepare('SELECT 1').get();
+      if (this.outOfSpace) {
+        // Ready again once the file system has room for a few commits (no write to find out).
+        const { bavail, bsize } = fs.statfsSync(path.dirname(this.file));
+        if (bavail * bsize < MIN_FREE_BYTES) return { ok: false, kind: this.kind, detail: `out of storage: ${bavail * bsize} bytes free in ${path.dirname(this.file)}` };
+        this.outOfSpace = false;
+      }
       return { ok: true, kind: this.kind, detail: this.file };
     } catch (err) {
       return { ok: false, kind: this.kind, detail: (err as Error).message };
@@ -286,6 +313,12 @@ export class SqliteStore implements Store {
       revokeFamily: db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL'),
       userFamilies: db.prepare<[string], { family_id: string }>('SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = ? AND revoked_at IS NULL'),
       familyActive: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM refresh_tokens WHERE family_id = ? AND revoked_at IS NULL'),
+      activeFamilies: db.prepare<[string], { family_id: string }>('SELECT family_id FROM refresh_tokens WHERE user_id = ? AND revoked_at IS NULL GROUP BY family_id ORDER BY MIN(created_at), family_id'),
+      pruneDead: db.prepare('DELETE FROM refresh_tokens WHERE user_id = ? AND (revoked_at IS NOT NULL OR expires_at <= ?)'),
+      pruneUsed: db.prepare(`DELETE FROM refresh_tokens WHERE family_id = ? AND used_at IS NOT NULL AND id NOT IN (
+        SELECT id FROM refresh_tokens WHERE family_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)`),
+      userApiIds: db.prepare<[string], { id: string }>('SELECT id FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL'),
+      revokeUserApi: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL'),
       insertApi: db.prepare('INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, last_used_at, revoked_at) VALUES (@id, @userId, @name, @tokenHash, @createdAt, @lastUsedAt, @revokedAt)'),
       apiById: db.prepare<[string], ApiRow>('SELECT * FROM api_tokens WHERE id = ?'),
       apiByUser: db.prepare<[string], ApiRow>('SELECT * FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at'),
@@ -304,7 +337,6 @@ export class SqliteStore implements Store {
       upsertReceipt: db.prepare('INSERT INTO receipts (conversation_id, username, delivered, read) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET delivered = MAX(delivered, excluded.delivered), read = MAX(read, excluded.read)'),
       receipt: db.prepare<[string, string], { delivered: number; read: number }>('SELECT delivered, read FROM receipts WHERE conversation_id = ? AND username = ?'),
       receipts: db.prepare<[string], { username: string; delivered: number; read: number }>('SELECT username, delivered, read FROM receipts WHERE conversation_id = ?'),
-      countAfter: db.prepare<[string, number, string], { n: number }>('SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND seq > ? AND from_user <> ?'),
       // A conversation's head is its newest message (found through the (conversation_id, seq) index).
       convs: db.prepare<[string, string], { id: string; member_a: string; member_b: string; last_seq: number; updated_at: string }>(`
         SELECT c.id, c.member_a, c.member_b, COALESCE(h.seq, c.last_seq) AS last_seq, COALESCE(h.created_at, c.updated_at) AS updated_at
@@ -378,6 +410,25 @@ export class SqliteStore implements Store {
 
   async isSessionActive(familyId: string) {
     return this.stmts.familyActive.get(familyId)!.n > 0;
+  }
+
+  async activeSessions(userId: string) {
+    return this.stmts.activeFamilies.all(userId).map((r) => r.family_id);
+  }
+
+  async pruneRefreshTokens(userId: string, familyId: string, keep: number, now: string) {
+    this.db.transaction(() => {
+      this.stmts.pruneDead.run(userId, now);
+      this.stmts.pruneUsed.run(familyId, familyId, keep);
+    })();
+  }
+
+  async revokeUserApiTokens(userId: string, at: string) {
+    return this.db.transaction(() => {
+      const ids = this.stmts.userApiIds.all(userId).map((r) => r.id);
+      this.stmts.revokeUserApi.run(at, userId);
+      return ids;
+    })();
   }
 
   async insertApiToken(rec: ApiTokenRecord) {
@@ -468,8 +519,11 @@ export class SqliteStore implements Store {
     return out;
   }
 
-  async countAfter(conversationId: string, afterSeq: number, excludeFrom: string) {
-    return this.stmts.countAfter.get(conversationId, afterSeq, excludeFrom)!.n;
+  async setReceipts(marks: ReceiptMark[]) {
+    if (marks.length === 0) return;
+    this.db.transaction(() => {
+      for (const m of marks) this.stmts.upsertReceipt.run(m.conversationId, m.username, Math.max(m.delivered, m.read), m.read);
+    })();
   }
 
   async listConversations(username: string): Promise<ConversationRecord[]> {

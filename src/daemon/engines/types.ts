@@ -80,6 +80,13 @@ export interface Store extends Lifecycle {
   revokeUserSessions(userId: string, at: string, exceptFamilyId?: string): Promise<string[]>;
   /** True while the family has a token that is not revoked. */
   isSessionActive(familyId: string): Promise<boolean>;
+  /** A user's live session families, the oldest first. */
+  activeSessions(userId: string): Promise<string[]>;
+  /**
+   * Bounds a user's refresh rows: drops the rows of revoked or expired families, and in `familyId`
+   * the used rows beyond the newest `keep` (older tokens then read as invalid, not as reused).
+   */
+  pruneRefreshTokens(userId: string, familyId: string, keep: number, now: string): Promise<void>;
 
   insertApiToken(rec: ApiTokenRecord): Promise<void>;
   getApiToken(id: string): Promise<ApiTokenRecord | null>;
@@ -87,6 +94,8 @@ export interface Store extends Lifecycle {
   /** Returns false when the token does not exist, belongs to someone else or was already revoked. */
   revokeApiToken(userId: string, id: string, at: string): Promise<boolean>;
   touchApiToken(id: string, at: string): Promise<void>;
+  /** Revokes every live API token of a user; returns their ids. */
+  revokeUserApiTokens(userId: string, at: string): Promise<string[]>;
 
   /** Records that `from` wants to be friends with `to` (idempotent). */
   addFriendEdge(from: string, to: string, at: string): Promise<void>;
@@ -116,10 +125,15 @@ export interface Store extends Lifecycle {
 
   /** Raises a user's delivered/read markers in a conversation (never lowers them); returns the markers now. */
   setReceipt(conversationId: string, username: string, marks: { delivered?: number; read?: number }): Promise<Receipt>;
+  /** Raises several markers at once (one transaction or bulk write), never lowering any. */
+  setReceipts(marks: ReceiptMark[]): Promise<void>;
   /** Markers of every user who has any in the conversation. */
   getReceipts(conversationId: string): Promise<Record<string, Receipt>>;
-  /** Messages after `afterSeq` not written by `excludeFrom` (unread counts). */
-  countAfter(conversationId: string, afterSeq: number, excludeFrom: string): Promise<number>;
+}
+
+export interface ReceiptMark extends Receipt {
+  conversationId: string;
+  username: string;
 }
 
 export interface Receipt {
@@ -154,6 +168,17 @@ export interface Cache extends Lifecycle {
   /** Unregisters a connection; returns true when the user just went offline. */
   presenceRemove(username: string, connectionId: string): Promise<boolean>;
   presenceOnline(usernames: string[]): Promise<Record<string, boolean>>;
+  /** Live connections of a user, on every node. */
+  presenceCount(username: string): Promise<number>;
+  /** Adds one to a failure counter that expires `windowMs` after its last hit; returns the count. */
+  countHit(key: string, windowMs: number): Promise<number>;
+  /** A failure counter's value (0 when expired or never hit). */
+  countGet(key: string): Promise<number>;
+  countClear(key: string): Promise<void>;
+  /** Sets a lock on `key` for `ms`. */
+  holdSet(key: string, ms: number): Promise<void>;
+  /** Milliseconds left on a lock, 0 when there is none. */
+  holdGet(key: string): Promise<number>;
   /** Re-asserts this node's live connections so they do not expire (shared caches expire crashed nodes' entries). */
   presenceHeartbeat(connections: { username: string; connectionId: string }[]): Promise<void>;
 

@@ -2,13 +2,23 @@ import argon2 from 'argon2';
 import jwt from 'jsonwebtoken';
 import crypto from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
-import { API_TOKEN_PREFIX, ChatError, RESERVED_USERNAMES, type ApiTokenCreated, type ApiTokenView, type AuthResult, type PublicUser } from '../../protocol/index.js';
+import { API_TOKEN_PREFIX, ChatError, RESERVED_USERNAMES, type ApiTokenCreated, type ApiTokenView, type AuthResult, type PasswordChanged, type PublicUser } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { Cache, Store, UserRecord } from '../engines/types.js';
 
 /** OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane. */
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 const ALG = 'HS256' as const;
+/** Refresh rows kept per session: the newest and a few used ones, so a recent reuse is still detected. */
+const REFRESH_ROWS_PER_SESSION = 10;
+/** The longest a (account, address) pair waits after failures. */
+const MAX_FAILURE_DELAY_MS = 15 * 60_000;
+
+/** Failure-counter keys; the account name is lowercased so case changes count as one account. */
+function failureKeys(ip: string, username: string) {
+  const u = username.toLowerCase();
+  return { pair: `authf:pair:${u}|${ip}`, address: `authf:ip:${ip}`, account: `authf:user:${u}` };
+}
 const ISSUER = 'chatd';
 
 export interface Principal {
@@ -62,13 +72,48 @@ export class AuthService {
     return argon2.hash(password, ARGON2_OPTIONS);
   }
 
-  /** Rate limits an auth attempt per IP and per account name; throws CHAT_ERR_RATE_LIMITED. */
-  async limitAttempt(ip: string, username: string) {
-    const windowMs = this.config.authRateWindowSec * 1000;
-    for (const key of [`auth:ip:${ip}`, `auth:user:${username.toLowerCase()}`]) {
-      const r = await this.cache.rateLimit(key, this.config.authRateLimit, windowMs);
-      if (!r.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: r.retryAfterMs });
+  /** Rate limits any auth attempt (right or wrong) per client address; throws CHAT_ERR_RATE_LIMITED. */
+  async limitAttempt(ip: string) {
+    const r = await this.cache.rateLimit(`auth:ip:${ip}`, this.config.authRateLimit, this.config.authRateWindowSec * 1000);
+    if (!r.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: r.retryAfterMs });
+  }
+
+  /**
+   * Refuses a password attempt that comes too soon after failures. Failures are counted per
+   * (account, address), per address and per account. A pair past its free failures waits 1 s,
+   * then 2, 4… (up to 15 min); an address past its ceiling waits; and past the account's much
+   * higher ceiling, only addresses with a failure of their own for it are refused, so guesses
+   * from elsewhere never lock the owner out of a clean address.
+   */
+  private async guardPassword(ip: string, username: string) {
+    await this.limitAttempt(ip);
+    const k = failureKeys(ip, username);
+    const [held, pair, address, account] = await Promise.all([this.cache.holdGet(k.pair), this.cache.countGet(k.pair), this.cache.countGet(k.address), this.cache.countGet(k.account)]);
+    const window = this.config.authFailureWindowSec * 1000;
+    if (held > 0) throw new ChatError('CHAT_ERR_RATE_LIMITED', 'Too many wrong passwords from this address; wait before trying again', { retryAfterMs: held });
+    if (address >= this.config.authAddressFailures) throw new ChatError('CHAT_ERR_RATE_LIMITED', 'Too many wrong passwords from this address', { retryAfterMs: window });
+    if (account >= this.config.authAccountFailures && pair > 0) throw new ChatError('CHAT_ERR_RATE_LIMITED', 'Too many wrong passwords for this account', { retryAfterMs: window });
+  }
+
+  private async passwordFailed(ip: string, username: string) {
+    const k = failureKeys(ip, username);
+    const window = this.config.authFailureWindowSec * 1000;
+    const [pair] = await Promise.all([this.cache.countHit(k.pair, window), this.cache.countHit(k.address, window), this.cache.countHit(k.account, window)]);
+    const over = pair - this.config.authFreeFailures;
+    if (over > 0) await this.cache.holdSet(k.pair, Math.min(MAX_FAILURE_DELAY_MS, 1000 * 2 ** Math.min(20, over - 1)));
+  }
+
+  /** Verifies a password behind the failure guard; a wrong one is counted and refused. */
+  private async checkPassword(ip: string, username: string, hash: string | undefined, password: string, wrong: ChatError) {
+    await this.guardPassword(ip, username);
+    // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
+    this.dummyHash ??= this.hashPassword(crypto.randomBytes(16).toString('hex'));
+    const ok = await argon2.verify(hash ?? (await this.dummyHash), password).catch(() => false);
+    if (!ok || hash === undefined) {
+      await this.passwordFailed(ip, username);
+      throw wrong;
     }
+    await this.cache.countClear(failureKeys(ip, username).pair);
   }
 
   async register(username: string, password: string, device?: string): Promise<AuthResult> {
@@ -79,15 +124,11 @@ export class AuthService {
     return this.issueSession(user, uuidv7(), device);
   }
 
-  async login(username: string, password: string, device?: string): Promise<AuthResult> {
+  async login(ip: string, username: string, password: string, device?: string): Promise<AuthResult> {
     const user = await this.store.getUserByName(username);
-    // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
-    this.dummyHash ??= this.hashPassword(crypto.randomBytes(16).toString('hex'));
-    const hash = user?.passwordHash ?? (await this.dummyHash);
-    const ok = await argon2.verify(hash, password).catch(() => false);
-    if (!user || !ok) throw new ChatError('CHAT_ERR_INVALID_CREDENTIALS');
-    if (user.disabled) throw new ChatError('CHAT_ERR_ACCOUNT_DISABLED');
-    return this.issueSession(user, uuidv7(), device);
+    await this.checkPassword(ip, username, user?.passwordHash, password, new ChatError('CHAT_ERR_INVALID_CREDENTIALS'));
+    if (user!.disabled) throw new ChatError('CHAT_ERR_ACCOUNT_DISABLED');
+    return this.issueSession(user!, uuidv7(), device);
   }
 
   private async issueSession(user: UserRecord, familyId: string, device?: string): Promise<AuthResult> {
@@ -99,6 +140,14 @@ export class AuthService {
       createdAt: new Date(now).toISOString(), expiresAt: new Date(now + this.config.refreshTokenTtlSec * 1000).toISOString(),
       usedAt: null, revokedAt: null, device: device ?? null,
     });
+    await this.store.pruneRefreshTokens(user.id, familyId, REFRESH_ROWS_PER_SESSION, new Date(now).toISOString());
+    const sessions = await this.store.activeSessions(user.id);
+    if (sessions.length > this.config.maxSessions) {
+      // The oldest sessions are signed out (their sockets too), so a user's sessions stay bounded.
+      const oldest = sessions.filter((f) => f !== familyId).slice(0, sessions.length - this.config.maxSessions);
+      for (const f of oldest) await this.store.revokeFamily(f, new Date(now).toISOString());
+      this.emitRevocation({ userId: user.id, username: user.username, sessionIds: oldest, reason: 'revoked' });
+    }
     const accessToken = jwt.sign({ sid: familyId, typ: 'access' }, this.accessKey, {
       algorithm: ALG, expiresIn: this.config.accessTokenTtlSec, subject: user.id, issuer: ISSUER, jwtid: uuidv7(),
     });
@@ -175,31 +224,48 @@ export class AuthService {
     return { user, sessionId: id, via: 'api-token', expiresAt: null };
   }
 
-  async changePassword(principal: Principal, current: string, next: string) {
-    const ok = await argon2.verify(principal.user.passwordHash, current).catch(() => false);
-    if (!ok) throw new ChatError('CHAT_ERR_INVALID_CREDENTIALS', 'The current password is wrong');
+  /**
+   * Needs the current password. Ends every other session, and every API token unless `keepTokens`
+   * (including the one making the call, if it is one). Returns how many were ended.
+   */
+  async changePassword(principal: Principal, ip: string, current: string, next: string, keepTokens = false): Promise<PasswordChanged> {
+    const wrong = new ChatError('CHAT_ERR_INVALID_CREDENTIALS', 'The current password is wrong');
+    await this.checkPassword(ip, principal.user.username, principal.user.passwordHash, current, wrong);
     await this.store.updateUser(principal.user.id, { passwordHash: await this.hashPassword(next) });
+    const at = new Date(this.now()).toISOString();
     const keep = principal.via === 'jwt' ? principal.sessionId : undefined;
-    const revoked = await this.store.revokeUserSessions(principal.user.id, new Date(this.now()).toISOString(), keep);
-    this.emitRevocation({ userId: principal.user.id, username: principal.user.username, sessionIds: revoked, reason: 'revoked' });
+    const sessions = await this.store.revokeUserSessions(principal.user.id, at, keep);
+    const tokens = keepTokens ? [] : await this.store.revokeUserApiTokens(principal.user.id, at);
+    this.emitRevocation({ userId: principal.user.id, username: principal.user.username, sessionIds: [...sessions, ...tokens], reason: 'revoked' });
+    return { revokedSessions: sessions.length, revokedTokens: tokens.length };
   }
 
-  /** Admin reset: new password, every session revoked. */
+  /** Ends every session and every API token of a user, and cuts all their sockets. */
+  private async endEverything(user: UserRecord, reason: 'revoked' | 'disabled') {
+    const at = new Date(this.now()).toISOString();
+    await this.store.revokeUserSessions(user.id, at);
+    await this.store.revokeUserApiTokens(user.id, at);
+    this.emitRevocation({ userId: user.id, username: user.username, all: true, reason });
+  }
+
+  /** Admin reset: new password, every session and API token revoked. */
   async resetPassword(user: UserRecord, password: string) {
     await this.store.updateUser(user.id, { passwordHash: await this.hashPassword(password) });
-    const revoked = await this.store.revokeUserSessions(user.id, new Date(this.now()).toISOString());
-    this.emitRevocation({ userId: user.id, username: user.username, sessionIds: revoked, reason: 'revoked' });
+    await this.endEverything(user, 'revoked');
   }
 
+  /** Disabling ends every credential; enabling again brings none back. */
   async setDisabled(user: UserRecord, disabled: boolean) {
     await this.store.updateUser(user.id, { disabled });
-    if (disabled) {
-      await this.store.revokeUserSessions(user.id, new Date(this.now()).toISOString());
-      this.emitRevocation({ userId: user.id, username: user.username, all: true, reason: 'disabled' });
-    }
+    if (disabled) await this.endEverything(user, 'disabled');
   }
 
-  async createApiToken(principal: Principal, name: string): Promise<ApiTokenCreated> {
+  /** Needs the current password, so a leaked API token cannot mint more. At most CHAT_MAX_API_TOKENS live tokens. */
+  async createApiToken(principal: Principal, ip: string, name: string, password: string): Promise<ApiTokenCreated> {
+    await this.checkPassword(ip, principal.user.username, principal.user.passwordHash, password, new ChatError('CHAT_ERR_INVALID_CREDENTIALS', 'The password is wrong'));
+    if ((await this.store.listApiTokens(principal.user.id)).length >= this.config.maxApiTokens) {
+      throw new ChatError('CHAT_ERR_LIMIT_REACHED', `You have ${this.config.maxApiTokens} API tokens, the most allowed; revoke one first`);
+    }
     const id = crypto.randomBytes(9).toString('base64url');
     const secret = crypto.randomBytes(32).toString('base64url');
     await this.store.insertApiToken({ id, userId: principal.user.id, name, tokenHash: this.hmac(secret), createdAt: new Date(this.now()).toISOString(), lastUsedAt: null, revokedAt: null });

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { ChatError, LIMITS, dmConversationId, dmPeer, type AiChunkEvent, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import type { Cache, ConversationRecord, HistoryRange, MessageDraft, Pipeline, RateLimitResult, Store } from '../engines/types.js';
+import type { Cache, ConversationRecord, HistoryRange, MessageDraft, Pipeline, RateLimitResult, Receipt, ReceiptMark, Store } from '../engines/types.js';
 import type { FriendService } from './friends.js';
 import { isoTime } from '../iso-time.js';
 
@@ -19,10 +19,72 @@ const limitedError = (rl: RateLimitResult) => new ChatError('CHAT_ERR_RATE_LIMIT
 
 export type AcceptedListener = (message: Message) => void;
 
+/** How often coalesced read markers are written. */
+const RECEIPT_FLUSH_MS = 1000;
+
+/**
+ * Read and delivery markers on their way to the store: each (conversation, user) is written at
+ * most once per flush, whatever the number of receipts or sends in between. Values only rise.
+ */
+class ReceiptBuffer {
+  private pending = new Map<string, ReceiptMark>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly store: Store, private readonly onError: (err: unknown) => void) {}
+
+  private key(conversationId: string, username: string) {
+    return `${conversationId}\u0000${username}`;
+  }
+
+  /** Raises a marker over `base` (what the store had) and what is pending; returns the result. */
+  raise(m: ReceiptMark, base: Receipt = { delivered: 0, read: 0 }): Receipt {
+    const k = this.key(m.conversationId, m.username);
+    const p = this.pending.get(k);
+    const next: ReceiptMark = { conversationId: m.conversationId, username: m.username, delivered: Math.max(m.delivered, base.delivered, p?.delivered ?? 0), read: Math.max(m.read, base.read, p?.read ?? 0) };
+    if (p || next.read !== base.read || next.delivered !== base.delivered) {
+      this.pending.set(k, next);
+      this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, RECEIPT_FLUSH_MS).unref();
+    }
+    return { delivered: next.delivered, read: next.read };
+  }
+
+  /** A sender has read their own conversation up to what they sent. */
+  own(m: Message) {
+    this.raise({ conversationId: m.conversationId, username: m.from, delivered: m.seq, read: m.seq });
+  }
+
+  merged(conversationId: string, stored: Record<string, Receipt>): Record<string, Receipt> {
+    if (this.pending.size === 0) return stored;
+    const out = { ...stored };
+    for (const u of dmMembers(conversationId)) {
+      const p = this.pending.get(this.key(conversationId, u));
+      if (p) out[u] = { delivered: Math.max(p.delivered, out[u]?.delivered ?? 0), read: Math.max(p.read, out[u]?.read ?? 0) };
+    }
+    return out;
+  }
+
+  async flush() {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.store.setReceipts([...batch.values()]);
+    } catch (err) {
+      // Kept for the next flush; markers only rise, so a later value wins either way.
+      for (const [k, m] of batch) if (!this.pending.has(k)) this.pending.set(k, m);
+      this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, RECEIPT_FLUSH_MS).unref();
+      this.onError(err);
+    }
+  }
+}
+
+const dmMembers = (conversationId: string) => (conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : []);
+
 export class MessageService {
   private readonly inflight = new Map<string, Promise<Message>>();
   private readonly listeners: AcceptedListener[] = [];
   private fanout: Fanout = { message: () => {}, aiChunk: () => {} };
+  private readonly receipts: ReceiptBuffer;
   /** See sendNow: the store dedupes at commit and holds every message at ack, and rate limits are counted here. */
   private readonly fastLane: boolean;
 
@@ -33,7 +95,9 @@ export class MessageService {
     private readonly friends: FriendService,
     private readonly config: Config,
     private readonly now: () => number = Date.now,
+    onError: (err: unknown) => void = () => {},
   ) {
+    this.receipts = new ReceiptBuffer(store, onError);
     this.fastLane = pipeline.dedupesOnCommit && pipeline.storedOnAck && !cache.dedupeDurable && cache.rateLimitNow !== undefined;
   }
 
@@ -95,6 +159,7 @@ export class MessageService {
     const draft = this.draft(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
     return this.pipeline.submit(draft).then((message) => {
       if (message.id !== draft.id) return message;
+      this.receipts.own(message);
       this.fanout.message([from, input.to], message, origin);
       for (const l of this.listeners) l(message);
       return message;
@@ -113,15 +178,16 @@ export class MessageService {
       const prior = (await this.cache.dedupeGet(key)) ?? (this.cache.dedupeDurable ? null : await this.store.getMessageByClientId(from, input.clientMsgId!));
       if (prior) return prior;
     }
-    if (!(await this.friends.areFriends(from, input.to))) {
-      const exists = await this.store.getUserByName(input.to);
-      return this.refuse(from, input, storeDecides, exists ? new ChatError('CHAT_ERR_NOT_FRIENDS') : new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${input.to}`));
-    }
+    // A missing user and a stranger get the same answer: a sender may not learn which names exist.
+    if (!(await this.friends.areFriends(from, input.to))) return this.refuse(from, input, storeDecides, new ChatError('CHAT_ERR_NOT_FRIENDS'));
     const rl = await this.cache.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
     if (!rl.allowed) return this.refuse(from, input, storeDecides, limitedError(rl));
     const { message, fresh } = await this.deliver(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId, origin);
     if (cached) await this.cache.dedupeSet(key, message);
-    if (fresh) for (const l of this.listeners) l(message);
+    if (fresh) {
+      this.receipts.own(message);
+      for (const l of this.listeners) l(message);
+    }
     return message;
   }
 
@@ -160,8 +226,8 @@ export class MessageService {
     return draft;
   }
 
+  /** A missing user reads like a stranger: a conversation with no messages. */
   async history(me: string, peer: string, q: HistoryQuery): Promise<Message[]> {
-    if (!(await this.store.getUserByName(peer))) throw new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${peer}`);
     return this.range(dmConversationId(me, peer), { limit: q.limit ?? LIMITS.defaultHistoryLimit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq });
   }
 
@@ -193,23 +259,52 @@ export class MessageService {
     return [...byId.values()].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   }
 
+  /**
+   * The caller's conversations. Unread is a subtraction (seq is dense per conversation): the
+   * messages after my read marker, which my own sends move forward, so it costs the same whatever
+   * the count.
+   */
   async conversations(me: string): Promise<ConversationView[]> {
     const convs = await this.conversationHeads(me);
     return Promise.all(convs.map(async (c) => {
-      const [[last], receipts] = await Promise.all([this.range(c.conversationId, { limit: 1 }), this.store.getReceipts(c.conversationId)]);
+      const [[last], receipts] = await Promise.all([this.range(c.conversationId, { limit: 1 }), this.markers(c.conversationId)]);
       const peer = dmPeer(c.conversationId, me) ?? '';
       const myRead = receipts[me]?.read ?? 0;
       const lastSeq = Math.max(c.lastSeq, last?.seq ?? 0);
-      const unread = lastSeq > myRead ? await this.store.countAfter(c.conversationId, myRead, me) : 0;
-      return { conversationId: c.conversationId, with: peer, lastSeq, lastMessage: last ?? null, unread, myRead, peerDelivered: receipts[peer]?.delivered ?? 0, peerRead: receipts[peer]?.read ?? 0 };
+      return { conversationId: c.conversationId, with: peer, lastSeq, lastMessage: last ?? null, unread: Math.max(0, lastSeq - myRead), myRead, peerDelivered: receipts[peer]?.delivered ?? 0, peerRead: receipts[peer]?.read ?? 0 };
     }));
   }
 
-  /** Raises my markers in one of my conversations; returns the event to relay to the other participant. */
-  async receipt(me: string, conversationId: string, marks: { delivered?: number; read?: number }): Promise<ReceiptEvent> {
-    if (!dmPeer(conversationId, me)) throw new ChatError('CHAT_ERR_NOT_FOUND', 'No such conversation');
-    const r = await this.store.setReceipt(conversationId, me, marks);
-    return { conversationId, username: me, delivered: r.delivered, read: r.read };
+  /** Stored markers with the ones not written yet. */
+  private async markers(conversationId: string): Promise<Record<string, Receipt>> {
+    return this.receipts.merged(conversationId, await this.store.getReceipts(conversationId));
+  }
+
+  /**
+   * Moves my markers forward in one of my conversations, never past its last message. Returns
+   * the markers now, and whether they moved (only then is the event relayed). Stored at most once
+   * a second per conversation and user; rate limited per user.
+   */
+  async receipt(me: string, conversationId: string, marks: { delivered?: number; read?: number }): Promise<{ event: ReceiptEvent; moved: boolean }> {
+    const rl = await this.cache.rateLimit(`rcpt:${me}`, this.config.receiptRateLimit, 60_000);
+    if (!rl.allowed) throw limitedError(rl);
+    const peer = dmPeer(conversationId, me);
+    // Only the canonical id of a conversation with messages: a stranger learns nothing.
+    const noSuch = new ChatError('CHAT_ERR_NOT_FOUND', 'No such conversation');
+    if (!peer || dmConversationId(me, peer) !== conversationId) throw noSuch;
+    const [[last], stored] = await Promise.all([this.range(conversationId, { limit: 1 }), this.markers(conversationId)]);
+    const lastSeq = last?.seq ?? 0;
+    if (lastSeq === 0) throw noSuch;
+    const read = Math.min(marks.read ?? 0, lastSeq);
+    const delivered = Math.min(Math.max(marks.delivered ?? 0, read), lastSeq);
+    const before = stored[me] ?? { delivered: 0, read: 0 };
+    const now = this.receipts.raise({ conversationId, username: me, delivered, read }, before);
+    return { event: { conversationId, username: me, delivered: now.delivered, read: now.read }, moved: now.delivered !== before.delivered || now.read !== before.read };
+  }
+
+  /** Writes the markers not written yet (every second, and at shutdown). */
+  flushReceipts() {
+    return this.receipts.flush();
   }
 
   /**

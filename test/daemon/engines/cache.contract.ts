@@ -20,6 +20,32 @@ export function cacheContract(name: string, make: () => Promise<Cache>, cleanup:
       expect((await cache.rateLimit(k('other'), 3, 60_000)).allowed).toBe(true);
     });
 
+    it('counts failures that expire after the last one, and holds locks for a while', async () => {
+      const key = k('cnt');
+      expect(await cache.countGet(key)).toBe(0);
+      expect(await cache.countHit(key, 300)).toBe(1);
+      expect(await cache.countHit(key, 300)).toBe(2);
+      expect(await cache.countGet(key)).toBe(2);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await cache.countHit(key, 300)).toBe(3);
+      await new Promise((r) => setTimeout(r, 200));
+      // 400 ms after the first hit, 200 after the last: still counting.
+      expect(await cache.countGet(key)).toBe(3);
+      await cache.countClear(key);
+      expect(await cache.countGet(key)).toBe(0);
+      // A lock and a counter of the same name are apart.
+      const lock = k('hold');
+      await cache.countHit(lock, 1000);
+      expect(await cache.holdGet(lock)).toBe(0);
+      await cache.holdSet(lock, 300);
+      const left = await cache.holdGet(lock);
+      expect(left).toBeGreaterThan(100);
+      expect(left).toBeLessThanOrEqual(300);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await cache.holdGet(lock)).toBe(0);
+      expect(await cache.countGet(key)).toBe(0);
+    });
+
     it('opens a new window after the old one ends', async () => {
       const key = k('rl');
       expect((await cache.rateLimit(key, 1, 200)).allowed).toBe(true);
@@ -73,6 +99,7 @@ export function cacheContract(name: string, make: () => Promise<Cache>, cleanup:
       expect(await cache.presenceAdd(u, 'c1')).toBe(true);
       expect(await cache.presenceAdd(u, 'c2')).toBe(false);
       expect(await cache.presenceOnline([u, 'nobody'])).toEqual({ [u]: true, nobody: false });
+      expect([await cache.presenceCount(u), await cache.presenceCount('nobody')]).toEqual([2, 0]);
       expect(await cache.presenceRemove(u, 'c1')).toBe(false);
       expect(await cache.presenceRemove(u, 'c1')).toBe(false);
       expect(await cache.presenceRemove(u, 'c2')).toBe(true);

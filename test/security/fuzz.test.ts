@@ -1,0 +1,80 @@
+/**
+ * A seeded fuzz run (bounded, so it fits CI): random socket.io events with random payloads on
+ * several authenticated sockets, plus corrupt engine.io and socket.io packets on raw WebSockets.
+ * It prints its seed (CHAT_FUZZ_SEED reruns one) and ends with /healthz ok and a normal send.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import WebSocket from 'ws';
+import { CLIENT_EVENTS, type Ack, type Message } from '../../src/protocol/index.js';
+import { befriend, openSocket, registerUser, startDaemon, type TestDaemon, type TestSocket } from '../support/daemon.js';
+
+const SEED = process.env.CHAT_FUZZ_SEED ? Number(process.env.CHAT_FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
+
+let d: TestDaemon;
+beforeAll(async () => { d = await startDaemon({ CHAT_RECEIPT_RATE_LIMIT: '100000', CHAT_MESSAGE_RATE_LIMIT: '100000' }); });
+afterAll(async () => { await d.close(); });
+
+const EVENTS = ['message:send', 'message:sync', 'typing:update', 'receipt:update', 'message:new', 'session:end', '__proto__', 'constructor', ''];
+
+describe('seeded fuzz', () => {
+  it(`survives random events and corrupt packets (seed ${SEED})`, async () => {
+    console.log(`fuzz seed: ${SEED} (rerun with CHAT_FUZZ_SEED=${SEED})`);
+    const a = await registerUser(d.url);
+    const b = await registerUser(d.url);
+    await befriend(a, b);
+    const sockets: TestSocket[] = [];
+    for (let i = 0; i < 4; i++) sockets.push(await openSocket(d.url, i % 2 ? b.auth.accessToken : a.auth.accessToken));
+    const peerOf = (i: number) => (i % 2 ? a.name : b.name);
+    const codes = new Map<string, number>();
+    let events = 0;
+    const payload = (peer: string) => fc.oneof(
+      fc.anything({ maxDepth: 3 }),
+      fc.record({ to: fc.oneof(fc.string(), fc.constant(peer)), text: fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 50 }), fc.integer()), clientMsgId: fc.oneof(fc.string({ maxLength: 20 }), fc.constant(undefined)) }, { requiredKeys: [] }),
+      fc.record({ cursors: fc.dictionary(fc.string({ maxLength: 80 }), fc.oneof(fc.integer(), fc.double(), fc.string())), limit: fc.oneof(fc.integer(), fc.constant(undefined)) }, { requiredKeys: [] }),
+      fc.record({ conversationId: fc.oneof(fc.string(), fc.constant(`dm:${[a.name, b.name].sort().join(':')}`)), read: fc.oneof(fc.integer(), fc.double()), delivered: fc.integer() }, { requiredKeys: [] }),
+    );
+    await fc.assert(fc.asyncProperty(fc.nat(3), fc.constantFrom(...EVENTS), fc.integer({ min: 0, max: 3 }).chain((i) => payload(peerOf(i))), fc.boolean(), async (i, event, p, withAck) => {
+      const s = sockets[i]!;
+      events++;
+      // Events the server does not handle are never answered: nothing to wait for.
+      if (!withAck || !CLIENT_EVENTS.includes(event as never)) {
+        (s.emit as (e: string, p: unknown) => void)(event, p);
+        return;
+      }
+      const r = await Promise.race([
+        new Promise<Ack<unknown>>((res) => (s.emit as (e: string, p: unknown, cb: (a: Ack<unknown>) => void) => void)(event, p, res)),
+        new Promise<'no ack'>((res) => setTimeout(() => res('no ack'), 2000)),
+      ]);
+      const k = r === 'no ack' ? 'no ack' : r.ok ? 'ok' : r.error.code;
+      codes.set(k, (codes.get(k) ?? 0) + 1);
+    }), { seed: SEED, numRuns: 3000 });
+
+    // Corrupt packets on raw WebSockets: random engine.io/socket.io frames, text and binary.
+    const wsUrl = d.url.replace('http', 'ws') + '/socket.io/?EIO=4&transport=websocket';
+    let closedByServer = 0;
+    let packets = 0;
+    await fc.assert(fc.asyncProperty(fc.array(fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.constantFrom('0', '1', '2', '3', '4', '40', '41', '42', '43', '44', '45', '46', '4{', '42[', '42["message:send"', '451-["x",{"_placeholder":true,"num":9}]', '40{"token":1}', '40{"token":"chat_x.y"}', '42["message:send",{"to":"x","text":"y"}]'),
+      fc.uint8Array({ maxLength: 100 }).map((u) => Buffer.from(u)),
+    ), { minLength: 1, maxLength: 10 }), async (frames) => {
+      const ws = new WebSocket(wsUrl);
+      await new Promise((r) => { ws.once('open', r); ws.once('error', r); });
+      for (const f of frames) { if (ws.readyState === WebSocket.OPEN) { ws.send(f); packets++; } }
+      await new Promise((r) => setTimeout(r, 5));
+      if (ws.readyState !== WebSocket.OPEN) closedByServer++;
+      ws.terminate();
+    }), { seed: SEED, numRuns: 300 });
+
+    const health = await fetch(new URL('/healthz', d.url));
+    const s = await openSocket(d.url, a.auth.accessToken);
+    const sent = await new Promise<Ack<Message>>((r) => s.emit('message:send', { to: b.name, text: 'after the fuzz' }, r));
+    console.log(`fuzz: ${events} events (${JSON.stringify(Object.fromEntries(codes))}); ${packets} raw packets on 300 connections, ${closedByServer} closed by the server; /healthz ${health.status}; normal send ${sent.ok ? 'ok' : sent.error.code}`);
+    // Every event the server handles answers its ack, whatever the payload.
+    expect(codes.get('no ack') ?? 0).toBe(0);
+    expect(health.status).toBe(200);
+    expect(sent.ok).toBe(true);
+    for (const x of [...sockets, s]) x.close();
+  }, 180_000);
+});
