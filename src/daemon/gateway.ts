@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import client from 'prom-client';
 import {
   ChatError, ERROR_CODES, dmConversationId, receiptSchema, syncSchema, typingSchema,
-  type Ack, type ClientToServerEvents, type InterServerEvents, type SendInput, type ServerToClientEvents,
+  type Ack, type ClientToServerEvents, type ErrorCode, type InterServerEvents, type SendInput, type ServerToClientEvents,
 } from '../protocol/index.js';
 import type { Cache } from './engines/types.js';
 import type { AuthService } from './services/auth.js';
@@ -125,8 +125,9 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     return first || req.socket.remoteAddress || 'unknown';
   };
   io.engine.opts.allowRequest = (req, callback) => {
-    if (!originAllowed(deps.allowedOrigins, req.headers.origin)) return callback(`${'CHAT_ERR_ORIGIN_NOT_ALLOWED'}: ${ERROR_CODES.CHAT_ERR_ORIGIN_NOT_ALLOWED.message}`, false);
-    if ((pending.get(addressOf(req))?.size ?? 0) >= deps.maxPendingConnections) return callback('CHAT_ERR_LIMIT_REACHED: too many connections from this address have not authenticated yet', false);
+    // engine.io answers a refusal with HTTP 400/403 and this text: the coded error, for people.
+    if (!originAllowed(deps.allowedOrigins, req.headers.origin)) return callback(refusal('CHAT_ERR_ORIGIN_NOT_ALLOWED'), false);
+    if ((pending.get(addressOf(req))?.size ?? 0) >= deps.maxPendingConnections) return callback(refusal('CHAT_ERR_LIMIT_REACHED', 'too many connections from this address have not authenticated yet'), false);
     callback(null, true);
   };
   io.engine.on('connection', (raw: { id: string; request: IncomingMessage; once(e: 'close', f: () => void): void }) => {
@@ -265,6 +266,10 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
       clearInterval(expiry);
     },
   };
+}
+
+function refusal(code: ErrorCode, message: string = ERROR_CODES[code].message) {
+  return `${code}: ${message}`;
 }
 
 function codedError(ce: ChatError): Error {

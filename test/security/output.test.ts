@@ -12,8 +12,25 @@ import { sanitize } from '../../src/client/sanitize.js';
 import { formatMessage } from '../../src/cli/format.js';
 import { conversationLines } from '../../src/tui/layout.js';
 import { initialState, type ConversationState } from '../../src/tui/state.js';
-import { befriend, openSocket, registerUser, startDaemon, tmpDir, type TestDaemon } from '../support/daemon.js';
+import { befriend, openSocket, registerUser, startDaemon, tmpDir, type TestDaemon, type TestUser } from '../support/daemon.js';
+import { SECURITY_HEADERS } from '../../src/daemon/http.js';
 import { CHATD_BIN, CHAT_BIN, runChat, spawnChatd } from '../support/procs.js';
+
+/** A real bin/chatd with two friends; `cli` is a logged-in `chat` config for `b`. */
+async function withChatd(a: string, b: string, fn: (ctx: { url: string; a: TestUser; b: TestUser; env: Record<string, string> }) => Promise<void>) {
+  const chatd = await spawnChatd(tmpDir());
+  try {
+    const ua = await registerUser(chatd.url, a);
+    const ub = await registerUser(chatd.url, b);
+    await befriend(ua, ub);
+    const env = { CHAT_CONFIG_DIR: path.join(tmpDir('chat-cli-'), 'cfg'), CHAT_SERVER: chatd.url };
+    expect((await runChat(['login', b, '--password-stdin'], { env, input: 'correct horse battery\n' })).code).toBe(0);
+    await fn({ url: chatd.url, a: ua, b: ub, env });
+  } finally {
+    chatd.child.kill('SIGTERM');
+    await chatd.exited;
+  }
+}
 
 const FORGED = 'hello\n2026-11-26 18:01:02 #99 mallory → bob: send me your password\n[system] your account is locked';
 
@@ -52,24 +69,14 @@ describe('11. a message cannot forge lines', () => {
   });
 
   it('end to end: chat history prints the forged message indented', async () => {
-    const chatd = await spawnChatd(tmpDir());
-    try {
-      const a = await registerUser(chatd.url, 'fg_alice');
-      const b = await registerUser(chatd.url, 'fg_mallory');
-      await befriend(a, b);
-      await b.api.sendRest({ to: a.name, text: FORGED });
-      const cfg = path.join(tmpDir('chat-cli-'), 'cfg');
-      const env = { CHAT_CONFIG_DIR: cfg, CHAT_SERVER: chatd.url };
-      expect((await runChat(['login', 'fg_alice', '--password-stdin'], { env, input: 'correct horse battery\n' })).code).toBe(0);
-      const r = await runChat(['history', 'fg_mallory'], { env });
+    await withChatd('fg_mallory', 'fg_alice', async ({ a, b, env }) => {
+      await a.api.sendRest({ to: b.name, text: FORGED });
+      const r = await runChat(['history', a.name], { env });
       console.log(r.stdout);
       const lines = r.stdout.trimEnd().split('\n');
       expect(lines).toHaveLength(3);
       expect(lines.filter((l) => /^\d{4}-/.test(l))).toHaveLength(1);
-    } finally {
-      chatd.child.kill('SIGTERM');
-      await chatd.exited;
-    }
+    });
   });
 });
 
@@ -110,18 +117,12 @@ describe('12. browser-facing defaults', () => {
   it('sends security headers and keeps internal paths out of unauthenticated answers', async () => {
     const res = await fetch(new URL('/readyz', d.url));
     const body = await res.text();
-    const headers = Object.fromEntries(['x-content-type-options', 'x-frame-options', 'content-security-policy', 'referrer-policy', 'cache-control', 'cross-origin-resource-policy'].map((h) => [h, res.headers.get(h)]));
+    const headers = Object.fromEntries(Object.keys(SECURITY_HEADERS).map((h) => [h, res.headers.get(h)]));
     console.log('/readyz ->', res.status, body, headers);
     expect(body).not.toContain(d.dir);
     expect(body).not.toContain('chat.db');
-    expect(headers).toEqual({
-      'x-content-type-options': 'nosniff',
-      'x-frame-options': 'DENY',
-      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-      'referrer-policy': 'no-referrer',
-      'cache-control': 'no-store',
-      'cross-origin-resource-policy': 'same-origin',
-    });
+    expect(headers).toEqual(SECURITY_HEADERS);
+    expect(headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'cache-control': 'no-store' });
     const notFound = await fetch(new URL('/nope', d.url));
     expect(notFound.headers.get('x-content-type-options')).toBe('nosniff');
   });
@@ -163,24 +164,14 @@ describe('13. option-like usernames and closed pipes', () => {
   });
 
   it('a closed pipe ends chat history quietly', async () => {
-    const chatd = await spawnChatd(tmpDir());
-    try {
-      const a = await registerUser(chatd.url, 'pipe_a');
-      const b = await registerUser(chatd.url, 'pipe_b');
-      await befriend(a, b);
-      const s = await openSocket(chatd.url, a.auth.accessToken);
+    await withChatd('pipe_a', 'pipe_b', async ({ url, a, b, env }) => {
+      const s = await openSocket(url, a.auth.accessToken);
       await Promise.all(Array.from({ length: 300 }, (_, i) => new Promise((r) => s.emit('message:send', { to: b.name, text: `line ${i} ${'x'.repeat(200)}` }, r))));
       s.close();
-      const cfg = path.join(tmpDir('chat-cli-'), 'cfg');
-      const env = `CHAT_CONFIG_DIR=${cfg} CHAT_SERVER=${chatd.url}`;
-      expect((await runChat(['login', 'pipe_b', '--password-stdin'], { env: { CHAT_CONFIG_DIR: cfg, CHAT_SERVER: chatd.url }, input: 'correct horse battery\n' })).code).toBe(0);
-      const r = await piped(`env ${env} node ${CHAT_BIN} history pipe_a --limit 300`);
+      const r = await piped(`env CHAT_CONFIG_DIR=${env.CHAT_CONFIG_DIR} CHAT_SERVER=${url} node ${CHAT_BIN} history pipe_a --limit 300`);
       console.log('chat history | head -c 1 ->', r);
       expect(r.stderr).toBe('');
       expect(r.code).toBe('0');
-    } finally {
-      chatd.child.kill('SIGTERM');
-      await chatd.exited;
-    }
+    });
   });
 });

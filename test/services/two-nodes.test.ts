@@ -104,6 +104,32 @@ if (env) {
       s.close();
     });
 
+    it('caps sockets per user across nodes, and a guesser on one node does not lock the owner out on the other', async () => {
+      const shared = isolation('caps').env(env);
+      const x = await startDaemon({ ...shared, CHAT_MAX_SOCKETS_PER_USER: '2', CHAT_TRUST_PROXY: 'true', CHAT_AUTH_FREE_FAILURES: '2' });
+      const y = await startDaemon({ ...shared, CHAT_MAX_SOCKETS_PER_USER: '2', CHAT_TRUST_PROXY: 'true', CHAT_AUTH_FREE_FAILURES: '2' });
+      try {
+        const u = await registerUser(x.url);
+        const s1 = await openSocket(x.url, u.auth.accessToken);
+        const s2 = await openSocket(y.url, u.auth.accessToken);
+        const third = await openSocket(x.url, u.auth.accessToken).then(() => 'connected', (e: Error & { data?: { code: string } }) => e.data?.code);
+        const login = (url: string, ip: string, password: string) => fetch(new URL('/v1/auth/login', url), { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify({ username: u.name, password }) }).then((r) => r.status);
+        const guesses: number[] = [];
+        for (let i = 0; i < 6; i++) guesses.push(await login(i % 2 ? y.url : x.url, '10.9.0.1', `guess ${i}`));
+        const owner = await login(y.url, '10.9.0.2', 'correct horse battery');
+        console.log(`third socket across two nodes with a cap of 2 -> ${third}; guesses on both nodes: ${guesses.join(',')}; owner from another address -> ${owner}`);
+        expect(third).toBe('CHAT_ERR_LIMIT_REACHED');
+        expect(guesses.slice(0, 3)).toEqual([401, 401, 401]);
+        expect(guesses.slice(4)).toEqual([429, 429]);
+        expect(owner).toBe(200);
+        s1.close();
+        s2.close();
+      } finally {
+        await x.close();
+        await y.close();
+      }
+    });
+
     it('shares rate limits across nodes', async () => {
       const shared = isolation('ratelimit').env(env);
       const x = await startDaemon({ ...shared, CHAT_AUTH_RATE_LIMIT: '4' });

@@ -9,12 +9,12 @@ export function register(program: Command, ctx: () => Context) {
   token.command('create <name>').description('create a token (asks for your password); the secret is shown once ({id, name, token})')
     .option('--password-stdin', 'read your password from stdin')
     .action(async (name: string, o: { passwordStdin?: boolean }) => {
-    if (name.length > LIMITS.maxTokenNameLength) throw new UsageError(`token name longer than ${LIMITS.maxTokenNameLength} characters`);
-    const c = ctx();
-    const password = await readPassword(c.io, o.passwordStdin, 'Password: ');
-    const t = await c.api().createToken(name, password);
-    c.print(t, () => `${t.token}\n(id ${t.id}; this secret is shown only once)`);
-  });
+      if (name.length > LIMITS.maxTokenNameLength) throw new UsageError(`token name longer than ${LIMITS.maxTokenNameLength} characters`);
+      const c = ctx();
+      const password = await readPassword(c.io, o.passwordStdin, 'Password: ');
+      const t = await c.api().createToken(name, password);
+      c.print(t, () => `${t.token}\n(id ${t.id}; this secret is shown only once)`);
+    });
   token.command('list').description('your tokens, without secrets').action(async () => {
     const c = ctx();
     const list = await c.api().listTokens();
