@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
 import {
-  ChatError, ROUTES, httpBodyLimitFor,
+  ChatError, ROUTES, httpBodyLimitFor, maxAdminIdsBytes,
   changePasswordSchema, historyQuerySchema, idParamSchema, loginSchema, logoutSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenCreateSchema, usernameParamSchema,
   adminIdsSchema, type AdminStatus, type AdminUserView, type HealthReport,
 } from '../protocol/index.js';
@@ -266,18 +266,18 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     };
   });
   app.get(ROUTES.adminFailed, { preHandler: admin }, async () => engines.ops.failedList());
-  app.post(ROUTES.adminFailedReplay, { preHandler: admin }, async (req) => {
+  app.post(ROUTES.adminFailedReplay, { preHandler: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => {
     const body = parse(adminIdsSchema, req.body);
     if (!body.all && !body.ids?.length) throw new ChatError('CHAT_ERR_VALIDATION', 'give ids or all: true');
     return engines.ops.failedReplay(body.all ? undefined : body.ids);
   });
-  app.post(ROUTES.adminFailedPurge, { preHandler: admin }, async (req) => {
+  app.post(ROUTES.adminFailedPurge, { preHandler: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => {
     const body = parse(adminIdsSchema, req.body);
     if (!body.all && !body.ids?.length) throw new ChatError('CHAT_ERR_VALIDATION', 'give ids or all: true');
     return engines.ops.failedPurge(body.all ? undefined : body.ids);
   });
   app.get(ROUTES.adminDlq, { preHandler: admin }, async () => engines.ops.dlqList());
-  app.post(ROUTES.adminDlqReplay, { preHandler: admin }, async (req) => {
+  app.post(ROUTES.adminDlqReplay, { preHandler: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => {
     const body = parse(adminIdsSchema, req.body);
     return engines.ops.dlqReplay(body.ids?.length ? body.ids : undefined);
   });

@@ -21,6 +21,9 @@ export const LIMITS = {
   maxSyncCursors: 1000,
   /** Most characters of a conversation id. */
   maxConversationIdLength: 100,
+  /** Most ids in one admin replay or purge, and their length (message ids, topic:partition:offset). */
+  maxAdminIds: 1000,
+  maxAdminIdLength: 100,
 } as const;
 
 /**
@@ -43,6 +46,11 @@ export function maxSendBytes(maxMessageLength: number): number {
 /** message:sync with every cursor at its longest. */
 export function maxSyncBytes(): number {
   return ENVELOPE + LIMITS.maxSyncCursors * (escaped(LIMITS.maxConversationIdLength) + NUMBER + 2);
+}
+
+/** An admin replay or purge with every id at its longest (those routes take bodies this large). */
+export function maxAdminIdsBytes(): number {
+  return ENVELOPE + LIMITS.maxAdminIds * (escaped(LIMITS.maxAdminIdLength) + 1);
 }
 
 /**

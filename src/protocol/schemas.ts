@@ -109,7 +109,7 @@ export type RegisterInput = z.infer<typeof registerSchema>;
 
 /** Admin replay/purge of failed publishes or dead letters: explicit ids, or all. */
 export const adminIdsSchema = z.strictObject({
-  ids: z.array(z.string().min(1).max(200)).max(10_000).optional(),
+  ids: z.array(z.string().min(1).max(LIMITS.maxAdminIdLength)).max(LIMITS.maxAdminIds).optional(),
   all: z.boolean().optional(),
 }).refine((b) => !(b.all && b.ids?.length), { message: 'give ids or all, not both' });
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  ChatError, ERROR_CODES, LIMITS, dmConversationId, dmPeer, fromErrorBody, historyQuerySchema, makeSendSchema, sendSchema, socketBufferSizeFor, toChatError, usernameSchema, wellFormedSend,
+  ChatError, ERROR_CODES, LIMITS, adminIdsSchema, httpBodyLimitFor, maxAdminIdsBytes, syncSchema, dmConversationId, dmPeer, fromErrorBody, historyQuerySchema, makeSendSchema, sendSchema, socketBufferSizeFor, toChatError, usernameSchema, wellFormedSend,
 } from '../../src/protocol/index.js';
 import { safeJson, sanitize, sanitizeLine } from '../../src/client/sanitize.js';
 
@@ -21,9 +21,23 @@ describe('schemas', () => {
     expect(sendSchema.safeParse({ to: 'bob', text: 'hi', clientMsgId: 'x'.repeat(129) }).success).toBe(false);
   });
 
-  it('fits the largest legal message in the socket buffer', () => {
-    const worst = JSON.stringify({ to: 'x'.repeat(32), text: '\u0001'.repeat(LIMITS.maxMessageLength), clientMsgId: 'c'.repeat(128) });
-    expect(Buffer.byteLength(worst)).toBeLessThan(socketBufferSizeFor(LIMITS.maxMessageLength));
+  it('fits every payload the schemas accept, every character escaped, in the socket buffer and the body limits', () => {
+    /** JSON with every string character written as a \\uXXXX escape: the longest valid encoding without whitespace. */
+    const escapedJson = (v: unknown) => JSON.stringify(v).replace(/"((?:[^"\\]|\\.)*)"/g, (_m, body: string) => `"${[...(JSON.parse(`"${body}"`) as string)].flatMap((c) => c.split('')).map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`);
+    for (const max of [LIMITS.maxMessageLength, 10, LIMITS.maxMessageLengthCeiling]) {
+      const send = { to: 'x'.repeat(32), text: '😀'.repeat(max), clientMsgId: 'c'.repeat(LIMITS.maxClientMsgIdLength) };
+      expect(makeSendSchema(max).safeParse(send).success).toBe(true);
+      const bytes = Buffer.byteLength(escapedJson(send));
+      expect(bytes).toBeLessThanOrEqual(socketBufferSizeFor(max));
+      expect(bytes).toBeLessThanOrEqual(httpBodyLimitFor(max));
+    }
+    const cursors = Object.fromEntries(Array.from({ length: LIMITS.maxSyncCursors }, (_, i) => [`dm:${String(i).padStart(LIMITS.maxConversationIdLength - 3, 'a')}`, Number.MAX_SAFE_INTEGER]));
+    expect(syncSchema.safeParse({ cursors, limit: LIMITS.maxHistoryLimit }).success).toBe(true);
+    expect(Buffer.byteLength(escapedJson({ cursors, limit: LIMITS.maxHistoryLimit }))).toBeLessThanOrEqual(socketBufferSizeFor(LIMITS.maxMessageLength));
+    expect(syncSchema.safeParse({ cursors: { ...cursors, 'dm:one:more': 1 } }).success).toBe(false);
+    const ids = { ids: Array.from({ length: LIMITS.maxAdminIds }, () => 'i'.repeat(LIMITS.maxAdminIdLength)) };
+    expect(adminIdsSchema.safeParse(ids).success).toBe(true);
+    expect(Buffer.byteLength(escapedJson(ids))).toBeLessThanOrEqual(maxAdminIdsBytes());
   });
 
   it('coerces history queries and rejects inverted ranges', () => {
