@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ChatError, type AuthResult } from '../protocol/index.js';
 import { ApiClient, staticCredentials, type Credentials } from '../client/api.js';
-import { connect, type Connection } from '../client/socket.js';
+import { connect, type ConnectOptions, type Connection } from '../client/socket.js';
 import { safeJson, sanitize } from '../client/sanitize.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:3000';
@@ -165,7 +165,8 @@ export class Context {
     return new ApiClient(this.server, this.credentials());
   }
 
-  connect(): Connection {
-    return connect(this.server, this.credentials());
+  /** `oneShot` for commands that send and exit: fail fast when chatd is down, never show the user online. */
+  connect(opts: ConnectOptions = {}): Connection {
+    return connect(this.server, this.credentials(), opts);
   }
 }

@@ -1,3 +1,4 @@
+import { unreachable } from './unreachable.js';
 import {
   ChatError, ROUTES, fromErrorBody,
   type AdminStatus, type AdminUserView, type ApiTokenCreated, type DeadLetter, type FailedPublish, type ReplayResult, type ApiTokenView, type AuthResult, type ConversationView, type FriendAddResult,
@@ -44,7 +45,7 @@ export class ApiClient {
       try {
         return await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       } catch (err) {
-        throw new ChatError('CHAT_ERR_UNAVAILABLE', `Cannot reach chatd at ${this.server}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+        throw unreachable(this.server, (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
       }
     };
     let token = auth ? await this.creds.token() : undefined;

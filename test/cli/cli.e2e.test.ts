@@ -227,4 +227,44 @@ describe('chat CLI end to end', () => {
     expect((await outsider.run(['logout'])).code).toBe(0);
     expect((await outsider.run(['whoami'])).code).toBe(4);
   });
+  it('fails fast with one message when chatd cannot be reached, for send as for REST commands', async () => {
+    const net = await import('node:net');
+    const port = await new Promise<number>((r) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => r(p)); }); });
+    const env = { CHAT_SERVER: `http://127.0.0.1:${port}`, CHAT_TOKEN: 'chat_x.y', CHAT_CONFIG_DIR: tmpDir() };
+    const t0 = Date.now();
+    const send = await runChat(['send', 'bob', 'hi'], { env });
+    const sendMs = Date.now() - t0;
+    const history = await runChat(['history', 'bob'], { env });
+    console.log(`chatd down: send exit ${send.code} after ${sendMs} ms: ${send.stderr.trim()}; history exit ${history.code}: ${history.stderr.trim()}`);
+    expect(send.code).toBe(1);
+    expect(sendMs).toBeLessThan(10_000);
+    expect(send.stderr.trim()).toBe(history.stderr.trim());
+    expect(send.stderr).toMatch(/Cannot reach chatd at http:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+  });
+
+  it('a one-shot send does not flip presence; listen ends quietly on SIGINT; send on a terminal with no text says what it expects', async () => {
+    const a = user('cli_pres_a');
+    const b = user('cli_pres_b');
+    await friendsPair(a, b);
+    const listener = spawnProc(CHAT_BIN, ['listen', '--events'], b.env);
+    started.push(listener);
+    await listener.waitLine(/^connected/);
+    expect((await a.run(['send', 'cli_pres_b', 'quietly'])).code).toBe(0);
+    await listener.waitLine(/"text":"quietly"/);
+    await new Promise((r) => setTimeout(r, 500));
+    const presence = listener.lines.filter((l) => l.includes('presence:update'));
+    console.log(`presence events at bob during alice's chat send: ${presence.length}`);
+    expect(presence).toEqual([]);
+    listener.child.kill('SIGINT');
+    expect(await listener.exited).toBe(0);
+    expect(listener.lines.filter((l) => /reconnecting|disconnected/.test(l))).toEqual([]);
+    const { spawn } = await import('node:child_process');
+    const child = spawn('script', ['-qfec', `${process.execPath} ${CHAT_BIN} send cli_pres_b`, '/dev/null'], { env: { ...process.env, ...a.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    console.log(`chat send with no text on a terminal -> ${code}: ${out.trim()}`);
+    expect(code).toBe(2);
+    expect(out).toMatch(/nothing to send/);
+  });
 });

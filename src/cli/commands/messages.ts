@@ -13,6 +13,9 @@ interface SendOpts { idempotencyKey?: string; timeout?: number }
 export async function runSend(ctx: Context, user: string, words: string[], o: SendOpts) {
   const to = parseUsername(user);
   let text = words.join(' ');
+  // On a terminal with no text, say what is expected instead of waiting silently for stdin.
+  if (words.length === 0 && ctx.io.stdin.isTTY) throw new UsageError(`nothing to send: give the text (chat send ${to} "hello"), pipe it, or use - and end with Ctrl+D`);
+  if (text === '-' && ctx.io.stdin.isTTY) ctx.note('type the message; end it with Ctrl+D');
   if (words.length === 0 || text === '-') text = (await readAll(ctx.io.stdin)).replace(/\r?\n$/, '');
   if (!text) throw new UsageError('nothing to send: give text or pipe it on stdin');
   if (o.idempotencyKey !== undefined && !clientMsgIdSchema.safeParse(o.idempotencyKey).success) {
@@ -20,7 +23,7 @@ export async function runSend(ctx: Context, user: string, words: string[], o: Se
   }
   // Always send a clientMsgId, so retries across reconnects cannot duplicate.
   const clientMsgId = o.idempotencyKey ?? uuidv7();
-  const conn = ctx.connect();
+  const conn = ctx.connect({ oneShot: true });
   try {
     const m = await sendDurable(conn, { to, text, clientMsgId }, (o.timeout ?? 30) * 1000);
     ctx.print(m, () => `sent #${m.seq} to ${m.to}`);
@@ -46,8 +49,9 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
   const conn = ctx.connect();
   const stream = new MessageStream(ctx.api(), conn);
   let fatal: ChatError | undefined;
+  let stopping = false;
   const done = new Promise<void>((resolve) => {
-    const stop = () => resolve();
+    const stop = () => { stopping = true; resolve(); };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     signal?.addEventListener('abort', stop);
@@ -65,7 +69,8 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
   }
   stream.on('warn', (e: Error) => ctx.note(`warning: ${e.message}`));
   conn.socket.on('connect', () => ctx.note('connected'));
-  conn.socket.on('disconnect', (reason) => ctx.note(`disconnected (${reason}); reconnecting`));
+  // Our own close (SIGINT, SIGTERM) ends quietly: only an unexpected drop is worth a line.
+  conn.socket.on('disconnect', (reason) => { if (!stopping && reason !== 'io client disconnect') ctx.note(`disconnected (${reason}); reconnecting`); });
   try {
     await stream.start();
     await done;
