@@ -102,6 +102,8 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     },
   });
 
+  friends.onChange((to, event) => io.to(userRoom(to)).emit('friend:update', event));
+
   auth.onRevocation((e) => {
     const err = new ChatError(e.reason === 'disabled' ? 'CHAT_ERR_ACCOUNT_DISABLED' : 'CHAT_ERR_SESSION_REVOKED');
     if (e.all) {

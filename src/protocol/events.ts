@@ -1,4 +1,4 @@
-import type { Ack, AiChunkEvent, Message, PresenceEvent, ReceiptEvent, SyncResult, TypingEvent } from './types.js';
+import type { Ack, AiChunkEvent, FriendEvent, Message, PresenceEvent, ReceiptEvent, SyncResult, TypingEvent } from './types.js';
 import type { ErrorBody } from './errors.js';
 import type { ReceiptInput, SendInput, SyncInput, TypingInput } from './schemas.js';
 
@@ -19,6 +19,8 @@ export interface ServerToClientEvents {
   'typing:update': (event: TypingEvent) => void;
   'receipt:update': (event: ReceiptEvent) => void;
   'ai:chunk': (event: AiChunkEvent) => void;
+  /** A friend request, acceptance or removal, to every socket of both users. */
+  'friend:update': (event: FriendEvent) => void;
   /** Sent just before the server disconnects a socket it will no longer serve. */
   'session:end': (error: ErrorBody) => void;
 }

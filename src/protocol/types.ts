@@ -60,6 +60,15 @@ export interface FriendRequests {
   outgoing: string[];
 }
 
+/**
+ * A change in a friendship, sent live to both users, each from their own side: `username` is the
+ * other user; `status` is what that user now is to the receiver.
+ */
+export interface FriendEvent {
+  username: string;
+  status: 'incoming' | 'outgoing' | 'friends' | 'none';
+}
+
 export interface FriendAddResult {
   username: string;
   /** 'requested' when waiting for the other side, 'friends' once mutual. */

@@ -34,6 +34,13 @@ export class ChatController {
     for (const [name, toAction] of Object.entries(events)) {
       (s as unknown as { on(n: string, f: (e: unknown) => void): void }).on(name, (e) => this.dispatch((toAction as (x: unknown) => Action)(e)));
     }
+    // A friend request, acceptance or removal: say so, and reload friends and conversations.
+    s.on('friend:update', (e) => {
+      const who = e.username;
+      const text = e.status === 'incoming' ? `${who} sent you a friend request (Ctrl+A ${who} accepts)` : e.status === 'friends' ? `you and ${who} are now friends` : e.status === 'none' ? `${who} is no longer a friend or a request` : null;
+      if (text) this.dispatch({ type: 'notice', text });
+      void this.refresh();
+    });
     s.on('connect', () => {
       this.dispatch({ type: 'connection', state: 'online' });
       void this.refresh();

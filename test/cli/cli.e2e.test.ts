@@ -149,6 +149,12 @@ describe('chat CLI end to end', () => {
     const events = () => lb.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; data: { text?: string } });
     await waitFor(() => ['presence:update', 'typing:update', 'message:new'].every((e) => events().some((x) => x.event === e)));
     expect(events().find((e) => e.event === 'message:new')?.data.text).toBe('with events');
+    // A friend request reaches an open listener live.
+    const c = user('cli_evt_c');
+    expect((await c.run(['register', 'cli_evt_c', '--password-stdin'], 'password-c\n')).code).toBe(0);
+    expect((await c.run(['friends', 'add', 'cli_evt_b'])).code).toBe(0);
+    await waitFor(() => events().some((x) => x.event === 'friend:update'));
+    expect(events().find((x) => x.event === 'friend:update')?.data).toEqual({ username: 'cli_evt_c', status: 'incoming' });
     aliceSocket.close();
     lb.child.kill('SIGINT');
     expect(await lb.exited).toBe(0);

@@ -66,4 +66,24 @@ describe('TUI flows', () => {
     r.unmount();
     conn.close();
   });
+  it('shows friend requests, acceptances and removals live, without a reconnect', async () => {
+    const a = await registerUser(d.url, 'live_fr_a');
+    const b = await registerUser(d.url, 'live_fr_b');
+    const conn = connect(d.url, staticCredentials(b.auth.accessToken));
+    const events: unknown[] = [];
+    conn.socket.on('friend:update', (e) => events.push(e));
+    const r = render(<App api={new ApiClient(d.url, staticCredentials(b.auth.accessToken))} conn={conn} me={b.name} server={d.url} noColor log={() => {}} size={{ columns: 100, rows: 30 }} />);
+    const frame = () => r.lastFrame() ?? '';
+    await waitFor(() => frame().includes('● online'));
+    await a.api.addFriend(b.name);
+    await waitFor(() => frame().includes('live_fr_a sent you a friend request')).catch((e) => { console.log(frame()); throw e; });
+    await b.api.acceptFriend(a.name);
+    await waitFor(() => frame().includes('you and live_fr_a are now friends') && frame().includes('to live_fr_a>')).catch((e) => { console.log(frame()); throw e; });
+    await a.api.removeFriend(b.name);
+    await waitFor(() => frame().includes('live_fr_a is no longer a friend'));
+    console.log('friend events at b:', JSON.stringify(events));
+    expect(events).toEqual([{ username: a.name, status: 'incoming' }, { username: a.name, status: 'friends' }, { username: a.name, status: 'none' }]);
+    r.unmount();
+    conn.close();
+  });
 });

@@ -39,7 +39,7 @@ export async function runHistory(ctx: Context, user: string, o: HistoryOpts) {
   ctx.print(list, () => list.map(formatMessage).join('\n'));
 }
 
-const LIVE_EVENTS = ['presence:update', 'typing:update', 'receipt:update', 'ai:chunk'] as const;
+const LIVE_EVENTS = ['presence:update', 'typing:update', 'receipt:update', 'ai:chunk', 'friend:update'] as const;
 
 /**
  * Prints incoming messages until SIGINT (or `signal` aborts), gap-free across reconnects.
@@ -91,6 +91,6 @@ export function register(program: Command, ctx: () => Context) {
     .option('--after-seq <seq>', 'the page just after this seq', parseIntArg('--after-seq', 0, Number.MAX_SAFE_INTEGER))
     .action((u: string, o: HistoryOpts) => runHistory(ctx(), u, o));
   program.command('listen').description('print incoming messages until SIGINT; --json prints one object per line')
-    .option('--events', 'print every event type (messages, presence, typing, receipts, AI chunks) as {event, data} lines')
+    .option('--events', 'print every event type (messages, presence, typing, receipts, AI chunks, friend changes) as {event, data} lines')
     .action((o: { events?: boolean }) => runListen(ctx(), o));
 }

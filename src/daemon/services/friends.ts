@@ -1,12 +1,21 @@
-import { ChatError, type FriendAddResult, type FriendRequests, type FriendView } from '../../protocol/index.js';
+import { ChatError, type FriendAddResult, type FriendEvent, type FriendRequests, type FriendView } from '../../protocol/index.js';
 import type { Cache, Store } from '../engines/types.js';
 
 /** Friendship is two edges: a request is one edge, adding back (or accepting) makes it mutual. */
 /** How long a positive friendship check is reused on the send path. */
 export const FRIENDSHIP_CACHE_MS = 10_000;
 
+/** Delivers a friendship change to every socket of `to`, on any node. */
+export type FriendNotifier = (to: string, event: FriendEvent) => void;
+
 export class FriendService {
   private readonly known = new Map<string, number>();
+  private notify: FriendNotifier = () => {};
+
+  /** Friendship changes go live to both users (the gateway delivers them). */
+  onChange(n: FriendNotifier) {
+    this.notify = n;
+  }
 
   constructor(private readonly store: Store, private readonly cache: Cache, private readonly now: () => number = Date.now) {}
 
@@ -30,6 +39,8 @@ export class FriendService {
     await this.requireUser(other);
     await this.store.addFriendEdge(me, other, new Date(this.now()).toISOString());
     const mutual = await this.store.hasFriendEdge(other, me);
+    this.notify(me, { username: other, status: mutual ? 'friends' : 'outgoing' });
+    this.notify(other, { username: me, status: mutual ? 'friends' : 'incoming' });
     return { username: other, status: mutual ? 'friends' : 'requested' };
   }
 
@@ -41,6 +52,8 @@ export class FriendService {
   async remove(me: string, other: string) {
     this.forget(me, other);
     if (!(await this.store.removeFriendEdges(me, other))) throw new ChatError('CHAT_ERR_NOT_FOUND', `${other} is neither a friend nor a pending request`);
+    this.notify(me, { username: other, status: 'none' });
+    this.notify(other, { username: me, status: 'none' });
   }
 
   /**
