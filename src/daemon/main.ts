@@ -14,7 +14,7 @@ function flagsOf(o: StartFlags): Partial<Record<ConfigKey, unknown>> {
 async function start(o: StartFlags) {
   // Everything chatd creates (database, WAL, secrets, backups) is for its own user only.
   process.umask(0o077);
-  const { config } = loadConfig({ flags: flagsOf(o), persistSecrets: true });
+  const { config, sources } = loadConfig({ flags: flagsOf(o), persistSecrets: true });
   const log = createLogger(config.logLevel);
   const daemon = createDaemon(config, { log });
   let stopping = false;
@@ -30,10 +30,20 @@ async function start(o: StartFlags) {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   try {
-    await daemon.start();
+    const { url } = await daemon.start();
+    // For the person who started it (the JSON log on stdout is for machines).
+    const secrets = sources.jwtAccessSecret === 'generated' ? `secrets generated into ${config.dataDir}` : sources.jwtAccessSecret === 'data dir' ? `secrets read from ${config.dataDir}` : 'secrets from the environment';
+    const data = config.store === 'sqlite' ? `data in ${config.dataDir}` : `data in ${config.store}`;
+    process.stderr.write(`chatd: listening on ${url}; ${data}; ${secrets}\n`);
   } catch (err) {
-    log.fatal({ err }, 'chatd failed to start');
     await daemon.close().catch(() => {});
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') process.stderr.write(`chatd: port ${config.port} on ${config.host} is in use; choose another with --port (or PORT)\n`);
+    else if (e.code === 'EACCES') process.stderr.write(`chatd: not allowed to listen on ${config.host}:${config.port}; choose a port above 1023 with --port\n`);
+    else {
+      log.error({ err }, 'chatd failed to start');
+      process.stderr.write(`chatd: cannot start: ${e.message}\n`);
+    }
     process.exit(1);
   }
 }

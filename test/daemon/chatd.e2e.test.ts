@@ -163,6 +163,28 @@ describe('chatd process', () => {
     expect(q.lines.join('\n')).toMatch(/--port/);
   });
 
+  it('says on stderr where it listens and keeps its data; a busy port is one clear line and exit 1', async () => {
+    const dir = tmpDir();
+    const first = await spawnChatd(dir);
+    try {
+      expect(first.lines).toContainEqual(`chatd: listening on ${first.url}; data in ${dir}; secrets generated into ${dir}`);
+      const { spawn } = await import('node:child_process');
+      const child = spawn(process.execPath, [CHATD_BIN, 'start', '--port', String(first.port), '--data-dir', tmpDir()], { env: { PATH: process.env.PATH ?? '', HOME: tmpDir(), LOG_LEVEL: 'info' } });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+      child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      console.log(`second chatd on port ${first.port}: exit ${code}; stderr: ${err.trim()}; stdout: ${out.trim()}`);
+      expect(code).toBe(1);
+      expect(err).toBe(`chatd: port ${first.port} on 127.0.0.1 is in use; choose another with --port (or PORT)\n`);
+      expect(out).not.toMatch(/EADDRINUSE|stack|"level":60/);
+    } finally {
+      first.child.kill('SIGTERM');
+      await first.exited;
+    }
+  });
+
   it('chatd check verifies each configured engine and exits 0, or 1 naming the one that fails', async () => {
     const ok = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], {});
     expect(await ok.exited).toBe(0);
