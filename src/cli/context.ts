@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ChatError, type AuthResult } from '../protocol/index.js';
-import { ApiClient, staticCredentials, type Credentials } from '../client/api.js';
+import { ApiClient, NOT_LOGGED_IN, staticCredentials, type Credentials } from '../client/api.js';
+import { UsageError } from './errors.js';
 import { connect, type ConnectOptions, type Connection } from '../client/socket.js';
 import { safeJson, sanitize } from '../client/sanitize.js';
 
@@ -64,13 +65,17 @@ export class Context {
   }
 
   get server(): string {
-    const s = this.opts.server ?? this.io.env.CHAT_SERVER ?? this.conf.get('server') ?? DEFAULT_SERVER;
+    // Blame the setting the value came from.
+    const [s, from] = this.opts.server !== undefined ? [this.opts.server, '--server']
+      : this.io.env.CHAT_SERVER !== undefined ? [this.io.env.CHAT_SERVER, 'CHAT_SERVER']
+        : [this.conf.get('server') ?? DEFAULT_SERVER, `the server remembered in ${path.join(this.dir, 'credentials.json')}`];
+    if (s === '') throw new UsageError(`${from} is empty: set it to chatd's URL (e.g. ${DEFAULT_SERVER}) or unset it`);
     try {
       const u = new URL(s);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
       return u.origin;
     } catch {
-      throw new ChatError('CHAT_ERR_VALIDATION', `--server must be an http(s) URL, got ${JSON.stringify(s)}`);
+      throw new UsageError(`${from} must be an http(s) URL, got ${JSON.stringify(s)}`);
     }
   }
 
@@ -85,6 +90,15 @@ export class Context {
       const text = human();
       if (text) this.io.out(sanitize(text) + (text.endsWith('\n') ? '' : '\n'));
     }
+  }
+
+  /**
+   * The outcome of an action (sent, logged in, removed…): JSON on stdout with --json; otherwise a
+   * sentence for people, on stderr, so stdout carries data only.
+   */
+  done(data: unknown, human: () => string) {
+    if (this.json) this.io.out(safeJson(data) + '\n');
+    else this.note(human());
   }
 
   /** A message for people, on stderr. */
@@ -145,7 +159,7 @@ export class Context {
     try {
       const s = this.conf.store;
       if (s.accessToken && s.accessToken !== staleAccess && (s.accessExpiresAt ?? 0) - Date.now() > 30_000) return s.accessToken;
-      if (!s.refreshToken) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', 'Not logged in: run "chat login"');
+      if (!s.refreshToken) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', NOT_LOGGED_IN);
       const server = s.server ?? this.server;
       let r: AuthResult;
       try {

@@ -1,6 +1,6 @@
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
-import { usernameSchema, newUsernameSchema } from '../protocol/index.js';
+import { newUsernameSchema, passwordSchema, usernameSchema } from '../protocol/index.js';
 import type { IO } from './context.js';
 import { UsageError } from './errors.js';
 
@@ -38,16 +38,24 @@ function promptHidden(io: IO, prompts: string[]): Promise<string[]> {
 }
 
 /** A password from stdin (--password-stdin) or a hidden prompt on a TTY. */
+/** A new password must pass the server's rules: checked here, so a short one is a usage error (exit 2). */
+export function checkNewPassword(pw: string): string {
+  const r = passwordSchema.safeParse(pw);
+  if (!r.success) throw new UsageError(r.error.issues[0]?.message ?? 'invalid password');
+  return pw;
+}
+
+/** `confirm`: a new password (asked twice on a terminal, and checked against the rules). */
 export async function readPassword(io: IO, fromStdin: boolean | undefined, prompt = 'Password: ', confirm = false): Promise<string> {
   if (fromStdin) {
     const text = (await readAll(io.stdin)).replace(/\r?\n$/, '');
     if (!text) throw new UsageError('no password on stdin');
-    return text;
+    return confirm ? checkNewPassword(text) : text;
   }
   if (!io.stdin.isTTY) throw new UsageError('stdin is not a terminal: pass --password-stdin and pipe the password');
   const [pw, again] = await promptHidden(io, confirm ? [prompt, 'Repeat: '] : [prompt]);
   if (confirm && again !== pw) throw new UsageError('passwords do not match');
-  return pw!;
+  return confirm ? checkNewPassword(pw!) : pw!;
 }
 
 /** A name to register: the username rules, and no leading - or . (it would read as an option). */

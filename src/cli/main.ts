@@ -69,7 +69,10 @@ export async function run(argv: string[], io: IO = processIO()): Promise<number>
     }
     const code = exitCodeFor(err);
     if (err instanceof ChatError) {
-      const hint = code === EXIT.auth && err.code !== 'CHAT_ERR_INVALID_CREDENTIALS' && err.code !== 'CHAT_ERR_ACCOUNT_DISABLED' && !/chat login/.test(err.message) ? ' (run "chat login")' : '';
+      // With CHAT_TOKEN, logging in would not help: the token itself was refused.
+      const viaToken = Boolean(io.env.CHAT_TOKEN);
+      const hint = code !== EXIT.auth || err.code === 'CHAT_ERR_INVALID_CREDENTIALS' || err.code === 'CHAT_ERR_ACCOUNT_DISABLED' || /chat login/.test(err.message) ? ''
+        : viaToken ? ' (the API token in CHAT_TOKEN was refused: create another with "chat token create", or unset CHAT_TOKEN)' : ' (run "chat login")';
       const retry = err.retryAfterMs ? ` (retry in ${Math.ceil(err.retryAfterMs / 1000)} s)` : '';
       io.err(`chat: ${err.code}: ${sanitize(err.message)}${retry}${hint}\n`);
     } else if (err instanceof UsageError) {

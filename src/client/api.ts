@@ -18,6 +18,9 @@ export const anonymous: Credentials = {
   refresh: async () => { throw new ChatError('CHAT_ERR_UNAUTHENTICATED'); },
 };
 
+/** The one message for every command that needs a login and has none. */
+export const NOT_LOGGED_IN = 'Not logged in: run "chat login" or set CHAT_TOKEN';
+
 /** A static token (an API token from CHAT_TOKEN): nothing to refresh. */
 export function staticCredentials(token: string): Credentials {
   return { token: async () => token, refresh: async () => { throw new ChatError('CHAT_ERR_TOKEN_INVALID', 'The API token was rejected'); } };
@@ -49,7 +52,7 @@ export class ApiClient {
       }
     };
     let token = auth ? await this.creds.token() : undefined;
-    if (auth && !token) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', 'Not logged in: run "chat login" or set CHAT_TOKEN');
+    if (auth && !token) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', NOT_LOGGED_IN);
     let res = await send(token);
     if (auth && res.status === 401) {
       const err = await errorOf(res);

@@ -69,7 +69,7 @@ describe('chat CLI end to end', () => {
     await waitFor(() => out.includes('Repeat'));
     child.stdin.write('tty-secret-pw\r');
     const code = await new Promise<number | null>((r) => child.on('close', r));
-    expect(out).toContain('registered and logged in as cli_tty');
+    expect(out).toContain('registered and logged in as cli_tty'); // script(1) merges stderr into the terminal
     expect(out).not.toContain('tty-secret-pw');
     expect(code).toBe(0);
   });
@@ -91,7 +91,24 @@ describe('chat CLI end to end', () => {
     const stranger = await a.run(['send', 'cli_alice', 'hi']);
     expect(stranger.code).toBe(1);
     expect(stranger.stderr).toMatch(/CHAT_ERR_NOT_FRIENDS/);
-    expect((await a.run(['--server', 'ftp://x', 'whoami'])).code).toBe(1);
+    // Bad arguments are 2 everywhere, and each names the setting it came from.
+    const badServer = await a.run(['--server', 'not-a-url', 'whoami']);
+    expect(badServer.code).toBe(2);
+    expect(badServer.stderr).toMatch(/--server must be an http\(s\) URL/);
+    const emptyEnv = await runChat(['whoami'], { env: { ...a.env, CHAT_SERVER: '' } });
+    expect(emptyEnv.code).toBe(2);
+    expect(emptyEnv.stderr).toMatch(/CHAT_SERVER is empty/);
+    expect((await user('cli_short').run(['register', 'cli_short', '--password-stdin'], 'short\n')).code).toBe(2);
+    expect((await a.run(['send', 'cli_carol', 'me'])).stderr).toMatch(/CHAT_ERR_MESSAGE_SELF: You cannot message yourself/);
+    expect((await user('cli_sys').run(['register', 'system', '--password-stdin'], 'long-enough\n')).stderr).toMatch(/CHAT_ERR_USERNAME_RESERVED/);
+    const revoked = await runChat(['whoami'], { env: { ...a.env, CHAT_TOKEN: 'chat_nope.nope' } });
+    expect(revoked.code).toBe(4);
+    expect(revoked.stderr).toMatch(/CHAT_TOKEN/);
+    expect(revoked.stderr).not.toMatch(/chat login/);
+    // Outcomes for people go to stderr; stdout carries data only.
+    const added = await a.run(['friends', 'add', 'cli_alice']);
+    expect(added.stdout).toBe('');
+    expect(added.stderr).toMatch(/friend request sent to cli_alice/);
     const unreachable = await runChat(['whoami'], { env: { ...a.env, CHAT_SERVER: 'http://127.0.0.1:1' } });
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/CHAT_ERR_UNAVAILABLE/);

@@ -31,7 +31,7 @@ describe('accounts and tokens', () => {
     expect(await errCode(api.register(uniqueName('x'), 'short'))).toBe('CHAT_ERR_VALIDATION');
     expect(await errCode(api.register('Bad Name', 'longenough'))).toBe('CHAT_ERR_VALIDATION');
     expect(await errCode(api.register(name, 'longenough'))).toBe('CHAT_ERR_USERNAME_TAKEN');
-    expect(await errCode(api.register('system', 'longenough'))).toBe('CHAT_ERR_USERNAME_TAKEN');
+    expect(await errCode(api.register('system', 'longenough'))).toBe('CHAT_ERR_USERNAME_RESERVED');
   });
 
   it('answers unknown user and wrong password identically', async () => {

@@ -57,7 +57,7 @@ describe('direct messages', () => {
     expect(await code({ to: b.name, text: 'hi' })).toBe('CHAT_ERR_NOT_FRIENDS');
     // A missing user reads like a stranger (no enumeration of names).
     expect(await code({ to: 'nosuchuser', text: 'hi' })).toBe('CHAT_ERR_NOT_FRIENDS');
-    expect(await code({ to: a.name, text: 'hi' })).toBe('CHAT_ERR_NOT_FRIENDS');
+    expect(await code({ to: a.name, text: 'hi' })).toBe('CHAT_ERR_MESSAGE_SELF');
     await b.api.acceptFriend(a.name);
     expect(await code({ to: b.name, text: 'hi' })).toBe('ok');
     await b.api.removeFriend(a.name);

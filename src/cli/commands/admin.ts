@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { AdminUserView } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
-import { parseUsername, readPassword } from '../input.js';
+import { checkNewPassword, parseUsername, readPassword } from '../input.js';
 
 const line = (u: AdminUserView) => `${u.username}${u.admin ? ' (admin)' : ''}${u.disabled ? ' [disabled]' : ''}  created ${u.createdAt}`;
 
@@ -35,13 +35,13 @@ export function register(program: Command, ctx: () => Context) {
     .action(async (ids: string[], o: { all?: boolean }) => {
       const c = ctx();
       const r = await c.api().adminFailedReplay(idsOrAll(ids, o, 'replay'));
-      c.print(r, () => `replayed ${r.replayed.length}; ${r.remaining} remaining`);
+      c.done(r, () => `replayed ${r.replayed.length}; ${r.remaining} remaining`);
     });
   failed.command('purge [ids...]').description('delete entries without publishing them (they are lost)').option('--all', 'every entry')
     .action(async (ids: string[], o: { all?: boolean }) => {
       const c = ctx();
       const r = await c.api().adminFailedPurge(idsOrAll(ids, o, 'purge'));
-      c.print(r, () => `purged ${r.purged.length}`);
+      c.done(r, () => `purged ${r.purged.length}`);
     });
   const dlq = adminCmd.command('dlq').description('records the persistence consumer could not store');
   dlq.command('list').description('dead letters with their origin and error').action(async () => {
@@ -52,7 +52,7 @@ export function register(program: Command, ctx: () => Context) {
   dlq.command('replay [ids...]').description('send back to the message topic (all when no ids)').action(async (ids: string[]) => {
     const c = ctx();
     const r = await c.api().adminDlqReplay(ids.length ? ids : 'all');
-    c.print(r, () => `replayed ${r.replayed.length}; ${r.remaining} remaining`);
+    c.done(r, () => `replayed ${r.replayed.length}; ${r.remaining} remaining`);
   });
   const users = adminCmd.command('users').description('manage accounts');
   users.command('list').description('all accounts').action(async () => {
@@ -70,7 +70,7 @@ export function register(program: Command, ctx: () => Context) {
   users.command('reset-password <user>').description('set a new password read from stdin; signs the user out everywhere').action(async (u: string) => {
     const c = ctx();
     const pw = await readPassword(c.io, !c.io.stdin.isTTY, 'New password: ', c.io.stdin.isTTY === true);
-    const r = await c.api().adminResetPassword(parseUsername(u), pw);
-    c.print(r, () => `password of ${r.username} reset`);
+    const r = await c.api().adminResetPassword(parseUsername(u), checkNewPassword(pw));
+    c.done(r, () => `password of ${r.username} reset`);
   });
 }

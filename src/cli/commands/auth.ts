@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { ChatError } from '../../protocol/index.js';
-import { ApiClient } from '../../client/api.js';
+import { ApiClient, NOT_LOGGED_IN } from '../../client/api.js';
 import type { Context } from '../context.js';
-import { parseNewUsername, readAll, readPassword } from '../input.js';
+import { checkNewPassword, parseNewUsername, readAll, readPassword } from '../input.js';
+import { UsageError } from '../errors.js';
 
 interface PwOpts { passwordStdin?: boolean; keepTokens?: boolean }
 
@@ -12,7 +13,7 @@ export async function runRegister(ctx: Context, username: string, o: PwOpts) {
   const server = ctx.server;
   const r = await new ApiClient(server).register(parseNewUsername(username), password);
   ctx.saveLogin(server, r);
-  ctx.print(r.user, () => `registered and logged in as ${r.user.username}${r.user.admin ? ' (admin)' : ''} on ${server}`);
+  ctx.done(r.user, () => `registered and logged in as ${r.user.username}${r.user.admin ? ' (admin)' : ''} on ${server}`);
 }
 
 export async function runLogin(ctx: Context, username: string, o: PwOpts) {
@@ -20,18 +21,18 @@ export async function runLogin(ctx: Context, username: string, o: PwOpts) {
   const server = ctx.server;
   const r = await new ApiClient(server).login(username, password);
   ctx.saveLogin(server, r);
-  ctx.print(r.user, () => `logged in as ${r.user.username} on ${server}`);
+  ctx.done(r.user, () => `logged in as ${r.user.username} on ${server}`);
 }
 
 export async function runLogout(ctx: Context) {
   const refresh = ctx.storedRefreshToken();
-  if (!refresh) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', 'Not logged in');
+  if (!refresh) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', NOT_LOGGED_IN);
   try {
     await ctx.api().logout(refresh);
   } finally {
     ctx.clearLogin();
   }
-  ctx.print({ ok: true }, () => 'logged out');
+  ctx.done({ ok: true }, () => 'logged out');
 }
 
 export async function runWhoami(ctx: Context) {
@@ -47,7 +48,8 @@ export async function runPasswd(ctx: Context, o: PwOpts) {
     const lines = (await readAll(ctx.io.stdin)).split(/\r?\n/);
     current = lines[0] ?? '';
     next = lines[1] ?? '';
-    if (!current || !next) throw new ChatError('CHAT_ERR_VALIDATION', 'with --password-stdin, give the current and the new password on two lines');
+    if (!current || !next) throw new UsageError('with --password-stdin, give the current and the new password on two lines');
+    checkNewPassword(next);
   } else {
     current = await readPassword(ctx.io, false, 'Current password: ');
     next = await readPassword(ctx.io, false, 'New password: ', true);
@@ -55,7 +57,7 @@ export async function runPasswd(ctx: Context, o: PwOpts) {
   const r = await ctx.api().changePassword(current, next, o.keepTokens ?? false);
   const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
   const tokens = o.keepTokens ? 'your API tokens were kept' : `${plural(r.revokedTokens, 'API token')} revoked`;
-  ctx.print({ ok: true, ...r }, () => `password changed; ${plural(r.revokedSessions, 'other session')} signed out, ${tokens}`);
+  ctx.done({ ok: true, ...r }, () => `password changed; ${plural(r.revokedSessions, 'other session')} signed out, ${tokens}`);
 }
 
 export function register(program: Command, ctx: () => Context) {

@@ -26,7 +26,7 @@ export async function runSend(ctx: Context, user: string, words: string[], o: Se
   const conn = ctx.connect({ oneShot: true });
   try {
     const m = await sendDurable(conn, { to, text, clientMsgId }, (o.timeout ?? 30) * 1000);
-    ctx.print(m, () => `sent #${m.seq} to ${m.to}`);
+    ctx.done(m, () => `sent #${m.seq} to ${m.to}`);
   } finally {
     conn.close();
   }

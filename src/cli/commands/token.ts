@@ -13,7 +13,9 @@ export function register(program: Command, ctx: () => Context) {
       const c = ctx();
       const password = await readPassword(c.io, o.passwordStdin, 'Password: ');
       const t = await c.api().createToken(name, password);
-      c.print(t, () => `${t.token}\n(id ${t.id}; this secret is shown only once)`);
+      // The token is data (stdout); the reminder is for people (stderr).
+      c.print(t, () => t.token);
+      if (!c.json) c.note(`(id ${t.id}; this secret is shown only once)`);
     });
   token.command('list').description('your tokens, without secrets').action(async () => {
     const c = ctx();
@@ -23,6 +25,6 @@ export function register(program: Command, ctx: () => Context) {
   token.command('revoke <id>').description('revoke a token; its sockets are disconnected').action(async (id: string) => {
     const c = ctx();
     await c.api().revokeToken(id);
-    c.print({ ok: true }, () => `revoked ${id}`);
+    c.done({ ok: true }, () => `revoked ${id}`);
   });
 }

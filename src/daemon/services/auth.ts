@@ -117,7 +117,7 @@ export class AuthService {
   }
 
   async register(username: string, password: string, device?: string): Promise<AuthResult> {
-    if (RESERVED_USERNAMES.includes(username)) throw new ChatError('CHAT_ERR_USERNAME_TAKEN');
+    if (RESERVED_USERNAMES.includes(username)) throw new ChatError('CHAT_ERR_USERNAME_RESERVED');
     if (await this.store.getUserByName(username)) throw new ChatError('CHAT_ERR_USERNAME_TAKEN');
     const passwordHash = await this.hashPassword(password);
     const user = await this.store.createUser({ id: uuidv7(), username, passwordHash, createdAt: new Date(this.now()).toISOString() });

@@ -125,7 +125,7 @@ export class MessageService {
   send(from: string, input: SendInput, origin?: string): Promise<Message> {
     // Not an async function: returning `work` from one would wrap it in another promise and
     // cost two more microtask turns per message.
-    if (input.to === from) return Promise.reject(new ChatError('CHAT_ERR_NOT_FRIENDS', 'You cannot message yourself'));
+    if (input.to === from) return Promise.reject(new ChatError('CHAT_ERR_MESSAGE_SELF'));
     if (this.fastLane) {
       const fast = this.sendNow(from, input, origin);
       if (fast) return fast;
