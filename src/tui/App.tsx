@@ -1,10 +1,13 @@
 import React, { useEffect, useMemo, useReducer, useRef, useState } from 'react';
-import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { Box, Text, useApp, useStdout } from 'ink';
 import type { ApiClient } from '../client/api.js';
 import type { Connection } from '../client/socket.js';
 import { ChatController } from './controller.js';
 import { HelpOverlay } from './HelpOverlay.js';
-import { bindingFor, type BindingId } from './keys.js';
+import { bindingFor, lineOpFor, type BindingId } from './keys.js';
+import type { KeyEvent } from './key-decoder.js';
+import { applyLine, emptyLine, viewport, type LineOp, type LineState } from './line-editor.js';
+import { useKeys } from './use-keys.js';
 import { conversationLines, scrollTo } from './layout.js';
 import { MessagePane } from './MessagePane.js';
 import { Sidebar } from './Sidebar.js';
@@ -47,11 +50,12 @@ export function App(props: AppProps) {
   const size = useTerminalSize(props.size);
   const t = useMemo(() => theme(props.noColor), [props.noColor]);
   const [, tick] = useState(0);
-  // Keys can arrive faster than renders, so typed text lives in refs that every key
+  // Keys can arrive faster than renders, so the line being edited lives in a ref that every key
   // updates at once; the reducer gets a copy for rendering.
-  const inputRef = useRef('');
+  const lineRef = useRef<LineState>(emptyLine());
   const promptRef = useRef('');
-  const setInput = (v: string) => { inputRef.current = v; dispatch({ type: 'input', value: v }); };
+  const setLine = (l: LineState) => { lineRef.current = l; dispatch({ type: 'line', line: l }); };
+  const lineOp = (o: LineOp) => setLine(applyLine(lineRef.current, o));
   const openPrompt = (purpose: 'addFriend' | 'search') => { promptRef.current = ''; dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: '' } }); };
   const setPrompt = (purpose: 'addFriend' | 'search', v: string) => { promptRef.current = v; dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: v } }); };
 
@@ -75,9 +79,12 @@ export function App(props: AppProps) {
 
   const sidebarWidth = Math.min(28, Math.max(18, Math.floor(size.columns / 4)));
   const paneWidth = size.columns - sidebarWidth;
-  const paneHeight = size.rows - 2;
+  // One row short of the terminal: ink clears the whole terminal (scrollback included) and
+  // repaints everything when a frame fills it; below that it rewrites only the changed lines.
+  const height = Math.max(4, size.rows - 1);
+  const paneHeight = height - 2;
 
-  const run = (id: BindingId) => {
+  const run = (id: BindingId, k?: KeyEvent) => {
     const s = stateRef.current;
     switch (id) {
       case 'quit':
@@ -133,19 +140,27 @@ export function App(props: AppProps) {
         void controller.acceptOldest();
         return;
       case 'editor': {
-        if (!props.runEditor || !s.selected) return;
-        const text = props.runEditor(inputRef.current);
-        if (text !== null && text.trim()) {
-          controller.send(s.selected, text.replace(/\n+$/, ''));
-          setInput('');
-        }
+        // The draft goes to $EDITOR and comes back to the input line, to be reviewed and sent with Enter.
+        if (!props.runEditor) return;
+        const text = props.runEditor(lineRef.current.text);
+        // Either way a new frame is drawn (the screen was the editor's): cancelled, the draft stays.
+        if (text !== null) lineOp({ op: 'set', text: text.replace(/\n+$/, '') });
+        else setLine({ ...lineRef.current });
+        return;
+      }
+      case 'newline':
+        lineOp({ op: 'insert', text: '\n' });
+        return;
+      case 'edit': {
+        const o = k && lineOpFor(k);
+        if (o) lineOp(o);
         return;
       }
       case 'send': {
-        const text = inputRef.current.trim();
+        const text = lineRef.current.text.trim();
         if (!text || !s.selected) return;
         controller.send(s.selected, text);
-        setInput('');
+        lineOp({ op: 'submitted' });
         dispatch({ type: 'jumpLatest' });
         return;
       }
@@ -165,13 +180,22 @@ export function App(props: AppProps) {
     if (idx >= 0) dispatch({ type: 'scroll', delta: scrollTo(lines, paneHeight - 1, idx) - c.scroll });
   }, [state.search]);
 
-  useInput((input, key) => {
+  /** Typed or pasted text into the line: control characters never reach the screen or the server. */
+  const insertText = (text: string) => {
+    const clean = text.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '').replace(/\t/g, '  ');
+    if (!clean) return;
+    lineOp({ op: 'insert', text: clean });
+    const sel = stateRef.current.selected;
+    if (sel) controller.typing(sel);
+  };
+
+  useKeys((k) => {
     const s = stateRef.current;
     if (s.overlay?.kind === 'prompt') {
       const o = s.overlay;
-      if (key.ctrl && (input === 'c' || input === 'q')) return run('quit');
-      if (key.escape) return run('closeOverlay');
-      if (key.return) {
+      if (k.ctrl && (k.ch === 'c' || k.ch === 'q')) return run('quit');
+      if (k.name === 'escape') return run('closeOverlay');
+      if (k.name === 'return') {
         const value = promptRef.current;
         dispatch({ type: 'overlay', overlay: null });
         if (o.purpose === 'addFriend' && value.trim()) void controller.addFriend(value.trim());
@@ -180,39 +204,27 @@ export function App(props: AppProps) {
         }
         return;
       }
-      if (key.backspace || key.delete) return setPrompt(o.purpose, promptRef.current.slice(0, -1));
-      if (input && !key.ctrl && !key.meta) setPrompt(o.purpose, promptRef.current + input.replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
+      if (k.name === 'backspace') return setPrompt(o.purpose, [...promptRef.current].slice(0, -1).join(''));
+      if (k.name === undefined && !k.ctrl && !k.meta) setPrompt(o.purpose, promptRef.current + k.ch.replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
       return;
     }
-    const b = bindingFor(input, key, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: inputRef.current.length === 0 });
-    if (b) return run(b.id);
+    const b = bindingFor(k, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: lineRef.current.text.length === 0 });
+    if (b) return run(b.id, k);
     if (s.overlay) return;
     if (s.focus !== 'input') return;
-    if (key.backspace || key.delete) return setInput(inputRef.current.slice(0, -1));
-    if (input && !key.ctrl && !key.meta && !key.escape) {
-      // A chunk with line breaks (fast typing, paste): each complete line is sent.
-      if (/[\r\n]/.test(input) && s.selected) {
-        const parts = input.split(/\r\n|\r|\n/);
-        let line = inputRef.current + (parts[0] ?? '');
-        for (const next of parts.slice(1)) {
-          if (line.trim()) controller.send(s.selected, line.trim());
-          line = next;
-        }
-        setInput(line);
-        dispatch({ type: 'jumpLatest' });
-        return;
-      }
-      // Pasted control characters never reach the screen or the server raw.
-      const clean = input.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
-      if (!clean) return;
-      setInput(inputRef.current + clean);
-      if (s.selected) controller.typing(s.selected);
-    }
+    if (k.name === undefined && !k.ctrl && !k.meta) insertText(k.ch);
+  }, (pasted) => {
+    // A paste is one draft, line breaks and all: it is sent with Enter, not line by line.
+    const s = stateRef.current;
+    if (s.overlay?.kind === 'prompt') return setPrompt(s.overlay.purpose, promptRef.current + pasted.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' '));
+    if (s.focus === 'input' && !s.overlay) insertText(pasted);
   });
 
   const prompt = state.overlay?.kind === 'prompt' ? state.overlay : null;
+  const promptLabel = state.selected ? `to ${state.selected}> ` : '> ';
+  const view = viewport(state.line, size.columns - promptLabel.length - 1);
   return (
-    <Box flexDirection="column" width={size.columns} height={size.rows}>
+    <Box flexDirection="column" width={size.columns} height={height}>
       <Box height={paneHeight}>
         <Sidebar state={state} width={sidebarWidth} height={paneHeight} t={t} />
         {state.overlay?.kind === 'help' ? <HelpOverlay width={paneWidth} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
@@ -222,7 +234,7 @@ export function App(props: AppProps) {
           <Text wrap="truncate">{prompt.purpose === 'search' ? 'search: ' : 'add friend: '}{prompt.value}<Text inverse> </Text></Text>
         ) : (
           <Text wrap="truncate" dimColor={state.focus !== 'input'}>
-            {state.selected ? `to ${state.selected}> ` : '> '}{state.input.slice(-(size.columns - 20))}{state.focus === 'input' ? <Text inverse> </Text> : ''}
+            {promptLabel}{view.before}{state.focus === 'input' ? <Text inverse>{view.at}</Text> : view.at}{view.after}
           </Text>
         )}
       </Box>

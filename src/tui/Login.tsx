@@ -1,5 +1,6 @@
 import React, { useRef, useState } from 'react';
-import { Box, Text, useApp, useInput } from 'ink';
+import { Box, Text, useApp } from 'ink';
+import { useKeys } from './use-keys.js';
 import { ApiClient } from '../client/api.js';
 import { sanitizeLine } from '../client/sanitize.js';
 import type { AuthResult } from '../protocol/index.js';
@@ -14,31 +15,37 @@ export function Login({ server, onDone }: { server: string; onDone: (r: AuthResu
   const setField = (f: 'username' | 'password') => { fieldRef.current = f; setFieldState(f); };
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [register, setRegister] = useState(false);
+  const [register, setRegisterState] = useState(false);
+  const registerRef = useRef(false);
+  const setRegister = (f: (r: boolean) => boolean) => { registerRef.current = f(registerRef.current); setRegisterState(registerRef.current); };
+  const busyRef = useRef(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  useInput((input, key) => {
-    if (key.ctrl && (input === 'c' || input === 'q')) return exit();
-    if (busy) return;
+  // Every key of a burst counts: "alice" and Enter typed (or pasted) at once is a name and Enter.
+  useKeys((k) => {
+    if (k.ctrl && (k.ch === 'c' || k.ch === 'q')) return exit();
+    if (busyRef.current) return;
     const field = fieldRef.current;
-    if (key.tab || key.upArrow || key.downArrow) return setField(field === 'username' ? 'password' : 'username');
-    if (key.ctrl && input === 'r') return setRegister(!register);
-    if (key.return) {
+    if (k.name === 'tab' || k.name === 'backtab' || k.name === 'up' || k.name === 'down') return setField(field === 'username' ? 'password' : 'username');
+    if (k.ctrl && k.ch === 'r') return setRegister((r) => !r);
+    if (k.name === 'return') {
       if (field === 'username') return setField('password');
+      busyRef.current = true;
       setBusy(true);
       const api = new ApiClient(server);
       const { username: u, password: p } = values.current;
-      (register ? api.register(u, p) : api.login(u, p)).then(onDone, (err: Error & { code?: string }) => {
+      (registerRef.current ? api.register(u, p) : api.login(u, p)).then(onDone, (err: Error & { code?: string }) => {
         setError(`${err.code ?? 'error'}: ${err.message}`);
+        busyRef.current = false;
         setBusy(false);
       });
       return;
     }
     const set = (v: string) => { values.current[field] = v; (field === 'username' ? setUsername : setPassword)(v); };
-    if (key.backspace || key.delete) return set(values.current[field].slice(0, -1));
-    const clean = input.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
-    if (clean && !key.ctrl && !key.meta) set(values.current[field] + clean);
+    if (k.name === 'backspace') return set([...values.current[field]].slice(0, -1).join(''));
+    if (k.ctrl && k.ch === 'u') return set('');
+    if (k.name === undefined && !k.ctrl && !k.meta) set(values.current[field] + k.ch.replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
   });
 
   return (

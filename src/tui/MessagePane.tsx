@@ -10,7 +10,7 @@ export function MessagePane({ state, width, height, t }: { state: TuiState; widt
   if (!c) {
     return (
       <Box flexDirection="column" width={width} height={height} paddingLeft={1}>
-        <Text dimColor>No conversation selected. Ctrl+A adds a friend, ? shows the keys.</Text>
+        <Text dimColor>No conversation selected. Alt+A adds a friend, ? shows the keys.</Text>
       </Box>
     );
   }

@@ -37,7 +37,7 @@ export class ChatController {
     // A friend request, acceptance or removal: say so, and reload friends and conversations.
     s.on('friend:update', (e) => {
       const who = e.username;
-      const text = e.status === 'incoming' ? `${who} sent you a friend request (Ctrl+A ${who} accepts)` : e.status === 'friends' ? `you and ${who} are now friends` : e.status === 'none' ? `${who} is no longer a friend or a request` : null;
+      const text = e.status === 'incoming' ? `${who} sent you a friend request (Alt+Y accepts)` : e.status === 'friends' ? `you and ${who} are now friends` : e.status === 'none' ? `${who} is no longer a friend or a request` : null;
       if (text) this.dispatch({ type: 'notice', text });
       void this.refresh();
     });

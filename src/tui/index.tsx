@@ -11,8 +11,58 @@ import { ErrorBoundary } from './ErrorBoundary.js';
 import { Login } from './Login.js';
 import { fileLogger } from './log.js';
 
-const ALT_SCREEN_ON = '\u001b[?1049h';
-const ALT_SCREEN_OFF = '\u001b[?1049l\u001b[?25h';
+/** The alternate screen, with bracketed paste (a paste arrives marked, as one draft). */
+const ALT_SCREEN_ON = '\u001b[?1049h\u001b[?2004h';
+const ALT_SCREEN_OFF = '\u001b[?2004l\u001b[?1049l\u001b[?25h';
+/** Erase Saved Lines: clears the terminal's scrollback, which is the user's, never ours to clear. */
+const CLEAR_SCROLLBACK = '\u001b[3J';
+
+/** ink's eraseLines(n) before a frame: ESC[2K (ESC[1A ESC[2K)* ESC[G. */
+const ERASE_PREFIX = /^(?:\u001b\[2K(?:\u001b\[1A)?)*(?:\u001b\[G)?/;
+/** Synchronised-output brackets some terminals get around a frame. */
+const SYNC = /\u001b\[\?2026[hl]/g;
+const CONTROL_ONLY = /^(?:\u001b\[[0-9;?]*[A-Za-z])+$/;
+
+/**
+ * stdout as ink sees it. Ink rewrites the whole frame on every render (and clears the terminal,
+ * scrollback included, with ESC[3J when a frame fills it). On the alternate screen the frame
+ * always starts at the top-left, so this writes only the rows that changed, each addressed
+ * directly, and never clears the scrollback. `repaint()` draws the next frame whole (after
+ * $EDITOR had the screen).
+ */
+export function framedStdout(out: NodeJS.WriteStream): { stream: NodeJS.WriteStream; repaint(): void } {
+  let prev: string[] | null = null;
+  const frame = (text: string) => {
+    const lines = (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
+    let buf = '';
+    for (let i = 0; i < lines.length; i++) if (prev?.[i] !== lines[i]) buf += `\u001b[${i + 1};1H${lines[i]}\u001b[K`;
+    for (let i = lines.length; i < (prev?.length ?? 0); i++) buf += `\u001b[${i + 1};1H\u001b[K`;
+    prev = lines;
+    // Where ink believes the cursor is: below its frame.
+    return buf + `\u001b[${lines.length + 1};1H`;
+  };
+  const rewrite = (chunk: string): string => {
+    chunk = chunk.replaceAll(CLEAR_SCROLLBACK, '').replace(SYNC, '');
+    if (chunk === '' || CONTROL_ONLY.test(chunk)) return chunk;
+    const clear = chunk.indexOf('\u001b[2J');
+    if (clear >= 0) {
+      // Ink's clear-and-redraw (a frame as tall as the terminal, after a shrink): keep it whole.
+      prev = null;
+      return chunk.slice(0, clear) + '\u001b[2J\u001b[H' + frame(chunk.slice(clear).replace(/^\u001b\[2J(?:\u001b\[H)?/, ''));
+    }
+    return frame(chunk.replace(ERASE_PREFIX, ''));
+  };
+  const stream = new Proxy(out, {
+    get(target, prop) {
+      if (prop === 'write') {
+        return (chunk: unknown, ...rest: unknown[]) => (target.write as (...a: unknown[]) => boolean)(typeof chunk === 'string' ? rewrite(chunk) : chunk, ...rest);
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { stream, repaint: () => { prev = null; } };
+}
 
 /** Opens the interactive interface; resolves when the user quits, with the terminal restored. */
 export async function runTui(ctx: Context): Promise<void> {
@@ -27,16 +77,20 @@ export async function runTui(ctx: Context): Promise<void> {
   process.stdout.write(ALT_SCREEN_ON);
   process.once('exit', restore);
 
+  const screen = framedStdout(process.stdout);
   // $EDITOR: give the terminal to the editor, then take it back.
-  let instance: ReturnType<typeof render> | undefined;
   const runEditor = (text: string): string | null => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chat-')), 'message.txt');
     fs.writeFileSync(file, text, { mode: 0o600 });
     const editor = ctx.io.env.VISUAL || ctx.io.env.EDITOR || 'vi';
+    // The editor gets the normal screen (it may switch to its own alternate screen and back);
+    // then ours is entered again, cleared, and ink draws the whole frame anew.
+    process.stdout.write(ALT_SCREEN_OFF);
     process.stdin.setRawMode?.(false);
     const r = spawnSync(editor, [file], { stdio: 'inherit', shell: true });
     process.stdin.setRawMode?.(true);
-    instance?.clear();
+    process.stdout.write(`${ALT_SCREEN_ON}\u001b[2J`);
+    screen.repaint();
     const out = r.status === 0 ? fs.readFileSync(file, 'utf8') : null;
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
     return out;
@@ -50,10 +104,15 @@ export async function runTui(ctx: Context): Promise<void> {
     return <App api={ctx.api()} conn={ctx.connect()} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} />;
   }
 
-  instance = render(<ErrorBoundary log={log}><Root /></ErrorBoundary>, { exitOnCtrlC: false, patchConsole: true });
+  // Anything a library prints goes to the log file: a line on the screen would push the frame
+  // up and leave the incremental renderer drawing over the wrong rows.
+  const consoleWas = { ...console };
+  for (const level of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) console[level] = (...args: unknown[]) => log(`console.${level}`, args.map(String).join(' '));
+  const instance = render(<ErrorBoundary log={log}><Root /></ErrorBoundary>, { exitOnCtrlC: false, patchConsole: false, stdout: screen.stream });
   try {
     await instance.waitUntilExit();
   } finally {
+    Object.assign(console, consoleWas);
     restore();
     process.off('exit', restore);
   }

@@ -1,4 +1,5 @@
-import type { Key } from 'ink';
+import type { KeyEvent } from './key-decoder.js';
+import type { LineOp } from './line-editor.js';
 
 /** Where a binding applies: everywhere, or only when that pane has focus / the input is empty. */
 export type Scope = 'global' | 'sidebar' | 'input' | 'empty-input' | 'overlay';
@@ -9,39 +10,67 @@ export interface Binding {
   keys: string;
   description: string;
   scope: Scope;
-  match(input: string, key: Key): boolean;
+  match(k: KeyEvent): boolean;
 }
 
 export type BindingId =
   | 'quit' | 'help' | 'closeOverlay' | 'switchPane' | 'nextConversation' | 'prevConversation'
   | 'sidebarDown' | 'sidebarUp' | 'openConversation' | 'scrollUp' | 'scrollDown' | 'jumpLatest'
-  | 'search' | 'searchNext' | 'addFriend' | 'acceptFriend' | 'editor' | 'send';
+  | 'search' | 'searchNext' | 'addFriend' | 'acceptFriend' | 'editor' | 'newline' | 'send' | 'edit';
 
-const ctrl = (ch: string) => (input: string, key: Key) => key.ctrl && input === ch;
+const plain = (k: KeyEvent) => !k.ctrl && !k.meta;
+const ctrl = (ch: string) => (k: KeyEvent) => k.ctrl && !k.meta && k.name === undefined && k.ch === ch;
+const alt = (ch: string) => (k: KeyEvent) => k.meta && !k.ctrl && k.name === undefined && k.ch === ch;
+const named = (name: KeyEvent['name']) => (k: KeyEvent) => k.name === name && plain(k) && !k.shift;
+
+/**
+ * The line editor's keys, as readline has them. Ctrl+A/E/B/F/W/U/K/D belong to the input line;
+ * the chat's own actions use other keys.
+ */
+export function lineOpFor(k: KeyEvent): LineOp | undefined {
+  if (k.name === 'left') return k.meta || k.ctrl ? { op: 'wordLeft' } : { op: 'left' };
+  if (k.name === 'right') return k.meta || k.ctrl ? { op: 'wordRight' } : { op: 'right' };
+  if (k.name === 'home') return { op: 'home' };
+  if (k.name === 'end') return { op: 'end' };
+  if (k.name === 'up' && plain(k)) return { op: 'historyPrev' };
+  if (k.name === 'down' && plain(k)) return { op: 'historyNext' };
+  if (k.name === 'backspace') return k.meta || k.ctrl ? { op: 'killWordBack' } : { op: 'backspace' };
+  if (k.name === 'delete') return { op: 'delete' };
+  if (k.name !== undefined) return undefined;
+  if (k.ctrl && !k.meta) {
+    const ops: Record<string, LineOp> = { a: { op: 'home' }, e: { op: 'end' }, b: { op: 'left' }, f: { op: 'right' }, w: { op: 'killWordBack' }, u: { op: 'killToStart' }, k: { op: 'killToEnd' }, d: { op: 'delete' } };
+    return ops[k.ch];
+  }
+  if (k.meta && !k.ctrl) return k.ch === 'b' ? { op: 'wordLeft' } : k.ch === 'f' ? { op: 'wordRight' } : k.ch === 'd' ? { op: 'killToEnd' } : undefined;
+  return undefined;
+}
 
 /**
  * The one key-binding registry: it drives the behaviour (App), the help overlay and the tests.
- * Printable keys are left to the input line; commands use Ctrl, arrows and paging keys.
+ * Printable keys and readline's editing keys belong to the input line; the chat's actions use
+ * Ctrl+N/P/O/R/G/L/C/Q, Alt+A/Y, Tab, paging keys and F1.
  */
 export const BINDINGS: readonly Binding[] = [
-  { id: 'quit', keys: 'Ctrl+C, Ctrl+Q', description: 'quit (the terminal is restored)', scope: 'global', match: (i, k) => k.ctrl && (i === 'c' || i === 'q') },
-  { id: 'help', keys: '? (empty input)', description: 'show or hide this help', scope: 'empty-input', match: (i) => i === '?' },
-  { id: 'closeOverlay', keys: 'Esc', description: 'close help, prompt or search', scope: 'overlay', match: (_i, k) => k.escape },
-  { id: 'switchPane', keys: 'Tab', description: 'switch focus between conversations and input', scope: 'global', match: (_i, k) => k.tab },
+  { id: 'quit', keys: 'Ctrl+C, Ctrl+Q', description: 'quit (the terminal is restored)', scope: 'global', match: (k) => ctrl('c')(k) || ctrl('q')(k) },
+  { id: 'help', keys: '? (empty input), F1', description: 'show or hide this help', scope: 'empty-input', match: (k) => (plain(k) && k.name === undefined && k.ch === '?') || k.name === 'f1' },
+  { id: 'closeOverlay', keys: 'Esc', description: 'close help, prompt or search', scope: 'overlay', match: named('escape') },
+  { id: 'switchPane', keys: 'Tab', description: 'switch focus between conversations and input', scope: 'global', match: (k) => k.name === 'tab' || k.name === 'backtab' },
   { id: 'nextConversation', keys: 'Ctrl+N', description: 'next conversation', scope: 'global', match: ctrl('n') },
   { id: 'prevConversation', keys: 'Ctrl+P', description: 'previous conversation', scope: 'global', match: ctrl('p') },
-  { id: 'sidebarDown', keys: '↓, j', description: 'move down the conversation list', scope: 'sidebar', match: (i, k) => k.downArrow || i === 'j' },
-  { id: 'sidebarUp', keys: '↑, k', description: 'move up the conversation list', scope: 'sidebar', match: (i, k) => k.upArrow || i === 'k' },
-  { id: 'openConversation', keys: 'Enter', description: 'open the selected conversation and type', scope: 'sidebar', match: (_i, k) => k.return },
-  { id: 'scrollUp', keys: 'PgUp, Ctrl+U', description: 'scroll up (older messages load on demand)', scope: 'global', match: (i, k) => k.pageUp || (k.ctrl && i === 'u') },
-  { id: 'scrollDown', keys: 'PgDn, Ctrl+D', description: 'scroll down', scope: 'global', match: (i, k) => k.pageDown || (k.ctrl && i === 'd') },
-  { id: 'jumpLatest', keys: 'End, Ctrl+L', description: 'jump to the latest message', scope: 'global', match: (i, k) => k.end || (k.ctrl && i === 'l') },
-  { id: 'search', keys: 'Ctrl+F', description: 'search in this conversation', scope: 'global', match: ctrl('f') },
+  { id: 'sidebarDown', keys: '↓, j', description: 'move down the conversation list', scope: 'sidebar', match: (k) => named('down')(k) || (plain(k) && k.ch === 'j') },
+  { id: 'sidebarUp', keys: '↑, k', description: 'move up the conversation list', scope: 'sidebar', match: (k) => named('up')(k) || (plain(k) && k.ch === 'k') },
+  { id: 'openConversation', keys: 'Enter', description: 'open the selected conversation and type', scope: 'sidebar', match: named('return') },
+  { id: 'scrollUp', keys: 'PgUp', description: 'scroll up (older messages load on demand)', scope: 'global', match: (k) => k.name === 'pageUp' },
+  { id: 'scrollDown', keys: 'PgDn', description: 'scroll down', scope: 'global', match: (k) => k.name === 'pageDown' },
+  { id: 'jumpLatest', keys: 'Ctrl+L', description: 'redraw and jump to the latest message', scope: 'global', match: ctrl('l') },
+  { id: 'search', keys: 'Ctrl+R', description: 'search in this conversation', scope: 'global', match: ctrl('r') },
   { id: 'searchNext', keys: 'Ctrl+G', description: 'next (older) search match', scope: 'global', match: ctrl('g') },
-  { id: 'addFriend', keys: 'Ctrl+A', description: 'add a friend by name', scope: 'global', match: ctrl('a') },
-  { id: 'acceptFriend', keys: 'Ctrl+Y', description: 'accept the oldest pending friend request', scope: 'global', match: ctrl('y') },
-  { id: 'editor', keys: 'Ctrl+O', description: 'write a long message in $EDITOR', scope: 'global', match: ctrl('o') },
-  { id: 'send', keys: 'Enter', description: 'send the message (queued while offline)', scope: 'input', match: (_i, k) => k.return },
+  { id: 'addFriend', keys: 'Alt+A', description: 'add a friend by name', scope: 'global', match: alt('a') },
+  { id: 'acceptFriend', keys: 'Alt+Y', description: 'accept the oldest pending friend request', scope: 'global', match: alt('y') },
+  { id: 'editor', keys: 'Ctrl+O', description: 'edit the draft in $EDITOR (it comes back to the input line)', scope: 'global', match: ctrl('o') },
+  { id: 'newline', keys: 'Alt+Enter, Shift+Enter', description: 'a new line in the message', scope: 'input', match: (k) => k.name === 'return' && (k.meta || k.shift) },
+  { id: 'send', keys: 'Enter', description: 'send the message (queued while offline)', scope: 'input', match: named('return') },
+  { id: 'edit', keys: '←/→, Home/End, Ctrl+A/E/B/F/W/U/K/D, Alt+B/F, ↑/↓', description: 'edit the line as in readline; ↑/↓ recall sent lines', scope: 'input', match: (k) => lineOpFor(k) !== undefined },
 ];
 
 export interface KeyContext {
@@ -51,7 +80,7 @@ export interface KeyContext {
 }
 
 /** The binding a key press means in this context, if any. */
-export function bindingFor(input: string, key: Key, c: KeyContext): Binding | undefined {
+export function bindingFor(k: KeyEvent, c: KeyContext): Binding | undefined {
   for (const b of BINDINGS) {
     const applies =
       b.scope === 'global' ||
@@ -60,7 +89,7 @@ export function bindingFor(input: string, key: Key, c: KeyContext): Binding | un
       (b.scope === 'input' && c.focus === 'input' && !c.overlay) ||
       // "?" toggles help, so it also closes it.
       (b.scope === 'empty-input' && (c.focus === 'sidebar' || c.inputEmpty) && c.overlay !== 'prompt');
-    if (applies && b.match(input, key)) return b;
+    if (applies && b.match(k)) return b;
   }
   return undefined;
 }

@@ -1,3 +1,4 @@
+import { emptyLine, type LineState } from './line-editor.js';
 import { dmPeer, type AiChunkEvent, type ConversationView, type FriendRequests, type Message, type ReceiptEvent, type TypingEvent } from '../protocol/index.js';
 
 export interface PendingMessage {
@@ -35,7 +36,8 @@ export interface TuiState {
   selected: string | null;
   focus: 'sidebar' | 'input';
   overlay: Overlay;
-  input: string;
+  /** The input line being edited (text, cursor, history of sent lines). */
+  line: LineState;
   presence: Record<string, boolean>;
   /** Per conversation: who is typing and until when (epoch ms). */
   typing: Record<string, { username: string; until: number }>;
@@ -46,7 +48,7 @@ export interface TuiState {
 }
 
 export const initialState = (me: string, server: string): TuiState => ({
-  me, server, connection: 'connecting', conversations: {}, selected: null, focus: 'input', overlay: null, input: '',
+  me, server, connection: 'connecting', conversations: {}, selected: null, focus: 'input', overlay: null, line: emptyLine(),
   presence: {}, typing: {}, requests: { incoming: [], outgoing: [] }, ai: {}, search: null, notice: null,
 });
 
@@ -65,7 +67,7 @@ export type Action =
   | { type: 'select'; peer: string | null }
   | { type: 'move'; delta: number }
   | { type: 'focus'; focus: TuiState['focus'] }
-  | { type: 'input'; value: string }
+  | { type: 'line'; line: LineState }
 
   | { type: 'overlay'; overlay: Overlay }
   | { type: 'scroll'; delta: number }
@@ -193,8 +195,8 @@ export function reducer(s: TuiState, a: Action): TuiState {
     }
     case 'focus':
       return { ...s, focus: a.focus };
-    case 'input':
-      return { ...s, input: a.value };
+    case 'line':
+      return { ...s, line: a.line };
 
     case 'overlay':
       return { ...s, overlay: a.overlay };

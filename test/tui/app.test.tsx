@@ -11,6 +11,7 @@ const KEY = {
   ctrlC: '\u0003', ctrlQ: '\u0011', ctrlN: '\u000e', ctrlP: '\u0010', ctrlU: '\u0015', ctrlD: '\u0004', ctrlL: '\u000c',
   ctrlF: '\u0006', ctrlG: '\u0007', ctrlA: '\u0001', ctrlY: '\u0019', ctrlO: '\u000f', tab: '\t', enter: '\r', esc: '\u001b',
   down: '\u001b[B', up: '\u001b[A', pageUp: '\u001b[5~', pageDown: '\u001b[6~', end: '\u001b[F',
+  ctrlR: '\u0012', altA: '\u001ba', altY: '\u001by', altEnter: '\u001b\r', left: '\u001b[D', home: '\u001b[H', ctrlW: '\u0017', ctrlE: '\u0005', ctrlK: '\u000b', f1: '\u001bOP',
 };
 
 let d: TestDaemon;
@@ -59,10 +60,13 @@ const scenarios: Record<BindingId, Scenario> = {
   async help() {
     const t = await open();
     await t.press('?');
-    await waitFor(() => t.frame().includes('Keys (Esc or ? closes)')).catch((e) => { console.log(t.frame()); throw e; });
+    await waitFor(() => t.frame().includes('Keys (Esc or ? closes')).catch((e) => { console.log(t.frame()); throw e; });
+    // Every binding fits on a 24-row terminal.
     for (const b of BINDINGS) expect(t.frame()).toContain(b.keys);
     await t.press('?');
     await waitFor(() => !t.frame().includes('Keys (Esc'));
+    await t.press(KEY.f1);
+    await waitFor(() => t.frame().includes('Keys (Esc'));
     t.close();
   },
   async closeOverlay() {
@@ -122,19 +126,18 @@ const scenarios: Record<BindingId, Scenario> = {
     for (let i = 0; i < 6 && !t.frame().includes('line 10 from bob'); i++) await t.press(KEY.pageUp);
     // Older messages were loaded on demand and scrolled into view.
     await waitFor(() => t.frame().includes('line 10 from bob') && t.frame().includes('lines below'));
-    await t.press(KEY.ctrlU);
     t.close();
   },
   async scrollDown() {
     const t = await open();
     await t.press(KEY.pageUp, KEY.pageUp);
     await waitFor(() => t.frame().includes('lines below'));
-    for (let i = 0; i < 8 && t.frame().includes('lines below'); i++) await t.press(i % 2 ? KEY.ctrlD : KEY.pageDown);
+    for (let i = 0; i < 8 && t.frame().includes('lines below'); i++) await t.press(KEY.pageDown);
     await waitFor(() => !t.frame().includes('lines below') && t.frame().includes('needle number 80'));
     t.close();
   },
   async jumpLatest() {
-    for (const k of [KEY.end, KEY.ctrlL]) {
+    for (const k of [KEY.ctrlL]) {
       const t = await open();
       await t.press(KEY.pageUp, KEY.pageUp);
       await waitFor(() => t.frame().includes('lines below'));
@@ -145,7 +148,7 @@ const scenarios: Record<BindingId, Scenario> = {
   },
   async search() {
     const t = await open();
-    await t.press(KEY.ctrlF);
+    await t.press(KEY.ctrlR);
     await waitFor(() => t.frame().includes('search:')).catch((e) => { console.log(t.frame()); throw e; });
     await t.press(...'needle'.split(''), KEY.enter);
     await waitFor(() => t.frame().includes('needle number 80')).catch((e) => { console.log(t.frame()); throw e; });
@@ -157,9 +160,9 @@ const scenarios: Record<BindingId, Scenario> = {
     // Each step waits for its effect, so a slow history page under load cannot reorder them.
     await t.press(KEY.pageUp, KEY.pageUp, KEY.pageUp);
     await waitFor(() => t.frame().includes('lines below')).catch(show);
-    await t.press(KEY.end);
+    await t.press(KEY.ctrlL);
     await waitFor(() => !t.frame().includes('lines below') && t.frame().includes('line 79 from bob')).catch(show);
-    await t.press(KEY.ctrlF);
+    await t.press(KEY.ctrlR);
     await waitFor(() => t.frame().includes('search:')).catch(show);
     await t.press(...'needle'.split(''), KEY.enter);
     await waitFor(() => t.frame().includes('needle number 80')).catch(show);
@@ -170,7 +173,7 @@ const scenarios: Record<BindingId, Scenario> = {
   async addFriend() {
     const dave = await registerUser(d.url, `tui_dave${Date.now() % 10000}`);
     const t = await open();
-    await t.press(KEY.ctrlA, ...dave.name.split(''), KEY.enter);
+    await t.press(KEY.altA, ...dave.name.split(''), KEY.enter);
     await waitFor(() => t.frame().includes(`friend request sent to ${dave.name}`));
     expect((await dave.api.friendRequests()).incoming).toEqual([alice.name]);
     t.close();
@@ -179,8 +182,8 @@ const scenarios: Record<BindingId, Scenario> = {
     const erin = await registerUser(d.url, `tui_erin${Date.now() % 10000}`);
     await erin.api.addFriend(alice.name);
     const t = await open();
-    await waitFor(() => t.frame().includes('requests (Ctrl+Y):') && t.frame().includes(erin.name));
-    await t.press(KEY.ctrlY);
+    await waitFor(() => t.frame().includes('requests (Alt+Y):') && t.frame().includes(erin.name));
+    await t.press(KEY.altY);
     await waitFor(() => t.frame().includes(`you and ${erin.name} are now friends`));
     expect((await erin.api.friends()).map((f) => f.username)).toEqual([alice.name]);
     t.close();
@@ -189,10 +192,37 @@ const scenarios: Record<BindingId, Scenario> = {
     const seen: string[] = [];
     const t = await open({ runEditor: (text) => { seen.push(text); return 'written in the editor\nsecond line\n'; } });
     await t.press('draft', KEY.ctrlO);
-    await waitFor(() => t.frame().includes('written in the editor'));
+    // The edited text comes back to the input line, to be reviewed; Enter sends it.
+    await waitFor(() => t.frame().includes('to tui_bob> written in the editor⏎second line'));
     expect(seen).toEqual(['draft']);
-    const last = (await alice.api.history(bob.name, { limit: 1 }))[0]!;
-    expect(last.text).toBe('written in the editor\nsecond line');
+    expect((await alice.api.history(bob.name, { limit: 1 }))[0]!.text).not.toBe('written in the editor\nsecond line');
+    await t.press(KEY.enter);
+    await waitFor(async () => (await alice.api.history(bob.name, { limit: 1 }))[0]!.text === 'written in the editor\nsecond line');
+    t.close();
+  },
+  async newline() {
+    const t = await open();
+    await t.press('one', KEY.altEnter, 'two');
+    await waitFor(() => t.frame().includes('to tui_bob> one⏎two'));
+    await t.press(KEY.enter);
+    await waitFor(async () => (await bob.api.history(alice.name, { limit: 1 }))[0]!.text === 'one\ntwo');
+    t.close();
+  },
+  async edit() {
+    const t = await open();
+    const show = (e: Error) => { console.log(t.frame()); throw e; };
+    // Every key of a burst counts, and readline's keys edit in place.
+    await t.press('hello wrld');
+    await t.press(KEY.left, KEY.left, KEY.left, 'o', KEY.home, '> ', KEY.ctrlE, '!');
+    await waitFor(() => t.frame().includes('to tui_bob> > hello world!')).catch(show);
+    await t.press(KEY.ctrlW);
+    await waitFor(() => /to tui_bob> > hello\s*$/m.test(t.frame()) && !t.frame().includes('world')).catch(show);
+    await t.press('\u007f'.repeat(6));
+    await waitFor(() => /to tui_bob> >\s*$/m.test(t.frame())).catch(show);
+    await t.press(KEY.ctrlU, 'sent line', KEY.enter, 'draft', KEY.up);
+    await waitFor(() => t.frame().includes('to tui_bob> sent line')).catch(show);
+    await t.press(KEY.down);
+    await waitFor(() => t.frame().includes('to tui_bob> draft')).catch(show);
     t.close();
   },
   async send() {

@@ -13,7 +13,8 @@ const type = (s: string, ...keys: string[]) => tmux('send-keys', '-t', s, ...key
 
 /** waitFor that shows both screens when it gives up. */
 const until = (f: () => boolean, ms = 10_000) => waitFor(f, ms).catch((e: Error) => {
-  console.log(`alice:\n${screen('alice')}\nbob:\n${screen('bob')}`);
+  const show = (s: string) => { try { return screen(s); } catch { return '(no session)'; } };
+  console.log(`alice:\n${show('alice')}\nbob:\n${show('bob')}`);
   throw e;
 });
 
@@ -43,7 +44,8 @@ beforeAll(async () => {
     // `chat` with no arguments on a terminal opens the TUI; the shell line reports how it exited.
     // CI=1 as many shells have it: the TUI must still draw (ink alone would not).
     // bob's terminal asks for no colour (NO_COLOR); alice's does not.
-    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `env CI=1 ${name === 'bob' ? `NO_COLOR=1 VISUAL=${editor} EDITOR=${editor} ` : ''}CHAT_CONFIG_DIR=${cfg[name]} TERM=xterm-256color ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 30`);
+    // Each shell prints 200 numbered lines first: its scrollback must survive the TUI.
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `seq -f 'shell line %g' 1 200; env CI=1 ${name === 'bob' ? `NO_COLOR=1 VISUAL=${editor} EDITOR=${editor} ` : ''}CHAT_CONFIG_DIR=${cfg[name]} TERM=xterm-256color ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 30`);
   }
 });
 
@@ -88,11 +90,30 @@ describe('TUI in tmux', () => {
     expect(bobScreen).toContain('AI: The answer is forty-two.');
     expect(bobScreen).not.toMatch(COLOUR);
 
-    // Ctrl+O hands the terminal to $EDITOR with the draft; what it saves is sent, and the TUI
-    // draws again. An editor that fails sends nothing and keeps the draft.
+    // A keypress rewrites only what changed, and nothing ever clears the scrollback (ESC[3J).
+    const bytes = path.join(tmpDir('chat-pipe-'), 'alice.out');
+    tmux('pipe-pane', '-o', '-t', 'alice', `cat >> ${bytes}`);
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = fs.existsSync(bytes) ? fs.statSync(bytes).size : 0;
+    type('alice', 'x');
+    await until(() => /to tmux_bob> x\s*$/m.test(screen('alice')));
+    await new Promise((r) => setTimeout(r, 1500));
+    const keypressBytes = fs.statSync(bytes).size - before;
+    type('alice', 'BSpace');
+    await until(() => /to tmux_bob>\s*$/m.test(screen('alice')));
+    console.log(`bytes written for one keypress at 100x30: ${keypressBytes}`);
+    expect(keypressBytes).toBeLessThan(600);
+
+    // Ctrl+O hands the terminal to $EDITOR with the draft; what it saves comes back to the input
+    // line on the TUI's own (alternate) screen, and Enter sends it. An editor that fails sends
+    // nothing and keeps the draft.
     type('bob', 'draft');
     await until(() => screen('bob').includes('to tmux_alice> draft'));
     type('bob', 'C-o');
+    await until(() => screen('bob').includes('to tmux_alice> draft and more from the editor⏎second line') && screen('bob').includes('● online'));
+    expect(tmux('display-message', '-p', '-t', 'bob', '#{alternate_on}').trim()).toBe('1');
+    expect(screen('alice')).not.toContain('draft and more from the editor');
+    type('bob', 'Enter');
     await until(() => screen('alice').includes('tmux_bob: draft and more from the editor') && screen('alice').includes('second line'));
     await until(() => /to tmux_alice>\s*$/m.test(screen('bob')) && screen('bob').includes('draft and more from the editor'));
     type('bob', 'cancel-it');
@@ -115,8 +136,13 @@ describe('TUI in tmux', () => {
 
     type('alice', 'C-c');
     await until(() => screen('alice').includes('EXITED 0'));
-    // The alternate screen is gone: the shell's own screen is back.
+    // The alternate screen is gone: the shell's own screen is back, with its whole scrollback.
     expect(screen('alice')).not.toContain('to tmux_bob>');
+    const history = tmux('capture-pane', '-p', '-S', '-', '-t', 'alice');
+    const kept = history.split('\n').filter((l) => /^shell line \d+$/.test(l)).length;
+    console.log(`shell lines in alice's scrollback after the TUI: ${kept} of 200`);
+    expect(kept).toBe(200);
+    expect(fs.readFileSync(bytes, 'latin1')).not.toContain('\u001b[3J');
   }, 120_000);
 
   it('chatd restarts while bob’s TUI is open: it shows offline, queues what he sends, then reconnects, sends it once and gets new messages live', async () => {
