@@ -8,9 +8,15 @@ import type { Theme } from './theme.js';
 export function MessagePane({ state, width, height, t }: { state: TuiState; width: number; height: number; t: Theme }) {
   const c = state.selected ? state.conversations[state.selected] : undefined;
   if (!c) {
+    // Started while chatd is down: not an empty account, an unreachable server.
+    const down = state.connection !== 'online' && Object.keys(state.conversations).length === 0;
     return (
       <Box flexDirection="column" width={width} height={height} paddingLeft={1}>
-        <Text dimColor>No conversation selected. Alt+A adds a friend, ? shows the keys.</Text>
+        {down ? (
+          <Text color={t.warn} wrap="wrap">Cannot reach chatd at {sanitizeLine(state.server)}. Retrying every few seconds; your conversations appear once it answers.</Text>
+        ) : (
+          <Text dimColor>No conversation selected. Alt+A adds a friend, ? shows the keys.</Text>
+        )}
       </Box>
     );
   }
@@ -19,7 +25,9 @@ export function MessagePane({ state, width, height, t }: { state: TuiState; widt
   const paneHeight = height - 1;
   const lines = conversationLines(state, c, width - 1);
   const view = visible(lines, paneHeight, c.scroll);
-  const top = view.atTop && c.hasOlder ? '↑ older messages: PgUp loads them' : view.atTop ? '(beginning of conversation)' : '';
+  // Nothing is older than seq 1, whatever the last page said.
+  const older = c.hasOlder && (c.messages[0]?.seq ?? 0) > 1;
+  const top = view.atTop && older ? '↑ older messages: PgUp loads them' : view.atTop ? '(beginning of conversation)' : '';
   return (
     <Box flexDirection="column" width={width} height={height} paddingLeft={1}>
       {view.lines.length < paneHeight ? <Text dimColor>{top}</Text> : null}

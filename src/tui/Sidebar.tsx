@@ -28,7 +28,7 @@ export function Sidebar({ state, width, height, t }: { state: TuiState; width: n
   return (
     <Box flexDirection="column" width={width} height={height} borderStyle="single" borderTop={false} borderBottom={false} borderLeft={false}>
       <Text bold underline>Conversations</Text>
-      {rows.length ? rows : <Text dimColor>none yet: Alt+A adds a friend</Text>}
+      {rows.length ? rows : <Text dimColor>{state.connection === 'online' ? 'none yet: Alt+A adds a friend' : 'waiting for chatd…'}</Text>}
       {pending > 0 ? <Text color={t.warn} wrap="truncate">requests (Alt+Y):</Text> : null}
       {state.requests.incoming.slice(0, 3).map((u) => <Text key={`rq-${u}`} color={t.warn} wrap="truncate">  {sanitizeLine(u)}</Text>)}
     </Box>

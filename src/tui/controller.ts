@@ -1,10 +1,15 @@
 import { v7 as uuidv7 } from 'uuid';
-import { ChatError, TYPING_THROTTLE_MS, TYPING_TTL_MS, type Message, type ServerToClientEvents as ServerEvents } from '../protocol/index.js';
+import { ChatError, ERROR_CODES, TYPING_THROTTLE_MS, TYPING_TTL_MS, type Message, type ServerToClientEvents as ServerEvents } from '../protocol/index.js';
 import type { ApiClient } from '../client/api.js';
 import { MessageStream, call, sendDurable, type Connection } from '../client/socket.js';
 import type { Action, PendingMessage, TuiState } from './state.js';
 
 export type Dispatch = (a: Action) => void;
+
+/** An error as people read it: the server's sentence (the code is for scripts and the log). */
+export function errorSentence(e: ChatError): string {
+  return e.message || ERROR_CODES[e.code].message;
+}
 
 /**
  * The TUI's side effects over the shared typed client: it loads conversations and
@@ -47,7 +52,7 @@ export class ChatController {
       void this.flush();
     });
     s.on('disconnect', () => this.dispatch({ type: 'connection', state: 'offline' }));
-    this.conn.on('fatal', (e: ChatError) => this.dispatch({ type: 'notice', text: `${e.code}: ${e.message}` }));
+    this.conn.on('fatal', (e: ChatError) => this.dispatch({ type: 'notice', text: errorSentence(e), connection: e.code === 'CHAT_ERR_UNAVAILABLE' }));
     this.stream = new MessageStream(this.api, this.conn);
     this.stream.on('message', (m: Message) => this.onMessage(m));
     this.stream.on('warn', (e: Error) => this.log('stream warning', e));
@@ -87,6 +92,8 @@ export class ChatController {
       this.dispatch({ type: 'conversations', list: convs });
     } catch (err) {
       this.log('refresh failed', err);
+      // Unreachable at start: say so plainly (the pane says where, and that it retries).
+      if (err instanceof ChatError && err.code === 'CHAT_ERR_UNAVAILABLE') this.dispatch({ type: 'connection', state: 'offline' });
     }
   }
 
@@ -126,7 +133,7 @@ export class ChatController {
           if (err instanceof ChatError && err.code !== 'CHAT_ERR_UNAVAILABLE' && err.code !== 'CHAT_ERR_SHUTTING_DOWN') {
             // A refusal (not friends, too long…): show it on the message, keep going.
             this.queue.shift();
-            this.dispatch({ type: 'pending:done', peer: p.to, clientMsgId: p.clientMsgId, error: err.code });
+            this.dispatch({ type: 'pending:done', peer: p.to, clientMsgId: p.clientMsgId, error: errorSentence(err) });
           } else break; // Still offline: retried with the same clientMsgId on reconnect.
         }
       }

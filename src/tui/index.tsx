@@ -67,6 +67,7 @@ export function framedStdout(out: NodeJS.WriteStream): { stream: NodeJS.WriteStr
 /** Opens the interactive interface; resolves when the user quits, with the terminal restored. */
 export async function runTui(ctx: Context): Promise<void> {
   const log = fileLogger(path.join(ctx.dir, 'tui.log'));
+  log('tui started', { server: ctx.server, pid: process.pid });
   const noColor = 'NO_COLOR' in ctx.io.env && ctx.io.env.NO_COLOR !== '';
   const server = ctx.server;
   let loggedIn = ctx.username !== undefined || ctx.io.env.CHAT_TOKEN !== undefined;

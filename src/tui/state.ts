@@ -44,8 +44,15 @@ export interface TuiState {
   requests: FriendRequests;
   ai: Record<string, { conversationId: string; text: string; error?: string; done: boolean }>;
   search: { peer: string; query: string; hit: string | null } | null;
-  notice: string | null;
+  /** A notice for the status bar, until it expires (epoch ms); `connection` ones end when back online. */
+  notice: { text: string; until: number; connection: boolean } | null;
 }
+
+/** How long a notice stays in the status bar. */
+export const NOTICE_MS = 8000;
+
+/** The notice to show now, if any. */
+export const liveNotice = (s: TuiState, now = Date.now()) => (s.notice && s.notice.until > now ? s.notice.text : null);
 
 export const initialState = (me: string, server: string): TuiState => ({
   me, server, connection: 'connecting', conversations: {}, selected: null, focus: 'input', overlay: null, line: emptyLine(),
@@ -74,7 +81,7 @@ export type Action =
   | { type: 'jumpLatest' }
   | { type: 'search'; query: string }
   | { type: 'searchNext' }
-  | { type: 'notice'; text: string | null }
+  | { type: 'notice'; text: string | null; now?: number; connection?: boolean }
   | { type: 'read'; peer: string; seq: number };
 
 function emptyConversation(me: string, peer: string): ConversationState {
@@ -103,7 +110,8 @@ function withConv(s: TuiState, peer: string, f: (c: ConversationState) => Conver
 export function reducer(s: TuiState, a: Action): TuiState {
   switch (a.type) {
     case 'connection':
-      return { ...s, connection: a.state };
+      // Back online: a notice about the connection no longer holds (the bar must not say both).
+      return { ...s, connection: a.state, notice: a.state === 'online' && s.notice?.connection ? null : s.notice };
     case 'conversations': {
       let next = s;
       for (const v of a.list) {
@@ -217,7 +225,7 @@ export function reducer(s: TuiState, a: Action): TuiState {
       return { ...s, search: { ...s.search, hit: hit?.id ?? null } };
     }
     case 'notice':
-      return { ...s, notice: a.text };
+      return { ...s, notice: a.text === null ? null : { text: a.text, until: (a.now ?? Date.now()) + NOTICE_MS, connection: a.connection ?? false } };
     case 'read':
       return withConv(s, a.peer, (c) => ({ ...c, myRead: Math.max(c.myRead, a.seq), unread: 0 }));
   }

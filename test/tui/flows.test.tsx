@@ -86,4 +86,20 @@ describe('TUI flows', () => {
     r.unmount();
     conn.close();
   });
+  it('started while chatd is down, says it cannot reach it, where, and that it retries; the status bar has no stray …', async () => {
+    const net = await import('node:net');
+    const port = await new Promise<number>((r) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => r(p)); }); });
+    const url = `http://127.0.0.1:${port}`;
+    const conn = connect(url, staticCredentials('chat_x.y'));
+    const r = render(<App api={new ApiClient(url, staticCredentials('chat_x.y'))} conn={conn} me="someone" server={url} noColor log={() => {}} size={{ columns: 80, rows: 24 }} />);
+    const frame = () => r.lastFrame() ?? '';
+    await waitFor(() => frame().includes(`Cannot reach chatd at ${url}`)).catch((e) => { console.log(frame()); throw e; });
+    expect(frame()).not.toContain('none yet');
+    expect(frame()).toContain('waiting for chatd');
+    const bar = frame().split('\n').find((l) => l.includes('someone@'))!;
+    console.log(`status bar: "${bar}"`);
+    expect(bar.trimEnd().endsWith('…')).toBe(false);
+    r.unmount();
+    conn.close();
+  });
 });

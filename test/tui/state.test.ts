@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import type { Message } from '../../src/protocol/index.js';
+import { NOTICE_MS, initialState, liveNotice, mergeMessages, reducer } from '../../src/tui/state.js';
+import { applyLine, emptyLine } from '../../src/tui/line-editor.js';
+
+const msg = (seq: number, text = `m${seq}`): Message => ({ id: `id${seq}`, seq, conversationId: 'dm:a:b', from: 'b', to: 'a', text, kind: 'user', createdAt: '2026-11-28T10:00:00.000Z' });
+
+describe('TUI reducer', () => {
+  it('lets notices expire, and a connection notice ends when the connection is back', () => {
+    let s = reducer(initialState('a', 'http://x'), { type: 'notice', text: 'friend request sent to b', now: 1000 });
+    expect(liveNotice(s, 1000 + NOTICE_MS - 1)).toBe('friend request sent to b');
+    expect(liveNotice(s, 1000 + NOTICE_MS)).toBeNull();
+    s = reducer(s, { type: 'notice', text: 'Cannot reach chatd', connection: true });
+    s = reducer(s, { type: 'connection', state: 'offline' });
+    expect(liveNotice(s)).toBe('Cannot reach chatd');
+    s = reducer(s, { type: 'connection', state: 'online' });
+    expect(liveNotice(s)).toBeNull();
+    // Other notices survive a reconnect until they expire.
+    s = reducer(s, { type: 'notice', text: 'you and b are now friends' });
+    expect(liveNotice(reducer(s, { type: 'connection', state: 'online' }))).toBe('you and b are now friends');
+  });
+
+  it('keeps messages sorted by seq without duplicates, and the line as the editor left it', () => {
+    expect(mergeMessages([msg(1), msg(3)], [msg(2), msg(3, 'again')]).map((m) => [m.seq, m.text])).toEqual([[1, 'm1'], [2, 'm2'], [3, 'again']]);
+    const line = applyLine(emptyLine(), { op: 'insert', text: 'draft' });
+    expect(reducer(initialState('a', 'http://x'), { type: 'line', line }).line).toBe(line);
+  });
+});
