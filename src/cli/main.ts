@@ -4,6 +4,8 @@ import { sanitize } from '../client/sanitize.js';
 import { quietOnClosedPipe } from '../client/pipe.js';
 import { Context, processIO, type GlobalOptions, type IO } from './context.js';
 import { EXIT, UsageError, exitCodeFor } from './errors.js';
+import { completionScript } from './completion.js';
+import { VERSION } from '../client/version.js';
 import { register as registerAuth } from './commands/auth.js';
 import { register as registerFriends } from './commands/friends.js';
 import { register as registerMessages } from './commands/messages.js';
@@ -15,10 +17,15 @@ export function buildProgram(io: IO): Command {
   const program = new Command('chat')
     .description('terminal chat: scriptable commands; exit codes 0 ok, 1 error, 2 usage, 4 authentication')
     .addOption(new Option('--server <url>', 'chatd URL (env CHAT_SERVER; remembered after login)'))
-    .option('--json', 'print data as JSON')
+    // Accepted before the command too; listed on each command that prints data.
+    .addOption(new Option('--json', 'print data as JSON').hideHelp())
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
-    .showHelpAfterError();
+    // Every subcommand's help lists the options it inherits (--server, --json).
+    .configureHelp({ showGlobalOptions: true })
+    // A typo gets commander's "Did you mean …?" and a pointer, not the whole help.
+    .showHelpAfterError('(chat --help lists the commands)');
   let ctx: Context | undefined;
   const context = () => (ctx ??= new Context(program.opts<GlobalOptions>(), io));
   registerAuth(program, context);
@@ -39,6 +46,8 @@ export function buildProgram(io: IO): Command {
   // --json is accepted after the subcommand too: `chat history bob --json`.
   const addJson = (c: Command) => {
     for (const sub of c.commands) {
+      // The TUI, shell completion and infra print no data.
+      if (['tui', 'completion', 'infra'].includes(sub.name())) continue;
       if (sub.commands.length > 0) addJson(sub);
       else sub.option('--json', 'print data as JSON').hook('preAction', (_t, action) => {
         if (action.opts().json) program.setOptionValue('json', true);
@@ -46,6 +55,11 @@ export function buildProgram(io: IO): Command {
     }
   };
   addJson(program);
+  program.command('completion <shell>').description('print a completion script for bash, zsh or fish (e.g. source <(chat completion bash))')
+    .action((shell: string) => {
+      if (shell !== 'bash' && shell !== 'zsh' && shell !== 'fish') throw new UsageError(`completion: bash, zsh or fish, not ${JSON.stringify(shell)}`);
+      io.out(completionScript(program, shell));
+    });
   return program;
 }
 

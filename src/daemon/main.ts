@@ -4,6 +4,7 @@ import { createDaemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import { createEngines } from './engines/index.js';
 import { quietOnClosedPipe } from '../client/pipe.js';
+import { VERSION } from '../client/version.js';
 
 interface StartFlags { host?: string; port?: string; dataDir?: string }
 
@@ -88,7 +89,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 export async function main(argv: string[]) {
   quietOnClosedPipe();
-  const program = new Command('chatd').description('chat server daemon').exitOverride();
+  const program = new Command('chatd').description('chat server daemon').version(VERSION, '-V, --version', 'print the version').exitOverride();
   const common = (c: Command) => c
     .option('--host <host>', 'address to listen on (HOST)')
     .option('--port <port>', 'TCP port, 0 for any (PORT)')

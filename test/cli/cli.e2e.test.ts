@@ -290,4 +290,28 @@ describe('chat CLI end to end', () => {
     expect(code).toBe(2);
     expect(out).toMatch(/nothing to send/);
   });
+  it('--version, inherited options in subcommand help, no --json on tui, a short answer to typos, and shell completion', async () => {
+    const version = (JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+    expect((await runChat(['--version'])).stdout.trim()).toBe(version);
+    const { CHATD_BIN } = await import('../support/procs.js');
+    const { execFileSync } = await import('node:child_process');
+    expect(execFileSync(process.execPath, [CHATD_BIN, '--version'], { encoding: 'utf8' }).trim()).toBe(version);
+    expect((await runChat(['send', '--help'])).stdout).toMatch(/--server <url>/);
+    expect((await runChat(['tui', '--help'])).stdout).not.toMatch(/--json/);
+    const typo = await runChat(['histroy', 'bob']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/Did you mean history\?/);
+    expect(typo.stderr).not.toMatch(/Commands:/);
+    const bash = (await runChat(['completion', 'bash'])).stdout;
+    const complete = (words: string[]) => execFileSync('bash', ['-c', `${bash}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _chat; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' }).trim();
+    console.log(`bash completion: chat fr -> ${complete(['chat', 'fr'])}; chat friends a -> ${complete(['chat', 'friends', 'a'])}; chat send --id -> ${complete(['chat', 'send', '--id'])}`);
+    expect(complete(['chat', 'fr'])).toBe('friends');
+    expect(complete(['chat', 'friends', 'a'])).toBe('add accept');
+    expect(complete(['chat', 'send', '--id'])).toBe('--idempotency-key');
+    for (const shell of ['zsh', 'fish']) {
+      const script = (await runChat(['completion', shell])).stdout;
+      for (const c of ['register', 'send', 'history', 'listen', 'friends', 'token', 'admin', 'tui']) expect(script).toContain(c);
+    }
+    expect((await runChat(['completion', 'tcsh'])).code).toBe(2);
+  });
 });
