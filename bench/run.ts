@@ -1,5 +1,5 @@
 /**
- * npm run bench -- <dm|connections|persist|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--profile]
+ * npm run bench -- <dm|connections|persist|cli|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--profile]
  *
  * --profile runs chatd under `node --cpu-prof` and prints where its CPU time went
  * (bench/profile.ts); the summary is written to bench/results/profile-<scenario>-<target>.json.
@@ -429,17 +429,61 @@ async function persistScenario(targets: Target[]) {
   return out;
 }
 
+/**
+ * How long `chat` takes to start and finish, which is what a shell script pays per call: `chat
+ * --help`, `chat whoami` and `chat send` against `node -e 0` (the floor), timed in turns in the
+ * same run, medians and ratios to the floor.
+ */
+async function cliScenario() {
+  const s = await startServer('chatd');
+  try {
+    const [a, b] = await users(s, 2);
+    const cfg = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-bench-cli-'));
+    const chat = path.join(root, 'bin/chat.js');
+    const env = { ...process.env, CHAT_SERVER: s.url, CHAT_CONFIG_DIR: cfg };
+    const login = spawnSync(process.execPath, [chat, 'login', a!.name, '--password-stdin'], { env, input: 'bench-password\n' });
+    if (login.status !== 0) throw new Error(`chat login failed: ${login.stderr.toString()}`);
+    const commands: Record<string, string[]> = {
+      'node -e 0': ['-e', '0'],
+      'chat --help': [chat, '--help'],
+      'chat whoami': [chat, 'whoami'],
+      'chat send': [chat, 'send', b!.name, 'bench message'],
+    };
+    const runs = quick ? 3 : 15;
+    const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+    for (let i = 0; i < runs; i++) {
+      for (const [name, argv] of Object.entries(commands)) {
+        const t0 = performance.now();
+        const r = spawnSync(process.execPath, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+        const ms = performance.now() - t0;
+        if (r.status !== 0) throw new Error(`${name} exited ${r.status}: ${r.stderr.toString()}`);
+        times[name]!.push(ms);
+      }
+    }
+    const floor = median(times['node -e 0']!);
+    const out: Record<string, { medianMs: number; ratioToNode: number; runs: number }> = {};
+    for (const [name, t] of Object.entries(times)) {
+      const m = median(t);
+      out[name] = { medianMs: Math.round(m), ratioToNode: Math.round((m / floor) * 100) / 100, runs: t.length };
+      console.log(`cli ${name.padEnd(12)} median ${Math.round(m)} ms  ${out[name]!.ratioToNode}x node -e 0  (${t.length} runs)`);
+    }
+    return { commands: out, targets: { help: '<= 2x node -e 0', send: '<= 4x node -e 0' } };
+  } finally {
+    await stopServer(s);
+  }
+}
+
 const scaleout = !!(process.env.MONGODB_URI && process.env.REDIS_URL && process.env.KAFKA_BROKERS);
 const only = args.find((a) => a.startsWith('--targets='))?.slice('--targets='.length).split(',') as Target[] | undefined;
 const targets: Target[] = only ?? ['socketio', 'ws', 'chatd', ...(scaleout ? ['chatd-scaleout' as const] : [])];
 const onlyRates = args.find((a) => a.startsWith('--rates='))?.slice('--rates='.length).split(',').map(Number);
 const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 1e9), node: process.version, taskset: hasTaskset, quick };
-const scenarios = scenario === 'all' ? ['dm', 'connections', 'persist'] : [scenario];
+const scenarios = scenario === 'all' ? ['dm', 'connections', 'persist', 'cli'] : [scenario];
 fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 if (profile) fs.mkdirSync(profileDir, { recursive: true });
 for (const name of scenarios) {
-  const run = name === 'dm' ? dmScenario : name === 'connections' ? connectionsScenario : name === 'persist' ? persistScenario : null;
-  if (!run) { console.error(`unknown scenario ${name}: dm, connections, persist or all`); process.exit(2); }
+  const run = name === 'dm' ? dmScenario : name === 'connections' ? connectionsScenario : name === 'persist' ? persistScenario : name === 'cli' ? cliScenario : null;
+  if (!run) { console.error(`unknown scenario ${name}: dm, connections, persist, cli or all`); process.exit(2); }
   console.log(`== ${name}${quick ? ' (quick)' : ''} on ${machine.cores} cores, ${machine.node}; targets: ${targets.join(', ')}`);
   const result = await run(targets);
   // A partial run (some targets or rates only) never overwrites the full record.

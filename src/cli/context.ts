@@ -1,11 +1,12 @@
-import Conf from 'conf';
+import type Conf from 'conf';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ChatError, type AuthResult } from '../protocol/index.js';
+import { ChatError } from '../protocol/errors.js';
+import type { AuthResult } from '../protocol/types.js';
 import { ApiClient, NOT_LOGGED_IN, staticCredentials, type Credentials } from '../client/api.js';
 import { UsageError } from './errors.js';
-import { connect, type ConnectOptions, type Connection } from '../client/socket.js';
+import type { ConnectOptions, Connection } from '../client/socket.js';
 import { safeJson, sanitize } from '../client/sanitize.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:3000';
@@ -51,13 +52,36 @@ function sleep(ms: number) {
 /** Everything a command needs: output, the credential store and clients. */
 export class Context {
   readonly dir: string;
-  private readonly conf: Conf<Stored>;
+  private readonly file: string;
+  private conf?: Promise<Conf<Stored>>;
 
-  constructor(readonly opts: GlobalOptions, readonly io: IO) {
+  private constructor(readonly opts: GlobalOptions, readonly io: IO) {
     this.dir = configDir(io.env);
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     fs.chmodSync(this.dir, 0o700);
-    this.conf = new Conf<Stored>({ cwd: this.dir, configName: 'credentials', configFileMode: 0o600, projectName: 'chat' });
+    this.file = path.join(this.dir, 'credentials.json');
+  }
+
+  static async create(opts: GlobalOptions, io: IO): Promise<Context> {
+    return new Context(opts, io);
+  }
+
+  /** The stored credentials, read from disk each time (another chat process may have refreshed them). */
+  private get stored(): Stored {
+    try {
+      return JSON.parse(fs.readFileSync(this.file, 'utf8')) as Stored;
+    } catch {
+      return {};
+    }
+  }
+
+  /**
+   * Writes go through conf (atomic, mode 0600). It and its schema validator load only when a
+   * command writes (login, logout, a token refresh): reading is a JSON file, so `chat whoami`
+   * and `chat send` start without them.
+   */
+  private writer(): Promise<Conf<Stored>> {
+    return (this.conf ??= import('conf').then(({ default: ConfClass }) => new ConfClass<Stored>({ cwd: this.dir, configName: 'credentials', configFileMode: 0o600, projectName: 'chat' })));
   }
 
   get json() {
@@ -68,7 +92,7 @@ export class Context {
     // Blame the setting the value came from.
     const [s, from] = this.opts.server !== undefined ? [this.opts.server, '--server']
       : this.io.env.CHAT_SERVER !== undefined ? [this.io.env.CHAT_SERVER, 'CHAT_SERVER']
-        : [this.conf.get('server') ?? DEFAULT_SERVER, `the server remembered in ${path.join(this.dir, 'credentials.json')}`];
+        : [this.stored.server ?? DEFAULT_SERVER, `the server remembered in ${this.file}`];
     if (s === '') throw new UsageError(`${from} is empty: set it to chatd's URL (e.g. ${DEFAULT_SERVER}) or unset it`);
     try {
       const u = new URL(s);
@@ -80,7 +104,7 @@ export class Context {
   }
 
   get username(): string | undefined {
-    return this.conf.get('username');
+    return this.stored.username;
   }
 
   /** Prints data: JSON when --json, else the human form. */
@@ -106,24 +130,25 @@ export class Context {
     this.io.err(sanitize(s) + '\n');
   }
 
-  saveLogin(server: string, r: AuthResult) {
-    this.conf.set({ server, username: r.user.username, accessToken: r.accessToken, accessExpiresAt: Date.now() + r.expiresIn * 1000, refreshToken: r.refreshToken });
+  async saveLogin(server: string, r: AuthResult) {
+    (await this.writer()).set({ server, username: r.user.username, accessToken: r.accessToken, accessExpiresAt: Date.now() + r.expiresIn * 1000, refreshToken: r.refreshToken });
   }
 
   storedRefreshToken() {
-    return this.conf.get('refreshToken');
+    return this.stored.refreshToken;
   }
 
-  clearLogin() {
-    const server = this.conf.get('server');
-    this.conf.clear();
-    if (server) this.conf.set('server', server);
+  async clearLogin() {
+    const conf = await this.writer();
+    const server = conf.get('server');
+    conf.clear();
+    if (server) conf.set('server', server);
   }
 
   credentials(): Credentials {
     const apiToken = this.io.env.CHAT_TOKEN;
     if (apiToken) return staticCredentials(apiToken);
-    const read = () => this.conf.store;
+    const read = () => this.stored;
     return {
       token: async () => {
         const s = read();
@@ -157,7 +182,7 @@ export class Context {
       }
     }
     try {
-      const s = this.conf.store;
+      const s = this.stored;
       if (s.accessToken && s.accessToken !== staleAccess && (s.accessExpiresAt ?? 0) - Date.now() > 30_000) return s.accessToken;
       if (!s.refreshToken) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', NOT_LOGGED_IN);
       const server = s.server ?? this.server;
@@ -168,7 +193,7 @@ export class Context {
         if (err instanceof ChatError && err.code === 'CHAT_ERR_UNAVAILABLE') throw err;
         throw new ChatError('CHAT_ERR_UNAUTHENTICATED', `Session expired (${err instanceof ChatError ? err.code : 'refresh failed'}): run "chat login"`);
       }
-      this.saveLogin(server, r);
+      await this.saveLogin(server, r);
       return r.accessToken;
     } finally {
       fs.rmSync(lock, { force: true });
@@ -179,8 +204,9 @@ export class Context {
     return new ApiClient(this.server, this.credentials());
   }
 
-  /** `oneShot` for commands that send and exit: fail fast when chatd is down, never show the user online. */
-  connect(opts: ConnectOptions = {}): Connection {
+  /** A live socket (listen, the TUI); socket.io-client loads only for the commands that need one. */
+  async connect(opts: ConnectOptions = {}): Promise<Connection> {
+    const { connect } = await import('../client/socket.js');
     return connect(this.server, this.credentials(), opts);
   }
 }

@@ -1,4 +1,4 @@
-import { ChatError, type ErrorCode } from '../protocol/index.js';
+import { ChatError, type ErrorCode } from '../protocol/errors.js';
 
 /** Bad arguments: exit 2. */
 export class UsageError extends Error {

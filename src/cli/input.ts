@@ -1,6 +1,7 @@
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
-import { newUsernameSchema, passwordSchema, usernameSchema } from '../protocol/index.js';
+import { LIMITS } from '../protocol/limits.js';
+import { NEW_USERNAME, USERNAME } from '../protocol/names.js';
 import type { IO } from './context.js';
 import { UsageError } from './errors.js';
 
@@ -40,8 +41,8 @@ function promptHidden(io: IO, prompts: string[]): Promise<string[]> {
 /** A password from stdin (--password-stdin) or a hidden prompt on a TTY. */
 /** A new password must pass the server's rules: checked here, so a short one is a usage error (exit 2). */
 export function checkNewPassword(pw: string): string {
-  const r = passwordSchema.safeParse(pw);
-  if (!r.success) throw new UsageError(r.error.issues[0]?.message ?? 'invalid password');
+  if (pw.length < LIMITS.minPasswordLength) throw new UsageError(`password must be at least ${LIMITS.minPasswordLength} characters`);
+  if (pw.length > LIMITS.maxPasswordLength) throw new UsageError(`password must be at most ${LIMITS.maxPasswordLength} characters`);
   return pw;
 }
 
@@ -60,14 +61,12 @@ export async function readPassword(io: IO, fromStdin: boolean | undefined, promp
 
 /** A name to register: the username rules, and no leading - or . (it would read as an option). */
 export function parseNewUsername(value: string): string {
-  const r = newUsernameSchema.safeParse(value);
-  if (!r.success) throw new UsageError(`invalid username ${JSON.stringify(value)}: ${r.error.issues[0]?.message}`);
+  if (!NEW_USERNAME.test(value)) throw new UsageError(`invalid username ${JSON.stringify(value)}: 3-32 characters of a-z, 0-9, _ . - starting with a letter, a digit or _`);
   return value;
 }
 
 export function parseUsername(value: string): string {
-  const r = usernameSchema.safeParse(value);
-  if (!r.success) throw new UsageError(`invalid username ${JSON.stringify(value)}: ${r.error.issues[0]?.message}`);
+  if (!USERNAME.test(value)) throw new UsageError(`invalid username ${JSON.stringify(value)}: 3-32 characters of a-z, 0-9, _ . -`);
   return value;
 }
 

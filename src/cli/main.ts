@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ChatError } from '../protocol/index.js';
+import { ChatError } from '../protocol/errors.js';
 import { sanitize } from '../client/sanitize.js';
 import { quietOnClosedPipe } from '../client/pipe.js';
 import { Context, processIO, type GlobalOptions, type IO } from './context.js';
@@ -26,8 +26,8 @@ export function buildProgram(io: IO): Command {
     .configureHelp({ showGlobalOptions: true })
     // A typo gets commander's "Did you mean …?" and a pointer, not the whole help.
     .showHelpAfterError('(chat --help lists the commands)');
-  let ctx: Context | undefined;
-  const context = () => (ctx ??= new Context(program.opts<GlobalOptions>(), io));
+  let ctx: Promise<Context> | undefined;
+  const context = () => (ctx ??= Context.create(program.opts<GlobalOptions>(), io));
   registerAuth(program, context);
   registerFriends(program, context);
   registerMessages(program, context);
@@ -41,7 +41,7 @@ export function buildProgram(io: IO): Command {
     if (process.stdout.isTTY) { delete process.env.CI; delete process.env.CONTINUOUS_INTEGRATION; }
     // Loaded lazily so scripted commands never pay for ink and React.
     const { runTui } = await import('../tui/index.js');
-    await runTui(context());
+    await runTui(await context());
   });
   // --json is accepted after the subcommand too: `chat history bob --json`.
   const addJson = (c: Command) => {

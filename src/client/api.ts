@@ -1,8 +1,10 @@
 import { unreachable } from './unreachable.js';
-import {
-  ChatError, ROUTES, fromErrorBody,
-  type AdminStatus, type AdminUserView, type ApiTokenCreated, type DeadLetter, type FailedPublish, type ReplayResult, type ApiTokenView, type AuthResult, type ConversationView, type FriendAddResult,
-  type FriendRequests, type FriendView, type HistoryQuery, type Message, type PasswordChanged, type PublicUser, type SendInput,
+// Straight from the protocol's zod-free modules, so REST commands start without loading zod.
+import { ChatError, fromErrorBody } from '../protocol/errors.js';
+import { ROUTES } from '../protocol/rest.js';
+import type {
+  AdminStatus, AdminUserView, ApiTokenCreated, DeadLetter, FailedPublish, ReplayResult, ApiTokenView, AuthResult, ConversationView, FriendAddResult,
+  FriendRequests, FriendView, HistoryQuery, Message, PasswordChanged, PublicUser, SendInput,
 } from '../protocol/index.js';
 
 /** Supplies bearer tokens to the client and refreshes them when the server says they expired. */
@@ -32,7 +34,7 @@ type Method = 'GET' | 'POST' | 'DELETE';
 export class ApiClient {
   constructor(readonly server: string, private readonly creds: Credentials = anonymous) {}
 
-  async request<T>(method: Method, path: string, body?: unknown, opts: { auth?: boolean; query?: Record<string, string | number | undefined> } = {}): Promise<T> {
+  async request<T>(method: Method, path: string, body?: unknown, opts: { auth?: boolean; query?: Record<string, string | number | undefined>; signal?: AbortSignal } = {}): Promise<T> {
     const auth = opts.auth ?? true;
     let url = new URL(path, this.server).toString();
     if (opts.query) {
@@ -46,7 +48,7 @@ export class ApiClient {
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (token) headers.authorization = `Bearer ${token}`;
       try {
-        return await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+        return await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: opts.signal });
       } catch (err) {
         throw unreachable(this.server, (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
       }
@@ -78,7 +80,7 @@ export class ApiClient {
   removeFriend(u: string) { return this.request<void>('DELETE', ROUTES.friend(u)); }
   conversations() { return this.request<ConversationView[]>('GET', ROUTES.conversations); }
   history(u: string, q: HistoryQuery = {}) { return this.request<Message[]>('GET', ROUTES.history(u), undefined, { query: q }); }
-  sendRest(input: SendInput) { return this.request<Message>('POST', ROUTES.messages, input); }
+  sendRest(input: SendInput, signal?: AbortSignal) { return this.request<Message>('POST', ROUTES.messages, input, { signal }); }
   createToken(name: string, password: string) { return this.request<ApiTokenCreated>('POST', ROUTES.tokens, { name, password }); }
   listTokens() { return this.request<ApiTokenView[]>('GET', ROUTES.tokens); }
   revokeToken(id: string) { return this.request<void>('DELETE', ROUTES.token(id)); }
@@ -102,4 +104,28 @@ async function errorOf(res: Response): Promise<ChatError> {
   }
   const fallback = res.status === 401 ? 'CHAT_ERR_UNAUTHENTICATED' : res.status === 429 ? 'CHAT_ERR_RATE_LIMITED' : res.status >= 500 ? 'CHAT_ERR_INTERNAL' : 'CHAT_ERR_VALIDATION';
   return fromErrorBody((body as { error?: unknown } | undefined)?.error, fallback);
+}
+
+/** Answers that mean "not accepted, try again": chatd stopping or (once reached) restarting. */
+const RETRYABLE = new Set(['CHAT_ERR_SHUTTING_DOWN', 'CHAT_ERR_UNAVAILABLE']);
+
+/**
+ * Sends over REST and resolves with the durable ack (201 comes after the commit), retrying with
+ * the same clientMsgId, so a retry never creates a second message. A server that cannot be
+ * reached at all fails at once; once reached, a restart is waited out until the deadline.
+ */
+export async function sendDurableRest(api: ApiClient, input: SendInput & { clientMsgId: string }, deadlineMs = 30_000): Promise<Message> {
+  const deadline = Date.now() + deadlineMs;
+  let reached = false;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await api.sendRest(input, AbortSignal.timeout(Math.max(1000, deadline - Date.now())));
+    } catch (err) {
+      const e = err instanceof ChatError ? err : new ChatError('CHAT_ERR_UNAVAILABLE', (err as Error).message);
+      const unreachable = e.code === 'CHAT_ERR_UNAVAILABLE' && /^Cannot reach chatd/.test(e.message);
+      if (!unreachable) reached = true;
+      if (!RETRYABLE.has(e.code) || (unreachable && !reached) || Date.now() >= deadline) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** Math.min(attempt, 4))));
+    }
+  }
 }

@@ -5,7 +5,6 @@ import {
   type Ack, type ClientToServerEvents, type ErrorBody, type Message, type SendInput, type ServerToClientEvents, type SyncResult,
 } from '../protocol/index.js';
 import type { ApiClient, Credentials } from './api.js';
-import { unreachable } from './unreachable.js';
 
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -25,8 +24,6 @@ export interface Connection extends EventEmitter {
  */
 export interface ConnectOptions {
   reconnectionDelayMax?: number;
-  /** A one-shot command: fail at once (fatal CHAT_ERR_UNAVAILABLE) if chatd cannot be reached at all, and do not show the user online. */
-  oneShot?: boolean;
 }
 
 export function connect(server: string, creds: Credentials, opts: ConnectOptions = {}): Connection {
@@ -39,7 +36,7 @@ export function connect(server: string, creds: Credentials, opts: ConnectOptions
     auth: (cb) => {
       const get = forceRefresh ? creds.refresh() : creds.token();
       forceRefresh = false;
-      get.then((token) => cb(opts.oneShot ? { token, presence: false } : { token }), (err) => {
+      get.then((token) => cb({ token }), (err) => {
         emitter.emit('fatal', err instanceof ChatError ? err : new ChatError('CHAT_ERR_UNAUTHENTICATED', (err as Error).message));
         cb({ token: '' });
       });
@@ -51,21 +48,9 @@ export function connect(server: string, creds: Credentials, opts: ConnectOptions
     closed = true;
     socket.disconnect();
   };
-  let everConnected = false;
-  socket.on('connect', () => { everConnected = true; });
   socket.on('connect_error', (err) => {
     const data = (err as Error & { data?: ErrorBody }).data;
-    if (!data || !isErrorCode(data.code)) {
-      // A transport error: socket.io retries by itself. A one-shot command that never got through
-      // fails now, as REST calls do, instead of waiting out its whole deadline.
-      if (opts.oneShot && !everConnected && !closed) {
-        closed = true;
-        socket.disconnect();
-        const detail = (err as Error & { description?: { message?: string } }).description?.message ?? err.message;
-        emitter.emit('fatal', unreachable(server, detail));
-      }
-      return;
-    }
+    if (!data || !isErrorCode(data.code)) return; // transport error: socket.io retries by itself
     const ce = fromErrorBody(data);
     if (ce.code === 'CHAT_ERR_TOKEN_EXPIRED') {
       forceRefresh = true;

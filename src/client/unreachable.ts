@@ -1,4 +1,4 @@
-import { ChatError } from '../protocol/index.js';
+import { ChatError } from '../protocol/errors.js';
 
 /** The message every command gives when chatd cannot be reached, over REST or the socket. */
 export function unreachable(server: string, detail: string): ChatError {

@@ -1,10 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 
-const USERNAME = /^[a-z0-9_.-]{3,32}$/;
-/** New names also start with a letter, a digit or _: "-rf" or "--help" would read as CLI options. */
-const NEW_USERNAME = /^[a-z0-9_][a-z0-9_.-]{2,31}$/;
-const CLIENT_MSG_ID = /^[\x21-\x7e]+$/;
+import { CLIENT_MSG_ID, NEW_USERNAME, USERNAME } from './names.js';
 
 /** Usernames: 3–32 characters of [a-z0-9_.-]. */
 export const usernameSchema = z.string().regex(USERNAME, 'username must be 3-32 characters of a-z, 0-9, _ . -');

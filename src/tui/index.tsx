@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AuthResult } from '../protocol/index.js';
 import type { Context } from '../cli/context.js';
+import type { Connection } from '../client/socket.js';
 import { App } from './App.js';
 import { ErrorBoundary } from './ErrorBoundary.js';
 import { Login } from './Login.js';
@@ -70,7 +71,7 @@ export async function runTui(ctx: Context): Promise<void> {
   log('tui started', { server: ctx.server, pid: process.pid });
   const noColor = 'NO_COLOR' in ctx.io.env && ctx.io.env.NO_COLOR !== '';
   const server = ctx.server;
-  let loggedIn = ctx.username !== undefined || ctx.io.env.CHAT_TOKEN !== undefined;
+  const loggedIn = ctx.username !== undefined || ctx.io.env.CHAT_TOKEN !== undefined;
   let me = ctx.username ?? '';
   if (loggedIn && !me) me = (await ctx.api().whoami()).username;
 
@@ -97,12 +98,18 @@ export async function runTui(ctx: Context): Promise<void> {
     return out;
   };
 
+  // The socket client loads before the first frame when logged in, or right after the login form.
+  let conn: Connection | null = loggedIn ? await ctx.connect() : null;
   function Root() {
-    const [ready, setReady] = useState(loggedIn);
+    const [ready, setReady] = useState(conn !== null);
     if (!ready) {
-      return <Login server={server} onDone={(r: AuthResult) => { ctx.saveLogin(server, r); me = r.user.username; loggedIn = true; setReady(true); }} />;
+      const onDone = (r: AuthResult) => {
+        me = r.user.username;
+        ctx.saveLogin(server, r).then(() => ctx.connect()).then((c) => { conn = c; setReady(true); }, (err: Error) => log('could not save the login', err));
+      };
+      return <Login server={server} onDone={onDone} />;
     }
-    return <App api={ctx.api()} conn={ctx.connect()} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} />;
+    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} />;
   }
 
   // Anything a library prints goes to the log file: a line on the screen would push the frame

@@ -167,7 +167,7 @@ describe('chatd process', () => {
     const dir = tmpDir();
     const first = await spawnChatd(dir);
     try {
-      expect(first.lines).toContainEqual(`chatd: listening on ${first.url}; data in ${dir}; secrets generated into ${dir}`);
+      expect(await first.waitLine(/^chatd: listening on/)).toBe(`chatd: listening on ${first.url}; data in ${dir}; secrets generated into ${dir}`);
       const { spawn } = await import('node:child_process');
       const child = spawn(process.execPath, [CHATD_BIN, 'start', '--port', String(first.port), '--data-dir', tmpDir()], { env: { PATH: process.env.PATH ?? '', HOME: tmpDir(), LOG_LEVEL: 'info' } });
       let out = '';

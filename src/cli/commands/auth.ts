@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ChatError } from '../../protocol/index.js';
+import { ChatError } from '../../protocol/errors.js';
 import { ApiClient, NOT_LOGGED_IN } from '../../client/api.js';
 import type { Context } from '../context.js';
 import { checkNewPassword, parseNewUsername, readAll, readPassword } from '../input.js';
@@ -12,7 +12,7 @@ export async function runRegister(ctx: Context, username: string, o: PwOpts) {
   const password = await readPassword(ctx.io, o.passwordStdin, 'Choose a password: ', true);
   const server = ctx.server;
   const r = await new ApiClient(server).register(parseNewUsername(username), password);
-  ctx.saveLogin(server, r);
+  await ctx.saveLogin(server, r);
   ctx.done(r.user, () => `registered and logged in as ${r.user.username}${r.user.admin ? ' (admin)' : ''} on ${server}`);
 }
 
@@ -20,7 +20,7 @@ export async function runLogin(ctx: Context, username: string, o: PwOpts) {
   const password = await readPassword(ctx.io, o.passwordStdin);
   const server = ctx.server;
   const r = await new ApiClient(server).login(username, password);
-  ctx.saveLogin(server, r);
+  await ctx.saveLogin(server, r);
   ctx.done(r.user, () => `logged in as ${r.user.username} on ${server}`);
 }
 
@@ -30,7 +30,7 @@ export async function runLogout(ctx: Context) {
   try {
     await ctx.api().logout(refresh);
   } finally {
-    ctx.clearLogin();
+    await ctx.clearLogin();
   }
   ctx.done({ ok: true }, () => 'logged out');
 }
@@ -60,17 +60,17 @@ export async function runPasswd(ctx: Context, o: PwOpts) {
   ctx.done({ ok: true, ...r }, () => `password changed; ${plural(r.revokedSessions, 'other session')} signed out, ${tokens}`);
 }
 
-export function register(program: Command, ctx: () => Context) {
+export function register(program: Command, ctx: () => Promise<Context>) {
   program.command('register <user>').description('create an account and log in')
     .option('--password-stdin', 'read the password from stdin')
-    .action((u: string, o: PwOpts) => runRegister(ctx(), u, o));
+    .action(async (u: string, o: PwOpts) => runRegister(await ctx(), u, o));
   program.command('login <user>').description('log in and remember the server')
     .option('--password-stdin', 'read the password from stdin')
-    .action((u: string, o: PwOpts) => runLogin(ctx(), u, o));
-  program.command('logout').description('revoke this session on the server and forget it').action(() => runLogout(ctx()));
-  program.command('whoami').description('show the logged-in user ({id, username, admin})').action(() => runWhoami(ctx()));
+    .action(async (u: string, o: PwOpts) => runLogin(await ctx(), u, o));
+  program.command('logout').description('revoke this session on the server and forget it').action(async () => runLogout(await ctx()));
+  program.command('whoami').description('show the logged-in user ({id, username, admin})').action(async () => runWhoami(await ctx()));
   program.command('passwd').description('change your password; signs out your other sessions and revokes your API tokens')
     .option('--password-stdin', 'read the current and new password from stdin, one per line')
     .option('--keep-tokens', 'keep your API tokens working')
-    .action((o: PwOpts) => runPasswd(ctx(), o));
+    .action(async (o: PwOpts) => runPasswd(await ctx(), o));
 }

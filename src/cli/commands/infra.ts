@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ChatError } from '../../protocol/index.js';
+import { ChatError } from '../../protocol/errors.js';
 import type { Context } from '../context.js';
 
 /** The docker-compose.yml shipped at the package root. */
@@ -42,9 +42,9 @@ export async function runInfra(ctx: Context, action: string) {
   ctx.note(`docker compose ${action}: done`);
 }
 
-export function register(program: Command, ctx: () => Context) {
+export function register(program: Command, ctx: () => Promise<Context>) {
   const infra = program.command('infra').description('run the bundled docker-compose.yml (MongoDB, Redis, 3 Kafka brokers, Kafka UI, 2 chatd)');
   for (const action of Object.keys(ARGS)) {
-    infra.command(action).description(`docker compose ${ARGS[action]!.join(' ')}`).action(() => runInfra(ctx(), action));
+    infra.command(action).description(`docker compose ${ARGS[action]!.join(' ')}`).action(async () => runInfra(await ctx(), action));
   }
 }

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
-import { v7 as uuidv7 } from 'uuid';
-import { ChatError, LIMITS, clientMsgIdSchema, type Message } from '../../protocol/index.js';
-import { MessageStream, sendDurable } from '../../client/socket.js';
+import { ChatError } from '../../protocol/errors.js';
+import { LIMITS } from '../../protocol/limits.js';
+import { CLIENT_MSG_ID } from '../../protocol/names.js';
+import type { Message } from '../../protocol/types.js';
+import { sendDurableRest } from '../../client/api.js';
+import { uuidv7 } from '../../client/uuid7.js';
 import { safeJson } from '../../client/sanitize.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -18,18 +21,14 @@ export async function runSend(ctx: Context, user: string, words: string[], o: Se
   if (text === '-' && ctx.io.stdin.isTTY) ctx.note('type the message; end it with Ctrl+D');
   if (words.length === 0 || text === '-') text = (await readAll(ctx.io.stdin)).replace(/\r?\n$/, '');
   if (!text) throw new UsageError('nothing to send: give text or pipe it on stdin');
-  if (o.idempotencyKey !== undefined && !clientMsgIdSchema.safeParse(o.idempotencyKey).success) {
+  if (o.idempotencyKey !== undefined && (o.idempotencyKey.length > LIMITS.maxClientMsgIdLength || !CLIENT_MSG_ID.test(o.idempotencyKey))) {
     throw new UsageError(`--idempotency-key must be 1-${LIMITS.maxClientMsgIdLength} printable ASCII characters without spaces`);
   }
   // Always send a clientMsgId, so retries across reconnects cannot duplicate.
   const clientMsgId = o.idempotencyKey ?? uuidv7();
-  const conn = ctx.connect({ oneShot: true });
-  try {
-    const m = await sendDurable(conn, { to, text, clientMsgId }, (o.timeout ?? 30) * 1000);
-    ctx.done(m, () => `sent #${m.seq} to ${m.to}`);
-  } finally {
-    conn.close();
-  }
+  // Over REST: no socket to open (and no presence to flip), and fetch is built in.
+  const m = await sendDurableRest(ctx.api(), { to, text, clientMsgId }, (o.timeout ?? 30) * 1000);
+  ctx.done(m, () => `sent #${m.seq} to ${m.to}`);
 }
 
 interface HistoryOpts { limit?: number; beforeSeq?: number; afterSeq?: number }
@@ -46,7 +45,8 @@ const LIVE_EVENTS = ['presence:update', 'typing:update', 'receipt:update', 'ai:c
  * With `events`, every server event is printed as {event, data} (messages as "message:new").
  */
 export async function runListen(ctx: Context, opts: { events?: boolean } = {}, signal?: AbortSignal) {
-  const conn = ctx.connect();
+  const conn = await ctx.connect();
+  const { MessageStream } = await import('../../client/socket.js');
   const stream = new MessageStream(ctx.api(), conn);
   let fatal: ChatError | undefined;
   let stopping = false;
@@ -80,17 +80,17 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
   if (fatal) throw fatal;
 }
 
-export function register(program: Command, ctx: () => Context) {
+export function register(program: Command, ctx: () => Promise<Context>) {
   program.command('send <user> [text...]').description('send a message; exits 0 after the durable ack. Reads stdin when no text or "-"')
     .option('--idempotency-key <key>', 'sent as clientMsgId: resending with the same key never creates a second message')
     .option('--timeout <seconds>', 'give up waiting for the ack after this long', parseIntArg('--timeout', 1, 3600), 30)
-    .action((u: string, words: string[], o: SendOpts) => runSend(ctx(), u, words, o));
+    .action(async (u: string, words: string[], o: SendOpts) => runSend(await ctx(), u, words, o));
   program.command('history <user>').description('messages with a user, oldest first')
     .option('--limit <n>', `page size (default ${LIMITS.defaultHistoryLimit}, max ${LIMITS.maxHistoryLimit})`, parseIntArg('--limit', 1, LIMITS.maxHistoryLimit))
     .option('--before-seq <seq>', 'the page just before this seq', parseIntArg('--before-seq', 0, Number.MAX_SAFE_INTEGER))
     .option('--after-seq <seq>', 'the page just after this seq', parseIntArg('--after-seq', 0, Number.MAX_SAFE_INTEGER))
-    .action((u: string, o: HistoryOpts) => runHistory(ctx(), u, o));
+    .action(async (u: string, o: HistoryOpts) => runHistory(await ctx(), u, o));
   program.command('listen').description('print incoming messages until SIGINT; --json prints one object per line')
     .option('--events', 'print every event type (messages, presence, typing, receipts, AI chunks, friend changes) as {event, data} lines')
-    .action((o: { events?: boolean }) => runListen(ctx(), o));
+    .action(async (o: { events?: boolean }) => runListen(await ctx(), o));
 }
