@@ -34,14 +34,16 @@ export function buildProgram(io: IO): Command {
   registerToken(program, context);
   registerAdmin(program, context);
   registerInfra(program, context);
-  program.command('tui').description('open the terminal interface (also: chat with no arguments on a terminal)').action(async () => {
+  program.command('tui').description('open the terminal interface (also: chat with no arguments on a terminal)')
+    .option('--quiet', 'no bell and no desktop notifications (CHAT_NOTIFY=off does the same)')
+    .action(async (o: { quiet?: boolean }) => {
     // ink reads CI/CONTINUOUS_INTEGRATION once, at import, and then draws nothing until exit.
     // The TUI is interactive by definition (it needs a terminal), so a CI variable
     // inherited from the environment must not blank it.
     if (process.stdout.isTTY) { delete process.env.CI; delete process.env.CONTINUOUS_INTEGRATION; }
     // Loaded lazily so scripted commands never pay for ink and React.
     const { runTui } = await import('../tui/index.js');
-    await runTui(await context());
+    await runTui(await context(), o);
   });
   // --json is accepted after the subcommand too: `chat history bob --json`.
   const addJson = (c: Command) => {

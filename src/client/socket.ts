@@ -127,9 +127,13 @@ export class MessageStream extends EventEmitter {
     super();
   }
 
-  /** Starts from now: messages already stored are not emitted. */
-  async start() {
-    for (const c of await this.api.conversations()) this.cursors[c.conversationId] = c.lastSeq;
+  /**
+   * Starts from now: messages already stored are not emitted. `known` is the caller's own view
+   * of the conversations, when it has one: the stream then starts exactly where that view ends
+   * (a second snapshot taken later would skip what arrived between the two).
+   */
+  async start(known?: { conversationId: string; lastSeq: number }[]) {
+    for (const c of known ?? (await this.api.conversations())) this.cursors[c.conversationId] = c.lastSeq;
     this.conn.socket.on('message:new', (m) => this.onLive(m));
     this.conn.socket.on('connect', () => void this.sync());
     if (this.conn.socket.connected) await this.sync();

@@ -1,6 +1,7 @@
 import React, { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Box, Text, useApp, useStdout } from 'ink';
 import type { ApiClient } from '../client/api.js';
+import type { Message } from '../protocol/index.js';
 import type { Connection } from '../client/socket.js';
 import { ChatController } from './controller.js';
 import { HelpOverlay } from './HelpOverlay.js';
@@ -24,6 +25,8 @@ export interface AppProps {
   log: (m: string, e?: unknown) => void;
   /** Opens $EDITOR on the text and returns the result (null when cancelled). */
   runEditor?: (text: string) => string | null;
+  /** Rings for a message that is not on screen or arrives while the terminal is not focused. */
+  notify?: (m: Message) => void;
   /** Fixed size for tests; otherwise the terminal's, following resizes. */
   size?: { columns: number; rows: number };
 }
@@ -46,7 +49,7 @@ export function App(props: AppProps) {
   const [state, dispatch] = useReducer(reducer, initialState(props.me, props.server));
   const stateRef = useRef<TuiState>(state);
   stateRef.current = state;
-  const controller = useMemo(() => new ChatController(props.api, props.conn, dispatch, props.log), [props.api, props.conn]);
+  const controller = useMemo(() => new ChatController(props.api, props.conn, dispatch, props.log, props.notify), [props.api, props.conn]);
   const size = useTerminalSize(props.size);
   const t = useMemo(() => theme(props.noColor), [props.noColor]);
   const [, tick] = useState(0);
@@ -190,6 +193,7 @@ export function App(props: AppProps) {
   };
 
   useKeys((k) => {
+    if (k.name === 'focusIn' || k.name === 'focusOut') return controller.setFocused(k.name === 'focusIn');
     const s = stateRef.current;
     if (s.overlay?.kind === 'prompt') {
       const o = s.overlay;

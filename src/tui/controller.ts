@@ -1,10 +1,13 @@
 import { v7 as uuidv7 } from 'uuid';
-import { ChatError, ERROR_CODES, TYPING_THROTTLE_MS, TYPING_TTL_MS, type Message, type ServerToClientEvents as ServerEvents } from '../protocol/index.js';
+import { ChatError, ERROR_CODES, TYPING_THROTTLE_MS, TYPING_TTL_MS, type ConversationView, type Message, type ServerToClientEvents as ServerEvents } from '../protocol/index.js';
 import type { ApiClient } from '../client/api.js';
 import { MessageStream, call, sendDurable, type Connection } from '../client/socket.js';
 import type { Action, PendingMessage, TuiState } from './state.js';
 
 export type Dispatch = (a: Action) => void;
+
+/** Notifications (bell, desktop) come at most this often. */
+export const NOTIFY_EVERY_MS = 3000;
 
 /** An error as people read it: the server's sentence (the code is for scripts and the log). */
 export function errorSentence(e: ChatError): string {
@@ -23,8 +26,10 @@ export class ChatController {
   private flushing = false;
   private readonly queue: PendingMessage[] = [];
   private getState: () => TuiState = () => { throw new Error('not started'); };
+  private focused = true;
+  private lastNotified = 0;
 
-  constructor(private readonly api: ApiClient, private readonly conn: Connection, private readonly dispatch: Dispatch, private readonly log: (m: string, e?: unknown) => void = () => {}) {}
+  constructor(private readonly api: ApiClient, private readonly conn: Connection, private readonly dispatch: Dispatch, private readonly log: (m: string, e?: unknown) => void = () => {}, private readonly notify?: (m: Message) => void) {}
 
   async start(getState: () => TuiState) {
     this.getState = getState;
@@ -56,8 +61,8 @@ export class ChatController {
     this.stream = new MessageStream(this.api, this.conn);
     this.stream.on('message', (m: Message) => this.onMessage(m));
     this.stream.on('warn', (e: Error) => this.log('stream warning', e));
-    await this.refresh();
-    await this.stream.start();
+    // The stream starts where the first view ends, so nothing sent in between is skipped.
+    await this.stream.start(await this.refresh());
   }
 
   private onMessage(m: Message) {
@@ -67,7 +72,18 @@ export class ChatController {
       // Received: tell the sender; read too when the conversation is open.
       const open = st.selected !== null && st.conversations[st.selected]?.conversationId === m.conversationId;
       this.receipt(m.conversationId, m.seq, open);
+      // Not on screen, or the terminal is not focused: ring (at most once every few seconds).
+      const now = Date.now();
+      if ((!open || !this.focused) && this.notify && now - this.lastNotified >= NOTIFY_EVERY_MS) {
+        this.lastNotified = now;
+        this.notify(m);
+      }
     }
+  }
+
+  /** Terminal focus, as focus reporting tells it (assumed focused until told otherwise). */
+  setFocused(focused: boolean) {
+    this.focused = focused;
   }
 
   receipt(conversationId: string, seq: number, read: boolean) {
@@ -85,11 +101,13 @@ export class ChatController {
     this.receipt(c.conversationId, last.seq, true);
   }
 
-  async refresh() {
+  /** Reloads conversations, friends and requests; returns the conversations (undefined if it failed). */
+  async refresh(): Promise<ConversationView[] | undefined> {
     try {
       const [convs, friends, requests] = await Promise.all([this.api.conversations(), this.api.friends(), this.api.friendRequests()]);
       this.dispatch({ type: 'friends', friends, requests });
       this.dispatch({ type: 'conversations', list: convs });
+      return convs;
     } catch (err) {
       this.log('refresh failed', err);
       // Unreachable at start: say so plainly (the pane says where, and that it retries).

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AuthResult } from '../protocol/index.js';
+import type { AuthResult, Message } from '../protocol/index.js';
+import { sanitizeLine } from '../client/sanitize.js';
 import type { Context } from '../cli/context.js';
 import type { Connection } from '../client/socket.js';
 import { App } from './App.js';
@@ -13,8 +14,8 @@ import { Login } from './Login.js';
 import { fileLogger } from './log.js';
 
 /** The alternate screen, with bracketed paste (a paste arrives marked, as one draft). */
-const ALT_SCREEN_ON = '\u001b[?1049h\u001b[?2004h';
-const ALT_SCREEN_OFF = '\u001b[?2004l\u001b[?1049l\u001b[?25h';
+const ALT_SCREEN_ON = '\u001b[?1049h\u001b[?2004h\u001b[?1004h';
+const ALT_SCREEN_OFF = '\u001b[?1004l\u001b[?2004l\u001b[?1049l\u001b[?25h';
 /** Erase Saved Lines: clears the terminal's scrollback, which is the user's, never ours to clear. */
 const CLEAR_SCROLLBACK = '\u001b[3J';
 
@@ -66,7 +67,7 @@ export function framedStdout(out: NodeJS.WriteStream): { stream: NodeJS.WriteStr
 }
 
 /** Opens the interactive interface; resolves when the user quits, with the terminal restored. */
-export async function runTui(ctx: Context): Promise<void> {
+export async function runTui(ctx: Context, opts: { quiet?: boolean } = {}): Promise<void> {
   const log = fileLogger(path.join(ctx.dir, 'tui.log'));
   log('tui started', { server: ctx.server, pid: process.pid });
   const noColor = 'NO_COLOR' in ctx.io.env && ctx.io.env.NO_COLOR !== '';
@@ -98,6 +99,16 @@ export async function runTui(ctx: Context): Promise<void> {
     return out;
   };
 
+  // Notifications: the bell, plus a desktop notification where the terminal takes OSC 9 / OSC 777
+  // (CHAT_NOTIFY=bell|desktop|off; --quiet turns them off). Only a name and the kind go out,
+  // never the message text, and nothing untrusted reaches the escape sequence raw.
+  const mode = opts.quiet ? 'off' : (ctx.io.env.CHAT_NOTIFY ?? 'desktop');
+  const notify = mode === 'off' ? undefined : (m: Message) => {
+    const who = sanitizeLine(m.kind === 'ai' ? 'AI' : m.from).replace(/[^\x20-\x7e]/g, '?').replace(/;/g, ',');
+    const desktop = mode === 'desktop' ? `\u001b]9;chat: message from ${who}\u0007\u001b]777;notify;chat;message from ${who}\u0007` : '';
+    process.stdout.write(`\u0007${desktop}`);
+  };
+
   // The socket client loads before the first frame when logged in, or right after the login form.
   let conn: Connection | null = loggedIn ? await ctx.connect() : null;
   function Root() {
@@ -109,7 +120,7 @@ export async function runTui(ctx: Context): Promise<void> {
       };
       return <Login server={server} onDone={onDone} />;
     }
-    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} />;
+    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} notify={notify} />;
   }
 
   // Anything a library prints goes to the log file: a line on the screen would push the frame

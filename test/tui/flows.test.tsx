@@ -102,4 +102,33 @@ describe('TUI flows', () => {
     r.unmount();
     conn.close();
   });
+  it('notifies for a message in a conversation that is not on screen or while the terminal is unfocused, not otherwise', async () => {
+    const a = await registerUser(d.url, 'notif_a');
+    const b = await registerUser(d.url, 'notif_b');
+    const c = await registerUser(d.url, 'notif_c');
+    await befriend(a, b);
+    await befriend(a, c);
+    await b.api.sendRest({ to: a.name, text: 'first from b' });
+    const conn = connect(d.url, staticCredentials(a.auth.accessToken));
+    const rang: string[] = [];
+    const r = render(<App api={new ApiClient(d.url, staticCredentials(a.auth.accessToken))} conn={conn} me={a.name} server={d.url} noColor log={() => {}} size={{ columns: 100, rows: 30 }} notify={(m) => rang.push(`${m.from}: ${m.text}`)} />);
+    const frame = () => r.lastFrame() ?? '';
+    await waitFor(() => frame().includes('● online') && frame().includes('to notif_b>')).catch((e) => { console.log(frame()); throw e; });
+    // Sent right as the TUI shows online: it must appear (the stream once started from a second
+    // snapshot of the conversations and skipped what arrived in between).
+    await b.api.sendRest({ to: a.name, text: 'on screen' });
+    await waitFor(() => frame().includes('notif_b: on screen')).catch((e) => { console.log(frame()); throw e; });
+    await sleep(200);
+    expect(rang).toEqual([]);
+    await c.api.sendRest({ to: a.name, text: 'elsewhere' });
+    await waitFor(() => rang.length === 1).catch((e) => { console.log(frame(), rang); throw e; });
+    r.stdin.write('\u001b[O'); // the terminal lost focus
+    await sleep(3100);
+    await b.api.sendRest({ to: a.name, text: 'while away' });
+    await waitFor(() => rang.length === 2);
+    console.log('notifications:', rang);
+    expect(rang).toEqual(['notif_c: elsewhere', 'notif_b: while away']);
+    r.unmount();
+    conn.close();
+  }, 30_000);
 });
