@@ -206,6 +206,13 @@ const scenarios: Record<BindingId, Scenario> = {
     await waitFor(() => t.frame().includes('to tui_bob> one⏎two'));
     await t.press(KEY.enter);
     await waitFor(async () => (await bob.api.history(alice.name, { limit: 1 }))[0]!.text === 'one\ntwo');
+    // A bracketed paste of several lines is one draft, not several sends.
+    const before = (await bob.api.history(alice.name, { limit: 1 }))[0]!.seq;
+    await t.press('\u001b[200~pasted one\rpasted two\r\u001b[201~');
+    await waitFor(() => t.frame().includes('to tui_bob> pasted one⏎pasted two'));
+    expect((await bob.api.history(alice.name, { limit: 1 }))[0]!.seq).toBe(before);
+    await t.press(KEY.enter);
+    await waitFor(async () => (await bob.api.history(alice.name, { limit: 1 }))[0]!.text === 'pasted one\npasted two');
     t.close();
   },
   async edit() {
