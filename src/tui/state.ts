@@ -214,21 +214,37 @@ export function reducer(s: TuiState, a: Action): TuiState {
       return s.selected ? withConv({ ...s, search: null }, s.selected, (c) => ({ ...c, scroll: 0 })) : s;
     case 'search': {
       if (!s.selected) return s;
-      const hit = findMatch(s.conversations[s.selected]?.messages ?? [], a.query, Number.MAX_SAFE_INTEGER);
-      return { ...s, search: { peer: s.selected, query: a.query, hit: hit?.id ?? null } };
+      const msgs = s.conversations[s.selected]?.messages ?? [];
+      const hit = findMatch(msgs, a.query, Number.MAX_SAFE_INTEGER);
+      return searchNotice({ ...s, search: { peer: s.selected, query: a.query, hit: hit?.id ?? null } }, msgs);
     }
     case 'searchNext': {
       if (!s.search) return s;
       const msgs = s.conversations[s.search.peer]?.messages ?? [];
       const cur = msgs.find((m) => m.id === s.search!.hit)?.seq ?? Number.MAX_SAFE_INTEGER;
       const hit = findMatch(msgs, s.search.query, cur) ?? findMatch(msgs, s.search.query, Number.MAX_SAFE_INTEGER);
-      return { ...s, search: { ...s.search, hit: hit?.id ?? null } };
+      return searchNotice({ ...s, search: { ...s.search, hit: hit?.id ?? null } }, msgs);
     }
     case 'notice':
       return { ...s, notice: a.text === null ? null : { text: a.text, until: (a.now ?? Date.now()) + NOTICE_MS, connection: a.connection ?? false } };
     case 'read':
       return withConv(s, a.peer, (c) => ({ ...c, myRead: Math.max(c.myRead, a.seq), unread: 0 }));
   }
+}
+
+/** Where the current hit stands among the matches, newest first: { index: 1.., total }. */
+export function searchPosition(messages: Message[], query: string, hitId: string | null): { index: number; total: number } {
+  const q = query.toLowerCase();
+  const matches = q ? messages.filter((m) => m.text.toLowerCase().includes(q)).reverse() : [];
+  return { index: matches.findIndex((m) => m.id === hitId) + 1, total: matches.length };
+}
+
+/** The search's result in the status bar: "2 of 5", or that nothing matched. */
+function searchNotice(s: TuiState, messages: Message[]): TuiState {
+  const q = s.search!.query;
+  const { index, total } = searchPosition(messages, q, s.search!.hit);
+  const text = total === 0 ? `search "${q}": no match in the loaded messages` : `search "${q}": ${index} of ${total} (Ctrl+G next)`;
+  return { ...s, notice: { text, until: Date.now() + NOTICE_MS, connection: false } };
 }
 
 /** The newest message below `beforeSeq` whose text contains the query (case-insensitive). */

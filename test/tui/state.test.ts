@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/index.js';
-import { NOTICE_MS, initialState, liveNotice, mergeMessages, reducer } from '../../src/tui/state.js';
+import { NOTICE_MS, initialState, liveNotice, mergeMessages, reducer, type TuiState } from '../../src/tui/state.js';
 import { applyLine, emptyLine } from '../../src/tui/line-editor.js';
 
 const msg = (seq: number, text = `m${seq}`): Message => ({ id: `id${seq}`, seq, conversationId: 'dm:a:b', from: 'b', to: 'a', text, kind: 'user', createdAt: '2026-11-28T10:00:00.000Z' });
@@ -24,5 +24,17 @@ describe('TUI reducer', () => {
     expect(mergeMessages([msg(1), msg(3)], [msg(2), msg(3, 'again')]).map((m) => [m.seq, m.text])).toEqual([[1, 'm1'], [2, 'm2'], [3, 'again']]);
     const line = applyLine(emptyLine(), { op: 'insert', text: 'draft' });
     expect(reducer(initialState('a', 'http://x'), { type: 'line', line }).line).toBe(line);
+  });
+  it('says where a search hit stands, "2 of 3", and when nothing matched', () => {
+    const base = initialState('a', 'http://x');
+    const conv = { peer: 'b', conversationId: 'dm:a:b', messages: [msg(1, 'needle one'), msg(2, 'hay'), msg(3, 'Needle two'), msg(4, 'needle three')], pending: [], unread: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: '', hasOlder: false, scroll: 0 };
+    let s: TuiState = { ...base, conversations: { b: conv }, selected: 'b' };
+    s = reducer(s, { type: 'search', query: 'needle' });
+    expect(liveNotice(s)).toBe('search "needle": 1 of 3 (Ctrl+G next)');
+    s = reducer(s, { type: 'searchNext' });
+    expect(liveNotice(s)).toBe('search "needle": 2 of 3 (Ctrl+G next)');
+    expect(s.search?.hit).toBe('id3');
+    s = reducer(s, { type: 'search', query: 'absent' });
+    expect(liveNotice(s)).toBe('search "absent": no match in the loaded messages');
   });
 });
