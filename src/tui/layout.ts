@@ -60,6 +60,7 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
   const lines: Line[] = [];
   let lastDay = '';
   const hit = s.search?.peer === c.peer ? s.search.hit : null;
+  const firstNew = c.newFrom === undefined ? undefined : c.messages.find((m) => m.seq > c.newFrom! && m.from !== s.me)?.seq;
   for (const m of c.messages) {
     const d = day(m.createdAt);
     if (d !== lastDay) {
@@ -67,6 +68,11 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
       const label = ` ${d} `;
       const side = Math.max(0, Math.floor((width - label.length) / 2));
       lines.push({ text: '─'.repeat(side) + label + '─'.repeat(Math.max(0, width - side - label.length)), tone: 'separator' });
+    }
+    if (c.newFrom !== undefined && m.seq === firstNew) {
+      const label = ' new messages ';
+      const side = Math.max(0, Math.floor((width - label.length) / 2));
+      lines.push({ text: '┄'.repeat(side) + label + '┄'.repeat(Math.max(0, width - side - label.length)), tone: 'separator' });
     }
     const tone: Tone = m.id === hit ? 'hit' : m.kind === 'ai' ? 'ai' : m.kind === 'system' ? 'system' : m.from === s.me ? 'mine' : 'normal';
     const author = m.kind === 'ai' ? 'AI' : m.kind === 'system' ? 'system' : m.from;

@@ -24,6 +24,8 @@ export interface ConversationState {
   hasOlder: boolean;
   /** Lines scrolled up from the bottom. */
   scroll: number;
+  /** Set while open: messages after this seq were unread when it was opened. */
+  newFrom?: number;
 }
 
 export type Overlay = null | { kind: 'help' } | { kind: 'prompt'; purpose: 'addFriend' | 'search'; value: string };
@@ -107,7 +109,7 @@ function withConv(s: TuiState, peer: string, f: (c: ConversationState) => Conver
   return { ...s, conversations: { ...s.conversations, [peer]: f(c) } };
 }
 
-export function reducer(s: TuiState, a: Action): TuiState {
+function step(s: TuiState, a: Action): TuiState {
   switch (a.type) {
     case 'connection':
       // Back online: a notice about the connection no longer holds (the bar must not say both).
@@ -230,6 +232,20 @@ export function reducer(s: TuiState, a: Action): TuiState {
     case 'read':
       return withConv(s, a.peer, (c) => ({ ...c, myRead: Math.max(c.myRead, a.seq), unread: 0 }));
   }
+}
+
+/**
+ * The reducer. When a conversation is opened with unread messages, it remembers where they start
+ * (`newFrom`), so the pane can draw a "new messages" line there until another one is opened.
+ */
+export function reducer(s: TuiState, a: Action): TuiState {
+  let next = step(s, a);
+  if (next.selected === s.selected) return next;
+  if (s.selected && next.conversations[s.selected]?.newFrom !== undefined) next = withConv(next, s.selected, (c) => ({ ...c, newFrom: undefined }));
+  const peer = next.selected;
+  const before = peer ? s.conversations[peer] ?? next.conversations[peer] : undefined;
+  if (peer && before && before.unread > 0) next = withConv(next, peer, (c) => ({ ...c, newFrom: before.myRead }));
+  return next;
 }
 
 /** Where the current hit stands among the matches, newest first: { index: 1.., total }. */

@@ -37,4 +37,19 @@ describe('TUI reducer', () => {
     s = reducer(s, { type: 'search', query: 'absent' });
     expect(liveNotice(s)).toBe('search "absent": no match in the loaded messages');
   });
+  it('marks where the unread messages start when a conversation is opened, until another is opened', async () => {
+    const { conversationLines } = await import('../../src/tui/layout.js');
+    const view = (peer: string, unread: number, myRead: number) => ({ conversationId: `dm:a:${peer}`, with: peer, lastSeq: 4, lastMessage: null, unread, myRead, peerDelivered: 0, peerRead: 0 });
+    let s = reducer(initialState('a', 'http://x'), { type: 'conversations', list: [view('c', 0, 0), view('b', 2, 2)] });
+    for (const m of [msg(1), msg(2), msg(3), msg(4)]) s = reducer(s, { type: 'message', message: m });
+    s = reducer(s, { type: 'select', peer: 'b' });
+    expect(s.conversations.b!.newFrom).toBe(2);
+    const lines = conversationLines(s, s.conversations.b!, 60).map((l) => l.text);
+    const at = lines.findIndex((l) => l.includes(' new messages '));
+    console.log(lines.join('\n'));
+    expect(lines[at + 1]).toMatch(/b: m3$/);
+    s = reducer(s, { type: 'select', peer: 'c' });
+    expect(s.conversations.b!.newFrom).toBeUndefined();
+    expect(conversationLines(s, s.conversations.b!, 60).some((l) => l.text.includes('new messages'))).toBe(false);
+  });
 });
