@@ -55,15 +55,11 @@ export class Context {
   private readonly file: string;
   private conf?: Promise<Conf<Stored>>;
 
-  private constructor(readonly opts: GlobalOptions, readonly io: IO) {
+  constructor(readonly opts: GlobalOptions, readonly io: IO) {
     this.dir = configDir(io.env);
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     fs.chmodSync(this.dir, 0o700);
     this.file = path.join(this.dir, 'credentials.json');
-  }
-
-  static async create(opts: GlobalOptions, io: IO): Promise<Context> {
-    return new Context(opts, io);
   }
 
   /** The stored credentials, read from disk each time (another chat process may have refreshed them). */

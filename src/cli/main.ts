@@ -26,8 +26,8 @@ export function buildProgram(io: IO): Command {
     .configureHelp({ showGlobalOptions: true })
     // A typo gets commander's "Did you mean …?" and a pointer, not the whole help.
     .showHelpAfterError('(chat --help lists the commands)');
-  let ctx: Promise<Context> | undefined;
-  const context = () => (ctx ??= Context.create(program.opts<GlobalOptions>(), io));
+  let ctx: Context | undefined;
+  const context = () => (ctx ??= new Context(program.opts<GlobalOptions>(), io));
   registerAuth(program, context);
   registerFriends(program, context);
   registerMessages(program, context);
@@ -43,7 +43,7 @@ export function buildProgram(io: IO): Command {
     if (process.stdout.isTTY) { delete process.env.CI; delete process.env.CONTINUOUS_INTEGRATION; }
     // Loaded lazily so scripted commands never pay for ink and React.
     const { runTui } = await import('../tui/index.js');
-    await runTui(await context(), o);
+    await runTui(context(), o);
   });
   // --json is accepted after the subcommand too: `chat history bob --json`.
   const addJson = (c: Command) => {

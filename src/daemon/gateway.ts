@@ -19,16 +19,7 @@ export interface SocketData {
   username: string;
   sessionId: string;
   expiresAt: number | null;
-  /** A one-shot client (`chat send`): counted against the socket cap, but never shown online. */
-  quiet: boolean;
 }
-
-/**
- * Presence entries: a user's own for sockets that show them online; quiet sockets go under a
- * name no user can have (":" is not allowed in usernames), so they count but never announce.
- */
-const quietKey = (username: string) => `quiet:${username}`;
-const presenceKey = (d: SocketData) => (d.quiet ? quietKey(d.username) : d.username);
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -156,12 +147,10 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     const address = addressOf(socket.request);
     auth.authenticate(typeof raw === 'string' ? raw : undefined).then(
       async (p) => {
-        const counts = await Promise.all([cache.presenceCount(p.user.username), cache.presenceCount(quietKey(p.user.username))]);
-        if (counts[0] + counts[1] >= deps.maxSocketsPerUser) {
+        if ((await cache.presenceCount(p.user.username)) >= deps.maxSocketsPerUser) {
           throw new ChatError('CHAT_ERR_LIMIT_REACHED', `At most ${deps.maxSocketsPerUser} connections per user; close one first`);
         }
-        const quiet = (socket.handshake.auth as { presence?: unknown } | undefined)?.presence === false;
-        socket.data = { userId: p.user.id, username: p.user.username, sessionId: p.sessionId, expiresAt: p.expiresAt, quiet };
+        socket.data = { userId: p.user.id, username: p.user.username, sessionId: p.sessionId, expiresAt: p.expiresAt };
         settle(address, (socket.conn as unknown as { id: string }).id);
         next();
       },
@@ -229,20 +218,20 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   }
 
   function onDisconnect(this: ChatSocket) {
-    const { username, quiet } = this.data;
+    const { username } = this.data;
     connections.dec();
-    void cache.presenceRemove(presenceKey(this.data), this.id).then(async (wentOffline) => {
-      if (wentOffline && !quiet) await announce(username, false);
+    void cache.presenceRemove(username, this.id).then(async (wentOffline) => {
+      if (wentOffline) await announce(username, false);
     }).catch((err) => log.warn({ err }, 'presence remove failed'));
   }
 
   io.on('connection', (socket) => {
-    const { username, quiet } = socket.data;
+    const { username } = socket.data;
     slimConnection(socket);
     connections.inc();
     void socket.join(userRoom(username));
-    void cache.presenceAdd(presenceKey(socket.data), socket.id).then(async (cameOnline) => {
-      if (cameOnline && !quiet) await announce(username, true);
+    void cache.presenceAdd(username, socket.id).then(async (cameOnline) => {
+      if (cameOnline) await announce(username, true);
     }).catch((err) => log.warn({ err }, 'presence add failed'));
     socket.on('disconnect', onDisconnect);
     socket.onAny(onEvent);
@@ -269,7 +258,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
       }, EXPIRY_SWEEP_MS);
       expiry.unref();
       heartbeat = setInterval(() => {
-        const live = [...io.of('/').sockets.values()].map((s) => ({ username: presenceKey(s.data), connectionId: s.id }));
+        const live = [...io.of('/').sockets.values()].map((s) => ({ username: s.data.username, connectionId: s.id }));
         cache.presenceHeartbeat(live).catch((err) => log.warn({ err }, 'presence heartbeat failed'));
       }, HEARTBEAT_MS);
       heartbeat.unref();

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/index.js';
-import { tmpDir, waitFor } from '../support/daemon.js';
+import { closedPort, tmpDir, waitFor } from '../support/daemon.js';
 import { runChat, spawnChatd, spawnProc, CHAT_BIN, type Proc } from '../support/procs.js';
 
 let chatd: Awaited<ReturnType<typeof spawnChatd>>;
@@ -251,8 +251,7 @@ describe('chat CLI end to end', () => {
     expect((await outsider.run(['whoami'])).code).toBe(4);
   });
   it('fails fast with one message when chatd cannot be reached, for send as for REST commands', async () => {
-    const net = await import('node:net');
-    const port = await new Promise<number>((r) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => r(p)); }); });
+    const port = await closedPort();
     const env = { CHAT_SERVER: `http://127.0.0.1:${port}`, CHAT_TOKEN: 'chat_x.y', CHAT_CONFIG_DIR: tmpDir() };
     const t0 = Date.now();
     const send = await runChat(['send', 'bob', 'hi'], { env });

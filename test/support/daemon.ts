@@ -103,3 +103,14 @@ export async function storedAll(store: Pick<Store, 'history'>, conversationId: s
     after = page[page.length - 1]!.seq;
   }
 }
+
+/** A loopback port with nothing listening on it (a chatd that is down). */
+export async function closedPort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}

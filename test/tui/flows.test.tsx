@@ -6,7 +6,7 @@ import { Login } from '../../src/tui/Login.js';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
 import { connect } from '../../src/client/socket.js';
 import type { AuthResult } from '../../src/protocol/index.js';
-import { befriend, registerUser, sleep, startDaemon, waitFor, type TestDaemon } from '../support/daemon.js';
+import { befriend, closedPort, registerUser, sleep, startDaemon, waitFor, type TestDaemon } from '../support/daemon.js';
 
 let d: TestDaemon;
 beforeAll(async () => { d = await startDaemon(); });
@@ -87,8 +87,7 @@ describe('TUI flows', () => {
     conn.close();
   });
   it('started while chatd is down, says it cannot reach it, where, and that it retries; the status bar has no stray …', async () => {
-    const net = await import('node:net');
-    const port = await new Promise<number>((r) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => r(p)); }); });
+    const port = await closedPort();
     const url = `http://127.0.0.1:${port}`;
     const conn = connect(url, staticCredentials('chat_x.y'));
     const r = render(<App api={new ApiClient(url, staticCredentials('chat_x.y'))} conn={conn} me="someone" server={url} noColor log={() => {}} size={{ columns: 80, rows: 24 }} />);

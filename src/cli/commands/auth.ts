@@ -60,17 +60,17 @@ export async function runPasswd(ctx: Context, o: PwOpts) {
   ctx.done({ ok: true, ...r }, () => `password changed; ${plural(r.revokedSessions, 'other session')} signed out, ${tokens}`);
 }
 
-export function register(program: Command, ctx: () => Promise<Context>) {
+export function register(program: Command, ctx: () => Context) {
   program.command('register <user>').description('create an account and log in')
     .option('--password-stdin', 'read the password from stdin')
-    .action(async (u: string, o: PwOpts) => runRegister(await ctx(), u, o));
+    .action((u: string, o: PwOpts) => runRegister(ctx(), u, o));
   program.command('login <user>').description('log in and remember the server')
     .option('--password-stdin', 'read the password from stdin')
-    .action(async (u: string, o: PwOpts) => runLogin(await ctx(), u, o));
-  program.command('logout').description('revoke this session on the server and forget it').action(async () => runLogout(await ctx()));
-  program.command('whoami').description('show the logged-in user ({id, username, admin})').action(async () => runWhoami(await ctx()));
+    .action((u: string, o: PwOpts) => runLogin(ctx(), u, o));
+  program.command('logout').description('revoke this session on the server and forget it').action(() => runLogout(ctx()));
+  program.command('whoami').description('show the logged-in user ({id, username, admin})').action(() => runWhoami(ctx()));
   program.command('passwd').description('change your password; signs out your other sessions and revokes your API tokens')
     .option('--password-stdin', 'read the current and new password from stdin, one per line')
     .option('--keep-tokens', 'keep your API tokens working')
-    .action(async (o: PwOpts) => runPasswd(await ctx(), o));
+    .action((o: PwOpts) => runPasswd(ctx(), o));
 }

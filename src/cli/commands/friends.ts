@@ -2,30 +2,30 @@ import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { parseUsername } from '../input.js';
 
-export function register(program: Command, ctx: () => Promise<Context>) {
+export function register(program: Command, ctx: () => Context) {
   const friends = program.command('friends').description('manage friends');
   friends.command('add <user>').description('send a friend request (or accept theirs)').action(async (u: string) => {
-    const c = await ctx();
+    const c = ctx();
     const r = await c.api().addFriend(parseUsername(u));
     c.done(r, () => (r.status === 'friends' ? `you and ${r.username} are now friends` : `friend request sent to ${r.username}`));
   });
   friends.command('accept <user>').description('accept a pending request').action(async (u: string) => {
-    const c = await ctx();
+    const c = ctx();
     const r = await c.api().acceptFriend(parseUsername(u));
     c.done(r, () => `you and ${r.username} are now friends`);
   });
   friends.command('remove <user>').description('unfriend, decline or cancel a request').action(async (u: string) => {
-    const c = await ctx();
+    const c = ctx();
     await c.api().removeFriend(parseUsername(u));
     c.done({ ok: true }, () => `removed ${u}`);
   });
   friends.command('list').description('friends with presence ([{username, online}])').action(async () => {
-    const c = await ctx();
+    const c = ctx();
     const list = await c.api().friends();
     c.print(list, () => (list.length ? list.map((f) => `${f.online ? '●' : '○'} ${f.username} (${f.online ? 'online' : 'offline'})`).join('\n') : 'no friends yet'));
   });
   friends.command('requests').description('pending requests ({incoming, outgoing})').action(async () => {
-    const c = await ctx();
+    const c = ctx();
     const r = await c.api().friendRequests();
     c.print(r, () => `incoming: ${r.incoming.join(', ') || '-'}\noutgoing: ${r.outgoing.join(', ') || '-'}`);
   });

@@ -42,9 +42,9 @@ export async function runInfra(ctx: Context, action: string) {
   ctx.note(`docker compose ${action}: done`);
 }
 
-export function register(program: Command, ctx: () => Promise<Context>) {
+export function register(program: Command, ctx: () => Context) {
   const infra = program.command('infra').description('run the bundled docker-compose.yml (MongoDB, Redis, 3 Kafka brokers, Kafka UI, 2 chatd)');
   for (const action of Object.keys(ARGS)) {
-    infra.command(action).description(`docker compose ${ARGS[action]!.join(' ')}`).action(async () => runInfra(await ctx(), action));
+    infra.command(action).description(`docker compose ${ARGS[action]!.join(' ')}`).action(() => runInfra(ctx(), action));
   }
 }

@@ -80,17 +80,17 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
   if (fatal) throw fatal;
 }
 
-export function register(program: Command, ctx: () => Promise<Context>) {
+export function register(program: Command, ctx: () => Context) {
   program.command('send <user> [text...]').description('send a message; exits 0 after the durable ack. Reads stdin when no text or "-"')
     .option('--idempotency-key <key>', 'sent as clientMsgId: resending with the same key never creates a second message')
     .option('--timeout <seconds>', 'give up waiting for the ack after this long', parseIntArg('--timeout', 1, 3600), 30)
-    .action(async (u: string, words: string[], o: SendOpts) => runSend(await ctx(), u, words, o));
+    .action((u: string, words: string[], o: SendOpts) => runSend(ctx(), u, words, o));
   program.command('history <user>').description('messages with a user, oldest first')
     .option('--limit <n>', `page size (default ${LIMITS.defaultHistoryLimit}, max ${LIMITS.maxHistoryLimit})`, parseIntArg('--limit', 1, LIMITS.maxHistoryLimit))
     .option('--before-seq <seq>', 'the page just before this seq', parseIntArg('--before-seq', 0, Number.MAX_SAFE_INTEGER))
     .option('--after-seq <seq>', 'the page just after this seq', parseIntArg('--after-seq', 0, Number.MAX_SAFE_INTEGER))
-    .action(async (u: string, o: HistoryOpts) => runHistory(await ctx(), u, o));
+    .action((u: string, o: HistoryOpts) => runHistory(ctx(), u, o));
   program.command('listen').description('print incoming messages until SIGINT; --json prints one object per line')
     .option('--events', 'print every event type (messages, presence, typing, receipts, AI chunks, friend changes) as {event, data} lines')
-    .action(async (o: { events?: boolean }) => runListen(await ctx(), o));
+    .action((o: { events?: boolean }) => runListen(ctx(), o));
 }

@@ -321,22 +321,6 @@ export class MongoStore implements Store {
     return (d[0] as unknown as MessageDoc | undefined)?.seq ?? 0;
   }
 
-  async setReceipt(conversationId: string, username: string, marks: { delivered?: number; read?: number }) {
-    const read = marks.read ?? 0;
-    const delivered = Math.max(marks.delivered ?? 0, read);
-    const _id = `${conversationId}|${username}`;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.m.Receipt.collection.updateOne({ _id } as never, { $max: { delivered, read }, $setOnInsert: { conversationId, username } }, { upsert: true });
-        break;
-      } catch (err) {
-        if (!isDup(err) || attempt >= 3) throw err;
-      }
-    }
-    const d = (await this.m.Receipt.collection.findOne({ _id } as never)) as unknown as ReceiptDoc;
-    return { delivered: d.delivered, read: d.read };
-  }
-
   async getReceipts(conversationId: string) {
     const out: Record<string, { delivered: number; read: number }> = {};
     for (const d of await this.m.Receipt.collection.find({ conversationId }).toArray()) {

@@ -335,7 +335,6 @@ export class SqliteStore implements Store {
       after: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?'),
       maxSeq: db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?'),
       upsertReceipt: db.prepare('INSERT INTO receipts (conversation_id, username, delivered, read) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET delivered = MAX(delivered, excluded.delivered), read = MAX(read, excluded.read)'),
-      receipt: db.prepare<[string, string], { delivered: number; read: number }>('SELECT delivered, read FROM receipts WHERE conversation_id = ? AND username = ?'),
       receipts: db.prepare<[string], { username: string; delivered: number; read: number }>('SELECT username, delivered, read FROM receipts WHERE conversation_id = ?'),
       // A conversation's head is its newest message (found through the (conversation_id, seq) index).
       convs: db.prepare<[string, string], { id: string; member_a: string; member_b: string; last_seq: number; updated_at: string }>(`
@@ -506,13 +505,6 @@ export class SqliteStore implements Store {
     return this.stmts.maxSeq.get(conversationId)!.s ?? 0;
   }
 
-  async setReceipt(conversationId: string, username: string, marks: { delivered?: number; read?: number }) {
-    // Reading implies having received.
-    const read = marks.read ?? 0;
-    this.stmts.upsertReceipt.run(conversationId, username, Math.max(marks.delivered ?? 0, read), read);
-    return this.stmts.receipt.get(conversationId, username)!;
-  }
-
   async getReceipts(conversationId: string) {
     const out: Record<string, { delivered: number; read: number }> = {};
     for (const r of this.stmts.receipts.all(conversationId)) out[r.username] = { delivered: r.delivered, read: r.read };
@@ -522,6 +514,7 @@ export class SqliteStore implements Store {
   async setReceipts(marks: ReceiptMark[]) {
     if (marks.length === 0) return;
     this.db.transaction(() => {
+      // Reading implies having received.
       for (const m of marks) this.stmts.upsertReceipt.run(m.conversationId, m.username, Math.max(m.delivered, m.read), m.read);
     })();
   }

@@ -123,8 +123,6 @@ export interface Store extends Lifecycle {
   maxSeq(conversationId: string): Promise<number>;
   listConversations(username: string): Promise<ConversationRecord[]>;
 
-  /** Raises a user's delivered/read markers in a conversation (never lowers them); returns the markers now. */
-  setReceipt(conversationId: string, username: string, marks: { delivered?: number; read?: number }): Promise<Receipt>;
   /** Raises several markers at once (one transaction or bulk write), never lowering any. */
   setReceipts(marks: ReceiptMark[]): Promise<void>;
   /** Markers of every user who has any in the conversation. */

@@ -147,11 +147,16 @@ export function storeContract(name: string, make: () => Promise<Store>, cleanup:
     it('keeps delivery and read markers that only rise, also when set in bulk', async () => {
       const conv = dmConversationId('alice', 'bob');
       expect(await store.getReceipts(conv)).toEqual({});
-      expect(await store.setReceipt(conv, 'bob', { delivered: 3 })).toEqual({ delivered: 3, read: 0 });
-      expect(await store.setReceipt(conv, 'bob', { read: 2 })).toEqual({ delivered: 3, read: 2 });
-      expect(await store.setReceipt(conv, 'bob', { delivered: 1, read: 1 })).toEqual({ delivered: 3, read: 2 });
-      expect(await store.setReceipt(conv, 'bob', { read: 5 })).toEqual({ delivered: 5, read: 5 });
-      await store.setReceipt(conv, 'alice', { read: 1 });
+      const mark = async (username: string, delivered: number, read: number) => {
+        await store.setReceipts([{ conversationId: conv, username, delivered, read }]);
+        return (await store.getReceipts(conv))[username];
+      };
+      expect(await mark('bob', 3, 0)).toEqual({ delivered: 3, read: 0 });
+      expect(await mark('bob', 0, 2)).toEqual({ delivered: 3, read: 2 });
+      expect(await mark('bob', 1, 1)).toEqual({ delivered: 3, read: 2 });
+      // Reading implies having received.
+      expect(await mark('bob', 0, 5)).toEqual({ delivered: 5, read: 5 });
+      await mark('alice', 0, 1);
       expect(await store.getReceipts(conv)).toEqual({ bob: { delivered: 5, read: 5 }, alice: { delivered: 1, read: 1 } });
       await store.setReceipts([{ conversationId: conv, username: 'bob', delivered: 7, read: 4 }, { conversationId: conv, username: 'carol', delivered: 0, read: 2 }, { conversationId: conv, username: 'alice', delivered: 0, read: 0 }]);
       expect(await store.getReceipts(conv)).toEqual({ bob: { delivered: 7, read: 5 }, alice: { delivered: 1, read: 1 }, carol: { delivered: 2, read: 2 } });
