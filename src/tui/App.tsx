@@ -9,7 +9,7 @@ import { bindingFor, lineOpFor, type BindingId } from './keys.js';
 import type { KeyEvent } from './key-decoder.js';
 import { applyLine, emptyLine, viewport, type LineOp, type LineState } from './line-editor.js';
 import { useKeys } from './use-keys.js';
-import { conversationLines, scrollTo } from './layout.js';
+import { conversationLines, newMessagesScroll, scrollTo } from './layout.js';
 import { MessagePane } from './MessagePane.js';
 import { Sidebar } from './Sidebar.js';
 import { initialState, reducer, type TuiState } from './state.js';
@@ -86,6 +86,20 @@ export function App(props: AppProps) {
   // repaints everything when a frame fills it; below that it rewrites only the changed lines.
   const height = Math.max(4, size.rows - 1);
   const paneHeight = height - 2;
+
+  // Opened with more unread than fit: start at the "new messages" line (once it is loaded), not at
+  // the bottom, so nothing unread scrolls past unseen. Once per opening.
+  const positioned = useRef('');
+  useEffect(() => {
+    if (!selected || !conv || conv.newFrom === undefined) return;
+    const key = `${selected}:${conv.newFrom}`;
+    if (positioned.current === key) return;
+    if (conv.hasOlder && (conv.messages[0]?.seq ?? Infinity) > conv.newFrom + 1) return; // still loading
+    positioned.current = key;
+    const lines = conversationLines(stateRef.current, conv, paneWidth - 1);
+    const at = lines.findIndex((l) => l.tone === 'separator' && l.text.includes(' new messages '));
+    if (at >= 0) dispatch({ type: 'scroll', delta: newMessagesScroll(lines.length, at, paneHeight - 1) - conv.scroll });
+  }, [selected, conv?.messages.length, conv?.newFrom]);
 
   const run = (id: BindingId, k?: KeyEvent) => {
     const s = stateRef.current;

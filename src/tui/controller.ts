@@ -6,6 +6,9 @@ import type { Action, PendingMessage, TuiState } from './state.js';
 
 export type Dispatch = (a: Action) => void;
 
+/** Started while chatd is down: how often the first view is tried again (besides on reconnect). */
+const RETRY_VIEW_MS = 3000;
+
 /** Notifications (bell, desktop) come at most this often. */
 export const NOTIFY_EVERY_MS = 3000;
 
@@ -28,6 +31,7 @@ export class ChatController {
   private getState: () => TuiState = () => { throw new Error('not started'); };
   private focused = true;
   private lastNotified = 0;
+  private closed = false;
 
   constructor(private readonly api: ApiClient, private readonly conn: Connection, private readonly dispatch: Dispatch, private readonly log: (m: string, e?: unknown) => void = () => {}, private readonly notify?: (m: Message) => void) {}
 
@@ -61,8 +65,18 @@ export class ChatController {
     this.stream = new MessageStream(this.api, this.conn);
     this.stream.on('message', (m: Message) => this.onMessage(m));
     this.stream.on('warn', (e: Error) => this.log('stream warning', e));
-    // The stream starts where the first view ends, so nothing sent in between is skipped.
-    await this.stream.start(await this.refresh());
+    // The stream starts where the first view ends, so nothing sent in between is skipped. Started
+    // while chatd is down, there is no view yet: wait for it (on reconnect, or every few seconds).
+    let view = await this.refresh();
+    while (!view && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const done = () => { clearTimeout(t); s.off('connect', done); resolve(); };
+        const t = setTimeout(done, RETRY_VIEW_MS);
+        s.on('connect', done);
+      });
+      if (!this.closed) view = await this.refresh();
+    }
+    if (view) await this.stream.start(view);
   }
 
   private onMessage(m: Message) {
@@ -188,6 +202,7 @@ export class ChatController {
   }
 
   close() {
+    this.closed = true;
     this.conn.close();
   }
 }

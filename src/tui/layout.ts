@@ -104,3 +104,8 @@ export function visible(lines: Line[], height: number, scroll: number): { lines:
 export function scrollTo(lines: Line[], height: number, index: number): number {
   return Math.max(0, lines.length - index - Math.floor(height / 2));
 }
+
+/** Scroll offset that puts the line at `index` at the top of a pane of `height` (0 when all fits below it). */
+export function newMessagesScroll(total: number, index: number, height: number): number {
+  return Math.max(0, total - index - height);
+}
