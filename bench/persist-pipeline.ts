@@ -14,10 +14,10 @@ import mongoose from 'mongoose';
 import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import type { Message } from '../src/protocol/index.js';
-import { DlqIndex } from '../src/daemon/engines/failed-store.js';
-import { ensureTopics, type KafkaSettings } from '../src/daemon/engines/kafka.js';
-import { KafkaPersister, PARTITIONS_CONCURRENTLY } from '../src/daemon/engines/kafka-persister.js';
-import { toRecord } from '../src/daemon/engines/kafka-pipeline.js';
+import { DlqIndex } from '../src/daemon/log/failed-store.js';
+import { ensureTopics, type KafkaSettings } from '../src/daemon/log/kafka.js';
+import { KafkaPersister, PARTITIONS_CONCURRENTLY } from '../src/daemon/log/kafka-persister.js';
+import { toRecord } from '../src/daemon/log/scaleout-log.js';
 import { MESSAGE_INDEXES, MongoStore } from '../src/daemon/engines/mongo-store.js';
 
 export interface PipelineResult { messages: number; stored: number; produceSeconds: number; drainSeconds: number; perSec: number; conversations: number; batchSize: number; partitions: number }

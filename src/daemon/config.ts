@@ -38,8 +38,8 @@ export const FIELDS = {
   port: { env: 'PORT', flag: 'port', schema: int(0, 65535), default: 3000, description: 'TCP port (0 picks a free one)' },
   dataDir: { env: 'CHAT_DATA_DIR', flag: 'dataDir', schema: z.string().min(1), default: defaultDataDir(), description: 'Where the SQLite file and generated secrets live (default under $XDG_DATA_HOME)' },
   store: { env: 'CHAT_STORE', schema: z.enum(['sqlite', 'mongodb']), default: 'sqlite', description: 'Store: sqlite, or mongodb (the default when MONGODB_URI is set)' },
-  pipeline: { env: 'CHAT_PIPELINE', schema: z.enum(['inprocess', 'kafka']), default: 'inprocess', description: 'Pipeline: inprocess group commit, or kafka (the default when KAFKA_BROKERS is set)' },
-  cache: { env: 'CHAT_CACHE', schema: z.enum(['memory', 'redis']), default: 'memory', description: 'Cache, presence, seq, dedupe, rate limits and fan-out: memory, or redis (the default when REDIS_URL is set)' },
+  pipeline: { env: 'CHAT_PIPELINE', schema: z.enum(['inprocess', 'kafka']), default: 'inprocess', description: 'Message log: inprocess (SQLite group commit, the embedded deployment), or kafka (Redis + Kafka + the store, the default when KAFKA_BROKERS is set)' },
+  cache: { env: 'CHAT_CACHE', schema: z.enum(['memory', 'redis']), default: 'memory', description: 'Presence, rate limits and fan-out: memory, or redis (the default when REDIS_URL is set; the scale-out log keeps seq, dedupe and recent messages there too)' },
   mongodbUri: { env: 'MONGODB_URI', schema: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI'), default: undefined, description: 'MongoDB connection string', secret: true },
   redisUrl: { env: 'REDIS_URL', schema: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'), default: undefined, description: 'Redis URL (needs AOF persistence and maxmemory-policy noeviction)', secret: true },
   redisPrefix: { env: 'CHAT_REDIS_PREFIX', schema: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/), default: 'chat:', description: 'Prefix of every Redis key and adapter channel (several deployments can share one Redis)' },
@@ -254,6 +254,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   if (out.cache === 'redis' && out.redisUrl === undefined) throw new ConfigError('REDIS_URL', 'required when CHAT_CACHE=redis');
   if (out.pipeline === 'kafka' && out.kafkaBrokers === undefined) throw new ConfigError('KAFKA_BROKERS', 'required when CHAT_PIPELINE=kafka');
   if (out.pipeline === 'kafka' && out.cache !== 'redis') throw new ConfigError('KAFKA_BROKERS', 'needs REDIS_URL too: seq allocation and the failed-publish store live in Redis');
+  // Two message logs: the embedded one is SQLite's group commit; MongoDB holds what Kafka carries.
+  if (out.pipeline === 'inprocess' && out.store !== 'sqlite') throw new ConfigError('MONGODB_URI', 'MongoDB stores messages only in the scale-out deployment: set REDIS_URL and KAFKA_BROKERS too (or leave MONGODB_URI unset for the embedded SQLite)');
   // Several nodes must verify each other's tokens: secrets generated per data dir would differ.
   if (out.cache === 'redis') {
     for (const [k, env] of [['jwtAccessSecret', 'JWT_ACCESS_SECRET'], ['jwtRefreshSecret', 'JWT_REFRESH_SECRET']] as const) {

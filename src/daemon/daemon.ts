@@ -48,12 +48,12 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   // Group commit (embedded) or produce (Kafka): how many messages go together and how long it takes.
   const groupSize = new client.Histogram({ name: 'chatd_pipeline_group_size', help: 'Messages per group commit or produce request', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [metrics] });
   const groupTime = new client.Histogram({ name: 'chatd_pipeline_group_seconds', help: 'Time to commit or produce one group', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5], registers: [metrics] });
-  engines.pipeline.observe((size, ms) => { groupSize.observe(size); groupTime.observe(ms / 1000); });
-  if (engines.store.observeCheckpoints) {
+  engines.log.observe((size, ms) => { groupSize.observe(size); groupTime.observe(ms / 1000); });
+  if (engines.observeCheckpoints) {
     // The embedded store's checkpoints (on their own thread): how long each takes and how long the WAL was.
     const checkpointTime = new client.Histogram({ name: 'chatd_sqlite_checkpoint_seconds', help: 'Time to copy the WAL into the database file, per checkpoint', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [metrics] });
     const walPages = new client.Gauge({ name: 'chatd_sqlite_wal_pages', help: 'WAL length in pages at the last checkpoint', registers: [metrics] });
-    engines.store.observeCheckpoints((c) => {
+    engines.observeCheckpoints((c) => {
       if ('error' in c) return log.warn({ err: c.error }, 'SQLite checkpoint failed');
       checkpointTime.observe(c.ms / 1000);
       walPages.set(c.walPages);
@@ -64,7 +64,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const parseSend = (value: unknown): SendInput => wellFormedSend(value, config.maxMessageLength) ?? parse(sendSchema, value);
   const auth = new AuthService(engines.store, engines.cache, config);
   const friends = new FriendService(engines.store, engines.cache);
-  const messages = new MessageService(engines.store, engines.cache, engines.pipeline, friends, config, Date.now, (err) => log.warn({ err }, 'could not store read markers; retrying'));
+  const messages = new MessageService(engines.store, engines.cache, engines.log, friends, config, Date.now, (err) => log.warn({ err }, 'could not store read markers; retrying'));
   const ai = new AiService(messages, engines.cache, config, log.child({ component: 'ai' }));
   let closing = false;
   const app = buildHttp({ config, log, engines, auth, friends, messages, parseSend, metrics, isClosing: () => closing });
@@ -106,7 +106,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
       const addr = app.server.address() as AddressInfo;
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       const url = `http://${host}:${addr.port}`;
-      log.info({ url, store: engines.store.kind, pipeline: engines.pipeline.kind, cache: engines.cache.kind, ai: ai.configured ? config.geminiModel : 'not configured' }, `chatd listening on ${url}`);
+      log.info({ url, store: engines.store.kind, log: engines.log.kind, cache: engines.cache.kind, ai: ai.configured ? config.geminiModel : 'not configured' }, `chatd listening on ${url}`);
       return { host: addr.address, port: addr.port, url };
     },
     close() {
@@ -115,7 +115,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         // what was accepted is committed and acknowledged before the sockets go.
         closing = true;
         await ai.close(2_000);
-        if (started) await bounded(engines.pipeline.flush(), 15_000, 'pipeline flush').catch((err) => log.error({ err }, 'flush failed'));
+        if (started) await bounded(engines.log.flush(), 15_000, 'message log flush').catch((err) => log.error({ err }, 'flush failed'));
         if (started) await bounded(messages.flushReceipts(), 5_000, 'read markers flush').catch((err) => log.error({ err }, 'read markers flush failed'));
         await new Promise((r) => setTimeout(r, 50));
         gateway.stop();

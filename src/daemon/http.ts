@@ -65,7 +65,7 @@ export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 
 /** Each engine's health; a failing probe reads as not ok. */
 async function backendHealth(engines: Engines): Promise<HealthReport['backends']> {
-  const list = { store: engines.store, cache: engines.cache, pipeline: engines.pipeline, ...(engines.persister ? { persister: engines.persister } : {}) };
+  const list = { store: engines.store, cache: engines.cache, log: engines.log, ...(engines.persister ? { persister: engines.persister } : {}) };
   const out: HealthReport['backends'] = {};
   for (const [name, engine] of Object.entries(list)) out[name] = await engine.health().catch((err: Error) => ({ ok: false, kind: name, detail: err.message }));
   return out;
@@ -260,7 +260,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   app.get(ROUTES.adminStatus, { preHandler: admin }, async (): Promise<AdminStatus> => {
     const backends = await backendHealth(engines);
     return {
-      node: { pid: process.pid, uptimeSec: Math.round(process.uptime()), store: engines.store.kind, pipeline: engines.pipeline.kind, cache: engines.cache.kind },
+      node: { pid: process.pid, uptimeSec: Math.round(process.uptime()), store: engines.store.kind, log: engines.log.kind, cache: engines.cache.kind },
       backends,
       ...(await engines.ops.status()),
     };

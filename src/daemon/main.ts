@@ -66,7 +66,7 @@ async function check(o: StartFlags) {
   const log = createLogger('silent');
   const engines = createEngines(config, log);
   let ok = true;
-  for (const [name, engine] of [['store', engines.store], ['cache', engines.cache], ['pipeline', engines.pipeline]] as const) {
+  for (const [name, engine] of [['store', engines.store], ['cache', engines.cache], ['log', engines.log]] as const) {
     const t0 = Date.now();
     try {
       await withTimeout(engine.start(), 20_000, `${engine.kind} did not answer in 20 s`);
@@ -78,7 +78,7 @@ async function check(o: StartFlags) {
       process.stdout.write(`FAIL ${name}: ${engine.kind}: ${(err as Error).message}\n`);
     }
   }
-  for (const engine of [engines.pipeline, engines.cache, engines.store]) await withTimeout(engine.close(), 5000, 'close').catch(() => {});
+  for (const engine of [engines.log, engines.cache, engines.store]) await withTimeout(engine.close(), 5000, 'close').catch(() => {});
   process.exit(ok ? 0 : 1);
 }
 

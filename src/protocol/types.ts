@@ -166,7 +166,7 @@ export interface DeadLetter {
 }
 
 export interface AdminStatus {
-  node: { pid: number; uptimeSec: number; store: string; pipeline: string; cache: string };
+  node: { pid: number; uptimeSec: number; store: string; log: string; cache: string };
   backends: Record<string, { ok: boolean; kind: string; detail?: string }>;
   /** Messages in Kafka not yet committed by the persistence consumers (null without Kafka). */
   consumerLag: number | null;

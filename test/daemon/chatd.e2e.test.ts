@@ -188,10 +188,14 @@ describe('chatd process', () => {
   it('chatd check verifies each configured engine and exits 0, or 1 naming the one that fails', async () => {
     const ok = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], {});
     expect(await ok.exited).toBe(0);
-    expect(ok.lines.filter(Boolean).map((l) => l.split(':')[0])).toEqual(['ok   store', 'ok   cache', 'ok   pipeline']);
-    const bad = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], { MONGODB_URI: 'mongodb://127.0.0.1:1/chat?serverSelectionTimeoutMS=500' });
+    expect(ok.lines.filter(Boolean).map((l) => l.split(':')[0])).toEqual(['ok   store', 'ok   cache', 'ok   log']);
+    const bad = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], { REDIS_URL: 'redis://127.0.0.1:1', JWT_ACCESS_SECRET: 'a'.repeat(40), JWT_REFRESH_SECRET: 'r'.repeat(40) });
     expect(await bad.exited).toBe(1);
-    expect(bad.lines.join('\n')).toMatch(/FAIL store: mongodb/);
+    expect(bad.lines.join('\n')).toMatch(/ok   store: sqlite[\s\S]*FAIL cache: redis/);
+    // MongoDB holds messages only behind Kafka (the scale-out log): alone, it is a configuration error.
+    const mongoOnly = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], { MONGODB_URI: 'mongodb://127.0.0.1:1/chat' });
+    expect(await mongoOnly.exited).toBe(2);
+    expect(mongoOnly.lines.join('\n')).toMatch(/MONGODB_URI.*REDIS_URL and KAFKA_BROKERS/);
   }, 60_000);
 
   it('chatd config prints every value and its source, secrets masked', async () => {

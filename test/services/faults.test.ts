@@ -4,12 +4,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Ack, Message } from '../../src/protocol/index.js';
-import { consumerLag } from '../../src/daemon/engines/kafka.js';
+import { consumerLag } from '../../src/daemon/log/kafka.js';
 import { MongoStore } from '../../src/daemon/engines/mongo-store.js';
 import { befriend, openSocket, registerUser, sleep, startDaemon, storedAll, waitFor, type TestSocket } from '../support/daemon.js';
 import { FerretDb, KafkaCluster, RedisServer, isolation } from '../support/services.js';
 import { runChat } from '../support/procs.js';
-import { kafkaRig } from '../support/kafka-rig.js';
+import { append, kafkaRig } from '../support/kafka-rig.js';
 import { services } from './env.js';
 
 const env = services('MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS');
@@ -155,15 +155,15 @@ if (env && libs && ferretBin) {
       cleanups.push(() => redis.kill());
       const rig = await kafkaRig('all_down', { ...env, KAFKA_BROKERS: cluster.brokers, REDIS_URL: redis.url });
       cleanups.push(() => rig.cleanup());
-      const pipeline = await rig.pipeline({ sendTimeoutMs: 1500 });
+      const pipeline = await rig.messageLog({ sendTimeoutMs: 1500 });
       const draft = (i: number) => ({ id: uuidv7(), conversationId: 'dm:da:db', from: 'da', to: 'db', text: `d${i}`, kind: 'user' as const, createdAt: new Date().toISOString() });
-      expect((await pipeline.submit(draft(1))).seq).toBe(1);
+      expect((await append(pipeline, draft(1))).seq).toBe(1);
       await cluster.kill(cluster.nodes[0]!);
-      const parked = await pipeline.submit(draft(2));
+      const parked = await append(pipeline, draft(2));
       expect(parked.seq).toBe(2);
       expect((await rig.failed.all()).map((e) => e.id)).toEqual([parked.id]);
       await redis.kill();
-      const refused = await pipeline.submit(draft(3)).then(() => 'acknowledged', (e: { code?: string }) => e.code);
+      const refused = await append(pipeline, draft(3)).then(() => 'acknowledged', (e: { code?: string }) => e.code);
       console.log(`kafka+redis down: sent=3 acked=2 (1 to kafka, 1 to the failed store) refused=${refused === 'CHAT_ERR_UNAVAILABLE' ? 1 : 0}`);
       expect(refused).toBe('CHAT_ERR_UNAVAILABLE');
     }, 120_000);
@@ -174,13 +174,13 @@ if (env && libs && ferretBin) {
       cleanups.push(() => ferret.kill());
       const rig = await kafkaRig('ferret_down', { ...env, MONGODB_URI: ferret.uri });
       cleanups.push(() => rig.cleanup());
-      const pipeline = await rig.pipeline();
+      const pipeline = await rig.messageLog();
       const persister = await rig.persister();
       const conv = 'dm:fa:fb';
       const acked = new Map<string, Message>();
       const submit = async (from: number, to: number) => {
         for (let i = from; i < to; i += 50) {
-          const batch = await Promise.all(Array.from({ length: Math.min(50, to - i) }, (_, j) => pipeline.submit({ id: uuidv7(), conversationId: conv, from: 'fa', to: 'fb', text: `m${i + j}`, kind: 'user', createdAt: new Date().toISOString(), clientMsgId: `m${i + j}` })));
+          const batch = await Promise.all(Array.from({ length: Math.min(50, to - i) }, (_, j) => append(pipeline, { id: uuidv7(), conversationId: conv, from: 'fa', to: 'fb', text: `m${i + j}`, kind: 'user', createdAt: new Date().toISOString(), clientMsgId: `m${i + j}` })));
           for (const m of batch) acked.set(m.clientMsgId!, m);
         }
       };
@@ -207,10 +207,10 @@ if (env && libs && ferretBin) {
     it('a consumer killed between the write and the commit leaves no duplicate', async () => {
       const rig = await kafkaRig('consumer_kill', env);
       cleanups.push(() => rig.cleanup());
-      const pipeline = await rig.pipeline();
+      const pipeline = await rig.messageLog();
       const conv = 'dm:ka:kb';
       const sent: Message[] = [];
-      for (let i = 0; i < 500; i++) sent.push(await pipeline.submit({ id: uuidv7(), conversationId: conv, from: 'ka', to: 'kb', text: `k${i}`, kind: 'user', createdAt: new Date().toISOString(), clientMsgId: `k${i}` }));
+      for (let i = 0; i < 500; i++) sent.push(await append(pipeline, { id: uuidv7(), conversationId: conv, from: 'ka', to: 'kb', text: `k${i}`, kind: 'user', createdAt: new Date().toISOString(), clientMsgId: `k${i}` }));
       const e = rig.iso.env(env);
       const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../support/crash-persister.ts')], {
         env: { ...process.env, MONGODB_URI: e.MONGODB_URI!, KAFKA_BROKERS: rig.settings.brokers.join(','), KAFKA_TOPIC: rig.settings.topic, KAFKA_DLQ_TOPIC: rig.settings.dlqTopic, KAFKA_GROUP_ID: rig.settings.groupId, REDIS_URL: env.REDIS_URL, CHAT_REDIS_PREFIX: e.CHAT_REDIS_PREFIX },

@@ -26,7 +26,7 @@ if (env) {
 
     it('runs on the scale-out engines', async () => {
       const ready = await (await fetch(new URL('/readyz', a.url))).json() as { backends: Record<string, { kind: string }> };
-      expect(Object.values(ready.backends).map((x) => x.kind)).toEqual(['mongodb', 'redis', 'kafka', 'kafka-persister']);
+      expect(Object.values(ready.backends).map((x) => x.kind)).toEqual(['mongodb', 'redis', 'scaleout', 'kafka-persister']);
     });
 
     it('a client on node A and a client on node B exchange messages live', async () => {

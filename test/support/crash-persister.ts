@@ -6,8 +6,8 @@
 import { createLogger } from '../../src/daemon/logger.js';
 import { MongoStore } from '../../src/daemon/engines/mongo-store.js';
 import { RedisCache } from '../../src/daemon/engines/redis-cache.js';
-import { DlqIndex } from '../../src/daemon/engines/failed-store.js';
-import { KafkaPersister } from '../../src/daemon/engines/kafka-persister.js';
+import { DlqIndex } from '../../src/daemon/log/failed-store.js';
+import { KafkaPersister } from '../../src/daemon/log/kafka-persister.js';
 
 const e = process.env;
 const store = new MongoStore(e.MONGODB_URI!);

@@ -1,14 +1,19 @@
 import { createLogger } from '../../src/daemon/logger.js';
 import { MongoStore } from '../../src/daemon/engines/mongo-store.js';
 import { RedisCache } from '../../src/daemon/engines/redis-cache.js';
-import { DlqIndex, FailedStore } from '../../src/daemon/engines/failed-store.js';
-import { KafkaPipeline } from '../../src/daemon/engines/kafka-pipeline.js';
-import { KafkaPersister } from '../../src/daemon/engines/kafka-persister.js';
+import { DlqIndex, FailedStore } from '../../src/daemon/log/failed-store.js';
+import { ScaleOutLog } from '../../src/daemon/log/scaleout-log.js';
+import type { MessageDraft } from '../../src/daemon/engines/types.js';
+import type { MessageLog } from '../../src/daemon/log/types.js';
+import { KafkaPersister } from '../../src/daemon/log/kafka-persister.js';
 import { isolation } from './services.js';
 
 const log = createLogger(process.env.CHAT_TEST_LOG ?? 'silent');
 
-/** Everything the Kafka pipeline needs, isolated by unique db, prefix, topics and group. */
+/** Appends and returns the message (what a sender's ack carries). */
+export const append = (l: MessageLog, d: MessageDraft) => l.append(d).then((r) => r.message);
+
+/** Everything the scale-out log needs, isolated by unique db, prefix, topics and group. */
 export async function kafkaRig(tag: string, base: { MONGODB_URI: string; REDIS_URL: string; KAFKA_BROKERS: string }) {
   const iso = isolation(tag);
   const e = iso.env(base);
@@ -19,15 +24,16 @@ export async function kafkaRig(tag: string, base: { MONGODB_URI: string; REDIS_U
   await cache.start();
   const failed = new FailedStore(cache.client, e.CHAT_REDIS_PREFIX!);
   const dlq = new DlqIndex(cache.client, e.CHAT_REDIS_PREFIX!);
-  const pipelines: KafkaPipeline[] = [];
+  const logs: ScaleOutLog[] = [];
   const persisters: KafkaPersister[] = [];
   const rig = {
     iso, settings, store, cache, failed, dlq,
-    async pipeline(over: Partial<{ sendTimeoutMs: number; failedRetryMs: number }> = {}) {
-      const p = new KafkaPipeline({ ...settings, sendTimeoutMs: 5000, lingerMs: 0, failedRetryMs: 60_000, ...over }, cache, store, failed, log);
-      await p.start();
-      pipelines.push(p);
-      return p;
+    /** A scale-out log over the rig's engines (another one is a restart, or another node). */
+    async messageLog(over: Partial<{ sendTimeoutMs: number; failedRetryMs: number }> = {}) {
+      const l = new ScaleOutLog({ ...settings, sendTimeoutMs: 5000, lingerMs: 0, failedRetryMs: 60_000, prefix: e.CHAT_REDIS_PREFIX!, ...over }, cache.client, store, failed, log);
+      await l.start();
+      logs.push(l);
+      return l;
     },
     async persister() {
       const p = new KafkaPersister({ ...settings, batchSize: 500, lingerMs: 20 }, store, dlq, log);
@@ -37,7 +43,7 @@ export async function kafkaRig(tag: string, base: { MONGODB_URI: string; REDIS_U
     },
     async cleanup() {
       for (const p of persisters) await p.close();
-      for (const p of pipelines) await p.close().catch(() => {});
+      for (const l of logs) await l.close().catch(() => {});
       await store.drop().catch(() => {});
       await store.close();
       await cache.close();

@@ -18,7 +18,7 @@ export function register(program: Command, ctx: () => Context) {
     const c = ctx();
     const s = await c.api().adminStatus();
     c.print(s, () => [
-      `node: pid ${s.node.pid}, up ${s.node.uptimeSec} s, store=${s.node.store} pipeline=${s.node.pipeline} cache=${s.node.cache}`,
+      `node: pid ${s.node.pid}, up ${s.node.uptimeSec} s, store=${s.node.store} log=${s.node.log} cache=${s.node.cache}`,
       ...Object.entries(s.backends).map(([k, b]) => `${b.ok ? 'ok  ' : 'DOWN'} ${k} (${b.kind})${b.detail ? `: ${b.detail}` : ''}`),
       `consumer lag: ${s.consumerLag ?? 'n/a'}`,
       `failed-publish store: ${s.failedStore ?? 'n/a'}`,

@@ -3,18 +3,19 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ChatError, type AdminStatus, type DeadLetter, type FailedPublish, type Message, type ReplayResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import { DlqIndex, FailedStore } from './failed-store.js';
-import { InProcessPipeline } from './inprocess-pipeline.js';
-import { consumerLag, createKafka, topicSize, type KafkaSettings } from './kafka.js';
-import { KafkaPersister } from './kafka-persister.js';
-import { KafkaPipeline, toRecord } from './kafka-pipeline.js';
+import { DlqIndex, FailedStore } from '../log/failed-store.js';
+import { EmbeddedLog } from '../log/embedded-log.js';
+import { consumerLag, createKafka, topicSize, type KafkaSettings } from '../log/kafka.js';
+import { KafkaPersister } from '../log/kafka-persister.js';
+import { ScaleOutLog, toRecord } from '../log/scaleout-log.js';
+import type { MessageLog } from '../log/types.js';
 import { MemoryCache } from './memory-cache.js';
 import { MongoStore } from './mongo-store.js';
 import { RedisCache } from './redis-cache.js';
 import { SqliteStore } from './sqlite-store.js';
-import type { Cache, Lifecycle, Pipeline, Store } from './types.js';
+import type { Cache, CheckpointEvent, Lifecycle, Store } from './types.js';
 
-/** Admin operations on the durable path; only the Kafka pipeline has failed publishes and dead letters. */
+/** Admin operations on the durable path; only the scale-out log has failed publishes and dead letters. */
 export interface Operations {
   failedList(): Promise<FailedPublish[]>;
   failedReplay(ids?: string[]): Promise<ReplayResult>;
@@ -27,22 +28,26 @@ export interface Operations {
 export interface Engines {
   store: Store;
   cache: Cache;
-  pipeline: Pipeline;
+  /** The message log: every send is appended to it, history is read from it. */
+  log: MessageLog;
   /** The Kafka-to-store consumer, when this node runs one. */
   persister?: KafkaPersister;
   ops: Operations;
+  /** The embedded store's WAL checkpoints, for metrics (SQLite only). */
+  observeCheckpoints?: (fn: (c: CheckpointEvent) => void) => void;
   /** Redis connection for the Socket.IO adapter, when the cache is Redis. */
   redis?: Redis;
 }
 
-const notConfigured = () => { throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'Failed publishes and dead letters exist only with the Kafka pipeline (KAFKA_BROKERS)'); };
+const notConfigured = () => { throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'Failed publishes and dead letters exist only with the scale-out log (KAFKA_BROKERS)'); };
 
 /** The one place where configuration picks each engine; an unknown kind throws. */
 export function createEngines(config: Config, log: Logger): Engines {
   let store: Store;
+  let sqlite: SqliteStore | undefined;
   switch (config.store) {
     case 'sqlite':
-      store = new SqliteStore(path.join(config.dataDir, 'chat.db'));
+      store = sqlite = new SqliteStore(path.join(config.dataDir, 'chat.db'));
       break;
     case 'mongodb':
       store = new MongoStore(config.mongodbUri!);
@@ -67,25 +72,27 @@ export function createEngines(config: Config, log: Logger): Engines {
   }
   switch (config.pipeline) {
     case 'inprocess':
+      if (!sqlite) throw new Error('the embedded log needs the sqlite store');
       return {
         store, cache, redis,
-        pipeline: new InProcessPipeline(store, config.commitBatchMax),
+        log: new EmbeddedLog(sqlite, config.commitBatchMax),
+        observeCheckpoints: (fn) => sqlite!.observeCheckpoints(fn),
         ops: { failedList: notConfigured, failedReplay: notConfigured, failedPurge: notConfigured, dlqList: notConfigured, dlqReplay: notConfigured, status: async () => ({ consumerLag: null, failedStore: null, dlq: null }) },
       };
     case 'kafka': {
-      if (!redis) throw new Error('the kafka pipeline needs the redis cache');
+      if (!redis) throw new Error('the scale-out log needs the redis cache');
       const settings: KafkaSettings = {
         brokers: config.kafkaBrokers!, clientId: config.kafkaClientId, topic: config.kafkaTopic, dlqTopic: config.kafkaDlqTopic,
         groupId: config.kafkaGroupId, partitions: config.kafkaPartitions, replicationFactor: config.kafkaReplicationFactor,
       };
       const failed = new FailedStore(redis, config.redisPrefix);
       const dlq = new DlqIndex(redis, config.redisPrefix);
-      const pipeline = new KafkaPipeline({ ...settings, sendTimeoutMs: config.kafkaSendTimeoutMs, lingerMs: config.produceLingerMs, failedRetryMs: config.failedRetryMs }, cache, store, failed, log.child({ component: 'pipeline' }));
+      const messageLog = new ScaleOutLog({ ...settings, sendTimeoutMs: config.kafkaSendTimeoutMs, lingerMs: config.produceLingerMs, failedRetryMs: config.failedRetryMs, prefix: config.redisPrefix }, redis, store, failed, log.child({ component: 'log' }));
       const persister = config.persister ? new KafkaPersister({ ...settings, batchSize: config.persistBatchSize, lingerMs: config.persistLingerMs }, store, dlq, log.child({ component: 'persister' })) : undefined;
       const adminKafka = createKafka(settings, log, 'admin');
       const ops: Operations = {
         failedList: () => failed.all(),
-        failedReplay: (ids) => pipeline.retryFailed(ids),
+        failedReplay: (ids) => messageLog.retryFailed(ids),
         async failedPurge(ids) {
           const all = await failed.all();
           const chosen = ids ? all.filter((e) => ids.includes(e.id)) : all;
@@ -122,14 +129,14 @@ export function createEngines(config: Config, log: Logger): Engines {
           return { consumerLag: lag, failedStore: failedSize, dlq: pending === null ? null : { pending, total: total ?? pending } };
         },
       };
-      return { store, cache, pipeline, persister, ops, redis };
+      return { store, cache, log: messageLog, persister, ops, redis };
     }
     default:
-      throw new Error(`unknown pipeline kind: ${String(config.pipeline)}`);
+      throw new Error(`unknown message log kind: ${String(config.pipeline)}`);
   }
 }
 
 /** Engines in start order; close in reverse. */
 export function lifecycleOf(e: Engines): Lifecycle[] {
-  return [e.store, e.cache, e.pipeline, ...(e.persister ? [e.persister] : [])];
+  return [e.store, e.cache, e.log, ...(e.persister ? [e.persister] : [])];
 }

@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
 import type { Message } from '../../protocol/index.js';
-import { withSeq } from './group-queue.js';
 import type { MessageDraft } from './types.js';
 
 /** A messages row as SQLite returns it. */
@@ -142,4 +141,11 @@ export function messageWrites(db: Database.Database): MessageWrites {
       return out;
     },
   };
+}
+
+/** A draft with its seq, fields in the wire order. */
+export function withSeq(d: MessageDraft, seq: number): Message {
+  const m: Message = { id: d.id, seq, conversationId: d.conversationId, from: d.from, to: d.to, text: d.text, kind: d.kind, createdAt: d.createdAt };
+  if (d.clientMsgId !== undefined) m.clientMsgId = d.clientMsgId;
+  return m;
 }

@@ -5,7 +5,7 @@ import { ChatError, type Message } from '../../protocol/index.js';
 import { Worker } from 'node:worker_threads';
 import { configure, messageWrites, rowToMessage, type AppendResult, type MessageRow } from './sqlite-messages.js';
 import type { ApiTokenRecord, CheckpointEvent, ConversationRecord, HistoryRange, MessageDraft, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
-import { withSeq } from './group-queue.js';
+import { withSeq } from './sqlite-messages.js';
 import { isStorageFull } from '../errors.js';
 
 /** Free space that counts as "space returned" after a full disk. */

@@ -106,17 +106,11 @@ export interface Store extends Lifecycle {
   listFriendEdges(username: string): Promise<{ out: string[]; in: string[] }>;
 
   /**
-   * Inserts messages idempotently by id and by (from, clientMsgId), all or nothing.
-   * Returns, for each input, the message as stored (an earlier one on a conflict).
+   * Inserts messages idempotently by id and by (from, clientMsgId), all or nothing: the message
+   * log's archive write (the persister's, in scale-out). Returns, for each input, the message as
+   * stored (an earlier one on a conflict).
    */
   insertMessages(messages: Message[]): Promise<Message[]>;
-  /**
-   * Optional (the embedded store): sequences, dedupes by (from, clientMsgId) and inserts drafts in
-   * one transaction. A draft already stored resolves to the stored message and takes no seq.
-   */
-  appendMessages?(drafts: MessageDraft[]): Promise<Message[]>;
-  /** Optional (the embedded store): called after each WAL checkpoint that copied pages, or that failed. */
-  observeCheckpoints?(fn: (c: CheckpointEvent) => void): void;
   getMessageByClientId(from: string, clientMsgId: string): Promise<Message | null>;
   /** Messages of a conversation in a seq range, oldest first. Without cursors: the most recent `limit`. With beforeSeq: the `limit` just before it. With afterSeq: the `limit` just after it. */
   history(conversationId: string, range: HistoryRange): Promise<Message[]>;
@@ -145,22 +139,16 @@ export interface RateLimitResult {
 }
 
 /**
- * Fast shared state: dedupe, rate limits and presence.
- * Implementations: in-memory (embedded). Every implementation passes test/daemon/cache.contract.ts.
+ * Fast shared state: rate limits, failure counters and presence (memory on one node, Redis
+ * across nodes). Every implementation passes test/daemon/engines/cache.contract.ts.
  */
 export interface Cache extends Lifecycle {
   readonly kind: string;
   /**
-   * True when dedupe entries survive restarts and are shared by every node (Redis with AOF):
-   * a miss is then final and the store need not be asked on the send path.
+   * Fixed-window counter: allows `limit` hits per `windowMs` per key. A cache held in this process
+   * answers at once (no promise), so the send path awaits nothing on the embedded node.
    */
-  readonly dedupeDurable: boolean;
-  /** Fixed-window counter: allows `limit` hits per `windowMs` per key. */
-  rateLimit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
-  /** The same counter, answered at once: only a cache held in this process has it (the send path's fast lane uses it). */
-  rateLimitNow?(key: string, limit: number, windowMs: number): RateLimitResult;
-  dedupeGet(key: string): Promise<Message | null>;
-  dedupeSet(key: string, message: Message): Promise<void>;
+  rateLimit(key: string, limit: number, windowMs: number): RateLimitResult | Promise<RateLimitResult>;
   /** Registers a connection; returns true when the user just came online. */
   presenceAdd(username: string, connectionId: string): Promise<boolean>;
   /** Unregisters a connection; returns true when the user just went offline. */
@@ -179,44 +167,13 @@ export interface Cache extends Lifecycle {
   holdGet(key: string): Promise<number>;
   /** Re-asserts this node's live connections so they do not expire (shared caches expire crashed nodes' entries). */
   presenceHeartbeat(connections: { username: string; connectionId: string }[]): Promise<void>;
-
-  /**
-   * Allocates the next seq of a conversation, atomically across nodes. `init` gives the
-   * highest stored seq, used when the counter is unknown (first use, or the cache lost it).
-   */
-  nextSeq(conversationId: string, init: () => Promise<number>): Promise<number>;
-  /** Remembers an accepted message as recent: served with history before the store has it. */
-  recentPush(message: Message): Promise<void>;
-  /** Recent messages of a conversation (at most RECENT_PER_CONVERSATION), oldest first. */
-  recent(conversationId: string): Promise<Message[]>;
-  /** Conversations of a user with recent activity: their latest seq and time. */
-  recentConversations(username: string): Promise<ConversationRecord[]>;
 }
 
-/** How many recent messages per conversation a cache keeps. */
-export const RECENT_PER_CONVERSATION = 200;
-
-/** A message before the pipeline gives it a seq. */
+/** A message before the log gives it a seq. */
 export type MessageDraft = Omit<Message, 'seq'>;
 
 /** One WAL checkpoint of the embedded store: frames copied so far, WAL length in pages, time taken; or why it failed. */
 export type CheckpointEvent = { pages: number; walPages: number; ms: number } | { error: string };
 
-/**
- * The durable path of a message. `submit` resolves once the message is durable
- * (and only then may the sender be acknowledged), with its seq assigned.
- */
-export interface Pipeline extends Lifecycle {
-  readonly kind: string;
-  submit(draft: MessageDraft): Promise<Message>;
-  /** Resolves when everything submitted so far is durable (used at shutdown). */
-  flush(): Promise<void>;
-  /** Calls `fn` after each group write (commit or produce) with its size and duration. */
-  observe(fn: GroupObserver): void;
-  /** True when a resend of a stored (from, clientMsgId) is caught at commit, so callers need not look first. */
-  readonly dedupesOnCommit: boolean;
-  /** True when an acknowledged message is already readable from the store (no recent cache needed in front). */
-  readonly storedOnAck: boolean;
-}
-
+/** Told each group's size and time (commit or produce), for metrics. */
 export type GroupObserver = (size: number, ms: number) => void;

@@ -1,7 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import { ChatError, LIMITS, dmConversationId, dmPeer, type AiChunkEvent, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import type { Cache, ConversationRecord, HistoryRange, MessageDraft, Pipeline, RateLimitResult, Receipt, ReceiptMark, Store } from '../engines/types.js';
+import type { Cache, HistoryRange, MessageDraft, RateLimitResult, Receipt, ReceiptMark, Store } from '../engines/types.js';
+import type { MessageLog } from '../log/types.js';
 import type { FriendService } from './friends.js';
 import { isoTime } from '../iso-time.js';
 
@@ -80,25 +81,26 @@ class ReceiptBuffer {
 
 const dmMembers = (conversationId: string) => (conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : []);
 
+/**
+ * Messages: one send path for every engine and every kind (user, AI, system):
+ * self check → friendship → rate limit → `log.append` → fan-out if fresh.
+ * The message log (log/types.ts) owns order, dedupe and durability.
+ */
 export class MessageService {
-  private readonly inflight = new Map<string, Promise<Message>>();
   private readonly listeners: AcceptedListener[] = [];
   private fanout: Fanout = { message: () => {}, aiChunk: () => {} };
   private readonly receipts: ReceiptBuffer;
-  /** See sendNow: the store dedupes at commit and holds every message at ack, and rate limits are counted here. */
-  private readonly fastLane: boolean;
 
   constructor(
     private readonly store: Store,
     private readonly cache: Cache,
-    private readonly pipeline: Pipeline,
+    private readonly log: MessageLog,
     private readonly friends: FriendService,
     private readonly config: Config,
     private readonly now: () => number = Date.now,
     onError: (err: unknown) => void = () => {},
   ) {
     this.receipts = new ReceiptBuffer(store, onError);
-    this.fastLane = pipeline.dedupesOnCommit && pipeline.storedOnAck && !cache.dedupeDurable && cache.rateLimitNow !== undefined;
   }
 
   setFanout(f: Fanout) {
@@ -107,8 +109,7 @@ export class MessageService {
 
   /** Streams a piece of an AI answer to both participants (not stored; the final answer is). */
   aiChunk(chunk: AiChunkEvent) {
-    const members = chunk.conversationId.startsWith('dm:') ? chunk.conversationId.slice(3).split(':') : [];
-    this.fanout.aiChunk(members, chunk);
+    this.fanout.aiChunk(dmMembers(chunk.conversationId), chunk);
   }
 
   /** Called after a user message is durable and delivered (the AI service hooks in here). */
@@ -117,48 +118,32 @@ export class MessageService {
   }
 
   /**
-   * Sends a direct message. Resolves once durable. A repeated (from, clientMsgId)
-   * resolves to the original message, in flight or stored, and sends nothing new.
-   * `origin` is the sending connection: every other socket of both users gets the message
-   * live; the origin gets it as the resolved value (its ack), not a second time.
+   * Sends a direct message. Resolves once durable. A repeated (from, clientMsgId) resolves to the
+   * original message and sends nothing new. `origin` is the sending connection: every other socket
+   * of both users gets the message live; the origin gets it as the resolved value (its ack).
+   *
+   * Synchronous first: a friendship this node knows and a rate limit counted in this process are
+   * answered without a promise, so on the embedded node a message costs one promise (the log's)
+   * and no async frames; anything else is awaited on the same path.
    */
   send(from: string, input: SendInput, origin?: string): Promise<Message> {
-    // Not an async function: returning `work` from one would wrap it in another promise and
-    // cost two more microtask turns per message.
     if (input.to === from) return Promise.reject(new ChatError('CHAT_ERR_MESSAGE_SELF'));
-    if (this.fastLane) {
-      const fast = this.sendNow(from, input, origin);
-      if (fast) return fast;
-    }
-    const key = input.clientMsgId !== undefined ? `${from}\u0000${input.clientMsgId}` : undefined;
-    if (key) {
-      const pending = this.inflight.get(key);
-      if (pending) return pending;
-    }
-    const work = this.sendOnce(from, input, key, origin);
-    if (key) {
-      this.inflight.set(key, work);
-      const done = () => this.inflight.delete(key);
-      work.then(done, done);
-    }
-    return work;
+    if (this.friends.knownFriends(from, input.to)) return this.limited(from, input, origin);
+    // A missing user and a stranger get the same answer: a sender may not learn which names exist.
+    return this.friends.areFriends(from, input.to).then((ok) => (ok ? this.limited(from, input, origin) : this.refuse(from, input, new ChatError('CHAT_ERR_NOT_FRIENDS'))));
   }
 
-  /**
-   * The embedded fast lane: when the friendship is known and the rate limit is counted in this
-   * process, the message goes straight to the pipeline, with one promise and one callback per
-   * message and nothing awaited before it. The store's unique index dedupes at commit (also a
-   * resend racing its original), so no in-flight map is needed. Undefined: take the full path.
-   * (Every message a sender has in flight is alive at each scavenge, so what it holds on to is
-   * copied, then promoted; async frames held most of it.)
-   */
-  private sendNow(from: string, input: SendInput, origin: string | undefined): Promise<Message> | undefined {
-    if (!this.friends.knownFriends(from, input.to)) return undefined;
-    const rl = this.cache.rateLimitNow!(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
-    if (!rl.allowed) return this.refuse(from, input, input.clientMsgId !== undefined, limitedError(rl));
+  private limited(from: string, input: SendInput, origin: string | undefined): Promise<Message> {
+    const rl = this.cache.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
+    if (rl instanceof Promise) return rl.then((r) => this.append(r, from, input, origin));
+    return this.append(rl, from, input, origin);
+  }
+
+  private append(rl: RateLimitResult, from: string, input: SendInput, origin: string | undefined): Promise<Message> {
+    if (!rl.allowed) return this.refuse(from, input, limitedError(rl));
     const draft = this.draft(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
-    return this.pipeline.submit(draft).then((message) => {
-      if (message.id !== draft.id) return message;
+    return this.log.append(draft).then(({ message, fresh }) => {
+      if (!fresh) return message;
       this.receipts.own(message);
       this.fanout.message([from, input.to], message, origin);
       for (const l of this.listeners) l(message);
@@ -166,58 +151,21 @@ export class MessageService {
     });
   }
 
-  private async sendOnce(from: string, input: SendInput, key: string | undefined, origin: string | undefined): Promise<Message> {
-    // A durable dedupe cache (Redis) answers alone. When the pipeline dedupes at commit (the
-    // embedded store's unique index: no seq is allotted to a resend), that is the only check: a
-    // bounded in-memory copy in front of it would keep every message alive for a second or so,
-    // long enough to be promoted to the old generation, for resends that are rare. Otherwise the
-    // in-memory cache, then a store lookup. Either way a resend never leaves a seq gap.
-    const cached = key !== undefined && (this.cache.dedupeDurable || !this.pipeline.dedupesOnCommit);
-    const storeDecides = key !== undefined && !cached;
-    if (cached) {
-      const prior = (await this.cache.dedupeGet(key)) ?? (this.cache.dedupeDurable ? null : await this.store.getMessageByClientId(from, input.clientMsgId!));
-      if (prior) return prior;
-    }
-    // A missing user and a stranger get the same answer: a sender may not learn which names exist.
-    if (!(await this.friends.areFriends(from, input.to))) return this.refuse(from, input, storeDecides, new ChatError('CHAT_ERR_NOT_FRIENDS'));
-    const rl = await this.cache.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
-    if (!rl.allowed) return this.refuse(from, input, storeDecides, limitedError(rl));
-    const { message, fresh } = await this.deliver(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId, origin);
-    if (cached) await this.cache.dedupeSet(key, message);
-    if (fresh) {
-      this.receipts.own(message);
-      for (const l of this.listeners) l(message);
-    }
-    return message;
-  }
-
   /**
    * A resend is answered with its original even when a new message would now be refused (the
-   * friendship ended, the sender is rate limited): `lookup` when no cache was asked up front.
-   * Only on those rare paths.
+   * friendship ended, the sender is rate limited). Only on those rare paths.
    */
-  private async refuse(from: string, input: SendInput, lookup: boolean, err: ChatError): Promise<Message> {
-    const prior = lookup ? await this.store.getMessageByClientId(from, input.clientMsgId!) : null;
+  private async refuse(from: string, input: SendInput, err: ChatError): Promise<Message> {
+    const prior = input.clientMsgId !== undefined ? await this.log.lookup(from, input.clientMsgId) : null;
     if (prior) return prior;
     throw err;
   }
 
-  /** Makes a message durable and delivers it to both participants. Used for user, AI and system messages. */
+  /** Appends an AI or system message (or a user's, without the checks) and delivers it if fresh. */
   async post(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string): Promise<Message> {
-    return (await this.deliver(conversationId, from, to, text, kind, clientMsgId)).message;
-  }
-
-  /** `fresh` is false when the store already had it (a resend): then nothing is delivered again. */
-  private async deliver(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string, origin?: string): Promise<{ message: Message; fresh: boolean }> {
-    const draft = this.draft(conversationId, from, to, text, kind, clientMsgId);
-    const message = await this.pipeline.submit(draft);
-    if (message.id !== draft.id) return { message, fresh: false };
-    // Recent messages are served with history before a scale-out store has them (the message is
-    // durable already); the embedded store has it at ack time, so it needs no copy in memory.
-    if (!this.pipeline.storedOnAck) await this.cache.recentPush(message).catch(() => {});
-    const members = conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : [from, to];
-    this.fanout.message(members, message, origin);
-    return { message, fresh: true };
+    const { message, fresh } = await this.log.append(this.draft(conversationId, from, to, text, kind, clientMsgId));
+    if (fresh) this.fanout.message(conversationId.startsWith('dm:') ? dmMembers(conversationId) : [from, to], message);
+    return message;
   }
 
   private draft(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId: string | undefined): MessageDraft {
@@ -231,32 +179,9 @@ export class MessageService {
     return this.range(dmConversationId(me, peer), { limit: q.limit ?? LIMITS.defaultHistoryLimit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq });
   }
 
-  /**
-   * A seq range of a conversation: the store's page merged with the cache's recent
-   * messages, which the store may not have yet (the Kafka pipeline persists asynchronously).
-   */
-  async range(conversationId: string, r: HistoryRange): Promise<Message[]> {
-    if (this.pipeline.storedOnAck) return this.store.history(conversationId, r);
-    const [stored, recent] = await Promise.all([this.store.history(conversationId, r), this.cache.recent(conversationId).catch(() => [] as Message[])]);
-    const lo = r.afterSeq ?? 0;
-    const hi = r.beforeSeq ?? Number.MAX_SAFE_INTEGER;
-    const bySeq = new Map<number, Message>(stored.map((m) => [m.seq, m]));
-    for (const m of recent) if (m.seq > lo && m.seq < hi && !bySeq.has(m.seq)) bySeq.set(m.seq, m);
-    if (bySeq.size === stored.length) return stored;
-    const all = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
-    return r.afterSeq !== undefined ? all.slice(0, r.limit) : all.slice(-r.limit);
-  }
-
-  /** The caller's conversations, most recent first: the store's merged with the cache's recent activity. */
-  private async conversationHeads(me: string): Promise<ConversationRecord[]> {
-    if (this.pipeline.storedOnAck) return this.store.listConversations(me);
-    const [stored, recent] = await Promise.all([this.store.listConversations(me), this.cache.recentConversations(me).catch(() => [] as ConversationRecord[])]);
-    const byId = new Map(stored.map((c) => [c.conversationId, c]));
-    for (const c of recent) {
-      const s = byId.get(c.conversationId);
-      if (!s || s.lastSeq < c.lastSeq) byId.set(c.conversationId, c);
-    }
-    return [...byId.values()].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  /** A seq range of a conversation, from the log. */
+  range(conversationId: string, r: HistoryRange): Promise<Message[]> {
+    return this.log.read(conversationId, r);
   }
 
   /**
@@ -265,7 +190,7 @@ export class MessageService {
    * the count.
    */
   async conversations(me: string): Promise<ConversationView[]> {
-    const convs = await this.conversationHeads(me);
+    const convs = await this.log.conversations(me);
     return Promise.all(convs.map(async (c) => {
       const [[last], receipts] = await Promise.all([this.range(c.conversationId, { limit: 1 }), this.markers(c.conversationId)]);
       const peer = dmPeer(c.conversationId, me) ?? '';
@@ -313,7 +238,7 @@ export class MessageService {
    * cursor for every conversation they know, so a missing one is new to them.
    */
   async sync(me: string, cursors: Record<string, number>, limit: number = LIMITS.maxHistoryLimit): Promise<SyncResult> {
-    const convs = await this.conversationHeads(me);
+    const convs = await this.log.conversations(me);
     const messages: Message[] = [];
     let more = false;
     for (const c of convs) {

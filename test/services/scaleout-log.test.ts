@@ -2,19 +2,54 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Message } from '../../src/protocol/index.js';
-import { pipelineContract } from '../daemon/engines/pipeline.contract.js';
+import { draft, logContract } from '../daemon/log/log.contract.js';
 import { waitFor } from '../support/daemon.js';
-import { kafkaRig } from '../support/kafka-rig.js';
+import { append, kafkaRig } from '../support/kafka-rig.js';
 import { services } from './env.js';
 
 const env = services('MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS');
 
 if (env) {
-  pipelineContract('kafka into mongodb', async () => {
+  logContract('scale-out (redis, kafka, mongodb)', async () => {
     const rig = await kafkaRig('contract', env);
-    const pipeline = await rig.pipeline();
+    const log = await rig.messageLog();
     await rig.persister();
-    return { pipeline, store: rig.store, reopen: () => rig.pipeline(), cleanup: rig.cleanup };
+    return { log, store: rig.store, reopen: () => rig.messageLog(), cleanup: rig.cleanup };
+  });
+
+  describe('scale-out log specifics', () => {
+    let rig: Awaited<ReturnType<typeof kafkaRig>>;
+    beforeAll(async () => { rig = await kafkaRig('specifics', env); });
+    afterAll(async () => { await rig.cleanup(); });
+
+    it('one (from, clientMsgId) sent at once on two nodes is accepted once; both get the original', async () => {
+      const [a, b] = [await rig.messageLog(), await rig.messageLog()];
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).append(draft('dm:na:nb', 'raced', 'same-id'))));
+      const fresh = results.filter((r) => r.fresh);
+      console.log(`one clientMsgId sent 20 times on 2 nodes: fresh=${fresh.length} distinct messages=${new Set(results.map((r) => r.message.id)).size}`);
+      expect(fresh).toHaveLength(1);
+      for (const r of results) expect(r.message).toEqual(fresh[0]!.message);
+      expect((await a.append(draft('dm:na:nb', 'next'))).message.seq).toBe(2);
+    });
+
+    it('before the persister writes anything, reads come from the recent buffer (capped per conversation)', async () => {
+      const l = await rig.messageLog();
+      const sent = [];
+      for (let i = 0; i < 250; i += 50) sent.push(...(await Promise.all(Array.from({ length: 50 }, (_, j) => append(l, draft('dm:ra:rb', `r${i + j}`))))));
+      expect(await rig.store.history('dm:ra:rb', { limit: 10 })).toEqual([]);
+      expect((await l.read('dm:ra:rb', { limit: 5 })).map((m) => m.seq)).toEqual([246, 247, 248, 249, 250]);
+      expect((await l.read('dm:ra:rb', { limit: 3, afterSeq: 100 })).map((m) => m.seq)).toEqual([101, 102, 103]);
+      // The buffer keeps the latest 200: older ones are the archive's to serve.
+      expect((await l.read('dm:ra:rb', { limit: 500 })).map((m) => m.seq)[0]).toBe(51);
+      expect((await l.conversations('ra')).map((c) => c.lastSeq)).toEqual([250]);
+    });
+
+    it('a lost seq counter is seeded from the highest seq known (archive or recent buffer), never reused', async () => {
+      const l = await rig.messageLog();
+      for (let i = 0; i < 3; i++) await append(l, draft('dm:sa:sb', `s${i}`));
+      await rig.cache.client.del(`${rig.iso.env(env).CHAT_REDIS_PREFIX}seq:dm:sa:sb`);
+      expect((await append(l, draft('dm:sa:sb', 'after the loss'))).seq).toBe(4);
+    });
   });
 
   describe('persistence consumer and dead letters', () => {
@@ -23,10 +58,10 @@ if (env) {
     afterAll(async () => { await rig.cleanup(); });
 
     it('sends poison records to the DLQ with their origin in headers and stores the valid records around them', async () => {
-      const pipeline = await rig.pipeline();
+      const pipeline = await rig.messageLog();
       const persister = await rig.persister();
       const conv = 'dm:pa:pb';
-      const before = await Promise.all([1, 2, 3].map(async (i) => pipeline.submit({ id: uuidv7(), conversationId: conv, from: 'pa', to: 'pb', text: `before ${i}`, kind: 'user', createdAt: new Date().toISOString() })));
+      const before = await Promise.all([1, 2, 3].map(async (i) => append(pipeline, { id: uuidv7(), conversationId: conv, from: 'pa', to: 'pb', text: `before ${i}`, kind: 'user', createdAt: new Date().toISOString() })));
       const kafka = new Kafka({ clientId: 'poison', brokers: rig.settings.brokers, logLevel: logLevel.NOTHING });
       const producer = kafka.producer();
       await producer.connect();
@@ -37,7 +72,7 @@ if (env) {
       ];
       await producer.send({ topic: rig.settings.topic, messages: poison });
       await producer.disconnect();
-      const after = await Promise.all([4, 5].map(async (i) => pipeline.submit({ id: uuidv7(), conversationId: conv, from: 'pa', to: 'pb', text: `after ${i}`, kind: 'user', createdAt: new Date().toISOString() })));
+      const after = await Promise.all([4, 5].map(async (i) => append(pipeline, { id: uuidv7(), conversationId: conv, from: 'pa', to: 'pb', text: `after ${i}`, kind: 'user', createdAt: new Date().toISOString() })));
       const expected = [...before, ...after];
       const stored = await waitFor(async () => { const h = await rig.store.history(conv, { limit: 50 }); return h.length >= expected.length && h; }, 30_000);
       const dead = await waitFor(async () => { const d = await rig.dlq.list(); return d.length >= poison.length && d; }, 30_000);

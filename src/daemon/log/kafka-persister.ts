@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { messageSchema, type Message } from '../../protocol/index.js';
 import { consumerLag, createKafka, type KafkaSettings } from './kafka.js';
 import type { DlqIndex } from './failed-store.js';
-import type { BackendHealth, Lifecycle, Store } from './types.js';
+import type { BackendHealth, Lifecycle, Store } from '../engines/types.js';
 
 export interface PersisterOptions extends KafkaSettings {
   batchSize: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupQueue } from '../../../src/daemon/engines/group-queue.js';
+import { GroupQueue } from '../../../src/daemon/log/group-queue.js';
 
 describe('GroupQueue', () => {
   it('gathers everything pushed while a group is in process into the next group, and reports each group', async () => {

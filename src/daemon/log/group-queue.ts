@@ -1,6 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import type { Message } from '../../protocol/index.js';
-import type { MessageDraft } from './types.js';
 
 export interface Pending<T, R> {
   item: T;
@@ -67,11 +65,4 @@ export class GroupQueue<T, R> {
       for (const r of this.idle.splice(0)) r();
     }
   }
-}
-
-/** A draft with its seq, fields in the wire order. */
-export function withSeq(d: MessageDraft, seq: number): Message {
-  const m: Message = { id: d.id, seq, conversationId: d.conversationId, from: d.from, to: d.to, text: d.text, kind: d.kind, createdAt: d.createdAt };
-  if (d.clientMsgId !== undefined) m.clientMsgId = d.clientMsgId;
-  return m;
 }

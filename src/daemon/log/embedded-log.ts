@@ -1,0 +1,67 @@
+import { ChatError } from '../../protocol/index.js';
+import { classify } from '../errors.js';
+import type { SqliteStore } from '../engines/sqlite-store.js';
+import type { GroupObserver, HistoryRange, MessageDraft } from '../engines/types.js';
+import { GroupQueue } from './group-queue.js';
+import type { Appended, MessageLog } from './types.js';
+
+/**
+ * The embedded message log: group commit into SQLite. Drafts appended in the same event-loop turn
+ * go to the writer thread together; there, in one transaction, each gets its conversation's next
+ * seq, unless its (from, clientMsgId) is stored already (then it resolves to the stored message
+ * and takes no seq). Every appender resolves after the commit, so `read` sees what was acked.
+ */
+export class EmbeddedLog implements MessageLog {
+  readonly kind = 'embedded';
+  private readonly queue: GroupQueue<MessageDraft, Appended>;
+  private closed = false;
+
+  constructor(private readonly store: SqliteStore, maxBatch: number) {
+    this.queue = new GroupQueue(async (batch) => {
+      try {
+        const stored = await this.store.appendMessages(batch.map((p) => p.item));
+        stored.forEach((message, i) => batch[i]!.resolve({ message, fresh: message.id === batch[i]!.item.id }));
+      } catch (err) {
+        // Typed: storage full or unavailable, never a raw driver error.
+        const e = classify(err);
+        for (const p of batch) p.reject(e);
+      }
+    }, { maxBatch });
+  }
+
+  async start() {}
+
+  async close() {
+    this.closed = true;
+    await this.flush();
+  }
+
+  async health() {
+    return { ok: !this.closed, kind: this.kind, detail: `queued=${this.queue.size}` };
+  }
+
+  append(draft: MessageDraft): Promise<Appended> {
+    if (this.closed) return Promise.reject(new ChatError('CHAT_ERR_SHUTTING_DOWN'));
+    return this.queue.push(draft);
+  }
+
+  lookup(from: string, clientMsgId: string) {
+    return this.store.getMessageByClientId(from, clientMsgId);
+  }
+
+  read(conversationId: string, range: HistoryRange) {
+    return this.store.history(conversationId, range);
+  }
+
+  conversations(username: string) {
+    return this.store.listConversations(username);
+  }
+
+  flush() {
+    return this.queue.flush();
+  }
+
+  observe(fn: GroupObserver) {
+    this.queue.observer = fn;
+  }
+}

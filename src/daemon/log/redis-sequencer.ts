@@ -1,0 +1,185 @@
+import type { Redis } from 'ioredis';
+import type { Message } from '../../protocol/index.js';
+import type { ConversationRecord, MessageDraft } from '../engines/types.js';
+
+/** How many recent messages per conversation the buffer keeps. */
+export const RECENT_PER_CONVERSATION = 200;
+const RECENT_TTL_SEC = 86400;
+const DEDUPE_TTL_SEC = 7 * 86400;
+/** Dedupe values: 'p' + JSON while the message is on its way to Kafka, 'd' + JSON once it is durable. */
+const PENDING = 'p';
+const DONE = 'd';
+
+/**
+ * One call for a whole group of drafts, in order. Per draft (KEYS: seq counter, dedupe key, recent
+ * buffer, both members' conversation indexes; ARGV: has-clientMsgId, the draft's JSON without its
+ * opening brace, time score, conversation id): a known (from, clientMsgId) returns the stored value;
+ * a conversation whose counter is missing returns 2 (the caller seeds it and asks again);
+ * otherwise INCR the seq, remember the dedupe key as pending, and push the message into the
+ * recent buffer and both members' indexes.
+ */
+const APPEND_LUA = `local keep = tonumber(ARGV[1])
+local rttl = tonumber(ARGV[2])
+local dttl = tonumber(ARGV[3])
+local n = tonumber(ARGV[4])
+local out = {}
+for i = 0, n - 1 do
+  local k = i * 5
+  local a = 4 + i * 4
+  local prior = false
+  if ARGV[a + 1] == '1' then prior = redis.call('GET', KEYS[k + 2]) end
+  if prior then
+    out[i + 1] = {0, prior}
+  elseif redis.call('EXISTS', KEYS[k + 1]) == 0 then
+    out[i + 1] = {2, ''}
+  else
+    local seq = redis.call('INCR', KEYS[k + 1])
+    local json = '{"seq":' .. seq .. ',' .. ARGV[a + 2]
+    if ARGV[a + 1] == '1' then redis.call('SET', KEYS[k + 2], '${PENDING}' .. json, 'EX', dttl) end
+    redis.call('ZADD', KEYS[k + 3], seq, json)
+    redis.call('ZREMRANGEBYRANK', KEYS[k + 3], 0, -(keep + 1))
+    redis.call('EXPIRE', KEYS[k + 3], rttl)
+    redis.call('ZADD', KEYS[k + 4], ARGV[a + 3], ARGV[a + 4])
+    redis.call('EXPIRE', KEYS[k + 4], rttl)
+    redis.call('ZADD', KEYS[k + 5], ARGV[a + 3], ARGV[a + 4])
+    redis.call('EXPIRE', KEYS[k + 5], rttl)
+    out[i + 1] = {1, seq}
+  end
+end
+return out`;
+
+type Client = Redis & { chatAppend(...args: (string | number)[]): Promise<[number, string | number][]> };
+
+/** One draft's outcome in Redis. */
+export type Sequenced =
+  | { kind: 'fresh'; message: Message; json: string }
+  | { kind: 'duplicate'; message: Message; durable: boolean };
+
+const members = (conversationId: string, d: { from: string; to: string }) => (conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : [d.from, d.to]);
+
+/**
+ * The scale-out log's state in Redis: per-conversation seq counters, dedupe of (from, clientMsgId)
+ * and the recent buffer (what is acked but maybe not in MongoDB yet). A group of drafts costs one
+ * script call, plus one more when a counter has to be seeded from the archive.
+ */
+export class RedisSequencer {
+  private readonly client: Client;
+
+  constructor(redis: Redis, private readonly prefix: string) {
+    this.client = redis as Client;
+    this.client.defineCommand('chatAppend', { lua: APPEND_LUA });
+  }
+
+  private k(...parts: string[]) {
+    return this.prefix + parts.join(':');
+  }
+
+  private ddKey(from: string, clientMsgId: string) {
+    return this.k('dd', `${from}\u0000${clientMsgId}`);
+  }
+
+  /**
+   * Sequences a group of drafts in order. `seed(conversationId)` gives the highest seq known
+   * outside Redis, for a conversation whose counter is missing (first message, or Redis lost it).
+   */
+  async sequence(drafts: MessageDraft[], seed: (conversationId: string) => Promise<number>): Promise<Sequenced[]> {
+    const out: (Sequenced | undefined)[] = new Array(drafts.length);
+    let todo = drafts.map((_, i) => i);
+    for (let round = 0; todo.length > 0; round++) {
+      if (round > 2) throw new Error('redis: a seq counter could not be seeded');
+      const res = await this.run(todo.map((i) => drafts[i]!));
+      const missing = new Set<string>();
+      const again: number[] = [];
+      res.forEach(([status, value], j) => {
+        const i = todo[j]!;
+        const d = drafts[i]!;
+        if (status === 1) {
+          const json = `{"seq":${value},${JSON.stringify(d).slice(1)}`;
+          out[i] = { kind: 'fresh', message: { ...d, seq: Number(value) }, json };
+        } else if (status === 0) {
+          const v = String(value);
+          out[i] = { kind: 'duplicate', message: JSON.parse(v.slice(1)) as Message, durable: v[0] === DONE };
+        } else {
+          missing.add(d.conversationId);
+          again.push(i);
+        }
+      });
+      for (const c of missing) await this.seed(c, await seed(c));
+      todo = again;
+    }
+    return out as Sequenced[];
+  }
+
+  private run(drafts: MessageDraft[]) {
+    const keys: string[] = [];
+    const args: (string | number)[] = [RECENT_PER_CONVERSATION, RECENT_TTL_SEC, DEDUPE_TTL_SEC, drafts.length];
+    for (const d of drafts) {
+      const [a, b] = members(d.conversationId, d);
+      keys.push(this.k('seq', d.conversationId), d.clientMsgId !== undefined ? this.ddKey(d.from, d.clientMsgId) : this.k('dd', '-'), this.k('recent', d.conversationId), this.k('convs', a!), this.k('convs', b!));
+      args.push(d.clientMsgId !== undefined ? '1' : '0', JSON.stringify(d).slice(1), Date.parse(d.createdAt), d.conversationId);
+    }
+    return this.client.chatAppend(keys.length, ...keys, ...args);
+  }
+
+  /** Seeds a missing counter at the highest seq stored anywhere (the archive or the recent buffer). */
+  private async seed(conversationId: string, archived: number) {
+    const top = await this.client.zrange(this.k('recent', conversationId), -1, -1, 'WITHSCORES');
+    const base = Math.max(archived, top.length === 2 ? Number(top[1]) : 0);
+    await this.client.set(this.k('seq', conversationId), String(base), 'NX');
+  }
+
+  /** The messages are durable: a resend of any of them is now answered at once. */
+  async confirm(fresh: { message: Message; json: string }[]) {
+    const p = this.client.pipeline();
+    let n = 0;
+    for (const f of fresh) {
+      if (f.message.clientMsgId === undefined) continue;
+      p.set(this.ddKey(f.message.from, f.message.clientMsgId), DONE + f.json, 'KEEPTTL', 'XX');
+      n++;
+    }
+    if (n > 0) await p.exec();
+  }
+
+  /**
+   * Nothing durable took the messages (Kafka and the failed-publish store both refused): forget
+   * their dedupe keys and recent entries, so a retry is a new send. Their seqs stay used (a gap).
+   */
+  async rollback(fresh: { message: Message; json: string }[]) {
+    const p = this.client.pipeline();
+    for (const f of fresh) {
+      if (f.message.clientMsgId !== undefined) p.del(this.ddKey(f.message.from, f.message.clientMsgId));
+      p.zrem(this.k('recent', f.message.conversationId), f.json);
+    }
+    await p.exec();
+  }
+
+  /** A (from, clientMsgId)'s message as Redis has it, and whether it is durable yet. */
+  async dedupe(from: string, clientMsgId: string): Promise<{ message: Message; durable: boolean } | null> {
+    const v = await this.client.get(this.ddKey(from, clientMsgId));
+    return v ? { message: JSON.parse(v.slice(1)) as Message, durable: v[0] === DONE } : null;
+  }
+
+  /** The recent buffer of a conversation in a seq range (exclusive bounds), oldest first. */
+  async recent(conversationId: string, afterSeq = 0, beforeSeq = Number.MAX_SAFE_INTEGER): Promise<Message[]> {
+    return (await this.client.zrangebyscore(this.k('recent', conversationId), `(${afterSeq}`, `(${beforeSeq}`)).map((s) => JSON.parse(s) as Message);
+  }
+
+  /** Conversations of a user with recent activity: their latest seq and time. */
+  async recentConversations(username: string): Promise<ConversationRecord[]> {
+    const withScores = await this.client.zrevrange(this.k('convs', username), 0, 999, 'WITHSCORES');
+    const convs: { id: string; at: number }[] = [];
+    for (let i = 0; i < withScores.length; i += 2) convs.push({ id: withScores[i]!, at: Number(withScores[i + 1]) });
+    if (convs.length === 0) return [];
+    const p = this.client.pipeline();
+    for (const c of convs) p.zrange(this.k('recent', c.id), -1, -1, 'WITHSCORES');
+    const res = (await p.exec()) ?? [];
+    const out: ConversationRecord[] = [];
+    convs.forEach((c, i) => {
+      const top = res[i]?.[1] as string[] | undefined;
+      if (!top || top.length < 2) return;
+      const m = c.id.startsWith('dm:') ? c.id.slice(3).split(':') : [username, ''];
+      out.push({ conversationId: c.id, members: m as [string, string], lastSeq: Number(top[1]), updatedAt: new Date(c.at).toISOString() });
+    });
+    return out;
+  }
+}
