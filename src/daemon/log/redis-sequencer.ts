@@ -16,13 +16,16 @@ const DONE = 'd';
  * opening brace, time score, conversation id): a known (from, clientMsgId) returns the stored value;
  * a conversation whose counter is missing returns 2 (the caller seeds it and asks again);
  * otherwise INCR the seq, remember the dedupe key as pending, and push the message into the
- * recent buffer and both members' indexes.
+ * recent buffer. Then, once per key for the group, trim and expire the buffers and update both
+ * members' conversation indexes.
  */
 const APPEND_LUA = `local keep = tonumber(ARGV[1])
 local rttl = tonumber(ARGV[2])
 local dttl = tonumber(ARGV[3])
 local n = tonumber(ARGV[4])
 local out = {}
+local recents = {}
+local heads = {}
 for i = 0, n - 1 do
   local k = i * 5
   local a = 4 + i * 4
@@ -37,14 +40,21 @@ for i = 0, n - 1 do
     local json = '{"seq":' .. seq .. ',' .. ARGV[a + 2]
     if ARGV[a + 1] == '1' then redis.call('SET', KEYS[k + 2], '${PENDING}' .. json, 'EX', dttl) end
     redis.call('ZADD', KEYS[k + 3], seq, json)
-    redis.call('ZREMRANGEBYRANK', KEYS[k + 3], 0, -(keep + 1))
-    redis.call('EXPIRE', KEYS[k + 3], rttl)
-    redis.call('ZADD', KEYS[k + 4], ARGV[a + 3], ARGV[a + 4])
-    redis.call('EXPIRE', KEYS[k + 4], rttl)
-    redis.call('ZADD', KEYS[k + 5], ARGV[a + 3], ARGV[a + 4])
-    redis.call('EXPIRE', KEYS[k + 5], rttl)
+    recents[KEYS[k + 3]] = true
+    heads[KEYS[k + 4] .. '\0' .. ARGV[a + 4]] = {KEYS[k + 4], ARGV[a + 3], ARGV[a + 4]}
+    heads[KEYS[k + 5] .. '\0' .. ARGV[a + 4]] = {KEYS[k + 5], ARGV[a + 3], ARGV[a + 4]}
     out[i + 1] = {1, seq}
   end
+end
+-- Once per key for the whole group: trim and expire each recent buffer, and move each
+-- conversation to its newest time in each member's index.
+for key in pairs(recents) do
+  redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1))
+  redis.call('EXPIRE', key, rttl)
+end
+for _, h in pairs(heads) do
+  redis.call('ZADD', h[1], h[2], h[3])
+  redis.call('EXPIRE', h[1], rttl)
 end
 return out`;
 
