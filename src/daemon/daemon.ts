@@ -10,7 +10,8 @@ import { makeSendSchema, socketBufferSizeFor, wellFormedSend, type SendInput } f
 import type { Config } from './config.js';
 import { createEngines, lifecycleOf, type Engines } from './engines/index.js';
 import { attachGateway, type ChatServer } from './gateway.js';
-import { buildHttp, parse } from './http.js';
+import { buildHttp } from './http.js';
+import { parse } from './validation.js';
 import { createLogger } from './logger.js';
 import { AiService } from './services/ai.js';
 import { AuthService } from './services/auth.js';

@@ -10,7 +10,7 @@ import type { Cache } from './engines/types.js';
 import type { AuthService } from './services/auth.js';
 import type { FriendService } from './services/friends.js';
 import type { MessageService } from './services/messages.js';
-import { TOKEN_QUERY_KEYS, originAllowed, parse } from './http.js';
+import { TOKEN_QUERY_KEYS, originAllowed, parse } from './validation.js';
 import type { IncomingMessage } from 'node:http';
 import { classify } from './errors.js';
 

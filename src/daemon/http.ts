@@ -1,6 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from 'pino';
-import type { z } from 'zod';
 import client from 'prom-client';
 import {
   ChatError, ROUTES, httpBodyLimitFor, maxAdminIdsBytes,
@@ -9,6 +8,7 @@ import {
 } from '../protocol/index.js';
 import type { Config } from './config.js';
 import { classify } from './errors.js';
+import { SECURITY_HEADERS, TOKEN_QUERY_KEYS, originAllowed, parse } from './validation.js';
 import type { Engines } from './engines/index.js';
 import { publicUser, type AuthService, type Principal } from './services/auth.js';
 import type { FriendService } from './services/friends.js';
@@ -32,35 +32,6 @@ export interface HttpDeps {
   parseSend: (value: unknown) => SendInput;
   metrics: client.Registry;
   isClosing: () => boolean;
-}
-
-/** Query parameters that would carry a credential in the URL; always refused. */
-export const TOKEN_QUERY_KEYS = ['token', 'access_token', 'accessToken', 'auth', 'apiKey', 'api_key', 'refreshToken'];
-
-/** Headers on every REST answer: JSON for programs, never rendered, framed, sniffed or cached. */
-export const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-  'cross-origin-resource-policy': 'same-origin',
-} as const;
-
-/** No Origin (CLIs, bots, curl) is allowed; a browser's Origin only when listed. */
-export function originAllowed(allowed: readonly string[], origin: string | string[] | undefined): boolean {
-  if (origin === undefined) return true;
-  return typeof origin === 'string' && allowed.includes(origin);
-}
-
-export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    const first = r.error.issues[0];
-    const where = first?.path.length ? `${first.path.join('.')}: ` : '';
-    throw new ChatError('CHAT_ERR_VALIDATION', `${where}${first?.message ?? 'invalid input'}`, { details: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
-  }
-  return r.data;
 }
 
 /** Each engine's health; a failing probe reads as not ok. */

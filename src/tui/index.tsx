@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AuthResult, Message } from '../protocol/index.js';
 import { sanitizeLine } from '../client/sanitize.js';
-import type { Context } from '../cli/context.js';
+import type { ClientSession } from '../client/session.js';
 import type { Connection } from '../client/socket.js';
 import { App } from './App.js';
 import { ErrorBoundary } from './ErrorBoundary.js';
@@ -67,12 +67,12 @@ export function framedStdout(out: NodeJS.WriteStream): { stream: NodeJS.WriteStr
 }
 
 /** Opens the interactive interface; resolves when the user quits, with the terminal restored. */
-export async function runTui(ctx: Context, opts: { quiet?: boolean } = {}): Promise<void> {
+export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {}): Promise<void> {
   const log = fileLogger(path.join(ctx.dir, 'tui.log'));
   log('tui started', { server: ctx.server, pid: process.pid });
-  const noColor = 'NO_COLOR' in ctx.io.env && ctx.io.env.NO_COLOR !== '';
+  const noColor = 'NO_COLOR' in ctx.env && ctx.env.NO_COLOR !== '';
   const server = ctx.server;
-  const loggedIn = ctx.username !== undefined || ctx.io.env.CHAT_TOKEN !== undefined;
+  const loggedIn = ctx.username !== undefined || ctx.env.CHAT_TOKEN !== undefined;
   let me = ctx.username ?? '';
   if (loggedIn && !me) me = (await ctx.api().whoami()).username;
 
@@ -85,7 +85,7 @@ export async function runTui(ctx: Context, opts: { quiet?: boolean } = {}): Prom
   const runEditor = (text: string): string | null => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chat-')), 'message.txt');
     fs.writeFileSync(file, text, { mode: 0o600 });
-    const editor = ctx.io.env.VISUAL || ctx.io.env.EDITOR || 'vi';
+    const editor = ctx.env.VISUAL || ctx.env.EDITOR || 'vi';
     // The editor gets the normal screen (it may switch to its own alternate screen and back);
     // then ours is entered again, cleared, and ink draws the whole frame anew.
     process.stdout.write(ALT_SCREEN_OFF);
@@ -102,7 +102,7 @@ export async function runTui(ctx: Context, opts: { quiet?: boolean } = {}): Prom
   // Notifications: the bell, plus a desktop notification where the terminal takes OSC 9 / OSC 777
   // (CHAT_NOTIFY=bell|desktop|off; --quiet turns them off). Only a name and the kind go out,
   // never the message text, and nothing untrusted reaches the escape sequence raw.
-  const mode = opts.quiet ? 'off' : (ctx.io.env.CHAT_NOTIFY ?? 'desktop');
+  const mode = opts.quiet ? 'off' : (ctx.env.CHAT_NOTIFY ?? 'desktop');
   const notify = mode === 'off' ? undefined : (m: Message) => {
     const who = sanitizeLine(m.kind === 'ai' ? 'AI' : m.from).replace(/[^\x20-\x7e]/g, '?').replace(/;/g, ',');
     const desktop = mode === 'desktop' ? `\u001b]9;chat: message from ${who}\u0007\u001b]777;notify;chat;message from ${who}\u0007` : '';

@@ -13,7 +13,7 @@ import { formatMessage } from '../../src/cli/format.js';
 import { conversationLines } from '../../src/tui/layout.js';
 import { initialState, type ConversationState } from '../../src/tui/state.js';
 import { befriend, openSocket, registerUser, startDaemon, tmpDir, type TestDaemon, type TestUser } from '../support/daemon.js';
-import { SECURITY_HEADERS } from '../../src/daemon/http.js';
+import { SECURITY_HEADERS } from '../../src/daemon/validation.js';
 import { CHATD_BIN, CHAT_BIN, runChat, spawnChatd } from '../support/procs.js';
 
 /** A real bin/chatd with two friends; `cli` is a logged-in `chat` config for `b`. */
