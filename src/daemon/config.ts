@@ -93,64 +93,15 @@ export const FIELDS = {
 } as const satisfies Record<string, FieldSpec>;
 
 export type ConfigKey = keyof typeof FIELDS;
-export interface Config {
-  host: string;
-  port: number;
-  dataDir: string;
-  store: 'sqlite' | 'mongodb';
-  pipeline: 'inprocess' | 'kafka';
-  cache: 'memory' | 'redis';
-  mongodbUri?: string;
-  redisUrl?: string;
-  redisPrefix: string;
-  kafkaBrokers?: string[];
-  kafkaClientId: string;
-  kafkaTopic: string;
-  kafkaDlqTopic: string;
-  kafkaGroupId: string;
-  kafkaPartitions: number;
-  kafkaReplicationFactor: number;
-  kafkaSendTimeoutMs: number;
-  produceLingerMs: number;
-  persister: boolean;
-  persistBatchSize: number;
-  persistLingerMs: number;
-  failedRetryMs: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  jwtAccessSecret: string;
-  jwtRefreshSecret: string;
-  accessTokenTtlSec: number;
-  refreshTokenTtlSec: number;
-  maxMessageLength: number;
-  authRateLimit: number;
-  authRateWindowSec: number;
-  authFreeFailures: number;
-  authFailureWindowSec: number;
-  authAddressFailures: number;
-  authAccountFailures: number;
-  maxApiTokens: number;
-  maxSessions: number;
-  maxSocketsPerUser: number;
-  maxPendingConnections: number;
-  handshakeTimeoutMs: number;
-  lookupRateLimit: number;
-  friendRateLimit: number;
-  conversationsRateLimit: number;
-  receiptRateLimit: number;
-  allowedOrigins: string[];
-  messageRateLimit: number;
-  commitBatchMax: number;
-  trustProxy: boolean;
-  geminiApiKey?: string;
-  geminiModel: string;
-  geminiFallbackModels: string[];
-  geminiBaseUrl?: string;
-  aiTimeoutMs: number;
-  aiRetries: number;
-  aiQuotaPerHour: number;
-  aiContextMessages: number;
-  aiConcurrency: number;
-}
+type Value<K extends ConfigKey> = z.output<(typeof FIELDS)[K]['schema']>;
+type Unset<K extends ConfigKey> = K extends ConfigKey ? ((typeof FIELDS)[K]['default'] extends undefined ? K : never) : never;
+/** Secrets have no default but are always there once loaded: given, or generated into the data dir. */
+type Generated = 'jwtAccessSecret' | 'jwtRefreshSecret';
+/**
+ * The configuration, derived from FIELDS: each setting's type is its schema's output; a setting
+ * with no default is optional (except the generated secrets).
+ */
+export type Config = { [K in Exclude<ConfigKey, Unset<ConfigKey>> | Generated]: Value<K> } & { [K in Exclude<Unset<ConfigKey>, Generated>]?: Value<K> };
 
 export type Source = 'default' | 'file' | '.env' | 'env' | 'flag' | 'generated' | 'data dir' | 'derived';
 export interface LoadedConfig {

@@ -1,10 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ConfigError, FIELDS, describeConfig, loadConfig } from '../../src/daemon/config.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { ConfigError, FIELDS, describeConfig, loadConfig, type Config } from '../../src/daemon/config.js';
 import { tmpDir } from '../support/daemon.js';
 
 describe('config', () => {
+  it('derives its type from the settings table (checked by tsc in pretest)', () => {
+    expectTypeOf<Config['store']>().toEqualTypeOf<'sqlite' | 'mongodb'>();
+    expectTypeOf<Config['port']>().toEqualTypeOf<number>();
+    expectTypeOf<Config['allowedOrigins']>().toEqualTypeOf<string[]>();
+    expectTypeOf<Config['mongodbUri']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<Config['jwtAccessSecret']>().toEqualTypeOf<string>();
+    expectTypeOf<Config['trustProxy']>().toEqualTypeOf<boolean>();
+    const { config } = loadConfig({ env: {}, persistSecrets: false, cwd: tmpDir(), flags: { dataDir: tmpDir() } });
+    expect(Object.keys(FIELDS).filter((k) => !(k in config) && FIELDS[k as keyof typeof FIELDS].default !== undefined)).toEqual([]);
+  });
+
   it('applies defaults < file < .env < env < flags and says where each value came from', () => {
     const dir = tmpDir();
     const file = path.join(dir, 'chatd.json');
