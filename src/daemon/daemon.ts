@@ -10,7 +10,8 @@ import { makeSendSchema, socketBufferSizeFor, wellFormedSend, type SendInput } f
 import type { Config } from './config.js';
 import { createEngines, lifecycleOf, type Engines } from './engines/index.js';
 import { attachGateway, type ChatServer } from './gateway.js';
-import { buildHttp } from './http.js';
+import { backendHealth, buildHttp } from './http.js';
+import { AdminService } from './services/admin.js';
 import { parse } from './validation.js';
 import { createLogger } from './logger.js';
 import { AiService } from './services/ai.js';
@@ -68,7 +69,8 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const messages = new MessageService(engines.store, engines.cache, engines.log, friends, config, Date.now, (err) => log.warn({ err }, 'could not store read markers; retrying'));
   const ai = new AiService(messages, engines.cache, config, log.child({ component: 'ai' }));
   let closing = false;
-  const app = buildHttp({ config, log, engines, auth, friends, messages, parseSend, metrics, isClosing: () => closing });
+  const admin = new AdminService(engines.store, auth, engines.ops, { store: engines.store.kind, log: engines.log.kind, cache: engines.cache.kind }, () => backendHealth(engines));
+  const app = buildHttp({ config, log, engines, auth, friends, messages, admin, parseSend, metrics, isClosing: () => closing });
   const io: ChatServer = new Server(app.server, {
     maxHttpBufferSize: socketBufferSizeFor(config.maxMessageLength),
     serveClient: false,

@@ -4,7 +4,7 @@ import client from 'prom-client';
 import {
   ChatError, ROUTES, httpBodyLimitFor, maxAdminIdsBytes,
   changePasswordSchema, historyQuerySchema, idParamSchema, loginSchema, logoutSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenCreateSchema, usernameParamSchema,
-  adminIdsSchema, type AdminStatus, type AdminUserView, type HealthReport,
+  adminIdsSchema, type AdminStatus, type HealthReport,
 } from '../protocol/index.js';
 import type { Config } from './config.js';
 import { classify } from './errors.js';
@@ -13,6 +13,7 @@ import type { Engines } from './engines/index.js';
 import { publicUser, type AuthService, type Principal } from './services/auth.js';
 import type { FriendService } from './services/friends.js';
 import type { MessageService } from './services/messages.js';
+import type { AdminService } from './services/admin.js';
 import type { SendInput } from '../protocol/index.js';
 
 declare module 'fastify' {
@@ -28,6 +29,7 @@ export interface HttpDeps {
   auth: AuthService;
   friends: FriendService;
   messages: MessageService;
+  admin: AdminService;
   /** Validates a message:send payload (the schema, with its fast path). */
   parseSend: (value: unknown) => SendInput;
   metrics: client.Registry;
@@ -35,7 +37,7 @@ export interface HttpDeps {
 }
 
 /** Each engine's health; a failing probe reads as not ok. */
-async function backendHealth(engines: Engines): Promise<HealthReport['backends']> {
+export async function backendHealth(engines: Engines): Promise<HealthReport['backends']> {
   const list = { store: engines.store, cache: engines.cache, log: engines.log, ...(engines.persister ? { persister: engines.persister } : {}) };
   const out: HealthReport['backends'] = {};
   for (const [name, engine] of Object.entries(list)) out[name] = await engine.health().catch((err: Error) => ({ ok: false, kind: name, detail: err.message }));
@@ -192,65 +194,24 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     return reply.status(204).send();
   });
 
-  const adminView = (u: { id: string; username: string; admin: boolean; disabled: boolean; createdAt: string }): AdminUserView => ({ id: u.id, username: u.username, admin: u.admin, disabled: u.disabled, createdAt: u.createdAt });
-  const target = async (req: FastifyRequest) => {
-    const { username } = parse(usernameParamSchema, { username: (req.params as { username?: string }).username });
-    const u = await engines.store.getUserByName(username);
-    if (!u) throw new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${username}`);
-    return u;
-  };
-  app.get(ROUTES.adminUsers, { preHandler: admin }, async () => (await engines.store.listUsers()).map(adminView));
+  app.get(ROUTES.adminUsers, { preHandler: admin }, async () => deps.admin.users());
   app.post('/v1/admin/users/:username/:action', { preHandler: admin }, async (req) => {
-    const action = (req.params as { action: string }).action;
-    const u = await target(req);
-    const self = u.id === me(req).user.id;
-    switch (action) {
-      case 'disable':
-        if (self) throw new ChatError('CHAT_ERR_FORBIDDEN', 'You cannot disable yourself');
-        await auth.setDisabled(u, true);
-        break;
-      case 'enable':
-        await auth.setDisabled(u, false);
-        break;
-      case 'promote':
-        await engines.store.updateUser(u.id, { admin: true });
-        break;
-      case 'demote':
-        if (self) throw new ChatError('CHAT_ERR_FORBIDDEN', 'You cannot demote yourself');
-        await engines.store.updateUser(u.id, { admin: false });
-        break;
-      case 'password':
-        await auth.resetPassword(u, parse(resetPasswordSchema, req.body).password);
-        break;
-      default:
-        throw new ChatError('CHAT_ERR_NOT_FOUND', `Unknown admin action: ${action}`);
-    }
-    return adminView((await engines.store.getUserById(u.id))!);
+    const { username } = parse(usernameParamSchema, { username: (req.params as { username?: string }).username });
+    return deps.admin.act(me(req).user.id, username, (req.params as { action: string }).action, () => parse(resetPasswordSchema, req.body).password);
   });
-
-  app.get(ROUTES.adminStatus, { preHandler: admin }, async (): Promise<AdminStatus> => {
-    const backends = await backendHealth(engines);
-    return {
-      node: { pid: process.pid, uptimeSec: Math.round(process.uptime()), store: engines.store.kind, log: engines.log.kind, cache: engines.cache.kind },
-      backends,
-      ...(await engines.ops.status()),
-    };
-  });
-  app.get(ROUTES.adminFailed, { preHandler: admin }, async () => engines.ops.failedList());
-  app.post(ROUTES.adminFailedReplay, { preHandler: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => {
+  app.get(ROUTES.adminStatus, { preHandler: admin }, async (): Promise<AdminStatus> => deps.admin.status());
+  const ids = (req: FastifyRequest) => {
     const body = parse(adminIdsSchema, req.body);
     if (!body.all && !body.ids?.length) throw new ChatError('CHAT_ERR_VALIDATION', 'give ids or all: true');
-    return engines.ops.failedReplay(body.all ? undefined : body.ids);
-  });
-  app.post(ROUTES.adminFailedPurge, { preHandler: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => {
-    const body = parse(adminIdsSchema, req.body);
-    if (!body.all && !body.ids?.length) throw new ChatError('CHAT_ERR_VALIDATION', 'give ids or all: true');
-    return engines.ops.failedPurge(body.all ? undefined : body.ids);
-  });
-  app.get(ROUTES.adminDlq, { preHandler: admin }, async () => engines.ops.dlqList());
+    return body.all ? 'all' as const : body.ids!;
+  };
+  app.get(ROUTES.adminFailed, { preHandler: admin }, async () => deps.admin.failed());
+  app.post(ROUTES.adminFailedReplay, { preHandler: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => deps.admin.failedReplay(ids(req)));
+  app.post(ROUTES.adminFailedPurge, { preHandler: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => deps.admin.failedPurge(ids(req)));
+  app.get(ROUTES.adminDlq, { preHandler: admin }, async () => deps.admin.deadLetters());
   app.post(ROUTES.adminDlqReplay, { preHandler: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => {
     const body = parse(adminIdsSchema, req.body);
-    return engines.ops.dlqReplay(body.ids?.length ? body.ids : undefined);
+    return deps.admin.deadLetterReplay(body.ids?.length ? body.ids : 'all');
   });
 
   return app;

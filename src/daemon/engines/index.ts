@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ChatError, type AdminStatus, type DeadLetter, type FailedPublish, type Message, type ReplayResult } from '../../protocol/index.js';
+import { ChatError, type Message } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import { DlqIndex, FailedStore } from '../log/failed-store.js';
 import { EmbeddedLog } from '../log/embedded-log.js';
@@ -13,17 +13,7 @@ import { MemoryCache } from './memory-cache.js';
 import { MongoStore } from './mongo-store.js';
 import { RedisCache } from './redis-cache.js';
 import { SqliteStore } from './sqlite-store.js';
-import type { Cache, CheckpointEvent, Lifecycle, Store } from './types.js';
-
-/** Admin operations on the durable path; only the scale-out log has failed publishes and dead letters. */
-export interface Operations {
-  failedList(): Promise<FailedPublish[]>;
-  failedReplay(ids?: string[]): Promise<ReplayResult>;
-  failedPurge(ids?: string[]): Promise<{ purged: string[] }>;
-  dlqList(): Promise<DeadLetter[]>;
-  dlqReplay(ids?: string[]): Promise<ReplayResult>;
-  status(): Promise<Omit<AdminStatus, 'node' | 'backends'>>;
-}
+import type { Cache, CheckpointEvent, Lifecycle, Operations, Store } from './types.js';
 
 export interface Engines {
   store: Store;

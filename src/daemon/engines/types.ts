@@ -1,4 +1,4 @@
-import type { Message } from '../../protocol/index.js';
+import type { AdminStatus, DeadLetter, FailedPublish, Message, ReplayResult } from '../../protocol/index.js';
 
 export interface UserRecord {
   id: string;
@@ -177,3 +177,13 @@ export type CheckpointEvent = { pages: number; walPages: number; ms: number } | 
 
 /** Told each group's size and time (commit or produce), for metrics. */
 export type GroupObserver = (size: number, ms: number) => void;
+
+/** Admin operations on the durable path; only the scale-out log has failed publishes and dead letters. */
+export interface Operations {
+  failedList(): Promise<FailedPublish[]>;
+  failedReplay(ids?: string[]): Promise<ReplayResult>;
+  failedPurge(ids?: string[]): Promise<{ purged: string[] }>;
+  dlqList(): Promise<DeadLetter[]>;
+  dlqReplay(ids?: string[]): Promise<ReplayResult>;
+  status(): Promise<Omit<AdminStatus, 'node' | 'backends'>>;
+}
