@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
 import {
-  ChatError, ERROR_CODES, dmConversationId, receiptSchema, syncSchema, typingSchema,
+  ChatError, ERROR_CODES, conversationMembers, dmConversationId, receiptSchema, syncSchema, typingSchema,
   type Ack, type ClientToServerEvents, type ErrorCode, type InterServerEvents, type SendInput, type ServerToClientEvents,
 } from '../protocol/index.js';
 import type { Cache } from './engines/types.js';
@@ -209,7 +209,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     ['receipt:update', handler('receipt:update', receiptSchema, async (socket, input) => {
       const { event, moved } = await messages.receipt(socket.data.username, input.conversationId, input);
       // Relayed only when a marker moved: repeating one costs nobody else anything.
-      if (moved) io.to(input.conversationId.slice(3).split(':').map(userRoom)).emit('receipt:update', event);
+      if (moved) io.to(conversationMembers(input.conversationId).map(userRoom)).emit('receipt:update', event);
       return event;
     })],
   ]);

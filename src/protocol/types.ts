@@ -16,6 +16,11 @@ export function dmConversationId(a: string, b: string): string {
   return a < b ? `dm:${a}:${b}` : `dm:${b}:${a}`;
 }
 
+/** The participants of a conversation: both names of a DM id, otherwise `fallback`. */
+export function conversationMembers(conversationId: string, fallback: string[] = []): string[] {
+  return conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : fallback;
+}
+
 /** The other participant of a DM conversation, or undefined when `me` is not in it. */
 export function dmPeer(conversationId: string, me: string): string | undefined {
   const parts = conversationId.split(':');

@@ -32,6 +32,8 @@ export class ChatController {
   private focused = true;
   private lastNotified = 0;
   private closed = false;
+  /** The view the last connect loaded. */
+  private onConnectView?: Promise<ConversationView[] | undefined>;
 
   constructor(private readonly api: ApiClient, private readonly conn: Connection, private readonly dispatch: Dispatch, private readonly log: (m: string, e?: unknown) => void = () => {}, private readonly notify?: (m: Message) => void) {}
 
@@ -57,7 +59,7 @@ export class ChatController {
     });
     s.on('connect', () => {
       this.dispatch({ type: 'connection', state: 'online' });
-      void this.refresh();
+      this.onConnectView = this.refresh();
       void this.flush();
     });
     s.on('disconnect', () => this.dispatch({ type: 'connection', state: 'offline' }));
@@ -69,12 +71,14 @@ export class ChatController {
     // while chatd is down, there is no view yet: wait for it (on reconnect, or every few seconds).
     let view = await this.refresh();
     while (!view && !this.closed) {
-      await new Promise<void>((resolve) => {
-        const done = () => { clearTimeout(t); s.off('connect', done); resolve(); };
-        const t = setTimeout(done, RETRY_VIEW_MS);
-        s.on('connect', done);
+      // On reconnect, the view the connect handler loads (registered first, so it has started).
+      const reconnected = await new Promise<boolean>((resolve) => {
+        const done = (c: boolean) => () => { clearTimeout(t); s.off('connect', onConnect); resolve(c); };
+        const onConnect = done(true);
+        const t = setTimeout(done(false), RETRY_VIEW_MS);
+        s.on('connect', onConnect);
       });
-      if (!this.closed) view = await this.refresh();
+      if (!this.closed) view = await (reconnected && this.onConnectView ? this.onConnectView : this.refresh());
     }
     if (view) await this.stream.start(view);
   }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  ChatError, ERROR_CODES, LIMITS, adminIdsSchema, httpBodyLimitFor, maxAdminIdsBytes, syncSchema, dmConversationId, dmPeer, fromErrorBody, historyQuerySchema, makeSendSchema, sendSchema, socketBufferSizeFor, toChatError, usernameSchema, wellFormedSend,
+  ChatError, ERROR_CODES, LIMITS, adminIdsSchema, httpBodyLimitFor, maxAdminIdsBytes, syncSchema, conversationMembers, dmConversationId, dmPeer, fromErrorBody, historyQuerySchema, makeSendSchema, sendSchema, socketBufferSizeFor, toChatError, usernameSchema, wellFormedSend,
 } from '../../src/protocol/index.js';
 import { safeJson, sanitize, sanitizeLine } from '../../src/client/sanitize.js';
 
@@ -51,7 +51,9 @@ describe('schemas', () => {
       const id = dmConversationId(a, b);
       expect(id).toBe(dmConversationId(b, a));
       if (a !== b) expect(dmPeer(id, a)).toBe(b);
+      expect(conversationMembers(id).sort()).toEqual([a, b].sort());
     }));
+    expect(conversationMembers('grp:x', ['a', 'b'])).toEqual(['a', 'b']);
     expect(dmPeer('dm:alice:bob', 'carol')).toBeUndefined();
   });
 });

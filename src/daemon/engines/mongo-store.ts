@@ -1,5 +1,5 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
-import { ChatError, type Message } from '../../protocol/index.js';
+import { ChatError, conversationMembers, type Message } from '../../protocol/index.js';
 import type { ApiTokenRecord, ConversationRecord, HistoryRange, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
 
 /*
@@ -276,14 +276,13 @@ export class MongoStore implements Store {
   /** Raises each conversation's head in one round trip; upserts that lost a first-insert race are redone one by one. */
   private async upsertConversations(heads: Message[]) {
     if (heads.length === 0) return;
-    const members = (m: Message) => (m.conversationId.startsWith('dm:') ? m.conversationId.slice(3).split(':') : [m.from, m.to]);
-    const op = (m: Message) => ({ updateOne: { filter: { _id: m.conversationId }, update: { $max: { lastSeq: m.seq, updatedAt: m.createdAt }, $setOnInsert: { members: members(m) } }, upsert: true } });
+    const op = (m: Message) => ({ updateOne: { filter: { _id: m.conversationId }, update: { $max: { lastSeq: m.seq, updatedAt: m.createdAt }, $setOnInsert: { members: conversationMembers(m.conversationId, [m.from, m.to]) } }, upsert: true } });
     try {
       await this.m.Conv.collection.bulkWrite(heads.map(op) as never[], { ordered: false });
     } catch (err) {
       for (const i of duplicateIndexes(err)) {
         const m = heads[i]!;
-        await this.upsertConversation(m.conversationId, members(m), m.seq, m.createdAt);
+        await this.upsertConversation(m.conversationId, conversationMembers(m.conversationId, [m.from, m.to]), m.seq, m.createdAt);
       }
     }
   }

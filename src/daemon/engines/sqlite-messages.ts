@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Message } from '../../protocol/index.js';
+import { conversationMembers } from '../../protocol/types.js';
 import type { MessageDraft } from './types.js';
 
 /** A messages row as SQLite returns it. */
@@ -81,7 +82,7 @@ export function messageWrites(db: Database.Database): MessageWrites {
     for (const m of messages) {
       const c = m.conversationId;
       if (known.has(c) || created.includes(c)) continue;
-      const [a, b] = c.startsWith('dm:') ? c.slice(3).split(':') : [m.from, m.to];
+      const [a, b] = conversationMembers(c, [m.from, m.to]);
       addConv.run(c, a, b, m.seq, m.createdAt);
       created.push(c);
     }

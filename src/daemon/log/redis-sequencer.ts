@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Message } from '../../protocol/index.js';
+import { conversationMembers, type Message } from '../../protocol/index.js';
 import type { ConversationRecord, MessageDraft } from '../engines/types.js';
 
 /** How many recent messages per conversation the buffer keeps. */
@@ -65,8 +65,6 @@ export type Sequenced =
   | { kind: 'fresh'; message: Message; json: string }
   | { kind: 'duplicate'; message: Message; durable: boolean };
 
-const members = (conversationId: string, d: { from: string; to: string }) => (conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : [d.from, d.to]);
-
 /**
  * The scale-out log's state in Redis: per-conversation seq counters, dedupe of (from, clientMsgId)
  * and the recent buffer (what is acked but maybe not in MongoDB yet). A group of drafts costs one
@@ -124,7 +122,7 @@ export class RedisSequencer {
     const keys: string[] = [];
     const args: (string | number)[] = [RECENT_PER_CONVERSATION, RECENT_TTL_SEC, DEDUPE_TTL_SEC, drafts.length];
     for (const d of drafts) {
-      const [a, b] = members(d.conversationId, d);
+      const [a, b] = conversationMembers(d.conversationId, [d.from, d.to]);
       keys.push(this.k('seq', d.conversationId), d.clientMsgId !== undefined ? this.ddKey(d.from, d.clientMsgId) : this.k('dd', '-'), this.k('recent', d.conversationId), this.k('convs', a!), this.k('convs', b!));
       args.push(d.clientMsgId !== undefined ? '1' : '0', JSON.stringify(d).slice(1), Date.parse(d.createdAt), d.conversationId);
     }
@@ -187,7 +185,7 @@ export class RedisSequencer {
     convs.forEach((c, i) => {
       const top = res[i]?.[1] as string[] | undefined;
       if (!top || top.length < 2) return;
-      const m = c.id.startsWith('dm:') ? c.id.slice(3).split(':') : [username, ''];
+      const m = conversationMembers(c.id, [username, '']);
       out.push({ conversationId: c.id, members: m as [string, string], lastSeq: Number(top[1]), updatedAt: new Date(c.at).toISOString() });
     });
     return out;

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { ChatError, LIMITS, dmConversationId, dmPeer, type AiChunkEvent, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
+import { ChatError, LIMITS, conversationMembers, dmConversationId, dmPeer, type AiChunkEvent, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { Cache, HistoryRange, MessageDraft, RateLimitResult, Receipt, ReceiptMark, Store } from '../engines/types.js';
 import type { MessageLog } from '../log/types.js';
@@ -57,7 +57,7 @@ class ReceiptBuffer {
   merged(conversationId: string, stored: Record<string, Receipt>): Record<string, Receipt> {
     if (this.pending.size === 0) return stored;
     const out = { ...stored };
-    for (const u of dmMembers(conversationId)) {
+    for (const u of conversationMembers(conversationId)) {
       const p = this.pending.get(this.key(conversationId, u));
       if (p) out[u] = { delivered: Math.max(p.delivered, out[u]?.delivered ?? 0), read: Math.max(p.read, out[u]?.read ?? 0) };
     }
@@ -79,7 +79,6 @@ class ReceiptBuffer {
   }
 }
 
-const dmMembers = (conversationId: string) => (conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : []);
 
 /**
  * Messages: one send path for every engine and every kind (user, AI, system):
@@ -109,7 +108,7 @@ export class MessageService {
 
   /** Streams a piece of an AI answer to both participants (not stored; the final answer is). */
   aiChunk(chunk: AiChunkEvent) {
-    this.fanout.aiChunk(dmMembers(chunk.conversationId), chunk);
+    this.fanout.aiChunk(conversationMembers(chunk.conversationId), chunk);
   }
 
   /** Called after a user message is durable and delivered (the AI service hooks in here). */
@@ -164,7 +163,7 @@ export class MessageService {
   /** Appends an AI or system message (or a user's, without the checks) and delivers it if fresh. */
   async post(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string): Promise<Message> {
     const { message, fresh } = await this.log.append(this.draft(conversationId, from, to, text, kind, clientMsgId));
-    if (fresh) this.fanout.message(conversationId.startsWith('dm:') ? dmMembers(conversationId) : [from, to], message);
+    if (fresh) this.fanout.message(conversationMembers(conversationId, [from, to]), message);
     return message;
   }
 
