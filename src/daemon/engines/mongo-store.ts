@@ -52,6 +52,26 @@ function models(conn: Connection) {
 const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
 
 /** The positions a bulk write refused as duplicates; rethrows when anything else went wrong. */
+/**
+ * Update statements per command. FerretDB 1.x (PostgreSQL backend) holds one pooled connection
+ * per statement of an update command until the whole command returns, and each statement takes
+ * a second one to write: a command of pool-size statements (50 by default) deadlocks it for
+ * good. MongoDB does not care; chunks of this size cost it one round trip per 16 rows.
+ */
+const UPDATE_CHUNK = 16;
+
+/** Runs update statements in commands of UPDATE_CHUNK, one at a time; `duplicates` redoes those that lost an upsert race (indexes into `ops`). */
+async function bulkUpdate(coll: { bulkWrite(ops: never[], o: { ordered: boolean }): Promise<unknown> }, ops: unknown[], duplicates: (indexes: number[]) => Promise<void>) {
+  for (let at = 0; at < ops.length; at += UPDATE_CHUNK) {
+    const chunk = ops.slice(at, at + UPDATE_CHUNK);
+    try {
+      await coll.bulkWrite(chunk as never[], { ordered: false });
+    } catch (err) {
+      await duplicates(duplicateIndexes(err).map((i) => at + i));
+    }
+  }
+}
+
 function duplicateIndexes(err: unknown): number[] {
   const writeErrors = (err as { writeErrors?: { code?: number; index: number }[] | { code?: number; index: number } }).writeErrors;
   const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
@@ -277,14 +297,12 @@ export class MongoStore implements Store {
   private async upsertConversations(heads: Message[]) {
     if (heads.length === 0) return;
     const op = (m: Message) => ({ updateOne: { filter: { _id: m.conversationId }, update: { $max: { lastSeq: m.seq, updatedAt: m.createdAt }, $setOnInsert: { members: conversationMembers(m.conversationId, [m.from, m.to]) } }, upsert: true } });
-    try {
-      await this.m.Conv.collection.bulkWrite(heads.map(op) as never[], { ordered: false });
-    } catch (err) {
-      for (const i of duplicateIndexes(err)) {
+    await bulkUpdate(this.m.Conv.collection, heads.map(op), async (lost) => {
+      for (const i of lost) {
         const m = heads[i]!;
         await this.upsertConversation(m.conversationId, conversationMembers(m.conversationId, [m.from, m.to]), m.seq, m.createdAt);
       }
-    }
+    });
   }
 
   private async upsertConversation(conv: string, members: string[], seq: number, at: string) {
@@ -332,13 +350,8 @@ export class MongoStore implements Store {
   async setReceipts(marks: ReceiptMark[]) {
     if (marks.length === 0) return;
     const ops = marks.map((m) => ({ updateOne: { filter: { _id: `${m.conversationId}|${m.username}` }, update: { $max: { delivered: Math.max(m.delivered, m.read), read: m.read }, $setOnInsert: { conversationId: m.conversationId, username: m.username } }, upsert: true } }));
-    try {
-      await this.m.Receipt.collection.bulkWrite(ops as never, { ordered: false });
-    } catch (err) {
-      // Two nodes upserting one new marker at once: the loser's write is a duplicate; apply it again.
-      const again = duplicateIndexes(err);
-      await this.m.Receipt.collection.bulkWrite(again.map((i) => ops[i]!) as never, { ordered: false });
-    }
+    // Two nodes upserting one new marker at once: the loser's write is a duplicate; apply it again.
+    await bulkUpdate(this.m.Receipt.collection, ops, async (lost) => { await this.m.Receipt.collection.bulkWrite(lost.map((i) => ops[i]!) as never, { ordered: false }); });
   }
 
   async listConversations(username: string): Promise<ConversationRecord[]> {

@@ -162,6 +162,22 @@ export function storeContract(name: string, make: () => Promise<Store>, cleanup:
       expect(await store.getReceipts(conv)).toEqual({ bob: { delivered: 7, read: 5 }, alice: { delivered: 1, read: 1 }, carol: { delivered: 2, read: 2 } });
     });
 
+    it('takes 300 read markers, and the heads of 300 conversations, in one call each', async () => {
+      // FerretDB 1.x on PostgreSQL deadlocked for good on one update command with as many
+      // statements as its connection pool (MongoStore sends them in chunks).
+      const n = 300;
+      const marks = Array.from({ length: n }, (_, i) => ({ conversationId: dmConversationId('bulk', `peer${i}`), username: 'bulk', delivered: i + 1, read: i }));
+      await store.setReceipts(marks);
+      await store.setReceipts(marks.map((m) => ({ ...m, read: m.read + 1 })));
+      expect(await store.getReceipts(marks[0]!.conversationId)).toEqual({ bulk: { delivered: 1, read: 1 } });
+      expect(await store.getReceipts(marks[n - 1]!.conversationId)).toEqual({ bulk: { delivered: n, read: n } });
+      const stored = await store.insertMessages(marks.map((m) => msg(m.conversationId, 1)));
+      expect(stored).toHaveLength(n);
+      const convs = await store.listConversations('bulk');
+      expect(convs).toHaveLength(n);
+      expect(convs.every((c) => c.lastSeq === 1)).toBe(true);
+    });
+
     it('reports health', async () => {
       expect((await store.health()).ok).toBe(true);
     });
