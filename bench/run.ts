@@ -1,7 +1,8 @@
 /**
  * npm run bench -- <dm|connections|persist|cli|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--profile]
  *
- * --profile runs chatd under `node --cpu-prof` and prints where its CPU time went
+--profile profiles chatd's event loop during each measured dm step (over the inspector), and runs
+ * chatd under `node --cpu-prof` for whole-process, per-thread profiles; it prints where the CPU time went
  * (bench/profile.ts); the summary is written to bench/results/profile-<scenario>-<target>.json.
  *
  * Every figure comes from this one harness on this machine, chatd side by side with its
@@ -88,17 +89,50 @@ async function startServer(target: Target, opts: { inspect?: boolean } = {}): Pr
   return { target, url, proc, dir, ...(inspector ? { inspector } : {}) };
 }
 
-/** A full, synchronous GC in the server (over its inspector), so memory reads show what is retained. */
-async function forceGc(s: Server): Promise<void> {
+/** A session on a server's inspector (loopback): the bench's only way into the server process. */
+async function inspector(s: Server) {
   if (!s.inspector) throw new Error(`${s.target} was not started with the inspector`);
   const { WebSocket } = await import('ws');
-  const ws = new WebSocket(s.inspector);
+  const ws = new WebSocket(s.inspector, { maxPayload: 1 << 30 });
   await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  await new Promise<void>((resolve) => {
-    ws.on('message', (d) => { if ((JSON.parse(String(d)) as { id?: number }).id === 1) resolve(); });
-    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+  let next = 0;
+  const waiting = new Map<number, (r: unknown) => void>();
+  ws.on('message', (d) => {
+    const m = JSON.parse(String(d)) as { id?: number; result?: unknown };
+    if (m.id !== undefined) { waiting.get(m.id)?.(m.result); waiting.delete(m.id); }
   });
-  ws.close();
+  return {
+    call: <T>(method: string, params: unknown = {}) => new Promise<T>((resolve) => { const id = ++next; waiting.set(id, resolve as (r: unknown) => void); ws.send(JSON.stringify({ id, method, params })); }),
+    close: () => ws.close(),
+  };
+}
+
+/** A full, synchronous GC in the server (over its inspector), so memory reads show what is retained. */
+async function forceGc(s: Server): Promise<void> {
+  const i = await inspector(s);
+  await i.call('HeapProfiler.collectGarbage');
+  i.close();
+}
+
+/**
+ * --profile: the server's event loop is profiled during each measured step only (over the
+ * inspector), so start-up, registration and warm-up are not in the figures.
+ */
+async function profiled<T>(s: Server, label: string, fn: () => Promise<T>): Promise<T> {
+  if (!profile || !s.inspector) return fn();
+  const i = await inspector(s);
+  await i.call('Profiler.enable');
+  await i.call('Profiler.setSamplingInterval', { interval: 500 });
+  await i.call('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile: p } = await i.call<{ profile: Parameters<typeof summarise>[0] }>('Profiler.stop');
+    i.close();
+    const summary = summarise(p);
+    printSummary(summary, `${label} event loop`);
+    fs.writeFileSync(path.join(root, 'bench/results', `profile-${label.replace(/[^a-z0-9]+/gi, '-')}.json`), JSON.stringify({ label, date: new Date().toISOString(), summary }, null, 2) + '\n');
+  }
 }
 
 async function stopServer(s: Server, scenarioName?: string) {
@@ -271,7 +305,7 @@ async function dmRun(targets: Target[]) {
   // The issue's target point: 0.6x the relay's maximum (known once the relay has run, and it runs first).
   const goalOf = () => (out.socketio?.maxRate ? Math.round((0.6 * out.socketio.maxRate) / 100) * 100 : undefined);
   const stepsFor = async (target: Target, grid: number[], stopAtFailure: boolean) => {
-    const s = await startServer(target);
+    const s = await startServer(target, { inspect: profile });
     try {
       const list = await users(s, pairs * 2);
       // Warm-up, not recorded: first messages pay one-off costs (JIT, friendship and seq lookups).
@@ -284,7 +318,7 @@ async function dmRun(targets: Target[]) {
       const serverPid = target.startsWith('chatd') ? s.proc.pid : undefined;
       let ticks = threadTicks(serverPid);
       for (const rate of grid) {
-        const r = await runLoad<DmStep>({ mode: 'dm', target: target === 'chatd-scaleout' ? 'chatd' : target, url: s.url, users: list, rate, durationMs, warmupMs, textBytes: 64 });
+        const r = await profiled(s, `dm ${target} ${rate}`, () => runLoad<DmStep>({ mode: 'dm', target: target === 'chatd-scaleout' ? 'chatd' : target, url: s.url, users: list, rate, durationMs, warmupMs, textBytes: 64 }));
         const m = await serverMetrics(s).catch(() => null);
         const ticksAfter = threadTicks(serverPid);
         const byThread = threadSplit(serverPid, ticks, ticksAfter, r.sent);

@@ -15,6 +15,12 @@ export class PermanentStoreError extends Error {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Partitions written to the store at once, each a bulk insert of its own. */
+/**
+ * A fetch waits for this much data or the linger, whichever comes first: under load the persister
+ * writes one batch per linger instead of one per trickle of records (each batch costs an insert,
+ * head updates and a commit whatever its size), and an idle node fetches once per linger.
+ */
+const FETCH_MIN_BYTES = 512 * 1024;
 export const PARTITIONS_CONCURRENTLY = 3;
 const ATTEMPTS = 3;
 /** How often the watchdog looks, and how long without a batch (while lagging) counts as stalled. */
@@ -88,7 +94,7 @@ export class KafkaPersister implements Lifecycle {
     this.consumer = this.kafka.consumer({
       groupId: this.opts.groupId,
       maxWaitTimeInMs: this.opts.lingerMs,
-      minBytes: 1,
+      minBytes: FETCH_MIN_BYTES,
       maxBytesPerPartition: 4 * 1024 * 1024,
       sessionTimeout: 20_000,
       heartbeatInterval: 3000,
