@@ -232,6 +232,35 @@ function threadTicks(pid: number | undefined): Map<string, number> {
   }
   return out;
 }
+/**
+ * The engines' processes on this machine (scale-out runs them beside chatd): CPU ticks of each
+ * kind, summed over its processes (PostgreSQL runs one per connection), from /proc.
+ */
+const ENGINES: [string, RegExp][] = [['redis', /^redis-server/], ['kafka', /kafka\.Kafka/], ['ferretdb', /(^|\/)ferretdb\b/], ['postgres', /^postgres/]];
+function engineTicks(): Map<string, number> {
+  const out = new Map<string, number>();
+  let pids: string[] = [];
+  try { pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return out; }
+  for (const pid of pids) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const kind = ENGINES.find(([, re]) => re.test(cmd) || re.test(cmd.split(' ').slice(1).join(' ')))?.[0];
+      if (!kind) continue;
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(kind, (out.get(kind) ?? 0) + Number(f[11]) + Number(f[12]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+/** Engine CPU per message during a step, µs by engine (processes that ended meanwhile are not counted). */
+function engineSplit(a: Map<string, number>, b: Map<string, number>, sent: number) {
+  if (a.size === 0 || sent === 0) return {};
+  const us = (ticks: number) => Math.round((ticks / CLK_TCK / sent) * 1e7) / 10;
+  return { engineCpuUsPerMsg: Object.fromEntries([...b].map(([k, t]) => [k, us(Math.max(0, t - (a.get(k) ?? 0)))])) };
+}
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 /**
@@ -317,21 +346,25 @@ async function dmRun(targets: Target[]) {
       // chatd runs as node itself (taskset execs it); the relays run under tsx, whose pid is a launcher.
       const serverPid = target.startsWith('chatd') ? s.proc.pid : undefined;
       let ticks = threadTicks(serverPid);
+      let engines = target === 'chatd-scaleout' ? engineTicks() : new Map<string, number>();
       for (const rate of grid) {
         const r = await profiled(s, `dm ${target} ${rate}`, () => runLoad<DmStep>({ mode: 'dm', target: target === 'chatd-scaleout' ? 'chatd' : target, url: s.url, users: list, rate, durationMs, warmupMs, textBytes: 64 }));
         const m = await serverMetrics(s).catch(() => null);
         const ticksAfter = threadTicks(serverPid);
         const byThread = threadSplit(serverPid, ticks, ticksAfter, r.sent);
         ticks = ticksAfter;
+        const enginesAfter = target === 'chatd-scaleout' ? engineTicks() : engines;
+        const byEngine = engineSplit(engines, enginesAfter, r.sent);
+        engines = enginesAfter;
         const g = groupStats(before, m);
         // Server CPU (all threads) per message sent: what each message costs the server.
         const cpuUsPerMsg = before?.cpuSeconds !== undefined && m?.cpuSeconds !== undefined && r.sent > 0 ? Math.round(((m.cpuSeconds - before.cpuSeconds) / r.sent) * 1e7) / 10 : undefined;
         before = m;
         // The embedded store's WAL length at its last checkpoint (checkpoints run on their own thread).
         const wal = m?.walPages !== undefined && !Number.isNaN(m.walPages) ? { walPagesAtCheckpoint: m.walPages } : {};
-        steps.push({ ...r, ...wal, ...(m?.loopP99Ms !== undefined ? { serverLoopP99Ms: m.loopP99Ms } : {}), ...(cpuUsPerMsg !== undefined ? { serverCpuUsPerMsg: cpuUsPerMsg } : {}), ...byThread, ...g });
+        steps.push({ ...r, ...wal, ...(m?.loopP99Ms !== undefined ? { serverLoopP99Ms: m.loopP99Ms } : {}), ...(cpuUsPerMsg !== undefined ? { serverCpuUsPerMsg: cpuUsPerMsg } : {}), ...byThread, ...byEngine, ...g });
         const pass = r.lost === 0 && r.dup === 0 && r.e2eMs.p99 <= 100;
-        console.log(`dm ${target.padEnd(15)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms p99.9 ${r.e2eMs.p999}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen loop p99 ${r.loadgenLoopDelayP99Ms}ms cpu ${r.loadgenCpuPct}%${cpuUsPerMsg !== undefined ? `  server CPU ${cpuUsPerMsg}us/msg` : ''}${byThread.serverCpuUsPerMsgByThread ? ` (loop ${byThread.serverCpuUsPerMsgByThread.eventLoop}, next thread ${byThread.serverCpuUsPerMsgByThread.busiestOther}, rest ${byThread.serverCpuUsPerMsgByThread.rest})` : ''}${g.groups ? `  groups ${g.groups} × ${g.meanGroupSize} msg, ${g.meanGroupMs}ms each, ${g.groupsOver20ms ?? '?'} over 20ms` : ''}${wal.walPagesAtCheckpoint !== undefined ? `, WAL ${wal.walPagesAtCheckpoint} pages` : ''}${pass ? '' : '  ✗'}`);
+        console.log(`dm ${target.padEnd(15)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms p99.9 ${r.e2eMs.p999}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen loop p99 ${r.loadgenLoopDelayP99Ms}ms cpu ${r.loadgenCpuPct}%${cpuUsPerMsg !== undefined ? `  server CPU ${cpuUsPerMsg}us/msg` : ''}${byThread.serverCpuUsPerMsgByThread ? ` (loop ${byThread.serverCpuUsPerMsgByThread.eventLoop}, next thread ${byThread.serverCpuUsPerMsgByThread.busiestOther}, rest ${byThread.serverCpuUsPerMsgByThread.rest})` : ''}${byEngine.engineCpuUsPerMsg ? `  engines ${Object.entries(byEngine.engineCpuUsPerMsg).map(([k, v]) => `${k} ${v}`).join(', ')}us/msg` : ''}${g.groups ? `  groups ${g.groups} × ${g.meanGroupSize} msg, ${g.meanGroupMs}ms each, ${g.groupsOver20ms ?? '?'} over 20ms` : ''}${wal.walPagesAtCheckpoint !== undefined ? `, WAL ${wal.walPagesAtCheckpoint} pages` : ''}${pass ? '' : '  ✗'}`);
         if (!pass && stopAtFailure) break;
         if (!pass) continue;
         maxRate = rate;

@@ -79,13 +79,14 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     // A connection that has not authenticated by then is closed (the default is 45 s).
     connectTimeout: config.handshakeTimeoutMs,
   });
+  let adapterClients: Redis[] = [];
   const gateway = attachGateway(io, {
     log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, parseSend, metrics, isClosing: () => closing,
     trustProxy: config.trustProxy, allowedOrigins: config.allowedOrigins, maxSocketsPerUser: config.maxSocketsPerUser, maxPendingConnections: config.maxPendingConnections,
+    cluster: () => adapterClients.length > 0,
   });
 
   const lifecycle = lifecycleOf(engines);
-  let adapterClients: Redis[] = [];
   let started = false;
   let closed: Promise<void> | undefined;
 

@@ -7,7 +7,7 @@ import {
   type Ack, type ClientToServerEvents, type ErrorCode, type InterServerEvents, type SendInput, type ServerToClientEvents,
 } from '../protocol/index.js';
 import type { Cache } from './engines/types.js';
-import type { AuthService } from './services/auth.js';
+import type { AuthService, CredentialNotice } from './services/auth.js';
 import type { FriendService } from './services/friends.js';
 import type { MessageService } from './services/messages.js';
 import { TOKEN_QUERY_KEYS, originAllowed, parse } from './validation.js';
@@ -38,6 +38,8 @@ export interface GatewayDeps {
   allowedOrigins: readonly string[];
   maxSocketsPerUser: number;
   maxPendingConnections: number;
+  /** Other chatd nodes may exist (the Redis adapter is attached): caches are kept in step over it. */
+  cluster: () => boolean;
 }
 
 /** A user's sockets, on every node: one room per user (usernames never change), besides each socket's own. */
@@ -95,24 +97,41 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
 
   friends.onChange((to, event) => io.to(userRoom(to)).emit('friend:update', event));
 
-  auth.onRevocation((e) => {
+  /** Ends the sockets a credential notice names: on every node, or (`local`) on this one. */
+  const cut = (e: CredentialNotice, local: boolean) => {
+    if (e.reason === 'changed') return;
     const err = new ChatError(e.reason === 'disabled' ? 'CHAT_ERR_ACCOUNT_DISABLED' : 'CHAT_ERR_SESSION_REVOKED');
+    const room = (local ? io.local : io).in(userRoom(e.username));
     if (e.all) {
-      io.in(userRoom(e.username)).emit('session:end', err.toBody());
-      io.in(userRoom(e.username)).disconnectSockets(true);
+      room.emit('session:end', err.toBody());
+      room.disconnectSockets(true);
       return;
     }
-    // Rare, so sessions get no room of their own: the user's sockets, on every node, filtered.
+    // Rare, so sessions get no room of their own: the user's sockets, filtered.
     const sessions = new Set(e.sessionIds ?? []);
     if (sessions.size === 0) return;
-    io.in(userRoom(e.username)).fetchSockets().then((sockets) => {
+    room.fetchSockets().then((sockets) => {
       for (const s of sockets) {
         if (!sessions.has(s.data.sessionId)) continue;
         s.emit('session:end', err.toBody());
         s.disconnect(true);
       }
     }, (err2: unknown) => log.warn({ err: err2 }, 'could not reach sockets to revoke'));
+  };
+  auth.onRevocation((e) => {
+    cut(e, false);
+    if (deps.cluster()) io.serverSideEmit('auth:notice', e);
   });
+  friends.onPairChanged((a, b) => {
+    if (deps.cluster()) io.serverSideEmit('friends:changed', [a, b]);
+  });
+  // Another node's notices: its caches forgot already, this node's do now. A handshake here that
+  // read its cache just before is cut too (the sender's cut may have gone by before it joined).
+  io.on('auth:notice', (e) => {
+    auth.forget(e);
+    cut(e, true);
+  });
+  io.on('friends:changed', ([a, b]) => friends.forget(a, b));
 
   // Connections that have not authenticated yet, per client address (this node): capped, and
   // closed by Socket.IO's connectTimeout (CHAT_HANDSHAKE_TIMEOUT_MS) if they never do.

@@ -25,8 +25,13 @@ export interface ServerToClientEvents {
   'session:end': (error: ErrorBody) => void;
 }
 
+/** Between chatd nodes (over the Socket.IO Redis adapter), so each node's caches forget at once. */
 export interface InterServerEvents {
   ping: () => void;
+  /** A user's credentials changed: revoked sessions or tokens, disabled, promoted or demoted. */
+  'auth:notice': (notice: { userId: string; username: string; sessionIds?: string[]; all?: boolean; reason: 'revoked' | 'disabled' | 'changed' }) => void;
+  /** A friendship between two users changed (request, acceptance or removal). */
+  'friends:changed': (pair: [string, string]) => void;
 }
 
 export const CLIENT_EVENTS = ['message:send', 'message:sync', 'typing:update', 'receipt:update'] as const satisfies readonly (keyof ClientToServerEvents)[];

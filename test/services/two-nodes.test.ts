@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack, Message } from '../../src/protocol/index.js';
+import { ApiClient, staticCredentials } from '../../src/client/api.js';
 import { befriend, nextEvents, openSocket, registerUser, startDaemon, waitFor, type TestDaemon, type TestSocket } from '../support/daemon.js';
 import { isolation } from '../support/services.js';
 import { services } from './env.js';
@@ -102,6 +103,27 @@ if (env) {
       await u.api.revokeToken(t.id);
       expect((await ended).code).toBe('CHAT_ERR_SESSION_REVOKED');
       s.close();
+    });
+
+    it('a change made on one node reaches the caches of the other node at once: unfriend, logout', async () => {
+      const x = await registerUser(a.url);
+      const y = await registerUser(a.url);
+      await befriend(x, y);
+      const onB = new ApiClient(b.url, staticCredentials(x.auth.accessToken));
+      // B reads x's user, session and friendship once: they are cached there now.
+      const s = await openSocket(b.url, x.auth.accessToken);
+      expect((await send(s, { to: y.name, text: 'hello' })).ok).toBe(true);
+      await onB.whoami();
+      // Unfriend on A: B refuses the next send (its friendship cache would have said yes for 10 s).
+      await y.api.removeFriend(x.name);
+      const unfriended = await waitFor(async () => { const r = await send(s, { to: y.name, text: 'again' }); return r.ok ? undefined : r.error.code; }, 2000);
+      s.close();
+      // Logout on A: B refuses the same access token at once (its cache would have said yes for 30 s).
+      await x.api.logout(x.auth.refreshToken);
+      const loggedOut = await waitFor(async () => { const code = await onB.whoami().then(() => undefined, (e: { code: string }) => e.code); return code; }, 2000);
+      console.log('on node B after a change on node A: send ->', unfriended, '; whoami ->', loggedOut);
+      expect(unfriended).toBe('CHAT_ERR_NOT_FRIENDS');
+      expect(loggedOut).toBe('CHAT_ERR_SESSION_REVOKED');
     });
 
     it('caps sockets per user across nodes, and a guesser on one node does not lock the owner out on the other', async () => {

@@ -38,11 +38,11 @@ export class AdminService {
         await this.auth.setDisabled(u, false);
         break;
       case 'promote':
-        await this.store.updateUser(u.id, { admin: true });
+        await this.auth.setAdmin(u, true);
         break;
       case 'demote':
         if (self) throw new ChatError('CHAT_ERR_FORBIDDEN', 'You cannot demote yourself');
-        await this.store.updateUser(u.id, { admin: false });
+        await this.auth.setAdmin(u, false);
         break;
       case 'password':
         await this.auth.resetPassword(u, password!());

@@ -34,9 +34,45 @@ export function publicUser(u: UserRecord): PublicUser {
   return { id: u.id, username: u.username, admin: u.admin };
 }
 
-/** Listener for events that must cut live sockets (revocations, disables). */
-/** `username` names the user's sockets (usernames never change); `sessionIds` narrows to those sessions. */
-export type RevocationListener = (e: { userId: string; username: string; sessionIds?: string[]; all?: boolean; reason: 'revoked' | 'disabled' }) => void;
+/**
+ * A change to a user's credentials. 'revoked' and 'disabled' must cut live sockets; 'changed'
+ * (a promotion or demotion) only makes every node read the user again. `username` names the
+ * user's sockets (usernames never change); `sessionIds` narrows to those sessions.
+ */
+export interface CredentialNotice { userId: string; username: string; sessionIds?: string[]; all?: boolean; reason: 'revoked' | 'disabled' | 'changed' }
+export type RevocationListener = (e: CredentialNotice) => void;
+
+/**
+ * How long a handshake reuses what it read of a user and a session. Every node forgets an entry
+ * as soon as a revocation or change is announced (over Redis between nodes), so this is only the
+ * bound when that announcement is lost.
+ */
+export const CREDENTIAL_CACHE_MS = 30_000;
+/** Entries kept per cache, so a flood of distinct tokens cannot grow it without bound. */
+const CREDENTIAL_CACHE_MAX = 100_000;
+
+/** A map whose entries expire; when full it starts over (the store is always the fallback). */
+class ExpiringMap<V> {
+  private readonly m = new Map<string, { v: V; until: number }>();
+  constructor(private readonly ttlMs: number, private readonly now: () => number) {}
+  get(k: string): V | undefined {
+    const e = this.m.get(k);
+    if (!e) return undefined;
+    if (e.until > this.now()) return e.v;
+    this.m.delete(k);
+    return undefined;
+  }
+  set(k: string, v: V) {
+    if (this.m.size >= CREDENTIAL_CACHE_MAX) this.m.clear();
+    this.m.set(k, { v, until: this.now() + this.ttlMs });
+  }
+  delete(k: string) {
+    this.m.delete(k);
+  }
+  deleteWhere(f: (v: V) => boolean) {
+    for (const [k, e] of this.m) if (f(e.v)) this.m.delete(k);
+  }
+}
 
 export class AuthService {
   private dummyHash?: Promise<string>;
@@ -47,8 +83,15 @@ export class AuthService {
    * (and fails) to parse it as a PEM public key on every verify, which costs each handshake.
    */
   private key?: { secret: string; key: crypto.KeyObject };
+  /** Users by id, as the handshake last read them. */
+  private readonly users: ExpiringMap<UserRecord>;
+  /** Sessions (JWT families) and API tokens found active, with their user's id. */
+  private readonly active: ExpiringMap<string>;
 
-  constructor(private readonly store: Store, private readonly cache: Cache, private readonly config: Config, private readonly now: () => number = Date.now) {}
+  constructor(private readonly store: Store, private readonly cache: Cache, private readonly config: Config, private readonly now: () => number = Date.now) {
+    this.users = new ExpiringMap(CREDENTIAL_CACHE_MS, now);
+    this.active = new ExpiringMap(CREDENTIAL_CACHE_MS, now);
+  }
 
   private get accessKey(): crypto.KeyObject {
     const secret = this.config.jwtAccessSecret;
@@ -60,8 +103,37 @@ export class AuthService {
     this.listeners.push(l);
   }
 
-  private emitRevocation(e: Parameters<RevocationListener>[0]) {
+  private emitRevocation(e: CredentialNotice) {
+    this.forget(e);
     for (const l of this.listeners) l(e);
+  }
+
+  /** Drops what the handshake cache holds for a notice (this node's own, or another node's). */
+  forget(e: CredentialNotice) {
+    this.users.delete(e.userId);
+    if (e.all) this.active.deleteWhere((userId) => userId === e.userId);
+    for (const id of e.sessionIds ?? []) this.active.delete(id);
+  }
+
+  /** A promotion or demotion: every node reads the user again on its next request. */
+  async setAdmin(user: UserRecord, admin: boolean) {
+    await this.store.updateUser(user.id, { admin });
+    this.emitRevocation({ userId: user.id, username: user.username, reason: 'changed' });
+  }
+
+  private async userById(id: string): Promise<UserRecord | null> {
+    const cached = this.users.get(id);
+    if (cached) return cached;
+    const u = await this.store.getUserById(id);
+    if (u) this.users.set(id, u);
+    return u;
+  }
+
+  private async sessionActive(sessionId: string, userId: string): Promise<boolean> {
+    if (this.active.get(sessionId) === userId) return true;
+    const yes = await this.store.isSessionActive(sessionId);
+    if (yes) this.active.set(sessionId, userId);
+    return yes;
   }
 
   private hmac(secret: string) {
@@ -197,8 +269,9 @@ export class AuthService {
       throw new ChatError('CHAT_ERR_TOKEN_INVALID');
     }
     if (claims.typ !== 'access' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || typeof claims.exp !== 'number') throw new ChatError('CHAT_ERR_TOKEN_INVALID');
-    // Both reads at once: on a networked store each handshake then waits one round trip, not two.
-    const [user, active] = await Promise.all([this.store.getUserById(claims.sub), this.store.isSessionActive(claims.sid)]);
+    // Both reads at once: on a networked store a handshake then waits one round trip, not two, and
+    // none while both are cached.
+    const [user, active] = await Promise.all([this.userById(claims.sub), this.sessionActive(claims.sid, claims.sub)]);
     if (!user) throw new ChatError('CHAT_ERR_TOKEN_INVALID');
     if (user.disabled) throw new ChatError('CHAT_ERR_ACCOUNT_DISABLED');
     if (!active) throw new ChatError('CHAT_ERR_SESSION_REVOKED');
@@ -212,7 +285,7 @@ export class AuthService {
     const secret = dot > 0 ? rest.slice(dot + 1) : '';
     const rec = id ? await this.store.getApiToken(id) : null;
     if (!rec || rec.revokedAt || !safeEqual(rec.tokenHash, this.hmac(secret))) throw new ChatError('CHAT_ERR_TOKEN_INVALID');
-    const user = await this.store.getUserById(rec.userId);
+    const user = await this.userById(rec.userId);
     if (!user) throw new ChatError('CHAT_ERR_TOKEN_INVALID');
     if (user.disabled) throw new ChatError('CHAT_ERR_ACCOUNT_DISABLED');
     // Record last use at most once a minute per token, to keep writes off the hot path.

@@ -2,15 +2,21 @@ import { ChatError, type FriendAddResult, type FriendEvent, type FriendRequests,
 import type { Cache, Store } from '../engines/types.js';
 
 /** Friendship is two edges: a request is one edge, adding back (or accepting) makes it mutual. */
-/** How long a positive friendship check is reused on the send path. */
+/** How long a positive friendship check is reused on the send path (every node forgets it at once on a change; this bounds a lost announcement). */
 export const FRIENDSHIP_CACHE_MS = 10_000;
 
 /** Delivers a friendship change to every socket of `to`, on any node. */
 export type FriendNotifier = (to: string, event: FriendEvent) => void;
 
+/** How long a user's friend list is reused for presence announcements (on connect and disconnect). */
+export const FRIEND_LIST_CACHE_MS = 10_000;
+
 export class FriendService {
   private readonly known = new Map<string, number>();
+  /** Friend names per user, with when they expire: every connect and disconnect announces to them. */
+  private readonly names = new Map<string, { names: string[]; until: number }>();
   private notify: FriendNotifier = () => {};
+  private changed: (a: string, b: string) => void = () => {};
 
   /** Friendship changes go live to both users (the gateway delivers them). */
   onChange(n: FriendNotifier) {
@@ -23,8 +29,21 @@ export class FriendService {
     return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
   }
 
-  private forget(a: string, b: string) {
+  /** Called with every pair whose friendship this node changed (the gateway tells the other nodes). */
+  onPairChanged(f: (a: string, b: string) => void) {
+    this.changed = f;
+  }
+
+  /** Forgets what is cached about a pair: this node's own change, or another node's. */
+  forget(a: string, b: string) {
     this.known.delete(this.pairKey(a, b));
+    this.names.delete(a);
+    this.names.delete(b);
+  }
+
+  private changedPair(a: string, b: string) {
+    this.forget(a, b);
+    this.changed(a, b);
   }
 
   private async requireUser(username: string) {
@@ -38,6 +57,7 @@ export class FriendService {
     this.forget(me, other);
     await this.requireUser(other);
     await this.store.addFriendEdge(me, other, new Date(this.now()).toISOString());
+    this.changedPair(me, other);
     const mutual = await this.store.hasFriendEdge(other, me);
     this.notify(me, { username: other, status: mutual ? 'friends' : 'outgoing' });
     this.notify(other, { username: me, status: mutual ? 'friends' : 'incoming' });
@@ -51,14 +71,17 @@ export class FriendService {
 
   async remove(me: string, other: string) {
     this.forget(me, other);
-    if (!(await this.store.removeFriendEdges(me, other))) throw new ChatError('CHAT_ERR_NOT_FOUND', `${other} is neither a friend nor a pending request`);
+    const removed = await this.store.removeFriendEdges(me, other);
+    this.changedPair(me, other);
+    if (!removed) throw new ChatError('CHAT_ERR_NOT_FOUND', `${other} is neither a friend nor a pending request`);
     this.notify(me, { username: other, status: 'none' });
     this.notify(other, { username: me, status: 'none' });
   }
 
   /**
-   * Both edges exist. A positive answer is reused for FRIENDSHIP_CACHE_MS, so an unfriend made
-   * on another node takes at most that long to stop messages here (on this node, at once).
+   * Both edges exist. A positive answer is reused for FRIENDSHIP_CACHE_MS; an unfriend made on
+   * another node stops messages here as soon as its announcement arrives (over Redis), and within
+   * that time if the announcement is lost.
    */
   async areFriends(a: string, b: string) {
     if (this.knownFriends(a, b)) return true;
@@ -85,10 +108,17 @@ export class FriendService {
     return friends.map((username) => ({ username, online: online[username] ?? false }));
   }
 
+  /** A user's friends, reused for FRIEND_LIST_CACHE_MS (forgotten at once on any change to them). */
   async friendNames(me: string): Promise<string[]> {
+    const t = this.now();
+    const hit = this.names.get(me);
+    if (hit && hit.until > t) return hit.names;
     const { out, in: incoming } = await this.store.listFriendEdges(me);
     const inSet = new Set(incoming);
-    return out.filter((u) => inSet.has(u));
+    const names = out.filter((u) => inSet.has(u));
+    if (this.names.size > 100_000) this.names.clear();
+    this.names.set(me, { names, until: t + FRIEND_LIST_CACHE_MS });
+    return names;
   }
 
   async requests(me: string): Promise<FriendRequests> {
