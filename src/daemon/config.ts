@@ -54,7 +54,7 @@ export const FIELDS = {
   produceLingerMs: { env: 'CHAT_PRODUCE_LINGER_MS', schema: int(0, 1000), default: 0, description: 'Producer linger before a batch is sent (0: the next event-loop turn)' },
   persister: { env: 'CHAT_PERSISTER', schema: bool, default: true, description: 'Run a persistence consumer (Kafka to store) in this node' },
   persistBatchSize: { env: 'CHAT_PERSIST_BATCH', schema: int(1, 100_000), default: 5000, description: 'Most messages written to the store in one bulk insert' },
-  persistLingerMs: { env: 'CHAT_PERSIST_LINGER_MS', schema: int(1, 60_000), default: 50, description: 'Most time the consumer waits to fill a batch' },
+  persistLingerMs: { env: 'CHAT_PERSIST_LINGER_MS', schema: int(1, 60_000), default: 1000, description: 'Most time the consumer waits to fill a batch (512 KB). Reads never wait for it (the recent buffer serves them); each batch costs one insert and one head update per conversation, so a longer linger means fewer writes' },
   failedRetryMs: { env: 'CHAT_FAILED_RETRY_MS', schema: int(100, 3_600_000), default: 10_000, description: 'First retry of failed publishes; doubles while Kafka stays down, up to 5 min' },
   logLevel: { env: 'LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', description: 'pino log level' },
   jwtAccessSecret: { env: 'JWT_ACCESS_SECRET', schema: z.string().min(32, 'must be at least 32 characters'), default: undefined, description: 'HS256 key for access JWTs (generated into the data dir when unset)', secret: true },
