@@ -19,8 +19,10 @@ export interface Job {
   mode: 'dm' | 'connect' | 'flood';
   target: 'chatd' | 'socketio' | 'ws';
   url: string;
-  /** name and credential of each user; dm pairs are (0,1), (2,3)… */
-  users: { name: string; token: string }[];
+  /** name and credential of each user, and the server it connects to when not `url`; dm pairs are (0,1), (2,3)… */
+  users: { name: string; token: string; url?: string }[];
+  /** chatd: whether sends carry a clientMsgId (default true). */
+  clientMsgIds?: boolean;
   rate?: number;
   durationMs?: number;
   /** dm: sends at the rate this long first, unrecorded (this process starts cold every step); loss and duplicates still count. */
@@ -48,9 +50,10 @@ function summary(h: hdr.Histogram) {
   return { p50: ms(h.getValueAtPercentile(50)), p99: ms(h.getValueAtPercentile(99)), p999: ms(h.getValueAtPercentile(99.9)), max: ms(h.maxValue), count: h.totalCount };
 }
 
-function connectClient(job: Job, user: { name: string; token: string }, onMessage: Received): Promise<Client> {
+function connectClient(job: Job, user: { name: string; token: string; url?: string }, onMessage: Received): Promise<Client> {
+  const url = user.url ?? job.url;
   if (job.target === 'ws') {
-    const ws = new WebSocket(`${job.url.replace(/^http/, 'ws')}/?user=${encodeURIComponent(user.name)}`, { perMessageDeflate: false });
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/?user=${encodeURIComponent(user.name)}`, { perMessageDeflate: false });
     const acks = new Map<string, (ok: boolean) => void>();
     ws.on('message', (data) => {
       const f = JSON.parse(String(data)) as { t: string; c?: string; m: { from: string; to: string; text: string } };
@@ -67,12 +70,14 @@ function connectClient(job: Job, user: { name: string; token: string }, onMessag
     });
   }
   const auth = job.target === 'chatd' ? { token: user.token } : { user: user.name };
-  const s: Socket = ioc(job.url, { transports: ['websocket'], auth, reconnection: false, forceNew: true });
+  const s: Socket = ioc(url, { transports: ['websocket'], auth, reconnection: false, forceNew: true });
   s.on('message:new', (m: { from: string; to: string; text: string }) => onMessage(m));
   return new Promise((resolve, reject) => {
     s.once('connect', () => resolve({
       user: user.name,
-      send: (to, text, id, onAck) => s.emit('message:send', { to, text, clientMsgId: id }, (r: { ok: boolean }) => onAck(r.ok)),
+      send: job.clientMsgIds === false
+        ? (to, text, _id, onAck) => s.emit('message:send', { to, text }, (r: { ok: boolean }) => onAck(r.ok))
+        : (to, text, id, onAck) => s.emit('message:send', { to, text, clientMsgId: id }, (r: { ok: boolean }) => onAck(r.ok)),
       close: () => s.close(),
     }));
     s.once('connect_error', reject);

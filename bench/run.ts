@@ -1,7 +1,11 @@
 /**
- * npm run bench -- <dm|connections|persist|cli|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--profile]
+ * npm run bench -- <dm|connections|persist|cli|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--nodes=2] [--profile]
  *
---profile profiles chatd's event loop during each measured dm step (over the inspector), and runs
+ * dm runs every chatd target twice: sends with a clientMsgId, and without one. --nodes=2 adds two
+ * chatd scale-out nodes of one deployment with every pair split across them (cross-node p99 at
+ * half of one node's maximum, and CPU per message on both nodes against one node at that rate).
+ *
+ * --profile profiles chatd's event loop during each measured dm step (over the inspector), and runs
  * chatd under `node --cpu-prof` for whole-process, per-thread profiles; it prints where the CPU time went
  * (bench/profile.ts); the summary is written to bench/results/profile-<scenario>-<target>.json.
  *
@@ -29,7 +33,7 @@ const profile = args.includes('--profile');
 const profileDir = path.join(root, 'bench/results/profiles');
 
 type Target = 'chatd' | 'chatd-scaleout' | 'socketio' | 'ws';
-interface Server { target: Target; url: string; proc: ChildProcess; dir?: string; inspector?: string }
+interface Server { target: Target; url: string; proc: ChildProcess; dir?: string; inspector?: string; env?: NodeJS.ProcessEnv }
 
 function pinned(core: number, cmd: string, argv: string[]): [string, string[]] {
   return hasTaskset ? ['taskset', ['-c', String(core), cmd, ...argv]] : [cmd, argv];
@@ -39,7 +43,7 @@ function pinned(core: number, cmd: string, argv: string[]): [string, string[]] {
  * `inspect`: the server listens for the inspector on a loopback port, so the bench can force a
  * full GC before it reads memory (connections scenario); nothing else goes over it.
  */
-async function startServer(target: Target, opts: { inspect?: boolean } = {}): Promise<Server> {
+async function startServer(target: Target, opts: { inspect?: boolean; shareWith?: Server } = {}): Promise<Server> {
   let cmd: string;
   let argv: string[];
   const inspect = opts.inspect ? ['--inspect=127.0.0.1:0'] : [];
@@ -54,6 +58,7 @@ async function startServer(target: Target, opts: { inspect?: boolean } = {}): Pr
     // the per-user and per-address caps are lifted for it (loopback only).
     Object.assign(env, { CHAT_DATA_DIR: dir, CHAT_AUTH_RATE_LIMIT: '1000000', CHAT_MESSAGE_RATE_LIMIT: '10000000', CHAT_MAX_SOCKETS_PER_USER: '1000000', CHAT_MAX_PENDING_CONNECTIONS: '1000000', LOG_LEVEL: 'info' });
     if (target === 'chatd') for (const k of ['MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS']) delete env[k];
+    else if (opts.shareWith?.env) Object.assign(env, opts.shareWith.env); // another node of the same deployment
     else {
       const id = `bench${Date.now().toString(36)}`;
       const u = new URL(process.env.MONGODB_URI!);
@@ -86,7 +91,8 @@ async function startServer(target: Target, opts: { inspect?: boolean } = {}): Pr
     proc.on('exit', (code) => { clearTimeout(t); reject(new Error(`${target} exited ${code}: ${out}`)); });
   });
   const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(out)?.[1];
-  return { target, url, proc, dir, ...(inspector ? { inspector } : {}) };
+  const shared = target === 'chatd-scaleout' ? { env: Object.fromEntries(['MONGODB_URI', 'CHAT_REDIS_PREFIX', 'KAFKA_TOPIC', 'KAFKA_DLQ_TOPIC', 'KAFKA_GROUP_ID', 'JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'].map((k) => [k, env[k]])) } : {};
+  return { target, url, proc, dir, ...(inspector ? { inspector } : {}), ...shared };
 }
 
 /** A session on a server's inspector (loopback): the bench's only way into the server process. */
@@ -156,6 +162,20 @@ async function stopServer(s: Server, scenarioName?: string) {
     }
     fs.writeFileSync(path.join(root, 'bench/results', `profile-${scenarioName}-${s.target}.json`), JSON.stringify({ scenario: scenarioName, target: s.target, date: new Date().toISOString(), threads }, null, 2) + '\n');
   }
+}
+
+/** Scale-out: how long after the last step the persister takes to store everything (consumer lag 0, failed store empty). */
+async function drained(s: Server, token: string, label: string) {
+  const t0 = Date.now();
+  for (;;) {
+    const st = await json<{ consumerLag: number | null; failedStore: number | null }>(`${s.url}/v1/admin/status`, { headers: { authorization: `Bearer ${token}` } }).catch(() => null);
+    if (st && st.consumerLag === 0 && st.failedStore === 0) break;
+    if (Date.now() - t0 > 120_000) { console.log(`dm ${label}: the store did not catch up within 120 s`); return null; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const ms = Date.now() - t0;
+  console.log(`dm ${label}: MongoDB caught up ${ms} ms after the last step`);
+  return ms;
 }
 
 async function json<T>(url: string, init?: RequestInit): Promise<T> {
@@ -285,7 +305,7 @@ function groupStats(a: ServerMetrics | null, b: ServerMetrics | null): { groups?
   return { groups: n, meanGroupSize: Math.round(((b.grouped! - a.grouped!) / n) * 10) / 10, meanGroupMs: Math.round(((b.groupSeconds! - a.groupSeconds!) / n) * 1e5) / 100, ...(Number.isNaN(slow) ? {} : { groupsOver20ms: slow }) };
 }
 
-type DmRun = Record<string, { maxRate: number; p99AtMaxMs: number | null; steps: (DmStep & { serverLoopP99Ms?: number })[] }>;
+type DmRun = Record<string, { maxRate: number; p99AtMaxMs: number | null; steps: (DmStep & { serverLoopP99Ms?: number; serverCpuUsPerMsg?: number })[] }>;
 
 const median = (xs: number[]) => { const a = [...xs].sort((x, y) => x - y); return a[Math.floor((a.length - 1) / 2)]!; };
 
@@ -333,46 +353,61 @@ async function dmRun(targets: Target[]) {
   const out: DmRun = {};
   // The issue's target point: 0.6x the relay's maximum (known once the relay has run, and it runs first).
   const goalOf = () => (out.socketio?.maxRate ? Math.round((0.6 * out.socketio.maxRate) / 100) * 100 : undefined);
-  const stepsFor = async (target: Target, grid: number[], stopAtFailure: boolean) => {
-    const s = await startServer(target, { inspect: profile });
+  /**
+   * One target stepped through `grid`. `clientMsgIds: false`: chatd sends without one (the path
+   * without dedupe). `nodes: 2`: two chatd nodes of one deployment, every pair split across them
+   * (user 2p on the first node, 2p+1 on the second), so every message crosses nodes.
+   */
+  const stepsFor = async (target: Target, grid: number[], stopAtFailure: boolean, variant: { clientMsgIds?: boolean; nodes?: number; label?: string } = {}) => {
+    const label = variant.label ?? target;
+    const first = await startServer(target, { inspect: profile });
+    const servers = [first];
     try {
-      const list = await users(s, pairs * 2);
+      for (let n = 1; n < (variant.nodes ?? 1); n++) servers.push(await startServer(target, { shareWith: first }));
+      const list = (await users(first, pairs * 2)).map((u, i) => ({ ...u, url: servers[i % servers.length]!.url }));
+      const job = { mode: 'dm' as const, target: target === 'chatd-scaleout' ? 'chatd' as const : target, url: first.url, users: list, textBytes: 64, ...(variant.clientMsgIds === false ? { clientMsgIds: false } : {}) };
       // Warm-up, not recorded: first messages pay one-off costs (JIT, friendship and seq lookups).
-      await runLoad<DmStep>({ mode: 'dm', target: target === 'chatd-scaleout' ? 'chatd' : target, url: s.url, users: list, rate: Math.min(grid[0]!, 200), durationMs: quick ? 500 : 2000, textBytes: 64 });
-      const steps: (DmStep & { serverLoopP99Ms?: number })[] = [];
+      await runLoad<DmStep>({ ...job, rate: Math.min(grid[0]!, 200), durationMs: quick ? 500 : 2000 });
+      const steps: (DmStep & { serverLoopP99Ms?: number; serverCpuUsPerMsg?: number })[] = [];
       let maxRate = 0;
       let p99AtMax: number | null = null;
-      let before = await serverMetrics(s).catch(() => null);
+      let before = await Promise.all(servers.map((x) => serverMetrics(x).catch(() => null)));
       // chatd runs as node itself (taskset execs it); the relays run under tsx, whose pid is a launcher.
-      const serverPid = target.startsWith('chatd') ? s.proc.pid : undefined;
+      const serverPid = target.startsWith('chatd') && servers.length === 1 ? first.proc.pid : undefined;
       let ticks = threadTicks(serverPid);
       let engines = target === 'chatd-scaleout' ? engineTicks() : new Map<string, number>();
       for (const rate of grid) {
-        const r = await profiled(s, `dm ${target} ${rate}`, () => runLoad<DmStep>({ mode: 'dm', target: target === 'chatd-scaleout' ? 'chatd' : target, url: s.url, users: list, rate, durationMs, warmupMs, textBytes: 64 }));
-        const m = await serverMetrics(s).catch(() => null);
+        const r = await profiled(first, `dm ${label} ${rate}`, () => runLoad<DmStep>({ ...job, rate, durationMs, warmupMs }));
+        const m = await Promise.all(servers.map((x) => serverMetrics(x).catch(() => null)));
         const ticksAfter = threadTicks(serverPid);
         const byThread = threadSplit(serverPid, ticks, ticksAfter, r.sent);
         ticks = ticksAfter;
         const enginesAfter = target === 'chatd-scaleout' ? engineTicks() : engines;
         const byEngine = engineSplit(engines, enginesAfter, r.sent);
         engines = enginesAfter;
-        const g = groupStats(before, m);
-        // Server CPU (all threads) per message sent: what each message costs the server.
-        const cpuUsPerMsg = before?.cpuSeconds !== undefined && m?.cpuSeconds !== undefined && r.sent > 0 ? Math.round(((m.cpuSeconds - before.cpuSeconds) / r.sent) * 1e7) / 10 : undefined;
+        const g = groupStats(before[0]!, m[0]!);
+        // Server CPU (all threads) per message sent: what each message costs the server (with two
+        // nodes, the sum of both, and each node's share).
+        const cpuOf = (i: number) => { const a = before[i]?.cpuSeconds; const b = m[i]?.cpuSeconds; return a !== undefined && b !== undefined && r.sent > 0 ? Math.round(((b - a) / r.sent) * 1e7) / 10 : undefined; };
+        const perNode = servers.map((_, i) => cpuOf(i));
+        const cpuUsPerMsg = perNode.every((x) => x !== undefined) ? Math.round(perNode.reduce((a, b) => a! + b!, 0)! * 10) / 10 : undefined;
+        const nodesCpu = servers.length > 1 ? { serverCpuUsPerMsgByNode: perNode } : {};
         before = m;
         // The embedded store's WAL length at its last checkpoint (checkpoints run on their own thread).
-        const wal = m?.walPages !== undefined && !Number.isNaN(m.walPages) ? { walPagesAtCheckpoint: m.walPages } : {};
-        steps.push({ ...r, ...wal, ...(m?.loopP99Ms !== undefined ? { serverLoopP99Ms: m.loopP99Ms } : {}), ...(cpuUsPerMsg !== undefined ? { serverCpuUsPerMsg: cpuUsPerMsg } : {}), ...byThread, ...byEngine, ...g });
+        const wal = m[0]?.walPages !== undefined && !Number.isNaN(m[0].walPages) ? { walPagesAtCheckpoint: m[0].walPages } : {};
+        steps.push({ ...r, ...wal, ...(m[0]?.loopP99Ms !== undefined ? { serverLoopP99Ms: m[0].loopP99Ms } : {}), ...(cpuUsPerMsg !== undefined ? { serverCpuUsPerMsg: cpuUsPerMsg } : {}), ...nodesCpu, ...byThread, ...byEngine, ...g });
         const pass = r.lost === 0 && r.dup === 0 && r.e2eMs.p99 <= 100;
-        console.log(`dm ${target.padEnd(15)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms p99.9 ${r.e2eMs.p999}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen loop p99 ${r.loadgenLoopDelayP99Ms}ms cpu ${r.loadgenCpuPct}%${cpuUsPerMsg !== undefined ? `  server CPU ${cpuUsPerMsg}us/msg` : ''}${byThread.serverCpuUsPerMsgByThread ? ` (loop ${byThread.serverCpuUsPerMsgByThread.eventLoop}, next thread ${byThread.serverCpuUsPerMsgByThread.busiestOther}, rest ${byThread.serverCpuUsPerMsgByThread.rest})` : ''}${byEngine.engineCpuUsPerMsg ? `  engines ${Object.entries(byEngine.engineCpuUsPerMsg).map(([k, v]) => `${k} ${v}`).join(', ')}us/msg` : ''}${g.groups ? `  groups ${g.groups} × ${g.meanGroupSize} msg, ${g.meanGroupMs}ms each, ${g.groupsOver20ms ?? '?'} over 20ms` : ''}${wal.walPagesAtCheckpoint !== undefined ? `, WAL ${wal.walPagesAtCheckpoint} pages` : ''}${pass ? '' : '  ✗'}`);
+        console.log(`dm ${label.padEnd(15)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms p99.9 ${r.e2eMs.p999}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen loop p99 ${r.loadgenLoopDelayP99Ms}ms cpu ${r.loadgenCpuPct}%${cpuUsPerMsg !== undefined ? `  server CPU ${cpuUsPerMsg}us/msg` : ''}${servers.length > 1 ? ` (by node ${perNode.join(' + ')})` : ''}${byThread.serverCpuUsPerMsgByThread ? ` (loop ${byThread.serverCpuUsPerMsgByThread.eventLoop}, next thread ${byThread.serverCpuUsPerMsgByThread.busiestOther}, rest ${byThread.serverCpuUsPerMsgByThread.rest})` : ''}${byEngine.engineCpuUsPerMsg ? `  engines ${Object.entries(byEngine.engineCpuUsPerMsg).map(([k, v]) => `${k} ${v}`).join(', ')}us/msg` : ''}${g.groups ? `  groups ${g.groups} × ${g.meanGroupSize} msg, ${g.meanGroupMs}ms each, ${g.groupsOver20ms ?? '?'} over 20ms` : ''}${wal.walPagesAtCheckpoint !== undefined ? `, WAL ${wal.walPagesAtCheckpoint} pages` : ''}${pass ? '' : '  ✗'}`);
         if (!pass && stopAtFailure) break;
         if (!pass) continue;
         maxRate = rate;
         p99AtMax = r.e2eMs.p99;
       }
+      if (target === 'chatd-scaleout') await drained(first, list[0]!.token, label);
       return { maxRate, p99AtMaxMs: p99AtMax, steps };
     } finally {
-      await stopServer(s, 'dm');
+      for (const x of servers.slice(1)) await stopServer(x);
+      await stopServer(first, 'dm');
     }
   };
   for (const target of targets) {
@@ -380,6 +415,27 @@ async function dmRun(targets: Target[]) {
     // chatd also steps through the target point itself.
     const grid = goal && !rates.includes(goal) ? [...rates, goal].sort((a, b) => a - b) : rates;
     out[target] = await stepsFor(target, grid, true);
+  }
+  // The same chatd targets with sends that carry no clientMsgId (what many clients send).
+  for (const target of targets.filter((t) => t.startsWith('chatd'))) {
+    out[`${target}:no-clientMsgId`] = await stepsFor(target, rates, true, { clientMsgIds: false, label: `${target}:no-id` });
+  }
+  // Two scale-out nodes, every pair split across them: cross-node delivery at half of one node's
+  // maximum, and the CPU both nodes spend per message against one node's at that rate.
+  if (nodes > 1 && out['chatd-scaleout']?.maxRate) {
+    const half = Math.max(100, Math.round(out['chatd-scaleout'].maxRate / 2 / 100) * 100);
+    const ramp = [...new Set([Math.round(half / 2), half])];
+    const two = await stepsFor('chatd-scaleout', ramp, false, { nodes, label: `scaleout x${nodes}` });
+    const one = await stepsFor('chatd-scaleout', [half], false, { label: 'scaleout x1' });
+    const at = two.steps.find((x) => x.offeredRate === half);
+    const oneAt = one.steps[0];
+    const nodesOut = {
+      rate: half, crossNodeP99Ms: at?.e2eMs.p99 ?? null, lost: at?.lost, dup: at?.dup, cpuUsPerMsgBothNodes: at?.serverCpuUsPerMsg, cpuUsPerMsgOneNode: oneAt?.serverCpuUsPerMsg,
+      cpuRatio: at?.serverCpuUsPerMsg && oneAt?.serverCpuUsPerMsg ? Math.round((at.serverCpuUsPerMsg / oneAt.serverCpuUsPerMsg) * 100) / 100 : null,
+      targets: { crossNodeP99Ms: '<= 50', cpuRatio: '<= 1.2' },
+    };
+    (out as Record<string, unknown>)[`chatd-scaleout-x${nodes}`] = { ...two, summary: nodesOut };
+    console.log(`dm ${nodes} nodes at half of one node's maximum (${half}/s): cross-node p99 ${nodesOut.crossNodeP99Ms} ms (target <= 50), lost ${at?.lost} dup ${at?.dup}; server CPU ${nodesOut.cpuUsPerMsgBothNodes} us/msg on both nodes against ${nodesOut.cpuUsPerMsgOneNode} on one (ratio ${nodesOut.cpuRatio}, target <= 1.2)`);
   }
   const ratio = out.chatd && out.socketio?.maxRate ? Math.round((out.chatd.maxRate / out.socketio.maxRate) * 100) / 100 : null;
   // At the target point, the relay's own p99 too (a short ramp, then that rate), so chatd's p99
@@ -543,6 +599,7 @@ async function cliScenario() {
 const scaleout = !!(process.env.MONGODB_URI && process.env.REDIS_URL && process.env.KAFKA_BROKERS);
 const only = args.find((a) => a.startsWith('--targets='))?.slice('--targets='.length).split(',') as Target[] | undefined;
 const targets: Target[] = only ?? ['socketio', 'ws', 'chatd', ...(scaleout ? ['chatd-scaleout' as const] : [])];
+const nodes = Number(args.find((a) => a.startsWith('--nodes='))?.slice('--nodes='.length) ?? 1);
 const onlyRates = args.find((a) => a.startsWith('--rates='))?.slice('--rates='.length).split(',').map(Number);
 const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 1e9), node: process.version, taskset: hasTaskset, quick };
 const scenarios = scenario === 'all' ? ['dm', 'connections', 'persist', 'cli'] : [scenario];
