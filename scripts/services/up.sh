@@ -130,7 +130,7 @@ fi
 if ! port_open "$POSTGRES_PORT"; then
   log "starting postgresql on $POSTGRES_PORT"
   as_pg "$PG_BIN/pg_ctl" -D "$PDIR/data" -l "$PDIR/postgres.log" -w -t 60 \
-    -o "-p $POSTGRES_PORT -k $PDIR -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c max_wal_size=2GB" start >/dev/null \
+    -o "-p $POSTGRES_PORT -k $PDIR -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c max_wal_size=2GB -c max_connections=300" start >/dev/null \
     || { tail -n 40 "$PDIR/postgres.log" >&2; exit 1; }
 fi
 as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U chat -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'" | grep -q 1 \
@@ -146,7 +146,9 @@ FDIR=$STATE/ferretdb
 mkdir -p "$FDIR"
 if ! port_open "$FERRETDB_PORT"; then
   log "starting ferretdb on $FERRETDB_PORT"
-  nohup "$FERRETDB_BIN" -listen "127.0.0.1:$FERRETDB_PORT" -postgresql "postgres://chat@127.0.0.1:$POSTGRES_PORT/ferretdb" >"$FDIR/ferretdb.log" 2>&1 &
+  # pool_max_conns: FerretDB 1.x holds a pooled connection per statement of an update command
+  # until the command returns (MongoStore sends 16 at a time, one command at a time per process).
+  nohup "$FERRETDB_BIN" -listen "127.0.0.1:$FERRETDB_PORT" -postgresql "postgres://chat@127.0.0.1:$POSTGRES_PORT/ferretdb?pool_max_conns=200" >"$FDIR/ferretdb.log" 2>&1 &
   echo $! >"$FDIR/ferretdb.pid"
   wait_port "$FERRETDB_PORT" ferretdb 30 "$FDIR/ferretdb.log"
 fi

@@ -60,12 +60,24 @@ const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
  */
 const UPDATE_CHUNK = 16;
 
-/** Runs update statements in commands of UPDATE_CHUNK, one at a time; `duplicates` redoes those that lost an upsert race (indexes into `ops`). */
+/**
+ * One update command at a time in this process (FerretDB's deadlock needs pool-size statements
+ * held at once across commands: concurrent flushes of read markers and of several partitions'
+ * heads got there with 16-statement chunks).
+ */
+let updateTail: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(f: () => Promise<T>): Promise<T> {
+  const run = updateTail.then(f, f);
+  updateTail = run.catch(() => {});
+  return run;
+}
+
+/** Runs update statements in commands of UPDATE_CHUNK, one command at a time per process; `duplicates` redoes those that lost an upsert race (indexes into `ops`). */
 async function bulkUpdate(coll: { bulkWrite(ops: never[], o: { ordered: boolean }): Promise<unknown> }, ops: unknown[], duplicates: (indexes: number[]) => Promise<void>) {
   for (let at = 0; at < ops.length; at += UPDATE_CHUNK) {
     const chunk = ops.slice(at, at + UPDATE_CHUNK);
     try {
-      await coll.bulkWrite(chunk as never[], { ordered: false });
+      await oneAtATime(() => coll.bulkWrite(chunk as never[], { ordered: false }));
     } catch (err) {
       await duplicates(duplicateIndexes(err).map((i) => at + i));
     }
@@ -351,7 +363,7 @@ export class MongoStore implements Store {
     if (marks.length === 0) return;
     const ops = marks.map((m) => ({ updateOne: { filter: { _id: `${m.conversationId}|${m.username}` }, update: { $max: { delivered: Math.max(m.delivered, m.read), read: m.read }, $setOnInsert: { conversationId: m.conversationId, username: m.username } }, upsert: true } }));
     // Two nodes upserting one new marker at once: the loser's write is a duplicate; apply it again.
-    await bulkUpdate(this.m.Receipt.collection, ops, async (lost) => { await this.m.Receipt.collection.bulkWrite(lost.map((i) => ops[i]!) as never, { ordered: false }); });
+    await bulkUpdate(this.m.Receipt.collection, ops, async (lost) => { await oneAtATime(() => this.m.Receipt.collection.bulkWrite(lost.map((i) => ops[i]!) as never, { ordered: false })); });
   }
 
   async listConversations(username: string): Promise<ConversationRecord[]> {

@@ -4,13 +4,18 @@ import type { Cache, RateLimitResult } from './types.js';
 const PRESENCE_TTL_MS = 60_000;
 
 const SCRIPTS = {
-  chatRateLimit: {
-    numberOfKeys: 1,
-    lua: `local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {n, ttl}`,
+  /** Many rate-limit counters in one call: KEYS are the counters, ARGV[i] each one's window. */
+  chatRateLimitMany: {
+    numberOfKeys: null,
+    lua: `local out = {}
+for i, k in ipairs(KEYS) do
+  local n = redis.call('INCR', k)
+  if n == 1 then redis.call('PEXPIRE', k, ARGV[i]) end
+  local ttl = redis.call('PTTL', k)
+  if ttl < 0 then redis.call('PEXPIRE', k, ARGV[i]); ttl = tonumber(ARGV[i]) end
+  out[i] = {n, ttl}
+end
+return out`,
   },
   chatPresenceAdd: {
     numberOfKeys: 1,
@@ -31,7 +36,7 @@ return 0`,
 } as const;
 
 type ScriptClient = Redis & {
-  chatRateLimit(key: string, windowMs: number): Promise<[number, number]>;
+  chatRateLimitMany(...args: (string | number)[]): Promise<[number, number][]>;
   chatPresenceAdd(key: string, now: number, expires: number, member: string, ttl: number): Promise<number>;
   chatPresenceRemove(key: string, now: number, member: string): Promise<number>;
 };
@@ -65,7 +70,7 @@ export class RedisCache implements Cache {
 
   constructor(url: string, private readonly prefix = 'chat:') {
     this.client = createRedis(url, 'chatd-cache') as ScriptClient;
-    for (const [name, s] of Object.entries(SCRIPTS)) this.client.defineCommand(name, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+    for (const [name, s] of Object.entries(SCRIPTS)) this.client.defineCommand(name, s.numberOfKeys === null ? { lua: s.lua } : { numberOfKeys: s.numberOfKeys, lua: s.lua });
   }
 
   private k(...parts: string[]) {
@@ -89,9 +94,28 @@ export class RedisCache implements Cache {
     }
   }
 
-  async rateLimit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
-    const [n, ttl] = await this.client.chatRateLimit(this.k('rl', key), windowMs);
-    return n <= limit ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: Math.max(1, ttl) };
+  /**
+   * Counts are taken together: every rate-limit check of one event-loop turn (many senders at
+   * once) is one script call, not one command each.
+   */
+  rateLimit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
+    return new Promise((resolve, reject) => {
+      if (this.limits.length === 0) setImmediate(() => this.countLimits());
+      this.limits.push({ key: this.k('rl', key), limit, windowMs, resolve, reject });
+    });
+  }
+
+  private limits: { key: string; limit: number; windowMs: number; resolve: (r: RateLimitResult) => void; reject: (e: unknown) => void }[] = [];
+
+  private countLimits() {
+    const batch = this.limits;
+    this.limits = [];
+    this.client.chatRateLimitMany(batch.length, ...batch.map((b) => b.key), ...batch.map((b) => b.windowMs)).then((res) => {
+      batch.forEach((b, i) => {
+        const [n, ttl] = res[i]!;
+        b.resolve(n <= b.limit ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: Math.max(1, ttl) });
+      });
+    }, (err: unknown) => { for (const b of batch) b.reject(err); });
   }
 
   async presenceAdd(username: string, connectionId: string) {

@@ -58,7 +58,14 @@ for _, h in pairs(heads) do
 end
 return out`;
 
-type Client = Redis & { chatAppend(...args: (string | number)[]): Promise<[number, string | number][]> };
+/** Marks pending dedupe keys durable, in place: one call per group, and no value sent again. */
+const CONFIRM_LUA = `for _, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  if v and string.sub(v, 1, 1) == '${PENDING}' then redis.call('SET', k, '${DONE}' .. string.sub(v, 2), 'KEEPTTL') end
+end
+return #KEYS`;
+
+type Client = Redis & { chatAppend(...args: (string | number)[]): Promise<[number, string | number][]>; chatConfirm(...args: (string | number)[]): Promise<number> };
 
 /** One draft's outcome in Redis. */
 export type Sequenced =
@@ -76,6 +83,7 @@ export class RedisSequencer {
   constructor(redis: Redis, private readonly prefix: string) {
     this.client = redis as Client;
     this.client.defineCommand('chatAppend', { lua: APPEND_LUA });
+    this.client.defineCommand('chatConfirm', { lua: CONFIRM_LUA });
   }
 
   private k(...parts: string[]) {
@@ -138,14 +146,9 @@ export class RedisSequencer {
 
   /** The messages are durable: a resend of any of them is now answered at once. */
   async confirm(fresh: { message: Message; json: string }[]) {
-    const p = this.client.pipeline();
-    let n = 0;
-    for (const f of fresh) {
-      if (f.message.clientMsgId === undefined) continue;
-      p.set(this.ddKey(f.message.from, f.message.clientMsgId), DONE + f.json, 'KEEPTTL', 'XX');
-      n++;
-    }
-    if (n > 0) await p.exec();
+    const keys: string[] = [];
+    for (const f of fresh) if (f.message.clientMsgId !== undefined) keys.push(this.ddKey(f.message.from, f.message.clientMsgId));
+    if (keys.length > 0) await this.client.chatConfirm(keys.length, ...keys);
   }
 
   /**
