@@ -1,4 +1,5 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import { SeqConflictError } from './errors.js';
 import { ChatError, conversationMembers, type Message } from '../../protocol/index.js';
 import type { ApiTokenRecord, ConversationRecord, HistoryRange, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
 
@@ -296,7 +297,7 @@ export class MongoStore implements Store {
       if (!failed.has(i)) { out.push(m); continue; }
       // A duplicate: the same id was stored before (a replay), or the same (from, clientMsgId) under another id.
       const existing = (await this.m.Msg.collection.findOne({ _id: m.id } as never)) ?? (await this.m.Msg.collection.findOne({ from: m.from, dedupeKey: m.clientMsgId ?? ` ${m.id}` }));
-      if (!existing) throw new Error(`message ${m.id} conflicts on (conversationId, seq) = (${m.conversationId}, ${m.seq})`);
+      if (!existing) throw new SeqConflictError(m.id, m.conversationId, m.seq);
       out.push(toMessage(existing as unknown as MessageDoc));
     }
     const heads = new Map<string, Message>();

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { SeqConflictError } from './errors.js';
 import type { Message } from '../../protocol/index.js';
 import { conversationMembers } from '../../protocol/types.js';
 import type { MessageDraft } from './types.js';
@@ -71,7 +72,7 @@ export function messageWrites(db: Database.Database): MessageWrites {
 
   /** Inserts one row; false when a unique index refused it. */
   const inserted = (m: Message) => insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null).changes === 1;
-  const conflict = (m: Message) => new Error(`message ${m.id} conflicts on (conversationId, seq) = (${m.conversationId}, ${m.seq})`);
+  const conflict = (m: Message) => new SeqConflictError(m.id, m.conversationId, m.seq);
   /**
    * Gives each conversation not known yet its row, from its first message in the batch: a
    * conversation's head (last seq, last activity) is read from its newest message, so a send

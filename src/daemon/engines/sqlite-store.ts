@@ -6,7 +6,7 @@ import { Checkpointer, WriterThread } from './sqlite-threads.js';
 import { configure, messageWrites, rowToMessage, type AppendResult, type MessageRow } from './sqlite-messages.js';
 import type { ApiTokenRecord, CheckpointEvent, ConversationRecord, HistoryRange, MessageDraft, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
 import { withSeq } from './sqlite-messages.js';
-import { isStorageFull } from '../errors.js';
+import { isStorageFull } from './errors.js';
 
 /** Free space that counts as "space returned" after a full disk. */
 const MIN_FREE_BYTES = 1024 * 1024;

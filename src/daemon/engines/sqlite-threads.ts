@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { SeqConflictError } from './errors.js';
 import type { Message } from '../../protocol/index.js';
 import type { AppendResult, MessageRow } from './sqlite-messages.js';
 import type { CheckpointEvent, MessageDraft } from './types.js';
@@ -99,12 +100,13 @@ export class WriterThread {
 
   private spawn(): Worker {
     const w = sqliteThread(this.file, 'writer', this.inline);
-    w.on('message', (r: { id: number; rows?: never; error?: string; code?: string }) => {
+    w.on('message', (r: { id: number; rows?: never; error?: string; code?: string; conflict?: { messageId: string; conversationId: string; seq: number } }) => {
       const p = this.pending.get(r.id);
       if (!p) return;
       this.pending.delete(r.id);
       if (this.pending.size === 0) w.unref();
       if (r.rows) p.resolve(r.rows);
+      else if (r.conflict) p.reject(new SeqConflictError(r.conflict.messageId, r.conflict.conversationId, r.conflict.seq));
       else p.reject(Object.assign(new Error(r.error), r.code ? { code: r.code } : {}));
     });
     const fail = (err: Error) => {

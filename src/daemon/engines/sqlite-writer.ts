@@ -12,6 +12,7 @@
  * in-line checkpoints when the checkpointer is gone.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { SeqConflictError } from './errors.js';
 import Database from 'better-sqlite3';
 import type { Message } from '../../protocol/index.js';
 import { CHECKPOINT_EVERY_MS, WRITER_FALLBACK_CHECKPOINT_PAGES, configure, messageWrites } from './sqlite-messages.js';
@@ -84,7 +85,9 @@ if (role === 'checkpointer') {
     try {
       port.postMessage({ id, rows: drafts ? writes.append(drafts) : writes.write(messages!) });
     } catch (err) {
-      port.postMessage({ id, error: (err as Error).message, code: (err as { code?: string }).code });
+      // A thread boundary loses the class: a seq conflict is sent as itself.
+      const conflict = err instanceof SeqConflictError ? { messageId: err.messageId, conversationId: err.conversationId, seq: err.seq } : undefined;
+      port.postMessage({ id, error: (err as Error).message, code: (err as { code?: string }).code, conflict });
     }
   });
 }

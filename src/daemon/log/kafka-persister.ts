@@ -1,4 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { SeqConflictError } from '../engines/errors.js';
 import type { Logger } from 'pino';
 import { messageSchema, type Message } from '../../protocol/index.js';
 import { consumerLag, createKafka, type KafkaSettings } from './kafka.js';
@@ -11,7 +12,6 @@ export interface PersisterOptions extends KafkaSettings {
 }
 
 /** Store errors that retrying cannot fix: the record goes to the dead-letter topic. */
-export class PermanentStoreError extends Error {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Partitions written to the store at once, each a bulk insert of its own. */
@@ -163,7 +163,7 @@ export class KafkaPersister implements Lifecycle {
           this.pausedSince = null;
           return true;
         } catch (err) {
-          if (err instanceof PermanentStoreError || /conflicts on \(conversationId, seq\)/.test((err as Error).message)) {
+          if (err instanceof SeqConflictError) {
             await this.isolatePoison(topic, partition, records, valid);
             return true;
           }

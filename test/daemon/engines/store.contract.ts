@@ -2,6 +2,7 @@ import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { ChatError, dmConversationId, type Message } from '../../../src/protocol/index.js';
 import type { Store } from '../../../src/daemon/engines/types.js';
+import { SeqConflictError } from '../../../src/daemon/engines/errors.js';
 
 const iso = (t = Date.now()) => new Date(t).toISOString();
 
@@ -160,6 +161,17 @@ export function storeContract(name: string, make: () => Promise<Store>, cleanup:
       expect(await store.getReceipts(conv)).toEqual({ bob: { delivered: 5, read: 5 }, alice: { delivered: 1, read: 1 } });
       await store.setReceipts([{ conversationId: conv, username: 'bob', delivered: 7, read: 4 }, { conversationId: conv, username: 'carol', delivered: 0, read: 2 }, { conversationId: conv, username: 'alice', delivered: 0, read: 0 }]);
       expect(await store.getReceipts(conv)).toEqual({ bob: { delivered: 7, read: 5 }, alice: { delivered: 1, read: 1 }, carol: { delivered: 2, read: 2 } });
+    });
+
+    it('refuses a different message at a taken (conversationId, seq) with a typed SeqConflictError', async () => {
+      const conv = dmConversationId('alice', 'bob');
+      const first = msg(conv, 1);
+      await store.insertMessages([first]);
+      const err = await store.insertMessages([msg(conv, 1, { text: 'another' })]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SeqConflictError);
+      expect(err).toMatchObject({ conversationId: conv, seq: 1 });
+      // The same message again is not a conflict: it is the stored one.
+      expect(await store.insertMessages([first])).toEqual([first]);
     });
 
     it('takes 300 read markers, and the heads of 300 conversations, in one call each', async () => {
