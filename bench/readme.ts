@@ -10,13 +10,27 @@ import { cpuPerDocText } from './figures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const read = (name: string) => JSON.parse(fs.readFileSync(path.join(root, 'bench/results', `${name}.json`), 'utf8'));
+/**
+ * A record with a newer probe's targets laid over it (a probe reruns some targets only): the
+ * merged record says which targets came from which run.
+ */
+function readMerged(name: string): { data: Record<string, unknown>; note: string } {
+  const rec = read(name);
+  const file = path.join(root, 'bench/results', `${name}.probe.json`);
+  if (!fs.existsSync(file)) return { data: rec, note: '' };
+  const probe = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (String(probe.date) <= String(rec.date)) return { data: rec, note: '' };
+  const meta = new Set(['scenario', 'date', 'machine']);
+  const targets = Object.keys(probe).filter((k) => !meta.has(k));
+  return { data: { ...rec, ...probe }, note: `${name}: ${targets.join(', ')} from a run on ${String(probe.date).slice(0, 10)}, the rest from ${String(rec.date).slice(0, 10)}.` };
+}
 
-interface Step { offeredRate: number; e2eMs: { p50: number; p99: number; p999: number }; ackMs: { p99: number }; lost: number; dup: number; loadgenLoopDelayP99Ms: number; loadgenCpuPct?: number; serverCpuUsPerMsg?: number; serverCpuUsPerMsgByThread?: { eventLoop: number; busiestOther: number; rest: number }; meanGroupSize?: number; meanGroupMs?: number; groups?: number; groupsOver20ms?: number }
-interface DmTarget { maxRate: number; p99AtMaxMs: number | null; steps: Step[] }
+interface Step { engineCpuUsPerMsg?: Record<string, number>; offeredRate: number; e2eMs: { p50: number; p99: number; p999: number }; ackMs: { p99: number }; lost: number; dup: number; loadgenLoopDelayP99Ms: number; loadgenCpuPct?: number; serverCpuUsPerMsg?: number; serverCpuUsPerMsgByThread?: { eventLoop: number; busiestOther: number; rest: number }; meanGroupSize?: number; meanGroupMs?: number; groups?: number; groupsOver20ms?: number }
+interface DmTarget { maxRate: number; p99AtMaxMs: number | null; steps: Step[]; storeCaughtUpMs?: number | null; summary?: Record<string, unknown> }
 
 function dmTable(dm: Record<string, unknown>) {
   const rows = ['| dm | max sustained (msg/s) | p50 ms | p99 ms | p99.9 ms | ack p99 ms | server CPU µs/msg | loadgen loop p99 ms | first failing step |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
-  for (const target of ['socketio', 'ws', 'chatd', 'chatd-scaleout']) {
+  for (const target of ['socketio', 'ws', 'chatd', 'chatd:no-clientMsgId', 'chatd-scaleout', 'chatd-scaleout:no-clientMsgId']) {
     const t = dm[target] as DmTarget | undefined;
     if (!t) continue;
     const at = t.steps.find((s) => s.offeredRate === t.maxRate);
@@ -39,6 +53,30 @@ function dmSideBySide(dm: Record<string, unknown>) {
     rows.push(`| ${s.offeredRate} | ${r?.e2eMs.p99 ?? '–'} | ${r?.serverCpuUsPerMsg ?? '–'} | ${s.e2eMs.p50} | ${s.e2eMs.p99} | ${s.serverCpuUsPerMsg ?? '–'} | ${t ? `${t.eventLoop} / ${t.busiestOther} / ${t.rest}` : '–'} | ${s.meanGroupSize !== undefined ? `${s.meanGroupSize} msg in ${s.meanGroupMs} ms${s.groupsOver20ms !== undefined ? `; ${s.groupsOver20ms} of ${s.groups} over 20 ms` : ''}` : '–'} | ${s.loadgenCpuPct !== undefined ? `${s.loadgenCpuPct}%` : '–'} |`);
   }
   return rows.join('\n');
+}
+
+/**
+ * Scale-out next to embedded at the same offered rates: chatd's own CPU per message (the issue's
+ * ≤ 2× target), and each co-located engine's, per process, from /proc.
+ */
+function scaleoutTable(dm: Record<string, unknown>) {
+  const so = dm['chatd-scaleout'] as DmTarget | undefined;
+  const emb = dm.chatd as DmTarget | undefined;
+  if (!so || !emb) return '';
+  const rows = ['| scale-out, offered msg/s | p50 ms | p99 ms | chatd CPU µs/msg | embedded chatd CPU µs/msg | ratio | Redis | Kafka | FerretDB | PostgreSQL | all engines | chatd + engines, cores at this rate |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const s of so.steps) {
+    const e = emb.steps.find((x) => x.offeredRate === s.offeredRate);
+    const g = s.engineCpuUsPerMsg ?? {};
+    const engines = Object.values(g).reduce((a, b) => a + b, 0);
+    const ratio = e?.serverCpuUsPerMsg && s.serverCpuUsPerMsg ? Math.round((s.serverCpuUsPerMsg / e.serverCpuUsPerMsg) * 100) / 100 : '–';
+    const cores = s.serverCpuUsPerMsg !== undefined ? Math.round(((s.serverCpuUsPerMsg + engines) * s.offeredRate) / 1e4) / 100 : '–';
+    rows.push(`| ${s.offeredRate} | ${s.e2eMs.p50} | ${s.e2eMs.p99} | ${s.serverCpuUsPerMsg ?? '–'} | ${e?.serverCpuUsPerMsg ?? '–'} | ${ratio} | ${g.redis ?? '–'} | ${g.kafka ?? '–'} | ${g.ferretdb ?? '–'} | ${g.postgres ?? '–'} | ${Math.round(engines * 10) / 10} | ${cores} |`);
+  }
+  const caught = so.storeCaughtUpMs !== undefined ? ` MongoDB had every message ${so.storeCaughtUpMs} ms after the last step.` : '';
+  const two = Object.entries(dm).find(([k]) => /^chatd-scaleout-x\d+$/.test(k))?.[1] as DmTarget | undefined;
+  const t = two?.summary as { rate: number; crossNodeP99Ms: number | null; lost: number; dup: number; cpuUsPerMsgBothNodes: number; cpuUsPerMsgOneNode: number; cpuRatio: number | null } | undefined;
+  const twoText = t ? ` Two nodes, every pair split across them, at half of one node's maximum (${t.rate} msg/s): cross-node p99 **${t.crossNodeP99Ms} ms** (target ≤ 50), lost ${t.lost}, duplicated ${t.dup}; chatd CPU ${t.cpuUsPerMsgBothNodes} µs per message on both nodes together against ${t.cpuUsPerMsgOneNode} on one node at that rate (ratio **${t.cpuRatio}**, target ≤ 1.2).` : '';
+  return `${rows.join('\n')}\n\nEngine columns are µs of CPU per message of each engine's processes (all PostgreSQL backends together).${caught}${twoText}`;
 }
 
 function connectionsTable(c: Record<string, { count: number; connectPerSec: number; rssPerConnKB: number; heapPerConnKB: number; rssMB: number; afterGc?: { rssPerConnKB: number; heapPerConnKB: number } }[]>) {
@@ -90,6 +128,8 @@ function chatdAt(x: AtGoal) {
 }
 
 const dm = read('dm');
+const connections = readMerged('connections');
+const persist = readMerged('persist');
 const repeatNote = dm.repeats?.length > 1 ? ` --repeat=${dm.repeats.length}\` (dm runs ${dm.repeats.length} times, the others once)` : '`';
 const m = dm.machine as { cores: number; cpu: string; memGB: number; node: string };
 const block = [
@@ -103,9 +143,12 @@ const block = [
   '',
   dmSideBySide(dm),
   '',
-  connectionsTable(read('connections')),
+  scaleoutTable(dm),
   '',
-  persistTable(read('persist')),
+  connectionsTable(connections.data as never),
+  '',
+  persistTable(persist.data as never),
+  ...[connections.note, persist.note].filter(Boolean).map((n) => `\n${n}`),
 ].join('\n');
 
 const file = path.join(root, 'README.md');

@@ -305,7 +305,7 @@ function groupStats(a: ServerMetrics | null, b: ServerMetrics | null): { groups?
   return { groups: n, meanGroupSize: Math.round(((b.grouped! - a.grouped!) / n) * 10) / 10, meanGroupMs: Math.round(((b.groupSeconds! - a.groupSeconds!) / n) * 1e5) / 100, ...(Number.isNaN(slow) ? {} : { groupsOver20ms: slow }) };
 }
 
-type DmRun = Record<string, { maxRate: number; p99AtMaxMs: number | null; steps: (DmStep & { serverLoopP99Ms?: number; serverCpuUsPerMsg?: number })[] }>;
+type DmRun = Record<string, { maxRate: number; p99AtMaxMs: number | null; steps: (DmStep & { serverLoopP99Ms?: number; serverCpuUsPerMsg?: number })[]; storeCaughtUpMs?: number | null }>;
 
 const median = (xs: number[]) => { const a = [...xs].sort((x, y) => x - y); return a[Math.floor((a.length - 1) / 2)]!; };
 
@@ -403,8 +403,8 @@ async function dmRun(targets: Target[]) {
         maxRate = rate;
         p99AtMax = r.e2eMs.p99;
       }
-      if (target === 'chatd-scaleout') await drained(first, list[0]!.token, label);
-      return { maxRate, p99AtMaxMs: p99AtMax, steps };
+      const storeCaughtUpMs = target === 'chatd-scaleout' ? await drained(first, list[0]!.token, label) : undefined;
+      return { maxRate, p99AtMaxMs: p99AtMax, steps, ...(storeCaughtUpMs !== undefined ? { storeCaughtUpMs } : {}) };
     } finally {
       for (const x of servers.slice(1)) await stopServer(x);
       await stopServer(first, 'dm');
