@@ -63,14 +63,17 @@ function scaleoutTable(dm: Record<string, unknown>) {
   const so = dm['chatd-scaleout'] as DmTarget | undefined;
   const emb = dm.chatd as DmTarget | undefined;
   if (!so || !emb) return '';
-  const rows = ['| scale-out, offered msg/s | p50 ms | p99 ms | chatd CPU µs/msg | embedded chatd CPU µs/msg | ratio | Redis | Kafka | FerretDB | PostgreSQL | all engines | chatd + engines, cores at this rate |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
-  for (const s of so.steps) {
-    const e = emb.steps.find((x) => x.offeredRate === s.offeredRate);
-    const g = s.engineCpuUsPerMsg ?? {};
-    const engines = Object.values(g).reduce((a, b) => a + b, 0);
-    const ratio = e?.serverCpuUsPerMsg && s.serverCpuUsPerMsg ? Math.round((s.serverCpuUsPerMsg / e.serverCpuUsPerMsg) * 100) / 100 : '–';
-    const cores = s.serverCpuUsPerMsg !== undefined ? Math.round(((s.serverCpuUsPerMsg + engines) * s.offeredRate) / 1e4) / 100 : '–';
-    rows.push(`| ${s.offeredRate} | ${s.e2eMs.p50} | ${s.e2eMs.p99} | ${s.serverCpuUsPerMsg ?? '–'} | ${e?.serverCpuUsPerMsg ?? '–'} | ${ratio} | ${g.redis ?? '–'} | ${g.kafka ?? '–'} | ${g.ferretdb ?? '–'} | ${g.postgres ?? '–'} | ${Math.round(engines * 10) / 10} | ${cores} |`);
+  const rows = ['| scale-out, sends | offered msg/s | p50 ms | p99 ms | chatd CPU µs/msg | embedded chatd CPU µs/msg | ratio | Redis | Kafka | FerretDB | PostgreSQL | all engines | chatd + engines, cores at this rate |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const variants: [string, DmTarget | undefined, DmTarget | undefined][] = [['with clientMsgId', so, emb], ['without', dm['chatd-scaleout:no-clientMsgId'] as DmTarget | undefined, dm['chatd:no-clientMsgId'] as DmTarget | undefined]];
+  for (const [kind, scale, embedded] of variants) {
+    for (const s of scale?.steps ?? []) {
+      const e = embedded?.steps.find((x) => x.offeredRate === s.offeredRate);
+      const g = s.engineCpuUsPerMsg ?? {};
+      const engines = Object.values(g).reduce((a, b) => a + b, 0);
+      const ratio = e?.serverCpuUsPerMsg && s.serverCpuUsPerMsg ? Math.round((s.serverCpuUsPerMsg / e.serverCpuUsPerMsg) * 100) / 100 : '–';
+      const cores = s.serverCpuUsPerMsg !== undefined ? Math.round(((s.serverCpuUsPerMsg + engines) * s.offeredRate) / 1e4) / 100 : '–';
+      rows.push(`| ${kind} | ${s.offeredRate} | ${s.e2eMs.p50} | ${s.e2eMs.p99} | ${s.serverCpuUsPerMsg ?? '–'} | ${e?.serverCpuUsPerMsg ?? '–'} | ${ratio} | ${g.redis ?? '–'} | ${g.kafka ?? '–'} | ${g.ferretdb ?? '–'} | ${g.postgres ?? '–'} | ${Math.round(engines * 10) / 10} | ${cores} |`);
+    }
   }
   const caught = so.storeCaughtUpMs !== undefined ? ` MongoDB had every message ${so.storeCaughtUpMs} ms after the last step.` : '';
   const two = Object.entries(dm).find(([k]) => /^chatd-scaleout-x\d+$/.test(k))?.[1] as DmTarget | undefined;

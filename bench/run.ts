@@ -422,8 +422,11 @@ async function dmRun(targets: Target[]) {
   }
   // Two scale-out nodes, every pair split across them: cross-node delivery at half of one node's
   // maximum, and the CPU both nodes spend per message against one node's at that rate.
-  if (nodes > 1 && out['chatd-scaleout']?.maxRate) {
-    const half = Math.max(100, Math.round(out['chatd-scaleout'].maxRate / 2 / 100) * 100);
+  if (nodes > 1 && out['chatd-scaleout']) {
+    // One node's maximum: the better of its two runs (with and without clientMsgId); when neither
+    // passed a step, half of the lowest step.
+    const oneMax = Math.max(out['chatd-scaleout'].maxRate, out['chatd-scaleout:no-clientMsgId']?.maxRate ?? 0) || rates[0]!;
+    const half = Math.max(50, Math.round(oneMax / 2 / 50) * 50);
     const ramp = [...new Set([Math.round(half / 2), half])];
     const two = await stepsFor('chatd-scaleout', ramp, false, { nodes, label: `scaleout x${nodes}` });
     const one = await stepsFor('chatd-scaleout', [half], false, { label: 'scaleout x1' });
