@@ -24,6 +24,37 @@ async function postFrom(url: string, ip: string, route: string, body: unknown, t
   return { status: res.status, code: json.error?.code, retryAfterMs: json.error?.retryAfterMs };
 }
 
+describe('1b. the handshake cache forgets what a change makes wrong', () => {
+  let d: TestDaemon;
+  beforeAll(async () => { d = await startDaemon(); });
+  afterAll(async () => { await d.close(); });
+
+  it('the handshake cache forgets at once: a demoted admin, a logged-out session and a removed friend are refused on the next request', async () => {
+    // The first user of a fresh daemon is its admin.
+    const root = await registerUser(d.url, uniqueName('root'));
+    const x = await registerUser(d.url);
+    const y = await registerUser(d.url);
+    await root.api.adminUser(x.name, 'promote');
+    // Each call below is authenticated, so the user and session are in the cache when they change.
+    expect((await x.api.adminUsers()).length).toBeGreaterThan(0);
+    await root.api.adminUser(x.name, 'demote');
+    const demoted = await errCode(x.api.adminUsers());
+    await befriend(x, y);
+    const s = await openSocket(d.url, x.auth.accessToken);
+    const sent = await (s.timeout(5000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<{ ok: boolean }> }).emitWithAck('message:send', { to: y.name, text: 'hi' });
+    await y.api.removeFriend(x.name);
+    const afterUnfriend = await (s.timeout(5000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<{ ok: boolean; error?: { code: string } }> }).emitWithAck('message:send', { to: y.name, text: 'still there?' });
+    s.close();
+    await x.api.logout(x.auth.refreshToken);
+    const loggedOut = { rest: await errCode(x.api.whoami()), socket: await openSocket(d.url, x.auth.accessToken).then((s2) => { s2.close(); return 'connected'; }, (e: Error & { data?: { code?: string } }) => e.data?.code ?? e.message) };
+    console.log('demoted admin ->', demoted, '; send before/after unfriend ->', sent.ok, afterUnfriend.error?.code, '; after logout ->', loggedOut);
+    expect(demoted).toBe('CHAT_ERR_ADMIN_REQUIRED');
+    expect(sent.ok).toBe(true);
+    expect(afterUnfriend.error?.code).toBe('CHAT_ERR_NOT_FRIENDS');
+    expect(loggedOut).toEqual({ rest: 'CHAT_ERR_SESSION_REVOKED', socket: 'CHAT_ERR_SESSION_REVOKED' });
+  });
+});
+
 describe('1. every credential ends with a password reset, a disable or passwd', () => {
   let d: TestDaemon;
   beforeAll(async () => { d = await startDaemon(); });
@@ -54,30 +85,6 @@ describe('1. every credential ends with a password reset, a disable or passwd', 
     expect(afterEnable).toEqual({ token: 'CHAT_ERR_TOKEN_INVALID', session: 'CHAT_ERR_SESSION_REVOKED' });
     s.close();
     s2.close();
-  });
-
-  it('the handshake cache forgets at once: a demoted admin, a logged-out session and a removed friend are refused on the next request', async () => {
-    const root = await registerUser(d.url, uniqueName('root'));
-    const x = await registerUser(d.url);
-    const y = await registerUser(d.url);
-    await root.api.adminUser(x.name, 'promote');
-    // Each call below is authenticated, so the user and session are in the cache when they change.
-    expect((await x.api.adminUsers()).length).toBeGreaterThan(0);
-    await root.api.adminUser(x.name, 'demote');
-    const demoted = await errCode(x.api.adminUsers());
-    await befriend(x, y);
-    const s = await openSocket(d.url, x.auth.accessToken);
-    const sent = await (s.timeout(5000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<{ ok: boolean }> }).emitWithAck('message:send', { to: y.name, text: 'hi' });
-    await y.api.removeFriend(x.name);
-    const afterUnfriend = await (s.timeout(5000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<{ ok: boolean; error?: { code: string } }> }).emitWithAck('message:send', { to: y.name, text: 'still there?' });
-    s.close();
-    await x.api.logout(x.auth.refreshToken);
-    const loggedOut = { rest: await errCode(x.api.whoami()), socket: await openSocket(d.url, x.auth.accessToken).then((s2) => { s2.close(); return 'connected'; }, (e: Error & { data?: { code?: string } }) => e.data?.code ?? e.message) };
-    console.log('demoted admin ->', demoted, '; send before/after unfriend ->', sent.ok, afterUnfriend.error?.code, '; after logout ->', loggedOut);
-    expect(demoted).toBe('CHAT_ERR_ADMIN_REQUIRED');
-    expect(sent.ok).toBe(true);
-    expect(afterUnfriend.error?.code).toBe('CHAT_ERR_NOT_FRIENDS');
-    expect(loggedOut).toEqual({ rest: 'CHAT_ERR_SESSION_REVOKED', socket: 'CHAT_ERR_SESSION_REVOKED' });
   });
 
   it('passwd ends other sessions and every API token (unless keepTokens), and says how many', async () => {
