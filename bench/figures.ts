@@ -10,3 +10,6 @@ export const loopDelayBeyondSampling = (ms: number) => Math.round(Math.max(0, ms
 /** The engine's CPU per inserted document, as the persist scenario prints and the README shows it; '' when not measured. */
 export const cpuPerDocText = (cpu: Record<string, number> | null | undefined) =>
   cpu ? `CPU per document: ${Object.entries(cpu).map(([k, v]) => `${k} ${v} µs`).join(', ')}` : '';
+
+/** The median (the lower middle of an even count). */
+export const median = (xs: number[]) => { const a = [...xs].sort((x, y) => x - y); return a[Math.floor((a.length - 1) / 2)]!; };

@@ -104,7 +104,11 @@ function persistTable(p: Record<string, Record<string, unknown>>) {
     rows.push(`| MongoDB wire raw insertMany (the engine's ceiling) | ${raw.messages} | ${raw.seconds} | ${raw.perSec} | driver insertMany${raw.writers ? ` from ${raw.writers} writers at once (as the persister)` : ''}, same documents and unique indexes${cpuText} |`);
   }
   const k = p['kafka-to-mongodb'];
-  if (k) rows.push(`| Kafka → MongoDB (chatd's persister alone) | ${k.messages} | ${k.drainSeconds} | ${k.perSec} | rows counted ${k.stored}; ${Math.round(Number(k.ratioToRawInsert) * 100)}% of the raw ceiling |`);
+  if (k) {
+    const cpu = cpuPerDocText(k.cpuUsPerDoc as Record<string, number> | null | undefined);
+    const bound = k.ratioBoundByCpu ? `; ${k.cpuUsPerDocTotal} µs of CPU per row in all against the raw insert's ${k.rawCpuUsPerDocTotal}, so on these shared cores the ratio is bound by ${k.ratioBoundByCpu}` : '';
+    rows.push(`| Kafka → MongoDB (chatd's persister alone) | ${k.messages} | ${k.drainSeconds} | ${k.perSec} | rows counted ${k.stored}; ${Math.round(Number(k.ratioToRawInsert) * 100)}% of the raw ceiling${cpu ? `; ${cpu}` : ''}${bound} |`);
+  }
   return rows.join('\n');
 }
 

@@ -70,3 +70,17 @@ describe('module layering (the real import graph)', () => {
     }
   });
 });
+
+describe('the bench reaches the daemon only through its public entry points', () => {
+  const bench = path.resolve(src, '../bench');
+  const allowed = ['daemon/engines/index.ts', 'daemon/config.ts'];
+  const benchEdges = files(bench).flatMap((f) => imports(f).filter((t) => path.isAbsolute(t) && t.startsWith(`${src}/`)).map((t) => ({ from: path.relative(bench, f), to: rel(t) })));
+
+  it('sees the bench files that use the engines', () => {
+    expect(benchEdges.map((e) => e.to)).toContain('daemon/engines/index.ts');
+  });
+
+  it('imports from src only the protocol, the config loader and the engines entry point (no engine internals)', () => {
+    for (const e of benchEdges) expect(under(e.to, 'protocol') || allowed.includes(e.to), `bench/${e.from} imports src/${e.to}`).toBe(true);
+  });
+});

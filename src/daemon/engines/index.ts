@@ -5,7 +5,7 @@ import { ChatError, type Message } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import { DlqIndex, FailedStore } from '../log/failed-store.js';
 import { EmbeddedLog } from '../log/embedded-log.js';
-import { consumerLag, createKafka, topicSize, type KafkaSettings } from '../log/kafka.js';
+import { consumerLag, createKafka, partitioner, topicSize, type KafkaSettings } from '../log/kafka.js';
 import { KafkaPersister } from '../log/kafka-persister.js';
 import { ScaleOutLog, toRecord } from '../log/scaleout-log.js';
 import type { MessageLog } from '../log/types.js';
@@ -93,7 +93,7 @@ export function createEngines(config: Config, log: Logger): Engines {
         async dlqReplay(ids) {
           const all = await dlq.list();
           const chosen = ids ? all.filter((e) => ids.includes(e.id)) : all;
-          const producer = adminKafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+          const producer = adminKafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: partitioner });
           await producer.connect();
           try {
             // Back to the message topic as it was; a record that is still invalid dead-letters again.
@@ -130,3 +130,11 @@ export function createEngines(config: Config, log: Logger): Engines {
 export function lifecycleOf(e: Engines): Lifecycle[] {
   return [e.store, e.cache, e.log, ...(e.persister ? [e.persister] : [])];
 }
+
+/**
+ * What tools outside the daemon (the bench) may know of the engines beyond `createEngines`: the
+ * message collection's indexes on a MongoDB-wire store, and how many bulk writes the persister
+ * runs at once (one per partition it consumes concurrently).
+ */
+export { MESSAGE_INDEXES } from './mongo-store.js';
+export { PARTITIONS_CONCURRENTLY as PERSIST_WRITERS } from '../log/kafka-persister.js';

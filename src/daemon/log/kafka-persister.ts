@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from '
 import { SeqConflictError } from '../engines/errors.js';
 import type { Logger } from 'pino';
 import { messageSchema, type Message } from '../../protocol/index.js';
-import { consumerLag, createKafka, type KafkaSettings } from './kafka.js';
+import { consumerLag, createKafka, partitioner, type KafkaSettings } from './kafka.js';
 import type { DlqIndex } from './failed-store.js';
 import type { BackendHealth, Lifecycle, Store } from '../engines/types.js';
 
@@ -56,7 +56,7 @@ export class KafkaPersister implements Lifecycle {
   }
 
   async start() {
-    this.dlqProducer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.dlqProducer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: partitioner });
     await this.dlqProducer.connect();
     await this.startConsumer();
     this.watchdog = setInterval(() => void this.checkProgress(), WATCHDOG_MS);

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type ICustomPartitioner, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export interface KafkaSettings {
@@ -11,6 +11,20 @@ export interface KafkaSettings {
   /** 0: min(3, brokers). */
   replicationFactor: number;
 }
+
+/**
+ * The partitioner of every producer, named so kafkajs does not warn at each start: the Java
+ * client's murmur2 (kafkajs 2's default), so a conversation's records land on the same partition
+ * whichever client produced them.
+ */
+export const partitioner: ICustomPartitioner = Partitioners.DefaultPartitioner;
+
+/**
+ * kafkajs warnings about choices made here on purpose, logged at debug: producers bound their
+ * retries so a dead cluster fails over to the failed-publish store in time, and a retried
+ * duplicate is harmless (the store upserts by message id).
+ */
+const CHOSEN = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
 
 /** A kafkajs client whose logs go to pino. */
 export function createKafka(s: KafkaSettings, log: Logger, name: string): Kafka {
@@ -25,7 +39,7 @@ export function createKafka(s: KafkaSettings, log: Logger, name: string): Kafka 
     logCreator: () => ({ level, log: entry }: { level: logLevel; log: LogEntry['log'] }) => {
       const { message, ...extra } = entry;
       if (level <= logLevel.ERROR) child.error(extra, message);
-      else if (level === logLevel.WARN) child.warn(extra, message);
+      else if (level === logLevel.WARN && !CHOSEN.includes(message)) child.warn(extra, message);
       else child.debug(extra, message);
     },
   });

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import crypto from 'node:crypto';
 import { ChatError, type Message } from '../../protocol/index.js';
 import type { ConversationRecord, GroupObserver, HistoryRange, MessageDraft, Store } from '../engines/types.js';
-import { createKafka, ensureTopics, type KafkaSettings } from './kafka.js';
+import { createKafka, ensureTopics, partitioner, type KafkaSettings } from './kafka.js';
 import { GroupQueue, type Pending } from './group-queue.js';
 import type { FailedEntry, FailedStore } from './failed-store.js';
 import { RedisSequencer, type Sequenced } from './redis-sequencer.js';
@@ -97,6 +97,7 @@ export class ScaleOutLog implements MessageLog {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      createPartitioner: partitioner,
       // Bounded, so a dead cluster fails over to the failed-publish store within sendTimeoutMs;
       // a retried duplicate is harmless (the store upserts by message id).
       retry: { initialRetryTime: 100, retries: 5, maxRetryTime: Math.max(500, Math.floor(this.opts.sendTimeoutMs / 3)) },

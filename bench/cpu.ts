@@ -1,0 +1,72 @@
+/** CPU per message from /proc: the server's threads, and the co-located engines' processes. */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import type { ServerMetrics } from './server.js';
+
+/** CPU ticks (user + system) of each thread of a process, from /proc; empty where there is no /proc. */
+export function threadTicks(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!pid) return out;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, Number(f[11]) + Number(f[12]));
+    }
+  } catch {
+    // The process is gone or this is not Linux.
+  }
+  return out;
+}
+/**
+ * The engines' processes on this machine (scale-out runs them beside chatd): CPU ticks of each
+ * kind, summed over its processes (PostgreSQL runs one per connection), from /proc.
+ */
+export const ENGINES: [string, RegExp][] = [['redis', /^redis-server/], ['kafka', /kafka\.Kafka/], ['ferretdb', /(^|\/)ferretdb\b/], ['postgres', /^postgres/]];
+export function engineTicks(): Map<string, number> {
+  const out = new Map<string, number>();
+  let pids: string[] = [];
+  try { pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return out; }
+  for (const pid of pids) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const kind = ENGINES.find(([, re]) => re.test(cmd) || re.test(cmd.split(' ').slice(1).join(' ')))?.[0];
+      if (!kind) continue;
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(kind, (out.get(kind) ?? 0) + Number(f[11]) + Number(f[12]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+/** Engine CPU per message during a step, µs by engine (processes that ended meanwhile are not counted). */
+export function engineSplit(a: Map<string, number>, b: Map<string, number>, sent: number) {
+  if (a.size === 0 || sent === 0) return {};
+  const us = (ticks: number) => Math.round((ticks / CLK_TCK / sent) * 1e7) / 10;
+  return { engineCpuUsPerMsg: Object.fromEntries([...b].map(([k, t]) => [k, us(Math.max(0, t - (a.get(k) ?? 0)))])) };
+}
+export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/**
+ * Server CPU per message by thread during a step: the event loop (the main thread), the busiest
+ * other thread (chatd's SQLite writer when embedded) and all the rest (GC helpers, libuv pool).
+ */
+export function threadSplit(pid: number | undefined, a: Map<string, number>, b: Map<string, number>, sent: number) {
+  if (!pid || a.size === 0 || b.size === 0 || sent === 0) return {};
+  const us = (ticks: number) => Math.round((ticks / CLK_TCK / sent) * 1e7) / 10;
+  const deltas = [...b].map(([tid, t]) => [tid, t - (a.get(tid) ?? 0)] as const);
+  const main = deltas.find(([tid]) => tid === String(pid))?.[1] ?? 0;
+  const others = deltas.filter(([tid]) => tid !== String(pid)).map(([, d]) => d).sort((x, y) => y - x);
+  return { serverCpuUsPerMsgByThread: { eventLoop: us(main), busiestOther: us(others[0] ?? 0), rest: us(others.slice(1).reduce((s, d) => s + d, 0)) } };
+}
+
+/** Group commit (or produce) during a step: mean group size and mean time per group. */
+export function groupStats(a: ServerMetrics | null, b: ServerMetrics | null): { groups?: number; meanGroupSize?: number; meanGroupMs?: number; groupsOver20ms?: number } {
+  if (!a?.groups || !b?.groups || b.groups === a.groups) return {};
+  const n = b.groups - a.groups;
+  // Groups that took over 20 ms to commit: every message in one waits that long for its ack.
+  const slow = n - (b.groupsUnder20ms! - a.groupsUnder20ms!);
+  return { groups: n, meanGroupSize: Math.round(((b.grouped! - a.grouped!) / n) * 10) / 10, meanGroupMs: Math.round(((b.groupSeconds! - a.groupSeconds!) / n) * 1e5) / 100, ...(Number.isNaN(slow) ? {} : { groupsOver20ms: slow }) };
+}
