@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import client from 'prom-client';
 import {
   ChatError, ERROR_CODES, conversationMembers, dmConversationId, receiptSchema, syncSchema, typingSchema,
-  type Ack, type ClientToServerEvents, type ErrorCode, type InterServerEvents, type SendInput, type ServerToClientEvents,
+  type Ack, type ClientToServerEvents, type ErrorCode, type InterServerEvents, type Message, type SendInput, type ServerToClientEvents,
 } from '../protocol/index.js';
 import type { Cache } from './engines/types.js';
 import type { AuthService, CredentialNotice } from './services/auth.js';
@@ -84,11 +84,44 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   const sent = new client.Counter({ name: 'chatd_messages_sent_total', help: 'Messages acknowledged to senders', registers: [deps.metrics] });
   const rejected = new client.Counter({ name: 'chatd_socket_errors_total', help: 'Socket events answered with an error', labelNames: ['code'], registers: [deps.metrics] });
 
+  /**
+   * New messages reach this node's sockets at once, and the other nodes' in one publish per loop
+   * turn: the Redis adapter publishes every emit to more than one room on the one channel all nodes
+   * read, so one publish of the turn's messages costs each node what one message did.
+   */
+  type Batch = Parameters<InterServerEvents['message:batch']>[0];
+  let outbound: Batch = [];
+  const deliver = (rooms: string[], except: string | null, message: Message) => {
+    // Every socket joins a room named by its id, so `except` skips the sending connection.
+    const to = io.local.to(rooms);
+    (except === null ? to : to.except(except)).emit('message:new', message);
+  };
+  const publish = () => {
+    const batch = outbound;
+    outbound = [];
+    io.serverSideEmit('message:batch', batch);
+  };
+  io.on('message:batch', (batch) => {
+    if (!Array.isArray(batch)) return log.warn('ignored a malformed message batch from another node');
+    for (const entry of batch) {
+      if (!Array.isArray(entry) || !Array.isArray(entry[0]) || (entry[1] !== null && typeof entry[1] !== 'string') || typeof entry[2] !== 'object' || entry[2] === null) {
+        log.warn('ignored a malformed entry of a message batch from another node');
+        continue;
+      }
+      deliver(entry[0], entry[1], entry[2]);
+    }
+  });
+
   messages.setFanout({
     message(usernames, message, except) {
-      // Every socket joins a room named by its id, so `except` skips the sending connection on any node.
-      const to = io.to(usernames.map(userRoom));
-      (except === undefined ? to : to.except(except)).emit('message:new', message);
+      const rooms = usernames.map(userRoom);
+      if (!deps.cluster()) {
+        const to = io.to(rooms);
+        (except === undefined ? to : to.except(except)).emit('message:new', message);
+        return;
+      }
+      deliver(rooms, except ?? null, message);
+      if (outbound.push([rooms, except ?? null, message]) === 1) setImmediate(publish);
     },
     aiChunk(usernames, chunk) {
       io.to(usernames.map(userRoom)).emit('ai:chunk', chunk);

@@ -32,6 +32,11 @@ export interface InterServerEvents {
   'auth:notice': (notice: { userId: string; username: string; sessionIds?: string[]; all?: boolean; reason: 'revoked' | 'disabled' | 'changed' }) => void;
   /** A friendship between two users changed (request, acceptance or removal). */
   'friends:changed': (pair: [string, string]) => void;
+  /**
+   * The messages one node fanned out in one loop turn, for the other nodes' sockets: each entry is
+   * the user rooms it goes to, the socket it skips (the sending connection) and the message.
+   */
+  'message:batch': (batch: [rooms: string[], except: string | null, message: Message][]) => void;
 }
 
 export const CLIENT_EVENTS = ['message:send', 'message:sync', 'typing:update', 'receipt:update'] as const satisfies readonly (keyof ClientToServerEvents)[];

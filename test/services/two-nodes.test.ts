@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack, Message } from '../../src/protocol/index.js';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
@@ -15,8 +17,9 @@ if (env) {
   describe('two chatd nodes sharing Redis, Kafka and MongoDB', () => {
     let a: TestDaemon;
     let b: TestDaemon;
+    let shared: Record<string, string>;
     beforeAll(async () => {
-      const shared = isolation('twonodes').env(env);
+      shared = isolation('twonodes').env(env);
       a = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000' });
       b = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000' });
     });
@@ -60,6 +63,41 @@ if (env) {
       const stored = await waitFor(async () => { const h = await alice.api.history(bob.name, { limit: 500 }); return h.length >= 2 * n && h; });
       console.log(`two nodes: sent=${2 * n} acked=${acks.filter((r) => r.ok).length} delivered(b on B)=${gotB.length} delivered(b on A)=${gotB2.length} delivered(a)=${gotA.length} history=${stored.length}`);
       for (const s of [sa, sb, sb2]) s.close();
+    });
+
+    it('a burst of messages crosses nodes in fewer publishes than messages, each delivered once', async () => {
+      const alice = await registerUser(a.url);
+      const bob = await registerUser(b.url);
+      await befriend(alice, bob);
+      const sa = await openSocket(a.url, alice.auth.accessToken);
+      const sb = await openSocket(b.url, bob.auth.accessToken);
+      // Every publish on the adapter's channels (broadcasts and server-side events) that carries one of this test's messages.
+      const marker = `burst-${Date.now().toString(36)}`;
+      const sub = new Redis(env!.REDIS_URL!);
+      let publishes = 0;
+      let carried = 0;
+      sub.on('pmessageBuffer', (_p: Buffer, _c: Buffer, msg: Buffer) => {
+        const n = msg.toString('latin1').split(marker).length - 1;
+        if (n > 0) { publishes++; carried += n; }
+      });
+      await sub.psubscribe(`${shared.CHAT_REDIS_PREFIX}socket.io*`);
+      const n = 40;
+      const got = nextEvents<Message>(sb, 'message:new', n);
+      const acks = await Promise.all(Array.from({ length: n }, (_, i) => send(sa, { to: bob.name, text: `${marker} ${i}`, clientMsgId: crypto.randomUUID() })));
+      const received = await got;
+      await new Promise((r) => setTimeout(r, 300));
+      const texts = received.map((m) => m.text);
+      console.log(`cross-node burst: sent=${n} acked=${acks.filter((r) => r.ok).length} delivered=${received.length} distinct=${new Set(texts).size} publishes=${publishes} carrying ${carried} messages`);
+      expect(acks.every((r) => r.ok)).toBe(true);
+      expect(new Set(texts).size).toBe(n);
+      expect(carried).toBe(n);
+      expect(publishes).toBeLessThan(n / 2);
+      // Nothing more arrives: no copy was delivered twice.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(received.length).toBe(n);
+      sub.disconnect();
+      sa.close();
+      sb.close();
     });
 
     it('presence crosses nodes', async () => {
