@@ -188,9 +188,12 @@ export class ScaleOutLog implements MessageLog {
     });
     const ok = fresh.length > 0 ? await this.persist(fresh) : [];
     if (ok.length > 0) {
-      // A resend of these is now answered at once; until this lands it waits a moment (awaitDurable).
-      await this.seq.confirm(ok).catch((err: unknown) => this.log.warn({ err }, 'could not mark messages durable in the dedupe index; resends wait for it'));
+      // Durable now: acked and fanned out at once. Marking them durable in the dedupe index is sent
+      // right after, not waited for: it goes down the same Redis connection ahead of the next
+      // group's sequencing, so a resend in a later group sees it; a resend that arrives before it
+      // lands waits a moment (awaitDurable). This takes one Redis round trip off every ack.
       for (const f of ok) f.p.resolve({ message: f.message, fresh: true });
+      void this.seq.confirm(ok).catch((err: unknown) => this.log.warn({ err }, 'could not mark messages durable in the dedupe index; resends wait for it'));
     }
     // Resends whose original is pending: in this group, they share its fate; otherwise they wait.
     const durable = new Map(ok.map((f) => [f.message.id, f.message]));
