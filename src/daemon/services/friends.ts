@@ -13,6 +13,10 @@ export const FRIEND_LIST_CACHE_MS = 10_000;
 
 export class FriendService {
   private readonly known = new Map<string, number>();
+  /** Pairs being checked again in the background (refresh-ahead). */
+  private readonly refreshing = new Set<string>();
+  /** Bumped by every forget: a store read that began before it must not cache its answer. */
+  private generation = 0;
   /** Friend names per user, with when they expire: every connect and disconnect announces to them. */
   private readonly names = new Map<string, { names: string[]; until: number }>();
   private notify: FriendNotifier = () => {};
@@ -36,6 +40,7 @@ export class FriendService {
 
   /** Forgets what is cached about a pair: this node's own change, or another node's. */
   forget(a: string, b: string) {
+    this.generation++;
     this.known.delete(this.pairKey(a, b));
     this.names.delete(a);
     this.names.delete(b);
@@ -85,9 +90,16 @@ export class FriendService {
    */
   async areFriends(a: string, b: string) {
     if (this.knownFriends(a, b)) return true;
+    return this.check(a, b);
+  }
+
+  /** Reads both edges from the store and caches a positive answer, unless a change was announced meanwhile. */
+  private async check(a: string, b: string) {
     const key = this.pairKey(a, b);
     const t = this.now();
+    const generation = this.generation;
     const yes = (await this.store.hasFriendEdge(a, b)) && (await this.store.hasFriendEdge(b, a));
+    if (generation !== this.generation) return yes;
     if (yes) {
       if (this.known.size > 100_000) this.known.clear();
       this.known.set(key, t + FRIENDSHIP_CACHE_MS);
@@ -95,9 +107,20 @@ export class FriendService {
     return yes;
   }
 
-  /** Answered at once from what areFriends learned: true only while a positive answer is reused. */
+  /**
+   * Answered at once from what areFriends learned: true only while a positive answer is reused.
+   * In the second half of its life the answer is checked again in the background (refresh-ahead),
+   * so a pair that keeps talking never waits on the store for it.
+   */
   knownFriends(a: string, b: string): boolean {
-    return (this.known.get(this.pairKey(a, b)) ?? 0) > this.now();
+    const key = this.pairKey(a, b);
+    const left = (this.known.get(key) ?? 0) - this.now();
+    if (left <= 0) return false;
+    if (left < FRIENDSHIP_CACHE_MS / 2 && !this.refreshing.has(key)) {
+      this.refreshing.add(key);
+      this.check(a, b).catch(() => {}).finally(() => this.refreshing.delete(key));
+    }
+    return true;
   }
 
   async list(me: string): Promise<FriendView[]> {
