@@ -16,6 +16,20 @@ export function dmConversationId(a: string, b: string): string {
   return a < b ? `dm:${a}:${b}` : `dm:${b}:${a}`;
 }
 
+/** A member's role in a group: owners and admins manage it; the owner alone deletes it. */
+export type GroupRole = 'owner' | 'admin' | 'member';
+export const GROUP_ROLES: readonly GroupRole[] = ['owner', 'admin', 'member'];
+
+/** Group conversation id: `g:` and the group's id (stable across renames). */
+export function groupConversationId(groupId: string): string {
+  return `g:${groupId}`;
+}
+
+/** Whether a conversation id names a group. */
+export function isGroupConversation(conversationId: string): boolean {
+  return conversationId.startsWith('g:');
+}
+
 /** The participants of a conversation: both names of a DM id, otherwise `fallback`. */
 export function conversationMembers(conversationId: string, fallback: string[] = []): string[] {
   return conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : fallback;

@@ -27,6 +27,13 @@ export class SeqConflictError extends EngineError {
   }
 }
 
+/** Another group holds this handle (handles are unique on the server). */
+export class HandleTakenError extends EngineError {
+  constructor(readonly handle: string) {
+    super(`the group handle ${handle} is taken`);
+  }
+}
+
 /** Driver errors that mean an engine is unreachable, not that the request was wrong. */
 const UNAVAILABLE_NAMES = /^Mongo(NetworkError|ServerSelectionError|NotConnectedError|TopologyClosedError|NetworkTimeoutError)$/;
 /** ioredis: a class for one case, text for the others. */

@@ -1,5 +1,6 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { SeqConflictError } from './errors.js';
+import { groupModels, MongoGroups } from './mongo-groups.js';
 import { ChatError, conversationMembers, type Message } from '../../protocol/index.js';
 import type { ApiTokenRecord, ConversationRecord, HistoryRange, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
 
@@ -47,7 +48,7 @@ function models(conn: Connection) {
   const Conv = conn.model<ConversationDoc>('Conversation', new Schema<ConversationDoc>({ _id: str, members: [String], lastSeq: Number, updatedAt: str }, opts).index({ members: 1 }), 'conversations');
   const Meta = conn.model<MetaDoc>('Meta', new Schema<MetaDoc>({ _id: str, value: str }, opts), 'meta');
   const Receipt = conn.model<ReceiptDoc>('Receipt', new Schema<ReceiptDoc>({ _id: str, conversationId: str, username: str, delivered: Number, read: Number }, opts).index({ conversationId: 1 }), 'receipts');
-  return { User, Refresh, Api, Edge, Msg, Conv, Meta, Receipt };
+  return { User, Refresh, Api, Edge, Msg, Conv, Meta, Receipt, ...groupModels(conn) };
 }
 
 const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
@@ -113,6 +114,7 @@ export class MongoStore implements Store {
   readonly kind = 'mongodb';
   private conn!: Connection;
   private m!: ReturnType<typeof models>;
+  groups!: MongoGroups;
 
   constructor(private readonly uri: string, private readonly dbName?: string) {}
 
@@ -120,6 +122,7 @@ export class MongoStore implements Store {
     this.conn = mongoose.createConnection(this.uri, { dbName: this.dbName, autoIndex: false, autoCreate: false, serverSelectionTimeoutMS: 10_000 });
     await this.conn.asPromise();
     this.m = models(this.conn);
+    this.groups = new MongoGroups(this.m);
     for (const model of Object.values(this.m) as unknown as Pick<Model<unknown>, "createCollection" | "createIndexes">[]) {
       await model.createCollection().catch((err: unknown) => { if ((err as { code?: number }).code !== 48) throw err; });
       await model.createIndexes();

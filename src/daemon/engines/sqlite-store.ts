@@ -7,6 +7,7 @@ import { configure, messageWrites, rowToMessage, type AppendResult, type Message
 import type { ApiTokenRecord, CheckpointEvent, ConversationRecord, HistoryRange, MessageDraft, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
 import { withSeq } from './sqlite-messages.js';
 import { isStorageFull } from './errors.js';
+import { GROUPS_SCHEMA, SqliteGroups } from './sqlite-groups.js';
 
 /** Free space that counts as "space returned" after a full disk. */
 const MIN_FREE_BYTES = 1024 * 1024;
@@ -106,6 +107,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private db!: Database.Database;
   private stmts!: ReturnType<SqliteStore['prepare']>;
+  groups!: SqliteGroups;
   /** Commits message batches: the writer thread, or in place for an in-memory database. */
   private writeMessages!: (messages: Message[]) => Promise<(MessageRow | null)[]>;
   private appendDrafts!: (drafts: MessageDraft[]) => Promise<AppendResult[]>;
@@ -132,7 +134,9 @@ export class SqliteStore implements Store {
     this.db = new Database(this.file);
     configure(this.db);
     this.db.exec(SCHEMA);
+    this.db.exec(GROUPS_SCHEMA);
     this.stmts = this.prepare();
+    this.groups = new SqliteGroups(this.db);
     if (this.file === ':memory:') {
       const writes = messageWrites(this.db);
       this.writeMessages = async (messages) => writes.write(messages);

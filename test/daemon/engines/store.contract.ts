@@ -1,8 +1,8 @@
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
-import { ChatError, dmConversationId, type Message } from '../../../src/protocol/index.js';
+import { ChatError, dmConversationId, groupConversationId, type Message } from '../../../src/protocol/index.js';
 import type { Store } from '../../../src/daemon/engines/types.js';
-import { SeqConflictError } from '../../../src/daemon/engines/errors.js';
+import { HandleTakenError, SeqConflictError } from '../../../src/daemon/engines/errors.js';
 
 const iso = (t = Date.now()) => new Date(t).toISOString();
 
@@ -192,6 +192,77 @@ export function storeContract(name: string, make: () => Promise<Store>, cleanup:
 
     it('reports health', async () => {
       expect((await store.health()).ok).toBe(true);
+    });
+
+    describe('groups', () => {
+      const group = (handle: string, createdBy = 'ann') => {
+        const id = uuidv7();
+        return { id, conversationId: groupConversationId(id), handle, name: `The ${handle}`, topic: '', createdAt: iso(), createdBy };
+      };
+
+      it('creates a group with its members and roles, finds it by id and by handle, and refuses a taken handle with a typed error', async () => {
+        const g = group('ops');
+        await store.groups.createGroup(g, [{ username: 'ann', role: 'owner' }, { username: 'bob', role: 'member' }, { username: 'cat', role: 'admin' }]);
+        expect(await store.groups.getGroup(g.id)).toEqual(g);
+        expect(await store.groups.getGroupByHandle('ops')).toEqual(g);
+        expect(await store.groups.getGroupByHandle('nope')).toBeNull();
+        expect((await store.groups.groupMembers(g.id)).map((m) => [m.username, m.role, m.leftSeq])).toEqual([['ann', 'owner', null], ['bob', 'member', null], ['cat', 'admin', null]]);
+        expect(await store.groups.countGroupMembers(g.id)).toBe(3);
+        const err = await store.groups.createGroup(group('ops', 'dan'), [{ username: 'dan', role: 'owner' }]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(HandleTakenError);
+        // The refused group left nothing behind.
+        expect(await store.groups.groupsOf('dan')).toEqual([]);
+      });
+
+      it('lists a user\'s groups with their role, by handle, and counts them', async () => {
+        const a = group('zeta');
+        const b = group('alpha');
+        await store.groups.createGroup(a, [{ username: 'ann', role: 'owner' }, { username: 'bob', role: 'member' }]);
+        await store.groups.createGroup(b, [{ username: 'bob', role: 'owner' }]);
+        expect((await store.groups.groupsOf('bob')).map((x) => [x.group.handle, x.role])).toEqual([['alpha', 'owner'], ['zeta', 'member']]);
+        expect(await store.groups.countGroupsOf('bob')).toBe(2);
+        expect(await store.groups.countGroupsOf('ann')).toBe(1);
+      });
+
+      it('keeps a removed member\'s row with the last seq they may read, and makes them current again when re-added', async () => {
+        const g = group('team');
+        await store.groups.createGroup(g, [{ username: 'ann', role: 'owner' }, { username: 'bob', role: 'admin' }]);
+        expect(await store.groups.removeGroupMember(g.id, 'bob', 7)).toBe(true);
+        expect(await store.groups.removeGroupMember(g.id, 'bob', 9)).toBe(false); // not a member any more: the 7 stays
+        expect(await store.groups.groupMember(g.id, 'bob')).toMatchObject({ username: 'bob', leftSeq: 7 });
+        expect((await store.groups.groupMembers(g.id)).map((m) => m.username)).toEqual(['ann']);
+        expect(await store.groups.groupsOf('bob')).toEqual([]);
+        expect(await store.groups.setGroupRole(g.id, 'bob', 'owner')).toBe(false); // former members have no role to change
+        expect(await store.groups.groupMember(g.id, 'nobody')).toBeNull();
+        await store.groups.addGroupMembers(g.id, [{ username: 'bob', role: 'member' }, { username: 'cat', role: 'member' }], iso());
+        expect((await store.groups.groupMembers(g.id)).map((m) => [m.username, m.role, m.leftSeq])).toEqual([['ann', 'owner', null], ['bob', 'member', null], ['cat', 'member', null]]);
+        expect(await store.groups.setGroupRole(g.id, 'cat', 'admin')).toBe(true);
+        expect((await store.groups.groupMember(g.id, 'cat'))?.role).toBe('admin');
+      });
+
+      it('renames, moves the handle (refusing a taken one) and sets the topic', async () => {
+        const g = group('one');
+        await store.groups.createGroup(g, [{ username: 'ann', role: 'owner' }]);
+        await store.groups.createGroup(group('two'), [{ username: 'bob', role: 'owner' }]);
+        await store.groups.updateGroup(g.id, { name: 'Number One', topic: 'deploys' });
+        await store.groups.updateGroup(g.id, { handle: 'uno' });
+        expect(await store.groups.getGroupByHandle('one')).toBeNull();
+        expect(await store.groups.getGroupByHandle('uno')).toMatchObject({ id: g.id, name: 'Number One', topic: 'deploys' });
+        expect(await store.groups.updateGroup(g.id, { handle: 'two' }).catch((e: unknown) => e)).toBeInstanceOf(HandleTakenError);
+        expect((await store.groups.getGroup(g.id))?.handle).toBe('uno');
+      });
+
+      it('deletes a group with every membership, current and former, and frees its handle', async () => {
+        const g = group('gone');
+        await store.groups.createGroup(g, [{ username: 'ann', role: 'owner' }, { username: 'bob', role: 'member' }]);
+        await store.groups.removeGroupMember(g.id, 'bob', 3);
+        await store.groups.deleteGroup(g.id);
+        expect(await store.groups.getGroup(g.id)).toBeNull();
+        expect(await store.groups.groupMember(g.id, 'bob')).toBeNull();
+        expect(await store.groups.groupsOf('ann')).toEqual([]);
+        await store.groups.createGroup(group('gone'), [{ username: 'cat', role: 'owner' }]);
+        expect((await store.groups.groupsOf('cat')).map((x) => x.group.handle)).toEqual(['gone']);
+      });
     });
 
     it('throws coded errors, not driver errors, for taken names', async () => {
