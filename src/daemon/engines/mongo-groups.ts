@@ -1,6 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { GroupRole } from '../../protocol/index.js';
 import { HandleTakenError } from './errors.js';
+import { findOneAs, isDup } from './mongo-util.js';
 import type { GroupMemberRecord, GroupRecord, GroupStore } from './types.js';
 
 interface GroupDoc { _id: string; conversationId: string; handle: string; name: string; topic: string; createdAt: string; createdBy: string }
@@ -17,11 +18,6 @@ export function groupModels(conn: Connection) {
   return { Group, Member };
 }
 
-/**
- * A unique-index violation: MongoDB's code 11000, or FerretDB 1.24's, which on an update answers
- * InternalError with PostgreSQL's text (its inserts give 11000).
- */
-const isDup = (err: unknown) => (err as { code?: number }).code === 11000 || /duplicate key value violates unique constraint/.test(String((err as Error)?.message));
 const memberId = (groupId: string, username: string) => `${groupId}:${username}`;
 const toGroup = (d: GroupDoc): GroupRecord => ({ id: d._id, conversationId: d.conversationId, handle: d.handle, name: d.name, topic: d.topic, createdAt: d.createdAt, createdBy: d.createdBy });
 const toMember = (d: MemberDoc): GroupMemberRecord => ({ username: d.username, role: d.role, joinedAt: d.joinedAt, leftSeq: d.leftSeq ?? null });
@@ -43,14 +39,12 @@ export class MongoGroups implements GroupStore {
     await this.addGroupMembers(group.id, members, group.createdAt);
   }
 
-  async getGroup(id: string) {
-    const d = await this.m.Group.collection.findOne({ _id: id } as never);
-    return d ? toGroup(d as unknown as GroupDoc) : null;
+  getGroup(id: string) {
+    return findOneAs(this.m.Group.collection, { _id: id }, toGroup);
   }
 
-  async getGroupByHandle(handle: string) {
-    const d = await this.m.Group.collection.findOne({ handle });
-    return d ? toGroup(d as unknown as GroupDoc) : null;
+  getGroupByHandle(handle: string) {
+    return findOneAs(this.m.Group.collection, { handle }, toGroup);
   }
 
   async updateGroup(id: string, patch: Partial<Pick<GroupRecord, 'handle' | 'name' | 'topic'>>) {
@@ -75,9 +69,8 @@ export class MongoGroups implements GroupStore {
     return docs.map((d) => toMember(d as unknown as MemberDoc));
   }
 
-  async groupMember(id: string, username: string) {
-    const d = await this.m.Member.collection.findOne({ _id: memberId(id, username) } as never);
-    return d ? toMember(d as unknown as MemberDoc) : null;
+  groupMember(id: string, username: string) {
+    return findOneAs(this.m.Member.collection, { _id: memberId(id, username) }, toMember);
   }
 
   async groupsOf(username: string) {

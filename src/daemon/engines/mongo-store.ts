@@ -1,6 +1,7 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { SeqConflictError } from './errors.js';
 import { groupModels, MongoGroups } from './mongo-groups.js';
+import { findOneAs, isDup } from './mongo-util.js';
 import { ChatError, conversationMembers, type Message } from '../../protocol/index.js';
 import type { ApiTokenRecord, ConversationRecord, HistoryRange, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
 
@@ -51,7 +52,6 @@ function models(conn: Connection) {
   return { User, Refresh, Api, Edge, Msg, Conv, Meta, Receipt, ...groupModels(conn) };
 }
 
-const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
 
 /** The positions a bulk write refused as duplicates; rethrows when anything else went wrong. */
 /**
@@ -168,14 +168,12 @@ export class MongoStore implements Store {
     return (await this.getUserById(input.id))!;
   }
 
-  async getUserById(id: string) {
-    const d = await this.m.User.collection.findOne({ _id: id } as never);
-    return d ? toUser(d as unknown as UserDoc) : null;
+  getUserById(id: string) {
+    return findOneAs(this.m.User.collection, { _id: id }, toUser);
   }
 
-  async getUserByName(username: string) {
-    const d = await this.m.User.collection.findOne({ username });
-    return d ? toUser(d as unknown as UserDoc) : null;
+  getUserByName(username: string) {
+    return findOneAs(this.m.User.collection, { username }, toUser);
   }
 
   async listUsers() {
