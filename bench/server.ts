@@ -7,8 +7,10 @@ import type { Job } from './loadgen.js';
 import { loopDelayBeyondSampling } from './figures.js';
 import { hasTaskset, profile, profileDir, root, tsx, type Target } from './options.js';
 import { printSummary, summarise } from './profile.js';
+import { dropDeployment } from './cleanup.js';
 
-export interface Server { target: Target; url: string; proc: ChildProcess; dir?: string; inspector?: string; env?: NodeJS.ProcessEnv }
+/** `ownsDeployment`: the first scale-out node of a deployment, which removes its data when stopped (stop it last). */
+export interface Server { target: Target; url: string; proc: ChildProcess; dir?: string; inspector?: string; env?: NodeJS.ProcessEnv; ownsDeployment?: boolean }
 
 export function pinned(core: number, cmd: string, argv: string[]): [string, string[]] {
   return hasTaskset ? ['taskset', ['-c', String(core), cmd, ...argv]] : [cmd, argv];
@@ -66,7 +68,7 @@ export async function startServer(target: Target, opts: { inspect?: boolean; sha
     proc.on('exit', (code) => { clearTimeout(t); reject(new Error(`${target} exited ${code}: ${out}`)); });
   });
   const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(out)?.[1];
-  const shared = target === 'chatd-scaleout' ? { env: Object.fromEntries(['MONGODB_URI', 'CHAT_REDIS_PREFIX', 'KAFKA_TOPIC', 'KAFKA_DLQ_TOPIC', 'KAFKA_GROUP_ID', 'JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'].map((k) => [k, env[k]])) } : {};
+  const shared = target === 'chatd-scaleout' ? { env: Object.fromEntries(['MONGODB_URI', 'CHAT_REDIS_PREFIX', 'KAFKA_TOPIC', 'KAFKA_DLQ_TOPIC', 'KAFKA_GROUP_ID', 'JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'].map((k) => [k, env[k]])), ownsDeployment: !opts.shareWith } : {};
   return { target, url, proc, dir, ...(inspector ? { inspector } : {}), ...shared };
 }
 
@@ -122,6 +124,11 @@ export async function stopServer(s: Server, scenarioName?: string) {
   await Promise.race([gone, new Promise((r) => setTimeout(r, 15_000))]);
   s.proc.kill('SIGKILL');
   if (s.dir) fs.rmSync(s.dir, { recursive: true, force: true });
+  if (s.ownsDeployment && s.env) {
+    const e = s.env;
+    await dropDeployment({ mongodbUri: e.MONGODB_URI!, redisPrefix: e.CHAT_REDIS_PREFIX!, topics: [e.KAFKA_TOPIC!, e.KAFKA_DLQ_TOPIC!], groupId: e.KAFKA_GROUP_ID! })
+      .catch((err: unknown) => console.log(`could not remove the bench deployment's data: ${(err as Error).message}`));
+  }
   if (profile && scenarioName && s.target.startsWith('chatd')) {
     // <target>-<ms>: "chatd-" must not pick up "chatd-scaleout-".
     const dirs = fs.readdirSync(profileDir).filter((d) => new RegExp(`^${s.target}-\\d+$`).test(d)).sort();

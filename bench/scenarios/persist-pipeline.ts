@@ -11,12 +11,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Kafka, logLevel } from 'kafkajs';
-import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { loadConfig } from '../../src/daemon/config.js';
+import { dropDeployment } from '../cleanup.js';
 import { createEngines, lifecycleOf, MESSAGE_INDEXES, PERSIST_WRITERS, type Engines } from '../../src/daemon/engines/index.js';
 
 export interface PipelineResult { messages: number; stored: number; produceSeconds: number; drainSeconds: number; perSec: number; conversations: number; batchSize: number; partitions: number; cpuUsPerDoc: Record<string, number> | null }
@@ -80,20 +79,8 @@ export async function persistPipeline(opts: { total: number; conversations: numb
   u.pathname = `/${id}`;
   const conn = await mongoose.createConnection(u.toString()).asPromise();
   const stored = await conn.collection('messages').countDocuments({});
-  await conn.dropDatabase();
   await conn.close();
-  const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 2 });
-  for (let cursor = '0'; ;) {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${id}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    if ((cursor = next) === '0') break;
-  }
-  redis.disconnect();
-  const kafka = new Kafka({ clientId: id, brokers: process.env.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [`${id}.messages`, `${id}.dlq`] }).catch(() => {});
-  await admin.disconnect();
+  await dropDeployment({ mongodbUri: u.toString(), redisPrefix: `${id}:`, topics: [`${id}.messages`, `${id}.dlq`], groupId: `${id}-persister` });
   fs.rmSync(dir, { recursive: true, force: true });
   return { messages: opts.total, stored, produceSeconds: round(produceSeconds), drainSeconds: round(drainSeconds), perSec: Math.round(opts.total / drainSeconds), conversations: opts.conversations, batchSize: opts.batchSize, partitions: opts.partitions, cpuUsPerDoc };
 }
