@@ -145,8 +145,10 @@ describe('13. option-like usernames and closed pipes', () => {
     }
   });
 
+  // chatd config runs on the embedded default here, whatever engines the shell that runs the tests points at.
+  const { MONGODB_URI: _m, REDIS_URL: _r, KAFKA_BROKERS: _k, ...embeddedEnv } = process.env;
   const piped = (cmd: string) => new Promise<{ code: string; stderr: string }>((resolve) => {
-    const p = spawn('bash', ['-c', `set -o pipefail; ${cmd} 2>/tmp/epipe.$$ | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"; cat /tmp/epipe.$$; rm -f /tmp/epipe.$$`], { env: { ...process.env, CHAT_DATA_DIR: tmpDir() } });
+    const p = spawn('bash', ['-c', `set -o pipefail; ${cmd} 2>/tmp/epipe.$$ | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"; cat /tmp/epipe.$$; rm -f /tmp/epipe.$$`], { env: { ...embeddedEnv, CHAT_DATA_DIR: tmpDir() } });
     let out = '';
     p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
     p.on('close', () => { const [code, ...rest] = out.split('\n'); resolve({ code: code!, stderr: rest.join('\n').trim() }); });
