@@ -104,7 +104,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   io.on('message:batch', (batch) => {
     if (!Array.isArray(batch)) return log.warn('ignored a malformed message batch from another node');
     for (const entry of batch) {
-      if (!Array.isArray(entry) || !Array.isArray(entry[0]) || (entry[1] !== null && typeof entry[1] !== 'string') || typeof entry[2] !== 'object' || entry[2] === null) {
+      if (!Array.isArray(entry) || !Array.isArray(entry[0]) || !entry[0].every((r) => typeof r === 'string') || (entry[1] !== null && typeof entry[1] !== 'string') || typeof entry[2] !== 'object' || entry[2] === null) {
         log.warn('ignored a malformed entry of a message batch from another node');
         continue;
       }

@@ -74,6 +74,20 @@ describe('friendship cache on the send path', () => {
     expect(await racing.areFriends('ann', 'bob')).toBe(false);
   });
 
+  it('a friend list read before an unfriend was announced is not cached either (presence goes by it)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const slow = new Proxy(store, { get: (t, k) => (k === 'listFriendEdges' ? async (u: string) => { const v = await t.listFriendEdges(u); await gate; return v; } : Reflect.get(t, k, t)) });
+    const racing = new FriendService(slow, new MemoryCache(), () => now);
+    const reading = racing.friendNames('ann');
+    await settle();
+    await store.removeFriendEdges('ann', 'bob');
+    racing.forget('ann', 'bob');
+    release();
+    expect(await reading).toEqual(['bob']); // the list as of the read
+    expect(await racing.friendNames('ann')).toEqual([]); // read again, not the stale copy
+  });
+
   it('an unfriend announced while nothing is in flight ends the cached answer at once', async () => {
     await friends.areFriends('ann', 'bob');
     await store.removeFriendEdges('ann', 'bob');

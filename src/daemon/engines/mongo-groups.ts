@@ -1,7 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { GroupRole } from '../../protocol/index.js';
 import { HandleTakenError } from './errors.js';
-import { findOneAs, isDup } from './mongo-util.js';
+import { bulkUpdate, findOneAs, isDup } from './mongo-util.js';
 import type { GroupMemberRecord, GroupRecord, GroupStore } from './types.js';
 
 interface GroupDoc { _id: string; conversationId: string; handle: string; name: string; topic: string; createdAt: string; createdBy: string }
@@ -82,10 +82,9 @@ export class MongoGroups implements GroupStore {
   }
 
   async addGroupMembers(id: string, members: { username: string; role: GroupRole }[], at: string) {
-    // One statement at a time: FerretDB 1.x holds a pooled connection per statement of an update command (see mongo-store.ts).
-    for (const m of members) {
-      await this.m.Member.collection.updateOne({ _id: memberId(id, m.username) } as never, { $set: { groupId: id, username: m.username, role: m.role, joinedAt: at, leftSeq: null } }, { upsert: true });
-    }
+    const ops = members.map((m) => ({ updateOne: { filter: { _id: memberId(id, m.username) }, update: { $set: { groupId: id, username: m.username, role: m.role, joinedAt: at, leftSeq: null } }, upsert: true } }));
+    // Upserts that lost a first-insert race on the same _id are run again (bulkUpdate's default).
+    await bulkUpdate(this.m.Member.collection, ops);
   }
 
   async removeGroupMember(id: string, username: string, leftSeq: number) {

@@ -1,7 +1,7 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { SeqConflictError } from './errors.js';
 import { groupModels, MongoGroups } from './mongo-groups.js';
-import { findOneAs, isDup } from './mongo-util.js';
+import { bulkUpdate, duplicateIndexes, findOneAs, isDup } from './mongo-util.js';
 import { ChatError, conversationMembers, type Message } from '../../protocol/index.js';
 import type { ApiTokenRecord, ConversationRecord, HistoryRange, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
 
@@ -50,47 +50,6 @@ function models(conn: Connection) {
   const Meta = conn.model<MetaDoc>('Meta', new Schema<MetaDoc>({ _id: str, value: str }, opts), 'meta');
   const Receipt = conn.model<ReceiptDoc>('Receipt', new Schema<ReceiptDoc>({ _id: str, conversationId: str, username: str, delivered: Number, read: Number }, opts).index({ conversationId: 1 }), 'receipts');
   return { User, Refresh, Api, Edge, Msg, Conv, Meta, Receipt, ...groupModels(conn) };
-}
-
-
-/** The positions a bulk write refused as duplicates; rethrows when anything else went wrong. */
-/**
- * Update statements per command. FerretDB 1.x (PostgreSQL backend) holds one pooled connection
- * per statement of an update command until the whole command returns, and each statement takes
- * a second one to write: a command of pool-size statements (50 by default) deadlocks it for
- * good. MongoDB does not care; chunks of this size cost it one round trip per 16 rows.
- */
-const UPDATE_CHUNK = 16;
-
-/**
- * One update command at a time in this process (FerretDB's deadlock needs pool-size statements
- * held at once across commands: concurrent flushes of read markers and of several partitions'
- * heads got there with 16-statement chunks).
- */
-let updateTail: Promise<unknown> = Promise.resolve();
-function oneAtATime<T>(f: () => Promise<T>): Promise<T> {
-  const run = updateTail.then(f, f);
-  updateTail = run.catch(() => {});
-  return run;
-}
-
-/** Runs update statements in commands of UPDATE_CHUNK, one command at a time per process; `duplicates` redoes those that lost an upsert race (indexes into `ops`). */
-async function bulkUpdate(coll: { bulkWrite(ops: never[], o: { ordered: boolean }): Promise<unknown> }, ops: unknown[], duplicates: (indexes: number[]) => Promise<void>) {
-  for (let at = 0; at < ops.length; at += UPDATE_CHUNK) {
-    const chunk = ops.slice(at, at + UPDATE_CHUNK);
-    try {
-      await oneAtATime(() => coll.bulkWrite(chunk as never[], { ordered: false }));
-    } catch (err) {
-      await duplicates(duplicateIndexes(err).map((i) => at + i));
-    }
-  }
-}
-
-function duplicateIndexes(err: unknown): number[] {
-  const writeErrors = (err as { writeErrors?: { code?: number; index: number }[] | { code?: number; index: number } }).writeErrors;
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-  if (list.length === 0 || list.some((e) => e.code !== 11000)) throw err;
-  return list.map((e) => e.index);
 }
 
 function toMessage(d: MessageDoc): Message {
@@ -365,7 +324,7 @@ export class MongoStore implements Store {
     if (marks.length === 0) return;
     const ops = marks.map((m) => ({ updateOne: { filter: { _id: `${m.conversationId}|${m.username}` }, update: { $max: { delivered: Math.max(m.delivered, m.read), read: m.read }, $setOnInsert: { conversationId: m.conversationId, username: m.username } }, upsert: true } }));
     // Two nodes upserting one new marker at once: the loser's write is a duplicate; apply it again.
-    await bulkUpdate(this.m.Receipt.collection, ops, async (lost) => { await oneAtATime(() => this.m.Receipt.collection.bulkWrite(lost.map((i) => ops[i]!) as never, { ordered: false })); });
+    await bulkUpdate(this.m.Receipt.collection, ops);
   }
 
   async listConversations(username: string): Promise<ConversationRecord[]> {

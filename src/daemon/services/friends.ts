@@ -136,9 +136,11 @@ export class FriendService {
     const t = this.now();
     const hit = this.names.get(me);
     if (hit && hit.until > t) return hit.names;
+    const generation = this.generation;
     const { out, in: incoming } = await this.store.listFriendEdges(me);
     const inSet = new Set(incoming);
     const names = out.filter((u) => inSet.has(u));
+    if (generation !== this.generation) return names; // a change was announced meanwhile: not cached
     if (this.names.size > 100_000) this.names.clear();
     this.names.set(me, { names, until: t + FRIEND_LIST_CACHE_MS });
     return names;
