@@ -4,7 +4,7 @@ import { ChatError, fromErrorBody } from '../protocol/errors.js';
 import { ROUTES } from '../protocol/rest.js';
 import type {
   AdminStatus, AdminUserView, ApiTokenCreated, DeadLetter, FailedPublish, ReplayResult, ApiTokenView, AuthResult, ConversationView, FriendAddResult,
-  FriendRequests, FriendView, HistoryQuery, Message, PasswordChanged, PublicUser, SendInput,
+  FriendRequests, FriendView, GroupMemberView, GroupRole, GroupView, HistoryQuery, Message, PasswordChanged, PublicUser, Receipt, SendInput,
 } from '../protocol/index.js';
 
 /** Supplies bearer tokens to the client and refreshes them when the server says they expired. */
@@ -28,7 +28,7 @@ export function staticCredentials(token: string): Credentials {
   return { token: async () => token, refresh: async () => { throw new ChatError('CHAT_ERR_TOKEN_INVALID', 'The API token was rejected'); } };
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Typed REST client for chatd, shared by the CLI and the TUI. */
 export class ApiClient {
@@ -81,6 +81,17 @@ export class ApiClient {
   conversations() { return this.request<ConversationView[]>('GET', ROUTES.conversations); }
   history(u: string, q: HistoryQuery = {}) { return this.request<Message[]>('GET', ROUTES.history(u), undefined, { query: q }); }
   sendRest(input: SendInput, signal?: AbortSignal) { return this.request<Message>('POST', ROUTES.messages, input, { signal }); }
+  groups() { return this.request<GroupView[]>('GET', ROUTES.groups); }
+  createGroup(handle: string, members: string[] = [], extra: { name?: string; topic?: string } = {}) { return this.request<GroupView>('POST', ROUTES.groups, { handle, members, ...extra }); }
+  group(g: string) { return this.request<GroupView>('GET', ROUTES.group(g)); }
+  updateGroup(g: string, patch: { handle?: string; name?: string; topic?: string }) { return this.request<GroupView>('PATCH', ROUTES.group(g), patch); }
+  deleteGroup(g: string) { return this.request<void>('DELETE', ROUTES.group(g)); }
+  groupMembers(g: string) { return this.request<GroupMemberView[]>('GET', ROUTES.groupMembers(g)); }
+  addGroupMembers(g: string, usernames: string[]) { return this.request<GroupView>('POST', ROUTES.groupMembers(g), { usernames }); }
+  removeGroupMember(g: string, u: string) { return this.request<void>('DELETE', ROUTES.groupMember(g, u)); }
+  setGroupRole(g: string, u: string, role: GroupRole) { return this.request<void>('PUT', ROUTES.groupRole(g, u), { role }); }
+  leaveGroup(g: string) { return this.request<void>('POST', ROUTES.groupLeave(g), {}); }
+  groupReceipts(g: string) { return this.request<Record<string, Receipt>>('GET', ROUTES.groupReceipts(g)); }
   createToken(name: string, password: string) { return this.request<ApiTokenCreated>('POST', ROUTES.tokens, { name, password }); }
   listTokens() { return this.request<ApiTokenView[]>('GET', ROUTES.tokens); }
   revokeToken(id: string) { return this.request<void>('DELETE', ROUTES.token(id)); }

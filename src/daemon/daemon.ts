@@ -17,6 +17,7 @@ import { createLogger } from './logger.js';
 import { AiService } from './services/ai.js';
 import { AuthService } from './services/auth.js';
 import { FriendService } from './services/friends.js';
+import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
 
 export interface Daemon {
@@ -67,10 +68,12 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const auth = new AuthService(engines.store, engines.cache, config);
   const friends = new FriendService(engines.store, engines.cache);
   const messages = new MessageService(engines.store, engines.cache, engines.log, friends, config, Date.now, (err) => log.warn({ err }, 'could not store read markers; retrying'));
+  const groups = new GroupService(engines.store, engines.cache, messages, friends, config);
+  messages.setGroups(groups);
   const ai = new AiService(messages, engines.cache, config, log.child({ component: 'ai' }));
   let closing = false;
   const admin = new AdminService(engines.store, auth, engines.ops, { store: engines.store.kind, log: engines.log.kind, cache: engines.cache.kind }, () => backendHealth(engines));
-  const app = buildHttp({ config, log, engines, auth, friends, messages, admin, parseSend, metrics, isClosing: () => closing });
+  const app = buildHttp({ config, log, engines, auth, friends, groups, messages, admin, parseSend, metrics, isClosing: () => closing });
   const io: ChatServer = new Server(app.server, {
     maxHttpBufferSize: socketBufferSizeFor(config.maxMessageLength),
     serveClient: false,
@@ -81,7 +84,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   });
   let adapterClients: Redis[] = [];
   const gateway = attachGateway(io, {
-    log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, messages, parseSend, metrics, isClosing: () => closing,
+    log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, groups, messages, parseSend, metrics, isClosing: () => closing,
     trustProxy: config.trustProxy, allowedOrigins: config.allowedOrigins, maxSocketsPerUser: config.maxSocketsPerUser, maxPendingConnections: config.maxPendingConnections,
     cluster: () => adapterClients.length > 0,
   });

@@ -3,12 +3,13 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
 import {
-  ChatError, ERROR_CODES, conversationMembers, dmConversationId, receiptSchema, syncSchema, typingSchema,
+  ChatError, ERROR_CODES, dmConversationId, receiptSchema, syncSchema, typingSchema,
   type Ack, type ClientToServerEvents, type ErrorCode, type InterServerEvents, type Message, type SendInput, type ServerToClientEvents,
 } from '../protocol/index.js';
 import type { Cache } from './engines/types.js';
 import type { AuthService, CredentialNotice } from './services/auth.js';
 import type { FriendService } from './services/friends.js';
+import type { GroupService } from './services/groups.js';
 import type { MessageService } from './services/messages.js';
 import { TOKEN_QUERY_KEYS, originAllowed, parse } from './validation.js';
 import type { IncomingMessage } from 'node:http';
@@ -29,6 +30,7 @@ export interface GatewayDeps {
   cache: Cache;
   auth: AuthService;
   friends: FriendService;
+  groups: GroupService;
   messages: MessageService;
   /** Validates a message:send payload (the schema, with its fast path). */
   parseSend: (value: unknown) => SendInput;
@@ -79,7 +81,7 @@ function endSocket(socket: ChatSocket, err: ChatError) {
 const HEARTBEAT_MS = 20_000;
 
 export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): void; stop(): void } {
-  const { log, cache, auth, friends, messages } = deps;
+  const { log, cache, auth, friends, groups, messages } = deps;
   const connections = new client.Gauge({ name: 'chatd_socket_connections', help: 'Connected sockets on this node', registers: [deps.metrics] });
   const sent = new client.Counter({ name: 'chatd_messages_sent_total', help: 'Messages acknowledged to senders', registers: [deps.metrics] });
   const rejected = new client.Counter({ name: 'chatd_socket_errors_total', help: 'Socket events answered with an error', labelNames: ['code'], registers: [deps.metrics] });
@@ -158,6 +160,20 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   friends.onPairChanged((a, b) => {
     if (deps.cluster()) io.serverSideEmit('friends:changed', [a, b]);
   });
+  groups.onEvent((usernames, event) => {
+    if (usernames.length) io.to(usernames.map(userRoom)).emit('group:update', event);
+  });
+  // A group change is announced to every other node, and waited for (up to the adapter's request
+  // timeout, 5 s), before its system message is appended: after that no node fans out to the
+  // membership it replaced.
+  groups.onChanged(async (groupId) => {
+    if (!deps.cluster()) return;
+    try {
+      await io.serverSideEmitWithAck('groups:changed', groupId);
+    } catch (err) {
+      log.warn({ err: (err as Error).message, groupId }, 'not every node confirmed a group change in time; their caches expire it');
+    }
+  });
   // Another node's notices: its caches forgot already, this node's do now. A handshake here that
   // read its cache just before is cut too (the sender's cut may have gone by before it joined).
   io.on('auth:notice', (e) => {
@@ -165,6 +181,10 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     cut(e, true);
   });
   io.on('friends:changed', ([a, b]) => friends.forget(a, b));
+  io.on('groups:changed', (groupId, ack?: (ok: boolean) => void) => {
+    if (typeof groupId === 'string') groups.forget(groupId);
+    if (typeof ack === 'function') ack(true);
+  });
 
   // Connections that have not authenticated yet, per client address (this node): capped, and
   // closed by Socket.IO's connectTimeout (CHAT_HANDSHAKE_TIMEOUT_MS) if they never do.
@@ -252,16 +272,22 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     ['message:sync', handler('message:sync', syncSchema, async (socket, input) => messages.sync(socket.data.username, input.cursors, input.limit))],
     ['typing:update', handler('typing:update', typingSchema, async (socket, input) => {
       const { username } = socket.data;
-      // Only between friends; ephemeral, so nothing is stored.
-      if (input.to !== username && (await friends.areFriends(username, input.to))) {
+      // Only between friends, or to the other members of a group I am in; ephemeral, so nothing is
+      // stored, and a stranger's or non-member's indicator is dropped without a word.
+      if (input.to.startsWith('#')) {
+        const conversationId = await groups.postable(username, input.to).catch(() => null);
+        if (!conversationId) return null;
+        const others = (await groups.recipients(conversationId)).filter((u) => u !== username);
+        if (others.length) io.to(others.map(userRoom)).emit('typing:update', { conversationId, username, typing: input.typing });
+      } else if (input.to !== username && (await friends.areFriends(username, input.to))) {
         io.to(userRoom(input.to)).emit('typing:update', { conversationId: dmConversationId(username, input.to), username, typing: input.typing });
       }
       return null;
     })],
     ['receipt:update', handler('receipt:update', receiptSchema, async (socket, input) => {
-      const { event, moved } = await messages.receipt(socket.data.username, input.conversationId, input);
+      const { event, moved, recipients } = await messages.receipt(socket.data.username, input.conversationId, input);
       // Relayed only when a marker moved: repeating one costs nobody else anything.
-      if (moved) io.to(conversationMembers(input.conversationId).map(userRoom)).emit('receipt:update', event);
+      if (moved) io.to(recipients.map(userRoom)).emit('receipt:update', event);
       return event;
     })],
   ]);

@@ -4,7 +4,8 @@ import client from 'prom-client';
 import {
   ChatError, ROUTES, httpBodyLimitFor, maxAdminIdsBytes,
   changePasswordSchema, historyQuerySchema, idParamSchema, loginSchema, logoutSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenCreateSchema, usernameParamSchema,
-  adminIdsSchema, type AdminStatus, type HealthReport,
+  adminIdsSchema, groupAddSchema, groupCreateSchema, groupMemberParamSchema, groupParamSchema, groupRoleSchema, groupUpdateSchema, historyParamSchema,
+  type AdminStatus, type HealthReport,
 } from '../protocol/index.js';
 import type { Config } from './config.js';
 import { classify } from './errors.js';
@@ -12,6 +13,7 @@ import { SECURITY_HEADERS, TOKEN_QUERY_KEYS, originAllowed, parse } from './vali
 import type { Engines } from './engines/index.js';
 import { publicUser, type AuthService, type Principal } from './services/auth.js';
 import type { FriendService } from './services/friends.js';
+import type { GroupService } from './services/groups.js';
 import type { MessageService } from './services/messages.js';
 import type { AdminService } from './services/admin.js';
 import type { SendInput } from '../protocol/index.js';
@@ -28,6 +30,7 @@ export interface HttpDeps {
   engines: Engines;
   auth: AuthService;
   friends: FriendService;
+  groups: GroupService;
   messages: MessageService;
   admin: AdminService;
   /** Validates a message:send payload (the schema, with its fast path). */
@@ -45,7 +48,7 @@ export async function backendHealth(engines: Engines): Promise<HealthReport['bac
 }
 
 export function buildHttp(deps: HttpDeps): FastifyInstance {
-  const { config, log, auth, friends, messages, engines } = deps;
+  const { config, log, auth, friends, groups, messages, engines } = deps;
   const app = Fastify({
     loggerInstance: log.child({ component: "http" }) as unknown as FastifyBaseLogger,
     // Our own onResponse hook logs the route pattern only; fastify's default would log full URLs.
@@ -178,10 +181,53 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   });
   app.post(ROUTES.messages, { preHandler: authed }, async (req, reply) => reply.status(201).send(await messages.send(me(req).user.username, deps.parseSend(req.body))));
   app.get('/v1/messages/:username', { preHandler: authed }, async (req) => {
-    const { username } = parse(usernameParamSchema, req.params);
+    const { peer } = parse(historyParamSchema, { peer: (req.params as { username?: string }).username });
     const q = parse(historyQuerySchema, req.query);
     await perMinute(req, 'lookup', config.lookupRateLimit);
-    return messages.history(me(req).user.username, username, q);
+    return messages.history(me(req).user.username, peer, q);
+  });
+
+  // Groups. Reads share the lookup limit; changes have their own (CHAT_GROUP_RATE_LIMIT, in the
+  // service). Anyone not in a group gets CHAT_ERR_GROUP_NOT_FOUND, whether it exists or not.
+  const name = (req: FastifyRequest) => me(req).user.username;
+  const group = (req: FastifyRequest) => parse(groupParamSchema, req.params).group;
+  const lookup = (req: FastifyRequest) => perMinute(req, 'lookup', config.lookupRateLimit);
+  app.get(ROUTES.groups, { preHandler: authed }, async (req) => {
+    await lookup(req);
+    return groups.list(name(req));
+  });
+  app.post(ROUTES.groups, { preHandler: authed }, async (req, reply) => reply.status(201).send(await groups.create(name(req), parse(groupCreateSchema, req.body))));
+  app.get('/v1/groups/:group', { preHandler: authed }, async (req) => {
+    await lookup(req);
+    return groups.get(name(req), group(req));
+  });
+  app.patch('/v1/groups/:group', { preHandler: authed }, async (req) => groups.update(name(req), group(req), parse(groupUpdateSchema, req.body)));
+  app.delete('/v1/groups/:group', { preHandler: authed }, async (req, reply) => {
+    await groups.delete(name(req), group(req));
+    return reply.status(204).send();
+  });
+  app.get('/v1/groups/:group/members', { preHandler: authed }, async (req) => {
+    await lookup(req);
+    return groups.members(name(req), group(req));
+  });
+  app.post('/v1/groups/:group/members', { preHandler: authed }, async (req) => groups.add(name(req), group(req), parse(groupAddSchema, req.body).usernames));
+  app.delete('/v1/groups/:group/members/:username', { preHandler: authed }, async (req, reply) => {
+    const p = parse(groupMemberParamSchema, req.params);
+    await groups.remove(name(req), p.group, p.username);
+    return reply.status(204).send();
+  });
+  app.put('/v1/groups/:group/members/:username/role', { preHandler: authed }, async (req, reply) => {
+    const p = parse(groupMemberParamSchema, req.params);
+    await groups.setRole(name(req), p.group, p.username, parse(groupRoleSchema, req.body).role);
+    return reply.status(204).send();
+  });
+  app.post('/v1/groups/:group/leave', { preHandler: authed }, async (req, reply) => {
+    await groups.leave(name(req), group(req));
+    return reply.status(204).send();
+  });
+  app.get('/v1/groups/:group/receipts', { preHandler: authed }, async (req) => {
+    await lookup(req);
+    return groups.receipts(name(req), group(req));
   });
 
   app.post(ROUTES.tokens, { preHandler: authed }, async (req, reply) => {

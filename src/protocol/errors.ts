@@ -32,6 +32,11 @@ export const ERROR_CODES = {
   CHAT_ERR_NOT_CONFIGURED: { status: 409, message: 'This needs an engine the server does not run (e.g. the Kafka pipeline)' },
   CHAT_ERR_LIMIT_REACHED: { status: 403, message: 'A per-user or per-address limit is reached' },
   CHAT_ERR_STORAGE_FULL: { status: 507, message: 'The server is out of storage; nothing was accepted' },
+  CHAT_ERR_GROUP_NOT_FOUND: { status: 404, message: 'No such group, or you are not in it' },
+  CHAT_ERR_GROUP_ROLE: { status: 403, message: 'Your role in this group does not allow that' },
+  CHAT_ERR_GROUP_FULL: { status: 409, message: 'The group has as many members as it may' },
+  CHAT_ERR_GROUP_LAST_OWNER: { status: 409, message: 'The last owner must make another member owner before leaving' },
+  CHAT_ERR_HANDLE_TAKEN: { status: 409, message: 'That group handle is taken' },
   CHAT_ERR_ORIGIN_NOT_ALLOWED: { status: 403, message: 'Requests from this Origin are not allowed' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

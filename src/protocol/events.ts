@@ -1,4 +1,4 @@
-import type { Ack, AiChunkEvent, FriendEvent, Message, PresenceEvent, ReceiptEvent, SyncResult, TypingEvent } from './types.js';
+import type { Ack, AiChunkEvent, FriendEvent, GroupEvent, Message, PresenceEvent, ReceiptEvent, SyncResult, TypingEvent } from './types.js';
 import type { ErrorBody } from './errors.js';
 import type { ReceiptInput, SendInput, SyncInput, TypingInput } from './schemas.js';
 
@@ -21,6 +21,8 @@ export interface ServerToClientEvents {
   'ai:chunk': (event: AiChunkEvent) => void;
   /** A friend request, acceptance or removal, to every socket of both users. */
   'friend:update': (event: FriendEvent) => void;
+  /** A group was created, changed or deleted, or its members changed: to every member's sockets and to those removed. */
+  'group:update': (event: GroupEvent) => void;
   /** Sent just before the server disconnects a socket it will no longer serve. */
   'session:end': (error: ErrorBody) => void;
 }
@@ -32,6 +34,8 @@ export interface InterServerEvents {
   'auth:notice': (notice: { userId: string; username: string; sessionIds?: string[]; all?: boolean; reason: 'revoked' | 'disabled' | 'changed' }) => void;
   /** A friendship between two users changed (request, acceptance or removal). */
   'friends:changed': (pair: [string, string]) => void;
+  /** A group's record or membership changed: each node forgets what it cached of it. */
+  'groups:changed': (groupId: string, ack: (ok: boolean) => void) => void;
   /**
    * The messages one node fanned out in one loop turn, for the other nodes' sockets: each entry is
    * the user rooms it goes to, the socket it skips (the sending connection) and the message.

@@ -24,6 +24,11 @@ export const LIMITS = {
   /** Most ids in one admin replay or purge, and their length (message ids, topic:partition:offset). */
   maxAdminIds: 1000,
   maxAdminIdLength: 100,
+  /** A group's display name and topic, in characters. */
+  maxGroupNameLength: 64,
+  maxGroupTopicLength: 256,
+  /** Most usernames in one group create or add call (a group may hold more, CHAT_MAX_GROUP_MEMBERS). */
+  maxGroupUsersPerCall: 100,
 } as const;
 
 /**
@@ -40,7 +45,7 @@ function escaped(units: number) {
 
 /** message:send (and POST /v1/messages) at the largest legal size. */
 export function maxSendBytes(maxMessageLength: number): number {
-  return ENVELOPE + escaped(32) + escaped(2 * maxMessageLength) + escaped(LIMITS.maxClientMsgIdLength);
+  return ENVELOPE + escaped(33) + escaped(2 * maxMessageLength) + escaped(LIMITS.maxClientMsgIdLength);
 }
 
 /** message:sync with every cursor at its longest. */

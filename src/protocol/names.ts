@@ -6,3 +6,14 @@ export const USERNAME = /^[a-z0-9_.-]{3,32}$/;
 export const NEW_USERNAME = /^[a-z0-9_][a-z0-9_.-]{2,31}$/;
 /** clientMsgId: printable ASCII without spaces. */
 export const CLIENT_MSG_ID = /^[\x21-\x7e]+$/;
+
+/** A group as people name it: `#` and the username rules, any case (handles are stored lower case). */
+export const GROUP_REF = /^#[A-Za-z0-9_.-]{3,32}$/;
+/** A new handle, with or without its `#`: the new-username rules, any case. */
+export const NEW_HANDLE = /^#?[A-Za-z0-9_][A-Za-z0-9_.-]{2,31}$/;
+
+/** `#Ops`, `ops` or `#ops` as the stored handle `ops`; null when it cannot be a handle. */
+export function normalizeHandle(ref: string): string | null {
+  const h = (ref.startsWith('#') ? ref.slice(1) : ref).toLowerCase();
+  return USERNAME.test(h) ? h : null;
+}

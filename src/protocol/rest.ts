@@ -12,7 +12,16 @@ export const ROUTES = {
   friendAccept: (u: string) => `/v1/friends/${encodeURIComponent(u)}/accept`,
   conversations: '/v1/conversations',
   messages: '/v1/messages',
+  /** A friend's username, or a group's `#handle`. */
   history: (u: string) => `/v1/messages/${encodeURIComponent(u)}`,
+  groups: '/v1/groups',
+  /** A group by its handle, with or without `#`. */
+  group: (g: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}`,
+  groupMembers: (g: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}/members`,
+  groupMember: (g: string, u: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}/members/${encodeURIComponent(u)}`,
+  groupRole: (g: string, u: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}/members/${encodeURIComponent(u)}/role`,
+  groupLeave: (g: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}/leave`,
+  groupReceipts: (g: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}/receipts`,
   tokens: '/v1/tokens',
   token: (id: string) => `/v1/tokens/${encodeURIComponent(id)}`,
   adminUsers: '/v1/admin/users',

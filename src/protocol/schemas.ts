@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 
-import { CLIENT_MSG_ID, NEW_USERNAME, USERNAME } from './names.js';
+import { CLIENT_MSG_ID, GROUP_REF, NEW_HANDLE, NEW_USERNAME, USERNAME } from './names.js';
 
 /** Usernames: 3–32 characters of [a-z0-9_.-]. */
 export const usernameSchema = z.string().regex(USERNAME, 'username must be 3-32 characters of a-z, 0-9, _ . -');
@@ -13,6 +13,10 @@ export const newUsernameSchema = z.string().regex(NEW_USERNAME, 'username must b
  * store keeps it as sent (SQLite and BSON hold UTF-8), so the ack would differ from history.
  */
 export const wellFormedText = (max: number, what = 'text') => z.string().max(max, `${what} exceeds ${max} characters`).refine((t) => t.isWellFormed(), `${what} is not valid Unicode (a lone surrogate)`);
+/** A group as people name it: `#ops` (any case; the server compares lower case). */
+export const groupRefSchema = z.string().regex(GROUP_REF, 'a group is # and 3-32 characters of a-z, 0-9, _ . -');
+/** Where a message or a typing indicator goes: a friend's username, or a group's `#handle`. */
+export const targetSchema = z.union([usernameSchema, groupRefSchema], { error: 'to must be a username or a #group' });
 export const passwordSchema = z.string().min(LIMITS.minPasswordLength, `password must be at least ${LIMITS.minPasswordLength} characters`).max(LIMITS.maxPasswordLength);
 
 export const messageKindSchema = z.enum(['user', 'ai', 'system']);
@@ -48,7 +52,7 @@ export const clientMsgIdSchema = z.string().min(1).max(LIMITS.maxClientMsgIdLeng
 /** Builds the send schema for a given maximum text length (the daemon's config may change it). */
 export function makeSendSchema(maxLength: number = LIMITS.maxMessageLength) {
   return z.strictObject({
-    to: usernameSchema,
+    to: targetSchema,
     text: wellFormedText(maxLength).min(1, 'text must not be empty'),
     clientMsgId: clientMsgIdSchema.optional(),
   });
@@ -71,7 +75,7 @@ export function wellFormedSend(value: unknown, maxLength: number): SendInput | n
     keys++;
   }
   const { to, text, clientMsgId } = v;
-  if (typeof to !== 'string' || !USERNAME.test(to)) return null;
+  if (typeof to !== 'string' || !(USERNAME.test(to) || GROUP_REF.test(to))) return null;
   // The schema counts code points once the UTF-16 length is over the limit: such texts go to it.
   if (typeof text !== 'string' || text.length < 1 || text.length > maxLength || !text.isWellFormed()) return null;
   if (clientMsgId === undefined) return keys === 2 ? { to, text } : null;
@@ -111,7 +115,7 @@ export const adminIdsSchema = z.strictObject({
 }).refine((b) => !(b.all && b.ids?.length), { message: 'give ids or all, not both' });
 
 /** Typing indicator: sent throttled by clients, relayed to the peer, never stored. */
-export const typingSchema = z.strictObject({ to: usernameSchema, typing: z.boolean() });
+export const typingSchema = z.strictObject({ to: targetSchema, typing: z.boolean() });
 
 /** Delivery and read markers: the highest seq this user has received / read in a conversation. */
 export const receiptSchema = z.strictObject({
@@ -122,3 +126,25 @@ export const receiptSchema = z.strictObject({
 
 export type TypingInput = z.infer<typeof typingSchema>;
 export type ReceiptInput = z.infer<typeof receiptSchema>;
+
+/** A new group's handle: the new-username rules, any case, with or without its `#`. */
+export const newHandleSchema = z.string().regex(NEW_HANDLE, 'a group handle is 3-32 characters of a-z, 0-9, _ . - and starts with a letter, a digit or _');
+const groupNameSchema = wellFormedText(LIMITS.maxGroupNameLength, 'name').min(1, 'name must not be empty');
+const groupTopicSchema = wellFormedText(LIMITS.maxGroupTopicLength, 'topic');
+const groupUsersSchema = z.array(usernameSchema).max(LIMITS.maxGroupUsersPerCall, `at most ${LIMITS.maxGroupUsersPerCall} users per call`);
+
+/** Creating a group: its handle, and optionally a display name (the handle by default), a topic and first members (friends). */
+export const groupCreateSchema = z.strictObject({ handle: newHandleSchema, name: groupNameSchema.optional(), topic: groupTopicSchema.optional(), members: groupUsersSchema.optional() });
+/** Renaming (display name, handle) or setting the topic; owners and admins. */
+export const groupUpdateSchema = z.strictObject({ handle: newHandleSchema.optional(), name: groupNameSchema.optional(), topic: groupTopicSchema.optional() })
+  .refine((b) => b.handle !== undefined || b.name !== undefined || b.topic !== undefined, { message: 'give handle, name or topic' });
+export const groupAddSchema = z.strictObject({ usernames: groupUsersSchema.min(1, 'give at least one username') });
+export const groupRoleSchema = z.strictObject({ role: z.enum(['owner', 'admin', 'member']) });
+/** A group in a route: its handle, with or without `#` (encoded as %23). */
+export const groupParamSchema = z.strictObject({ group: z.string().regex(/^#?[A-Za-z0-9_.-]{3,32}$/, 'not a group handle') });
+export const groupMemberParamSchema = groupParamSchema.extend({ username: usernameSchema });
+/** History of a friend (username) or of a group (`#handle`). */
+export const historyParamSchema = z.strictObject({ peer: targetSchema });
+
+export type GroupCreateInput = z.infer<typeof groupCreateSchema>;
+export type GroupUpdateInput = z.infer<typeof groupUpdateSchema>;

@@ -96,15 +96,66 @@ export interface FriendAddResult {
 
 export interface ConversationView {
   conversationId: string;
+  kind: 'dm' | 'group';
+  /** The peer's username, or the group's `#handle`. */
   with: string;
+  /** What people read: the peer's username, or the group's display name. */
+  title: string;
   lastSeq: number;
   lastMessage: Message | null;
   /** Messages from others after my read marker. */
   unread: number;
-  /** My read marker, and the peer's delivered and read markers (0 when none). */
+  /** My read marker, and the peer's delivered and read markers (0 when none; in a group, the lowest of the other members'). */
   myRead: number;
   peerDelivered: number;
   peerRead: number;
+  /** Groups only: current members, and how many others have read up to lastSeq. */
+  members?: number;
+  readBy?: number;
+}
+
+/** A group as its members see it. */
+export interface GroupView {
+  id: string;
+  conversationId: string;
+  /** Lower case, without the `#`. */
+  handle: string;
+  name: string;
+  topic: string;
+  /** The caller's role. */
+  role: GroupRole;
+  memberCount: number;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface GroupMemberView {
+  username: string;
+  role: GroupRole;
+  online: boolean;
+  joinedAt: string;
+}
+
+export type GroupEventType = 'created' | 'member_added' | 'member_removed' | 'member_left' | 'role_changed' | 'renamed' | 'topic_changed' | 'deleted';
+
+/**
+ * A change to a group, live to every member's sockets (and to the users it removed). The
+ * membership changes are also `system` messages in the group, with a seq.
+ */
+export interface GroupEvent {
+  type: GroupEventType;
+  group: { id: string; conversationId: string; handle: string; name: string; topic: string };
+  /** Who made the change. */
+  by: string;
+  /** The users added, removed or given a role. */
+  users?: string[];
+  role?: GroupRole;
+}
+
+/** A member's delivery and read markers in a conversation: the highest seq received, and read. */
+export interface Receipt {
+  delivered: number;
+  read: number;
 }
 
 export interface TypingEvent {

@@ -13,7 +13,7 @@ const str = { type: String, required: true };
 
 /** The groups' collections, created with the store's others on start. */
 export function groupModels(conn: Connection) {
-  const Group = conn.model<GroupDoc>('Group', new Schema<GroupDoc>({ _id: str, conversationId: str, handle: str, name: { type: String, default: '' }, topic: { type: String, default: '' }, createdAt: str, createdBy: str }, opts).index({ handle: 1 }, { unique: true }), 'groups');
+  const Group = conn.model<GroupDoc>('Group', new Schema<GroupDoc>({ _id: str, conversationId: str, handle: str, name: { type: String, default: '' }, topic: { type: String, default: '' }, createdAt: str, createdBy: str }, opts).index({ handle: 1 }, { unique: true }).index({ createdBy: 1 }), 'groups');
   const Member = conn.model<MemberDoc>('GroupMember', new Schema<MemberDoc>({ _id: str, groupId: str, username: str, role: str, joinedAt: str, leftSeq: { type: Number, default: null } }, opts).index({ groupId: 1, username: 1 }).index({ username: 1 }), 'group_members');
   return { Group, Member };
 }
@@ -103,5 +103,9 @@ export class MongoGroups implements GroupStore {
 
   async countGroupsOf(username: string) {
     return this.m.Member.collection.countDocuments({ username, leftSeq: null });
+  }
+
+  async countGroupsCreatedBy(username: string) {
+    return this.m.Group.collection.countDocuments({ createdBy: username });
   }
 }

@@ -2,7 +2,7 @@ import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { SeqConflictError } from './errors.js';
 import { groupModels, MongoGroups } from './mongo-groups.js';
 import { bulkUpdate, duplicateIndexes, findOneAs, isDup } from './mongo-util.js';
-import { ChatError, conversationMembers, type Message } from '../../protocol/index.js';
+import { ChatError, conversationMembers, isGroupConversation, type Message } from '../../protocol/index.js';
 import type { ApiTokenRecord, ConversationRecord, HistoryRange, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
 
 /*
@@ -266,14 +266,19 @@ export class MongoStore implements Store {
     return out;
   }
 
-  /** Raises each conversation's head in one round trip; upserts that lost a first-insert race are redone one by one. */
+  /**
+   * Raises each conversation's head in one round trip; upserts that lost a first-insert race are
+   * redone one by one. A group's head lists no members (they are in group_members), so it never
+   * shows among a user's direct conversations.
+   */
   private async upsertConversations(heads: Message[]) {
     if (heads.length === 0) return;
-    const op = (m: Message) => ({ updateOne: { filter: { _id: m.conversationId }, update: { $max: { lastSeq: m.seq, updatedAt: m.createdAt }, $setOnInsert: { members: conversationMembers(m.conversationId, [m.from, m.to]) } }, upsert: true } });
+    const members = (m: Message) => (isGroupConversation(m.conversationId) ? [] : conversationMembers(m.conversationId, [m.from, m.to]));
+    const op = (m: Message) => ({ updateOne: { filter: { _id: m.conversationId }, update: { $max: { lastSeq: m.seq, updatedAt: m.createdAt }, $setOnInsert: { members: members(m) } }, upsert: true } });
     await bulkUpdate(this.m.Conv.collection, heads.map(op), async (lost) => {
       for (const i of lost) {
         const m = heads[i]!;
-        await this.upsertConversation(m.conversationId, conversationMembers(m.conversationId, [m.from, m.to]), m.seq, m.createdAt);
+        await this.upsertConversation(m.conversationId, members(m), m.seq, m.createdAt);
       }
     });
   }

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS group_members (
   PRIMARY KEY (group_id, username)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS group_members_user ON group_members(username, group_id);
+CREATE INDEX IF NOT EXISTS groups_created_by ON groups(created_by);
 `;
 
 interface GroupRow { id: string; conversation_id: string; handle: string; name: string; topic: string; created_at: string; created_by: string }
@@ -50,6 +51,7 @@ export class SqliteGroups implements GroupStore {
       setRole: db.prepare('UPDATE group_members SET role = ? WHERE group_id = ? AND username = ? AND left_seq IS NULL'),
       countMembers: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM group_members WHERE group_id = ? AND left_seq IS NULL'),
       countOf: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM group_members WHERE username = ? AND left_seq IS NULL'),
+      countCreated: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM groups WHERE created_by = ?'),
     };
   }
 
@@ -127,5 +129,9 @@ export class SqliteGroups implements GroupStore {
 
   async countGroupsOf(username: string) {
     return this.s.countOf.get(username)!.n;
+  }
+
+  async countGroupsCreatedBy(username: string) {
+    return this.s.countCreated.get(username)!.n;
   }
 }

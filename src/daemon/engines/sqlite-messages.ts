@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { SeqConflictError } from './errors.js';
 import type { Message } from '../../protocol/index.js';
-import { conversationMembers } from '../../protocol/types.js';
+import { conversationMembers, isGroupConversation } from '../../protocol/types.js';
 import type { MessageDraft } from './types.js';
 
 /** A messages row as SQLite returns it. */
@@ -60,7 +60,7 @@ export interface MessageWrites {
   append(drafts: MessageDraft[]): AppendResult[];
 }
 
-/** The message writes on one connection (the writer thread's, or an in-memory store's); a new conversation gets its row in the same transaction. */
+/** The message writes on one connection (the writer thread's, or an in-memory store's); a new direct conversation gets its row in the same transaction. */
 export function messageWrites(db: Database.Database): MessageWrites {
   const insert = db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
   const byId = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
@@ -82,7 +82,8 @@ export function messageWrites(db: Database.Database): MessageWrites {
     const created: string[] = [];
     for (const m of messages) {
       const c = m.conversationId;
-      if (known.has(c) || created.includes(c)) continue;
+      // A group's members are in group_members; its head is read from its messages too.
+      if (known.has(c) || created.includes(c) || isGroupConversation(c)) continue;
       const [a, b] = conversationMembers(c, [m.from, m.to]);
       addConv.run(c, a, b, m.seq, m.createdAt);
       created.push(c);

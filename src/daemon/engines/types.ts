@@ -1,4 +1,4 @@
-import type { AdminStatus, DeadLetter, FailedPublish, GroupRole, Message, ReplayResult } from '../../protocol/index.js';
+import type { AdminStatus, DeadLetter, FailedPublish, GroupRole, Message, Receipt, ReplayResult } from '../../protocol/index.js';
 
 export interface UserRecord {
   id: string;
@@ -83,7 +83,10 @@ export interface GroupStore {
   /** Returns false when the user is not a current member. */
   setGroupRole(id: string, username: string, role: GroupRole): Promise<boolean>;
   countGroupMembers(id: string): Promise<number>;
+  /** Groups a user is a current member of. */
   countGroupsOf(username: string): Promise<number>;
+  /** Groups a user created that still exist: the per-user cap counts these, which nobody else can raise. */
+  countGroupsCreatedBy(username: string): Promise<number>;
 }
 
 export interface HistoryRange {
@@ -178,10 +181,7 @@ export interface ReceiptMark extends Receipt {
   username: string;
 }
 
-export interface Receipt {
-  delivered: number;
-  read: number;
-}
+export type { Receipt } from '../../protocol/types.js';
 
 export interface RateLimitResult {
   allowed: boolean;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { conversationMembers, type Message } from '../../protocol/index.js';
+import { conversationMembers, isGroupConversation, type Message } from '../../protocol/index.js';
 import type { ConversationRecord, MessageDraft } from '../engines/types.js';
 
 /** How many recent messages per conversation the buffer keeps. */
@@ -12,7 +12,7 @@ const DONE = 'd';
 
 /**
  * One call for a whole group of drafts, in order. Per draft (KEYS: seq counter, dedupe key, recent
- * buffer, both members' conversation indexes; ARGV: has-clientMsgId, the draft's JSON without its
+ * buffer, both members' conversation indexes, or for a group the buffer's key twice (no index); ARGV: has-clientMsgId, the draft's JSON without its
  * opening brace, time score, conversation id): a known (from, clientMsgId) returns the stored value;
  * a conversation whose counter is missing returns 2 (the caller seeds it and asks again);
  * otherwise INCR the seq, remember the dedupe key as pending, and push the message into the
@@ -41,8 +41,10 @@ for i = 0, n - 1 do
     if ARGV[a + 1] == '1' then redis.call('SET', KEYS[k + 2], '${PENDING}' .. json, 'EX', dttl) end
     redis.call('ZADD', KEYS[k + 3], seq, json)
     recents[KEYS[k + 3]] = true
-    heads[KEYS[k + 4] .. '\0' .. ARGV[a + 4]] = {KEYS[k + 4], ARGV[a + 3], ARGV[a + 4]}
-    heads[KEYS[k + 5] .. '\0' .. ARGV[a + 4]] = {KEYS[k + 5], ARGV[a + 3], ARGV[a + 4]}
+    if KEYS[k + 4] ~= KEYS[k + 3] then
+      heads[KEYS[k + 4] .. '\0' .. ARGV[a + 4]] = {KEYS[k + 4], ARGV[a + 3], ARGV[a + 4]}
+      heads[KEYS[k + 5] .. '\0' .. ARGV[a + 4]] = {KEYS[k + 5], ARGV[a + 3], ARGV[a + 4]}
+    end
     out[i + 1] = {1, seq}
   end
 end
@@ -130,8 +132,11 @@ export class RedisSequencer {
     const keys: string[] = [];
     const args: (string | number)[] = [RECENT_PER_CONVERSATION, RECENT_TTL_SEC, DEDUPE_TTL_SEC, drafts.length];
     for (const d of drafts) {
-      const [a, b] = conversationMembers(d.conversationId, [d.from, d.to]);
-      keys.push(this.k('seq', d.conversationId), d.clientMsgId !== undefined ? this.ddKey(d.from, d.clientMsgId) : this.k('dd', '-'), this.k('recent', d.conversationId), this.k('convs', a!), this.k('convs', b!));
+      const recent = this.k('recent', d.conversationId);
+      // A group has no members' index here (its members are in the store): the recent buffer's
+      // key in their place tells the script so.
+      const [a, b] = isGroupConversation(d.conversationId) ? [recent, recent] : conversationMembers(d.conversationId, [d.from, d.to]).map((u) => this.k('convs', u));
+      keys.push(this.k('seq', d.conversationId), d.clientMsgId !== undefined ? this.ddKey(d.from, d.clientMsgId) : this.k('dd', '-'), recent, a!, b!);
       args.push(d.clientMsgId !== undefined ? '1' : '0', JSON.stringify(d).slice(1), Date.parse(d.createdAt), d.conversationId);
     }
     return this.client.chatAppend(keys.length, ...keys, ...args);

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { ChatError, LIMITS, conversationMembers, dmConversationId, dmPeer, type AiChunkEvent, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
+import { ChatError, LIMITS, conversationMembers, dmConversationId, dmPeer, isGroupConversation, type AiChunkEvent, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { Cache, HistoryRange, MessageDraft, RateLimitResult, Receipt, ReceiptMark, Store } from '../engines/types.js';
 import type { MessageLog } from '../log/types.js';
@@ -19,6 +19,29 @@ const sendLimitKey = (from: string) => `msg:${from}`;
 const limitedError = (rl: RateLimitResult) => new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs });
 
 export type AcceptedListener = (message: Message) => void;
+
+/** What the message path needs of groups (GroupService). */
+export interface GroupDirectory {
+  /** The conversation of the group `ref` (`#handle`) names, when `me` is a current member; CHAT_ERR_GROUP_NOT_FOUND otherwise. */
+  postable(me: string, ref: string): Promise<string>;
+  /** A group conversation's current members: whom its messages go to. */
+  recipients(conversationId: string): Promise<string[]>;
+  /**
+   * What `me` may read of a group (`#handle` or `g:<id>`): everything while a member (with the
+   * members), up to their removal after. CHAT_ERR_GROUP_NOT_FOUND when they never were a member.
+   */
+  readable(me: string, ref: string): Promise<{ conversationId: string; upTo: number; members: string[] }>;
+  /** A user's current groups. */
+  groupsOf(me: string): Promise<{ conversationId: string; handle: string; name: string; members: string[] }[]>;
+}
+
+/** Without groups (tests of the message path alone): every group reads as missing. */
+const NO_GROUPS: GroupDirectory = {
+  postable: () => Promise.reject(new ChatError('CHAT_ERR_GROUP_NOT_FOUND')),
+  recipients: async () => [],
+  readable: () => Promise.reject(new ChatError('CHAT_ERR_GROUP_NOT_FOUND')),
+  groupsOf: async () => [],
+};
 
 /** How often coalesced read markers are written. */
 const RECEIPT_FLUSH_MS = 1000;
@@ -54,10 +77,10 @@ class ReceiptBuffer {
     this.raise({ conversationId: m.conversationId, username: m.from, delivered: m.seq, read: m.seq });
   }
 
-  merged(conversationId: string, stored: Record<string, Receipt>): Record<string, Receipt> {
+  merged(conversationId: string, stored: Record<string, Receipt>, users: string[] = conversationMembers(conversationId)): Record<string, Receipt> {
     if (this.pending.size === 0) return stored;
     const out = { ...stored };
-    for (const u of conversationMembers(conversationId)) {
+    for (const u of users) {
       const p = this.pending.get(this.key(conversationId, u));
       if (p) out[u] = { delivered: Math.max(p.delivered, out[u]?.delivered ?? 0), read: Math.max(p.read, out[u]?.read ?? 0) };
     }
@@ -88,6 +111,7 @@ class ReceiptBuffer {
 export class MessageService {
   private readonly listeners: AcceptedListener[] = [];
   private fanout: Fanout = { message: () => {}, aiChunk: () => {} };
+  private groups: GroupDirectory = NO_GROUPS;
   private readonly receipts: ReceiptBuffer;
 
   constructor(
@@ -106,9 +130,20 @@ export class MessageService {
     this.fanout = f;
   }
 
-  /** Streams a piece of an AI answer to both participants (not stored; the final answer is). */
+  setGroups(g: GroupDirectory) {
+    this.groups = g;
+  }
+
+  /** Whom a conversation's messages go to: both users of a DM, the current members of a group. */
+  recipients(conversationId: string, from: string, to: string): string[] | Promise<string[]> {
+    return isGroupConversation(conversationId) ? this.groups.recipients(conversationId) : conversationMembers(conversationId, [from, to]);
+  }
+
+  /** Streams a piece of an AI answer to the conversation (not stored; the final answer is). */
   aiChunk(chunk: AiChunkEvent) {
-    this.fanout.aiChunk(conversationMembers(chunk.conversationId), chunk);
+    const to = this.recipients(chunk.conversationId, '', '');
+    if (Array.isArray(to)) this.fanout.aiChunk(to, chunk);
+    else void to.then((names) => this.fanout.aiChunk(names, chunk), () => {});
   }
 
   /** Called after a user message is durable and delivered (the AI service hooks in here). */
@@ -126,6 +161,7 @@ export class MessageService {
    * and no async frames; anything else is awaited on the same path.
    */
   send(from: string, input: SendInput, origin?: string): Promise<Message> {
+    if (input.to.startsWith('#')) return this.sendToGroup(from, input, origin);
     if (input.to === from) return Promise.reject(new ChatError('CHAT_ERR_MESSAGE_SELF'));
     if (this.friends.knownFriends(from, input.to)) return this.limited(from, input, origin);
     // A missing user and a stranger get the same answer: a sender may not learn which names exist.
@@ -143,11 +179,34 @@ export class MessageService {
     const draft = this.draft(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
     return this.log.append(draft).then(({ message, fresh }) => {
       if (!fresh) return message;
-      this.receipts.own(message);
-      this.fanout.message([from, input.to], message, origin);
-      for (const l of this.listeners) l(message);
+      this.delivered(message, [from, input.to], origin);
       return message;
     });
+  }
+
+  /** A fresh user message: the sender has read it, the recipients get it, listeners (AI) hear of it. */
+  private delivered(message: Message, recipients: string[], origin: string | undefined) {
+    this.receipts.own(message);
+    this.fanout.message(recipients, message, origin);
+    for (const l of this.listeners) l(message);
+  }
+
+  /**
+   * A message to a group the sender is a member of. It goes to the members as they are once it is
+   * durable (read after the append, so a member removed meanwhile does not get it).
+   */
+  private async sendToGroup(from: string, input: SendInput, origin: string | undefined): Promise<Message> {
+    let conversationId: string;
+    try {
+      conversationId = await this.groups.postable(from, input.to);
+    } catch (err) {
+      return this.refuse(from, input, err as ChatError);
+    }
+    const rl = await this.cache.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
+    if (!rl.allowed) return this.refuse(from, input, limitedError(rl));
+    const { message, fresh } = await this.log.append(this.draft(conversationId, from, conversationId, input.text, 'user', input.clientMsgId));
+    if (fresh) this.delivered(message, await this.groups.recipients(conversationId), origin);
+    return message;
   }
 
   /**
@@ -160,10 +219,13 @@ export class MessageService {
     throw err;
   }
 
-  /** Appends an AI or system message (or a user's, without the checks) and delivers it if fresh. */
-  async post(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string): Promise<Message> {
+  /**
+   * Appends an AI or system message (or a user's, without the checks) and delivers it if fresh, to
+   * the conversation and to `alsoTo` (a group's system message reaches the member it removed).
+   */
+  async post(conversationId: string, from: string, to: string, text: string, kind: MessageKind, clientMsgId?: string, alsoTo: string[] = []): Promise<Message> {
     const { message, fresh } = await this.log.append(this.draft(conversationId, from, to, text, kind, clientMsgId));
-    if (fresh) this.fanout.message(conversationMembers(conversationId, [from, to]), message);
+    if (fresh) this.fanout.message([...new Set([...(await this.recipients(conversationId, from, to)), ...alsoTo])], message);
     return message;
   }
 
@@ -173,9 +235,22 @@ export class MessageService {
     return draft;
   }
 
-  /** A missing user reads like a stranger: a conversation with no messages. */
+  /**
+   * History with a friend, or of a group (`#handle`). A missing user reads like a stranger: a
+   * conversation with no messages. A former member of a group reads up to their removal.
+   */
   async history(me: string, peer: string, q: HistoryQuery): Promise<Message[]> {
-    return this.range(dmConversationId(me, peer), { limit: q.limit ?? LIMITS.defaultHistoryLimit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq });
+    const limit = q.limit ?? LIMITS.defaultHistoryLimit;
+    if (!peer.startsWith('#')) return this.range(dmConversationId(me, peer), { limit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq });
+    const { conversationId, upTo } = await this.groups.readable(me, peer);
+    return this.rangeUpTo(conversationId, { limit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq }, upTo);
+  }
+
+  /** A seq range cut at `upTo` (what a former member may read). */
+  private rangeUpTo(conversationId: string, r: HistoryRange, upTo: number): Promise<Message[]> {
+    if (upTo === Number.MAX_SAFE_INTEGER) return this.range(conversationId, r);
+    if (r.afterSeq !== undefined && r.afterSeq >= upTo) return Promise.resolve([]);
+    return this.range(conversationId, { ...r, beforeSeq: Math.min(r.beforeSeq ?? upTo + 1, upTo + 1) });
   }
 
   /** A seq range of a conversation, from the log. */
@@ -189,14 +264,27 @@ export class MessageService {
    * the count.
    */
   async conversations(me: string): Promise<ConversationView[]> {
-    const convs = await this.log.conversations(me);
-    return Promise.all(convs.map(async (c) => {
+    const [convs, groups] = await Promise.all([this.log.conversations(me), this.groups.groupsOf(me)]);
+    const dms = Promise.all(convs.filter((c) => !isGroupConversation(c.conversationId)).map(async (c): Promise<ConversationView> => {
       const [[last], receipts] = await Promise.all([this.range(c.conversationId, { limit: 1 }), this.markers(c.conversationId)]);
       const peer = dmPeer(c.conversationId, me) ?? '';
       const myRead = receipts[me]?.read ?? 0;
       const lastSeq = Math.max(c.lastSeq, last?.seq ?? 0);
-      return { conversationId: c.conversationId, with: peer, lastSeq, lastMessage: last ?? null, unread: Math.max(0, lastSeq - myRead), myRead, peerDelivered: receipts[peer]?.delivered ?? 0, peerRead: receipts[peer]?.read ?? 0 };
+      return { conversationId: c.conversationId, kind: 'dm', with: peer, title: peer, lastSeq, lastMessage: last ?? null, unread: Math.max(0, lastSeq - myRead), myRead, peerDelivered: receipts[peer]?.delivered ?? 0, peerRead: receipts[peer]?.read ?? 0 };
     }));
+    const rooms = Promise.all(groups.map(async (g): Promise<ConversationView> => {
+      const [[last], receipts] = await Promise.all([this.range(g.conversationId, { limit: 1 }), this.markersOf(g.conversationId, g.members)]);
+      const lastSeq = last?.seq ?? 0;
+      const myRead = receipts[me]?.read ?? 0;
+      const others = g.members.filter((u) => u !== me);
+      const low = (k: keyof Receipt) => (others.length ? Math.min(...others.map((u) => receipts[u]?.[k] ?? 0)) : 0);
+      return {
+        conversationId: g.conversationId, kind: 'group', with: `#${g.handle}`, title: g.name, lastSeq, lastMessage: last ?? null, unread: Math.max(0, lastSeq - myRead), myRead,
+        peerDelivered: low('delivered'), peerRead: low('read'), members: g.members.length, readBy: others.filter((u) => (receipts[u]?.read ?? 0) >= lastSeq && lastSeq > 0).length,
+      };
+    }));
+    const all = [...(await dms), ...(await rooms)];
+    return all.sort((a, b) => (b.lastMessage?.createdAt ?? '').localeCompare(a.lastMessage?.createdAt ?? ''));
   }
 
   /** Stored markers with the ones not written yet. */
@@ -204,26 +292,44 @@ export class MessageService {
     return this.receipts.merged(conversationId, await this.store.getReceipts(conversationId));
   }
 
+  /** The markers of `users` in a conversation (a group's members), stored or not written yet. */
+  async markersOf(conversationId: string, users: string[]): Promise<Record<string, Receipt>> {
+    const all = this.receipts.merged(conversationId, await this.store.getReceipts(conversationId), users);
+    const out: Record<string, Receipt> = {};
+    for (const u of users) if (all[u]) out[u] = all[u];
+    return out;
+  }
+
   /**
    * Moves my markers forward in one of my conversations, never past its last message. Returns
    * the markers now, and whether they moved (only then is the event relayed). Stored at most once
    * a second per conversation and user; rate limited per user.
    */
-  async receipt(me: string, conversationId: string, marks: { delivered?: number; read?: number }): Promise<{ event: ReceiptEvent; moved: boolean }> {
+  async receipt(me: string, conversationId: string, marks: { delivered?: number; read?: number }): Promise<{ event: ReceiptEvent; moved: boolean; recipients: string[] }> {
     const rl = await this.cache.rateLimit(`rcpt:${me}`, this.config.receiptRateLimit, 60_000);
     if (!rl.allowed) throw limitedError(rl);
-    const peer = dmPeer(conversationId, me);
     // Only the canonical id of a conversation with messages: a stranger learns nothing.
     const noSuch = new ChatError('CHAT_ERR_NOT_FOUND', 'No such conversation');
-    if (!peer || dmConversationId(me, peer) !== conversationId) throw noSuch;
+    let recipients: string[];
+    let upTo = Number.MAX_SAFE_INTEGER;
+    if (isGroupConversation(conversationId)) {
+      const r = await this.groups.readable(me, conversationId).catch(() => { throw noSuch; });
+      if (r.upTo !== Number.MAX_SAFE_INTEGER) throw noSuch; // a former member's markers no longer matter to anyone
+      recipients = r.members;
+      upTo = r.upTo;
+    } else {
+      const peer = dmPeer(conversationId, me);
+      if (!peer || dmConversationId(me, peer) !== conversationId) throw noSuch;
+      recipients = [me, peer];
+    }
     const [[last], stored] = await Promise.all([this.range(conversationId, { limit: 1 }), this.markers(conversationId)]);
-    const lastSeq = last?.seq ?? 0;
+    const lastSeq = Math.min(last?.seq ?? 0, upTo);
     if (lastSeq === 0) throw noSuch;
     const read = Math.min(marks.read ?? 0, lastSeq);
     const delivered = Math.min(Math.max(marks.delivered ?? 0, read), lastSeq);
     const before = stored[me] ?? { delivered: 0, read: 0 };
     const now = this.receipts.raise({ conversationId, username: me, delivered, read }, before);
-    return { event: { conversationId, username: me, delivered: now.delivered, read: now.read }, moved: now.delivered !== before.delivered || now.read !== before.read };
+    return { event: { conversationId, username: me, delivered: now.delivered, read: now.read }, moved: now.delivered !== before.delivered || now.read !== before.read, recipients };
   }
 
   /** Writes the markers not written yet (every second, and at shutdown). */
@@ -237,15 +343,31 @@ export class MessageService {
    * cursor for every conversation they know, so a missing one is new to them.
    */
   async sync(me: string, cursors: Record<string, number>, limit: number = LIMITS.maxHistoryLimit): Promise<SyncResult> {
-    const convs = await this.log.conversations(me);
+    const [convs, groups] = await Promise.all([this.log.conversations(me), this.groups.groupsOf(me)]);
     const messages: Message[] = [];
     let more = false;
     for (const c of convs) {
+      if (isGroupConversation(c.conversationId)) continue;
       const after = cursors[c.conversationId] ?? 0;
       if (c.lastSeq <= after) continue;
       const page = await this.range(c.conversationId, { limit, afterSeq: after });
       messages.push(...page);
       if (page.length === limit && page[page.length - 1]!.seq < c.lastSeq) more = true;
+    }
+    // Groups: mine now, and those a cursor names that I have left (up to my removal).
+    const seen = new Set<string>();
+    const ranges: { conversationId: string; upTo: number }[] = groups.map((g) => ({ conversationId: g.conversationId, upTo: Number.MAX_SAFE_INTEGER }));
+    for (const g of groups) seen.add(g.conversationId);
+    for (const c of Object.keys(cursors)) {
+      if (!isGroupConversation(c) || seen.has(c)) continue;
+      const r = await this.groups.readable(me, c).catch(() => null);
+      if (r) ranges.push({ conversationId: c, upTo: r.upTo });
+    }
+    for (const g of ranges) {
+      const after = cursors[g.conversationId] ?? 0;
+      const page = await this.rangeUpTo(g.conversationId, { limit, afterSeq: after }, g.upTo);
+      messages.push(...page);
+      if (page.length === limit) more = true;
     }
     return { messages, more };
   }

@@ -214,7 +214,7 @@ export function storeContract(name: string, make: () => Promise<Store>, cleanup:
         expect(await store.groups.groupsOf('dan')).toEqual([]);
       });
 
-      it('lists a user\'s groups with their role, by handle, and counts them', async () => {
+      it('lists a user\'s groups with their role, by handle, and counts them, and counts the groups each created', async () => {
         const a = group('zeta');
         const b = group('alpha');
         await store.groups.createGroup(a, [{ username: 'ann', role: 'owner' }, { username: 'bob', role: 'member' }]);
@@ -222,6 +222,11 @@ export function storeContract(name: string, make: () => Promise<Store>, cleanup:
         expect((await store.groups.groupsOf('bob')).map((x) => [x.group.handle, x.role])).toEqual([['alpha', 'owner'], ['zeta', 'member']]);
         expect(await store.groups.countGroupsOf('bob')).toBe(2);
         expect(await store.groups.countGroupsOf('ann')).toBe(1);
+        // Created, not joined: bob created one and is in two; ann created both.
+        expect(await store.groups.countGroupsCreatedBy('bob')).toBe(0);
+        await store.groups.createGroup(group('mine', 'bob'), [{ username: 'bob', role: 'owner' }]);
+        expect(await store.groups.countGroupsCreatedBy('bob')).toBe(1);
+        expect(await store.groups.countGroupsCreatedBy('ann')).toBe(2);
       });
 
       it('keeps a removed member\'s row with the last seq they may read, and makes them current again when re-added', async () => {
