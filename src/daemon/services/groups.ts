@@ -4,7 +4,6 @@ import {
   type GroupCreateInput, type GroupEvent, type GroupEventType, type GroupMemberView, type GroupRole, type GroupUpdateInput, type GroupView,
 } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import { HandleTakenError } from '../engines/errors.js';
 import type { Cache, GroupRecord, Receipt, Store } from '../engines/types.js';
 import { isoTime } from '../iso-time.js';
 import type { FriendService } from './friends.js';
@@ -167,12 +166,8 @@ export class GroupService implements GroupDirectory {
     await this.requireFriends(me, others);
     const id = uuidv7();
     const group: GroupRecord = { id, conversationId: groupConversationId(id), handle, name: input.name ?? handle, topic: input.topic ?? '', createdAt: isoTime(this.now()), createdBy: me };
-    try {
-      await this.store.groups.createGroup(group, [{ username: me, role: 'owner' }, ...others.map((username) => ({ username, role: 'member' as const }))]);
-    } catch (err) {
-      if (err instanceof HandleTakenError) throw new ChatError('CHAT_ERR_HANDLE_TAKEN', `#${handle} is taken`);
-      throw err;
-    }
+    // A taken handle throws the store's HandleTakenError: CHAT_ERR_HANDLE_TAKEN (classify).
+    await this.store.groups.createGroup(group, [{ username: me, role: 'owner' }, ...others.map((username) => ({ username, role: 'member' as const }))]);
     await this.changed(id);
     await this.system(group, others.length ? `${me} created #${handle} with ${list(others)}` : `${me} created #${handle}`);
     const entry = (await this.load(id))!;
@@ -283,12 +278,7 @@ export class GroupService implements GroupDirectory {
     if (patch.name !== undefined && patch.name !== g.name) change.name = patch.name;
     if (patch.topic !== undefined && patch.topic !== g.topic) change.topic = patch.topic;
     if (Object.keys(change).length === 0) return this.view(entry, role);
-    try {
-      await this.store.groups.updateGroup(g.id, change);
-    } catch (err) {
-      if (err instanceof HandleTakenError) throw new ChatError('CHAT_ERR_HANDLE_TAKEN', `#${handle} is taken`);
-      throw err;
-    }
+    await this.store.groups.updateGroup(g.id, change);
     await this.changed(g.id);
     const after = (await this.load(g.id))!;
     const texts: string[] = [];
