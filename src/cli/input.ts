@@ -1,7 +1,7 @@
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { LIMITS } from '../protocol/limits.js';
-import { NEW_USERNAME, USERNAME } from '../protocol/names.js';
+import { NEW_USERNAME, USERNAME, normalizeHandle } from '../protocol/names.js';
 import type { IO } from './context.js';
 import { UsageError } from './errors.js';
 
@@ -68,6 +68,25 @@ export function parseNewUsername(value: string): string {
 export function parseUsername(value: string): string {
   if (!USERNAME.test(value)) throw new UsageError(`invalid username ${JSON.stringify(value)}: 3-32 characters of a-z, 0-9, _ . -`);
   return value;
+}
+
+/** A group as people type it, `#ops` or `ops` (any case): returned as `#ops`. */
+export function parseGroup(value: string): string {
+  const h = /^#?[A-Za-z0-9_.-]{3,32}$/.test(value) ? normalizeHandle(value) : null;
+  if (!h) throw new UsageError(`invalid group ${JSON.stringify(value)}: # and 3-32 characters of a-z, 0-9, _ . -`);
+  return `#${h}`;
+}
+
+/** A new group's handle: the new-username rules (no leading - or .), any case, with or without `#`. */
+export function parseNewGroup(value: string): string {
+  const bare = value.startsWith('#') ? value.slice(1) : value;
+  if (!NEW_USERNAME.test(bare.toLowerCase())) throw new UsageError(`invalid group name ${JSON.stringify(value)}: 3-32 characters of a-z, 0-9, _ . - starting with a letter, a digit or _`);
+  return `#${bare.toLowerCase()}`;
+}
+
+/** Where a message goes or whose history: a username, or a group as `#name`. */
+export function parseTarget(value: string): string {
+  return value.startsWith('#') ? parseGroup(value) : parseUsername(value);
 }
 
 export function parseIntArg(name: string, min: number, max: number) {

@@ -8,6 +8,7 @@ import { completionScript } from './completion.js';
 import { VERSION } from '../client/version.js';
 import { register as registerAuth } from './commands/auth.js';
 import { register as registerFriends } from './commands/friends.js';
+import { register as registerGroup } from './commands/group.js';
 import { register as registerMessages } from './commands/messages.js';
 import { register as registerToken } from './commands/token.js';
 import { register as registerAdmin } from './commands/admin.js';
@@ -30,6 +31,7 @@ export function buildProgram(io: IO): Command {
   const context = () => (ctx ??= new Context(program.opts<GlobalOptions>(), io));
   registerAuth(program, context);
   registerFriends(program, context);
+  registerGroup(program, context);
   registerMessages(program, context);
   registerToken(program, context);
   registerAdmin(program, context);

@@ -1,7 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import { EventEmitter } from 'node:events';
 import {
-  ChatError, fromErrorBody, isErrorCode,
+  ChatError, fromErrorBody, isErrorCode, isGroupConversation,
   type Ack, type ClientToServerEvents, type ErrorBody, type Message, type SendInput, type ServerToClientEvents, type SyncResult,
 } from '../protocol/index.js';
 import type { ApiClient, Credentials } from './api.js';
@@ -156,6 +156,9 @@ export class MessageStream extends EventEmitter {
       this.buffer.push(m);
       return;
     }
+    // A group that shows up live was joined (or created) since the stream began: it starts here,
+    // and what was said before joining is history, not a gap to fill.
+    if (!(m.conversationId in this.cursors) && isGroupConversation(m.conversationId)) this.cursors[m.conversationId] = m.seq - 1;
     const cur = this.cursor(m.conversationId);
     if (m.seq <= cur) return;
     if (m.seq === cur + 1) {

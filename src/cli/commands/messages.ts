@@ -9,15 +9,15 @@ import { safeJson } from '../../client/sanitize.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { formatMessage } from '../format.js';
-import { parseIntArg, parseUsername, readAll } from '../input.js';
+import { parseIntArg, parseTarget, readAll } from '../input.js';
 
 interface SendOpts { idempotencyKey?: string; timeout?: number }
 
 export async function runSend(ctx: Context, user: string, words: string[], o: SendOpts) {
-  const to = parseUsername(user);
+  const to = parseTarget(user);
   let text = words.join(' ');
   // On a terminal with no text, say what is expected instead of waiting silently for stdin.
-  if (words.length === 0 && ctx.io.stdin.isTTY) throw new UsageError(`nothing to send: give the text (chat send ${to} "hello"), pipe it, or use - and end with Ctrl+D`);
+  if (words.length === 0 && ctx.io.stdin.isTTY) throw new UsageError(`nothing to send: give the text (chat send ${to.startsWith('#') ? `'${to}'` : to} "hello"), pipe it, or use - and end with Ctrl+D`);
   if (text === '-' && ctx.io.stdin.isTTY) ctx.note('type the message; end it with Ctrl+D');
   if (words.length === 0 || text === '-') text = (await readAll(ctx.io.stdin)).replace(/\r?\n$/, '');
   if (!text) throw new UsageError('nothing to send: give text or pipe it on stdin');
@@ -28,26 +28,33 @@ export async function runSend(ctx: Context, user: string, words: string[], o: Se
   const clientMsgId = o.idempotencyKey ?? uuidv7();
   // Over REST: no socket to open (and no presence to flip), and fetch is built in.
   const m = await sendDurableRest(ctx.api(), { to, text, clientMsgId }, (o.timeout ?? 30) * 1000);
-  ctx.done(m, () => `sent #${m.seq} to ${m.to}`);
+  ctx.done(m, () => `sent #${m.seq} to ${to.startsWith('#') ? to : m.to}`);
 }
 
 interface HistoryOpts { limit?: number; beforeSeq?: number; afterSeq?: number }
 
 export async function runHistory(ctx: Context, user: string, o: HistoryOpts) {
-  const list = await ctx.api().history(parseUsername(user), { limit: o.limit, beforeSeq: o.beforeSeq, afterSeq: o.afterSeq });
-  ctx.print(list, () => list.map(formatMessage).join('\n'));
+  const peer = parseTarget(user);
+  const list = await ctx.api().history(peer, { limit: o.limit, beforeSeq: o.beforeSeq, afterSeq: o.afterSeq });
+  const names = new Map(peer.startsWith('#') && list[0] ? [[list[0].conversationId, peer]] : []);
+  ctx.print(list, () => list.map((m) => formatMessage(m, names)).join('\n'));
 }
 
-const LIVE_EVENTS = ['presence:update', 'typing:update', 'receipt:update', 'ai:chunk', 'friend:update'] as const;
+const LIVE_EVENTS = ['presence:update', 'typing:update', 'receipt:update', 'ai:chunk', 'friend:update', 'group:update'] as const;
 
 /**
  * Prints incoming messages until SIGINT (or `signal` aborts), gap-free across reconnects.
  * With `events`, every server event is printed as {event, data} (messages as "message:new").
  */
 export async function runListen(ctx: Context, opts: { events?: boolean } = {}, signal?: AbortSignal) {
+  // Group messages are shown by the group's #handle (kept current as groups change).
+  const human = !ctx.json && !opts.events;
+  const groups = new Map<string, string>();
+  if (human) for (const g of await ctx.api().groups()) groups.set(g.conversationId, `#${g.handle}`);
   const conn = await ctx.connect();
   const { MessageStream } = await import('../../client/socket.js');
   const stream = new MessageStream(ctx.api(), conn);
+  if (human) conn.socket.on('group:update', (e) => { groups.set(e.group.conversationId, `#${e.group.handle}`); });
   let fatal: ChatError | undefined;
   let stopping = false;
   const done = new Promise<void>((resolve) => {
@@ -60,7 +67,7 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
   stream.on('message', (m: Message) => {
     if (opts.events) ctx.io.out(safeJson({ event: 'message:new', data: m }) + '\n');
     else if (ctx.json) ctx.io.out(safeJson(m) + '\n');
-    else ctx.io.out(formatMessage(m) + '\n');
+    else ctx.io.out(formatMessage(m, groups) + '\n');
   });
   if (opts.events) {
     for (const name of LIVE_EVENTS) {
@@ -81,16 +88,16 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
 }
 
 export function register(program: Command, ctx: () => Context) {
-  program.command('send <user> [text...]').description('send a message; exits 0 after the durable ack. Reads stdin when no text or "-"')
+  program.command('send <to> [text...]').description('send a message to a friend or a #group; exits 0 after the durable ack. Reads stdin when no text or "-"')
     .option('--idempotency-key <key>', 'sent as clientMsgId: resending with the same key never creates a second message')
     .option('--timeout <seconds>', 'give up waiting for the ack after this long', parseIntArg('--timeout', 1, 3600), 30)
     .action((u: string, words: string[], o: SendOpts) => runSend(ctx(), u, words, o));
-  program.command('history <user>').description('messages with a user, oldest first')
+  program.command('history <with>').description('messages with a friend or in a #group, oldest first')
     .option('--limit <n>', `page size (default ${LIMITS.defaultHistoryLimit}, max ${LIMITS.maxHistoryLimit})`, parseIntArg('--limit', 1, LIMITS.maxHistoryLimit))
     .option('--before-seq <seq>', 'the page just before this seq', parseIntArg('--before-seq', 0, Number.MAX_SAFE_INTEGER))
     .option('--after-seq <seq>', 'the page just after this seq', parseIntArg('--after-seq', 0, Number.MAX_SAFE_INTEGER))
     .action((u: string, o: HistoryOpts) => runHistory(ctx(), u, o));
   program.command('listen').description('print incoming messages until SIGINT; --json prints one object per line')
-    .option('--events', 'print every event type (messages, presence, typing, receipts, AI chunks, friend changes) as {event, data} lines')
+    .option('--events', 'print every event type (messages, presence, typing, receipts, AI chunks, friend and group changes) as {event, data} lines')
     .action((o: { events?: boolean }) => runListen(ctx(), o));
 }
