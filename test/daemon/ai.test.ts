@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack, AiChunkEvent, Message } from '../../src/protocol/index.js';
 import { toContents } from '../../src/daemon/services/ai.js';
 import { startFakeGemini } from '../support/fake-gemini.js';
-import { befriend, nextEvents, openSocket, registerUser, startDaemon, type TestDaemon, type TestSocket } from '../support/daemon.js';
+import { befriend, nextEvents, openSocket, registerUser, startDaemon, waitFor, type TestDaemon, type TestSocket } from '../support/daemon.js';
 
 function send(s: TestSocket, payload: unknown): Promise<Ack<Message>> {
   return (s.timeout(10_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<Message>> }).emitWithAck('message:send', payload);
@@ -177,6 +177,41 @@ describe('/ai', () => {
       expect(r.kind).toBe('system');
       expect(r.text).toMatch(/AI quota exceeded/);
       expect(gem.requests).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('answers in a group, to every member, with the group\'s context; the quota is the asker\'s', async () => {
+    const gem = await startFakeGemini({ answer: () => 'group answer' });
+    fakes.push(gem);
+    const t = await setup({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url, CHAT_AI_QUOTA_PER_HOUR: '1' });
+    try {
+      const c = await registerUser(t.d.url);
+      await befriend(t.a, c);
+      const g = await t.a.api.createGroup('aigrp', [t.b.name, c.name]);
+      const sc = await openSocket(t.d.url, c.auth.accessToken);
+      await send(t.sb, { to: '#aigrp', text: 'the group is planning a release' });
+      const replies = [t.sa, t.sb, sc].map((s) => nextReply(s));
+      const chunks: AiChunkEvent[] = [];
+      sc.on('ai:chunk', (x) => chunks.push(x));
+      expect((await send(t.sa, { to: '#aigrp', text: '/ai summarise' })).ok).toBe(true);
+      const got = await Promise.all(replies);
+      for (const r of got) expect(r).toMatchObject({ kind: 'ai', from: 'ai', to: g.conversationId, conversationId: g.conversationId, text: 'group answer' });
+      expect(chunks.at(-1)).toMatchObject({ conversationId: g.conversationId, done: true });
+      expect(JSON.stringify(gem.requests[0]!.body.contents)).toContain('the group is planning a release');
+      // a has used the hour's one question; c has not.
+      let mine = nextReply(t.sa);
+      await send(t.sa, { to: '#aigrp', text: '/ai again' });
+      expect((await mine).text).toMatch(new RegExp(`AI quota exceeded for ${t.a.name}`));
+      const atC: Message[] = [];
+      sc.on('message:new', (m) => atC.push(m));
+      await send(sc, { to: '#aigrp', text: '/ai my turn' });
+      await waitFor(() => atC.some((m) => m.kind === 'ai'));
+      // Everyone sees the quota notice: it is said in the group.
+      expect(atC.filter((m) => m.kind !== 'user').map((m) => m.kind)).toEqual(expect.arrayContaining(['ai']));
+      expect(gem.requests).toHaveLength(2);
+      sc.close();
     } finally {
       await t.close();
     }

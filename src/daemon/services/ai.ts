@@ -1,12 +1,12 @@
 import { GoogleGenAI, type Content } from '@google/genai';
 import retry from 'async-retry';
 import type { Logger } from 'pino';
-import { AI_AUTHOR, SYSTEM_AUTHOR, type Message } from '../../protocol/index.js';
+import { AI_AUTHOR, SYSTEM_AUTHOR, isGroupConversation, type Message } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { Cache } from '../engines/types.js';
 import type { MessageService } from './messages.js';
 
-const SYSTEM_PROMPT = 'You are a helpful assistant inside a terminal chat between two people. Answer the last question concisely in plain text (no Markdown tables). Lines in the conversation are prefixed with the author name.';
+const SYSTEM_PROMPT = 'You are a helpful assistant inside a terminal chat, between two people or in a group. Answer the last question concisely in plain text (no Markdown tables). Lines in the conversation are prefixed with the author name.';
 
 /** True for texts that ask the AI: "/ai" followed by whitespace and a question. */
 export function isAiRequest(text: string): boolean {
@@ -86,7 +86,9 @@ export class AiService {
 
   private reply(asker: Message, text: string, kind: 'ai' | 'system') {
     const author = kind === 'ai' ? AI_AUTHOR : SYSTEM_AUTHOR;
-    return this.messages.post(asker.conversationId, author, asker.from, text, kind, `ai:${asker.id}`);
+    // In a group the answer goes to the group (every member sees it); in a DM, to the asker.
+    const to = isGroupConversation(asker.conversationId) ? asker.conversationId : asker.from;
+    return this.messages.post(asker.conversationId, author, to, text, kind, `ai:${asker.id}`);
   }
 
   private async answer(asker: Message) {
