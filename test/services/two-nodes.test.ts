@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack, Message } from '../../src/protocol/index.js';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
-import { befriend, nextEvents, openSocket, registerUser, startDaemon, waitFor, type TestDaemon, type TestSocket } from '../support/daemon.js';
+import { befriend, nextEvents, openSocket, registerUser, sleep, startDaemon, waitFor, type TestDaemon, type TestSocket } from '../support/daemon.js';
 import { isolation } from '../support/services.js';
 import { services } from './env.js';
 
@@ -20,8 +20,8 @@ if (env) {
     let shared: Record<string, string>;
     beforeAll(async () => {
       shared = isolation('twonodes').env(env);
-      a = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000' });
-      b = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000' });
+      a = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000', CHAT_GROUP_RATE_LIMIT: '100000' });
+      b = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000', CHAT_GROUP_RATE_LIMIT: '100000' });
     });
     afterAll(async () => {
       await a?.close();
@@ -212,6 +212,70 @@ if (env) {
         await x.close();
         await y.close();
       }
+    });
+
+    it('a group with members on both nodes: a member added and one removed while messages flow; nothing lost, nothing doubled, nothing after the removal', async () => {
+      const [ann, bob, cat, dan, eve] = [await registerUser(a.url), await registerUser(b.url), await registerUser(a.url), await registerUser(b.url), await registerUser(b.url)];
+      for (const u of [bob, cat, dan, eve]) await befriend(ann, u);
+      const g = await ann.api.createGroup(`two${Date.now().toString(36)}`, [bob.name, cat.name, dan.name]);
+      const ref = `#${g.handle}`;
+      // Sockets: ann on A; bob and dan on B; cat on both; eve on B (added later).
+      const [sAnn, sBob, sCatA, sCatB, sDan, sEve] = await Promise.all([
+        openSocket(a.url, ann.auth.accessToken), openSocket(b.url, bob.auth.accessToken), openSocket(a.url, cat.auth.accessToken),
+        openSocket(b.url, cat.auth.accessToken), openSocket(b.url, dan.auth.accessToken), openSocket(b.url, eve.auth.accessToken),
+      ]);
+      const inbox = new Map<TestSocket, Message[]>();
+      for (const s of [sAnn, sBob, sCatA, sCatB, sDan, sEve]) {
+        const got: Message[] = [];
+        inbox.set(s, got);
+        s.on('message:new', (m) => { if (m.conversationId === g.conversationId) got.push(m); });
+      }
+      const acked: Message[] = [];
+      let flowing = true;
+      const flow = async (s: TestSocket, tag: string) => {
+        for (let i = 0; flowing || i < 20; i++) {
+          const r = await send(s, { to: ref, text: `${tag} ${i}`, clientMsgId: `${tag}-${i}` });
+          if (!r.ok) throw new Error(r.error.code);
+          acked.push(r.data);
+        }
+      };
+      const senders = Promise.all([flow(sAnn, 'ann'), flow(sBob, 'bob')]);
+      await sleep(150);
+      await ann.api.addGroupMembers(ref, [eve.name]);
+      await sleep(150);
+      await ann.api.removeGroupMember(ref, cat.name);
+      await sleep(150);
+      flowing = false;
+      await senders;
+      await sleep(500);
+      const history = await waitFor(async () => {
+        const h = await dan.api.history(ref, { limit: 500 });
+        return h.length === acked.length + 3 && h; // + created, added, removed
+      }, 15_000);
+      const addSeq = history.find((m) => m.kind === 'system' && m.text.includes(`added ${eve.name}`))!.seq;
+      const removeSeq = history.find((m) => m.kind === 'system' && m.text.includes(`removed ${cat.name}`))!.seq;
+      const last = history.at(-1)!.seq;
+      // Live order across nodes may differ from seq order (a node delivers its own sends at once,
+      // the other node's a loop turn later); clients put them in order by seq. Counted here: each
+      // seq once.
+      const seqs = (s: TestSocket) => inbox.get(s)!.map((m) => m.seq).sort((x, y) => x - y);
+      const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+      const dups = (xs: number[]) => xs.length - new Set(xs).size;
+      // dan saw everything after the group was created, once, in order.
+      expect(seqs(sDan)).toEqual(range(2, last));
+      // bob and ann saw everything but their own sends (those came as acks).
+      const own = (who: string) => acked.filter((m) => m.from === who).map((m) => m.seq);
+      expect([...seqs(sBob), ...own(bob.name)].sort((x, y) => x - y)).toEqual(range(2, last));
+      expect([...seqs(sAnn), ...own(ann.name)].sort((x, y) => x - y)).toEqual(range(2, last));
+      // eve: everything from her addition on; cat: nothing after the removal, on either node.
+      expect(seqs(sEve).filter((q) => q >= addSeq)).toEqual(range(addSeq, last));
+      for (const s of [sCatA, sCatB]) {
+        expect(Math.max(...seqs(s))).toBe(removeSeq);
+        expect(dups(seqs(s))).toBe(0);
+      }
+      expect(new Set(acked.map((m) => m.seq)).size).toBe(acked.length);
+      console.log(`two-node group: ${acked.length} sent and acked, ${history.length} stored (with 3 system), dan got ${seqs(sDan).length} lost ${last - 1 - seqs(sDan).length} dup ${dups(seqs(sDan))}; eve added at #${addSeq} got ${seqs(sEve).filter((q) => q >= addSeq).length}/${last - addSeq + 1}; cat removed at #${removeSeq} got ${seqs(sCatA).filter((q) => q > removeSeq).length} (A) + ${seqs(sCatB).filter((q) => q > removeSeq).length} (B) after`);
+      for (const s of [sAnn, sBob, sCatA, sCatB, sDan, sEve]) s.close();
     });
   });
 }

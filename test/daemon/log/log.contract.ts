@@ -54,6 +54,14 @@ export function logContract(name: string, make: () => Promise<LogFixture>) {
       for (const u of ['rw', 'yw']) expect((await f.log.conversations(u)).map((c) => [c.conversationId, c.lastSeq])).toEqual([['dm:rw:yw', 50]]);
     });
 
+    it('sequences a group conversation like any other, and lists it among nobody\'s direct conversations', async () => {
+      const conv = `g:${uuidv7()}`;
+      const got = await Promise.all(['gw', 'gx', 'gw'].map((from, i) => f.log.append({ ...draft('dm:gw:gx', `g${i}`), conversationId: conv, from, to: conv })));
+      expect(got.map((g) => g.message.seq).sort()).toEqual([1, 2, 3]);
+      expect((await f.log.read(conv, { limit: 10 })).map((m) => [m.seq, m.to])).toEqual([[1, conv], [2, conv], [3, conv]]);
+      for (const u of ['gw', 'gx']) expect(await f.log.conversations(u)).toEqual([]);
+    });
+
     it('accepts a (from, clientMsgId) once: a resend in the same group, later, and after a restart gets the original and takes no seq', async () => {
       const [a, b] = await Promise.all([f.log.append(draft('dm:dd:ee', 'once', 'c-1')), f.log.append(draft('dm:dd:ee', 'once', 'c-1'))]);
       expect([a.fresh, b.fresh].sort()).toEqual([false, true]);
