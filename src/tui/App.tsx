@@ -12,9 +12,17 @@ import { useKeys } from './use-keys.js';
 import { conversationLines, newMessagesScroll, scrollTo } from './layout.js';
 import { MessagePane } from './MessagePane.js';
 import { Sidebar } from './Sidebar.js';
-import { initialState, reducer, type TuiState } from './state.js';
+import { initialState, reducer, type PromptPurpose, type TuiState } from './state.js';
+import { MembersOverlay } from './MembersOverlay.js';
 import { StatusBar } from './StatusBar.js';
 import { theme } from './theme.js';
+
+const PROMPT_LABELS: Record<PromptPurpose, string> = {
+  search: 'search: ',
+  addFriend: 'add friend: ',
+  newGroup: 'new group (name, then friends): ',
+  addMembers: 'add to the group (friends): ',
+};
 
 export interface AppProps {
   api: ApiClient;
@@ -59,8 +67,8 @@ export function App(props: AppProps) {
   const promptRef = useRef('');
   const setLine = (l: LineState) => { lineRef.current = l; dispatch({ type: 'line', line: l }); };
   const lineOp = (o: LineOp) => setLine(applyLine(lineRef.current, o));
-  const openPrompt = (purpose: 'addFriend' | 'search') => { promptRef.current = ''; dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: '' } }); };
-  const setPrompt = (purpose: 'addFriend' | 'search', v: string) => { promptRef.current = v; dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: v } }); };
+  const openPrompt = (purpose: PromptPurpose) => { promptRef.current = ''; dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: '' } }); };
+  const setPrompt = (purpose: PromptPurpose, v: string) => { promptRef.current = v; dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: v } }); };
 
   useEffect(() => {
     controller.start(() => stateRef.current).catch((err: Error) => dispatch({ type: 'notice', text: err.message }));
@@ -75,6 +83,7 @@ export function App(props: AppProps) {
   useEffect(() => {
     if (!selected) return;
     if ((conv?.messages.length ?? 0) <= 1) void controller.loadOlder(selected);
+    if (conv?.kind === 'group') void controller.loadReads(selected);
   }, [selected]);
   useEffect(() => {
     if (selected && conv && conv.scroll === 0) controller.markRead(selected);
@@ -156,6 +165,18 @@ export function App(props: AppProps) {
       case 'acceptFriend':
         void controller.acceptOldest();
         return;
+      case 'newGroup':
+        openPrompt('newGroup');
+        return;
+      case 'addMembers':
+      case 'members':
+        if (!s.selected || s.conversations[s.selected]?.kind !== 'group') {
+          dispatch({ type: 'notice', text: 'open a group first (Alt+G makes one)' });
+          return;
+        }
+        if (id === 'addMembers') openPrompt('addMembers');
+        else void controller.showMembers(s.selected);
+        return;
       case 'editor': {
         // The draft goes to $EDITOR and comes back to the input line, to be reviewed and sent with Enter.
         if (!props.runEditor) return;
@@ -217,6 +238,8 @@ export function App(props: AppProps) {
         const value = promptRef.current;
         dispatch({ type: 'overlay', overlay: null });
         if (o.purpose === 'addFriend' && value.trim()) void controller.addFriend(value.trim());
+        if (o.purpose === 'newGroup' && value.trim()) void controller.createGroup(value.trim());
+        if (o.purpose === 'addMembers' && value.trim() && s.selected) void controller.addMembers(s.selected, value.trim());
         if (o.purpose === 'search' && value) {
           dispatch({ type: 'search', query: value });
         }
@@ -245,11 +268,11 @@ export function App(props: AppProps) {
     <Box flexDirection="column" width={size.columns} height={height}>
       <Box height={paneHeight}>
         <Sidebar state={state} width={sidebarWidth} height={paneHeight} t={t} />
-        {state.overlay?.kind === 'help' ? <HelpOverlay width={paneWidth} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
+        {state.overlay?.kind === 'help' ? <HelpOverlay width={paneWidth} /> : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
       </Box>
       <Box width={size.columns}>
         {prompt ? (
-          <Text wrap="truncate">{prompt.purpose === 'search' ? 'search: ' : 'add friend: '}{prompt.value}<Text inverse> </Text></Text>
+          <Text wrap="truncate">{PROMPT_LABELS[prompt.purpose]}{prompt.value}<Text inverse> </Text></Text>
         ) : (
           <Text wrap="truncate" dimColor={state.focus !== 'input'}>
             {promptLabel}{view.before}{state.focus === 'input' ? <Text inverse>{view.at}</Text> : view.at}{view.after}

@@ -11,14 +11,15 @@ export function Sidebar({ state, width, height, t }: { state: TuiState; width: n
   for (const peer of peers.slice(0, Math.max(0, Math.floor((height - 2) / 2)))) {
     const c = state.conversations[peer]!;
     const sel = state.selected === peer;
-    const online = state.presence[peer] === true;
+    const group = c.kind === 'group';
+    const online = !group && state.presence[peer] === true;
     const unread = c.unread > 0 ? ` (${c.unread})` : '';
     const last = c.messages.at(-1);
     const preview = last ? sanitizeLine(`${last.kind === 'ai' ? 'AI' : last.from === state.me ? 'you' : last.from}: ${last.text}`) : 'no messages yet';
     rows.push(
       <Box key={peer} flexDirection="column">
         <Text inverse={sel && state.focus === 'sidebar'} bold={sel || c.unread > 0} wrap="truncate">
-          <Text color={online ? t.online : undefined}>{online ? '●' : '○'}</Text> {sanitizeLine(peer)}{unread}
+          <Text color={online ? t.online : undefined}>{group ? '#' : online ? '●' : '○'}</Text> {group ? sanitizeLine(`${peer.slice(1)} · ${c.title}`) : sanitizeLine(peer)}{unread}
         </Text>
         <Text dimColor wrap="truncate">  {preview.slice(0, inner - 2)}</Text>
       </Box>,
@@ -28,7 +29,7 @@ export function Sidebar({ state, width, height, t }: { state: TuiState; width: n
   return (
     <Box flexDirection="column" width={width} height={height} borderStyle="single" borderTop={false} borderBottom={false} borderLeft={false}>
       <Text bold underline>Conversations</Text>
-      {rows.length ? rows : <Text dimColor>{state.connection === 'online' ? 'none yet: Alt+A adds a friend' : 'waiting for chatd…'}</Text>}
+      {rows.length ? rows : <Text dimColor>{state.connection === 'online' ? 'none yet: Alt+A adds a friend, Alt+G makes a group' : 'waiting for chatd…'}</Text>}
       {pending > 0 ? <Text color={t.warn} wrap="truncate">requests (Alt+Y):</Text> : null}
       {state.requests.incoming.slice(0, 3).map((u) => <Text key={`rq-${u}`} color={t.warn} wrap="truncate">  {sanitizeLine(u)}</Text>)}
     </Box>

@@ -1,8 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
-import { ChatError, ERROR_CODES, TYPING_THROTTLE_MS, TYPING_TTL_MS, type ConversationView, type Message, type ServerToClientEvents as ServerEvents } from '../protocol/index.js';
+import { ChatError, ERROR_CODES, TYPING_THROTTLE_MS, TYPING_TTL_MS, isGroupConversation, type ConversationView, type GroupEvent, type Message, type ServerToClientEvents as ServerEvents } from '../protocol/index.js';
 import type { ApiClient } from '../client/api.js';
 import { MessageStream, call, sendDurable, type Connection } from '../client/socket.js';
-import type { Action, PendingMessage, TuiState } from './state.js';
+import { peerOf, type Action, type PendingMessage, type TuiState } from './state.js';
 
 export type Dispatch = (a: Action) => void;
 
@@ -57,6 +57,7 @@ export class ChatController {
       if (text) this.dispatch({ type: 'notice', text });
       void this.refresh();
     });
+    s.on('group:update', (e) => this.onGroupEvent(e));
     s.on('connect', () => {
       this.dispatch({ type: 'connection', state: 'online' });
       this.onConnectView = this.refresh();
@@ -83,7 +84,37 @@ export class ChatController {
     if (view) await this.stream.start(view);
   }
 
+  /** A group change: say what happened, drop a group I am no longer in, reload the view. */
+  private onGroupEvent(e: GroupEvent) {
+    const st = this.getState();
+    const me = st.me;
+    const name = `#${e.group.handle}`;
+    const who = e.by === me ? 'you' : e.by;
+    const users = (e.users ?? []).map((u) => (u === me ? 'you' : u)).join(', ');
+    const text: Record<GroupEvent['type'], string> = {
+      created: `${who} created ${name}`,
+      member_added: `${who} added ${users} to ${name}`,
+      member_removed: `${who} removed ${users} from ${name}`,
+      member_left: `${users} left ${name}`,
+      role_changed: `${who} made ${users} ${e.role ?? ''} in ${name}`,
+      renamed: `${who} renamed ${name}`,
+      topic_changed: `${who} changed the topic of ${name}`,
+      deleted: `${who} deleted ${name}`,
+    };
+    if (e.by !== me) this.dispatch({ type: 'notice', text: text[e.type] });
+    const gone = e.type === 'deleted' || ((e.type === 'member_removed' || e.type === 'member_left') && e.users?.includes(me));
+    const peer = peerOf(st, e.group.conversationId);
+    // A moved handle is a new key: the old one goes, the refresh brings the new one.
+    if (peer && (gone || peer !== name)) this.dispatch({ type: 'drop', peer });
+    void this.refresh();
+  }
+
   private onMessage(m: Message) {
+    // A group this view does not know yet (just created or joined): load it first.
+    if (isGroupConversation(m.conversationId) && !peerOf(this.getState(), m.conversationId)) {
+      void this.refresh().then(() => this.onMessage(m));
+      return;
+    }
     this.dispatch({ type: 'message', message: m });
     const st = this.getState();
     if (m.from !== st.me) {
@@ -193,6 +224,51 @@ export class ChatController {
       await this.refresh();
     } catch (err) {
       this.dispatch({ type: 'notice', text: `add friend: ${(err as Error).message}` });
+    }
+  }
+
+  /** The other members' read markers of a group (for "read by N"). */
+  async loadReads(peer: string) {
+    try {
+      const receipts = await this.api.groupReceipts(peer);
+      const me = this.getState().me;
+      this.dispatch({ type: 'groupReads', peer, reads: Object.fromEntries(Object.entries(receipts).filter(([u]) => u !== me).map(([u, r]) => [u, r.read])) });
+    } catch (err) {
+      this.log('group receipts failed', err);
+    }
+  }
+
+  async showMembers(peer: string) {
+    try {
+      const list = await this.api.groupMembers(peer);
+      this.dispatch({ type: 'overlay', overlay: { kind: 'members', peer, list } });
+      void this.loadReads(peer);
+    } catch (err) {
+      this.dispatch({ type: 'notice', text: `members: ${(err as Error).message}` });
+    }
+  }
+
+  /** "ops alice bob" (or "#ops alice, bob"): creates #ops with those friends and opens it. */
+  async createGroup(input: string) {
+    const [name, ...users] = input.split(/[\s,]+/).filter(Boolean);
+    try {
+      const g = await this.api.createGroup(name!, users);
+      this.dispatch({ type: 'notice', text: `created #${g.handle} with ${g.memberCount} member${g.memberCount === 1 ? '' : 's'} (Alt+I adds more)` });
+      await this.refresh();
+      this.dispatch({ type: 'select', peer: `#${g.handle}` });
+      this.dispatch({ type: 'focus', focus: 'input' });
+    } catch (err) {
+      this.dispatch({ type: 'notice', text: `new group: ${(err as Error).message}` });
+    }
+  }
+
+  async addMembers(peer: string, input: string) {
+    const users = input.split(/[\s,]+/).filter(Boolean);
+    try {
+      const g = await this.api.addGroupMembers(peer, users);
+      this.dispatch({ type: 'notice', text: `#${g.handle} now has ${g.memberCount} members` });
+    } catch (err) {
+      this.dispatch({ type: 'notice', text: `add to ${peer}: ${(err as Error).message}` });
     }
   }
 

@@ -16,7 +16,7 @@ export interface Binding {
 export type BindingId =
   | 'quit' | 'help' | 'closeOverlay' | 'switchPane' | 'nextConversation' | 'prevConversation'
   | 'sidebarDown' | 'sidebarUp' | 'openConversation' | 'scrollUp' | 'scrollDown' | 'jumpLatest'
-  | 'search' | 'searchNext' | 'addFriend' | 'acceptFriend' | 'editor' | 'newline' | 'send' | 'edit';
+  | 'search' | 'searchNext' | 'addFriend' | 'acceptFriend' | 'newGroup' | 'addMembers' | 'members' | 'editor' | 'newline' | 'send' | 'edit';
 
 const plain = (k: KeyEvent) => !k.ctrl && !k.meta;
 const ctrl = (ch: string) => (k: KeyEvent) => k.ctrl && !k.meta && k.name === undefined && k.ch === ch;
@@ -48,12 +48,12 @@ export function lineOpFor(k: KeyEvent): LineOp | undefined {
 /**
  * The one key-binding registry: it drives the behaviour (App), the help overlay and the tests.
  * Printable keys and readline's editing keys belong to the input line; the chat's actions use
- * Ctrl+N/P/O/R/G/L/C/Q, Alt+A/Y, Tab, paging keys and F1.
+ * Ctrl+N/P/O/R/G/L/C/Q, Alt+A/Y/G/I/M, Tab, paging keys and F1.
  */
 export const BINDINGS: readonly Binding[] = [
   { id: 'quit', keys: 'Ctrl+C, Ctrl+Q', description: 'quit (the terminal is restored)', scope: 'global', match: (k) => ctrl('c')(k) || ctrl('q')(k) },
   { id: 'help', keys: '? (empty input), F1', description: 'show or hide this help', scope: 'empty-input', match: (k) => (plain(k) && k.name === undefined && k.ch === '?') || k.name === 'f1' },
-  { id: 'closeOverlay', keys: 'Esc', description: 'close help, prompt or search', scope: 'overlay', match: named('escape') },
+  { id: 'closeOverlay', keys: 'Esc', description: 'close help, prompt, member list or search', scope: 'overlay', match: named('escape') },
   { id: 'switchPane', keys: 'Tab', description: 'switch focus between conversations and input', scope: 'global', match: (k) => k.name === 'tab' || k.name === 'backtab' },
   { id: 'nextConversation', keys: 'Ctrl+N', description: 'next conversation', scope: 'global', match: ctrl('n') },
   { id: 'prevConversation', keys: 'Ctrl+P', description: 'previous conversation', scope: 'global', match: ctrl('p') },
@@ -67,6 +67,9 @@ export const BINDINGS: readonly Binding[] = [
   { id: 'searchNext', keys: 'Ctrl+G', description: 'next (older) search match', scope: 'global', match: ctrl('g') },
   { id: 'addFriend', keys: 'Alt+A', description: 'add a friend by name', scope: 'global', match: alt('a') },
   { id: 'acceptFriend', keys: 'Alt+Y', description: 'accept the oldest pending friend request', scope: 'global', match: alt('y') },
+  { id: 'newGroup', keys: 'Alt+G', description: 'create a group: its name, then friends to add', scope: 'global', match: alt('g') },
+  { id: 'addMembers', keys: 'Alt+I', description: 'add friends to the open group', scope: 'global', match: alt('i') },
+  { id: 'members', keys: 'Alt+M', description: 'show the open group\'s members (Esc closes)', scope: 'global', match: alt('m') },
   { id: 'editor', keys: 'Ctrl+O', description: 'edit the draft in $EDITOR (it comes back to the input line)', scope: 'global', match: ctrl('o') },
   { id: 'newline', keys: 'Alt+Enter, Shift+Enter', description: 'a new line in the message', scope: 'input', match: (k) => k.name === 'return' && (k.meta || k.shift) },
   { id: 'send', keys: 'Enter', description: 'send the message (queued while offline)', scope: 'input', match: named('return') },
@@ -75,7 +78,7 @@ export const BINDINGS: readonly Binding[] = [
 
 export interface KeyContext {
   focus: 'sidebar' | 'input';
-  overlay: null | 'help' | 'prompt';
+  overlay: null | 'help' | 'prompt' | 'members';
   inputEmpty: boolean;
 }
 

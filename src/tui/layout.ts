@@ -44,8 +44,17 @@ const pad = (n: number) => String(n).padStart(2, '0');
 const hhmm = (iso: string) => { const d = new Date(iso); return `${pad(d.getHours())}:${pad(d.getMinutes())}`; };
 const day = (iso: string) => { const d = new Date(iso); return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`; };
 
+/** Groups: how many other members have read up to a message. */
+export function readBy(c: ConversationState, m: Message): number {
+  return Object.values(c.reads).filter((r) => r >= m.seq).length;
+}
+
 function marker(m: Message, c: ConversationState, me: string): string {
   if (m.from !== me) return '';
+  if (c.kind === 'group') {
+    const n = readBy(c, m);
+    return n > 0 ? ` ✓ read by ${n}` : '';
+  }
   if (m.seq <= c.peerRead) return ' ✓✓';
   if (m.seq <= c.peerDelivered) return ' ✓';
   return '';

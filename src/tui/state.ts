@@ -1,5 +1,5 @@
 import { emptyLine, type LineState } from './line-editor.js';
-import { dmPeer, type AiChunkEvent, type ConversationView, type FriendRequests, type Message, type ReceiptEvent, type TypingEvent } from '../protocol/index.js';
+import { dmPeer, type AiChunkEvent, type ConversationView, type FriendRequests, type GroupMemberView, type Message, type ReceiptEvent, type TypingEvent } from '../protocol/index.js';
 
 export interface PendingMessage {
   clientMsgId: string;
@@ -10,7 +10,15 @@ export interface PendingMessage {
 }
 
 export interface ConversationState {
+  /** The key: a friend's username, or a group's `#handle`. */
   peer: string;
+  kind: 'dm' | 'group';
+  /** A group's display name (untrusted text). */
+  title: string;
+  /** A group's member count. */
+  members: number;
+  /** A group's other members' read markers (for "read by N"). */
+  reads: Record<string, number>;
   conversationId: string;
   /** Sorted by seq, no duplicates. */
   messages: Message[];
@@ -28,7 +36,8 @@ export interface ConversationState {
   newFrom?: number;
 }
 
-export type Overlay = null | { kind: 'help' } | { kind: 'prompt'; purpose: 'addFriend' | 'search'; value: string };
+export type PromptPurpose = 'addFriend' | 'search' | 'newGroup' | 'addMembers';
+export type Overlay = null | { kind: 'help' } | { kind: 'prompt'; purpose: PromptPurpose; value: string } | { kind: 'members'; peer: string; list: GroupMemberView[] };
 
 export interface TuiState {
   me: string;
@@ -84,11 +93,23 @@ export type Action =
   | { type: 'search'; query: string }
   | { type: 'searchNext' }
   | { type: 'notice'; text: string | null; now?: number; connection?: boolean }
-  | { type: 'read'; peer: string; seq: number };
+  | { type: 'read'; peer: string; seq: number }
+  | { type: 'groupReads'; peer: string; reads: Record<string, number> }
+  | { type: 'drop'; peer: string };
 
 function emptyConversation(me: string, peer: string): ConversationState {
-  const conversationId = me < peer ? `dm:${me}:${peer}` : `dm:${peer}:${me}`;
-  return { peer, conversationId, messages: [], pending: [], unread: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: '', hasOlder: true, scroll: 0 };
+  const group = peer.startsWith('#');
+  // A group's id comes with its conversation view; until then it matches no message.
+  const conversationId = group ? '' : me < peer ? `dm:${me}:${peer}` : `dm:${peer}:${me}`;
+  return { peer, kind: group ? 'group' : 'dm', title: peer, members: group ? 0 : 2, reads: {}, conversationId, messages: [], pending: [], unread: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: '', hasOlder: true, scroll: 0 };
+}
+
+/** The conversation key of a conversation id: the DM's other user, or the group's `#handle` once known. */
+export function peerOf(s: TuiState, conversationId: string): string | undefined {
+  const dm = dmPeer(conversationId, s.me);
+  if (dm) return dm;
+  for (const c of Object.values(s.conversations)) if (c.conversationId === conversationId) return c.peer;
+  return undefined;
 }
 
 /** Merges messages by seq (later copies of a seq replace earlier ones). */
@@ -118,7 +139,7 @@ function step(s: TuiState, a: Action): TuiState {
       let next = s;
       for (const v of a.list) {
         next = withConv(next, v.with, (c) => ({
-          ...c, conversationId: v.conversationId, unread: v.unread, myRead: v.myRead, peerDelivered: v.peerDelivered, peerRead: v.peerRead,
+          ...c, conversationId: v.conversationId, kind: v.kind, title: v.title, members: v.members ?? 2, unread: v.unread, myRead: v.myRead, peerDelivered: v.peerDelivered, peerRead: v.peerRead,
           lastActivity: v.lastMessage?.createdAt ?? c.lastActivity, messages: v.lastMessage ? mergeMessages(c.messages, [v.lastMessage]) : c.messages,
         }));
       }
@@ -137,7 +158,7 @@ function step(s: TuiState, a: Action): TuiState {
     case 'history':
       return withConv(s, a.peer, (c) => ({ ...c, messages: mergeMessages(c.messages, a.messages), hasOlder: a.older ? a.messages.length > 0 && a.messages[0]!.seq > 1 : c.hasOlder && (c.messages[0]?.seq ?? a.messages[0]?.seq ?? 1) > 1 }));
     case 'message': {
-      const peer = dmPeer(a.message.conversationId, s.me);
+      const peer = peerOf(s, a.message.conversationId);
       if (!peer) return s;
       const mine = a.message.from === s.me;
       let next = withConv(s, peer, (c) => {
@@ -182,11 +203,21 @@ function step(s: TuiState, a: Action): TuiState {
       return { ...s, typing };
     }
     case 'receipt': {
-      const peer = dmPeer(a.event.conversationId, s.me);
+      const peer = peerOf(s, a.event.conversationId);
       if (!peer) return s;
       return withConv(s, peer, (c) => (a.event.username === s.me
         ? { ...c, myRead: Math.max(c.myRead, a.event.read) }
-        : { ...c, peerDelivered: Math.max(c.peerDelivered, a.event.delivered), peerRead: Math.max(c.peerRead, a.event.read) }));
+        : c.kind === 'group'
+          ? { ...c, reads: { ...c.reads, [a.event.username]: Math.max(c.reads[a.event.username] ?? 0, a.event.read) } }
+          : { ...c, peerDelivered: Math.max(c.peerDelivered, a.event.delivered), peerRead: Math.max(c.peerRead, a.event.read) }));
+    }
+    case 'groupReads':
+      return withConv(s, a.peer, (c) => ({ ...c, reads: { ...c.reads, ...a.reads } }));
+    case 'drop': {
+      const conversations = { ...s.conversations };
+      delete conversations[a.peer];
+      const next = { ...s, conversations };
+      return s.selected === a.peer ? { ...next, selected: orderedPeers(next)[0] ?? null } : next;
     }
     case 'ai': {
       const e = a.event;

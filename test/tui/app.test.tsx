@@ -11,7 +11,7 @@ const KEY = {
   ctrlC: '\u0003', ctrlQ: '\u0011', ctrlN: '\u000e', ctrlP: '\u0010', ctrlU: '\u0015', ctrlD: '\u0004', ctrlL: '\u000c',
   ctrlF: '\u0006', ctrlG: '\u0007', ctrlA: '\u0001', ctrlY: '\u0019', ctrlO: '\u000f', tab: '\t', enter: '\r', esc: '\u001b',
   down: '\u001b[B', up: '\u001b[A', pageUp: '\u001b[5~', pageDown: '\u001b[6~', end: '\u001b[F',
-  ctrlR: '\u0012', altA: '\u001ba', altY: '\u001by', altEnter: '\u001b\r', left: '\u001b[D', home: '\u001b[H', ctrlW: '\u0017', ctrlE: '\u0005', ctrlK: '\u000b', f1: '\u001bOP',
+  ctrlR: '\u0012', altA: '\u001ba', altY: '\u001by', altG: '\u001bg', altI: '\u001bi', altM: '\u001bm', altEnter: '\u001b\r', left: '\u001b[D', home: '\u001b[H', ctrlW: '\u0017', ctrlE: '\u0005', ctrlK: '\u000b', f1: '\u001bOP',
 };
 
 let d: TestDaemon;
@@ -41,7 +41,7 @@ async function open(extra: { runEditor?: (t: string) => string | null } = {}) {
   const frame = () => r.lastFrame() ?? '';
   await waitFor(() => frame().includes('● online') && /to tui_(bob|carol)>/.test(frame()), 10_000).catch((e) => { console.log('FRAME:\n' + frame()); throw e; });
   // Make bob's conversation the open one.
-  for (let i = 0; i < 3 && !frame().includes('to tui_bob>'); i++) { r.stdin.write(KEY.ctrlN); await sleep(80); }
+  for (let i = 0; i < 8 && !frame().includes('to tui_bob>'); i++) { r.stdin.write(KEY.ctrlN); await sleep(80); }
   await waitFor(() => frame().includes('to tui_bob>') && frame().includes('line 79 from bob')).catch((e) => { console.log('FRAME2:\n' + frame()); throw e; });
   const press = async (...keys: string[]) => { for (const k of keys) { r.stdin.write(k); await sleep(60); } };
   return { r, conn, frame, press, close: () => { r.unmount(); conn.close(); } };
@@ -186,6 +186,40 @@ const scenarios: Record<BindingId, Scenario> = {
     await t.press(KEY.altY);
     await waitFor(() => t.frame().includes(`you and ${erin.name} are now friends`));
     expect((await erin.api.friends()).map((f) => f.username)).toEqual([alice.name]);
+    t.close();
+  },
+  async newGroup() {
+    const t = await open();
+    await t.press(KEY.altG);
+    await waitFor(() => t.frame().includes('new group (name, then friends):'));
+    await t.press(...'tuigrp1 tui_bob'.split(''), KEY.enter);
+    await waitFor(() => t.frame().includes('to #tuigrp1>') && t.frame().includes('system: tui_alice created #tuigrp1 with tui_bob'));
+    expect((await alice.api.groups()).map((g) => [g.handle, g.memberCount])).toContainEqual(['tuigrp1', 2]);
+    t.close();
+  },
+  async addMembers() {
+    await alice.api.createGroup('tuigrp2');
+    const t = await open();
+    // Not in a group: it says so.
+    await t.press(KEY.altI);
+    await waitFor(() => t.frame().includes('open a group first'));
+    for (let i = 0; i < 8 && !t.frame().includes('to #tuigrp2>'); i++) await t.press(KEY.ctrlN);
+    await t.press(KEY.altI);
+    await waitFor(() => t.frame().includes('add to the group (friends):'));
+    await t.press(...'tui_carol'.split(''), KEY.enter);
+    await waitFor(() => t.frame().includes('system: tui_alice added tui_carol'));
+    expect((await carol.api.groups()).map((g) => g.handle)).toContain('tuigrp2');
+    t.close();
+  },
+  async members() {
+    const t = await open();
+    for (let i = 0; i < 8 && !t.frame().includes('to #tuigrp2>'); i++) await t.press(KEY.ctrlN);
+    await t.press(KEY.altM);
+    await waitFor(() => t.frame().includes('#tuigrp2 · tuigrp2 · 2 members'));
+    expect(t.frame()).toMatch(/tui_alice \(owner/);
+    expect(t.frame()).toMatch(/tui_carol \(member/);
+    await t.press(KEY.esc);
+    await waitFor(() => !t.frame().includes('2 members'));
     t.close();
   },
   async editor() {
