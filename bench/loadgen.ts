@@ -6,6 +6,9 @@
  *            first `warmupMs` run at the same rate but their latencies are not recorded.
  *   flood:   closed loop: `total` messages from pair senders with `inflight` unacknowledged
  *            at a time in all, as fast as acks return; reports acks per second.
+ *   group:   open-loop messages to groups (`groups`, each a ref and its members' user indexes):
+ *            message i goes to group i mod G from its members in turn; every other member's
+ *            socket should get one copy. Latency per copy, lost and duplicated copies.
  *   connect: opens `count` idle authenticated connections, reports the connect rate, then
  *            holds them until stdin closes (the parent measures the server meanwhile).
  */
@@ -16,7 +19,7 @@ import { io as ioc, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 
 export interface Job {
-  mode: 'dm' | 'connect' | 'flood';
+  mode: 'dm' | 'connect' | 'flood' | 'group';
   target: 'chatd' | 'socketio' | 'ws';
   url: string;
   /** name and credential of each user, and the server it connects to when not `url`; dm pairs are (0,1), (2,3)… */
@@ -31,6 +34,8 @@ export interface Job {
   count?: number;
   total?: number;
   inflight?: number;
+  /** group: each group's ref (chatd `#handle`, the relay's room) and its members, as indexes into `users`. */
+  groups?: { ref: string; members: number[] }[];
 }
 
 type Received = (m: { from: string; to: string; text: string }) => void;
@@ -69,7 +74,8 @@ function connectClient(job: Job, user: { name: string; token: string; url?: stri
       ws.once('error', reject);
     });
   }
-  const auth = job.target === 'chatd' ? { token: user.token } : { user: user.name };
+  const mine = job.groups?.filter((g) => g.members.some((i) => job.users[i]!.name === user.name)).map((g) => g.ref);
+  const auth = job.target === 'chatd' ? { token: user.token } : { user: user.name, ...(mine ? { groups: mine } : {}) };
   const s: Socket = ioc(url, { transports: ['websocket'], auth, reconnection: false, forceNew: true });
   s.on('message:new', (m: { from: string; to: string; text: string }) => onMessage(m));
   return new Promise((resolve, reject) => {
@@ -162,6 +168,81 @@ async function dm(job: Job) {
   };
 }
 
+async function group(job: Job) {
+  const rate = job.rate!;
+  const durationMs = job.durationMs!;
+  const groups = job.groups!;
+  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 24));
+  const sentAt = new Map<string, number>();
+  /** Copies per (message, receiver): 1 is right, more are duplicates. */
+  const copies = new Map<string, number>();
+  let received = 0;
+  const e2e = hist();
+  const ack = hist();
+  let acked = 0;
+  const clients: Client[] = [];
+  const onMessage = (me: number) => (m: { from: string; to: string; text: string }) => {
+    const id = m.text.slice(0, m.text.indexOf('|'));
+    const key = `${id}/${me}`;
+    const n = (copies.get(key) ?? 0) + 1;
+    copies.set(key, n);
+    received++;
+    const t0 = sentAt.get(id);
+    if (n === 1 && t0 !== undefined) e2e.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+  };
+  for (let i = 0; i < job.users.length; i++) clients.push(await connectClient(job, job.users[i]!, onMessage(i)));
+  const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
+  loop.enable();
+  const runId = Math.random().toString(36).slice(2, 10);
+  const warmupMs = job.warmupMs ?? 0;
+  let sent = 0;
+  let expected = 0;
+  const start = performance.now();
+  let measureFrom = start;
+  let measuredCopies = 0;
+  let cpu0 = process.cpuUsage();
+  let warm = warmupMs === 0;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - start;
+      if (elapsed >= warmupMs + durationMs) { clearInterval(timer); resolve(); return; }
+      if (!warm && elapsed >= warmupMs) {
+        warm = true;
+        measureFrom = performance.now();
+        measuredCopies = received;
+        cpu0 = process.cpuUsage();
+        loop.reset();
+      }
+      const due = (elapsed / 1000) * rate;
+      while (sent < due) {
+        const g = groups[sent % groups.length]!;
+        const from = clients[g.members[Math.floor(sent / groups.length) % g.members.length]!]!;
+        const id = `${runId}-${sent}`;
+        const t = performance.now();
+        const recorded = warm;
+        if (recorded) sentAt.set(id, t);
+        expected += g.members.length - 1;
+        from.send(g.ref, `${id}|${pad}`, id, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
+        sent++;
+      }
+    }, 5);
+  });
+  const cpu = process.cpuUsage(cpu0);
+  const seconds = (performance.now() - measureFrom) / 1000;
+  const loadgenCpuPct = Math.round(((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100);
+  const copiesPerSec = Math.round((received - measuredCopies) / seconds);
+  const settle = performance.now();
+  while (performance.now() - settle < 5000 && (copies.size < expected || acked < sent)) await new Promise((r) => setTimeout(r, 20));
+  loop.disable();
+  const dup = [...copies.values()].reduce((s, n) => s + n - 1, 0);
+  for (const c of clients) c.close();
+  return {
+    offeredRate: rate, sent, acked, expectedCopies: expected, deliveredCopies: copies.size, lost: expected - copies.size, dup,
+    copiesPerSec, e2eMs: summary(e2e), ackMs: summary(ack),
+    loadgenLoopDelayP99Ms: loopDelayBeyondSampling(loop.percentile(99) / 1e6), loadgenCpuPct,
+  };
+}
+
 async function flood(job: Job) {
   const total = job.total!;
   const inflight = job.inflight ?? 200;
@@ -213,7 +294,7 @@ async function connect(job: Job) {
 }
 
 const job = JSON.parse(process.argv[2]!) as Job;
-const run = job.mode === 'connect' ? connect(job) : (job.mode === 'dm' ? dm(job) : flood(job)).then((r) => { process.stdout.write(JSON.stringify(r) + '\n'); });
+const run = job.mode === 'connect' ? connect(job) : (job.mode === 'dm' ? dm(job) : job.mode === 'group' ? group(job) : flood(job)).then((r) => { process.stdout.write(JSON.stringify(r) + '\n'); });
 run.then(
   () => process.exit(0),
   (err: Error) => { process.stderr.write(`loadgen: ${err.message}\n`); process.exit(1); },

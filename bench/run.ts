@@ -1,5 +1,5 @@
 /**
- * npm run bench -- <dm|connections|persist|cli|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--nodes=2] [--profile]
+ * npm run bench -- <dm|group|connections|persist|cli|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--nodes=2] [--profile]
  *
  * dm runs every chatd target twice: sends with a clientMsgId, and without one. --nodes=2 adds two
  * chatd scale-out nodes of one deployment with every pair split across them (cross-node p99 at
@@ -21,15 +21,16 @@ import { hasTaskset, only, onlyRates, profile, profileDir, quick, root, scenario
 import { cliScenario } from './scenarios/cli.js';
 import { connectionsScenario } from './scenarios/connections.js';
 import { dmScenario } from './scenarios/dm.js';
+import { groupScenario } from './scenarios/group.js';
 import { persistScenario } from './scenarios/persist.js';
 
 const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 1e9), node: process.version, taskset: hasTaskset, quick };
-const scenarios = scenario === 'all' ? ['dm', 'connections', 'persist', 'cli'] : [scenario];
+const scenarios = scenario === 'all' ? ['dm', 'group', 'connections', 'persist', 'cli'] : [scenario];
 fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 if (profile) fs.mkdirSync(profileDir, { recursive: true });
 for (const name of scenarios) {
-  const run = name === 'dm' ? dmScenario : name === 'connections' ? connectionsScenario : name === 'persist' ? persistScenario : name === 'cli' ? cliScenario : null;
-  if (!run) { console.error(`unknown scenario ${name}: dm, connections, persist, cli or all`); process.exit(2); }
+  const run = name === 'dm' ? dmScenario : name === 'group' ? groupScenario : name === 'connections' ? connectionsScenario : name === 'persist' ? persistScenario : name === 'cli' ? cliScenario : null;
+  if (!run) { console.error(`unknown scenario ${name}: dm, group, connections, persist, cli or all`); process.exit(2); }
   console.log(`== ${name}${quick ? ' (quick)' : ''} on ${machine.cores} cores, ${machine.node}; targets: ${targets.join(', ')}`);
   const result = await run(targets);
   // A partial run (some targets or rates only) never overwrites the full record.
