@@ -1,5 +1,5 @@
 /**
- * Rewrites the README's benchmark tables from bench/results/{dm,connections,persist}.json,
+ * Rewrites the README's benchmark tables from bench/results/{dm,group,connections,persist}.json,
  * between the `<!-- bench:start -->` and `<!-- bench:end -->` markers, so the README always
  * quotes the recorded run.   npx tsx bench/readme.ts
  */
@@ -134,7 +134,32 @@ function chatdAt(x: AtGoal) {
   return x.chatdP99Ms !== null ? `p99 ${x.chatdP99Ms} ms` : 'not reached';
 }
 
+interface GroupRow { maxRate: number; maxCopiesPerSec: number; p99AtMaxMs: number | null; steps: { offeredRate: number; copiesPerSec: number; e2eMs: { p50: number; p99: number }; lost: number; dup: number; loadgenCpuPct: number; serverCpuUsPerCopy?: number }[] }
+interface GroupShape { summary: { copiesRatioToSocketio: number | null; goalCopiesPerSec: number | null; chatdP99AtGoalMs: number | null; met: boolean }; settings: { groups: number; members: number; users: number } }
+
+/** Group fan-out, per shape: each target's maximum in messages and copies, and the target point. */
+function groupTable(rec: Record<string, unknown> | null) {
+  if (!rec) return '';
+  const out: string[] = [`Groups (\`npm run bench -- group\`, ${String(rec.date).slice(0, 10)}): every member connected, messages to the groups in turn from their members; a message counts M−1 copies.`, '', '| group | target | max msg/s | copies/s there | p50 ms | p99 ms | server CPU µs/copy | load generator CPU | first failing step |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const notes: string[] = [];
+  for (const [shape, v] of Object.entries(rec)) {
+    if (!/^\d+x\d+$/.test(shape)) continue;
+    const g = v as Record<string, GroupRow> & GroupShape;
+    for (const t of ['socketio', 'chatd', 'chatd-scaleout']) {
+      const r = g[t];
+      if (!r) continue;
+      const at = r.steps.find((x) => x.offeredRate === r.maxRate);
+      const fail = r.steps.find((x) => x.lost || x.dup || x.e2eMs.p99 > 100);
+      out.push(`| ${g.settings.groups} × ${g.settings.members} | ${t} | ${r.maxRate} | ${r.maxCopiesPerSec} | ${at?.e2eMs.p50 ?? '–'} | ${at?.e2eMs.p99 ?? '–'} | ${at?.serverCpuUsPerCopy ?? '–'} | ${at ? `${at.loadgenCpuPct}%` : '–'} | ${fail ? `${fail.offeredRate}: p99 ${fail.e2eMs.p99} ms${fail.lost || fail.dup ? `, lost ${fail.lost}, dup ${fail.dup}` : ''}` : '–'} |`);
+    }
+    const s = g.summary;
+    notes.push(`${g.settings.groups} × ${g.settings.members}: chatd embedded delivers **${s.copiesRatioToSocketio}×** the relay's copies per second; at 0.6× the relay (${s.goalCopiesPerSec} copies/s) its p99 is ${s.chatdP99AtGoalMs ?? 'not reached'} ms, so the target (≥ 0.6× with p99 ≤ 50 ms) is ${s.met ? 'met' : 'not met'}.`);
+  }
+  return [...out, '', ...notes.map((n) => `- ${n}`)].join('\n');
+}
+
 const dm = read('dm');
+const group = fs.existsSync(path.join(root, 'bench/results/group.json')) ? read('group') : null;
 const connections = readMerged('connections');
 const persist = readMerged('persist');
 const repeatNote = dm.repeats?.length > 1 ? ` --repeat=${dm.repeats.length}\` (dm runs ${dm.repeats.length} times, the others once)` : '`';
@@ -151,6 +176,8 @@ const block = [
   dmSideBySide(dm),
   '',
   scaleoutTable(dm),
+  '',
+  groupTable(group),
   '',
   connectionsTable(connections.data as never),
   '',
