@@ -90,6 +90,40 @@ function connectClient(job: Job, user: { name: string; token: string; url?: stri
   });
 }
 
+/**
+ * Open loop: `send(i, recorded)` is called on schedule, `rate` times a second, whether or not
+ * earlier sends were answered. The first `warmupMs` run at the same rate unrecorded (this process
+ * starts cold every step); `onWarm` runs when the recorded window starts. Returns the sends and
+ * the share of its core the generator used while recording (near 100 %: it, not the server, sets
+ * the pace).
+ */
+async function openLoop(rate: number, warmupMs: number, durationMs: number, loop: ReturnType<typeof monitorEventLoopDelay>, send: (i: number, recorded: boolean) => void, onWarm?: () => void) {
+  let sent = 0;
+  const start = performance.now();
+  let measureFrom = start;
+  let cpu0 = process.cpuUsage();
+  let warm = warmupMs === 0;
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - start;
+      if (elapsed >= warmupMs + durationMs) { clearInterval(timer); resolve(); return; }
+      if (!warm && elapsed >= warmupMs) {
+        // The recorded window starts: this process's own warm-up (JIT, first sends) is behind it.
+        warm = true;
+        measureFrom = performance.now();
+        cpu0 = process.cpuUsage();
+        loop.reset();
+        onWarm?.();
+      }
+      const due = (elapsed / 1000) * rate;
+      while (sent < due) send(sent++, warm);
+    }, 5);
+  });
+  const cpu = process.cpuUsage(cpu0);
+  const seconds = (performance.now() - measureFrom) / 1000;
+  return { sent, seconds, loadgenCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100) };
+}
+
 async function dm(job: Job) {
   const rate = job.rate!;
   const durationMs = job.durationMs!;
@@ -111,47 +145,20 @@ async function dm(job: Job) {
   for (const u of job.users) clients.push(await connectClient(job, u, onMessage(u.name)));
   const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   loop.enable();
-  // Open loop: sends leave on schedule whether or not earlier ones were answered.
   const pairs = Math.floor(clients.length / 2);
-  const tickMs = 5;
-  let due = 0;
-  let sent = 0;
   // Unique per run: chatd would (rightly) treat a reused clientMsgId as a resend.
   const runId = Math.random().toString(36).slice(2, 10);
   const warmupMs = job.warmupMs ?? 0;
-  const start = performance.now();
-  let measureFrom = start;
-  let cpu0 = process.cpuUsage();
-  let warm = warmupMs === 0;
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const elapsed = performance.now() - start;
-      if (elapsed >= warmupMs + durationMs) { clearInterval(timer); resolve(); return; }
-      if (!warm && elapsed >= warmupMs) {
-        // The recorded window starts: this process's own warm-up (JIT, first sends) is behind it.
-        warm = true;
-        measureFrom = performance.now();
-        cpu0 = process.cpuUsage();
-        loop.reset();
-      }
-      due = (elapsed / 1000) * rate;
-      while (sent < due) {
-        const p = sent % pairs;
-        const forward = Math.floor(sent / pairs) % 2 === 0;
-        const from = clients[2 * p + (forward ? 0 : 1)]!;
-        const to = clients[2 * p + (forward ? 1 : 0)]!;
-        const id = `${runId}-${sent}`;
-        const t = performance.now();
-        const recorded = warm;
-        if (recorded) sentAt.set(id, t);
-        from.send(to.user, `${id}|${pad}`, id, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
-        sent++;
-      }
-    }, tickMs);
+  const { sent, loadgenCpuPct } = await openLoop(rate, warmupMs, durationMs, loop, (i, recorded) => {
+    const p = i % pairs;
+    const forward = Math.floor(i / pairs) % 2 === 0;
+    const from = clients[2 * p + (forward ? 0 : 1)]!;
+    const to = clients[2 * p + (forward ? 1 : 0)]!;
+    const id = `${runId}-${i}`;
+    const t = performance.now();
+    if (recorded) sentAt.set(id, t);
+    from.send(to.user, `${id}|${pad}`, id, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
   });
-  // Share of its core the generator used while sending: near 100 % means it, not the server, sets the pace.
-  const cpu = process.cpuUsage(cpu0);
-  const loadgenCpuPct = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - measureFrom)) * 100);
   // Let the last messages arrive.
   const settle = performance.now();
   while (performance.now() - settle < 3000 && (receivedCount.size < sent || acked < sent)) await new Promise((r) => setTimeout(r, 20));
@@ -194,42 +201,17 @@ async function group(job: Job) {
   const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   loop.enable();
   const runId = Math.random().toString(36).slice(2, 10);
-  const warmupMs = job.warmupMs ?? 0;
-  let sent = 0;
   let expected = 0;
-  const start = performance.now();
-  let measureFrom = start;
   let measuredCopies = 0;
-  let cpu0 = process.cpuUsage();
-  let warm = warmupMs === 0;
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const elapsed = performance.now() - start;
-      if (elapsed >= warmupMs + durationMs) { clearInterval(timer); resolve(); return; }
-      if (!warm && elapsed >= warmupMs) {
-        warm = true;
-        measureFrom = performance.now();
-        measuredCopies = received;
-        cpu0 = process.cpuUsage();
-        loop.reset();
-      }
-      const due = (elapsed / 1000) * rate;
-      while (sent < due) {
-        const g = groups[sent % groups.length]!;
-        const from = clients[g.members[Math.floor(sent / groups.length) % g.members.length]!]!;
-        const id = `${runId}-${sent}`;
-        const t = performance.now();
-        const recorded = warm;
-        if (recorded) sentAt.set(id, t);
-        expected += g.members.length - 1;
-        from.send(g.ref, `${id}|${pad}`, id, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
-        sent++;
-      }
-    }, 5);
-  });
-  const cpu = process.cpuUsage(cpu0);
-  const seconds = (performance.now() - measureFrom) / 1000;
-  const loadgenCpuPct = Math.round(((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100);
+  const { sent, loadgenCpuPct, seconds } = await openLoop(rate, job.warmupMs ?? 0, durationMs, loop, (i, recorded) => {
+    const g = groups[i % groups.length]!;
+    const from = clients[g.members[Math.floor(i / groups.length) % g.members.length]!]!;
+    const id = `${runId}-${i}`;
+    const t = performance.now();
+    if (recorded) sentAt.set(id, t);
+    expected += g.members.length - 1;
+    from.send(g.ref, `${id}|${pad}`, id, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
+  }, () => { measuredCopies = received; });
   const copiesPerSec = Math.round((received - measuredCopies) / seconds);
   const settle = performance.now();
   while (performance.now() - settle < 5000 && (copies.size < expected || acked < sent)) await new Promise((r) => setTimeout(r, 20));

@@ -3,30 +3,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/index.js';
 import { closedPort, tmpDir, waitFor } from '../support/daemon.js';
-import { runChat, spawnChatd, spawnProc, CHAT_BIN, type Proc } from '../support/procs.js';
+import { chatdForFile, runChat, spawnProc, CHAT_BIN, type Proc } from '../support/procs.js';
 
-let chatd: Awaited<ReturnType<typeof spawnChatd>>;
-const started: Proc[] = [];
-beforeAll(async () => { chatd = await spawnChatd(tmpDir()); });
-afterAll(async () => {
-  for (const p of started) p.child.kill('SIGKILL');
-  chatd.child.kill('SIGTERM');
-  await chatd.exited;
-});
-
-/** A CLI user with its own config dir. */
-function user(name: string) {
-  const env = { CHAT_CONFIG_DIR: path.join(tmpDir('chat-cli-'), 'cfg'), CHAT_SERVER: chatd.url };
-  return {
-    name, env,
-    run: (args: string[], input?: string) => runChat(args, { env, input }),
-    async json<T>(args: string[]): Promise<T> {
-      const r = await runChat([...args, '--json'], { env });
-      if (r.code !== 0) throw new Error(`chat ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-      return JSON.parse(r.stdout) as T;
-    },
-  };
-}
+const file = chatdForFile();
+const started = file.started;
+const user = file.user;
 
 async function friendsPair(a: ReturnType<typeof user>, b: ReturnType<typeof user>) {
   expect((await a.run(['register', a.name, '--password-stdin'], 'password-a\n')).code).toBe(0);
@@ -61,7 +42,7 @@ describe('chat CLI end to end', () => {
     const cfg = path.join(tmpDir('chat-cli-'), 'cfg');
     // script(1) gives the CLI a real pseudo-terminal; the password is typed into it.
     const { spawn } = await import('node:child_process');
-    const child = spawn('script', ['-qfec', `${process.execPath} ${CHAT_BIN} --server ${chatd.url} register cli_tty`, '/dev/null'], { env: { ...process.env, CHAT_CONFIG_DIR: cfg }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qfec', `${process.execPath} ${CHAT_BIN} --server ${file.chatd.url} register cli_tty`, '/dev/null'], { env: { ...process.env, CHAT_CONFIG_DIR: cfg }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
     await waitFor(() => out.includes('Choose a password'));
@@ -160,7 +141,7 @@ describe('chat CLI end to end', () => {
     started.push(lb);
     await lb.waitLine(/connected/);
     // a comes online (presence), types (typing), sends (message), and b's receipt goes back to a.
-    const aliceSocket = await (await import('../support/daemon.js')).openSocket(chatd.url, JSON.parse((await import('node:fs')).readFileSync(path.join(a.env.CHAT_CONFIG_DIR, 'credentials.json'), 'utf8')).accessToken);
+    const aliceSocket = await (await import('../support/daemon.js')).openSocket(file.chatd.url, JSON.parse((await import('node:fs')).readFileSync(path.join(a.env.CHAT_CONFIG_DIR, 'credentials.json'), 'utf8')).accessToken);
     aliceSocket.emit('typing:update', { to: 'cli_evt_b', typing: true });
     expect((await a.run(['send', 'cli_evt_b', 'with events'])).code).toBe(0);
     const events = () => lb.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; data: { text?: string } });
@@ -200,22 +181,22 @@ describe('chat CLI end to end', () => {
     expect(created.code).toBe(0);
     const t = JSON.parse(created.stdout) as { id: string; name: string; token: string };
     expect((await a.run(['token', 'create', 'evil', '--password-stdin'], 'wrong-password\n')).code).toBe(4);
-    const bot = await runChat(['whoami', '--json'], { env: { CHAT_SERVER: chatd.url, CHAT_TOKEN: t.token, CHAT_CONFIG_DIR: tmpDir() } });
+    const bot = await runChat(['whoami', '--json'], { env: { CHAT_SERVER: file.chatd.url, CHAT_TOKEN: t.token, CHAT_CONFIG_DIR: tmpDir() } });
     expect(JSON.parse(bot.stdout).username).toBe('cli_ivy');
     expect((await a.json<{ id: string }[]>(['token', 'list'])).map((x) => x.id)).toEqual([t.id]);
     expect((await a.run(['token', 'revoke', t.id])).code).toBe(0);
-    const after = await runChat(['whoami'], { env: { CHAT_SERVER: chatd.url, CHAT_TOKEN: t.token, CHAT_CONFIG_DIR: tmpDir() } });
+    const after = await runChat(['whoami'], { env: { CHAT_SERVER: file.chatd.url, CHAT_TOKEN: t.token, CHAT_CONFIG_DIR: tmpDir() } });
     expect(after.code).toBe(4);
     // passwd ends the API tokens and says so; --keep-tokens keeps them.
     const t2 = JSON.parse((await a.run(['token', 'create', 'second', '--password-stdin', '--json'], 'password-i\n')).stdout) as { token: string };
     const pw = await a.run(['passwd', '--password-stdin'], 'password-i\npassword-i2\n');
     expect(pw.code).toBe(0);
     expect(pw.stdout + pw.stderr).toMatch(/0 other sessions signed out, 1 API token revoked/);
-    expect((await runChat(['whoami'], { env: { CHAT_SERVER: chatd.url, CHAT_TOKEN: t2.token, CHAT_CONFIG_DIR: tmpDir() } })).code).toBe(4);
+    expect((await runChat(['whoami'], { env: { CHAT_SERVER: file.chatd.url, CHAT_TOKEN: t2.token, CHAT_CONFIG_DIR: tmpDir() } })).code).toBe(4);
     const t3 = JSON.parse((await a.run(['token', 'create', 'third', '--password-stdin', '--json'], 'password-i2\n')).stdout) as { token: string };
     const kept = await a.run(['passwd', '--password-stdin', '--keep-tokens'], 'password-i2\npassword-i3\n');
     expect(kept.stdout + kept.stderr).toMatch(/your API tokens were kept/);
-    expect((await runChat(['whoami'], { env: { CHAT_SERVER: chatd.url, CHAT_TOKEN: t3.token, CHAT_CONFIG_DIR: tmpDir() } })).code).toBe(0);
+    expect((await runChat(['whoami'], { env: { CHAT_SERVER: file.chatd.url, CHAT_TOKEN: t3.token, CHAT_CONFIG_DIR: tmpDir() } })).code).toBe(0);
   });
 
   it('terminal escape sequences in messages are printed inert in human output and escaped in JSON', async () => {

@@ -2,29 +2,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GroupMemberView, GroupView, Message } from '../../src/protocol/index.js';
 import { tmpDir, waitFor } from '../support/daemon.js';
-import { runChat, spawnChatd, spawnProc, CHAT_BIN, type Proc } from '../support/procs.js';
+import { chatdForFile, runChat, spawnProc, CHAT_BIN, type Proc } from '../support/procs.js';
 
-let chatd: Awaited<ReturnType<typeof spawnChatd>>;
-const started: Proc[] = [];
-beforeAll(async () => { chatd = await spawnChatd(tmpDir()); });
-afterAll(async () => {
-  for (const p of started) p.child.kill('SIGKILL');
-  chatd.child.kill('SIGTERM');
-  await chatd.exited;
-});
-
-function user(name: string) {
-  const env = { CHAT_CONFIG_DIR: path.join(tmpDir('chat-cli-'), 'cfg'), CHAT_SERVER: chatd.url };
-  return {
-    name, env,
-    run: (args: string[], input?: string) => runChat(args, { env, input }),
-    async json<T>(args: string[]): Promise<T> {
-      const r = await runChat([...args, '--json'], { env });
-      if (r.code !== 0) throw new Error(`chat ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-      return JSON.parse(r.stdout) as T;
-    },
-  };
-}
+const file = chatdForFile();
+const started = file.started;
+const user = file.user;
 
 async function registered(...users: ReturnType<typeof user>[]) {
   for (const u of users) expect((await u.run(['register', u.name, '--password-stdin'], `password-${u.name}\n`)).code).toBe(0);
@@ -103,7 +85,7 @@ describe('chat group, end to end', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/CHAT_ERR_GROUP_NOT_FOUND/);
     expect((await dan.run(['group', 'create', 'dans', 'nosuchfriend'])).stderr).toMatch(/CHAT_ERR_NOT_FRIENDS/);
-    const anon = await runChat(['group', 'list'], { env: { CHAT_CONFIG_DIR: path.join(tmpDir('chat-cli-'), 'cfg'), CHAT_SERVER: chatd.url } });
+    const anon = await runChat(['group', 'list'], { env: { CHAT_CONFIG_DIR: path.join(tmpDir('chat-cli-'), 'cfg'), CHAT_SERVER: file.chatd.url } });
     expect(anon.code).toBe(4);
   });
 });

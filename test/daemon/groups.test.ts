@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatError, type Ack, type GroupEvent, type Message, type ReceiptEvent, type SyncResult, type TypingEvent } from '../../src/protocol/index.js';
-import { befriend, nextEvents, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket, type TestUser } from '../support/daemon.js';
+import { befriend, nextEvents, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket, type TestUser, errorCode } from '../support/daemon.js';
 
 let d: TestDaemon;
 beforeAll(async () => { d = await startDaemon({ CHAT_MESSAGE_RATE_LIMIT: '100000', CHAT_GROUP_RATE_LIMIT: '100000' }); });
@@ -20,15 +20,7 @@ async function sent(s: TestSocket, payload: unknown): Promise<Message> {
 function emit<T>(s: TestSocket, event: string, payload: unknown): Promise<Ack<T>> {
   return (s.timeout(10_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<T>> }).emitWithAck(event, payload);
 }
-/** The coded error a call fails with ('ok' when it does not). */
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as ChatError).code;
-  }
-}
+const code = errorCode;
 /** Everything a socket receives of one event, from now on. */
 function collect<T>(s: TestSocket, event: 'message:new' | 'group:update' | 'typing:update' | 'receipt:update'): T[] {
   const got: T[] = [];

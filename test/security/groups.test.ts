@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatError, LIMITS, type Ack, type Message, type TypingEvent } from '../../src/protocol/index.js';
 import { ApiClient } from '../../src/client/api.js';
-import { befriend, openSocket, registerUser, sleep, startDaemon, tmpDir, type TestDaemon, type TestSocket } from '../support/daemon.js';
+import { befriend, openSocket, registerUser, sleep, startDaemon, tmpDir, type TestDaemon, type TestSocket, errorCode } from '../support/daemon.js';
 import { runChat, spawnChatd } from '../support/procs.js';
 
 let d: TestDaemon;
@@ -13,14 +13,7 @@ beforeAll(async () => { d = await startDaemon({ CHAT_GROUP_RATE_LIMIT: '100000' 
 afterAll(async () => { await d.close(); });
 
 const send = (s: TestSocket, payload: unknown) => (s.timeout(10_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<Message>> }).emitWithAck('message:send', payload);
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as ChatError).code;
-  }
-}
+const code = errorCode;
 
 describe('groups against strangers and former members', () => {
   it('a non-member gets the same answer for a group that exists and one that does not, on every route and event', async () => {

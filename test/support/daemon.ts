@@ -114,3 +114,13 @@ export async function closedPort(): Promise<number> {
     });
   });
 }
+
+/** The coded error a call fails with, or 'ok' when it does not fail. */
+export async function errorCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import fs from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -78,4 +81,39 @@ export async function spawnChatd(dataDir: string, env: Record<string, string> = 
   const line = await p.waitLine(/chatd listening on/);
   const url = /listening on (http:\/\/[^"\s]+)/.exec(line)![1]!;
   return Object.assign(p, { url, port: Number(new URL(url).port) });
+}
+
+/** A `chat` user with its own config dir against `server`: `run` the CLI, or get its `--json` output. */
+export function cliUser(server: string, name: string, configDir: string) {
+  const env = { CHAT_CONFIG_DIR: configDir, CHAT_SERVER: server };
+  return {
+    name, env,
+    run: (args: string[], input?: string) => runChat(args, { env, input }),
+    async json<T>(args: string[]): Promise<T> {
+      const r = await runChat([...args, '--json'], { env });
+      if (r.code !== 0) throw new Error(`chat ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as T;
+    },
+  };
+}
+
+/**
+ * One bin/chatd for a test file: started before its tests, stopped after them, with every
+ * process the tests register in `started` killed too. `user(name)` is a CLI user of it.
+ */
+export function chatdForFile() {
+  let chatd: Awaited<ReturnType<typeof spawnChatd>> | undefined;
+  const started: Proc[] = [];
+  beforeAll(async () => { chatd = await spawnChatd(fs.mkdtempSync(path.join(os.tmpdir(), 'chat-test-'))); });
+  afterAll(async () => {
+    for (const p of started) p.child.kill('SIGKILL');
+    chatd?.child.kill('SIGTERM');
+    await chatd?.exited;
+  });
+  const get = () => { if (!chatd) throw new Error('chatd is not started yet'); return chatd; };
+  return {
+    started,
+    get chatd() { return get(); },
+    user: (name: string) => cliUser(get().url, name, path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chat-cli-')), 'cfg')),
+  };
 }
