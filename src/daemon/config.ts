@@ -150,6 +150,24 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
 }
 
+/** Secrets and URLs that may carry credentials can come from a file, as container platforms mount them (`JWT_ACCESS_SECRET_FILE=/run/secrets/jwt`). */
+function fileVariant(key: ConfigKey, spec: FieldSpec): boolean {
+  return spec.secret === true || key === 'redisUrl';
+}
+
+/** The contents of `X_FILE` (one trailing newline dropped); undefined when it is not set. Giving both X and X_FILE is an error. */
+function readSecretFile(envName: string, file: string | undefined, direct: string | undefined): string | undefined {
+  if (file === undefined || file === '') return undefined;
+  if (direct !== undefined && direct !== '') throw new ConfigError(`${envName}_FILE`, `give ${envName} or ${envName}_FILE, not both`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${envName}_FILE`, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return text.replace(/\r?\n$/, '');
+}
+
 const SECRETS_FILE = 'secrets.json';
 
 /** Reads or creates the generated secrets (mode 0600) in the data dir. */
@@ -187,6 +205,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     let name = spec.env;
     if (file[key] !== undefined) { value = file[key]; source = 'file'; name = `${configFile}: ${key}`; }
     if (dotenv[spec.env] !== undefined && dotenv[spec.env] !== '') { value = dotenv[spec.env]; source = '.env'; name = spec.env; }
+    const fromFile = fileVariant(key, spec) ? readSecretFile(spec.env, env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`], env[spec.env] ?? dotenv[spec.env]) : undefined;
+    if (fromFile !== undefined) { value = fromFile; source = 'env'; name = `${spec.env}_FILE`; }
     if (env[spec.env] !== undefined && env[spec.env] !== '') { value = env[spec.env]; source = 'env'; name = spec.env; }
     const flagVal = opts.flags?.[key];
     if (flagVal !== undefined) { value = flagVal; source = 'flag'; name = `--${spec.flag?.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()) ?? key}`; }

@@ -1,6 +1,7 @@
 import React, { useState } from 'react';
 import { render } from 'ink';
 import { spawnSync } from 'node:child_process';
+import { splitCommandLine } from './command-line.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -85,12 +86,22 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
   const runEditor = (text: string): string | null => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chat-')), 'message.txt');
     fs.writeFileSync(file, text, { mode: 0o600 });
-    const editor = ctx.env.VISUAL || ctx.env.EDITOR || 'vi';
+    // A command line, split as a shell would but run without one (see splitCommandLine).
+    let argv: string[];
+    try {
+      argv = splitCommandLine(ctx.env.VISUAL || ctx.env.EDITOR || 'vi');
+    } catch {
+      argv = [];
+    }
+    if (argv.length === 0) {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+      return null;
+    }
     // The editor gets the normal screen (it may switch to its own alternate screen and back);
     // then ours is entered again, cleared, and ink draws the whole frame anew.
     process.stdout.write(ALT_SCREEN_OFF);
     process.stdin.setRawMode?.(false);
-    const r = spawnSync(editor, [file], { stdio: 'inherit', shell: true });
+    const r = spawnSync(argv[0]!, [...argv.slice(1), file], { stdio: 'inherit' });
     process.stdin.setRawMode?.(true);
     process.stdout.write(`${ALT_SCREEN_ON}\u001b[2J`);
     screen.repaint();

@@ -81,4 +81,23 @@ describe('config', () => {
     expect(started.config.jwtAccessSecret?.length).toBeGreaterThanOrEqual(32);
     expect(started.sources.jwtAccessSecret).toBe('generated');
   });
+  it('reads secrets and credential URLs from *_FILE variants, refuses both forms at once, and names an unreadable file', () => {
+    const dir = tmpDir();
+    const secret = (name: string, text: string) => { const f = path.join(dir, name); fs.writeFileSync(f, text, { mode: 0o600 }); return f; };
+    const access = 'a'.repeat(40);
+    const { config, sources } = loadConfig({
+      env: { CHAT_DATA_DIR: dir, JWT_ACCESS_SECRET_FILE: secret('access', `${access}\n`), JWT_REFRESH_SECRET_FILE: secret('refresh', 'r'.repeat(40)), GEMINI_API_KEY_FILE: secret('gemini', 'gem-key\n'), REDIS_URL_FILE: secret('redis', 'redis://:pw@127.0.0.1:6379\n'), MONGODB_URI_FILE: secret('mongo', 'mongodb://u:p@127.0.0.1/x\n'), KAFKA_BROKERS: '127.0.0.1:9092' },
+      cwd: dir,
+    });
+    expect([config.jwtAccessSecret, config.jwtRefreshSecret, config.geminiApiKey, config.redisUrl, config.mongodbUri]).toEqual([access, 'r'.repeat(40), 'gem-key', 'redis://:pw@127.0.0.1:6379', 'mongodb://u:p@127.0.0.1/x']);
+    expect(sources.jwtAccessSecret).toBe('env');
+    const err = (env: Record<string, string>) => { try { loadConfig({ env: { CHAT_DATA_DIR: dir, ...env }, cwd: dir }); return 'ok'; } catch (e) { return (e as Error).message; } };
+    expect(err({ GEMINI_API_KEY: 'k', GEMINI_API_KEY_FILE: secret('g2', 'k2') })).toBe('invalid configuration: GEMINI_API_KEY_FILE: give GEMINI_API_KEY or GEMINI_API_KEY_FILE, not both');
+    expect(err({ GEMINI_API_KEY_FILE: path.join(dir, 'missing') })).toMatch(/^invalid configuration: GEMINI_API_KEY_FILE: cannot read .*missing: ENOENT$/);
+    // A value from a file is checked like any other, and the error names the file variable, not the secret.
+    expect(err({ JWT_ACCESS_SECRET_FILE: secret('short', 'too-short') })).toMatch(/^invalid configuration: JWT_ACCESS_SECRET_FILE: must be at least 32 characters$/);
+    // Settings that are not secrets have no file variant.
+    expect(err({ PORT_FILE: secret('port', '1234') })).toBe('ok');
+  });
 });
+
