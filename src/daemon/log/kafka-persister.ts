@@ -1,4 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import retry from 'async-retry';
+import { jittered } from './backoff.js';
 import { SeqConflictError } from '../engines/errors.js';
 import type { Logger } from 'pino';
 import { messageSchema, type Message } from '../../protocol/index.js';
@@ -155,30 +157,43 @@ export class KafkaPersister implements Lifecycle {
   private async writeUntilDone(topic: string, partition: number, records: KafkaMessage[], valid: Message[], heartbeat: () => Promise<void>, running: () => boolean): Promise<boolean> {
     let pauseMs = 1000;
     for (;;) {
-      for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      // A few quick attempts with randomised exponential backoff (async-retry), then a pause.
+      let poison = false;
+      const stored = await retry(async (bail, attempt) => {
         try {
           await this.store.insertMessages(valid);
-          this.stored += valid.length;
-          if (this.pausedSince !== null) this.log.info({ topic, partition, pausedMs: Date.now() - this.pausedSince }, 'store is back; consumer resumed');
-          this.pausedSince = null;
           return true;
         } catch (err) {
           if (err instanceof SeqConflictError) {
-            await this.isolatePoison(topic, partition, records, valid);
-            return true;
+            poison = true;
+            return false;
           }
           this.lastError = (err as Error).message;
           this.log.warn({ attempt, err: this.lastError, topic, partition }, 'store write failed');
-          if (attempt < ATTEMPTS) await sleep(100 * 2 ** (attempt - 1));
+          if (!running()) {
+            bail(err as Error);
+            return false;
+          }
+          throw err;
         }
-        if (!running()) return false;
+      }, { retries: ATTEMPTS - 1, factor: 2, minTimeout: 100, maxTimeout: 1000, randomize: true }).catch(() => false);
+      if (poison) {
+        await this.isolatePoison(topic, partition, records, valid);
+        return true;
       }
+      if (stored) {
+        this.stored += valid.length;
+        if (this.pausedSince !== null) this.log.info({ topic, partition, pausedMs: Date.now() - this.pausedSince }, 'store is back; consumer resumed');
+        this.pausedSince = null;
+        return true;
+      }
+      if (!running()) return false;
       if (this.pausedSince === null) {
         this.pausedSince = Date.now();
         this.log.error({ topic, partition, err: this.lastError }, 'store unavailable after retries; pausing the partition');
       }
       // Paused: keep the group membership alive, fetch nothing, retry later.
-      const until = Date.now() + pauseMs;
+      const until = Date.now() + jittered(pauseMs);
       while (Date.now() < until) {
         if (!running()) return false;
         await heartbeat().catch(() => {});

@@ -1,4 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
+import { jittered } from './backoff.js';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import crypto from 'node:crypto';
@@ -276,7 +277,7 @@ export class ScaleOutLog implements MessageLog {
   private scheduleRetry(delayMs: number) {
     if (this.closed) return;
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.retryFailed().catch(() => {}), delayMs);
+    this.retryTimer = setTimeout(() => void this.retryFailed().catch(() => {}), delayMs > 0 ? jittered(delayMs) : 0);
     this.retryTimer.unref();
   }
 
