@@ -19,6 +19,7 @@ import { AuthService } from './services/auth.js';
 import { FriendService } from './services/friends.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
+import { VERSION } from '../client/version.js';
 
 export interface Daemon {
   readonly config: Config;
@@ -48,6 +49,22 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const engines = opts.engines ?? createEngines(config, log);
   const metrics = new client.Registry();
   client.collectDefaultMetrics({ register: metrics });
+  new client.Gauge({ name: 'chatd_build_info', help: 'Always 1: the chatd version, the Node version and the engines in use', labelNames: ['version', 'node', 'store', 'log', 'cache'], registers: [metrics] })
+    .set({ version: VERSION, node: process.version, store: engines.store.kind, log: engines.log.kind, cache: engines.cache.kind }, 1);
+  if (engines.log.kind === 'scaleout') {
+    // The scale-out pipeline's backlog, read on each scrape (what `chat admin status` shows).
+    const ops = engines.ops;
+    new client.Gauge({
+      name: 'chatd_pipeline_backlog', help: 'Scale-out backlog: consumer_lag (Kafka records not yet stored), failed_publishes (acknowledged while Kafka was down), dead_letters (pending replay)', labelNames: ['kind'], registers: [metrics],
+      async collect() {
+        const st = await ops.status().catch(() => null);
+        if (!st) return;
+        if (st.consumerLag !== null) this.set({ kind: 'consumer_lag' }, st.consumerLag);
+        if (st.failedStore !== null) this.set({ kind: 'failed_publishes' }, st.failedStore);
+        if (st.dlq) this.set({ kind: 'dead_letters' }, st.dlq.pending);
+      },
+    });
+  }
   // Group commit (embedded) or produce (Kafka): how many messages go together and how long it takes.
   const groupSize = new client.Histogram({ name: 'chatd_pipeline_group_size', help: 'Messages per group commit or produce request', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: [metrics] });
   const groupTime = new client.Histogram({ name: 'chatd_pipeline_group_seconds', help: 'Time to commit or produce one group', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5], registers: [metrics] });

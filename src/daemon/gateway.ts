@@ -85,6 +85,8 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   const connections = new client.Gauge({ name: 'chatd_socket_connections', help: 'Connected sockets on this node', registers: [deps.metrics] });
   const sent = new client.Counter({ name: 'chatd_messages_sent_total', help: 'Messages acknowledged to senders', registers: [deps.metrics] });
   const rejected = new client.Counter({ name: 'chatd_socket_errors_total', help: 'Socket events answered with an error', labelNames: ['code'], registers: [deps.metrics] });
+  /** Per event, from its arrival to its answer; `code` is "ok" or the error code it was answered with. */
+  const eventDuration = new client.Histogram({ name: 'chatd_socket_event_duration_seconds', help: 'Socket event handling time, arrival to ack', labelNames: ['event', 'code'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [deps.metrics] });
 
   /**
    * New messages reach this node's sockets at once, and the other nodes' in one publish per loop
@@ -230,10 +232,11 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   });
 
   /** Answers a failed event: coded error to the ack, counted, logged when internal. */
-  const fail = (event: string, reply: ((r: Ack<never>) => void) | undefined, err: unknown) => {
+  const fail = (event: string, reply: ((r: Ack<never>) => void) | undefined, err: unknown, started?: number) => {
     const ce = classify(err);
     if (ce.code === 'CHAT_ERR_INTERNAL') log.error({ err, event }, 'socket handler failed');
     rejected.inc({ code: ce.code });
+    if (started !== undefined) eventDuration.observe({ event, code: ce.code }, (performance.now() - started) / 1000);
     reply?.({ ok: false, error: ce.toBody() });
   };
 
@@ -246,6 +249,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     function (this: ChatSocket, payload: unknown, ack: unknown) {
       const socket = this;
       const reply = typeof ack === 'function' ? (ack as (r: Ack<R>) => void) : undefined;
+      const started = performance.now();
       try {
         if (deps.isClosing()) return fail(event, reply, new ChatError('CHAT_ERR_SHUTTING_DOWN'));
         const { expiresAt } = socket.data;
@@ -255,10 +259,11 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
         }
         fn(socket, typeof check === 'function' ? check(payload) : parse(check, payload)).then((data) => {
           succeeded?.inc();
+          eventDuration.observe({ event, code: 'ok' }, (performance.now() - started) / 1000);
           reply?.({ ok: true, data });
-        }, (err) => fail(event, reply, err));
+        }, (err) => fail(event, reply, err, started));
       } catch (err) {
-        fail(event, reply, err);
+        fail(event, reply, err, started);
       }
     };
 

@@ -59,6 +59,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   });
 
   const httpRequests = new client.Counter({ name: 'chatd_http_requests_total', help: 'HTTP requests', labelNames: ['route', 'status'], registers: [deps.metrics] });
+  // Prometheus-conventional labels: the route pattern (never the URL), the method and the status code.
+  const httpDuration = new client.Histogram({ name: 'chatd_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route', 'code'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [deps.metrics] });
 
   app.addHook('onRequest', async (req) => {
     const q = req.query as Record<string, unknown> | undefined;
@@ -77,6 +79,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unknown';
     httpRequests.inc({ route, status: reply.statusCode });
+    httpDuration.observe({ method: req.method, route, code: reply.statusCode }, reply.elapsedTime / 1000);
     // Route pattern only: URLs never carry secrets, but usernames in paths need not be logged either.
     req.log.debug({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });

@@ -31,6 +31,10 @@ if (env) {
     it('runs on the scale-out engines', async () => {
       const ready = await (await fetch(new URL('/readyz', a.url))).json() as { backends: Record<string, { kind: string }> };
       expect(Object.values(ready.backends).map((x) => x.kind)).toEqual(['mongodb', 'redis', 'scaleout', 'kafka-persister']);
+      // The pipeline's backlog is on /metrics, read at each scrape.
+      const metrics = await (await fetch(new URL('/metrics', a.url))).text();
+      for (const kind of ['consumer_lag', 'failed_publishes', 'dead_letters']) expect(metrics).toMatch(new RegExp(`^chatd_pipeline_backlog\\{kind="${kind}"\\} \\d+$`, 'm'));
+      expect(metrics).toMatch(/^chatd_build_info\{.*store="mongodb",log="scaleout",cache="redis"\} 1$/m);
     });
 
     it('a client on node A and a client on node B exchange messages live', async () => {
