@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from 'pino';
 import client from 'prom-client';
@@ -23,6 +24,9 @@ declare module 'fastify' {
     principal?: Principal;
   }
 }
+
+/** A request id a caller may choose: a plain token, no spaces or control characters. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface HttpDeps {
   config: Config;
@@ -56,6 +60,13 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     bodyLimit: httpBodyLimitFor(config.maxMessageLength),
     trustProxy: config.trustProxy,
     return503OnClosing: true,
+    // x-request-id: the caller's when it is a plain token (so it cannot forge log lines), else a
+    // fresh UUID; returned on every answer and in the request's log line.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
   });
 
   const httpRequests = new client.Counter({ name: 'chatd_http_requests_total', help: 'HTTP requests', labelNames: ['route', 'status'], registers: [deps.metrics] });
@@ -71,8 +82,9 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   });
 
   // Every answer is JSON for programs: never framed, sniffed, cached or given a referrer.
-  app.addHook('onSend', async (_req, reply, payload) => {
+  app.addHook('onSend', async (req, reply, payload) => {
     void reply.headers(SECURITY_HEADERS);
+    void reply.header('x-request-id', req.id);
     return payload;
   });
 
@@ -80,8 +92,9 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     const route = req.routeOptions.url ?? 'unknown';
     httpRequests.inc({ route, status: reply.statusCode });
     httpDuration.observe({ method: req.method, route, code: reply.statusCode }, reply.elapsedTime / 1000);
-    // Route pattern only: URLs never carry secrets, but usernames in paths need not be logged either.
-    req.log.debug({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    // One line per request at the default level. Route pattern only: URLs never carry secrets, but
+    // usernames in paths need not be logged either; the user is their id.
+    req.log.info({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, userId: req.principal?.user.id }, 'request');
   });
 
   app.setErrorHandler((err, req, reply) => {

@@ -221,6 +221,10 @@ describe('chatd process', () => {
     await d.exited;
     const log = d.lines.join('\n');
     expect(log).toContain('chatd listening');
+    // One line per request, with its id, the route pattern, the status, the time and the user id.
+    const requests = d.lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(requests.find((r) => r.route === '/v1/me' && r.status === 200)).toMatchObject({ method: 'GET', userId: u.auth.user.id, reqId: expect.stringMatching(/^[0-9a-f-]{36}$/), ms: expect.any(Number) });
+    expect(requests.find((r) => r.route === '/v1/me' && r.status === 401)).not.toHaveProperty('userId');
     for (const secret of ['very secret password', u.auth.accessToken, u.auth.refreshToken.split('.')[1]!, 'garbage-token-value']) expect(log).not.toContain(secret);
   });
 });

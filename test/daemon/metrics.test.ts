@@ -32,4 +32,13 @@ describe('/metrics', () => {
     // The embedded node has no pipeline backlog to report.
     expect(text).not.toContain('chatd_pipeline_backlog');
   });
+  it('answers with the caller\'s x-request-id when it is a plain token, and a fresh one otherwise', async () => {
+    const id = async (given?: string) => (await fetch(new URL('/healthz', d.url), { headers: given === undefined ? {} : { 'x-request-id': given } })).headers.get('x-request-id');
+    expect(await id('trace-42.a:b')).toBe('trace-42.a:b');
+    const fresh = await id();
+    expect(fresh).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(await id()).not.toBe(fresh);
+    // Spaces, control characters or an overlong value could forge or flood log lines: replaced.
+    for (const bad of ['two words', 'x'.repeat(129), 'a"b']) expect(await id(bad)).toMatch(/^[0-9a-f-]{36}$/);
+  });
 });
