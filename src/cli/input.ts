@@ -1,7 +1,7 @@
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { LIMITS } from '../protocol/limits.js';
-import { NEW_USERNAME, USERNAME, normalizeHandle } from '../protocol/names.js';
+import { NEW_HANDLE, NEW_USERNAME, USERNAME, normalizeHandle } from '../protocol/names.js';
 import type { IO } from './context.js';
 import { UsageError } from './errors.js';
 
@@ -72,16 +72,15 @@ export function parseUsername(value: string): string {
 
 /** A group as people type it, `#ops` or `ops` (any case): returned as `#ops`. */
 export function parseGroup(value: string): string {
-  const h = /^#?[A-Za-z0-9_.-]{3,32}$/.test(value) ? normalizeHandle(value) : null;
+  const h = normalizeHandle(value);
   if (!h) throw new UsageError(`invalid group ${JSON.stringify(value)}: # and 3-32 characters of a-z, 0-9, _ . -`);
   return `#${h}`;
 }
 
 /** A new group's handle: the new-username rules (no leading - or .), any case, with or without `#`. */
 export function parseNewGroup(value: string): string {
-  const bare = value.startsWith('#') ? value.slice(1) : value;
-  if (!NEW_USERNAME.test(bare.toLowerCase())) throw new UsageError(`invalid group name ${JSON.stringify(value)}: 3-32 characters of a-z, 0-9, _ . - starting with a letter, a digit or _`);
-  return `#${bare.toLowerCase()}`;
+  if (!NEW_HANDLE.test(value)) throw new UsageError(`invalid group name ${JSON.stringify(value)}: 3-32 characters of a-z, 0-9, _ . - starting with a letter, a digit or _`);
+  return `#${normalizeHandle(value)}`;
 }
 
 /** Where a message goes or whose history: a username, or a group as `#name`. */

@@ -9,6 +9,8 @@ export const CLIENT_MSG_ID = /^[\x21-\x7e]+$/;
 
 /** A group as people name it: `#` and the username rules, any case (handles are stored lower case). */
 export const GROUP_REF = /^#[A-Za-z0-9_.-]{3,32}$/;
+/** A group as a route or a CLI argument names it: the handle, with or without its `#`, any case. */
+export const GROUP_HANDLE = /^#?[A-Za-z0-9_.-]{3,32}$/;
 /** A new handle, with or without its `#`: the new-username rules, any case. */
 export const NEW_HANDLE = /^#?[A-Za-z0-9_][A-Za-z0-9_.-]{2,31}$/;
 

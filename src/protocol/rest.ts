@@ -1,3 +1,6 @@
+/** A group's handle in a path: without its `#`, encoded. */
+const groupPath = (g: string) => encodeURIComponent(g.replace(/^#/, ''));
+
 /** REST routes, all JSON. Bodies are parsed with the schemas in ./schemas.ts. */
 export const ROUTES = {
   register: '/v1/auth/register',
@@ -16,12 +19,12 @@ export const ROUTES = {
   history: (u: string) => `/v1/messages/${encodeURIComponent(u)}`,
   groups: '/v1/groups',
   /** A group by its handle, with or without `#`. */
-  group: (g: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}`,
-  groupMembers: (g: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}/members`,
-  groupMember: (g: string, u: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}/members/${encodeURIComponent(u)}`,
-  groupRole: (g: string, u: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}/members/${encodeURIComponent(u)}/role`,
-  groupLeave: (g: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}/leave`,
-  groupReceipts: (g: string) => `/v1/groups/${encodeURIComponent(g.replace(/^#/, ''))}/receipts`,
+  group: (g: string) => `/v1/groups/${groupPath(g)}`,
+  groupMembers: (g: string) => `/v1/groups/${groupPath(g)}/members`,
+  groupMember: (g: string, u: string) => `/v1/groups/${groupPath(g)}/members/${encodeURIComponent(u)}`,
+  groupRole: (g: string, u: string) => `/v1/groups/${groupPath(g)}/members/${encodeURIComponent(u)}/role`,
+  groupLeave: (g: string) => `/v1/groups/${groupPath(g)}/leave`,
+  groupReceipts: (g: string) => `/v1/groups/${groupPath(g)}/receipts`,
   tokens: '/v1/tokens',
   token: (id: string) => `/v1/tokens/${encodeURIComponent(id)}`,
   adminUsers: '/v1/admin/users',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 
-import { CLIENT_MSG_ID, GROUP_REF, NEW_HANDLE, NEW_USERNAME, USERNAME } from './names.js';
+import { CLIENT_MSG_ID, GROUP_HANDLE, GROUP_REF, NEW_HANDLE, NEW_USERNAME, USERNAME } from './names.js';
 
 /** Usernames: 3–32 characters of [a-z0-9_.-]. */
 export const usernameSchema = z.string().regex(USERNAME, 'username must be 3-32 characters of a-z, 0-9, _ . -');
@@ -141,7 +141,7 @@ export const groupUpdateSchema = z.strictObject({ handle: newHandleSchema.option
 export const groupAddSchema = z.strictObject({ usernames: groupUsersSchema.min(1, 'give at least one username') });
 export const groupRoleSchema = z.strictObject({ role: z.enum(['owner', 'admin', 'member']) });
 /** A group in a route: its handle, with or without `#` (encoded as %23). */
-export const groupParamSchema = z.strictObject({ group: z.string().regex(/^#?[A-Za-z0-9_.-]{3,32}$/, 'not a group handle') });
+export const groupParamSchema = z.strictObject({ group: z.string().regex(GROUP_HANDLE, 'not a group handle') });
 export const groupMemberParamSchema = groupParamSchema.extend({ username: usernameSchema });
 /** History of a friend (username) or of a group (`#handle`). */
 export const historyParamSchema = z.strictObject({ peer: targetSchema });

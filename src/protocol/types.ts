@@ -30,9 +30,13 @@ export function isGroupConversation(conversationId: string): boolean {
   return conversationId.startsWith('g:');
 }
 
-/** The participants of a conversation: both names of a DM id, otherwise `fallback`. */
+/**
+ * The fixed participants of a conversation: both names of a DM id; none for a group (its members
+ * change, and live in the store); otherwise `fallback`.
+ */
 export function conversationMembers(conversationId: string, fallback: string[] = []): string[] {
-  return conversationId.startsWith('dm:') ? conversationId.slice(3).split(':') : fallback;
+  if (conversationId.startsWith('dm:')) return conversationId.slice(3).split(':');
+  return isGroupConversation(conversationId) ? [] : fallback;
 }
 
 /** The other participant of a DM conversation, or undefined when `me` is not in it. */

@@ -2,7 +2,7 @@ import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { SeqConflictError } from './errors.js';
 import { groupModels, MongoGroups } from './mongo-groups.js';
 import { bulkUpdate, duplicateIndexes, findOneAs, isDup } from './mongo-util.js';
-import { ChatError, conversationMembers, isGroupConversation, type Message } from '../../protocol/index.js';
+import { ChatError, conversationMembers, type Message } from '../../protocol/index.js';
 import type { ApiTokenRecord, ConversationRecord, HistoryRange, ReceiptMark, RefreshTokenRecord, Store, UserRecord } from './types.js';
 
 /*
@@ -273,7 +273,7 @@ export class MongoStore implements Store {
    */
   private async upsertConversations(heads: Message[]) {
     if (heads.length === 0) return;
-    const members = (m: Message) => (isGroupConversation(m.conversationId) ? [] : conversationMembers(m.conversationId, [m.from, m.to]));
+    const members = (m: Message) => conversationMembers(m.conversationId, [m.from, m.to]);
     const op = (m: Message) => ({ updateOne: { filter: { _id: m.conversationId }, update: { $max: { lastSeq: m.seq, updatedAt: m.createdAt }, $setOnInsert: { members: members(m) } }, upsert: true } });
     await bulkUpdate(this.m.Conv.collection, heads.map(op), async (lost) => {
       for (const i of lost) {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { SeqConflictError } from './errors.js';
 import type { Message } from '../../protocol/index.js';
-import { conversationMembers, isGroupConversation } from '../../protocol/types.js';
+import { conversationMembers } from '../../protocol/types.js';
 import type { MessageDraft } from './types.js';
 
 /** A messages row as SQLite returns it. */
@@ -82,9 +82,10 @@ export function messageWrites(db: Database.Database): MessageWrites {
     const created: string[] = [];
     for (const m of messages) {
       const c = m.conversationId;
-      // A group's members are in group_members; its head is read from its messages too.
-      if (known.has(c) || created.includes(c) || isGroupConversation(c)) continue;
+      if (known.has(c) || created.includes(c)) continue;
+      // A group has no fixed pair (its members are in group_members): no row, its head is read from its messages.
       const [a, b] = conversationMembers(c, [m.from, m.to]);
+      if (a === undefined || b === undefined) continue;
       addConv.run(c, a, b, m.seq, m.createdAt);
       created.push(c);
     }

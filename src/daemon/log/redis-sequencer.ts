@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { conversationMembers, isGroupConversation, type Message } from '../../protocol/index.js';
+import { conversationMembers, type Message } from '../../protocol/index.js';
 import type { ConversationRecord, MessageDraft } from '../engines/types.js';
 
 /** How many recent messages per conversation the buffer keeps. */
@@ -133,9 +133,10 @@ export class RedisSequencer {
     const args: (string | number)[] = [RECENT_PER_CONVERSATION, RECENT_TTL_SEC, DEDUPE_TTL_SEC, drafts.length];
     for (const d of drafts) {
       const recent = this.k('recent', d.conversationId);
-      // A group has no members' index here (its members are in the store): the recent buffer's
-      // key in their place tells the script so.
-      const [a, b] = isGroupConversation(d.conversationId) ? [recent, recent] : conversationMembers(d.conversationId, [d.from, d.to]).map((u) => this.k('convs', u));
+      // A group has no fixed members (they are in the store), so no per-user index: the recent
+      // buffer's key in their place tells the script so.
+      const pair = conversationMembers(d.conversationId, [d.from, d.to]);
+      const [a, b] = pair.length === 2 ? pair.map((u) => this.k('convs', u)) : [recent, recent];
       keys.push(this.k('seq', d.conversationId), d.clientMsgId !== undefined ? this.ddKey(d.from, d.clientMsgId) : this.k('dd', '-'), recent, a!, b!);
       args.push(d.clientMsgId !== undefined ? '1' : '0', JSON.stringify(d).slice(1), Date.parse(d.createdAt), d.conversationId);
     }

@@ -175,15 +175,19 @@ export class GroupService implements GroupDirectory {
     return this.view(entry, 'owner');
   }
 
-  async list(me: string): Promise<GroupView[]> {
-    const mine = await this.store.groups.groupsOf(me);
-    const out: GroupView[] = [];
-    for (const { group } of mine) {
+  /** The groups I am a current member of, as cached (the store lists them; the cache has members and roles). */
+  private async current(me: string): Promise<{ entry: Entry; role: GroupRole }[]> {
+    const out: { entry: Entry; role: GroupRole }[] = [];
+    for (const { group } of await this.store.groups.groupsOf(me)) {
       const entry = await this.load(group.id);
       const role = entry?.members.get(me);
-      if (entry && role) out.push(this.view(entry, role));
+      if (entry && role) out.push({ entry, role });
     }
     return out;
+  }
+
+  async list(me: string): Promise<GroupView[]> {
+    return (await this.current(me)).map(({ entry, role }) => this.view(entry, role));
   }
 
   async get(me: string, ref: string): Promise<GroupView> {
@@ -331,11 +335,6 @@ export class GroupService implements GroupDirectory {
   }
 
   async groupsOf(me: string) {
-    const out = [];
-    for (const { group } of await this.store.groups.groupsOf(me)) {
-      const entry = await this.load(group.id);
-      if (entry?.members.has(me)) out.push({ conversationId: group.conversationId, handle: entry.group.handle, name: entry.group.name, members: [...entry.members.keys()] });
-    }
-    return out;
+    return (await this.current(me)).map(({ entry: { group, members } }) => ({ conversationId: group.conversationId, handle: group.handle, name: group.name, members: [...members.keys()] }));
   }
 }
