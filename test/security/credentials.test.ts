@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../src/daemon/engines/sqlite-driver.js';
 import path from 'node:path';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
 import type { ChatError } from '../../src/protocol/index.js';
@@ -200,7 +200,7 @@ describe('3. caps on credentials and sockets', () => {
     for (let i = 0; i < 60; i++) cur = await new ApiClient(d.url).refresh(cur.refreshToken);
     const logins = [];
     for (let i = 0; i < 4; i++) logins.push(await new ApiClient(d.url).login(u.name, PW));
-    const db = new Database(path.join(d.dir, 'chat.db'), { readonly: true });
+    const db = openSqlite(path.join(d.dir, 'chat.db'), { readonly: true });
     const rows = (db.prepare('SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = ?').get(u.auth.user.id) as { n: number }).n;
     const families = (db.prepare('SELECT COUNT(DISTINCT family_id) AS n FROM refresh_tokens WHERE user_id = ? AND revoked_at IS NULL').get(u.auth.user.id) as { n: number }).n;
     db.close();

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqliteDb } from './sqlite-driver.js';
 import type { GroupRole } from '../../protocol/index.js';
 import { HandleTakenError } from './errors.js';
 import type { GroupMemberRecord, GroupRecord, GroupStore } from './types.js';
@@ -36,7 +36,7 @@ const isUniqueOn = (err: unknown, column: string) => (err as { code?: string }).
 export class SqliteGroups implements GroupStore {
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: SqliteDb) {
     this.s = {
       insertGroup: db.prepare('INSERT INTO groups (id, conversation_id, handle, name, topic, created_at, created_by) VALUES (@id, @conversationId, @handle, @name, @topic, @createdAt, @createdBy)'),
       byId: db.prepare<[string], GroupRow>('SELECT * FROM groups WHERE id = ?'),

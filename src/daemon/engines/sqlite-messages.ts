@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqliteDb } from './sqlite-driver.js';
 import { SeqConflictError } from './errors.js';
 import type { Message } from '../../protocol/index.js';
 import { conversationMembers } from '../../protocol/types.js';
@@ -34,7 +34,7 @@ export const CHECKPOINT_EVERY_MS = 250;
 export const WRITER_FALLBACK_CHECKPOINT_PAGES = 100_000;
 
 /** Opens a connection the way every chatd connection is opened: WAL, synchronous=FULL. */
-export function configure(db: Database.Database) {
+export function configure(db: SqliteDb) {
   db.pragma('journal_mode = WAL');
   // A commit returns once it is on disk: a committed message survives kill -9 and power loss.
   db.pragma('synchronous = FULL');
@@ -61,7 +61,7 @@ export interface MessageWrites {
 }
 
 /** The message writes on one connection (the writer thread's, or an in-memory store's); a new direct conversation gets its row in the same transaction. */
-export function messageWrites(db: Database.Database): MessageWrites {
+export function messageWrites(db: SqliteDb): MessageWrites {
   const insert = db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
   const byId = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
   const byClient = db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?');

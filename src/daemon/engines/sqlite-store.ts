@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDb } from './sqlite-driver.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ChatError, type Message } from '../../protocol/index.js';
@@ -105,7 +105,7 @@ const rowToApi = (r: ApiRow): ApiTokenRecord => ({ id: r.id, userId: r.user_id, 
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
-  private db!: Database.Database;
+  private db!: SqliteDb;
   private stmts!: ReturnType<SqliteStore['prepare']>;
   groups!: SqliteGroups;
   /** Commits message batches: the writer thread, or in place for an in-memory database. */
@@ -131,7 +131,7 @@ export class SqliteStore implements Store {
       fs.closeSync(fs.openSync(this.file, 'a', 0o600));
       fs.chmodSync(this.file, 0o600);
     }
-    this.db = new Database(this.file);
+    this.db = openSqlite(this.file);
     configure(this.db);
     this.db.exec(SCHEMA);
     this.db.exec(GROUPS_SCHEMA);

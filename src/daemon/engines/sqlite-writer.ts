@@ -13,7 +13,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SeqConflictError } from './errors.js';
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDb } from './sqlite-driver.js';
 import type { Message } from '../../protocol/index.js';
 import { CHECKPOINT_EVERY_MS, WRITER_FALLBACK_CHECKPOINT_PAGES, configure, messageWrites } from './sqlite-messages.js';
 import { CHECKPOINTER_NICE, lowerPriority } from './thread-priority.js';
@@ -24,7 +24,7 @@ const port = parentPort!;
 
 if (role === 'checkpointer') {
   lowerPriority(CHECKPOINTER_NICE);
-  const db = new Database(file);
+  const db = openSqlite(file);
   configure(db);
   db.pragma('wal_autocheckpoint = 0');
   // TRUNCATE waits this long at most for a commit in progress.
@@ -56,7 +56,7 @@ if (role === 'checkpointer') {
     port.close();
   });
 } else {
-  const db = new Database(file);
+  const db = openSqlite(file);
   configure(db);
   // The checkpointer keeps the WAL short; this only bounds it should that thread fall behind.
   // Without a checkpointer (it died), SQLite's own in-line default.

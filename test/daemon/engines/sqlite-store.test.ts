@@ -1,7 +1,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../../src/daemon/engines/sqlite-driver.js';
 import { describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { SqliteStore } from '../../../src/daemon/engines/sqlite-store.js';
@@ -36,7 +36,7 @@ describe('SqliteStore specifics', () => {
     await s.start();
     await s.close();
     // The first schema's index: (from_user, client_msg_id).
-    const old = new Database(file);
+    const old = openSqlite(file);
     old.exec('DROP INDEX messages_client_id; CREATE UNIQUE INDEX messages_client ON messages(from_user, client_msg_id) WHERE client_msg_id IS NOT NULL;');
     old.close();
     const before = new SqliteStore(file);
@@ -51,7 +51,7 @@ describe('SqliteStore specifics', () => {
     expect(again).toEqual(first);
     expect(next!.seq).toBe(first!.seq + 1);
 
-    const db = new Database(file, { readonly: true });
+    const db = openSqlite(file, { readonly: true });
     const indexes = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' AND sql IS NOT NULL").all().map((r) => r.name);
     const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_index_info('messages_client_id') ORDER BY seqno").all().map((r) => r.name);
     const plan = db.prepare<[], { detail: string }>("EXPLAIN QUERY PLAN SELECT * FROM messages WHERE from_user = 'alice' AND client_msg_id = 'c-1'").all().map((r) => r.detail).join('; ');

@@ -1,0 +1,60 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { NativeModuleError, loadNative, openSqlite, sqliteDriver } from '../../../src/daemon/engines/sqlite-driver.js';
+import { tmpDir } from '../../support/daemon.js';
+
+const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+const hasBuiltin = major > 22 || (major === 22 && minor >= 13);
+
+describe('SQLite driver', () => {
+  it(`picks ${hasBuiltin ? 'node:sqlite' : 'better-sqlite3'} on Node ${process.versions.node}, and refuses a bad CHAT_SQLITE_DRIVER`, () => {
+    expect(sqliteDriver({})).toBe(hasBuiltin ? 'node:sqlite' : 'better-sqlite3');
+    expect(sqliteDriver({ CHAT_SQLITE_DRIVER: 'better-sqlite3' })).toBe('better-sqlite3');
+    expect(() => sqliteDriver({ CHAT_SQLITE_DRIVER: 'mysql' })).toThrow(/CHAT_SQLITE_DRIVER must be/);
+    if (hasBuiltin) expect(sqliteDriver({ CHAT_SQLITE_DRIVER: 'node' })).toBe('node:sqlite');
+    else expect(() => sqliteDriver({ CHAT_SQLITE_DRIVER: 'node' })).toThrow(/needs 22\.13/);
+  });
+
+  it('binds positional and named parameters (extra names ignored), and answers pragmas with rows', () => {
+    const db = openSqlite(path.join(tmpDir(), 'd.db'));
+    expect(db.driver).toBe(sqliteDriver());
+    expect(db.pragma('journal_mode = WAL')).toEqual([{ journal_mode: 'wal' }]);
+    expect(db.pragma('foreign_keys = ON')).toEqual([]);
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, n INTEGER)');
+    const ins = db.prepare<{ name: string; n: number | null }>('INSERT INTO t (name, n) VALUES (@name, @n)');
+    expect(ins.run({ name: 'a', n: 1, unused: 'x' } as { name: string; n: number })).toEqual({ changes: 1, lastInsertRowid: 1 });
+    db.prepare<[string, null]>('INSERT INTO t (name, n) VALUES (?, ?)').run('b', null);
+    const rows = db.prepare<[], { name: string; n: number | null }>('SELECT name, n FROM t ORDER BY id').all();
+    expect(rows.map((r) => [r.name, r.n])).toEqual([['a', 1], ['b', null]]);
+    expect(db.prepare<[string], { n: number }>('SELECT n FROM t WHERE name = ?').get('zzz')).toBeUndefined();
+    expect(db.open).toBe(true);
+    db.close();
+    expect(db.open).toBe(false);
+  });
+
+  it('commits a transaction, rolls back one that throws, and rolls back only the inner part of a nested one', () => {
+    const db = openSqlite(path.join(tmpDir(), 't.db'));
+    db.exec('CREATE TABLE t (v TEXT UNIQUE)');
+    const ins = db.prepare<[string]>('INSERT INTO t (v) VALUES (?)');
+    const count = () => (db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM t').get()!).n;
+    expect(db.transaction((a: string, b: string) => { ins.run(a); ins.run(b); return 2; })('a', 'b')).toBe(2);
+    expect(count()).toBe(2);
+    expect(() => db.transaction(() => { ins.run('c'); ins.run('a'); })()).toThrow(/UNIQUE/);
+    expect(count()).toBe(2);
+    const inner = db.transaction(() => { ins.run('d'); throw new Error('inner'); });
+    db.transaction.call(db, () => {
+      ins.run('e');
+      expect(() => inner()).toThrow('inner');
+    }).immediate();
+    const left = db.prepare<[], { v: string }>('SELECT v FROM t ORDER BY v').all().map((r) => r.v);
+    console.log(`${db.driver}: after commit, failed and nested transactions the rows are ${left.join(',')}`);
+    expect(left).toEqual(['a', 'b', 'e']);
+    db.close();
+  });
+
+  it('names the native module that failed to load and how to fix it', () => {
+    const err = (() => { try { loadNative('chat-no-such-native-module'); } catch (e) { return e; } })();
+    expect(err).toBeInstanceOf(NativeModuleError);
+    expect((err as Error).message).toMatch(/^chat-no-such-native-module could not be loaded on Node .*allow-scripts=chat-no-such-native-module.*npm rebuild chat-no-such-native-module/);
+  });
+});
