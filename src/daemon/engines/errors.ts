@@ -2,6 +2,7 @@
  * Typed engine errors. Callers branch on these classes, never on message text: the drivers'
  * own errors are recognised once, here (`toEngineError`), at the edge of the engines.
  */
+import { sqliteCode } from './sqlite-driver.js';
 
 /** An engine failure, with the driver's error as `cause`. */
 export class EngineError extends Error {
@@ -41,7 +42,7 @@ const UNAVAILABLE_REDIS = /^Connection is closed\.$|Stream isn't writeable/;
 
 /** SQLite's "database or disk is full", the OS's ENOSPC and MongoDB's out-of-disk errors. */
 export function isStorageFull(e: { code?: unknown; codeName?: unknown; message?: unknown }): boolean {
-  return e.code === 'SQLITE_FULL' || e.code === 'ENOSPC' || e.codeName === 'OutOfDiskSpace' || (typeof e.message === 'string' && /\bENOSPC\b|No space left on device/.test(e.message));
+  return sqliteCode(e) === 'SQLITE_FULL' || e.code === 'ENOSPC' || e.codeName === 'OutOfDiskSpace' || (typeof e.message === 'string' && /\bENOSPC\b|No space left on device/.test(e.message));
 }
 
 /** The typed form of a driver's error, or null when it is none of the kinds above. */

@@ -10,6 +10,7 @@
  * forces one (for tests and for comparing them in the bench).
  */
 import { createRequire } from 'node:module';
+import { loadNative, withNative } from '../native.js';
 
 export type SqliteDriver = 'node:sqlite' | 'better-sqlite3';
 export type SqlParam = string | number | bigint | null | Uint8Array;
@@ -38,25 +39,21 @@ export interface OpenOptions { readonly?: boolean }
 
 const require = createRequire(import.meta.url);
 
-/** A native module that does not load names itself and the way out, not "Could not locate the bindings file". */
-export class NativeModuleError extends Error {
-  constructor(readonly module: string, cause: unknown) {
-    super(
-      `${module} could not be loaded on Node ${process.versions.node} (${(cause as Error).message?.split('\n')[0]}). ` +
-        `Its install script must have built it for this Node: allow it (npm install --allow-scripts=${module}, or "allowScripts" in package.json) ` +
-        `and run \`npm rebuild ${module}\`.`,
-    );
-    this.name = 'NativeModuleError';
-  }
-}
+/** SQLite's result codes that the store tells apart, by number (node:sqlite gives `errcode`). */
+const RESULT_CODES: Record<number, string> = {
+  5: 'SQLITE_BUSY', 13: 'SQLITE_FULL', 19: 'SQLITE_CONSTRAINT',
+  787: 'SQLITE_CONSTRAINT_FOREIGNKEY', 1555: 'SQLITE_CONSTRAINT_PRIMARYKEY', 2067: 'SQLITE_CONSTRAINT_UNIQUE',
+};
 
-/** Loads a native dependency, turning a failed load into a NativeModuleError that says how to fix it. */
-export function loadNative<T>(module: string): T {
-  try {
-    return require(module) as T;
-  } catch (err) {
-    throw new NativeModuleError(module, err);
-  }
+/**
+ * An SQLite error's code as better-sqlite3 names it (`SQLITE_CONSTRAINT_UNIQUE`, `SQLITE_FULL`),
+ * whichever driver threw it; undefined for anything else.
+ */
+export function sqliteCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; errcode?: unknown } | null | undefined;
+  if (typeof e?.code === 'string' && e.code.startsWith('SQLITE_')) return e.code;
+  if (typeof e?.errcode !== 'number') return undefined;
+  return RESULT_CODES[e.errcode] ?? RESULT_CODES[e.errcode & 0xff] ?? `SQLITE_${e.errcode}`;
 }
 
 // node:sqlite as far as it is used here (@types/node follows the lowest supported Node, 20, which has none).
@@ -95,7 +92,7 @@ export function openSqlite(file: string, opts: OpenOptions = {}): SqliteDb {
 function openBetter(file: string, opts: OpenOptions): SqliteDb {
   type Better = typeof import('better-sqlite3');
   const Database = loadNative<Better>('better-sqlite3');
-  const db = new Database(file, { readonly: opts.readonly ?? false });
+  const db = withNative('better-sqlite3', () => new Database(file, { readonly: opts.readonly ?? false }));
   return {
     driver: 'better-sqlite3',
     get open() { return db.open; },

@@ -1,4 +1,4 @@
-import type { SqliteDb } from './sqlite-driver.js';
+import { sqliteCode, type SqliteDb } from './sqlite-driver.js';
 import type { GroupRole } from '../../protocol/index.js';
 import { HandleTakenError } from './errors.js';
 import type { GroupMemberRecord, GroupRecord, GroupStore } from './types.js';
@@ -31,7 +31,7 @@ interface MemberRow { username: string; role: GroupRole; joined_at: string; left
 
 const toGroup = (r: GroupRow): GroupRecord => ({ id: r.id, conversationId: r.conversation_id, handle: r.handle, name: r.name, topic: r.topic, createdAt: r.created_at, createdBy: r.created_by });
 const toMember = (r: MemberRow): GroupMemberRecord => ({ username: r.username, role: r.role, joinedAt: r.joined_at, leftSeq: r.left_seq });
-const isUniqueOn = (err: unknown, column: string) => (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String((err as Error).message).includes(column);
+const isUniqueOn = (err: unknown, column: string) => sqliteCode(err) === 'SQLITE_CONSTRAINT_UNIQUE' && String((err as Error).message).includes(column);
 
 export class SqliteGroups implements GroupStore {
   private readonly s;

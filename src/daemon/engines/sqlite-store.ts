@@ -1,4 +1,4 @@
-import { openSqlite, type SqliteDb } from './sqlite-driver.js';
+import { openSqlite, sqliteCode, type SqliteDb } from './sqlite-driver.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ChatError, type Message } from '../../protocol/index.js';
@@ -248,7 +248,7 @@ export class SqliteStore implements Store {
     try {
       tx.immediate();
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new ChatError('CHAT_ERR_USERNAME_TAKEN');
+      if (sqliteCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') throw new ChatError('CHAT_ERR_USERNAME_TAKEN');
       throw err;
     }
     return rowToUser(this.stmts.userById.get(input.id)!);

@@ -13,7 +13,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SeqConflictError } from './errors.js';
-import { openSqlite, type SqliteDb } from './sqlite-driver.js';
+import { openSqlite, sqliteCode } from './sqlite-driver.js';
 import type { Message } from '../../protocol/index.js';
 import { CHECKPOINT_EVERY_MS, WRITER_FALLBACK_CHECKPOINT_PAGES, configure, messageWrites } from './sqlite-messages.js';
 import { CHECKPOINTER_NICE, lowerPriority } from './thread-priority.js';
@@ -87,7 +87,7 @@ if (role === 'checkpointer') {
     } catch (err) {
       // A thread boundary loses the class: a seq conflict is sent as itself.
       const conflict = err instanceof SeqConflictError ? { messageId: err.messageId, conversationId: err.conversationId, seq: err.seq } : undefined;
-      port.postMessage({ id, error: (err as Error).message, code: (err as { code?: string }).code, conflict });
+      port.postMessage({ id, error: (err as Error).message, code: sqliteCode(err) ?? (err as { code?: string }).code, conflict });
     }
   });
 }

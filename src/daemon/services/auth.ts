@@ -1,10 +1,13 @@
-import argon2 from 'argon2';
+import { loadNative } from '../native.js';
 import jwt from 'jsonwebtoken';
 import crypto from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { API_TOKEN_PREFIX, ChatError, RESERVED_USERNAMES, type ApiTokenCreated, type ApiTokenView, type AuthResult, type PasswordChanged, type PublicUser } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { Cache, Store, UserRecord } from '../engines/types.js';
+
+// Native: a build that does not load says which module and how to fix it.
+const argon2 = loadNative<typeof import('argon2')>('argon2');
 
 /** OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane. */
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NativeModuleError, loadNative, openSqlite, sqliteDriver } from '../../../src/daemon/engines/sqlite-driver.js';
+import { openSqlite, sqliteCode, sqliteDriver } from '../../../src/daemon/engines/sqlite-driver.js';
+import { NativeModuleError, loadNative, withNative } from '../../../src/daemon/native.js';
 import { tmpDir } from '../../support/daemon.js';
 
 const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
@@ -39,7 +40,9 @@ describe('SQLite driver', () => {
     const count = () => (db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM t').get()!).n;
     expect(db.transaction((a: string, b: string) => { ins.run(a); ins.run(b); return 2; })('a', 'b')).toBe(2);
     expect(count()).toBe(2);
-    expect(() => db.transaction(() => { ins.run('c'); ins.run('a'); })()).toThrow(/UNIQUE/);
+    const dup = (() => { try { db.transaction(() => { ins.run('c'); ins.run('a'); })(); } catch (e) { return e; } })();
+    expect(sqliteCode(dup)).toBe('SQLITE_CONSTRAINT_UNIQUE');
+    expect(sqliteCode(new Error('not sqlite'))).toBeUndefined();
     expect(count()).toBe(2);
     const inner = db.transaction(() => { ins.run('d'); throw new Error('inner'); });
     db.transaction.call(db, () => {
@@ -56,5 +59,19 @@ describe('SQLite driver', () => {
     const err = (() => { try { loadNative('chat-no-such-native-module'); } catch (e) { return e; } })();
     expect(err).toBeInstanceOf(NativeModuleError);
     expect((err as Error).message).toMatch(/^chat-no-such-native-module could not be loaded on Node .*allow-scripts=chat-no-such-native-module.*npm rebuild chat-no-such-native-module/);
+  });
+
+  it('names the native module whose binary is missing or built for another Node, and passes other errors through', () => {
+    const missing = Object.assign(new Error('Could not locate the bindings file. Tried:\n → /x/build/better_sqlite3.node'), {});
+    const abi = Object.assign(new Error("The module '/x/argon2.node' was compiled against a different Node.js version using NODE_MODULE_VERSION 115."), { code: 'ERR_DLOPEN_FAILED' });
+    for (const [mod, cause] of [['better-sqlite3', missing], ['argon2', abi]] as const) {
+      const err = (() => { try { withNative(mod, () => { throw cause; }); } catch (e) { return e as Error; } })();
+      expect(err).toBeInstanceOf(NativeModuleError);
+      expect(err!.message).toContain(`${mod} could not be loaded on Node ${process.versions.node}`);
+      expect(err!.message).not.toContain('\n');
+    }
+    const other = new TypeError('bad argument');
+    expect(() => withNative('better-sqlite3', () => { throw other; })).toThrow(other);
+    expect(withNative('argon2', () => 42)).toBe(42);
   });
 });
