@@ -25,7 +25,6 @@ async function engines(id: string, dir: string, env: Record<string, string>): Pr
   const u = new URL(process.env.MONGODB_URI!);
   u.pathname = `/${id}`;
   const { config } = loadConfig({
-    cwd: dir,
     env: {
       CHAT_DATA_DIR: dir, MONGODB_URI: u.toString(), REDIS_URL: process.env.REDIS_URL!, KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
       CHAT_REDIS_PREFIX: `${id}:`, KAFKA_TOPIC: `${id}.messages`, KAFKA_DLQ_TOPIC: `${id}.dlq`, KAFKA_GROUP_ID: `${id}-persister`, KAFKA_CLIENT_ID: id,

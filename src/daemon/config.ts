@@ -106,30 +106,40 @@ type Generated = 'jwtAccessSecret' | 'jwtRefreshSecret';
  */
 export type Config = { [K in Exclude<ConfigKey, Unset<ConfigKey>> | Generated]: Value<K> } & { [K in Exclude<Unset<ConfigKey>, Generated>]?: Value<K> };
 
-export type Source = 'default' | 'file' | '.env' | 'env' | 'flag' | 'generated' | 'data dir' | 'derived';
+export type Source = 'default' | 'file' | 'env file' | 'env' | 'flag' | 'generated' | 'data dir' | 'derived';
 export interface LoadedConfig {
   config: Readonly<Config>;
   sources: Record<ConfigKey, Source>;
+  /** The config file read, if any: CHAT_CONFIG_FILE, else $XDG_CONFIG_HOME/chatd/config.json when it exists. */
+  configFile?: string;
+  /** The env file read (--env-file), if any. */
+  envFile?: string;
 }
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   flags?: Partial<Record<ConfigKey, unknown>>;
-  /** Working directory whose `.env` is read (default: process.cwd()). */
-  cwd?: string;
+  /** An env file to read (chatd's --env-file). None is read unless named: a `.env` in whatever directory chatd starts in is not its configuration. */
+  envFile?: string;
   /** Generate and persist missing secrets into the data dir (chatd start does; chatd config does not write). */
   persistSecrets?: boolean;
 }
 
-function readDotEnv(cwd: string): Record<string, string> {
-  const file = path.join(cwd, '.env');
+function readEnvFile(file: string | undefined): Record<string, string> {
+  if (file === undefined) return {};
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return {};
+  } catch (err) {
+    throw new ConfigError('--env-file', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return parseEnv(text) as Record<string, string>;
+}
+
+/** Where chatd looks for its config file when CHAT_CONFIG_FILE is not set: $XDG_CONFIG_HOME/chatd/config.json. */
+export function defaultConfigFile(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME || path.join(env.HOME || os.homedir(), '.config');
+  return path.join(base, 'chatd', 'config.json');
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -191,11 +201,13 @@ function loadSecrets(dataDir: string, persist: boolean): { jwtAccessSecret?: str
   return secrets;
 }
 
-/** Parses config with precedence defaults < config file < .env < env < flags, then freezes it. */
+/** Parses config with precedence defaults < config file < env file < env < flags, then freezes it. */
 export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const env = opts.env ?? process.env;
-  const dotenv = readDotEnv(opts.cwd ?? process.cwd());
-  const configFile = env.CHAT_CONFIG_FILE ?? dotenv.CHAT_CONFIG_FILE;
+  const dotenv = readEnvFile(opts.envFile);
+  const named = env.CHAT_CONFIG_FILE || dotenv.CHAT_CONFIG_FILE;
+  const fallback = defaultConfigFile(env);
+  const configFile = named || (fs.existsSync(fallback) ? fallback : undefined);
   const file = configFile ? readConfigFile(configFile) : {};
   const out: Record<string, unknown> = {};
   const sources = {} as Record<ConfigKey, Source>;
@@ -204,7 +216,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     let source: Source = 'default';
     let name = spec.env;
     if (file[key] !== undefined) { value = file[key]; source = 'file'; name = `${configFile}: ${key}`; }
-    if (dotenv[spec.env] !== undefined && dotenv[spec.env] !== '') { value = dotenv[spec.env]; source = '.env'; name = spec.env; }
+    if (dotenv[spec.env] !== undefined && dotenv[spec.env] !== '') { value = dotenv[spec.env]; source = 'env file'; name = `${opts.envFile}: ${spec.env}`; }
     const fromFile = fileVariant(key, spec) ? readSecretFile(spec.env, env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`], env[spec.env] ?? dotenv[spec.env]) : undefined;
     if (fromFile !== undefined) { value = fromFile; source = 'env'; name = `${spec.env}_FILE`; }
     if (env[spec.env] !== undefined && env[spec.env] !== '') { value = env[spec.env]; source = 'env'; name = spec.env; }
@@ -244,7 +256,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     }
   }
   if (out.jwtAccessSecret !== undefined && out.jwtAccessSecret === out.jwtRefreshSecret) throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from JWT_ACCESS_SECRET');
-  return { config: Object.freeze(out) as unknown as Config, sources };
+  return { config: Object.freeze(out) as unknown as Config, sources, configFile, envFile: opts.envFile };
 }
 
 /** The effective configuration as printable rows, secrets masked. */

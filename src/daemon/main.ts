@@ -1,12 +1,12 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError, describeConfig, loadConfig, type ConfigKey } from './config.js';
+import { ConfigError, defaultConfigFile, describeConfig, loadConfig, type ConfigKey } from './config.js';
 import { createDaemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import { createEngines } from './engines/index.js';
 import { quietOnClosedPipe } from '../client/pipe.js';
 import { VERSION } from '../client/version.js';
 
-interface StartFlags { host?: string; port?: string; dataDir?: string }
+interface StartFlags { host?: string; port?: string; dataDir?: string; envFile?: string }
 
 function flagsOf(o: StartFlags): Partial<Record<ConfigKey, unknown>> {
   return { host: o.host, port: o.port, dataDir: o.dataDir };
@@ -15,7 +15,7 @@ function flagsOf(o: StartFlags): Partial<Record<ConfigKey, unknown>> {
 async function start(o: StartFlags) {
   // Everything chatd creates (database, WAL, secrets, backups) is for its own user only.
   process.umask(0o077);
-  const { config, sources } = loadConfig({ flags: flagsOf(o), persistSecrets: true });
+  const { config, sources } = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: true });
   const log = createLogger(config.logLevel);
   const daemon = createDaemon(config, { log });
   let stopping = false;
@@ -50,19 +50,22 @@ async function start(o: StartFlags) {
 }
 
 function printConfig(o: StartFlags & { json?: boolean }) {
-  const loaded = loadConfig({ flags: flagsOf(o), persistSecrets: false });
+  const loaded = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: false });
   const rows = describeConfig(loaded);
+  const configFile = loaded.configFile ?? null;
   if (o.json) {
-    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ configFile, defaultConfigFile: defaultConfigFile(), envFile: loaded.envFile ?? null, settings: rows }, null, 2) + '\n');
     return;
   }
+  process.stdout.write(`# config file: ${configFile ?? `none (${defaultConfigFile()} does not exist; CHAT_CONFIG_FILE names another)`}\n`);
+  process.stdout.write(`# env file: ${loaded.envFile ?? 'none (only with --env-file)'}\n`);
   const w = Math.max(...rows.map((r) => r.env.length));
   for (const r of rows) process.stdout.write(`${r.env.padEnd(w)}  ${r.value}  (${r.source})\n`);
 }
 
 /** Verifies the configuration and connectivity to every configured engine, then exits (0 all ok, 1 otherwise). */
 async function check(o: StartFlags) {
-  const { config } = loadConfig({ flags: flagsOf(o), persistSecrets: false });
+  const { config } = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: false });
   const log = createLogger('silent');
   const engines = createEngines(config, log);
   let ok = true;
@@ -93,7 +96,8 @@ export async function main(argv: string[]) {
   const common = (c: Command) => c
     .option('--host <host>', 'address to listen on (HOST)')
     .option('--port <port>', 'TCP port, 0 for any (PORT)')
-    .option('--data-dir <dir>', 'data directory (CHAT_DATA_DIR)');
+    .option('--data-dir <dir>', 'data directory (CHAT_DATA_DIR)')
+    .option('--env-file <file>', 'read settings from this env file (KEY=value lines; the environment overrides it); none is read otherwise');
   common(program.command('start').description('run the server')).action(start);
   common(program.command('config').description('print the effective configuration and where each value came from'))
     .option('--json', 'print JSON')

@@ -216,7 +216,7 @@ describe('secrets', () => {
     const path = await import('node:path');
     const file = path.join(d.dir, 'secrets.json');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    const again = loadConfig({ env: { CHAT_DATA_DIR: d.dir }, cwd: d.dir });
+    const again = loadConfig({ env: { CHAT_DATA_DIR: d.dir } });
     expect(again.config.jwtAccessSecret).toBe(secret);
     expect(again.sources.jwtAccessSecret).toBe('data dir');
   });

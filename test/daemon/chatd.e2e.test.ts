@@ -200,14 +200,61 @@ describe('chatd process', () => {
 
   it('chatd config prints every value and its source, secrets masked', async () => {
     const dir = tmpDir();
-    const p = spawnProc(CHATD_BIN, ['config', '--json', '--data-dir', dir], { GEMINI_API_KEY: 'sekret-value', PORT: '4567' });
+    const p = spawnProc(CHATD_BIN, ['config', '--json', '--data-dir', dir], { GEMINI_API_KEY: 'sekret-value', PORT: '4567', XDG_CONFIG_HOME: dir });
     expect(await p.exited).toBe(0);
-    const rows = JSON.parse(p.lines.join('\n')) as { env: string; value: string; source: string }[];
+    const out = JSON.parse(p.lines.join('\n')) as { configFile: string | null; defaultConfigFile: string; envFile: string | null; settings: { env: string; value: string; source: string }[] };
+    expect(out).toMatchObject({ configFile: null, defaultConfigFile: path.join(dir, 'chatd', 'config.json'), envFile: null });
+    const rows = out.settings;
     expect(rows.find((r) => r.env === 'PORT')).toMatchObject({ value: '4567', source: 'env' });
     expect(rows.find((r) => r.env === 'CHAT_DATA_DIR')).toMatchObject({ source: 'flag' });
     expect(rows.find((r) => r.env === 'GEMINI_API_KEY')).toMatchObject({ value: '********' });
     expect(p.lines.join('\n')).not.toContain('sekret-value');
     expect(fs.existsSync(path.join(dir, 'secrets.json'))).toBe(false);
+  });
+
+  it('reads no .env from the directory it starts in; an env file only with --env-file; its config file from $XDG_CONFIG_HOME', async () => {
+    // Started in another project's folder, whose .env says HOST=0.0.0.0 and PORT=5173 (a Vite project, say).
+    const project = tmpDir();
+    fs.writeFileSync(path.join(project, '.env'), 'HOST=0.0.0.0\nPORT=5173\nCHAT_MAX_MESSAGE_LENGTH=10\n');
+    const xdg = tmpDir();
+    const settings = async (args: string[], env: Record<string, string> = {}) => {
+      const p = spawnProc(CHATD_BIN, ['config', '--json', '--data-dir', tmpDir(), ...args], { XDG_CONFIG_HOME: xdg, ...env }, { cwd: project });
+      const code = await p.exited;
+      return { code, text: p.lines.join('\n') };
+    };
+    const plain = await settings([]);
+    expect(plain.code).toBe(0);
+    const rows = (JSON.parse(plain.text) as { settings: { env: string; value: string; source: string }[] }).settings;
+    const row = (env: string, r = rows) => r.find((x) => x.env === env);
+    console.log(`started beside a foreign .env: HOST ${row('HOST')!.value} (${row('HOST')!.source}), PORT ${row('PORT')!.value} (${row('PORT')!.source})`);
+    expect(row('HOST')).toMatchObject({ value: '127.0.0.1', source: 'default' });
+    expect(row('PORT')).toMatchObject({ value: '3000', source: 'default' });
+
+    // Named, it is read, and the environment still wins over it.
+    const named = await settings(['--env-file', path.join(project, '.env')], { PORT: '4000' });
+    expect(named.code).toBe(0);
+    const nrows = (JSON.parse(named.text) as { envFile: string; settings: { env: string; value: string; source: string }[] });
+    expect(nrows.envFile).toBe(path.join(project, '.env'));
+    // Node 20 (only) also looks at an --env-file after the script's name: a missing file stops it
+    // with exit 9 before chatd runs. Node 22+ leaves the flag to chatd.
+    const node20 = Number(process.versions.node.split('.')[0]) === 20;
+    expect(row('HOST', nrows.settings)).toMatchObject({ value: '0.0.0.0', source: 'env file' });
+    expect(row('PORT', nrows.settings)).toMatchObject({ value: '4000', source: 'env' });
+    const missing = await settings(['--env-file', path.join(project, 'nope.env')]);
+    expect(missing.code).toBe(node20 ? 9 : 2);
+    expect(missing.text).toMatch(node20 ? /nope\.env: not found/ : /--env-file: cannot read .*nope\.env: ENOENT/);
+
+    // The default config file: $XDG_CONFIG_HOME/chatd/config.json, shown by chatd config.
+    fs.mkdirSync(path.join(xdg, 'chatd'), { recursive: true });
+    fs.writeFileSync(path.join(xdg, 'chatd', 'config.json'), JSON.stringify({ port: 4321 }));
+    const fromXdg = await settings([]);
+    const xrows = JSON.parse(fromXdg.text) as { configFile: string; settings: { env: string; value: string; source: string }[] };
+    expect(xrows.configFile).toBe(path.join(xdg, 'chatd', 'config.json'));
+    expect(row('PORT', xrows.settings)).toMatchObject({ value: '4321', source: 'file' });
+    const human = spawnProc(CHATD_BIN, ['config', '--data-dir', tmpDir()], { XDG_CONFIG_HOME: xdg }, { cwd: project });
+    expect(await human.exited).toBe(0);
+    expect(human.lines[0]).toBe(`# config file: ${path.join(xdg, 'chatd', 'config.json')}`);
+    expect(human.lines[1]).toBe('# env file: none (only with --env-file)');
   });
 
   it('logs never contain passwords or tokens', async () => {

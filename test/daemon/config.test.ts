@@ -12,22 +12,22 @@ describe('config', () => {
     expectTypeOf<Config['mongodbUri']>().toEqualTypeOf<string | undefined>();
     expectTypeOf<Config['jwtAccessSecret']>().toEqualTypeOf<string>();
     expectTypeOf<Config['trustProxy']>().toEqualTypeOf<boolean>();
-    const { config } = loadConfig({ env: {}, persistSecrets: false, cwd: tmpDir(), flags: { dataDir: tmpDir() } });
+    const { config } = loadConfig({ env: {}, persistSecrets: false, flags: { dataDir: tmpDir() } });
     expect(Object.keys(FIELDS).filter((k) => !(k in config) && FIELDS[k as keyof typeof FIELDS].default !== undefined)).toEqual([]);
   });
 
-  it('applies defaults < file < .env < env < flags and says where each value came from', () => {
+  it('applies defaults < file < env file < env < flags and says where each value came from', () => {
     const dir = tmpDir();
     const file = path.join(dir, 'chatd.json');
     fs.writeFileSync(file, JSON.stringify({ port: 1111, host: '127.0.0.2', maxMessageLength: 100, logLevel: 'warn' }));
-    fs.writeFileSync(path.join(dir, '.env'), 'PORT=2222\nHOST=127.0.0.3\nCHAT_MAX_MESSAGE_LENGTH=200\n');
-    const { config, sources } = loadConfig({ env: { CHAT_CONFIG_FILE: file, CHAT_DATA_DIR: dir, PORT: '3333', HOST: '127.0.0.4' }, flags: { port: '4444' }, cwd: dir });
+    fs.writeFileSync(path.join(dir, 'chatd.env'), 'PORT=2222\nHOST=127.0.0.3\nCHAT_MAX_MESSAGE_LENGTH=200\n');
+    const { config, sources } = loadConfig({ env: { CHAT_CONFIG_FILE: file, CHAT_DATA_DIR: dir, PORT: '3333', HOST: '127.0.0.4' }, flags: { port: '4444' }, envFile: path.join(dir, 'chatd.env') });
     expect(config.port).toBe(4444);
     expect(sources.port).toBe('flag');
     expect(config.host).toBe('127.0.0.4');
     expect(sources.host).toBe('env');
     expect(config.maxMessageLength).toBe(200);
-    expect(sources.maxMessageLength).toBe('.env');
+    expect(sources.maxMessageLength).toBe('env file');
     expect(config.logLevel).toBe('warn');
     expect(sources.logLevel).toBe('file');
     expect(config.accessTokenTtlSec).toBe(900);
@@ -39,7 +39,7 @@ describe('config', () => {
     const dir = tmpDir();
     const bad = (env: Record<string, string>) => {
       try {
-        loadConfig({ env: { CHAT_DATA_DIR: dir, ...env }, cwd: dir });
+        loadConfig({ env: { CHAT_DATA_DIR: dir, ...env } });
       } catch (err) {
         expect(err).toBeInstanceOf(ConfigError);
         return (err as Error).message;
@@ -63,7 +63,7 @@ describe('config', () => {
 
   it('masks secrets when describing the configuration', () => {
     const dir = tmpDir();
-    const loaded = loadConfig({ env: { CHAT_DATA_DIR: dir, GEMINI_API_KEY: 'very-secret-key', JWT_ACCESS_SECRET: 'a'.repeat(40), JWT_REFRESH_SECRET: 'b'.repeat(40) }, cwd: dir });
+    const loaded = loadConfig({ env: { CHAT_DATA_DIR: dir, GEMINI_API_KEY: 'very-secret-key', JWT_ACCESS_SECRET: 'a'.repeat(40), JWT_REFRESH_SECRET: 'b'.repeat(40) } });
     const rows = describeConfig(loaded);
     const text = JSON.stringify(rows);
     expect(text).not.toContain('very-secret-key');
@@ -74,10 +74,10 @@ describe('config', () => {
 
   it('does not write secrets unless asked (chatd config is read-only)', () => {
     const dir = tmpDir();
-    const { config } = loadConfig({ env: { CHAT_DATA_DIR: dir }, cwd: dir });
+    const { config } = loadConfig({ env: { CHAT_DATA_DIR: dir } });
     expect(config.jwtAccessSecret).toBeUndefined();
     expect(fs.existsSync(path.join(dir, 'secrets.json'))).toBe(false);
-    const started = loadConfig({ env: { CHAT_DATA_DIR: dir }, cwd: dir, persistSecrets: true });
+    const started = loadConfig({ env: { CHAT_DATA_DIR: dir }, persistSecrets: true });
     expect(started.config.jwtAccessSecret?.length).toBeGreaterThanOrEqual(32);
     expect(started.sources.jwtAccessSecret).toBe('generated');
   });
@@ -87,11 +87,10 @@ describe('config', () => {
     const access = 'a'.repeat(40);
     const { config, sources } = loadConfig({
       env: { CHAT_DATA_DIR: dir, JWT_ACCESS_SECRET_FILE: secret('access', `${access}\n`), JWT_REFRESH_SECRET_FILE: secret('refresh', 'r'.repeat(40)), GEMINI_API_KEY_FILE: secret('gemini', 'gem-key\n'), REDIS_URL_FILE: secret('redis', 'redis://:pw@127.0.0.1:6379\n'), MONGODB_URI_FILE: secret('mongo', 'mongodb://u:p@127.0.0.1/x\n'), KAFKA_BROKERS: '127.0.0.1:9092' },
-      cwd: dir,
     });
     expect([config.jwtAccessSecret, config.jwtRefreshSecret, config.geminiApiKey, config.redisUrl, config.mongodbUri]).toEqual([access, 'r'.repeat(40), 'gem-key', 'redis://:pw@127.0.0.1:6379', 'mongodb://u:p@127.0.0.1/x']);
     expect(sources.jwtAccessSecret).toBe('env');
-    const err = (env: Record<string, string>) => { try { loadConfig({ env: { CHAT_DATA_DIR: dir, ...env }, cwd: dir }); return 'ok'; } catch (e) { return (e as Error).message; } };
+    const err = (env: Record<string, string>) => { try { loadConfig({ env: { CHAT_DATA_DIR: dir, ...env } }); return 'ok'; } catch (e) { return (e as Error).message; } };
     expect(err({ GEMINI_API_KEY: 'k', GEMINI_API_KEY_FILE: secret('g2', 'k2') })).toBe('invalid configuration: GEMINI_API_KEY_FILE: give GEMINI_API_KEY or GEMINI_API_KEY_FILE, not both');
     expect(err({ GEMINI_API_KEY_FILE: path.join(dir, 'missing') })).toMatch(/^invalid configuration: GEMINI_API_KEY_FILE: cannot read .*missing: ENOENT$/);
     // A value from a file is checked like any other, and the error names the file variable, not the secret.

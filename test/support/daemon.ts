@@ -24,7 +24,7 @@ export interface TestDaemon {
 
 /** A real chatd on port 0 with a temp data dir. `env` overrides configuration like the environment would. */
 export async function startDaemon(env: Record<string, string> = {}, dir = tmpDir()): Promise<TestDaemon> {
-  const { config } = loadConfig({ env: { CHAT_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CHAT_AUTH_RATE_LIMIT: '1000', ...env }, cwd: dir, persistSecrets: true });
+  const { config } = loadConfig({ env: { CHAT_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CHAT_AUTH_RATE_LIMIT: '1000', XDG_CONFIG_HOME: dir, ...env }, persistSecrets: true });
   const daemon = createDaemon(config, { log: createLogger(config.logLevel) });
   const { url } = await daemon.start();
   return { daemon, url, dir, close: () => daemon.close() };

@@ -42,8 +42,8 @@ export interface Proc {
 const alive = new Set<ReturnType<typeof spawn>>();
 process.once('exit', () => { for (const c of alive) c.kill('SIGKILL'); });
 
-export function spawnProc(bin: string, args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnProc(bin: string, args: string[], env: Record<string, string>, opts: { cwd?: string } = {}): Proc {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   alive.add(child);
   child.once('exit', () => alive.delete(child));
   const lines: string[] = [];
