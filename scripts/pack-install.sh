@@ -38,10 +38,11 @@ echo "-- npm install -g (prefix $work/prefix)"
 prefix="$work/prefix"
 # The two native dependencies build in their install scripts, which npm asks to allow.
 npm install -g --prefix "$prefix" --no-audit --no-fund --allow-scripts=argon2,better-sqlite3 "$tarball" >"$work/install.log" 2>&1 || { tail -30 "$work/install.log"; fail "global install failed"; }
-# The shrinkwrap's tree, not a fresh resolution: light-my-request's cookie stays on 1.x (2.x needs Node 22).
-cookie="$(node -p 'require(process.argv[1]).version' "$prefix/lib/node_modules/chatd/node_modules/light-my-request/node_modules/cookie/package.json" 2>/dev/null || node -p 'require(process.argv[1]).version' "$prefix/lib/node_modules/chatd/node_modules/cookie/package.json")"
+# Node 20 needs light-my-request (fastify's) on cookie 1.x: cookie 2 requires Node 22. The direct
+# dependency pins it, which holds even where npm ignores the shrinkwrap (a local tarball, npm/cli#5325).
+cookie="$(cd "$prefix/lib/node_modules/chatd" && node -p 'const lmr = require.resolve("light-my-request/package.json"); require(require.resolve("cookie/package.json", { paths: [require("node:path").dirname(lmr)] })).version')"
 echo "installed: $(ls "$prefix/bin" | tr '\n' ' ')(light-my-request's cookie $cookie)"
-case "$cookie" in 1.*) ;; *) fail "cookie $cookie: the shrinkwrap's overrides were not applied" ;; esac
+case "$cookie" in 1.*) ;; *) fail "cookie $cookie under light-my-request: needs Node 22" ;; esac
 
 echo "-- chatd start from the install, then chat register / friends / send / history"
 export PATH="$prefix/bin:/usr/bin:/bin"

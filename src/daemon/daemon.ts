@@ -20,6 +20,7 @@ import { FriendService } from './services/friends.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
 import { VERSION } from '../client/version.js';
+import type { FastifyInstance } from 'fastify';
 
 export interface Daemon {
   readonly config: Config;
@@ -27,6 +28,8 @@ export interface Daemon {
   readonly io: ChatServer;
   readonly auth: AuthService;
   readonly messages: MessageService;
+  /** The REST side (its routeList is every registered route). */
+  readonly http: FastifyInstance;
   /** Starts engines and listens; resolves with the bound address. */
   start(): Promise<{ host: string; port: number; url: string }>;
   /** Stops accepting, flushes pending writes, closes engines in reverse order. Idempotent. */
@@ -111,7 +114,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   let closed: Promise<void> | undefined;
 
   return {
-    config, engines, io, auth, messages,
+    config, engines, io, auth, messages, http: app,
     async start() {
       started = true;
       if (config.store === 'sqlite' || fs.existsSync(config.dataDir)) securePrivateDir(config.dataDir, (msg, detail) => log.warn(detail, msg));

@@ -17,7 +17,15 @@ import type { FriendService } from './services/friends.js';
 import type { GroupService } from './services/groups.js';
 import type { MessageService } from './services/messages.js';
 import type { AdminService } from './services/admin.js';
-import type { SendInput } from '../protocol/index.js';
+import { eventsJsonSchema, openApiDocument, type SendInput } from '../protocol/index.js';
+import { VERSION } from '../client/version.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, HEAD aside: the test holding the OpenAPI document to the server reads it. */
+    routeList: { method: string; url: string }[];
+  }
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -72,6 +80,12 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   const httpRequests = new client.Counter({ name: 'chatd_http_requests_total', help: 'HTTP requests', labelNames: ['route', 'status'], registers: [deps.metrics] });
   // Prometheus-conventional labels: the route pattern (never the URL), the method and the status code.
   const httpDuration = new client.Histogram({ name: 'chatd_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route', 'code'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [deps.metrics] });
+
+  const routeList: { method: string; url: string }[] = [];
+  app.decorate('routeList', routeList);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routeList.push({ method, url: r.url });
+  });
 
   app.addHook('onRequest', async (req) => {
     const q = req.query as Record<string, unknown> | undefined;
@@ -130,6 +144,11 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   const me = (req: FastifyRequest) => req.principal!;
 
   app.get(ROUTES.healthz, async () => ({ status: 'ok' }));
+  // The protocol for third-party clients, generated once from the schemas requests are parsed with.
+  const openapi = JSON.stringify(openApiDocument(VERSION, { maxMessageLength: config.maxMessageLength }));
+  const eventsSchema = JSON.stringify(eventsJsonSchema(VERSION, { maxMessageLength: config.maxMessageLength }));
+  app.get(ROUTES.openapi, async (_req, reply) => reply.type('application/json').send(openapi));
+  app.get(ROUTES.eventsSchema, async (_req, reply) => reply.type('application/schema+json').send(eventsSchema));
   app.get(ROUTES.readyz, async (_req, reply) => {
     const full = await backendHealth(engines);
     const ok = !deps.isClosing() && Object.values(full).every((b) => b.ok);

@@ -5,3 +5,4 @@ export * from './types.js';
 export * from './events.js';
 export * from './rest.js';
 export * from './names.js';
+export * from './openapi.js';

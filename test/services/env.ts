@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 
-export type ServiceVar = 'REDIS_URL' | 'KAFKA_BROKERS' | 'MONGODB_URI';
+export type ServiceVar = 'REDIS_URL' | 'KAFKA_BROKERS' | 'MONGODB_URI' | 'COMPOSECHECK' | 'HELM' | 'KUBERNETES_VALIDATE' | 'SYSTEMD_ANALYZE';
 
 /**
  * Reads engine URLs from the environment, so the same suites run against the engines
@@ -13,7 +13,7 @@ export function services<K extends ServiceVar>(...names: K[]): Record<K, string>
     if (process.env.CHAT_REQUIRE_SERVICES === '1') {
       describe('required services', () => {
         it(`has ${missing.join(', ')} set (CHAT_REQUIRE_SERVICES=1)`, () => {
-          throw new Error(`${missing.join(', ')} not set: run "npm run services:up" and "source .services/env"`);
+          throw new Error(`${missing.join(', ')} not set: run "npm run services:up" and "source .services/env" (engines), or "bash scripts/deploy/tools.sh" and "source .ci/deploy-tools/env" (deployment tools)`);
         });
       });
     } else {

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the tools the deployment checks (test/services/deploy.test.ts) run, from the registries
+# this machine reaches, into .ci/deploy-tools, and writes their paths to .ci/deploy-tools/env:
+#   composecheck  compose-go (what docker compose loads files with), from the Go module proxy
+#   helm          Helm 3, from the Go module proxy
+#   kubernetes-validate  the Kubernetes OpenAPI schemas per version, from PyPI, in a venv
+#   systemd-analyze  Debian's systemd, for the unit example
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out="$PWD/.ci/deploy-tools"
+mkdir -p "$out"
+HELM_VERSION=v3.22.0
+KUBERNETES_VALIDATE_VERSION=1.37.0
+
+if [ ! -x "$out/composecheck" ]; then
+  echo "building composecheck (compose-go)" >&2
+  (cd scripts/deploy/composecheck && go build -o "$out/composecheck" .)
+fi
+if [ ! -x "$out/helm" ] || ! "$out/helm" version --short 2>/dev/null | grep -q "^${HELM_VERSION%.*}"; then
+  echo "building helm $HELM_VERSION" >&2
+  GOBIN="$out" go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+fi
+if [ ! -x "$out/venv/bin/kubernetes-validate" ]; then
+  echo "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION" >&2
+  python3 -m venv "$out/venv"
+  "$out/venv/bin/pip" install -q "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+fi
+systemd_analyze="$(command -v systemd-analyze || true)"
+if [ -z "$systemd_analyze" ]; then
+  echo "installing systemd (for systemd-analyze verify)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
+  systemd_analyze="$(command -v systemd-analyze)"
+fi
+cat >"$out/env" <<ENV
+export COMPOSECHECK=$out/composecheck
+export HELM=$out/helm
+export KUBERNETES_VALIDATE=$out/venv/bin/kubernetes-validate
+export SYSTEMD_ANALYZE=$systemd_analyze
+ENV
+cat "$out/env"

@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATIONS, ROUTES } from '../../src/protocol/index.js';
+import { startDaemon, type TestDaemon } from '../support/daemon.js';
+
+describe('the protocol written down: OpenAPI and the socket events\' JSON Schema', () => {
+  let d: TestDaemon;
+  beforeAll(async () => { d = await startDaemon({ CHAT_MAX_MESSAGE_LENGTH: '500' }); });
+  afterAll(() => d?.close());
+
+  it('documents exactly the routes chatd serves, no more, no fewer', () => {
+    const served = d.daemon.http.routeList.map((r) => `${r.method} ${r.url}`).sort();
+    const documented = OPERATIONS.map((o) => `${o.method.toUpperCase()} ${o.path.replace(/\{(\w+)\}/g, ':$1')}`).sort();
+    const undocumented = served.filter((r) => !documented.includes(r));
+    const phantom = documented.filter((r) => !served.includes(r));
+    console.log(`${served.length} routes served, ${documented.length} documented; undocumented: ${undocumented.join(', ') || 'none'}; documented but not served: ${phantom.join(', ') || 'none'}`);
+    expect(undocumented).toEqual([]);
+    expect(phantom).toEqual([]);
+  });
+
+  it('serves the OpenAPI document and the events schema without a token; their request schemas are the ones requests are parsed with', async () => {
+    const doc = await (await fetch(new URL(ROUTES.openapi, d.url))).json() as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: { 'application/json': { schema: { properties: Record<string, { maxLength?: number }>; required: string[]; additionalProperties: boolean } } } }; parameters?: { name: string; in: string }[] }>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const send = doc.paths['/v1/messages']!.post!.requestBody!.content['application/json'].schema;
+    expect(send.required).toEqual(['to', 'text']);
+    expect(send.additionalProperties).toBe(false);
+    // The daemon's configured limit (500 here, not the default 4000) is what the schema says.
+    expect(send.properties.text!.maxLength).toBe(500);
+    expect(doc.paths['/v1/messages/{username}']!.get!.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['path:username', 'query:limit', 'query:beforeSeq', 'query:afterSeq']);
+    const events = await fetch(new URL(ROUTES.eventsSchema, d.url));
+    expect(events.headers.get('content-type')).toMatch(/^application\/schema\+json/);
+    const schema = await events.json() as { clientToServer: Record<string, { payload: { required?: string[] } }>; serverToClient: Record<string, unknown> };
+    expect(Object.keys(schema.clientToServer).sort()).toEqual(['message:send', 'message:sync', 'receipt:update', 'typing:update']);
+    expect(schema.clientToServer['typing:update']!.payload.required).toEqual(['to', 'typing']);
+    expect((schema.clientToServer['message:send']!.payload as { properties: { text: { maxLength: number } } }).properties.text.maxLength).toBe(500);
+    expect(Object.keys(schema.serverToClient)).toContain('message:new');
+  });
+});

@@ -1,0 +1,162 @@
+/**
+ * The deployment files, checked with the tools that consume them, without Docker or a cluster:
+ * docker-compose.yml loaded by compose-go (interpolation, the Compose specification's schema,
+ * normalization: what `docker compose` does first), the Helm chart rendered by `helm template`
+ * and every object validated by kubernetes-validate against the Kubernetes API schemas.
+ * The tools come from `bash scripts/deploy/tools.sh` (paths in .ci/deploy-tools/env).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { tmpDir } from '../support/daemon.js';
+import { services } from './env.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const CHART = path.join(ROOT, 'deploy/helm/chatd');
+/** The oldest Kubernetes minor the chart is validated against, and the newest kubernetes-validate knows. */
+const KUBE_VERSIONS = ['1.30.0', '1.37.0'];
+const tools = services('COMPOSECHECK', 'HELM', 'KUBERNETES_VALIDATE', 'SYSTEMD_ANALYZE');
+
+const run = (cmd: string, args: string[]) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+interface ComposeService { image?: string; ports?: { host_ip?: string; published?: string; target: number }[]; build?: unknown; stop_grace_period?: string }
+
+if (tools) {
+  describe('docker-compose.yml', () => {
+    const secrets = ['JWT_ACCESS_SECRET=a', 'JWT_REFRESH_SECRET=b'];
+
+    it('loads under the Compose specification (compose-go, as docker compose does); every image pinned, every port on 127.0.0.1', () => {
+      const r = run(tools.COMPOSECHECK, [path.join(ROOT, 'docker-compose.yml'), ...secrets]);
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      const project = JSON.parse(r.out) as { services: Record<string, ComposeService> };
+      const names = Object.keys(project.services).sort();
+      const images = names.map((n) => `${n}=${project.services[n]!.image}`);
+      const ports = names.flatMap((n) => (project.services[n]!.ports ?? []).map((p) => `${n} ${p.host_ip ?? '0.0.0.0'}:${p.published}->${p.target}`));
+      console.log(`compose: ${names.length} services; images ${images.join(' ')}; ports ${ports.join(', ')}`);
+      expect(names).toEqual(['chatd-1', 'chatd-2', 'kafka-1', 'kafka-2', 'kafka-3', 'kafka-ui', 'mongo', 'redis']);
+      for (const n of names) {
+        // A release tag (x.y.z) or a digest: never latest, never a bare major.
+        expect(project.services[n]!.image, n).toMatch(/:v?\d+\.\d+\.\d+[\w.-]*$|@sha256:[0-9a-f]{64}$/);
+        for (const p of project.services[n]!.ports ?? []) expect(p.host_ip, `${n} publishes ${p.published}`).toBe('127.0.0.1');
+      }
+      expect(project.services['chatd-1']!.build).toBeTruthy();
+      expect(ports.length).toBeGreaterThanOrEqual(3);
+    });
+
+    it('refuses to start chatd without the JWT secrets, and the schema refuses a misspelt key', () => {
+      const noSecrets = run(tools.COMPOSECHECK, [path.join(ROOT, 'docker-compose.yml')]);
+      expect(noSecrets.code).toBe(1);
+      expect(noSecrets.err).toMatch(/required variable JWT_ACCESS_SECRET is missing a value/);
+      // The same file with one key misspelt: rejected by the schema, not only by our own checks.
+      const bad = path.join(tmpDir(), 'docker-compose.yml');
+      const original = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
+      const misspelt = original.replace(/\n {2}redis:\n {4}image: (\S+)\n {4}restart:/, '\n  redis:\n    image: $1\n    restrat:');
+      expect(misspelt).not.toBe(original);
+      fs.writeFileSync(bad, misspelt);
+      const r = run(tools.COMPOSECHECK, [bad, ...secrets]);
+      console.log(`misspelt key: exit ${r.code}: ${r.err.trim()}`);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/redis.*restrat/);
+    });
+
+    it('the Dockerfile installs dependencies before it copies code, listens on 0.0.0.0, keeps /data in a volume and checks /readyz', () => {
+      const lines = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').split('\n').map((l) => l.trim());
+      const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+      expect(at(/^RUN npm ci /)).toBeGreaterThan(at(/^COPY package\.json npm-shrinkwrap\.json \.\/$/));
+      expect(at(/^COPY dist /)).toBeGreaterThan(at(/^RUN npm ci /));
+      expect(at(/^HOST=0\.0\.0\.0/)).toBeGreaterThan(0);
+      expect(at(/^VOLUME \["\/data"\]$/)).toBeGreaterThan(0);
+      expect(at(/^HEALTHCHECK /)).toBeGreaterThan(0);
+      expect(lines.some((l) => l.includes('/readyz'))).toBe(true);
+      expect(at(/^USER node$/)).toBeGreaterThan(0);
+    });
+  });
+
+  describe('Helm chart', () => {
+    const required = ['--set', 'secrets.jwtAccessSecret=access-secret-value', '--set', 'secrets.jwtRefreshSecret=refresh-secret-value', '--set', 'secrets.mongodbUri=mongodb://mongo:27017/chat', '--set', 'secrets.redisUrl=redis://redis:6379'];
+    type Obj = { kind: string; apiVersion: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
+    const render = (extra: string[] = []) => {
+      const r = run(tools.HELM, ['template', 'chat', CHART, ...required, ...extra]);
+      return { ...r, objects: r.code === 0 ? parseAllDocuments(r.out).map((d) => d.toJS() as Obj).filter(Boolean) : [] };
+    };
+
+    it('passes helm lint', () => {
+      const r = run(tools.HELM, ['lint', '--strict', CHART, ...required]);
+      expect(r.out + r.err).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+      expect(r.code).toBe(0);
+    });
+
+    it(`renders objects that validate against the Kubernetes ${KUBE_VERSIONS.join(' and ')} schemas (strict: no unknown fields)`, () => {
+      for (const extra of [[], ['--set', 'autoscaling.enabled=false', '--set', 'replicaCount=3', '--set', 'existingSecret=chat-creds']]) {
+        const r = render(extra);
+        expect(r.code, r.err).toBe(0);
+        const file = path.join(tmpDir(), 'chart.yaml');
+        fs.writeFileSync(file, r.out);
+        for (const v of KUBE_VERSIONS) {
+          const k = run(tools.KUBERNETES_VALIDATE, ['--strict', '-k', v, file]);
+          console.log(`kubernetes-validate ${v} (${extra.join(' ') || 'defaults'}): exit ${k.code}; ${r.objects.map((o) => o.kind).join(', ')}`);
+          expect(k.out + k.err).not.toMatch(/ERROR|WARN/);
+          expect(k.code).toBe(0);
+        }
+      }
+    });
+
+    it('a Deployment probing /healthz and /readyz, draining within the grace period, with secrets from a Secret and settings from a ConfigMap', () => {
+      const { objects } = render();
+      const kinds = objects.map((o) => o.kind).sort();
+      expect(kinds).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Secret', 'Service']);
+      const deploy = objects.find((o) => o.kind === 'Deployment')!;
+      const pod = deploy.spec.template.spec;
+      const c = pod.containers[0];
+      expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
+      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+      const env = Object.fromEntries(c.env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+      for (const v of ['JWT_ACCESS_SECRET_FILE', 'JWT_REFRESH_SECRET_FILE', 'MONGODB_URI_FILE', 'REDIS_URL_FILE']) expect(env[v]).toMatch(/^\/run\/secrets\/chatd\//);
+      const cm = objects.find((o) => o.kind === 'ConfigMap')!;
+      expect(cm.data).toMatchObject({ HOST: '0.0.0.0', CHAT_PIPELINE: 'kafka', CHAT_STORE: 'mongodb', CHAT_CACHE: 'redis' });
+      expect(JSON.stringify(cm.data)).not.toMatch(/secret-value|mongodb:\/\/|redis:\/\//);
+      const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler')!;
+      expect(hpa.spec.metrics[0].resource.name).toBe('cpu');
+      // With the autoscaler on, the Deployment leaves the replica count to it.
+      expect(deploy.spec.replicas).toBeUndefined();
+      expect(render(['--set', 'autoscaling.enabled=false', '--set', 'replicaCount=3']).objects.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(3);
+    });
+
+    it('refuses to render without the credentials, and renders no Secret when an existing one is named', () => {
+      const r = run(tools.HELM, ['template', 'chat', CHART]);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(/secrets\.jwtAccessSecret is required/);
+      const named = run(tools.HELM, ['template', 'chat', CHART, '--set', 'existingSecret=chat-creds']);
+      expect(named.code).toBe(0);
+      const objects = parseAllDocuments(named.out).map((d) => d.toJS() as Obj).filter(Boolean);
+      expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+      expect(objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'secrets').secret.secretName).toBe('chat-creds');
+    });
+  });
+
+  describe('systemd unit', () => {
+    const verify = (file: string) => run(tools.SYSTEMD_ANALYZE, ['verify', file]);
+    it('deploy/systemd/chatd.service passes systemd-analyze verify without a warning; a misspelt directive does not', () => {
+      const unit = path.join(ROOT, 'deploy/systemd/chatd.service');
+      const ok = verify(unit);
+      expect(ok.err.trim()).toBe('');
+      expect(ok.code).toBe(0);
+      const text = fs.readFileSync(unit, 'utf8');
+      expect(text).toMatch(/^ExecStart=.*chatd start$/m);
+      expect(text).toMatch(/^StateDirectoryMode=0700$/m);
+      const bad = path.join(tmpDir(), 'chatd.service');
+      fs.writeFileSync(bad, text.replace('TimeoutStopSec=', 'TimeoutStopSek='));
+      const r = verify(bad);
+      console.log(`systemd-analyze verify: ${ok.code}, and with a misspelt key: ${r.err.trim()}`);
+      expect(r.err).toMatch(/Unknown key 'TimeoutStopSek'/);
+    });
+  });
+}
