@@ -3,6 +3,7 @@
 # this machine reaches, into .ci/deploy-tools, and writes their paths to .ci/deploy-tools/env:
 #   composecheck  compose-go (what docker compose loads files with), from the Go module proxy
 #   helm          Helm 3, from the Go module proxy
+#   promtool      Prometheus' rule checker and rule unit tests, from the Go module proxy
 #   kubernetes-validate  the Kubernetes OpenAPI schemas per version, from PyPI, in a venv
 #   systemd-analyze  Debian's systemd, for the unit example
 set -euo pipefail
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/../.."
 out="$PWD/.ci/deploy-tools"
 mkdir -p "$out"
 HELM_VERSION=v3.22.0
+PROMETHEUS_VERSION=v0.316.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
 
 if [ ! -x "$out/composecheck" ]; then
@@ -19,6 +21,10 @@ fi
 if [ ! -x "$out/helm" ] || ! "$out/helm" version --short 2>/dev/null | grep -q "^${HELM_VERSION%.*}"; then
   echo "building helm $HELM_VERSION" >&2
   GOBIN="$out" go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+fi
+if [ ! -x "$out/promtool" ]; then
+  echo "building promtool (prometheus $PROMETHEUS_VERSION)" >&2
+  GOBIN="$out" go install "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
 fi
 if [ ! -x "$out/venv/bin/kubernetes-validate" ]; then
   echo "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION" >&2
@@ -36,5 +42,6 @@ export COMPOSECHECK=$out/composecheck
 export HELM=$out/helm
 export KUBERNETES_VALIDATE=$out/venv/bin/kubernetes-validate
 export SYSTEMD_ANALYZE=$systemd_analyze
+export PROMTOOL=$out/promtool
 ENV
 cat "$out/env"

@@ -17,7 +17,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const CHART = path.join(ROOT, 'deploy/helm/chatd');
 /** The oldest Kubernetes minor the chart is validated against, and the newest kubernetes-validate knows. */
 const KUBE_VERSIONS = ['1.30.0', '1.37.0'];
-const tools = services('COMPOSECHECK', 'HELM', 'KUBERNETES_VALIDATE', 'SYSTEMD_ANALYZE');
+const tools = services('COMPOSECHECK', 'HELM', 'KUBERNETES_VALIDATE', 'SYSTEMD_ANALYZE', 'PROMTOOL');
 
 const run = (cmd: string, args: string[]) => {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -157,6 +157,26 @@ if (tools) {
       const r = verify(bad);
       console.log(`systemd-analyze verify: ${ok.code}, and with a misspelt key: ${r.err.trim()}`);
       expect(r.err).toMatch(/Unknown key 'TimeoutStopSek'/);
+    });
+  });
+
+  describe('Prometheus alert rules', () => {
+    const dir = path.join(ROOT, 'deploy/prometheus');
+    it('pass promtool check rules, and their unit tests (promtool test rules) fire what they should when they should', () => {
+      const check = run(tools.PROMTOOL, ['check', 'rules', path.join(dir, 'chatd-alerts.yml')]);
+      expect(check.out + check.err).toMatch(/SUCCESS: \d+ rules found/);
+      expect(check.code).toBe(0);
+      const t = run(tools.PROMTOOL, ['test', 'rules', path.join(dir, 'chatd-alerts.test.yml')]);
+      expect(t.out + t.err).toMatch(/SUCCESS/);
+      expect(t.code).toBe(0);
+      // The unit tests catch a changed rule: ChatdDown waiting 10 minutes instead of 2 no longer fires at minute 5.
+      const copy = tmpDir();
+      fs.writeFileSync(path.join(copy, 'chatd-alerts.yml'), fs.readFileSync(path.join(dir, 'chatd-alerts.yml'), 'utf8').replace(/(alert: ChatdDown\n\s+expr: .*\n\s+for: )2m/, '$110m'));
+      fs.copyFileSync(path.join(dir, 'chatd-alerts.test.yml'), path.join(copy, 'chatd-alerts.test.yml'));
+      const broken = run(tools.PROMTOOL, ['test', 'rules', path.join(copy, 'chatd-alerts.test.yml')]);
+      console.log(`promtool test rules: ${t.code}; with ChatdDown's for: 10m: exit ${broken.code}`);
+      expect(broken.code).not.toBe(0);
+      expect(broken.out + broken.err).toMatch(/alertname: ChatdDown/);
     });
   });
 }
