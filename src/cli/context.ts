@@ -34,7 +34,7 @@ export class Context implements ClientSession {
 
   constructor(readonly opts: GlobalOptions, readonly io: IO) {
     this.dir = configDir(io.env);
-    this.creds = new CredentialStore(this.dir);
+    this.creds = new CredentialStore(this.dir, io.env);
   }
 
   private get stored() {

@@ -1,4 +1,5 @@
 import type Conf from 'conf';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import { ChatError } from '../protocol/errors.js';
 import type { AuthResult } from '../protocol/types.js';
 import { ApiClient, NOT_LOGGED_IN, staticCredentials, type Credentials } from './api.js';
 import type { ConnectOptions, Connection } from './socket.js';
+import lockfile from 'proper-lockfile';
 
 interface Stored {
   server?: string;
@@ -22,7 +24,27 @@ export function configDir(env: NodeJS.ProcessEnv): string {
   return path.join(env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config'), 'chat');
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Where the TUI's log goes: `$CHAT_STATE_DIR`; else the config dir when `$CHAT_CONFIG_DIR` names
+ * one (one identity, one folder); else `$XDG_STATE_HOME/chat` (`~/.local/state/chat`).
+ */
+export function stateDir(env: NodeJS.ProcessEnv): string {
+  if (env.CHAT_STATE_DIR) return path.resolve(env.CHAT_STATE_DIR);
+  if (env.CHAT_CONFIG_DIR) return configDir(env);
+  return path.join(env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'chat');
+}
+
+/**
+ * The refresh lock of a config dir: in `$XDG_RUNTIME_DIR/chat` (memory, per login, cleared at
+ * logout) when there is one, else beside the credentials. Named by the config dir, so every chat
+ * process of that identity takes the same lock.
+ */
+export function refreshLockPath(env: NodeJS.ProcessEnv, dir: string): string {
+  const runtime = env.XDG_RUNTIME_DIR;
+  if (!runtime) return path.join(dir, 'refresh.lock');
+  const id = createHash('sha256').update(dir).digest('hex').slice(0, 16);
+  return path.join(runtime, 'chat', `refresh-${id}.lock`);
+}
 
 /**
  * A logged-in client as the CLI and the TUI use it: where its files live, the server, who is
@@ -47,7 +69,10 @@ export class CredentialStore {
   readonly file: string;
   private conf?: Promise<Conf<Stored>>;
 
-  constructor(readonly dir: string) {
+  readonly lock: string;
+
+  constructor(readonly dir: string, env: NodeJS.ProcessEnv = process.env) {
+    this.lock = refreshLockPath(env, dir);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.chmodSync(dir, 0o700);
     this.file = path.join(dir, 'credentials.json');
@@ -102,20 +127,14 @@ export class CredentialStore {
    * nobody else already did.
    */
   private async refreshLocked(staleAccess: string | undefined, serverOf: () => string): Promise<string> {
-    const lock = path.join(this.dir, 'refresh.lock');
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        fs.closeSync(fs.openSync(lock, 'wx', 0o600));
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        try {
-          if (Date.now() - fs.statSync(lock).mtimeMs > 20_000) fs.rmSync(lock, { force: true });
-        } catch { /* gone already */ }
-        if (Date.now() > deadline) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', `Could not lock ${lock}; remove it if no other chat process is running`);
-        await sleep(50);
-      }
+    // proper-lockfile: an atomic mkdir, its mtime kept fresh while held, taken over once stale
+    // (a process killed while holding it), and released on exit.
+    fs.mkdirSync(path.dirname(this.lock), { recursive: true, mode: 0o700 });
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.dir, { lockfilePath: this.lock, realpath: false, stale: 20_000, retries: { retries: 150, minTimeout: 25, maxTimeout: 100, factor: 1.2 } });
+    } catch (err) {
+      throw new ChatError('CHAT_ERR_UNAUTHENTICATED', `Could not lock ${this.lock} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); remove it if no other chat process is running`);
     }
     try {
       const s = this.stored;
@@ -132,7 +151,7 @@ export class CredentialStore {
       await this.save(server, r);
       return r.accessToken;
     } finally {
-      fs.rmSync(lock, { force: true });
+      await release().catch(() => {});
     }
   }
 }

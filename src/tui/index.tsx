@@ -7,12 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AuthResult, Message } from '../protocol/index.js';
 import { sanitizeLine } from '../client/sanitize.js';
-import type { ClientSession } from '../client/session.js';
+import { stateDir, type ClientSession } from '../client/session.js';
 import type { Connection } from '../client/socket.js';
 import { App } from './App.js';
 import { ErrorBoundary } from './ErrorBoundary.js';
 import { Login } from './Login.js';
-import { fileLogger } from './log.js';
+import { tuiLogger } from './log.js';
 
 /** The alternate screen, with bracketed paste (a paste arrives marked, as one draft). */
 const ALT_SCREEN_ON = '\u001b[?1049h\u001b[?2004h\u001b[?1004h';
@@ -69,7 +69,7 @@ export function framedStdout(out: NodeJS.WriteStream): { stream: NodeJS.WriteStr
 
 /** Opens the interactive interface; resolves when the user quits, with the terminal restored. */
 export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {}): Promise<void> {
-  const log = fileLogger(path.join(ctx.dir, 'tui.log'));
+  const log = await tuiLogger(stateDir(ctx.env));
   log('tui started', { server: ctx.server, pid: process.pid });
   const noColor = 'NO_COLOR' in ctx.env && ctx.env.NO_COLOR !== '';
   const server = ctx.server;

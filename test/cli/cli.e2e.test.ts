@@ -174,6 +174,36 @@ describe('chat CLI end to end', () => {
     expect(r.stderr).toMatch(/run "chat login"/);
   });
 
+  it('six chat processes with an expired token refresh once, under a lock in $XDG_RUNTIME_DIR; a stale lock left by a killed process is taken over', async () => {
+    const a = user('cli_hop');
+    expect((await a.run(['register', 'cli_hop', '--password-stdin'], 'password-h\n')).code).toBe(0);
+    const runtime = tmpDir();
+    const env = { ...a.env, XDG_RUNTIME_DIR: runtime };
+    const file = path.join(a.env.CHAT_CONFIG_DIR, 'credentials.json');
+    const expire = () => fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), accessExpiresAt: Date.now() - 1000 }));
+    expire();
+    const before = JSON.parse(fs.readFileSync(file, 'utf8')).refreshToken as string;
+    const runs = await Promise.all(Array.from({ length: 6 }, () => runChat(['whoami', '--json'], { env })));
+    const after = JSON.parse(fs.readFileSync(file, 'utf8')).refreshToken as string;
+    // A second refresh with the same token would be reuse, which revokes the session: it still works.
+    const later = await runChat(['whoami'], { env });
+    const locks = fs.readdirSync(path.join(runtime, 'chat'));
+    console.log(`6 concurrent whoami with an expired token: exits ${runs.map((r) => r.code).join(',')}; refresh token rotated: ${after !== before}; later whoami: ${later.code}; left in the runtime dir: ${locks.join(',') || 'nothing'}`);
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(after).not.toBe(before);
+    expect(later.code).toBe(0);
+    expect(locks).toEqual([]);
+    // A lock whose holder died (its mtime no longer refreshed) is taken over after it goes stale.
+    expire();
+    const { refreshLockPath } = await import('../../src/client/session.js');
+    const lock = refreshLockPath(env, path.resolve(a.env.CHAT_CONFIG_DIR));
+    fs.mkdirSync(lock);
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lock, old, old);
+    expect((await runChat(['whoami'], { env })).code).toBe(0);
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+
   it('API tokens: create, use through CHAT_TOKEN, list, revoke', async () => {
     const a = user('cli_ivy');
     expect((await a.run(['register', 'cli_ivy', '--password-stdin'], 'password-i\n')).code).toBe(0);

@@ -236,7 +236,7 @@ describe('the TUI as a daily driver, in tmux', () => {
     await until(() => pane('carol').join('\n').includes('unread 30'));
   }, 90_000);
 
-  it('10: at 80×24 the help shows every binding; the TUI logs to tui.log in the config dir', async () => {
+  it('10: at 80×24 the help shows every binding; the TUI logs JSON lines to a rolled file (current.log) in its state dir', async () => {
     tmux('resize-window', '-t', 'dave', '-x', '80', '-y', '24');
     await until(() => rows('dave').length <= 24 && statusBar('dave').includes('● online'));
     type('dave', 'F1');
@@ -247,9 +247,12 @@ describe('the TUI as a daily driver, in tmux', () => {
     expect(help).toContain(BINDINGS.at(-1)!.keys.slice(0, 12));
     type('dave', 'Escape');
     await until(() => !screen('dave').includes('Keys (Esc'));
-    const log = fs.readFileSync(path.join(cfg.carol, 'tui.log'), 'utf8');
-    expect(log).toMatch(/tui started/);
-    expect(fs.statSync(path.join(cfg.carol, 'tui.log')).mode & 0o777).toBe(0o600);
+    // CHAT_CONFIG_DIR names carol's folder, so her state (the log) is kept there too.
+    const current = path.join(cfg.carol, 'current.log');
+    expect(fs.readlinkSync(current)).toMatch(/^tui\.\d+\.log$/);
+    const started = fs.readFileSync(current, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; server?: string });
+    expect(started.some((l) => l.msg === 'tui started' && typeof l.server === 'string')).toBe(true);
+    expect(fs.statSync(current).mode & 0o777).toBe(0o600);
   }, 30_000);
 
   it('11: a message off screen, or while the terminal is unfocused, rings the bell and raises OSC 9/777; focused and on screen it does not; --quiet never does', async () => {
