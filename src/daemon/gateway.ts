@@ -14,12 +14,15 @@ import type { MessageService } from './services/messages.js';
 import { TOKEN_QUERY_KEYS, originAllowed, parse } from './validation.js';
 import type { IncomingMessage } from 'node:http';
 import { classify } from './errors.js';
+import { requestIdFrom } from './request-id.js';
 
 export interface SocketData {
   userId: string;
   username: string;
   sessionId: string;
   expiresAt: number | null;
+  /** The handshake's x-request-id (a plain token) or a fresh UUID: on every log line about this connection. */
+  reqId: string;
 }
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -224,7 +227,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
         if ((await cache.presenceCount(p.user.username)) >= deps.maxSocketsPerUser) {
           throw new ChatError('CHAT_ERR_LIMIT_REACHED', `At most ${deps.maxSocketsPerUser} connections per user; close one first`);
         }
-        socket.data = { userId: p.user.id, username: p.user.username, sessionId: p.sessionId, expiresAt: p.expiresAt };
+        socket.data = { userId: p.user.id, username: p.user.username, sessionId: p.sessionId, expiresAt: p.expiresAt, reqId: requestIdFrom(socket.handshake.headers['x-request-id']) };
         settle(address, (socket.conn as unknown as { id: string }).id);
         next();
       },
@@ -232,11 +235,16 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   });
 
   /** Answers a failed event: coded error to the ack, counted, logged when internal. */
-  const fail = (event: string, reply: ((r: Ack<never>) => void) | undefined, err: unknown, started?: number) => {
+  const fail = (socket: ChatSocket, event: string, reply: ((r: Ack<never>) => void) | undefined, err: unknown, started?: number) => {
     const ce = classify(err);
-    if (ce.code === 'CHAT_ERR_INTERNAL') log.error({ err, event }, 'socket handler failed');
+    const { reqId, userId } = socket.data;
+    if (ce.code === 'CHAT_ERR_INTERNAL') log.error({ err, reqId, userId, socketId: socket.id, event }, 'socket handler failed');
     rejected.inc({ code: ce.code });
-    if (started !== undefined) eventDuration.observe({ event, code: ce.code }, (performance.now() - started) / 1000);
+    if (started !== undefined) {
+      const ms = performance.now() - started;
+      eventDuration.observe({ event, code: ce.code }, ms / 1000);
+      if (log.isLevelEnabled('debug')) log.debug({ reqId, userId, event, code: ce.code, ms: Math.round(ms * 10) / 10 }, 'socket event');
+    }
     reply?.({ ok: false, error: ce.toBody() });
   };
 
@@ -251,19 +259,22 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
       const reply = typeof ack === 'function' ? (ack as (r: Ack<R>) => void) : undefined;
       const started = performance.now();
       try {
-        if (deps.isClosing()) return fail(event, reply, new ChatError('CHAT_ERR_SHUTTING_DOWN'));
+        if (deps.isClosing()) return fail(socket, event, reply, new ChatError('CHAT_ERR_SHUTTING_DOWN'));
         const { expiresAt } = socket.data;
         if (expiresAt !== null && Date.now() >= expiresAt) {
-          fail(event, reply, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
+          fail(socket, event, reply, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
           return endSocket(socket, new ChatError('CHAT_ERR_TOKEN_EXPIRED'));
         }
         fn(socket, typeof check === 'function' ? check(payload) : parse(check, payload)).then((data) => {
           succeeded?.inc();
-          eventDuration.observe({ event, code: 'ok' }, (performance.now() - started) / 1000);
+          const ms = performance.now() - started;
+          eventDuration.observe({ event, code: 'ok' }, ms / 1000);
+          // Per event at debug only: at info, a busy node would log every message it carries.
+          if (log.isLevelEnabled('debug')) log.debug({ reqId: socket.data.reqId, userId: socket.data.userId, event, code: 'ok', ms: Math.round(ms * 10) / 10 }, 'socket event');
           reply?.({ ok: true, data });
-        }, (err) => fail(event, reply, err, started));
+        }, (err) => fail(socket, event, reply, err, started));
       } catch (err) {
-        fail(event, reply, err, started);
+        fail(socket, event, reply, err, started);
       }
     };
 
@@ -300,18 +311,20 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     table.get(event)?.call(this, payload, ack);
   }
 
-  function onDisconnect(this: ChatSocket) {
-    const { username } = this.data;
+  function onDisconnect(this: ChatSocket, reason: string) {
+    const { username, reqId, userId } = this.data;
     connections.dec();
+    if (log.isLevelEnabled('debug')) log.debug({ reqId, userId, socketId: this.id, reason }, 'socket disconnected');
     void cache.presenceRemove(username, this.id).then(async (wentOffline) => {
       if (wentOffline) await announce(username, false);
     }).catch((err) => log.warn({ err }, 'presence remove failed'));
   }
 
   io.on('connection', (socket) => {
-    const { username } = socket.data;
+    const { username, reqId, userId } = socket.data;
     slimConnection(socket);
     connections.inc();
+    if (log.isLevelEnabled('debug')) log.debug({ reqId, userId, socketId: socket.id }, 'socket connected');
     void socket.join(userRoom(username));
     void cache.presenceAdd(username, socket.id).then(async (cameOnline) => {
       if (cameOnline) await announce(username, true);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from 'pino';
 import client from 'prom-client';
@@ -10,6 +9,7 @@ import {
 } from '../protocol/index.js';
 import type { Config } from './config.js';
 import { classify } from './errors.js';
+import { requestIdFrom } from './request-id.js';
 import { SECURITY_HEADERS, TOKEN_QUERY_KEYS, originAllowed, parse } from './validation.js';
 import type { Engines } from './engines/index.js';
 import { publicUser, type AuthService, type Principal } from './services/auth.js';
@@ -32,9 +32,6 @@ declare module 'fastify' {
     principal?: Principal;
   }
 }
-
-/** A request id a caller may choose: a plain token, no spaces or control characters. */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface HttpDeps {
   config: Config;
@@ -71,10 +68,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     // x-request-id: the caller's when it is a plain token (so it cannot forge log lines), else a
     // fresh UUID; returned on every answer and in the request's log line.
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
   });
 
   const httpRequests = new client.Counter({ name: 'chatd_http_requests_total', help: 'HTTP requests', labelNames: ['route', 'status'], registers: [deps.metrics] });

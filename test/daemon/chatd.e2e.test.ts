@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
 import { connect, call, sendDurable, type Connection } from '../../src/client/socket.js';
 import type { Message } from '../../src/protocol/index.js';
-import { befriend, registerUser, sleep, tmpDir, waitFor } from '../support/daemon.js';
+import { befriend, emit, openSocket, registerUser, sleep, tmpDir, waitFor } from '../support/daemon.js';
 import { runChat, spawnChatd, spawnProc, CHAT_BIN, CHATD_BIN } from '../support/procs.js';
 
 /** Sends through one socket with a window of outstanding acks; records what was acknowledged. */
@@ -263,6 +263,11 @@ describe('chatd process', () => {
     await u.api.whoami();
     await new ApiClient(d.url).refresh(u.auth.refreshToken);
     await fetch(new URL('/v1/me', d.url), { headers: { authorization: 'Bearer garbage-token-value' } });
+    // A socket carries its handshake's x-request-id into the log lines about it (debug level here).
+    const s = await openSocket(d.url, u.auth.accessToken, { extraHeaders: { 'x-request-id': 'sock-req-7' } });
+    expect((await emit(s, 'message:sync', { cursors: {} })).ok).toBe(true);
+    expect((await emit(s, 'message:send', { to: 'nobody', text: 'x' })).ok).toBe(false);
+    s.close();
     await sleep(200);
     d.child.kill('SIGTERM');
     await d.exited;
@@ -272,6 +277,11 @@ describe('chatd process', () => {
     const requests = d.lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(requests.find((r) => r.route === '/v1/me' && r.status === 200)).toMatchObject({ method: 'GET', userId: u.auth.user.id, reqId: expect.stringMatching(/^[0-9a-f-]{36}$/), ms: expect.any(Number) });
     expect(requests.find((r) => r.route === '/v1/me' && r.status === 401)).not.toHaveProperty('userId');
+    const socketLines = d.lines.filter((l) => l.includes('"reqId":"sock-req-7"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    console.log(`socket log lines with the handshake's request id: ${socketLines.map((l) => `${l.msg}${l.event ? ` ${l.event} ${l.code}` : ''}`).join('; ')}`);
+    expect(socketLines.map((l) => l.msg)).toEqual(['socket connected', 'socket event', 'socket event', 'socket disconnected']);
+    expect(socketLines[1]).toMatchObject({ event: 'message:sync', code: 'ok', userId: u.auth.user.id, ms: expect.any(Number) });
+    expect(socketLines[2]).toMatchObject({ event: 'message:send', code: expect.stringMatching(/^CHAT_ERR_/) });
     for (const secret of ['very secret password', u.auth.accessToken, u.auth.refreshToken.split('.')[1]!, 'garbage-token-value']) expect(log).not.toContain(secret);
   });
 });

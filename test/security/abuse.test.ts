@@ -6,10 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import type { Ack, ChatError, Message, ReceiptEvent } from '../../src/protocol/index.js';
 import { dmConversationId } from '../../src/protocol/index.js';
-import { befriend, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket } from '../support/daemon.js';
+import { befriend, emit, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket } from '../support/daemon.js';
 
-const emit = <T>(s: TestSocket, event: 'message:send' | 'receipt:update', payload: unknown) =>
-  new Promise<Ack<T>>((r) => (s.emit as (e: string, p: unknown, cb: (a: Ack<T>) => void) => void)(event, payload, r));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 describe('5. listing conversations', () => {

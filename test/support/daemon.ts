@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/daemon/config.js';
 import { createDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/daemon/logger.js';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
-import type { AuthResult, ClientToServerEvents, Message, ServerToClientEvents } from '../../src/protocol/index.js';
+import type { Ack, AuthResult, ClientToServerEvents, Message, ServerToClientEvents } from '../../src/protocol/index.js';
 import type { Store } from '../../src/daemon/engines/types.js';
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -61,6 +61,10 @@ export function openSocket(url: string, token: string, opts: Record<string, unkn
     s.once('connect_error', (err) => { s.close(); reject(err); });
   });
 }
+
+/** Emits any event (well-formed or not) and resolves with its ack. */
+export const emit = <T>(s: TestSocket, event: string, payload: unknown) =>
+  new Promise<Ack<T>>((r) => (s.emit as (e: string, p: unknown, cb: (a: Ack<T>) => void) => void)(event, payload, r));
 
 /** Resolves with the next `n` payloads of an event. */
 export function nextEvents<T>(s: TestSocket, event: keyof ServerToClientEvents, n = 1, timeoutMs = 10_000): Promise<T[]> {
