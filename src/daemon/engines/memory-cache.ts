@@ -1,12 +1,28 @@
 import type { Cache, RateLimitResult } from './types.js';
 
+/**
+ * One hit on a token bucket of `limit` tokens refilled over `windowMs` (GCRA: the state is one
+ * number, the theoretical arrival time). Up to `limit` hits at once, then one per windowMs/limit:
+ * never the 2 × limit burst a fixed window lets through around its edge. A refused hit changes
+ * nothing, so hammering a limit does not push its end further away. Redis runs the same
+ * arithmetic in a script (redis-cache.ts).
+ */
+export function gcra(stored: number | undefined, now: number, limit: number, windowMs: number): { allowed: boolean; retryAfterMs: number; tat?: number } {
+  const interval = windowMs / limit;
+  const tat = stored !== undefined && stored > now ? stored : now;
+  const allowAt = tat - (windowMs - interval);
+  if (now < allowAt) return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(allowAt - now)) };
+  return { allowed: true, retryAfterMs: 0, tat: tat + interval };
+}
+
 /** Shared by every allowed hit: the caller only reads it. */
 const ALLOWED: RateLimitResult = Object.freeze({ allowed: true, retryAfterMs: 0 });
 
 /** The embedded cache: rate limits, failure counters and presence of one process. */
 export class MemoryCache implements Cache {
   readonly kind = 'memory';
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  /** Token buckets (GCRA): each key's theoretical arrival time; gone once its bucket is full again. */
+  private readonly buckets = new Map<string, number>();
   /** Failure counters and locks: a value that expires at `until`. */
   private readonly expiring = new Map<string, { value: number; until: number }>();
   private readonly presence = new Map<string, Set<string>>();
@@ -18,7 +34,7 @@ export class MemoryCache implements Cache {
     // Drop expired rate-limit windows so the map stays bounded.
     this.sweeper = setInterval(() => {
       const t = this.now();
-      for (const [k, w] of this.windows) if (t - w.start > 3_600_000) this.windows.delete(k);
+      for (const [k, tat] of this.buckets) if (tat <= t) this.buckets.delete(k);
       for (const [k, e] of this.expiring) if (e.until <= t) this.expiring.delete(k);
     }, 60_000);
     this.sweeper.unref();
@@ -34,15 +50,9 @@ export class MemoryCache implements Cache {
 
   /** Answered at once: the send path awaits nothing for it. */
   rateLimit(key: string, limit: number, windowMs: number): RateLimitResult {
-    const t = this.now();
-    let w = this.windows.get(key);
-    if (!w || t - w.start >= windowMs) {
-      w = { start: t, count: 0 };
-      this.windows.set(key, w);
-    }
-    if (w.count >= limit) return { allowed: false, retryAfterMs: Math.max(1, w.start + windowMs - t) };
-    w.count++;
-    return ALLOWED;
+    const r = gcra(this.buckets.get(key), this.now(), limit, windowMs);
+    if (r.tat !== undefined) this.buckets.set(key, r.tat);
+    return r.allowed ? ALLOWED : { allowed: false, retryAfterMs: r.retryAfterMs };
   }
 
   async presenceAdd(username: string, connectionId: string) {

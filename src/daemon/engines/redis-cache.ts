@@ -4,16 +4,29 @@ import type { Cache, RateLimitResult } from './types.js';
 const PRESENCE_TTL_MS = 60_000;
 
 const SCRIPTS = {
-  /** Many rate-limit counters in one call: KEYS are the counters, ARGV[i] each one's window. */
+  /**
+   * Many token buckets in one call (GCRA, as gcra() in memory-cache.ts): KEYS are the buckets,
+   * ARGV[2i-1] and ARGV[2i] the i-th one's window and limit. Time is Redis' own, so every node
+   * agrees. Returns {allowed (1/0), retry after ms} per key.
+   */
   chatRateLimitMany: {
     numberOfKeys: null,
-    lua: `local out = {}
+    lua: `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local out = {}
 for i, k in ipairs(KEYS) do
-  local n = redis.call('INCR', k)
-  if n == 1 then redis.call('PEXPIRE', k, ARGV[i]) end
-  local ttl = redis.call('PTTL', k)
-  if ttl < 0 then redis.call('PEXPIRE', k, ARGV[i]); ttl = tonumber(ARGV[i]) end
-  out[i] = {n, ttl}
+  local window = tonumber(ARGV[2 * i - 1])
+  local interval = window / tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', k) or '0')
+  if tat < now then tat = now end
+  local allowAt = tat - (window - interval)
+  if now < allowAt then
+    out[i] = {0, math.max(1, math.ceil(allowAt - now))}
+  else
+    local nextTat = tat + interval
+    redis.call('SET', k, string.format('%.3f', nextTat), 'PX', math.max(1, math.ceil(nextTat - now)))
+    out[i] = {1, 0}
+  end
 end
 return out`,
   },
@@ -110,10 +123,10 @@ export class RedisCache implements Cache {
   private countLimits() {
     const batch = this.limits;
     this.limits = [];
-    this.client.chatRateLimitMany(batch.length, ...batch.map((b) => b.key), ...batch.map((b) => b.windowMs)).then((res) => {
+    this.client.chatRateLimitMany(batch.length, ...batch.map((b) => b.key), ...batch.flatMap((b) => [b.windowMs, b.limit])).then((res) => {
       batch.forEach((b, i) => {
-        const [n, ttl] = res[i]!;
-        b.resolve(n <= b.limit ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: Math.max(1, ttl) });
+        const [allowed, retryAfterMs] = res[i]!;
+        b.resolve(allowed === 1 ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs });
       });
     }, (err: unknown) => { for (const b of batch) b.reject(err); });
   }

@@ -195,7 +195,8 @@ export interface RateLimitResult {
 export interface Cache extends Lifecycle {
   readonly kind: string;
   /**
-   * Fixed-window counter: allows `limit` hits per `windowMs` per key. A cache held in this process
+   * Token bucket per key: `limit` hits at once, refilled at `limit` per `windowMs` (GCRA, the same
+   * arithmetic on memory and Redis). A refused hit is not counted. A cache held in this process
    * answers at once (no promise), so the send path awaits nothing on the embedded node.
    */
   rateLimit(key: string, limit: number, windowMs: number): RateLimitResult | Promise<RateLimitResult>;

@@ -19,6 +19,25 @@ export function cacheContract(name: string, make: () => Promise<Cache>, cleanup:
       expect((await cache.rateLimit(k('other'), 3, 60_000)).allowed).toBe(true);
     });
 
+    it('is a token bucket: `limit` at once, then refilled over the window (never twice the limit at a window edge); refusals cost nothing', async () => {
+      const key = k('tb');
+      const burst = async (n: number) => { let ok = 0; for (let i = 0; i < n; i++) if ((await cache.rateLimit(key, 4, 2000)).allowed) ok++; return ok; };
+      const first = await burst(8);
+      const t0 = Date.now();
+      // Hammering while refused does not delay the refill.
+      for (let i = 0; i < 20; i++) await cache.rateLimit(key, 4, 2000);
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() - t0)));
+      const half = await burst(8);
+      const denied = await cache.rateLimit(key, 4, 2000);
+      console.log(`${name}: 4 per 2 s: ${first} of 8 at once, ${half} of 8 one second later; then wait ${denied.retryAfterMs} ms`);
+      expect(first).toBe(4);
+      // Half a window refills half the bucket (a fixed window would give 0 here, then 4 more at once at its edge).
+      expect(half).toBe(2);
+      expect(denied.allowed).toBe(false);
+      expect(denied.retryAfterMs).toBeGreaterThan(0);
+      expect(denied.retryAfterMs).toBeLessThanOrEqual(500);
+    });
+
     it('counts failures that expire after the last one, and holds locks for a while', async () => {
       const key = k('cnt');
       expect(await cache.countGet(key)).toBe(0);
