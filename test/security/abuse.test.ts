@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
-import type { Ack, ChatError, Message, ReceiptEvent } from '../../src/protocol/index.js';
+import type { ChatError, Message, ReceiptEvent } from '../../src/protocol/index.js';
 import { dmConversationId } from '../../src/protocol/index.js';
-import { befriend, emit, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket } from '../support/daemon.js';
+import { befriend, emit, openSocket, registerUser, sleep, startDaemon, type TestDaemon } from '../support/daemon.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

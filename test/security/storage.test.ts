@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Ack, Message } from '../../src/protocol/index.js';
 import { dmConversationId, LIMITS } from '../../src/protocol/index.js';
-import { befriend, emit, openSocket, registerUser, startDaemon, tmpDir, waitFor, type TestDaemon, type TestSocket } from '../support/daemon.js';
+import { befriend, emit, openSocket, registerUser, startDaemon, tmpDir, waitFor, type TestDaemon } from '../support/daemon.js';
 import { spawnChatd } from '../support/procs.js';
 
 const modes = (dir: string) => Object.fromEntries([['.', fs.statSync(dir).mode & 0o777], ...fs.readdirSync(dir).map((f) => [f, fs.statSync(path.join(dir, f)).mode & 0o777])].map(([k, v]) => [k, (v as number).toString(8)]));
