@@ -6,3 +6,4 @@ export * from './events.js';
 export * from './rest.js';
 export * from './names.js';
 export * from './openapi.js';
+export * from './responses.js';

@@ -5,10 +5,10 @@
  * operation list to the routes chatd actually registers.
  */
 import { z } from 'zod';
-import { ERROR_CODES } from './errors.js';
+import * as R from './responses.js';
 import {
   adminIdsSchema, changePasswordSchema, groupAddSchema, groupCreateSchema, groupRoleSchema, groupUpdateSchema, historyQuerySchema,
-  loginSchema, logoutSchema, makeSendSchema, messageSchema, receiptSchema, refreshSchema, registerSchema, resetPasswordSchema, syncSchema,
+  loginSchema, logoutSchema, makeSendSchema, receiptSchema, refreshSchema, registerSchema, resetPasswordSchema, syncSchema,
   tokenCreateSchema, typingSchema,
 } from './schemas.js';
 
@@ -21,8 +21,11 @@ interface Operation {
   auth: Auth;
   body?: z.ZodType;
   query?: z.ZodType;
-  /** Success status and what it returns (the TypeScript type in src/protocol/types.ts). */
-  ok: [status: number, returns: string];
+  /**
+   * Success status and what it returns: a response schema (responses.ts) or an array of one, for
+   * JSON answers; the media type of a document or text; nothing for 204.
+   */
+  ok: [status: number, returns?: z.ZodType | string];
 }
 
 /** Stands for the send schema, built with the server's own text limit. */
@@ -32,47 +35,47 @@ const op = (method: Operation['method'], path: string, auth: Auth, summary: stri
 
 /** Every REST operation chatd serves (health and metrics included). */
 export const OPERATIONS: readonly Operation[] = [
-  op('get', '/healthz', 'none', 'Liveness: the process answers', [200, '{ status: "ok" }']),
-  op('get', '/readyz', 'none', 'Readiness: every engine answers and the node is not draining (503 otherwise)', [200, 'engine health']),
+  op('get', '/healthz', 'none', 'Liveness: the process answers', [200, R.livenessSchema]),
+  op('get', '/readyz', 'none', 'Readiness: every engine answers and the node is not draining (503 otherwise)', [200, R.healthReportSchema]),
   op('get', '/metrics', 'none', 'Prometheus metrics (text exposition format)', [200, 'text/plain']),
-  op('get', '/v1/openapi.json', 'none', 'This document', [200, 'OpenAPI 3.1']),
-  op('get', '/v1/events.schema.json', 'none', 'JSON Schema of every socket event', [200, 'JSON Schema 2020-12']),
-  op('post', '/v1/auth/register', 'none', 'Create an account; returns tokens', [201, 'AuthResult'], { body: registerSchema }),
-  op('post', '/v1/auth/login', 'none', 'Log in; returns a 15-minute access token and a rotating refresh token', [200, 'AuthResult'], { body: loginSchema }),
-  op('post', '/v1/auth/refresh', 'none', 'Rotate a refresh token (reuse revokes the session)', [200, 'AuthResult'], { body: refreshSchema }),
-  op('post', '/v1/auth/logout', 'user', 'End this session', [204, 'nothing'], { body: logoutSchema }),
-  op('get', '/v1/me', 'user', 'The signed-in user', [200, 'PublicUser']),
-  op('post', '/v1/me/password', 'user', 'Change the password (ends other sessions and API tokens unless keepTokens)', [200, 'PasswordChanged'], { body: changePasswordSchema }),
-  op('get', '/v1/friends', 'user', 'Friends, with presence', [200, 'FriendView[]']),
-  op('get', '/v1/friends/requests', 'user', 'Pending friend requests, both ways', [200, 'FriendRequests']),
-  op('post', '/v1/friends/{username}', 'user', 'Send a friend request', [200, 'FriendView']),
-  op('post', '/v1/friends/{username}/accept', 'user', 'Accept a friend request', [200, 'FriendView']),
-  op('delete', '/v1/friends/{username}', 'user', 'Remove a friend, or decline or cancel a request', [204, 'nothing']),
-  op('get', '/v1/conversations', 'user', 'Conversations (direct and group) with the last message and unread counts', [200, 'ConversationView[]']),
-  op('post', '/v1/messages', 'user', 'Send a message; answered once it is durable', [201, 'Message'], { body: SEND }),
-  op('get', '/v1/messages/{username}', 'user', 'History with a friend, or a #group (URL-encoded)', [200, 'Message[]'], { query: historyQuerySchema }),
-  op('get', '/v1/groups', 'user', 'My groups', [200, 'GroupView[]']),
-  op('post', '/v1/groups', 'user', 'Create a group with friends', [201, 'GroupView'], { body: groupCreateSchema }),
-  op('get', '/v1/groups/{group}', 'user', 'A group I am in (by handle, without #)', [200, 'GroupView']),
-  op('patch', '/v1/groups/{group}', 'user', 'Rename, move the handle or set the topic (owners, admins)', [200, 'GroupView'], { body: groupUpdateSchema }),
-  op('delete', '/v1/groups/{group}', 'user', 'Delete the group (owners)', [204, 'nothing']),
-  op('get', '/v1/groups/{group}/members', 'user', 'Members, roles and presence', [200, 'GroupMemberView[]']),
-  op('post', '/v1/groups/{group}/members', 'user', 'Add friends (owners, admins)', [200, 'GroupView'], { body: groupAddSchema }),
-  op('delete', '/v1/groups/{group}/members/{username}', 'user', 'Remove a member (owners, admins)', [204, 'nothing']),
-  op('put', '/v1/groups/{group}/members/{username}/role', 'user', 'Set a member\'s role (owners; admins for members)', [204, 'nothing'], { body: groupRoleSchema }),
-  op('post', '/v1/groups/{group}/leave', 'user', 'Leave the group', [204, 'nothing']),
-  op('get', '/v1/groups/{group}/receipts', 'user', 'How far each member has read', [200, 'Receipt[]']),
-  op('post', '/v1/tokens', 'user', 'Create an API token for scripts and bots (shown once)', [201, 'ApiTokenCreated'], { body: tokenCreateSchema }),
-  op('get', '/v1/tokens', 'user', 'My API tokens (never the secret)', [200, 'ApiTokenView[]']),
-  op('delete', '/v1/tokens/{id}', 'user', 'Revoke an API token', [204, 'nothing']),
-  op('get', '/v1/admin/users', 'admin', 'Every account', [200, 'AdminUserView[]']),
-  op('post', '/v1/admin/users/{username}/{action}', 'admin', 'disable, enable, promote, demote, or password (body: { password })', [200, 'AdminUserView'], { body: resetPasswordSchema }),
-  op('get', '/v1/admin/status', 'admin', 'Engines, pipeline backlog, failed publishes and dead letters', [200, 'AdminStatus']),
-  op('get', '/v1/admin/failed', 'admin', 'Publishes that failed and wait for Kafka', [200, 'FailedPublish[]']),
-  op('post', '/v1/admin/failed/replay', 'admin', 'Replay failed publishes now', [200, 'ReplayResult'], { body: adminIdsSchema }),
-  op('post', '/v1/admin/failed/purge', 'admin', 'Drop failed publishes', [200, 'PurgeResult'], { body: adminIdsSchema }),
-  op('get', '/v1/admin/dlq', 'admin', 'Dead letters (records the persister could not store)', [200, 'DeadLetter[]']),
-  op('post', '/v1/admin/dlq/replay', 'admin', 'Replay dead letters', [200, 'ReplayResult'], { body: adminIdsSchema }),
+  op('get', '/v1/openapi.json', 'none', 'This document', [200, 'application/json']),
+  op('get', '/v1/events.schema.json', 'none', 'JSON Schema of every socket event', [200, 'application/schema+json']),
+  op('post', '/v1/auth/register', 'none', 'Create an account; returns tokens', [201, R.authResultSchema], { body: registerSchema }),
+  op('post', '/v1/auth/login', 'none', 'Log in; returns a 15-minute access token and a rotating refresh token', [200, R.authResultSchema], { body: loginSchema }),
+  op('post', '/v1/auth/refresh', 'none', 'Rotate a refresh token (reuse revokes the session)', [200, R.authResultSchema], { body: refreshSchema }),
+  op('post', '/v1/auth/logout', 'user', 'End this session', [204], { body: logoutSchema }),
+  op('get', '/v1/me', 'user', 'The signed-in user', [200, R.publicUserSchema]),
+  op('post', '/v1/me/password', 'user', 'Change the password (ends other sessions and API tokens unless keepTokens)', [200, R.passwordChangedSchema], { body: changePasswordSchema }),
+  op('get', '/v1/friends', 'user', 'Friends, with presence', [200, z.array(R.friendViewSchema)]),
+  op('get', '/v1/friends/requests', 'user', 'Pending friend requests, both ways', [200, R.friendRequestsSchema]),
+  op('post', '/v1/friends/{username}', 'user', 'Send a friend request', [200, R.friendAddResultSchema]),
+  op('post', '/v1/friends/{username}/accept', 'user', 'Accept a friend request', [200, R.friendAddResultSchema]),
+  op('delete', '/v1/friends/{username}', 'user', 'Remove a friend, or decline or cancel a request', [204]),
+  op('get', '/v1/conversations', 'user', 'Conversations (direct and group) with the last message and unread counts', [200, z.array(R.conversationViewSchema)]),
+  op('post', '/v1/messages', 'user', 'Send a message; answered once it is durable', [201, R.messageResponseSchema], { body: SEND }),
+  op('get', '/v1/messages/{username}', 'user', 'History with a friend, or a #group (URL-encoded)', [200, z.array(R.messageResponseSchema)], { query: historyQuerySchema }),
+  op('get', '/v1/groups', 'user', 'My groups', [200, z.array(R.groupViewSchema)]),
+  op('post', '/v1/groups', 'user', 'Create a group with friends', [201, R.groupViewSchema], { body: groupCreateSchema }),
+  op('get', '/v1/groups/{group}', 'user', 'A group I am in (by handle, without #)', [200, R.groupViewSchema]),
+  op('patch', '/v1/groups/{group}', 'user', 'Rename, move the handle or set the topic (owners, admins)', [200, R.groupViewSchema], { body: groupUpdateSchema }),
+  op('delete', '/v1/groups/{group}', 'user', 'Delete the group (owners)', [204]),
+  op('get', '/v1/groups/{group}/members', 'user', 'Members, roles and presence', [200, z.array(R.groupMemberViewSchema)]),
+  op('post', '/v1/groups/{group}/members', 'user', 'Add friends (owners, admins)', [200, R.groupViewSchema], { body: groupAddSchema }),
+  op('delete', '/v1/groups/{group}/members/{username}', 'user', 'Remove a member (owners, admins)', [204]),
+  op('put', '/v1/groups/{group}/members/{username}/role', 'user', 'Set a member\'s role (owners; admins for members)', [204], { body: groupRoleSchema }),
+  op('post', '/v1/groups/{group}/leave', 'user', 'Leave the group', [204]),
+  op('get', '/v1/groups/{group}/receipts', 'user', 'How far each member has read', [200, R.receiptsSchema]),
+  op('post', '/v1/tokens', 'user', 'Create an API token for scripts and bots (shown once)', [201, R.apiTokenCreatedSchema], { body: tokenCreateSchema }),
+  op('get', '/v1/tokens', 'user', 'My API tokens (never the secret)', [200, z.array(R.apiTokenViewSchema)]),
+  op('delete', '/v1/tokens/{id}', 'user', 'Revoke an API token', [204]),
+  op('get', '/v1/admin/users', 'admin', 'Every account', [200, z.array(R.adminUserViewSchema)]),
+  op('post', '/v1/admin/users/{username}/{action}', 'admin', 'disable, enable, promote, demote, or password (body: { password })', [200, R.adminUserViewSchema], { body: resetPasswordSchema }),
+  op('get', '/v1/admin/status', 'admin', 'Engines, pipeline backlog, failed publishes and dead letters', [200, R.adminStatusSchema]),
+  op('get', '/v1/admin/failed', 'admin', 'Publishes that failed and wait for Kafka', [200, z.array(R.failedPublishSchema)]),
+  op('post', '/v1/admin/failed/replay', 'admin', 'Replay failed publishes now', [200, R.replayResultSchema], { body: adminIdsSchema }),
+  op('post', '/v1/admin/failed/purge', 'admin', 'Drop failed publishes', [200, R.purgeResultSchema], { body: adminIdsSchema }),
+  op('get', '/v1/admin/dlq', 'admin', 'Dead letters (records the persister could not store)', [200, z.array(R.deadLetterSchema)]),
+  op('post', '/v1/admin/dlq/replay', 'admin', 'Replay dead letters', [200, R.replayResultSchema], { body: adminIdsSchema }),
 ];
 
 /** A zod schema as JSON Schema (the input side: what a client sends). */
@@ -81,16 +84,25 @@ export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
   return rest;
 }
 
-const errorBody = {
-  type: 'object',
-  required: ['code', 'message'],
-  properties: {
-    code: { type: 'string', enum: Object.keys(ERROR_CODES) },
-    message: { type: 'string' },
-    details: { description: 'For CHAT_ERR_VALIDATION: the field and what is wrong with it' },
-    retryAfterMs: { type: 'number', description: 'For CHAT_ERR_RATE_LIMITED: milliseconds to wait' },
-  },
-};
+
+/**
+ * A $ref to a response schema registered in responses.ts, or an array of one. Anything else is a
+ * programming error: every answer in the documents has a name.
+ */
+export function responseRef(schema: z.ZodType, prefix: string): Record<string, unknown> {
+  const name = R.responseName(schema);
+  if (name) return { $ref: `${prefix}${name}` };
+  if (schema instanceof z.ZodArray) return { type: 'array', items: responseRef(schema.element as z.ZodType, prefix) };
+  throw new Error('a response schema must be registered in responses.ts (or be an array of one)');
+}
+
+function response(returns: z.ZodType | string | undefined, description?: string): Record<string, unknown> {
+  if (returns === undefined) return { description: description ?? 'No content' };
+  if (typeof returns === 'string') return { description: description ?? returns, content: { [returns]: { schema: { type: returns.startsWith('text/') ? 'string' : 'object' } } } };
+  const ref = responseRef(returns, '#/components/schemas/');
+  const name = (ref.$ref as string | undefined)?.split('/').pop() ?? `${((ref.items as { $ref: string }).$ref).split('/').pop()}[]`;
+  return { description: description ?? name, content: { 'application/json': { schema: ref } } };
+}
 
 /** The server's settings the schemas depend on. */
 export interface SchemaSettings { maxMessageLength?: number }
@@ -114,12 +126,9 @@ export function openApiDocument(version: string, settings: SchemaSettings = {}):
       ...(params.length ? { parameters: params } : {}),
       ...(o.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(o.body === SEND ? send : o.body) } } } } : {}),
       responses: {
-        [status]: {
-          description: returns,
-          ...(returns === 'Message' ? { content: { 'application/json': { schema: { $ref: '#/components/schemas/Message' } } } } : {}),
-          ...(returns === 'Message[]' ? { content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/Message' } } } } } : {}),
-        },
-        default: { description: 'An error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        [status]: response(returns),
+        ...(o.path === '/readyz' ? { 503: response(R.healthReportSchema, 'Not ready: an engine is down, or the node is draining') } : {}),
+        default: response(R.errorResponseSchema, 'An error: the code says which (README, error codes)'),
       },
     };
   }
@@ -128,12 +137,12 @@ export function openApiDocument(version: string, settings: SchemaSettings = {}):
     info: {
       title: 'chatd REST API',
       version,
-      description: 'Every body is JSON. Authenticate with `Authorization: Bearer <token>`: a 15-minute access token from /v1/auth/login, or an API token (chat_…) from /v1/tokens for scripts and bots. Tokens are refused in URLs. Real-time events go over Socket.IO (WebSocket transport, token in auth.token): see /v1/events.schema.json.',
+      description: 'Every body is JSON. Answers may gain fields in later versions: ignore the ones you do not know. Authenticate with `Authorization: Bearer <token>`: a 15-minute access token from /v1/auth/login, or an API token (chat_…) from /v1/tokens for scripts and bots. Tokens are refused in URLs. Real-time events go over Socket.IO (WebSocket transport, token in auth.token): see /v1/events.schema.json.',
       license: { name: 'MIT', identifier: 'MIT' },
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An access token (JWT) or an API token (chat_…)' } },
-      schemas: { Error: errorBody, Message: jsonSchemaOf(messageSchema) },
+      schemas: R.responseJsonSchemas('#/components/schemas/'),
     },
     security: [{ bearer: [] }],
     paths,
@@ -143,28 +152,28 @@ export function openApiDocument(version: string, settings: SchemaSettings = {}):
 /** Socket.IO events: what a client emits (with its ack), and what the server pushes. */
 export function eventsJsonSchema(version: string, settings: SchemaSettings = {}): Record<string, unknown> {
   const ack = (ok: unknown) => ({ oneOf: [{ type: 'object', required: ['ok', 'data'], properties: { ok: { const: true }, data: ok } }, { type: 'object', required: ['ok', 'error'], properties: { ok: { const: false }, error: { $ref: '#/$defs/Error' } } }] });
-  const typed = (name: string) => ({ description: `${name} (src/protocol/types.ts)`, type: 'object' });
+  const ref = (schema: z.ZodType) => responseRef(schema, '#/$defs/');
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'chatd-events.schema.json',
     title: `chatd socket events ${version}`,
-    description: 'Connect with socket.io-client, transports ["websocket"], auth: { token } (an access or API token). Each client event is emitted with a payload and an acknowledgement callback that receives { ok: true, data } or { ok: false, error }.',
-    $defs: { Error: errorBody, Message: jsonSchemaOf(messageSchema) },
+    description: 'Connect with socket.io-client, transports ["websocket"], auth: { token } (an access or API token). Each client event is emitted with a payload and an acknowledgement callback that receives { ok: true, data } or { ok: false, error }. Payloads may gain fields in later versions: ignore the ones you do not know.',
+    $defs: R.responseJsonSchemas('#/$defs/'),
     clientToServer: {
-      'message:send': { payload: jsonSchemaOf(makeSendSchema(settings.maxMessageLength)), ack: ack({ $ref: '#/$defs/Message' }) },
-      'message:sync': { payload: jsonSchemaOf(syncSchema), ack: ack(typed('SyncResult')) },
+      'message:send': { payload: jsonSchemaOf(makeSendSchema(settings.maxMessageLength)), ack: ack(ref(R.messageResponseSchema)) },
+      'message:sync': { payload: jsonSchemaOf(syncSchema), ack: ack(ref(R.syncResultSchema)) },
       'typing:update': { payload: jsonSchemaOf(typingSchema), ack: ack({ type: 'null' }) },
-      'receipt:update': { payload: jsonSchemaOf(receiptSchema), ack: ack(typed('ReceiptEvent')) },
+      'receipt:update': { payload: jsonSchemaOf(receiptSchema), ack: ack(ref(R.receiptEventSchema)) },
     },
     serverToClient: {
-      'message:new': { payload: { $ref: '#/$defs/Message' } },
-      'presence:update': { payload: typed('PresenceEvent') },
-      'typing:update': { payload: typed('TypingEvent') },
-      'receipt:update': { payload: typed('ReceiptEvent') },
-      'ai:chunk': { payload: typed('AiChunkEvent') },
-      'friend:update': { payload: typed('FriendEvent') },
-      'group:update': { payload: typed('GroupEvent') },
-      'session:end': { payload: { $ref: '#/$defs/Error' } },
+      'message:new': { payload: ref(R.messageResponseSchema) },
+      'presence:update': { payload: ref(R.presenceEventSchema) },
+      'typing:update': { payload: ref(R.typingEventSchema) },
+      'receipt:update': { payload: ref(R.receiptEventSchema) },
+      'ai:chunk': { payload: ref(R.aiChunkEventSchema) },
+      'friend:update': { payload: ref(R.friendEventSchema) },
+      'group:update': { payload: ref(R.groupEventSchema) },
+      'session:end': { payload: ref(R.errorBodySchema) },
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Message } from '../../src/protocol/index.js';
 import { draft, logContract } from '../daemon/log/log.contract.js';
 import { waitFor } from '../support/daemon.js';
 import { append, kafkaRig } from '../support/kafka-rig.js';
+import { generatedDocuments } from '../support/documents.js';
 import { services } from './env.js';
 
 const env = services('MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS');
@@ -83,6 +84,8 @@ if (env) {
         expect(d.topic).toBe(rig.settings.topic);
         expect(d.error).toMatch(/not JSON|invalid message/);
       }
+      // What GET /v1/admin/dlq answers with: it conforms to the document.
+      expect(generatedDocuments().named('DeadLetter[]', dead)).toEqual([]);
       // The DLQ topic itself carries the origin headers.
       const consumer = kafka.consumer({ groupId: `${rig.iso.id}-reader` });
       await consumer.connect();

@@ -1,0 +1,79 @@
+/**
+ * Holds chatd's answers and pushed events to the documents it serves (/v1/openapi.json,
+ * /v1/events.schema.json), validated with ajv as a third-party client would. The documents leave
+ * objects open for later fields; here they are closed, so a field chatd sends but does not
+ * document fails too.
+ */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { ROUTES, eventsJsonSchema, openApiDocument } from '../../src/protocol/index.js';
+
+// ajv-formats is CommonJS with a default export.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
+
+/** additionalProperties: false on every object schema that lists properties and says nothing else. */
+function closed<T>(node: T): T {
+  if (Array.isArray(node)) return node.map(closed) as T;
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = closed(v);
+  if (out.type === 'object' && out.properties && !('additionalProperties' in out)) out.additionalProperties = false;
+  return out as T;
+}
+
+const pointer = (...parts: (string | number)[]) => '/' + parts.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).map(encodeURIComponent).join('/');
+
+export interface Documents {
+  /** Validation errors of an answer to a documented operation (empty when it conforms). */
+  answer(method: string, path: string, status: number, body: unknown): string[];
+  /** Validation errors of a server-to-client event payload. */
+  event(name: string, payload: unknown): string[];
+  /** Validation errors of a client event's acknowledgement. */
+  ack(name: string, ack: unknown): string[];
+  /** Validation errors against a named schema of the OpenAPI document (`FriendView`, `DeadLetter[]`). */
+  named(name: string, value: unknown): string[];
+  openapi: { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>> };
+}
+
+/** The documents a running chatd serves. */
+export async function servedDocuments(url: string): Promise<Documents> {
+  const get = async (route: string) => (await fetch(new URL(route, url))).json() as Promise<Record<string, unknown>>;
+  return documents(await get(ROUTES.openapi), await get(ROUTES.eventsSchema));
+}
+
+/** The same documents, generated here, for tests of parts that run without a chatd. */
+export function generatedDocuments(): Documents {
+  return documents(openApiDocument('test'), eventsJsonSchema('test'));
+}
+
+function documents(openapi: Record<string, unknown>, events: Record<string, unknown>): Documents {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema(closed(openapi), 'openapi');
+  ajv.addSchema(closed(events));
+  const eventsId = String(events.$id);
+  const cache = new Map<string, ReturnType<Ajv2020['compile']>>();
+  const check = (ref: string, value: unknown): string[] => {
+    let v = cache.get(ref);
+    if (!v) cache.set(ref, (v = ajv.compile({ $ref: ref })));
+    return v(value) ? [] : (v.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+  };
+  const doc = openapi as unknown as Documents['openapi'];
+  return {
+    openapi: doc,
+    answer(method, path, status, body) {
+      const responses = doc.paths[path]?.[method.toLowerCase()]?.responses;
+      if (!responses) return [`${method} ${path} is not documented`];
+      const key = String(status) in responses ? String(status) : 'default';
+      const content = responses[key]!.content;
+      if (!content) return body === undefined || body === '' ? [] : [`${method} ${path} ${status} documents no body, got one`];
+      if (!content['application/json']) return Object.keys(content).some((t) => typeof body === 'string' ? t.startsWith('text/') : t.endsWith('json')) ? [] : [`${method} ${path} ${status}: the body is not ${Object.keys(content).join(' or ')}`];
+      return check(`openapi#${pointer('paths', path, method.toLowerCase(), 'responses', key, 'content', 'application/json', 'schema')}`, body);
+    },
+    event: (name, payload) => check(`${eventsId}#${pointer('serverToClient', name, 'payload')}`, payload),
+    ack: (name, ack) => check(`${eventsId}#${pointer('clientToServer', name, 'ack')}`, ack),
+    named: (name, value) => name.endsWith('[]')
+      ? (Array.isArray(value) ? value.flatMap((x, i) => check(`openapi#/components/schemas/${name.slice(0, -2)}`, x).map((e) => `[${i}]${e}`)) : ['not an array'])
+      : check(`openapi#/components/schemas/${name}`, value),
+  };
+}
