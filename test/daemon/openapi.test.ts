@@ -1,3 +1,5 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONS, ROUTES } from '../../src/protocol/index.js';
 import { startDaemon, type TestDaemon } from '../support/daemon.js';
@@ -33,5 +35,21 @@ describe('the protocol written down: OpenAPI and the socket events\' JSON Schema
     expect(schema.clientToServer['typing:update']!.payload.required).toEqual(['to', 'typing']);
     expect((schema.clientToServer['message:send']!.payload as { properties: { text: { maxLength: number } } }).properties.text.maxLength).toBe(500);
     expect(Object.keys(schema.serverToClient)).toContain('message:new');
+  });
+
+  it('is a valid OpenAPI 3.1 document by the specification\'s own schema, and the events document a valid JSON Schema 2020-12', async () => {
+    const doc = await (await fetch(new URL(ROUTES.openapi, d.url))).json() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const validator = new Validator();
+    const result = await validator.validate(structuredClone(doc));
+    console.log(`openapi ${validator.version}: valid=${result.valid}${result.valid ? '' : ` ${JSON.stringify(result.errors).slice(0, 500)}`}`);
+    expect(result.valid).toBe(true);
+    // The validator refuses what the specification forbids: a response without its description.
+    const broken = structuredClone(doc);
+    delete (broken.paths['/v1/me']!.get!.responses['200'] as { description?: string }).description;
+    expect((await new Validator().validate(broken)).valid).toBe(false);
+    const events = await (await fetch(new URL(ROUTES.eventsSchema, d.url))).json() as Record<string, unknown>;
+    const ajv = new Ajv2020({ strict: false });
+    expect(ajv.validateSchema(events), JSON.stringify(ajv.errors)).toBe(true);
+    expect(ajv.validateSchema({ ...events, $defs: { Bad: { type: 'not-a-type' } } })).toBe(false);
   });
 });
