@@ -18,7 +18,7 @@ echo "-- npm pack"
 tarball="$(npm pack --silent --pack-destination "$work" | tail -1)"
 tarball="$work/$tarball"
 listing="$(tar -tzf "$tarball")"
-for f in package/package.json package/npm-shrinkwrap.json package/LICENSE package/README.md package/bin/chat.js package/bin/chatd.js package/dist/daemon/main.js package/docker-compose.yml package/Dockerfile; do
+for f in package/package.json package/npm-shrinkwrap.json package/LICENSE package/README.md package/bin/chat.js package/bin/chatd.js package/dist/daemon/main.js package/docker-compose.yml package/Dockerfile package/.dockerignore; do
   grep -qx "$f" <<<"$listing" || fail "the tarball lacks $f"
 done
 if grep -E '^package/(src|test|bench|\.ci|scripts/services)/' <<<"$listing" | head -1 | grep -q .; then fail "the tarball ships the sources or tests"; fi
@@ -68,4 +68,18 @@ CHAT_CONFIG_DIR=$ALICE chat send bob "hello from the installed package"
 history="$(CHAT_CONFIG_DIR=$BOB chat history alice --json)"
 echo "$history"
 grep -q '"text":"hello from the installed package"' <<<"$history" || fail "history lacks the message"
+
+echo "-- chat infra from the install: it finds its own compose file and build context"
+pkg="$prefix/lib/node_modules/chatd"
+# Every COPY source of the Dockerfile exists in the installed package, the compose file's build context.
+for src in $(awk '/^COPY / && !/--from/ { for (i = 2; i < NF; i++) print $i }' "$pkg/Dockerfile"); do
+  [ -e "$pkg/$src" ] || fail "the Dockerfile copies $src, which the installed package lacks"
+done
+# No Docker here: the installed chat must get as far as looking for it (not "compose file missing").
+set +e
+infra="$(chat infra up 2>&1)"; infra_code=$?
+set -e
+echo "chat infra up: exit $infra_code: $infra"
+[ "$infra_code" = 1 ] && grep -q 'Docker is not available' <<<"$infra" || fail "chat infra up from the install did not reach the Docker check"
+
 echo "pack-install: ok ($(chat --version), chatd from $prefix/bin)"
