@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATIONS, ROUTES } from '../../src/protocol/index.js';
-import { openSocket, startDaemon, waitFor, type TestDaemon, type TestSocket } from '../support/daemon.js';
+import { OPERATIONS } from '../../src/protocol/index.js';
+import { startDaemon, type TestDaemon } from '../support/daemon.js';
 import { startFakeGemini } from '../support/fake-gemini.js';
 import { servedDocuments, type Documents } from '../support/documents.js';
+import { NEEDS_KAFKA, walkOperations, walkSummary } from '../support/walk.js';
 
-/** Operations whose success answers need Kafka; the embedded default answers them with CHAT_ERR_NOT_CONFIGURED. The service suites check their answers. */
-const NEEDS_KAFKA = ['GET /v1/admin/failed', 'POST /v1/admin/failed/replay', 'POST /v1/admin/failed/purge', 'GET /v1/admin/dlq', 'POST /v1/admin/dlq/replay'];
 
 describe('every answer and every pushed event conforms to the documents chatd serves', () => {
   let d: TestDaemon;
@@ -34,123 +33,11 @@ describe('every answer and every pushed event conforms to the documents chatd se
   });
 
   it('walks every documented operation on a real chatd: each answer validates against its documented status and schema', async () => {
-    const checked = new Set<string>();
-    const succeeded = new Set<string>();
-    const failures: string[] = [];
-    const call = async (method: string, doc: string, url: string, token?: string, body?: unknown) => {
-      const res = await fetch(new URL(url, d.url), {
-        method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      const json = res.headers.get('content-type')?.startsWith('application/') && text ? JSON.parse(text) as unknown : text;
-      const errs = docs.answer(method, doc, res.status, json);
-      if (errs.length) failures.push(`${method} ${doc} ${res.status}: ${errs.join('; ')}`);
-      checked.add(`${method} ${doc}`);
-      if (OPERATIONS.some((o) => o.method.toUpperCase() === method && o.path === doc && o.ok[0] === res.status)) succeeded.add(`${method} ${doc}`);
-      return { status: res.status, body: json as never };
-    };
-    // Sockets, opened before the walk, collect every event it causes.
-    const seen: { event: string; payload: unknown }[] = [];
-    const listen = (s: TestSocket) => s.onAny((event: string, payload: unknown) => seen.push({ event, payload }));
-
-    expect((await call('GET', '/healthz', ROUTES.healthz)).status).toBe(200);
-    expect((await call('GET', '/readyz', ROUTES.readyz)).status).toBe(200);
-    expect((await call('GET', '/metrics', ROUTES.metrics)).body).toMatch(/^# HELP/m);
-    await call('GET', '/v1/openapi.json', ROUTES.openapi);
-    await call('GET', '/v1/events.schema.json', ROUTES.eventsSchema);
-
-    const reg = async (name: string) => (await call('POST', '/v1/auth/register', ROUTES.register, undefined, { username: name, password: 'correct horse battery' })).body as { accessToken: string; refreshToken: string };
-    const alice = await reg('alice'); // the first account: admin
-    const bob = await reg('bob');
-    const carol = await reg('carol');
-    const login = (await call('POST', '/v1/auth/login', ROUTES.login, undefined, { username: 'alice', password: 'correct horse battery', device: 'laptop' })).body as { accessToken: string; refreshToken: string };
-    const rotated = (await call('POST', '/v1/auth/refresh', ROUTES.refresh, undefined, { refreshToken: login.refreshToken })).body as { accessToken: string; refreshToken: string };
-    const a = alice.accessToken;
-    const b = bob.accessToken;
-    const c = carol.accessToken;
-    const sa = await openSocket(d.url, a);
-    const sb = await openSocket(d.url, b);
-    listen(sa);
-    listen(sb);
-    await call('GET', '/v1/me', ROUTES.me, a);
-
-    expect((await call('POST', '/v1/friends/{username}', ROUTES.friend('bob'), a)).body).toMatchObject({ status: 'requested' });
-    await call('GET', '/v1/friends/requests', ROUTES.friendRequests, b);
-    expect((await call('POST', '/v1/friends/{username}/accept', ROUTES.friendAccept('alice'), b)).body).toMatchObject({ status: 'friends' });
-    await call('POST', '/v1/friends/{username}', ROUTES.friend('carol'), a);
-    await call('POST', '/v1/friends/{username}/accept', ROUTES.friendAccept('alice'), c);
-    await call('GET', '/v1/friends', ROUTES.friends, a);
-
-    expect((await call('POST', '/v1/messages', ROUTES.messages, a, { to: 'bob', text: 'hello', clientMsgId: 'doc-1' })).status).toBe(201);
-    await call('GET', '/v1/messages/{username}', ROUTES.history('bob'), b);
-    // Acks of every client event, against the events document.
-    const acks: Record<string, unknown> = {
-      'message:send': await sb.emitWithAck('message:send', { to: 'alice', text: 'hi back', clientMsgId: 'doc-2' }),
-      'message:sync': await sb.emitWithAck('message:sync', { cursors: {}, limit: 10 }),
-      'receipt:update': await sb.emitWithAck('receipt:update', { conversationId: 'dm:alice:bob', delivered: 2, read: 2 }),
-      'typing:update': await sb.emitWithAck('typing:update', { to: 'alice', typing: true }),
-    };
-    for (const [name, ack] of Object.entries(acks)) {
-      expect(ack, name).toMatchObject({ ok: true });
-      for (const e of docs.ack(name, ack)) failures.push(`ack ${name}: ${e}`);
-    }
-    // An /ai question streams ai:chunk events and stores the answer.
-    await sa.emitWithAck('message:send', { to: 'bob', text: '/ai what is documented?' });
-    await waitFor(() => seen.some((s) => s.event === 'ai:chunk' && (s.payload as { done: boolean }).done));
-    await call('GET', '/v1/conversations', ROUTES.conversations, a);
-
-    expect((await call('POST', '/v1/groups', ROUTES.groups, a, { handle: 'crew', name: 'The crew', members: ['bob', 'carol'] })).status).toBe(201);
-    await call('GET', '/v1/groups', ROUTES.groups, a);
-    await call('GET', '/v1/groups/{group}', ROUTES.group('crew'), b);
-    await call('PATCH', '/v1/groups/{group}', ROUTES.group('crew'), a, { topic: 'documents' });
-    await call('GET', '/v1/groups/{group}/members', ROUTES.groupMembers('crew'), a);
-    expect((await call('DELETE', '/v1/groups/{group}/members/{username}', ROUTES.groupMember('crew', 'carol'), a)).status).toBe(204);
-    await call('POST', '/v1/groups/{group}/members', ROUTES.groupMembers('crew'), a, { usernames: ['carol'] });
-    expect((await call('PUT', '/v1/groups/{group}/members/{username}/role', ROUTES.groupRole('crew', 'bob'), a, { role: 'admin' })).status).toBe(204);
-    await call('POST', '/v1/messages', ROUTES.messages, a, { to: '#crew', text: 'group hello' });
-    await call('GET', '/v1/messages/{username}', ROUTES.history('#crew'), b);
-    await sb.emitWithAck('receipt:update', { conversationId: (await call('GET', '/v1/groups/{group}', ROUTES.group('crew'), b)).body['conversationId'], read: 2 });
-    const receipts = (await call('GET', '/v1/groups/{group}/receipts', ROUTES.groupReceipts('crew'), a)).body as Record<string, unknown>;
-    // Members with a marker: the sender, and bob who read; carol has none yet.
-    expect(Object.keys(receipts).sort()).toEqual(['alice', 'bob']);
-    expect((await call('POST', '/v1/groups/{group}/leave', ROUTES.groupLeave('crew'), c)).status).toBe(204);
-    expect((await call('DELETE', '/v1/groups/{group}', ROUTES.group('crew'), a)).status).toBe(204);
-
-    const token = (await call('POST', '/v1/tokens', ROUTES.tokens, a, { name: 'docs bot', password: 'correct horse battery' })).body as { id: string; token: string };
-    await call('GET', '/v1/me', ROUTES.me, token.token); // so lastUsedAt is a time, not null
-    const tokens = (await call('GET', '/v1/tokens', ROUTES.tokens, a)).body as { lastUsedAt: string | null }[];
-    expect(tokens[0]!.lastUsedAt).not.toBeNull();
-    expect((await call('DELETE', '/v1/tokens/{id}', ROUTES.token(token.id), a)).status).toBe(204);
-
-    await call('GET', '/v1/admin/users', ROUTES.adminUsers, a);
-    expect((await call('POST', '/v1/admin/users/{username}/{action}', ROUTES.adminUser('carol', 'disable'), a, {})).body).toMatchObject({ disabled: true });
-    await call('GET', '/v1/admin/status', ROUTES.adminStatus, a);
-    for (const key of NEEDS_KAFKA) {
-      const [method, path] = key.split(' ') as [string, string];
-      const r = await call(method, path, path, a, method === 'POST' ? { all: true } : undefined);
-      expect(r.body, key).toMatchObject({ error: { code: 'CHAT_ERR_NOT_CONFIGURED' } });
-    }
-    await call('DELETE', '/v1/friends/{username}', ROUTES.friend('carol'), a);
-    expect((await call('POST', '/v1/me/password', ROUTES.password, b, { currentPassword: 'correct horse battery', newPassword: 'another horse battery' })).status).toBe(200);
-    expect((await call('POST', '/v1/auth/logout', ROUTES.logout, rotated.accessToken, { refreshToken: rotated.refreshToken })).status).toBe(204);
-    // An error answer is checked too: the default response, the Error schema.
-    expect((await call('GET', '/v1/me', ROUTES.me, 'not-a-token')).status).toBe(401);
-
-    // Every pushed event, against the events document; bob going offline tells alice.
-    await waitFor(() => seen.some((s) => s.event === 'group:update' && (s.payload as { type: string }).type === 'deleted'));
-    sb.close();
-    await waitFor(() => seen.some((s) => s.event === 'presence:update' && !(s.payload as { online: boolean }).online));
-    for (const s of seen) for (const e of docs.event(s.event, s.payload)) failures.push(`event ${s.event}: ${e}`);
-    sa.close();
-
-    const events = [...new Set(seen.map((s) => s.event))].sort();
-    const ok = succeeded.size;
-    console.log(`documents: ${checked.size} of ${OPERATIONS.length} operations answered, ${ok} with their documented success (${NEEDS_KAFKA.length} need Kafka: the service suites); ${seen.length} events of ${events.length} kinds (${events.join(', ')}); ${Object.keys(acks).length} acks; nonconforming: ${failures.length}`);
-    expect(failures).toEqual([]);
-    expect([...checked.keys()].sort()).toEqual(OPERATIONS.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort());
-    expect(ok).toBe(OPERATIONS.length - NEEDS_KAFKA.length);
-    expect(events).toEqual(['ai:chunk', 'friend:update', 'group:update', 'message:new', 'presence:update', 'receipt:update', 'typing:update']);
+    const w = await walkOperations(d.url, docs, false);
+    console.log(`documents (embedded): ${walkSummary(w)} (${NEEDS_KAFKA.length} need Kafka: the service suites)`);
+    expect(w.failures).toEqual([]);
+    expect([...w.checked].sort()).toEqual(OPERATIONS.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort());
+    expect(w.succeeded.size).toBe(OPERATIONS.length - NEEDS_KAFKA.length);
+    expect([...new Set(w.seen.map((s) => s.event))].sort()).toEqual(['ai:chunk', 'friend:update', 'group:update', 'message:new', 'presence:update', 'receipt:update', 'typing:update']);
   }, 60_000);
 });

@@ -4,6 +4,9 @@ import { ROUTES } from '../../src/protocol/index.js';
 import { registerUser, startDaemon, waitFor, befriend, type TestDaemon, type TestUser } from '../support/daemon.js';
 import { servedDocuments, type Documents } from '../support/documents.js';
 import { isolation } from '../support/services.js';
+import { startFakeGemini } from '../support/fake-gemini.js';
+import { walkOperations, walkSummary } from '../support/walk.js';
+import { OPERATIONS } from '../../src/protocol/index.js';
 import { services } from './env.js';
 
 const env = services('MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS');
@@ -65,5 +68,22 @@ if (env) {
       console.log(`dead letters: listed ${dead.length}, replayed ${replay.replayed.length}, dead-lettered again (pending ${after.dlq!.pending}, total ${after.dlq!.total}); consumer lag ${after.consumerLag}; answers not matching the document: ${failures.length}`);
       expect(failures).toEqual([]);
     }, 90_000);
+  });
+
+  describe('every documented operation on the scale-out engines (MongoDB, Redis, Kafka)', () => {
+    it('answers each with its documented success and schema, and pushes documented events', async () => {
+      const gem = await startFakeGemini({ answer: () => 'a documented answer' });
+      const d = await startDaemon({ ...isolation('walk').env(env), GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url });
+      try {
+        const w = await walkOperations(d.url, await servedDocuments(d.url), true);
+        console.log(`documents (scale-out): ${walkSummary(w)}`);
+        expect(w.failures).toEqual([]);
+        expect(w.succeeded.size).toBe(OPERATIONS.length);
+        expect(new Set(w.seen.map((s) => s.event)).size).toBe(7);
+      } finally {
+        await d.close();
+        await gem.close();
+      }
+    }, 120_000);
   });
 }
