@@ -1,8 +1,9 @@
 /**
  * The embedded store's SQLite connection, on whichever driver this Node has.
  *
- * Node's own `node:sqlite` where it is built in without a flag (22.13+, 24 LTS); better-sqlite3
- * on Node 20. better-sqlite3 12 (the last major that builds for Node 20) aborts the process on
+ * Node's own `node:sqlite` from Node 24 LTS; better-sqlite3 on Node 20 and 22. (Node 22.13+ has
+ * node:sqlite without a flag but still prints an ExperimentalWarning on stderr when it loads, which
+ * CI on Node 22 caught; `CHAT_SQLITE_DRIVER=node` still picks it there.) better-sqlite3 12 (the last major that builds for Node 20) aborts the process on
  * Node 24 when the garbage collector finalizes a statement (`Assertion failed: (env) != nullptr`
  * in Statement::~Statement), and 13, which fixes it, needs Node 22: so one native driver cannot
  * serve both lines. Both drivers run the same SQLite file format, SQL and pragmas; this module
@@ -82,8 +83,11 @@ export function sqliteDriver(env: NodeJS.ProcessEnv = process.env): SqliteDriver
     return 'node:sqlite';
   }
   if (forced) throw new Error(`CHAT_SQLITE_DRIVER must be "node" or "better-sqlite3", not ${JSON.stringify(forced)}`);
-  return builtin() ? 'node:sqlite' : 'better-sqlite3';
+  return Number(process.versions.node.split('.')[0]) >= DEFAULT_BUILTIN_FROM && builtin() ? 'node:sqlite' : 'better-sqlite3';
 }
+
+/** The first Node major where node:sqlite is the default: it loads there without an ExperimentalWarning. */
+export const DEFAULT_BUILTIN_FROM = 24;
 
 export function openSqlite(file: string, opts: OpenOptions = {}): SqliteDb {
   return sqliteDriver() === 'node:sqlite' ? openBuiltin(file, opts) : openBetter(file, opts);

@@ -1,15 +1,17 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openSqlite, sqliteCode, sqliteDriver } from '../../../src/daemon/engines/sqlite-driver.js';
+import { DEFAULT_BUILTIN_FROM, openSqlite, sqliteCode, sqliteDriver } from '../../../src/daemon/engines/sqlite-driver.js';
 import { NativeModuleError, loadNative, withNative } from '../../../src/daemon/native.js';
 import { tmpDir } from '../../support/daemon.js';
 
 const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
 const hasBuiltin = major > 22 || (major === 22 && minor >= 13);
+// Node 22 has it, but it warns on stderr when loaded: the default there stays better-sqlite3.
+const builtinByDefault = major >= DEFAULT_BUILTIN_FROM;
 
 describe('SQLite driver', () => {
-  it(`picks ${hasBuiltin ? 'node:sqlite' : 'better-sqlite3'} on Node ${process.versions.node}, and refuses a bad CHAT_SQLITE_DRIVER`, () => {
-    expect(sqliteDriver({})).toBe(hasBuiltin ? 'node:sqlite' : 'better-sqlite3');
+  it(`picks ${builtinByDefault ? 'node:sqlite' : 'better-sqlite3'} on Node ${process.versions.node}, and refuses a bad CHAT_SQLITE_DRIVER`, () => {
+    expect(sqliteDriver({})).toBe(builtinByDefault ? 'node:sqlite' : 'better-sqlite3');
     expect(sqliteDriver({ CHAT_SQLITE_DRIVER: 'better-sqlite3' })).toBe('better-sqlite3');
     expect(() => sqliteDriver({ CHAT_SQLITE_DRIVER: 'mysql' })).toThrow(/CHAT_SQLITE_DRIVER must be/);
     if (hasBuiltin) expect(sqliteDriver({ CHAT_SQLITE_DRIVER: 'node' })).toBe('node:sqlite');
