@@ -80,8 +80,8 @@ export const groupViewSchema = named('GroupView', z.object({
 
 export const groupMemberViewSchema = named('GroupMemberView', z.object({ username: z.string(), role: groupRoleEnum, online: z.boolean(), joinedAt: isoTime }));
 
-export const receiptSchemaOut = named('Receipt', z.object({ delivered: seq, read: seq }), 'A member\'s delivery and read markers in a conversation: the highest seq received, and read.');
-export const receiptsSchema = named('Receipts', z.record(z.string(), receiptSchemaOut), 'Each member\'s markers, by username.');
+export const receiptMarkersSchema = named('Receipt', z.object({ delivered: seq, read: seq }), 'A member\'s delivery and read markers in a conversation: the highest seq received, and read.');
+export const receiptsSchema = named('Receipts', z.record(z.string(), receiptMarkersSchema), 'Each member\'s markers, by username.');
 
 export const apiTokenViewSchema = named('ApiTokenView', z.object({ id: z.string(), name: z.string(), createdAt: isoTime, lastUsedAt: isoTime.nullable() }));
 export const apiTokenCreatedSchema = named('ApiTokenCreated', z.object({ id: z.string(), name: z.string(), token: z.string().describe('The secret (chat_…), shown once') }));
