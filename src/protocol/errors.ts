@@ -3,6 +3,9 @@
  * show is listed here with its HTTP status and a human message. The README's
  * error table is checked against this list by a test.
  */
+import type { z } from 'zod';
+import type { errorBodySchema } from './responses.js';
+
 export const ERROR_CODES = {
   CHAT_ERR_INTERNAL: { status: 500, message: 'Internal server error' },
   CHAT_ERR_VALIDATION: { status: 400, message: 'The request is malformed or violates a limit' },
@@ -42,14 +45,8 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-export interface ErrorBody {
-  code: ErrorCode;
-  message: string;
-  /** Milliseconds to wait before retrying, for rate limits. */
-  retryAfterMs?: number;
-  /** Field-level details for validation errors. */
-  details?: unknown;
-}
+/** What goes on the wire for an error; its schema (errorBodySchema, responses.ts) documents each field. */
+export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 export class ChatError extends Error {
   readonly code: ErrorCode;

@@ -26,17 +26,19 @@ interface Operation {
    * JSON answers; the media type of a document or text; nothing for 204.
    */
   ok: [status: number, returns?: z.ZodType | string];
+  /** Another documented non-error status, its answer and when it happens (503 from /readyz). */
+  also?: [status: number, returns: z.ZodType, when: string];
 }
 
 /** Stands for the send schema, built with the server's own text limit. */
 const SEND = makeSendSchema();
 
-const op = (method: Operation['method'], path: string, auth: Auth, summary: string, ok: Operation['ok'], extra: Pick<Operation, 'body' | 'query'> = {}): Operation => ({ method, path, auth, summary, ok, ...extra });
+const op = (method: Operation['method'], path: string, auth: Auth, summary: string, ok: Operation['ok'], extra: Pick<Operation, 'body' | 'query' | 'also'> = {}): Operation => ({ method, path, auth, summary, ok, ...extra });
 
 /** Every REST operation chatd serves (health and metrics included). */
 export const OPERATIONS: readonly Operation[] = [
   op('get', '/healthz', 'none', 'Liveness: the process answers', [200, R.livenessSchema]),
-  op('get', '/readyz', 'none', 'Readiness: every engine answers and the node is not draining (503 otherwise)', [200, R.healthReportSchema]),
+  op('get', '/readyz', 'none', 'Readiness: every engine answers and the node is not draining (503 otherwise)', [200, R.healthReportSchema], { also: [503, R.healthReportSchema, 'Not ready: an engine is down, or the node is draining'] }),
   op('get', '/metrics', 'none', 'Prometheus metrics (text exposition format)', [200, 'text/plain']),
   op('get', '/v1/openapi.json', 'none', 'This document', [200, 'application/json']),
   op('get', '/v1/events.schema.json', 'none', 'JSON Schema of every socket event', [200, 'application/schema+json']),
@@ -99,9 +101,8 @@ export function responseRef(schema: z.ZodType, prefix: string): Record<string, u
 function response(returns: z.ZodType | string | undefined, description?: string): Record<string, unknown> {
   if (returns === undefined) return { description: description ?? 'No content' };
   if (typeof returns === 'string') return { description: description ?? returns, content: { [returns]: { schema: { type: returns.startsWith('text/') ? 'string' : 'object' } } } };
-  const ref = responseRef(returns, '#/components/schemas/');
-  const name = (ref.$ref as string | undefined)?.split('/').pop() ?? `${((ref.items as { $ref: string }).$ref).split('/').pop()}[]`;
-  return { description: description ?? name, content: { 'application/json': { schema: ref } } };
+  const name = R.responseName(returns) ?? `${R.responseName((returns as z.ZodArray).element as z.ZodType)}[]`;
+  return { description: description ?? name, content: { 'application/json': { schema: responseRef(returns, '#/components/schemas/') } } };
 }
 
 /** The server's settings the schemas depend on. */
@@ -127,7 +128,7 @@ export function openApiDocument(version: string, settings: SchemaSettings = {}):
       ...(o.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(o.body === SEND ? send : o.body) } } } } : {}),
       responses: {
         [status]: response(returns),
-        ...(o.path === '/readyz' ? { 503: response(R.healthReportSchema, 'Not ready: an engine is down, or the node is draining') } : {}),
+        ...(o.also ? { [o.also[0]]: response(o.also[1], o.also[2]) } : {}),
         default: response(R.errorResponseSchema, 'An error: the code says which (README, error codes)'),
       },
     };

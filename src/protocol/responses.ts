@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
-import { messageSchema } from './schemas.js';
+import { groupRoleValueSchema, messageSchema } from './schemas.js';
 
 /** Times on the wire are ISO 8601 in UTC (`2026-11-29T07:08:58.000Z`). */
 const isoTime = z.iso.datetime();
@@ -30,7 +30,7 @@ export const errorBodySchema = named('Error', z.object({
 export const errorResponseSchema = named('ErrorResponse', z.object({ error: errorBodySchema }), 'Every REST error answer (4xx, 5xx).');
 
 export const messageResponseSchema = named('Message', messageSchema, 'A stored message. `seq` orders a conversation without gaps; `clientMsgId` is the sender\'s dedupe key.');
-export const groupRoleEnum = named('GroupRole', z.enum(['owner', 'admin', 'member']), 'Owners and admins manage a group; the owner alone deletes it.');
+export const groupRoleEnum = named('GroupRole', groupRoleValueSchema, 'Owners and admins manage a group; the owner alone deletes it.');
 
 export const publicUserSchema = named('PublicUser', z.object({ id: z.string(), username: z.string(), admin: z.boolean() }));
 export const adminUserViewSchema = named('AdminUserView', publicUserSchema.extend({ disabled: z.boolean(), createdAt: isoTime }));

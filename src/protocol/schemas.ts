@@ -139,7 +139,9 @@ export const groupCreateSchema = z.strictObject({ handle: newHandleSchema, name:
 export const groupUpdateSchema = z.strictObject({ handle: newHandleSchema.optional(), name: groupNameSchema.optional(), topic: groupTopicSchema.optional() })
   .refine((b) => b.handle !== undefined || b.name !== undefined || b.topic !== undefined, { message: 'give handle, name or topic' });
 export const groupAddSchema = z.strictObject({ usernames: groupUsersSchema.min(1, 'give at least one username') });
-export const groupRoleSchema = z.strictObject({ role: z.enum(['owner', 'admin', 'member']) });
+/** A member's role in a group: owners and admins manage it; the owner alone deletes it. */
+export const groupRoleValueSchema = z.enum(['owner', 'admin', 'member']);
+export const groupRoleSchema = z.strictObject({ role: groupRoleValueSchema });
 /** A group in a route: its handle, with or without `#` (encoded as %23). */
 export const groupParamSchema = z.strictObject({ group: z.string().regex(GROUP_HANDLE, 'not a group handle') });
 export const groupMemberParamSchema = groupParamSchema.extend({ username: usernameSchema });

@@ -19,7 +19,6 @@ export function dmConversationId(a: string, b: string): string {
 
 /** A member's role in a group: owners and admins manage it; the owner alone deletes it. */
 export type GroupRole = z.infer<typeof R.groupRoleEnum>;
-export const GROUP_ROLES: readonly GroupRole[] = ['owner', 'admin', 'member'];
 
 /** Group conversation id: `g:` and the group's id (stable across renames). */
 export function groupConversationId(groupId: string): string {

@@ -2,7 +2,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../src/protocol/index.js';
 import { registerUser, startDaemon, waitFor, befriend, type TestDaemon, type TestUser } from '../support/daemon.js';
-import { servedDocuments, type Documents } from '../support/documents.js';
+import { documentedApi, servedDocuments } from '../support/documents.js';
 import { isolation } from '../support/services.js';
 import { startFakeGemini } from '../support/fake-gemini.js';
 import { walkOperations, walkSummary } from '../support/walk.js';
@@ -16,25 +16,18 @@ if (env) {
     let d: TestDaemon;
     let shared: Record<string, string>;
     let root: TestUser;
-    let docs: Documents;
-    const failures: string[] = [];
-    /** An admin REST call whose answer must conform to the document. */
+    let api: ReturnType<typeof documentedApi>;
+    /** An admin REST call: it must succeed, and its answer conform to the document. */
     const admin = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
-      const res = await fetch(new URL(path, d.url), {
-        method,
-        headers: { authorization: `Bearer ${root.auth.accessToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      const json = await res.json() as T;
-      for (const e of docs.answer(method, path, res.status, json)) failures.push(`${method} ${path} ${res.status}: ${e}`);
-      expect(res.status, `${method} ${path}: ${JSON.stringify(json)}`).toBe(200);
-      return json;
+      const r = await api.call<T>(method, path, path, root.auth.accessToken, body);
+      expect(r.status, `${method} ${path}: ${JSON.stringify(r.body)}`).toBe(200);
+      return r.body;
     };
     beforeAll(async () => {
       shared = isolation('admindocs').env(env);
       d = await startDaemon(shared);
       root = await registerUser(d.url); // the first account of this deployment: admin
-      docs = await servedDocuments(d.url);
+      api = documentedApi(d.url, await servedDocuments(d.url));
     });
     afterAll(async () => { await d?.close(); });
 
@@ -65,8 +58,8 @@ if (env) {
       expect(await admin('GET', ROUTES.adminFailed)).toEqual([]);
       expect(await admin('POST', ROUTES.adminFailedReplay, { all: true })).toEqual({ replayed: [], remaining: 0 });
       expect(await admin('POST', ROUTES.adminFailedPurge, { all: true })).toEqual({ purged: [] });
-      console.log(`dead letters: listed ${dead.length}, replayed ${replay.replayed.length}, dead-lettered again (pending ${after.dlq!.pending}, total ${after.dlq!.total}); consumer lag ${after.consumerLag}; answers not matching the document: ${failures.length}`);
-      expect(failures).toEqual([]);
+      console.log(`dead letters: listed ${dead.length}, replayed ${replay.replayed.length}, dead-lettered again (pending ${after.dlq!.pending}, total ${after.dlq!.total}); consumer lag ${after.consumerLag}; answers not matching the document: ${api.failures.length}`);
+      expect(api.failures).toEqual([]);
     }, 90_000);
   });
 

@@ -77,3 +77,27 @@ function documents(openapi: Record<string, unknown>, events: Record<string, unkn
       : check(`openapi#/components/schemas/${name}`, value),
   };
 }
+
+/**
+ * REST calls whose answers are validated against the documents: `docPath` is the operation's
+ * OpenAPI path (`/v1/friends/{username}`), `url` the concrete one. Nonconforming answers are
+ * collected in `failures`; each call's status is recorded by operation in `answered`.
+ */
+export function documentedApi(base: string, docs: Documents) {
+  const failures: string[] = [];
+  const answered = new Map<string, number[]>();
+  async function call<T = never>(method: string, docPath: string, url: string, token?: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const res = await fetch(new URL(url, base), {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    const json = res.headers.get('content-type')?.startsWith('application/') && text ? JSON.parse(text) as unknown : text;
+    for (const e of docs.answer(method, docPath, res.status, json)) failures.push(`${method} ${docPath} ${res.status}: ${e}`);
+    const key = `${method} ${docPath}`;
+    answered.set(key, [...(answered.get(key) ?? []), res.status]);
+    return { status: res.status, body: json as T };
+  }
+  return { call, failures, answered };
+}

@@ -7,7 +7,7 @@
 import { expect } from 'vitest';
 import { OPERATIONS, ROUTES } from '../../src/protocol/index.js';
 import { openSocket, waitFor, type TestSocket } from './daemon.js';
-import type { Documents } from './documents.js';
+import { documentedApi, type Documents } from './documents.js';
 
 /** Operations whose answers need Kafka; the embedded default answers them with CHAT_ERR_NOT_CONFIGURED. */
 export const NEEDS_KAFKA = ['GET /v1/admin/failed', 'POST /v1/admin/failed/replay', 'POST /v1/admin/failed/purge', 'GET /v1/admin/dlq', 'POST /v1/admin/dlq/replay'];
@@ -24,23 +24,8 @@ export interface Walk {
 
 /** Needs a fresh deployment (the users alice, bob and carol, the group #crew) and chatd's AI pointed at a Gemini fake. */
 export async function walkOperations(base: string, docs: Documents, scaleOut: boolean): Promise<Walk> {
-  const checked = new Set<string>();
-  const succeeded = new Set<string>();
-  const failures: string[] = [];
-  const call = async (method: string, doc: string, url: string, token?: string, body?: unknown) => {
-    const res = await fetch(new URL(url, base), {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    const json = res.headers.get('content-type')?.startsWith('application/') && text ? JSON.parse(text) as unknown : text;
-    const errs = docs.answer(method, doc, res.status, json);
-    if (errs.length) failures.push(`${method} ${doc} ${res.status}: ${errs.join('; ')}`);
-    checked.add(`${method} ${doc}`);
-    if (OPERATIONS.some((o) => o.method.toUpperCase() === method && o.path === doc && o.ok[0] === res.status)) succeeded.add(`${method} ${doc}`);
-    return { status: res.status, body: json as never };
-  };
+  const api = documentedApi(base, docs);
+  const { call, failures } = api;
   // Sockets, opened before the walk, collect every event it causes.
   const seen: { event: string; payload: unknown }[] = [];
   const listen = (s: TestSocket) => s.onAny((event: string, payload: unknown) => seen.push({ event, payload }));
@@ -136,6 +121,8 @@ export async function walkOperations(base: string, docs: Documents, scaleOut: bo
   await waitFor(() => seen.some((s) => s.event === 'presence:update' && !(s.payload as { online: boolean }).online));
   for (const s of seen) for (const e of docs.event(s.event, s.payload)) failures.push(`event ${s.event}: ${e}`);
   sa.close();
+  const checked = new Set(api.answered.keys());
+  const succeeded = new Set(OPERATIONS.map((o) => `${o.method.toUpperCase()} ${o.path}`).filter((k, i) => api.answered.get(k)?.includes(OPERATIONS[i]!.ok[0])));
   return { checked, succeeded, failures, seen, acks };
 }
 

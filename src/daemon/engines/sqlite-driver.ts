@@ -3,8 +3,8 @@
  *
  * Node's own `node:sqlite` from Node 24 LTS; better-sqlite3 on Node 20 and 22. (Node 22.13+ has
  * node:sqlite without a flag but still prints an ExperimentalWarning on stderr when it loads, which
- * CI on Node 22 caught; `CHAT_SQLITE_DRIVER=node` still picks it there.) better-sqlite3 12 (the last major that builds for Node 20) aborts the process on
- * Node 24 when the garbage collector finalizes a statement (`Assertion failed: (env) != nullptr`
+ * CI on Node 22 caught; `CHAT_SQLITE_DRIVER=node` still picks it there.) better-sqlite3 12 (the
+ * last major that builds for Node 20) aborts the process on Node 24 when the garbage collector finalizes a statement (`Assertion failed: (env) != nullptr`
  * in Statement::~Statement), and 13, which fixes it, needs Node 22: so one native driver cannot
  * serve both lines. Both drivers run the same SQLite file format, SQL and pragmas; this module
  * is the only place that knows which one is loaded. `CHAT_SQLITE_DRIVER=better-sqlite3|node`
