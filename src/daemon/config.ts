@@ -76,6 +76,10 @@ export const FIELDS = {
   lookupRateLimit: { env: 'CHAT_LOOKUP_RATE_LIMIT', schema: int(1, 10_000_000), default: 300, description: 'History reads per user per minute (ten times that per address)' },
   friendRateLimit: { env: 'CHAT_FRIEND_RATE_LIMIT', schema: int(1, 10_000_000), default: 60, description: 'Friend requests, accepts and removals per user per minute (ten times that per address)' },
   conversationsRateLimit: { env: 'CHAT_CONVERSATIONS_RATE_LIMIT', schema: int(1, 10_000_000), default: 120, description: 'Conversation listings per user per minute' },
+  requestRateLimit: { env: 'CHAT_REQUEST_RATE_LIMIT', schema: int(1, 10_000_000), default: 600, description: 'Authenticated REST requests per user per minute, on every route (ten times that per address); the routes\' own limits apply too' },
+  syncRateLimit: { env: 'CHAT_SYNC_RATE_LIMIT', schema: int(1, 10_000_000), default: 120, description: 'message:sync calls per user per minute (a client following `more` makes one per page)' },
+  syncMaxBytes: { env: 'CHAT_SYNC_MAX_BYTES', schema: int(64 * 1024, 64 * 1024 * 1024), default: 1024 * 1024, description: 'Most bytes of messages in one message:sync answer (at least one message is always sent); `more` says there is another page' },
+  typingRateLimit: { env: 'CHAT_TYPING_RATE_LIMIT', schema: int(1, 10_000_000), default: 120, description: 'typing:update events per user per minute; each (user, conversation) is relayed at most once a second, the latest state last' },
   receiptRateLimit: { env: 'CHAT_RECEIPT_RATE_LIMIT', schema: int(1, 10_000_000), default: 600, description: 'receipt:update events per user per minute (stored at most once per conversation per second)' },
   allowedOrigins: { env: 'CHAT_ALLOWED_ORIGINS', schema: list.pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'origins are scheme://host[:port]'))), default: [], description: 'Comma-separated browser Origins allowed on REST and sockets; requests without an Origin (CLIs, bots) are always allowed' },
   maxGroupMembers: { env: 'CHAT_MAX_GROUP_MEMBERS', schema: int(2, 100_000), default: 1000, description: 'Members a group may have' },
@@ -92,6 +96,7 @@ export const FIELDS = {
   aiRetries: { env: 'CHAT_AI_RETRIES', schema: int(0, 10), default: 2, description: 'Retries per model on timeout, 429 and 5xx, with backoff' },
   aiQuotaPerHour: { env: 'CHAT_AI_QUOTA_PER_HOUR', schema: int(0, 1_000_000), default: 30, description: '/ai questions a user may ask per hour' },
   aiContextMessages: { env: 'CHAT_AI_CONTEXT_MESSAGES', schema: int(0, 200), default: 20, description: 'Recent messages sent to Gemini as context' },
+  aiUserConcurrency: { env: 'CHAT_AI_USER_CONCURRENCY', schema: int(1, 1000), default: 2, description: 'Gemini calls in flight at once for one user (the queue serves users in turn)' },
   aiConcurrency: { env: 'CHAT_AI_CONCURRENCY', schema: int(1, 1000), default: 8, description: 'Gemini calls in flight at once' },
 } as const satisfies Record<string, FieldSpec>;
 
@@ -114,6 +119,8 @@ export interface LoadedConfig {
   configFile?: string;
   /** The env file read (--env-file), if any. */
   envFile?: string;
+  /** Where each set value came from, for people: "the environment (JWT_ACCESS_SECRET)", "/etc/chatd/config.json", "JWT_ACCESS_SECRET_FILE (/run/secrets/jwt)". */
+  origins: Partial<Record<ConfigKey, string>>;
 }
 
 export interface LoadOptions {
@@ -125,8 +132,31 @@ export interface LoadOptions {
   persistSecrets?: boolean;
 }
 
+/**
+ * A file chatd takes settings or secrets from must be writable by nobody but its owner, and owned
+ * by chatd's own user or root, as ssh demands of its keys: whoever can write it can set the JWT
+ * secret and forge an admin's token. A file that is not there is left to its reader to report.
+ */
+export function assertNotWritableByOthers(file: string, setting: string) {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return;
+  }
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+    throw new ConfigError(setting, `refusing ${file}: it is owned by another user (uid ${st.uid}), who could change chatd's settings and secrets; chatd reads only files owned by its own user or root`);
+  }
+  if ((st.mode & 0o022) !== 0) {
+    const who = (st.mode & 0o002) !== 0 ? 'every user' : 'its group';
+    throw new ConfigError(setting, `refusing ${file}: it is writable by ${who} (mode ${(st.mode & 0o777).toString(8).padStart(3, '0')}), who could change chatd's settings and secrets; run chmod go-w ${file}`);
+  }
+}
+
 function readEnvFile(file: string | undefined): Record<string, string> {
   if (file === undefined) return {};
+  assertNotWritableByOthers(file, '--env-file');
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -143,6 +173,7 @@ export function defaultConfigFile(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
+  assertNotWritableByOthers(file, 'CHAT_CONFIG_FILE');
   let raw: string;
   try {
     raw = fs.readFileSync(file, 'utf8');
@@ -169,6 +200,7 @@ function fileVariant(key: ConfigKey, spec: FieldSpec): boolean {
 function readSecretFile(envName: string, file: string | undefined, direct: string | undefined): string | undefined {
   if (file === undefined || file === '') return undefined;
   if (direct !== undefined && direct !== '') throw new ConfigError(`${envName}_FILE`, `give ${envName} or ${envName}_FILE, not both`);
+  assertNotWritableByOthers(file, `${envName}_FILE`);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -183,6 +215,7 @@ const SECRETS_FILE = 'secrets.json';
 /** Reads or creates the generated secrets (mode 0600) in the data dir. */
 function loadSecrets(dataDir: string, persist: boolean): { jwtAccessSecret?: string; jwtRefreshSecret?: string } {
   const file = path.join(dataDir, SECRETS_FILE);
+  assertNotWritableByOthers(file, 'CHAT_DATA_DIR');
   try {
     const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
     return { jwtAccessSecret: parsed.jwtAccessSecret, jwtRefreshSecret: parsed.jwtRefreshSecret };
@@ -211,6 +244,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const file = configFile ? readConfigFile(configFile) : {};
   const out: Record<string, unknown> = {};
   const sources = {} as Record<ConfigKey, Source>;
+  const origins: Partial<Record<ConfigKey, string>> = {};
   for (const [key, spec] of Object.entries(FIELDS) as [ConfigKey, FieldSpec][]) {
     let value: unknown = spec.default;
     let source: Source = 'default';
@@ -218,7 +252,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     if (file[key] !== undefined) { value = file[key]; source = 'file'; name = `${configFile}: ${key}`; }
     if (dotenv[spec.env] !== undefined && dotenv[spec.env] !== '') { value = dotenv[spec.env]; source = 'env file'; name = `${opts.envFile}: ${spec.env}`; }
     const fromFile = fileVariant(key, spec) ? readSecretFile(spec.env, env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`], env[spec.env] ?? dotenv[spec.env]) : undefined;
-    if (fromFile !== undefined) { value = fromFile; source = 'env'; name = `${spec.env}_FILE`; }
+    const secretFile = env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`];
+    if (fromFile !== undefined) { value = fromFile; source = 'env'; name = `${spec.env}_FILE (${secretFile})`; }
     if (env[spec.env] !== undefined && env[spec.env] !== '') { value = env[spec.env]; source = 'env'; name = spec.env; }
     const flagVal = opts.flags?.[key];
     if (flagVal !== undefined) { value = flagVal; source = 'flag'; name = `--${spec.flag?.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()) ?? key}`; }
@@ -227,6 +262,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     if (!parsed.success) throw new ConfigError(name, parsed.error.issues[0]?.message ?? 'invalid value');
     out[key] = parsed.data;
     sources[key] = source;
+    origins[key] = source === 'default' ? 'the default' : source === 'env' && name === spec.env ? `the environment (${spec.env})` : name;
   }
   out.dataDir = path.resolve(out.dataDir as string);
   // Setting an engine's URL selects it, unless the kind was chosen explicitly.
@@ -252,11 +288,28 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     const hadFile = fs.existsSync(path.join(out.dataDir as string, SECRETS_FILE));
     const secrets = loadSecrets(out.dataDir as string, opts.persistSecrets ?? false);
     for (const k of ['jwtAccessSecret', 'jwtRefreshSecret'] as const) {
-      if (out[k] === undefined && secrets[k]) { out[k] = secrets[k]; sources[k] = hadFile ? 'data dir' : 'generated'; }
+      if (out[k] === undefined && secrets[k]) {
+        out[k] = secrets[k];
+        sources[k] = hadFile ? 'data dir' : 'generated';
+        origins[k] = hadFile ? `read from ${path.join(out.dataDir as string, SECRETS_FILE)}` : `generated into ${out.dataDir as string}`;
+      }
     }
   }
   if (out.jwtAccessSecret !== undefined && out.jwtAccessSecret === out.jwtRefreshSecret) throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from JWT_ACCESS_SECRET');
-  return { config: Object.freeze(out) as unknown as Config, sources, configFile, envFile: opts.envFile };
+  return { config: Object.freeze(out) as unknown as Config, sources, configFile, envFile: opts.envFile, origins };
+}
+
+/**
+ * Where each secret that is set came from, for chatd's start line: "secrets generated into DIR"
+ * when both JWT secrets were, else each one by name and origin.
+ */
+export function describeSecretOrigins(loaded: LoadedConfig): string {
+  const { sources, origins, config } = loaded;
+  if (sources.jwtAccessSecret === sources.jwtRefreshSecret && (sources.jwtAccessSecret === 'generated' || sources.jwtAccessSecret === 'data dir')) {
+    return sources.jwtAccessSecret === 'generated' ? `secrets generated into ${config.dataDir}` : `secrets read from ${config.dataDir}`;
+  }
+  const named = (Object.entries(FIELDS) as [ConfigKey, FieldSpec][]).filter(([k, spec]) => spec.secret && origins[k] !== undefined);
+  return `secrets: ${named.map(([k, spec]) => `${spec.env} from ${origins[k]}`).join(', ')}`;
 }
 
 /** The effective configuration as printable rows, secrets masked. */

@@ -14,6 +14,7 @@ import { backendHealth, buildHttp } from './http.js';
 import { AdminService } from './services/admin.js';
 import { parse } from './validation.js';
 import { createLogger } from './logger.js';
+import { TypingService } from './services/typing.js';
 import { AiService } from './services/ai.js';
 import { AuthService } from './services/auth.js';
 import { FriendService } from './services/friends.js';
@@ -90,6 +91,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const messages = new MessageService(engines.store, engines.cache, engines.log, friends, config, Date.now, (err) => log.warn({ err }, 'could not store read markers; retrying'));
   const groups = new GroupService(engines.store, engines.cache, messages, friends, config);
   messages.setGroups(groups);
+  const typing = new TypingService(engines.cache, friends, groups, config);
   const ai = new AiService(messages, engines.cache, config, log.child({ component: 'ai' }));
   let closing = false;
   const admin = new AdminService(engines.store, auth, engines.ops, { store: engines.store.kind, log: engines.log.kind, cache: engines.cache.kind }, () => backendHealth(engines));
@@ -104,7 +106,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   });
   let adapterClients: Redis[] = [];
   const gateway = attachGateway(io, {
-    log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, groups, messages, parseSend, metrics, isClosing: () => closing,
+    log: log.child({ component: 'gateway' }), cache: engines.cache, auth, friends, groups, messages, typing, parseSend, metrics, isClosing: () => closing,
     trustProxy: config.trustProxy, allowedOrigins: config.allowedOrigins, maxSocketsPerUser: config.maxSocketsPerUser, maxPendingConnections: config.maxPendingConnections,
     cluster: () => adapterClients.length > 0,
   });
@@ -148,6 +150,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         if (started) await bounded(messages.flushReceipts(), 5_000, 'read markers flush').catch((err) => log.error({ err }, 'read markers flush failed'));
         await new Promise((r) => setTimeout(r, 50));
         gateway.stop();
+        typing.close();
         io.local.disconnectSockets(true);
         await new Promise<void>((r) => io.close(() => r()));
         await app.close();

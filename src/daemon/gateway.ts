@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
 import {
-  ChatError, ERROR_CODES, dmConversationId, receiptSchema, syncSchema, typingSchema,
+  ChatError, ERROR_CODES, receiptSchema, syncSchema, typingSchema,
   type Ack, type ClientToServerEvents, type ErrorCode, type InterServerEvents, type Message, type SendInput, type ServerToClientEvents,
 } from '../protocol/index.js';
 import type { Cache } from './engines/types.js';
@@ -11,7 +11,8 @@ import type { AuthService, CredentialNotice } from './services/auth.js';
 import type { FriendService } from './services/friends.js';
 import type { GroupService } from './services/groups.js';
 import type { MessageService } from './services/messages.js';
-import { TOKEN_QUERY_KEYS, originAllowed, parse } from './validation.js';
+import type { TypingService } from './services/typing.js';
+import { originAllowed, parse, reachedHost, tokenInQuery } from './validation.js';
 import type { IncomingMessage } from 'node:http';
 import { classify } from './errors.js';
 import { requestIdFrom } from './request-id.js';
@@ -35,6 +36,7 @@ export interface GatewayDeps {
   friends: FriendService;
   groups: GroupService;
   messages: MessageService;
+  typing: TypingService;
   /** Validates a message:send payload (the schema, with its fast path). */
   parseSend: (value: unknown) => SendInput;
   metrics: client.Registry;
@@ -135,6 +137,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     },
   });
 
+  deps.typing.setFanout((usernames, event) => io.to(usernames.map(userRoom)).emit('typing:update', event));
   friends.onChange((to, event) => io.to(userRoom(to)).emit('friend:update', event));
 
   /** Ends the sockets a credential notice names: on every node, or (`local`) on this one. */
@@ -205,7 +208,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   };
   io.engine.opts.allowRequest = (req, callback) => {
     // engine.io answers a refusal with HTTP 400/403 and this text: the coded error, for people.
-    if (!originAllowed(deps.allowedOrigins, req.headers.origin)) return callback(refusal('CHAT_ERR_ORIGIN_NOT_ALLOWED'), false);
+    if (!originAllowed(deps.allowedOrigins, req.headers.origin, reachedHost(req.headers, deps.trustProxy))) return callback(refusal('CHAT_ERR_ORIGIN_NOT_ALLOWED'), false);
     if ((pending.get(addressOf(req))?.size ?? 0) >= deps.maxPendingConnections) return callback(refusal('CHAT_ERR_LIMIT_REACHED', 'too many connections from this address have not authenticated yet'), false);
     callback(null, true);
   };
@@ -218,8 +221,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   });
 
   io.use((socket, next) => {
-    const q = socket.handshake.query as Record<string, unknown>;
-    if (TOKEN_QUERY_KEYS.some((k) => k in q)) return next(codedError(new ChatError('CHAT_ERR_TOKEN_IN_QUERY')));
+    if (tokenInQuery(socket.handshake.query)) return next(codedError(new ChatError('CHAT_ERR_TOKEN_IN_QUERY')));
     const raw = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     const address = addressOf(socket.request);
     auth.authenticate(typeof raw === 'string' ? raw : undefined).then(
@@ -286,20 +288,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   const table = new Map<string, (this: ChatSocket, payload: unknown, ack: unknown) => void>([
     ['message:send', handler('message:send', deps.parseSend, (socket, input) => messages.send(socket.data.username, input, socket.id), sent)],
     ['message:sync', handler('message:sync', syncSchema, async (socket, input) => messages.sync(socket.data.username, input.cursors, input.limit))],
-    ['typing:update', handler('typing:update', typingSchema, async (socket, input) => {
-      const { username } = socket.data;
-      // Only between friends, or to the other members of a group I am in; ephemeral, so nothing is
-      // stored, and a stranger's or non-member's indicator is dropped without a word.
-      if (input.to.startsWith('#')) {
-        const conversationId = await groups.postable(username, input.to).catch(() => null);
-        if (!conversationId) return null;
-        const others = (await groups.recipients(conversationId)).filter((u) => u !== username);
-        if (others.length) io.to(others.map(userRoom)).emit('typing:update', { conversationId, username, typing: input.typing });
-      } else if (input.to !== username && (await friends.areFriends(username, input.to))) {
-        io.to(userRoom(input.to)).emit('typing:update', { conversationId: dmConversationId(username, input.to), username, typing: input.typing });
-      }
-      return null;
-    })],
+    ['typing:update', handler('typing:update', typingSchema, (socket, input) => deps.typing.update(socket.data.username, input))],
     ['receipt:update', handler('receipt:update', receiptSchema, async (socket, input) => {
       const { event, moved, recipients } = await messages.receipt(socket.data.username, input.conversationId, input);
       // Relayed only when a marker moved: repeating one costs nobody else anything.

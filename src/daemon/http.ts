@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import {
-  ChatError, ROUTES, httpBodyLimitFor, maxAdminIdsBytes,
+  ChatError, ROUTES, httpBodyLimitFor, maxAdminIdsBytes, maxOtherBodyBytes,
   changePasswordSchema, historyQuerySchema, idParamSchema, loginSchema, logoutSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenCreateSchema, usernameParamSchema,
   adminIdsSchema, groupAddSchema, groupCreateSchema, groupMemberParamSchema, groupParamSchema, groupRoleSchema, groupUpdateSchema, historyParamSchema,
   type AdminStatus, type HealthReport,
@@ -10,7 +10,7 @@ import {
 import type { Config } from './config.js';
 import { classify } from './errors.js';
 import { requestIdFrom } from './request-id.js';
-import { SECURITY_HEADERS, TOKEN_QUERY_KEYS, originAllowed, parse } from './validation.js';
+import { SECURITY_HEADERS, originAllowed, parse, reachedHost, tokenInQuery } from './validation.js';
 import type { Engines } from './engines/index.js';
 import { publicUser, type AuthService, type Principal } from './services/auth.js';
 import type { FriendService } from './services/friends.js';
@@ -48,6 +48,12 @@ export interface HttpDeps {
   isClosing: () => boolean;
 }
 
+/** The request failed because its client closed the connection (a body aborted mid-way). */
+function clientWentAway(err: unknown, req: FastifyRequest): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || req.raw.errored !== null || (req.raw.aborted && !req.raw.complete);
+}
+
 /** Each engine's health; a failing probe reads as not ok. */
 export async function backendHealth(engines: Engines): Promise<HealthReport['backends']> {
   const list = { store: engines.store, cache: engines.cache, log: engines.log, ...(engines.persister ? { persister: engines.persister } : {}) };
@@ -62,7 +68,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     loggerInstance: log.child({ component: "http" }) as unknown as FastifyBaseLogger,
     // Our own onResponse hook logs the route pattern only; fastify's default would log full URLs.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: httpBodyLimitFor(config.maxMessageLength),
+    // Each route reads at most what its schema can need: a message route raises it for itself.
+    bodyLimit: maxOtherBodyBytes(),
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     // x-request-id: the caller's when it is a plain token (so it cannot forge log lines), else a
@@ -82,11 +89,10 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   });
 
   app.addHook('onRequest', async (req) => {
-    const q = req.query as Record<string, unknown> | undefined;
-    if (q && TOKEN_QUERY_KEYS.some((k) => k in q)) throw new ChatError('CHAT_ERR_TOKEN_IN_QUERY');
-    // Browsers send Origin on cross-site requests: only listed origins may call the API.
-    // CLIs and bots send none, and stay welcome.
-    if (!originAllowed(config.allowedOrigins, req.headers.origin)) throw new ChatError('CHAT_ERR_ORIGIN_NOT_ALLOWED');
+    if (tokenInQuery(req.query)) throw new ChatError('CHAT_ERR_TOKEN_IN_QUERY');
+    // Browsers send Origin on cross-site requests: only listed origins (and the server's own) may
+    // call the API. CLIs send none, and stay welcome.
+    if (!originAllowed(config.allowedOrigins, req.headers.origin, reachedHost(req.headers, config.trustProxy))) throw new ChatError('CHAT_ERR_ORIGIN_NOT_ALLOWED');
   });
 
   // Every answer is JSON for programs: never framed, sniffed, cached or given a referrer.
@@ -110,7 +116,12 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     const fe = err as { code?: string; statusCode?: number; message: string };
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') ce = new ChatError('CHAT_ERR_PAYLOAD_TOO_LARGE');
     else if (typeof fe.code === 'string' && fe.code.startsWith('FST_') && (fe.statusCode ?? 500) < 500) ce = new ChatError('CHAT_ERR_VALIDATION', fe.message);
-    else ce = classify(err);
+    else if (clientWentAway(err, req)) {
+      // A client that closed its connection mid-request is not a server error: no stack, debug only,
+      // so nobody can write error lines at will.
+      req.log.debug({ code: fe.code, route: req.routeOptions.url }, 'client closed the request before it was read');
+      ce = new ChatError('CHAT_ERR_VALIDATION', 'The request was aborted');
+    } else ce = classify(err);
     if (ce.code === 'CHAT_ERR_INTERNAL') req.log.error({ err }, 'request failed');
     if (ce.retryAfterMs !== undefined) reply.header('retry-after', String(Math.ceil(ce.retryAfterMs / 1000)));
     void reply.status(ce.status).send({ error: ce.toBody() });
@@ -128,14 +139,27 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     if (!m) throw new ChatError('CHAT_ERR_TOKEN_INVALID', 'Authorization must be "Bearer <token>"');
     return m[1];
   };
+  /**
+   * Every authenticated route is authenticated before its body is read (onRequest), then spends
+   * from the caller's request budget: CHAT_REQUEST_RATE_LIMIT per user per minute and ten times
+   * that per address, whatever the route; a route's own limit comes on top.
+   */
   const authed = async (req: FastifyRequest) => {
     req.principal = await auth.authenticate(bearer(req));
+    await perMinute(req, 'req', config.requestRateLimit);
   };
   const admin = async (req: FastifyRequest) => {
     await authed(req);
     if (!req.principal!.user.admin) throw new ChatError('CHAT_ERR_ADMIN_REQUIRED');
   };
   const me = (req: FastifyRequest) => req.principal!;
+  /** A per-minute limit on a user and, ten times higher, on their address. */
+  const perMinute = async (req: FastifyRequest, what: string, limit: number) => {
+    for (const [key, n] of [[`${what}:u:${me(req).user.id}`, limit], [`${what}:ip:${ipOf(req)}`, limit * 10]] as const) {
+      const r = await engines.cache.rateLimit(key, n, 60_000);
+      if (!r.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: r.retryAfterMs });
+    }
+  };
 
   app.get(ROUTES.healthz, async () => ({ status: 'ok' }));
   // The protocol for third-party clients, generated once from the schemas requests are parsed with.
@@ -155,13 +179,6 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     return reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 
-  /** A per-minute limit on a user and, ten times higher, on their address. */
-  const perMinute = async (req: FastifyRequest, what: string, limit: number) => {
-    for (const [key, n] of [[`${what}:u:${me(req).user.id}`, limit], [`${what}:ip:${ipOf(req)}`, limit * 10]] as const) {
-      const r = await engines.cache.rateLimit(key, n, 60_000);
-      if (!r.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: r.retryAfterMs });
-    }
-  };
 
   app.post(ROUTES.register, async (req, reply) => {
     const body = parse(registerSchema, req.body);
@@ -173,43 +190,43 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     return auth.login(ipOf(req), body.username, body.password, body.device);
   });
   app.post(ROUTES.refresh, async (req) => auth.refresh(parse(refreshSchema, req.body).refreshToken));
-  app.post(ROUTES.logout, { preHandler: authed }, async (req, reply) => {
+  app.post(ROUTES.logout, { onRequest: authed }, async (req, reply) => {
     await auth.logout(me(req), parse(logoutSchema, req.body).refreshToken);
     return reply.status(204).send();
   });
-  app.get(ROUTES.me, { preHandler: authed }, async (req) => publicUser(me(req).user));
-  app.post(ROUTES.password, { preHandler: authed }, async (req) => {
+  app.get(ROUTES.me, { onRequest: authed }, async (req) => publicUser(me(req).user));
+  app.post(ROUTES.password, { onRequest: authed }, async (req) => {
     const body = parse(changePasswordSchema, req.body);
     return auth.changePassword(me(req), ipOf(req), body.currentPassword, body.newPassword, body.keepTokens);
   });
 
   // Friend requests tell whether a name exists (people need that answer): behind their own limit.
   const friendLimit = (req: FastifyRequest) => perMinute(req, 'friend', config.friendRateLimit);
-  app.get(ROUTES.friends, { preHandler: authed }, async (req) => friends.list(me(req).user.username));
-  app.get(ROUTES.friendRequests, { preHandler: authed }, async (req) => friends.requests(me(req).user.username));
-  app.post('/v1/friends/:username', { preHandler: authed }, async (req) => {
+  app.get(ROUTES.friends, { onRequest: authed }, async (req) => friends.list(me(req).user.username));
+  app.get(ROUTES.friendRequests, { onRequest: authed }, async (req) => friends.requests(me(req).user.username));
+  app.post('/v1/friends/:username', { onRequest: authed }, async (req) => {
     const { username } = parse(usernameParamSchema, req.params);
     await friendLimit(req);
     return friends.add(me(req).user.username, username);
   });
-  app.post('/v1/friends/:username/accept', { preHandler: authed }, async (req) => {
+  app.post('/v1/friends/:username/accept', { onRequest: authed }, async (req) => {
     const { username } = parse(usernameParamSchema, req.params);
     await friendLimit(req);
     return friends.accept(me(req).user.username, username);
   });
-  app.delete('/v1/friends/:username', { preHandler: authed }, async (req, reply) => {
+  app.delete('/v1/friends/:username', { onRequest: authed }, async (req, reply) => {
     const { username } = parse(usernameParamSchema, req.params);
     await friendLimit(req);
     await friends.remove(me(req).user.username, username);
     return reply.status(204).send();
   });
 
-  app.get(ROUTES.conversations, { preHandler: authed }, async (req) => {
+  app.get(ROUTES.conversations, { onRequest: authed }, async (req) => {
     await perMinute(req, 'convs', config.conversationsRateLimit);
     return messages.conversations(me(req).user.username);
   });
-  app.post(ROUTES.messages, { preHandler: authed }, async (req, reply) => reply.status(201).send(await messages.send(me(req).user.username, deps.parseSend(req.body))));
-  app.get('/v1/messages/:username', { preHandler: authed }, async (req) => {
+  app.post(ROUTES.messages, { onRequest: authed, bodyLimit: httpBodyLimitFor(config.maxMessageLength) }, async (req, reply) => reply.status(201).send(await messages.send(me(req).user.username, deps.parseSend(req.body))));
+  app.get('/v1/messages/:username', { onRequest: authed }, async (req) => {
     const { peer } = parse(historyParamSchema, { peer: (req.params as { username?: string }).username });
     const q = parse(historyQuerySchema, req.query);
     await perMinute(req, 'lookup', config.lookupRateLimit);
@@ -221,70 +238,70 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   const name = (req: FastifyRequest) => me(req).user.username;
   const group = (req: FastifyRequest) => parse(groupParamSchema, req.params).group;
   const lookup = (req: FastifyRequest) => perMinute(req, 'lookup', config.lookupRateLimit);
-  app.get(ROUTES.groups, { preHandler: authed }, async (req) => {
+  app.get(ROUTES.groups, { onRequest: authed }, async (req) => {
     await lookup(req);
     return groups.list(name(req));
   });
-  app.post(ROUTES.groups, { preHandler: authed }, async (req, reply) => reply.status(201).send(await groups.create(name(req), parse(groupCreateSchema, req.body))));
-  app.get('/v1/groups/:group', { preHandler: authed }, async (req) => {
+  app.post(ROUTES.groups, { onRequest: authed }, async (req, reply) => reply.status(201).send(await groups.create(name(req), parse(groupCreateSchema, req.body))));
+  app.get('/v1/groups/:group', { onRequest: authed }, async (req) => {
     await lookup(req);
     return groups.get(name(req), group(req));
   });
-  app.patch('/v1/groups/:group', { preHandler: authed }, async (req) => groups.update(name(req), group(req), parse(groupUpdateSchema, req.body)));
-  app.delete('/v1/groups/:group', { preHandler: authed }, async (req, reply) => {
+  app.patch('/v1/groups/:group', { onRequest: authed }, async (req) => groups.update(name(req), group(req), parse(groupUpdateSchema, req.body)));
+  app.delete('/v1/groups/:group', { onRequest: authed }, async (req, reply) => {
     await groups.delete(name(req), group(req));
     return reply.status(204).send();
   });
-  app.get('/v1/groups/:group/members', { preHandler: authed }, async (req) => {
+  app.get('/v1/groups/:group/members', { onRequest: authed }, async (req) => {
     await lookup(req);
     return groups.members(name(req), group(req));
   });
-  app.post('/v1/groups/:group/members', { preHandler: authed }, async (req) => groups.add(name(req), group(req), parse(groupAddSchema, req.body).usernames));
-  app.delete('/v1/groups/:group/members/:username', { preHandler: authed }, async (req, reply) => {
+  app.post('/v1/groups/:group/members', { onRequest: authed }, async (req) => groups.add(name(req), group(req), parse(groupAddSchema, req.body).usernames));
+  app.delete('/v1/groups/:group/members/:username', { onRequest: authed }, async (req, reply) => {
     const p = parse(groupMemberParamSchema, req.params);
     await groups.remove(name(req), p.group, p.username);
     return reply.status(204).send();
   });
-  app.put('/v1/groups/:group/members/:username/role', { preHandler: authed }, async (req, reply) => {
+  app.put('/v1/groups/:group/members/:username/role', { onRequest: authed }, async (req, reply) => {
     const p = parse(groupMemberParamSchema, req.params);
     await groups.setRole(name(req), p.group, p.username, parse(groupRoleSchema, req.body).role);
     return reply.status(204).send();
   });
-  app.post('/v1/groups/:group/leave', { preHandler: authed }, async (req, reply) => {
+  app.post('/v1/groups/:group/leave', { onRequest: authed }, async (req, reply) => {
     await groups.leave(name(req), group(req));
     return reply.status(204).send();
   });
-  app.get('/v1/groups/:group/receipts', { preHandler: authed }, async (req) => {
+  app.get('/v1/groups/:group/receipts', { onRequest: authed }, async (req) => {
     await lookup(req);
     return groups.receipts(name(req), group(req));
   });
 
-  app.post(ROUTES.tokens, { preHandler: authed }, async (req, reply) => {
+  app.post(ROUTES.tokens, { onRequest: authed }, async (req, reply) => {
     const body = parse(tokenCreateSchema, req.body);
     return reply.status(201).send(await auth.createApiToken(me(req), ipOf(req), body.name, body.password));
   });
-  app.get(ROUTES.tokens, { preHandler: authed }, async (req) => auth.listApiTokens(me(req)));
-  app.delete('/v1/tokens/:id', { preHandler: authed }, async (req, reply) => {
+  app.get(ROUTES.tokens, { onRequest: authed }, async (req) => auth.listApiTokens(me(req)));
+  app.delete('/v1/tokens/:id', { onRequest: authed }, async (req, reply) => {
     await auth.revokeApiToken(me(req), parse(idParamSchema, req.params).id);
     return reply.status(204).send();
   });
 
-  app.get(ROUTES.adminUsers, { preHandler: admin }, async () => deps.admin.users());
-  app.post('/v1/admin/users/:username/:action', { preHandler: admin }, async (req) => {
+  app.get(ROUTES.adminUsers, { onRequest: admin }, async () => deps.admin.users());
+  app.post('/v1/admin/users/:username/:action', { onRequest: admin }, async (req) => {
     const { username } = parse(usernameParamSchema, { username: (req.params as { username?: string }).username });
     return deps.admin.act(me(req).user.id, username, (req.params as { action: string }).action, () => parse(resetPasswordSchema, req.body).password);
   });
-  app.get(ROUTES.adminStatus, { preHandler: admin }, async (): Promise<AdminStatus> => deps.admin.status());
+  app.get(ROUTES.adminStatus, { onRequest: admin }, async (): Promise<AdminStatus> => deps.admin.status());
   const ids = (req: FastifyRequest) => {
     const body = parse(adminIdsSchema, req.body);
     if (!body.all && !body.ids?.length) throw new ChatError('CHAT_ERR_VALIDATION', 'give ids or all: true');
     return body.all ? 'all' as const : body.ids!;
   };
-  app.get(ROUTES.adminFailed, { preHandler: admin }, async () => deps.admin.failed());
-  app.post(ROUTES.adminFailedReplay, { preHandler: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => deps.admin.failedReplay(ids(req)));
-  app.post(ROUTES.adminFailedPurge, { preHandler: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => deps.admin.failedPurge(ids(req)));
-  app.get(ROUTES.adminDlq, { preHandler: admin }, async () => deps.admin.deadLetters());
-  app.post(ROUTES.adminDlqReplay, { preHandler: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => {
+  app.get(ROUTES.adminFailed, { onRequest: admin }, async () => deps.admin.failed());
+  app.post(ROUTES.adminFailedReplay, { onRequest: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => deps.admin.failedReplay(ids(req)));
+  app.post(ROUTES.adminFailedPurge, { onRequest: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => deps.admin.failedPurge(ids(req)));
+  app.get(ROUTES.adminDlq, { onRequest: admin }, async () => deps.admin.deadLetters());
+  app.post(ROUTES.adminDlqReplay, { onRequest: admin, bodyLimit: maxAdminIdsBytes() }, async (req) => {
     const body = parse(adminIdsSchema, req.body);
     return deps.admin.deadLetterReplay(body.ids?.length ? body.ids : 'all');
   });

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError, defaultConfigFile, describeConfig, loadConfig, type ConfigKey } from './config.js';
+import { ConfigError, defaultConfigFile, describeConfig, describeSecretOrigins, loadConfig, type ConfigKey } from './config.js';
 import { createDaemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import { createEngines } from './engines/index.js';
@@ -15,7 +15,8 @@ function flagsOf(o: StartFlags): Partial<Record<ConfigKey, unknown>> {
 async function start(o: StartFlags) {
   // Everything chatd creates (database, WAL, secrets, backups) is for its own user only.
   process.umask(0o077);
-  const { config, sources } = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: true });
+  const loaded = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: true });
+  const { config } = loaded;
   const log = createLogger(config.logLevel);
   const daemon = createDaemon(config, { log });
   let stopping = false;
@@ -33,7 +34,7 @@ async function start(o: StartFlags) {
   try {
     const { url } = await daemon.start();
     // For the person who started it (the JSON log on stdout is for machines).
-    const secrets = sources.jwtAccessSecret === 'generated' ? `secrets generated into ${config.dataDir}` : sources.jwtAccessSecret === 'data dir' ? `secrets read from ${config.dataDir}` : 'secrets from the environment';
+    const secrets = describeSecretOrigins(loaded);
     const data = config.store === 'sqlite' ? `data in ${config.dataDir}` : `data in ${config.store}`;
     process.stderr.write(`chatd: listening on ${url}; ${data}; ${secrets}\n`);
   } catch (err) {

@@ -15,8 +15,6 @@ export const LIMITS = {
   /** Password length bounds (the upper bound keeps hashing cost bounded). */
   minPasswordLength: 8,
   maxPasswordLength: 1024,
-  /** HTTP body limit in bytes, at least (raised to fit the largest legal message). */
-  maxHttpBodyBytes: 64 * 1024,
   /** Most cursors in one message:sync. */
   maxSyncCursors: 1000,
   /** Most characters of a conversation id. */
@@ -66,7 +64,21 @@ export function socketBufferSizeFor(maxMessageLength: number): number {
   return Math.max(maxSendBytes(maxMessageLength), maxSyncBytes());
 }
 
-/** The HTTP body limit: 64 KiB, or more when the message limit needs it. */
+/** A username at its longest (3-32 characters). */
+const USERNAME_UNITS = 32;
+
+/**
+ * Every other REST body (accounts, passwords, tokens, groups, friends): the larger of a group
+ * create with its most members, every string at its longest, and a password change.
+ */
+export function maxOtherBodyBytes(): number {
+  const users = LIMITS.maxGroupUsersPerCall * (escaped(USERNAME_UNITS) + 1);
+  const groupCreate = escaped(USERNAME_UNITS + 1) + escaped(2 * LIMITS.maxGroupNameLength) + escaped(2 * LIMITS.maxGroupTopicLength) + users;
+  const passwords = 2 * escaped(LIMITS.maxPasswordLength) + escaped(2 * 64) + NUMBER;
+  return ENVELOPE + Math.max(groupCreate, passwords);
+}
+
+/** The body limit of POST /v1/messages: the largest legal message, and no more. */
 export function httpBodyLimitFor(maxMessageLength: number): number {
-  return Math.max(LIMITS.maxHttpBodyBytes, maxSendBytes(maxMessageLength));
+  return maxSendBytes(maxMessageLength);
 }

@@ -236,9 +236,9 @@ describe('toContents', () => {
   const m = (kind: Message['kind'], from: string, text: string): Message => ({ id: text, seq: 1, conversationId: 'dm:a:b', from, to: 'x', text, kind, createdAt: '' });
   it('maps people to user turns, AI to model turns, merges neighbours and skips system lines', () => {
     expect(toContents([m('ai', 'ai', 'stale'), m('user', 'alice', 'hi'), m('user', 'bob', 'yo'), m('system', 'system', 'x'), m('ai', 'ai', 'answer'), m('user', 'alice', '/ai q')])).toEqual([
-      { role: 'user', parts: [{ text: 'alice: hi' }, { text: 'bob: yo' }] },
+      { role: 'user', parts: [{ text: '{"author":"alice","text":"hi"}' }, { text: '{"author":"bob","text":"yo"}' }] },
       { role: 'model', parts: [{ text: 'answer' }] },
-      { role: 'user', parts: [{ text: 'alice: /ai q' }] },
+      { role: 'user', parts: [{ text: '{"author":"alice","text":"/ai q"}' }] },
     ]);
   });
 });

@@ -22,10 +22,13 @@ export interface TestDaemon {
   close(): Promise<void>;
 }
 
-/** A real chatd on port 0 with a temp data dir. `env` overrides configuration like the environment would. */
-export async function startDaemon(env: Record<string, string> = {}, dir = tmpDir()): Promise<TestDaemon> {
-  const { config } = loadConfig({ env: { CHAT_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CHAT_AUTH_RATE_LIMIT: '1000', XDG_CONFIG_HOME: dir, ...env }, persistSecrets: true });
-  const daemon = createDaemon(config, { log: createLogger(config.logLevel) });
+/**
+ * A real chatd on port 0 with a temp data dir. `env` overrides configuration like the environment
+ * would; `logTo` receives its log lines (JSON, at LOG_LEVEL) instead of stdout.
+ */
+export async function startDaemon(env: Record<string, string> = {}, dir = tmpDir(), logTo?: { write(line: string): void }): Promise<TestDaemon> {
+  const { config } = loadConfig({ env: { CHAT_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CHAT_AUTH_RATE_LIMIT: '1000', CHAT_REQUEST_RATE_LIMIT: '100000', XDG_CONFIG_HOME: dir, ...env }, persistSecrets: true });
+  const daemon = createDaemon(config, { log: createLogger(config.logLevel, logTo) });
   const { url } = await daemon.start();
   return { daemon, url, dir, close: () => daemon.close() };
 }

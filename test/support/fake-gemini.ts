@@ -17,6 +17,8 @@ export interface FakeGeminiBehaviour {
   modelStatus?: Record<string, number>;
   /** Delay before answering, in ms (to exercise timeouts). */
   delayMs?: number;
+  /** A delay per request, in ms (overrides delayMs). */
+  delayFor?: (req: GeminiRequest) => number;
   /** When given, no answer leaves before this resolves (to observe what happens meanwhile). */
   gate?: Promise<void>;
   /** Chunks for streaming (default: the answer split into words). */
@@ -79,7 +81,8 @@ export async function startFakeGemini(behaviour: FakeGeminiBehaviour = {}) {
         };
         write(0);
       };
-      const go = () => (behaviour.delayMs ? setTimeout(respond, behaviour.delayMs) : respond());
+      const delay = behaviour.delayFor?.(r) ?? behaviour.delayMs;
+      const go = () => (delay ? setTimeout(respond, delay) : respond());
       if (behaviour.gate) void behaviour.gate.then(go);
       else go();
     });

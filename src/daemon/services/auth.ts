@@ -330,10 +330,14 @@ export class AuthService {
     await this.endEverything(user, 'revoked');
   }
 
-  /** Disabling ends every credential; enabling again brings none back. */
+  /**
+   * Disabling ends every credential; enabling again brings none back, but is announced like a
+   * disable so that no node keeps refusing the user from the disabled record it cached.
+   */
   async setDisabled(user: UserRecord, disabled: boolean) {
     await this.store.updateUser(user.id, { disabled });
     if (disabled) await this.endEverything(user, 'disabled');
+    else this.emitRevocation({ userId: user.id, username: user.username, reason: 'changed' });
   }
 
   /** Needs the current password, so a leaked API token cannot mint more. At most CHAT_MAX_API_TOKENS live tokens. */

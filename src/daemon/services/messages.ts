@@ -338,26 +338,39 @@ export class MessageService {
   }
 
   /**
-   * Catch-up: messages after each cursor, for the caller's conversations only.
-   * A conversation missing from `cursors` is returned from seq 0: clients send a
-   * cursor for every conversation they know, so a missing one is new to them.
+   * Catch-up: messages after each cursor, for the caller's conversations only, oldest first within
+   * each. A conversation missing from `cursors` is returned from seq 0: clients send a cursor for
+   * every conversation they know, so a missing one is new to them.
+   *
+   * One answer is bounded as a whole: at most `limit` messages (500) and CHAT_SYNC_MAX_BYTES of
+   * them (at least one message, whatever its size), with `more` when anything was left out. The
+   * cursors are the page token: a client that moves them to what it received and calls again
+   * gets the rest. Only conversations with news are read, and calls are rate limited per user.
    */
   async sync(me: string, cursors: Record<string, number>, limit: number = LIMITS.maxHistoryLimit): Promise<SyncResult> {
+    const rl = await this.cache.rateLimit(`sync:${me}`, this.config.syncRateLimit, 60_000);
+    if (!rl.allowed) throw limitedError(rl);
     const [convs, groups] = await Promise.all([this.log.conversations(me), this.groups.groupsOf(me)]);
-    const messages: Message[] = [];
-    let more = false;
+    const page = new SyncPage(limit, this.config.syncMaxBytes);
+    /** Reads one conversation from `after` (up to `upTo`) into the page; false once the page is full. */
+    const read = async (conversationId: string, after: number, lastSeq: number, upTo = Number.MAX_SAFE_INTEGER) => {
+      if (Math.min(lastSeq, upTo) <= after) return true;
+      const want = page.room();
+      const got = await this.rangeUpTo(conversationId, { limit: want, afterSeq: after }, upTo);
+      const all = page.add(got);
+      if (!all || (got.length === want && got[got.length - 1]!.seq < Math.min(lastSeq, upTo))) page.more = true;
+      // Full: whatever is left is for the next call (which may find nothing more).
+      if (page.full()) page.more = true;
+      return !page.full();
+    };
     for (const c of convs) {
       if (isGroupConversation(c.conversationId)) continue;
-      const after = cursors[c.conversationId] ?? 0;
-      if (c.lastSeq <= after) continue;
-      const page = await this.range(c.conversationId, { limit, afterSeq: after });
-      messages.push(...page);
-      if (page.length === limit && page[page.length - 1]!.seq < c.lastSeq) more = true;
+      if (!(await read(c.conversationId, cursors[c.conversationId] ?? 0, c.lastSeq))) return page.result();
     }
-    // Groups: mine now, and those a cursor names that I have left (up to my removal).
-    const seen = new Set<string>();
+    // Groups: mine now, and those a cursor names that I have left (up to my removal). A group's
+    // last seq is its newest message: one row, so a group without news costs one indexed read.
     const ranges: { conversationId: string; upTo: number }[] = groups.map((g) => ({ conversationId: g.conversationId, upTo: Number.MAX_SAFE_INTEGER }));
-    for (const g of groups) seen.add(g.conversationId);
+    const seen = new Set(groups.map((g) => g.conversationId));
     for (const c of Object.keys(cursors)) {
       if (!isGroupConversation(c) || seen.has(c)) continue;
       const r = await this.groups.readable(me, c).catch(() => null);
@@ -365,10 +378,50 @@ export class MessageService {
     }
     for (const g of ranges) {
       const after = cursors[g.conversationId] ?? 0;
-      const page = await this.rangeUpTo(g.conversationId, { limit, afterSeq: after }, g.upTo);
-      messages.push(...page);
-      if (page.length === limit) more = true;
+      if (g.upTo <= after) continue;
+      const [last] = await this.range(g.conversationId, { limit: 1 });
+      if (!last) continue;
+      if (!(await read(g.conversationId, after, last.seq, g.upTo))) return page.result();
     }
-    return { messages, more };
+    return page.result();
+  }
+}
+
+/** About how many bytes a message takes in a sync answer: its text as UTF-8 at worst, and its fields. */
+const messageBytes = (m: Message) => 256 + m.text.length * 3;
+
+/** The messages of one sync answer, within its bounds. */
+class SyncPage {
+  readonly messages: Message[] = [];
+  more = false;
+  private bytes = 0;
+  constructor(private readonly maxMessages: number, private readonly maxBytes: number) {}
+
+  full() {
+    return this.messages.length >= this.maxMessages || this.bytes >= this.maxBytes;
+  }
+
+  /** How many more messages may come. */
+  room() {
+    return Math.max(1, this.maxMessages - this.messages.length);
+  }
+
+  /** Adds messages in order while they fit (the first of an answer always does); false when some did not. */
+  add(page: Message[]): boolean {
+    for (const m of page) {
+      const size = messageBytes(m);
+      if (this.messages.length > 0 && (this.messages.length >= this.maxMessages || this.bytes + size > this.maxBytes)) {
+        this.more = true;
+        this.bytes = this.maxBytes;
+        return false;
+      }
+      this.messages.push(m);
+      this.bytes += size;
+    }
+    return true;
+  }
+
+  result(): SyncResult {
+    return { messages: this.messages, more: this.more };
   }
 }
