@@ -15,6 +15,7 @@ import { AdminService } from './services/admin.js';
 import { parse } from './validation.js';
 import { createLogger } from './logger.js';
 import { TypingService } from './services/typing.js';
+import { FairWebSocketServer } from './ws-engine.js';
 import { AiService } from './services/ai.js';
 import { AuthService } from './services/auth.js';
 import { FriendService } from './services/friends.js';
@@ -100,6 +101,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     maxHttpBufferSize: socketBufferSizeFor(config.maxMessageLength),
     serveClient: false,
     perMessageDeflate: false,
+    wsEngine: FairWebSocketServer,
     connectionStateRecovery: undefined,
     // A connection that has not authenticated by then is closed (the default is 45 s).
     connectTimeout: config.handshakeTimeoutMs,

@@ -24,6 +24,9 @@ export interface SocketData {
   expiresAt: number | null;
   /** The handshake's x-request-id (a plain token) or a fresh UUID: on every log line about this connection. */
   reqId: string;
+  /** Events refused as over a rate limit in the current window, and when that window began. */
+  refused: number;
+  refusedSince: number;
 }
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -84,6 +87,9 @@ function endSocket(socket: ChatSocket, err: ChatError) {
 }
 
 const HEARTBEAT_MS = 20_000;
+/** Refusals (over a rate limit) a connection may collect per window before it is closed. */
+const MAX_REFUSALS = 100;
+const REFUSAL_WINDOW_MS = 10_000;
 
 export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): void; stop(): void } {
   const { log, cache, auth, friends, groups, messages } = deps;
@@ -229,7 +235,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
         if ((await cache.presenceCount(p.user.username)) >= deps.maxSocketsPerUser) {
           throw new ChatError('CHAT_ERR_LIMIT_REACHED', `At most ${deps.maxSocketsPerUser} connections per user; close one first`);
         }
-        socket.data = { userId: p.user.id, username: p.user.username, sessionId: p.sessionId, expiresAt: p.expiresAt, reqId: requestIdFrom(socket.handshake.headers['x-request-id']) };
+        socket.data = { userId: p.user.id, username: p.user.username, sessionId: p.sessionId, expiresAt: p.expiresAt, reqId: requestIdFrom(socket.handshake.headers['x-request-id']), refused: 0, refusedSince: 0 };
         settle(address, (socket.conn as unknown as { id: string }).id);
         next();
       },
@@ -248,6 +254,26 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
       if (log.isLevelEnabled('debug')) log.debug({ reqId, userId, event, code: ce.code, ms: Math.round(ms * 10) / 10 }, 'socket event');
     }
     reply?.({ ok: false, error: ce.toBody() });
+    if (ce.code === 'CHAT_ERR_RATE_LIMITED') overLimit(socket);
+  };
+
+  /**
+   * A connection that keeps sending past its limits is closed: every refusal still costs this
+   * node a decode and an answer, so a flood ends with its sender, who may reconnect and slow down.
+   */
+  const overLimit = (socket: ChatSocket) => {
+    if (socket.disconnected) return;
+    const now = Date.now();
+    const d = socket.data;
+    if (now - d.refusedSince > REFUSAL_WINDOW_MS) {
+      d.refusedSince = now;
+      d.refused = 0;
+    }
+    if (++d.refused > MAX_REFUSALS) {
+      rejected.inc({ code: 'closed_for_flooding' });
+      log.info({ reqId: d.reqId, userId: d.userId, refused: d.refused }, 'closed a connection that kept sending past its rate limits');
+      endSocket(socket, new ChatError('CHAT_ERR_RATE_LIMITED', `More than ${MAX_REFUSALS} events over the rate limits in ${REFUSAL_WINDOW_MS / 1000} s: this connection is closed; slow down, then reconnect`));
+    }
   };
 
   /**

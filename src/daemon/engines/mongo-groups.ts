@@ -92,6 +92,10 @@ export class MongoGroups implements GroupStore {
     return r.modifiedCount > 0;
   }
 
+  async raiseLeftSeq(id: string, username: string, leftSeq: number) {
+    await this.m.Member.collection.updateOne({ _id: memberId(id, username), leftSeq: { $ne: null, $lt: leftSeq } } as never, { $set: { leftSeq } });
+  }
+
   async setGroupRole(id: string, username: string, role: GroupRole) {
     const r = await this.m.Member.collection.updateOne({ _id: memberId(id, username), leftSeq: null } as never, { $set: { role } });
     return r.matchedCount > 0;

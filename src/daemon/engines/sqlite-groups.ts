@@ -48,6 +48,7 @@ export class SqliteGroups implements GroupStore {
       member: db.prepare<[string, string], MemberRow>('SELECT username, role, joined_at, left_seq FROM group_members WHERE group_id = ? AND username = ?'),
       groupsOf: db.prepare<[string], GroupRow & { role: GroupRole }>('SELECT g.*, m.role FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.username = ? AND m.left_seq IS NULL ORDER BY g.handle'),
       remove: db.prepare('UPDATE group_members SET left_seq = ? WHERE group_id = ? AND username = ? AND left_seq IS NULL'),
+      raiseLeft: db.prepare('UPDATE group_members SET left_seq = ? WHERE group_id = ? AND username = ? AND left_seq IS NOT NULL AND left_seq < ?'),
       setRole: db.prepare('UPDATE group_members SET role = ? WHERE group_id = ? AND username = ? AND left_seq IS NULL'),
       countMembers: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM group_members WHERE group_id = ? AND left_seq IS NULL'),
       countOf: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM group_members WHERE username = ? AND left_seq IS NULL'),
@@ -117,6 +118,10 @@ export class SqliteGroups implements GroupStore {
 
   async removeGroupMember(id: string, username: string, leftSeq: number) {
     return this.s.remove.run(leftSeq, id, username).changes > 0;
+  }
+
+  async raiseLeftSeq(id: string, username: string, leftSeq: number) {
+    this.s.raiseLeft.run(leftSeq, id, username, leftSeq);
   }
 
   async setGroupRole(id: string, username: string, role: GroupRole) {

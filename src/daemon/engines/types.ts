@@ -80,6 +80,8 @@ export interface GroupStore {
   addGroupMembers(id: string, members: { username: string; role: GroupRole }[], at: string): Promise<void>;
   /** Ends a membership; the user may still read up to `leftSeq`. Returns false when they were not a current member. */
   removeGroupMember(id: string, username: string, leftSeq: number): Promise<boolean>;
+  /** Moves a former member's `leftSeq` up to `leftSeq` (never down; nothing when they are a member again). */
+  raiseLeftSeq(id: string, username: string, leftSeq: number): Promise<void>;
   /** Returns false when the user is not a current member. */
   setGroupRole(id: string, username: string, role: GroupRole): Promise<boolean>;
   countGroupMembers(id: string): Promise<number>;

@@ -220,15 +220,18 @@ export class GroupService implements GroupDirectory {
   }
 
   /**
-   * Ends a membership. The removed member may read up to the last message before the change;
-   * every node forgets the group before the system message is appended, so nothing sequenced
-   * after it is delivered to them.
+   * Ends a membership. The removed member may read up to the message just before the change's
+   * own system message: every message sequenced before it, their own still in the commit queue
+   * included. Until that message has its seq, the cut-off is the last readable message (fail
+   * closed). Every node forgets the group before the system message is appended, so nothing
+   * sequenced after it is delivered to them.
    */
   private async end(g: GroupRecord, username: string, by: string, type: 'member_removed' | 'member_left', text: string) {
     const [last] = await this.messages.range(g.conversationId, { limit: 1 });
     if (!(await this.store.groups.removeGroupMember(g.id, username, last?.seq ?? 0))) return false;
     await this.changed(g.id);
-    await this.system(g, text, [username]);
+    const notice = await this.system(g, text, [username]);
+    await this.store.groups.raiseLeftSeq(g.id, username, notice.seq - 1);
     const entry = await this.load(g.id);
     this.notify([...(entry?.members.keys() ?? []), username], this.event(type, g, by, { users: [username] }));
     return true;

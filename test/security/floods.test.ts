@@ -1,0 +1,166 @@
+/**
+ * Issue 25, items 1 and 2: socket events that cost one member little and everyone else much.
+ * Each test measures a bystander's send acks alone and under the flood, and prints both.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Message, SyncResult, TypingEvent } from '../../src/protocol/index.js';
+import { befriend, emit, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket, type TestUser } from '../support/daemon.js';
+
+const FLOODER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../support/flooder.mjs');
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+
+/** A bystander pair's send acks, one every 5 ms, while `during` runs (or alone). */
+async function bystanderAcks(s: TestSocket, to: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const r = await emit<Message>(s, 'message:send', { to, text: `bystander ${i}` });
+    if (!r.ok) throw new Error(`bystander send refused: ${r.error.code}`);
+    out.push(performance.now() - t0);
+    await sleep(5);
+  }
+  return out;
+}
+
+/** Runs test/support/flooder.mjs: `count` events from a client in its own process, as from outside. */
+function floodFrom(url: string, token: string, event: string, payloads: unknown[], count: number): Promise<{ answers: Record<string, number>; ended: string | null; seconds: number }> {
+  const child = spawn(process.execPath, [FLOODER, url, token, event, JSON.stringify(payloads), String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  return new Promise((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`flooder exited ${code}: ${out}`)))));
+}
+
+/** Within 2x of the quiet p99, or a few ms over it when the quiet p99 is itself a few ms (timer noise). */
+const bound = (quiet: number) => Math.max(2 * quiet, quiet + 15);
+
+async function pair(d: TestDaemon): Promise<[TestUser, TestUser, TestSocket]> {
+  const a = await registerUser(d.url);
+  const b = await registerUser(d.url);
+  await befriend(a, b);
+  return [a, b, await openSocket(d.url, a.auth.accessToken)];
+}
+
+describe('25.1 a typing flood costs its sender, not the members', () => {
+  let d: TestDaemon;
+  beforeAll(async () => { d = await startDaemon({ CHAT_GROUP_RATE_LIMIT: '100000' }); });
+  afterAll(async () => { await d.close(); });
+
+  it('20,000 typing events into a group of 7: each member gets about one a second, the flooder is refused then cut off, a bystander is not slowed', async () => {
+    const flooder = await registerUser(d.url);
+    const members = await Promise.all(Array.from({ length: 6 }, () => registerUser(d.url)));
+    for (const m of members) await befriend(flooder, m);
+    await flooder.api.createGroup('typingflood', members.map((m) => m.name));
+    const sockets = await Promise.all(members.map((m) => openSocket(d.url, m.auth.accessToken)));
+    let received = 0;
+    const last: TypingEvent[] = [];
+    for (const s of sockets) s.on('typing:update', (e) => { received++; last.push(e); });
+    const [, by, bs] = await pair(d);
+    const quiet = await bystanderAcks(bs, by.name, 100);
+
+    const flood = floodFrom(d.url, flooder.auth.accessToken, 'typing:update', [{ to: '#typingflood', typing: true }, { to: '#typingflood', typing: false }], 20_000);
+    const loaded = await bystanderAcks(bs, by.name, 100);
+    const { answers, ended, seconds } = await flood;
+    await sleep(1200);
+    const perMember = received / members.length;
+    console.log(`20000 typing events in ${seconds.toFixed(1)} s from another process -> answers ${JSON.stringify(answers)}, connection ended by chatd: ${ended}; relayed to 6 members: ${received} (${perMember.toFixed(1)} each; before: 120000)`);
+    console.log(`bystander send ack p50/p99: quiet ${pct(quiet, 0.5).toFixed(1)}/${pct(quiet, 0.99).toFixed(1)} ms, under the flood ${pct(loaded, 0.5).toFixed(1)}/${pct(loaded, 0.99).toFixed(1)} ms (bound ${bound(pct(quiet, 0.99)).toFixed(1)})`);
+    // One relay per (user, conversation) per second, the last change relayed when its second ends.
+    expect(perMember).toBeLessThanOrEqual(Math.ceil(seconds) + 3);
+    expect(perMember).toBeGreaterThanOrEqual(1);
+    // 120 a minute are accepted; after 100 refusals the connection is closed, and the rest of the burst is never read.
+    expect(answers.ok ?? 0).toBeLessThanOrEqual(125);
+    expect(answers.CHAT_ERR_RATE_LIMITED ?? 0).toBeLessThanOrEqual(101);
+    expect(ended).toBe('CHAT_ERR_RATE_LIMITED');
+    expect(pct(loaded, 0.99)).toBeLessThanOrEqual(bound(pct(quiet, 0.99)));
+    // A member sees the flooder's final state (the last accepted event's), not a stale one.
+    expect(last.at(-1)?.username).toBe(flooder.name);
+    for (const s of [...sockets, bs]) s.close();
+  }, 120_000);
+});
+
+describe('25.2 message:sync is bounded as a whole, paged, and rate limited', () => {
+  let d: TestDaemon;
+  let user: TestUser;
+  let total = 0;
+  beforeAll(async () => {
+    d = await startDaemon({ CHAT_GROUP_RATE_LIMIT: '100000', CHAT_MAX_GROUPS_PER_USER: '1000' });
+    user = await registerUser(d.url);
+    const at = new Date().toISOString();
+    // 100 groups of 31 messages of 4000 characters (plus each group's "created" notice).
+    for (let g = 0; g < 100; g++) {
+      const view = await user.api.createGroup(`sync${g}x${user.name}`.slice(0, 32));
+      const batch: Message[] = [];
+      for (let i = 2; i <= 32; i++) batch.push({ id: uuidv7(), seq: i, conversationId: view.conversationId, from: user.name, to: view.conversationId, text: `${g}:${i}:`.padEnd(4000, 'x'), kind: 'user', createdAt: at });
+      await d.daemon.engines.store.insertMessages(batch);
+      total += 32;
+    }
+  }, 120_000);
+  afterAll(async () => { await d.close(); });
+
+  it('one answer stays within 500 messages and 1 MiB; following the cursors reads every message once', async () => {
+    const s = await openSocket(d.url, user.auth.accessToken);
+    const cursors: Record<string, number> = {};
+    const seen = new Set<string>();
+    let duplicates = 0;
+    let calls = 0;
+    let largest = 0;
+    let pageMax = 0;
+    for (;;) {
+      const r = await emit<SyncResult>(s, 'message:sync', { cursors });
+      if (!r.ok) throw new Error(r.error.code);
+      calls++;
+      largest = Math.max(largest, Buffer.byteLength(JSON.stringify(r.data)));
+      pageMax = Math.max(pageMax, r.data.messages.length);
+      for (const m of r.data.messages) {
+        if (seen.has(m.id)) duplicates++;
+        seen.add(m.id);
+        cursors[m.conversationId] = Math.max(cursors[m.conversationId] ?? 0, m.seq);
+      }
+      if (!r.data.more) break;
+    }
+    console.log(`sync of 100 groups x 32 messages of ~4000 characters: ${calls} calls, largest answer ${(largest / 1024).toFixed(0)} KiB and ${pageMax} messages; read ${seen.size} of ${total}, duplicates ${duplicates} (before: one answer of 3200 messages, ~13 MB)`);
+    expect(largest).toBeLessThanOrEqual(1024 * 1024);
+    expect(pageMax).toBeLessThanOrEqual(500);
+    expect(seen.size).toBe(total);
+    expect(duplicates).toBe(0);
+    // Up to date: the next call reads nothing.
+    const again = await emit<SyncResult>(s, 'message:sync', { cursors });
+    expect(again.ok && again.data).toEqual({ messages: [], more: false });
+    s.close();
+  }, 60_000);
+
+  it('330 sync calls: the rest past CHAT_SYNC_RATE_LIMIT (120 a minute) are refused, and a bystander is not slowed', async () => {
+    const [, by, bs] = await pair(d);
+    const quiet = await bystanderAcks(bs, by.name, 100);
+    const s = await openSocket(d.url, user.auth.accessToken);
+    const answers = new Map<string, number>();
+    let stop = false;
+    let ended: string | null = null;
+    s.on('session:end', (e) => { ended = e.code; });
+    const gone = new Promise<null>((r) => s.on('disconnect', () => r(null)));
+    const flood = (async () => {
+      for (let i = 0; i < 330 && !stop; i++) {
+        const r = await Promise.race([emit<SyncResult>(s, 'message:sync', { cursors: {} }), gone]);
+        if (r === null) break;
+        const k = r.ok ? 'ok' : r.error.code;
+        answers.set(k, (answers.get(k) ?? 0) + 1);
+      }
+    })();
+    const loaded = await bystanderAcks(bs, by.name, 100);
+    stop = true;
+    await flood;
+    console.log(`sync flood (every call from scratch) -> ${JSON.stringify(Object.fromEntries(answers))}, connection ended by chatd: ${ended}; bystander send ack p50/p99: quiet ${pct(quiet, 0.5).toFixed(1)}/${pct(quiet, 0.99).toFixed(1)} ms, under the flood ${pct(loaded, 0.5).toFixed(1)}/${pct(loaded, 0.99).toFixed(1)} ms (bound ${bound(pct(quiet, 0.99)).toFixed(1)})`);
+    expect(answers.get('ok') ?? 0).toBeLessThanOrEqual(121);
+    expect(answers.get('CHAT_ERR_RATE_LIMITED') ?? 0).toBeGreaterThan(0);
+    // Past 100 refusals in 10 s the connection is closed.
+    expect(answers.get('CHAT_ERR_RATE_LIMITED') ?? 0).toBeLessThanOrEqual(101);
+    if ((answers.get('ok') ?? 0) + (answers.get('CHAT_ERR_RATE_LIMITED') ?? 0) < 330) expect(ended).toBe('CHAT_ERR_RATE_LIMITED');
+    expect(pct(loaded, 0.99)).toBeLessThanOrEqual(bound(pct(quiet, 0.99)));
+    s.close();
+    bs.close();
+  }, 120_000);
+});
