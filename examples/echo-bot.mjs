@@ -25,7 +25,7 @@ async function api(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const data = res.status === 204 ? null : await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${data?.code ?? res.status} ${data?.message ?? ''}`);
+  if (!res.ok) throw new Error(`${method} ${path}: ${data?.error?.code ?? res.status} ${data?.error?.message ?? ''}`);
   return data;
 }
 

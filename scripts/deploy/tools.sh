@@ -6,6 +6,9 @@
 #   promtool      Prometheus' rule checker and rule unit tests, from the Go module proxy
 #   kubernetes-validate  the Kubernetes OpenAPI schemas per version, from PyPI, in a venv
 #   systemd-analyze  Debian's systemd, for the unit example
+# and the third-party peers the services suite talks to chatd through:
+#   haproxy          Debian's HAProxy, running deploy/haproxy/chatd.cfg (test/services/proxy.test.ts)
+#   python-socketio  from PyPI, in the same venv, running examples/echo_bot.py (test/services/python-bot.test.ts)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="$PWD/.ci/deploy-tools"
@@ -13,6 +16,7 @@ mkdir -p "$out"
 HELM_VERSION=v3.22.0
 PROMETHEUS_VERSION=v0.316.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
+PYTHON_SOCKETIO_VERSION=5.11.0
 
 if [ ! -x "$out/composecheck" ]; then
   echo "building composecheck (compose-go)" >&2
@@ -31,6 +35,16 @@ if [ ! -x "$out/venv/bin/kubernetes-validate" ]; then
   python3 -m venv "$out/venv"
   "$out/venv/bin/pip" install -q "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 fi
+if ! "$out/venv/bin/python" -c 'import socketio, requests, websocket' 2>/dev/null; then
+  echo "installing python-socketio $PYTHON_SOCKETIO_VERSION with its client extras" >&2
+  "$out/venv/bin/pip" install -q "python-socketio[client]==$PYTHON_SOCKETIO_VERSION"
+fi
+haproxy="$(command -v haproxy || true)"
+if [ -z "$haproxy" ]; then
+  echo "installing haproxy (Debian)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+  haproxy="$(command -v haproxy)"
+fi
 systemd_analyze="$(command -v systemd-analyze || true)"
 if [ -z "$systemd_analyze" ]; then
   echo "installing systemd (for systemd-analyze verify)" >&2
@@ -43,5 +57,7 @@ export HELM=$out/helm
 export KUBERNETES_VALIDATE=$out/venv/bin/kubernetes-validate
 export SYSTEMD_ANALYZE=$systemd_analyze
 export PROMTOOL=$out/promtool
+export HAPROXY=$haproxy
+export CHAT_PYTHON=$out/venv/bin/python
 ENV
 cat "$out/env"

@@ -86,7 +86,8 @@ export const FIELDS = {
   maxGroupsCreated: { env: 'CHAT_MAX_GROUPS_PER_USER', schema: int(1, 100_000), default: 100, description: 'Groups a user may have created that still exist (being added by others does not count)' },
   groupRateLimit: { env: 'CHAT_GROUP_RATE_LIMIT', schema: int(1, 10_000_000), default: 60, description: 'Group changes (create, add, remove, role, rename, topic, leave, delete) per user per minute' },
   messageRateLimit: { env: 'CHAT_MESSAGE_RATE_LIMIT', schema: int(1, 10_000_000), default: 1200, description: 'Messages a user may send per minute' },
-  commitBatchMax: { env: 'CHAT_COMMIT_BATCH', schema: int(1, 100_000), default: 1000, description: 'Most messages written in one group commit' },
+  maxQueuedMessages: { env: 'CHAT_MAX_QUEUED_MESSAGES', schema: int(100, 10_000_000), default: 10_000, description: 'Messages a node holds waiting for their group commit or produce; past it, sends are refused with CHAT_ERR_UNAVAILABLE (retry after 1 s)' },
+  commitBatchMax: { env: 'CHAT_COMMIT_BATCH', schema: int(1, 100_000), default: 1000, description: 'Most messages written in one group commit (scale-out: sequenced and produced in one group)' },
   trustProxy: { env: 'CHAT_TRUST_PROXY', schema: bool, default: false, description: 'Trust X-Forwarded-For for client IPs (behind a reverse proxy)' },
   geminiApiKey: { env: 'GEMINI_API_KEY', schema: z.string().min(1), default: undefined, description: 'Gemini API key; without it /ai answers "AI is not configured"', secret: true },
   geminiModel: { env: 'GEMINI_MODEL', schema: z.string().regex(/^[A-Za-z0-9._-]+$/), default: 'gemini-2.5-flash', description: 'Gemini model asked first' },
@@ -253,8 +254,9 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     if (dotenv[spec.env] !== undefined && dotenv[spec.env] !== '') { value = dotenv[spec.env]; source = 'env file'; name = `${opts.envFile}: ${spec.env}`; }
     const fromFile = fileVariant(key, spec) ? readSecretFile(spec.env, env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`], env[spec.env] ?? dotenv[spec.env]) : undefined;
     const secretFile = env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`];
-    if (fromFile !== undefined) { value = fromFile; source = 'env'; name = `${spec.env}_FILE (${secretFile})`; }
-    if (env[spec.env] !== undefined && env[spec.env] !== '') { value = env[spec.env]; source = 'env'; name = spec.env; }
+    let fileOrigin: string | undefined;
+    if (fromFile !== undefined) { value = fromFile; source = 'env'; name = `${spec.env}_FILE`; fileOrigin = `${spec.env}_FILE (${secretFile})`; }
+    if (env[spec.env] !== undefined && env[spec.env] !== '') { value = env[spec.env]; source = 'env'; name = spec.env; fileOrigin = undefined; }
     const flagVal = opts.flags?.[key];
     if (flagVal !== undefined) { value = flagVal; source = 'flag'; name = `--${spec.flag?.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()) ?? key}`; }
     if (value === undefined) { sources[key] = source; continue; }
@@ -262,7 +264,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     if (!parsed.success) throw new ConfigError(name, parsed.error.issues[0]?.message ?? 'invalid value');
     out[key] = parsed.data;
     sources[key] = source;
-    origins[key] = source === 'default' ? 'the default' : source === 'env' && name === spec.env ? `the environment (${spec.env})` : name;
+    origins[key] = source === 'default' ? 'the default' : source === 'env' && name === spec.env ? `the environment (${spec.env})` : fileOrigin ?? name;
   }
   out.dataDir = path.resolve(out.dataDir as string);
   // Setting an engine's URL selects it, unless the kind was chosen explicitly.

@@ -48,7 +48,7 @@ describe('25.7 files chatd takes settings and secrets from', () => {
     tried['secrets.json 0666'] = refusal(() => loadConfig({ env: { CHAT_DATA_DIR: dataDir } }));
     console.log('files writable by others ->', tried);
     for (const [what, answer] of Object.entries(tried)) {
-      expect(answer, what).toMatch(/^invalid configuration: [A-Z_-]+: refusing .* writable by (every user|its group) \(mode \d{3}\).*chmod go-w/);
+      expect(answer, what).toMatch(/^invalid configuration: [A-Za-z_-]+: refusing .* writable by (every user|its group) \(mode \d{3}\).*chmod go-w/);
     }
     // The same files, writable only by their owner, are read.
     fs.chmodSync(secretFile, 0o600);

@@ -34,8 +34,12 @@ function floodFrom(url: string, token: string, event: string, payloads: unknown[
   return new Promise((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`flooder exited ${code}: ${out}`)))));
 }
 
-/** Within 2x of the quiet p99, or a few ms over it when the quiet p99 is itself a few ms (timer noise). */
-const bound = (quiet: number) => Math.max(2 * quiet, quiet + 15);
+/**
+ * Within 2x of the quiet p99, or 30 ms over it when that is more: the quiet p99 of 100 acks is a
+ * few ms, and other test files run on the same two cores meanwhile. Before the fixes the flood's
+ * p99 was 81 ms (measured from outside) and 665 ms (this test, flooder in its own process).
+ */
+const bound = (quiet: number) => Math.max(2 * quiet, quiet + 30);
 
 async function pair(d: TestDaemon): Promise<[TestUser, TestUser, TestSocket]> {
   const a = await registerUser(d.url);

@@ -93,7 +93,7 @@ if (tools) {
     });
 
     it(`renders objects that validate against the Kubernetes ${KUBE_VERSIONS.join(' and ')} schemas (strict: no unknown fields)`, () => {
-      for (const extra of [[], ['--set', 'autoscaling.enabled=false', '--set', 'replicaCount=3', '--set', 'existingSecret=chat-creds']]) {
+      for (const extra of [[], ['--set', 'autoscaling.enabled=false', '--set', 'replicaCount=3', '--set', 'existingSecret=chat-creds', '--set', 'ingress.enabled=true', '--set', 'ingress.tlsSecretName=chat-tls']]) {
         const r = render(extra);
         expect(r.code, r.err).toBe(0);
         const file = path.join(tmpDir(), 'chart.yaml');
@@ -128,6 +128,17 @@ if (tools) {
       // With the autoscaler on, the Deployment leaves the replica count to it.
       expect(deploy.spec.replicas).toBeUndefined();
       expect(render(['--set', 'autoscaling.enabled=false', '--set', 'replicaCount=3']).objects.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(3);
+    });
+
+    it('routes a long-polling client to one replica: Service affinity by client address, and an Ingress that hashes on it with hour-long WebSocket timeouts', () => {
+      const svc = render().objects.find((o) => o.kind === 'Service')!;
+      expect(svc.spec.sessionAffinity).toBe('ClientIP');
+      expect(svc.spec.sessionAffinityConfig.clientIP.timeoutSeconds).toBeGreaterThanOrEqual(3600);
+      expect(render().objects.some((o) => o.kind === 'Ingress')).toBe(false);
+      const ing = render(['--set', 'ingress.enabled=true']).objects.find((o) => o.kind === 'Ingress')!;
+      console.log('Ingress annotations ->', ing.metadata as unknown);
+      expect((ing.metadata as unknown as { annotations: Record<string, string> }).annotations).toMatchObject({ 'nginx.ingress.kubernetes.io/upstream-hash-by': '$remote_addr', 'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600' });
+      expect(ing.spec.rules[0].http.paths[0].backend.service.port.name).toBe('http');
     });
 
     it('refuses to render without the credentials, and renders no Secret when an existing one is named', () => {

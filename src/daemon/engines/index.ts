@@ -65,7 +65,7 @@ export function createEngines(config: Config, log: Logger): Engines {
       if (!sqlite) throw new Error('the embedded log needs the sqlite store');
       return {
         store, cache, redis,
-        log: new EmbeddedLog(sqlite, config.commitBatchMax),
+        log: new EmbeddedLog(sqlite, config.commitBatchMax, config.maxQueuedMessages),
         observeCheckpoints: (fn) => sqlite!.observeCheckpoints(fn),
         ops: { failedList: notConfigured, failedReplay: notConfigured, failedPurge: notConfigured, dlqList: notConfigured, dlqReplay: notConfigured, status: async () => ({ consumerLag: null, failedStore: null, dlq: null }) },
       };
@@ -77,7 +77,7 @@ export function createEngines(config: Config, log: Logger): Engines {
       };
       const failed = new FailedStore(redis, config.redisPrefix);
       const dlq = new DlqIndex(redis, config.redisPrefix);
-      const messageLog = new ScaleOutLog({ ...settings, sendTimeoutMs: config.kafkaSendTimeoutMs, lingerMs: config.produceLingerMs, failedRetryMs: config.failedRetryMs, prefix: config.redisPrefix }, redis, store, failed, log.child({ component: 'log' }));
+      const messageLog = new ScaleOutLog({ ...settings, sendTimeoutMs: config.kafkaSendTimeoutMs, lingerMs: config.produceLingerMs, failedRetryMs: config.failedRetryMs, prefix: config.redisPrefix, maxBatch: config.commitBatchMax, maxQueued: config.maxQueuedMessages }, redis, store, failed, log.child({ component: 'log' }));
       const persister = config.persister ? new KafkaPersister({ ...settings, batchSize: config.persistBatchSize, lingerMs: config.persistLingerMs }, store, dlq, log.child({ component: 'persister' })) : undefined;
       const adminKafka = createKafka(settings, log, 'admin');
       const ops: Operations = {

@@ -16,7 +16,7 @@ export class EmbeddedLog implements MessageLog {
   private readonly queue: GroupQueue<MessageDraft, Appended>;
   private closed = false;
 
-  constructor(private readonly store: SqliteStore, maxBatch: number) {
+  constructor(private readonly store: SqliteStore, maxBatch: number, maxQueued = Number.MAX_SAFE_INTEGER) {
     this.queue = new GroupQueue(async (batch) => {
       try {
         const stored = await this.store.appendMessages(batch.map((p) => p.item));
@@ -26,7 +26,7 @@ export class EmbeddedLog implements MessageLog {
         const e = classify(err);
         for (const p of batch) p.reject(e);
       }
-    }, { maxBatch });
+    }, { maxBatch, maxQueued });
   }
 
   async start() {}

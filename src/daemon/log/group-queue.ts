@@ -1,4 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import { ChatError } from '../../protocol/index.js';
+
+/** One shared error for every refused push: under overload, building one per refusal would cost the most when it can least be afforded. */
+const OVERLOADED = new ChatError('CHAT_ERR_UNAVAILABLE', 'chatd is overloaded and did not accept the message; retry with the same clientMsgId', { retryAfterMs: 1000 });
 
 export interface Pending<T, R> {
   item: T;
@@ -20,13 +24,19 @@ export class GroupQueue<T, R> {
   /** Told each group's size and processing time (for metrics). */
   observer?: (size: number, ms: number) => void;
 
-  constructor(private readonly process: (group: Pending<T, R>[]) => Promise<void>, private readonly opts: { maxBatch?: number; lingerMs?: number } = {}) {}
+  /**
+   * `maxBatch`: the most items in one group. `maxQueued`: the most items waiting; past it a push is
+   * refused at once (CHAT_ERR_UNAVAILABLE, retry after a second) and nothing of it is kept, so
+   * an overload costs the callers a retry, not the node its memory and every caller's latency.
+   */
+  constructor(private readonly process: (group: Pending<T, R>[]) => Promise<void>, private readonly opts: { maxBatch?: number; lingerMs?: number; maxQueued?: number } = {}) {}
 
   get size() {
     return this.queue.length;
   }
 
   push(item: T): Promise<R> {
+    if (this.queue.length >= (this.opts.maxQueued ?? Number.MAX_SAFE_INTEGER)) return Promise.reject(OVERLOADED);
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       // While a group is in process, the loop picks this up when it is done.

@@ -15,6 +15,10 @@ export interface ScaleOutLogOptions extends KafkaSettings {
   sendTimeoutMs: number;
   lingerMs: number;
   failedRetryMs: number;
+  /** Most messages sequenced and produced in one group (one Redis script call, one produce). */
+  maxBatch?: number;
+  /** Most messages waiting to be sequenced; past it, sends are refused (CHAT_ERR_UNAVAILABLE). */
+  maxQueued?: number;
   /** Prefix of the log's keys in Redis. */
   prefix: string;
 }
@@ -83,7 +87,7 @@ export class ScaleOutLog implements MessageLog {
     this.kafka = kafka ?? createKafka(opts, log, 'producer');
     this.retryDelay = opts.failedRetryMs;
     this.seq = new RedisSequencer(redis, opts.prefix);
-    this.queue = new GroupQueue((batch) => this.process(batch), { lingerMs: opts.lingerMs });
+    this.queue = new GroupQueue((batch) => this.process(batch), { lingerMs: opts.lingerMs, maxBatch: opts.maxBatch, maxQueued: opts.maxQueued });
   }
 
   async start() {

@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Message } from '../../src/protocol/index.js';
+import { befriend, registerUser, tmpDir, type TestUser } from './daemon.js';
+
+const GENERATOR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'overload.mjs');
+
+export interface OverloadReport {
+  sent: number;
+  offeredFor: number;
+  answers: Record<string, number>;
+  unanswered: number;
+  disconnected: number;
+  p50: number | null;
+  p99: number | null;
+}
+
+/** `n` pairs of friends on a chatd: each pair's first user sends to the second. */
+export async function friendPairs(url: string, n: number): Promise<[TestUser, TestUser][]> {
+  const out: [TestUser, TestUser][] = [];
+  for (let i = 0; i < n; i++) {
+    const a = await registerUser(url);
+    const b = await registerUser(url);
+    await befriend(a, b);
+    out.push([a, b]);
+  }
+  return out;
+}
+
+/**
+ * Offers `rate` messages a second for `seconds` from test/support/overload.mjs (its own process,
+ * open loop: it never waits for an ack before the next send), then waits up to `drainSeconds` for
+ * the acks still out. Returns its report and every acknowledged message (id, conversation, seq).
+ */
+export async function offer(url: string, pairs: [TestUser, TestUser][], rate: number, seconds: number, drainSeconds = 30): Promise<{ report: OverloadReport; acked: [string, string, number][] }> {
+  const file = path.join(tmpDir('chat-overload-'), 'acked.json');
+  const senders = pairs.map(([a, b]) => ({ token: a.auth.accessToken, to: b.name }));
+  const child = spawn(process.execPath, [GENERATOR, url, JSON.stringify(senders), String(rate), String(seconds), String(drainSeconds), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  if (code !== 0) throw new Error(`the load generator exited ${code}: ${out}`);
+  return { report: JSON.parse(out) as OverloadReport, acked: JSON.parse(fs.readFileSync(file, 'utf8')) as [string, string, number][] };
+}
+
+/**
+ * Reads every pair's conversation back through REST history and counts, for the acknowledged
+ * messages: stored, stored more than once (by id or by clientMsgId), and lost.
+ */
+export async function verifyStored(pairs: [TestUser, TestUser][], acked: [string, string, number][]): Promise<{ acked: number; stored: number; duplicates: number; lost: number; seqGaps: number }> {
+  const byId = new Map<string, number>();
+  const byClientId = new Map<string, number>();
+  let seqGaps = 0;
+  for (const [a, b] of pairs) {
+    let after = 0;
+    let expected = 1;
+    for (;;) {
+      const page: Message[] = await b.api.history(a.name, { afterSeq: after, limit: 500 });
+      for (const m of page) {
+        byId.set(m.id, (byId.get(m.id) ?? 0) + 1);
+        if (m.clientMsgId) byClientId.set(m.clientMsgId, (byClientId.get(m.clientMsgId) ?? 0) + 1);
+        if (m.seq !== expected) seqGaps++;
+        expected = m.seq + 1;
+      }
+      if (page.length < 500) break;
+      after = page.at(-1)!.seq;
+    }
+  }
+  let stored = 0;
+  let lost = 0;
+  for (const [id] of acked) {
+    if (byId.has(id)) stored++;
+    else lost++;
+  }
+  const duplicates = [...byId.values(), ...byClientId.values()].filter((n) => n > 1).length;
+  return { acked: acked.length, stored, duplicates, lost, seqGaps };
+}
