@@ -96,7 +96,8 @@ export const conversationIdSchema = z.string().min(1).max(LIMITS.maxConversation
 /** Catch-up over the socket: conversations and the last seq the client saw in each. */
 export const syncSchema = z.strictObject({
   cursors: z.record(conversationIdSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).refine((c) => Object.keys(c).length <= LIMITS.maxSyncCursors, `at most ${LIMITS.maxSyncCursors} cursors`),
-  limit: z.number().int().min(1).max(LIMITS.maxHistoryLimit).optional(),
+  /** Most messages in the whole answer (all conversations together), 500 by default and at most. */
+  limit: z.number().int().min(1).max(LIMITS.maxHistoryLimit).optional().describe('Most messages in the whole answer, all conversations together (default and maximum 500)'),
 });
 
 export const usernameParamSchema = z.strictObject({ username: usernameSchema });

@@ -52,8 +52,8 @@ describe('25.8 bodies are read only after authentication, and only as large as t
     const routes = { '/v1/groups': { handle: 'abc', topic: pad }, '/v1/tokens': { name: 'n', password: pad }, '/v1/me/password': { currentPassword: pad, newPassword: 'y' } };
     const got: Record<string, number> = {};
     for (const [route, body] of Object.entries(routes)) got[route] = (await post(route, body)).status;
-    // A message of 4000 characters, each escaped as \uXXXX (48 KB), is legal and must pass.
-    const escaped = `{"to":"${u.name}","text":"${'\\u00e9'.repeat(4000)}"}`;
+    // A message of 4000 characters (emoji, each a surrogate pair written as two \uXXXX escapes: 48 KB) is legal and must pass.
+    const escaped = `{"to":"${u.name}","text":"${'\\ud83d\\ude00'.repeat(4000)}"}`;
     const msg = await fetch(new URL('/v1/messages', d.url), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${u.auth.accessToken}` }, body: escaped });
     const msgBody = (await msg.json()) as { error?: { code: string } };
     console.log('40 KB bodies ->', got, `; a 4000-character message escaped (${escaped.length} bytes) -> ${msg.status} ${msgBody.error?.code ?? ''}`);

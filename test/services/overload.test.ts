@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerUser, befriend, tmpDir, waitFor } from '../support/daemon.js';
 import { isolation } from '../support/services.js';
-import { friendPairs, offer, verifyStored } from '../support/overload.js';
+import { friendPairs, offer, peakRssMiB, verifyStored } from '../support/overload.js';
 import { spawnChatd } from '../support/procs.js';
 import { services } from './env.js';
 
@@ -16,7 +16,7 @@ if (env) {
   describe('25.12 overload on a scale-out node', () => {
     let chatd: Awaited<ReturnType<typeof spawnChatd>>;
     beforeAll(async () => {
-      chatd = await spawnChatd(tmpDir(), { ...isolation('overload').env(env), LOG_LEVEL: 'warn', CHAT_MESSAGE_RATE_LIMIT: '10000000', CHAT_REQUEST_RATE_LIMIT: '100000' });
+      chatd = await spawnChatd(tmpDir(), { ...isolation('overload').env(env), CHAT_MESSAGE_RATE_LIMIT: '10000000', CHAT_REQUEST_RATE_LIMIT: '100000', CHAT_MAX_PENDING_CONNECTIONS: '1000' });
     }, 60_000);
     afterAll(async () => {
       chatd.child.kill('SIGTERM');
@@ -35,7 +35,7 @@ if (env) {
       const after = await a.api.sendRest({ to: b.name, text: 'after the storm' }).then(() => 'ok', (e: { code?: string }) => e.code);
       const errors = chatd.lines.filter((l) => /"level":(50|60)|Maximum call stack|not iterable|uncaught/i.test(l));
       console.log(`offered ${report.sent} in ${report.offeredFor.toFixed(1)} s -> answers ${JSON.stringify(report.answers)}, unanswered ${report.unanswered}, connections dropped ${report.disconnected}; ack p50/p99 ${report.p50?.toFixed(0)}/${report.p99?.toFixed(0)} ms`);
-      console.log(`after: /healthz ${alive}; sent=${report.sent} acked=${counts.acked} stored=${counts.stored} duplicates=${counts.duplicates} lost=${counts.lost} seqGaps=${counts.seqGaps}; a normal send: ${after}; error lines: ${errors.length}`);
+      console.log(`after: /healthz ${alive}; sent=${report.sent} acked=${counts.acked} stored=${counts.stored} duplicates=${counts.duplicates} lost=${counts.lost} seqGaps=${counts.seqGaps}; a normal send: ${after}; error lines: ${errors.length}; chatd's peak RSS ${peakRssMiB(chatd.child.pid)} MiB`);
       expect(chatd.child.exitCode).toBeNull();
       expect(alive).toBe(200);
       expect(report.disconnected).toBe(0);

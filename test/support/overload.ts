@@ -30,19 +30,36 @@ export async function friendPairs(url: string, n: number): Promise<[TestUser, Te
 }
 
 /**
- * Offers `rate` messages a second for `seconds` from test/support/overload.mjs (its own process,
- * open loop: it never waits for an ack before the next send), then waits up to `drainSeconds` for
- * the acks still out. Returns its report and every acknowledged message (id, conversation, seq).
+ * Offers `rate` messages a second for `seconds` from test/support/overload.mjs (open loop: it never
+ * waits for an ack before the next send), split over `processes` generator processes (one tops out
+ * near 19k msg/s here), then waits up to `drainSeconds` for the acks still out. Returns the reports
+ * summed, and every acknowledged message (id, conversation, seq).
  */
-export async function offer(url: string, pairs: [TestUser, TestUser][], rate: number, seconds: number, drainSeconds = 30): Promise<{ report: OverloadReport; acked: [string, string, number][] }> {
-  const file = path.join(tmpDir('chat-overload-'), 'acked.json');
-  const senders = pairs.map(([a, b]) => ({ token: a.auth.accessToken, to: b.name }));
-  const child = spawn(process.execPath, [GENERATOR, url, JSON.stringify(senders), String(rate), String(seconds), String(drainSeconds), file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-  const code = await new Promise<number | null>((r) => child.on('close', r));
-  if (code !== 0) throw new Error(`the load generator exited ${code}: ${out}`);
-  return { report: JSON.parse(out) as OverloadReport, acked: JSON.parse(fs.readFileSync(file, 'utf8')) as [string, string, number][] };
+export async function offer(url: string, pairs: [TestUser, TestUser][], rate: number, seconds: number, drainSeconds = 30, processes = 1): Promise<{ report: OverloadReport; acked: [string, string, number][] }> {
+  const runs = await Promise.all(Array.from({ length: processes }, async (_, p) => {
+    const mine = pairs.filter((_, i) => i % processes === p);
+    const file = path.join(tmpDir('chat-overload-'), 'acked.json');
+    const senders = mine.map(([a, b]) => ({ token: a.auth.accessToken, to: b.name }));
+    const child = spawn(process.execPath, [GENERATOR, url, JSON.stringify(senders), String(rate / processes), String(seconds), String(drainSeconds), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    if (code !== 0) throw new Error(`the load generator exited ${code}: ${out}`);
+    return { report: JSON.parse(out) as OverloadReport, acked: JSON.parse(fs.readFileSync(file, 'utf8')) as [string, string, number][] };
+  }));
+  const answers: Record<string, number> = {};
+  for (const r of runs) for (const [k, n] of Object.entries(r.report.answers)) answers[k] = (answers[k] ?? 0) + n;
+  const report: OverloadReport = {
+    sent: runs.reduce((n, r) => n + r.report.sent, 0),
+    offeredFor: Math.max(...runs.map((r) => r.report.offeredFor)),
+    answers,
+    unanswered: runs.reduce((n, r) => n + r.report.unanswered, 0),
+    disconnected: runs.reduce((n, r) => n + r.report.disconnected, 0),
+    // The worst generator's percentiles: each saw its own share of the load.
+    p50: Math.max(...runs.map((r) => r.report.p50 ?? 0)),
+    p99: Math.max(...runs.map((r) => r.report.p99 ?? 0)),
+  };
+  return { report, acked: runs.flatMap((r) => r.acked) };
 }
 
 /**
@@ -76,4 +93,14 @@ export async function verifyStored(pairs: [TestUser, TestUser][], acked: [string
   }
   const duplicates = [...byId.values(), ...byClientId.values()].filter((n) => n > 1).length;
   return { acked: acked.length, stored, duplicates, lost, seqGaps };
+}
+
+/** A process's peak resident memory in MiB (VmHWM), from /proc. */
+export function peakRssMiB(pid: number | undefined): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
 }
