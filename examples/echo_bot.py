@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """A bot for chatd in Python, on the documented protocol only (README "Write a bot"): an API token,
-the REST API, and Socket.IO through python-socketio with its default transports (long-polling,
-then the upgrade to WebSocket). It accepts friend requests, answers "ping" with "pong" and repeats
-anything else, in direct messages and in the groups it is added to.
+the REST API, and Socket.IO through python-socketio over the WebSocket transport (like chat's own
+clients: no long-polling session to pin to one replica). python-socketio's WebSocket handshake
+carries `Origin: http://host:port`, the server's own origin, which chatd lets in. It accepts friend
+requests, answers "ping" with "pong" and repeats anything else, in direct messages and in the
+groups it is added to.
 
     pip install "python-socketio[client]"
     chat token create echo-bot            # as the bot's account: prints chat_... once
@@ -91,5 +93,5 @@ def message_new(message):
 
 
 signal.signal(signal.SIGTERM, lambda *_: (sio.disconnect(), sys.exit(0)))
-sio.connect(server, auth={"token": token})
+sio.connect(server, auth={"token": token}, transports=["websocket"])
 sio.wait()

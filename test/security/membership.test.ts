@@ -4,7 +4,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack, Message } from '../../src/protocol/index.js';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
-import { befriend, errorCode, openSocket, registerUser, startDaemon, uniqueName, type TestDaemon } from '../support/daemon.js';
+import { befriend, errorCode, openSocket, registerUser, startDaemon, uniqueName, type TestDaemon, type TestUser } from '../support/daemon.js';
+
+/** A conversation's whole history as `u` may read it, page by page. */
+async function everything(u: TestUser, peer: string): Promise<Message[]> {
+  const out: Message[] = [];
+  for (let after = 0; ;) {
+    const page = await u.api.history(peer, { afterSeq: after, limit: 500 });
+    out.push(...page);
+    if (page.length < 500) return out;
+    after = page.at(-1)!.seq;
+  }
+}
 
 describe('25.4 a removed member reads everything sequenced before their removal', () => {
   let d: TestDaemon;
@@ -28,22 +39,10 @@ describe('25.4 a removed member reads everything sequenced before their removal'
       await owner.api.removeGroupMember(handle, member.name);
       const answered = await Promise.all(acks);
       const acked = answered.filter((a): a is { ok: true; data: Message } => a.ok).map((a) => a.data);
-      const all: Message[] = [];
-      for (let after = 0; ;) {
-        const page = await owner.api.history(`#${handle}`, { afterSeq: after, limit: 500 });
-        all.push(...page);
-        if (page.length < 500) break;
-        after = page.at(-1)!.seq;
-      }
+      const all = await everything(owner, `#${handle}`);
       const notice = all.find((m) => m.kind === 'system' && m.text.includes(`removed ${member.name}`))!;
       const before = acked.filter((m) => m.seq < notice.seq);
-      const readable: Message[] = [];
-      for (let after = 0; ;) {
-        const page = await member.api.history(`#${handle}`, { afterSeq: after, limit: 500 });
-        readable.push(...page);
-        if (page.length < 500) break;
-        after = page.at(-1)!.seq;
-      }
+      const readable = await everything(member, `#${handle}`);
       const readIds = new Set(readable.map((m) => m.id));
       const missing = before.filter((m) => !readIds.has(m.id)).length;
       unreadable += missing;

@@ -1,8 +1,8 @@
 /**
  * Issue 25, item 15: the README's Python bot (examples/echo_bot.py) with python-socketio itself,
- * from PyPI, with its default transports: it starts with long-polling and upgrades to WebSocket,
- * sending `Origin: http://host:port` (the URL it reached) on the upgrade. A same-origin request
- * must pass; foreign Origins stay refused (test/security/requests.test.ts).
+ * from PyPI, over the WebSocket transport as the README says: its handshake sends
+ * `Origin: http://host:port` (the URL it reached), which chatd refused before. A same-origin
+ * request must pass; foreign Origins stay refused (test/security/requests.test.ts).
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ const BOT = path.resolve(import.meta.dirname, '../../examples/echo_bot.py');
 if (env) {
   const file = chatdForFile();
   describe('examples/echo_bot.py with python-socketio', () => {
-    it('connects on its first try, upgrades to WebSocket, accepts a friend request and answers ping with pong', async () => {
+    it('connects over WebSocket on its first try (its handshake carries a same-origin Origin), accepts a friend request and answers ping with pong', async () => {
       const bot = file.user('py_bot');
       const ann = file.user('py_ann');
       expect((await bot.run(['register', bot.name, '--password-stdin'], 'bot-password\n')).code).toBe(0);
@@ -45,7 +45,6 @@ if (env) {
         const answered = await waitLine(/echo_bot.py: answered py_ann/);
         console.log(`python-socketio bot: ${lines.join(' | ')}`);
         expect(pong.conversationId).toBe('dm:py_ann:py_bot');
-        // It answered over the upgraded transport, whose handshake carried the same-origin Origin.
         expect(answered).toMatch(/over websocket$/);
         expect(lines.join('\n')).not.toMatch(/cannot connect|ORIGIN_NOT_ALLOWED/);
       } finally {

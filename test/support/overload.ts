@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import type { Message } from '../../src/protocol/index.js';
-import { befriend, registerUser, tmpDir, type TestUser } from './daemon.js';
+import { befriend, registerUser, tmpDir, waitFor, type TestUser } from './daemon.js';
+import type { spawnChatd } from './procs.js';
 
 const GENERATOR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'overload.mjs');
 
@@ -103,4 +105,33 @@ export function peakRssMiB(pid: number | undefined): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * After an overload run against a chatd process: it is still running and answers /healthz, no
+ * connection was dropped and every send was answered, only with ok or CHAT_ERR_UNAVAILABLE; every
+ * acknowledged message reads back once, in seq order without gaps (waiting up to `storedWithinMs`
+ * for a pipeline to drain); a new pair's send works; and chatd logged no error. Prints the counts.
+ */
+export async function expectSurvived(chatd: Awaited<ReturnType<typeof spawnChatd>>, pairs: [TestUser, TestUser][], run: { report: OverloadReport; acked: [string, string, number][] }, storedWithinMs = 0) {
+  const { report, acked } = run;
+  const alive = await fetch(new URL('/healthz', chatd.url)).then((r) => r.status, (e: Error) => e.message);
+  let counts = await verifyStored(pairs, acked);
+  if (counts.lost > 0 && storedWithinMs > 0) await waitFor(async () => (counts = await verifyStored(pairs, acked)).lost === 0, storedWithinMs, 2000).catch(() => {});
+  const [a, b] = [await registerUser(chatd.url), await registerUser(chatd.url)];
+  await befriend(a, b);
+  const after = await a.api.sendRest({ to: b.name, text: 'after the storm' }).then(() => 'ok', (e: { code?: string }) => e.code);
+  const errors = chatd.lines.filter((l) => /"level":(50|60)|Maximum call stack|not iterable|uncaught/i.test(l));
+  console.log(`offered ${report.sent} in ${report.offeredFor.toFixed(1)} s -> answers ${JSON.stringify(report.answers)}, unanswered ${report.unanswered}, connections dropped ${report.disconnected}; ack p50/p99 ${report.p50?.toFixed(0)}/${report.p99?.toFixed(0)} ms`);
+  console.log(`after: /healthz ${alive}; sent=${report.sent} acked=${counts.acked} stored=${counts.stored} duplicates=${counts.duplicates} lost=${counts.lost} seqGaps=${counts.seqGaps}; a normal send: ${after}; error lines: ${errors.length}; chatd's peak RSS ${peakRssMiB(chatd.child.pid)} MiB`);
+  expect(chatd.child.exitCode).toBeNull();
+  expect(alive).toBe(200);
+  expect(report.disconnected).toBe(0);
+  expect(report.unanswered).toBe(0);
+  for (const code of Object.keys(report.answers)) expect(['ok', 'CHAT_ERR_UNAVAILABLE']).toContain(code);
+  expect(counts.lost).toBe(0);
+  expect(counts.duplicates).toBe(0);
+  expect(counts.seqGaps).toBe(0);
+  expect(after).toBe('ok');
+  expect(errors).toEqual([]);
 }
