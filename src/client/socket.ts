@@ -58,16 +58,22 @@ export function connect(server: string, creds: Credentials, opts: ConnectOptions
     } else if (FATAL.has(ce.code)) emitter.emit('fatal', ce);
     else setTimeout(() => { if (!closed) socket.connect(); }, 1000);
   });
+  // A connection chatd closed for sending past its limits comes back after a pause, not at once.
+  let reconnectDelay = 50;
   socket.on('session:end', (body) => {
     const ce = fromErrorBody(body);
     if (FATAL.has(ce.code)) {
       closed = true;
       emitter.emit('fatal', ce);
-    } else forceRefresh = ce.code === 'CHAT_ERR_TOKEN_EXPIRED';
+    } else {
+      forceRefresh = ce.code === 'CHAT_ERR_TOKEN_EXPIRED';
+      reconnectDelay = ce.code === 'CHAT_ERR_RATE_LIMITED' ? 2000 : 50;
+    }
   });
   socket.on('disconnect', (reason) => {
     // A server-side disconnect does not reconnect by itself.
-    if (reason === 'io server disconnect' && !closed) setTimeout(() => { if (!closed) socket.connect(); }, 50);
+    if (reason === 'io server disconnect' && !closed) setTimeout(() => { if (!closed) socket.connect(); }, reconnectDelay);
+    reconnectDelay = 50;
   });
   return emitter;
 }

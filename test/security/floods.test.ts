@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message, SyncResult, TypingEvent } from '../../src/protocol/index.js';
+import { staticCredentials } from '../../src/client/api.js';
+import { connect } from '../../src/client/socket.js';
 import { befriend, emit, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket, type TestUser } from '../support/daemon.js';
 
 const FLOODER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../support/flooder.mjs');
@@ -168,3 +170,29 @@ describe('25.2 message:sync is bounded as a whole, paged, and rate limited', () 
     bs.close();
   }, 120_000);
 });
+
+describe('the shared client after chatd closes it for flooding', () => {
+  it('reconnects by itself, after a pause of 2 s rather than at once', async () => {
+    const d = await startDaemon();
+    try {
+      const [, b] = await pair(d);
+      const a = await registerUser(d.url);
+      await befriend(a, b);
+      const conn = connect(d.url, staticCredentials(a.auth.accessToken));
+      await new Promise<void>((r) => conn.socket.once('connect', () => r()));
+      const ended = new Promise<string>((r) => conn.socket.once('session:end', (e) => r(e.code)));
+      const gone = new Promise<number>((r) => conn.socket.once('disconnect', () => r(performance.now())));
+      for (let i = 0; i < 400; i++) conn.socket.emit('typing:update', { to: b.name, typing: i % 2 === 0 }, () => {});
+      const code = await ended;
+      const at = await gone;
+      const back = await new Promise<number>((r) => conn.socket.once('connect', () => r(performance.now())));
+      console.log(`400 typing events on the shared client: ended with ${code}, reconnected after ${(back - at).toFixed(0)} ms`);
+      expect(code).toBe('CHAT_ERR_RATE_LIMITED');
+      expect(back - at).toBeGreaterThanOrEqual(1900);
+      conn.close();
+    } finally {
+      await d.close();
+    }
+  }, 30_000);
+});
+
