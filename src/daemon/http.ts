@@ -179,7 +179,6 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     return reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 
-
   app.post(ROUTES.register, async (req, reply) => {
     const body = parse(registerSchema, req.body);
     await auth.limitAttempt(ipOf(req));
