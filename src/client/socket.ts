@@ -187,7 +187,15 @@ export class MessageStream extends EventEmitter {
         this.resync = false;
         let more = true;
         while (more) {
-          const res = await call<'message:sync', SyncResult>(this.conn.socket, 'message:sync', { cursors: { ...this.cursors } });
+          let res: SyncResult;
+          try {
+            res = await call<'message:sync', SyncResult>(this.conn.socket, 'message:sync', { cursors: { ...this.cursors } });
+          } catch (err) {
+            // A long catch-up can outrun the sync rate limit: wait as told, then go on from the cursors.
+            if (!(err instanceof ChatError) || err.code !== 'CHAT_ERR_RATE_LIMITED' || !this.conn.socket.connected) throw err;
+            await new Promise((r) => setTimeout(r, Math.min(err.retryAfterMs ?? 1000, 10_000)));
+            continue;
+          }
           for (const m of res.messages) {
             if (m.seq <= this.cursor(m.conversationId)) continue;
             this.cursors[m.conversationId] = m.seq;

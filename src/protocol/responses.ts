@@ -115,7 +115,7 @@ export const purgeResultSchema = named('PurgeResult', z.object({ purged: z.array
 // What the server pushes over the socket.
 export const syncResultSchema = named('SyncResult', z.object({
   messages: z.array(messageResponseSchema),
-  more: z.boolean().describe('True when the answer was cut at its bound (`limit` messages, or about 1 MiB of them): move each cursor to the last seq received and call again'),
+  more: z.boolean().describe('True when the answer was cut at its bound (`limit` messages, or the server byte bound, 256 KiB by default): move each cursor to the last seq received and call again'),
 }));
 export const presenceEventSchema = named('PresenceEvent', z.object({ username: z.string(), online: z.boolean() }));
 export const typingEventSchema = named('TypingEvent', z.object({ conversationId: z.string(), username: z.string(), typing: z.boolean() }));

@@ -9,7 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message, SyncResult, TypingEvent } from '../../src/protocol/index.js';
 import { staticCredentials } from '../../src/client/api.js';
-import { connect } from '../../src/client/socket.js';
+import { connect, MessageStream } from '../../src/client/socket.js';
 import { befriend, emit, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket, type TestUser } from '../support/daemon.js';
 
 const FLOODER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../support/flooder.mjs');
@@ -91,14 +91,18 @@ describe('25.1 a typing flood costs its sender, not the members', () => {
 describe('25.2 message:sync is bounded as a whole, paged, and rate limited', () => {
   let d: TestDaemon;
   let user: TestUser;
+  let flooder: TestUser;
   let total = 0;
   beforeAll(async () => {
     d = await startDaemon({ CHAT_GROUP_RATE_LIMIT: '100000', CHAT_MAX_GROUPS_PER_USER: '1000' });
     user = await registerUser(d.url);
+    // The flood test's user: a member of the same groups, with a sync budget of its own.
+    flooder = await registerUser(d.url);
+    await befriend(user, flooder);
     const at = new Date().toISOString();
     // 100 groups of 31 messages of 4000 characters (plus each group's "created" notice).
     for (let g = 0; g < 100; g++) {
-      const view = await user.api.createGroup(`sync${g}x${user.name}`.slice(0, 32));
+      const view = await user.api.createGroup(`sync${g}x${user.name}`.slice(0, 32), [flooder.name]);
       const batch: Message[] = [];
       for (let i = 2; i <= 32; i++) batch.push({ id: uuidv7(), seq: i, conversationId: view.conversationId, from: user.name, to: view.conversationId, text: `${g}:${i}:`.padEnd(4000, 'x'), kind: 'user', createdAt: at });
       await d.daemon.engines.store.insertMessages(batch);
@@ -107,42 +111,47 @@ describe('25.2 message:sync is bounded as a whole, paged, and rate limited', () 
   }, 120_000);
   afterAll(async () => { await d.close(); });
 
-  it('one answer stays within 500 messages and 1 MiB; following the cursors reads every message once', async () => {
+  it('one answer stays within 500 messages and 256 KiB; the shared client follows the pages through the rate limit and reads every message once', async () => {
+    // Five pages by hand, to see each answer's size.
     const s = await openSocket(d.url, user.auth.accessToken);
     const cursors: Record<string, number> = {};
-    const seen = new Set<string>();
-    let duplicates = 0;
-    let calls = 0;
     let largest = 0;
     let pageMax = 0;
-    for (;;) {
+    for (let i = 0; i < 5; i++) {
       const r = await emit<SyncResult>(s, 'message:sync', { cursors });
       if (!r.ok) throw new Error(r.error.code);
-      calls++;
       largest = Math.max(largest, Buffer.byteLength(JSON.stringify(r.data)));
       pageMax = Math.max(pageMax, r.data.messages.length);
-      for (const m of r.data.messages) {
-        if (seen.has(m.id)) duplicates++;
-        seen.add(m.id);
-        cursors[m.conversationId] = Math.max(cursors[m.conversationId] ?? 0, m.seq);
-      }
-      if (!r.data.more) break;
+      for (const m of r.data.messages) cursors[m.conversationId] = Math.max(cursors[m.conversationId] ?? 0, m.seq);
+      expect(r.data.more).toBe(true);
     }
-    console.log(`sync of 100 groups x 32 messages of ~4000 characters: ${calls} calls, largest answer ${(largest / 1024).toFixed(0)} KiB and ${pageMax} messages; read ${seen.size} of ${total}, duplicates ${duplicates} (before: one answer of 3200 messages, ~13 MB)`);
-    expect(largest).toBeLessThanOrEqual(1024 * 1024);
+    s.close();
+    // The whole catch-up through the shared client (src/client/socket.ts), as chat listen and the
+    // TUI do it: about 150 pages, more than the 120 a minute the limit allows at once.
+    const conn = connect(d.url, staticCredentials(user.auth.accessToken));
+    await new Promise<void>((r) => conn.socket.once('connect', () => r()));
+    const stream = new MessageStream(user.api, conn);
+    const seen = new Map<string, number>();
+    const warnings: unknown[] = [];
+    stream.on('warn', (e) => warnings.push(e));
+    stream.on('message', (m: Message) => seen.set(m.id, (seen.get(m.id) ?? 0) + 1));
+    const t0 = performance.now();
+    await stream.start([]);
+    const seconds = (performance.now() - t0) / 1000;
+    const duplicates = [...seen.values()].filter((n) => n > 1).length;
+    console.log(`sync of 100 groups x 32 messages of ~4000 characters: largest answer ${(largest / 1024).toFixed(0)} KiB and ${pageMax} messages; the shared client read ${seen.size} of ${total} in ${seconds.toFixed(1)} s (waiting out the rate limit), duplicates ${duplicates}, warnings ${warnings.length} (before: one answer of 3200 messages, ~13 MB)`);
+    expect(largest).toBeLessThanOrEqual(256 * 1024);
     expect(pageMax).toBeLessThanOrEqual(500);
     expect(seen.size).toBe(total);
     expect(duplicates).toBe(0);
-    // Up to date: the next call reads nothing.
-    const again = await emit<SyncResult>(s, 'message:sync', { cursors });
-    expect(again.ok && again.data).toEqual({ messages: [], more: false });
-    s.close();
-  }, 60_000);
+    expect(warnings).toEqual([]);
+    conn.close();
+  }, 90_000);
 
   it('330 sync calls: the rest past CHAT_SYNC_RATE_LIMIT (120 a minute) are refused, and a bystander is not slowed', async () => {
     const [, by, bs] = await pair(d);
     const quiet = await bystanderAcks(bs, by.name, 100);
-    const s = await openSocket(d.url, user.auth.accessToken);
+    const s = await openSocket(d.url, flooder.auth.accessToken);
     const answers = new Map<string, number>();
     let stop = false;
     let ended: string | null = null;
