@@ -138,7 +138,7 @@ export interface LoadOptions {
  * by chatd's own user or root, as ssh demands of its keys: whoever can write it can set the JWT
  * secret and forge an admin's token. A file that is not there is left to its reader to report.
  */
-export function assertNotWritableByOthers(file: string, setting: string) {
+function assertNotWritableByOthers(file: string, setting: string) {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);

@@ -1,5 +1,11 @@
 import { ChatError, toChatError } from '../protocol/index.js';
+import type { RateLimitResult } from './engines/types.js';
 import { EngineUnavailableError, HandleTakenError, StorageFullError, toEngineError } from './engines/errors.js';
+
+/** The refusal of a rate limit, with the wait it named (answered as Retry-After on REST). */
+export function rateLimited(rl: Pick<RateLimitResult, 'retryAfterMs'>): ChatError {
+  return new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs });
+}
 
 /**
  * The daemon's view of any thrown value: coded errors pass through, an unreachable engine

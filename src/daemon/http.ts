@@ -8,7 +8,7 @@ import {
   type AdminStatus, type HealthReport,
 } from '../protocol/index.js';
 import type { Config } from './config.js';
-import { classify } from './errors.js';
+import { classify, rateLimited } from './errors.js';
 import { requestIdFrom } from './request-id.js';
 import { SECURITY_HEADERS, originAllowed, parse, reachedHost, tokenInQuery } from './validation.js';
 import type { Engines } from './engines/index.js';
@@ -157,7 +157,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   const perMinute = async (req: FastifyRequest, what: string, limit: number) => {
     for (const [key, n] of [[`${what}:u:${me(req).user.id}`, limit], [`${what}:ip:${ipOf(req)}`, limit * 10]] as const) {
       const r = await engines.cache.rateLimit(key, n, 60_000);
-      if (!r.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: r.retryAfterMs });
+      if (!r.allowed) throw rateLimited(r);
     }
   };
 

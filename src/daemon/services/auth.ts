@@ -5,6 +5,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { API_TOKEN_PREFIX, ChatError, RESERVED_USERNAMES, type ApiTokenCreated, type ApiTokenView, type AuthResult, type PasswordChanged, type PublicUser } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { Cache, Store, UserRecord } from '../engines/types.js';
+import { rateLimited } from '../errors.js';
 
 // Native: a build that does not load says which module and how to fix it.
 const argon2 = loadNative<typeof import('argon2')>('argon2');
@@ -150,7 +151,7 @@ export class AuthService {
   /** Rate limits any auth attempt (right or wrong) per client address; throws CHAT_ERR_RATE_LIMITED. */
   async limitAttempt(ip: string) {
     const r = await this.cache.rateLimit(`auth:ip:${ip}`, this.config.authRateLimit, this.config.authRateWindowSec * 1000);
-    if (!r.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: r.retryAfterMs });
+    if (!r.allowed) throw rateLimited(r);
   }
 
   /**

@@ -6,6 +6,7 @@ import {
 import type { Config } from '../config.js';
 import type { Cache, GroupRecord, Receipt, Store } from '../engines/types.js';
 import { isoTime } from '../iso-time.js';
+import { rateLimited } from '../errors.js';
 import type { FriendService } from './friends.js';
 import type { GroupDirectory, MessageService } from './messages.js';
 
@@ -126,7 +127,7 @@ export class GroupService implements GroupDirectory {
 
   private async limit(me: string) {
     const rl = await this.cache.rateLimit(`group:${me}`, this.config.groupRateLimit, 60_000);
-    if (!rl.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs });
+    if (!rl.allowed) throw rateLimited(rl);
   }
 
   private view(entry: Entry, role: GroupRole): GroupView {

@@ -5,6 +5,7 @@ import type { Cache, HistoryRange, MessageDraft, RateLimitResult, Receipt, Recei
 import type { MessageLog } from '../log/types.js';
 import type { FriendService } from './friends.js';
 import { isoTime } from '../iso-time.js';
+import { rateLimited } from '../errors.js';
 
 /** Delivers server events to every socket of the named users, on any node. */
 export interface Fanout {
@@ -16,7 +17,6 @@ export interface Fanout {
 /** The per-sender message rate limit: CHAT_MESSAGE_RATE_LIMIT sends per minute, the same counter on both send paths. */
 const SEND_LIMIT_WINDOW_MS = 60_000;
 const sendLimitKey = (from: string) => `msg:${from}`;
-const limitedError = (rl: RateLimitResult) => new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs });
 
 export type AcceptedListener = (message: Message) => void;
 
@@ -175,7 +175,7 @@ export class MessageService {
   }
 
   private append(rl: RateLimitResult, from: string, input: SendInput, origin: string | undefined): Promise<Message> {
-    if (!rl.allowed) return this.refuse(from, input, limitedError(rl));
+    if (!rl.allowed) return this.refuse(from, input, rateLimited(rl));
     const draft = this.draft(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
     return this.log.append(draft).then(({ message, fresh }) => {
       if (!fresh) return message;
@@ -203,7 +203,7 @@ export class MessageService {
       return this.refuse(from, input, err as ChatError);
     }
     const rl = await this.cache.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
-    if (!rl.allowed) return this.refuse(from, input, limitedError(rl));
+    if (!rl.allowed) return this.refuse(from, input, rateLimited(rl));
     const { message, fresh } = await this.log.append(this.draft(conversationId, from, conversationId, input.text, 'user', input.clientMsgId));
     if (fresh) this.delivered(message, await this.groups.recipients(conversationId), origin);
     return message;
@@ -307,7 +307,7 @@ export class MessageService {
    */
   async receipt(me: string, conversationId: string, marks: { delivered?: number; read?: number }): Promise<{ event: ReceiptEvent; moved: boolean; recipients: string[] }> {
     const rl = await this.cache.rateLimit(`rcpt:${me}`, this.config.receiptRateLimit, 60_000);
-    if (!rl.allowed) throw limitedError(rl);
+    if (!rl.allowed) throw rateLimited(rl);
     // Only the canonical id of a conversation with messages: a stranger learns nothing.
     const noSuch = new ChatError('CHAT_ERR_NOT_FOUND', 'No such conversation');
     let recipients: string[];
@@ -349,18 +349,14 @@ export class MessageService {
    */
   async sync(me: string, cursors: Record<string, number>, limit: number = LIMITS.maxHistoryLimit): Promise<SyncResult> {
     const rl = await this.cache.rateLimit(`sync:${me}`, this.config.syncRateLimit, 60_000);
-    if (!rl.allowed) throw limitedError(rl);
+    if (!rl.allowed) throw rateLimited(rl);
     const [convs, groups] = await Promise.all([this.log.conversations(me), this.groups.groupsOf(me)]);
     const page = new SyncPage(limit, this.config.syncMaxBytes);
     /** Reads one conversation from `after` (up to `upTo`) into the page; false once the page is full. */
     const read = async (conversationId: string, after: number, lastSeq: number, upTo = Number.MAX_SAFE_INTEGER) => {
       if (Math.min(lastSeq, upTo) <= after) return true;
-      const want = page.room();
-      const got = await this.rangeUpTo(conversationId, { limit: want, afterSeq: after }, upTo);
-      const all = page.add(got);
-      if (!all || (got.length === want && got[got.length - 1]!.seq < Math.min(lastSeq, upTo))) page.more = true;
+      page.add(await this.rangeUpTo(conversationId, { limit: page.room(), afterSeq: after }, upTo));
       // Full: whatever is left is for the next call (which may find nothing more).
-      if (page.full()) page.more = true;
       return !page.full();
     };
     for (const c of convs) {
@@ -390,38 +386,39 @@ export class MessageService {
 /** About how many bytes a message takes in a sync answer: its text as UTF-8 at worst, and its fields. */
 const messageBytes = (m: Message) => 256 + m.text.length * 3;
 
-/** The messages of one sync answer, within its bounds. */
+/**
+ * The messages of one sync answer, within its bounds. Once it is full, or a message did not fit,
+ * the answer says `more`: the next call, from the moved cursors, reads what is left (if anything).
+ */
 class SyncPage {
-  readonly messages: Message[] = [];
-  more = false;
+  private readonly messages: Message[] = [];
   private bytes = 0;
+  private cut = false;
   constructor(private readonly maxMessages: number, private readonly maxBytes: number) {}
 
   full() {
-    return this.messages.length >= this.maxMessages || this.bytes >= this.maxBytes;
+    return this.cut || this.messages.length >= this.maxMessages || this.bytes >= this.maxBytes;
   }
 
   /** How many more messages may come. */
   room() {
-    return Math.max(1, this.maxMessages - this.messages.length);
+    return this.maxMessages - this.messages.length;
   }
 
-  /** Adds messages in order while they fit (the first of an answer always does); false when some did not. */
-  add(page: Message[]): boolean {
+  /** Adds messages in order while they fit (the first of an answer always does). */
+  add(page: Message[]) {
     for (const m of page) {
       const size = messageBytes(m);
-      if (this.messages.length > 0 && (this.messages.length >= this.maxMessages || this.bytes + size > this.maxBytes)) {
-        this.more = true;
-        this.bytes = this.maxBytes;
-        return false;
+      if (this.messages.length > 0 && this.bytes + size > this.maxBytes) {
+        this.cut = true;
+        return;
       }
       this.messages.push(m);
       this.bytes += size;
     }
-    return true;
   }
 
   result(): SyncResult {
-    return { messages: this.messages, more: this.more };
+    return { messages: this.messages, more: this.full() };
   }
 }

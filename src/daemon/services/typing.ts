@@ -1,4 +1,5 @@
-import { ChatError, dmConversationId, type TypingEvent, type TypingInput } from '../../protocol/index.js';
+import { dmConversationId, type TypingEvent, type TypingInput } from '../../protocol/index.js';
+import { rateLimited } from '../errors.js';
 import type { Config } from '../config.js';
 import type { Cache } from '../engines/types.js';
 import type { FriendService } from './friends.js';
@@ -43,7 +44,7 @@ export class TypingService {
 
   async update(username: string, input: TypingInput): Promise<null> {
     const rl = await this.cache.rateLimit(`typing:${username}`, this.config.typingRateLimit, 60_000);
-    if (!rl.allowed) throw new ChatError('CHAT_ERR_RATE_LIMITED', undefined, { retryAfterMs: rl.retryAfterMs });
+    if (!rl.allowed) throw rateLimited(rl);
     let conversationId: string;
     let to: string[];
     if (input.to.startsWith('#')) {

@@ -235,6 +235,13 @@ export function storeContract(name: string, make: () => Promise<Store>, cleanup:
         expect(await store.groups.removeGroupMember(g.id, 'bob', 7)).toBe(true);
         expect(await store.groups.removeGroupMember(g.id, 'bob', 9)).toBe(false); // not a member any more: the 7 stays
         expect(await store.groups.groupMember(g.id, 'bob')).toMatchObject({ username: 'bob', leftSeq: 7 });
+        // The cut-off moves up to the removal's own notice, never down.
+        await store.groups.raiseLeftSeq(g.id, 'bob', 11);
+        await store.groups.raiseLeftSeq(g.id, 'bob', 8);
+        expect(await store.groups.groupMember(g.id, 'bob')).toMatchObject({ leftSeq: 11 });
+        // A current member has no cut-off to move.
+        await store.groups.raiseLeftSeq(g.id, 'ann', 5);
+        expect(await store.groups.groupMember(g.id, 'ann')).toMatchObject({ leftSeq: null });
         expect((await store.groups.groupMembers(g.id)).map((m) => m.username)).toEqual(['ann']);
         expect(await store.groups.groupsOf('bob')).toEqual([]);
         expect(await store.groups.setGroupRole(g.id, 'bob', 'owner')).toBe(false); // former members have no role to change
