@@ -1,11 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ChatError } from '../protocol/errors.js';
 import { sanitize } from '../client/sanitize.js';
-import { quietOnClosedPipe } from '../client/pipe.js';
+import { quietOnClosedPipe } from '../shared/pipe.js';
 import { Context, processIO, type GlobalOptions, type IO } from './context.js';
 import { EXIT, UsageError, exitCodeFor } from './errors.js';
 import { completionScript } from './completion.js';
-import { VERSION } from '../client/version.js';
+import { VERSION } from '../shared/version.js';
 import { register as registerAuth } from './commands/auth.js';
 import { register as registerFriends } from './commands/friends.js';
 import { register as registerGroup } from './commands/group.js';

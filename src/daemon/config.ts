@@ -37,9 +37,7 @@ export const FIELDS = {
   host: { env: 'HOST', flag: 'host', schema: z.string().min(1), default: '127.0.0.1', description: 'Address to listen on' },
   port: { env: 'PORT', flag: 'port', schema: int(0, 65535), default: 3000, description: 'TCP port (0 picks a free one)' },
   dataDir: { env: 'CHAT_DATA_DIR', flag: 'dataDir', schema: z.string().min(1), default: defaultDataDir(), description: 'Where the SQLite file and generated secrets live (default under $XDG_DATA_HOME)' },
-  store: { env: 'CHAT_STORE', schema: z.enum(['sqlite', 'mongodb']), default: 'sqlite', description: 'Store: sqlite, or mongodb (the default when MONGODB_URI is set)' },
-  pipeline: { env: 'CHAT_PIPELINE', schema: z.enum(['inprocess', 'kafka']), default: 'inprocess', description: 'Message log: inprocess (SQLite group commit, the embedded deployment), or kafka (Redis + Kafka + the store, the default when KAFKA_BROKERS is set)' },
-  cache: { env: 'CHAT_CACHE', schema: z.enum(['memory', 'redis']), default: 'memory', description: 'Presence, rate limits and fan-out: memory, or redis (the default when REDIS_URL is set; the scale-out log keeps seq, dedupe and recent messages there too)' },
+  deployment: { env: 'CHAT_DEPLOYMENT', schema: z.enum(['embedded', 'scaleout']), default: 'embedded', description: 'embedded (SQLite and this process: one node), or scaleout (MongoDB, Redis and Kafka: any number of nodes; the default when MONGODB_URI, REDIS_URL or KAFKA_BROKERS is set, and then all three are needed)' },
   mongodbUri: { env: 'MONGODB_URI', schema: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI'), default: undefined, description: 'MongoDB connection string', secret: true },
   redisUrl: { env: 'REDIS_URL', schema: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'), default: undefined, description: 'Redis URL (needs AOF persistence and maxmemory-policy noeviction)', secret: true },
   redisPrefix: { env: 'CHAT_REDIS_PREFIX', schema: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/), default: 'chat:', description: 'Prefix of every Redis key and adapter channel (several deployments can share one Redis)' },
@@ -53,6 +51,7 @@ export const FIELDS = {
   kafkaSendTimeoutMs: { env: 'CHAT_KAFKA_SEND_TIMEOUT_MS', schema: int(100, 120_000), default: 5000, description: 'How long a publish may retry before the message goes to the failed-publish store' },
   produceLingerMs: { env: 'CHAT_PRODUCE_LINGER_MS', schema: int(0, 1000), default: 0, description: 'Producer linger before a batch is sent (0: the next event-loop turn)' },
   persister: { env: 'CHAT_PERSISTER', schema: bool, default: true, description: 'Run a persistence consumer (Kafka to store) in this node' },
+  persistConcurrency: { env: 'CHAT_PERSIST_CONCURRENCY', schema: int(1, 64), default: 3, description: 'Partitions one persistence consumer writes at once (one bulk insert each)' },
   persistBatchSize: { env: 'CHAT_PERSIST_BATCH', schema: int(1, 100_000), default: 5000, description: 'Most messages written to the store in one bulk insert' },
   persistLingerMs: { env: 'CHAT_PERSIST_LINGER_MS', schema: int(1, 60_000), default: 1000, description: 'Most time the consumer waits to fill a batch (512 KB). Reads never wait for it (the recent buffer serves them); each batch costs one insert and one head update per conversation, so a longer linger means fewer writes' },
   failedRetryMs: { env: 'CHAT_FAILED_RETRY_MS', schema: int(100, 3_600_000), default: 10_000, description: 'First retry of failed publishes; doubles while Kafka stays down, up to 5 min' },
@@ -235,6 +234,9 @@ function loadSecrets(dataDir: string, persist: boolean): { jwtAccessSecret?: str
   return secrets;
 }
 
+/** Settings that no longer exist: the deployment used to be chosen on three axes. */
+const REMOVED = ['CHAT_STORE', 'CHAT_PIPELINE', 'CHAT_CACHE'];
+
 /** Parses config with precedence defaults < config file < env file < env < flags, then freezes it. */
 export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const env = opts.env ?? process.env;
@@ -243,6 +245,9 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const fallback = defaultConfigFile(env);
   const configFile = named || (fs.existsSync(fallback) ? fallback : undefined);
   const file = configFile ? readConfigFile(configFile) : {};
+  for (const gone of REMOVED) {
+    if ((env[gone] ?? dotenv[gone]) !== undefined) throw new ConfigError(gone, 'was removed: CHAT_DEPLOYMENT (embedded or scaleout) chooses the deployment, and MONGODB_URI, REDIS_URL and KAFKA_BROKERS select scaleout');
+  }
   const out: Record<string, unknown> = {};
   const sources = {} as Record<ConfigKey, Source>;
   const origins: Partial<Record<ConfigKey, string>> = {};
@@ -267,24 +272,23 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     origins[key] = source === 'default' ? 'the default' : source === 'env' && name === spec.env ? `the environment (${spec.env})` : fileOrigin ?? name;
   }
   out.dataDir = path.resolve(out.dataDir as string);
-  // Setting an engine's URL selects it, unless the kind was chosen explicitly.
-  const derive = (kind: ConfigKey, url: ConfigKey, value: string) => {
-    if (out[url] !== undefined && sources[kind] === 'default') { out[kind] = value; sources[kind] = 'derived'; }
-  };
-  derive('store', 'mongodbUri', 'mongodb');
-  derive('cache', 'redisUrl', 'redis');
-  derive('pipeline', 'kafkaBrokers', 'kafka');
-  if (out.store === 'mongodb' && out.mongodbUri === undefined) throw new ConfigError('MONGODB_URI', 'required when CHAT_STORE=mongodb');
-  if (out.cache === 'redis' && out.redisUrl === undefined) throw new ConfigError('REDIS_URL', 'required when CHAT_CACHE=redis');
-  if (out.pipeline === 'kafka' && out.kafkaBrokers === undefined) throw new ConfigError('KAFKA_BROKERS', 'required when CHAT_PIPELINE=kafka');
-  if (out.pipeline === 'kafka' && out.cache !== 'redis') throw new ConfigError('KAFKA_BROKERS', 'needs REDIS_URL too: seq allocation and the failed-publish store live in Redis');
-  // Two message logs: the embedded one is SQLite's group commit; MongoDB holds what Kafka carries.
-  if (out.pipeline === 'inprocess' && out.store !== 'sqlite') throw new ConfigError('MONGODB_URI', 'MongoDB stores messages only in the scale-out deployment: set REDIS_URL and KAFKA_BROKERS too (or leave MONGODB_URI unset for the embedded SQLite)');
-  // Several nodes must verify each other's tokens: secrets generated per data dir would differ.
-  if (out.cache === 'redis') {
-    for (const [k, env] of [['jwtAccessSecret', 'JWT_ACCESS_SECRET'], ['jwtRefreshSecret', 'JWT_REFRESH_SECRET']] as const) {
-      if (out[k] === undefined) throw new ConfigError(env, 'must be set when REDIS_URL is (every chatd node of a deployment shares it)');
+  // The three engine URLs select the scale-out deployment, unless it was chosen explicitly; it
+  // needs all three, and the embedded deployment uses none.
+  const urls = [['mongodbUri', 'MONGODB_URI'], ['redisUrl', 'REDIS_URL'], ['kafkaBrokers', 'KAFKA_BROKERS']] as const;
+  const given = urls.filter(([k]) => out[k] !== undefined).map(([, e]) => e);
+  if (given.length > 0 && sources.deployment === 'default') { out.deployment = 'scaleout'; sources.deployment = 'derived'; }
+  if (out.deployment === 'scaleout') {
+    const missing = urls.filter(([k]) => out[k] === undefined).map(([, e]) => e);
+    if (missing.length > 0) {
+      const why = given.length > 0 ? `selects the scale-out deployment (MongoDB stores messages only behind Kafka), which needs ${missing.join(' and ')} too; or leave it unset for the embedded deployment on SQLite` : `the scale-out deployment needs ${missing.join(' and ')}`;
+      throw new ConfigError(given[0] ?? 'CHAT_DEPLOYMENT', why);
     }
+    // Several nodes must verify each other's tokens: secrets generated per data dir would differ.
+    for (const [k, env] of [['jwtAccessSecret', 'JWT_ACCESS_SECRET'], ['jwtRefreshSecret', 'JWT_REFRESH_SECRET']] as const) {
+      if (out[k] === undefined) throw new ConfigError(env, 'must be set for the scale-out deployment (every chatd node of a deployment shares it)');
+    }
+  } else if (given.length > 0) {
+    throw new ConfigError(given[0]!, 'is used only by the scale-out deployment (CHAT_DEPLOYMENT=embedded was chosen)');
   }
   if (out.jwtAccessSecret === undefined || out.jwtRefreshSecret === undefined) {
     const hadFile = fs.existsSync(path.join(out.dataDir as string, SECRETS_FILE));

@@ -1,6 +1,6 @@
 import { ChatError, toChatError } from '../protocol/index.js';
-import type { RateLimitResult } from './engines/types.js';
-import { EngineUnavailableError, HandleTakenError, StorageFullError, toEngineError } from './engines/errors.js';
+import type { RateLimitResult } from './ports/index.js';
+import { EngineUnavailableError, HandleTakenError, StorageFullError, toEngineError } from './ports/errors.js';
 
 /** The refusal of a rate limit, with the wait it named (answered as Retry-After on REST). */
 export function rateLimited(rl: Pick<RateLimitResult, 'retryAfterMs'>): ChatError {

@@ -2,9 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, defaultConfigFile, describeConfig, describeSecretOrigins, loadConfig, type ConfigKey } from './config.js';
 import { createDaemon } from './daemon.js';
 import { createLogger } from './logger.js';
-import { createEngines } from './engines/index.js';
-import { quietOnClosedPipe } from '../client/pipe.js';
-import { VERSION } from '../client/version.js';
+import { createDeployment } from './deployments/index.js';
+import { quietOnClosedPipe } from '../shared/pipe.js';
+import { VERSION } from '../shared/version.js';
 
 interface StartFlags { host?: string; port?: string; dataDir?: string; envFile?: string }
 
@@ -35,7 +35,7 @@ async function start(o: StartFlags) {
     const { url } = await daemon.start();
     // For the person who started it (the JSON log on stdout is for machines).
     const secrets = describeSecretOrigins(loaded);
-    const data = config.store === 'sqlite' ? `data in ${config.dataDir}` : `data in ${config.store}`;
+    const data = config.deployment === 'embedded' ? `data in ${config.dataDir}` : 'data in mongodb';
     process.stderr.write(`chatd: listening on ${url}; ${data}; ${secrets}\n`);
   } catch (err) {
     await daemon.close().catch(() => {});
@@ -68,21 +68,25 @@ function printConfig(o: StartFlags & { json?: boolean }) {
 async function check(o: StartFlags) {
   const { config } = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: false });
   const log = createLogger('silent');
-  const engines = createEngines(config, log);
+  const deployment = createDeployment(config, log);
+  const kinds: Record<string, string> = deployment.engines;
   let ok = true;
-  for (const [name, engine] of [['store', engines.store], ['cache', engines.cache], ['log', engines.log]] as const) {
+  const started = [];
+  for (const [role, part] of deployment.parts()) {
+    const kind = kinds[role] ?? role;
     const t0 = Date.now();
     try {
-      await withTimeout(engine.start(), 20_000, `${engine.kind} did not answer in 20 s`);
-      const h = await engine.health();
+      started.push(part);
+      await withTimeout(part.start(), 20_000, `${kind} did not answer in 20 s`);
+      const h = await part.health();
       ok &&= h.ok;
-      process.stdout.write(`${h.ok ? 'ok  ' : 'FAIL'} ${name}: ${engine.kind}${h.detail ? ` (${h.detail})` : ''} ${Date.now() - t0} ms\n`);
+      process.stdout.write(`${h.ok ? 'ok  ' : 'FAIL'} ${role}: ${h.kind}${h.detail ? ` (${h.detail})` : ''} ${Date.now() - t0} ms\n`);
     } catch (err) {
       ok = false;
-      process.stdout.write(`FAIL ${name}: ${engine.kind}: ${(err as Error).message}\n`);
+      process.stdout.write(`FAIL ${role}: ${kind}: ${(err as Error).message}\n`);
     }
   }
-  for (const engine of [engines.log, engines.cache, engines.store]) await withTimeout(engine.close(), 5000, 'close').catch(() => {});
+  for (const part of started.reverse()) await withTimeout(part.close(), 5000, 'close').catch(() => {});
   process.exit(ok ? 0 : 1);
 }
 

@@ -1,5 +1,5 @@
 import { ChatError, type AdminStatus, type AdminUserView, type FailedPublish, type DeadLetter, type HealthReport, type ReplayResult } from '../../protocol/index.js';
-import type { Operations, Store, UserRecord } from '../engines/types.js';
+import type { AccountStore, Operations, UserRecord } from '../ports/index.js';
 import type { AuthService } from './auth.js';
 
 export type AdminAction = 'disable' | 'enable' | 'promote' | 'demote' | 'password';
@@ -13,12 +13,17 @@ const view = (u: UserRecord): AdminUserView => ({ id: u.id, username: u.username
  */
 export class AdminService {
   constructor(
-    private readonly store: Store,
+    private readonly store: AccountStore,
     private readonly auth: AuthService,
     private readonly ops: Operations,
     private readonly node: { store: string; log: string; cache: string },
     private readonly backends: () => Promise<HealthReport['backends']>,
   ) {}
+
+  /** Each backend's health, with details (admins and chatd's own readiness check only). */
+  health(): Promise<HealthReport['backends']> {
+    return this.backends();
+  }
 
   async users(): Promise<AdminUserView[]> {
     return (await this.store.listUsers()).map(view);

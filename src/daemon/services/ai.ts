@@ -3,7 +3,7 @@ import retry from 'async-retry';
 import type { Logger } from 'pino';
 import { AI_AUTHOR, SYSTEM_AUTHOR, isGroupConversation, type Message } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import type { Cache } from '../engines/types.js';
+import type { Limits } from '../ports/index.js';
 import type { MessageService } from './messages.js';
 
 const SYSTEM_PROMPT = [
@@ -47,7 +47,7 @@ export class AiService {
 
   constructor(
     private readonly messages: MessageService,
-    private readonly cache: Cache,
+    private readonly limits: Limits,
     private readonly config: Config,
     private readonly log: Logger,
   ) {
@@ -133,7 +133,7 @@ export class AiService {
       await this.reply(asker, 'AI is not configured on this server (set GEMINI_API_KEY).', 'system');
       return;
     }
-    const quota = await this.cache.rateLimit(`ai:${asker.from}`, this.config.aiQuotaPerHour, 3_600_000);
+    const quota = await this.limits.rateLimit(`ai:${asker.from}`, this.config.aiQuotaPerHour, 3_600_000);
     if (!quota.allowed) {
       await this.reply(asker, `AI quota exceeded for ${asker.from}; try again in ${Math.ceil(quota.retryAfterMs / 60_000)} min.`, 'system');
       return;

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { API_TOKEN_PREFIX, ChatError, RESERVED_USERNAMES, type ApiTokenCreated, type ApiTokenView, type AuthResult, type PasswordChanged, type PublicUser } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import type { Cache, Store, UserRecord } from '../engines/types.js';
+import type { AccountStore, Limits, UserRecord } from '../ports/index.js';
 import { rateLimited } from '../errors.js';
 
 // Native: a build that does not load says which module and how to fix it.
@@ -92,7 +92,7 @@ export class AuthService {
   /** Sessions (JWT families) and API tokens found active, with their user's id. */
   private readonly active: ExpiringMap<string>;
 
-  constructor(private readonly store: Store, private readonly cache: Cache, private readonly config: Config, private readonly now: () => number = Date.now) {
+  constructor(private readonly store: AccountStore, private readonly limits: Limits, private readonly config: Config, private readonly now: () => number = Date.now) {
     this.users = new ExpiringMap(CREDENTIAL_CACHE_MS, now);
     this.active = new ExpiringMap(CREDENTIAL_CACHE_MS, now);
   }
@@ -150,7 +150,7 @@ export class AuthService {
 
   /** Rate limits any auth attempt (right or wrong) per client address; throws CHAT_ERR_RATE_LIMITED. */
   async limitAttempt(ip: string) {
-    const r = await this.cache.rateLimit(`auth:ip:${ip}`, this.config.authRateLimit, this.config.authRateWindowSec * 1000);
+    const r = await this.limits.rateLimit(`auth:ip:${ip}`, this.config.authRateLimit, this.config.authRateWindowSec * 1000);
     if (!r.allowed) throw rateLimited(r);
   }
 
@@ -164,7 +164,7 @@ export class AuthService {
   private async guardPassword(ip: string, username: string) {
     await this.limitAttempt(ip);
     const k = failureKeys(ip, username);
-    const [held, pair, address, account] = await Promise.all([this.cache.holdGet(k.pair), this.cache.countGet(k.pair), this.cache.countGet(k.address), this.cache.countGet(k.account)]);
+    const [held, pair, address, account] = await Promise.all([this.limits.holdGet(k.pair), this.limits.countGet(k.pair), this.limits.countGet(k.address), this.limits.countGet(k.account)]);
     const window = this.config.authFailureWindowSec * 1000;
     if (held > 0) throw new ChatError('CHAT_ERR_RATE_LIMITED', 'Too many wrong passwords from this address; wait before trying again', { retryAfterMs: held });
     if (address >= this.config.authAddressFailures) throw new ChatError('CHAT_ERR_RATE_LIMITED', 'Too many wrong passwords from this address', { retryAfterMs: window });
@@ -174,9 +174,9 @@ export class AuthService {
   private async passwordFailed(ip: string, username: string) {
     const k = failureKeys(ip, username);
     const window = this.config.authFailureWindowSec * 1000;
-    const [pair] = await Promise.all([this.cache.countHit(k.pair, window), this.cache.countHit(k.address, window), this.cache.countHit(k.account, window)]);
+    const [pair] = await Promise.all([this.limits.countHit(k.pair, window), this.limits.countHit(k.address, window), this.limits.countHit(k.account, window)]);
     const over = pair - this.config.authFreeFailures;
-    if (over > 0) await this.cache.holdSet(k.pair, Math.min(MAX_FAILURE_DELAY_MS, 1000 * 2 ** Math.min(20, over - 1)));
+    if (over > 0) await this.limits.holdSet(k.pair, Math.min(MAX_FAILURE_DELAY_MS, 1000 * 2 ** Math.min(20, over - 1)));
   }
 
   /** Verifies a password behind the failure guard; a wrong one is counted and refused. */
@@ -189,7 +189,7 @@ export class AuthService {
       await this.passwordFailed(ip, username);
       throw wrong;
     }
-    await this.cache.countClear(failureKeys(ip, username).pair);
+    await this.limits.countClear(failureKeys(ip, username).pair);
   }
 
   async register(username: string, password: string, device?: string): Promise<AuthResult> {

@@ -1,5 +1,5 @@
 import { ChatError, type FriendAddResult, type FriendEvent, type FriendRequests, type FriendView } from '../../protocol/index.js';
-import type { Cache, Store } from '../engines/types.js';
+import type { AccountStore, FriendStore, Presence } from '../ports/index.js';
 
 /** Friendship is two edges: a request is one edge, adding back (or accepting) makes it mutual. */
 /** How long a positive friendship check is reused on the send path (every node forgets it at once on a change; this bounds a lost announcement). */
@@ -27,7 +27,7 @@ export class FriendService {
     this.notify = n;
   }
 
-  constructor(private readonly store: Store, private readonly cache: Cache, private readonly now: () => number = Date.now) {}
+  constructor(private readonly accounts: Pick<AccountStore, 'getUserByName'>, private readonly store: FriendStore, private readonly presence: Presence, private readonly now: () => number = Date.now) {}
 
   private pairKey(a: string, b: string) {
     return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
@@ -52,7 +52,7 @@ export class FriendService {
   }
 
   private async requireUser(username: string) {
-    const u = await this.store.getUserByName(username);
+    const u = await this.accounts.getUserByName(username);
     if (!u) throw new ChatError('CHAT_ERR_USER_NOT_FOUND', `No such user: ${username}`);
     return u;
   }
@@ -127,7 +127,7 @@ export class FriendService {
     const { out, in: incoming } = await this.store.listFriendEdges(me);
     const inSet = new Set(incoming);
     const friends = out.filter((u) => inSet.has(u));
-    const online = await this.cache.presenceOnline(friends);
+    const online = await this.presence.presenceOnline(friends);
     return friends.map((username) => ({ username, online: online[username] ?? false }));
   }
 

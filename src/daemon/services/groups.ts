@@ -4,7 +4,7 @@ import {
   type GroupCreateInput, type GroupEvent, type GroupEventType, type GroupMemberView, type GroupRole, type GroupUpdateInput, type GroupView,
 } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import type { Cache, GroupRecord, Receipt, Store } from '../engines/types.js';
+import type { GroupRecord, GroupStore, Limits, Presence, Receipt } from '../ports/index.js';
 import { isoTime } from '../iso-time.js';
 import { rateLimited } from '../errors.js';
 import type { FriendService } from './friends.js';
@@ -48,8 +48,9 @@ export class GroupService implements GroupDirectory {
   private announce: GroupAnnouncer = async () => {};
 
   constructor(
-    private readonly store: Store,
-    private readonly cache: Cache,
+    private readonly store: GroupStore,
+    private readonly limits: Limits,
+    private readonly presence: Presence,
     private readonly messages: MessageService,
     private readonly friends: FriendService,
     private readonly config: Pick<Config, 'maxGroupMembers' | 'maxGroupsCreated' | 'groupRateLimit'>,
@@ -85,8 +86,8 @@ export class GroupService implements GroupDirectory {
     for (let attempt = 1; ; attempt++) {
       const generation = this.generation;
       const t = this.now();
-      const group = await this.store.groups.getGroup(id);
-      const rows = group ? await this.store.groups.groupMembers(id) : [];
+      const group = await this.store.getGroup(id);
+      const rows = group ? await this.store.groupMembers(id) : [];
       const fresh = generation === this.generation;
       if (!fresh && attempt < LOAD_ATTEMPTS) continue;
       if (!group) return null;
@@ -113,7 +114,7 @@ export class GroupService implements GroupDirectory {
       const e = await this.load(id);
       if (e && e.group.handle === handle) return e;
     }
-    const g = await this.store.groups.getGroupByHandle(handle);
+    const g = await this.store.getGroupByHandle(handle);
     return g ? this.load(g.id) : null;
   }
 
@@ -126,7 +127,7 @@ export class GroupService implements GroupDirectory {
   }
 
   private async limit(me: string) {
-    const rl = await this.cache.rateLimit(`group:${me}`, this.config.groupRateLimit, 60_000);
+    const rl = await this.limits.rateLimit(`group:${me}`, this.config.groupRateLimit, 60_000);
     if (!rl.allowed) throw rateLimited(rl);
   }
 
@@ -161,14 +162,14 @@ export class GroupService implements GroupDirectory {
     const handle = normalizeHandle(input.handle)!;
     const others = [...new Set(input.members ?? [])].filter((u) => u !== me);
     this.full(others.length + 1);
-    if ((await this.store.groups.countGroupsCreatedBy(me)) >= this.config.maxGroupsCreated) {
+    if ((await this.store.countGroupsCreatedBy(me)) >= this.config.maxGroupsCreated) {
       throw new ChatError('CHAT_ERR_LIMIT_REACHED', `You may have at most ${this.config.maxGroupsCreated} groups you created; delete one first`);
     }
     await this.requireFriends(me, others);
     const id = uuidv7();
     const group: GroupRecord = { id, conversationId: groupConversationId(id), handle, name: input.name ?? handle, topic: input.topic ?? '', createdAt: isoTime(this.now()), createdBy: me };
     // A taken handle throws the store's HandleTakenError: CHAT_ERR_HANDLE_TAKEN (classify).
-    await this.store.groups.createGroup(group, [{ username: me, role: 'owner' }, ...others.map((username) => ({ username, role: 'member' as const }))]);
+    await this.store.createGroup(group, [{ username: me, role: 'owner' }, ...others.map((username) => ({ username, role: 'member' as const }))]);
     await this.changed(id);
     await this.system(group, others.length ? `${me} created #${handle} with ${list(others)}` : `${me} created #${handle}`);
     const entry = (await this.load(id))!;
@@ -179,7 +180,7 @@ export class GroupService implements GroupDirectory {
   /** The groups I am a current member of, as cached (the store lists them; the cache has members and roles). */
   private async current(me: string): Promise<{ entry: Entry; role: GroupRole }[]> {
     const out: { entry: Entry; role: GroupRole }[] = [];
-    for (const { group } of await this.store.groups.groupsOf(me)) {
+    for (const { group } of await this.store.groupsOf(me)) {
       const entry = await this.load(group.id);
       const role = entry?.members.get(me);
       if (entry && role) out.push({ entry, role });
@@ -198,8 +199,8 @@ export class GroupService implements GroupDirectory {
 
   async members(me: string, ref: string): Promise<GroupMemberView[]> {
     const { entry } = await this.mine(me, ref);
-    const rows = await this.store.groups.groupMembers(entry.group.id);
-    const online = await this.cache.presenceOnline(rows.map((r) => r.username));
+    const rows = await this.store.groupMembers(entry.group.id);
+    const online = await this.presence.presenceOnline(rows.map((r) => r.username));
     return rows.map((r) => ({ username: r.username, role: r.role, online: online[r.username] ?? false, joinedAt: r.joinedAt }));
   }
 
@@ -212,7 +213,7 @@ export class GroupService implements GroupDirectory {
     this.full(entry.members.size + added.length);
     await this.requireFriends(me, added);
     const g = entry.group;
-    await this.store.groups.addGroupMembers(g.id, added.map((username) => ({ username, role: 'member' as const })), isoTime(this.now()));
+    await this.store.addGroupMembers(g.id, added.map((username) => ({ username, role: 'member' as const })), isoTime(this.now()));
     await this.changed(g.id);
     await this.system(g, `${me} added ${list(added)}`);
     const now = await this.mine(me, g.conversationId);
@@ -229,10 +230,10 @@ export class GroupService implements GroupDirectory {
    */
   private async end(g: GroupRecord, username: string, by: string, type: 'member_removed' | 'member_left', text: string) {
     const [last] = await this.messages.range(g.conversationId, { limit: 1 });
-    if (!(await this.store.groups.removeGroupMember(g.id, username, last?.seq ?? 0))) return false;
+    if (!(await this.store.removeGroupMember(g.id, username, last?.seq ?? 0))) return false;
     await this.changed(g.id);
     const notice = await this.system(g, text, [username]);
-    await this.store.groups.raiseLeftSeq(g.id, username, notice.seq - 1);
+    await this.store.raiseLeftSeq(g.id, username, notice.seq - 1);
     const entry = await this.load(g.id);
     this.notify([...(entry?.members.keys() ?? []), username], this.event(type, g, by, { users: [username] }));
     return true;
@@ -268,7 +269,7 @@ export class GroupService implements GroupDirectory {
     if (theirs === next) return;
     if (theirs === 'owner' && ![...entry.members].some(([u, r]) => u !== username && r === 'owner')) throw new ChatError('CHAT_ERR_GROUP_LAST_OWNER', 'A group keeps at least one owner: make another member owner first');
     const g = entry.group;
-    if (!(await this.store.groups.setGroupRole(g.id, username, next))) throw new ChatError('CHAT_ERR_NOT_FOUND', `${username} is not a member of #${g.handle}`);
+    if (!(await this.store.setGroupRole(g.id, username, next))) throw new ChatError('CHAT_ERR_NOT_FOUND', `${username} is not a member of #${g.handle}`);
     await this.changed(g.id);
     await this.system(g, `${me} made ${username} ${next === 'member' ? 'a member' : `an ${next}`}`);
     const after = await this.load(g.id);
@@ -286,7 +287,7 @@ export class GroupService implements GroupDirectory {
     if (patch.name !== undefined && patch.name !== g.name) change.name = patch.name;
     if (patch.topic !== undefined && patch.topic !== g.topic) change.topic = patch.topic;
     if (Object.keys(change).length === 0) return this.view(entry, role);
-    await this.store.groups.updateGroup(g.id, change);
+    await this.store.updateGroup(g.id, change);
     await this.changed(g.id);
     const after = (await this.load(g.id))!;
     const texts: string[] = [];
@@ -307,7 +308,7 @@ export class GroupService implements GroupDirectory {
 
   private async drop(entry: Entry, by: string) {
     const g = entry.group;
-    await this.store.groups.deleteGroup(g.id);
+    await this.store.deleteGroup(g.id);
     await this.changed(g.id);
     this.notify([...entry.members.keys()], this.event('deleted', g, by));
   }
@@ -333,7 +334,7 @@ export class GroupService implements GroupDirectory {
     const entry = await this.find(ref);
     if (!entry) throw notFound();
     if (entry.members.has(me)) return { conversationId: entry.group.conversationId, upTo: Number.MAX_SAFE_INTEGER, members: [...entry.members.keys()] };
-    const row = await this.store.groups.groupMember(entry.group.id, me);
+    const row = await this.store.groupMember(entry.group.id, me);
     if (!row || row.leftSeq === null) throw notFound();
     return { conversationId: entry.group.conversationId, upTo: row.leftSeq, members: [] };
   }

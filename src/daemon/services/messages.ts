@@ -1,8 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { ChatError, LIMITS, conversationMembers, dmConversationId, dmPeer, isGroupConversation, type AiChunkEvent, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import type { Cache, HistoryRange, MessageDraft, RateLimitResult, Receipt, ReceiptMark, Store } from '../engines/types.js';
-import type { MessageLog } from '../log/types.js';
+import type { HistoryRange, Limits, MessageDraft, MessageLog, RateLimitResult, Receipt, ReceiptMark, ReceiptStore } from '../ports/index.js';
 import type { FriendService } from './friends.js';
 import { isoTime } from '../iso-time.js';
 import { rateLimited } from '../errors.js';
@@ -54,7 +53,7 @@ class ReceiptBuffer {
   private pending = new Map<string, ReceiptMark>();
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly store: Store, private readonly onError: (err: unknown) => void) {}
+  constructor(private readonly store: ReceiptStore, private readonly onError: (err: unknown) => void) {}
 
   private key(conversationId: string, username: string) {
     return `${conversationId}\u0000${username}`;
@@ -115,8 +114,8 @@ export class MessageService {
   private readonly receipts: ReceiptBuffer;
 
   constructor(
-    private readonly store: Store,
-    private readonly cache: Cache,
+    private readonly store: ReceiptStore,
+    private readonly limits: Limits,
     private readonly log: MessageLog,
     private readonly friends: FriendService,
     private readonly config: Config,
@@ -169,7 +168,7 @@ export class MessageService {
   }
 
   private limited(from: string, input: SendInput, origin: string | undefined): Promise<Message> {
-    const rl = this.cache.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
+    const rl = this.limits.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
     if (rl instanceof Promise) return rl.then((r) => this.append(r, from, input, origin));
     return this.append(rl, from, input, origin);
   }
@@ -202,7 +201,7 @@ export class MessageService {
     } catch (err) {
       return this.refuse(from, input, err as ChatError);
     }
-    const rl = await this.cache.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
+    const rl = await this.limits.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
     if (!rl.allowed) return this.refuse(from, input, rateLimited(rl));
     const { message, fresh } = await this.log.append(this.draft(conversationId, from, conversationId, input.text, 'user', input.clientMsgId));
     if (fresh) this.delivered(message, await this.groups.recipients(conversationId), origin);
@@ -306,7 +305,7 @@ export class MessageService {
    * a second per conversation and user; rate limited per user.
    */
   async receipt(me: string, conversationId: string, marks: { delivered?: number; read?: number }): Promise<{ event: ReceiptEvent; moved: boolean; recipients: string[] }> {
-    const rl = await this.cache.rateLimit(`rcpt:${me}`, this.config.receiptRateLimit, 60_000);
+    const rl = await this.limits.rateLimit(`rcpt:${me}`, this.config.receiptRateLimit, 60_000);
     if (!rl.allowed) throw rateLimited(rl);
     // Only the canonical id of a conversation with messages: a stranger learns nothing.
     const noSuch = new ChatError('CHAT_ERR_NOT_FOUND', 'No such conversation');
@@ -348,7 +347,7 @@ export class MessageService {
    * gets the rest. Only conversations with news are read, and calls are rate limited per user.
    */
   async sync(me: string, cursors: Record<string, number>, limit: number = LIMITS.maxHistoryLimit): Promise<SyncResult> {
-    const rl = await this.cache.rateLimit(`sync:${me}`, this.config.syncRateLimit, 60_000);
+    const rl = await this.limits.rateLimit(`sync:${me}`, this.config.syncRateLimit, 60_000);
     if (!rl.allowed) throw rateLimited(rl);
     const [convs, groups] = await Promise.all([this.log.conversations(me), this.groups.groupsOf(me)]);
     const page = new SyncPage(limit, this.config.syncMaxBytes);

@@ -1,7 +1,7 @@
 import { dmConversationId, type TypingEvent, type TypingInput } from '../../protocol/index.js';
 import { rateLimited } from '../errors.js';
 import type { Config } from '../config.js';
-import type { Cache } from '../engines/types.js';
+import type { Limits } from '../ports/index.js';
 import type { FriendService } from './friends.js';
 import type { GroupDirectory } from './messages.js';
 
@@ -32,7 +32,7 @@ export class TypingService {
   private fanout: TypingFanout = () => {};
 
   constructor(
-    private readonly cache: Cache,
+    private readonly limits: Limits,
     private readonly friends: FriendService,
     private readonly groups: GroupDirectory,
     private readonly config: Config,
@@ -43,7 +43,7 @@ export class TypingService {
   }
 
   async update(username: string, input: TypingInput): Promise<null> {
-    const rl = await this.cache.rateLimit(`typing:${username}`, this.config.typingRateLimit, 60_000);
+    const rl = await this.limits.rateLimit(`typing:${username}`, this.config.typingRateLimit, 60_000);
     if (!rl.allowed) throw rateLimited(rl);
     let conversationId: string;
     let to: string[];

@@ -1,0 +1,52 @@
+import type { Message } from '../../protocol/index.js';
+import type { AccountStore, ConversationRecord, FriendStore, GroupStore, HistoryRange, Lifecycle, ReceiptStore } from '../ports/index.js';
+
+/**
+ * Where a deployment's message log keeps messages for good: the SQLite file (embedded) or the
+ * MongoDB collection the persister writes (scale-out). Not a port: only the logs use it.
+ */
+export interface MessageArchive {
+  /**
+   * Inserts messages idempotently by id and by (from, clientMsgId), all or nothing: the log's
+   * archive write (the persister's, in scale-out). Returns, for each input, the message as stored
+   * (an earlier one on a conflict).
+   */
+  insertMessages(messages: Message[]): Promise<Message[]>;
+  getMessageByClientId(from: string, clientMsgId: string): Promise<Message | null>;
+  /** Messages of a conversation in a seq range, oldest first (see HistoryRange). */
+  history(conversationId: string, range: HistoryRange): Promise<Message[]>;
+  maxSeq(conversationId: string): Promise<number>;
+  listConversations(username: string): Promise<ConversationRecord[]>;
+}
+
+/**
+ * One database behind several ports, as both deployments have it (SQLite, MongoDB): accounts,
+ * friends, groups, receipts and the message archive. Every implementation passes the contract
+ * suites of those ports (test/daemon/ports/).
+ */
+export interface Database extends Lifecycle, AccountStore, FriendStore, ReceiptStore, MessageArchive {
+  readonly kind: string;
+  /** Groups and their members (available once started). */
+  readonly groups: GroupStore;
+}
+
+/**
+ * A port whose implementation exists only once its engine is open (the groups of a database that
+ * `start` opens): calls go to the object `get` returns then. Its methods are bound once, on first use.
+ */
+export function opened<T extends object>(get: () => T): T {
+  const bound = new Map<PropertyKey, unknown>();
+  return new Proxy({} as T, {
+    get(_target, key) {
+      let fn = bound.get(key);
+      if (fn === undefined) {
+        const impl = get();
+        const value = (impl as Record<PropertyKey, unknown>)[key];
+        if (typeof value !== 'function') return value;
+        fn = value.bind(impl);
+        bound.set(key, fn);
+      }
+      return fn;
+    },
+  });
+}

@@ -1,0 +1,65 @@
+import { ChatError } from '../../../protocol/index.js';
+import { classify } from '../../errors.js';
+import type { SqliteStore } from './sqlite-store.js';
+import type { Appended, BatchObserver, HistoryRange, MessageDraft, MessageLog } from '../../ports/index.js';
+import { BatchQueue } from '../batch-queue.js';
+
+/**
+ * The embedded message log: group commit into SQLite. Drafts appended in the same event-loop turn
+ * go to the writer thread together; there, in one transaction, each gets its conversation's next
+ * seq, unless its (from, clientMsgId) is stored already (then it resolves to the stored message
+ * and takes no seq). Every appender resolves after the commit, so `read` sees what was acked.
+ */
+export class EmbeddedLog implements MessageLog {
+  private readonly queue: BatchQueue<MessageDraft, Appended>;
+  private closed = false;
+
+  constructor(private readonly store: SqliteStore, maxBatch: number, maxQueued = Number.MAX_SAFE_INTEGER) {
+    this.queue = new BatchQueue(async (batch) => {
+      try {
+        const stored = await this.store.appendMessages(batch.map((p) => p.item));
+        stored.forEach((message, i) => batch[i]!.resolve({ message, fresh: message.id === batch[i]!.item.id }));
+      } catch (err) {
+        // Typed: storage full or unavailable, never a raw driver error.
+        const e = classify(err);
+        for (const p of batch) p.reject(e);
+      }
+    }, { maxBatch, maxQueued });
+  }
+
+  async start() {}
+
+  async close() {
+    this.closed = true;
+    await this.flush();
+  }
+
+  async health() {
+    return { ok: !this.closed, kind: 'embedded', detail: `queued=${this.queue.size}` };
+  }
+
+  append(draft: MessageDraft): Promise<Appended> {
+    if (this.closed) return Promise.reject(new ChatError('CHAT_ERR_SHUTTING_DOWN'));
+    return this.queue.push(draft);
+  }
+
+  lookup(from: string, clientMsgId: string) {
+    return this.store.getMessageByClientId(from, clientMsgId);
+  }
+
+  read(conversationId: string, range: HistoryRange) {
+    return this.store.history(conversationId, range);
+  }
+
+  conversations(username: string) {
+    return this.store.listConversations(username);
+  }
+
+  flush() {
+    return this.queue.flush();
+  }
+
+  observeBatches(fn: BatchObserver) {
+    this.queue.observer = fn;
+  }
+}

@@ -1,0 +1,22 @@
+import type { Message } from '../../../protocol/index.js';
+import type { Broker, ChatServer } from '../../ports/index.js';
+
+/** One node: Socket.IO's own in-memory adapter reaches every socket, and there is nobody to notify. */
+export class LocalBroker implements Broker {
+  private io: ChatServer | null = null;
+
+  async bind(io: ChatServer) {
+    this.io = io;
+  }
+
+  publish(rooms: string[], except: string | null, message: Message) {
+    const to = this.io!.to(rooms);
+    (except === null ? to : to.except(except)).emit('message:new', message);
+  }
+
+  async notify() {}
+
+  onNotice() {}
+
+  async close() {}
+}

@@ -1,0 +1,155 @@
+import type { SqliteDb } from './sqlite-driver.js';
+import { SeqConflictError } from '../../ports/errors.js';
+import type { Message } from '../../../protocol/index.js';
+import { conversationMembers } from '../../../protocol/types.js';
+import type { MessageDraft } from '../../ports/index.js';
+
+/** A messages row as SQLite returns it. */
+export interface MessageRow {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  from_user: string;
+  to_user: string;
+  text: string;
+  kind: Message['kind'];
+  created_at: string;
+  client_msg_id: string | null;
+}
+
+export function rowToMessage(r: MessageRow): Message {
+  const m: Message = { id: r.id, seq: r.seq, conversationId: r.conversation_id, from: r.from_user, to: r.to_user, text: r.text, kind: r.kind, createdAt: r.created_at };
+  if (r.client_msg_id !== null) m.clientMsgId = r.client_msg_id;
+  return m;
+}
+
+/** How often the checkpointer thread copies committed WAL frames into the database file. */
+export const CHECKPOINT_EVERY_MS = 250;
+/**
+ * The writer checkpoints itself only past this many WAL pages (SQLite's default is 1000), that is
+ * when the checkpointer has fallen far behind. With it, the WAL was 3-8k pages at each checkpoint
+ * in the dm bench (12-32 MB); without the writer's catch-up after each pass, a pass that ends while
+ * a commit is in flight does not restart it, and it grew to 90k pages at 6k msg/s.
+ */
+export const WRITER_FALLBACK_CHECKPOINT_PAGES = 100_000;
+
+/** Opens a connection the way every chatd connection is opened: WAL, synchronous=FULL. */
+export function configure(db: SqliteDb) {
+  db.pragma('journal_mode = WAL');
+  // A commit returns once it is on disk: a committed message survives kill -9 and power loss.
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+}
+
+/** For each draft: the seq it was stored under, or the row already stored for its (from, clientMsgId). */
+export type AppendResult = { seq: number } | { row: MessageRow };
+
+export interface MessageWrites {
+  /**
+   * Inserts already-sequenced messages in one transaction. For each it returns null when it
+   * was inserted, or the stored row when its id or (from, clientMsgId) was already there.
+   */
+  write(messages: Message[]): (MessageRow | null)[];
+  /**
+   * The embedded send path: sequencing, dedupe and insert in one transaction. A draft whose
+   * (from, clientMsgId) is stored resolves to that row and takes no seq, so seqs stay gap-free
+   * without a lookup on the event loop first. Counters are loaded from the table on first use
+   * and kept only for committed transactions.
+   */
+  append(drafts: MessageDraft[]): AppendResult[];
+}
+
+/** The message writes on one connection (the writer thread's, or an in-memory store's); a new direct conversation gets its row in the same transaction. */
+export function messageWrites(db: SqliteDb): MessageWrites {
+  const insert = db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const byId = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
+  const byClient = db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?');
+  const maxSeq = db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?');
+  const addConv = db.prepare('INSERT INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING');
+  /** Conversations known to have their row (committed); bounded, a miss costs one INSERT that does nothing. */
+  const known = new Set<string>();
+
+  /** Inserts one row; false when a unique index refused it. */
+  const inserted = (m: Message) => insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null).changes === 1;
+  const conflict = (m: Message) => new SeqConflictError(m.id, m.conversationId, m.seq);
+  /**
+   * Gives each conversation not known yet its row, from its first message in the batch: a
+   * conversation's head (last seq, last activity) is read from its newest message, so a send
+   * does not rewrite the row. Returns the conversations it created.
+   */
+  const addConversations = (messages: Message[]) => {
+    const created: string[] = [];
+    for (const m of messages) {
+      const c = m.conversationId;
+      if (known.has(c) || created.includes(c)) continue;
+      // A group has no fixed pair (its members are in group_members): no row, its head is read from its messages.
+      const [a, b] = conversationMembers(c, [m.from, m.to]);
+      if (a === undefined || b === undefined) continue;
+      addConv.run(c, a, b, m.seq, m.createdAt);
+      created.push(c);
+    }
+    return created;
+  };
+  /** After a commit only: a rolled-back row must be inserted again next time. */
+  const remember = (created: string[]) => {
+    if (known.size + created.length > 100_000) known.clear();
+    for (const c of created) known.add(c);
+  };
+  const writeTx = db.transaction((messages: Message[]) => {
+    const fresh: Message[] = [];
+    const out = messages.map((m) => {
+      if (!inserted(m)) {
+        const existing = byId.get(m.id) ?? (m.clientMsgId !== undefined ? byClient.get(m.from, m.clientMsgId) : undefined);
+        if (!existing) throw conflict(m);
+        return existing;
+      }
+      fresh.push(m);
+      return null;
+    });
+    return { out, created: addConversations(fresh) };
+  });
+
+  const counters = new Map<string, number>();
+  const appendTx = db.transaction((drafts: MessageDraft[]) => {
+    const touched = new Map<string, number>();
+    const fresh: Message[] = [];
+    const out = drafts.map((d): AppendResult => {
+      const c = d.conversationId;
+      const m = withSeq(d, (touched.get(c) ?? counters.get(c) ?? maxSeq.get(c)!.s ?? 0) + 1);
+      // Insert first: a resend is rare, so it is looked up only when the unique
+      // (from, clientMsgId) index refuses the row, and then its seq is not taken.
+      if (!inserted(m)) {
+        const existing = d.clientMsgId !== undefined ? byClient.get(d.from, d.clientMsgId) : undefined;
+        if (existing) return { row: existing };
+        throw conflict(m);
+      }
+      touched.set(c, m.seq);
+      fresh.push(m);
+      return { seq: m.seq };
+    });
+    return { out, touched, created: addConversations(fresh) };
+  });
+
+  return {
+    write(messages) {
+      const { out, created } = writeTx.immediate(messages);
+      remember(created);
+      return out;
+    },
+    append(drafts) {
+      // A failed transaction rolls back, and the counters keep their committed values.
+      const { out, touched, created } = appendTx.immediate(drafts);
+      for (const [c, seq] of touched) counters.set(c, seq);
+      remember(created);
+      return out;
+    },
+  };
+}
+
+/** A draft with its seq, fields in the wire order. */
+export function withSeq(d: MessageDraft, seq: number): Message {
+  const m: Message = { id: d.id, seq, conversationId: d.conversationId, from: d.from, to: d.to, text: d.text, kind: d.kind, createdAt: d.createdAt };
+  if (d.clientMsgId !== undefined) m.clientMsgId = d.clientMsgId;
+  return m;
+}

@@ -1,0 +1,86 @@
+/**
+ * The scale-out deployment: any number of chatd nodes on MongoDB (messages and accounts), Redis
+ * (seq, dedupe, the recent buffer, presence, limits, failed publishes, the Socket.IO adapter) and
+ * Kafka (the durable pipeline, batched into MongoDB by the persister).
+ */
+import type { Logger } from 'pino';
+import client from 'prom-client';
+import fs from 'node:fs';
+import type { Config } from '../../config.js';
+import { securePrivateDir } from '../../files.js';
+import type { Deployment, Lifecycle } from '../../ports/index.js';
+import { opened } from '../archive.js';
+import { Parts } from '../parts.js';
+import { DlqIndex, FailedStore } from './failed-store.js';
+import type { KafkaSettings } from './kafka.js';
+import { KafkaPersister } from './kafka-persister.js';
+import { MongoStore } from './mongo-store.js';
+import { RedisBroker } from './redis-broker.js';
+import { RedisCache } from './redis-cache.js';
+import { ScaleOutLog } from './scaleout-log.js';
+import { scaleOutOperations } from './operations.js';
+
+export function create(config: Config, log: Logger): Deployment {
+  const db = new MongoStore(config.mongodbUri!);
+  const cache = new RedisCache(config.redisUrl!, config.redisPrefix);
+  const settings: KafkaSettings = {
+    brokers: config.kafkaBrokers!, clientId: config.kafkaClientId, topic: config.kafkaTopic, dlqTopic: config.kafkaDlqTopic,
+    groupId: config.kafkaGroupId, partitions: config.kafkaPartitions, replicationFactor: config.kafkaReplicationFactor,
+  };
+  const failed = new FailedStore(cache.client, config.redisPrefix);
+  const dlq = new DlqIndex(cache.client, config.redisPrefix);
+  const messageLog = new ScaleOutLog({ ...settings, sendTimeoutMs: config.kafkaSendTimeoutMs, lingerMs: config.produceLingerMs, failedRetryMs: config.failedRetryMs, prefix: config.redisPrefix, maxBatch: config.commitBatchMax, maxQueued: config.maxQueuedMessages }, cache.client, db, failed, log.child({ component: 'log' }));
+  const persister = config.persister ? new KafkaPersister({ ...settings, batchSize: config.persistBatchSize, lingerMs: config.persistLingerMs, concurrency: config.persistConcurrency }, db, dlq, log.child({ component: 'persister' })) : null;
+  const byRole: Record<string, Lifecycle> = { store: db, cache, log: messageLog };
+  if (persister) byRole.persister = persister;
+  const parts = new Parts(byRole, log);
+  const broker = new RedisBroker(cache.client, config.redisPrefix, log);
+  const operations = scaleOutOperations(settings, messageLog, failed, dlq, log);
+  return {
+    name: 'scaleout',
+    engines: { store: 'mongodb', log: 'scaleout', cache: 'redis' },
+    accounts: db,
+    friends: db,
+    groups: opened(() => db.groups),
+    receipts: db,
+    log: messageLog,
+    presence: cache,
+    limits: cache,
+    broker,
+    operations,
+    registerMetrics(registry) {
+      // The pipeline's backlog, read on each scrape (what `chat admin status` shows).
+      new client.Gauge({
+        name: 'chatd_pipeline_backlog', help: 'Scale-out backlog: consumer_lag (Kafka records not yet stored), failed_publishes (acknowledged while Kafka was down), dead_letters (pending replay)', labelNames: ['kind'], registers: [registry],
+        async collect() {
+          const st = await operations.status().catch(() => null);
+          if (!st) return;
+          if (st.consumerLag !== null) this.set({ kind: 'consumer_lag' }, st.consumerLag);
+          if (st.failedStore !== null) this.set({ kind: 'failed_publishes' }, st.failedStore);
+          if (st.dlq) this.set({ kind: 'dead_letters' }, st.dlq.pending);
+        },
+      });
+      if (!persister) return;
+      new client.Counter({
+        name: 'chatd_persister_messages_total', help: 'Messages this node\'s persister took from Kafka: stored in MongoDB, or dead-lettered', labelNames: ['outcome'], registers: [registry],
+        collect() {
+          this.reset();
+          this.inc({ outcome: 'stored' }, persister.stored);
+          this.inc({ outcome: 'dead_lettered' }, persister.deadLettered);
+        },
+      });
+    },
+    async start() {
+      // The data dir holds nothing of the scale-out deployment's data, but secrets may be there.
+      if (fs.existsSync(config.dataDir)) securePrivateDir(config.dataDir, (msg, detail) => log.warn(detail, msg));
+      await parts.start();
+    },
+    async close() {
+      await parts.close();
+      await broker.close();
+    },
+    health: () => parts.health(),
+    // A persister would join the live consumer group: `chatd check` probes the others.
+    parts: () => parts.list().filter(([role]) => role !== 'persister'),
+  };
+}

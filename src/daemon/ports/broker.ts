@@ -1,0 +1,44 @@
+import type { Server } from 'socket.io';
+import type { ClientToServerEvents, InterServerEvents, Message, ServerToClientEvents } from '../../protocol/index.js';
+
+/** What chatd keeps on each authenticated socket. */
+export interface SocketData {
+  userId: string;
+  username: string;
+  sessionId: string;
+  expiresAt: number | null;
+  /** The handshake's x-request-id (a plain token) or a fresh UUID: on every log line about this connection. */
+  reqId: string;
+  /** Events refused as over a rate limit in the current window, and when that window began. */
+  refused: number;
+  refusedSince: number;
+}
+
+export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export type CredentialNotice = Parameters<InterServerEvents['auth:notice']>[0];
+
+/** What one node tells the others so that their caches and sockets follow a change. */
+export type NodeNotice =
+  | { kind: 'credentials'; notice: CredentialNotice }
+  | { kind: 'friends'; pair: [string, string] }
+  | { kind: 'group'; groupId: string };
+
+/**
+ * Cross-node fan-out, the Socket.IO side of a deployment (Centrifuge's Broker, for rooms):
+ * - `bind` joins this node's Socket.IO server to the deployment's other nodes, so that an emit to a
+ *   room reaches the sockets in that room on every node;
+ * - `publish` carries a new message to user rooms on every node (the hot path: an implementation
+ *   may batch the messages of one event-loop turn);
+ * - `notify` tells the other nodes of a change; it resolves when they confirmed (a group change)
+ *   or at once, and never rejects;
+ * - `onNotice` hears the other nodes' notices.
+ * The embedded deployment has one node: publish emits locally and there is nobody to notify.
+ */
+export interface Broker {
+  bind(io: ChatServer): Promise<void>;
+  publish(rooms: string[], except: string | null, message: Message): void;
+  notify(notice: NodeNotice): Promise<void>;
+  onNotice(fn: (notice: NodeNotice) => void): void;
+  close(): Promise<void>;
+}

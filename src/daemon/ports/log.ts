@@ -1,0 +1,54 @@
+import type { Message } from '../../protocol/index.js';
+import type { Lifecycle } from './lifecycle.js';
+
+/** A message before the log gives it a seq. */
+export type MessageDraft = Omit<Message, 'seq'>;
+
+/** What `append` made of a draft: the message as the log holds it, and whether it is new. */
+export interface Appended {
+  message: Message;
+  /** False when the log already had this (from, clientMsgId): `message` is the original, and nothing is delivered again. */
+  fresh: boolean;
+}
+
+/** A seq range. Without cursors: the most recent `limit`. With beforeSeq: the `limit` just before it. With afterSeq: the `limit` just after it. */
+export interface HistoryRange {
+  limit: number;
+  beforeSeq?: number;
+  afterSeq?: number;
+}
+
+/** A direct conversation with messages: its two members, its last seq and when it last moved. */
+export interface ConversationRecord {
+  conversationId: string;
+  members: [string, string];
+  lastSeq: number;
+  updatedAt: string;
+}
+
+/** Told after each batch the log commits (embedded) or produces (scale-out): its size and time. */
+export type BatchObserver = (size: number, ms: number) => void;
+
+/**
+ * The message log: it owns each conversation's order. Every send, of every kind on either
+ * deployment, goes through `append`; history and catch-up come from `read`.
+ * Every implementation passes test/daemon/ports/log.contract.ts.
+ */
+export interface MessageLog extends Lifecycle {
+  /**
+   * Assigns the conversation's next seq (dense, increasing), dedupes by (from, clientMsgId) across
+   * restarts and nodes, and resolves once the message is durable and readable through `read`.
+   * Rejects with a ChatError: CHAT_ERR_SHUTTING_DOWN, CHAT_ERR_UNAVAILABLE, CHAT_ERR_STORAGE_FULL.
+   */
+  append(draft: MessageDraft): Promise<Appended>;
+  /** The message a (from, clientMsgId) was accepted as, if any. */
+  lookup(from: string, clientMsgId: string): Promise<Message | null>;
+  /** A seq range of a conversation, oldest first (see HistoryRange). */
+  read(conversationId: string, range: HistoryRange): Promise<Message[]>;
+  /** A user's direct conversations with messages, most recent first, with their last seq. */
+  conversations(username: string): Promise<ConversationRecord[]>;
+  /** Resolves when everything appended so far is durable (at shutdown). */
+  flush(): Promise<void>;
+  /** Calls `fn` after each batch with its size and duration. */
+  observeBatches(fn: BatchObserver): void;
+}
