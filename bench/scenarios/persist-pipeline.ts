@@ -1,10 +1,10 @@
 /**
  * The persistence pipeline on its own: Kafka into MongoDB, with no chatd in front. It reaches the
- * engines only through their public API (`createEngines`, as chatd builds them from its config):
+ * deployment only through its factory (`createDeployment`, as chatd builds it from its config):
  * `total` messages are appended to a fresh deployment's scale-out log first (seq, dedupe and the
- * Kafka produce, with no persister running), then a second set of engines of that deployment, with
- * its persister, drains the topic into a fresh database. The figure is rows stored per second of
- * drain, counted by the persister and checked against the collection afterwards.
+ * Kafka produce, with no persister running), then a second instance of that deployment, with its
+ * persister, drains the topic into a fresh database. The figure is rows stored per second of
+ * drain, counted by the persister's metric and checked against the collection afterwards.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,12 +16,13 @@ import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { loadConfig } from '../../src/daemon/config.js';
 import { dropDeployment } from '../cleanup.js';
-import { createEngines, lifecycleOf, MESSAGE_INDEXES, PERSIST_WRITERS, type Engines } from '../../src/daemon/engines/index.js';
+import client from 'prom-client';
+import { createDeployment } from '../../src/daemon/deployments/index.js';
 
-export interface PipelineResult { messages: number; stored: number; produceSeconds: number; drainSeconds: number; perSec: number; conversations: number; batchSize: number; partitions: number; cpuUsPerDoc: Record<string, number> | null }
+export interface PipelineResult { writers: number; messages: number; stored: number; produceSeconds: number; drainSeconds: number; perSec: number; conversations: number; batchSize: number; partitions: number; cpuUsPerDoc: Record<string, number> | null }
 
-/** Engines of one throwaway deployment (its own database, topics, consumer group and Redis prefix), started but for the persister. */
-async function engines(id: string, dir: string, env: Record<string, string>): Promise<Engines> {
+/** One throwaway deployment (its own database, topics, consumer group and Redis prefix), not started yet. */
+function deployment(id: string, dir: string, env: Record<string, string>): ReturnType<typeof createDeployment> {
   const u = new URL(process.env.MONGODB_URI!);
   u.pathname = `/${id}`;
   const { config } = loadConfig({
@@ -31,14 +32,22 @@ async function engines(id: string, dir: string, env: Record<string, string>): Pr
       JWT_ACCESS_SECRET: `a-${id}-0123456789abcdef0123456789`, JWT_REFRESH_SECRET: `r-${id}-0123456789abcdef0123456789`, ...env,
     },
   });
-  const e = createEngines(config, pino({ level: 'error' }));
-  for (const part of lifecycleOf(e)) if (part !== e.persister) await part.start();
-  return e;
+  writers = config.persistConcurrency;
+  return createDeployment(config, pino({ level: 'error' }));
 }
 
-async function close(e: Engines) {
-  for (const part of lifecycleOf(e).reverse()) await part.close();
+/** Partitions the persister writes at once, as the configuration sets it. */
+let writers = 0;
+
+/** Messages the deployment's persister has taken off Kafka (stored or dead-lettered), from its own metric. */
+async function persisted(registry: client.Registry): Promise<number> {
+  const m = registry.getSingleMetric('chatd_persister_messages_total');
+  if (!m) throw new Error('the deployment registered no chatd_persister_messages_total');
+  return (await m.get()).values.reduce((n, v) => n + v.value, 0);
 }
+
+/** The message collection's indexes, as the last pipeline run's deployment made them. */
+let messageIndexes: { key: Record<string, unknown>; name?: string; unique?: boolean; partialFilterExpression?: unknown }[] = [];
 
 export async function persistPipeline(opts: { total: number; conversations: number; batchSize: number; partitions: number }): Promise<PipelineResult> {
   const id = `benchpipe${Date.now().toString(36)}`;
@@ -46,7 +55,8 @@ export async function persistPipeline(opts: { total: number; conversations: numb
   const settings = { KAFKA_PARTITIONS: String(opts.partitions), CHAT_PERSIST_BATCH: String(opts.batchSize) };
 
   // Appended first with no persister running, so the drain measures the consumer and the store alone.
-  const writer = await engines(id, dir, { ...settings, CHAT_PERSISTER: 'false' });
+  const writer = deployment(id, dir, { ...settings, CHAT_PERSISTER: 'false' });
+  await writer.start();
   const t0 = performance.now();
   const chunk = 2000;
   for (let i = 0; i < opts.total; i += chunk) {
@@ -60,28 +70,32 @@ export async function persistPipeline(opts: { total: number; conversations: numb
     await Promise.all(appends);
   }
   const produceSeconds = (performance.now() - t0) / 1000;
-  await close(writer);
+  await writer.close();
 
-  const reader = await engines(id, dir, settings);
-  const persister = reader.persister!;
+  // The drain includes the reader's connecting (a few ms of the seconds it takes).
+  const reader = deployment(id, dir, settings);
+  const registry = new client.Registry();
+  reader.registerMetrics(registry);
   const cpu0 = engineCpu();
   const node0 = process.cpuUsage();
   const t1 = performance.now();
-  await persister.start();
-  while (persister.stored + persister.deadLettered < opts.total) await new Promise((r) => setTimeout(r, 20));
+  await reader.start();
+  while ((await persisted(registry)) < opts.total) await new Promise((r) => setTimeout(r, 20));
   const drainSeconds = (performance.now() - t1) / 1000;
   const cpuUsPerDoc = perDoc(cpu0, engineCpu(), process.cpuUsage(node0), opts.total, 'persister');
-  await close(reader);
+  await reader.close();
 
   // Count the rows themselves, not the persister's tally (one scan of the collection).
   const u = new URL(process.env.MONGODB_URI!);
   u.pathname = `/${id}`;
   const conn = await mongoose.createConnection(u.toString()).asPromise();
   const stored = await conn.collection('messages').countDocuments({});
+  // The indexes the deployment made, for the raw ceiling to write against the same ones.
+  messageIndexes = (await conn.collection('messages').indexes()).filter((ix) => ix.name !== '_id_');
   await conn.close();
   await dropDeployment({ mongodbUri: u.toString(), redisPrefix: `${id}:`, topics: [`${id}.messages`, `${id}.dlq`], groupId: `${id}-persister` });
   fs.rmSync(dir, { recursive: true, force: true });
-  return { messages: opts.total, stored, produceSeconds: round(produceSeconds), drainSeconds: round(drainSeconds), perSec: Math.round(opts.total / drainSeconds), conversations: opts.conversations, batchSize: opts.batchSize, partitions: opts.partitions, cpuUsPerDoc };
+  return { writers, messages: opts.total, stored, produceSeconds: round(produceSeconds), drainSeconds: round(drainSeconds), perSec: Math.round(opts.total / drainSeconds), conversations: opts.conversations, batchSize: opts.batchSize, partitions: opts.partitions, cpuUsPerDoc };
 }
 
 const round = (s: number) => Math.round(s * 100) / 100;
@@ -92,12 +106,13 @@ const round = (s: number) => Math.round(s * 100) / 100;
  * `batchSize`, by as many writers at once as the persister has (one per partition it
  * consumes concurrently), with no Kafka and no chatd code in the way.
  */
-export async function rawInsertCeiling(opts: { total: number; conversations: number; batchSize: number }): Promise<{ messages: number; seconds: number; perSec: number; writers: number; cpuUsPerDoc: Record<string, number> | null }> {
+export async function rawInsertCeiling(opts: { total: number; conversations: number; batchSize: number; writers: number }): Promise<{ messages: number; seconds: number; perSec: number; writers: number; cpuUsPerDoc: Record<string, number> | null }> {
   const u = new URL(process.env.MONGODB_URI!);
   u.pathname = `/benchraw${Date.now().toString(36)}`;
   const conn = await mongoose.createConnection(u.toString()).asPromise();
   const col = conn.collection('messages');
-  for (const [keys, options] of MESSAGE_INDEXES) await col.createIndex(keys, options);
+  if (messageIndexes.length === 0) throw new Error('run persistPipeline first: the raw ceiling copies the indexes its deployment made');
+  for (const { key, name, unique, partialFilterExpression } of messageIndexes) await col.createIndex(key as never, { name, unique, ...(partialFilterExpression ? { partialFilterExpression: partialFilterExpression as never } : {}) });
   const seqs = new Array<number>(opts.conversations).fill(0);
   const batches: Record<string, unknown>[][] = [];
   for (let i = 0; i < opts.total; i += opts.batchSize) {
@@ -114,14 +129,14 @@ export async function rawInsertCeiling(opts: { total: number; conversations: num
   const node0 = process.cpuUsage();
   const t0 = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: PERSIST_WRITERS }, async () => {
+  await Promise.all(Array.from({ length: opts.writers }, async () => {
     while (next < batches.length) await col.insertMany(batches[next++]! as never[], { ordered: false });
   }));
   const seconds = (performance.now() - t0) / 1000;
   const cpuUsPerDoc = perDoc(cpu0, engineCpu(), process.cpuUsage(node0), opts.total, 'driver');
   await conn.dropDatabase();
   await conn.close();
-  return { messages: opts.total, seconds: round(seconds), perSec: Math.round(opts.total / seconds), writers: PERSIST_WRITERS, cpuUsPerDoc };
+  return { messages: opts.total, seconds: round(seconds), perSec: Math.round(opts.total / seconds), writers: opts.writers, cpuUsPerDoc };
 }
 
 /** CPU µs per document of each local engine process and of this process (named `self`), between two readings. */

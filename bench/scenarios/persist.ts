@@ -43,10 +43,12 @@ export async function persistScenario(targets: Target[]) {
   if (targets.includes('chatd-scaleout')) {
     const { persistPipeline, rawInsertCeiling } = await import('./persist-pipeline.js');
     const total = quick ? 2000 : 100_000;
-    const raw = await rawInsertCeiling({ total, conversations: 50, batchSize: 5000 });
+    // The pipeline first: the raw ceiling writes against the indexes its deployment made, with as
+    // many writers as its persister runs.
+    const r = await persistPipeline({ total, conversations: 50, batchSize: 5000, partitions: 6 });
+    const raw = await rawInsertCeiling({ total, conversations: 50, batchSize: 5000, writers: r.writers });
     out['mongodb-raw-insert'] = raw;
     console.log(`persist mongodb-raw-insert ${raw.messages} documents bulk-inserted straight through the driver by ${raw.writers} writers in ${raw.seconds}s = ${raw.perSec}/s (the engine's ceiling here)${raw.cpuUsPerDoc ? `; ${cpuPerDocText(raw.cpuUsPerDoc)}` : ''}`);
-    const r = await persistPipeline({ total, conversations: 50, batchSize: 5000, partitions: 6 });
     // Both runs saturate the same cores, so the ratio cannot exceed what they cost per document in
     // all (the engines, the broker and the writing process): that bound is reported beside it.
     const cpuSum = (cpu: Record<string, number> | null) => (cpu ? Object.values(cpu).reduce((a, b) => a + b, 0) : null);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the tools the deployment checks (test/services/deploy.test.ts) run, from the registries
+# Builds the tools the deployment checks (test/real-engines/deploy.test.ts) run, from the registries
 # this machine reaches, into .ci/deploy-tools, and writes their paths to .ci/deploy-tools/env:
 #   composecheck  compose-go (what docker compose loads files with), from the Go module proxy
 #   helm          Helm 3, from the Go module proxy
@@ -7,8 +7,8 @@
 #   kubernetes-validate  the Kubernetes OpenAPI schemas per version, from PyPI, in a venv
 #   systemd-analyze  Debian's systemd, for the unit example
 # and the third-party peers the services suite talks to chatd through:
-#   haproxy          Debian's HAProxy, running deploy/haproxy/chatd.cfg (test/services/proxy.test.ts)
-#   python-socketio  from PyPI, in the same venv, running examples/echo_bot.py (test/services/python-bot.test.ts)
+#   haproxy          Debian's HAProxy, running deploy/haproxy/chatd.cfg (test/real-engines/proxy.test.ts)
+#   python-socketio  from PyPI, in the same venv, running examples/echo_bot.py (test/real-engines/python-bot.test.ts)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="$PWD/.ci/deploy-tools"

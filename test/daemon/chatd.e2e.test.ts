@@ -189,9 +189,16 @@ describe('chatd process', () => {
     const ok = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], {});
     expect(await ok.exited).toBe(0);
     expect(ok.lines.filter(Boolean).map((l) => l.split(':')[0])).toEqual(['ok   store', 'ok   cache', 'ok   log']);
-    const bad = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], { REDIS_URL: 'redis://127.0.0.1:1', JWT_ACCESS_SECRET: 'a'.repeat(40), JWT_REFRESH_SECRET: 'r'.repeat(40) });
+    // A database file that is not one: the store fails, the others are probed still.
+    const broken = tmpDir();
+    fs.writeFileSync(path.join(broken, 'chat.db'), Buffer.alloc(8192, 0x5a), { mode: 0o600 });
+    const bad = spawnProc(CHATD_BIN, ['check', '--data-dir', broken], {});
     expect(await bad.exited).toBe(1);
-    expect(bad.lines.join('\n')).toMatch(/ok   store: sqlite[\s\S]*FAIL cache: redis/);
+    expect(bad.lines.join('\n')).toMatch(/FAIL store: sqlite[\s\S]*ok   cache: memory/);
+    // Redis alone is no deployment (the embedded one with Redis presence was removed): a configuration error.
+    const redisOnly = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], { REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(await redisOnly.exited).toBe(2);
+    expect(redisOnly.lines.join('\n')).toMatch(/REDIS_URL.*MONGODB_URI and KAFKA_BROKERS/);
     // MongoDB holds messages only behind Kafka (the scale-out log): alone, it is a configuration error.
     const mongoOnly = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], { MONGODB_URI: 'mongodb://127.0.0.1:1/chat' });
     expect(await mongoOnly.exited).toBe(2);

@@ -6,7 +6,7 @@ import { tmpDir } from '../support/daemon.js';
 
 describe('config', () => {
   it('derives its type from the settings table (checked by tsc in pretest)', () => {
-    expectTypeOf<Config['store']>().toEqualTypeOf<'sqlite' | 'mongodb'>();
+    expectTypeOf<Config['deployment']>().toEqualTypeOf<'embedded' | 'scaleout'>();
     expectTypeOf<Config['port']>().toEqualTypeOf<number>();
     expectTypeOf<Config['allowedOrigins']>().toEqualTypeOf<string[]>();
     expectTypeOf<Config['mongodbUri']>().toEqualTypeOf<string | undefined>();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChatError } from '../../src/protocol/index.js';
 import { classify } from '../../src/daemon/errors.js';
-import { EngineUnavailableError, SeqConflictError, StorageFullError, toEngineError } from '../../src/daemon/engines/errors.js';
+import { EngineUnavailableError, SeqConflictError, StorageFullError, toEngineError } from '../../src/daemon/ports/errors.js';
 
 describe('typed engine errors', () => {
   it('recognises the drivers’ errors once, by kind', () => {

@@ -1,7 +1,7 @@
 /**
  * The dashboard and alert rules in deploy/ refer only to metrics chatd exports: every chatd_*
  * name in them is in a real embedded chatd's /metrics (the scale-out backlog gauge, which only a
- * scale-out node exports, is checked on one in test/services/two-nodes.test.ts).
+ * scale-out node exports, is checked on one in test/real-engines/two-nodes.test.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';

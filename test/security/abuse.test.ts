@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import type { ChatError, Message, ReceiptEvent } from '../../src/protocol/index.js';
 import { dmConversationId } from '../../src/protocol/index.js';
-import { befriend, emit, openSocket, registerUser, sleep, startDaemon, type TestDaemon } from '../support/daemon.js';
+import { befriend, databaseOf, emit, openSocket, registerUser, sleep, startDaemon, type TestDaemon } from '../support/daemon.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -25,7 +25,7 @@ describe('5. listing conversations', () => {
     for (let base = 0; base < N; base += 5000) {
       const batch: Message[] = [];
       for (let i = 1; i <= 5000; i++) batch.push({ id: uuidv7(), seq: base + i, conversationId: conv, from: b.name, to: a.name, text: `unread ${base + i}`, kind: 'user', createdAt: at });
-      await d.daemon.engines.store.insertMessages(batch);
+      await databaseOf(d.daemon).insertMessages(batch);
     }
     // b sends one more, then a answers having read up to 10: unread counts the messages after
     // a user's read marker or their own last message, whichever is later.
@@ -144,7 +144,7 @@ describe('6. receipt:update', () => {
     const conv = dmConversationId(a.name, b.name);
     let last = 0;
     for (let i = 0; i < 200; i++) last = (await b.api.sendRest({ to: a.name, text: `x${i}` })).seq;
-    const store = d.daemon.engines.store;
+    const store = databaseOf(d.daemon);
     let writes = 0;
     const orig = store.setReceipts.bind(store);
     store.setReceipts = async (marks) => { writes += marks.filter((m) => m.username === a.name).length; return orig(marks); };

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { openSqlite } from '../../src/daemon/engines/sqlite-driver.js';
+import { openSqlite } from '../../src/daemon/deployments/embedded/sqlite-driver.js';
 import path from 'node:path';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
 import type { ChatError } from '../../src/protocol/index.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message, SyncResult, TypingEvent } from '../../src/protocol/index.js';
 import { staticCredentials } from '../../src/client/api.js';
 import { connect, MessageStream } from '../../src/client/socket.js';
-import { befriend, emit, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket, type TestUser } from '../support/daemon.js';
+import { befriend, databaseOf, emit, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket, type TestUser } from '../support/daemon.js';
 
 const FLOODER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../support/flooder.mjs');
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
@@ -105,7 +105,7 @@ describe('25.2 message:sync is bounded as a whole, paged, and rate limited', () 
       const view = await user.api.createGroup(`sync${g}x${user.name}`.slice(0, 32), [flooder.name]);
       const batch: Message[] = [];
       for (let i = 2; i <= 32; i++) batch.push({ id: uuidv7(), seq: i, conversationId: view.conversationId, from: user.name, to: view.conversationId, text: `${g}:${i}:`.padEnd(4000, 'x'), kind: 'user', createdAt: at });
-      await d.daemon.engines.store.insertMessages(batch);
+      await databaseOf(d.daemon).insertMessages(batch);
       total += 32;
     }
   }, 120_000);

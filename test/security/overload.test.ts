@@ -1,7 +1,7 @@
 /**
  * Issue 25, item 12, on the embedded node: offered more than it can take, it sheds the rest with
  * coded answers, stays up, stores every acknowledged message once, and sends normally afterwards.
- * (The scale-out node: test/services/overload.test.ts.)
+ * (The scale-out node: test/real-engines/overload.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpDir } from '../support/daemon.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Ack, Message } from '../../src/protocol/index.js';
 import { dmConversationId, LIMITS } from '../../src/protocol/index.js';
-import { befriend, emit, openSocket, registerUser, startDaemon, tmpDir, waitFor, type TestDaemon } from '../support/daemon.js';
+import { befriend, databaseOf, emit, openSocket, registerUser, startDaemon, tmpDir, waitFor, type TestDaemon } from '../support/daemon.js';
 import { spawnChatd } from '../support/procs.js';
 
 const modes = (dir: string) => Object.fromEntries([['.', fs.statSync(dir).mode & 0o777], ...fs.readdirSync(dir).map((f) => [f, fs.statSync(path.join(dir, f)).mode & 0o777])].map(([k, v]) => [k, (v as number).toString(8)]));
@@ -89,7 +89,7 @@ describe('8. a full disk', () => {
     await waitFor(async () => (await fetch(new URL('/readyz', d.url))).status === 200, 10_000);
     const after = await emit<Message>(s, 'message:send', { to: b.name, text: 'after' });
     expect(after.ok).toBe(true);
-    const stored = await d.daemon.engines.store.history(dmConversationId(a.name, b.name), { limit: 500 });
+    const stored = await databaseOf(d.daemon).history(dmConversationId(a.name, b.name), { limit: 500 });
     console.log(`acked while filling: ${acked}; stored: ${stored.length - 2} (+ before and after)`);
     expect(stored.length).toBe(acked + 2);
     s.close();

@@ -4,10 +4,10 @@
  * Env: MONGODB_URI, KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_DLQ_TOPIC, KAFKA_GROUP_ID, REDIS_URL, CHAT_REDIS_PREFIX.
  */
 import { createLogger } from '../../src/daemon/logger.js';
-import { MongoStore } from '../../src/daemon/engines/mongo-store.js';
-import { RedisCache } from '../../src/daemon/engines/redis-cache.js';
-import { DlqIndex } from '../../src/daemon/log/failed-store.js';
-import { KafkaPersister } from '../../src/daemon/log/kafka-persister.js';
+import { MongoStore } from '../../src/daemon/deployments/scaleout/mongo-store.js';
+import { RedisCache } from '../../src/daemon/deployments/scaleout/redis-cache.js';
+import { DlqIndex } from '../../src/daemon/deployments/scaleout/failed-store.js';
+import { KafkaPersister } from '../../src/daemon/deployments/scaleout/kafka-persister.js';
 
 const e = process.env;
 const store = new MongoStore(e.MONGODB_URI!);
@@ -15,7 +15,7 @@ const cache = new RedisCache(e.REDIS_URL!, e.CHAT_REDIS_PREFIX!);
 await store.start();
 await cache.start();
 const persister = new KafkaPersister(
-  { brokers: e.KAFKA_BROKERS!.split(','), clientId: 'crasher', topic: e.KAFKA_TOPIC!, dlqTopic: e.KAFKA_DLQ_TOPIC!, groupId: e.KAFKA_GROUP_ID!, partitions: 3, replicationFactor: 0, batchSize: 100_000, lingerMs: 500 },
+  { brokers: e.KAFKA_BROKERS!.split(','), clientId: 'crasher', topic: e.KAFKA_TOPIC!, dlqTopic: e.KAFKA_DLQ_TOPIC!, groupId: e.KAFKA_GROUP_ID!, partitions: 3, replicationFactor: 0, batchSize: 100_000, lingerMs: 500, concurrency: 3 },
   store, new DlqIndex(cache.client, e.CHAT_REDIS_PREFIX!), createLogger('silent'),
 );
 persister.afterWrite = async (messages) => {

@@ -7,7 +7,7 @@ import { createDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import { createLogger } from '../../src/daemon/logger.js';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
 import type { Ack, AuthResult, ClientToServerEvents, Message, ServerToClientEvents } from '../../src/protocol/index.js';
-import type { Store } from '../../src/daemon/engines/types.js';
+import type { Database, MessageArchive } from '../../src/daemon/deployments/archive.js';
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -100,8 +100,16 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
   }
 }
 
+/**
+ * The database behind a daemon's deployment (SQLite or MongoDB), with its message archive: to seed
+ * and count rows without going through chatd. Both deployments fill the account port with it.
+ */
+export function databaseOf(daemon: Daemon): Database {
+  return daemon.deployment.accounts as unknown as Database;
+}
+
 /** Every stored message of a conversation, oldest first, through the store itself. */
-export async function storedAll(store: Pick<Store, 'history'>, conversationId: string): Promise<Message[]> {
+export async function storedAll(store: Pick<MessageArchive, 'history'>, conversationId: string): Promise<Message[]> {
   const out: Message[] = [];
   for (let after = 0; ;) {
     const page = await store.history(conversationId, { limit: 500, afterSeq: after });

@@ -1,11 +1,11 @@
 import { createLogger } from '../../src/daemon/logger.js';
-import { MongoStore } from '../../src/daemon/engines/mongo-store.js';
-import { RedisCache } from '../../src/daemon/engines/redis-cache.js';
-import { DlqIndex, FailedStore } from '../../src/daemon/log/failed-store.js';
-import { ScaleOutLog } from '../../src/daemon/log/scaleout-log.js';
-import type { MessageDraft } from '../../src/daemon/engines/types.js';
-import type { MessageLog } from '../../src/daemon/log/types.js';
-import { KafkaPersister } from '../../src/daemon/log/kafka-persister.js';
+import { MongoStore } from '../../src/daemon/deployments/scaleout/mongo-store.js';
+import { RedisCache } from '../../src/daemon/deployments/scaleout/redis-cache.js';
+import { DlqIndex, FailedStore } from '../../src/daemon/deployments/scaleout/failed-store.js';
+import { ScaleOutLog } from '../../src/daemon/deployments/scaleout/scaleout-log.js';
+import type { MessageDraft } from '../../src/daemon/ports/index.js';
+import type { MessageLog } from '../../src/daemon/ports/log.js';
+import { KafkaPersister } from '../../src/daemon/deployments/scaleout/kafka-persister.js';
 import { isolation } from './services.js';
 
 const log = createLogger(process.env.CHAT_TEST_LOG ?? 'silent');
@@ -36,7 +36,7 @@ export async function kafkaRig(tag: string, base: { MONGODB_URI: string; REDIS_U
       return l;
     },
     async persister() {
-      const p = new KafkaPersister({ ...settings, batchSize: 500, lingerMs: 20 }, store, dlq, log);
+      const p = new KafkaPersister({ ...settings, batchSize: 500, lingerMs: 20, concurrency: 3 }, store, dlq, log);
       await p.start();
       persisters.push(p);
       return p;

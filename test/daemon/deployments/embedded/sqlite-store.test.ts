@@ -1,14 +1,14 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
-import { openSqlite } from '../../../src/daemon/engines/sqlite-driver.js';
+import { openSqlite } from '../../../../src/daemon/deployments/embedded/sqlite-driver.js';
 import { describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
-import { SqliteStore } from '../../../src/daemon/engines/sqlite-store.js';
-import type { CheckpointEvent } from '../../../src/daemon/engines/types.js';
-import { CHECKPOINTER_NICE } from '../../../src/daemon/engines/thread-priority.js';
-import { tmpDir } from '../../support/daemon.js';
-import { storeContract } from './store.contract.js';
+import { SqliteStore } from '../../../../src/daemon/deployments/embedded/sqlite-store.js';
+import type { CheckpointEvent } from '../../../../src/daemon/deployments/embedded/sqlite-threads.js';
+import { CHECKPOINTER_NICE } from '../../../../src/daemon/deployments/embedded/thread-priority.js';
+import { tmpDir } from '../../../support/daemon.js';
+import { storeContract } from '../../ports/store.contract.js';
 
 storeContract('sqlite', async () => {
   const s = new SqliteStore(path.join(tmpDir(), 'chat.db'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jittered } from '../../../src/daemon/log/backoff.js';
+import { jittered } from '../../../../src/daemon/deployments/scaleout/backoff.js';
 
 describe('retry delays are spread, so nodes do not retry in lockstep after an outage', () => {
   it('stays within [0.5, 1.5) of the delay', () => {

@@ -2,8 +2,8 @@ import mongoose from 'mongoose';
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/index.js';
-import { MongoStore } from '../../src/daemon/engines/mongo-store.js';
-import { storeContract } from '../daemon/engines/store.contract.js';
+import { MongoStore } from '../../src/daemon/deployments/scaleout/mongo-store.js';
+import { storeContract } from '../daemon/ports/store.contract.js';
 import { services } from './env.js';
 
 const env = services('MONGODB_URI');

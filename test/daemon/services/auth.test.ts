@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import jwt from 'jsonwebtoken';
-import { ApiClient, staticCredentials } from '../../src/client/api.js';
-import { ChatError } from '../../src/protocol/index.js';
-import { loadConfig } from '../../src/daemon/config.js';
-import { befriend, openSocket, registerUser, startDaemon, uniqueName, type TestDaemon } from '../support/daemon.js';
+import { ApiClient, staticCredentials } from '../../../src/client/api.js';
+import { ChatError } from '../../../src/protocol/index.js';
+import { loadConfig } from '../../../src/daemon/config.js';
+import { befriend, openSocket, registerUser, startDaemon, uniqueName, type TestDaemon } from '../../support/daemon.js';
 
 let d: TestDaemon;
 let secret: string;

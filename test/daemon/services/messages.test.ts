@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Ack, Message } from '../../src/protocol/index.js';
-import { connect, MessageStream, sendDurable } from '../../src/client/socket.js';
-import { staticCredentials } from '../../src/client/api.js';
-import { befriend, nextEvents, openSocket, registerUser, sleep, startDaemon, waitFor, type TestDaemon, type TestSocket, type TestUser } from '../support/daemon.js';
+import type { Ack, Message } from '../../../src/protocol/index.js';
+import { connect, MessageStream, sendDurable } from '../../../src/client/socket.js';
+import { staticCredentials } from '../../../src/client/api.js';
+import { befriend, nextEvents, openSocket, registerUser, sleep, startDaemon, waitFor, type TestDaemon, type TestSocket, type TestUser } from '../../support/daemon.js';
 
 let d: TestDaemon;
 beforeAll(async () => { d = await startDaemon({ CHAT_MESSAGE_RATE_LIMIT: '100000' }); });

@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Cache } from '../../../src/daemon/engines/types.js';
+import type { Lifecycle, Limits, Presence } from '../../../src/daemon/ports/index.js';
 
-/** The contract every Cache implementation passes; run unchanged against memory and Redis. */
+type Cache = Lifecycle & Limits & Presence;
+
+/** The contracts of the limits and presence ports, which one engine fills on each deployment; run unchanged on memory (embedded) and Redis (scale-out). */
 export function cacheContract(name: string, make: () => Promise<Cache>, cleanup: (c: Cache) => Promise<void> = (c) => c.close()) {
-  describe(`Cache contract: ${name}`, () => {
+  describe(`Limits and Presence contract: ${name}`, () => {
     let cache: Cache;
     const k = (s: string) => `${s}:${Math.random().toString(36).slice(2)}`;
     beforeEach(async () => { cache = await make(); });

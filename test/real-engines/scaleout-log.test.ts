@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Message } from '../../src/protocol/index.js';
-import { draft, logContract } from '../daemon/log/log.contract.js';
+import { draft, logContract } from '../daemon/ports/log.contract.js';
 import { waitFor } from '../support/daemon.js';
 import { append, kafkaRig } from '../support/kafka-rig.js';
 import { generatedDocuments } from '../support/documents.js';

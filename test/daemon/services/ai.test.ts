@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ack, AiChunkEvent, Message } from '../../src/protocol/index.js';
-import { toContents } from '../../src/daemon/services/ai.js';
-import { startFakeGemini } from '../support/fake-gemini.js';
-import { befriend, nextEvents, openSocket, registerUser, startDaemon, waitFor, type TestDaemon, type TestSocket } from '../support/daemon.js';
+import type { Ack, AiChunkEvent, Message } from '../../../src/protocol/index.js';
+import { toContents } from '../../../src/daemon/services/ai.js';
+import { startFakeGemini } from '../../support/fake-gemini.js';
+import { befriend, nextEvents, openSocket, registerUser, startDaemon, waitFor, type TestDaemon, type TestSocket } from '../../support/daemon.js';
 
 function send(s: TestSocket, payload: unknown): Promise<Ack<Message>> {
   return (s.timeout(10_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<Message>> }).emitWithAck('message:send', payload);

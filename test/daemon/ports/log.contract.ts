@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
-import type { MessageDraft, Store } from '../../../src/daemon/engines/types.js';
-import type { MessageLog } from '../../../src/daemon/log/types.js';
+import type { MessageDraft, MessageLog } from '../../../src/daemon/ports/index.js';
+import type { MessageArchive } from '../../../src/daemon/deployments/archive.js';
 import { storedAll, waitFor } from '../../support/daemon.js';
 
 export interface LogFixture {
   log: MessageLog;
   /** Where the log's messages end up as rows (at once, or when the persister has them). */
-  store: Store;
+  store: MessageArchive;
   /** A second log over the same durable state, as after a restart or on another node. */
   reopen(): Promise<MessageLog>;
   cleanup(): Promise<void>;

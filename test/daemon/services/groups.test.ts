@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatError, type Ack, type GroupEvent, type Message, type ReceiptEvent, type SyncResult, type TypingEvent } from '../../src/protocol/index.js';
-import { befriend, nextEvents, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket, type TestUser, errorCode } from '../support/daemon.js';
+import { ChatError, type Ack, type GroupEvent, type Message, type ReceiptEvent, type SyncResult, type TypingEvent } from '../../../src/protocol/index.js';
+import { befriend, nextEvents, openSocket, registerUser, sleep, startDaemon, type TestDaemon, type TestSocket, type TestUser, errorCode } from '../../support/daemon.js';
 
 let d: TestDaemon;
 beforeAll(async () => { d = await startDaemon({ CHAT_MESSAGE_RATE_LIMIT: '100000', CHAT_GROUP_RATE_LIMIT: '100000' }); });

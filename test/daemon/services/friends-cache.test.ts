@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryCache } from '../../src/daemon/engines/memory-cache.js';
-import { SqliteStore } from '../../src/daemon/engines/sqlite-store.js';
-import { FRIENDSHIP_CACHE_MS, FriendService } from '../../src/daemon/services/friends.js';
+import { MemoryCache } from '../../../src/daemon/deployments/embedded/memory-cache.js';
+import { SqliteStore } from '../../../src/daemon/deployments/embedded/sqlite-store.js';
+import { FRIENDSHIP_CACHE_MS, FriendService } from '../../../src/daemon/services/friends.js';
 
 /** The send path's friendship cache, on a real SQLite store, with a clock the test moves. */
 describe('friendship cache on the send path', () => {
@@ -21,7 +21,7 @@ describe('friendship cache on the send path', () => {
     store = new SqliteStore(path.join(dir, 'chat.db'));
     await store.start();
     now = 1_000_000;
-    friends = new FriendService(store, new MemoryCache(), () => now);
+    friends = new FriendService(store, store, new MemoryCache(), () => now);
     await store.addFriendEdge('ann', 'bob', at());
     await store.addFriendEdge('bob', 'ann', at());
   });
@@ -63,7 +63,7 @@ describe('friendship cache on the send path', () => {
     const gate = new Promise<void>((r) => { release = r; });
     let reads = 0;
     const slow = new Proxy(store, { get: (t, k) => (k === 'hasFriendEdge' ? async (a: string, b: string) => { const v = await t.hasFriendEdge(a, b); if (++reads === 2) await gate; return v; } : Reflect.get(t, k, t)) });
-    const racing = new FriendService(slow, new MemoryCache(), () => now);
+    const racing = new FriendService(slow, slow, new MemoryCache(), () => now);
     const reading = racing.areFriends('ann', 'bob'); // reads both edges as they are (friends); the second answer is held
     await settle();
     await store.removeFriendEdges('ann', 'bob');
@@ -78,7 +78,7 @@ describe('friendship cache on the send path', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
     const slow = new Proxy(store, { get: (t, k) => (k === 'listFriendEdges' ? async (u: string) => { const v = await t.listFriendEdges(u); await gate; return v; } : Reflect.get(t, k, t)) });
-    const racing = new FriendService(slow, new MemoryCache(), () => now);
+    const racing = new FriendService(slow, slow, new MemoryCache(), () => now);
     const reading = racing.friendNames('ann');
     await settle();
     await store.removeFriendEdges('ann', 'bob');

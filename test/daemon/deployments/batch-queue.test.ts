@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { GroupQueue } from '../../../src/daemon/log/group-queue.js';
+import { BatchQueue } from '../../../src/daemon/deployments/batch-queue.js';
 
-describe('GroupQueue', () => {
+describe('BatchQueue', () => {
   it('gathers everything pushed while a group is in process into the next group, and reports each group', async () => {
     const groups: number[][] = [];
     const observed: number[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
-    const q = new GroupQueue<number, number>(async (group) => {
+    const q = new BatchQueue<number, number>(async (group) => {
       groups.push(group.map((p) => p.item));
       if (groups.length === 1) await gate;
       for (const p of group) p.resolve(p.item * 10);
@@ -32,7 +32,7 @@ describe('GroupQueue', () => {
 
   it('rejects every member of a group whose write throws, and carries on with the next', async () => {
     let fail = true;
-    const q = new GroupQueue<string, string>(async (group) => {
+    const q = new BatchQueue<string, string>(async (group) => {
       if (fail) { fail = false; throw new Error('disk full'); }
       for (const p of group) p.resolve(p.item);
     });

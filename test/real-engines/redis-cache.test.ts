@@ -1,5 +1,5 @@
-import { RedisCache } from '../../src/daemon/engines/redis-cache.js';
-import { cacheContract } from '../daemon/engines/cache.contract.js';
+import { RedisCache } from '../../src/daemon/deployments/scaleout/redis-cache.js';
+import { cacheContract } from '../daemon/ports/limits-presence.contract.js';
 import { services } from './env.js';
 
 const env = services('REDIS_URL');

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BUILTIN_FROM, openSqlite, sqliteCode, sqliteDriver } from '../../../src/daemon/engines/sqlite-driver.js';
-import { NativeModuleError, loadNative, withNative } from '../../../src/daemon/native.js';
-import { tmpDir } from '../../support/daemon.js';
+import { DEFAULT_BUILTIN_FROM, openSqlite, sqliteCode, sqliteDriver } from '../../../../src/daemon/deployments/embedded/sqlite-driver.js';
+import { NativeModuleError, loadNative, withNative } from '../../../../src/daemon/native.js';
+import { tmpDir } from '../../../support/daemon.js';
 
 const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
 const hasBuiltin = major > 22 || (major === 22 && minor >= 13);

@@ -4,9 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { Kafka, logLevel } from 'kafkajs';
 import { ROUTES, type Ack, type Message } from '../../src/protocol/index.js';
-import { consumerLag } from '../../src/daemon/log/kafka.js';
-import { MongoStore } from '../../src/daemon/engines/mongo-store.js';
-import { befriend, openSocket, registerUser, sleep, startDaemon, storedAll, waitFor, type TestSocket } from '../support/daemon.js';
+import { consumerLag } from '../../src/daemon/deployments/scaleout/kafka.js';
+import { MongoStore } from '../../src/daemon/deployments/scaleout/mongo-store.js';
+import { befriend, databaseOf, openSocket, registerUser, sleep, startDaemon, storedAll, waitFor, type TestSocket } from '../support/daemon.js';
 import { FerretDb, KafkaCluster, RedisServer, isolation } from '../support/services.js';
 import { runChat } from '../support/procs.js';
 import { documentedApi, servedDocuments } from '../support/documents.js';
@@ -86,13 +86,13 @@ if (env && libs && ferretBin) {
       const ackedAtKill = acked.size;
       const retries = await load;
       clearInterval(progress);
-      const store = d.daemon.engines.store as MongoStore;
+      const store = databaseOf(d.daemon) as MongoStore;
       const conv = [...acked.values()][0]!.conversationId;
       const diag = setInterval(() => {
         void (async () => {
           const n = (await storedAll(store, conv).catch(() => [])).length;
-          const st = await d.daemon.engines.ops.status().catch((e: Error) => e.message);
-          const h = await d.daemon.engines.persister?.health();
+          const st = await d.daemon.deployment.operations.status().catch((e: Error) => e.message);
+          const h = (await d.daemon.deployment.health()).persister;
           console.log(`  broker-kill persist: stored=${n} status=${JSON.stringify(st)} persister=${JSON.stringify(h)}`);
         })();
       }, 15_000);
@@ -140,7 +140,7 @@ if (env && libs && ferretBin) {
       await cluster.startNode(cluster.nodes[0]!);
       const replay = await runChat(['admin', 'failed', 'replay', '--all', '--json'], { env: { CHAT_CONFIG_DIR: cfg }, timeoutMs: 120_000 });
       const replayed = replay.code === 0 ? (JSON.parse(replay.stdout) as { replayed: string[] }).replayed.length : -1;
-      const store = d.daemon.engines.store as MongoStore;
+      const store = databaseOf(d.daemon) as MongoStore;
       const conv = [...acked.values()][0]!.conversationId;
       const stored = await waitFor(async () => { const all = await storedAll(store, conv); return all.length >= 1000 && all; }, 180_000, 500);
       const c = counts(`kafka down (${inFailed} in the failed store, replayed ${replayed})`, 1000, acked, stored);

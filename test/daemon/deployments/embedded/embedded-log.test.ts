@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
-import { EmbeddedLog } from '../../../src/daemon/log/embedded-log.js';
-import { SqliteStore } from '../../../src/daemon/engines/sqlite-store.js';
-import type { MessageDraft } from '../../../src/daemon/engines/types.js';
-import { tmpDir } from '../../support/daemon.js';
-import { logContract } from './log.contract.js';
+import { EmbeddedLog } from '../../../../src/daemon/deployments/embedded/embedded-log.js';
+import { SqliteStore } from '../../../../src/daemon/deployments/embedded/sqlite-store.js';
+import type { MessageDraft } from '../../../../src/daemon/ports/index.js';
+import { tmpDir } from '../../../support/daemon.js';
+import { logContract } from '../../ports/log.contract.js';
 
 logContract('embedded (sqlite)', async () => {
   const store = new SqliteStore(path.join(tmpDir(), 'chat.db'));
