@@ -1,17 +1,12 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from 'pino';
 import client from 'prom-client';
-import {
-  ChatError, ROUTES, httpBodyLimitFor, maxAdminIdsBytes, maxOtherBodyBytes,
-  changePasswordSchema, historyQuerySchema, idParamSchema, loginSchema, logoutSchema, refreshSchema, registerSchema, resetPasswordSchema, tokenCreateSchema, usernameParamSchema,
-  adminIdsSchema, groupAddSchema, groupCreateSchema, groupMemberParamSchema, groupParamSchema, groupRoleSchema, groupUpdateSchema, historyParamSchema,
-  type AdminStatus, type HealthReport,
-} from '../../protocol/index.js';
+import { ChatError, ROUTES, maxOtherBodyBytes, type HealthReport } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import { classify } from '../errors.js';
 import { requestIdFrom } from '../request-id.js';
-import { SECURITY_HEADERS, originAllowed, parse, reachedHost, tokenInQuery } from '../validation.js';
-import { publicUser, type AuthService, type Principal } from '../services/auth.js';
+import { SECURITY_HEADERS, originAllowed, reachedHost, tokenInQuery } from '../validation.js';
+import type { AuthService, Principal } from '../services/auth.js';
 import type { FriendService } from '../services/friends.js';
 import type { GroupService } from '../services/groups.js';
 import type { MessageService } from '../services/messages.js';

@@ -1,28 +1,17 @@
-import { loadNative } from '../native.js';
 import jwt from 'jsonwebtoken';
 import crypto from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { API_TOKEN_PREFIX, ChatError, RESERVED_USERNAMES, type ApiTokenCreated, type ApiTokenView, type AuthResult, type PasswordChanged, type PublicUser } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { AccountStore, Limits, UserRecord } from '../ports/index.js';
-import { rateLimited } from '../errors.js';
+import { CREDENTIAL_CACHE_MS, ExpiringMap } from './credential-cache.js';
+import { Passwords } from './passwords.js';
 
-// Native: a build that does not load says which module and how to fix it.
-const argon2 = loadNative<typeof import('argon2')>('argon2');
+export { CREDENTIAL_CACHE_MS };
 
-/** OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane. */
-export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 const ALG = 'HS256' as const;
 /** Refresh rows kept per session: the newest and a few used ones, so a recent reuse is still detected. */
 const REFRESH_ROWS_PER_SESSION = 10;
-/** The longest a (account, address) pair waits after failures. */
-const MAX_FAILURE_DELAY_MS = 15 * 60_000;
-
-/** Failure-counter keys; the account name is lowercased so case changes count as one account. */
-function failureKeys(ip: string, username: string) {
-  const u = username.toLowerCase();
-  return { pair: `authf:pair:${u}|${ip}`, address: `authf:ip:${ip}`, account: `authf:user:${u}` };
-}
 const ISSUER = 'chatd';
 
 export interface Principal {
@@ -46,40 +35,8 @@ export function publicUser(u: UserRecord): PublicUser {
 export interface CredentialNotice { userId: string; username: string; sessionIds?: string[]; all?: boolean; reason: 'revoked' | 'disabled' | 'changed' }
 export type RevocationListener = (e: CredentialNotice) => void;
 
-/**
- * How long a handshake reuses what it read of a user and a session. Every node forgets an entry
- * as soon as a revocation or change is announced (over Redis between nodes), so this is only the
- * bound when that announcement is lost.
- */
-export const CREDENTIAL_CACHE_MS = 30_000;
-/** Entries kept per cache, so a flood of distinct tokens cannot grow it without bound. */
-const CREDENTIAL_CACHE_MAX = 100_000;
-
-/** A map whose entries expire; when full it starts over (the store is always the fallback). */
-class ExpiringMap<V> {
-  private readonly m = new Map<string, { v: V; until: number }>();
-  constructor(private readonly ttlMs: number, private readonly now: () => number) {}
-  get(k: string): V | undefined {
-    const e = this.m.get(k);
-    if (!e) return undefined;
-    if (e.until > this.now()) return e.v;
-    this.m.delete(k);
-    return undefined;
-  }
-  set(k: string, v: V) {
-    if (this.m.size >= CREDENTIAL_CACHE_MAX) this.m.clear();
-    this.m.set(k, { v, until: this.now() + this.ttlMs });
-  }
-  delete(k: string) {
-    this.m.delete(k);
-  }
-  deleteWhere(f: (v: V) => boolean) {
-    for (const [k, e] of this.m) if (f(e.v)) this.m.delete(k);
-  }
-}
-
 export class AuthService {
-  private dummyHash?: Promise<string>;
+  private readonly passwords: Passwords;
   private readonly listeners: RevocationListener[] = [];
   private readonly touched = new Map<string, number>();
   /**
@@ -92,7 +49,8 @@ export class AuthService {
   /** Sessions (JWT families) and API tokens found active, with their user's id. */
   private readonly active: ExpiringMap<string>;
 
-  constructor(private readonly store: AccountStore, private readonly limits: Limits, private readonly config: Config, private readonly now: () => number = Date.now) {
+  constructor(private readonly store: AccountStore, limits: Limits, private readonly config: Config, private readonly now: () => number = Date.now) {
+    this.passwords = new Passwords(limits, config);
     this.users = new ExpiringMap(CREDENTIAL_CACHE_MS, now);
     this.active = new ExpiringMap(CREDENTIAL_CACHE_MS, now);
   }
@@ -125,6 +83,11 @@ export class AuthService {
     this.emitRevocation({ userId: user.id, username: user.username, reason: 'changed' });
   }
 
+  /** Rate limits any auth attempt (right or wrong) per client address; throws CHAT_ERR_RATE_LIMITED. */
+  limitAttempt(ip: string) {
+    return this.passwords.limitAttempt(ip);
+  }
+
   private async userById(id: string): Promise<UserRecord | null> {
     const cached = this.users.get(id);
     if (cached) return cached;
@@ -144,65 +107,17 @@ export class AuthService {
     return crypto.createHmac('sha256', this.config.jwtRefreshSecret).update(secret).digest('base64url');
   }
 
-  hashPassword(password: string) {
-    return argon2.hash(password, ARGON2_OPTIONS);
-  }
-
-  /** Rate limits any auth attempt (right or wrong) per client address; throws CHAT_ERR_RATE_LIMITED. */
-  async limitAttempt(ip: string) {
-    const r = await this.limits.rateLimit(`auth:ip:${ip}`, this.config.authRateLimit, this.config.authRateWindowSec * 1000);
-    if (!r.allowed) throw rateLimited(r);
-  }
-
-  /**
-   * Refuses a password attempt that comes too soon after failures. Failures are counted per
-   * (account, address), per address and per account. A pair past its free failures waits 1 s,
-   * then 2, 4… (up to 15 min); an address past its ceiling waits; and past the account's much
-   * higher ceiling, only addresses with a failure of their own for it are refused, so guesses
-   * from elsewhere never lock the owner out of a clean address.
-   */
-  private async guardPassword(ip: string, username: string) {
-    await this.limitAttempt(ip);
-    const k = failureKeys(ip, username);
-    const [held, pair, address, account] = await Promise.all([this.limits.holdGet(k.pair), this.limits.countGet(k.pair), this.limits.countGet(k.address), this.limits.countGet(k.account)]);
-    const window = this.config.authFailureWindowSec * 1000;
-    if (held > 0) throw new ChatError('CHAT_ERR_RATE_LIMITED', 'Too many wrong passwords from this address; wait before trying again', { retryAfterMs: held });
-    if (address >= this.config.authAddressFailures) throw new ChatError('CHAT_ERR_RATE_LIMITED', 'Too many wrong passwords from this address', { retryAfterMs: window });
-    if (account >= this.config.authAccountFailures && pair > 0) throw new ChatError('CHAT_ERR_RATE_LIMITED', 'Too many wrong passwords for this account', { retryAfterMs: window });
-  }
-
-  private async passwordFailed(ip: string, username: string) {
-    const k = failureKeys(ip, username);
-    const window = this.config.authFailureWindowSec * 1000;
-    const [pair] = await Promise.all([this.limits.countHit(k.pair, window), this.limits.countHit(k.address, window), this.limits.countHit(k.account, window)]);
-    const over = pair - this.config.authFreeFailures;
-    if (over > 0) await this.limits.holdSet(k.pair, Math.min(MAX_FAILURE_DELAY_MS, 1000 * 2 ** Math.min(20, over - 1)));
-  }
-
-  /** Verifies a password behind the failure guard; a wrong one is counted and refused. */
-  private async checkPassword(ip: string, username: string, hash: string | undefined, password: string, wrong: ChatError) {
-    await this.guardPassword(ip, username);
-    // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
-    this.dummyHash ??= this.hashPassword(crypto.randomBytes(16).toString('hex'));
-    const ok = await argon2.verify(hash ?? (await this.dummyHash), password).catch(() => false);
-    if (!ok || hash === undefined) {
-      await this.passwordFailed(ip, username);
-      throw wrong;
-    }
-    await this.limits.countClear(failureKeys(ip, username).pair);
-  }
-
   async register(username: string, password: string, device?: string): Promise<AuthResult> {
     if (RESERVED_USERNAMES.includes(username)) throw new ChatError('CHAT_ERR_USERNAME_RESERVED');
     if (await this.store.getUserByName(username)) throw new ChatError('CHAT_ERR_USERNAME_TAKEN');
-    const passwordHash = await this.hashPassword(password);
+    const passwordHash = await this.passwords.hash(password);
     const user = await this.store.createUser({ id: uuidv7(), username, passwordHash, createdAt: new Date(this.now()).toISOString() });
     return this.issueSession(user, uuidv7(), device);
   }
 
   async login(ip: string, username: string, password: string, device?: string): Promise<AuthResult> {
     const user = await this.store.getUserByName(username);
-    await this.checkPassword(ip, username, user?.passwordHash, password, new ChatError('CHAT_ERR_INVALID_CREDENTIALS'));
+    await this.passwords.check(ip, username, user?.passwordHash, password, new ChatError('CHAT_ERR_INVALID_CREDENTIALS'));
     if (user!.disabled) throw new ChatError('CHAT_ERR_ACCOUNT_DISABLED');
     return this.issueSession(user!, uuidv7(), device);
   }
@@ -307,8 +222,8 @@ export class AuthService {
    */
   async changePassword(principal: Principal, ip: string, current: string, next: string, keepTokens = false): Promise<PasswordChanged> {
     const wrong = new ChatError('CHAT_ERR_INVALID_CREDENTIALS', 'The current password is wrong');
-    await this.checkPassword(ip, principal.user.username, principal.user.passwordHash, current, wrong);
-    await this.store.updateUser(principal.user.id, { passwordHash: await this.hashPassword(next) });
+    await this.passwords.check(ip, principal.user.username, principal.user.passwordHash, current, wrong);
+    await this.store.updateUser(principal.user.id, { passwordHash: await this.passwords.hash(next) });
     const at = new Date(this.now()).toISOString();
     const keep = principal.via === 'jwt' ? principal.sessionId : undefined;
     const sessions = await this.store.revokeUserSessions(principal.user.id, at, keep);
@@ -327,7 +242,7 @@ export class AuthService {
 
   /** Admin reset: new password, every session and API token revoked. */
   async resetPassword(user: UserRecord, password: string) {
-    await this.store.updateUser(user.id, { passwordHash: await this.hashPassword(password) });
+    await this.store.updateUser(user.id, { passwordHash: await this.passwords.hash(password) });
     await this.endEverything(user, 'revoked');
   }
 
@@ -343,7 +258,7 @@ export class AuthService {
 
   /** Needs the current password, so a leaked API token cannot mint more. At most CHAT_MAX_API_TOKENS live tokens. */
   async createApiToken(principal: Principal, ip: string, name: string, password: string): Promise<ApiTokenCreated> {
-    await this.checkPassword(ip, principal.user.username, principal.user.passwordHash, password, new ChatError('CHAT_ERR_INVALID_CREDENTIALS', 'The password is wrong'));
+    await this.passwords.check(ip, principal.user.username, principal.user.passwordHash, password, new ChatError('CHAT_ERR_INVALID_CREDENTIALS', 'The password is wrong'));
     if ((await this.store.listApiTokens(principal.user.id)).length >= this.config.maxApiTokens) {
       throw new ChatError('CHAT_ERR_LIMIT_REACHED', `You have ${this.config.maxApiTokens} API tokens, the most allowed; revoke one first`);
     }

@@ -1,17 +1,15 @@
 import { v7 as uuidv7 } from 'uuid';
 import { ChatError, LIMITS, conversationMembers, dmConversationId, dmPeer, isGroupConversation, type AiChunkEvent, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import type { HistoryRange, Limits, MessageDraft, MessageLog, RateLimitResult, Receipt, ReceiptMark, ReceiptStore } from '../ports/index.js';
+import type { HistoryRange, Limits, MessageDraft, MessageLog, RateLimitResult, Receipt, ReceiptStore } from '../ports/index.js';
 import type { FriendService } from './friends.js';
 import { isoTime } from '../iso-time.js';
-import { rateLimited } from '../errors.js';
+import { ReceiptBuffer } from './receipt-buffer.js';
+import { SyncPage } from './sync-page.js';
+import { NO_GROUPS, type Fanout, type GroupDirectory } from './message-routes.js';
 
-/** Delivers server events to every socket of the named users, on any node. */
-export interface Fanout {
-  /** `except`: the connection that sent the message; it has the message in its ack already. */
-  message(usernames: string[], message: Message, except?: string): void;
-  aiChunk(usernames: string[], chunk: AiChunkEvent): void;
-}
+export type { Fanout, GroupDirectory };
+import { rateLimited } from '../errors.js';
 
 /** The per-sender message rate limit: CHAT_MESSAGE_RATE_LIMIT sends per minute, the same counter on both send paths. */
 const SEND_LIMIT_WINDOW_MS = 60_000;
@@ -19,93 +17,11 @@ const sendLimitKey = (from: string) => `msg:${from}`;
 
 export type AcceptedListener = (message: Message) => void;
 
-/** What the message path needs of groups (GroupService). */
-export interface GroupDirectory {
-  /** The conversation of the group `ref` (`#handle`) names, when `me` is a current member; CHAT_ERR_GROUP_NOT_FOUND otherwise. */
-  postable(me: string, ref: string): Promise<string>;
-  /** A group conversation's current members: whom its messages go to. */
-  recipients(conversationId: string): Promise<string[]>;
-  /**
-   * What `me` may read of a group (`#handle` or `g:<id>`): everything while a member (with the
-   * members), up to their removal after. CHAT_ERR_GROUP_NOT_FOUND when they never were a member.
-   */
-  readable(me: string, ref: string): Promise<{ conversationId: string; upTo: number; members: string[] }>;
-  /** A user's current groups. */
-  groupsOf(me: string): Promise<{ conversationId: string; handle: string; name: string; members: string[] }[]>;
-}
-
-/** Without groups (tests of the message path alone): every group reads as missing. */
-const NO_GROUPS: GroupDirectory = {
-  postable: () => Promise.reject(new ChatError('CHAT_ERR_GROUP_NOT_FOUND')),
-  recipients: async () => [],
-  readable: () => Promise.reject(new ChatError('CHAT_ERR_GROUP_NOT_FOUND')),
-  groupsOf: async () => [],
-};
-
-/** How often coalesced read markers are written. */
-const RECEIPT_FLUSH_MS = 1000;
-
-/**
- * Read and delivery markers on their way to the store: each (conversation, user) is written at
- * most once per flush, whatever the number of receipts or sends in between. Values only rise.
- */
-class ReceiptBuffer {
-  private pending = new Map<string, ReceiptMark>();
-  private timer?: NodeJS.Timeout;
-
-  constructor(private readonly store: ReceiptStore, private readonly onError: (err: unknown) => void) {}
-
-  private key(conversationId: string, username: string) {
-    return `${conversationId}\u0000${username}`;
-  }
-
-  /** Raises a marker over `base` (what the store had) and what is pending; returns the result. */
-  raise(m: ReceiptMark, base: Receipt = { delivered: 0, read: 0 }): Receipt {
-    const k = this.key(m.conversationId, m.username);
-    const p = this.pending.get(k);
-    const next: ReceiptMark = { conversationId: m.conversationId, username: m.username, delivered: Math.max(m.delivered, base.delivered, p?.delivered ?? 0), read: Math.max(m.read, base.read, p?.read ?? 0) };
-    if (p || next.read !== base.read || next.delivered !== base.delivered) {
-      this.pending.set(k, next);
-      this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, RECEIPT_FLUSH_MS).unref();
-    }
-    return { delivered: next.delivered, read: next.read };
-  }
-
-  /** A sender has read their own conversation up to what they sent. */
-  own(m: Message) {
-    this.raise({ conversationId: m.conversationId, username: m.from, delivered: m.seq, read: m.seq });
-  }
-
-  merged(conversationId: string, stored: Record<string, Receipt>, users: string[] = conversationMembers(conversationId)): Record<string, Receipt> {
-    if (this.pending.size === 0) return stored;
-    const out = { ...stored };
-    for (const u of users) {
-      const p = this.pending.get(this.key(conversationId, u));
-      if (p) out[u] = { delivered: Math.max(p.delivered, out[u]?.delivered ?? 0), read: Math.max(p.read, out[u]?.read ?? 0) };
-    }
-    return out;
-  }
-
-  async flush() {
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    try {
-      await this.store.setReceipts([...batch.values()]);
-    } catch (err) {
-      // Kept for the next flush; markers only rise, so a later value wins either way.
-      for (const [k, m] of batch) if (!this.pending.has(k)) this.pending.set(k, m);
-      this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, RECEIPT_FLUSH_MS).unref();
-      this.onError(err);
-    }
-  }
-}
-
 
 /**
  * Messages: one send path for every engine and every kind (user, AI, system):
  * self check → friendship → rate limit → `log.append` → fan-out if fresh.
- * The message log (log/types.ts) owns order, dedupe and durability.
+ * The message log (ports/log.ts) owns order, dedupe and durability.
  */
 export class MessageService {
   private readonly listeners: AcceptedListener[] = [];
@@ -162,12 +78,12 @@ export class MessageService {
   send(from: string, input: SendInput, origin?: string): Promise<Message> {
     if (input.to.startsWith('#')) return this.sendToGroup(from, input, origin);
     if (input.to === from) return Promise.reject(new ChatError('CHAT_ERR_MESSAGE_SELF'));
-    if (this.friends.knownFriends(from, input.to)) return this.limited(from, input, origin);
+    if (this.friends.knownFriends(from, input.to)) return this.checkLimitThenAppend(from, input, origin);
     // A missing user and a stranger get the same answer: a sender may not learn which names exist.
-    return this.friends.areFriends(from, input.to).then((ok) => (ok ? this.limited(from, input, origin) : this.refuse(from, input, new ChatError('CHAT_ERR_NOT_FRIENDS'))));
+    return this.friends.areFriends(from, input.to).then((ok) => (ok ? this.checkLimitThenAppend(from, input, origin) : this.refuse(from, input, new ChatError('CHAT_ERR_NOT_FRIENDS'))));
   }
 
-  private limited(from: string, input: SendInput, origin: string | undefined): Promise<Message> {
+  private checkLimitThenAppend(from: string, input: SendInput, origin: string | undefined): Promise<Message> {
     const rl = this.limits.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
     if (rl instanceof Promise) return rl.then((r) => this.append(r, from, input, origin));
     return this.append(rl, from, input, origin);
@@ -178,13 +94,13 @@ export class MessageService {
     const draft = this.draft(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
     return this.log.append(draft).then(({ message, fresh }) => {
       if (!fresh) return message;
-      this.delivered(message, [from, input.to], origin);
+      this.deliverFresh(message, [from, input.to], origin);
       return message;
     });
   }
 
   /** A fresh user message: the sender has read it, the recipients get it, listeners (AI) hear of it. */
-  private delivered(message: Message, recipients: string[], origin: string | undefined) {
+  private deliverFresh(message: Message, recipients: string[], origin: string | undefined) {
     this.receipts.own(message);
     this.fanout.message(recipients, message, origin);
     for (const l of this.listeners) l(message);
@@ -204,7 +120,7 @@ export class MessageService {
     const rl = await this.limits.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
     if (!rl.allowed) return this.refuse(from, input, rateLimited(rl));
     const { message, fresh } = await this.log.append(this.draft(conversationId, from, conversationId, input.text, 'user', input.clientMsgId));
-    if (fresh) this.delivered(message, await this.groups.recipients(conversationId), origin);
+    if (fresh) this.deliverFresh(message, await this.groups.recipients(conversationId), origin);
     return message;
   }
 
@@ -382,42 +298,3 @@ export class MessageService {
   }
 }
 
-/** About how many bytes a message takes in a sync answer: its text as UTF-8 at worst, and its fields. */
-const messageBytes = (m: Message) => 256 + m.text.length * 3;
-
-/**
- * The messages of one sync answer, within its bounds. Once it is full, or a message did not fit,
- * the answer says `more`: the next call, from the moved cursors, reads what is left (if anything).
- */
-class SyncPage {
-  private readonly messages: Message[] = [];
-  private bytes = 0;
-  private cut = false;
-  constructor(private readonly maxMessages: number, private readonly maxBytes: number) {}
-
-  full() {
-    return this.cut || this.messages.length >= this.maxMessages || this.bytes >= this.maxBytes;
-  }
-
-  /** How many more messages may come. */
-  room() {
-    return this.maxMessages - this.messages.length;
-  }
-
-  /** Adds messages in order while they fit (the first of an answer always does). */
-  add(page: Message[]) {
-    for (const m of page) {
-      const size = messageBytes(m);
-      if (this.messages.length > 0 && this.bytes + size > this.maxBytes) {
-        this.cut = true;
-        return;
-      }
-      this.messages.push(m);
-      this.bytes += size;
-    }
-  }
-
-  result(): SyncResult {
-    return { messages: this.messages, more: this.full() };
-  }
-}

@@ -1,0 +1,61 @@
+import { conversationMembers, type Message } from '../../protocol/index.js';
+import type { Receipt, ReceiptMark, ReceiptStore } from '../ports/index.js';
+
+/** How often coalesced read markers are written. */
+const RECEIPT_FLUSH_MS = 1000;
+
+/**
+ * Read and delivery markers on their way to the store: each (conversation, user) is written at
+ * most once per flush, whatever the number of receipts or sends in between. Values only rise.
+ */
+export class ReceiptBuffer {
+  private pending = new Map<string, ReceiptMark>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly store: ReceiptStore, private readonly onError: (err: unknown) => void) {}
+
+  private key(conversationId: string, username: string) {
+    return `${conversationId}\u0000${username}`;
+  }
+
+  /** Raises a marker over `base` (what the store had) and what is pending; returns the result. */
+  raise(m: ReceiptMark, base: Receipt = { delivered: 0, read: 0 }): Receipt {
+    const k = this.key(m.conversationId, m.username);
+    const p = this.pending.get(k);
+    const next: ReceiptMark = { conversationId: m.conversationId, username: m.username, delivered: Math.max(m.delivered, base.delivered, p?.delivered ?? 0), read: Math.max(m.read, base.read, p?.read ?? 0) };
+    if (p || next.read !== base.read || next.delivered !== base.delivered) {
+      this.pending.set(k, next);
+      this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, RECEIPT_FLUSH_MS).unref();
+    }
+    return { delivered: next.delivered, read: next.read };
+  }
+
+  /** A sender has read their own conversation up to what they sent. */
+  own(m: Message) {
+    this.raise({ conversationId: m.conversationId, username: m.from, delivered: m.seq, read: m.seq });
+  }
+
+  merged(conversationId: string, stored: Record<string, Receipt>, users: string[] = conversationMembers(conversationId)): Record<string, Receipt> {
+    if (this.pending.size === 0) return stored;
+    const out = { ...stored };
+    for (const u of users) {
+      const p = this.pending.get(this.key(conversationId, u));
+      if (p) out[u] = { delivered: Math.max(p.delivered, out[u]?.delivered ?? 0), read: Math.max(p.read, out[u]?.read ?? 0) };
+    }
+    return out;
+  }
+
+  async flush() {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.store.setReceipts([...batch.values()]);
+    } catch (err) {
+      // Kept for the next flush; markers only rise, so a later value wins either way.
+      for (const [k, m] of batch) if (!this.pending.has(k)) this.pending.set(k, m);
+      this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, RECEIPT_FLUSH_MS).unref();
+      this.onError(err);
+    }
+  }
+}
