@@ -86,7 +86,7 @@ if (env && libs && ferretBin) {
       const ackedAtKill = acked.size;
       const retries = await load;
       clearInterval(progress);
-      const store = databaseOf(d.daemon) as MongoStore;
+      const store = (databaseOf(d.daemon) as MongoStore).archive;
       const conv = [...acked.values()][0]!.conversationId;
       const diag = setInterval(() => {
         void (async () => {
@@ -140,7 +140,7 @@ if (env && libs && ferretBin) {
       await cluster.startNode(cluster.nodes[0]!);
       const replay = await runChat(['admin', 'failed', 'replay', '--all', '--json'], { env: { CHAT_CONFIG_DIR: cfg }, timeoutMs: 120_000 });
       const replayed = replay.code === 0 ? (JSON.parse(replay.stdout) as { replayed: string[] }).replayed.length : -1;
-      const store = databaseOf(d.daemon) as MongoStore;
+      const store = (databaseOf(d.daemon) as MongoStore).archive;
       const conv = [...acked.values()][0]!.conversationId;
       const stored = await waitFor(async () => { const all = await storedAll(store, conv); return all.length >= 1000 && all; }, 180_000, 500);
       const c = counts(`kafka down (${inFailed} in the failed store, replayed ${replayed})`, 1000, acked, stored);
@@ -200,7 +200,7 @@ if (env && libs && ferretBin) {
       await sleep(2000);
       const lagLater = await consumerLag(kafka, rig.settings.topic, rig.settings.groupId);
       await ferret.start();
-      const stored = await waitFor(async () => { const all = await storedAll(rig.store, conv).catch(() => []); return all.length >= 3000 && all; }, 180_000, 500);
+      const stored = await waitFor(async () => { const all = await storedAll(rig.store.archive, conv).catch(() => []); return all.length >= 3000 && all; }, 180_000, 500);
       await waitFor(async () => (await consumerLag(kafka, rig.settings.topic, rig.settings.groupId)) === 0, 60_000, 500);
       const c = counts(`ferretdb down (lag while down ${lagWhileDown} then ${lagLater}, paused=${true})`, 3000, acked, stored);
       expect(lagWhileDown).toBeGreaterThan(0);
@@ -229,12 +229,12 @@ if (env && libs && ferretBin) {
       const signal = await new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, sig) => r(sig)));
       expect(signal, out).toBe('SIGKILL');
       const writtenByCrashed = Number(/wrote (\d+)/.exec(out)?.[1] ?? 0);
-      const storedBefore = (await storedAll(rig.store, conv)).length;
+      const storedBefore = (await storedAll(rig.store.archive, conv)).length;
       const kafka = new Kafka({ clientId: 'lag', brokers: rig.settings.brokers, logLevel: logLevel.NOTHING });
       const lagAfterCrash = await consumerLag(kafka, rig.settings.topic, rig.settings.groupId);
       await rig.persister();
       await waitFor(async () => (await consumerLag(kafka, rig.settings.topic, rig.settings.groupId)) === 0, 120_000, 300);
-      const stored = await storedAll(rig.store, conv);
+      const stored = await storedAll(rig.store.archive, conv);
       const acked = new Map(sent.map((m) => [m.clientMsgId!, m]));
       const c = counts(`consumer killed after writing ${writtenByCrashed} (stored ${storedBefore}, uncommitted lag ${lagAfterCrash})`, 500, acked, stored);
       expect(writtenByCrashed).toBeGreaterThan(0);

@@ -30,7 +30,7 @@ describe.runIf(env)('MongoStore index moves', () => {
     await col.dropIndex('dedupeKey_1_from_1');
     await col.createIndex({ from: 1, dedupeKey: 1 }, { unique: true });
     const m = (id: string, seq: number): Message => ({ id, seq, conversationId: 'dm:alice:bob', from: 'alice', to: 'bob', text: 'hi', kind: 'user', createdAt: new Date().toISOString(), clientMsgId: 'c-1' });
-    const [stored] = await first.insertMessages([m(uuidv7(), 1)]);
+    const [stored] = await first.archive.insertMessages([m(uuidv7(), 1)]);
     await first.close();
 
     const second = new MongoStore(env!.MONGODB_URI, db);
@@ -38,9 +38,9 @@ describe.runIf(env)('MongoStore index moves', () => {
     try {
       const names = (await col.indexes()).map((i) => i.name).sort();
       expect(names).toEqual(['_id_', 'conversationId_1_seq_1', 'dedupeKey_1_from_1']);
-      const [again] = await second.insertMessages([m(uuidv7(), 2)]);
+      const [again] = await second.archive.insertMessages([m(uuidv7(), 2)]);
       expect(again).toEqual(stored);
-      expect(await second.getMessageByClientId('alice', 'c-1')).toEqual(stored);
+      expect(await second.archive.getMessageByClientId('alice', 'c-1')).toEqual(stored);
     } finally {
       await second.drop();
       await second.close();

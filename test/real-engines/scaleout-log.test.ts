@@ -15,7 +15,7 @@ if (env) {
     const rig = await kafkaRig('contract', env);
     const log = await rig.messageLog();
     await rig.persister();
-    return { log, store: rig.store, reopen: () => rig.messageLog(), cleanup: rig.cleanup };
+    return { log, store: rig.store.archive, reopen: () => rig.messageLog(), cleanup: rig.cleanup };
   });
 
   describe('scale-out log specifics', () => {
@@ -37,7 +37,7 @@ if (env) {
       const l = await rig.messageLog();
       const sent = [];
       for (let i = 0; i < 250; i += 50) sent.push(...(await Promise.all(Array.from({ length: 50 }, (_, j) => append(l, draft('dm:ra:rb', `r${i + j}`))))));
-      expect(await rig.store.history('dm:ra:rb', { limit: 10 })).toEqual([]);
+      expect(await rig.store.archive.history('dm:ra:rb', { limit: 10 })).toEqual([]);
       expect((await l.read('dm:ra:rb', { limit: 5 })).map((m) => m.seq)).toEqual([246, 247, 248, 249, 250]);
       expect((await l.read('dm:ra:rb', { limit: 3, afterSeq: 100 })).map((m) => m.seq)).toEqual([101, 102, 103]);
       // The buffer keeps the latest 200: older ones are the archive's to serve.
@@ -75,7 +75,7 @@ if (env) {
       await producer.disconnect();
       const after = await Promise.all([4, 5].map(async (i) => append(pipeline, { id: uuidv7(), conversationId: conv, from: 'pa', to: 'pb', text: `after ${i}`, kind: 'user', createdAt: new Date().toISOString() })));
       const expected = [...before, ...after];
-      const stored = await waitFor(async () => { const h = await rig.store.history(conv, { limit: 50 }); return h.length >= expected.length && h; }, 30_000);
+      const stored = await waitFor(async () => { const h = await rig.store.archive.history(conv, { limit: 50 }); return h.length >= expected.length && h; }, 30_000);
       const dead = await waitFor(async () => { const d = await rig.dlq.list(); return d.length >= poison.length && d; }, 30_000);
       console.log(`poison: valid sent=${expected.length} stored=${stored.length}; poison sent=${poison.length} dead-lettered=${dead.length} (consumer counted ${persister.deadLettered})`);
       expect(stored.map((m: Message) => m.id).sort()).toEqual(expected.map((m) => m.id).sort());

@@ -25,7 +25,7 @@ describe('5. listing conversations', () => {
     for (let base = 0; base < N; base += 5000) {
       const batch: Message[] = [];
       for (let i = 1; i <= 5000; i++) batch.push({ id: uuidv7(), seq: base + i, conversationId: conv, from: b.name, to: a.name, text: `unread ${base + i}`, kind: 'user', createdAt: at });
-      await databaseOf(d.daemon).insertMessages(batch);
+      await databaseOf(d.daemon).archive.insertMessages(batch);
     }
     // b sends one more, then a answers having read up to 10: unread counts the messages after
     // a user's read marker or their own last message, whichever is later.
@@ -146,8 +146,8 @@ describe('6. receipt:update', () => {
     for (let i = 0; i < 200; i++) last = (await b.api.sendRest({ to: a.name, text: `x${i}` })).seq;
     const store = databaseOf(d.daemon);
     let writes = 0;
-    const orig = store.setReceipts.bind(store);
-    store.setReceipts = async (marks) => { writes += marks.filter((m) => m.username === a.name).length; return orig(marks); };
+    const orig = store.receipts.setReceipts.bind(store);
+    store.receipts.setReceipts = async (marks) => { writes += marks.filter((m) => m.username === a.name).length; return orig(marks); };
     const as = await openSocket(d.url, a.auth.accessToken);
     const codes = new Map<string, number>();
     const t0 = performance.now();
@@ -158,7 +158,7 @@ describe('6. receipt:update', () => {
     }
     const burstMs = performance.now() - t0;
     await sleep(1500);
-    store.setReceipts = orig;
+    store.receipts.setReceipts = orig;
     // The limit (300 per minute here) is a token bucket: a full bucket, plus what refills (5/s) while the burst lasts.
     const refilled = Math.ceil((burstMs / 60_000) * 300);
     console.log(`400 receipt events in a burst of ${Math.round(burstMs)} ms -> ${JSON.stringify(Object.fromEntries(codes))} (limit 300 at once + ${refilled} refilled); rows written: ${writes}`);
@@ -166,7 +166,7 @@ describe('6. receipt:update', () => {
     expect(codes.get('ok')).toBeGreaterThanOrEqual(300);
     expect(codes.get('ok')).toBeLessThanOrEqual(300 + refilled);
     expect(writes).toBeLessThanOrEqual(3);
-    expect((await store.getReceipts(conv))[a.name]).toEqual({ delivered: last, read: last });
+    expect((await store.receipts.getReceipts(conv))[a.name]).toEqual({ delivered: last, read: last });
     as.close();
   });
 

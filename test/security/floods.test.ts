@@ -105,7 +105,7 @@ describe('25.2 message:sync is bounded as a whole, paged, and rate limited', () 
       const view = await user.api.createGroup(`sync${g}x${user.name}`.slice(0, 32), [flooder.name]);
       const batch: Message[] = [];
       for (let i = 2; i <= 32; i++) batch.push({ id: uuidv7(), seq: i, conversationId: view.conversationId, from: user.name, to: view.conversationId, text: `${g}:${i}:`.padEnd(4000, 'x'), kind: 'user', createdAt: at });
-      await databaseOf(d.daemon).insertMessages(batch);
+      await databaseOf(d.daemon).archive.insertMessages(batch);
       total += 32;
     }
   }, 120_000);

@@ -89,7 +89,7 @@ describe('8. a full disk', () => {
     await waitFor(async () => (await fetch(new URL('/readyz', d.url))).status === 200, 10_000);
     const after = await emit<Message>(s, 'message:send', { to: b.name, text: 'after' });
     expect(after.ok).toBe(true);
-    const stored = await databaseOf(d.daemon).history(dmConversationId(a.name, b.name), { limit: 500 });
+    const stored = await databaseOf(d.daemon).archive.history(dmConversationId(a.name, b.name), { limit: 500 });
     console.log(`acked while filling: ${acked}; stored: ${stored.length - 2} (+ before and after)`);
     expect(stored.length).toBe(acked + 2);
     s.close();

@@ -16,7 +16,7 @@ await store.start();
 await cache.start();
 const persister = new KafkaPersister(
   { brokers: e.KAFKA_BROKERS!.split(','), clientId: 'crasher', topic: e.KAFKA_TOPIC!, dlqTopic: e.KAFKA_DLQ_TOPIC!, groupId: e.KAFKA_GROUP_ID!, partitions: 3, replicationFactor: 0, batchSize: 100_000, lingerMs: 500, concurrency: 3 },
-  store, new DlqIndex(cache.client, e.CHAT_REDIS_PREFIX!), createLogger('silent'),
+  store.archive, new DlqIndex(cache.client, e.CHAT_REDIS_PREFIX!), createLogger('silent'),
 );
 persister.afterWrite = async (messages) => {
   process.stdout.write(`wrote ${messages.length}\n`);

@@ -102,10 +102,12 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
 
 /**
  * The database behind a daemon's deployment (SQLite or MongoDB), with its message archive: to seed
- * and count rows without going through chatd. Both deployments fill the account port with it.
+ * and count rows without going through chatd (each deployment's factory hands it out for tests).
  */
 export function databaseOf(daemon: Daemon): Database {
-  return daemon.deployment.accounts as unknown as Database;
+  const { database } = daemon.deployment as Daemon['deployment'] & { database?: Database };
+  if (!database) throw new Error('this deployment exposes no database');
+  return database;
 }
 
 /** Every stored message of a conversation, oldest first, through the store itself. */

@@ -30,13 +30,13 @@ export async function kafkaRig(tag: string, base: { MONGODB_URI: string; REDIS_U
     iso, settings, store, cache, failed, dlq,
     /** A scale-out log over the rig's engines (another one is a restart, or another node). */
     async messageLog(over: Partial<{ sendTimeoutMs: number; failedRetryMs: number }> = {}) {
-      const l = new ScaleOutLog({ ...settings, sendTimeoutMs: 5000, lingerMs: 0, failedRetryMs: 60_000, prefix: e.CHAT_REDIS_PREFIX!, ...over }, cache.client, store, failed, log);
+      const l = new ScaleOutLog({ ...settings, sendTimeoutMs: 5000, lingerMs: 0, failedRetryMs: 60_000, prefix: e.CHAT_REDIS_PREFIX!, ...over }, cache.client, store.archive, failed, log);
       await l.start();
       logs.push(l);
       return l;
     },
     async persister() {
-      const p = new KafkaPersister({ ...settings, batchSize: 500, lingerMs: 20, concurrency: 3 }, store, dlq, log);
+      const p = new KafkaPersister({ ...settings, batchSize: 500, lingerMs: 20, concurrency: 3 }, store.archive, dlq, log);
       await p.start();
       persisters.push(p);
       return p;

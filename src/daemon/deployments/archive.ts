@@ -20,14 +20,17 @@ export interface MessageArchive {
 }
 
 /**
- * One database behind several ports, as both deployments have it (SQLite, MongoDB): accounts,
- * friends, groups, receipts and the message archive. Every implementation passes the contract
- * suites of those ports (test/daemon/ports/).
+ * One database behind several ports, as both deployments have it (SQLite, MongoDB): one part per
+ * aggregate, each available once the database is started. Every implementation passes the
+ * contract suites of those ports (test/daemon/ports/).
  */
-export interface Database extends Lifecycle, AccountStore, FriendStore, ReceiptStore, MessageArchive {
+export interface Database extends Lifecycle {
   readonly kind: string;
-  /** Groups and their members (available once started). */
+  readonly accounts: AccountStore;
+  readonly friends: FriendStore;
   readonly groups: GroupStore;
+  readonly receipts: ReceiptStore;
+  readonly archive: MessageArchive;
 }
 
 /**

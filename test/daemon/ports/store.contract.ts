@@ -24,51 +24,51 @@ export function storeContract(name: string, make: () => Promise<Database>, clean
 
     describe('AccountStore', () => {
       it('makes the first user admin, later ones not, and refuses a taken name', async () => {
-        const a = await store.createUser({ id: uuidv7(), username: 'alice', passwordHash: 'h', createdAt: iso() });
-        const b = await store.createUser({ id: uuidv7(), username: 'bob', passwordHash: 'h', createdAt: iso() });
+        const a = await store.accounts.createUser({ id: uuidv7(), username: 'alice', passwordHash: 'h', createdAt: iso() });
+        const b = await store.accounts.createUser({ id: uuidv7(), username: 'bob', passwordHash: 'h', createdAt: iso() });
         expect(a.admin).toBe(true);
         expect(b.admin).toBe(false);
-        await expect(store.createUser({ id: uuidv7(), username: 'alice', passwordHash: 'h', createdAt: iso() })).rejects.toMatchObject({ code: 'CHAT_ERR_USERNAME_TAKEN' });
-        expect((await store.getUserByName('bob'))?.id).toBe(b.id);
-        expect((await store.getUserById(a.id))?.username).toBe('alice');
-        expect(await store.getUserByName('nobody')).toBeNull();
-        await store.updateUser(b.id, { disabled: true, admin: true, passwordHash: 'h2' });
-        expect(await store.getUserById(b.id)).toMatchObject({ disabled: true, admin: true, passwordHash: 'h2' });
-        expect((await store.listUsers()).map((u) => u.username).sort()).toEqual(['alice', 'bob']);
+        await expect(store.accounts.createUser({ id: uuidv7(), username: 'alice', passwordHash: 'h', createdAt: iso() })).rejects.toMatchObject({ code: 'CHAT_ERR_USERNAME_TAKEN' });
+        expect((await store.accounts.getUserByName('bob'))?.id).toBe(b.id);
+        expect((await store.accounts.getUserById(a.id))?.username).toBe('alice');
+        expect(await store.accounts.getUserByName('nobody')).toBeNull();
+        await store.accounts.updateUser(b.id, { disabled: true, admin: true, passwordHash: 'h2' });
+        expect(await store.accounts.getUserById(b.id)).toMatchObject({ disabled: true, admin: true, passwordHash: 'h2' });
+        expect((await store.accounts.listUsers()).map((u) => u.username).sort()).toEqual(['alice', 'bob']);
       });
 
       it('marks a refresh token used once, and revokes families', async () => {
         const base = { userId: 'u1', tokenHash: 'x', createdAt: iso(), expiresAt: iso(Date.now() + 60_000), usedAt: null, revokedAt: null, device: null };
-        await store.insertRefreshToken({ ...base, id: 't1', familyId: 'f1' });
-        await store.insertRefreshToken({ ...base, id: 't2', familyId: 'f2' });
-        expect(await store.markRefreshTokenUsed('t1', iso())).toBe(true);
-        expect(await store.markRefreshTokenUsed('t1', iso())).toBe(false);
-        expect((await store.getRefreshToken('t1'))?.usedAt).not.toBeNull();
-        expect(await store.isSessionActive('f1')).toBe(true);
-        await store.revokeFamily('f1', iso());
-        expect(await store.isSessionActive('f1')).toBe(false);
-        expect(await store.markRefreshTokenUsed('t2', iso())).toBe(true);
-        await store.insertRefreshToken({ ...base, id: 't3', familyId: 'f3' });
-        expect(await store.revokeUserSessions('u1', iso(), 'f3')).toEqual(['f2']);
-        expect(await store.isSessionActive('f3')).toBe(true);
-        expect(await store.isSessionActive('f2')).toBe(false);
+        await store.accounts.insertRefreshToken({ ...base, id: 't1', familyId: 'f1' });
+        await store.accounts.insertRefreshToken({ ...base, id: 't2', familyId: 'f2' });
+        expect(await store.accounts.markRefreshTokenUsed('t1', iso())).toBe(true);
+        expect(await store.accounts.markRefreshTokenUsed('t1', iso())).toBe(false);
+        expect((await store.accounts.getRefreshToken('t1'))?.usedAt).not.toBeNull();
+        expect(await store.accounts.isSessionActive('f1')).toBe(true);
+        await store.accounts.revokeFamily('f1', iso());
+        expect(await store.accounts.isSessionActive('f1')).toBe(false);
+        expect(await store.accounts.markRefreshTokenUsed('t2', iso())).toBe(true);
+        await store.accounts.insertRefreshToken({ ...base, id: 't3', familyId: 'f3' });
+        expect(await store.accounts.revokeUserSessions('u1', iso(), 'f3')).toEqual(['f2']);
+        expect(await store.accounts.isSessionActive('f3')).toBe(true);
+        expect(await store.accounts.isSessionActive('f2')).toBe(false);
       });
 
       it('stores, lists and revokes API tokens per owner', async () => {
-        await store.insertApiToken({ id: 'a1', userId: 'u1', name: 'bot', tokenHash: 'h', createdAt: iso(), lastUsedAt: null, revokedAt: null });
-        expect((await store.listApiTokens('u1')).map((t) => t.id)).toEqual(['a1']);
-        expect(await store.revokeApiToken('u2', 'a1', iso())).toBe(false);
-        await store.touchApiToken('a1', iso());
-        expect((await store.getApiToken('a1'))?.lastUsedAt).not.toBeNull();
-        expect(await store.revokeApiToken('u1', 'a1', iso())).toBe(true);
-        expect(await store.revokeApiToken('u1', 'a1', iso())).toBe(false);
-        expect(await store.listApiTokens('u1')).toEqual([]);
+        await store.accounts.insertApiToken({ id: 'a1', userId: 'u1', name: 'bot', tokenHash: 'h', createdAt: iso(), lastUsedAt: null, revokedAt: null });
+        expect((await store.accounts.listApiTokens('u1')).map((t) => t.id)).toEqual(['a1']);
+        expect(await store.accounts.revokeApiToken('u2', 'a1', iso())).toBe(false);
+        await store.accounts.touchApiToken('a1', iso());
+        expect((await store.accounts.getApiToken('a1'))?.lastUsedAt).not.toBeNull();
+        expect(await store.accounts.revokeApiToken('u1', 'a1', iso())).toBe(true);
+        expect(await store.accounts.revokeApiToken('u1', 'a1', iso())).toBe(false);
+        expect(await store.accounts.listApiTokens('u1')).toEqual([]);
       });
 
       it('lists live sessions oldest first, prunes dead and old used refresh rows, and revokes every API token of a user', async () => {
         const t0 = Date.now();
         const row = (id: string, familyId: string, at: number, extra: Partial<{ usedAt: string; revokedAt: string; expiresAt: string }> = {}) =>
-          store.insertRefreshToken({ id, userId: 'u1', familyId, tokenHash: 'x', createdAt: iso(at), expiresAt: iso(t0 + 60_000), usedAt: null, revokedAt: null, device: null, ...extra });
+          store.accounts.insertRefreshToken({ id, userId: 'u1', familyId, tokenHash: 'x', createdAt: iso(at), expiresAt: iso(t0 + 60_000), usedAt: null, revokedAt: null, device: null, ...extra });
         await row('b1', 'fb', t0 - 5000);
         await row('a1', 'fa', t0 - 9000, { usedAt: iso(t0 - 8000) });
         await row('a2', 'fa', t0 - 8000, { usedAt: iso(t0 - 7000) });
@@ -76,39 +76,39 @@ export function storeContract(name: string, make: () => Promise<Database>, clean
         await row('a4', 'fa', t0 - 6000);
         await row('dead', 'fd', t0 - 10_000, { revokedAt: iso(t0 - 1000) });
         await row('old', 'fe', t0 - 10_000, { expiresAt: iso(t0 - 1) });
-        expect(await store.activeSessions('u1')).toEqual(['fe', 'fa', 'fb']);
-        await store.pruneRefreshTokens('u1', 'fa', 2, iso(t0));
-        const left = await Promise.all(['a1', 'a2', 'a3', 'a4', 'b1', 'dead', 'old'].map(async (id) => [id, (await store.getRefreshToken(id)) !== null]));
+        expect(await store.accounts.activeSessions('u1')).toEqual(['fe', 'fa', 'fb']);
+        await store.accounts.pruneRefreshTokens('u1', 'fa', 2, iso(t0));
+        const left = await Promise.all(['a1', 'a2', 'a3', 'a4', 'b1', 'dead', 'old'].map(async (id) => [id, (await store.accounts.getRefreshToken(id)) !== null]));
         expect(Object.fromEntries(left)).toEqual({ a1: false, a2: false, a3: true, a4: true, b1: true, dead: false, old: false });
-        expect(await store.activeSessions('u1')).toEqual(['fa', 'fb']);
+        expect(await store.accounts.activeSessions('u1')).toEqual(['fa', 'fb']);
         const api = { name: 'n', tokenHash: 'h', createdAt: iso(), lastUsedAt: null, revokedAt: null };
-        await store.insertApiToken({ ...api, id: 'k1', userId: 'u1' });
-        await store.insertApiToken({ ...api, id: 'k2', userId: 'u1' });
-        await store.insertApiToken({ ...api, id: 'k3', userId: 'u2' });
-        expect((await store.revokeUserApiTokens('u1', iso())).sort()).toEqual(['k1', 'k2']);
-        expect(await store.revokeUserApiTokens('u1', iso())).toEqual([]);
-        expect(await store.listApiTokens('u1')).toEqual([]);
-        expect((await store.listApiTokens('u2')).map((t) => t.id)).toEqual(['k3']);
+        await store.accounts.insertApiToken({ ...api, id: 'k1', userId: 'u1' });
+        await store.accounts.insertApiToken({ ...api, id: 'k2', userId: 'u1' });
+        await store.accounts.insertApiToken({ ...api, id: 'k3', userId: 'u2' });
+        expect((await store.accounts.revokeUserApiTokens('u1', iso())).sort()).toEqual(['k1', 'k2']);
+        expect(await store.accounts.revokeUserApiTokens('u1', iso())).toEqual([]);
+        expect(await store.accounts.listApiTokens('u1')).toEqual([]);
+        expect((await store.accounts.listApiTokens('u2')).map((t) => t.id)).toEqual(['k3']);
       });
 
       it('throws coded errors, not driver errors, for taken names', async () => {
-        await store.createUser({ id: uuidv7(), username: 'zed', passwordHash: 'h', createdAt: iso() });
-        const err = await store.createUser({ id: uuidv7(), username: 'zed', passwordHash: 'h', createdAt: iso() }).catch((e: unknown) => e);
+        await store.accounts.createUser({ id: uuidv7(), username: 'zed', passwordHash: 'h', createdAt: iso() });
+        const err = await store.accounts.createUser({ id: uuidv7(), username: 'zed', passwordHash: 'h', createdAt: iso() }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(ChatError);
       });
     });
 
     describe('FriendStore', () => {
       it('keeps friend edges in both directions', async () => {
-        await store.addFriendEdge('alice', 'bob', iso());
-        await store.addFriendEdge('alice', 'bob', iso());
-        expect(await store.hasFriendEdge('alice', 'bob')).toBe(true);
-        expect(await store.hasFriendEdge('bob', 'alice')).toBe(false);
-        await store.addFriendEdge('carol', 'alice', iso());
-        expect(await store.listFriendEdges('alice')).toEqual({ out: ['bob'], in: ['carol'] });
-        expect(await store.removeFriendEdges('bob', 'alice')).toBe(true);
-        expect(await store.removeFriendEdges('bob', 'alice')).toBe(false);
-        expect(await store.listFriendEdges('alice')).toEqual({ out: [], in: ['carol'] });
+        await store.friends.addFriendEdge('alice', 'bob', iso());
+        await store.friends.addFriendEdge('alice', 'bob', iso());
+        expect(await store.friends.hasFriendEdge('alice', 'bob')).toBe(true);
+        expect(await store.friends.hasFriendEdge('bob', 'alice')).toBe(false);
+        await store.friends.addFriendEdge('carol', 'alice', iso());
+        expect(await store.friends.listFriendEdges('alice')).toEqual({ out: ['bob'], in: ['carol'] });
+        expect(await store.friends.removeFriendEdges('bob', 'alice')).toBe(true);
+        expect(await store.friends.removeFriendEdges('bob', 'alice')).toBe(false);
+        expect(await store.friends.listFriendEdges('alice')).toEqual({ out: [], in: ['carol'] });
       });
 
     });
@@ -118,55 +118,55 @@ export function storeContract(name: string, make: () => Promise<Database>, clean
         const conv = dmConversationId('alice', 'bob');
         const m1 = msg(conv, 1, { clientMsgId: 'c1' });
         const m2 = msg(conv, 2);
-        expect(await store.insertMessages([m1, m2])).toEqual([m1, m2]);
-        expect(await store.insertMessages([m1])).toEqual([m1]);
+        expect(await store.archive.insertMessages([m1, m2])).toEqual([m1, m2]);
+        expect(await store.archive.insertMessages([m1])).toEqual([m1]);
         // Same sender and clientMsgId under a new id and seq: the original comes back, nothing new is stored.
         const dup = msg(conv, 3, { clientMsgId: 'c1' });
-        expect(await store.insertMessages([dup])).toEqual([m1]);
-        expect(await store.maxSeq(conv)).toBe(2);
-        expect(await store.getMessageByClientId('alice', 'c1')).toEqual(m1);
-        expect(await store.getMessageByClientId('bob', 'c1')).toBeNull();
-        expect((await store.history(conv, { limit: 10 })).map((m) => m.seq)).toEqual([1, 2]);
+        expect(await store.archive.insertMessages([dup])).toEqual([m1]);
+        expect(await store.archive.maxSeq(conv)).toBe(2);
+        expect(await store.archive.getMessageByClientId('alice', 'c1')).toEqual(m1);
+        expect(await store.archive.getMessageByClientId('bob', 'c1')).toBeNull();
+        expect((await store.archive.history(conv, { limit: 10 })).map((m) => m.seq)).toEqual([1, 2]);
       });
 
       it('pages history by seq in both directions, oldest first', async () => {
         const conv = dmConversationId('alice', 'bob');
-        await store.insertMessages(Array.from({ length: 25 }, (_, i) => msg(conv, i + 1)));
-        await store.insertMessages([msg(dmConversationId('alice', 'carol'), 1)]);
+        await store.archive.insertMessages(Array.from({ length: 25 }, (_, i) => msg(conv, i + 1)));
+        await store.archive.insertMessages([msg(dmConversationId('alice', 'carol'), 1)]);
         const seqs = (ms: Message[]) => ms.map((m) => m.seq);
-        expect(seqs(await store.history(conv, { limit: 5 }))).toEqual([21, 22, 23, 24, 25]);
-        expect(seqs(await store.history(conv, { limit: 5, beforeSeq: 21 }))).toEqual([16, 17, 18, 19, 20]);
-        expect(seqs(await store.history(conv, { limit: 3, afterSeq: 0 }))).toEqual([1, 2, 3]);
-        expect(seqs(await store.history(conv, { limit: 3, afterSeq: 23 }))).toEqual([24, 25]);
-        expect(seqs(await store.history(conv, { limit: 10, afterSeq: 3, beforeSeq: 7 }))).toEqual([4, 5, 6]);
-        expect(await store.history('dm:nobody:none', { limit: 5 })).toEqual([]);
-        expect(await store.maxSeq(conv)).toBe(25);
-        expect(await store.maxSeq('dm:x:y')).toBe(0);
+        expect(seqs(await store.archive.history(conv, { limit: 5 }))).toEqual([21, 22, 23, 24, 25]);
+        expect(seqs(await store.archive.history(conv, { limit: 5, beforeSeq: 21 }))).toEqual([16, 17, 18, 19, 20]);
+        expect(seqs(await store.archive.history(conv, { limit: 3, afterSeq: 0 }))).toEqual([1, 2, 3]);
+        expect(seqs(await store.archive.history(conv, { limit: 3, afterSeq: 23 }))).toEqual([24, 25]);
+        expect(seqs(await store.archive.history(conv, { limit: 10, afterSeq: 3, beforeSeq: 7 }))).toEqual([4, 5, 6]);
+        expect(await store.archive.history('dm:nobody:none', { limit: 5 })).toEqual([]);
+        expect(await store.archive.maxSeq(conv)).toBe(25);
+        expect(await store.archive.maxSeq('dm:x:y')).toBe(0);
       });
 
       it('lists a user\'s conversations with their last seq, most recent first', async () => {
         const ab = dmConversationId('alice', 'bob');
         const ac = dmConversationId('alice', 'carol');
-        await store.insertMessages([msg(ab, 1, { createdAt: iso(1000) }), msg(ab, 2, { createdAt: iso(2000) })]);
-        await store.insertMessages([msg(ac, 1, { createdAt: iso(3000) })]);
-        const list = await store.listConversations('alice');
+        await store.archive.insertMessages([msg(ab, 1, { createdAt: iso(1000) }), msg(ab, 2, { createdAt: iso(2000) })]);
+        await store.archive.insertMessages([msg(ac, 1, { createdAt: iso(3000) })]);
+        const list = await store.archive.listConversations('alice');
         expect(list.map((c) => [c.conversationId, c.lastSeq])).toEqual([[ac, 1], [ab, 2]]);
-        expect((await store.listConversations('bob')).map((c) => c.conversationId)).toEqual([ab]);
-        expect(await store.listConversations('dave')).toEqual([]);
+        expect((await store.archive.listConversations('bob')).map((c) => c.conversationId)).toEqual([ab]);
+        expect(await store.archive.listConversations('dave')).toEqual([]);
         // A later commit moves the head and the order.
-        await store.insertMessages([msg(ab, 3, { createdAt: iso(4000) })]);
-        expect((await store.listConversations('alice')).map((c) => [c.conversationId, c.lastSeq, c.updatedAt])).toEqual([[ab, 3, iso(4000)], [ac, 1, iso(3000)]]);
+        await store.archive.insertMessages([msg(ab, 3, { createdAt: iso(4000) })]);
+        expect((await store.archive.listConversations('alice')).map((c) => [c.conversationId, c.lastSeq, c.updatedAt])).toEqual([[ab, 3, iso(4000)], [ac, 1, iso(3000)]]);
       });
 
       it('refuses a different message at a taken (conversationId, seq) with a typed SeqConflictError', async () => {
         const conv = dmConversationId('alice', 'bob');
         const first = msg(conv, 1);
-        await store.insertMessages([first]);
-        const err = await store.insertMessages([msg(conv, 1, { text: 'another' })]).catch((e: unknown) => e);
+        await store.archive.insertMessages([first]);
+        const err = await store.archive.insertMessages([msg(conv, 1, { text: 'another' })]).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(SeqConflictError);
         expect(err).toMatchObject({ conversationId: conv, seq: 1 });
         // The same message again is not a conflict: it is the stored one.
-        expect(await store.insertMessages([first])).toEqual([first]);
+        expect(await store.archive.insertMessages([first])).toEqual([first]);
       });
 
       it('takes 300 read markers, and the heads of 300 conversations, in one call each', async () => {
@@ -174,13 +174,13 @@ export function storeContract(name: string, make: () => Promise<Database>, clean
         // statements as its connection pool (MongoStore sends them in chunks).
         const n = 300;
         const marks = Array.from({ length: n }, (_, i) => ({ conversationId: dmConversationId('bulk', `peer${i}`), username: 'bulk', delivered: i + 1, read: i }));
-        await store.setReceipts(marks);
-        await store.setReceipts(marks.map((m) => ({ ...m, read: m.read + 1 })));
-        expect(await store.getReceipts(marks[0]!.conversationId)).toEqual({ bulk: { delivered: 1, read: 1 } });
-        expect(await store.getReceipts(marks[n - 1]!.conversationId)).toEqual({ bulk: { delivered: n, read: n } });
-        const stored = await store.insertMessages(marks.map((m) => msg(m.conversationId, 1)));
+        await store.receipts.setReceipts(marks);
+        await store.receipts.setReceipts(marks.map((m) => ({ ...m, read: m.read + 1 })));
+        expect(await store.receipts.getReceipts(marks[0]!.conversationId)).toEqual({ bulk: { delivered: 1, read: 1 } });
+        expect(await store.receipts.getReceipts(marks[n - 1]!.conversationId)).toEqual({ bulk: { delivered: n, read: n } });
+        const stored = await store.archive.insertMessages(marks.map((m) => msg(m.conversationId, 1)));
         expect(stored).toHaveLength(n);
-        const convs = await store.listConversations('bulk');
+        const convs = await store.archive.listConversations('bulk');
         expect(convs).toHaveLength(n);
         expect(convs.every((c) => c.lastSeq === 1)).toBe(true);
       });
@@ -190,10 +190,10 @@ export function storeContract(name: string, make: () => Promise<Database>, clean
     describe('ReceiptStore', () => {
       it('keeps delivery and read markers that only rise, also when set in bulk', async () => {
         const conv = dmConversationId('alice', 'bob');
-        expect(await store.getReceipts(conv)).toEqual({});
+        expect(await store.receipts.getReceipts(conv)).toEqual({});
         const mark = async (username: string, delivered: number, read: number) => {
-          await store.setReceipts([{ conversationId: conv, username, delivered, read }]);
-          return (await store.getReceipts(conv))[username];
+          await store.receipts.setReceipts([{ conversationId: conv, username, delivered, read }]);
+          return (await store.receipts.getReceipts(conv))[username];
         };
         expect(await mark('bob', 3, 0)).toEqual({ delivered: 3, read: 0 });
         expect(await mark('bob', 0, 2)).toEqual({ delivered: 3, read: 2 });
@@ -201,9 +201,9 @@ export function storeContract(name: string, make: () => Promise<Database>, clean
         // Reading implies having received.
         expect(await mark('bob', 0, 5)).toEqual({ delivered: 5, read: 5 });
         await mark('alice', 0, 1);
-        expect(await store.getReceipts(conv)).toEqual({ bob: { delivered: 5, read: 5 }, alice: { delivered: 1, read: 1 } });
-        await store.setReceipts([{ conversationId: conv, username: 'bob', delivered: 7, read: 4 }, { conversationId: conv, username: 'carol', delivered: 0, read: 2 }, { conversationId: conv, username: 'alice', delivered: 0, read: 0 }]);
-        expect(await store.getReceipts(conv)).toEqual({ bob: { delivered: 7, read: 5 }, alice: { delivered: 1, read: 1 }, carol: { delivered: 2, read: 2 } });
+        expect(await store.receipts.getReceipts(conv)).toEqual({ bob: { delivered: 5, read: 5 }, alice: { delivered: 1, read: 1 } });
+        await store.receipts.setReceipts([{ conversationId: conv, username: 'bob', delivered: 7, read: 4 }, { conversationId: conv, username: 'carol', delivered: 0, read: 2 }, { conversationId: conv, username: 'alice', delivered: 0, read: 0 }]);
+        expect(await store.receipts.getReceipts(conv)).toEqual({ bob: { delivered: 7, read: 5 }, alice: { delivered: 1, read: 1 }, carol: { delivered: 2, read: 2 } });
       });
 
     });

@@ -21,9 +21,9 @@ describe('friendship cache on the send path', () => {
     store = new SqliteStore(path.join(dir, 'chat.db'));
     await store.start();
     now = 1_000_000;
-    friends = new FriendService(store, store, new MemoryCache(), () => now);
-    await store.addFriendEdge('ann', 'bob', at());
-    await store.addFriendEdge('bob', 'ann', at());
+    friends = new FriendService(store.accounts, store.friends, new MemoryCache(), () => now);
+    await store.friends.addFriendEdge('ann', 'bob', at());
+    await store.friends.addFriendEdge('bob', 'ann', at());
   });
   afterEach(async () => {
     await store.close();
@@ -49,7 +49,7 @@ describe('friendship cache on the send path', () => {
 
   it('a background check that finds the friendship gone (an announcement lost) drops it', async () => {
     await friends.areFriends('ann', 'bob');
-    await store.removeFriendEdges('ann', 'bob'); // written by another node whose announcement never came
+    await store.friends.removeFriendEdges('ann', 'bob'); // written by another node whose announcement never came
     now += FRIENDSHIP_CACHE_MS * 0.6;
     expect(friends.knownFriends('ann', 'bob')).toBe(true);
     await settle();
@@ -62,11 +62,11 @@ describe('friendship cache on the send path', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
     let reads = 0;
-    const slow = new Proxy(store, { get: (t, k) => (k === 'hasFriendEdge' ? async (a: string, b: string) => { const v = await t.hasFriendEdge(a, b); if (++reads === 2) await gate; return v; } : Reflect.get(t, k, t)) });
-    const racing = new FriendService(slow, slow, new MemoryCache(), () => now);
+    const slow = new Proxy(store.friends, { get: (t, k) => (k === 'hasFriendEdge' ? async (a: string, b: string) => { const v = await t.hasFriendEdge(a, b); if (++reads === 2) await gate; return v; } : Reflect.get(t, k, t)) });
+    const racing = new FriendService(store.accounts, slow, new MemoryCache(), () => now);
     const reading = racing.areFriends('ann', 'bob'); // reads both edges as they are (friends); the second answer is held
     await settle();
-    await store.removeFriendEdges('ann', 'bob');
+    await store.friends.removeFriendEdges('ann', 'bob');
     racing.forget('ann', 'bob'); // the unfriend's announcement arrives before the read's answer is cached
     release();
     expect(await reading).toBe(true); // the answer as of the read
@@ -77,11 +77,11 @@ describe('friendship cache on the send path', () => {
   it('a friend list read before an unfriend was announced is not cached either (presence goes by it)', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
-    const slow = new Proxy(store, { get: (t, k) => (k === 'listFriendEdges' ? async (u: string) => { const v = await t.listFriendEdges(u); await gate; return v; } : Reflect.get(t, k, t)) });
-    const racing = new FriendService(slow, slow, new MemoryCache(), () => now);
+    const slow = new Proxy(store.friends, { get: (t, k) => (k === 'listFriendEdges' ? async (u: string) => { const v = await t.listFriendEdges(u); await gate; return v; } : Reflect.get(t, k, t)) });
+    const racing = new FriendService(store.accounts, slow, new MemoryCache(), () => now);
     const reading = racing.friendNames('ann');
     await settle();
-    await store.removeFriendEdges('ann', 'bob');
+    await store.friends.removeFriendEdges('ann', 'bob');
     racing.forget('ann', 'bob');
     release();
     expect(await reading).toEqual(['bob']); // the list as of the read
@@ -90,7 +90,7 @@ describe('friendship cache on the send path', () => {
 
   it('an unfriend announced while nothing is in flight ends the cached answer at once', async () => {
     await friends.areFriends('ann', 'bob');
-    await store.removeFriendEdges('ann', 'bob');
+    await store.friends.removeFriendEdges('ann', 'bob');
     friends.forget('ann', 'bob');
     expect(friends.knownFriends('ann', 'bob')).toBe(false);
     expect(await friends.areFriends('ann', 'bob')).toBe(false);

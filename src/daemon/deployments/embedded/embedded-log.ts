@@ -17,7 +17,7 @@ export class EmbeddedLog implements MessageLog {
   constructor(private readonly store: SqliteStore, maxBatch: number, maxQueued = Number.MAX_SAFE_INTEGER) {
     this.queue = new BatchQueue(async (batch) => {
       try {
-        const stored = await this.store.appendMessages(batch.map((p) => p.item));
+        const stored = await this.store.archive.appendMessages(batch.map((p) => p.item));
         stored.forEach((message, i) => batch[i]!.resolve({ message, fresh: message.id === batch[i]!.item.id }));
       } catch (err) {
         // Typed: storage full or unavailable, never a raw driver error.
@@ -44,15 +44,15 @@ export class EmbeddedLog implements MessageLog {
   }
 
   lookup(from: string, clientMsgId: string) {
-    return this.store.getMessageByClientId(from, clientMsgId);
+    return this.store.archive.getMessageByClientId(from, clientMsgId);
   }
 
   read(conversationId: string, range: HistoryRange) {
-    return this.store.history(conversationId, range);
+    return this.store.archive.history(conversationId, range);
   }
 
   conversations(username: string) {
-    return this.store.listConversations(username);
+    return this.store.archive.listConversations(username);
   }
 
   flush() {

@@ -9,7 +9,7 @@ import { ChatError } from '../../../protocol/index.js';
 import type { Config } from '../../config.js';
 import { securePrivateDir } from '../../files.js';
 import type { Deployment, Operations } from '../../ports/index.js';
-import { opened } from '../archive.js';
+import { opened, type Database } from '../archive.js';
 import { Parts } from '../parts.js';
 import { EmbeddedLog } from './embedded-log.js';
 import { LocalBroker } from './local-broker.js';
@@ -24,18 +24,20 @@ const OPERATIONS: Operations = {
   status: async () => ({ consumerLag: null, failedStore: null, dlq: null }),
 };
 
-export function create(config: Config, log: Logger): Deployment {
+/** The deployment, and (for tests that seed or count rows, never for the daemon) its database. */
+export function create(config: Config, log: Logger): Deployment & { readonly database: Database } {
   const db = new SqliteStore(path.join(config.dataDir, 'chat.db'));
   const cache = new MemoryCache();
   const messageLog = new EmbeddedLog(db, config.commitBatchMax, config.maxQueuedMessages);
   const parts = new Parts({ store: db, cache, log: messageLog }, log);
   return {
     name: 'embedded',
+    database: db,
     engines: { store: 'sqlite', log: 'embedded', cache: 'memory' },
-    accounts: db,
-    friends: db,
+    accounts: opened(() => db.accounts),
+    friends: opened(() => db.friends),
     groups: opened(() => db.groups),
-    receipts: db,
+    receipts: opened(() => db.receipts),
     log: messageLog,
     presence: cache,
     limits: cache,

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { Config } from '../../config.js';
 import { securePrivateDir } from '../../files.js';
 import type { Deployment, Lifecycle } from '../../ports/index.js';
-import { opened } from '../archive.js';
+import { opened, type Database } from '../archive.js';
 import { Parts } from '../parts.js';
 import { DlqIndex, FailedStore } from './failed-store.js';
 import type { KafkaSettings } from './kafka.js';
@@ -20,17 +20,19 @@ import { RedisCache } from './redis-cache.js';
 import { ScaleOutLog } from './scaleout-log.js';
 import { scaleOutOperations } from './operations.js';
 
-export function create(config: Config, log: Logger): Deployment {
+/** The deployment, and (for tests that seed or count rows, never for the daemon) its database. */
+export function create(config: Config, log: Logger): Deployment & { readonly database: Database } {
   const db = new MongoStore(config.mongodbUri!);
   const cache = new RedisCache(config.redisUrl!, config.redisPrefix);
   const settings: KafkaSettings = {
     brokers: config.kafkaBrokers!, clientId: config.kafkaClientId, topic: config.kafkaTopic, dlqTopic: config.kafkaDlqTopic,
     groupId: config.kafkaGroupId, partitions: config.kafkaPartitions, replicationFactor: config.kafkaReplicationFactor,
   };
+  const archive = opened(() => db.archive);
   const failed = new FailedStore(cache.client, config.redisPrefix);
   const dlq = new DlqIndex(cache.client, config.redisPrefix);
-  const messageLog = new ScaleOutLog({ ...settings, sendTimeoutMs: config.kafkaSendTimeoutMs, lingerMs: config.produceLingerMs, failedRetryMs: config.failedRetryMs, prefix: config.redisPrefix, maxBatch: config.commitBatchMax, maxQueued: config.maxQueuedMessages }, cache.client, db, failed, log.child({ component: 'log' }));
-  const persister = config.persister ? new KafkaPersister({ ...settings, batchSize: config.persistBatchSize, lingerMs: config.persistLingerMs, concurrency: config.persistConcurrency }, db, dlq, log.child({ component: 'persister' })) : null;
+  const messageLog = new ScaleOutLog({ ...settings, sendTimeoutMs: config.kafkaSendTimeoutMs, lingerMs: config.produceLingerMs, failedRetryMs: config.failedRetryMs, prefix: config.redisPrefix, maxBatch: config.commitBatchMax, maxQueued: config.maxQueuedMessages }, cache.client, archive, failed, log.child({ component: 'log' }));
+  const persister = config.persister ? new KafkaPersister({ ...settings, batchSize: config.persistBatchSize, lingerMs: config.persistLingerMs, concurrency: config.persistConcurrency }, archive, dlq, log.child({ component: 'persister' })) : null;
   const byRole: Record<string, Lifecycle> = { store: db, cache, log: messageLog };
   if (persister) byRole.persister = persister;
   const parts = new Parts(byRole, log);
@@ -38,11 +40,12 @@ export function create(config: Config, log: Logger): Deployment {
   const operations = scaleOutOperations(settings, messageLog, failed, dlq, log);
   return {
     name: 'scaleout',
+    database: db,
     engines: { store: 'mongodb', log: 'scaleout', cache: 'redis' },
-    accounts: db,
-    friends: db,
+    accounts: opened(() => db.accounts),
+    friends: opened(() => db.friends),
     groups: opened(() => db.groups),
-    receipts: db,
+    receipts: opened(() => db.receipts),
     log: messageLog,
     presence: cache,
     limits: cache,

@@ -4,9 +4,9 @@ import { HandleTakenError } from '../../ports/errors.js';
 import { bulkUpdate, findOneAs, isDup } from './mongo-util.js';
 import type { GroupMemberRecord, GroupRecord, GroupStore } from '../../ports/index.js';
 
-interface GroupDoc { _id: string; conversationId: string; handle: string; name: string; topic: string; createdAt: string; createdBy: string }
+export interface GroupDoc { _id: string; conversationId: string; handle: string; name: string; topic: string; createdAt: string; createdBy: string }
 /** `_id` is `<groupId>:<username>` (a username has no colon), so a membership is one row whatever happens. */
-interface MemberDoc { _id: string; groupId: string; username: string; role: GroupRole; joinedAt: string; leftSeq: number | null }
+export interface MemberDoc { _id: string; groupId: string; username: string; role: GroupRole; joinedAt: string; leftSeq: number | null }
 
 const opts = { versionKey: false, _id: false } as const;
 const str = { type: String, required: true };

@@ -13,7 +13,7 @@ logContract('embedded (sqlite)', async () => {
   const logs: EmbeddedLog[] = [new EmbeddedLog(store, 64)];
   return {
     log: logs[0]!,
-    store,
+    store: store.archive,
     reopen: async () => { const l = new EmbeddedLog(store, 64); logs.push(l); return l; },
     cleanup: async () => { for (const l of logs) await l.close(); await store.close(); },
   };
@@ -28,7 +28,7 @@ describe('EmbeddedLog specifics', () => {
     const p = new EmbeddedLog(store, 16);
     await Promise.all(Array.from({ length: 100 }, async (_, i) => {
       const { message: m } = await p.append(draft(`m${i}`));
-      expect((await store.history(m.conversationId, { limit: 1, afterSeq: m.seq - 1 }))[0]?.id).toBe(m.id);
+      expect((await store.archive.history(m.conversationId, { limit: 1, afterSeq: m.seq - 1 }))[0]?.id).toBe(m.id);
     }));
     await p.close();
     await store.close();
@@ -42,7 +42,7 @@ describe('EmbeddedLog specifics', () => {
     // A row the database refuses (NOT NULL) fails its whole group commit, the good message with it.
     const failed = await Promise.allSettled([p.append({ ...draft('x'), text: null as never }), p.append(draft('y'))]);
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect((await store.history('dm:alice:bob', { limit: 10 })).map((m) => m.text)).toEqual(['first']);
+    expect((await store.archive.history('dm:alice:bob', { limit: 10 })).map((m) => m.text)).toEqual(['first']);
     expect((await p.append(draft('second'))).message.seq).toBe(2);
     await p.close();
     await store.close();

@@ -21,12 +21,12 @@ describe('SqliteStore specifics', () => {
     const file = path.join(tmpDir(), 'sub', 'chat.db');
     const s = new SqliteStore(file);
     await s.start();
-    await s.createUser({ id: uuidv7(), username: 'alice', passwordHash: 'h', createdAt: new Date().toISOString() });
+    await s.accounts.createUser({ id: uuidv7(), username: 'alice', passwordHash: 'h', createdAt: new Date().toISOString() });
     await s.close();
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     const again = new SqliteStore(file);
     await again.start();
-    expect((await again.getUserByName('alice'))?.admin).toBe(true);
+    expect((await again.accounts.getUserByName('alice'))?.admin).toBe(true);
     await again.close();
   });
   it('moves an existing database to the time-ordered dedupe index, and a resend stored before the move is still recognised', async () => {
@@ -41,12 +41,12 @@ describe('SqliteStore specifics', () => {
     old.close();
     const before = new SqliteStore(file);
     await before.start();
-    const [first] = await before.appendMessages([draft('c-1')]);
+    const [first] = await before.archive.appendMessages([draft('c-1')]);
     await before.close();
 
     const after = new SqliteStore(file);
     await after.start();
-    const [again, next] = await after.appendMessages([draft('c-1'), draft('c-2')]);
+    const [again, next] = await after.archive.appendMessages([draft('c-1'), draft('c-2')]);
     await after.close();
     expect(again).toEqual(first);
     expect(next!.seq).toBe(first!.seq + 1);
@@ -74,7 +74,7 @@ describe('the SQLite threads', () => {
     const before = niceByThread();
     const s = new SqliteStore(path.join(tmpDir(), 'chat.db'));
     await s.start();
-    const [m] = await s.appendMessages([{ id: uuidv7(), conversationId: 'dm:a:b', from: 'a', to: 'b', text: 'hi', kind: 'user', createdAt: new Date().toISOString(), clientMsgId: 'c1' }]);
+    const [m] = await s.archive.appendMessages([{ id: uuidv7(), conversationId: 'dm:a:b', from: 'a', to: 'b', text: 'hi', kind: 'user', createdAt: new Date().toISOString(), clientMsgId: 'c1' }]);
     expect(m?.seq).toBe(1);
     const freshNice = () => [...niceByThread()].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
     // The checkpointer lowers its priority once its module has loaded.
@@ -104,7 +104,7 @@ describe('WAL checkpoints', () => {
     let biggest = 0;
     let n = 0;
     for (let b = 0; b < 60; b++) {
-      await s.appendMessages(Array.from({ length: 200 }, () => {
+      await s.archive.appendMessages(Array.from({ length: 200 }, () => {
         const c = n++ % 50;
         return { id: uuidv7(), conversationId: `dm:u${c}a:u${c}b`, from: `u${c}a`, to: `u${c}b`, text, kind: 'user' as const, createdAt: new Date().toISOString(), clientMsgId: `m${n}` };
       }));
@@ -134,8 +134,8 @@ describe('WAL checkpoints', () => {
     expect(await until(() => walBytes(file) === 0, 5000)).toBe(true);
     expect(seen.filter((c) => 'error' in c)).toEqual([]);
     // Everything committed is read back from the database file.
-    expect((await s.history('dm:u7a:u7b', { limit: 500 })).length).toBe(240);
-    expect(await s.maxSeq('dm:u49a:u49b')).toBe(240);
+    expect((await s.archive.history('dm:u7a:u7b', { limit: 500 })).length).toBe(240);
+    expect(await s.archive.maxSeq('dm:u49a:u49b')).toBe(240);
     await s.close();
     console.log(`WAL checkpoints: ${seen.length} passes, largest WAL ${Math.round(biggest / PAGE)} pages, ${seen.map((c) => ('pages' in c ? c.pages : c.error)).join('/')} pages copied`);
   });
@@ -148,7 +148,7 @@ describe('WAL checkpoints', () => {
     const biggest = await writeMany(s, file);
     // The writer checkpoints every 1000 pages again (with the checkpointer alive it reaches ~5000).
     expect(biggest).toBeLessThan(1200 * PAGE);
-    expect(await s.maxSeq('dm:u49a:u49b')).toBe(240);
+    expect(await s.archive.maxSeq('dm:u49a:u49b')).toBe(240);
     await s.close();
     console.log(`without the checkpointer: largest WAL ${Math.round(biggest / PAGE)} pages`);
   });

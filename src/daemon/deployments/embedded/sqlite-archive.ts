@@ -1,0 +1,105 @@
+import type { Message } from '../../../protocol/index.js';
+import type { ConversationRecord, HistoryRange, MessageDraft } from '../../ports/index.js';
+import type { MessageArchive } from '../archive.js';
+import type { SqliteDb } from './sqlite-driver.js';
+import { rowToMessage, withSeq, type AppendResult, type MessageRow } from './sqlite-messages.js';
+
+export const MESSAGES_SCHEMA = `
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  from_user TEXT NOT NULL,
+  to_user TEXT NOT NULL,
+  text TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  client_msg_id TEXT,
+  UNIQUE (conversation_id, seq)
+);
+-- Dedupe of resends. The client's id leads the key: clients make it time-ordered (UUIDv7), so
+-- each group commit appends to one or two leaf pages of this index instead of dirtying one per
+-- sender. (from_user, client_msg_id), the first key order, is replaced in place on start.
+CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id ON messages(client_msg_id, from_user) WHERE client_msg_id IS NOT NULL;
+DROP INDEX IF EXISTS messages_client;
+-- last_seq and updated_at hold the first message's values; reads take the head from messages.
+CREATE TABLE IF NOT EXISTS conversations (
+  id TEXT PRIMARY KEY,
+  member_a TEXT NOT NULL,
+  member_b TEXT NOT NULL,
+  last_seq INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_a ON conversations(member_a);
+CREATE INDEX IF NOT EXISTS conversations_b ON conversations(member_b);
+`;
+
+/** How message batches are committed: on the writer thread, or in place for an in-memory database. */
+export interface MessageWriter {
+  write(messages: Message[]): Promise<(MessageRow | null)[]>;
+  append(drafts: MessageDraft[]): Promise<AppendResult[]>;
+}
+
+/** Messages and direct conversations in the embedded database: the embedded log's archive. */
+export class SqliteArchive implements MessageArchive {
+  private readonly stmts;
+
+  constructor(db: SqliteDb, private readonly writer: MessageWriter) {
+    this.stmts = {
+      msgByClient: db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?'),
+      latest: db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?'),
+      before: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?'),
+      after: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?'),
+      maxSeq: db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?'),
+      // A conversation's head is its newest message (found through the (conversation_id, seq) index).
+      convs: db.prepare<[string, string], { id: string; member_a: string; member_b: string; last_seq: number; updated_at: string }>(`
+        SELECT c.id, c.member_a, c.member_b, COALESCE(h.seq, c.last_seq) AS last_seq, COALESCE(h.created_at, c.updated_at) AS updated_at
+        FROM conversations c
+        LEFT JOIN messages h ON h.conversation_id = c.id AND h.seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id)
+        WHERE c.member_a = ? OR c.member_b = ?
+        ORDER BY updated_at DESC`),
+    };
+  }
+
+  /**
+   * Sequences, dedupes and commits drafts in one transaction (on the writer thread): each gets
+   * the next seq of its conversation, unless its (from, clientMsgId) is stored, in which case
+   * it resolves to the stored message and takes no seq.
+   */
+  async appendMessages(drafts: MessageDraft[]): Promise<Message[]> {
+    if (drafts.length === 0) return [];
+    const results = await this.writer.append(drafts);
+    return drafts.map((d, i) => {
+      const r = results[i]!;
+      return 'seq' in r ? withSeq(d, r.seq) : rowToMessage(r.row);
+    });
+  }
+
+  /** Commits the batch (on the writer thread); a message already stored resolves to the stored one. */
+  async insertMessages(messages: Message[]) {
+    if (messages.length === 0) return [];
+    const rows = await this.writer.write(messages);
+    return messages.map((m, i) => (rows[i] ? rowToMessage(rows[i]) : m));
+  }
+
+  async getMessageByClientId(from: string, clientMsgId: string) {
+    const r = this.stmts.msgByClient.get(from, clientMsgId);
+    return r ? rowToMessage(r) : null;
+  }
+
+  async history(conversationId: string, range: HistoryRange) {
+    const s = this.stmts;
+    const lo = range.afterSeq ?? 0;
+    const hi = range.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+    if (range.afterSeq !== undefined) return s.after.all(conversationId, lo, hi, range.limit).map(rowToMessage);
+    return s.before.all(conversationId, hi, lo, range.limit).map(rowToMessage).reverse();
+  }
+
+  async maxSeq(conversationId: string) {
+    return this.stmts.maxSeq.get(conversationId)!.s ?? 0;
+  }
+
+  async listConversations(username: string): Promise<ConversationRecord[]> {
+    return this.stmts.convs.all(username, username).map((r) => ({ conversationId: r.id, members: [r.member_a, r.member_b], lastSeq: r.last_seq, updatedAt: r.updated_at }));
+  }
+}

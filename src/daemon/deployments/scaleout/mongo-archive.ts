@@ -1,0 +1,104 @@
+import { conversationMembers, type Message } from '../../../protocol/index.js';
+import type { ConversationRecord, HistoryRange } from '../../ports/index.js';
+import { SeqConflictError } from '../../ports/errors.js';
+import type { MessageArchive } from '../archive.js';
+import type { ConversationDoc, MessageDoc, Models } from './mongo-models.js';
+import { bulkUpdate, duplicateIndexes, isDup } from './mongo-util.js';
+
+function toMessage(d: MessageDoc): Message {
+  const m: Message = { id: d._id, seq: d.seq, conversationId: d.conversationId, from: d.from, to: d.to, text: d.text, kind: d.kind, createdAt: d.createdAt };
+  if (d.clientMsgId !== undefined && d.clientMsgId !== null) m.clientMsgId = d.clientMsgId;
+  return m;
+}
+
+function toDoc(m: Message): MessageDoc {
+  const d: MessageDoc = { _id: m.id, conversationId: m.conversationId, seq: m.seq, from: m.from, to: m.to, text: m.text, kind: m.kind, createdAt: m.createdAt, dedupeKey: m.clientMsgId ?? ` ${m.id}` };
+  if (m.clientMsgId !== undefined) d.clientMsgId = m.clientMsgId;
+  return d;
+}
+
+/** Messages and conversation heads in MongoDB: what the persister writes and the scale-out log reads. */
+export class MongoArchive implements MessageArchive {
+  constructor(private readonly m: Models) {}
+
+  async insertMessages(messages: Message[]): Promise<Message[]> {
+    if (messages.length === 0) return [];
+    const failed = new Set<number>();
+    try {
+      await this.m.Msg.collection.insertMany(messages.map(toDoc) as never[], { ordered: false });
+    } catch (err) {
+      for (const i of duplicateIndexes(err)) failed.add(i);
+    }
+    const out: Message[] = [];
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      if (!failed.has(i)) { out.push(m); continue; }
+      // A duplicate: the same id was stored before (a replay), or the same (from, clientMsgId) under another id.
+      const existing = (await this.m.Msg.collection.findOne({ _id: m.id } as never)) ?? (await this.m.Msg.collection.findOne({ from: m.from, dedupeKey: m.clientMsgId ?? ` ${m.id}` }));
+      if (!existing) throw new SeqConflictError(m.id, m.conversationId, m.seq);
+      out.push(toMessage(existing as unknown as MessageDoc));
+    }
+    const heads = new Map<string, Message>();
+    for (const m of out) if ((heads.get(m.conversationId)?.seq ?? 0) < m.seq) heads.set(m.conversationId, m);
+    await this.upsertConversations([...heads.values()]);
+    return out;
+  }
+
+  /**
+   * Raises each conversation's head in one round trip; upserts that lost a first-insert race are
+   * redone one by one. A group's head lists no members (they are in group_members), so it never
+   * shows among a user's direct conversations.
+   */
+  private async upsertConversations(heads: Message[]) {
+    if (heads.length === 0) return;
+    const members = (m: Message) => conversationMembers(m.conversationId, [m.from, m.to]);
+    const op = (m: Message) => ({ updateOne: { filter: { _id: m.conversationId }, update: { $max: { lastSeq: m.seq, updatedAt: m.createdAt }, $setOnInsert: { members: members(m) } }, upsert: true } });
+    await bulkUpdate(this.m.Conv.collection, heads.map(op), async (lost) => {
+      for (const i of lost) {
+        const m = heads[i]!;
+        await this.upsertConversation(m.conversationId, members(m), m.seq, m.createdAt);
+      }
+    });
+  }
+
+  private async upsertConversation(conv: string, members: string[], seq: number, at: string) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.m.Conv.collection.updateOne({ _id: conv } as never, { $max: { lastSeq: seq, updatedAt: at }, $setOnInsert: { members } }, { upsert: true });
+        return;
+      } catch (err) {
+        // Two first writers of one conversation race on the upsert; the loser retries as an update.
+        if (!isDup(err) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  async getMessageByClientId(from: string, clientMsgId: string) {
+    const d = await this.m.Msg.collection.findOne({ from, dedupeKey: clientMsgId });
+    return d ? toMessage(d as unknown as MessageDoc) : null;
+  }
+
+  async history(conversationId: string, range: HistoryRange) {
+    const seq: Record<string, number> = {};
+    if (range.afterSeq !== undefined) seq.$gt = range.afterSeq;
+    if (range.beforeSeq !== undefined) seq.$lt = range.beforeSeq;
+    const filter = Object.keys(seq).length ? { conversationId, seq } : { conversationId };
+    const asc = range.afterSeq !== undefined;
+    const docs = await this.m.Msg.collection.find(filter).sort({ seq: asc ? 1 : -1 }).limit(range.limit).toArray();
+    const msgs = docs.map((d) => toMessage(d as unknown as MessageDoc));
+    return asc ? msgs : msgs.reverse();
+  }
+
+  async maxSeq(conversationId: string) {
+    const d = await this.m.Msg.collection.find({ conversationId }).sort({ seq: -1 }).limit(1).toArray();
+    return (d[0] as unknown as MessageDoc | undefined)?.seq ?? 0;
+  }
+
+  async listConversations(username: string): Promise<ConversationRecord[]> {
+    const docs = await this.m.Conv.collection.find({ members: username }).sort({ updatedAt: -1 }).toArray();
+    return docs.map((d) => {
+      const c = d as unknown as ConversationDoc;
+      return { conversationId: c._id, members: [c.members[0]!, c.members[1]!], lastSeq: c.lastSeq, updatedAt: c.updatedAt };
+    });
+  }
+}
