@@ -41,7 +41,7 @@ const isPackage = (p: string) => !p.includes('/') || !/\.tsx?$/.test(p);
 const pkg = (p: string) => (p.startsWith('@') ? p.split('/').slice(0, 2).join('/') : p.split('/')[0]!);
 
 /** The daemon's shared helpers: neither a front door, a service, a port nor a deployment. */
-const HELPERS = ['daemon/config.ts', 'daemon/errors.ts', 'daemon/files.ts', 'daemon/iso-time.ts', 'daemon/logger.ts', 'daemon/native.ts', 'daemon/request-id.ts', 'daemon/validation.ts', 'daemon/ws-engine.ts'];
+const HELPERS = ['daemon/config.ts', 'daemon/config-files.ts', 'daemon/errors.ts', 'daemon/files.ts', 'daemon/iso-time.ts', 'daemon/logger.ts', 'daemon/native.ts', 'daemon/request-id.ts', 'daemon/validation.ts', 'daemon/ws-engine.ts'];
 const FRONT_DOORS = ['daemon/http', 'daemon/gateway'];
 const ROOTS = ['daemon/daemon.ts', 'daemon/main.ts'];
 /** Engine drivers, each allowed in one deployment only. */

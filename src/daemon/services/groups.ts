@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import {
-  ChatError, SYSTEM_AUTHOR, groupConversationId, isGroupConversation, normalizeHandle,
+  ChatError, SYSTEM_AUTHOR, groupConversationId, normalizeHandle,
   type GroupCreateInput, type GroupEvent, type GroupEventType, type GroupMemberView, type GroupRole, type GroupUpdateInput, type GroupView,
 } from '../../protocol/index.js';
 import type { Config } from '../config.js';
@@ -8,18 +8,10 @@ import type { GroupRecord, GroupStore, Limits, Presence, Receipt } from '../port
 import { isoTime } from '../iso-time.js';
 import { rateLimited } from '../errors.js';
 import type { FriendService } from './friends.js';
+import { GroupCache, type Entry } from './group-cache.js';
+
+export { GROUP_CACHE_MS } from './group-cache.js';
 import type { GroupDirectory, MessageService } from './messages.js';
-
-/** How long a group's record and members are reused (every node forgets them at once on a change; this bounds a lost announcement). */
-export const GROUP_CACHE_MS = 10_000;
-/** Attempts at reading a group while changes keep being announced, before the answer is used uncached. */
-const LOAD_ATTEMPTS = 3;
-
-interface Entry {
-  group: GroupRecord;
-  members: Map<string, GroupRole>;
-  until: number;
-}
 
 /** Delivers a group event to every socket of the named users, on any node. */
 export type GroupNotifier = (usernames: string[], event: GroupEvent) => void;
@@ -40,10 +32,7 @@ const list = (names: string[]) => names.join(', ');
  * CHAT_ERR_GROUP_NOT_FOUND, whether the group exists or not.
  */
 export class GroupService implements GroupDirectory {
-  private readonly entries = new Map<string, Entry>();
-  private readonly handles = new Map<string, string>();
-  /** Bumped by every forget: a read that began before it is read again. */
-  private generation = 0;
+  private readonly cache: GroupCache;
   private notify: GroupNotifier = () => {};
   private announce: GroupAnnouncer = async () => {};
 
@@ -55,7 +44,14 @@ export class GroupService implements GroupDirectory {
     private readonly friends: FriendService,
     private readonly config: Pick<Config, 'maxGroupMembers' | 'maxGroupsCreated' | 'groupRateLimit'>,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.cache = new GroupCache(store, now);
+  }
+
+  /** Forgets what is cached of a group: this node's change, or another node's. */
+  forget(groupId: string) {
+    this.cache.forget(groupId);
+  }
 
   /** Group events go live to the users they concern (the gateway delivers them). */
   onEvent(n: GroupNotifier) {
@@ -67,60 +63,14 @@ export class GroupService implements GroupDirectory {
     this.announce = a;
   }
 
-  /** Forgets what is cached of a group: this node's change, or another node's. */
-  forget(groupId: string) {
-    this.generation++;
-    this.entries.delete(groupId);
-    for (const [h, id] of this.handles) if (id === groupId) this.handles.delete(h);
-  }
-
   private async changed(groupId: string) {
     this.forget(groupId);
     await this.announce(groupId);
   }
 
-  /** The group and its current members, from the cache or the store; null when it does not exist. */
-  private async load(id: string): Promise<Entry | null> {
-    const hit = this.entries.get(id);
-    if (hit && hit.until > this.now()) return hit;
-    for (let attempt = 1; ; attempt++) {
-      const generation = this.generation;
-      const t = this.now();
-      const group = await this.store.getGroup(id);
-      const rows = group ? await this.store.groupMembers(id) : [];
-      const fresh = generation === this.generation;
-      if (!fresh && attempt < LOAD_ATTEMPTS) continue;
-      if (!group) return null;
-      const entry: Entry = { group, members: new Map(rows.map((r) => [r.username, r.role])), until: t + GROUP_CACHE_MS };
-      if (fresh) {
-        if (this.entries.size > 10_000) {
-          this.entries.clear();
-          this.handles.clear();
-        }
-        this.entries.set(id, entry);
-        this.handles.set(group.handle, id);
-      }
-      return entry;
-    }
-  }
-
-  /** A group by `#handle`, `handle` or conversation id `g:<id>`; null when there is none. */
-  private async find(ref: string): Promise<Entry | null> {
-    if (isGroupConversation(ref)) return this.load(ref.slice(2));
-    const handle = normalizeHandle(ref);
-    if (!handle) return null;
-    const id = this.handles.get(handle);
-    if (id) {
-      const e = await this.load(id);
-      if (e && e.group.handle === handle) return e;
-    }
-    const g = await this.store.getGroupByHandle(handle);
-    return g ? this.load(g.id) : null;
-  }
-
   /** The group and my role in it, when I am a current member; CHAT_ERR_GROUP_NOT_FOUND otherwise. */
   private async mine(me: string, ref: string): Promise<{ entry: Entry; role: GroupRole }> {
-    const entry = await this.find(ref);
+    const entry = await this.cache.find(ref);
     const role = entry?.members.get(me);
     if (!entry || !role) throw notFound();
     return { entry, role };
@@ -172,7 +122,7 @@ export class GroupService implements GroupDirectory {
     await this.store.createGroup(group, [{ username: me, role: 'owner' }, ...others.map((username) => ({ username, role: 'member' as const }))]);
     await this.changed(id);
     await this.system(group, others.length ? `${me} created #${handle} with ${list(others)}` : `${me} created #${handle}`);
-    const entry = (await this.load(id))!;
+    const entry = (await this.cache.load(id))!;
     this.notify([...entry.members.keys()], this.event('created', group, me, { users: others }));
     return this.view(entry, 'owner');
   }
@@ -181,7 +131,7 @@ export class GroupService implements GroupDirectory {
   private async current(me: string): Promise<{ entry: Entry; role: GroupRole }[]> {
     const out: { entry: Entry; role: GroupRole }[] = [];
     for (const { group } of await this.store.groupsOf(me)) {
-      const entry = await this.load(group.id);
+      const entry = await this.cache.load(group.id);
       const role = entry?.members.get(me);
       if (entry && role) out.push({ entry, role });
     }
@@ -234,7 +184,7 @@ export class GroupService implements GroupDirectory {
     await this.changed(g.id);
     const notice = await this.system(g, text, [username]);
     await this.store.raiseLeftSeq(g.id, username, notice.seq - 1);
-    const entry = await this.load(g.id);
+    const entry = await this.cache.load(g.id);
     this.notify([...(entry?.members.keys() ?? []), username], this.event(type, g, by, { users: [username] }));
     return true;
   }
@@ -272,7 +222,7 @@ export class GroupService implements GroupDirectory {
     if (!(await this.store.setGroupRole(g.id, username, next))) throw new ChatError('CHAT_ERR_NOT_FOUND', `${username} is not a member of #${g.handle}`);
     await this.changed(g.id);
     await this.system(g, `${me} made ${username} ${next === 'member' ? 'a member' : `an ${next}`}`);
-    const after = await this.load(g.id);
+    const after = await this.cache.load(g.id);
     this.notify([...(after?.members.keys() ?? [])], this.event('role_changed', g, me, { users: [username], role: next }));
   }
 
@@ -289,7 +239,7 @@ export class GroupService implements GroupDirectory {
     if (Object.keys(change).length === 0) return this.view(entry, role);
     await this.store.updateGroup(g.id, change);
     await this.changed(g.id);
-    const after = (await this.load(g.id))!;
+    const after = (await this.cache.load(g.id))!;
     const texts: string[] = [];
     if (change.handle !== undefined) texts.push(`${me} moved #${g.handle} to #${change.handle}`);
     if (change.name !== undefined) texts.push(`${me} renamed the group to "${change.name}"`);
@@ -326,12 +276,12 @@ export class GroupService implements GroupDirectory {
   }
 
   async recipients(conversationId: string) {
-    const entry = await this.load(conversationId.slice(2));
+    const entry = await this.cache.load(conversationId.slice(2));
     return entry ? [...entry.members.keys()] : [];
   }
 
   async readable(me: string, ref: string) {
-    const entry = await this.find(ref);
+    const entry = await this.cache.find(ref);
     if (!entry) throw notFound();
     if (entry.members.has(me)) return { conversationId: entry.group.conversationId, upTo: Number.MAX_SAFE_INTEGER, members: [...entry.members.keys()] };
     const row = await this.store.groupMember(entry.group.id, me);

@@ -3,7 +3,8 @@ import type { Message } from '../../../protocol/index.js';
 import type { Operations } from '../../ports/index.js';
 import type { DlqIndex, FailedStore } from './failed-store.js';
 import { consumerLag, createKafka, partitioner, topicSize, type KafkaSettings } from './kafka.js';
-import { toRecord, type ScaleOutLog } from './scaleout-log.js';
+import { toRecord } from './kafka-publisher.js';
+import type { ScaleOutLog } from './scaleout-log.js';
 
 /** Failed publishes (Redis) and dead letters (Kafka, indexed in Redis): list, replay, purge, and the backlog. */
 export function scaleOutOperations(settings: KafkaSettings, messageLog: ScaleOutLog, failed: FailedStore, dlq: DlqIndex, log: Logger): Operations {

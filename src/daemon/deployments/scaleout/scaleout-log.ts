@@ -1,14 +1,13 @@
-import type { Kafka, Producer } from 'kafkajs';
-import { jittered } from './backoff.js';
+import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
-import crypto from 'node:crypto';
 import { ChatError, type Message } from '../../../protocol/index.js';
 import type { Appended, BatchObserver, ConversationRecord, HistoryRange, MessageDraft, MessageLog } from '../../ports/index.js';
 import type { MessageArchive } from '../archive.js';
-import { createKafka, ensureTopics, partitioner, type KafkaSettings } from './kafka.js';
+import type { KafkaSettings } from './kafka.js';
+import { FailoverPublisher } from './kafka-publisher.js';
 import { BatchQueue, type Pending } from '../batch-queue.js';
-import type { FailedEntry, FailedStore } from './failed-store.js';
+import type { FailedStore } from './failed-store.js';
 import { RedisSequencer, type Sequenced } from './redis-sequencer.js';
 
 export interface ScaleOutLogOptions extends KafkaSettings {
@@ -23,35 +22,8 @@ export interface ScaleOutLogOptions extends KafkaSettings {
   prefix: string;
 }
 
-const MAX_RETRY_DELAY_MS = 5 * 60_000;
-const REPLAY_CHUNK = 500;
-/** Bytes of record values per produce request, well under the broker's default 1 MiB. */
-const MAX_REQUEST_BYTES = 512 * 1024;
 /** A resend that finds its original still on its way to Kafka (on another node) looks again this often. */
 const PENDING_POLL_MS = 50;
-
-/** Splits records into ordered groups of at most MAX_REQUEST_BYTES (a single larger record goes alone). */
-export function chunks<T extends { value: string }>(records: T[]): T[][] {
-  const out: T[][] = [];
-  let cur: T[] = [];
-  let bytes = 0;
-  for (const r of records) {
-    const size = Buffer.byteLength(r.value) + 200;
-    if (cur.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(r);
-    bytes += size;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
-}
-
-export function toRecord(m: Message, json = JSON.stringify(m)) {
-  return { key: m.conversationId, value: json, headers: { 'x-message-id': m.id } };
-}
 
 type Fresh = { p: Pending<MessageDraft, Appended>; message: Message; json: string };
 
@@ -66,70 +38,34 @@ type Fresh = { p: Pending<MessageDraft, Appended>; message: Message; json: strin
  * consumes the topic into MongoDB; `read` merges the recent buffer with it.
  */
 export class ScaleOutLog implements MessageLog {
-  private readonly kafka: Kafka;
-  private producer!: Producer;
   private readonly queue: BatchQueue<MessageDraft, Appended>;
   readonly seq: RedisSequencer;
-  /** Conversations with entries in the failed store, as this node knows them. */
-  private readonly failedConvs = new Set<string>();
-  /** False after a failed publish, until a republish succeeds: sends go straight to the failed store. */
-  private kafkaUp = true;
-  private producerBroken = false;
+  private readonly publisher: FailoverPublisher;
   private closed = false;
-  private retryTimer?: NodeJS.Timeout;
-  private retryDelay: number;
-  private retrying?: Promise<void>;
-  private readonly owner = crypto.randomUUID();
-  lastError: string | null = null;
 
   constructor(private readonly opts: ScaleOutLogOptions, redis: Redis, private readonly archive: MessageArchive, readonly failed: FailedStore, private readonly log: Logger, kafka?: Kafka) {
-    this.kafka = kafka ?? createKafka(opts, log, 'producer');
-    this.retryDelay = opts.failedRetryMs;
+    this.publisher = new FailoverPublisher(opts, failed, log, kafka);
     this.seq = new RedisSequencer(redis, opts.prefix);
     this.queue = new BatchQueue((batch) => this.process(batch), { lingerMs: opts.lingerMs, maxBatch: opts.maxBatch, maxQueued: opts.maxQueued });
   }
 
   async start() {
-    await ensureTopics(this.kafka, this.opts);
-    await this.connectProducer();
-    for (const c of await this.failed.conversations()) this.failedConvs.add(c);
-    this.scheduleRetry(this.failedConvs.size > 0 ? 0 : this.opts.failedRetryMs);
-  }
-
-  private async connectProducer() {
-    this.producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: partitioner,
-      // Bounded, so a dead cluster fails over to the failed-publish store within sendTimeoutMs;
-      // a retried duplicate is harmless (the store upserts by message id).
-      retry: { initialRetryTime: 100, retries: 5, maxRetryTime: Math.max(500, Math.floor(this.opts.sendTimeoutMs / 3)) },
-    });
-    await this.producer.connect();
-    this.producerBroken = false;
-  }
-
-  /**
-   * After a failed send, an idempotent producer's sequence numbers may no longer match the
-   * broker's (every later send then fails as out of order): start over with a new producer id.
-   */
-  private async resetProducer() {
-    const old = this.producer;
-    await old?.disconnect().catch(() => {});
-    await this.connectProducer();
+    await this.publisher.start();
   }
 
   async close() {
     this.closed = true;
-    clearTimeout(this.retryTimer);
     await this.flush();
-    await this.retrying;
-    await this.producer?.disconnect().catch(() => {});
+    await this.publisher.close();
   }
 
   async health() {
-    return { ok: this.kafkaUp && !this.closed, kind: 'scaleout', detail: this.kafkaUp ? `failedConversations=${this.failedConvs.size}` : `kafka unavailable: ${this.lastError}` };
+    return { kind: 'scaleout', ...this.publisher.health() };
+  }
+
+  /** Republishes failed publishes (all, or the conversations holding `only`), in seq order. */
+  retryFailed(only?: string[]) {
+    return this.publisher.retryFailed(only);
   }
 
   append(draft: MessageDraft): Promise<Appended> {
@@ -190,7 +126,12 @@ export class ScaleOutLog implements MessageLog {
       else if (r.durable) p.resolve({ message: r.message, fresh: false });
       else waiting.push({ p, original: r.message });
     });
-    const ok = fresh.length > 0 ? await this.persist(fresh) : [];
+    const { durable: ok, refused: notTaken } = fresh.length > 0 ? await this.publisher.persist(fresh) : { durable: [], refused: [] };
+    if (notTaken.length > 0) {
+      await this.seq.rollback(notTaken).catch((e: unknown) => this.log.error({ err: e }, 'could not roll back refused messages in redis'));
+      const e = new ChatError('CHAT_ERR_UNAVAILABLE', 'Kafka and Redis are unavailable; the message was not accepted');
+      for (const f of notTaken) f.p.reject(e);
+    }
     if (ok.length > 0) {
       // Durable now: acked and fanned out at once. Marking them durable in the dedupe index is sent
       // right after, not waited for: it goes down the same Redis connection ahead of the next
@@ -231,130 +172,4 @@ export class ScaleOutLog implements MessageLog {
     };
     setTimeout(() => void look(), PENDING_POLL_MS);
   }
-
-  /**
-   * Kafka, or the failed-publish store behind it. Returns what became durable; the rest is
-   * refused (CHAT_ERR_UNAVAILABLE) and rolled back in Redis.
-   */
-  private async persist(fresh: Fresh[]): Promise<Fresh[]> {
-    const direct: Fresh[] = [];
-    const parked: Fresh[] = [];
-    for (const f of fresh) (this.kafkaUp && !this.failedConvs.has(f.message.conversationId) ? direct : parked).push(f);
-    const ok: Fresh[] = [];
-    if (direct.length > 0) {
-      try {
-        await this.publish(direct.map((f) => toRecord(f.message, f.json)));
-        ok.push(...direct);
-      } catch (err) {
-        this.lastError = (err as Error).message;
-        if (this.kafkaUp) this.log.error({ err: this.lastError }, 'kafka publish failed; using the failed-publish store');
-        this.kafkaUp = false;
-        this.producerBroken = true;
-        this.scheduleRetry(this.opts.failedRetryMs);
-        parked.unshift(...direct);
-      }
-    }
-    if (parked.length > 0) {
-      parked.sort((a, b) => a.message.seq - b.message.seq);
-      try {
-        await this.failed.add(parked.map((f) => f.message), this.lastError ?? 'queued behind earlier failed messages');
-        for (const f of parked) this.failedConvs.add(f.message.conversationId);
-        ok.push(...parked);
-      } catch (err) {
-        this.log.error({ err }, 'failed-publish store unavailable; refusing messages');
-        await this.seq.rollback(parked).catch((e: unknown) => this.log.error({ err: e }, 'could not roll back refused messages in redis'));
-        const e = new ChatError('CHAT_ERR_UNAVAILABLE', 'Kafka and Redis are unavailable; the message was not accepted');
-        for (const f of parked) f.p.reject(e);
-      }
-    }
-    return ok;
-  }
-
-  /** Publishes in order, in requests small enough for the broker's message.max.bytes (1 MiB by default). */
-  private async publish(records: ReturnType<typeof toRecord>[]) {
-    for (const chunk of chunks(records)) {
-      await this.producer.send({ topic: this.opts.topic, acks: -1, timeout: this.opts.sendTimeoutMs, messages: chunk });
-    }
-  }
-
-  private scheduleRetry(delayMs: number) {
-    if (this.closed) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.retryFailed().catch(() => {}), delayMs > 0 ? jittered(delayMs) : 0);
-    this.retryTimer.unref();
-  }
-
-  /**
-   * Republishes failed entries conversation by conversation, in seq order. Returns the
-   * ids republished. With `only`, republishes the conversations holding those ids
-   * (a later message is never stored before an earlier one).
-   */
-  async retryFailed(only?: string[]): Promise<{ replayed: string[]; remaining: number }> {
-    while (this.retrying) await this.retrying;
-    let done!: () => void;
-    this.retrying = new Promise<void>((r) => { done = r; });
-    const replayed: string[] = [];
-    try {
-      if (!(await this.failed.lock(this.owner, 60_000))) {
-        this.scheduleRetry(this.retryDelay);
-        return { replayed, remaining: await this.failed.size() };
-      }
-      try {
-        const convs = await this.failed.conversations();
-        let allOk = true;
-        if (this.producerBroken && convs.length > 0) {
-          try {
-            await this.resetProducer();
-          } catch (err) {
-            this.lastError = (err as Error).message;
-            allOk = false;
-          }
-        }
-        for (const conv of allOk ? convs : []) {
-          const entries = await this.failed.entries(conv);
-          if (only && !entries.some((e) => only.includes(e.id))) continue;
-          if (entries.length === 0) {
-            await this.failed.dropIfEmpty(conv);
-            this.failedConvs.delete(conv);
-            continue;
-          }
-          try {
-            // Chunk by chunk, removing what Kafka has acknowledged as it goes.
-            for (let i = 0; i < entries.length; i += REPLAY_CHUNK) {
-              const part = entries.slice(i, i + REPLAY_CHUNK);
-              await this.publish(part.map((e) => toRecord(stripEntry(e))));
-              await this.failed.remove(part);
-              replayed.push(...part.map((e) => e.id));
-            }
-          } catch (err) {
-            this.lastError = (err as Error).message;
-            this.producerBroken = true;
-            allOk = false;
-            break;
-          }
-          if ((await this.failed.entries(conv)).length === 0) this.failedConvs.delete(conv);
-        }
-        for (const c of await this.failed.conversations()) this.failedConvs.add(c);
-        if (allOk) {
-          if (!this.kafkaUp) this.log.info({ replayed: replayed.length }, 'kafka is back; failed publishes replayed');
-          this.kafkaUp = true;
-          this.retryDelay = this.opts.failedRetryMs;
-        } else {
-          this.retryDelay = Math.min(this.retryDelay * 2, MAX_RETRY_DELAY_MS);
-        }
-      } finally {
-        await this.failed.unlock(this.owner);
-      }
-      if (!only) this.scheduleRetry(this.failedConvs.size > 0 || !this.kafkaUp ? this.retryDelay : this.opts.failedRetryMs);
-      return { replayed, remaining: await this.failed.size() };
-    } finally {
-      this.retrying = undefined;
-      done();
-    }
-  }
-}
-
-function stripEntry(e: FailedEntry): Message {
-  const { failedAt: _f, error: _e, ...m } = e;
-  return m;
 }

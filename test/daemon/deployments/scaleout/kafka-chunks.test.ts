@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { chunks } from '../../../../src/daemon/deployments/scaleout/scaleout-log.js';
+import { chunks } from '../../../../src/daemon/deployments/scaleout/kafka-publisher.js';
 
 describe('produce request chunking', () => {
   it('keeps order, loses nothing and stays under 512 KiB per request', () => {
