@@ -121,7 +121,7 @@ if (tools) {
       const env = Object.fromEntries(c.env.map((e: { name: string; value?: string }) => [e.name, e.value]));
       for (const v of ['JWT_ACCESS_SECRET_FILE', 'JWT_REFRESH_SECRET_FILE', 'MONGODB_URI_FILE', 'REDIS_URL_FILE']) expect(env[v]).toMatch(/^\/run\/secrets\/chatd\//);
       const cm = objects.find((o) => o.kind === 'ConfigMap')!;
-      expect(cm.data).toMatchObject({ HOST: '0.0.0.0', CHAT_PIPELINE: 'kafka', CHAT_STORE: 'mongodb', CHAT_CACHE: 'redis' });
+      expect(cm.data).toMatchObject({ HOST: '0.0.0.0', CHAT_DEPLOYMENT: 'scaleout' });
       expect(JSON.stringify(cm.data)).not.toMatch(/secret-value|mongodb:\/\/|redis:\/\//);
       const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler')!;
       expect(hpa.spec.metrics[0].resource.name).toBe('cpu');

@@ -22,7 +22,7 @@ export class FriendService {
   private notify: FriendNotifier = () => {};
   private changed: (a: string, b: string) => void = () => {};
 
-  /** Friendship changes go live to both users (the gateway delivers them). */
+  /** Friendship changes go live to both users (the fan-out service delivers them). */
   onChange(n: FriendNotifier) {
     this.notify = n;
   }
@@ -33,7 +33,7 @@ export class FriendService {
     return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
   }
 
-  /** Called with every pair whose friendship this node changed (the gateway tells the other nodes). */
+  /** Called with every pair whose friendship this node changed (the fan-out service tells the other nodes). */
   onPairChanged(f: (a: string, b: string) => void) {
     this.changed = f;
   }

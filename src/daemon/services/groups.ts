@@ -53,12 +53,12 @@ export class GroupService implements GroupDirectory {
     this.cache.forget(groupId);
   }
 
-  /** Group events go live to the users they concern (the gateway delivers them). */
+  /** Group events go live to the users they concern (the fan-out service delivers them). */
   onEvent(n: GroupNotifier) {
     this.notify = n;
   }
 
-  /** Called with every group this node changed (the gateway tells the other nodes and waits for them). */
+  /** Called with every group this node changed (the fan-out service tells the other nodes and waits for them). */
   onChanged(a: GroupAnnouncer) {
     this.announce = a;
   }

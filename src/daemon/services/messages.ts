@@ -67,13 +67,14 @@ export class MessageService {
   }
 
   /**
-   * Sends a direct message. Resolves once durable. A repeated (from, clientMsgId) resolves to the
-   * original message and sends nothing new. `origin` is the sending connection: every other socket
-   * of both users gets the message live; the origin gets it as the resolved value (its ack).
+   * Sends a message to a friend, or to a group (`#handle`) the sender is a member of. Resolves
+   * once durable. A repeated (from, clientMsgId) resolves to the original message and sends
+   * nothing new. `origin` is the sending connection: every other socket of the recipients gets the
+   * message live; the origin gets it as the resolved value (its ack).
    *
    * Synchronous first: a friendship this node knows and a rate limit counted in this process are
-   * answered without a promise, so on the embedded node a message costs one promise (the log's)
-   * and no async frames; anything else is awaited on the same path.
+   * answered without a promise, so on the embedded deployment a direct message costs one promise
+   * (the log's) and no async frames; anything else is awaited on the same path.
    */
   send(from: string, input: SendInput, origin?: string): Promise<Message> {
     if (input.to.startsWith('#')) return this.sendToGroup(from, input, origin);

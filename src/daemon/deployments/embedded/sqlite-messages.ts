@@ -27,9 +27,8 @@ export function rowToMessage(r: MessageRow): Message {
 export const CHECKPOINT_EVERY_MS = 250;
 /**
  * The writer checkpoints itself only past this many WAL pages (SQLite's default is 1000), that is
- * when the checkpointer has fallen far behind. With it, the WAL was 3-8k pages at each checkpoint
- * in the dm bench (12-32 MB); without the writer's catch-up after each pass, a pass that ends while
- * a commit is in flight does not restart it, and it grew to 90k pages at 6k msg/s.
+ * when the checkpointer has fallen far behind: checkpointing is the checkpointer thread's job, so
+ * commits do not wait for it, and the writer's catch-up after each pass keeps the WAL short.
  */
 export const WRITER_FALLBACK_CHECKPOINT_PAGES = 100_000;
 
