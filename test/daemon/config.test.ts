@@ -104,7 +104,7 @@ describe('config', () => {
     const section = readme.slice(readme.indexOf('### Configuration'));
     const table = section.slice(section.indexOf('| variable |'), section.indexOf('\n\n', section.indexOf('| variable |')));
     const rows = [...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
-    const settings = Object.values(FIELDS).map((f) => f.env);
+    const settings: string[] = Object.values(FIELDS).map((f) => f.env);
     expect(settings.filter((e) => !rows.includes(e))).toEqual([]);
     // Two rows are read outside the settings table: the config file's own name, and the SQLite driver (read by the driver).
     expect(rows.filter((e) => !settings.includes(e) && e !== 'CHAT_CONFIG_FILE' && e !== 'CHAT_SQLITE_DRIVER')).toEqual([]);
