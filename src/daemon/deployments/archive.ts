@@ -35,18 +35,24 @@ export interface Database extends Lifecycle {
 
 /**
  * A port whose implementation exists only once its engine is open (the groups of a database that
- * `start` opens): calls go to the object `get` returns then. Its methods are bound once, on first use.
+ * `start` opens): calls go to the object `get` returns then. Its methods are bound on first use,
+ * and bound again if the engine is opened anew.
  */
 export function opened<T extends object>(get: () => T): T {
+  let impl: T | undefined;
   const bound = new Map<PropertyKey, unknown>();
   return new Proxy({} as T, {
     get(_target, key) {
+      const now = get();
+      if (now !== impl) {
+        impl = now;
+        bound.clear();
+      }
       let fn = bound.get(key);
       if (fn === undefined) {
-        const impl = get();
-        const value = (impl as Record<PropertyKey, unknown>)[key];
+        const value = (now as Record<PropertyKey, unknown>)[key];
         if (typeof value !== 'function') return value;
-        fn = value.bind(impl);
+        fn = value.bind(now);
         bound.set(key, fn);
       }
       return fn;
