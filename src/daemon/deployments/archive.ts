@@ -33,6 +33,11 @@ export interface Database extends Lifecycle {
   readonly archive: MessageArchive;
 }
 
+/** The ports a database fills, each usable once the database is started. */
+export function databasePorts(db: Database): { accounts: AccountStore; friends: FriendStore; groups: GroupStore; receipts: ReceiptStore } {
+  return { accounts: opened(() => db.accounts), friends: opened(() => db.friends), groups: opened(() => db.groups), receipts: opened(() => db.receipts) };
+}
+
 /**
  * A port whose implementation exists only once its engine is open (the groups of a database that
  * `start` opens): calls go to the object `get` returns then. Its methods are bound on first use,

@@ -1,28 +1,17 @@
-import type { Logger } from 'pino';
 import client from 'prom-client';
-import { ChatError, type SendInput } from '../../protocol/index.js';
+import { ChatError } from '../../protocol/index.js';
 import type { AuthService } from '../services/auth.js';
-import { userRoom, type ChatServer, type FanoutService } from '../services/fanout.js';
-import type { MessageService } from '../services/messages.js';
+import { userRoom, type ChatServer } from '../services/fanout.js';
 import type { PresenceService } from '../services/presence.js';
-import type { TypingService } from '../services/typing.js';
 import { admit, slimConnection, type AdmissionOptions } from './admission.js';
-import { eventTable } from './events.js';
+import { eventTable, type EventDeps } from './events.js';
 import { endSocket, type ChatSocket } from './socket.js';
 
 export type { ChatServer };
 
-export interface GatewayDeps extends AdmissionOptions {
-  log: Logger;
+export interface GatewayDeps extends AdmissionOptions, EventDeps {
   auth: AuthService;
-  messages: MessageService;
-  typing: TypingService;
   presence: PresenceService;
-  fanout: FanoutService;
-  /** Validates a message:send payload (the schema, with its fast path). */
-  parseSend: (value: unknown) => SendInput;
-  metrics: client.Registry;
-  isClosing: () => boolean;
 }
 
 /** How often sockets with expired access tokens are looked for. */

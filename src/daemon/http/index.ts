@@ -54,14 +54,7 @@ function clientWentAway(err: unknown, req: FastifyRequest): boolean {
 }
 
 /** What every route module gets: the services, and the guards that authenticate and spend budgets. */
-export interface RouteContext {
-  config: Config;
-  auth: AuthService;
-  friends: FriendService;
-  groups: GroupService;
-  messages: MessageService;
-  admin: AdminService;
-  parseSend: (value: unknown) => SendInput;
+export interface RouteContext extends Pick<HttpDeps, 'config' | 'auth' | 'friends' | 'groups' | 'messages' | 'admin' | 'parseSend'> {
   /** onRequest guard: a valid credential, and one request of the caller's budget. */
   authed: (req: FastifyRequest) => Promise<void>;
   /** onRequest guard: authed, and an admin. */

@@ -9,7 +9,7 @@ import { ChatError } from '../../../protocol/index.js';
 import type { Config } from '../../config.js';
 import { securePrivateDir } from '../../files.js';
 import type { Deployment, Operations } from '../../ports/index.js';
-import { opened, type Database } from '../archive.js';
+import { databasePorts, type Database } from '../archive.js';
 import { Parts } from '../parts.js';
 import { EmbeddedLog } from './embedded-log.js';
 import { LocalBroker } from './local-broker.js';
@@ -34,10 +34,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
     name: 'embedded',
     database: db,
     engines: { store: 'sqlite', log: 'embedded', cache: 'memory' },
-    accounts: opened(() => db.accounts),
-    friends: opened(() => db.friends),
-    groups: opened(() => db.groups),
-    receipts: opened(() => db.receipts),
+    ...databasePorts(db),
     log: messageLog,
     presence: cache,
     limits: cache,

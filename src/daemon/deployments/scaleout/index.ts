@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { Config } from '../../config.js';
 import { securePrivateDir } from '../../files.js';
 import type { Deployment, Lifecycle } from '../../ports/index.js';
-import { opened, type Database } from '../archive.js';
+import { databasePorts, opened, type Database } from '../archive.js';
 import { Parts } from '../parts.js';
 import { DlqIndex, FailedStore } from './failed-store.js';
 import type { KafkaSettings } from './kafka.js';
@@ -42,10 +42,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
     name: 'scaleout',
     database: db,
     engines: { store: 'mongodb', log: 'scaleout', cache: 'redis' },
-    accounts: opened(() => db.accounts),
-    friends: opened(() => db.friends),
-    groups: opened(() => db.groups),
-    receipts: opened(() => db.receipts),
+    ...databasePorts(db),
     log: messageLog,
     presence: cache,
     limits: cache,
