@@ -16,6 +16,11 @@ export interface SocketData {
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
+/**
+ * A change to a user's credentials. 'revoked' and 'disabled' must cut live sockets; 'changed'
+ * (a promotion or demotion) only makes every node read the user again. `username` names the
+ * user's sockets (usernames never change); `sessionIds` narrows to those sessions.
+ */
 export type CredentialNotice = Parameters<InterServerEvents['auth:notice']>[0];
 
 /** What one node tells the others so that their caches and sockets follow a change. */

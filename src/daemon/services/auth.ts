@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { API_TOKEN_PREFIX, ChatError, RESERVED_USERNAMES, type ApiTokenCreated, type ApiTokenView, type AuthResult, type PasswordChanged, type PublicUser } from '../../protocol/index.js';
 import type { Config } from '../config.js';
-import type { AccountStore, Limits, UserRecord } from '../ports/index.js';
+import type { AccountStore, CredentialNotice, Limits, UserRecord } from '../ports/index.js';
 import { CREDENTIAL_CACHE_MS, ExpiringMap } from './credential-cache.js';
 import { Passwords } from './passwords.js';
 
@@ -27,12 +27,7 @@ export function publicUser(u: UserRecord): PublicUser {
   return { id: u.id, username: u.username, admin: u.admin };
 }
 
-/**
- * A change to a user's credentials. 'revoked' and 'disabled' must cut live sockets; 'changed'
- * (a promotion or demotion) only makes every node read the user again. `username` names the
- * user's sockets (usernames never change); `sessionIds` narrows to those sessions.
- */
-export interface CredentialNotice { userId: string; username: string; sessionIds?: string[]; all?: boolean; reason: 'revoked' | 'disabled' | 'changed' }
+export type { CredentialNotice };
 export type RevocationListener = (e: CredentialNotice) => void;
 
 export class AuthService {

@@ -30,6 +30,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
   const cache = new MemoryCache();
   const messageLog = new EmbeddedLog(db, config.commitBatchMax, config.maxQueuedMessages);
   const parts = new Parts({ store: db, cache, log: messageLog }, log);
+  const broker = new LocalBroker();
   return {
     name: 'embedded',
     database: db,
@@ -38,7 +39,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
     log: messageLog,
     presence: cache,
     limits: cache,
-    broker: new LocalBroker(),
+    broker,
     operations: OPERATIONS,
     registerMetrics(registry) {
       // The store's WAL checkpoints (on their own thread): how long each takes and how long the WAL was.
@@ -54,7 +55,10 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
       securePrivateDir(config.dataDir, (msg, detail) => log.warn(detail, msg));
       await parts.start();
     },
-    close: () => parts.close(),
+    async close() {
+      await parts.close();
+      await broker.close();
+    },
     health: () => parts.health(),
     parts: () => parts.list(),
   };

@@ -63,7 +63,7 @@ export class FailoverPublisher {
   private retryDelay: number;
   private retrying?: Promise<void>;
   private readonly owner = crypto.randomUUID();
-  lastError: string | null = null;
+  private lastError: string | null = null;
 
   constructor(private readonly opts: PublisherOptions, readonly failed: FailedStore, private readonly log: Logger, kafka?: Kafka) {
     this.kafka = kafka ?? createKafka(opts, log, 'producer');

@@ -43,7 +43,7 @@ export class ScaleOutLog implements MessageLog {
   private readonly publisher: FailoverPublisher;
   private closed = false;
 
-  constructor(private readonly opts: ScaleOutLogOptions, redis: Redis, private readonly archive: MessageArchive, readonly failed: FailedStore, private readonly log: Logger, kafka?: Kafka) {
+  constructor(private readonly opts: ScaleOutLogOptions, redis: Redis, private readonly archive: MessageArchive, failed: FailedStore, private readonly log: Logger, kafka?: Kafka) {
     this.publisher = new FailoverPublisher(opts, failed, log, kafka);
     this.seq = new RedisSequencer(redis, opts.prefix);
     this.queue = new BatchQueue((batch) => this.process(batch), { lingerMs: opts.lingerMs, maxBatch: opts.maxBatch, maxQueued: opts.maxQueued });
