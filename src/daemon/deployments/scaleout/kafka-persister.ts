@@ -17,6 +17,15 @@ export interface PersisterOptions extends KafkaSettings {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Whether a consumer with no batch for STALL_MS is stalled: lag left, or lag that cannot be read
+ * (the lag query fails the same way the consumer does after a broker dies; read as "no lag", it
+ * left a consumer stuck for good).
+ */
+export function stalled(lag: number | null): boolean {
+  return lag !== 0;
+}
 /**
  * A fetch waits for this much data or the linger, whichever comes first: under load the persister
  * writes one batch per linger instead of one per trickle of records (each batch costs an insert,
@@ -72,8 +81,11 @@ export class KafkaPersister implements Lifecycle {
   private async checkProgress() {
     if (this.closed || this.restarting || this.pausedSince !== null) return;
     if (Date.now() - this.lastProgress < STALL_MS) return;
-    const lag = await consumerLag(this.kafka, this.opts.topic, this.opts.groupId).catch(() => 0);
-    if (lag === 0) {
+    const lag = await consumerLag(this.kafka, this.opts.topic, this.opts.groupId).catch((err: Error) => {
+      this.log.warn({ err: err.message }, 'could not read the consumer lag');
+      return null;
+    });
+    if (!stalled(lag)) {
       this.lastProgress = Date.now();
       return;
     }
