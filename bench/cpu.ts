@@ -41,6 +41,32 @@ export function engineTicks(): Map<string, number> {
   }
   return out;
 }
+/**
+ * CPU ticks of every user process on the machine except `exclude` (the server under test, the
+ * load generator) and the engines: work that competes with the bench. Kernel threads are left
+ * out (loopback networking runs partly in them, and it is the bench's own traffic).
+ */
+export function otherTicks(exclude: Set<number>): number {
+  let sum = 0;
+  let pids: string[] = [];
+  try { pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return NaN; }
+  for (const pid of pids) {
+    if (exclude.has(Number(pid))) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (f[1] === '2' || pid === '2') continue; // a kernel thread (child of kthreadd)
+      const ticks = Number(f[11]) + Number(f[12]);
+      if (ticks === 0) continue;
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (ENGINES.some(([, re]) => re.test(cmd) || re.test(cmd.split(' ').slice(1).join(' ')))) continue;
+      sum += ticks;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
 /** Engine CPU per message during a step, µs by engine (processes that ended meanwhile are not counted). */
 export function engineSplit(a: Map<string, number>, b: Map<string, number>, sent: number) {
   if (a.size === 0 || sent === 0) return {};

@@ -13,3 +13,20 @@ export const cpuPerDocText = (cpu: Record<string, number> | null | undefined) =>
 
 /** The median (the lower middle of an even count). */
 export const median = (xs: number[]) => { const a = [...xs].sort((x, y) => x - y); return a[Math.floor((a.length - 1) / 2)]!; };
+
+/**
+ * When a step counts. The load generator must not set the pace: a step where its core was over
+ * `loadgenCpuPct` busy or its event loop's p99 delay over `loadgenLoopP99Ms` measured the
+ * generator, not the server (`generator-bound`: the stepping stops, and the maximum found so far
+ * is a lower bound). A step where other processes (not the server, the generator or the engines)
+ * used over `otherCpuPct` of a core measured a shared machine (`disturbed`: it is run again).
+ */
+export const COUNTS = { loadgenCpuPct: 80, loadgenLoopP99Ms: 10, otherCpuPct: 10 };
+export type Verdict = 'counts' | 'generator-bound' | 'disturbed';
+export function verdict(r: { loadgenCpuPct?: number; loadgenLoopDelayP99Ms: number; otherCpuPct?: number }): Verdict {
+  if ((r.otherCpuPct ?? 0) > COUNTS.otherCpuPct) return 'disturbed';
+  if ((r.loadgenCpuPct ?? 0) > COUNTS.loadgenCpuPct || r.loadgenLoopDelayP99Ms > COUNTS.loadgenLoopP99Ms) return 'generator-bound';
+  return 'counts';
+}
+/** How a step that does not count is marked in the printed line. */
+export const verdictText = (v: Verdict) => (v === 'counts' ? '' : v === 'generator-bound' ? '  [generator-bound: does not count]' : '  [machine busy with other work: does not count]');

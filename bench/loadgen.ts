@@ -11,16 +11,26 @@
  *            socket should get one copy. Latency per copy, lost and duplicated copies.
  *   connect: opens `count` idle authenticated connections, reports the connect rate, then
  *            holds them until stdin closes (the parent measures the server meanwhile).
+ *
+ * It must never be what sets the pace: its own CPU share and event-loop delay are reported
+ * with every step, and a step where it was saturated does not count. So the hot path is kept
+ * light: Socket.IO targets are driven by `wire.ts` (the protocol over `ws`, no client library;
+ * `client: 'socket.io-client'` selects the library, for comparison), a message's number is the
+ * start of its text, and send times and copy counts live in typed arrays indexed by it.
  */
 import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { LOOP_SAMPLE_MS, loopDelayBeyondSampling } from './figures.js';
 import * as hdr from 'hdr-histogram-js';
 import { io as ioc, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
+import { CLK_TCK, otherTicks } from './cpu.js';
+import { connectWire } from './wire.js';
 
 export interface Job {
   mode: 'dm' | 'connect' | 'flood' | 'group';
   target: 'chatd' | 'socketio' | 'ws';
+  /** Socket.IO targets: the wire-level client (default) or the socket.io-client library. */
+  client?: 'wire' | 'socket.io-client';
   url: string;
   /** name and credential of each user, and the server it connects to when not `url`; dm pairs are (0,1), (2,3)… */
   users: { name: string; token: string; url?: string }[];
@@ -36,15 +46,30 @@ export interface Job {
   inflight?: number;
   /** group: each group's ref (chatd `#handle`, the relay's room) and its members, as indexes into `users`. */
   groups?: { ref: string; members: number[] }[];
+  /** The servers' pids: their CPU is not counted as other processes' (see `otherCpuPct`). */
+  serverPids?: number[];
 }
 
-type Received = (m: { from: string; to: string; text: string }) => void;
+/** A delivered message: its recipient (a user, or a group's ref) and its text. */
+type Received = (to: string, text: string) => void;
 
 interface Client {
   user: string;
   send(to: string, text: string, id: string, onAck: (ok: boolean) => void): void;
   close(): void;
 }
+
+/** A string field of a message event's JSON, read without parsing the whole (the fields read here hold no escapes). */
+function field(json: string, name: string): string {
+  const key = `"${name}":"`;
+  const at = json.indexOf(key);
+  if (at < 0) return '';
+  const from = at + key.length;
+  return json.slice(from, json.indexOf('"', from));
+}
+
+/** The number a message's text starts with (`<n>|padding`). */
+const numberOf = (text: string) => Number(text.slice(0, text.indexOf('|')));
 
 function hist() {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
@@ -62,7 +87,7 @@ function connectClient(job: Job, user: { name: string; token: string; url?: stri
     const acks = new Map<string, (ok: boolean) => void>();
     ws.on('message', (data) => {
       const f = JSON.parse(String(data)) as { t: string; c?: string; m: { from: string; to: string; text: string } };
-      if (f.t === 'msg') onMessage(f.m);
+      if (f.t === 'msg') onMessage(f.m.to, f.m.text);
       else if (f.t === 'ack' && f.c) { acks.get(f.c)?.(true); acks.delete(f.c); }
     });
     return new Promise((resolve, reject) => {
@@ -76,14 +101,23 @@ function connectClient(job: Job, user: { name: string; token: string; url?: stri
   }
   const mine = job.groups?.filter((g) => g.members.some((i) => job.users[i]!.name === user.name)).map((g) => g.ref);
   const auth = job.target === 'chatd' ? { token: user.token } : { user: user.name, ...(mine ? { groups: mine } : {}) };
+  const withIds = job.clientMsgIds !== false;
+  if ((job.client ?? 'wire') === 'wire') {
+    return connectWire(url, auth, (event, data) => { if (event === 'message:new') onMessage(field(data, 'to'), field(data, 'text')); }).then((s) => ({
+      user: user.name,
+      // Names, texts and ids here are plain ASCII with no quote or backslash: the JSON is written as is.
+      send: withIds ? (to, text, id, onAck) => s.emit('message:send', `{"to":"${to}","text":"${text}","clientMsgId":"${id}"}`, onAck) : (to, text, _id, onAck) => s.emit('message:send', `{"to":"${to}","text":"${text}"}`, onAck),
+      close: () => s.close(),
+    }));
+  }
   const s: Socket = ioc(url, { transports: ['websocket'], auth, reconnection: false, forceNew: true });
-  s.on('message:new', (m: { from: string; to: string; text: string }) => onMessage(m));
+  s.on('message:new', (m: { to: string; text: string }) => onMessage(m.to, m.text));
   return new Promise((resolve, reject) => {
     s.once('connect', () => resolve({
       user: user.name,
-      send: job.clientMsgIds === false
-        ? (to, text, _id, onAck) => s.emit('message:send', { to, text }, (r: { ok: boolean }) => onAck(r.ok))
-        : (to, text, id, onAck) => s.emit('message:send', { to, text, clientMsgId: id }, (r: { ok: boolean }) => onAck(r.ok)),
+      send: withIds
+        ? (to, text, id, onAck) => s.emit('message:send', { to, text, clientMsgId: id }, (r: { ok: boolean }) => onAck(r.ok))
+        : (to, text, _id, onAck) => s.emit('message:send', { to, text }, (r: { ok: boolean }) => onAck(r.ok)),
       close: () => s.close(),
     }));
     s.once('connect_error', reject);
@@ -97,11 +131,14 @@ function connectClient(job: Job, user: { name: string; token: string; url?: stri
  * the share of its core the generator used while recording (near 100 %: it, not the server, sets
  * the pace).
  */
-async function openLoop(rate: number, warmupMs: number, durationMs: number, loop: ReturnType<typeof monitorEventLoopDelay>, send: (i: number, recorded: boolean) => void, onWarm?: () => void) {
+async function openLoop(rate: number, warmupMs: number, durationMs: number, loop: ReturnType<typeof monitorEventLoopDelay>, send: (i: number, recorded: boolean) => void, onWarm?: () => void, serverPids: number[] = []) {
   let sent = 0;
   const start = performance.now();
   let measureFrom = start;
   let cpu0 = process.cpuUsage();
+  // Everything else that ran on the machine meanwhile (not this process, the servers or the engines).
+  const mine = new Set([process.pid, process.ppid, ...serverPids]);
+  let others0 = otherTicks(mine);
   let warm = warmupMs === 0;
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
@@ -112,6 +149,7 @@ async function openLoop(rate: number, warmupMs: number, durationMs: number, loop
         warm = true;
         measureFrom = performance.now();
         cpu0 = process.cpuUsage();
+        others0 = otherTicks(mine);
         loop.reset();
         onWarm?.();
       }
@@ -120,27 +158,40 @@ async function openLoop(rate: number, warmupMs: number, durationMs: number, loop
     }, 5);
   });
   const cpu = process.cpuUsage(cpu0);
+  const others = otherTicks(mine) - others0;
   const seconds = (performance.now() - measureFrom) / 1000;
-  return { sent, seconds, loadgenCpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100) };
+  const pct = (us: number) => Math.round((us / 1000 / (seconds * 1000)) * 100);
+  return { sent, seconds, loadgenCpuPct: pct(cpu.user + cpu.system), loadgenSystemCpuPct: pct(cpu.system), otherCpuPct: Number.isNaN(others) ? undefined : pct((others / CLK_TCK) * 1e6) };
 }
+
+/** Room for every message an open loop at `rate` can send in `ms` (it never sends ahead of its schedule). */
+const capacity = (rate: number, ms: number) => Math.ceil((rate * ms) / 1000 * 1.01) + 64;
 
 async function dm(job: Job) {
   const rate = job.rate!;
   const durationMs = job.durationMs!;
-  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 24));
-  const sentAt = new Map<string, number>();
-  const receivedCount = new Map<string, number>();
+  const warmupMs = job.warmupMs ?? 0;
+  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 8));
+  const cap = capacity(rate, warmupMs + durationMs);
+  /** When each recorded message was sent (ms, performance.now()); NaN: sent in the warm-up, or not yet. */
+  const sentAt = new Float64Array(cap).fill(NaN);
+  /** Copies received of each message (1 is right). */
+  const copies = new Uint8Array(cap);
+  let delivered = 0;
+  let dup = 0;
   const e2e = hist();
   const ack = hist();
   let acked = 0;
   const clients: Client[] = [];
-  const onMessage = (me: string) => (m: { from: string; to: string; text: string }) => {
-    if (m.to !== me) return; // a copy for the sender's other sockets
-    const id = m.text.slice(0, m.text.indexOf('|'));
-    const n = (receivedCount.get(id) ?? 0) + 1;
-    receivedCount.set(id, n);
-    const t0 = sentAt.get(id);
-    if (n === 1 && t0 !== undefined) e2e.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+  const onMessage = (me: string) => (to: string, text: string) => {
+    if (to !== me) return; // a copy for the sender's other sockets
+    const i = numberOf(text);
+    const n = copies[i]!;
+    copies[i] = n === 255 ? 255 : n + 1;
+    if (n > 0) { dup++; return; }
+    delivered++;
+    const t0 = sentAt[i]!;
+    if (t0 === t0) e2e.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
   };
   for (const u of job.users) clients.push(await connectClient(job, u, onMessage(u.name)));
   const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
@@ -148,87 +199,88 @@ async function dm(job: Job) {
   const pairs = Math.floor(clients.length / 2);
   // Unique per run: chatd would (rightly) treat a reused clientMsgId as a resend.
   const runId = Math.random().toString(36).slice(2, 10);
-  const warmupMs = job.warmupMs ?? 0;
-  const { sent, loadgenCpuPct } = await openLoop(rate, warmupMs, durationMs, loop, (i, recorded) => {
+  const { sent, loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct } = await openLoop(rate, warmupMs, durationMs, loop, (i, recorded) => {
     const p = i % pairs;
     const forward = Math.floor(i / pairs) % 2 === 0;
     const from = clients[2 * p + (forward ? 0 : 1)]!;
     const to = clients[2 * p + (forward ? 1 : 0)]!;
-    const id = `${runId}-${i}`;
     const t = performance.now();
-    if (recorded) sentAt.set(id, t);
-    from.send(to.user, `${id}|${pad}`, id, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
-  });
+    if (recorded) sentAt[i] = t;
+    from.send(to.user, `${i}|${pad}`, `${runId}-${i}`, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
+  }, undefined, job.serverPids);
   // Let the last messages arrive.
   const settle = performance.now();
-  while (performance.now() - settle < 3000 && (receivedCount.size < sent || acked < sent)) await new Promise((r) => setTimeout(r, 20));
+  while (performance.now() - settle < 3000 && (delivered < sent || acked < sent)) await new Promise((r) => setTimeout(r, 20));
   loop.disable();
-  const delivered = receivedCount.size;
-  const dup = [...receivedCount.values()].reduce((s, n) => s + n - 1, 0);
   for (const c of clients) c.close();
   return {
     offeredRate: rate, sent, acked, delivered, lost: sent - delivered, dup,
     deliveredPerSec: Math.round(delivered / ((warmupMs + durationMs) / 1000)),
     e2eMs: summary(e2e), ackMs: summary(ack),
     loadgenLoopDelayP99Ms: loopDelayBeyondSampling(loop.percentile(99) / 1e6),
-    loadgenCpuPct,
+    loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct,
   };
 }
 
 async function group(job: Job) {
   const rate = job.rate!;
   const durationMs = job.durationMs!;
+  const warmupMs = job.warmupMs ?? 0;
   const groups = job.groups!;
-  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 24));
-  const sentAt = new Map<string, number>();
-  /** Copies per (message, receiver): 1 is right, more are duplicates. */
-  const copies = new Map<string, number>();
+  const users = job.users.length;
+  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 8));
+  const cap = capacity(rate, warmupMs + durationMs);
+  const sentAt = new Float64Array(cap).fill(NaN);
+  /** Copies per (message, receiver) at i * users + receiver: 1 is right, more are duplicates. */
+  const copies = new Uint8Array(cap * users);
   let received = 0;
+  let distinct = 0;
+  let dup = 0;
   const e2e = hist();
   const ack = hist();
   let acked = 0;
   const clients: Client[] = [];
-  const onMessage = (me: number) => (m: { from: string; to: string; text: string }) => {
-    const id = m.text.slice(0, m.text.indexOf('|'));
-    const key = `${id}/${me}`;
-    const n = (copies.get(key) ?? 0) + 1;
-    copies.set(key, n);
+  const onMessage = (me: number) => (_to: string, text: string) => {
+    const i = numberOf(text);
+    const k = i * users + me;
+    const n = copies[k]!;
+    copies[k] = n === 255 ? 255 : n + 1;
     received++;
-    const t0 = sentAt.get(id);
-    if (n === 1 && t0 !== undefined) e2e.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+    if (n > 0) { dup++; return; }
+    distinct++;
+    const t0 = sentAt[i]!;
+    if (t0 === t0) e2e.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
   };
-  for (let i = 0; i < job.users.length; i++) clients.push(await connectClient(job, job.users[i]!, onMessage(i)));
+  for (let i = 0; i < users; i++) clients.push(await connectClient(job, job.users[i]!, onMessage(i)));
   const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   loop.enable();
   const runId = Math.random().toString(36).slice(2, 10);
   let expected = 0;
   let measuredCopies = 0;
-  const { sent, loadgenCpuPct, seconds } = await openLoop(rate, job.warmupMs ?? 0, durationMs, loop, (i, recorded) => {
+  const { sent, loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct, seconds } = await openLoop(rate, warmupMs, durationMs, loop, (i, recorded) => {
     const g = groups[i % groups.length]!;
     const from = clients[g.members[Math.floor(i / groups.length) % g.members.length]!]!;
-    const id = `${runId}-${i}`;
     const t = performance.now();
-    if (recorded) sentAt.set(id, t);
+    if (recorded) sentAt[i] = t;
     expected += g.members.length - 1;
-    from.send(g.ref, `${id}|${pad}`, id, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
-  }, () => { measuredCopies = received; });
+    from.send(g.ref, `${i}|${pad}`, `${runId}-${i}`, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
+  }, () => { measuredCopies = received; }, job.serverPids);
   const copiesPerSec = Math.round((received - measuredCopies) / seconds);
   const settle = performance.now();
-  while (performance.now() - settle < 5000 && (copies.size < expected || acked < sent)) await new Promise((r) => setTimeout(r, 20));
+  while (performance.now() - settle < 5000 && (distinct < expected || acked < sent)) await new Promise((r) => setTimeout(r, 20));
   loop.disable();
-  const dup = [...copies.values()].reduce((s, n) => s + n - 1, 0);
   for (const c of clients) c.close();
   return {
-    offeredRate: rate, sent, acked, expectedCopies: expected, deliveredCopies: copies.size, lost: expected - copies.size, dup,
+    offeredRate: rate, sent, acked, expectedCopies: expected, deliveredCopies: distinct, lost: expected - distinct, dup,
     copiesPerSec, e2eMs: summary(e2e), ackMs: summary(ack),
-    loadgenLoopDelayP99Ms: loopDelayBeyondSampling(loop.percentile(99) / 1e6), loadgenCpuPct,
+    loadgenLoopDelayP99Ms: loopDelayBeyondSampling(loop.percentile(99) / 1e6), loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct,
   };
 }
 
 async function flood(job: Job) {
   const total = job.total!;
   const inflight = job.inflight ?? 200;
-  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 24));
+  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 8));
   const clients: Client[] = [];
   for (const u of job.users) clients.push(await connectClient(job, u, () => {}));
   const pairs = Math.floor(clients.length / 2);
@@ -246,7 +298,7 @@ async function flood(job: Job) {
       const from = clients[2 * p + (i % 2)]!;
       const to = clients[2 * p + 1 - (i % 2)]!;
       const t = performance.now();
-      from.send(to.user, `${runId}-${i}|${pad}`, `${runId}-${i}`, (ok) => {
+      from.send(to.user, `${i}|${pad}`, `${runId}-${i}`, (ok) => {
         if (ok) { acked++; ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); } else failed++;
         if (acked + failed === total) resolve();
         else one();

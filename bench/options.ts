@@ -20,3 +20,5 @@ export const only = args.find((a) => a.startsWith('--targets='))?.slice('--targe
 export const targets: Target[] = only ?? ['socketio', 'ws', 'chatd', ...(scaleout ? ['chatd-scaleout' as const] : [])];
 export const nodes = Number(args.find((a) => a.startsWith('--nodes='))?.slice('--nodes='.length) ?? 1);
 export const onlyRates = args.find((a) => a.startsWith('--rates='))?.slice('--rates='.length).split(',').map(Number);
+/** --client=socket.io-client: the load generator drives Socket.IO targets with the client library instead of its wire-level client (for comparison). */
+export const client = (args.find((a) => a.startsWith('--client='))?.slice('--client='.length) ?? 'wire') as 'wire' | 'socket.io-client';

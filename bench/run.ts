@@ -1,13 +1,18 @@
 /**
  * npm run bench -- <dm|group|connections|persist|cli|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--nodes=2] [--profile]
+ *                  [--client=socket.io-client] [--skip-no-id]
  *
- * dm runs every chatd target twice: sends with a clientMsgId, and without one. --nodes=2 adds two
+ * dm runs every chatd target twice: sends with a clientMsgId, and without one (--skip-no-id: once). --nodes=2 adds two
  * chatd scale-out nodes of one deployment with every pair split across them (cross-node p99 at
  * half of one node's maximum, and CPU per message on both nodes against one node at that rate).
  *
  * --profile profiles chatd's event loop during each measured dm step (over the inspector), and runs
  * chatd under `node --cpu-prof` for whole-process, per-thread profiles; it prints where the CPU time went
  * (bench/profile.ts); the summary is written to bench/results/profile-<scenario>-<target>.json.
+ *
+ * The load generator drives Socket.IO targets at the wire level (bench/wire.ts); --client=socket.io-client
+ * uses the client library instead, for comparison. CHAT_BENCH_CHATD=<path to bin/chatd.js> runs
+ * another build of chatd under the same harness (old against new).
  *
  * Every figure comes from this one harness on this machine, chatd side by side with its
  * baselines in the same run: a bare Socket.IO relay, a raw ws relay, chatd embedded, and

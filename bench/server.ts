@@ -46,7 +46,9 @@ export async function startServer(target: Target, opts: { inspect?: boolean; sha
     const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${target}-${Date.now()}`)}`] : [];
     // CHAT_BENCH_NODE_FLAGS: extra node flags for chatd, e.g. "--trace-gc" (with CHAT_BENCH_SERVER_LOG).
     const flags = process.env.CHAT_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-    [cmd, argv] = pinned(0, process.execPath, [...flags, ...prof, ...inspect, path.join(root, 'bin/chatd.js'), 'start', '--port', '0']);
+    // CHAT_BENCH_CHATD: another build's bin/chatd.js (old against new, with one harness and one generator).
+    const chatd = process.env.CHAT_BENCH_CHATD ?? path.join(root, 'bin/chatd.js');
+    [cmd, argv] = pinned(0, process.execPath, [...flags, ...prof, ...inspect, chatd, 'start', '--port', '0']);
   }
   const proc = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   // CHAT_BENCH_SERVER_LOG=<file>: keep the server's own output.
