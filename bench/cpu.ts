@@ -67,6 +67,15 @@ export function otherTicks(exclude: Set<number>): number {
   }
   return sum;
 }
+/** Ticks the hypervisor took from this machine's CPUs for other guests (steal time, all CPUs together), from /proc/stat. */
+export function stealTicks(): number {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    return Number(f[8] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
 /** Engine CPU per message during a step, µs by engine (processes that ended meanwhile are not counted). */
 export function engineSplit(a: Map<string, number>, b: Map<string, number>, sent: number) {
   if (a.size === 0 || sent === 0) return {};

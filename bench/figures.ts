@@ -19,12 +19,13 @@ export const median = (xs: number[]) => { const a = [...xs].sort((x, y) => x - y
  * `loadgenCpuPct` busy or its event loop's p99 delay over `loadgenLoopP99Ms` measured the
  * generator, not the server (`generator-bound`: the stepping stops, and the maximum found so far
  * is a lower bound). A step where other processes (not the server, the generator or the engines)
- * used over `otherCpuPct` of a core measured a shared machine (`disturbed`: it is run again).
+ * used over `otherCpuPct` of a core, or the hypervisor took over `stealCpuPct` of one for other
+ * guests, measured a shared machine (`disturbed`: it is run again).
  */
-export const COUNTS = { loadgenCpuPct: 80, loadgenLoopP99Ms: 10, otherCpuPct: 10 };
+export const COUNTS = { loadgenCpuPct: 80, loadgenLoopP99Ms: 10, otherCpuPct: 10, stealCpuPct: 10 };
 export type Verdict = 'counts' | 'generator-bound' | 'disturbed';
-export function verdict(r: { loadgenCpuPct?: number; loadgenLoopDelayP99Ms: number; otherCpuPct?: number }): Verdict {
-  if ((r.otherCpuPct ?? 0) > COUNTS.otherCpuPct) return 'disturbed';
+export function verdict(r: { loadgenCpuPct?: number; loadgenLoopDelayP99Ms: number; otherCpuPct?: number; stealCpuPct?: number }): Verdict {
+  if ((r.otherCpuPct ?? 0) > COUNTS.otherCpuPct || (r.stealCpuPct ?? 0) > COUNTS.stealCpuPct) return 'disturbed';
   if ((r.loadgenCpuPct ?? 0) > COUNTS.loadgenCpuPct || r.loadgenLoopDelayP99Ms > COUNTS.loadgenLoopP99Ms) return 'generator-bound';
   return 'counts';
 }

@@ -23,8 +23,8 @@ import { LOOP_SAMPLE_MS, loopDelayBeyondSampling } from './figures.js';
 import * as hdr from 'hdr-histogram-js';
 import { io as ioc, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { CLK_TCK, otherTicks } from './cpu.js';
-import { connectWire } from './wire.js';
+import { CLK_TCK, otherTicks, stealTicks } from './cpu.js';
+import { connectWire, field, numberOf } from './wire.js';
 
 export interface Job {
   mode: 'dm' | 'connect' | 'flood' | 'group';
@@ -58,18 +58,6 @@ interface Client {
   send(to: string, text: string, id: string, onAck: (ok: boolean) => void): void;
   close(): void;
 }
-
-/** A string field of a message event's JSON, read without parsing the whole (the fields read here hold no escapes). */
-function field(json: string, name: string): string {
-  const key = `"${name}":"`;
-  const at = json.indexOf(key);
-  if (at < 0) return '';
-  const from = at + key.length;
-  return json.slice(from, json.indexOf('"', from));
-}
-
-/** The number a message's text starts with (`<n>|padding`). */
-const numberOf = (text: string) => Number(text.slice(0, text.indexOf('|')));
 
 function hist() {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
@@ -139,6 +127,7 @@ async function openLoop(rate: number, warmupMs: number, durationMs: number, loop
   // Everything else that ran on the machine meanwhile (not this process, the servers or the engines).
   const mine = new Set([process.pid, process.ppid, ...serverPids]);
   let others0 = otherTicks(mine);
+  let steal0 = stealTicks();
   let warm = warmupMs === 0;
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
@@ -150,6 +139,7 @@ async function openLoop(rate: number, warmupMs: number, durationMs: number, loop
         measureFrom = performance.now();
         cpu0 = process.cpuUsage();
         others0 = otherTicks(mine);
+        steal0 = stealTicks();
         loop.reset();
         onWarm?.();
       }
@@ -159,9 +149,10 @@ async function openLoop(rate: number, warmupMs: number, durationMs: number, loop
   });
   const cpu = process.cpuUsage(cpu0);
   const others = otherTicks(mine) - others0;
+  const steal = stealTicks() - steal0;
   const seconds = (performance.now() - measureFrom) / 1000;
   const pct = (us: number) => Math.round((us / 1000 / (seconds * 1000)) * 100);
-  return { sent, seconds, loadgenCpuPct: pct(cpu.user + cpu.system), loadgenSystemCpuPct: pct(cpu.system), otherCpuPct: Number.isNaN(others) ? undefined : pct((others / CLK_TCK) * 1e6) };
+  return { sent, seconds, loadgenCpuPct: pct(cpu.user + cpu.system), loadgenSystemCpuPct: pct(cpu.system), otherCpuPct: Number.isNaN(others) ? undefined : pct((others / CLK_TCK) * 1e6), stealCpuPct: Number.isNaN(steal) ? undefined : pct((steal / CLK_TCK) * 1e6) };
 }
 
 /** Room for every message an open loop at `rate` can send in `ms` (it never sends ahead of its schedule). */
@@ -199,7 +190,7 @@ async function dm(job: Job) {
   const pairs = Math.floor(clients.length / 2);
   // Unique per run: chatd would (rightly) treat a reused clientMsgId as a resend.
   const runId = Math.random().toString(36).slice(2, 10);
-  const { sent, loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct } = await openLoop(rate, warmupMs, durationMs, loop, (i, recorded) => {
+  const { sent, loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct, stealCpuPct } = await openLoop(rate, warmupMs, durationMs, loop, (i, recorded) => {
     const p = i % pairs;
     const forward = Math.floor(i / pairs) % 2 === 0;
     const from = clients[2 * p + (forward ? 0 : 1)]!;
@@ -218,7 +209,7 @@ async function dm(job: Job) {
     deliveredPerSec: Math.round(delivered / ((warmupMs + durationMs) / 1000)),
     e2eMs: summary(e2e), ackMs: summary(ack),
     loadgenLoopDelayP99Ms: loopDelayBeyondSampling(loop.percentile(99) / 1e6),
-    loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct,
+    loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct, stealCpuPct,
   };
 }
 
@@ -257,7 +248,7 @@ async function group(job: Job) {
   const runId = Math.random().toString(36).slice(2, 10);
   let expected = 0;
   let measuredCopies = 0;
-  const { sent, loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct, seconds } = await openLoop(rate, warmupMs, durationMs, loop, (i, recorded) => {
+  const { sent, loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct, stealCpuPct, seconds } = await openLoop(rate, warmupMs, durationMs, loop, (i, recorded) => {
     const g = groups[i % groups.length]!;
     const from = clients[g.members[Math.floor(i / groups.length) % g.members.length]!]!;
     const t = performance.now();
@@ -273,7 +264,7 @@ async function group(job: Job) {
   return {
     offeredRate: rate, sent, acked, expectedCopies: expected, deliveredCopies: distinct, lost: expected - distinct, dup,
     copiesPerSec, e2eMs: summary(e2e), ackMs: summary(ack),
-    loadgenLoopDelayP99Ms: loopDelayBeyondSampling(loop.percentile(99) / 1e6), loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct,
+    loadgenLoopDelayP99Ms: loopDelayBeyondSampling(loop.percentile(99) / 1e6), loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct, stealCpuPct,
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * npm run bench -- <dm|group|connections|persist|cli|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--nodes=2] [--profile]
- *                  [--client=socket.io-client] [--skip-no-id]
+ *                  [--client=socket.io-client] [--skip-no-id] [--all-steps]
  *
- * dm runs every chatd target twice: sends with a clientMsgId, and without one (--skip-no-id: once). --nodes=2 adds two
+ * dm runs every chatd target twice: sends with a clientMsgId, and without one (--skip-no-id: once). --all-steps runs
+ * every rate even after a failed one (CPU per message at each rate; the maximum is unchanged). --nodes=2 adds two
  * chatd scale-out nodes of one deployment with every pair split across them (cross-node p99 at
  * half of one node's maximum, and CPU per message on both nodes against one node at that rate).
  *

@@ -200,8 +200,8 @@ export async function serverMetrics(s: Server): Promise<ServerMetrics> {
   const get = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
   return {
     rss: get('process_resident_memory_bytes'), cpuSeconds: get('process_cpu_seconds_total'), heapUsed: get('nodejs_heap_size_used_bytes'), loopP99Ms: loopDelayBeyondSampling(get('nodejs_eventloop_lag_p99_seconds') * 1e3),
-    groups: get('chatd_pipeline_group_size_count'), grouped: get('chatd_pipeline_group_size_sum'), groupSeconds: get('chatd_pipeline_group_seconds_sum'),
-    groupsUnder20ms: get('chatd_pipeline_group_seconds_bucket\\{le="0.02"\\}'),
+    groups: get('chatd_pipeline_batch_size_count'), grouped: get('chatd_pipeline_batch_size_sum'), groupSeconds: get('chatd_pipeline_batch_seconds_sum'),
+    groupsUnder20ms: get('chatd_pipeline_batch_seconds_bucket\\{le="0.02"\\}'),
     walPages: get('chatd_sqlite_wal_pages'),
   };
 }

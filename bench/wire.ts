@@ -82,3 +82,16 @@ export function connectWire(url: string, auth: Record<string, unknown>, onEvent:
     ws.once('close', () => { if (!connected) reject(new Error('closed before connecting')); });
   });
 }
+
+/** A string field of a message event's JSON, read without parsing the whole (the fields read here hold no escapes). */
+export function field(json: string, name: string): string {
+  const key = `"${name}":"`;
+  const at = json.indexOf(key);
+  if (at < 0) return '';
+  const from = at + key.length;
+  return json.slice(from, json.indexOf('"', from));
+}
+
+/** The number a generated message's text starts with (`<n>|padding`). */
+export const numberOf = (text: string) => Number(text.slice(0, text.indexOf('|')));
+

@@ -4,7 +4,7 @@ import { median, verdict, verdictText, type Verdict } from '../figures.js';
 import { args, client, nodes, onlyRates, profile, quick, type Target } from '../options.js';
 import { json, profiled, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 
-export interface DmStep { offeredRate: number; sent: number; delivered: number; lost: number; dup: number; deliveredPerSec: number; e2eMs: { p50: number; p99: number; p999: number; max: number }; ackMs: { p50: number; p99: number }; loadgenLoopDelayP99Ms: number; loadgenCpuPct?: number; loadgenSystemCpuPct?: number; otherCpuPct?: number; verdict?: Verdict }
+export interface DmStep { offeredRate: number; sent: number; delivered: number; lost: number; dup: number; deliveredPerSec: number; e2eMs: { p50: number; p99: number; p999: number; max: number }; ackMs: { p50: number; p99: number }; loadgenLoopDelayP99Ms: number; loadgenCpuPct?: number; loadgenSystemCpuPct?: number; otherCpuPct?: number; stealCpuPct?: number; verdict?: Verdict }
 
 /** Scale-out: how long after the last step the persister takes to store everything (consumer lag 0, failed store empty). */
 async function drained(s: Server, token: string, label: string) {
@@ -85,6 +85,7 @@ async function dmRun(targets: Target[]) {
       let maxRate = 0;
       let p99AtMax: number | null = null;
       let boundedByGenerator = false;
+      let failedOnce = false;
       let before = await Promise.all(servers.map((x) => serverMetrics(x).catch(() => null)));
       // chatd runs as node itself (taskset execs it); the relays run under tsx, whose pid is a launcher.
       const serverPid = target.startsWith('chatd') && servers.length === 1 ? first.proc.pid : undefined;
@@ -117,12 +118,14 @@ async function dmRun(targets: Target[]) {
         if (again) k--;
         steps.push({ ...r, verdict: v, ...wal, ...(m[0]?.loopP99Ms !== undefined ? { serverLoopP99Ms: m[0].loopP99Ms } : {}), ...(cpuUsPerMsg !== undefined ? { serverCpuUsPerMsg: cpuUsPerMsg } : {}), ...nodesCpu, ...byThread, ...byEngine, ...g });
         const pass = r.lost === 0 && r.dup === 0 && r.e2eMs.p99 <= 100;
-        console.log(`dm ${label.padEnd(15)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms p99.9 ${r.e2eMs.p999}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen loop p99 ${r.loadgenLoopDelayP99Ms}ms cpu ${r.loadgenCpuPct}% (sys ${r.loadgenSystemCpuPct}%)${cpuUsPerMsg !== undefined ? `  server CPU ${cpuUsPerMsg}us/msg` : ''}${servers.length > 1 ? ` (by node ${perNode.join(' + ')})` : ''}${byThread.serverCpuUsPerMsgByThread ? ` (loop ${byThread.serverCpuUsPerMsgByThread.eventLoop}, next thread ${byThread.serverCpuUsPerMsgByThread.busiestOther}, rest ${byThread.serverCpuUsPerMsgByThread.rest})` : ''}${byEngine.engineCpuUsPerMsg ? `  engines ${Object.entries(byEngine.engineCpuUsPerMsg).map(([k, v]) => `${k} ${v}`).join(', ')}us/msg` : ''}${g.groups ? `  groups ${g.groups} × ${g.meanGroupSize} msg, ${g.meanGroupMs}ms each, ${g.groupsOver20ms ?? '?'} over 20ms` : ''}${wal.walPagesAtCheckpoint !== undefined ? `, WAL ${wal.walPagesAtCheckpoint} pages` : ''}${r.otherCpuPct ? `  others ${r.otherCpuPct}%` : ''}${pass ? '' : '  ✗'}${verdictText(v)}`);
+        console.log(`dm ${label.padEnd(15)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms p99.9 ${r.e2eMs.p999}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen loop p99 ${r.loadgenLoopDelayP99Ms}ms cpu ${r.loadgenCpuPct}% (sys ${r.loadgenSystemCpuPct}%)${cpuUsPerMsg !== undefined ? `  server CPU ${cpuUsPerMsg}us/msg` : ''}${servers.length > 1 ? ` (by node ${perNode.join(' + ')})` : ''}${byThread.serverCpuUsPerMsgByThread ? ` (loop ${byThread.serverCpuUsPerMsgByThread.eventLoop}, next thread ${byThread.serverCpuUsPerMsgByThread.busiestOther}, rest ${byThread.serverCpuUsPerMsgByThread.rest})` : ''}${byEngine.engineCpuUsPerMsg ? `  engines ${Object.entries(byEngine.engineCpuUsPerMsg).map(([k, v]) => `${k} ${v}`).join(', ')}us/msg` : ''}${g.groups ? `  groups ${g.groups} × ${g.meanGroupSize} msg, ${g.meanGroupMs}ms each, ${g.groupsOver20ms ?? '?'} over 20ms` : ''}${wal.walPagesAtCheckpoint !== undefined ? `, WAL ${wal.walPagesAtCheckpoint} pages` : ''}${r.otherCpuPct ? `  others ${r.otherCpuPct}%` : ''}${r.stealCpuPct ? `  steal ${r.stealCpuPct}%` : ''}${pass ? '' : '  ✗'}${verdictText(v)}`);
         if (v === 'disturbed') continue;
         // The generator, not the server, set the pace: higher steps would measure it too.
         if (v === 'generator-bound') { boundedByGenerator = true; break; }
-        if (!pass && stopAtFailure) break;
-        if (!pass) continue;
+        // --all-steps: every step runs (CPU per message at each rate, old against new); the maximum is still the last step passed before the first failure.
+        if (!pass && stopAtFailure && !args.includes('--all-steps')) break;
+        if (!pass) { failedOnce = true; continue; }
+        if (failedOnce) continue;
         maxRate = rate;
         p99AtMax = r.e2eMs.p99;
       }

@@ -9,7 +9,7 @@ import { json, runLoad, serverMetrics, startServer, stopServer, users, type Serv
 
 export interface GroupStep {
   offeredRate: number; sent: number; acked: number; expectedCopies: number; deliveredCopies: number; lost: number; dup: number; copiesPerSec: number;
-  e2eMs: { p50: number; p99: number; p999: number; max: number }; ackMs: { p50: number; p99: number }; loadgenLoopDelayP99Ms: number; loadgenCpuPct: number; loadgenSystemCpuPct?: number; otherCpuPct?: number; verdict?: Verdict;
+  e2eMs: { p50: number; p99: number; p999: number; max: number }; ackMs: { p50: number; p99: number }; loadgenLoopDelayP99Ms: number; loadgenCpuPct: number; loadgenSystemCpuPct?: number; otherCpuPct?: number; stealCpuPct?: number; verdict?: Verdict;
 }
 
 interface Shape { groups: number; members: number; users: number; rates: number[] }
@@ -86,7 +86,7 @@ export async function groupScenario(targets: Target[]) {
           before = m;
           const v = verdict(r);
           // Another workload took the machine: the step runs again (twice at most); only its last attempt is kept.
-          if (v === 'disturbed' && attempt < 2) { attempt++; k--; console.log(`group ${name} ${target} rate ${rate}: other processes used ${r.otherCpuPct}% of a core; running the step again`); continue; }
+          if (v === 'disturbed' && attempt < 2) { attempt++; k--; console.log(`group ${name} ${target} rate ${rate}: other processes used ${r.otherCpuPct}% of a core, steal ${r.stealCpuPct ?? 0}%; running the step again`); continue; }
           attempt = 0;
           steps.push({ ...r, verdict: v, ...(cpu !== undefined ? { serverCpuUsPerCopy: cpu } : {}) });
           const pass = r.lost === 0 && r.dup === 0 && r.e2eMs.p99 <= 100;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOOP_SAMPLE_MS, cpuPerDocText, loopDelayBeyondSampling } from '../../bench/figures.js';
+import { LOOP_SAMPLE_MS, cpuPerDocText, loopDelayBeyondSampling, verdict, verdictText } from '../../bench/figures.js';
 
 describe('bench figures', () => {
   it('reports event-loop delay beyond the sampler’s own interval, never below zero', () => {
@@ -13,5 +13,27 @@ describe('bench figures', () => {
     expect(cpuPerDocText({ ferretdb: 40, postgres: 37.9 })).toBe('CPU per document: ferretdb 40 µs, postgres 37.9 µs');
     expect(cpuPerDocText(null)).toBe('');
     expect(cpuPerDocText(undefined)).toBe('');
+  });
+});
+
+describe('when a bench step counts', () => {
+  it('counts a step whose generator had headroom on a quiet machine', () => {
+    expect(verdict({ loadgenCpuPct: 79, loadgenLoopDelayP99Ms: 9.9, otherCpuPct: 9 })).toBe('counts');
+  });
+  it('does not count a step whose generator was saturated, by CPU or by loop delay', () => {
+    expect(verdict({ loadgenCpuPct: 81, loadgenLoopDelayP99Ms: 1 })).toBe('generator-bound');
+    expect(verdict({ loadgenCpuPct: 40, loadgenLoopDelayP99Ms: 10.5 })).toBe('generator-bound');
+  });
+  it('runs again a step where other processes took the machine, before judging the generator', () => {
+    expect(verdict({ loadgenCpuPct: 95, loadgenLoopDelayP99Ms: 30, otherCpuPct: 11 })).toBe('disturbed');
+    expect(verdictText('disturbed')).toMatch(/does not count/);
+    expect(verdictText('counts')).toBe('');
+  });
+});
+
+describe('a machine whose hypervisor took its CPU', () => {
+  it('is a disturbed step, like other processes', () => {
+    expect(verdict({ loadgenCpuPct: 40, loadgenLoopDelayP99Ms: 1, otherCpuPct: 0, stealCpuPct: 12 })).toBe('disturbed');
+    expect(verdict({ loadgenCpuPct: 40, loadgenLoopDelayP99Ms: 1, otherCpuPct: 0, stealCpuPct: 3 })).toBe('counts');
   });
 });

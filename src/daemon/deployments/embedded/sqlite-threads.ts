@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { SeqConflictError } from '../../ports/errors.js';
 import type { Message } from '../../../protocol/index.js';
 import type { AppendResult, MessageRow } from './sqlite-messages.js';
+import { packDrafts, unpackResults, type PackedDrafts, type PackedResults } from './draft-wire.js';
 
 /** One WAL checkpoint of the embedded store: frames copied so far, WAL length in pages, time taken; or why it failed. */
 export type CheckpointEvent = { pages: number; walPages: number; ms: number } | { error: string };
@@ -68,10 +69,10 @@ export class WriterThread {
   }
 
   append(drafts: MessageDraft[]): Promise<AppendResult[]> {
-    return this.request({ drafts });
+    return this.request<PackedResults>({ drafts: packDrafts(drafts) }).then(unpackResults);
   }
 
-  private request<R>(body: { messages: Message[] } | { drafts: MessageDraft[] }): Promise<R> {
+  private request<R>(body: { messages: Message[] } | { drafts: PackedDrafts }): Promise<R> {
     const w = (this.worker ??= this.spawn());
     const id = this.next++;
     return new Promise<R>((resolve, reject) => {

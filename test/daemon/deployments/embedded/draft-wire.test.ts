@@ -1,0 +1,26 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { packDrafts, packResults, unpackDrafts, unpackResults } from '../../../../src/daemon/deployments/embedded/draft-wire.js';
+import type { MessageDraft } from '../../../../src/daemon/ports/index.js';
+import type { MessageRow } from '../../../../src/daemon/deployments/embedded/sqlite-messages.js';
+
+const draft = fc.record({
+  id: fc.uuid(), conversationId: fc.string(), from: fc.string(), to: fc.string(), text: fc.string(),
+  kind: fc.constantFrom('user', 'ai', 'system'), createdAt: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+}).chain((d) => fc.option(fc.string(), { nil: undefined }).map((clientMsgId): MessageDraft => (clientMsgId === undefined ? d : { ...d, clientMsgId }) as MessageDraft));
+
+describe('drafts across the writer-thread boundary', () => {
+  it('arrive as they left, field for field, with or without a clientMsgId', () => {
+    fc.assert(fc.property(fc.array(draft, { maxLength: 50 }), (drafts) => {
+      // structuredClone: what postMessage does to it on the way.
+      expect(unpackDrafts(structuredClone(packDrafts(drafts)))).toEqual(drafts);
+    }));
+  });
+
+  it('bring back each draft’s seq, or the stored row of a resend at its own index', () => {
+    const row = { id: 'x', seq: 7 } as unknown as MessageRow;
+    const results = [{ seq: 3 }, { row }, { seq: 4 }];
+    expect(unpackResults(structuredClone(packResults(results)))).toEqual(results);
+    expect(unpackResults(packResults([]))).toEqual([]);
+  });
+});
