@@ -42,14 +42,14 @@ export function engineTicks(): Map<string, number> {
   return out;
 }
 /**
- * CPU ticks of every user process on the machine except `exclude` (the server under test, the
- * load generator) and the engines: work that competes with the bench. Kernel threads are left
- * out (loopback networking runs partly in them, and it is the bench's own traffic).
+ * CPU ticks of every user process on the machine, by pid, except `exclude` (the server under
+ * test, the load generator) and the engines: work that competes with the bench. Kernel threads
+ * are left out (loopback networking runs partly in them, and it is the bench's own traffic).
  */
-export function otherTicks(exclude: Set<number>): number {
-  let sum = 0;
+export function otherTicks(exclude: Set<number>): Map<number, number> {
+  const out = new Map<number, number>();
   let pids: string[] = [];
-  try { pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return NaN; }
+  try { pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return out; }
   for (const pid of pids) {
     if (exclude.has(Number(pid))) continue;
     try {
@@ -57,14 +57,19 @@ export function otherTicks(exclude: Set<number>): number {
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (f[1] === '2' || pid === '2') continue; // a kernel thread (child of kthreadd)
       const ticks = Number(f[11]) + Number(f[12]);
-      if (ticks === 0) continue;
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
       if (ENGINES.some(([, re]) => re.test(cmd) || re.test(cmd.split(' ').slice(1).join(' ')))) continue;
-      sum += ticks;
+      out.set(Number(pid), ticks);
     } catch {
       // gone meanwhile
     }
   }
+  return out;
+}
+/** Ticks the other processes used between two readings: a process that started meanwhile counts whole, one that ended is not seen after it. */
+export function otherTicksBetween(a: Map<number, number>, b: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, t] of b) sum += Math.max(0, t - (a.get(pid) ?? 0));
   return sum;
 }
 /** Ticks the hypervisor took from this machine's CPUs for other guests (steal time, all CPUs together), from /proc/stat. */

@@ -16,17 +16,19 @@ export const median = (xs: number[]) => { const a = [...xs].sort((x, y) => x - y
 
 /**
  * When a step counts. The load generator must not set the pace: a step where its core was over
- * `loadgenCpuPct` busy or its event loop's p99 delay over `loadgenLoopP99Ms` measured the
- * generator, not the server (`generator-bound`: the stepping stops, and the maximum found so far
- * is a lower bound). A step where other processes (not the server, the generator or the engines)
+ * `loadgenCpuPct` busy, or over `loadgenBusyCpuPct` with its event loop's p99 delay over
+ * `loadgenLoopP99Ms`, measured the generator, not the server (`generator-bound`: the stepping
+ * stops, and the maximum found so far is a lower bound). A loop delay with the core mostly idle is
+ * the server's doing (an overloaded server answers in bursts), not the generator's. A step where other processes (not the server, the generator or the engines)
  * used over `otherCpuPct` of a core, or the hypervisor took over `stealCpuPct` of one for other
  * guests, measured a shared machine (`disturbed`: it is run again).
  */
-export const COUNTS = { loadgenCpuPct: 80, loadgenLoopP99Ms: 10, otherCpuPct: 10, stealCpuPct: 10 };
+export const COUNTS = { loadgenCpuPct: 80, loadgenBusyCpuPct: 60, loadgenLoopP99Ms: 10, otherCpuPct: 10, stealCpuPct: 10 };
 export type Verdict = 'counts' | 'generator-bound' | 'disturbed';
 export function verdict(r: { loadgenCpuPct?: number; loadgenLoopDelayP99Ms: number; otherCpuPct?: number; stealCpuPct?: number }): Verdict {
   if ((r.otherCpuPct ?? 0) > COUNTS.otherCpuPct || (r.stealCpuPct ?? 0) > COUNTS.stealCpuPct) return 'disturbed';
-  if ((r.loadgenCpuPct ?? 0) > COUNTS.loadgenCpuPct || r.loadgenLoopDelayP99Ms > COUNTS.loadgenLoopP99Ms) return 'generator-bound';
+  const cpu = r.loadgenCpuPct ?? 0;
+  if (cpu > COUNTS.loadgenCpuPct || (cpu > COUNTS.loadgenBusyCpuPct && r.loadgenLoopDelayP99Ms > COUNTS.loadgenLoopP99Ms)) return 'generator-bound';
   return 'counts';
 }
 /** How a step that does not count is marked in the printed line. */

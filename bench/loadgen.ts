@@ -23,7 +23,7 @@ import { LOOP_SAMPLE_MS, loopDelayBeyondSampling } from './figures.js';
 import * as hdr from 'hdr-histogram-js';
 import { io as ioc, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { CLK_TCK, otherTicks, stealTicks } from './cpu.js';
+import { CLK_TCK, otherTicks, otherTicksBetween, stealTicks } from './cpu.js';
 import { connectWire, field, numberOf } from './wire.js';
 
 export interface Job {
@@ -148,7 +148,7 @@ async function openLoop(rate: number, warmupMs: number, durationMs: number, loop
     }, 5);
   });
   const cpu = process.cpuUsage(cpu0);
-  const others = otherTicks(mine) - others0;
+  const others = otherTicksBetween(others0, otherTicks(mine));
   const steal = stealTicks() - steal0;
   const seconds = (performance.now() - measureFrom) / 1000;
   const pct = (us: number) => Math.round((us / 1000 / (seconds * 1000)) * 100);
