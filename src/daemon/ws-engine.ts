@@ -49,3 +49,27 @@ export function writesPerTick(socket: Duplex): void {
     return write.apply(this, args);
   } as Duplex['write'];
 }
+
+/** The part of an engine.io connection that `flushesPerTick` changes. */
+interface EngineConnection { flush(): void }
+
+/**
+ * An engine.io connection sends what it has buffered at once, then nothing more until that write
+ * is done: a second packet in the same tick (a batch's second ack, a delivery after an ack) waits
+ * for the first write's callback and leaves in a write of its own. Deferred to the end of the
+ * tick, the flush sends every packet of the tick in one go, which `writesPerTick` then turns into
+ * one writev. Order is kept: packets leave in the order they were buffered.
+ */
+export function flushesPerTick(conn: EngineConnection): void {
+  const flush = conn.flush;
+  let pending = false;
+  const run = () => {
+    pending = false;
+    flush.call(conn);
+  };
+  conn.flush = () => {
+    if (pending) return;
+    pending = true;
+    process.nextTick(run);
+  };
+}
