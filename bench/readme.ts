@@ -25,18 +25,19 @@ function readMerged(name: string): { data: Record<string, unknown>; note: string
   return { data: { ...rec, ...probe }, note: `${name}: ${targets.join(', ')} from a run on ${String(probe.date).slice(0, 10)}, the rest from ${String(rec.date).slice(0, 10)}.` };
 }
 
-interface Step { engineCpuUsPerMsg?: Record<string, number>; offeredRate: number; e2eMs: { p50: number; p99: number; p999: number }; ackMs: { p99: number }; lost: number; dup: number; loadgenLoopDelayP99Ms: number; loadgenCpuPct?: number; serverCpuUsPerMsg?: number; serverCpuUsPerMsgByThread?: { eventLoop: number; busiestOther: number; rest: number }; meanGroupSize?: number; meanGroupMs?: number; groups?: number; groupsOver20ms?: number }
-interface DmTarget { maxRate: number; p99AtMaxMs: number | null; steps: Step[]; storeCaughtUpMs?: number | null; summary?: Record<string, unknown> }
+interface Step { verdict?: string; engineCpuUsPerMsg?: Record<string, number>; offeredRate: number; e2eMs: { p50: number; p99: number; p999: number }; ackMs: { p99: number }; lost: number; dup: number; loadgenLoopDelayP99Ms: number; loadgenCpuPct?: number; serverCpuUsPerMsg?: number; serverCpuUsPerMsgByThread?: { eventLoop: number; busiestOther: number; rest: number }; meanGroupSize?: number; meanGroupMs?: number; groups?: number; groupsOver20ms?: number }
+interface DmTarget { maxRate: number; p99AtMaxMs: number | null; boundedByGenerator?: boolean; steps: Step[]; storeCaughtUpMs?: number | null; summary?: Record<string, unknown> }
 
 function dmTable(dm: Record<string, unknown>) {
-  const rows = ['| dm | max sustained (msg/s) | p50 ms | p99 ms | p99.9 ms | ack p99 ms | server CPU µs/msg | loadgen loop p99 ms | first failing step |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const rows = ['| dm | max sustained (msg/s) | p50 ms | p99 ms | p99.9 ms | ack p99 ms | server CPU µs/msg | load generator CPU / loop p99 ms | first failing step |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const target of ['socketio', 'ws', 'chatd', 'chatd:no-clientMsgId', 'chatd-scaleout', 'chatd-scaleout:no-clientMsgId']) {
     const t = dm[target] as DmTarget | undefined;
     if (!t) continue;
     const at = t.steps.find((s) => s.offeredRate === t.maxRate);
     const fail = t.steps.find((s) => s.lost > 0 || s.dup > 0 || s.e2eMs.p99 > 100);
-    const failText = fail ? `${fail.offeredRate}: ${fail.lost || fail.dup ? `lost ${fail.lost}, dup ${fail.dup}` : `p99 ${fail.e2eMs.p99} ms`}` : 'none (top step passed)';
-    rows.push(`| ${target} | ${t.maxRate} | ${at?.e2eMs.p50 ?? '–'} | ${at?.e2eMs.p99 ?? '–'} | ${at?.e2eMs.p999 ?? '–'} | ${at?.ackMs.p99 ?? '–'} | ${at?.serverCpuUsPerMsg ?? '–'} | ${at?.loadgenLoopDelayP99Ms ?? '–'} | ${failText} |`);
+    const bound = t.boundedByGenerator ? t.steps.find((s) => s.verdict === 'generator-bound') : undefined;
+    const failText = bound ? `none: the load generator was saturated at ${bound.offeredRate} (${bound.loadgenCpuPct}%), so ${t.maxRate} is a lower bound` : fail ? `${fail.offeredRate}: ${fail.lost || fail.dup ? `lost ${fail.lost}, dup ${fail.dup}` : `p99 ${fail.e2eMs.p99} ms`}` : 'none (top step passed)';
+    rows.push(`| ${target} | ${t.maxRate} | ${at?.e2eMs.p50 ?? '–'} | ${at?.e2eMs.p99 ?? '–'} | ${at?.e2eMs.p999 ?? '–'} | ${at?.ackMs.p99 ?? '–'} | ${at?.serverCpuUsPerMsg ?? '–'} | ${at ? `${at.loadgenCpuPct ?? '–'}% / ${at.loadgenLoopDelayP99Ms}` : '–'} | ${failText} |`);
   }
   return rows.join('\n');
 }
@@ -46,11 +47,14 @@ function dmSideBySide(dm: Record<string, unknown>) {
   const relay = dm.socketio as DmTarget | undefined;
   const chatd = dm.chatd as DmTarget | undefined;
   if (!relay || !chatd) return '';
-  const rows = ['| offered msg/s | relay p99 ms | relay CPU µs/msg | chatd p50 ms | chatd p99 ms | chatd CPU µs/msg | of which event loop / writer thread / rest | chatd group commit | load generator CPU |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const rows = ['| offered msg/s | relay p99 ms | relay CPU µs/msg | chatd p50 ms | chatd p99 ms | chatd CPU µs/msg | chatd ÷ relay CPU | of which event loop / writer thread / rest | chatd group commit | load generator CPU (relay, chatd) |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const s of chatd.steps) {
     const r = relay.steps.find((x) => x.offeredRate === s.offeredRate);
+    if (s.verdict === 'disturbed') continue;
     const t = s.serverCpuUsPerMsgByThread;
-    rows.push(`| ${s.offeredRate} | ${r?.e2eMs.p99 ?? '–'} | ${r?.serverCpuUsPerMsg ?? '–'} | ${s.e2eMs.p50} | ${s.e2eMs.p99} | ${s.serverCpuUsPerMsg ?? '–'} | ${t ? `${t.eventLoop} / ${t.busiestOther} / ${t.rest}` : '–'} | ${s.meanGroupSize !== undefined ? `${s.meanGroupSize} msg in ${s.meanGroupMs} ms${s.groupsOver20ms !== undefined ? `; ${s.groupsOver20ms} of ${s.groups} over 20 ms` : ''}` : '–'} | ${s.loadgenCpuPct !== undefined ? `${s.loadgenCpuPct}%` : '–'} |`);
+    const ratio = r?.serverCpuUsPerMsg && s.serverCpuUsPerMsg ? Math.round((s.serverCpuUsPerMsg / r.serverCpuUsPerMsg) * 100) / 100 : '–';
+    const pass = (x: Step) => x.lost === 0 && x.dup === 0 && x.e2eMs.p99 <= 100;
+    rows.push(`| ${s.offeredRate} | ${r ? `${r.e2eMs.p99}${pass(r) ? '' : ' ✗'}` : '–'} | ${r?.serverCpuUsPerMsg ?? '–'} | ${s.e2eMs.p50} | ${s.e2eMs.p99}${pass(s) ? '' : ' ✗'} | ${s.serverCpuUsPerMsg ?? '–'} | ${ratio} | ${t ? `${t.eventLoop} / ${t.busiestOther} / ${t.rest}` : '–'} | ${s.meanGroupSize !== undefined ? `${s.meanGroupSize} msg in ${s.meanGroupMs} ms${s.groupsOver20ms !== undefined ? `; ${s.groupsOver20ms} of ${s.groups} over 20 ms` : ''}` : '–'} | ${r?.loadgenCpuPct !== undefined ? `${r.loadgenCpuPct}%` : '–'}, ${s.loadgenCpuPct !== undefined ? `${s.loadgenCpuPct}%` : '–'} |`);
   }
   return rows.join('\n');
 }
@@ -134,7 +138,7 @@ function chatdAt(x: AtGoal) {
   return x.chatdP99Ms !== null ? `p99 ${x.chatdP99Ms} ms` : 'not reached';
 }
 
-interface GroupRow { maxRate: number; maxCopiesPerSec: number; p99AtMaxMs: number | null; steps: { offeredRate: number; copiesPerSec: number; e2eMs: { p50: number; p99: number }; lost: number; dup: number; loadgenCpuPct: number; serverCpuUsPerCopy?: number }[] }
+interface GroupRow { maxRate: number; maxCopiesPerSec: number; p99AtMaxMs: number | null; boundedByGenerator?: boolean; steps: { verdict?: string; offeredRate: number; copiesPerSec: number; e2eMs: { p50: number; p99: number }; lost: number; dup: number; loadgenCpuPct: number; serverCpuUsPerCopy?: number }[] }
 interface GroupShape { summary: { copiesRatioToSocketio: number | null; goalCopiesPerSec: number | null; chatdP99AtGoalMs: number | null; met: boolean }; settings: { groups: number; members: number; users: number } }
 
 /** Group fan-out, per shape: each target's maximum in messages and copies, and the target point. */
@@ -150,7 +154,8 @@ function groupTable(rec: Record<string, unknown> | null) {
       if (!r) continue;
       const at = r.steps.find((x) => x.offeredRate === r.maxRate);
       const fail = r.steps.find((x) => x.lost || x.dup || x.e2eMs.p99 > 100);
-      out.push(`| ${g.settings.groups} × ${g.settings.members} | ${t} | ${r.maxRate} | ${r.maxCopiesPerSec} | ${at?.e2eMs.p50 ?? '–'} | ${at?.e2eMs.p99 ?? '–'} | ${at?.serverCpuUsPerCopy ?? '–'} | ${at ? `${at.loadgenCpuPct}%` : '–'} | ${fail ? `${fail.offeredRate}: p99 ${fail.e2eMs.p99} ms${fail.lost || fail.dup ? `, lost ${fail.lost}, dup ${fail.dup}` : ''}` : '–'} |`);
+      const bound = r.boundedByGenerator ? r.steps.find((x) => x.verdict === 'generator-bound') : undefined;
+      out.push(`| ${g.settings.groups} × ${g.settings.members} | ${t} | ${r.maxRate} | ${r.maxCopiesPerSec} | ${at?.e2eMs.p50 ?? '–'} | ${at?.e2eMs.p99 ?? '–'} | ${at?.serverCpuUsPerCopy ?? '–'} | ${at ? `${at.loadgenCpuPct}%` : '–'} | ${bound ? `none: the load generator was saturated at ${bound.offeredRate} (${bound.loadgenCpuPct}%), so ${r.maxRate} is a lower bound` : fail ? `${fail.offeredRate}: p99 ${fail.e2eMs.p99} ms${fail.lost || fail.dup ? `, lost ${fail.lost}, dup ${fail.dup}` : ''}` : '–'} |`);
     }
     const s = g.summary;
     notes.push(`${g.settings.groups} × ${g.settings.members}: chatd embedded delivers **${s.copiesRatioToSocketio}×** the relay's copies per second; at 0.6× the relay (${s.goalCopiesPerSec} copies/s) its p99 is ${s.chatdP99AtGoalMs ?? 'not reached'} ms, so the target (≥ 0.6× with p99 ≤ 50 ms) is ${s.met ? 'met' : 'not met'}.`);
@@ -158,6 +163,8 @@ function groupTable(rec: Record<string, unknown> | null) {
   return [...out, '', ...notes.map((n) => `- ${n}`)].join('\n');
 }
 
+/** The day the load generator became the wire-level one with the saturation checks: records before it are not comparable. */
+const GENERATOR_SINCE = '2026-12-05';
 const dm = read('dm');
 const group = fs.existsSync(path.join(root, 'bench/results/group.json')) ? read('group') : null;
 const connections = readMerged('connections');
@@ -183,6 +190,7 @@ const block = [
   '',
   persistTable(persist.data as never),
   ...[connections.note, persist.note].filter(Boolean).map((n) => `\n${n}`),
+  ...[['connections', connections.data], ['persist', persist.data]].filter(([, d]) => String((d as { date?: string }).date) < GENERATOR_SINCE).map(([n, d]) => `\nThe ${n} table is from ${String((d as { date: string }).date).slice(0, 10)}, before the load generator was rewritten (${GENERATOR_SINCE}): it measures the server's memory per connection and its store's throughput, but its figures are not comparable with the tables above.`),
 ].join('\n');
 
 const file = path.join(root, 'README.md');

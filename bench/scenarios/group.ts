@@ -54,8 +54,8 @@ export async function groupScenario(targets: Target[]) {
   const shapes: Shape[] = quick
     ? [{ groups: 4, members: 5, users: 20, rates: [50, 100] }]
     : [
-      { groups: 100, members: 20, users: 200, rates: [100, 200, 400, 600, 800, 1000, 1200, 1500, 2000, 2500] },
-      { groups: 10, members: 200, users: 200, rates: [10, 20, 50, 75, 100, 150, 200, 250, 300] },
+      { groups: 100, members: 20, users: 200, rates: [100, 200, 400, 800, 1200, 1600, 2000, 2500, 3000, 3500, 4000, 5000, 6000] },
+      { groups: 10, members: 200, users: 200, rates: [10, 20, 50, 100, 150, 200, 250, 300, 400, 500, 600, 800] },
     ];
   const durationMs = quick ? 1500 : 5000;
   const warmupMs = quick ? 200 : 1000;
