@@ -18,27 +18,33 @@ export function threadTicks(pid: number | undefined): Map<string, number> {
   }
   return out;
 }
-/**
- * The engines' processes on this machine (scale-out runs them beside chatd): CPU ticks of each
- * kind, summed over its processes (PostgreSQL runs one per connection), from /proc.
- */
+/** The engines' processes on this machine (scale-out runs them beside chatd), by command line. */
 export const ENGINES: [string, RegExp][] = [['redis', /^redis-server/], ['kafka', /kafka\.Kafka/], ['ferretdb', /(^|\/)ferretdb\b/], ['postgres', /^postgres/]];
-export function engineTicks(): Map<string, number> {
-  const out = new Map<string, number>();
+
+/** Every user process on the machine (kernel threads left out): its CPU ticks and which engine it is, if one. */
+function processes(): { pid: number; ticks: number; engine?: string }[] {
+  const out: { pid: number; ticks: number; engine?: string }[] = [];
   let pids: string[] = [];
   try { pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return out; }
   for (const pid of pids) {
     try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const kind = ENGINES.find(([, re]) => re.test(cmd) || re.test(cmd.split(' ').slice(1).join(' ')))?.[0];
-      if (!kind) continue;
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(kind, (out.get(kind) ?? 0) + Number(f[11]) + Number(f[12]));
+      if (f[1] === '2' || pid === '2') continue; // a kernel thread (child of kthreadd)
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const engine = ENGINES.find(([, re]) => re.test(cmd) || re.test(cmd.split(' ').slice(1).join(' ')))?.[0];
+      out.push({ pid: Number(pid), ticks: Number(f[11]) + Number(f[12]), ...(engine ? { engine } : {}) });
     } catch {
       // gone meanwhile
     }
   }
+  return out;
+}
+
+/** CPU ticks of each kind of engine, summed over its processes (PostgreSQL runs one per connection), from /proc. */
+export function engineTicks(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of processes()) if (p.engine) out.set(p.engine, (out.get(p.engine) ?? 0) + p.ticks);
   return out;
 }
 /**
@@ -47,24 +53,7 @@ export function engineTicks(): Map<string, number> {
  * are left out (loopback networking runs partly in them, and it is the bench's own traffic).
  */
 export function otherTicks(exclude: Set<number>): Map<number, number> {
-  const out = new Map<number, number>();
-  let pids: string[] = [];
-  try { pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return out; }
-  for (const pid of pids) {
-    if (exclude.has(Number(pid))) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (f[1] === '2' || pid === '2') continue; // a kernel thread (child of kthreadd)
-      const ticks = Number(f[11]) + Number(f[12]);
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (ENGINES.some(([, re]) => re.test(cmd) || re.test(cmd.split(' ').slice(1).join(' ')))) continue;
-      out.set(Number(pid), ticks);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
+  return new Map(processes().filter((p) => !p.engine && !exclude.has(p.pid)).map((p) => [p.pid, p.ticks]));
 }
 /** Ticks the other processes used between two readings: a process that started meanwhile counts whole, one that ended is not seen after it. */
 export function otherTicksBetween(a: Map<number, number>, b: Map<number, number>): number {

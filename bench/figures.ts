@@ -33,3 +33,14 @@ export function verdict(r: { loadgenCpuPct?: number; loadgenLoopDelayP99Ms: numb
 }
 /** How a step that does not count is marked in the printed line. */
 export const verdictText = (v: Verdict) => (v === 'counts' ? '' : v === 'generator-bound' ? '  [generator-bound: does not count]' : '  [machine busy with other work: does not count]');
+
+/**
+ * What the stepping does with a step, from its verdict: `again` (a busy machine: the step runs
+ * again, at most twice), `skip` (still busy the third time: nothing is concluded at this rate),
+ * `stop` (generator-bound: higher steps would measure the generator too) or `judge` (it counts:
+ * pass or fail decides).
+ */
+export function nextMove(v: Verdict, attempt: number): 'again' | 'skip' | 'stop' | 'judge' {
+  if (v === 'disturbed') return attempt < 2 ? 'again' : 'skip';
+  return v === 'generator-bound' ? 'stop' : 'judge';
+}

@@ -1,6 +1,6 @@
 /** The dm scenario: pairs of users exchanging direct messages at stepped open-loop rates. */
 import { engineSplit, engineTicks, groupStats, threadSplit, threadTicks } from '../cpu.js';
-import { median, verdict, verdictText, type Verdict } from '../figures.js';
+import { median, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
 import { args, client, nodes, onlyRates, profile, quick, type Target } from '../options.js';
 import { json, profiled, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 
@@ -82,12 +82,14 @@ async function dmRun(targets: Target[]) {
       // Warm-up, not recorded: first messages pay one-off costs (JIT, friendship and seq lookups).
       await runLoad<DmStep>({ ...job, rate: Math.min(grid[0]!, 200), durationMs: quick ? 500 : 2000 });
       const steps: (DmStep & { serverLoopP99Ms?: number; serverCpuUsPerMsg?: number })[] = [];
+      /** Attempts run again because the machine was busy. */
+      const retried: typeof steps = [];
       let maxRate = 0;
       let p99AtMax: number | null = null;
       let boundedByGenerator = false;
       let failedOnce = false;
       let before = await Promise.all(servers.map((x) => serverMetrics(x).catch(() => null)));
-      // chatd runs as node itself (taskset execs it); the relays run under tsx, whose pid is a launcher.
+      // Per-thread CPU for chatd on one node (the relays have one thread).
       const serverPid = target.startsWith('chatd') && servers.length === 1 ? first.proc.pid : undefined;
       let ticks = threadTicks(serverPid);
       let engines = target === 'chatd-scaleout' ? engineTicks() : new Map<string, number>();
@@ -112,16 +114,15 @@ async function dmRun(targets: Target[]) {
         // The embedded store's WAL length at its last checkpoint (checkpoints run on their own thread).
         const wal = m[0]?.walPages !== undefined && !Number.isNaN(m[0].walPages) ? { walPagesAtCheckpoint: m[0].walPages } : {};
         const v = verdict(r);
-        // Another workload took the machine: the step is run again (twice at most), the record keeps every attempt.
-        const again = v === 'disturbed' && attempt < 2;
-        attempt = again ? attempt + 1 : 0;
-        if (again) k--;
-        steps.push({ ...r, verdict: v, ...wal, ...(m[0]?.loopP99Ms !== undefined ? { serverLoopP99Ms: m[0].loopP99Ms } : {}), ...(cpuUsPerMsg !== undefined ? { serverCpuUsPerMsg: cpuUsPerMsg } : {}), ...nodesCpu, ...byThread, ...byEngine, ...g });
+        const move = nextMove(v, attempt);
+        const step = { ...r, verdict: v, ...wal, ...(m[0]?.loopP99Ms !== undefined ? { serverLoopP99Ms: m[0].loopP99Ms } : {}), ...(cpuUsPerMsg !== undefined ? { serverCpuUsPerMsg: cpuUsPerMsg } : {}), ...nodesCpu, ...byThread, ...byEngine, ...g };
+        // Another workload took the machine: the step runs again; the attempts are kept apart (`steps` has one entry per rate).
+        if (move === 'again') { retried.push(step); attempt++; k--; } else { steps.push(step); attempt = 0; }
         const pass = r.lost === 0 && r.dup === 0 && r.e2eMs.p99 <= 100;
         console.log(`dm ${label.padEnd(15)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms p99.9 ${r.e2eMs.p999}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen loop p99 ${r.loadgenLoopDelayP99Ms}ms cpu ${r.loadgenCpuPct}% (sys ${r.loadgenSystemCpuPct}%)${cpuUsPerMsg !== undefined ? `  server CPU ${cpuUsPerMsg}us/msg` : ''}${servers.length > 1 ? ` (by node ${perNode.join(' + ')})` : ''}${byThread.serverCpuUsPerMsgByThread ? ` (loop ${byThread.serverCpuUsPerMsgByThread.eventLoop}, next thread ${byThread.serverCpuUsPerMsgByThread.busiestOther}, rest ${byThread.serverCpuUsPerMsgByThread.rest})` : ''}${byEngine.engineCpuUsPerMsg ? `  engines ${Object.entries(byEngine.engineCpuUsPerMsg).map(([k, v]) => `${k} ${v}`).join(', ')}us/msg` : ''}${g.groups ? `  groups ${g.groups} × ${g.meanGroupSize} msg, ${g.meanGroupMs}ms each, ${g.groupsOver20ms ?? '?'} over 20ms` : ''}${wal.walPagesAtCheckpoint !== undefined ? `, WAL ${wal.walPagesAtCheckpoint} pages` : ''}${r.otherCpuPct ? `  others ${r.otherCpuPct}%` : ''}${r.stealCpuPct ? `  steal ${r.stealCpuPct}%` : ''}${pass ? '' : '  ✗'}${verdictText(v)}`);
-        if (v === 'disturbed') continue;
+        if (move === 'again' || move === 'skip') continue;
         // The generator, not the server, set the pace: higher steps would measure it too.
-        if (v === 'generator-bound') { boundedByGenerator = true; break; }
+        if (move === 'stop') { boundedByGenerator = true; break; }
         // --all-steps: every step runs (CPU per message at each rate, old against new); the maximum is still the last step passed before the first failure.
         if (!pass && stopAtFailure && !args.includes('--all-steps')) break;
         if (!pass) { failedOnce = true; continue; }
@@ -131,10 +132,7 @@ async function dmRun(targets: Target[]) {
       }
       const storeCaughtUpMs = target === 'chatd-scaleout' ? await drained(first, list[0]!.token, label) : undefined;
       if (boundedByGenerator) console.log(`dm ${label}: the load generator was saturated at ${steps.at(-1)!.offeredRate}/s; ${maxRate}/s is a lower bound`);
-      // Steps run again after a disturbance are kept apart: `steps` has one entry per rate.
-      const disturbed = steps.filter((x, i) => x.verdict === 'disturbed' && steps[i + 1]?.offeredRate === x.offeredRate);
-      const kept = steps.filter((x) => !disturbed.includes(x));
-      return { maxRate, p99AtMaxMs: p99AtMax, ...(boundedByGenerator ? { boundedByGenerator } : {}), steps: kept, ...(disturbed.length ? { disturbedSteps: disturbed } : {}), ...(storeCaughtUpMs !== undefined ? { storeCaughtUpMs } : {}) };
+      return { maxRate, p99AtMaxMs: p99AtMax, ...(boundedByGenerator ? { boundedByGenerator } : {}), steps, ...(retried.length ? { disturbedSteps: retried } : {}), ...(storeCaughtUpMs !== undefined ? { storeCaughtUpMs } : {}) };
     } finally {
       for (const x of servers.slice(1)) await stopServer(x);
       await stopServer(first, 'dm');

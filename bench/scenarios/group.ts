@@ -3,7 +3,7 @@
  * stepped open-loop rates. Counted in copies: each message should reach the M-1 other members.
  * The baseline is a bare Socket.IO relay broadcasting to a room with the same members.
  */
-import { verdict, verdictText, type Verdict } from '../figures.js';
+import { nextMove, verdict, verdictText, type Verdict } from '../figures.js';
 import { client, quick, onlyRates, type Target } from '../options.js';
 import { json, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 
@@ -85,14 +85,15 @@ export async function groupScenario(targets: Target[]) {
           const cpu = before?.cpuSeconds !== undefined && m?.cpuSeconds !== undefined && r.deliveredCopies > 0 ? Math.round(((m.cpuSeconds - before.cpuSeconds) / r.deliveredCopies) * 1e7) / 10 : undefined;
           before = m;
           const v = verdict(r);
-          // Another workload took the machine: the step runs again (twice at most); only its last attempt is kept.
-          if (v === 'disturbed' && attempt < 2) { attempt++; k--; console.log(`group ${name} ${target} rate ${rate}: other processes used ${r.otherCpuPct}% of a core, steal ${r.stealCpuPct ?? 0}%; running the step again`); continue; }
+          const move = nextMove(v, attempt);
+          // Another workload took the machine: the step runs again; only its last attempt is kept.
+          if (move === 'again') { attempt++; k--; console.log(`group ${name} ${target} rate ${rate}: other processes used ${r.otherCpuPct}% of a core, steal ${r.stealCpuPct ?? 0}%; running the step again`); continue; }
           attempt = 0;
           steps.push({ ...r, verdict: v, ...(cpu !== undefined ? { serverCpuUsPerCopy: cpu } : {}) });
           const pass = r.lost === 0 && r.dup === 0 && r.e2eMs.p99 <= 100;
           console.log(`group ${name} ${target.padEnd(15)} rate ${String(rate).padStart(5)} msg/s  copies ${String(r.copiesPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms max ${r.e2eMs.max}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup} (of ${r.expectedCopies} copies)  loadgen cpu ${r.loadgenCpuPct}% (sys ${r.loadgenSystemCpuPct}%) loop p99 ${r.loadgenLoopDelayP99Ms}ms${cpu !== undefined ? `  server CPU ${cpu}us/copy` : ''}${pass ? '' : '  ✗'}${verdictText(v)}`);
-          if (v === 'disturbed') continue;
-          if (v === 'generator-bound') { boundedByGenerator = true; console.log(`group ${name} ${target}: the load generator was saturated at ${rate} msg/s; ${maxRate} msg/s is a lower bound`); break; }
+          if (move === 'skip') continue;
+          if (move === 'stop') { boundedByGenerator = true; console.log(`group ${name} ${target}: the load generator was saturated at ${rate} msg/s; ${maxRate} msg/s is a lower bound`); break; }
           if (!pass) break;
           maxRate = rate;
           maxCopiesPerSec = r.copiesPerSec;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOOP_SAMPLE_MS, cpuPerDocText, loopDelayBeyondSampling, verdict, verdictText } from '../../bench/figures.js';
+import { LOOP_SAMPLE_MS, cpuPerDocText, loopDelayBeyondSampling, nextMove, verdict, verdictText } from '../../bench/figures.js';
 import { otherTicksBetween } from '../../bench/cpu.js';
 
 describe('bench figures', () => {
@@ -47,5 +47,15 @@ describe('other processes\u2019 CPU during a step', () => {
     const before = new Map([[10, 100], [11, 500]]);
     const after = new Map([[10, 130], [12, 7]]); // 11 ended, 12 started
     expect(otherTicksBetween(before, after)).toBe(37);
+  });
+});
+
+describe('what the stepping does with a step', () => {
+  it('runs a disturbed step again twice, then concludes nothing at that rate', () => {
+    expect([0, 1, 2].map((attempt) => nextMove('disturbed', attempt))).toEqual(['again', 'again', 'skip']);
+  });
+  it('stops at a generator-bound step and judges a step that counts', () => {
+    expect(nextMove('generator-bound', 0)).toBe('stop');
+    expect(nextMove('counts', 0)).toBe('judge');
   });
 });

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writesPerTick } from '../../src/daemon/ws-engine.js';
+import { flushesPerTick, writesPerTick } from '../../src/daemon/ws-engine.js';
 
 describe('a connection’s writes in one tick', () => {
   let server: net.Server;
@@ -39,5 +39,25 @@ describe('a connection’s writes in one tick', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(Buffer.concat(received).toString()).toBe('abcd');
     socket.end();
+  });
+});
+
+describe('an engine.io connection’s flushes in one tick', () => {
+  it('run once, after the tick’s work, with everything buffered in it, and again in a later tick', async () => {
+    const sent: string[][] = [];
+    const buffer: string[] = [];
+    const conn = { flush() { if (buffer.length) sent.push(buffer.splice(0)); } };
+    flushesPerTick(conn);
+    const sendPacket = (p: string) => { buffer.push(p); conn.flush(); };
+    sendPacket('ack 1');
+    sendPacket('message 2');
+    await Promise.resolve(); // a promise continuation in the same tick still joins the flush
+    sendPacket('ack 3');
+    expect(sent).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([['ack 1', 'message 2', 'ack 3']]);
+    sendPacket('message 4');
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([['ack 1', 'message 2', 'ack 3'], ['message 4']]);
   });
 });

@@ -25,10 +25,12 @@ export function packDrafts(drafts: MessageDraft[]): PackedDrafts {
 export function unpackDrafts(flat: PackedDrafts): MessageDraft[] {
   const out: MessageDraft[] = [];
   for (let k = 0; k < flat.length; k += FIELDS.length) {
-    const d = { id: flat[k]!, conversationId: flat[k + 1]!, from: flat[k + 2]!, to: flat[k + 3]!, text: flat[k + 4]!, kind: flat[k + 5] as MessageDraft['kind'], createdAt: flat[k + 6]! } as MessageDraft;
-    const clientMsgId = flat[k + 7];
-    if (clientMsgId !== null && clientMsgId !== undefined) d.clientMsgId = clientMsgId;
-    out.push(d);
+    const d: Record<string, string> = {};
+    for (let j = 0; j < FIELDS.length; j++) {
+      const v = flat[k + j];
+      if (v !== null && v !== undefined) d[FIELDS[j]!] = v;
+    }
+    out.push(d as unknown as MessageDraft);
   }
   return out;
 }
