@@ -87,7 +87,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   // Each connection sends a tick's packets together (see ws-engine.ts).
   io.engine.on('connection', flushesPerTick);
   const gateway = attachGateway(io, {
-    log: log.child({ component: 'gateway' }), auth, messages, typing, presence, fanout, parseSend, metrics, isClosing,
+    log: log.child({ component: 'gateway' }), auth, messages, typing, presence, fanout, parseSend, maxMessageLength: config.maxMessageLength, metrics, isClosing,
     trustProxy: config.trustProxy, allowedOrigins: config.allowedOrigins, maxPendingConnections: config.maxPendingConnections,
   });
 

@@ -40,6 +40,13 @@ export const ERROR_CODES = {
   CHAT_ERR_GROUP_FULL: { status: 409, message: 'The group has as many members as it may' },
   CHAT_ERR_GROUP_LAST_OWNER: { status: 409, message: 'The last owner must make another member owner before leaving' },
   CHAT_ERR_HANDLE_TAKEN: { status: 409, message: 'That group handle is taken' },
+  CHAT_ERR_MESSAGE_NOT_FOUND: { status: 404, message: 'No such message in this conversation' },
+  CHAT_ERR_NOT_AUTHOR: { status: 403, message: 'Only the author of the message may do that' },
+  CHAT_ERR_EDIT_WINDOW: { status: 403, message: 'The message can no longer be edited (CHAT_EDIT_WINDOW_SECONDS)' },
+  CHAT_ERR_NOT_EDITABLE: { status: 409, message: 'Only messages people wrote can be edited (not AI answers or system messages)' },
+  CHAT_ERR_MESSAGE_DELETED: { status: 409, message: 'The message was deleted' },
+  CHAT_ERR_EDIT_LIMIT: { status: 409, message: 'The message was edited as many times as it may be (CHAT_MAX_EDITS)' },
+  CHAT_ERR_REACTION_LIMIT: { status: 409, message: 'The message has as many different reactions as it may (CHAT_MAX_REACTIONS)' },
   CHAT_ERR_ORIGIN_NOT_ALLOWED: { status: 403, message: 'Requests from this Origin are not allowed' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

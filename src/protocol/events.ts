@@ -1,11 +1,15 @@
 import type { Ack, AiChunkEvent, FriendEvent, GroupEvent, Message, PresenceEvent, ReceiptEvent, SyncResult, TypingEvent } from './types.js';
 import type { ErrorBody } from './errors.js';
-import type { ReceiptInput, SendInput, SyncInput, TypingInput } from './schemas.js';
+import type { DeleteInput, EditInput, ReactInput, ReceiptInput, SendInput, SyncInput, TypingInput } from './schemas.js';
 
 /** Events a client emits. Every event takes a payload and an ack callback. */
 export interface ClientToServerEvents {
   'message:send': (payload: SendInput, ack: (res: Ack<Message>) => void) => void;
   'message:sync': (payload: SyncInput, ack: (res: Ack<SyncResult>) => void) => void;
+  /** Changes to an earlier message; each is acked with its change record once durable. */
+  'message:edit': (payload: EditInput, ack: (res: Ack<Message>) => void) => void;
+  'message:delete': (payload: DeleteInput, ack: (res: Ack<Message>) => void) => void;
+  'message:react': (payload: ReactInput, ack: (res: Ack<Message>) => void) => void;
   /** Fire and forget; clients throttle it (TYPING_THROTTLE_MS). */
   'typing:update': (payload: TypingInput, ack?: (res: Ack<null>) => void) => void;
   'receipt:update': (payload: ReceiptInput, ack: (res: Ack<ReceiptEvent>) => void) => void;
@@ -15,6 +19,8 @@ export interface ClientToServerEvents {
 export interface ServerToClientEvents {
   /** To every socket of both users except the sending one, which has the message in its `message:send` ack. */
   'message:new': (message: Message) => void;
+  /** A change record (edit, delete, react), to every socket of every member except the one that made it (it has the record in its ack). Apply it with applyRecord (changes.ts). */
+  'message:change': (change: Message) => void;
   'presence:update': (event: PresenceEvent) => void;
   'typing:update': (event: TypingEvent) => void;
   'receipt:update': (event: ReceiptEvent) => void;
@@ -43,7 +49,7 @@ export interface InterServerEvents {
   'message:batch': (batch: [rooms: string[], except: string | null, message: Message][]) => void;
 }
 
-export const CLIENT_EVENTS = ['message:send', 'message:sync', 'typing:update', 'receipt:update'] as const satisfies readonly (keyof ClientToServerEvents)[];
+export const CLIENT_EVENTS = ['message:send', 'message:sync', 'message:edit', 'message:delete', 'message:react', 'typing:update', 'receipt:update'] as const satisfies readonly (keyof ClientToServerEvents)[];
 
 /** Clients send typing:update at most this often while typing; the indicator expires after TYPING_TTL_MS without one. */
 export const TYPING_THROTTLE_MS = 2000;

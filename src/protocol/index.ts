@@ -7,3 +7,4 @@ export * from './rest.js';
 export * from './names.js';
 export * from './openapi.js';
 export * from './responses.js';
+export * from './changes.js';

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import * as R from './responses.js';
 import {
-  adminIdsSchema, changePasswordSchema, groupAddSchema, groupCreateSchema, groupRoleSchema, groupUpdateSchema, historyQuerySchema,
+  adminIdsSchema, changePasswordSchema, changesQuerySchema, deleteSchema, makeEditBodySchema, makeEditSchema, reactBodySchema, reactSchema, groupAddSchema, groupCreateSchema, groupRoleSchema, groupUpdateSchema, historyQuerySchema,
   loginSchema, logoutSchema, makeSendSchema, receiptSchema, refreshSchema, registerSchema, resetPasswordSchema, syncSchema,
   tokenCreateSchema, typingSchema,
 } from './schemas.js';
@@ -32,6 +32,7 @@ interface Operation {
 
 /** Stands for the send schema, built with the server's own text limit. */
 const SEND = makeSendSchema();
+const EDIT = makeEditBodySchema();
 
 const op = (method: Operation['method'], path: string, auth: Auth, summary: string, ok: Operation['ok'], extra: Pick<Operation, 'body' | 'query' | 'also'> = {}): Operation => ({ method, path, auth, summary, ok, ...extra });
 
@@ -55,7 +56,12 @@ export const OPERATIONS: readonly Operation[] = [
   op('delete', '/v1/friends/{username}', 'user', 'Remove a friend, or decline or cancel a request', [204]),
   op('get', '/v1/conversations', 'user', 'Conversations (direct and group) with the last message and unread counts', [200, z.array(R.conversationViewSchema)]),
   op('post', '/v1/messages', 'user', 'Send a message; answered once it is durable', [201, R.messageResponseSchema], { body: SEND }),
-  op('get', '/v1/messages/{username}', 'user', 'History with a friend, or a #group (URL-encoded)', [200, z.array(R.messageResponseSchema)], { query: historyQuerySchema }),
+  op('get', '/v1/messages/{username}', 'user', 'History with a friend, or a #group (URL-encoded): messages as they now are; with afterSeq, every record after it (changes too), for catch-up', [200, z.array(R.messageResponseSchema)], { query: historyQuerySchema }),
+  op('get', '/v1/messages/{username}/changes', 'user', 'Messages of the conversation changed after sinceSeq, as they now are (the catch-up safety net)', [200, z.array(R.messageResponseSchema)], { query: changesQuerySchema }),
+  op('patch', '/v1/messages/{username}/{seq}', 'user', 'Edit my message (within the edit window); answers with the edit record', [200, R.messageResponseSchema], { body: EDIT }),
+  op('delete', '/v1/messages/{username}/{seq}', 'user', 'Delete a message (mine; in a group, owners and admins delete any); answers with the delete record', [200, R.messageResponseSchema]),
+  op('post', '/v1/messages/{username}/{seq}/reactions', 'user', 'React with one emoji: toggles mine by default (op: add, remove, toggle); answers with the reaction record', [200, R.messageResponseSchema], { body: reactBodySchema }),
+  op('get', '/v1/messages/{username}/{seq}/edits', 'user', 'A message\'s edit history', [200, R.messageEditsSchema]),
   op('get', '/v1/groups', 'user', 'My groups', [200, z.array(R.groupViewSchema)]),
   op('post', '/v1/groups', 'user', 'Create a group with friends', [201, R.groupViewSchema], { body: groupCreateSchema }),
   op('get', '/v1/groups/{group}', 'user', 'A group I am in (by handle, without #)', [200, R.groupViewSchema]),
@@ -125,7 +131,7 @@ export function openApiDocument(version: string, settings: SchemaSettings = {}):
       ...(o.auth === 'none' ? { security: [] } : {}),
       ...(o.auth === 'admin' ? { description: 'Administrators only (CHAT_ERR_ADMIN_REQUIRED otherwise).' } : {}),
       ...(params.length ? { parameters: params } : {}),
-      ...(o.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(o.body === SEND ? send : o.body) } } } } : {}),
+      ...(o.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(o.body === SEND ? send : o.body === EDIT ? makeEditBodySchema(settings.maxMessageLength) : o.body) } } } } : {}),
       responses: {
         [status]: response(returns),
         ...(o.also ? { [o.also[0]]: response(o.also[1], o.also[2]) } : {}),
@@ -163,11 +169,15 @@ export function eventsJsonSchema(version: string, settings: SchemaSettings = {})
     clientToServer: {
       'message:send': { payload: jsonSchemaOf(makeSendSchema(settings.maxMessageLength)), ack: ack(ref(R.messageResponseSchema)) },
       'message:sync': { payload: jsonSchemaOf(syncSchema), ack: ack(ref(R.syncResultSchema)) },
+      'message:edit': { payload: jsonSchemaOf(makeEditSchema(settings.maxMessageLength)), ack: ack(ref(R.messageResponseSchema)) },
+      'message:delete': { payload: jsonSchemaOf(deleteSchema), ack: ack(ref(R.messageResponseSchema)) },
+      'message:react': { payload: jsonSchemaOf(reactSchema), ack: ack(ref(R.messageResponseSchema)) },
       'typing:update': { payload: jsonSchemaOf(typingSchema), ack: ack({ type: 'null' }) },
       'receipt:update': { payload: jsonSchemaOf(receiptSchema), ack: ack(ref(R.receiptEventSchema)) },
     },
     serverToClient: {
       'message:new': { payload: ref(R.messageResponseSchema) },
+      'message:change': { payload: ref(R.messageResponseSchema) },
       'presence:update': { payload: ref(R.presenceEventSchema) },
       'typing:update': { payload: ref(R.typingEventSchema) },
       'receipt:update': { payload: ref(R.receiptEventSchema) },

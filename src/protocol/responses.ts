@@ -29,7 +29,11 @@ export const errorBodySchema = named('Error', z.object({
 }), 'What went wrong: in REST answers as { error }, in socket acks as { ok: false, error }, and as the session:end payload.');
 export const errorResponseSchema = named('ErrorResponse', z.object({ error: errorBodySchema }), 'Every REST error answer (4xx, 5xx).');
 
-export const messageResponseSchema = named('Message', messageSchema, 'A stored message. `seq` orders a conversation without gaps; `clientMsgId` is the sender\'s dedupe key.');
+export const messageResponseSchema = named('Message', messageSchema, 'A record of a conversation\'s log: a message (kind user, ai, system) as it now is, or a change to one (kind edit, delete, react; `target` names the message). `seq` orders a conversation\'s records without gaps; `clientMsgId` is the sender\'s dedupe key.');
+export const messageEditsSchema = named('MessageEdits', z.object({
+  seq,
+  versions: z.array(z.object({ text: z.string(), at: isoTime })).describe('Every text the message had, the first one first; the last is the current one'),
+}), 'A message\'s edit history, readable by the members of its conversation until the message is deleted.');
 export const groupRoleEnum = named('GroupRole', groupRoleValueSchema, 'Owners and admins manage a group; the owner alone deletes it.');
 
 export const publicUserSchema = named('PublicUser', z.object({ id: z.string(), username: z.string(), admin: z.boolean() }));

@@ -17,6 +17,12 @@ export const ROUTES = {
   messages: '/v1/messages',
   /** A friend's username, or a group's `#handle`. */
   history: (u: string) => `/v1/messages/${encodeURIComponent(u)}`,
+  /** One message of that conversation: PATCH edits it, DELETE deletes it. */
+  message: (u: string, seq: number) => `/v1/messages/${encodeURIComponent(u)}/${seq}`,
+  messageReactions: (u: string, seq: number) => `/v1/messages/${encodeURIComponent(u)}/${seq}/reactions`,
+  messageEdits: (u: string, seq: number) => `/v1/messages/${encodeURIComponent(u)}/${seq}/edits`,
+  /** Messages of the conversation changed after a seq (?sinceSeq=). */
+  messageChanges: (u: string) => `/v1/messages/${encodeURIComponent(u)}/changes`,
   groups: '/v1/groups',
   /** A group by its handle, with or without `#`. */
   group: (g: string) => `/v1/groups/${groupPath(g)}`,

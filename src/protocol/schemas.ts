@@ -19,7 +19,32 @@ export const groupRefSchema = z.string().regex(GROUP_REF, 'a group is # and 3-32
 export const targetSchema = z.union([usernameSchema, groupRefSchema], { error: 'to must be a username or a #group' });
 export const passwordSchema = z.string().min(LIMITS.minPasswordLength, `password must be at least ${LIMITS.minPasswordLength} characters`).max(LIMITS.maxPasswordLength);
 
-export const messageKindSchema = z.enum(['user', 'ai', 'system']);
+/**
+ * What a record of a conversation's log is: a message (user, ai, system), or a change to an
+ * earlier one (edit, delete, react). Every record has its own seq; see changes.ts for how a
+ * change applies to its target.
+ */
+export const messageKindSchema = z.enum(['user', 'ai', 'system', 'edit', 'delete', 'react']);
+/** The kinds that are messages (shown); the others are changes (applied to their target). */
+export const MESSAGE_KINDS = ['user', 'ai', 'system'] as const;
+export const CHANGE_KINDS = ['edit', 'delete', 'react'] as const;
+
+const seqValue = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** Users who reacted to a message with one emoji, in the order they did. */
+export const reactionSchema = z.object({
+  emoji: z.string(),
+  count: z.number().int().positive().describe('How many users reacted with this emoji (users.length)'),
+  users: z.array(z.string()),
+});
+/** The message a reply quotes, as it is now. */
+export const replyQuoteSchema = z.object({
+  seq: seqValue,
+  from: z.string().describe('The quoted message\'s author'),
+  snippet: z.string().describe('The start of its current text, on one line (empty when deleted)'),
+  deleted: z.boolean().optional().describe('The quoted message was deleted'),
+});
+export const tombstoneSchema = z.object({ by: z.string().describe('Who deleted it: the author, or a group owner or admin'), at: z.string() });
 
 export const messageSchema = z.object({
   id: z.string(),
@@ -27,10 +52,24 @@ export const messageSchema = z.object({
   conversationId: z.string(),
   from: z.string(),
   to: z.string(),
-  text: z.string(),
+  text: z.string().describe('The current text (an edit record: the new text; empty for a delete or a reaction, and once deleted)'),
   kind: messageKindSchema,
   createdAt: z.string(),
   clientMsgId: z.string().optional(),
+  // A reply, and who it mentions.
+  replyTo: seqValue.optional().describe('The seq of the message of the same conversation this one answers'),
+  reply: replyQuoteSchema.optional().describe('The answered message as it is now (on reads and live messages)'),
+  mentions: z.array(z.string()).optional().describe('Group members named with @name in the text'),
+  // A change record: what it changes.
+  target: seqValue.optional().describe('A change record: the seq of the message it changes'),
+  emoji: z.string().optional().describe('A reaction record: the emoji'),
+  op: z.enum(['add', 'remove']).optional().describe('A reaction record: added or removed'),
+  // A message's state after its changes.
+  editedAt: z.string().optional().describe('When the message was last edited'),
+  edits: z.number().int().positive().optional().describe('How many times it was edited'),
+  deleted: tombstoneSchema.optional().describe('It was deleted: a tombstone, with no text'),
+  reactions: z.array(reactionSchema).optional().describe('Reactions, one entry per emoji, in the order they were first added'),
+  changedSeq: seqValue.optional().describe('The seq of the last change applied to this message: a change record with a seq at or below it is already part of this state'),
 });
 
 const deviceSchema = wellFormedText(64, 'device').optional();
@@ -55,9 +94,58 @@ export function makeSendSchema(maxLength: number = LIMITS.maxMessageLength) {
     to: targetSchema,
     text: wellFormedText(maxLength).min(1, 'text must not be empty'),
     clientMsgId: clientMsgIdSchema.optional(),
+    replyTo: seqValue.optional().describe('Answer this message (a seq of the same conversation)'),
   });
 }
 export const sendSchema = makeSendSchema();
+
+/** A message of a conversation: `to` names the conversation as in a send, `seq` the message. */
+const messageRef = { to: targetSchema, seq: seqValue };
+
+/** Replaces a message's text (its author, within CHAT_EDIT_WINDOW_SECONDS). */
+export function makeEditSchema(maxLength: number = LIMITS.maxMessageLength) {
+  return z.strictObject({ ...messageRef, text: wellFormedText(maxLength).min(1, 'text must not be empty'), clientMsgId: clientMsgIdSchema.optional() });
+}
+export const editSchema = makeEditSchema();
+/** Deletes a message (its author; in a group also owners and admins). */
+export const deleteSchema = z.strictObject({ ...messageRef, clientMsgId: clientMsgIdSchema.optional() });
+
+/** Most code points in one reaction: the longest emoji people use (families, flags of regions) have 10. */
+export const MAX_EMOJI_CODE_POINTS = 16;
+const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
+const EMOJI_PART = /^[\p{Extended_Pictographic}\p{Emoji_Component}\u200d\ufe0f\u20e3]$/u;
+const PICTOGRAPHIC = /\p{Extended_Pictographic}|\p{Regional_Indicator}{2}|\u20e3/u;
+/**
+ * One emoji: a single grapheme cluster of at most MAX_EMOJI_CODE_POINTS code points, made only of
+ * emoji code points (pictographs, modifiers, ZWJ, variation selector, tags, keycaps, regional
+ * indicators), with at least one pictograph, flag or keycap. Text, spaces and control
+ * characters are refused.
+ */
+export function isOneEmoji(s: string): boolean {
+  if (s.length === 0 || s.length > 2 * MAX_EMOJI_CODE_POINTS) return false;
+  const cps = [...s];
+  if (cps.length > MAX_EMOJI_CODE_POINTS || !cps.every((c) => EMOJI_PART.test(c)) || !PICTOGRAPHIC.test(s)) return false;
+  let clusters = 0;
+  for (const _ of segmenter.segment(s)) if (++clusters > 1) return false;
+  return true;
+}
+export const emojiSchema = z.string().max(2 * MAX_EMOJI_CODE_POINTS).refine(isOneEmoji, 'emoji must be one emoji');
+/** What a reaction request does to mine: add it, remove it, or toggle it (the default). */
+const reactOpSchema = z.enum(['add', 'remove', 'toggle']).optional().describe('add, remove, or toggle (the default): adds my reaction unless I reacted with this emoji already, then removes it');
+/** Adds, removes or toggles my reaction. Any member of the conversation. */
+export const reactSchema = z.strictObject({ ...messageRef, emoji: emojiSchema, op: reactOpSchema, clientMsgId: clientMsgIdSchema.optional() });
+/** The REST forms: the conversation and seq are in the path. */
+export function makeEditBodySchema(maxLength: number = LIMITS.maxMessageLength) {
+  return z.strictObject({ text: wellFormedText(maxLength).min(1, 'text must not be empty'), clientMsgId: clientMsgIdSchema.optional() });
+}
+export const editBodySchema = makeEditBodySchema();
+export const reactBodySchema = z.strictObject({ emoji: emojiSchema, op: reactOpSchema, clientMsgId: clientMsgIdSchema.optional() });
+export const messageParamSchema = z.strictObject({ peer: targetSchema, seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+/** Which messages of a conversation changed after a seq: the safety net of catch-up. */
+export const changesQuerySchema = z.strictObject({
+  sinceSeq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  limit: z.coerce.number().int().min(1).max(LIMITS.maxHistoryLimit).optional(),
+});
 
 /**
  * The send schema's fast path, for the busiest socket event: a plain object with exactly the
@@ -104,6 +192,10 @@ export const usernameParamSchema = z.strictObject({ username: usernameSchema });
 export const idParamSchema = z.strictObject({ id: z.string().min(1).max(64) });
 
 export type SendInput = z.infer<typeof sendSchema>;
+export type EditInput = z.infer<typeof editSchema>;
+export type DeleteInput = z.infer<typeof deleteSchema>;
+export type ReactInput = z.infer<typeof reactSchema>;
+export type ChangesQuery = z.infer<typeof changesQuerySchema>;
 export type HistoryQuery = z.infer<typeof historyQuerySchema>;
 export type SyncInput = z.infer<typeof syncSchema>;
 export type LoginInput = z.infer<typeof loginSchema>;

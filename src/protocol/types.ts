@@ -74,6 +74,7 @@ export type AiChunkEvent = z.infer<typeof R.aiChunkEventSchema>;
 export type ApiTokenView = z.infer<typeof R.apiTokenViewSchema>;
 export type ApiTokenCreated = z.infer<typeof R.apiTokenCreatedSchema>;
 export type SyncResult = z.infer<typeof R.syncResultSchema>;
+export type MessageEdits = z.infer<typeof R.messageEditsSchema>;
 export type PresenceEvent = z.infer<typeof R.presenceEventSchema>;
 export type HealthReport = z.infer<typeof R.healthReportSchema>;
 export type FailedPublish = z.infer<typeof R.failedPublishSchema>;

@@ -1,5 +1,5 @@
 import type { Message } from '../../protocol/index.js';
-import type { AccountStore, ConversationRecord, FriendStore, GroupStore, HistoryRange, Lifecycle, ReceiptStore } from '../ports/index.js';
+import type { AccountStore, ConversationRecord, EditVersions, FriendStore, GroupStore, HistoryRange, Lifecycle, ReceiptStore } from '../ports/index.js';
 
 /**
  * Where a deployment's message log keeps messages for good: the SQLite file (embedded) or the
@@ -13,8 +13,14 @@ export interface MessageArchive {
    */
   insertMessages(messages: Message[]): Promise<Message[]>;
   getMessageByClientId(from: string, clientMsgId: string): Promise<Message | null>;
-  /** Messages of a conversation in a seq range, oldest first (see HistoryRange). */
+  /** Records of a conversation in a seq range, oldest first, as stored now (see HistoryRange). */
   history(conversationId: string, range: HistoryRange): Promise<Message[]>;
+  /** The records with these seqs, as stored now. */
+  get(conversationId: string, seqs: number[]): Promise<Message[]>;
+  /** The messages whose stored state changed after `sinceSeq`, oldest change first. */
+  changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]>;
+  /** A message's edit history as stored (records.ts editHistory). */
+  edits(conversationId: string, seq: number): Promise<EditVersions | null>;
   maxSeq(conversationId: string): Promise<number>;
   listConversations(username: string): Promise<ConversationRecord[]>;
 }

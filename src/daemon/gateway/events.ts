@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import client from 'prom-client';
-import { ChatError, receiptSchema, syncSchema, typingSchema, type Ack, type ClientToServerEvents, type SendInput } from '../../protocol/index.js';
+import { ChatError, deleteSchema, makeEditSchema, reactSchema, receiptSchema, syncSchema, typingSchema, type Ack, type ClientToServerEvents, type SendInput } from '../../protocol/index.js';
 import { classify } from '../errors.js';
 import type { FanoutService } from '../services/fanout.js';
 import type { MessageService } from '../services/messages.js';
@@ -20,6 +20,8 @@ export interface EventDeps {
   fanout: FanoutService;
   /** Validates a message:send payload (the schema, with its fast path). */
   parseSend: (value: unknown) => SendInput;
+  /** The server's text limit (CHAT_MAX_MESSAGE_LENGTH), for edits. */
+  maxMessageLength: number;
   metrics: client.Registry;
   isClosing: () => boolean;
 }
@@ -109,6 +111,9 @@ export function eventTable(deps: EventDeps): Map<string, Listener> {
   return new Map<string, Listener>([
     ['message:send', handler('message:send', deps.parseSend, (socket, input) => messages.send(socket.data.username, input, socket.id), sent)],
     ['message:sync', handler('message:sync', syncSchema, async (socket, input) => messages.sync(socket.data.username, input.cursors, input.limit))],
+    ['message:edit', handler('message:edit', makeEditSchema(deps.maxMessageLength), (socket, input) => messages.edit(socket.data.username, input, socket.id))],
+    ['message:delete', handler('message:delete', deleteSchema, (socket, input) => messages.delete(socket.data.username, input, socket.id))],
+    ['message:react', handler('message:react', reactSchema, (socket, input) => messages.react(socket.data.username, input, socket.id))],
     ['typing:update', handler('typing:update', typingSchema, (socket, input) => deps.typing.update(socket.data.username, input))],
     ['receipt:update', handler('receipt:update', receiptSchema, async (socket, input) => {
       const { event, moved, recipients } = await messages.receipt(socket.data.username, input.conversationId, input);

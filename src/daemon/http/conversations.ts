@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  ROUTES, httpBodyLimitFor, historyParamSchema, historyQuerySchema, usernameParamSchema,
+  ROUTES, changesQuerySchema, httpBodyLimitFor, historyParamSchema, historyQuerySchema, makeEditBodySchema, messageParamSchema, reactBodySchema, usernameParamSchema,
 } from '../../protocol/index.js';
 import { parse } from '../validation.js';
 import type { RouteContext } from './index.js';
@@ -39,6 +39,38 @@ export function conversationRoutes(app: FastifyInstance, ctx: RouteContext) {
     const q = parse(historyQuerySchema, req.query);
     await perMinute(req, 'lookup', config.lookupRateLimit);
     return messages.history(me(req).user.username, peer, q);
+  });
+
+  // Changes to a message: the conversation as in a send (friend or #group, URL-encoded), then its seq.
+  const editBody = makeEditBodySchema(config.maxMessageLength);
+  const messageRef = (req: FastifyRequest) => {
+    const p = req.params as { username?: string; seq?: string };
+    return parse(messageParamSchema, { peer: p.username, seq: p.seq });
+  };
+  app.get('/v1/messages/:username/changes', { onRequest: authed }, async (req) => {
+    const { peer } = parse(historyParamSchema, { peer: (req.params as { username?: string }).username });
+    const q = parse(changesQuerySchema, req.query);
+    await perMinute(req, 'lookup', config.lookupRateLimit);
+    return messages.changes(me(req).user.username, peer, q);
+  });
+  app.patch('/v1/messages/:username/:seq', { onRequest: authed, bodyLimit: httpBodyLimitFor(config.maxMessageLength) }, async (req) => {
+    const { peer, seq } = messageRef(req);
+    const body = parse(editBody, req.body);
+    return messages.edit(me(req).user.username, { to: peer, seq, ...body });
+  });
+  app.delete('/v1/messages/:username/:seq', { onRequest: authed }, async (req) => {
+    const { peer, seq } = messageRef(req);
+    return messages.delete(me(req).user.username, { to: peer, seq });
+  });
+  app.post('/v1/messages/:username/:seq/reactions', { onRequest: authed }, async (req) => {
+    const { peer, seq } = messageRef(req);
+    const body = parse(reactBodySchema, req.body);
+    return messages.react(me(req).user.username, { to: peer, seq, ...body });
+  });
+  app.get('/v1/messages/:username/:seq/edits', { onRequest: authed }, async (req) => {
+    const { peer, seq } = messageRef(req);
+    await perMinute(req, 'lookup', config.lookupRateLimit);
+    return messages.edits(me(req).user.username, peer, seq);
   });
 
 }

@@ -33,8 +33,8 @@ export type NodeNotice =
  * Cross-node fan-out, the Socket.IO side of a deployment (Centrifuge's Broker, for rooms):
  * - `bind` joins this node's Socket.IO server to the deployment's other nodes, so that an emit to a
  *   room reaches the sockets in that room on every node;
- * - `publish` carries a new message to user rooms on every node (the hot path: an implementation
- *   may batch the messages of one event-loop turn);
+ * - `publish` carries a new record to user rooms on every node (the hot path: an implementation
+ *   may batch the records of one event-loop turn), as `recordEvent` names it;
  * - `notify` tells the other nodes of a change; it resolves when they confirmed (a group change)
  *   or at once, and never rejects;
  * - `onNotice` hears the other nodes' notices.
@@ -46,4 +46,9 @@ export interface Broker {
   notify(notice: NodeNotice): Promise<void>;
   onNotice(fn: (notice: NodeNotice) => void): void;
   close(): Promise<void>;
+}
+
+/** The event a record goes to clients as: a message is new, a change changes one. */
+export function recordEvent(record: Message): 'message:new' | 'message:change' {
+  return record.kind === 'edit' || record.kind === 'delete' || record.kind === 'react' ? 'message:change' : 'message:new';
 }

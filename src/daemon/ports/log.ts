@@ -1,8 +1,13 @@
 import type { Message } from '../../protocol/index.js';
 import type { Lifecycle } from './lifecycle.js';
 
-/** A message before the log gives it a seq. */
-export type MessageDraft = Omit<Message, 'seq'>;
+/** The fields of a message's state after its changes: the log computes them, a draft never has them. */
+export type StateField = 'reply' | 'editedAt' | 'edits' | 'deleted' | 'reactions' | 'changedSeq';
+/** A record (a message, or a change to one) before the log gives it a seq. */
+export type MessageDraft = Omit<Message, 'seq' | StateField>;
+
+/** A message's texts, the first one first; the last is the current one. */
+export type EditVersions = { text: string; at: string }[];
 
 /** What `append` made of a draft: the message as the log holds it, and whether it is new. */
 export interface Appended {
@@ -11,11 +16,16 @@ export interface Appended {
   fresh: boolean;
 }
 
-/** A seq range. Without cursors: the most recent `limit`. With beforeSeq: the `limit` just before it. With afterSeq: the `limit` just after it. */
+/**
+ * A seq range. Without cursors: the most recent `limit`. With beforeSeq: the `limit` just before it.
+ * With afterSeq: the `limit` just after it. `messagesOnly` leaves change records out (what people
+ * page through); without it every record is returned (what catch-up applies).
+ */
 export interface HistoryRange {
   limit: number;
   beforeSeq?: number;
   afterSeq?: number;
+  messagesOnly?: boolean;
 }
 
 /** A direct conversation with messages: its two members, its last seq and when it last moved. */
@@ -43,8 +53,18 @@ export interface MessageLog extends Lifecycle {
   append(draft: MessageDraft): Promise<Appended>;
   /** The message a (from, clientMsgId) was accepted as, if any. */
   lookup(from: string, clientMsgId: string): Promise<Message | null>;
-  /** A seq range of a conversation, oldest first (see HistoryRange). */
+  /**
+   * A seq range of a conversation, oldest first (see HistoryRange), each message as it now is (its
+   * changes applied: changes.ts). A change record's target always has a lower seq than the record,
+   * and the log applies each change in the append's durable step.
+   */
   read(conversationId: string, range: HistoryRange): Promise<Message[]>;
+  /** The records with these seqs, as they now are; missing ones are left out. */
+  get(conversationId: string, seqs: number[]): Promise<Message[]>;
+  /** The messages whose state changed after `sinceSeq` (changedSeq > sinceSeq), oldest change first. */
+  changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]>;
+  /** A message's edit history, or null when it has none kept (never edited, deleted or missing). */
+  edits(conversationId: string, seq: number): Promise<EditVersions | null>;
   /** A user's direct conversations with messages, most recent first, with their last seq. */
   conversations(username: string): Promise<ConversationRecord[]>;
   /** Resolves when everything appended so far is durable (at shutdown). */

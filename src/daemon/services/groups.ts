@@ -275,6 +275,11 @@ export class GroupService implements GroupDirectory {
     return (await this.mine(me, ref)).entry.group.conversationId;
   }
 
+  async membership(me: string, ref: string) {
+    const { entry, role } = await this.mine(me, ref);
+    return { conversationId: entry.group.conversationId, role };
+  }
+
   async recipients(conversationId: string) {
     const entry = await this.cache.load(conversationId.slice(2));
     return entry ? [...entry.members.keys()] : [];

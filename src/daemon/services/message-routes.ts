@@ -1,4 +1,4 @@
-import { ChatError, type AiChunkEvent, type Message } from '../../protocol/index.js';
+import { ChatError, type AiChunkEvent, type GroupRole, type Message } from '../../protocol/index.js';
 
 /** Delivers server events to every socket of the named users, on any node. */
 export interface Fanout {
@@ -11,6 +11,8 @@ export interface Fanout {
 export interface GroupDirectory {
   /** The conversation of the group `ref` (`#handle`) names, when `me` is a current member; CHAT_ERR_GROUP_NOT_FOUND otherwise. */
   postable(me: string, ref: string): Promise<string>;
+  /** The conversation of the group `ref` names and `me`'s role in it, when a current member; CHAT_ERR_GROUP_NOT_FOUND otherwise. */
+  membership(me: string, ref: string): Promise<{ conversationId: string; role: GroupRole }>;
   /** A group conversation's current members: whom its messages go to. */
   recipients(conversationId: string): Promise<string[]>;
   /**
@@ -25,6 +27,7 @@ export interface GroupDirectory {
 /** Without groups (tests of the message path alone): every group reads as missing. */
 export const NO_GROUPS: GroupDirectory = {
   postable: () => Promise.reject(new ChatError('CHAT_ERR_GROUP_NOT_FOUND')),
+  membership: () => Promise.reject(new ChatError('CHAT_ERR_GROUP_NOT_FOUND')),
   recipients: async () => [],
   readable: () => Promise.reject(new ChatError('CHAT_ERR_GROUP_NOT_FOUND')),
   groupsOf: async () => [],

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { ChatError, LIMITS, conversationMembers, dmConversationId, dmPeer, isGroupConversation, type AiChunkEvent, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
+import { ChatError, LIMITS, conversationMembers, dmConversationId, dmPeer, isChange, isGroupConversation, quoteOf, type AiChunkEvent, type ChangesQuery, type DeleteInput, type EditInput, type MessageEdits, type ReactInput, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { HistoryRange, Limits, MessageDraft, MessageLog, RateLimitResult, Receipt, ReceiptStore } from '../ports/index.js';
 import type { FriendService } from './friends.js';
@@ -93,11 +93,55 @@ export class MessageService {
   private append(rl: RateLimitResult, from: string, input: SendInput, origin: string | undefined): Promise<Message> {
     if (!rl.allowed) return this.refuse(from, input, rateLimited(rl));
     const draft = this.draft(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
+    if (input.replyTo !== undefined) return this.appendReply(draft, input.replyTo, [from, input.to], origin);
     return this.log.append(draft).then(({ message, fresh }) => {
       if (!fresh) return message;
       this.deliverFresh(message, [from, input.to], origin);
       return message;
     });
+  }
+
+  /**
+   * A reply: the message it answers must be a message of the same conversation, not deleted (the
+   * sender reads the conversation: they may post to it). The reply goes out with its quote.
+   */
+  private async appendReply(draft: MessageDraft, replyTo: number, recipients: string[] | null, origin: string | undefined): Promise<Message> {
+    const prior = draft.clientMsgId !== undefined ? await this.log.lookup(draft.from, draft.clientMsgId) : null;
+    if (prior) return this.withQuotes(prior);
+    const quoted = await this.target(draft.conversationId, replyTo);
+    if (quoted.deleted) throw new ChatError('CHAT_ERR_MESSAGE_DELETED', 'The message you reply to was deleted');
+    draft.replyTo = replyTo;
+    const { message, fresh } = await this.log.append(draft);
+    const out = { ...message, reply: quoteOf(quoted) };
+    if (fresh) this.deliverFresh(out, recipients ?? (await this.groups.recipients(draft.conversationId)), origin);
+    return out;
+  }
+
+  /** A message of a conversation, as it now is; CHAT_ERR_MESSAGE_NOT_FOUND when there is none at that seq (or it is a change record). */
+  private async target(conversationId: string, seq: number): Promise<Message> {
+    const [m] = await this.log.get(conversationId, [seq]);
+    if (!m || isChange(m)) throw new ChatError('CHAT_ERR_MESSAGE_NOT_FOUND');
+    return m;
+  }
+
+  private async quotedPage(r: SyncResult): Promise<SyncResult> {
+    return { ...r, messages: await this.withQuotes(r.messages) };
+  }
+
+  /** Replies among `messages` with the quotes of what they answer, as it now is. */
+  private async withQuotes<T extends Message | Message[]>(messages: T): Promise<T> {
+    const list = Array.isArray(messages) ? messages : [messages];
+    const wanted = list.filter((m) => m.replyTo !== undefined);
+    if (wanted.length === 0) return messages;
+    const byConv = new Map<string, Set<number>>();
+    for (const m of wanted) (byConv.get(m.conversationId) ?? byConv.set(m.conversationId, new Set()).get(m.conversationId)!).add(m.replyTo!);
+    const quoted = new Map<string, Message>();
+    for (const [c, seqs] of byConv) for (const q of await this.log.get(c, [...seqs])) quoted.set(`${c} ${q.seq}`, q);
+    const out = list.map((m) => {
+      const q = m.replyTo !== undefined ? quoted.get(`${m.conversationId} ${m.replyTo}`) : undefined;
+      return q && !m.deleted ? { ...m, reply: quoteOf(q) } : m;
+    });
+    return (Array.isArray(messages) ? out : out[0]) as T;
   }
 
   /** A fresh user message: the sender has read it, the recipients get it, listeners (AI) hear of it. */
@@ -120,9 +164,115 @@ export class MessageService {
     }
     const rl = await this.limits.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
     if (!rl.allowed) return this.refuse(from, input, rateLimited(rl));
-    const { message, fresh } = await this.log.append(this.draft(conversationId, from, conversationId, input.text, 'user', input.clientMsgId));
+    const draft = this.draft(conversationId, from, conversationId, input.text, 'user', input.clientMsgId);
+    if (input.replyTo !== undefined) return this.appendReply(draft, input.replyTo, null, origin);
+    const { message, fresh } = await this.log.append(draft);
     if (fresh) this.deliverFresh(message, await this.groups.recipients(conversationId), origin);
     return message;
+  }
+
+  /**
+   * Where a change goes and what the changer may do there: a DM with a current friend, or a
+   * group they are a member of now (a former member changes nothing). A stranger and a missing
+   * user or group get the same answers as for a send.
+   */
+  private async changeable(from: string, to: string): Promise<{ conversationId: string; moderator: boolean; recipients: () => Promise<string[]> | string[] }> {
+    if (to.startsWith('#')) {
+      const { conversationId, role } = await this.groups.membership(from, to);
+      return { conversationId, moderator: role === 'owner' || role === 'admin', recipients: () => this.groups.recipients(conversationId) };
+    }
+    if (to === from) throw new ChatError('CHAT_ERR_MESSAGE_SELF');
+    if (!(await this.friends.areFriends(from, to))) throw new ChatError('CHAT_ERR_NOT_FRIENDS');
+    return { conversationId: dmConversationId(from, to), moderator: false, recipients: () => [from, to] };
+  }
+
+  /**
+   * One change (edit, delete, react): where, the rate limit, the target and the rules (`check`,
+   * which may also fill the draft in), then the log and the fan-out. A resend of a change already
+   * made (same clientMsgId) gets its record back whatever the rules now say.
+   */
+  private async change(from: string, input: { to: string; seq: number; clientMsgId?: string }, kind: 'edit' | 'delete' | 'react', origin: string | undefined, check: (target: Message, where: { moderator: boolean }, draft: MessageDraft) => void): Promise<Message> {
+    let draft: MessageDraft;
+    let where: Awaited<ReturnType<MessageService['changeable']>>;
+    try {
+      where = await this.changeable(from, input.to);
+      const rl = await this.limits.rateLimit(`chg:${from}`, this.config.changeRateLimit, 60_000);
+      if (!rl.allowed) throw rateLimited(rl);
+      const target = await this.target(where.conversationId, input.seq);
+      if (target.deleted) throw new ChatError('CHAT_ERR_MESSAGE_DELETED');
+      draft = this.draft(where.conversationId, from, target.to, '', kind, input.clientMsgId);
+      draft.target = target.seq;
+      check(target, where, draft);
+    } catch (err) {
+      // Refused now; a resend of a change made before gets its record (only on this rare path).
+      const prior = input.clientMsgId !== undefined ? await this.log.lookup(from, input.clientMsgId) : null;
+      if (prior) return prior;
+      throw err;
+    }
+    const { message, fresh } = await this.log.append(draft);
+    if (fresh) this.fanout.message(await where.recipients(), message, origin);
+    return message;
+  }
+
+  /** Replaces the text of my message, within CHAT_EDIT_WINDOW_SECONDS of sending it, at most CHAT_MAX_EDITS times. */
+  edit(from: string, input: EditInput, origin?: string): Promise<Message> {
+    return this.change(from, input, 'edit', origin, (target, _where, draft) => {
+      if (target.from !== from) throw new ChatError('CHAT_ERR_NOT_AUTHOR');
+      if (target.kind !== 'user') throw new ChatError('CHAT_ERR_NOT_EDITABLE');
+      const windowMs = this.config.editWindowSeconds * 1000;
+      if (windowMs === 0) throw new ChatError('CHAT_ERR_EDIT_WINDOW', 'Editing is turned off on this server (CHAT_EDIT_WINDOW_SECONDS=0)');
+      if (this.now() - Date.parse(target.createdAt) > windowMs) throw new ChatError('CHAT_ERR_EDIT_WINDOW');
+      if ((target.edits ?? 0) >= this.config.maxEdits) throw new ChatError('CHAT_ERR_EDIT_LIMIT');
+      draft.text = input.text;
+    });
+  }
+
+  /**
+   * Deletes a message: its author may, at any time; in a group, owners and admins may delete any
+   * (moderation); in a direct conversation, either member may delete an AI answer.
+   */
+  delete(from: string, input: DeleteInput, origin?: string): Promise<Message> {
+    return this.change(from, input, 'delete', origin, (target, where) => {
+      const allowed = target.from === from || where.moderator || (target.kind === 'ai' && !isGroupConversation(target.conversationId));
+      if (!allowed) throw new ChatError('CHAT_ERR_NOT_AUTHOR', 'Only its author (or, in a group, an owner or admin) may delete this message');
+    });
+  }
+
+  /** Adds, removes or toggles my reaction; a message carries at most CHAT_MAX_REACTIONS different emoji. */
+  react(from: string, input: ReactInput, origin?: string): Promise<Message> {
+    return this.change(from, input, 'react', origin, (target, _where, draft) => {
+      const mine = target.reactions?.find((r) => r.emoji === input.emoji);
+      const had = mine?.users.includes(from) ?? false;
+      const op = input.op === 'add' || input.op === 'remove' ? input.op : had ? 'remove' : 'add';
+      if (op === 'add' && !mine && (target.reactions?.length ?? 0) >= this.config.maxReactions) throw new ChatError('CHAT_ERR_REACTION_LIMIT');
+      draft.emoji = input.emoji;
+      draft.op = op;
+    });
+  }
+
+  /** Where `me` reads a conversation named as in a send (friend or #group), and up to which seq. */
+  private async readableConversation(me: string, peer: string): Promise<{ conversationId: string; upTo: number }> {
+    if (!peer.startsWith('#')) return { conversationId: dmConversationId(me, peer), upTo: Number.MAX_SAFE_INTEGER };
+    const { conversationId, upTo } = await this.groups.readable(me, peer);
+    return { conversationId, upTo };
+  }
+
+  /** A message's edit history (its members read it; a former group member up to their removal). */
+  async edits(me: string, peer: string, seq: number): Promise<MessageEdits> {
+    const { conversationId, upTo } = await this.readableConversation(me, peer);
+    const versions = seq <= upTo ? await this.log.edits(conversationId, seq) : null;
+    if (!versions) throw new ChatError('CHAT_ERR_MESSAGE_NOT_FOUND', 'No such message, or it has no edit history (deleted)');
+    return { seq, versions };
+  }
+
+  /**
+   * The messages of a conversation changed after `sinceSeq`, as they now are: what a client that
+   * holds messages up to some seq asks to be sure no change got past it.
+   */
+  async changes(me: string, peer: string, q: ChangesQuery): Promise<Message[]> {
+    const { conversationId, upTo } = await this.readableConversation(me, peer);
+    const list = await this.log.changed(conversationId, q.sinceSeq, q.limit ?? LIMITS.defaultHistoryLimit);
+    return this.withQuotes(list.filter((m) => m.seq <= upTo && (m.changedSeq ?? 0) <= upTo));
   }
 
   /**
@@ -157,9 +307,10 @@ export class MessageService {
    */
   async history(me: string, peer: string, q: HistoryQuery): Promise<Message[]> {
     const limit = q.limit ?? LIMITS.defaultHistoryLimit;
-    if (!peer.startsWith('#')) return this.range(dmConversationId(me, peer), { limit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq });
-    const { conversationId, upTo } = await this.groups.readable(me, peer);
-    return this.rangeUpTo(conversationId, { limit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq }, upTo);
+    // Paging back shows messages as they now are; reading forward from a seq (catch-up) gives every record.
+    const range: HistoryRange = { limit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq, messagesOnly: q.afterSeq === undefined };
+    const { conversationId, upTo } = await this.readableConversation(me, peer);
+    return this.withQuotes(await this.rangeUpTo(conversationId, range, upTo));
   }
 
   /** A seq range cut at `upTo` (what a former member may read). */
@@ -182,15 +333,15 @@ export class MessageService {
   async conversations(me: string): Promise<ConversationView[]> {
     const [convs, groups] = await Promise.all([this.log.conversations(me), this.groups.groupsOf(me)]);
     const dms = Promise.all(convs.filter((c) => !isGroupConversation(c.conversationId)).map(async (c): Promise<ConversationView> => {
-      const [[last], receipts] = await Promise.all([this.range(c.conversationId, { limit: 1 }), this.markers(c.conversationId)]);
+      const [[last], receipts] = await Promise.all([this.range(c.conversationId, { limit: 1, messagesOnly: true }), this.markers(c.conversationId)]);
       const peer = dmPeer(c.conversationId, me) ?? '';
       const myRead = receipts[me]?.read ?? 0;
       const lastSeq = Math.max(c.lastSeq, last?.seq ?? 0);
       return { conversationId: c.conversationId, kind: 'dm', with: peer, title: peer, lastSeq, lastMessage: last ?? null, unread: Math.max(0, lastSeq - myRead), myRead, peerDelivered: receipts[peer]?.delivered ?? 0, peerRead: receipts[peer]?.read ?? 0 };
     }));
     const rooms = Promise.all(groups.map(async (g): Promise<ConversationView> => {
-      const [[last], receipts] = await Promise.all([this.range(g.conversationId, { limit: 1 }), this.markersOf(g.conversationId, g.members)]);
-      const lastSeq = last?.seq ?? 0;
+      const [[head], [last], receipts] = await Promise.all([this.range(g.conversationId, { limit: 1 }), this.range(g.conversationId, { limit: 1, messagesOnly: true }), this.markersOf(g.conversationId, g.members)]);
+      const lastSeq = head?.seq ?? 0;
       const myRead = receipts[me]?.read ?? 0;
       const others = g.members.filter((u) => u !== me);
       const low = (k: keyof Receipt) => (others.length ? Math.min(...others.map((u) => receipts[u]?.[k] ?? 0)) : 0);
@@ -277,7 +428,7 @@ export class MessageService {
     };
     for (const c of convs) {
       if (isGroupConversation(c.conversationId)) continue;
-      if (!(await read(c.conversationId, cursors[c.conversationId] ?? 0, c.lastSeq))) return page.result();
+      if (!(await read(c.conversationId, cursors[c.conversationId] ?? 0, c.lastSeq))) return this.quotedPage(page.result());
     }
     // Groups: mine now, and those a cursor names that I have left (up to my removal). A group's
     // last seq is its newest message: one row, so a group without news costs one indexed read.
@@ -293,9 +444,9 @@ export class MessageService {
       if (g.upTo <= after) continue;
       const [last] = await this.range(g.conversationId, { limit: 1 });
       if (!last) continue;
-      if (!(await read(g.conversationId, after, last.seq, g.upTo))) return page.result();
+      if (!(await read(g.conversationId, after, last.seq, g.upTo))) return this.quotedPage(page.result());
     }
-    return page.result();
+    return this.quotedPage(page.result());
   }
 }
 

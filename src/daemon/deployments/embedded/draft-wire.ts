@@ -1,5 +1,6 @@
 import type { MessageDraft } from '../../ports/index.js';
 import type { AppendResult, MessageRow } from './sqlite-messages.js';
+import { extraOf } from '../records.js';
 
 /**
  * How a batch of drafts crosses to the writer thread and its results come back. A thread
@@ -8,28 +9,37 @@ import type { AppendResult, MessageRow } from './sqlite-messages.js';
  * 1.37 µs a draft, both threads together), and the seqs come back as one typed array.
  */
 const FIELDS = ['id', 'conversationId', 'from', 'to', 'text', 'kind', 'createdAt', 'clientMsgId'] as const;
+/** A reply's, a mention's or a change's fields travel as one JSON string (null for a plain message). */
+const EXTRA = ['replyTo', 'mentions', 'target', 'emoji', 'op'] as const;
 // Every field of a draft is carried: adding one to MessageDraft without listing it here fails to compile.
-type Unlisted = Exclude<keyof MessageDraft, (typeof FIELDS)[number]>;
+type Unlisted = Exclude<keyof MessageDraft, (typeof FIELDS)[number] | (typeof EXTRA)[number]>;
 const everyField: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyField;
+const STRIDE = FIELDS.length + 1;
 
 export type PackedDrafts = (string | null)[];
 
 export function packDrafts(drafts: MessageDraft[]): PackedDrafts {
-  const out: PackedDrafts = new Array(drafts.length * FIELDS.length);
+  const out: PackedDrafts = new Array(drafts.length * STRIDE);
   let k = 0;
-  for (const d of drafts) for (const f of FIELDS) out[k++] = d[f] ?? null;
+  for (const d of drafts) {
+    for (const f of FIELDS) out[k++] = d[f] ?? null;
+    const extra = extraOf(d);
+    out[k++] = extra === null ? null : JSON.stringify(extra);
+  }
   return out;
 }
 
 export function unpackDrafts(flat: PackedDrafts): MessageDraft[] {
   const out: MessageDraft[] = [];
-  for (let k = 0; k < flat.length; k += FIELDS.length) {
-    const d: Record<string, string> = {};
+  for (let k = 0; k < flat.length; k += STRIDE) {
+    const d: Record<string, unknown> = {};
     for (let j = 0; j < FIELDS.length; j++) {
       const v = flat[k + j];
       if (v !== null && v !== undefined) d[FIELDS[j]!] = v;
     }
+    const extra = flat[k + FIELDS.length];
+    if (extra) Object.assign(d, JSON.parse(extra) as object);
     out.push(d as unknown as MessageDraft);
   }
   return out;

@@ -51,6 +51,18 @@ export class EmbeddedLog implements MessageLog {
     return this.store.archive.history(conversationId, range);
   }
 
+  get(conversationId: string, seqs: number[]) {
+    return this.store.archive.get(conversationId, seqs);
+  }
+
+  changed(conversationId: string, sinceSeq: number, limit: number) {
+    return this.store.archive.changed(conversationId, sinceSeq, limit);
+  }
+
+  edits(conversationId: string, seq: number) {
+    return this.store.archive.edits(conversationId, seq);
+  }
+
   conversations(username: string) {
     return this.store.archive.listConversations(username);
   }

@@ -2,9 +2,10 @@ import type { Message } from '../../../protocol/index.js';
 import type { ConversationRecord, HistoryRange, MessageDraft } from '../../ports/index.js';
 import type { MessageArchive } from '../archive.js';
 import type { SqliteDb } from './sqlite-driver.js';
-import { rowToMessage, withSeq, type AppendResult, type MessageRow } from './sqlite-messages.js';
+import { rowToMessage, rowKept, withSeq, type AppendResult, type MessageRow } from './sqlite-messages.js';
+import { editHistory } from '../records.js';
 
-export const MESSAGES_SCHEMA = `
+const MESSAGES_TABLE = `
 CREATE TABLE IF NOT EXISTS messages (
   id TEXT PRIMARY KEY,
   conversation_id TEXT NOT NULL,
@@ -15,13 +16,21 @@ CREATE TABLE IF NOT EXISTS messages (
   kind TEXT NOT NULL,
   created_at TEXT NOT NULL,
   client_msg_id TEXT,
+  extra TEXT,
+  state TEXT,
+  changed_seq INTEGER,
   UNIQUE (conversation_id, seq)
-);
+);`;
+/** Columns later versions added, with their types: a data dir from before gets them on start. */
+const ADDED_COLUMNS = { extra: 'TEXT', state: 'TEXT', changed_seq: 'INTEGER' } as const;
+const MESSAGES_INDEXES = `
 -- Dedupe of resends. The client's id leads the key: clients make it time-ordered (UUIDv7), so
 -- each group commit appends to one or two leaf pages of this index instead of dirtying one per
 -- sender. (from_user, client_msg_id), the first key order, is replaced in place on start.
 CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id ON messages(client_msg_id, from_user) WHERE client_msg_id IS NOT NULL;
 DROP INDEX IF EXISTS messages_client;
+-- Which messages changed since a seq (catch-up). Partial: a plain send has no changed_seq, so it costs a send nothing.
+CREATE INDEX IF NOT EXISTS messages_changed ON messages(conversation_id, changed_seq) WHERE changed_seq IS NOT NULL;
 -- last_seq and updated_at hold the first message's values; reads take the head from messages.
 CREATE TABLE IF NOT EXISTS conversations (
   id TEXT PRIMARY KEY,
@@ -33,6 +42,14 @@ CREATE TABLE IF NOT EXISTS conversations (
 CREATE INDEX IF NOT EXISTS conversations_a ON conversations(member_a);
 CREATE INDEX IF NOT EXISTS conversations_b ON conversations(member_b);
 `;
+
+/** Creates the messages tables, or brings an older data dir's up to date (columns are added in place, instantly). */
+export function messagesSchema(db: SqliteDb) {
+  db.exec(MESSAGES_TABLE);
+  const have = new Set((db.pragma('table_info(messages)') as { name: string }[]).map((c) => c.name));
+  for (const [name, type] of Object.entries(ADDED_COLUMNS)) if (!have.has(name)) db.exec(`ALTER TABLE messages ADD COLUMN ${name} ${type}`);
+  db.exec(MESSAGES_INDEXES);
+}
 
 /** How message batches are committed: on the writer thread, or in place for an in-memory database. */
 export interface MessageWriter {
@@ -50,6 +67,10 @@ export class SqliteArchive implements MessageArchive {
       latest: db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?'),
       before: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?'),
       after: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?'),
+      beforeMessages: db.prepare<[string, number, number, number], MessageRow>("SELECT * FROM messages WHERE conversation_id = ? AND seq < ? AND seq > ? AND kind IN ('user', 'ai', 'system') ORDER BY seq DESC LIMIT ?"),
+      afterMessages: db.prepare<[string, number, number, number], MessageRow>("SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? AND kind IN ('user', 'ai', 'system') ORDER BY seq ASC LIMIT ?"),
+      bySeq: db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq = ?'),
+      changed: db.prepare<[string, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND changed_seq > ? ORDER BY changed_seq ASC LIMIT ?'),
       maxSeq: db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?'),
       // A conversation's head is its newest message (found through the (conversation_id, seq) index).
       convs: db.prepare<[string, string], { id: string; member_a: string; member_b: string; last_seq: number; updated_at: string }>(`
@@ -91,8 +112,26 @@ export class SqliteArchive implements MessageArchive {
     const s = this.stmts;
     const lo = range.afterSeq ?? 0;
     const hi = range.beforeSeq ?? Number.MAX_SAFE_INTEGER;
-    if (range.afterSeq !== undefined) return s.after.all(conversationId, lo, hi, range.limit).map(rowToMessage);
-    return s.before.all(conversationId, hi, lo, range.limit).map(rowToMessage).reverse();
+    if (range.afterSeq !== undefined) return (range.messagesOnly ? s.afterMessages : s.after).all(conversationId, lo, hi, range.limit).map(rowToMessage);
+    return (range.messagesOnly ? s.beforeMessages : s.before).all(conversationId, hi, lo, range.limit).map(rowToMessage).reverse();
+  }
+
+  async get(conversationId: string, seqs: number[]) {
+    const out: Message[] = [];
+    for (const seq of seqs) {
+      const r = this.stmts.bySeq.get(conversationId, seq);
+      if (r) out.push(rowToMessage(r));
+    }
+    return out;
+  }
+
+  async changed(conversationId: string, sinceSeq: number, limit: number) {
+    return this.stmts.changed.all(conversationId, sinceSeq, limit).map(rowToMessage);
+  }
+
+  async edits(conversationId: string, seq: number) {
+    const r = this.stmts.bySeq.get(conversationId, seq);
+    return r ? editHistory(rowToMessage(r), rowKept(r)) : null;
   }
 
   async maxSeq(conversationId: string) {

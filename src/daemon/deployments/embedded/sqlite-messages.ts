@@ -3,6 +3,8 @@ import { SeqConflictError } from '../../ports/errors.js';
 import type { Message } from '../../../protocol/index.js';
 import { conversationMembers } from '../../../protocol/types.js';
 import type { MessageDraft } from '../../ports/index.js';
+import { isChange } from '../../../protocol/changes.js';
+import { applyStored, extraOf, keptOf, stateOf, withParts, type Kept, type RecordExtra, type RecordState } from '../records.js';
 
 /** A messages row as SQLite returns it. */
 export interface MessageRow {
@@ -15,13 +17,26 @@ export interface MessageRow {
   kind: Message['kind'];
   created_at: string;
   client_msg_id: string | null;
+  /** JSON of RecordExtra (records.ts), or null. */
+  extra: string | null;
+  /** JSON of RecordState, or null while the message never changed. */
+  state: string | null;
+  changed_seq: number | null;
 }
 
 export function rowToMessage(r: MessageRow): Message {
   const m: Message = { id: r.id, seq: r.seq, conversationId: r.conversation_id, from: r.from_user, to: r.to_user, text: r.text, kind: r.kind, createdAt: r.created_at };
   if (r.client_msg_id !== null) m.clientMsgId = r.client_msg_id;
-  return m;
+  if (r.extra === null && r.state === null) return m;
+  return withParts(m, r.extra === null ? null : (JSON.parse(r.extra) as RecordExtra), r.state === null ? null : (JSON.parse(r.state) as RecordState), r.changed_seq);
 }
+
+/** What a row keeps of its message's past. */
+export function rowKept(r: MessageRow): Kept {
+  return keptOf(r.state === null ? null : (JSON.parse(r.state) as RecordState));
+}
+
+const json = (v: object | null) => (v === null ? null : JSON.stringify(v));
 
 /** How often the checkpointer thread copies committed WAL frames into the database file. */
 export const CHECKPOINT_EVERY_MS = 250;
@@ -61,16 +76,36 @@ export interface MessageWrites {
 
 /** The message writes on one connection (the writer thread's, or an in-memory store's); a new direct conversation gets its row in the same transaction. */
 export function messageWrites(db: SqliteDb): MessageWrites {
-  const insert = db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const insert = db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
   const byId = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
   const byClient = db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?');
   const maxSeq = db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?');
   const addConv = db.prepare('INSERT INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING');
+  const bySeq = db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq = ?');
+  const setState = db.prepare('UPDATE messages SET text = ?, extra = ?, state = ?, changed_seq = ? WHERE conversation_id = ? AND seq = ?');
+  // A deleted message's edit records lose their text.
+  const scrubEdit = db.prepare<[string, number]>("UPDATE messages SET text = '', extra = json_remove(extra, '$.mentions') WHERE conversation_id = ? AND seq = ? AND kind = 'edit'");
   /** Conversations known to have their row (committed); bounded, a miss costs one INSERT that does nothing. */
   const known = new Set<string>();
 
-  /** Inserts one row; false when a unique index refused it. */
-  const inserted = (m: Message) => insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null).changes === 1;
+  /** Inserts one row; false when a unique index refused it. A change is applied to its target in the same transaction. */
+  const inserted = (m: Message) => {
+    const extra = m.kind === 'user' && m.replyTo === undefined && m.mentions === undefined ? null : extraOf(m);
+    if (insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null, json(extra)).changes !== 1) return false;
+    if (isChange(m)) apply(m);
+    return true;
+  };
+  /** A change record applied to the row it targets (nothing when it changes nothing: changes.ts). */
+  const apply = (c: Message) => {
+    const row = bySeq.get(c.conversationId, c.target!);
+    if (!row) return;
+    const target = rowToMessage(row);
+    const r = applyStored(target, rowKept(row), c);
+    if (!r) return;
+    const { next, kept, scrub } = r;
+    setState.run(next.text, json(next.deleted ? null : extraOf(next)), json(stateOf(next, kept)), next.changedSeq ?? null, c.conversationId, target.seq);
+    for (const seq of scrub) scrubEdit.run(c.conversationId, seq);
+  };
   const conflict = (m: Message) => new SeqConflictError(m.id, m.conversationId, m.seq);
   /**
    * Gives each conversation not known yet its row, from its first message in the batch: a
@@ -150,5 +185,7 @@ export function messageWrites(db: SqliteDb): MessageWrites {
 export function withSeq(d: MessageDraft, seq: number): Message {
   const m: Message = { id: d.id, seq, conversationId: d.conversationId, from: d.from, to: d.to, text: d.text, kind: d.kind, createdAt: d.createdAt };
   if (d.clientMsgId !== undefined) m.clientMsgId = d.clientMsgId;
-  return m;
+  if (d.kind === 'user' && d.replyTo === undefined && d.mentions === undefined) return m;
+  const extra = extraOf(d);
+  return extra ? Object.assign(m, extra) : m;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isStorageFull } from '../../ports/errors.js';
 import type { Database } from '../archive.js';
 import { ACCOUNTS_SCHEMA, SqliteAccounts } from './sqlite-accounts.js';
-import { MESSAGES_SCHEMA, SqliteArchive, type MessageWriter } from './sqlite-archive.js';
+import { messagesSchema, SqliteArchive, type MessageWriter } from './sqlite-archive.js';
 import { openSqlite, type SqliteDb } from './sqlite-driver.js';
 import { FRIENDS_SCHEMA, SqliteFriends } from './sqlite-friends.js';
 import { GROUPS_SCHEMA, SqliteGroups } from './sqlite-groups.js';
@@ -51,7 +51,8 @@ export class SqliteStore implements Database {
     }
     this.db = openSqlite(this.file);
     configure(this.db);
-    for (const schema of [ACCOUNTS_SCHEMA, FRIENDS_SCHEMA, MESSAGES_SCHEMA, RECEIPTS_SCHEMA, GROUPS_SCHEMA]) this.db.exec(schema);
+    for (const schema of [ACCOUNTS_SCHEMA, FRIENDS_SCHEMA, RECEIPTS_SCHEMA, GROUPS_SCHEMA]) this.db.exec(schema);
+    messagesSchema(this.db);
     this.accounts = new SqliteAccounts(this.db);
     this.friends = new SqliteFriends(this.db);
     this.groups = new SqliteGroups(this.db);

@@ -4,18 +4,26 @@ import { SeqConflictError } from '../../ports/errors.js';
 import type { MessageArchive } from '../archive.js';
 import type { ConversationDoc, MessageDoc, Models } from './mongo-models.js';
 import { bulkUpdate, duplicateIndexes, isDup } from './mongo-util.js';
+import { applyStored, editHistory, extraOf, keptOf, stateOf, withParts } from '../records.js';
+import { isChange } from '../../../protocol/changes.js';
 
 function toMessage(d: MessageDoc): Message {
   const m: Message = { id: d._id, seq: d.seq, conversationId: d.conversationId, from: d.from, to: d.to, text: d.text, kind: d.kind, createdAt: d.createdAt };
   if (d.clientMsgId !== undefined && d.clientMsgId !== null) m.clientMsgId = d.clientMsgId;
-  return m;
+  if (!d.extra && !d.state) return m;
+  return withParts(m, d.extra ?? null, d.state ?? null, d.changedSeq ?? null);
 }
 
+/** A record as first stored: its state comes only from changes applied later. */
 function toDoc(m: Message): MessageDoc {
   const d: MessageDoc = { _id: m.id, conversationId: m.conversationId, seq: m.seq, from: m.from, to: m.to, text: m.text, kind: m.kind, createdAt: m.createdAt, dedupeKey: m.clientMsgId ?? ` ${m.id}` };
   if (m.clientMsgId !== undefined) d.clientMsgId = m.clientMsgId;
+  const extra = extraOf(m);
+  if (extra) d.extra = extra;
   return d;
 }
+
+const MESSAGE_KINDS = { $in: ['user', 'ai', 'system'] };
 
 /** Messages and conversation heads in MongoDB: what the persister writes and the scale-out log reads. */
 export class MongoArchive implements MessageArchive {
@@ -38,10 +46,53 @@ export class MongoArchive implements MessageArchive {
       if (!existing) throw new SeqConflictError(m.id, m.conversationId, m.seq);
       out.push(toMessage(existing as unknown as MessageDoc));
     }
+    // Changes, applied in seq order (a replayed one again too: applying is idempotent, and it
+    // finishes what a crash between the insert and the apply left undone).
+    for (const m of messages) if (isChange(m)) await this.applyChange(m);
     const heads = new Map<string, Message>();
     for (const m of out) if ((heads.get(m.conversationId)?.seq ?? 0) < m.seq) heads.set(m.conversationId, m);
     await this.upsertConversations([...heads.values()]);
     return out;
+  }
+
+  /**
+   * A change record applied to the document it targets: read, apply (records.ts), and write back
+   * only if nobody changed it meanwhile (the filter holds the changedSeq read; another persister
+   * of the same partition during a rebalance loses the race and reads again).
+   */
+  private async applyChange(c: Message) {
+    const coll = this.m.Msg.collection;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const doc = (await coll.findOne({ conversationId: c.conversationId, seq: c.target })) as unknown as MessageDoc | null;
+      if (!doc) return;
+      const r = applyStored(toMessage(doc), keptOf(doc.state ?? null), c);
+      if (!r) return;
+      const { next, kept, scrub } = r;
+      const set: Record<string, unknown> = { text: next.text, changedSeq: next.changedSeq, state: stateOf(next, kept) };
+      const extra = next.deleted ? null : extraOf(next);
+      const update = extra ? { $set: { ...set, extra } } : { $set: set, $unset: { extra: '' } };
+      const res = await coll.updateOne({ _id: doc._id, changedSeq: doc.changedSeq ?? null } as never, update);
+      if (res.matchedCount === 0) continue;
+      if (scrub.length) await coll.updateMany({ conversationId: c.conversationId, seq: { $in: scrub }, kind: 'edit' }, { $set: { text: '' }, $unset: { 'extra.mentions': '' } });
+      return;
+    }
+    throw new Error(`could not apply change ${c.conversationId}#${c.seq}: its target kept changing`);
+  }
+
+  async get(conversationId: string, seqs: number[]) {
+    if (seqs.length === 0) return [];
+    const docs = await this.m.Msg.collection.find({ conversationId, seq: { $in: seqs } }).toArray();
+    return docs.map((d) => toMessage(d as unknown as MessageDoc)).sort((a, b) => a.seq - b.seq);
+  }
+
+  async changed(conversationId: string, sinceSeq: number, limit: number) {
+    const docs = await this.m.Msg.collection.find({ conversationId, changedSeq: { $gt: sinceSeq } }).sort({ changedSeq: 1 }).limit(limit).toArray();
+    return docs.map((d) => toMessage(d as unknown as MessageDoc));
+  }
+
+  async edits(conversationId: string, seq: number) {
+    const d = (await this.m.Msg.collection.findOne({ conversationId, seq })) as unknown as MessageDoc | null;
+    return d ? editHistory(toMessage(d), keptOf(d.state ?? null)) : null;
   }
 
   /**
@@ -82,7 +133,8 @@ export class MongoArchive implements MessageArchive {
     const seq: Record<string, number> = {};
     if (range.afterSeq !== undefined) seq.$gt = range.afterSeq;
     if (range.beforeSeq !== undefined) seq.$lt = range.beforeSeq;
-    const filter = Object.keys(seq).length ? { conversationId, seq } : { conversationId };
+    const filter: Record<string, unknown> = Object.keys(seq).length ? { conversationId, seq } : { conversationId };
+    if (range.messagesOnly) filter.kind = MESSAGE_KINDS;
     const asc = range.afterSeq !== undefined;
     const docs = await this.m.Msg.collection.find(filter).sort({ seq: asc ? 1 : -1 }).limit(range.limit).toArray();
     const msgs = docs.map((d) => toMessage(d as unknown as MessageDoc));

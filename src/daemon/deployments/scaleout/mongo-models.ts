@@ -1,6 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Message } from '../../../protocol/index.js';
 import { groupModels } from './mongo-groups.js';
+import type { RecordExtra, RecordState } from '../records.js';
 
 /*
  * Written for MongoDB 7/8 and FerretDB 1.24 alike: no transactions, no partial or
@@ -11,7 +12,7 @@ export interface UserDoc { _id: string; username: string; passwordHash: string; 
 export interface RefreshDoc { _id: string; userId: string; familyId: string; tokenHash: string; createdAt: string; expiresAt: string; usedAt: string | null; revokedAt: string | null; device: string | null }
 export interface ApiDoc { _id: string; userId: string; name: string; tokenHash: string; createdAt: string; lastUsedAt: string | null; revokedAt: string | null }
 export interface EdgeDoc { _id: string; from: string; to: string; createdAt: string }
-export interface MessageDoc { _id: string; conversationId: string; seq: number; from: string; to: string; text: string; kind: Message['kind']; createdAt: string; clientMsgId?: string; dedupeKey: string }
+export interface MessageDoc { _id: string; conversationId: string; seq: number; from: string; to: string; text: string; kind: Message['kind']; createdAt: string; clientMsgId?: string; dedupeKey: string; extra?: RecordExtra; state?: RecordState; changedSeq?: number }
 export interface ConversationDoc { _id: string; members: string[]; lastSeq: number; updatedAt: string }
 export interface MetaDoc { _id: string; value: string }
 export interface ReceiptDoc { _id: string; conversationId: string; username: string; delivered: number; read: number }
@@ -27,9 +28,11 @@ const nullableStr = { type: String, default: null };
  * key: both are time-ordered (UUIDv7 from our clients, and the message id), so a bulk insert
  * appends to the end of the index instead of landing once per sender.
  */
-const MESSAGE_INDEXES: [Record<string, 1>, { unique: true }][] = [
+const MESSAGE_INDEXES: [Record<string, 1>, { unique?: true }][] = [
   [{ conversationId: 1, seq: 1 }, { unique: true }],
   [{ dedupeKey: 1, from: 1 }, { unique: true }],
+  // Which messages changed since a seq (catch-up).
+  [{ conversationId: 1, changedSeq: 1 }, {}],
 ];
 /** Indexes of earlier versions, dropped on start once their replacements exist. */
 export const RETIRED_INDEXES: Record<string, string[]> = { messages: ['from_1_dedupeKey_1'] };
@@ -39,7 +42,7 @@ export function models(conn: Connection) {
   const Refresh = conn.model<RefreshDoc>('RefreshToken', new Schema<RefreshDoc>({ _id: str, userId: str, familyId: str, tokenHash: str, createdAt: str, expiresAt: str, usedAt: nullableStr, revokedAt: nullableStr, device: nullableStr }, opts).index({ familyId: 1 }).index({ userId: 1 }), 'refresh_tokens');
   const Api = conn.model<ApiDoc>('ApiToken', new Schema<ApiDoc>({ _id: str, userId: str, name: str, tokenHash: str, createdAt: str, lastUsedAt: nullableStr, revokedAt: nullableStr }, opts).index({ userId: 1 }), 'api_tokens');
   const Edge = conn.model<EdgeDoc>('FriendEdge', new Schema<EdgeDoc>({ _id: str, from: str, to: str, createdAt: str }, opts).index({ from: 1 }).index({ to: 1 }), 'friend_edges');
-  const msgSchema = new Schema<MessageDoc>({ _id: str, conversationId: str, seq: { type: Number, required: true }, from: str, to: str, text: str, kind: str, createdAt: str, clientMsgId: String, dedupeKey: str }, opts);
+  const msgSchema = new Schema<MessageDoc>({ _id: str, conversationId: str, seq: { type: Number, required: true }, from: str, to: str, text: { type: String, default: '' }, kind: str, createdAt: str, clientMsgId: String, dedupeKey: str, extra: Schema.Types.Mixed, state: Schema.Types.Mixed, changedSeq: Number }, opts);
   for (const [keys, options] of MESSAGE_INDEXES) msgSchema.index(keys, options);
   const Msg = conn.model<MessageDoc>('Message', msgSchema, 'messages');
   const Conv = conn.model<ConversationDoc>('Conversation', new Schema<ConversationDoc>({ _id: str, members: [String], lastSeq: Number, updatedAt: str }, opts).index({ members: 1 }), 'conversations');

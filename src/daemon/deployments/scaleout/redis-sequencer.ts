@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { conversationMembers, type Message } from '../../../protocol/index.js';
+import { conversationMembers, scrubbed, tombstone, type Message } from '../../../protocol/index.js';
 import type { ConversationRecord, MessageDraft } from '../../ports/index.js';
 
 /** How many recent messages per conversation the buffer keeps. */
@@ -168,6 +168,31 @@ export class RedisSequencer {
       p.zrem(this.k('recent', f.message.conversationId), f.json);
     }
     await p.exec();
+  }
+
+  /**
+   * A delete is durable: what Redis holds of the deleted message's content goes. Its entry in the
+   * recent buffer becomes the tombstone, its edit records there lose their text, and so do the
+   * dedupe values of all of them (which hold the record as sent).
+   */
+  async scrub(del: Message) {
+    const key = this.k('recent', del.conversationId);
+    const entries = await this.client.zrangebyscore(key, del.target!, '+inf');
+    const multi = this.client.multi();
+    const dedupe: Message[] = [];
+    for (const raw of entries) {
+      const m = JSON.parse(raw) as Message;
+      const next = m.seq === del.target ? tombstone(m, del.from, del.createdAt, del.seq) : m.kind === 'edit' && m.target === del.target ? scrubbed(m) : null;
+      if (!next) continue;
+      multi.zrem(key, raw).zadd(key, m.seq, JSON.stringify(next));
+      if (m.clientMsgId !== undefined) dedupe.push(next);
+    }
+    await multi.exec();
+    for (const m of dedupe) {
+      const k = this.ddKey(m.from, m.clientMsgId!);
+      const v = await this.client.get(k);
+      if (v) await this.client.set(k, v[0] + JSON.stringify(m), 'KEEPTTL');
+    }
   }
 
   /** A (from, clientMsgId)'s message as Redis has it, and whether it is durable yet. */

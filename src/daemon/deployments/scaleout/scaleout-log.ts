@@ -9,6 +9,7 @@ import { FailoverPublisher } from './kafka-publisher.js';
 import { BatchQueue, type Pending } from '../batch-queue.js';
 import type { FailedStore } from './failed-store.js';
 import { RedisSequencer, type Sequenced } from './redis-sequencer.js';
+import { isMessageKind, overlay } from '../records.js';
 
 export interface ScaleOutLogOptions extends KafkaSettings {
   sendTimeoutMs: number;
@@ -78,14 +79,47 @@ export class ScaleOutLog implements MessageLog {
     return hit?.message ?? (await this.archive.getMessageByClientId(from, clientMsgId));
   }
 
-  /** The archive's page merged with the recent buffer, which holds what MongoDB may not have yet. */
+  /**
+   * The archive's page merged with the recent buffer, which holds what MongoDB may not have yet:
+   * its messages fill the page, and its change records apply where MongoDB has not applied them.
+   */
   async read(conversationId: string, r: HistoryRange): Promise<Message[]> {
-    const [stored, recent] = await Promise.all([this.archive.history(conversationId, r), this.seq.recent(conversationId, r.afterSeq, r.beforeSeq)]);
+    const [stored, recent] = await Promise.all([this.archive.history(conversationId, r), this.seq.recent(conversationId)]);
+    const lo = r.afterSeq ?? 0;
+    const hi = r.beforeSeq ?? Number.MAX_SAFE_INTEGER;
     const bySeq = new Map<number, Message>(stored.map((m) => [m.seq, m]));
-    for (const m of recent) if (!bySeq.has(m.seq)) bySeq.set(m.seq, m);
-    if (bySeq.size === stored.length) return stored;
-    const all = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
-    return r.afterSeq !== undefined ? all.slice(0, r.limit) : all.slice(-r.limit);
+    for (const m of recent) if (m.seq > lo && m.seq < hi && !bySeq.has(m.seq) && (!r.messagesOnly || isMessageKind(m))) bySeq.set(m.seq, m);
+    const all = bySeq.size === stored.length ? stored : [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+    const page = bySeq.size === stored.length ? all : r.afterSeq !== undefined ? all.slice(0, r.limit) : all.slice(-r.limit);
+    return overlay(page, recent);
+  }
+
+  async get(conversationId: string, seqs: number[]): Promise<Message[]> {
+    const [stored, recent] = await Promise.all([this.archive.get(conversationId, seqs), this.seq.recent(conversationId)]);
+    const bySeq = new Map<number, Message>(stored.map((m) => [m.seq, m]));
+    const want = new Set(seqs);
+    for (const m of recent) if (want.has(m.seq) && !bySeq.has(m.seq)) bySeq.set(m.seq, m);
+    return overlay([...bySeq.values()].sort((a, b) => a.seq - b.seq), recent);
+  }
+
+  async changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]> {
+    const [stored, recent] = await Promise.all([this.archive.changed(conversationId, sinceSeq, limit), this.seq.recent(conversationId, sinceSeq)]);
+    const targets = [...new Set(recent.filter((m) => m.target !== undefined).map((m) => m.target!))].filter((t) => !stored.some((m) => m.seq === t));
+    const more = targets.length ? await this.get(conversationId, targets) : [];
+    const byChange = [...overlay(stored, recent), ...more].filter((m) => (m.changedSeq ?? 0) > sinceSeq);
+    return byChange.sort((a, b) => a.changedSeq! - b.changedSeq!).slice(0, limit);
+  }
+
+  async edits(conversationId: string, seq: number) {
+    const [[now], recent] = await Promise.all([this.get(conversationId, [seq]), this.seq.recent(conversationId, seq)]);
+    if (!now || now.deleted || !isMessageKind(now)) return null;
+    const stored = await this.archive.edits(conversationId, seq);
+    // Edits MongoDB has not applied yet: the recent buffer's, after what the archive holds.
+    const [archived] = await this.archive.get(conversationId, [seq]);
+    const from = archived ? (archived.changedSeq ?? archived.seq) : 0;
+    const pending = recent.filter((m) => m.kind === 'edit' && m.target === seq && m.seq > from && m.from === now.from).sort((a, b) => a.seq - b.seq);
+    const base = stored ?? [{ text: (archived ?? recent.find((m) => m.seq === seq) ?? now).text, at: now.createdAt }];
+    return [...base, ...pending.map((e) => ({ text: e.text, at: e.createdAt }))];
   }
 
   /** The archive's conversations merged with the recent buffer's. */
@@ -138,6 +172,7 @@ export class ScaleOutLog implements MessageLog {
       // batch's sequencing, so a resend in a later batch sees it; a resend that arrives before it
       // lands waits a moment (awaitDurable). This takes one Redis round trip off every ack.
       for (const f of ok) f.p.resolve({ message: f.message, fresh: true });
+      for (const f of ok) if (f.message.kind === 'delete') void this.seq.scrub(f.message).catch((err: unknown) => this.log.warn({ err }, 'could not remove a deleted message from the recent buffer'));
       void this.seq.confirm(ok).catch((err: unknown) => this.log.warn({ err }, 'could not mark messages durable in the dedupe index; resends wait for it'));
     }
     // Resends whose original is pending: in this batch, they share its fate; otherwise they wait.

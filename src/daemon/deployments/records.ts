@@ -1,0 +1,113 @@
+import { applyChange, type Message } from '../../protocol/index.js';
+import type { EditVersions, MessageDraft } from '../ports/index.js';
+
+/**
+ * How both deployments keep a record beyond its core fields (id, seq, conversation, from, to,
+ * text, kind, time, clientMsgId): what it says once and for all (`extra`: a reply's target and a
+ * message's mentions, a change's target, emoji and op), and its state after later changes
+ * (`state`: edits, tombstone, reactions, and the earlier texts). Plain messages have neither, so
+ * the send path stores and reads nothing more than before.
+ */
+export interface RecordExtra {
+  replyTo?: number;
+  mentions?: string[];
+  target?: number;
+  emoji?: string;
+  op?: 'add' | 'remove';
+}
+export interface RecordState {
+  editedAt?: string;
+  edits?: number;
+  deleted?: { by: string; at: string };
+  reactions?: { emoji: string; count: number; users: string[] }[];
+  /** The texts the message had before its current one. */
+  versions?: EditVersions;
+  /** The seqs of its edit records (which hold its later texts): a delete empties them. */
+  editSeqs?: number[];
+}
+
+/** What a stored message keeps of its past: earlier texts, and the edit records that replaced them. */
+export interface Kept { versions: EditVersions; editSeqs: number[] }
+export const NOTHING_KEPT: Kept = { versions: [], editSeqs: [] };
+
+const EXTRA_KEYS = ['replyTo', 'mentions', 'target', 'emoji', 'op'] as const satisfies readonly (keyof RecordExtra)[];
+
+/** What a record says besides its core fields, or null (a plain message). */
+export function extraOf(m: MessageDraft | Message): RecordExtra | null {
+  let out: RecordExtra | null = null;
+  for (const k of EXTRA_KEYS) {
+    const v = m[k];
+    if (v !== undefined) (out ??= {})[k] = v as never;
+  }
+  return out;
+}
+
+/** A message's state besides its text, or null when it never changed. */
+export function stateOf(m: Message, kept: Kept = NOTHING_KEPT): RecordState | null {
+  if (m.changedSeq === undefined) return null;
+  const s: RecordState = {};
+  if (m.editedAt !== undefined) s.editedAt = m.editedAt;
+  if (m.edits !== undefined) s.edits = m.edits;
+  if (m.deleted !== undefined) s.deleted = m.deleted;
+  if (m.reactions !== undefined) s.reactions = m.reactions;
+  if (kept.versions.length) s.versions = kept.versions;
+  if (kept.editSeqs.length) s.editSeqs = kept.editSeqs;
+  return s;
+}
+
+/** A stored record as a Message: its core fields with what `extra` and `state` add. */
+export function withParts(core: Message, extra: RecordExtra | null, state: RecordState | null, changedSeq: number | null): Message {
+  const m: Message = extra ? { ...core, ...extra } : core;
+  if (state) {
+    if (state.editedAt !== undefined) m.editedAt = state.editedAt;
+    if (state.edits !== undefined) m.edits = state.edits;
+    if (state.deleted !== undefined) m.deleted = state.deleted;
+    if (state.reactions !== undefined) m.reactions = state.reactions;
+  }
+  if (changedSeq !== null) m.changedSeq = changedSeq;
+  return m;
+}
+
+/** What a stored message keeps of its past, from its state. */
+export function keptOf(state: RecordState | null): Kept {
+  return { versions: state?.versions ?? [], editSeqs: state?.editSeqs ?? [] };
+}
+
+/**
+ * A change applied to its stored target: the target's next state, what it keeps of its past (an
+ * edit keeps the text it replaces; a delete forgets everything), and the seqs of the edit records
+ * whose text must go (a delete's). Null when the change does nothing (already applied, target
+ * deleted, an edit by someone else).
+ */
+export function applyStored(target: Message, kept: Kept, change: Message): { next: Message; kept: Kept; scrub: number[] } | null {
+  const next = applyChange(target, change);
+  if (next === target) return null;
+  if (next.deleted) return { next, kept: NOTHING_KEPT, scrub: kept.editSeqs };
+  if (change.kind === 'edit') return { next, kept: { versions: [...kept.versions, { text: target.text, at: target.editedAt ?? target.createdAt }], editSeqs: [...kept.editSeqs, change.seq] }, scrub: [] };
+  return { next, kept, scrub: [] };
+}
+
+/** A message's texts, first to current, from its stored state: null when none are kept. */
+export function editHistory(m: Message, kept: Kept): EditVersions | null {
+  if (m.deleted || !isMessageKind(m)) return null;
+  return [...kept.versions, { text: m.text, at: m.editedAt ?? m.createdAt }];
+}
+
+export function isMessageKind(m: Pick<Message, 'kind'>): boolean {
+  return m.kind === 'user' || m.kind === 'ai' || m.kind === 'system';
+}
+
+/**
+ * Messages with the change records that may not be part of their stored state yet (the scale-out
+ * recent buffer, ahead of MongoDB): each applies where it is newer than the stored state.
+ * `records` may hold anything; only changes to the given messages count, in seq order.
+ */
+export function overlay(messages: Message[], records: Message[]): Message[] {
+  const changes = records.filter((r) => r.target !== undefined && !isMessageKind(r)).sort((a, b) => a.seq - b.seq);
+  if (changes.length === 0) return messages;
+  return messages.map((m) => {
+    let cur = m;
+    for (const c of changes) if (c.target === m.seq) cur = applyChange(cur, c);
+    return cur;
+  });
+}
