@@ -1,4 +1,4 @@
-import { applyChange, type Message } from '../../protocol/index.js';
+import { applyChange, scrubbed, type Message } from '../../protocol/index.js';
 import type { EditVersions, MessageDraft } from '../ports/index.js';
 
 /**
@@ -105,7 +105,10 @@ export function isMessageKind(m: Pick<Message, 'kind'>): boolean {
 export function overlay(messages: Message[], records: Message[]): Message[] {
   const changes = records.filter((r) => r.target !== undefined && !isMessageKind(r)).sort((a, b) => a.seq - b.seq);
   if (changes.length === 0) return messages;
+  const deleted = new Set(changes.filter((c) => c.kind === 'delete').map((c) => c.target));
   return messages.map((m) => {
+    // The edits of a deleted message keep no text, wherever the page found them.
+    if (m.kind === 'edit' && deleted.has(m.target)) return scrubbed(m);
     let cur = m;
     for (const c of changes) if (c.target === m.seq) cur = applyChange(cur, c);
     return cur;

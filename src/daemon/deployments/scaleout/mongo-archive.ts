@@ -65,7 +65,10 @@ export class MongoArchive implements MessageArchive {
     for (let attempt = 0; attempt < 5; attempt++) {
       const doc = (await coll.findOne({ conversationId: c.conversationId, seq: c.target })) as unknown as MessageDoc | null;
       if (!doc) return;
-      const r = applyStored(toMessage(doc), keptOf(doc.state ?? null), c);
+      const target = toMessage(doc);
+      const r = applyStored(target, keptOf(doc.state ?? null), c);
+      // An edit that raced a delete keeps no text either.
+      if (!r && target.deleted && c.kind === 'edit') await coll.updateOne({ conversationId: c.conversationId, seq: c.seq }, { $set: { text: '' }, $unset: { 'extra.mentions': '' } });
       if (!r) return;
       const { next, kept, scrub } = r;
       const set: Record<string, unknown> = { text: next.text, changedSeq: next.changedSeq, state: stateOf(next, kept) };

@@ -171,8 +171,9 @@ export class ScaleOutLog implements MessageLog {
       // right after, not waited for: it goes down the same Redis connection ahead of the next
       // batch's sequencing, so a resend in a later batch sees it; a resend that arrives before it
       // lands waits a moment (awaitDurable). This takes one Redis round trip off every ack.
+      // A delete is acknowledged once Redis holds no more of the message's content (rare: only then is this awaited).
+      for (const f of ok) if (f.message.kind === 'delete') await this.seq.scrub(f.message).catch((err: unknown) => this.log.warn({ err }, 'could not remove a deleted message from the recent buffer'));
       for (const f of ok) f.p.resolve({ message: f.message, fresh: true });
-      for (const f of ok) if (f.message.kind === 'delete') void this.seq.scrub(f.message).catch((err: unknown) => this.log.warn({ err }, 'could not remove a deleted message from the recent buffer'));
       void this.seq.confirm(ok).catch((err: unknown) => this.log.warn({ err }, 'could not mark messages durable in the dedupe index; resends wait for it'));
     }
     // Resends whose original is pending: in this batch, they share its fate; otherwise they wait.
