@@ -4,7 +4,7 @@ import { ChatError, fromErrorBody } from '../protocol/errors.js';
 import { ROUTES } from '../protocol/rest.js';
 import type {
   AdminStatus, AdminUserView, ApiTokenCreated, DeadLetter, FailedPublish, ReplayResult, ApiTokenView, AuthResult, ConversationView, FriendAddResult,
-  FriendRequests, FriendView, GroupMemberView, GroupRole, GroupView, HistoryQuery, Message, PasswordChanged, PublicUser, Receipt, SendInput,
+  FriendRequests, FriendView, GroupMemberView, GroupRole, GroupView, HistoryQuery, Message, MessageEdits, PasswordChanged, PublicUser, Receipt, SendInput,
 } from '../protocol/index.js';
 
 /** Supplies bearer tokens to the client and refreshes them when the server says they expired. */
@@ -81,6 +81,12 @@ export class ApiClient {
   conversations() { return this.request<ConversationView[]>('GET', ROUTES.conversations); }
   history(u: string, q: HistoryQuery = {}) { return this.request<Message[]>('GET', ROUTES.history(u), undefined, { query: q }); }
   sendRest(input: SendInput, signal?: AbortSignal) { return this.request<Message>('POST', ROUTES.messages, input, { signal }); }
+  /** Changes to a message of the conversation with `u` (a friend, or a #group): each answers with its change record. */
+  editMessage(u: string, seq: number, text: string, clientMsgId?: string) { return this.request<Message>('PATCH', ROUTES.message(u, seq), { text, ...(clientMsgId ? { clientMsgId } : {}) }); }
+  deleteMessage(u: string, seq: number) { return this.request<Message>('DELETE', ROUTES.message(u, seq)); }
+  react(u: string, seq: number, emoji: string, op: 'add' | 'remove' | 'toggle' = 'toggle', clientMsgId?: string) { return this.request<Message>('POST', ROUTES.messageReactions(u, seq), { emoji, op, ...(clientMsgId ? { clientMsgId } : {}) }); }
+  messageEdits(u: string, seq: number) { return this.request<MessageEdits>('GET', ROUTES.messageEdits(u, seq)); }
+  changedSince(u: string, sinceSeq: number, limit?: number) { return this.request<Message[]>('GET', ROUTES.messageChanges(u), undefined, { query: { sinceSeq, ...(limit ? { limit } : {}) } }); }
   groups() { return this.request<GroupView[]>('GET', ROUTES.groups); }
   createGroup(handle: string, members: string[] = [], extra: { name?: string; topic?: string } = {}) { return this.request<GroupView>('POST', ROUTES.groups, { handle, members, ...extra }); }
   group(g: string) { return this.request<GroupView>('GET', ROUTES.group(g)); }

@@ -217,8 +217,8 @@ export class MessageService {
   /** Replaces the text of my message, within CHAT_EDIT_WINDOW_SECONDS of sending it, at most CHAT_MAX_EDITS times. */
   edit(from: string, input: EditInput, origin?: string): Promise<Message> {
     return this.change(from, input, 'edit', origin, (target, _where, draft) => {
-      if (target.from !== from) throw new ChatError('CHAT_ERR_NOT_AUTHOR');
       if (target.kind !== 'user') throw new ChatError('CHAT_ERR_NOT_EDITABLE');
+      if (target.from !== from) throw new ChatError('CHAT_ERR_NOT_AUTHOR');
       const windowMs = this.config.editWindowSeconds * 1000;
       if (windowMs === 0) throw new ChatError('CHAT_ERR_EDIT_WINDOW', 'Editing is turned off on this server (CHAT_EDIT_WINDOW_SECONDS=0)');
       if (this.now() - Date.parse(target.createdAt) > windowMs) throw new ChatError('CHAT_ERR_EDIT_WINDOW');
