@@ -1,4 +1,5 @@
-import type { Message } from '../protocol/index.js';
+import type { Message } from '../protocol/types.js';
+import { isChange } from '../protocol/changes.js';
 import { sanitizeIndented, sanitizeLine } from '../client/sanitize.js';
 
 /** Continuation lines of a message start with this, so none can pass for a message of its own. */
@@ -10,8 +11,24 @@ export const CONTINUATION = '    │ ';
  */
 export function formatMessage(m: Message, groups?: ReadonlyMap<string, string>): string {
   const t = m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, '');
+  if (isChange(m)) return `${t} #${m.seq} ${sanitizeLine(m.from)} ${changeText(m)}`;
   const tag = m.kind === 'user' ? '' : ` [${m.kind}]`;
   // A group message goes to the group: shown by its #handle when known.
   const to = groups?.get(m.conversationId) ?? m.to;
-  return `${t} #${m.seq} ${sanitizeLine(m.from)} → ${sanitizeLine(to)}${tag}: ${sanitizeIndented(m.text, CONTINUATION)}`;
+  const head = `${t} #${m.seq} ${sanitizeLine(m.from)} → ${sanitizeLine(to)}${tag}`;
+  if (m.deleted) return `${head}: (deleted by ${sanitizeLine(m.deleted.by)})`;
+  const re = m.reply ? `${CONTINUATION}↪ re #${m.reply.seq} ${sanitizeLine(m.reply.from)}: ${m.reply.deleted ? '(deleted)' : sanitizeLine(m.reply.snippet)}\n` : '';
+  const edited = m.edits ? ' (edited)' : '';
+  const reactions = m.reactions?.length ? `  [${m.reactions.map((r) => `${sanitizeLine(r.emoji)} ${r.count}`).join('  ')}]` : '';
+  const line = `${head}: ${sanitizeIndented(m.text, CONTINUATION)}${edited}${reactions}`;
+  return re ? `${line}\n${re.slice(0, -1)}` : line;
+}
+
+/** What a change record did, for people: "edited #12: new text", "reacted 👍 to #12", "deleted #12". */
+export function changeText(c: Message): string {
+  switch (c.kind) {
+    case 'edit': return `edited #${c.target}: ${sanitizeIndented(c.text, CONTINUATION)}`;
+    case 'delete': return `deleted #${c.target}`;
+    default: return c.op === 'remove' ? `removed ${sanitizeLine(c.emoji ?? '')} from #${c.target}` : `reacted ${sanitizeLine(c.emoji ?? '')} to #${c.target}`;
+  }
 }

@@ -140,7 +140,9 @@ export class MessageStream extends EventEmitter {
    */
   async start(known?: { conversationId: string; lastSeq: number }[]) {
     for (const c of known ?? (await this.api.conversations())) this.cursors[c.conversationId] = c.lastSeq;
+    // Messages and changes share each conversation's seq: one ordered stream of records.
     this.conn.socket.on('message:new', (m) => this.onLive(m));
+    this.conn.socket.on('message:change', (m) => this.onLive(m));
     this.conn.socket.on('connect', () => void this.sync());
     if (this.conn.socket.connected) await this.sync();
   }

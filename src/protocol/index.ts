@@ -8,3 +8,4 @@ export * from './names.js';
 export * from './openapi.js';
 export * from './responses.js';
 export * from './changes.js';
+export * from './emoji.js';

@@ -62,7 +62,7 @@ export const conversationViewSchema = named('ConversationView', z.object({
   title: z.string().describe('What people read: the peer\'s username, or the group\'s display name'),
   lastSeq: seq,
   lastMessage: messageResponseSchema.nullable(),
-  unread: count.describe('Messages from others after my read marker'),
+  unread: count.describe('Messages after my read marker (edits, deletes and reactions are not counted), at most 9999'),
   myRead: seq.describe('My read marker (0 when none)'),
   peerDelivered: seq.describe('The peer\'s delivered marker; in a group, the lowest of the other members\''),
   peerRead: seq.describe('The peer\'s read marker; in a group, the lowest of the other members\''),

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { ChatError, ERROR_CODES, TYPING_THROTTLE_MS, TYPING_TTL_MS, isGroupConversation, type ConversationView, type GroupEvent, type Message, type ServerToClientEvents as ServerEvents } from '../protocol/index.js';
+import { ChatError, ERROR_CODES, isChange, TYPING_THROTTLE_MS, TYPING_TTL_MS, isGroupConversation, type ConversationView, type GroupEvent, type Message, type ServerToClientEvents as ServerEvents } from '../protocol/index.js';
 import type { ApiClient } from '../client/api.js';
 import { MessageStream, call, sendDurable, type Connection } from '../client/socket.js';
 import { peerOf, type Action, type PendingMessage, type TuiState } from './state.js';
@@ -117,6 +117,8 @@ export class ChatController {
     }
     this.dispatch({ type: 'message', message: m });
     const st = this.getState();
+    // A change moves nothing but the message it targets: no receipt, no bell.
+    if (isChange(m)) return;
     if (m.from !== st.me) {
       // Received: tell the sender; read too when the conversation is open.
       const open = st.selected !== null && st.conversations[st.selected]?.conversationId === m.conversationId;

@@ -86,8 +86,14 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
     const tone: Tone = m.id === hit ? 'hit' : m.kind === 'ai' ? 'ai' : m.kind === 'system' ? 'system' : m.from === s.me ? 'mine' : 'normal';
     const author = m.kind === 'ai' ? 'AI' : m.kind === 'system' ? 'system' : m.from;
     const head = `${hhmm(m.createdAt)} ${sanitizeLine(author)}: `;
-    const body = hanging(head, sanitize(m.text).replace(/\t/g, '  ') + marker(m, c, s.me), width);
-    for (const l of body) lines.push({ text: l, tone });
+    if (m.reply) {
+      const quote = `  ↪ ${sanitizeLine(m.reply.from)}: ${m.reply.deleted ? '(deleted)' : sanitizeLine(m.reply.snippet)}`;
+      lines.push({ text: quote.length > width ? `${quote.slice(0, Math.max(0, width - 1))}…` : quote, tone: 'separator' });
+    }
+    const text = m.deleted ? `(deleted${m.deleted.by !== m.from ? ` by ${sanitizeLine(m.deleted.by)}` : ''})` : sanitize(m.text).replace(/\t/g, '  ') + (m.edits ? ' (edited)' : '');
+    const reactions = m.reactions?.length ? `  ${m.reactions.map((r) => `${sanitizeLine(r.emoji)}${r.count > 1 ? r.count : ''}`).join(' ')}` : '';
+    const body = hanging(head, text + reactions + marker(m, c, s.me), width);
+    for (const l of body) lines.push({ text: l, tone: m.deleted ? 'system' : tone });
   }
   for (const p of c.pending) {
     const body = hanging(`${hhmm(p.createdAt)} ${s.me}: `, `${sanitize(p.text)} ${p.error ? `✗ ${p.error}` : '… pending'}`, width);

@@ -1,5 +1,5 @@
 import { emptyLine, type LineState } from './line-editor.js';
-import { dmPeer, type AiChunkEvent, type ConversationView, type FriendRequests, type GroupMemberView, type Message, type ReceiptEvent, type TypingEvent } from '../protocol/index.js';
+import { applyRecord, dmPeer, isChange, type AiChunkEvent, type ConversationView, type FriendRequests, type GroupMemberView, type Message, type ReceiptEvent, type TypingEvent } from '../protocol/index.js';
 
 export interface PendingMessage {
   clientMsgId: string;
@@ -160,6 +160,8 @@ function step(s: TuiState, a: Action): TuiState {
     case 'message': {
       const peer = peerOf(s, a.message.conversationId);
       if (!peer) return s;
+      // A change (edit, delete, reaction) updates the message it targets, and the quotes of replies to it.
+      if (isChange(a.message)) return withConv(s, peer, (c) => ({ ...c, messages: applyToList(c.messages, a.message) }));
       const mine = a.message.from === s.me;
       let next = withConv(s, peer, (c) => {
         if (c.messages.some((m) => m.seq === a.message.seq)) return c;
@@ -303,4 +305,10 @@ export function findMatch(messages: Message[], query: string, beforeSeq: number)
     if (m.seq < beforeSeq && m.text.toLowerCase().includes(q)) return m;
   }
   return undefined;
+}
+
+/** A conversation's messages after one change record (unchanged when it does not have the target). */
+function applyToList(messages: Message[], change: Message): Message[] {
+  const view = new Map(messages.map((m) => [m.seq, m]));
+  return applyRecord(view, change) ? [...view.values()].sort((a, b) => a.seq - b.seq) : messages;
 }

@@ -8,34 +8,75 @@ import { uuidv7 } from '../../client/uuid7.js';
 import { safeJson } from '../../client/sanitize.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
-import { formatMessage } from '../format.js';
+import { CONTINUATION, formatMessage } from '../format.js';
+import { isChange } from '../../protocol/changes.js';
+import { isOneEmoji } from '../../protocol/emoji.js';
+import { sanitizeIndented, sanitizeLine } from '../../client/sanitize.js';
 import { parseIntArg, parseTarget, readAll } from '../input.js';
 
-interface SendOpts { idempotencyKey?: string; timeout?: number }
+interface SendOpts { idempotencyKey?: string; timeout?: number; replyTo?: number }
 
-export async function runSend(ctx: Context, user: string, words: string[], o: SendOpts) {
-  const to = parseTarget(user);
+/** The text of a send or an edit: the words, or stdin when there are none or "-". */
+async function textOf(ctx: Context, words: string[], usage: string): Promise<string> {
   let text = words.join(' ');
   // On a terminal with no text, say what is expected instead of waiting silently for stdin.
-  if (words.length === 0 && ctx.io.stdin.isTTY) throw new UsageError(`nothing to send: give the text (chat send ${to.startsWith('#') ? `'${to}'` : to} "hello"), pipe it, or use - and end with Ctrl+D`);
+  if (words.length === 0 && ctx.io.stdin.isTTY) throw new UsageError(`nothing to send: give the text (${usage}), pipe it, or use - and end with Ctrl+D`);
   if (text === '-' && ctx.io.stdin.isTTY) ctx.note('type the message; end it with Ctrl+D');
   if (words.length === 0 || text === '-') text = (await readAll(ctx.io.stdin)).replace(/\r?\n$/, '');
   if (!text) throw new UsageError('nothing to send: give text or pipe it on stdin');
-  if (o.idempotencyKey !== undefined && (o.idempotencyKey.length > LIMITS.maxClientMsgIdLength || !CLIENT_MSG_ID.test(o.idempotencyKey))) {
-    throw new UsageError(`--idempotency-key must be 1-${LIMITS.maxClientMsgIdLength} printable ASCII characters without spaces`);
-  }
-  // Always send a clientMsgId, so retries across reconnects cannot duplicate.
-  const clientMsgId = o.idempotencyKey ?? uuidv7();
-  // Over REST: no socket to open (and no presence to flip), and fetch is built in.
-  const m = await sendDurableRest(ctx.api(), { to, text, clientMsgId }, (o.timeout ?? 30) * 1000);
-  ctx.done(m, () => `sent #${m.seq} to ${to.startsWith('#') ? to : m.to}`);
+  return text;
 }
 
-interface HistoryOpts { limit?: number; beforeSeq?: number; afterSeq?: number }
+function idempotencyKey(key: string | undefined): string {
+  if (key !== undefined && (key.length > LIMITS.maxClientMsgIdLength || !CLIENT_MSG_ID.test(key))) {
+    throw new UsageError(`--idempotency-key must be 1-${LIMITS.maxClientMsgIdLength} printable ASCII characters without spaces`);
+  }
+  // Always a clientMsgId, so retries across reconnects cannot duplicate.
+  return key ?? uuidv7();
+}
+
+export async function runSend(ctx: Context, user: string, words: string[], o: SendOpts) {
+  const to = parseTarget(user);
+  const text = await textOf(ctx, words, `chat send ${to.startsWith('#') ? `'${to}'` : to} "hello"`);
+  const clientMsgId = idempotencyKey(o.idempotencyKey);
+  // Over REST: no socket to open (and no presence to flip), and fetch is built in.
+  const m = await sendDurableRest(ctx.api(), { to, text, clientMsgId, ...(o.replyTo !== undefined ? { replyTo: o.replyTo } : {}) }, (o.timeout ?? 30) * 1000);
+  ctx.done(m, () => `sent #${m.seq} to ${to.startsWith('#') ? to : m.to}${m.reply ? ` (a reply to #${m.reply.seq})` : ''}`);
+}
+
+export async function runEdit(ctx: Context, user: string, seq: number, words: string[], o: { idempotencyKey?: string }) {
+  const to = parseTarget(user);
+  const text = await textOf(ctx, words, `chat edit ${to.startsWith('#') ? `'${to}'` : to} ${seq} "new text"`);
+  const r = await ctx.api().editMessage(to, seq, text, idempotencyKey(o.idempotencyKey));
+  ctx.done(r, () => `edited #${seq} (change #${r.seq})`);
+}
+
+export async function runDelete(ctx: Context, user: string, seq: number) {
+  const to = parseTarget(user);
+  const r = await ctx.api().deleteMessage(to, seq);
+  ctx.done(r, () => `deleted #${seq} (change #${r.seq})`);
+}
+
+export async function runReact(ctx: Context, user: string, seq: number, emoji: string, o: { add?: boolean; remove?: boolean }) {
+  const to = parseTarget(user);
+  if (o.add && o.remove) throw new UsageError('give --add or --remove, not both');
+  if (!isOneEmoji(emoji)) throw new UsageError(`a reaction is one emoji, got ${JSON.stringify(emoji.slice(0, 40))}`);
+  const r = await ctx.api().react(to, seq, emoji, o.add ? 'add' : o.remove ? 'remove' : 'toggle');
+  ctx.done(r, () => `${r.op === 'remove' ? 'removed' : 'reacted'} ${sanitizeLine(emoji)} ${r.op === 'remove' ? 'from' : 'to'} #${seq} (change #${r.seq})`);
+}
+
+interface HistoryOpts { limit?: number; beforeSeq?: number; afterSeq?: number; edits?: number; changedSince?: number }
 
 export async function runHistory(ctx: Context, user: string, o: HistoryOpts) {
   const peer = parseTarget(user);
-  const list = await ctx.api().history(peer, { limit: o.limit, beforeSeq: o.beforeSeq, afterSeq: o.afterSeq });
+  const modes = [o.edits, o.changedSince, o.afterSeq ?? o.beforeSeq].filter((x) => x !== undefined).length;
+  if (modes > 1) throw new UsageError('--edits, --changed-since and --before-seq/--after-seq go one at a time');
+  if (o.edits !== undefined) {
+    const e = await ctx.api().messageEdits(peer, o.edits);
+    ctx.print(e, () => e.versions.map((v, i) => `${v.at.replace('T', ' ').replace(/\.\d+Z$/, '')} ${i === 0 ? 'sent  ' : `edit ${i}`}: ${sanitizeIndented(v.text, CONTINUATION)}`).join('\n'));
+    return;
+  }
+  const list = o.changedSince !== undefined ? await ctx.api().changedSince(peer, o.changedSince, o.limit) : await ctx.api().history(peer, { limit: o.limit, beforeSeq: o.beforeSeq, afterSeq: o.afterSeq });
   const names = new Map(peer.startsWith('#') && list[0] ? [[list[0].conversationId, peer]] : []);
   ctx.print(list, () => list.map((m) => formatMessage(m, names)).join('\n'));
 }
@@ -65,7 +106,7 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
     conn.on('fatal', (e: ChatError) => { fatal = e; resolve(); });
   });
   stream.on('message', (m: Message) => {
-    if (opts.events) ctx.io.out(safeJson({ event: 'message:new', data: m }) + '\n');
+    if (opts.events) ctx.io.out(safeJson({ event: isChange(m) ? 'message:change' : 'message:new', data: m }) + '\n');
     else if (ctx.json) ctx.io.out(safeJson(m) + '\n');
     else ctx.io.out(formatMessage(m, groups) + '\n');
   });
@@ -88,14 +129,27 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
 }
 
 export function register(program: Command, ctx: () => Context) {
+  const seqArg = parseIntArg('seq', 1, Number.MAX_SAFE_INTEGER);
   program.command('send <to> [text...]').description('send a message to a friend or a #group; exits 0 after the durable ack. Reads stdin when no text or "-"')
     .option('--idempotency-key <key>', 'sent as clientMsgId: resending with the same key never creates a second message')
+    .option('--reply-to <seq>', 'answer the message with this seq in the same conversation', parseIntArg('--reply-to', 1, Number.MAX_SAFE_INTEGER))
     .option('--timeout <seconds>', 'give up waiting for the ack after this long', parseIntArg('--timeout', 1, 3600), 30)
     .action((u: string, words: string[], o: SendOpts) => runSend(ctx(), u, words, o));
+  program.command('edit <to> <seq> [text...]').description('replace the text of my message #seq (within the server\'s edit window). Reads stdin when no text or "-"')
+    .option('--idempotency-key <key>', 'sent as clientMsgId: retrying with the same key never makes a second edit')
+    .action((u: string, seq: string, words: string[], o: { idempotencyKey?: string }) => runEdit(ctx(), u, seqArg(seq), words, o));
+  program.command('delete <to> <seq>').description('delete message #seq: mine, or any in a group where I am an owner or admin')
+    .action((u: string, seq: string) => runDelete(ctx(), u, seqArg(seq)));
+  program.command('react <to> <seq> <emoji>').description('react to message #seq with one emoji; the same emoji again removes it')
+    .option('--add', 'add only (never remove)')
+    .option('--remove', 'remove only')
+    .action((u: string, seq: string, emoji: string, o: { add?: boolean; remove?: boolean }) => runReact(ctx(), u, seqArg(seq), emoji, o));
   program.command('history <with>').description('messages with a friend or in a #group, oldest first')
     .option('--limit <n>', `page size (default ${LIMITS.defaultHistoryLimit}, max ${LIMITS.maxHistoryLimit})`, parseIntArg('--limit', 1, LIMITS.maxHistoryLimit))
     .option('--before-seq <seq>', 'the page just before this seq', parseIntArg('--before-seq', 0, Number.MAX_SAFE_INTEGER))
-    .option('--after-seq <seq>', 'the page just after this seq', parseIntArg('--after-seq', 0, Number.MAX_SAFE_INTEGER))
+    .option('--after-seq <seq>', 'every record after this seq (messages as they now are, and the edits, deletes and reactions): for catch-up', parseIntArg('--after-seq', 0, Number.MAX_SAFE_INTEGER))
+    .option('--edits <seq>', 'the edit history of message #seq', parseIntArg('--edits', 1, Number.MAX_SAFE_INTEGER))
+    .option('--changed-since <seq>', 'the messages changed (edited, deleted, reacted to) after this seq, as they now are', parseIntArg('--changed-since', 0, Number.MAX_SAFE_INTEGER))
     .action((u: string, o: HistoryOpts) => runHistory(ctx(), u, o));
   program.command('listen').description('print incoming messages until SIGINT; --json prints one object per line')
     .option('--events', 'print every event type (messages, presence, typing, receipts, AI chunks, friend and group changes) as {event, data} lines')

@@ -19,6 +19,8 @@ export interface MessageArchive {
   get(conversationId: string, seqs: number[]): Promise<Message[]>;
   /** The messages whose stored state changed after `sinceSeq`, oldest change first. */
   changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]>;
+  /** Messages (not change records) after `afterSeq`, at most `cap`. */
+  countMessages(conversationId: string, afterSeq: number, cap: number): Promise<number>;
   /** A message's edit history as stored (records.ts editHistory). */
   edits(conversationId: string, seq: number): Promise<EditVersions | null>;
   maxSeq(conversationId: string): Promise<number>;

@@ -63,6 +63,8 @@ export interface MessageLog extends Lifecycle {
   get(conversationId: string, seqs: number[]): Promise<Message[]>;
   /** The messages whose state changed after `sinceSeq` (changedSeq > sinceSeq), oldest change first. */
   changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]>;
+  /** How many messages (not change records) come after `afterSeq`, counting at most `cap`: what is unread. */
+  countMessages(conversationId: string, afterSeq: number, cap: number): Promise<number>;
   /** A message's edit history, or null when it has none kept (never edited, deleted or missing). */
   edits(conversationId: string, seq: number): Promise<EditVersions | null>;
   /** A user's direct conversations with messages, most recent first, with their last seq. */

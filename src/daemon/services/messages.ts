@@ -15,6 +15,9 @@ import { rateLimited } from '../errors.js';
 const SEND_LIMIT_WINDOW_MS = 60_000;
 const sendLimitKey = (from: string) => `msg:${from}`;
 
+/** Unread counts stop here (a client shows "9999+"): counting costs one row per message. */
+const MAX_UNREAD_COUNT = 9999;
+
 export type AcceptedListener = (message: Message) => void;
 
 
@@ -326,9 +329,7 @@ export class MessageService {
   }
 
   /**
-   * The caller's conversations. Unread is a subtraction (seq is dense per conversation): the
-   * messages after my read marker, which my own sends move forward, so it costs the same whatever
-   * the count.
+   * The caller's conversations, each with its unread messages (after my read marker).
    */
   async conversations(me: string): Promise<ConversationView[]> {
     const [convs, groups] = await Promise.all([this.log.conversations(me), this.groups.groupsOf(me)]);
@@ -337,7 +338,7 @@ export class MessageService {
       const peer = dmPeer(c.conversationId, me) ?? '';
       const myRead = receipts[me]?.read ?? 0;
       const lastSeq = Math.max(c.lastSeq, last?.seq ?? 0);
-      return { conversationId: c.conversationId, kind: 'dm', with: peer, title: peer, lastSeq, lastMessage: last ?? null, unread: Math.max(0, lastSeq - myRead), myRead, peerDelivered: receipts[peer]?.delivered ?? 0, peerRead: receipts[peer]?.read ?? 0 };
+      return { conversationId: c.conversationId, kind: 'dm', with: peer, title: peer, lastSeq, lastMessage: last ?? null, unread: await this.unread(c.conversationId, myRead, lastSeq), myRead, peerDelivered: receipts[peer]?.delivered ?? 0, peerRead: receipts[peer]?.read ?? 0 };
     }));
     const rooms = Promise.all(groups.map(async (g): Promise<ConversationView> => {
       const [[head], [last], receipts] = await Promise.all([this.range(g.conversationId, { limit: 1 }), this.range(g.conversationId, { limit: 1, messagesOnly: true }), this.markersOf(g.conversationId, g.members)]);
@@ -346,12 +347,20 @@ export class MessageService {
       const others = g.members.filter((u) => u !== me);
       const low = (k: keyof Receipt) => (others.length ? Math.min(...others.map((u) => receipts[u]?.[k] ?? 0)) : 0);
       return {
-        conversationId: g.conversationId, kind: 'group', with: `#${g.handle}`, title: g.name, lastSeq, lastMessage: last ?? null, unread: Math.max(0, lastSeq - myRead), myRead,
+        conversationId: g.conversationId, kind: 'group', with: `#${g.handle}`, title: g.name, lastSeq, lastMessage: last ?? null, unread: await this.unread(g.conversationId, myRead, lastSeq), myRead,
         peerDelivered: low('delivered'), peerRead: low('read'), members: g.members.length, readBy: others.filter((u) => (receipts[u]?.read ?? 0) >= lastSeq && lastSeq > 0).length,
       };
     }));
     const all = [...(await dms), ...(await rooms)];
     return all.sort((a, b) => (b.lastMessage?.createdAt ?? '').localeCompare(a.lastMessage?.createdAt ?? ''));
+  }
+
+  /**
+   * Messages after my read marker (my own sends move it forward). Change records (edits,
+   * reactions) take seqs but are not unread messages: counted only when the marker is behind.
+   */
+  private unread(conversationId: string, myRead: number, lastSeq: number): Promise<number> | number {
+    return lastSeq <= myRead ? 0 : this.log.countMessages(conversationId, myRead, MAX_UNREAD_COUNT);
   }
 
   /** Stored markers with the ones not written yet. */

@@ -59,6 +59,10 @@ export class EmbeddedLog implements MessageLog {
     return this.store.archive.changed(conversationId, sinceSeq, limit);
   }
 
+  countMessages(conversationId: string, afterSeq: number, cap: number) {
+    return this.store.archive.countMessages(conversationId, afterSeq, cap);
+  }
+
   edits(conversationId: string, seq: number) {
     return this.store.archive.edits(conversationId, seq);
   }

@@ -72,6 +72,7 @@ export class SqliteArchive implements MessageArchive {
       bySeq: db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq = ?'),
       changed: db.prepare<[string, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND changed_seq > ? ORDER BY changed_seq ASC LIMIT ?'),
       maxSeq: db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?'),
+      count: db.prepare<[string, number, number], { n: number }>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND seq > ? AND kind IN ('user', 'ai', 'system') LIMIT ?)"),
       // A conversation's head is its newest message (found through the (conversation_id, seq) index).
       convs: db.prepare<[string, string], { id: string; member_a: string; member_b: string; last_seq: number; updated_at: string }>(`
         SELECT c.id, c.member_a, c.member_b, COALESCE(h.seq, c.last_seq) AS last_seq, COALESCE(h.created_at, c.updated_at) AS updated_at
@@ -127,6 +128,10 @@ export class SqliteArchive implements MessageArchive {
 
   async changed(conversationId: string, sinceSeq: number, limit: number) {
     return this.stmts.changed.all(conversationId, sinceSeq, limit).map(rowToMessage);
+  }
+
+  async countMessages(conversationId: string, afterSeq: number, cap: number) {
+    return this.stmts.count.get(conversationId, afterSeq, cap)!.n;
   }
 
   async edits(conversationId: string, seq: number) {

@@ -93,6 +93,10 @@ export class MongoArchive implements MessageArchive {
     return docs.map((d) => toMessage(d as unknown as MessageDoc));
   }
 
+  async countMessages(conversationId: string, afterSeq: number, cap: number) {
+    return this.m.Msg.collection.countDocuments({ conversationId, seq: { $gt: afterSeq }, kind: MESSAGE_KINDS }, { limit: cap });
+  }
+
   async edits(conversationId: string, seq: number) {
     const d = (await this.m.Msg.collection.findOne({ conversationId, seq })) as unknown as MessageDoc | null;
     return d ? editHistory(toMessage(d), keptOf(d.state ?? null)) : null;

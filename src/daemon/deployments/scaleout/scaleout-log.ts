@@ -110,6 +110,12 @@ export class ScaleOutLog implements MessageLog {
     return byChange.sort((a, b) => a.changedSeq! - b.changedSeq!).slice(0, limit);
   }
 
+  /** The archive's count, and the recent buffer's messages past what the archive holds. */
+  async countMessages(conversationId: string, afterSeq: number, cap: number) {
+    const [stored, top, recent] = await Promise.all([this.archive.countMessages(conversationId, afterSeq, cap), this.archive.maxSeq(conversationId), this.seq.recent(conversationId, afterSeq)]);
+    return Math.min(cap, stored + recent.filter((m) => m.seq > top && isMessageKind(m)).length);
+  }
+
   async edits(conversationId: string, seq: number) {
     const [[now], recent] = await Promise.all([this.get(conversationId, [seq]), this.seq.recent(conversationId, seq)]);
     if (!now || now.deleted || !isMessageKind(now)) return null;
