@@ -38,6 +38,6 @@ describe('every answer and every pushed event conforms to the documents chatd se
     expect(w.failures).toEqual([]);
     expect([...w.checked].sort()).toEqual(OPERATIONS.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort());
     expect(w.succeeded.size).toBe(OPERATIONS.length - NEEDS_KAFKA.length);
-    expect([...new Set(w.seen.map((s) => s.event))].sort()).toEqual(['ai:chunk', 'friend:update', 'group:update', 'message:new', 'presence:update', 'receipt:update', 'typing:update']);
+    expect([...new Set(w.seen.map((s) => s.event))].sort()).toEqual(['ai:chunk', 'friend:update', 'group:update', 'message:change', 'message:new', 'presence:update', 'receipt:update', 'typing:update']);
   }, 60_000);
 });

@@ -31,7 +31,7 @@ describe('the protocol written down: OpenAPI and the socket events\' JSON Schema
     const events = await fetch(new URL(ROUTES.eventsSchema, d.url));
     expect(events.headers.get('content-type')).toMatch(/^application\/schema\+json/);
     const schema = await events.json() as { clientToServer: Record<string, { payload: { required?: string[] } }>; serverToClient: Record<string, unknown> };
-    expect(Object.keys(schema.clientToServer).sort()).toEqual(['message:send', 'message:sync', 'receipt:update', 'typing:update']);
+    expect(Object.keys(schema.clientToServer).sort()).toEqual(['message:delete', 'message:edit', 'message:react', 'message:send', 'message:sync', 'receipt:update', 'typing:update']);
     expect(schema.clientToServer['typing:update']!.payload.required).toEqual(['to', 'typing']);
     expect((schema.clientToServer['message:send']!.payload as { properties: { text: { maxLength: number } } }).properties.text.maxLength).toBe(500);
     expect(Object.keys(schema.serverToClient)).toContain('message:new');

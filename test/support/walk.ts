@@ -67,6 +67,17 @@ export async function walkOperations(base: string, docs: Documents, scaleOut: bo
     'receipt:update': await sb.emitWithAck('receipt:update', { conversationId: 'dm:alice:bob', delivered: 2, read: 2 }),
     'typing:update': await sb.emitWithAck('typing:update', { to: 'alice', typing: true }),
   };
+  // Changes to a message: over REST, and each over the socket with its ack; alice's socket gets message:change.
+  const hello = 1;
+  await call('PATCH', '/v1/messages/{username}/{seq}', ROUTES.message('bob', hello), a, { text: 'hello, edited', clientMsgId: 'doc-3' });
+  await call('POST', '/v1/messages/{username}/{seq}/reactions', ROUTES.messageReactions('alice', hello), b, { emoji: '👍' });
+  await call('GET', '/v1/messages/{username}/{seq}/edits', ROUTES.messageEdits('alice', hello), b);
+  await call('GET', '/v1/messages/{username}/changes', `${ROUTES.messageChanges('alice')}?sinceSeq=0`, b);
+  const reply = await sb.emitWithAck('message:send', { to: 'alice', text: 'a reply', replyTo: hello });
+  acks['message:edit'] = await sa.emitWithAck('message:edit', { to: 'bob', seq: hello, text: 'hello, again' });
+  acks['message:react'] = await sb.emitWithAck('message:react', { to: 'alice', seq: hello, emoji: '🎉', op: 'add' });
+  acks['message:delete'] = await sb.emitWithAck('message:delete', { to: 'alice', seq: (reply as { data: { seq: number } }).data.seq });
+  await call('DELETE', '/v1/messages/{username}/{seq}', ROUTES.message('bob', hello), a);
   for (const [name, ack] of Object.entries(acks)) {
     expect(ack, name).toMatchObject({ ok: true });
     for (const e of docs.ack(name, ack)) failures.push(`ack ${name}: ${e}`);

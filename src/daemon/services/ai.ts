@@ -139,7 +139,8 @@ export class AiService {
       return;
     }
     const context = this.config.aiContextMessages > 0
-      ? await this.messages.range(asker.conversationId, { limit: this.config.aiContextMessages, beforeSeq: asker.seq })
+      // The conversation as it now is: edited texts, and nothing of deleted messages.
+      ? (await this.messages.range(asker.conversationId, { limit: this.config.aiContextMessages, beforeSeq: asker.seq, messagesOnly: true })).filter((m) => !m.deleted)
       : [];
     const contents = toContents([...context, asker]);
     const models = [this.config.geminiModel, ...this.config.geminiFallbackModels.filter((m) => m !== this.config.geminiModel)];

@@ -217,6 +217,31 @@ describe('/ai', () => {
     }
   });
 
+  it('sees the conversation as it now is: edited text, no deleted message, no change records', async () => {
+    const gem = await startFakeGemini({ answer: () => 'noted' });
+    fakes.push(gem);
+    const t = await setup({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url });
+    try {
+      const typo = await send(t.sa, { to: t.b.name, text: 'the meeting is on mondya' });
+      const secret = await send(t.sb, { to: t.a.name, text: 'my pin is 4471' });
+      if (!typo.ok || !secret.ok) throw new Error('send failed');
+      const edit = (t.sa.timeout(10_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<Message>> }).emitWithAck;
+      expect((await edit.call(t.sa.timeout(10_000), 'message:edit', { to: t.b.name, seq: typo.data.seq, text: 'the meeting is on monday' })).ok).toBe(true);
+      expect((await edit.call(t.sb.timeout(10_000), 'message:delete', { to: t.a.name, seq: secret.data.seq })).ok).toBe(true);
+      expect((await edit.call(t.sb.timeout(10_000), 'message:react', { to: t.a.name, seq: typo.data.seq, emoji: '👍' })).ok).toBe(true);
+      const reply = nextReply(t.sa);
+      await send(t.sa, { to: t.b.name, text: '/ai when is the meeting?' });
+      await reply;
+      const texts = gem.requests[0]!.body.contents!.flatMap((c) => c.parts.map((p) => p.text)).join('\n');
+      expect(texts).toContain('the meeting is on monday');
+      expect(texts).not.toContain('mondya');
+      expect(texts).not.toContain('4471');
+      expect(texts).not.toContain('👍');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('ignores texts that merely start with /ai-something', async () => {
     const gem = await startFakeGemini();
     fakes.push(gem);

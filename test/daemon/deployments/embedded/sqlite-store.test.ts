@@ -56,9 +56,25 @@ describe('SqliteStore specifics', () => {
     const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_index_info('messages_client_id') ORDER BY seqno").all().map((r) => r.name);
     const plan = db.prepare<[], { detail: string }>("EXPLAIN QUERY PLAN SELECT * FROM messages WHERE from_user = 'alice' AND client_msg_id = 'c-1'").all().map((r) => r.detail).join('; ');
     db.close();
-    expect(indexes).toEqual(['messages_client_id']);
+    expect(indexes.sort()).toEqual(['messages_changed', 'messages_client_id']);
     expect(columns).toEqual(['client_msg_id', 'from_user']);
     expect(plan).toMatch(/USING INDEX messages_client_id/);
+  });
+
+  it('gives a data dir from before changes existed its new columns on start, and its messages can then change', async () => {
+    const file = path.join(tmpDir(), 'chat.db');
+    const old = openSqlite(file);
+    // The messages table as versions before edits, deletes and reactions made it.
+    old.exec(`CREATE TABLE messages (id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, from_user TEXT NOT NULL, to_user TEXT NOT NULL, text TEXT NOT NULL, kind TEXT NOT NULL, created_at TEXT NOT NULL, client_msg_id TEXT, UNIQUE (conversation_id, seq));
+      INSERT INTO messages VALUES ('${uuidv7()}', 'dm:alice:bob', 1, 'alice', 'bob', 'from before', 'user', '2026-01-01T00:00:00.000Z', 'old-1');`);
+    old.close();
+    const s = new SqliteStore(file);
+    await s.start();
+    const [edit] = await s.archive.appendMessages([{ id: uuidv7(), conversationId: 'dm:alice:bob', from: 'alice', to: 'bob', text: 'from after', kind: 'edit', target: 1, createdAt: new Date().toISOString() }]);
+    expect(edit!.seq).toBe(2);
+    expect(await s.archive.get('dm:alice:bob', [1])).toEqual([expect.objectContaining({ text: 'from after', edits: 1, changedSeq: 2, clientMsgId: 'old-1' })]);
+    expect((await s.archive.edits('dm:alice:bob', 1))?.map((v) => v.text)).toEqual(['from before', 'from after']);
+    await s.close();
   });
 });
 
