@@ -40,6 +40,7 @@ export const FIELDS = {
   kafkaDlqTopic: { env: 'KAFKA_DLQ_TOPIC', schema: z.string().regex(/^[A-Za-z0-9._-]+$/), default: 'chat.messages.dlq', description: 'Dead-letter topic for records that cannot be stored' },
   kafkaGroupId: { env: 'KAFKA_GROUP_ID', schema: z.string().min(1), default: 'chatd-persister', description: 'Consumer group of the persistence consumers' },
   kafkaPartitions: { env: 'KAFKA_PARTITIONS', schema: int(3, 10_000), default: 6, description: 'Partitions of the message topic when chatd creates it (at least 3)' },
+  kafkaRetentionHours: { env: 'KAFKA_RETENTION_HOURS', schema: int(1, 10 * 365 * 24), default: 168, description: 'How long Kafka keeps message records (retention.ms of the message and dead-letter topics, set at every start): a deleted message\'s record stays in the topic until then' },
   kafkaReplicationFactor: { env: 'KAFKA_REPLICATION_FACTOR', schema: int(0, 10), default: 0, description: 'Replication factor of created topics; 0 means min(3, brokers), with min.insync.replicas 2 at 3' },
   kafkaSendTimeoutMs: { env: 'CHAT_KAFKA_SEND_TIMEOUT_MS', schema: int(100, 120_000), default: 5000, description: 'How long a publish may retry before the message goes to the failed-publish store' },
   produceLingerMs: { env: 'CHAT_PRODUCE_LINGER_MS', schema: int(0, 1000), default: 0, description: 'Producer linger before a batch is sent (0: the next event-loop turn)' },

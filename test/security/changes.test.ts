@@ -175,3 +175,39 @@ describe('28.13 attacks on messages that change', () => {
     expect(line.split('\n').slice(1).every((l) => l.startsWith('    │ '))).toBe(true);
   });
 });
+
+describe('28.4 a delete removes the content from what the embedded deployment keeps on disk', () => {
+  it('the database file and its WAL hold no byte of a deleted message, of its earlier texts or of its edits (secure_delete, checkpointed WAL)', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const { spawnChatd } = await import('../support/procs.js');
+    const { tmpDir, waitFor, sleep } = await import('../support/daemon.js');
+    const dir = tmpDir('chat-del-');
+    const chatd = await spawnChatd(dir);
+    try {
+      const a = await registerUser(chatd.url);
+      const b = await registerUser(chatd.url);
+      await befriend(a, b);
+      // Long enough to spill into an overflow page, so freed pages are checked too.
+      const secret = (tag: string) => `SECRET-${tag}-${'q'.repeat(3000)}`;
+      const m = await a.api.sendRest({ to: b.name, text: secret('first') });
+      await a.api.editMessage(b.name, m.seq, secret('second'));
+      await a.api.editMessage(b.name, m.seq, 'short third');
+      for (let i = 0; i < 20; i++) await b.api.sendRest({ to: a.name, text: `filler ${i}` });
+      const onDisk = () => fs.readdirSync(dir).filter((f) => f.startsWith('chat.db')).map((f) => [f, fs.readFileSync(path.join(dir, f))] as const);
+      const found = () => onDisk().filter(([, bytes]) => bytes.includes('SECRET-')).map(([f]) => f);
+      // Before the delete, the texts are there (the test can see them)...
+      await waitFor(() => found().length > 0);
+      await a.api.deleteMessage(b.name, m.seq);
+      // ...after it, once the checkpointer has copied the WAL and truncated it (it does when writes stop), none is.
+      await waitFor(async () => { await sleep(300); return found().length === 0; }, 15_000).catch(() => undefined);
+      const left = found();
+      console.log(`files holding a deleted message's text after the checkpoint: ${left.length ? left.join(', ') : 'none'} (${onDisk().map(([f, x]) => `${f} ${x.length} B`).join(', ')})`);
+      expect(left).toEqual([]);
+    } finally {
+      chatd.child.kill('SIGTERM');
+      await chatd.exited;
+    }
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('chat.db')).some((f) => fs.readFileSync(path.join(dir, f)).includes('SECRET-'))).toBe(false);
+  }, 60_000);
+});

@@ -26,7 +26,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
   const cache = new RedisCache(config.redisUrl!, config.redisPrefix);
   const settings: KafkaSettings = {
     brokers: config.kafkaBrokers!, clientId: config.kafkaClientId, topic: config.kafkaTopic, dlqTopic: config.kafkaDlqTopic,
-    groupId: config.kafkaGroupId, partitions: config.kafkaPartitions, replicationFactor: config.kafkaReplicationFactor,
+    groupId: config.kafkaGroupId, partitions: config.kafkaPartitions, replicationFactor: config.kafkaReplicationFactor, retentionHours: config.kafkaRetentionHours,
   };
   const archive = opened(() => db.archive);
   const failed = new FailedStore(cache.client, config.redisPrefix);

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type ICustomPartitioner, type ITopicConfig, type LogEntry } from 'kafkajs';
+import kafkajs, { Kafka, logLevel, Partitioners, type ICustomPartitioner, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export interface KafkaSettings {
@@ -10,6 +10,8 @@ export interface KafkaSettings {
   partitions: number;
   /** 0: min(3, brokers). */
   replicationFactor: number;
+  /** retention.ms of both topics, in hours (Kafka's own default is 168). */
+  retentionHours?: number;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function ensureTopics(kafka: Kafka, s: KafkaSettings): Promise<{ re
     const cluster = await admin.describeCluster();
     const rf = s.replicationFactor > 0 ? s.replicationFactor : Math.min(3, cluster.brokers.length);
     const configEntries = rf >= 3 ? [{ name: 'min.insync.replicas', value: '2' }] : [];
+    if (s.retentionHours !== undefined) configEntries.push({ name: 'retention.ms', value: String(s.retentionHours * 3_600_000) });
     const existing = new Set(await admin.listTopics());
     const topics: ITopicConfig[] = [];
     if (!existing.has(s.topic)) topics.push({ topic: s.topic, numPartitions: s.partitions, replicationFactor: rf, configEntries });
@@ -70,6 +73,12 @@ export async function ensureTopics(kafka: Kafka, s: KafkaSettings): Promise<{ re
       }
     }
     await admin.fetchTopicMetadata({ topics: [s.topic, s.dlqTopic] });
+    // Topics made before (or by another setting): retention follows the setting at every start.
+    if (s.retentionHours !== undefined) {
+      const mine = topics.map((t) => t.topic);
+      const older = [s.topic, s.dlqTopic].filter((t) => !mine.includes(t));
+      if (older.length > 0) await admin.alterConfigs({ validateOnly: false, resources: older.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configEntries })) });
+    }
     return { replicationFactor: rf };
   } finally {
     await admin.disconnect();
