@@ -53,6 +53,91 @@ if (env) {
     });
   });
 
+  describe('changes in the scale-out log', () => {
+    let rig: Awaited<ReturnType<typeof kafkaRig>>;
+    beforeAll(async () => { rig = await kafkaRig('changes', env); });
+    afterAll(async () => { await rig.cleanup(); });
+
+    it('a delete leaves no text of the message, its earlier versions or its edits in Redis (recent buffer, dedupe values) or in MongoDB', async () => {
+      const l = await rig.messageLog();
+      await rig.persister();
+      const conv = 'dm:xa:xb';
+      const secret = `SECRET-${uuidv7()}`;
+      const m = await append(l, draft(conv, `${secret} one`, 'x-1'));
+      await append(l, { ...draft(conv, `${secret} two`, 'x-2'), kind: 'edit', target: m.seq });
+      await append(l, { ...draft(conv, ''), kind: 'react', target: m.seq, emoji: '👍', op: 'add' });
+      const before = await redisDump();
+      expect(before).toContain(secret);
+      await append(l, { ...draft(conv, '', 'x-3'), kind: 'delete', target: m.seq });
+      const redis = await redisDump();
+      const mongo = async () => JSON.stringify(await rig.store.archive.history(conv, { limit: 50, afterSeq: 0 }));
+      await waitFor(async () => (await mongo()).includes('"deleted"') && !(await mongo()).includes(secret), 30_000).catch(() => undefined);
+      const raw = JSON.stringify(await (rig.store.archive as unknown as { m: { Msg: { collection: { find(q: object): { toArray(): Promise<unknown[]> } } } } }).m.Msg.collection.find({ conversationId: conv }).toArray());
+      console.log(`after the delete: Redis keys holding the text ${redis.includes(secret) ? 'some' : 'none'}; MongoDB documents holding it ${raw.includes(secret) ? 'some' : 'none'} (${JSON.parse(raw).length} documents)`);
+      expect(redis).not.toContain(secret);
+      expect(raw).not.toContain(secret);
+      expect(raw).toContain('"deleted"');
+
+      /** Every value under the rig's Redis prefix, as text. */
+      async function redisDump(): Promise<string> {
+        const r = rig.cache.client;
+        const prefix = rig.iso.env(env!).CHAT_REDIS_PREFIX!;
+        const out: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+          cursor = next;
+          for (const k of keys) {
+            const type = await r.type(k);
+            if (type === 'string') out.push(String(await r.get(k)));
+            else if (type === 'zset') out.push(...(await r.zrange(k, 0, -1)));
+            else if (type === 'list') out.push(...(await r.lrange(k, 0, -1)));
+            else if (type === 'hash') out.push(JSON.stringify(await r.hgetall(k)));
+            else if (type === 'set') out.push(...(await r.smembers(k)));
+            else if (type === 'stream') out.push(JSON.stringify(await r.xrange(k, '-', '+')));
+          }
+        } while (cursor !== '0');
+        return out.join('\n');
+      }
+    });
+
+    it('redelivery applies each change once: a second persister reading the whole topic again changes nothing', async () => {
+      const l = await rig.messageLog();
+      await rig.persister();
+      const conv = 'dm:ya:yb';
+      const msgs = [];
+      for (let i = 0; i < 5; i++) msgs.push(await append(l, draft(conv, `m${i}`)));
+      let seed = 7;
+      const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+      const counts = { edits: 0, reactions: 0, deletes: 0 };
+      for (let i = 0; i < 60; i++) {
+        const t = msgs[Math.floor(rand() * msgs.length)]!;
+        const r = rand();
+        if (r < 0.4) { await append(l, { ...draft(conv, `edit ${i}`), kind: 'edit', target: t.seq }); counts.edits++; }
+        else if (r < 0.95) { await append(l, { ...draft(conv, ''), from: rand() < 0.5 ? 'ya' : 'yb', kind: 'react', target: t.seq, emoji: ['👍', '🎉'][i % 2], op: rand() < 0.6 ? 'add' : 'remove' }); counts.reactions++; }
+        else { await append(l, { ...draft(conv, ''), kind: 'delete', target: t.seq }); counts.deletes++; }
+      }
+      const expected = await l.read(conv, { limit: 500, messagesOnly: true });
+      const stored = () => rig.store.archive.history(conv, { limit: 500, messagesOnly: true });
+      await waitFor(async () => { try { expect(await stored()).toEqual(expected); return true; } catch { return false; } }, 30_000).catch(() => undefined);
+      expect(await stored()).toEqual(expected);
+      // The same records again, from the start of the topic, by another consumer group.
+      const again = new (await import('../../src/daemon/deployments/scaleout/kafka-persister.js')).KafkaPersister({ ...rig.settings, groupId: `${rig.settings.groupId}-again`, batchSize: 7, lingerMs: 5, concurrency: 2 }, rig.store.archive, rig.dlq, (await import('../../src/daemon/logger.js')).createLogger('silent'));
+      await again.start();
+      try {
+        const lastSeq = (await l.read(conv, { limit: 1 }))[0]!.seq;
+        await waitFor(async () => (await rig.store.archive.history(conv, { limit: 1 }))[0]!.seq >= lastSeq, 30_000);
+        await new Promise((r) => setTimeout(r, 1500));
+        const after = await stored();
+        const differing = after.filter((m, i) => JSON.stringify(m) !== JSON.stringify(expected[i])).length;
+        console.log(`redelivered ${counts.edits} edits, ${counts.reactions} reactions and ${counts.deletes} deletes to 5 messages (batches of 7): messages differing from the log's view ${differing}`);
+        expect(after).toEqual(expected);
+      } finally {
+        await again.close();
+      }
+    }, 90_000);
+  });
+
   describe('persistence consumer and dead letters', () => {
     let rig: Awaited<ReturnType<typeof kafkaRig>>;
     beforeAll(async () => { rig = await kafkaRig('dlq', env); });

@@ -136,7 +136,7 @@ describe('28.13 attacks on messages that change', () => {
       let closed = false;
       sb.on('disconnect', () => { closed = true; });
       for (let i = 0; i < 400 && !closed; i++) {
-        const c = code(await call(sb, 'message:react', { to: ann.name, seq: m.seq, emoji: emoji[i % emoji.length], op: 'add' }).catch(() => ({ ok: false, error: { code: 'no answer' } }) as Ack<Message>));
+        const c = code(await call(sb, 'message:react', { to: ann.name, seq: m.seq, emoji: emoji[i % emoji.length], op: 'add' }).catch(() => ({ ok: false, error: { code: 'no answer' } }) as unknown as Ack<Message>));
         codes[c] = (codes[c] ?? 0) + 1;
       }
       const [now] = await ann.api.history(ben.name, { limit: 1 });
