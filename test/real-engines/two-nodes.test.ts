@@ -5,6 +5,7 @@ import type { Ack, Message } from '../../src/protocol/index.js';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
 import { befriend, nextEvents, openSocket, registerUser, sleep, startDaemon, waitFor, type TestDaemon, type TestSocket } from '../support/daemon.js';
 import { isolation } from '../support/services.js';
+import { convergence } from '../support/changes.js';
 import { services } from './env.js';
 
 const env = services('MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS');
@@ -20,8 +21,8 @@ if (env) {
     let shared: Record<string, string>;
     beforeAll(async () => {
       shared = isolation('twonodes').env(env);
-      a = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000', CHAT_GROUP_RATE_LIMIT: '100000' });
-      b = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000', CHAT_GROUP_RATE_LIMIT: '100000' });
+      a = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000', CHAT_GROUP_RATE_LIMIT: '100000', CHAT_CHANGE_RATE_LIMIT: '100000', CHAT_SYNC_RATE_LIMIT: '100000', CHAT_MAX_EDITS: '3' });
+      b = await startDaemon({ ...shared, CHAT_MESSAGE_RATE_LIMIT: '100000', CHAT_GROUP_RATE_LIMIT: '100000', CHAT_CHANGE_RATE_LIMIT: '100000', CHAT_SYNC_RATE_LIMIT: '100000', CHAT_MAX_EDITS: '3' });
     });
     afterAll(async () => {
       await a?.close();
@@ -36,6 +37,11 @@ if (env) {
       for (const kind of ['consumer_lag', 'failed_publishes', 'dead_letters']) expect(metrics).toMatch(new RegExp(`^chatd_pipeline_backlog\\{kind="${kind}"\\} \\d+$`, 'm'));
       expect(metrics).toMatch(/^chatd_build_info\{.*store="mongodb",log="scaleout",cache="redis"\} 1$/m);
     });
+
+    it('catch-up converges across nodes: 500 seeded sends, edits, deletes and reactions on node A; a live and an offline client on node B end with the server\'s view', async () => {
+      const r = await convergence(a.url, b.url, 'scale-out, two nodes');
+      expect(r.changes).toBeGreaterThan(100);
+    }, 180_000);
 
     it('a client on node A and a client on node B exchange messages live', async () => {
       const alice = await registerUser(a.url);
