@@ -9,7 +9,7 @@ export const CONTINUATION = '    │ ';
  * One message for people: "2026-11-26 18:01:02 #12 alice → bob: text". A multi-line text keeps
  * its lines, each after the first indented under the message.
  */
-export function formatMessage(m: Message, groups?: ReadonlyMap<string, string>): string {
+export function formatMessage(m: Message, groups?: ReadonlyMap<string, string>, me?: string): string {
   const t = m.createdAt.replace('T', ' ').replace(/\.\d+Z$/, '');
   if (isChange(m)) return `${t} #${m.seq} ${sanitizeLine(m.from)} ${changeText(m)}`;
   const tag = m.kind === 'user' ? '' : ` [${m.kind}]`;
@@ -20,7 +20,8 @@ export function formatMessage(m: Message, groups?: ReadonlyMap<string, string>):
   const re = m.reply ? `${CONTINUATION}↪ re #${m.reply.seq} ${sanitizeLine(m.reply.from)}: ${m.reply.deleted ? '(deleted)' : sanitizeLine(m.reply.snippet)}\n` : '';
   const edited = m.edits ? ' (edited)' : '';
   const reactions = m.reactions?.length ? `  [${m.reactions.map((r) => `${sanitizeLine(r.emoji)} ${r.count}`).join('  ')}]` : '';
-  const line = `${head}: ${sanitizeIndented(m.text, CONTINUATION)}${edited}${reactions}`;
+  const mentioned = me !== undefined && m.mentions?.includes(me) ? '  ← @you' : '';
+  const line = `${head}: ${sanitizeIndented(m.text, CONTINUATION)}${edited}${reactions}${mentioned}`;
   return re ? `${line}\n${re.slice(0, -1)}` : line;
 }
 

@@ -9,3 +9,4 @@ export * from './openapi.js';
 export * from './responses.js';
 export * from './changes.js';
 export * from './emoji.js';
+export * from './mentions.js';

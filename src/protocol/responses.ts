@@ -63,6 +63,7 @@ export const conversationViewSchema = named('ConversationView', z.object({
   lastSeq: seq,
   lastMessage: messageResponseSchema.nullable(),
   unread: count.describe('Messages after my read marker (edits, deletes and reactions are not counted), at most 9999'),
+  mentions: count.describe('Of those, the ones that mention me with @name (groups), as they now are'),
   myRead: seq.describe('My read marker (0 when none)'),
   peerDelivered: seq.describe('The peer\'s delivered marker; in a group, the lowest of the other members\''),
   peerRead: seq.describe('The peer\'s read marker; in a group, the lowest of the other members\''),

@@ -13,13 +13,17 @@ export function Sidebar({ state, width, height, t }: { state: TuiState; width: n
     const sel = state.selected === peer;
     const group = c.kind === 'group';
     const online = !group && state.presence[peer] === true;
-    const unread = c.unread > 0 ? ` (${c.unread})` : '';
+    const unread = c.unread > 0 ? ` (${c.unread}${c.mentions > 0 ? ` @${c.mentions}` : ''})` : '';
+    // The name gives way to the counts: they are what the sidebar is for.
+    const full = group ? sanitizeLine(`${peer.slice(1)} · ${c.title}`) : sanitizeLine(peer);
+    const room = Math.max(1, inner - 2 - unread.length);
+    const name = full.length > room ? `${full.slice(0, Math.max(0, room - 1))}…` : full;
     const last = c.messages.at(-1);
-    const preview = last ? sanitizeLine(`${last.kind === 'ai' ? 'AI' : last.from === state.me ? 'you' : last.from}: ${last.text}`) : 'no messages yet';
+    const preview = last ? sanitizeLine(`${last.kind === 'ai' ? 'AI' : last.from === state.me ? 'you' : last.from}: ${last.deleted ? '(deleted)' : last.text}`) : 'no messages yet';
     rows.push(
       <Box key={peer} flexDirection="column">
         <Text inverse={sel && state.focus === 'sidebar'} bold={sel || c.unread > 0} wrap="truncate">
-          <Text color={online ? t.online : undefined}>{group ? '#' : online ? '●' : '○'}</Text> {group ? sanitizeLine(`${peer.slice(1)} · ${c.title}`) : sanitizeLine(peer)}{unread}
+          <Text color={online ? t.online : undefined}>{group ? '#' : online ? '●' : '○'}</Text> {name}{unread}
         </Text>
         <Text dimColor wrap="truncate">  {preview.slice(0, inner - 2)}</Text>
       </Box>,

@@ -115,17 +115,26 @@ export class ChatController {
       void this.refresh().then(() => this.onMessage(m));
       return;
     }
+    const me = this.getState().me;
+    // An edit mentions me anew only if the message did not already (Matrix's rule): asked before it applies.
+    const mentionedBefore = m.kind === 'edit' ? mentionsOf(this.getState(), m.conversationId, m.target ?? 0).includes(me) : false;
     this.dispatch({ type: 'message', message: m });
     const st = this.getState();
-    // A change moves nothing but the message it targets: no receipt, no bell.
+    const open = st.selected !== null && st.conversations[st.selected]?.conversationId === m.conversationId;
+    const mentioned = m.from !== me && (m.kind === 'edit' ? !mentionedBefore : !isChange(m)) && (m.mentions?.includes(me) ?? false);
+    // A mention rings whenever it is not in front of me, however recent the last bell.
+    if (mentioned && (!open || !this.focused) && this.notify) {
+      this.lastNotified = Date.now();
+      this.notify(m);
+    }
+    // A change moves nothing but the message it targets: no receipt, no other bell.
     if (isChange(m)) return;
     if (m.from !== st.me) {
       // Received: tell the sender; read too when the conversation is open.
-      const open = st.selected !== null && st.conversations[st.selected]?.conversationId === m.conversationId;
       this.receipt(m.conversationId, m.seq, open);
       // Not on screen, or the terminal is not focused: ring (at most once every few seconds).
       const now = Date.now();
-      if ((!open || !this.focused) && this.notify && now - this.lastNotified >= NOTIFY_EVERY_MS) {
+      if (!mentioned && (!open || !this.focused) && this.notify && now - this.lastNotified >= NOTIFY_EVERY_MS) {
         this.lastNotified = now;
         this.notify(m);
       }
@@ -287,4 +296,10 @@ export class ChatController {
     this.closed = true;
     this.conn.close();
   }
+}
+
+/** Whom a message of the view mentions now (none when the view does not hold it). */
+function mentionsOf(s: TuiState, conversationId: string, seq: number): string[] {
+  const c = Object.values(s.conversations).find((x) => x.conversationId === conversationId);
+  return c?.messages.find((m) => m.seq === seq)?.mentions ?? [];
 }

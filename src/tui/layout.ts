@@ -83,7 +83,7 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
       const side = Math.max(0, Math.floor((width - label.length) / 2));
       lines.push({ text: '┄'.repeat(side) + label + '┄'.repeat(Math.max(0, width - side - label.length)), tone: 'separator' });
     }
-    const tone: Tone = m.id === hit ? 'hit' : m.kind === 'ai' ? 'ai' : m.kind === 'system' ? 'system' : m.from === s.me ? 'mine' : 'normal';
+    const tone: Tone = m.id === hit || (m.mentions?.includes(s.me) && m.from !== s.me) ? 'hit' : m.kind === 'ai' ? 'ai' : m.kind === 'system' ? 'system' : m.from === s.me ? 'mine' : 'normal';
     const author = m.kind === 'ai' ? 'AI' : m.kind === 'system' ? 'system' : m.from;
     const head = `${hhmm(m.createdAt)} ${sanitizeLine(author)}: `;
     if (m.reply) {

@@ -24,6 +24,8 @@ export interface ConversationState {
   messages: Message[];
   pending: PendingMessage[];
   unread: number;
+  /** Of the unread, those that mention me. */
+  mentions: number;
   myRead: number;
   peerDelivered: number;
   peerRead: number;
@@ -101,7 +103,7 @@ function emptyConversation(me: string, peer: string): ConversationState {
   const group = peer.startsWith('#');
   // A group's id comes with its conversation view; until then it matches no message.
   const conversationId = group ? '' : me < peer ? `dm:${me}:${peer}` : `dm:${peer}:${me}`;
-  return { peer, kind: group ? 'group' : 'dm', title: peer, members: group ? 0 : 2, reads: {}, conversationId, messages: [], pending: [], unread: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: '', hasOlder: true, scroll: 0 };
+  return { peer, kind: group ? 'group' : 'dm', title: peer, members: group ? 0 : 2, reads: {}, conversationId, messages: [], pending: [], unread: 0, mentions: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: '', hasOlder: true, scroll: 0 };
 }
 
 /** The conversation key of a conversation id: the DM's other user, or the group's `#handle` once known. */
@@ -139,7 +141,7 @@ function step(s: TuiState, a: Action): TuiState {
       let next = s;
       for (const v of a.list) {
         next = withConv(next, v.with, (c) => ({
-          ...c, conversationId: v.conversationId, kind: v.kind, title: v.title, members: v.members ?? 2, unread: v.unread, myRead: v.myRead, peerDelivered: v.peerDelivered, peerRead: v.peerRead,
+          ...c, conversationId: v.conversationId, kind: v.kind, title: v.title, members: v.members ?? 2, unread: v.unread, mentions: v.mentions, myRead: v.myRead, peerDelivered: v.peerDelivered, peerRead: v.peerRead,
           lastActivity: v.lastMessage?.createdAt ?? c.lastActivity, messages: v.lastMessage ? mergeMessages(c.messages, [v.lastMessage]) : c.messages,
         }));
       }
@@ -172,6 +174,7 @@ function step(s: TuiState, a: Action): TuiState {
           pending: c.pending.filter((p) => p.clientMsgId !== a.message.clientMsgId),
           lastActivity: a.message.createdAt,
           unread: mine || isOpen ? c.unread : c.unread + 1,
+          mentions: !mine && !isOpen && a.message.mentions?.includes(s.me) ? c.mentions + 1 : c.mentions,
         };
       });
       // The final answer replaces its stream.
@@ -228,7 +231,7 @@ function step(s: TuiState, a: Action): TuiState {
       return { ...s, ai: { ...s.ai, [e.requestId]: { conversationId: e.conversationId, text, done: e.done, ...(e.error ? { error: e.error } : {}) } } };
     }
     case 'select':
-      return a.peer === null ? { ...s, selected: null } : withConv({ ...s, selected: a.peer }, a.peer, (c) => ({ ...c, unread: 0 }));
+      return a.peer === null ? { ...s, selected: null } : withConv({ ...s, selected: a.peer }, a.peer, (c) => ({ ...c, unread: 0, mentions: 0 }));
     case 'move': {
       const peers = orderedPeers(s);
       if (peers.length === 0) return s;
@@ -263,7 +266,7 @@ function step(s: TuiState, a: Action): TuiState {
     case 'notice':
       return { ...s, notice: a.text === null ? null : { text: a.text, until: (a.now ?? Date.now()) + NOTICE_MS, connection: a.connection ?? false } };
     case 'read':
-      return withConv(s, a.peer, (c) => ({ ...c, myRead: Math.max(c.myRead, a.seq), unread: 0 }));
+      return withConv(s, a.peer, (c) => ({ ...c, myRead: Math.max(c.myRead, a.seq), unread: 0, mentions: 0 }));
   }
 }
 

@@ -130,4 +130,47 @@ describe('TUI flows', () => {
     r.unmount();
     conn.close();
   }, 30_000);
+  it('renders changes live (edited, reactions, tombstone, reply quote) and rings for a mention at once, also for an edit that adds one, but not twice', async () => {
+    const a = await registerUser(d.url, 'ment_a');
+    const b = await registerUser(d.url, 'ment_b');
+    const c = await registerUser(d.url, 'ment_c');
+    await befriend(a, b);
+    await befriend(b, c);
+    const g = await b.api.createGroup('mentcrew', [a.name, c.name]);
+    const conn = connect(d.url, staticCredentials(a.auth.accessToken));
+    const rang: string[] = [];
+    const r = render(<App api={new ApiClient(d.url, staticCredentials(a.auth.accessToken))} conn={conn} me={a.name} server={d.url} noColor log={() => {}} size={{ columns: 100, rows: 30 }} notify={(m) => rang.push(`${m.kind} ${m.from}`)} />);
+    const frame = () => r.lastFrame() ?? '';
+    await waitFor(() => frame().includes('● online')).catch((e) => { console.log(frame()); throw e; });
+    // A direct conversation on screen: changes to its messages show as they happen.
+    const m = await b.api.sendRest({ to: a.name, text: 'helo' });
+    await waitFor(() => frame().includes('ment_b: helo'));
+    await b.api.editMessage(a.name, m.seq, 'hello');
+    await waitFor(() => frame().includes('ment_b: hello (edited)')).catch((e) => { console.log(frame()); throw e; });
+    await c.api.sendRest({ to: '#mentcrew', text: 'warming up' });
+    await b.api.react(a.name, m.seq, '🎉');
+    await waitFor(() => frame().includes('hello (edited)  🎉'));
+    const reply = await b.api.sendRest({ to: a.name, text: 'see above', replyTo: m.seq });
+    await waitFor(() => frame().includes('↪ ment_b: hello'));
+    await b.api.deleteMessage(a.name, m.seq);
+    await waitFor(() => frame().includes('ment_b: (deleted)') && frame().includes('↪ ment_b: (deleted)')).catch((e) => { console.log(frame()); throw e; });
+    expect(reply.reply?.seq).toBe(m.seq);
+    // A mention in a group that is not on screen rings at once, and marks the sidebar.
+    const before = rang.length;
+    const men = await c.api.sendRest({ to: '#mentcrew', text: `@${a.name} look` });
+    await waitFor(() => rang.length > before).catch((e) => { console.log(frame(), rang); throw e; });
+    await waitFor(() => frame().includes('@1)')).catch((e) => { console.log(frame()); throw e; });
+    // An edit that keeps the mention does not ring again; a message that adds one does.
+    await c.api.editMessage('#mentcrew', men.seq, `@${a.name} look again`);
+    const plain = await c.api.sendRest({ to: '#mentcrew', text: 'no mention' });
+    await sleep(300);
+    const rings = rang.length;
+    await c.api.editMessage('#mentcrew', plain.seq, `now @${a.name}`);
+    await waitFor(() => rang.length === rings + 1).catch((e) => { console.log(rang); throw e; });
+    console.log('rang for:', rang);
+    expect(rang.slice(before)).toEqual(['user ment_c', 'edit ment_c']);
+    expect(g.handle).toBe('mentcrew');
+    r.unmount();
+    conn.close();
+  }, 30_000);
 });

@@ -39,7 +39,7 @@ describe('TUI reducer', () => {
   });
   it('marks where the unread messages start when a conversation is opened, until another is opened', async () => {
     const { conversationLines } = await import('../../src/tui/layout.js');
-    const view = (peer: string, unread: number, myRead: number) => ({ conversationId: `dm:a:${peer}`, kind: 'dm' as const, with: peer, title: peer, lastSeq: 4, lastMessage: null, unread, myRead, peerDelivered: 0, peerRead: 0 });
+    const view = (peer: string, unread: number, myRead: number) => ({ conversationId: `dm:a:${peer}`, kind: 'dm' as const, with: peer, title: peer, lastSeq: 4, lastMessage: null, unread, mentions: 0, myRead, peerDelivered: 0, peerRead: 0 });
     let s = reducer(initialState('a', 'http://x'), { type: 'conversations', list: [view('c', 0, 0), view('b', 2, 2)] });
     for (const m of [msg(1), msg(2), msg(3), msg(4)]) s = reducer(s, { type: 'message', message: m });
     s = reducer(s, { type: 'select', peer: 'b' });

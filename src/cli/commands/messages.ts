@@ -78,7 +78,7 @@ export async function runHistory(ctx: Context, user: string, o: HistoryOpts) {
   }
   const list = o.changedSince !== undefined ? await ctx.api().changedSince(peer, o.changedSince, o.limit) : await ctx.api().history(peer, { limit: o.limit, beforeSeq: o.beforeSeq, afterSeq: o.afterSeq });
   const names = new Map(peer.startsWith('#') && list[0] ? [[list[0].conversationId, peer]] : []);
-  ctx.print(list, () => list.map((m) => formatMessage(m, names)).join('\n'));
+  ctx.print(list, () => list.map((m) => formatMessage(m, names, ctx.username)).join('\n'));
 }
 
 const LIVE_EVENTS = ['presence:update', 'typing:update', 'receipt:update', 'ai:chunk', 'friend:update', 'group:update'] as const;
@@ -108,7 +108,7 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
   stream.on('message', (m: Message) => {
     if (opts.events) ctx.io.out(safeJson({ event: isChange(m) ? 'message:change' : 'message:new', data: m }) + '\n');
     else if (ctx.json) ctx.io.out(safeJson(m) + '\n');
-    else ctx.io.out(formatMessage(m, groups) + '\n');
+    else ctx.io.out(formatMessage(m, groups, ctx.username) + '\n');
   });
   if (opts.events) {
     for (const name of LIVE_EVENTS) {

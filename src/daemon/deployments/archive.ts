@@ -21,6 +21,8 @@ export interface MessageArchive {
   changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]>;
   /** Messages (not change records) after `afterSeq`, at most `cap`. */
   countMessages(conversationId: string, afterSeq: number, cap: number): Promise<number>;
+  /** Messages after `afterSeq` that mention `username` as stored, at most `cap`. */
+  countMentions(conversationId: string, afterSeq: number, username: string, cap: number): Promise<number>;
   /** A message's edit history as stored (records.ts editHistory). */
   edits(conversationId: string, seq: number): Promise<EditVersions | null>;
   maxSeq(conversationId: string): Promise<number>;

@@ -65,6 +65,8 @@ export interface MessageLog extends Lifecycle {
   changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]>;
   /** How many messages (not change records) come after `afterSeq`, counting at most `cap`: what is unread. */
   countMessages(conversationId: string, afterSeq: number, cap: number): Promise<number>;
+  /** How many messages after `afterSeq` mention `username` now (edits count; deleted ones do not), at most `cap`. */
+  countMentions(conversationId: string, afterSeq: number, username: string, cap: number): Promise<number>;
   /** A message's edit history, or null when it has none kept (never edited, deleted or missing). */
   edits(conversationId: string, seq: number): Promise<EditVersions | null>;
   /** A user's direct conversations with messages, most recent first, with their last seq. */

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { ChatError, LIMITS, conversationMembers, dmConversationId, dmPeer, isChange, isGroupConversation, quoteOf, type AiChunkEvent, type ChangesQuery, type DeleteInput, type EditInput, type MessageEdits, type ReactInput, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
+import { ChatError, LIMITS, conversationMembers, dmConversationId, dmPeer, isChange, isGroupConversation, mentionsIn, quoteOf, type AiChunkEvent, type ChangesQuery, type DeleteInput, type EditInput, type MessageEdits, type ReactInput, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { HistoryRange, Limits, MessageDraft, MessageLog, RateLimitResult, Receipt, ReceiptStore } from '../ports/index.js';
 import type { FriendService } from './friends.js';
@@ -168,6 +168,9 @@ export class MessageService {
     const rl = await this.limits.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
     if (!rl.allowed) return this.refuse(from, input, rateLimited(rl));
     const draft = this.draft(conversationId, from, conversationId, input.text, 'user', input.clientMsgId);
+    // @name mentions of current members; the members are read again after the append for the fan-out.
+    const mentions = input.text.includes('@') ? mentionsIn(input.text, await this.groups.recipients(conversationId), from) : [];
+    if (mentions.length) draft.mentions = mentions;
     if (input.replyTo !== undefined) return this.appendReply(draft, input.replyTo, null, origin);
     const { message, fresh } = await this.log.append(draft);
     if (fresh) this.deliverFresh(message, await this.groups.recipients(conversationId), origin);
@@ -194,7 +197,7 @@ export class MessageService {
    * which may also fill the draft in), then the log and the fan-out. A resend of a change already
    * made (same clientMsgId) gets its record back whatever the rules now say.
    */
-  private async change(from: string, input: { to: string; seq: number; clientMsgId?: string }, kind: 'edit' | 'delete' | 'react', origin: string | undefined, check: (target: Message, where: { moderator: boolean }, draft: MessageDraft) => void): Promise<Message> {
+  private async change(from: string, input: { to: string; seq: number; clientMsgId?: string }, kind: 'edit' | 'delete' | 'react', origin: string | undefined, check: (target: Message, where: { moderator: boolean }, draft: MessageDraft) => void | Promise<void>): Promise<Message> {
     let draft: MessageDraft;
     let where: Awaited<ReturnType<MessageService['changeable']>>;
     try {
@@ -205,7 +208,7 @@ export class MessageService {
       if (target.deleted) throw new ChatError('CHAT_ERR_MESSAGE_DELETED');
       draft = this.draft(where.conversationId, from, target.to, '', kind, input.clientMsgId);
       draft.target = target.seq;
-      check(target, where, draft);
+      await check(target, where, draft);
     } catch (err) {
       // Refused now; a resend of a change made before gets its record (only on this rare path).
       const prior = input.clientMsgId !== undefined ? await this.log.lookup(from, input.clientMsgId) : null;
@@ -219,7 +222,7 @@ export class MessageService {
 
   /** Replaces the text of my message, within CHAT_EDIT_WINDOW_SECONDS of sending it, at most CHAT_MAX_EDITS times. */
   edit(from: string, input: EditInput, origin?: string): Promise<Message> {
-    return this.change(from, input, 'edit', origin, (target, _where, draft) => {
+    return this.change(from, input, 'edit', origin, async (target, _where, draft) => {
       if (target.kind !== 'user') throw new ChatError('CHAT_ERR_NOT_EDITABLE');
       if (target.from !== from) throw new ChatError('CHAT_ERR_NOT_AUTHOR');
       const windowMs = this.config.editWindowSeconds * 1000;
@@ -227,6 +230,11 @@ export class MessageService {
       if (this.now() - Date.parse(target.createdAt) > windowMs) throw new ChatError('CHAT_ERR_EDIT_WINDOW');
       if ((target.edits ?? 0) >= this.config.maxEdits) throw new ChatError('CHAT_ERR_EDIT_LIMIT');
       draft.text = input.text;
+      // The edit's mentions replace the message's (clients notify only the newly mentioned).
+      if (isGroupConversation(target.conversationId) && input.text.includes('@')) {
+        const mentions = mentionsIn(input.text, await this.groups.recipients(target.conversationId), from);
+        if (mentions.length) draft.mentions = mentions;
+      }
     });
   }
 
@@ -338,7 +346,7 @@ export class MessageService {
       const peer = dmPeer(c.conversationId, me) ?? '';
       const myRead = receipts[me]?.read ?? 0;
       const lastSeq = Math.max(c.lastSeq, last?.seq ?? 0);
-      return { conversationId: c.conversationId, kind: 'dm', with: peer, title: peer, lastSeq, lastMessage: last ?? null, unread: await this.unread(c.conversationId, myRead, lastSeq), myRead, peerDelivered: receipts[peer]?.delivered ?? 0, peerRead: receipts[peer]?.read ?? 0 };
+      return { conversationId: c.conversationId, kind: 'dm', with: peer, title: peer, lastSeq, lastMessage: last ?? null, unread: await this.unread(c.conversationId, myRead, lastSeq), mentions: 0, myRead, peerDelivered: receipts[peer]?.delivered ?? 0, peerRead: receipts[peer]?.read ?? 0 };
     }));
     const rooms = Promise.all(groups.map(async (g): Promise<ConversationView> => {
       const [[head], [last], receipts] = await Promise.all([this.range(g.conversationId, { limit: 1 }), this.range(g.conversationId, { limit: 1, messagesOnly: true }), this.markersOf(g.conversationId, g.members)]);
@@ -347,7 +355,7 @@ export class MessageService {
       const others = g.members.filter((u) => u !== me);
       const low = (k: keyof Receipt) => (others.length ? Math.min(...others.map((u) => receipts[u]?.[k] ?? 0)) : 0);
       return {
-        conversationId: g.conversationId, kind: 'group', with: `#${g.handle}`, title: g.name, lastSeq, lastMessage: last ?? null, unread: await this.unread(g.conversationId, myRead, lastSeq), myRead,
+        conversationId: g.conversationId, kind: 'group', with: `#${g.handle}`, title: g.name, lastSeq, lastMessage: last ?? null, unread: await this.unread(g.conversationId, myRead, lastSeq), mentions: lastSeq <= myRead ? 0 : await this.log.countMentions(g.conversationId, myRead, me, MAX_UNREAD_COUNT), myRead,
         peerDelivered: low('delivered'), peerRead: low('read'), members: g.members.length, readBy: others.filter((u) => (receipts[u]?.read ?? 0) >= lastSeq && lastSeq > 0).length,
       };
     }));

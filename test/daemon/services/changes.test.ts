@@ -141,6 +141,37 @@ describe('messages that change', () => {
     for (const s of [so, sm, sd]) s.close();
   });
 
+  it('mentions: @name of a current member is carried by the message, counted unread in the conversation list, replaced by an edit, gone with a delete', async () => {
+    const own = await registerUser(d.url);
+    const ben = await registerUser(d.url);
+    const cat = await registerUser(d.url);
+    await befriend(own, ben);
+    await befriend(own, cat);
+    const h = `men${process.pid % 10000}${Date.now() % 100000}`;
+    await own.api.createGroup(h, [ben.name, cat.name]);
+    const so = await openSocket(d.url, own.auth.accessToken);
+    const sb = await openSocket(d.url, ben.auth.accessToken);
+    const live = nextEvents<Message>(sb, 'message:new');
+    const m = await ok<Message>(so, 'message:send', { to: `#${h}`, text: `@${ben.name.toUpperCase()} look, and @${ben.name} again; not @nobody, not me @${own.name}, not mail@${cat.name}` });
+    expect(m.mentions).toEqual([ben.name]);
+    expect((await live)[0]!.mentions).toEqual([ben.name]);
+    const count = async (u: TestUser) => (await u.api.conversations()).find((c) => c.with === `#${h}`)!.mentions;
+    expect([await count(ben), await count(cat), await count(own)]).toEqual([1, 0, 0]);
+    // Direct messages carry no mentions.
+    expect((await ok<Message>(sb, 'message:send', { to: own.name, text: `@${own.name} hi` })).mentions).toBeUndefined();
+    // An edit's mentions replace the message's: ben is no longer mentioned, cat now is.
+    const e = await ok<Message>(so, 'message:edit', { to: `#${h}`, seq: m.seq, text: `actually @${cat.name}` });
+    expect(e.mentions).toEqual([cat.name]);
+    expect([await count(ben), await count(cat)]).toEqual([0, 1]);
+    expect((await own.api.history(`#${h}`, { limit: 1 }))[0]!.mentions).toEqual([cat.name]);
+    // Reading moves the marker past it; a delete takes the mention away too.
+    await ok(sb, 'message:send', { to: `#${h}`, text: 'read' });
+    await ok<Message>(so, 'message:delete', { to: `#${h}`, seq: m.seq });
+    expect(await count(cat)).toBe(0);
+    so.close();
+    sb.close();
+  });
+
   it('catch-up converges: a client offline during 500 seeded random sends, edits, deletes and reactions ends with the server\'s view, message for message', async () => {
     const r = await convergence(d.url, d.url);
     expect(r.changes).toBeGreaterThan(100);

@@ -63,6 +63,10 @@ export class EmbeddedLog implements MessageLog {
     return this.store.archive.countMessages(conversationId, afterSeq, cap);
   }
 
+  countMentions(conversationId: string, afterSeq: number, username: string, cap: number) {
+    return this.store.archive.countMentions(conversationId, afterSeq, username, cap);
+  }
+
   edits(conversationId: string, seq: number) {
     return this.store.archive.edits(conversationId, seq);
   }

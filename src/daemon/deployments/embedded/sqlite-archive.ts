@@ -72,6 +72,8 @@ export class SqliteArchive implements MessageArchive {
       bySeq: db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq = ?'),
       changed: db.prepare<[string, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND changed_seq > ? ORDER BY changed_seq ASC LIMIT ?'),
       maxSeq: db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?'),
+      // Only rows with extra (replies, mentions) are looked into; json_each reads the mentions array.
+      mentions: db.prepare<[string, number, string, number], { n: number }>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages m, json_each(m.extra, '$.mentions') j WHERE m.conversation_id = ? AND m.seq > ? AND m.extra IS NOT NULL AND m.kind IN ('user', 'ai', 'system') AND j.value = ? LIMIT ?)"),
       count: db.prepare<[string, number, number], { n: number }>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND seq > ? AND kind IN ('user', 'ai', 'system') LIMIT ?)"),
       // A conversation's head is its newest message (found through the (conversation_id, seq) index).
       convs: db.prepare<[string, string], { id: string; member_a: string; member_b: string; last_seq: number; updated_at: string }>(`
@@ -132,6 +134,10 @@ export class SqliteArchive implements MessageArchive {
 
   async countMessages(conversationId: string, afterSeq: number, cap: number) {
     return this.stmts.count.get(conversationId, afterSeq, cap)!.n;
+  }
+
+  async countMentions(conversationId: string, afterSeq: number, username: string, cap: number) {
+    return this.stmts.mentions.get(conversationId, afterSeq, username, cap)!.n;
   }
 
   async edits(conversationId: string, seq: number) {

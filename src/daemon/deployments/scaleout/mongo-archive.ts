@@ -97,6 +97,10 @@ export class MongoArchive implements MessageArchive {
     return this.m.Msg.collection.countDocuments({ conversationId, seq: { $gt: afterSeq }, kind: MESSAGE_KINDS }, { limit: cap });
   }
 
+  async countMentions(conversationId: string, afterSeq: number, username: string, cap: number) {
+    return this.m.Msg.collection.countDocuments({ conversationId, seq: { $gt: afterSeq }, kind: MESSAGE_KINDS, 'extra.mentions': username }, { limit: cap });
+  }
+
   async edits(conversationId: string, seq: number) {
     const d = (await this.m.Msg.collection.findOne({ conversationId, seq })) as unknown as MessageDoc | null;
     return d ? editHistory(toMessage(d), keptOf(d.state ?? null)) : null;

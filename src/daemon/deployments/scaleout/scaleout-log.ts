@@ -116,6 +116,16 @@ export class ScaleOutLog implements MessageLog {
     return Math.min(cap, stored + recent.filter((m) => m.seq > top && isMessageKind(m)).length);
   }
 
+  /**
+   * The archive's count for what it holds, and the recent buffer's (as it now is) past that: a
+   * change MongoDB has not applied yet to an archived message counts when it lands.
+   */
+  async countMentions(conversationId: string, afterSeq: number, username: string, cap: number) {
+    const [stored, top, recent] = await Promise.all([this.archive.countMentions(conversationId, afterSeq, username, cap), this.archive.maxSeq(conversationId), this.seq.recent(conversationId, afterSeq)]);
+    const newer = overlay(recent.filter((m) => m.seq > top && isMessageKind(m)), recent);
+    return Math.min(cap, stored + newer.filter((m) => m.mentions?.includes(username)).length);
+  }
+
   async edits(conversationId: string, seq: number) {
     const [[now], recent] = await Promise.all([this.get(conversationId, [seq]), this.seq.recent(conversationId, seq)]);
     if (!now || now.deleted || !isMessageKind(now)) return null;
