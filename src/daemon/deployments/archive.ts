@@ -1,5 +1,6 @@
 import type { Message } from '../../protocol/index.js';
-import type { AccountStore, ConversationRecord, EditVersions, FriendStore, GroupStore, HistoryRange, Lifecycle, ReceiptStore } from '../ports/index.js';
+import type { Kept } from './records.js';
+import type { AccountStore, ConversationRecord, FriendStore, GroupStore, HistoryRange, Lifecycle, ReceiptStore } from '../ports/index.js';
 
 /**
  * Where a deployment's message log keeps messages for good: the SQLite file (embedded) or the
@@ -23,8 +24,8 @@ export interface MessageArchive {
   countMessages(conversationId: string, afterSeq: number, cap: number): Promise<number>;
   /** Messages after `afterSeq` that mention `username` as stored, at most `cap`. */
   countMentions(conversationId: string, afterSeq: number, username: string, cap: number): Promise<number>;
-  /** A message's edit history as stored (records.ts editHistory). */
-  edits(conversationId: string, seq: number): Promise<EditVersions | null>;
+  /** A record as stored, with what it keeps of its past (records.ts), read at once. */
+  withPast(conversationId: string, seq: number): Promise<{ message: Message; kept: Kept } | null>;
   maxSeq(conversationId: string): Promise<number>;
   listConversations(username: string): Promise<ConversationRecord[]>;
 }

@@ -20,15 +20,19 @@ export interface RecordState {
   edits?: number;
   deleted?: { by: string; at: string };
   reactions?: { emoji: string; count: number; users: string[] }[];
-  /** The texts the message had before its current one. */
-  versions?: EditVersions;
-  /** The seqs of its edit records (which hold its later texts): a delete empties them. */
+  /** The text it was sent with, once edited (its later texts are in its edit records). */
+  original?: string;
+  /** The seqs of its edit records, oldest first: its edit history, and what a delete empties. */
   editSeqs?: number[];
 }
 
-/** What a stored message keeps of its past: earlier texts, and the edit records that replaced them. */
-export interface Kept { versions: EditVersions; editSeqs: number[] }
-export const NOTHING_KEPT: Kept = { versions: [], editSeqs: [] };
+/**
+ * What a stored message keeps of its past: the text it was sent with, and the seqs of the edit
+ * records that hold every later one. An edit adds one number, never a copy of a text, so the
+ * row an edit rewrites stays small however often it is edited.
+ */
+export interface Kept { original: string | null; editSeqs: number[] }
+export const NOTHING_KEPT: Kept = { original: null, editSeqs: [] };
 
 const EXTRA_KEYS = ['replyTo', 'mentions', 'target', 'emoji', 'op'] as const satisfies readonly (keyof RecordExtra)[];
 
@@ -50,7 +54,7 @@ export function stateOf(m: Message, kept: Kept = NOTHING_KEPT): RecordState | nu
   if (m.edits !== undefined) s.edits = m.edits;
   if (m.deleted !== undefined) s.deleted = m.deleted;
   if (m.reactions !== undefined) s.reactions = m.reactions;
-  if (kept.versions.length) s.versions = kept.versions;
+  if (kept.original !== null) s.original = kept.original;
   if (kept.editSeqs.length) s.editSeqs = kept.editSeqs;
   return s;
 }
@@ -70,7 +74,7 @@ export function withParts(core: Message, extra: RecordExtra | null, state: Recor
 
 /** What a stored message keeps of its past, from its state. */
 export function keptOf(state: RecordState | null): Kept {
-  return { versions: state?.versions ?? [], editSeqs: state?.editSeqs ?? [] };
+  return { original: state?.original ?? null, editSeqs: state?.editSeqs ?? [] };
 }
 
 /**
@@ -83,14 +87,19 @@ export function applyStored(target: Message, kept: Kept, change: Message): { nex
   const next = applyChange(target, change);
   if (next === target) return null;
   if (next.deleted) return { next, kept: NOTHING_KEPT, scrub: kept.editSeqs };
-  if (change.kind === 'edit') return { next, kept: { versions: [...kept.versions, { text: target.text, at: target.editedAt ?? target.createdAt }], editSeqs: [...kept.editSeqs, change.seq] }, scrub: [] };
+  if (change.kind === 'edit') return { next, kept: { original: kept.original ?? target.text, editSeqs: [...kept.editSeqs, change.seq] }, scrub: [] };
   return { next, kept, scrub: [] };
 }
 
-/** A message's texts, first to current, from its stored state: null when none are kept. */
-export function editHistory(m: Message, kept: Kept): EditVersions | null {
+/**
+ * A message's texts, first to current, from its stored state and its edit records (`edits`,
+ * those with the seqs `kept.editSeqs` names): null when it is deleted or not a message.
+ */
+export function editHistory(m: Message, kept: Kept, edits: Message[]): EditVersions | null {
   if (m.deleted || !isMessageKind(m)) return null;
-  return [...kept.versions, { text: m.text, at: m.editedAt ?? m.createdAt }];
+  if (kept.original === null) return [{ text: m.text, at: m.createdAt }];
+  const later = edits.filter((e) => e.kind === 'edit' && e.target === m.seq).sort((a, b) => a.seq - b.seq);
+  return [{ text: kept.original, at: m.createdAt }, ...later.map((e) => ({ text: e.text, at: e.createdAt }))];
 }
 
 export function isMessageKind(m: Pick<Message, 'kind'>): boolean {

@@ -3,6 +3,7 @@ import { classify } from '../../errors.js';
 import type { SqliteStore } from './sqlite-store.js';
 import type { Appended, BatchObserver, HistoryRange, MessageDraft, MessageLog } from '../../ports/index.js';
 import { BatchQueue } from '../batch-queue.js';
+import { editHistory } from '../records.js';
 
 /**
  * The embedded message log: group commit into SQLite. Drafts appended in the same event-loop turn
@@ -67,8 +68,9 @@ export class EmbeddedLog implements MessageLog {
     return this.store.archive.countMentions(conversationId, afterSeq, username, cap);
   }
 
-  edits(conversationId: string, seq: number) {
-    return this.store.archive.edits(conversationId, seq);
+  async edits(conversationId: string, seq: number) {
+    const r = await this.store.archive.withPast(conversationId, seq);
+    return r ? editHistory(r.message, r.kept, await this.store.archive.get(conversationId, r.kept.editSeqs)) : null;
   }
 
   conversations(username: string) {

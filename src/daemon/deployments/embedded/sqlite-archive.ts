@@ -3,7 +3,6 @@ import type { ConversationRecord, HistoryRange, MessageDraft } from '../../ports
 import type { MessageArchive } from '../archive.js';
 import type { SqliteDb } from './sqlite-driver.js';
 import { rowToMessage, rowKept, withSeq, type AppendResult, type MessageRow } from './sqlite-messages.js';
-import { editHistory } from '../records.js';
 
 const MESSAGES_TABLE = `
 CREATE TABLE IF NOT EXISTS messages (
@@ -140,9 +139,9 @@ export class SqliteArchive implements MessageArchive {
     return this.stmts.mentions.get(conversationId, afterSeq, username, cap)!.n;
   }
 
-  async edits(conversationId: string, seq: number) {
+  async withPast(conversationId: string, seq: number) {
     const r = this.stmts.bySeq.get(conversationId, seq);
-    return r ? editHistory(rowToMessage(r), rowKept(r)) : null;
+    return r ? { message: rowToMessage(r), kept: rowKept(r) } : null;
   }
 
   async maxSeq(conversationId: string) {

@@ -4,7 +4,7 @@ import { SeqConflictError } from '../../ports/errors.js';
 import type { MessageArchive } from '../archive.js';
 import type { ConversationDoc, MessageDoc, Models } from './mongo-models.js';
 import { bulkUpdate, duplicateIndexes, isDup } from './mongo-util.js';
-import { applyStored, editHistory, extraOf, keptOf, stateOf, withParts } from '../records.js';
+import { applyStored, extraOf, keptOf, stateOf, withParts } from '../records.js';
 import { isChange } from '../../../protocol/changes.js';
 
 function toMessage(d: MessageDoc): Message {
@@ -101,11 +101,6 @@ export class MongoArchive implements MessageArchive {
     return this.m.Msg.collection.countDocuments({ conversationId, seq: { $gt: afterSeq }, kind: MESSAGE_KINDS, 'extra.mentions': username }, { limit: cap });
   }
 
-  async edits(conversationId: string, seq: number) {
-    const d = (await this.m.Msg.collection.findOne({ conversationId, seq })) as unknown as MessageDoc | null;
-    return d ? editHistory(toMessage(d), keptOf(d.state ?? null)) : null;
-  }
-
   /**
    * Raises each conversation's head in one round trip; upserts that lost a first-insert race are
    * redone one by one. A group's head lists no members (they are in group_members), so it never
@@ -150,6 +145,11 @@ export class MongoArchive implements MessageArchive {
     const docs = await this.m.Msg.collection.find(filter).sort({ seq: asc ? 1 : -1 }).limit(range.limit).toArray();
     const msgs = docs.map((d) => toMessage(d as unknown as MessageDoc));
     return asc ? msgs : msgs.reverse();
+  }
+
+  async withPast(conversationId: string, seq: number) {
+    const d = (await this.m.Msg.collection.findOne({ conversationId, seq })) as unknown as MessageDoc | null;
+    return d ? { message: toMessage(d), kept: keptOf(d.state ?? null) } : null;
   }
 
   async maxSeq(conversationId: string) {

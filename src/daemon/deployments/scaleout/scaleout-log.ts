@@ -126,16 +126,20 @@ export class ScaleOutLog implements MessageLog {
     return Math.min(cap, stored + newer.filter((m) => m.mentions?.includes(username)).length);
   }
 
+  /**
+   * The edit history: what MongoDB holds of the message (read at once: its text, state and the
+   * seqs of the edits applied to it), then the edits in the recent buffer it has not applied yet.
+   */
   async edits(conversationId: string, seq: number) {
-    const [[now], recent] = await Promise.all([this.get(conversationId, [seq]), this.seq.recent(conversationId, seq)]);
+    const [[now], recent, stored] = await Promise.all([this.get(conversationId, [seq]), this.seq.recent(conversationId, seq - 1), this.archive.withPast(conversationId, seq)]);
     if (!now || now.deleted || !isMessageKind(now)) return null;
-    const stored = await this.archive.edits(conversationId, seq);
-    // Edits MongoDB has not applied yet: the recent buffer's, after what the archive holds.
-    const [archived] = await this.archive.get(conversationId, [seq]);
-    const from = archived ? (archived.changedSeq ?? archived.seq) : 0;
-    const pending = recent.filter((m) => m.kind === 'edit' && m.target === seq && m.seq > from && m.from === now.from).sort((a, b) => a.seq - b.seq);
-    const base = stored ?? [{ text: (archived ?? recent.find((m) => m.seq === seq) ?? now).text, at: now.createdAt }];
-    return [...base, ...pending.map((e) => ({ text: e.text, at: e.createdAt }))];
+    const original = stored ? (stored.kept.original ?? stored.message.text) : recent.find((m) => m.seq === seq)?.text;
+    if (original === undefined) return null;
+    const applied = stored ? await this.archive.get(conversationId, stored.kept.editSeqs) : [];
+    const from = stored ? (stored.message.changedSeq ?? seq) : seq;
+    const pending = recent.filter((m) => m.kind === 'edit' && m.target === seq && m.seq > from && m.from === now.from);
+    const later = [...applied, ...pending].sort((x, y) => x.seq - y.seq);
+    return [{ text: original, at: now.createdAt }, ...later.map((e) => ({ text: e.text, at: e.createdAt }))];
   }
 
   /** The archive's conversations merged with the recent buffer's. */

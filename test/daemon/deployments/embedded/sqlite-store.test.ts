@@ -73,7 +73,7 @@ describe('SqliteStore specifics', () => {
     const [edit] = await s.archive.appendMessages([{ id: uuidv7(), conversationId: 'dm:alice:bob', from: 'alice', to: 'bob', text: 'from after', kind: 'edit', target: 1, createdAt: new Date().toISOString() }]);
     expect(edit!.seq).toBe(2);
     expect(await s.archive.get('dm:alice:bob', [1])).toEqual([expect.objectContaining({ text: 'from after', edits: 1, changedSeq: 2, clientMsgId: 'old-1' })]);
-    expect((await s.archive.edits('dm:alice:bob', 1))?.map((v) => v.text)).toEqual(['from before', 'from after']);
+    expect((await s.archive.withPast('dm:alice:bob', 1))?.kept).toEqual({ original: 'from before', editSeqs: [2] });
     await s.close();
   });
 });
