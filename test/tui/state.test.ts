@@ -27,7 +27,7 @@ describe('TUI reducer', () => {
   });
   it('says where a search hit stands, "2 of 3", and when nothing matched', () => {
     const base = initialState('a', 'http://x');
-    const conv = { peer: 'b', kind: 'dm' as const, title: 'b', members: 2, reads: {}, conversationId: 'dm:a:b', messages: [msg(1, 'needle one'), msg(2, 'hay'), msg(3, 'Needle two'), msg(4, 'needle three')], pending: [], unread: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: '', hasOlder: false, scroll: 0 };
+    const conv = { peer: 'b', kind: 'dm' as const, title: 'b', members: 2, reads: {}, conversationId: 'dm:a:b', messages: [msg(1, 'needle one'), msg(2, 'hay'), msg(3, 'Needle two'), msg(4, 'needle three')], pending: [], unread: 0, mentions: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: '', hasOlder: false, scroll: 0 };
     let s: TuiState = { ...base, conversations: { b: conv }, selected: 'b' };
     s = reducer(s, { type: 'search', query: 'needle' });
     expect(liveNotice(s)).toBe('search "needle": 1 of 3 (Ctrl+G next)');
