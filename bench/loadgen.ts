@@ -48,7 +48,17 @@ export interface Job {
   groups?: { ref: string; members: number[] }[];
   /** The servers' pids: their CPU is not counted as other processes' (see `otherCpuPct`). */
   serverPids?: number[];
+  /**
+   * chatd, dm and group: what each record is (default: a message). `edit` and `react` change the
+   * messages `targets` names (per dm pair, or per group: seqs its sender wrote); a reaction is
+   * added and removed in turn, so a message's state stays bounded whatever the rate.
+   */
+  op?: 'send' | 'edit' | 'react';
+  targets?: number[][];
 }
+
+/** The run-wide number of a change record, from its clientMsgId (`<runId>-<n>`). */
+const changeNumber = (data: string) => { const id = field(data, 'clientMsgId'); return Number(id.slice(id.indexOf('-') + 1)); };
 
 /** A delivered message: its recipient (a user, or a group's ref) and its text. */
 type Received = (to: string, text: string) => void;
@@ -56,6 +66,8 @@ type Received = (to: string, text: string) => void;
 interface Client {
   user: string;
   send(to: string, text: string, id: string, onAck: (ok: boolean) => void): void;
+  /** chatd over the wire client: any event with a payload already in JSON. */
+  emit?(event: string, json: string, onAck: (ok: boolean) => void): void;
   close(): void;
 }
 
@@ -91,8 +103,10 @@ function connectClient(job: Job, user: { name: string; token: string; url?: stri
   const auth = job.target === 'chatd' ? { token: user.token } : { user: user.name, ...(mine ? { groups: mine } : {}) };
   const withIds = job.clientMsgIds !== false;
   if ((job.client ?? 'wire') === 'wire') {
-    return connectWire(url, auth, (event, data) => { if (event === 'message:new') onMessage(field(data, 'to'), field(data, 'text')); }).then((s) => ({
+    // A change record carries its number in its clientMsgId (a reaction has no text): handed on as `<n>|`.
+    return connectWire(url, auth, (event, data) => { if (event === 'message:new') onMessage(field(data, 'to'), field(data, 'text')); else if (event === 'message:change') onMessage(field(data, 'to'), `${changeNumber(data)}|`); }).then((s) => ({
       user: user.name,
+      emit: (event, json, onAck) => s.emit(event, json, onAck),
       // Names, texts and ids here are plain ASCII with no quote or backslash: the JSON is written as is.
       send: withIds ? (to, text, id, onAck) => s.emit('message:send', `{"to":"${to}","text":"${text}","clientMsgId":"${id}"}`, onAck) : (to, text, _id, onAck) => s.emit('message:send', `{"to":"${to}","text":"${text}"}`, onAck),
       close: () => s.close(),
@@ -190,14 +204,18 @@ async function dm(job: Job) {
   const pairs = Math.floor(clients.length / 2);
   // Unique per run: chatd would (rightly) treat a reused clientMsgId as a resend.
   const runId = Math.random().toString(36).slice(2, 10);
+  const op = job.op ?? 'send';
   const { sent, loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct, stealCpuPct } = await openLoop(rate, warmupMs, durationMs, loop, (i, recorded) => {
     const p = i % pairs;
-    const forward = Math.floor(i / pairs) % 2 === 0;
+    // Changes go from the author of the pair's messages (user 2p); messages go both ways in turn.
+    const forward = op !== 'send' || Math.floor(i / pairs) % 2 === 0;
     const from = clients[2 * p + (forward ? 0 : 1)]!;
     const to = clients[2 * p + (forward ? 1 : 0)]!;
     const t = performance.now();
     if (recorded) sentAt[i] = t;
-    from.send(to.user, `${i}|${pad}`, `${runId}-${i}`, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
+    const onAck = (ok: boolean) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); };
+    if (op === 'send') return from.send(to.user, `${i}|${pad}`, `${runId}-${i}`, onAck);
+    changeOf(op, from, to.user, job.targets![p]!, Math.floor(i / pairs), i, pad, runId, onAck);
   }, undefined, job.serverPids);
   // Let the last messages arrive.
   const settle = performance.now();
@@ -211,6 +229,17 @@ async function dm(job: Job) {
     loadgenLoopDelayP99Ms: loopDelayBeyondSampling(loop.percentile(99) / 1e6),
     loadgenCpuPct, loadgenSystemCpuPct, otherCpuPct, stealCpuPct,
   };
+}
+
+/**
+ * The k-th change by `from` in its conversation: an edit of one of `targets` in turn (its text
+ * carries `i` as a message's does), or a reaction to one, added on one visit and removed on the next.
+ */
+function changeOf(op: 'edit' | 'react', from: Client, to: string, targets: number[], k: number, i: number, pad: string, runId: string, onAck: (ok: boolean) => void) {
+  const seq = targets[k % targets.length]!;
+  if (op === 'edit') return from.emit!('message:edit', `{"to":"${to}","seq":${seq},"text":"${i}|${pad}","clientMsgId":"${runId}-${i}"}`, onAck);
+  const add = Math.floor(k / targets.length) % 2 === 0;
+  from.emit!('message:react', `{"to":"${to}","seq":${seq},"emoji":"👍","op":"${add ? 'add' : 'remove'}","clientMsgId":"${runId}-${i}"}`, onAck);
 }
 
 async function group(job: Job) {
@@ -254,7 +283,9 @@ async function group(job: Job) {
     const t = performance.now();
     if (recorded) sentAt[i] = t;
     expected += g.members.length - 1;
-    from.send(g.ref, `${i}|${pad}`, `${runId}-${i}`, (ok) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); });
+    const onAck = (ok: boolean) => { if (!ok) return; acked++; if (recorded) ack.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000))); };
+    if ((job.op ?? 'send') === 'send') return from.send(g.ref, `${i}|${pad}`, `${runId}-${i}`, onAck);
+    changeOf(job.op as 'edit' | 'react', from, g.ref, job.targets![i % groups.length]!, Math.floor(i / groups.length), i, pad, runId, onAck);
   }, () => { measuredCopies = received; }, job.serverPids);
   const copiesPerSec = Math.round((received - measuredCopies) / seconds);
   const settle = performance.now();

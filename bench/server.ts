@@ -33,7 +33,7 @@ export async function startServer(target: Target, opts: { inspect?: boolean; sha
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-bench-'));
     // One load generator on one address opens up to 10k connections for 100 users, 100 at a time:
     // the per-user and per-address caps are lifted for it (loopback only).
-    Object.assign(env, { CHAT_DATA_DIR: dir, CHAT_AUTH_RATE_LIMIT: '1000000', CHAT_MESSAGE_RATE_LIMIT: '10000000', CHAT_MAX_SOCKETS_PER_USER: '1000000', CHAT_MAX_PENDING_CONNECTIONS: '1000000', CHAT_FRIEND_RATE_LIMIT: '1000000', CHAT_GROUP_RATE_LIMIT: '1000000', CHAT_REQUEST_RATE_LIMIT: '10000000', CHAT_SYNC_RATE_LIMIT: '10000000', CHAT_TYPING_RATE_LIMIT: '10000000', CHAT_MAX_GROUPS_PER_USER: '100000', LOG_LEVEL: 'info' });
+    Object.assign(env, { CHAT_DATA_DIR: dir, CHAT_AUTH_RATE_LIMIT: '1000000', CHAT_MESSAGE_RATE_LIMIT: '10000000', CHAT_MAX_SOCKETS_PER_USER: '1000000', CHAT_MAX_PENDING_CONNECTIONS: '1000000', CHAT_FRIEND_RATE_LIMIT: '1000000', CHAT_GROUP_RATE_LIMIT: '1000000', CHAT_REQUEST_RATE_LIMIT: '10000000', CHAT_SYNC_RATE_LIMIT: '10000000', CHAT_TYPING_RATE_LIMIT: '10000000', CHAT_MAX_GROUPS_PER_USER: '100000', CHAT_CHANGE_RATE_LIMIT: '10000000', CHAT_MAX_EDITS: '10000', LOG_LEVEL: 'info' });
     if (target === 'chatd') for (const k of ['MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS']) delete env[k];
     else if (opts.shareWith?.env) Object.assign(env, opts.shareWith.env); // another node of the same deployment
     else {
@@ -156,8 +156,8 @@ export async function json<T>(url: string, init?: RequestInit): Promise<T> {
 }
 
 /** Users (pairs are friends) with their credentials; relays only need names. */
-export async function users(s: Server, n: number): Promise<{ name: string; token: string }[]> {
-  const list = Array.from({ length: n }, (_, i) => ({ name: `bench${i}`, token: '' }));
+export async function users(s: Server, n: number, prefix = 'bench'): Promise<{ name: string; token: string }[]> {
+  const list = Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}`, token: '' }));
   if (!s.target.startsWith('chatd')) return list;
   const post = (p: string, body: unknown, token?: string) => json<{ accessToken: string }>(`${s.url}${p}`, {
     method: 'POST',

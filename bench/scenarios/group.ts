@@ -12,17 +12,17 @@ export interface GroupStep {
   e2eMs: { p50: number; p99: number; p999: number; max: number }; ackMs: { p50: number; p99: number }; loadgenLoopDelayP99Ms: number; loadgenCpuPct: number; loadgenSystemCpuPct?: number; otherCpuPct?: number; stealCpuPct?: number; verdict?: Verdict;
 }
 
-interface Shape { groups: number; members: number; users: number; rates: number[] }
+export interface Shape { groups: number; members: number; users: number; rates: number[] }
 
 /** Members of group g: a block of `members` users (the block's first one owns it); blocks repeat when groups outnumber them. */
-function membersOf(shape: Shape, g: number): number[] {
+export function membersOf(shape: Shape, g: number): number[] {
   const blocks = Math.max(1, Math.floor(shape.users / shape.members));
   const first = (g % blocks) * shape.members;
   return Array.from({ length: shape.members }, (_, i) => first + i);
 }
 
 /** chatd: each block's owner befriends its members and creates its groups (at most 100 users per call). */
-async function setUp(s: Server, shape: Shape, list: { name: string; token: string }[], tag: string) {
+export async function setUp(s: Server, shape: Shape, list: { name: string; token: string }[], tag: string) {
   const call = (method: string, p: string, token: string, body?: unknown) => json(`${s.url}${p}`, {
     method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, body: body === undefined ? undefined : JSON.stringify(body),
   });
