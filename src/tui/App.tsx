@@ -1,7 +1,8 @@
 import React, { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Box, Text, useApp, useStdout } from 'ink';
 import type { ApiClient } from '../client/api.js';
-import type { Message } from '../protocol/index.js';
+import { isOneEmoji, snippet, type Message } from '../protocol/index.js';
+import { sanitizeLine } from '../client/sanitize.js';
 import type { Connection } from '../client/socket.js';
 import { ChatController } from './controller.js';
 import { HelpOverlay } from './HelpOverlay.js';
@@ -12,7 +13,7 @@ import { useKeys } from './use-keys.js';
 import { conversationLines, newMessagesScroll, scrollTo } from './layout.js';
 import { MessagePane } from './MessagePane.js';
 import { Sidebar } from './Sidebar.js';
-import { initialState, reducer, type PromptPurpose, type TuiState } from './state.js';
+import { initialState, reducer, type Action, type PromptPurpose, type TuiState } from './state.js';
 import { MembersOverlay } from './MembersOverlay.js';
 import { StatusBar } from './StatusBar.js';
 import { theme } from './theme.js';
@@ -22,7 +23,12 @@ const PROMPT_LABELS: Record<PromptPurpose, string> = {
   addFriend: 'add friend: ',
   newGroup: 'new group (name, then friends): ',
   addMembers: 'add to the group (friends): ',
+  react: `react (Enter): ${'1👍 2❤️ 3😂 4🎉 5😮 6😢 7👀 8🙏'}, or type one: `,
+  confirmDelete: 'delete it? y then Enter (Esc keeps it): ',
 };
+
+/** The reaction picker's choices, by their number. */
+export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢', '👀', '🙏'];
 
 export interface AppProps {
   api: ApiClient;
@@ -66,9 +72,12 @@ export function App(props: AppProps) {
   const lineRef = useRef<LineState>(emptyLine());
   const promptRef = useRef('');
   const setLine = (l: LineState) => { lineRef.current = l; dispatch({ type: 'line', line: l }); };
+  // Keys of one burst are handled before the next render: what a key does is seen at once by the
+  // keys after it (Alt+↑ then Alt+E in one read edits the message just picked).
+  const act = (a: Action) => { stateRef.current = reducer(stateRef.current, a); dispatch(a); };
   const lineOp = (o: LineOp) => setLine(applyLine(lineRef.current, o));
-  const openPrompt = (purpose: PromptPurpose) => { promptRef.current = ''; dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: '' } }); };
-  const setPrompt = (purpose: PromptPurpose, v: string) => { promptRef.current = v; dispatch({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: v } }); };
+  const openPrompt = (purpose: PromptPurpose) => { promptRef.current = ''; act({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: '' } }); };
+  const setPrompt = (purpose: PromptPurpose, v: string) => { promptRef.current = v; act({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: v } }); };
 
   useEffect(() => {
     controller.start(() => stateRef.current).catch((err: Error) => dispatch({ type: 'notice', text: err.message }));
@@ -94,7 +103,9 @@ export function App(props: AppProps) {
   // One row short of the terminal: ink clears the whole terminal (scrollback included) and
   // repaints everything when a frame fills it; below that it rewrites only the changed lines.
   const height = Math.max(4, size.rows - 1);
-  const paneHeight = height - 2;
+  // An edit or a reply takes one line above the input, for what it edits or answers.
+  const composing = state.compose !== null && state.compose.peer === state.selected;
+  const paneHeight = height - 2 - (composing ? 1 : 0);
 
   // Opened with more unread than fit: start at the "new messages" line (once it is loaded), not at
   // the bottom, so nothing unread scrolls past unseen. Once per opening.
@@ -118,25 +129,25 @@ export function App(props: AppProps) {
         exit();
         return;
       case 'help':
-        dispatch({ type: 'overlay', overlay: s.overlay?.kind === 'help' ? null : { kind: 'help' } });
+        act({ type: 'overlay', overlay: s.overlay?.kind === 'help' ? null : { kind: 'help' } });
         return;
       case 'closeOverlay':
-        dispatch({ type: 'overlay', overlay: null });
-        if (s.overlay?.kind === 'prompt' && s.overlay.purpose === 'search') dispatch({ type: 'jumpLatest' });
+        act({ type: 'overlay', overlay: null });
+        if (s.overlay?.kind === 'prompt' && s.overlay.purpose === 'search') act({ type: 'jumpLatest' });
         return;
       case 'switchPane':
-        dispatch({ type: 'focus', focus: s.focus === 'input' ? 'sidebar' : 'input' });
+        act({ type: 'focus', focus: s.focus === 'input' ? 'sidebar' : 'input' });
         return;
       case 'nextConversation':
       case 'sidebarDown':
-        dispatch({ type: 'move', delta: 1 });
+        act({ type: 'move', delta: 1 });
         return;
       case 'prevConversation':
       case 'sidebarUp':
-        dispatch({ type: 'move', delta: -1 });
+        act({ type: 'move', delta: -1 });
         return;
       case 'openConversation':
-        dispatch({ type: 'focus', focus: 'input' });
+        act({ type: 'focus', focus: 'input' });
         return;
       case 'scrollUp': {
         if (!s.selected) return;
@@ -144,20 +155,20 @@ export function App(props: AppProps) {
         const lines = conversationLines(s, c, paneWidth - 1);
         const step = Math.max(1, paneHeight - 3);
         if (c.scroll + step >= lines.length - paneHeight && c.hasOlder) void controller.loadOlder(s.selected);
-        dispatch({ type: 'scroll', delta: Math.min(step, Math.max(0, lines.length - paneHeight - c.scroll)) });
+        act({ type: 'scroll', delta: Math.min(step, Math.max(0, lines.length - paneHeight - c.scroll)) });
         return;
       }
       case 'scrollDown':
-        dispatch({ type: 'scroll', delta: -Math.max(1, paneHeight - 3) });
+        act({ type: 'scroll', delta: -Math.max(1, paneHeight - 3) });
         return;
       case 'jumpLatest':
-        dispatch({ type: 'jumpLatest' });
+        act({ type: 'jumpLatest' });
         return;
       case 'search':
         openPrompt('search');
         return;
       case 'searchNext':
-        dispatch({ type: 'searchNext' });
+        act({ type: 'searchNext' });
         return;
       case 'addFriend':
         openPrompt('addFriend');
@@ -171,7 +182,7 @@ export function App(props: AppProps) {
       case 'addMembers':
       case 'members':
         if (!s.selected || s.conversations[s.selected]?.kind !== 'group') {
-          dispatch({ type: 'notice', text: 'open a group first (Alt+G makes one)' });
+          act({ type: 'notice', text: 'open a group first (Alt+G makes one)' });
           return;
         }
         if (id === 'addMembers') openPrompt('addMembers');
@@ -197,13 +208,57 @@ export function App(props: AppProps) {
       case 'send': {
         const text = lineRef.current.text.trim();
         if (!text || !s.selected) return;
-        controller.send(s.selected, text);
+        const c = s.compose?.peer === s.selected ? s.compose : null;
+        if (c?.kind === 'edit') void controller.change('message:edit', { to: s.selected, seq: c.seq, text });
+        else controller.send(s.selected, text, c?.kind === 'reply' ? c.seq : undefined);
+        if (c) act({ type: 'unpick' });
         lineOp({ op: 'submitted' });
-        dispatch({ type: 'jumpLatest' });
+        act({ type: 'jumpLatest' });
+        return;
+      }
+      case 'pickUp':
+      case 'pickDown':
+        act({ type: 'pick', delta: id === 'pickUp' ? -1 : 1 });
+        return;
+      case 'unpick':
+        if (s.compose?.kind === 'edit') lineOp({ op: 'set', text: '' });
+        act({ type: 'unpick' });
+        return;
+      case 'editPicked':
+      case 'replyPicked':
+      case 'reactPicked':
+      case 'deletePicked':
+      case 'jumpQuoted': {
+        const m = picked(s);
+        if (!m) return;
+        if (m.deleted) { act({ type: 'notice', text: 'that message was deleted' }); return; }
+        if (id === 'editPicked') {
+          if (m.from !== s.me || m.kind !== 'user') { act({ type: 'notice', text: 'only your own messages can be edited' }); return; }
+          lineOp({ op: 'set', text: m.text });
+          act({ type: 'compose', compose: { kind: 'edit', peer: s.selected!, seq: m.seq } });
+          act({ type: 'focus', focus: 'input' });
+        } else if (id === 'replyPicked') {
+          act({ type: 'compose', compose: { kind: 'reply', peer: s.selected!, seq: m.seq } });
+          act({ type: 'focus', focus: 'input' });
+        } else if (id === 'reactPicked') openPrompt('react');
+        else if (id === 'deletePicked') openPrompt('confirmDelete');
+        else if (m.replyTo === undefined) act({ type: 'notice', text: 'the picked message is not a reply' });
+        else if (!s.conversations[s.selected!]?.messages.some((x) => x.seq === m.replyTo)) act({ type: 'notice', text: `#${m.replyTo} is not loaded: PgUp loads older messages` });
+        else act({ type: 'pickSeq', seq: m.replyTo });
         return;
       }
     }
   };
+
+  /** Keeps the picked message in view as the pick moves. */
+  useEffect(() => {
+    const s = stateRef.current;
+    if (!s.pick || !s.selected) return;
+    const c = s.conversations[s.selected]!;
+    const lines = conversationLines(s, c, paneWidth - 1);
+    const idx = lines.findIndex((l) => l.tone === 'picked');
+    if (idx >= 0) dispatch({ type: 'scroll', delta: scrollTo(lines, paneHeight - 1, idx) - c.scroll });
+  }, [state.pick]);
 
   /**
    * Scrolls so the current search hit is in view: after each search or searchNext has been
@@ -236,12 +291,23 @@ export function App(props: AppProps) {
       if (k.name === 'escape') return run('closeOverlay');
       if (k.name === 'return') {
         const value = promptRef.current;
-        dispatch({ type: 'overlay', overlay: null });
+        act({ type: 'overlay', overlay: null });
         if (o.purpose === 'addFriend' && value.trim()) void controller.addFriend(value.trim());
         if (o.purpose === 'newGroup' && value.trim()) void controller.createGroup(value.trim());
         if (o.purpose === 'addMembers' && value.trim() && s.selected) void controller.addMembers(s.selected, value.trim());
         if (o.purpose === 'search' && value) {
-          dispatch({ type: 'search', query: value });
+          act({ type: 'search', query: value });
+        }
+        const m = picked(s);
+        if (o.purpose === 'react' && m && value.trim()) {
+          const v = value.trim();
+          const emoji = /^[1-8]$/.test(v) ? QUICK_REACTIONS[Number(v) - 1]! : v;
+          if (!isOneEmoji(emoji)) act({ type: 'notice', text: 'a reaction is one emoji (or 1-8 from the list)' });
+          else void controller.change('message:react', { to: s.selected, seq: m.seq, emoji });
+        }
+        if (o.purpose === 'confirmDelete' && m && value.trim().toLowerCase() === 'y') {
+          void controller.change('message:delete', { to: s.selected, seq: m.seq });
+          act({ type: 'unpick' });
         }
         return;
       }
@@ -249,7 +315,7 @@ export function App(props: AppProps) {
       if (k.name === undefined && !k.ctrl && !k.meta) setPrompt(o.purpose, promptRef.current + k.ch.replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
       return;
     }
-    const b = bindingFor(k, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: lineRef.current.text.length === 0 });
+    const b = bindingFor(k, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: lineRef.current.text.length === 0, picking: s.pick !== null || s.compose !== null });
     if (b) return run(b.id, k);
     if (s.overlay) return;
     if (s.focus !== 'input') return;
@@ -262,7 +328,7 @@ export function App(props: AppProps) {
   });
 
   const prompt = state.overlay?.kind === 'prompt' ? state.overlay : null;
-  const promptLabel = state.selected ? `to ${state.selected}> ` : '> ';
+  const promptLabel = !state.selected ? '> ' : state.compose?.kind === 'edit' && composing ? `edit #${state.compose.seq}> ` : `to ${state.selected}> `;
   const view = viewport(state.line, size.columns - promptLabel.length - 1);
   return (
     <Box flexDirection="column" width={size.columns} height={height}>
@@ -270,6 +336,7 @@ export function App(props: AppProps) {
         <Sidebar state={state} width={sidebarWidth} height={paneHeight} t={t} />
         {state.overlay?.kind === 'help' ? <HelpOverlay width={paneWidth} /> : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
       </Box>
+      {composing ? <Box width={size.columns}><Text wrap="truncate" dimColor>{composeLine(state)}</Text></Box> : null}
       <Box width={size.columns}>
         {prompt ? (
           <Text wrap="truncate">{PROMPT_LABELS[prompt.purpose]}{prompt.value}<Text inverse> </Text></Text>
@@ -282,4 +349,18 @@ export function App(props: AppProps) {
       <StatusBar state={state} width={size.columns} t={t} />
     </Box>
   );
+}
+
+/** The message picked in the open conversation, if it is loaded. */
+function picked(s: TuiState): Message | undefined {
+  if (!s.pick || s.pick.peer !== s.selected) return undefined;
+  return s.conversations[s.selected]?.messages.find((m) => m.seq === s.pick!.seq);
+}
+
+/** The line above the input while editing or answering: what, and how to drop it. */
+function composeLine(s: TuiState): string {
+  const c = s.compose!;
+  const m = s.conversations[c.peer]?.messages.find((x) => x.seq === c.seq);
+  const quote = m ? `${sanitizeLine(m.from)}: ${m.deleted ? '(deleted)' : sanitizeLine(snippet(m.text))}` : `#${c.seq}`;
+  return c.kind === 'edit' ? `editing #${c.seq} (Enter saves, Esc cancels)` : `↪ replying to ${quote}  (Esc cancels)`;
 }

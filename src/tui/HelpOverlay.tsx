@@ -1,24 +1,28 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import { BINDINGS, type Binding, type BindingId } from './keys.js';
+import { BINDINGS, type BindingId } from './keys.js';
 
-/** Bindings that share a row on the help screen, with the row's wording. */
-const PAIRS: [BindingId, BindingId, string][] = [
-  ['nextConversation', 'prevConversation', 'next / previous conversation'],
-  ['sidebarDown', 'sidebarUp', 'move down / up the conversation list'],
-  ['scrollUp', 'scrollDown', 'scroll up (older messages load on demand) / down'],
-  ['search', 'searchNext', 'search in this conversation / next (older) match'],
+/** Bindings that share a row on the help screen: their keys, and the row's wording. */
+const GROUPS: [BindingId[], string, string][] = [
+  [['closeOverlay', 'unpick'], 'Esc', 'close help, a prompt, members or search; drop a pick, edit or reply'],
+  [['nextConversation', 'prevConversation'], 'Ctrl+N / Ctrl+P', 'next / previous conversation'],
+  [['sidebarDown', 'sidebarUp'], '↓, j / ↑, k', 'move down / up the conversation list'],
+  [['scrollUp', 'scrollDown'], 'PgUp / PgDn', 'scroll up (older messages load on demand) / down'],
+  [['search', 'searchNext'], 'Ctrl+R / Ctrl+G', 'search in this conversation / next (older) match'],
+  [['addFriend', 'acceptFriend'], 'Alt+A / Alt+Y', 'add a friend by name / accept the oldest request'],
+  [['newGroup', 'addMembers', 'members'], 'Alt+G / I / M', 'new group (name, then friends) / add friends / members'],
+  [['pickUp', 'pickDown'], 'Alt+↑ / Alt+↓', 'pick an older / newer message (past the last: none)'],
+  [['editPicked', 'replyPicked', 'reactPicked', 'deletePicked', 'jumpQuoted'], 'Alt+E R . X J', 'picked: edit (yours), reply, react, delete (asks), go to its quote'],
 ];
 
-/** The help screen's rows: one per binding, or per pair. */
-export function helpRows(): { keys: string; description: string; id: string }[] {
-  const rows: { keys: string; description: string; id: string }[] = [];
-  const byId = new Map<BindingId, Binding>(BINDINGS.map((b) => [b.id, b]));
-  const paired = new Set(PAIRS.flatMap(([a, b]) => [a, b]));
+/** The help screen's rows: one per binding, or per group, each with the bindings it stands for. */
+export function helpRows(): { keys: string; description: string; id: string; ids: BindingId[] }[] {
+  const rows: { keys: string; description: string; id: string; ids: BindingId[] }[] = [];
+  const grouped = new Set(GROUPS.flatMap(([ids]) => ids));
   for (const b of BINDINGS) {
-    const pair = PAIRS.find(([a]) => a === b.id);
-    if (pair) rows.push({ id: b.id, keys: `${b.keys} / ${byId.get(pair[1])!.keys}`, description: pair[2] });
-    else if (!paired.has(b.id)) rows.push({ id: b.id, keys: b.keys, description: b.description });
+    const group = GROUPS.find(([ids]) => ids[0] === b.id);
+    if (group) rows.push({ id: b.id, ids: group[0], keys: group[1], description: group[2] });
+    else if (!grouped.has(b.id)) rows.push({ id: b.id, ids: [b.id], keys: b.keys, description: b.description });
   }
   return rows;
 }

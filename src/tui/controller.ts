@@ -189,8 +189,8 @@ export class ChatController {
   }
 
   /** Queues a message with its clientMsgId; it is sent now, or once the connection is back. */
-  send(to: string, text: string) {
-    const p: PendingMessage = { clientMsgId: uuidv7(), to, text, createdAt: new Date().toISOString() };
+  send(to: string, text: string, replyTo?: number) {
+    const p: PendingMessage = { clientMsgId: uuidv7(), to, text, createdAt: new Date().toISOString(), ...(replyTo !== undefined ? { replyTo } : {}) };
     this.queue.push(p);
     this.dispatch({ type: 'pending:add', pending: p });
     void this.flush();
@@ -203,7 +203,7 @@ export class ChatController {
       while (this.queue.length > 0 && this.conn.socket.connected) {
         const p = this.queue[0]!;
         try {
-          const m = await sendDurable(this.conn, { to: p.to, text: p.text, clientMsgId: p.clientMsgId }, 15_000);
+          const m = await sendDurable(this.conn, { to: p.to, text: p.text, clientMsgId: p.clientMsgId, ...(p.replyTo !== undefined ? { replyTo: p.replyTo } : {}) }, 15_000);
           this.queue.shift();
           this.dispatch({ type: 'pending:done', peer: p.to, clientMsgId: p.clientMsgId, message: m });
           this.stream?.accept(m);
@@ -217,6 +217,21 @@ export class ChatController {
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /**
+   * A change to a message (edit, delete, react): sent over the socket, its record applied to the
+   * view from the ack (the socket that made it gets no event for it); a refusal is a notice.
+   */
+  async change(event: 'message:edit' | 'message:delete' | 'message:react', payload: Record<string, unknown>) {
+    try {
+      const r = await (this.conn.socket.timeout(15_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<{ ok: true; data: Message } | { ok: false; error: { code: string; message: string } }> }).emitWithAck(event, { ...payload, clientMsgId: uuidv7() });
+      if (!r.ok) throw new ChatError(r.error.code as never, r.error.message);
+      if (this.stream) this.stream.accept(r.data);
+      else this.dispatch({ type: 'message', message: r.data });
+    } catch (err) {
+      this.dispatch({ type: 'notice', text: errorSentence(err instanceof ChatError ? err : new ChatError('CHAT_ERR_UNAVAILABLE', (err as Error).message)) });
     }
   }
 

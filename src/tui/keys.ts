@@ -2,7 +2,7 @@ import type { KeyEvent } from './key-decoder.js';
 import type { LineOp } from './line-editor.js';
 
 /** Where a binding applies: everywhere, or only when that pane has focus / the input is empty. */
-export type Scope = 'global' | 'sidebar' | 'input' | 'empty-input' | 'overlay';
+export type Scope = 'global' | 'sidebar' | 'input' | 'empty-input' | 'overlay' | 'picked';
 
 export interface Binding {
   id: BindingId;
@@ -16,7 +16,8 @@ export interface Binding {
 export type BindingId =
   | 'quit' | 'help' | 'closeOverlay' | 'switchPane' | 'nextConversation' | 'prevConversation'
   | 'sidebarDown' | 'sidebarUp' | 'openConversation' | 'scrollUp' | 'scrollDown' | 'jumpLatest'
-  | 'search' | 'searchNext' | 'addFriend' | 'acceptFriend' | 'newGroup' | 'addMembers' | 'members' | 'editor' | 'newline' | 'send' | 'edit';
+  | 'search' | 'searchNext' | 'addFriend' | 'acceptFriend' | 'newGroup' | 'addMembers' | 'members' | 'editor' | 'newline' | 'send' | 'edit'
+  | 'pickUp' | 'pickDown' | 'editPicked' | 'replyPicked' | 'deletePicked' | 'reactPicked' | 'jumpQuoted' | 'unpick';
 
 const plain = (k: KeyEvent) => !k.ctrl && !k.meta;
 const ctrl = (ch: string) => (k: KeyEvent) => k.ctrl && !k.meta && k.name === undefined && k.ch === ch;
@@ -70,6 +71,14 @@ export const BINDINGS: readonly Binding[] = [
   { id: 'newGroup', keys: 'Alt+G', description: 'create a group: its name, then friends to add', scope: 'global', match: alt('g') },
   { id: 'addMembers', keys: 'Alt+I', description: 'add friends to the open group', scope: 'global', match: alt('i') },
   { id: 'members', keys: 'Alt+M', description: 'show the open group\'s members (Esc closes)', scope: 'global', match: alt('m') },
+  { id: 'pickUp', keys: 'Alt+↑', description: 'pick a message: the last, then older ones', scope: 'global', match: (k) => k.name === 'up' && k.meta && !k.ctrl },
+  { id: 'pickDown', keys: 'Alt+↓', description: 'pick a newer message (past the last: none)', scope: 'global', match: (k) => k.name === 'down' && k.meta && !k.ctrl },
+  { id: 'editPicked', keys: 'Alt+E', description: 'edit the picked message (yours) in the input line', scope: 'picked', match: alt('e') },
+  { id: 'replyPicked', keys: 'Alt+R', description: 'reply to the picked message (its quote above the input)', scope: 'picked', match: alt('r') },
+  { id: 'reactPicked', keys: 'Alt+.', description: 'react to the picked message: pick an emoji or type one', scope: 'picked', match: alt('.') },
+  { id: 'deletePicked', keys: 'Alt+X', description: 'delete the picked message (asks first)', scope: 'picked', match: alt('x') },
+  { id: 'jumpQuoted', keys: 'Alt+J', description: 'jump to the message the picked reply quotes', scope: 'picked', match: alt('j') },
+  { id: 'unpick', keys: 'Esc', description: 'drop the pick, the edit or the reply', scope: 'picked', match: named('escape') },
   { id: 'editor', keys: 'Ctrl+O', description: 'edit the draft in $EDITOR (it comes back to the input line)', scope: 'global', match: ctrl('o') },
   { id: 'newline', keys: 'Alt+Enter, Shift+Enter', description: 'a new line in the message', scope: 'input', match: (k) => k.name === 'return' && (k.meta || k.shift) },
   { id: 'send', keys: 'Enter', description: 'send the message (queued while offline)', scope: 'input', match: named('return') },
@@ -80,6 +89,8 @@ export interface KeyContext {
   focus: 'sidebar' | 'input';
   overlay: null | 'help' | 'prompt' | 'members';
   inputEmpty: boolean;
+  /** A message is picked, or an edit or reply is being written. */
+  picking?: boolean;
 }
 
 /** The binding a key press means in this context, if any. */
@@ -88,6 +99,7 @@ export function bindingFor(k: KeyEvent, c: KeyContext): Binding | undefined {
     const applies =
       b.scope === 'global' ||
       (b.scope === 'overlay' && c.overlay !== null) ||
+      (b.scope === 'picked' && c.picking === true && c.overlay === null) ||
       (b.scope === 'sidebar' && c.focus === 'sidebar' && !c.overlay) ||
       (b.scope === 'input' && c.focus === 'input' && !c.overlay) ||
       // "?" toggles help, so it also closes it.

@@ -2,7 +2,7 @@ import type { Message } from '../protocol/index.js';
 import { sanitize, sanitizeLine } from '../client/sanitize.js';
 import type { ConversationState, TuiState } from './state.js';
 
-export type Tone = 'normal' | 'mine' | 'ai' | 'system' | 'dim' | 'pending' | 'error' | 'hit' | 'separator';
+export type Tone = 'normal' | 'mine' | 'ai' | 'system' | 'dim' | 'pending' | 'error' | 'hit' | 'separator' | 'picked' | 'mention';
 
 export interface Line {
   text: string;
@@ -83,9 +83,11 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
       const side = Math.max(0, Math.floor((width - label.length) / 2));
       lines.push({ text: '┄'.repeat(side) + label + '┄'.repeat(Math.max(0, width - side - label.length)), tone: 'separator' });
     }
-    const tone: Tone = m.id === hit || (m.mentions?.includes(s.me) && m.from !== s.me) ? 'hit' : m.kind === 'ai' ? 'ai' : m.kind === 'system' ? 'system' : m.from === s.me ? 'mine' : 'normal';
+    const isPicked = s.pick?.peer === c.peer && s.pick.seq === m.seq;
+    const tone: Tone = isPicked ? 'picked' : m.id === hit ? 'hit' : m.mentions?.includes(s.me) && m.from !== s.me ? 'mention' : m.kind === 'ai' ? 'ai' : m.kind === 'system' ? 'system' : m.from === s.me ? 'mine' : 'normal';
     const author = m.kind === 'ai' ? 'AI' : m.kind === 'system' ? 'system' : m.from;
-    const head = `${hhmm(m.createdAt)} ${sanitizeLine(author)}: `;
+    // A marker as well as the highlight, so the pick shows without colours or reverse video too.
+    const head = `${isPicked ? '▶ ' : ''}${hhmm(m.createdAt)} ${sanitizeLine(author)}: `;
     if (m.reply) {
       const quote = `  ↪ ${sanitizeLine(m.reply.from)}: ${m.reply.deleted ? '(deleted)' : sanitizeLine(m.reply.snippet)}`;
       lines.push({ text: quote.length > width ? `${quote.slice(0, Math.max(0, width - 1))}…` : quote, tone: 'separator' });
@@ -93,7 +95,7 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
     const text = m.deleted ? `(deleted${m.deleted.by !== m.from ? ` by ${sanitizeLine(m.deleted.by)}` : ''})` : sanitize(m.text).replace(/\t/g, '  ') + (m.edits ? ' (edited)' : '');
     const reactions = m.reactions?.length ? `  ${m.reactions.map((r) => `${sanitizeLine(r.emoji)}${r.count > 1 ? r.count : ''}`).join(' ')}` : '';
     const body = hanging(head, text + reactions + marker(m, c, s.me), width);
-    for (const l of body) lines.push({ text: l, tone: m.deleted ? 'system' : tone });
+    for (const l of body) lines.push({ text: l, tone: m.deleted && !isPicked ? 'system' : tone });
   }
   for (const p of c.pending) {
     const body = hanging(`${hhmm(p.createdAt)} ${s.me}: `, `${sanitize(p.text)} ${p.error ? `✗ ${p.error}` : '… pending'}`, width);

@@ -6,8 +6,13 @@ export interface PendingMessage {
   to: string;
   text: string;
   createdAt: string;
+  /** The seq of the message it answers. */
+  replyTo?: number;
   error?: string;
 }
+
+/** What Enter does with the line besides sending it: edit a message, or answer one. */
+export interface Compose { kind: 'edit' | 'reply'; peer: string; seq: number }
 
 export interface ConversationState {
   /** The key: a friend's username, or a group's `#handle`. */
@@ -38,7 +43,7 @@ export interface ConversationState {
   newFrom?: number;
 }
 
-export type PromptPurpose = 'addFriend' | 'search' | 'newGroup' | 'addMembers';
+export type PromptPurpose = 'addFriend' | 'search' | 'newGroup' | 'addMembers' | 'react' | 'confirmDelete';
 export type Overlay = null | { kind: 'help' } | { kind: 'prompt'; purpose: PromptPurpose; value: string } | { kind: 'members'; peer: string; list: GroupMemberView[] };
 
 export interface TuiState {
@@ -57,6 +62,9 @@ export interface TuiState {
   requests: FriendRequests;
   ai: Record<string, { conversationId: string; text: string; error?: string; done: boolean }>;
   search: { peer: string; query: string; hit: string | null } | null;
+  /** The message picked in the open conversation (Alt+↑/↓), to edit, delete, answer or react to. */
+  pick: { peer: string; seq: number } | null;
+  compose: Compose | null;
   /** A notice for the status bar, until it expires (epoch ms); `connection` ones end when back online. */
   notice: { text: string; until: number; connection: boolean } | null;
 }
@@ -69,7 +77,7 @@ export const liveNotice = (s: TuiState, now = Date.now()) => (s.notice && s.noti
 
 export const initialState = (me: string, server: string): TuiState => ({
   me, server, connection: 'connecting', conversations: {}, selected: null, focus: 'input', overlay: null, line: emptyLine(),
-  presence: {}, typing: {}, requests: { incoming: [], outgoing: [] }, ai: {}, search: null, notice: null,
+  presence: {}, typing: {}, requests: { incoming: [], outgoing: [] }, ai: {}, search: null, notice: null, pick: null, compose: null,
 });
 
 export type Action =
@@ -97,7 +105,12 @@ export type Action =
   | { type: 'notice'; text: string | null; now?: number; connection?: boolean }
   | { type: 'read'; peer: string; seq: number }
   | { type: 'groupReads'; peer: string; reads: Record<string, number> }
-  | { type: 'drop'; peer: string };
+  | { type: 'drop'; peer: string }
+  /** Moves the pick among the open conversation's messages (from none, -1 picks the last); past the last, none. */
+  | { type: 'pick'; delta: number }
+  | { type: 'pickSeq'; seq: number }
+  | { type: 'unpick' }
+  | { type: 'compose'; compose: Compose | null };
 
 function emptyConversation(me: string, peer: string): ConversationState {
   const group = peer.startsWith('#');
@@ -267,6 +280,22 @@ function step(s: TuiState, a: Action): TuiState {
       return { ...s, notice: a.text === null ? null : { text: a.text, until: (a.now ?? Date.now()) + NOTICE_MS, connection: a.connection ?? false } };
     case 'read':
       return withConv(s, a.peer, (c) => ({ ...c, myRead: Math.max(c.myRead, a.seq), unread: 0, mentions: 0 }));
+    case 'pick': {
+      if (!s.selected) return s;
+      const msgs = (s.conversations[s.selected]?.messages ?? []).filter((m) => !isChange(m));
+      if (msgs.length === 0) return s;
+      const at = s.pick?.peer === s.selected ? msgs.findIndex((m) => m.seq === s.pick!.seq) : -1;
+      const i = at < 0 ? (a.delta < 0 ? msgs.length - 1 : -1) : at + a.delta;
+      if (i < 0 && at < 0) return s;
+      if (i >= msgs.length) return { ...s, pick: null };
+      return { ...s, pick: { peer: s.selected, seq: msgs[Math.max(0, i)]!.seq } };
+    }
+    case 'pickSeq':
+      return s.selected ? { ...s, pick: { peer: s.selected, seq: a.seq } } : s;
+    case 'unpick':
+      return { ...s, pick: null, compose: null };
+    case 'compose':
+      return { ...s, compose: a.compose };
   }
 }
 
@@ -277,6 +306,8 @@ function step(s: TuiState, a: Action): TuiState {
 export function reducer(s: TuiState, a: Action): TuiState {
   let next = step(s, a);
   if (next.selected === s.selected) return next;
+  // A pick and an edit or reply belong to the conversation they were made in.
+  next = { ...next, pick: null, compose: null };
   if (s.selected && next.conversations[s.selected]?.newFrom !== undefined) next = withConv(next, s.selected, (c) => ({ ...c, newFrom: undefined }));
   const peer = next.selected;
   const before = peer ? s.conversations[peer] ?? next.conversations[peer] : undefined;

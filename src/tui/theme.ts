@@ -13,6 +13,8 @@ export function theme(noColor: boolean) {
     error: { color: c('red') },
     hit: { inverse: true },
     separator: { dimColor: true },
+    picked: { inverse: true, bold: true },
+    mention: { color: c('yellow'), bold: true },
   };
   return { tones, accent: c('green'), warn: c('yellow'), error: c('red'), online: c('green') };
 }

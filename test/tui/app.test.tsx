@@ -2,6 +2,7 @@ import React from 'react';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
 import { App } from '../../src/tui/App.js';
+import { helpRows } from '../../src/tui/HelpOverlay.js';
 import { BINDINGS, type BindingId } from '../../src/tui/keys.js';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
 import { connect, sendDurable } from '../../src/client/socket.js';
@@ -11,6 +12,7 @@ const KEY = {
   ctrlC: '\u0003', ctrlQ: '\u0011', ctrlN: '\u000e', ctrlP: '\u0010', ctrlU: '\u0015', ctrlD: '\u0004', ctrlL: '\u000c',
   ctrlF: '\u0006', ctrlG: '\u0007', ctrlA: '\u0001', ctrlY: '\u0019', ctrlO: '\u000f', tab: '\t', enter: '\r', esc: '\u001b',
   down: '\u001b[B', up: '\u001b[A', pageUp: '\u001b[5~', pageDown: '\u001b[6~', end: '\u001b[F',
+  altUp: '\u001b[1;3A', altDown: '\u001b[1;3B', altE: '\u001be', altR: '\u001br', altDot: '\u001b.', altX: '\u001bx', altJ: '\u001bj',
   ctrlR: '\u0012', altA: '\u001ba', altY: '\u001by', altG: '\u001bg', altI: '\u001bi', altM: '\u001bm', altEnter: '\u001b\r', left: '\u001b[D', home: '\u001b[H', ctrlW: '\u0017', ctrlE: '\u0005', ctrlK: '\u000b', f1: '\u001bOP',
 };
 
@@ -42,7 +44,8 @@ async function open(extra: { runEditor?: (t: string) => string | null } = {}) {
   await waitFor(() => frame().includes('● online') && /to tui_(bob|carol)>/.test(frame()), 10_000).catch((e) => { console.log('FRAME:\n' + frame()); throw e; });
   // Make bob's conversation the open one.
   for (let i = 0; i < 8 && !frame().includes('to tui_bob>'); i++) { r.stdin.write(KEY.ctrlN); await sleep(80); }
-  await waitFor(() => frame().includes('to tui_bob>') && frame().includes('line 79 from bob')).catch((e) => { console.log('FRAME2:\n' + frame()); throw e; });
+  // Its latest page is on screen (the key scenarios add messages after bob's 80 lines).
+  await waitFor(() => frame().includes('to tui_bob>') && /\d\d:\d\d tui_(bob|alice): /.test(frame())).catch((e) => { console.log('FRAME2:\n' + frame()); throw e; });
   const press = async (...keys: string[]) => { for (const k of keys) { r.stdin.write(k); await sleep(60); } };
   return { r, conn, frame, press, close: () => { r.unmount(); conn.close(); } };
 }
@@ -61,8 +64,9 @@ const scenarios: Record<BindingId, Scenario> = {
     const t = await open();
     await t.press('?');
     await waitFor(() => t.frame().includes('Keys (Esc or ? closes')).catch((e) => { console.log(t.frame()); throw e; });
-    // Every binding fits on a 24-row terminal.
-    for (const b of BINDINGS) expect(t.frame()).toContain(b.keys);
+    // Every row fits on a 24-row terminal, and the rows stand for every binding.
+    for (const row of helpRows()) expect(t.frame()).toContain(row.keys);
+    expect(helpRows().flatMap((r) => r.ids).sort()).toEqual(BINDINGS.map((b) => b.id).sort());
     await t.press('?');
     await waitFor(() => !t.frame().includes('Keys (Esc'));
     await t.press(KEY.f1);
@@ -264,6 +268,85 @@ const scenarios: Record<BindingId, Scenario> = {
     await waitFor(() => t.frame().includes('to tui_bob> sent line')).catch(show);
     await t.press(KEY.down);
     await waitFor(() => t.frame().includes('to tui_bob> draft')).catch(show);
+    t.close();
+  },
+  async pickUp() {
+    await bob.api.sendRest({ to: alice.name, text: 'pick me up' });
+    const t = await open();
+    await waitFor(() => t.frame().includes('tui_bob: pick me up'));
+    await t.press(KEY.altUp);
+    await waitFor(() => /▶ \d\d:\d\d tui_bob: pick me up/.test(t.frame())).catch((e) => { console.log(t.frame()); throw e; });
+    t.close();
+  },
+  async pickDown() {
+    await bob.api.sendRest({ to: alice.name, text: 'pick me down' });
+    const t = await open();
+    await waitFor(() => t.frame().includes('tui_bob: pick me down'));
+    await t.press(KEY.altUp, KEY.altUp, KEY.altDown);
+    await waitFor(() => /▶ \d\d:\d\d tui_bob: pick me down/.test(t.frame()));
+    await t.press(KEY.altDown);
+    await waitFor(() => !t.frame().includes('▶'));
+    t.close();
+  },
+  async editPicked() {
+    await alice.api.sendRest({ to: bob.name, text: 'typo hre' });
+    const t = await open();
+    await waitFor(() => t.frame().includes('tui_alice: typo hre'));
+    await t.press(KEY.altUp, KEY.altE);
+    await waitFor(() => /edit #\d+> typo hre/.test(t.frame())).catch((e) => { console.log(t.frame()); throw e; });
+    await t.press('\u007f', '\u007f', 'ere', KEY.enter);
+    await waitFor(async () => (await bob.api.history(alice.name, { limit: 1 }))[0]!.text === 'typo here');
+    await waitFor(() => t.frame().includes('tui_alice: typo here (edited)'));
+    t.close();
+  },
+  async replyPicked() {
+    const q = await bob.api.sendRest({ to: alice.name, text: 'answer me' });
+    const t = await open();
+    await waitFor(() => t.frame().includes('tui_bob: answer me'));
+    await t.press(KEY.altUp, KEY.altR);
+    await waitFor(() => t.frame().includes('↪ replying to tui_bob: answer me'));
+    await t.press('answered', KEY.enter);
+    await waitFor(async () => (await bob.api.history(alice.name, { limit: 1 }))[0]!.reply?.seq === q.seq);
+    t.close();
+  },
+  async reactPicked() {
+    const m = await bob.api.sendRest({ to: alice.name, text: 'react to me' });
+    const t = await open();
+    await waitFor(() => t.frame().includes('tui_bob: react to me'));
+    await t.press(KEY.altUp, KEY.altDot);
+    await waitFor(() => t.frame().includes('react (Enter)'));
+    await t.press('1', KEY.enter);
+    await waitFor(async () => (await bob.api.history(alice.name, { limit: 5 })).find((x) => x.seq === m.seq)?.reactions?.[0]?.emoji === '👍');
+    await waitFor(() => t.frame().includes('react to me  👍'));
+    t.close();
+  },
+  async deletePicked() {
+    await alice.api.sendRest({ to: bob.name, text: 'regret this' });
+    const t = await open();
+    await waitFor(() => t.frame().includes('tui_alice: regret this'));
+    await t.press(KEY.altUp, KEY.altX);
+    await waitFor(() => t.frame().includes('delete it?'));
+    await t.press('y', KEY.enter);
+    await waitFor(async () => (await bob.api.history(alice.name, { limit: 1 }))[0]!.deleted?.by === alice.name);
+    await waitFor(() => t.frame().includes('tui_alice: (deleted)'));
+    t.close();
+  },
+  async jumpQuoted() {
+    const q = await bob.api.sendRest({ to: alice.name, text: 'the original' });
+    await bob.api.sendRest({ to: alice.name, text: 'in between' });
+    await bob.api.sendRest({ to: alice.name, text: 'the reply', replyTo: q.seq });
+    const t = await open();
+    await waitFor(() => t.frame().includes('tui_bob: the reply'));
+    await t.press(KEY.altUp, KEY.altJ);
+    await waitFor(() => /▶ \d\d:\d\d tui_bob: the original/.test(t.frame())).catch((e) => { console.log(t.frame()); throw e; });
+    t.close();
+  },
+  async unpick() {
+    const t = await open();
+    await t.press(KEY.altUp);
+    await waitFor(() => t.frame().includes('▶'));
+    await t.press(KEY.esc);
+    await waitFor(() => !t.frame().includes('▶'));
     t.close();
   },
   async send() {

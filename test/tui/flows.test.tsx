@@ -173,4 +173,78 @@ describe('TUI flows', () => {
     r.unmount();
     conn.close();
   }, 30_000);
+  it('picks a message with Alt+↑, then reacts (Alt+.), replies (Alt+R), edits its own (Alt+E), deletes with a confirmation (Alt+X) and jumps to a quote (Alt+J)', async () => {
+    const a = await registerUser(d.url, 'pick_a');
+    const b = await registerUser(d.url, 'pick_b');
+    await befriend(a, b);
+    await b.api.sendRest({ to: a.name, text: 'first' });
+    await b.api.sendRest({ to: a.name, text: 'second' });
+    const conn = connect(d.url, staticCredentials(a.auth.accessToken));
+    const r = render(<App api={new ApiClient(d.url, staticCredentials(a.auth.accessToken))} conn={conn} me={a.name} server={d.url} noColor log={() => {}} size={{ columns: 100, rows: 30 }} />);
+    const frame = () => r.lastFrame() ?? '';
+    const show = (e: unknown) => { console.log(frame()); throw e; };
+    await waitFor(() => frame().includes('pick_b: second')).catch(show);
+    const altUp = '\u001b[1;3A';
+    r.stdin.write(altUp);
+    await waitFor(() => frame().includes('▶') && /▶ \d\d:\d\d pick_b: second/.test(frame())).catch(show);
+    r.stdin.write(altUp);
+    await waitFor(() => /▶ \d\d:\d\d pick_b: first/.test(frame())).catch(show);
+    // React: the picker, then 4 (🎉).
+    r.stdin.write('\u001b.');
+    await waitFor(() => frame().includes('react (Enter)')).catch(show);
+    r.stdin.write('4');
+    r.stdin.write('\r');
+    await waitFor(() => frame().includes('first  🎉')).catch(show);
+    // Reply: the quote above the input, then the answer with its quote line.
+    r.stdin.write('\u001br');
+    await waitFor(() => frame().includes('↪ replying to pick_b: first')).catch(show);
+    await typeText(r.stdin, 'agreed');
+    r.stdin.write('\r');
+    await waitFor(() => frame().includes('↪ pick_b: first') && frame().includes('pick_a: agreed')).catch(show);
+    expect(frame()).not.toContain('replying to');
+    // Edit my own: its text comes to the line; typed on, saved with Enter.
+    r.stdin.write(altUp);
+    await waitFor(() => /▶ \d\d:\d\d pick_a: agreed/.test(frame())).catch(show);
+    r.stdin.write('\u001be');
+    await waitFor(() => frame().includes('edit #') && frame().includes('editing #')).catch(show);
+    await typeText(r.stdin, ' fully');
+    r.stdin.write('\r');
+    await waitFor(() => frame().includes('pick_a: agreed fully (edited)')).catch(show);
+    // Someone else's message cannot be edited.
+    r.stdin.write(altUp);
+    r.stdin.write(altUp);
+    await waitFor(() => /▶ \d\d:\d\d pick_b: second/.test(frame())).catch(show);
+    r.stdin.write('\u001be');
+    await waitFor(() => frame().includes('only your own messages can be edited')).catch(show);
+    // Jump from the reply to what it quotes.
+    r.stdin.write('\u001b[1;3B');
+    await waitFor(() => /▶ \d\d:\d\d pick_a: agreed fully/.test(frame())).catch(show);
+    r.stdin.write('\u001bj');
+    await waitFor(() => /▶ \d\d:\d\d pick_b: first/.test(frame())).catch(show);
+    // Delete my reply, after the confirmation (anything but y keeps it).
+    r.stdin.write('\u001b[1;3B');
+    r.stdin.write('\u001b[1;3B');
+    await waitFor(() => /▶ \d\d:\d\d pick_a: agreed fully/.test(frame())).catch(show);
+    r.stdin.write('\u001bx');
+    await waitFor(() => frame().includes('delete it?')).catch(show);
+    r.stdin.write('n');
+    r.stdin.write('\r');
+    await sleep(300);
+    expect(frame()).toContain('agreed fully');
+    r.stdin.write('\u001bx');
+    await waitFor(() => frame().includes('delete it?')).catch(show);
+    r.stdin.write('y');
+    r.stdin.write('\r');
+    await waitFor(() => frame().includes('pick_a: (deleted)')).catch(show);
+    // Esc drops the pick.
+    r.stdin.write(altUp);
+    await waitFor(() => frame().includes('▶')).catch(show);
+    r.stdin.write('\u001b');
+    await waitFor(() => !frame().includes('▶')).catch(show);
+    // The other side sees it all.
+    const seen = await b.api.history(a.name, { limit: 10 });
+    expect(seen.map((m) => [m.text, m.reactions?.map((x) => x.emoji).join('') ?? '', m.deleted ? 'deleted' : ''])).toEqual([['first', '🎉', ''], ['second', '', ''], ['', '', 'deleted']]);
+    r.unmount();
+    conn.close();
+  }, 30_000);
 });

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BINDINGS } from '../../src/tui/keys.js';
+import { helpRows } from '../../src/tui/HelpOverlay.js';
 import { tmpDir, waitFor } from '../support/daemon.js';
 import { CHAT_BIN, runChat, spawnChatd } from '../support/procs.js';
 
@@ -243,8 +244,10 @@ describe('the TUI as a daily driver, in tmux', () => {
     await until(() => screen('dave').includes('Keys (Esc or ? closes'));
     const help = screen('dave');
     console.log(`help at 80x24:\n${help}`);
-    for (const b of BINDINGS) expect(help, b.id).toContain(b.keys.slice(0, 12));
-    expect(help).toContain(BINDINGS.at(-1)!.keys.slice(0, 12));
+    // Every row is on screen, and the rows stand for every binding.
+    const rowsOfHelp = helpRows();
+    for (const r of rowsOfHelp) expect(help, r.id).toContain(r.keys.slice(0, 12));
+    expect(rowsOfHelp.flatMap((r) => r.ids).sort()).toEqual(BINDINGS.map((b) => b.id).sort());
     type('dave', 'Escape');
     await until(() => !screen('dave').includes('Keys (Esc'));
     // CHAT_CONFIG_DIR names carol's folder, so her state (the log) is kept there too.
@@ -297,6 +300,39 @@ describe('the TUI as a daily driver, in tmux', () => {
     expect(erinBytes).toContain('to quiet erin');
     expect(erinBytes).not.toContain('\u0007');
   }, 90_000);
+
+  it('issue 28.10: erin picks carol\'s message with Alt+↑ and reacts, replies, edits her reply and deletes it, from the keyboard; carol sees each live', async () => {
+    expect((await runChat(['send', 'tmux_erin', 'pick this one'], as('carol'))).code).toBe(0);
+    await until(() => screen('erin').includes('tmux_carol: pick this one'));
+    // erin's open conversation is carol's (the only one she has).
+    await until(() => screen('erin').includes('to tmux_carol>'));
+    type('erin', 'M-Up');
+    await until(() => /▶ \d\d:\d\d tmux_carol: pick this one/.test(screen('erin')));
+    type('erin', 'M-.');
+    await until(() => screen('erin').includes('react (Enter)'));
+    type('erin', '4', 'Enter');
+    await until(() => screen('erin').includes('pick this one  🎉'));
+    type('erin', 'M-r');
+    await until(() => screen('erin').includes('↪ replying to tmux_carol: pick this one'));
+    burst('erin', 'my reply');
+    type('erin', 'Enter');
+    await until(() => screen('erin').includes('tmux_erin: my reply') && !screen('erin').includes('replying to'));
+    type('erin', 'M-Up', 'M-e');
+    await until(() => /edit #\d+> my reply/.test(screen('erin')));
+    burst('erin', ', edited');
+    type('erin', 'Enter');
+    await until(() => screen('erin').includes('tmux_erin: my reply, edited (edited)'));
+    const mid = screen('erin');
+    type('erin', 'M-Up', 'M-x');
+    await until(() => screen('erin').includes('delete it?'));
+    type('erin', 'y', 'Enter');
+    await until(() => screen('erin').includes('tmux_erin: (deleted)'));
+    console.log(`erin's pane after the reply and its edit:\n${pane('erin').filter((l) => l.trim()).slice(-6).join('\n')}\nand after the delete:\n${pane('erin').filter((l) => l.trim()).slice(-4).join('\n')}`);
+    expect(mid).toContain('↪ tmux_carol: pick this one');
+    // carol's side, as stored.
+    const seen = JSON.parse((await runChat(['history', 'tmux_erin', '--json', '--limit', '2'], as('carol'))).stdout) as { text: string; reactions?: { emoji: string }[]; deleted?: { by: string } }[];
+    expect(seen.map((m) => [m.text, m.reactions?.[0]?.emoji ?? '', m.deleted?.by ?? ''])).toEqual([['pick this one', '🎉', ''], ['', '', 'tmux_erin']]);
+  }, 60_000);
 
   it('the TUIs end with Ctrl+C and exit 0', async () => {
     for (const s of SESSIONS) type(s, 'C-c');
