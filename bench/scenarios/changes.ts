@@ -7,8 +7,8 @@
  * Then a 200-member group: reactions to its messages fanned out next to messages at the same rate.
  */
 import { median, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
-import { client, onlyRates, quick, type Target } from '../options.js';
-import { json, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
+import { client, onlyRates, profile, quick, type Target } from '../options.js';
+import { json, profiled, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 import type { DmStep } from './dm.js';
 import { membersOf, setUp, type GroupStep, type Shape } from './group.js';
 
@@ -35,7 +35,7 @@ export async function changesScenario(targets: Target[]) {
   const durationMs = quick ? 1500 : 5000;
   const warmupMs = quick ? 200 : 1000;
   const pairs = quick ? 4 : 50;
-  const s = await startServer(target);
+  const s = await startServer(target, { inspect: profile });
   const steps: Record<Op, (DmStep & { serverCpuUsPerRecord?: number })[]> = { send: [], edit: [], react: [] };
   const failed = new Set<Op>();
   const maxRate: Record<Op, number> = { send: 0, edit: 0, react: 0 };
@@ -52,7 +52,7 @@ export async function changesScenario(targets: Target[]) {
         let r: DmStep;
         let v: Verdict;
         for (let attempt = 0; ; attempt++) {
-          r = await runLoad<DmStep>({ ...job, op, rate, durationMs, warmupMs });
+          r = await profiled(s, `changes ${op} ${rate}`, () => runLoad<DmStep>({ ...job, op, rate, durationMs, warmupMs }));
           const m = await serverMetrics(s).catch(() => null);
           const cpu = before?.cpuSeconds !== undefined && m?.cpuSeconds !== undefined && r.sent > 0 ? Math.round(((m.cpuSeconds - before.cpuSeconds) / r.sent) * 1e7) / 10 : undefined;
           before = m;
@@ -71,7 +71,7 @@ export async function changesScenario(targets: Target[]) {
       if (failed.size === OPS.length) break;
     }
     // 200 members, 10 groups: reactions to the groups' messages against messages, at the same rates.
-    if (!quick || onlyRates === undefined) group = await groupFanout(s, quick);
+    if (onlyRates === undefined) group = await groupFanout(s, quick);
   } finally {
     await stopServer(s, 'changes');
   }

@@ -11,6 +11,19 @@ const PICTOGRAPHIC = /\p{Extended_Pictographic}|\p{Regional_Indicator}{2}|\u20e3
  */
 export function isOneEmoji(s: string): boolean {
   if (s.length === 0 || s.length > 2 * MAX_EMOJI_CODE_POINTS) return false;
+  // People use few emoji: each answer is remembered (a bounded set), so the segmenter runs once per emoji.
+  const known = answers.get(s);
+  if (known !== undefined) return known;
+  const yes = checkOneEmoji(s);
+  if (answers.size >= MAX_REMEMBERED) answers.clear();
+  answers.set(s, yes);
+  return yes;
+}
+
+const MAX_REMEMBERED = 4096;
+const answers = new Map<string, boolean>();
+
+function checkOneEmoji(s: string): boolean {
   const cps = [...s];
   if (cps.length > MAX_EMOJI_CODE_POINTS || !cps.every((c) => EMOJI_PART.test(c)) || !PICTOGRAPHIC.test(s)) return false;
   let clusters = 0;

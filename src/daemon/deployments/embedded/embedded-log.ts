@@ -1,4 +1,4 @@
-import { ChatError } from '../../../protocol/index.js';
+import { ChatError, applyChange, isChange, type Message } from '../../../protocol/index.js';
 import { classify } from '../../errors.js';
 import type { SqliteStore } from './sqlite-store.js';
 import type { Appended, BatchObserver, HistoryRange, MessageDraft, MessageLog } from '../../ports/index.js';
@@ -15,11 +15,18 @@ export class EmbeddedLog implements MessageLog {
   private readonly queue: BatchQueue<MessageDraft, Appended>;
   private closed = false;
 
+  /** Recently read or changed messages as they now are: what a change's checks read first. */
+  private readonly recent = new RecentStates();
+
   constructor(private readonly store: SqliteStore, maxBatch: number, maxQueued = Number.MAX_SAFE_INTEGER) {
     this.queue = new BatchQueue(async (batch) => {
       try {
         const stored = await this.store.archive.appendMessages(batch.map((p) => p.item));
-        stored.forEach((message, i) => batch[i]!.resolve({ message, fresh: message.id === batch[i]!.item.id }));
+        stored.forEach((message, i) => {
+          const fresh = message.id === batch[i]!.item.id;
+          if (fresh) this.recent.committed(message);
+          batch[i]!.resolve({ message, fresh });
+        });
       } catch (err) {
         // Typed: storage full or unavailable, never a raw driver error.
         const e = classify(err);
@@ -52,8 +59,13 @@ export class EmbeddedLog implements MessageLog {
     return this.store.archive.history(conversationId, range);
   }
 
-  get(conversationId: string, seqs: number[]) {
-    return this.store.archive.get(conversationId, seqs);
+  /** From the recent states when they have it (one node writes: they are exact), else the file. */
+  async get(conversationId: string, seqs: number[]) {
+    const hits = seqs.map((seq) => this.recent.get(conversationId, seq));
+    if (hits.every((h) => h !== undefined)) return hits as Message[];
+    const read = await this.store.archive.get(conversationId, seqs.filter((_, i) => hits[i] === undefined));
+    for (const m of read) this.recent.seen(m);
+    return [...hits.filter((h): h is Message => h !== undefined), ...read].sort((a, b) => a.seq - b.seq);
   }
 
   changed(conversationId: string, sinceSeq: number, limit: number) {
@@ -83,5 +95,47 @@ export class EmbeddedLog implements MessageLog {
 
   observeBatches(fn: BatchObserver) {
     this.queue.observer = fn;
+  }
+}
+
+/**
+ * The states of messages the embedded log read or changed lately, kept current as records commit:
+ * a change applies to its cached target with the fold the writer applies in its transaction
+ * (changes.ts), in the same (commit) order, and the fold is idempotent, so a state read before
+ * or after a change committed ends the same. Exact because this node is the only writer; bounded
+ * (least recently used out first).
+ */
+export class RecentStates {
+  private readonly map = new Map<string, Message>();
+
+  constructor(private readonly cap = 4096) {}
+
+  get(conversationId: string, seq: number): Message | undefined {
+    const key = `${conversationId} ${seq}`;
+    const m = this.map.get(key);
+    if (m === undefined) return undefined;
+    this.map.delete(key);
+    this.map.set(key, m);
+    return m;
+  }
+
+  /** A state read from the file. */
+  seen(m: Message) {
+    this.put(m);
+  }
+
+  /** A record just committed: a change moves its target's cached state on; a message is not cached until read. */
+  committed(r: Message) {
+    if (r.target === undefined || !isChange(r)) return;
+    const key = `${r.conversationId} ${r.target}`;
+    const target = this.map.get(key);
+    if (target !== undefined) this.map.set(key, applyChange(target, r));
+  }
+
+  private put(m: Message) {
+    const key = `${m.conversationId} ${m.seq}`;
+    this.map.delete(key);
+    this.map.set(key, m);
+    if (this.map.size > this.cap) this.map.delete(this.map.keys().next().value!);
   }
 }
