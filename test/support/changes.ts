@@ -8,10 +8,12 @@ import { expect } from 'vitest';
 import { ChatError, applyRecord, isChange, type Ack, type Message, type SyncResult } from '../../src/protocol/index.js';
 import { befriend, openSocket, registerUser, type TestSocket, type TestUser } from './daemon.js';
 
-function call<T>(s: TestSocket, event: string, payload: unknown): Promise<Ack<T>> {
+/** Emits an event and resolves with its ack. */
+export function call<T>(s: TestSocket, event: string, payload: unknown): Promise<Ack<T>> {
   return (s.timeout(15_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<T>> }).emitWithAck(event, payload);
 }
-async function ok<T>(s: TestSocket, event: string, payload: unknown): Promise<T> {
+/** Emits an event and resolves with its ack's data, or throws its coded error. */
+export async function ok<T>(s: TestSocket, event: string, payload: unknown): Promise<T> {
   const r = await call<T>(s, event, payload);
   if (!r.ok) throw new ChatError(r.error.code, r.error.message);
   return r.data;

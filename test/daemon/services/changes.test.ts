@@ -5,21 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatError, type Ack, type Message } from '../../../src/protocol/index.js';
-import { convergence } from '../../support/changes.js';
+import { call, convergence, ok } from '../../support/changes.js';
 import { befriend, errorCode, nextEvents, openSocket, registerUser, startDaemon, type TestDaemon, type TestSocket, type TestUser } from '../../support/daemon.js';
 
 let d: TestDaemon;
 beforeAll(async () => { d = await startDaemon({ CHAT_MESSAGE_RATE_LIMIT: '100000', CHAT_CHANGE_RATE_LIMIT: '100000', CHAT_SYNC_RATE_LIMIT: '100000', CHAT_GROUP_RATE_LIMIT: '100000', CHAT_MAX_REACTIONS: '3', CHAT_MAX_EDITS: '3' }); });
 afterAll(async () => { await d.close(); });
 
-function call<T>(s: TestSocket, event: string, payload: unknown): Promise<Ack<T>> {
-  return (s.timeout(10_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<T>> }).emitWithAck(event, payload);
-}
-async function ok<T>(s: TestSocket, event: string, payload: unknown): Promise<T> {
-  const r = await call<T>(s, event, payload);
-  if (!r.ok) throw new ChatError(r.error.code, r.error.message);
-  return r.data;
-}
 const failed = async (p: Promise<Ack<unknown>>) => { const r = await p; return r.ok ? 'ok' : r.error.code; };
 
 async function pair(): Promise<[TestUser, TestUser]> {
