@@ -17,7 +17,7 @@ let d: TestDaemon;
 beforeAll(async () => { d = await startDaemon({ CHAT_RECEIPT_RATE_LIMIT: '100000', CHAT_MESSAGE_RATE_LIMIT: '100000', CHAT_SYNC_RATE_LIMIT: '100000', CHAT_TYPING_RATE_LIMIT: '100000' }); });
 afterAll(async () => { await d.close(); });
 
-const EVENTS = ['message:send', 'message:sync', 'typing:update', 'receipt:update', 'message:new', 'session:end', '__proto__', 'constructor', ''];
+const EVENTS = ['message:send', 'message:sync', 'message:edit', 'message:delete', 'message:react', 'typing:update', 'receipt:update', 'message:new', 'message:change', 'session:end', '__proto__', 'constructor', ''];
 
 describe('seeded fuzz', () => {
   it(`survives random events and corrupt packets (seed ${SEED})`, async () => {
@@ -35,6 +35,8 @@ describe('seeded fuzz', () => {
       fc.record({ to: fc.oneof(fc.string(), fc.constant(peer)), text: fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 50 }), fc.integer()), clientMsgId: fc.oneof(fc.string({ maxLength: 20 }), fc.constant(undefined)) }, { requiredKeys: [] }),
       fc.record({ cursors: fc.dictionary(fc.string({ maxLength: 80 }), fc.oneof(fc.integer(), fc.double(), fc.string())), limit: fc.oneof(fc.integer(), fc.constant(undefined)) }, { requiredKeys: [] }),
       fc.record({ conversationId: fc.oneof(fc.string(), fc.constant(`dm:${[a.name, b.name].sort().join(':')}`)), read: fc.oneof(fc.integer(), fc.double()), delivered: fc.integer() }, { requiredKeys: [] }),
+      // Changes: a real peer and small seqs often, so payloads reach the rules, not only the schema.
+      fc.record({ to: fc.oneof(fc.string(), fc.constant(peer), fc.constant('#nosuch')), seq: fc.oneof(fc.integer({ min: -2, max: 12 }), fc.double(), fc.string()), text: fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 50 })), emoji: fc.oneof(fc.constantFrom('👍', '🎉', '👩‍👩‍👧‍👦'), fc.string({ unit: 'grapheme', maxLength: 3 }), fc.string({ unit: 'binary', maxLength: 8 })), op: fc.oneof(fc.constantFrom('add', 'remove', 'toggle'), fc.string()), replyTo: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.string()), clientMsgId: fc.oneof(fc.string({ maxLength: 20 }), fc.constant(undefined)) }, { requiredKeys: [] }),
     );
     await fc.assert(fc.asyncProperty(fc.nat(3), fc.constantFrom(...EVENTS), fc.integer({ min: 0, max: 3 }).chain((i) => payload(peerOf(i))), fc.boolean(), async (i, event, p, withAck) => {
       const s = sockets[i]!;
