@@ -102,7 +102,7 @@ const round = (s: number) => Math.round(s * 100) / 100;
 
 /**
  * The engine's own ceiling, as the baseline for the pipeline: documents of the same shape,
- * with the same two unique indexes, bulk-inserted straight through the driver in batches of
+ * with the same indexes, bulk-inserted straight through the driver in batches of
  * `batchSize`, by as many writers at once as the persister has (one per partition it
  * consumes concurrently), with no Kafka and no chatd code in the way.
  */
@@ -112,7 +112,8 @@ export async function rawInsertCeiling(opts: { total: number; conversations: num
   const conn = await mongoose.createConnection(u.toString()).asPromise();
   const col = conn.collection('messages');
   if (messageIndexes.length === 0) throw new Error('run persistPipeline first: the raw ceiling copies the indexes its deployment made');
-  for (const { key, name, unique, partialFilterExpression } of messageIndexes) await col.createIndex(key as never, { name, unique, ...(partialFilterExpression ? { partialFilterExpression: partialFilterExpression as never } : {}) });
+  // An index that is not unique reads back without the option (or as null on FerretDB): it is passed only when set.
+  for (const { key, name, unique, partialFilterExpression } of messageIndexes) await col.createIndex(key as never, { name, ...(unique ? { unique: true } : {}), ...(partialFilterExpression ? { partialFilterExpression: partialFilterExpression as never } : {}) });
   const seqs = new Array<number>(opts.conversations).fill(0);
   const batches: Record<string, unknown>[][] = [];
   for (let i = 0; i < opts.total; i += opts.batchSize) {

@@ -37,7 +37,7 @@ describe.runIf(env)('MongoStore index moves', () => {
     await second.start();
     try {
       const names = (await col.indexes()).map((i) => i.name).sort();
-      expect(names).toEqual(['_id_', 'conversationId_1_seq_1', 'dedupeKey_1_from_1']);
+      expect(names).toEqual(['_id_', 'conversationId_1_changedSeq_1', 'conversationId_1_seq_1', 'dedupeKey_1_from_1']);
       const [again] = await second.archive.insertMessages([m(uuidv7(), 2)]);
       expect(again).toEqual(stored);
       expect(await second.archive.getMessageByClientId('alice', 'c-1')).toEqual(stored);
