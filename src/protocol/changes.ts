@@ -7,6 +7,10 @@ import type { Message } from './types.js';
  * starting point, every one of them reaches the same state.
  */
 
+/** The kinds that are messages (shown); the others are changes (applied to their target). */
+export const MESSAGE_KINDS = ['user', 'ai', 'system'] as const;
+export const CHANGE_KINDS = ['edit', 'delete', 'react'] as const;
+
 /** Whether a record is a change to an earlier message rather than a message. */
 export function isChange(m: Pick<Message, 'kind'>): boolean {
   return m.kind === 'edit' || m.kind === 'delete' || m.kind === 'react';

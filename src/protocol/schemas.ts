@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { MAX_EMOJI_CODE_POINTS, isOneEmoji } from './emoji.js';
+import { CHANGE_KINDS, MESSAGE_KINDS } from './changes.js';
 
 import { CLIENT_MSG_ID, GROUP_HANDLE, GROUP_REF, NEW_HANDLE, NEW_USERNAME, USERNAME } from './names.js';
 
@@ -25,10 +26,7 @@ export const passwordSchema = z.string().min(LIMITS.minPasswordLength, `password
  * earlier one (edit, delete, react). Every record has its own seq; see changes.ts for how a
  * change applies to its target.
  */
-export const messageKindSchema = z.enum(['user', 'ai', 'system', 'edit', 'delete', 'react']);
-/** The kinds that are messages (shown); the others are changes (applied to their target). */
-export const MESSAGE_KINDS = ['user', 'ai', 'system'] as const;
-export const CHANGE_KINDS = ['edit', 'delete', 'react'] as const;
+export const messageKindSchema = z.enum([...MESSAGE_KINDS, ...CHANGE_KINDS]);
 
 const seqValue = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 

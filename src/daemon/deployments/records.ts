@@ -1,4 +1,4 @@
-import { applyChange, scrubbed, type Message } from '../../protocol/index.js';
+import { applyChange, isChange, scrubbed, type Message } from '../../protocol/index.js';
 import type { EditVersions, MessageDraft } from '../ports/index.js';
 
 /**
@@ -78,14 +78,15 @@ export function keptOf(state: RecordState | null): Kept {
 }
 
 /**
- * A change applied to its stored target: the target's next state, what it keeps of its past (an
- * edit keeps the text it replaces; a delete forgets everything), and the seqs of the edit records
- * whose text must go (a delete's). Null when the change does nothing (already applied, target
- * deleted, an edit by someone else).
+ * What a store does with a change record, given the target as stored: the target's next state and
+ * what it keeps of its past (an edit keeps the text it replaces; a delete forgets everything), or
+ * `next: null` when the target stays as it is (already applied, an edit by someone else); and the
+ * seqs of edit records whose text must go: a delete's earlier edits, or the edit itself when it
+ * reaches a message already deleted (it raced the delete). Null when there is nothing to write.
  */
-export function applyStored(target: Message, kept: Kept, change: Message): { next: Message; kept: Kept; scrub: number[] } | null {
+export function applyStored(target: Message, kept: Kept, change: Message): { next: Message | null; kept: Kept; scrub: number[] } | null {
   const next = applyChange(target, change);
-  if (next === target) return null;
+  if (next === target) return target.deleted && change.kind === 'edit' ? { next: null, kept, scrub: [change.seq] } : null;
   if (next.deleted) return { next, kept: NOTHING_KEPT, scrub: kept.editSeqs };
   if (change.kind === 'edit') return { next, kept: { original: kept.original ?? target.text, editSeqs: [...kept.editSeqs, change.seq] }, scrub: [] };
   return { next, kept, scrub: [] };
@@ -96,14 +97,10 @@ export function applyStored(target: Message, kept: Kept, change: Message): { nex
  * those with the seqs `kept.editSeqs` names): null when it is deleted or not a message.
  */
 export function editHistory(m: Message, kept: Kept, edits: Message[]): EditVersions | null {
-  if (m.deleted || !isMessageKind(m)) return null;
+  if (m.deleted || isChange(m)) return null;
   if (kept.original === null) return [{ text: m.text, at: m.createdAt }];
   const later = edits.filter((e) => e.kind === 'edit' && e.target === m.seq).sort((a, b) => a.seq - b.seq);
   return [{ text: kept.original, at: m.createdAt }, ...later.map((e) => ({ text: e.text, at: e.createdAt }))];
-}
-
-export function isMessageKind(m: Pick<Message, 'kind'>): boolean {
-  return m.kind === 'user' || m.kind === 'ai' || m.kind === 'system';
 }
 
 /**
@@ -112,7 +109,7 @@ export function isMessageKind(m: Pick<Message, 'kind'>): boolean {
  * `records` may hold anything; only changes to the given messages count, in seq order.
  */
 export function overlay(messages: Message[], records: Message[]): Message[] {
-  const changes = records.filter((r) => r.target !== undefined && !isMessageKind(r)).sort((a, b) => a.seq - b.seq);
+  const changes = records.filter(isChange).sort((a, b) => a.seq - b.seq);
   if (changes.length === 0) return messages;
   const deleted = new Set(changes.filter((c) => c.kind === 'delete').map((c) => c.target));
   return messages.map((m) => {

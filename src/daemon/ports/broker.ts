@@ -1,5 +1,6 @@
 import type { Server } from 'socket.io';
 import type { ClientToServerEvents, InterServerEvents, Message, ServerToClientEvents } from '../../protocol/index.js';
+import { isChange } from '../../protocol/changes.js';
 
 /** What chatd keeps on each authenticated socket. */
 export interface SocketData {
@@ -50,5 +51,5 @@ export interface Broker {
 
 /** The event a record goes to clients as: a message is new, a change changes one. */
 export function recordEvent(record: Message): 'message:new' | 'message:change' {
-  return record.kind === 'edit' || record.kind === 'delete' || record.kind === 'react' ? 'message:change' : 'message:new';
+  return isChange(record) ? 'message:change' : 'message:new';
 }

@@ -168,9 +168,8 @@ export class MessageService {
     const rl = await this.limits.rateLimit(sendLimitKey(from), this.config.messageRateLimit, SEND_LIMIT_WINDOW_MS);
     if (!rl.allowed) return this.refuse(from, input, rateLimited(rl));
     const draft = this.draft(conversationId, from, conversationId, input.text, 'user', input.clientMsgId);
-    // @name mentions of current members; the members are read again after the append for the fan-out.
-    const mentions = input.text.includes('@') ? mentionsIn(input.text, await this.groups.recipients(conversationId), from) : [];
-    if (mentions.length) draft.mentions = mentions;
+    // The members are read again after the append, for the fan-out.
+    await this.mention(draft, input.text);
     if (input.replyTo !== undefined) return this.appendReply(draft, input.replyTo, null, origin);
     const { message, fresh } = await this.log.append(draft);
     if (fresh) this.deliverFresh(message, await this.groups.recipients(conversationId), origin);
@@ -220,6 +219,13 @@ export class MessageService {
     return message;
   }
 
+  /** A group message's or edit's `@name`s of current members, on the draft (a direct message mentions nobody). */
+  private async mention(draft: MessageDraft, text: string) {
+    if (!isGroupConversation(draft.conversationId) || !text.includes('@')) return;
+    const mentions = mentionsIn(text, await this.groups.recipients(draft.conversationId), draft.from);
+    if (mentions.length) draft.mentions = mentions;
+  }
+
   /** Replaces the text of my message, within CHAT_EDIT_WINDOW_SECONDS of sending it, at most CHAT_MAX_EDITS times. */
   edit(from: string, input: EditInput, origin?: string): Promise<Message> {
     return this.change(from, input, 'edit', origin, async (target, _where, draft) => {
@@ -231,10 +237,7 @@ export class MessageService {
       if ((target.edits ?? 0) >= this.config.maxEdits) throw new ChatError('CHAT_ERR_EDIT_LIMIT');
       draft.text = input.text;
       // The edit's mentions replace the message's (clients notify only the newly mentioned).
-      if (isGroupConversation(target.conversationId) && input.text.includes('@')) {
-        const mentions = mentionsIn(input.text, await this.groups.recipients(target.conversationId), from);
-        if (mentions.length) draft.mentions = mentions;
-      }
+      await this.mention(draft, input.text);
     });
   }
 

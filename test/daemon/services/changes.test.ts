@@ -4,9 +4,9 @@
  * converges whatever a client missed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatError, type Ack, type Message } from '../../../src/protocol/index.js';
+import type { Ack, Message } from '../../../src/protocol/index.js';
 import { call, convergence, ok } from '../../support/changes.js';
-import { befriend, errorCode, nextEvents, openSocket, registerUser, startDaemon, type TestDaemon, type TestSocket, type TestUser } from '../../support/daemon.js';
+import { befriend, errorCode, nextEvents, openSocket, registerUser, startDaemon, type TestDaemon, type TestUser } from '../../support/daemon.js';
 
 let d: TestDaemon;
 beforeAll(async () => { d = await startDaemon({ CHAT_MESSAGE_RATE_LIMIT: '100000', CHAT_CHANGE_RATE_LIMIT: '100000', CHAT_SYNC_RATE_LIMIT: '100000', CHAT_GROUP_RATE_LIMIT: '100000', CHAT_MAX_REACTIONS: '3', CHAT_MAX_EDITS: '3' }); });

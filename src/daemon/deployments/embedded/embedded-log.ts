@@ -119,11 +119,6 @@ export class RecentStates {
     return m;
   }
 
-  /** A state read from the file. */
-  seen(m: Message) {
-    this.put(m);
-  }
-
   /** A record just committed: a change moves its target's cached state on; a message is not cached until read. */
   committed(r: Message) {
     if (r.target === undefined || !isChange(r)) return;
@@ -132,7 +127,8 @@ export class RecentStates {
     if (target !== undefined) this.map.set(key, applyChange(target, r));
   }
 
-  private put(m: Message) {
+  /** A state read from the file. */
+  seen(m: Message) {
     const key = `${m.conversationId} ${m.seq}`;
     this.map.delete(key);
     this.map.set(key, m);

@@ -104,11 +104,9 @@ export function messageWrites(db: SqliteDb): MessageWrites {
     if (!row) return;
     const target = rowToMessage(row);
     const r = applyStored(target, rowKept(row), c);
-    // An edit that raced a delete keeps no text either.
-    if (!r && target.deleted && c.kind === 'edit') scrubEdit.run(c.conversationId, c.seq);
     if (!r) return;
     const { next, kept, scrub } = r;
-    setState.run(next.text, json(next.deleted ? null : extraOf(next)), json(stateOf(next, kept)), next.changedSeq ?? null, c.conversationId, target.seq);
+    if (next) setState.run(next.text, json(next.deleted ? null : extraOf(next)), json(stateOf(next, kept)), next.changedSeq ?? null, c.conversationId, target.seq);
     for (const seq of scrub) scrubEdit.run(c.conversationId, seq);
   };
   const conflict = (m: Message) => new SeqConflictError(m.id, m.conversationId, m.seq);

@@ -5,7 +5,7 @@ import type { MessageArchive } from '../archive.js';
 import type { ConversationDoc, MessageDoc, Models } from './mongo-models.js';
 import { bulkUpdate, duplicateIndexes, isDup } from './mongo-util.js';
 import { applyStored, extraOf, keptOf, stateOf, withParts } from '../records.js';
-import { isChange } from '../../../protocol/changes.js';
+import { MESSAGE_KINDS as MESSAGE_KIND_NAMES, isChange } from '../../../protocol/changes.js';
 
 function toMessage(d: MessageDoc): Message {
   const m: Message = { id: d._id, seq: d.seq, conversationId: d.conversationId, from: d.from, to: d.to, text: d.text, kind: d.kind, createdAt: d.createdAt };
@@ -23,7 +23,7 @@ function toDoc(m: Message): MessageDoc {
   return d;
 }
 
-const MESSAGE_KINDS = { $in: ['user', 'ai', 'system'] };
+const MESSAGE_KINDS = { $in: [...MESSAGE_KIND_NAMES] };
 
 /** Messages and conversation heads in MongoDB: what the persister writes and the scale-out log reads. */
 export class MongoArchive implements MessageArchive {
@@ -65,17 +65,17 @@ export class MongoArchive implements MessageArchive {
     for (let attempt = 0; attempt < 5; attempt++) {
       const doc = (await coll.findOne({ conversationId: c.conversationId, seq: c.target })) as unknown as MessageDoc | null;
       if (!doc) return;
-      const target = toMessage(doc);
-      const r = applyStored(target, keptOf(doc.state ?? null), c);
-      // An edit that raced a delete keeps no text either.
-      if (!r && target.deleted && c.kind === 'edit') await coll.updateOne({ conversationId: c.conversationId, seq: c.seq }, { $set: { text: '' }, $unset: { 'extra.mentions': '' } });
+      const r = applyStored(toMessage(doc), keptOf(doc.state ?? null), c);
       if (!r) return;
       const { next, kept, scrub } = r;
-      const set: Record<string, unknown> = { text: next.text, changedSeq: next.changedSeq, state: stateOf(next, kept) };
-      const extra = next.deleted ? null : extraOf(next);
-      const update = extra ? { $set: { ...set, extra } } : { $set: set, $unset: { extra: '' } };
-      const res = await coll.updateOne({ _id: doc._id, changedSeq: doc.changedSeq ?? null } as never, update);
-      if (res.matchedCount === 0) continue;
+      if (next) {
+        const set: Record<string, unknown> = { text: next.text, changedSeq: next.changedSeq, state: stateOf(next, kept) };
+        const extra = next.deleted ? null : extraOf(next);
+        const update = extra ? { $set: { ...set, extra } } : { $set: set, $unset: { extra: '' } };
+        const res = await coll.updateOne({ _id: doc._id, changedSeq: doc.changedSeq ?? null } as never, update);
+        if (res.matchedCount === 0) continue;
+      }
+      // A deleted message's edit records lose their text.
       if (scrub.length) await coll.updateMany({ conversationId: c.conversationId, seq: { $in: scrub }, kind: 'edit' }, { $set: { text: '' }, $unset: { 'extra.mentions': '' } });
       return;
     }

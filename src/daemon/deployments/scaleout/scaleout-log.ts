@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
-import { ChatError, type Message } from '../../../protocol/index.js';
+import { ChatError, isChange, type Message } from '../../../protocol/index.js';
 import type { Appended, BatchObserver, ConversationRecord, HistoryRange, MessageDraft, MessageLog } from '../../ports/index.js';
 import type { MessageArchive } from '../archive.js';
 import type { KafkaSettings } from './kafka.js';
@@ -9,7 +9,7 @@ import { FailoverPublisher } from './kafka-publisher.js';
 import { BatchQueue, type Pending } from '../batch-queue.js';
 import type { FailedStore } from './failed-store.js';
 import { RedisSequencer, type Sequenced } from './redis-sequencer.js';
-import { isMessageKind, overlay } from '../records.js';
+import { overlay } from '../records.js';
 
 export interface ScaleOutLogOptions extends KafkaSettings {
   sendTimeoutMs: number;
@@ -84,18 +84,21 @@ export class ScaleOutLog implements MessageLog {
    * its messages fill the page, and its change records apply where MongoDB has not applied them.
    */
   async read(conversationId: string, r: HistoryRange): Promise<Message[]> {
-    const [stored, recent] = await Promise.all([this.archive.history(conversationId, r), this.seq.recent(conversationId)]);
+    // Changes to the page's messages come after them: the buffer from the range's start is enough.
+    const [stored, recent] = await Promise.all([this.archive.history(conversationId, r), this.seq.recent(conversationId, r.afterSeq)]);
     const lo = r.afterSeq ?? 0;
     const hi = r.beforeSeq ?? Number.MAX_SAFE_INTEGER;
     const bySeq = new Map<number, Message>(stored.map((m) => [m.seq, m]));
-    for (const m of recent) if (m.seq > lo && m.seq < hi && !bySeq.has(m.seq) && (!r.messagesOnly || isMessageKind(m))) bySeq.set(m.seq, m);
+    for (const m of recent) if (m.seq > lo && m.seq < hi && !bySeq.has(m.seq) && (!r.messagesOnly || !isChange(m))) bySeq.set(m.seq, m);
     const all = bySeq.size === stored.length ? stored : [...bySeq.values()].sort((a, b) => a.seq - b.seq);
     const page = bySeq.size === stored.length ? all : r.afterSeq !== undefined ? all.slice(0, r.limit) : all.slice(-r.limit);
     return overlay(page, recent);
   }
 
   async get(conversationId: string, seqs: number[]): Promise<Message[]> {
-    const [stored, recent] = await Promise.all([this.archive.get(conversationId, seqs), this.seq.recent(conversationId)]);
+    if (seqs.length === 0) return [];
+    // Changes to these messages come after the first of them: the buffer from there is enough.
+    const [stored, recent] = await Promise.all([this.archive.get(conversationId, seqs), this.seq.recent(conversationId, Math.min(...seqs) - 1)]);
     const bySeq = new Map<number, Message>(stored.map((m) => [m.seq, m]));
     const want = new Set(seqs);
     for (const m of recent) if (want.has(m.seq) && !bySeq.has(m.seq)) bySeq.set(m.seq, m);
@@ -113,7 +116,7 @@ export class ScaleOutLog implements MessageLog {
   /** The archive's count, and the recent buffer's messages past what the archive holds. */
   async countMessages(conversationId: string, afterSeq: number, cap: number) {
     const [stored, top, recent] = await Promise.all([this.archive.countMessages(conversationId, afterSeq, cap), this.archive.maxSeq(conversationId), this.seq.recent(conversationId, afterSeq)]);
-    return Math.min(cap, stored + recent.filter((m) => m.seq > top && isMessageKind(m)).length);
+    return Math.min(cap, stored + recent.filter((m) => m.seq > top && !isChange(m)).length);
   }
 
   /**
@@ -122,7 +125,7 @@ export class ScaleOutLog implements MessageLog {
    */
   async countMentions(conversationId: string, afterSeq: number, username: string, cap: number) {
     const [stored, top, recent] = await Promise.all([this.archive.countMentions(conversationId, afterSeq, username, cap), this.archive.maxSeq(conversationId), this.seq.recent(conversationId, afterSeq)]);
-    const newer = overlay(recent.filter((m) => m.seq > top && isMessageKind(m)), recent);
+    const newer = overlay(recent.filter((m) => m.seq > top && !isChange(m)), recent);
     return Math.min(cap, stored + newer.filter((m) => m.mentions?.includes(username)).length);
   }
 
@@ -131,10 +134,12 @@ export class ScaleOutLog implements MessageLog {
    * seqs of the edits applied to it), then the edits in the recent buffer it has not applied yet.
    */
   async edits(conversationId: string, seq: number) {
-    const [[now], recent, stored] = await Promise.all([this.get(conversationId, [seq]), this.seq.recent(conversationId, seq - 1), this.archive.withPast(conversationId, seq)]);
-    if (!now || now.deleted || !isMessageKind(now)) return null;
-    const original = stored ? (stored.kept.original ?? stored.message.text) : recent.find((m) => m.seq === seq)?.text;
-    if (original === undefined) return null;
+    const [recent, stored] = await Promise.all([this.seq.recent(conversationId, seq - 1), this.archive.withPast(conversationId, seq)]);
+    const base = stored?.message ?? recent.find((m) => m.seq === seq);
+    if (!base) return null;
+    const now = overlay([base], recent)[0]!;
+    if (now.deleted || isChange(now)) return null;
+    const original = stored ? (stored.kept.original ?? stored.message.text) : base.text;
     const applied = stored ? await this.archive.get(conversationId, stored.kept.editSeqs) : [];
     const from = stored ? (stored.message.changedSeq ?? seq) : seq;
     const pending = recent.filter((m) => m.kind === 'edit' && m.target === seq && m.seq > from && m.from === now.from);
