@@ -257,7 +257,8 @@ export class AuthService {
     if ((await this.store.listApiTokens(principal.user.id)).length >= this.config.maxApiTokens) {
       throw new ChatError('CHAT_ERR_LIMIT_REACHED', `You have ${this.config.maxApiTokens} API tokens, the most allowed; revoke one first`);
     }
-    const id = crypto.randomBytes(9).toString('base64url');
+    // Hex, not base64url: an id that began with "-" would read as an option in `chat token revoke <id>`.
+    const id = crypto.randomBytes(9).toString('hex');
     const secret = crypto.randomBytes(32).toString('base64url');
     await this.store.insertApiToken({ id, userId: principal.user.id, name, tokenHash: this.hmac(secret), createdAt: new Date(this.now()).toISOString(), lastUsedAt: null, revokedAt: null });
     return { id, name, token: `${API_TOKEN_PREFIX}${id}.${secret}` };
