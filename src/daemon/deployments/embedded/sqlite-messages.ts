@@ -3,7 +3,7 @@ import { SeqConflictError } from '../../ports/errors.js';
 import type { Message } from '../../../protocol/index.js';
 import { conversationMembers } from '../../../protocol/types.js';
 import type { MessageDraft } from '../../ports/index.js';
-import { isChange } from '../../../protocol/changes.js';
+import { applyChange, isChange } from '../../../protocol/changes.js';
 import { applyStored, extraOf, keptOf, stateOf, withParts, type Kept, type RecordExtra, type RecordState } from '../records.js';
 
 /** A messages row as SQLite returns it. */
@@ -98,8 +98,22 @@ export function messageWrites(db: SqliteDb): MessageWrites {
     if (isChange(m)) apply(m);
     return true;
   };
+  // A reaction touches only the target's state: read and write that column alone, by rowid.
+  const reactionState = db.prepare<[string, number], { r: number; state: string | null; changed_seq: number | null }>('SELECT rowid AS r, state, changed_seq FROM messages WHERE conversation_id = ? AND seq = ?');
+  const setReactions = db.prepare<[string, number, number]>('UPDATE messages SET state = ?, changed_seq = ? WHERE rowid = ?');
+  const react = (c: Message) => {
+    const row = reactionState.get(c.conversationId, c.target!);
+    if (!row) return;
+    const state = row.state === null ? {} : (JSON.parse(row.state) as RecordState);
+    const next = applyChange(reactionView(c, state, row.changed_seq), c);
+    if (next.changedSeq === (row.changed_seq ?? undefined)) return;
+    if (next.reactions) state.reactions = next.reactions;
+    else delete state.reactions;
+    setReactions.run(JSON.stringify(state), next.changedSeq!, row.r);
+  };
   /** A change record applied to the row it targets (nothing when it changes nothing: changes.ts). */
   const apply = (c: Message) => {
+    if (c.kind === 'react') return react(c);
     const row = bySeq.get(c.conversationId, c.target!);
     if (!row) return;
     const target = rowToMessage(row);
@@ -182,6 +196,18 @@ export function messageWrites(db: SqliteDb): MessageWrites {
       return out;
     },
   };
+}
+
+/**
+ * What applyChange needs of a target to apply a reaction: its seq, conversation, changedSeq,
+ * tombstone and reactions (a reaction reads nothing else), without reading or parsing the rest of the row.
+ */
+function reactionView(c: Message, state: RecordState, changedSeq: number | null): Message {
+  const m = { seq: c.target!, conversationId: c.conversationId } as Message;
+  if (changedSeq !== null) m.changedSeq = changedSeq;
+  if (state.deleted) m.deleted = state.deleted;
+  if (state.reactions) m.reactions = state.reactions;
+  return m;
 }
 
 /** A draft with its seq, fields in the wire order. */
