@@ -4,7 +4,7 @@ import { ChatError, fromErrorBody } from '../protocol/errors.js';
 import { ROUTES } from '../protocol/rest.js';
 import type {
   AdminStatus, AdminUserView, ApiTokenCreated, DeadLetter, FailedPublish, ReplayResult, ApiTokenView, AuthResult, ConversationView, FriendAddResult,
-  FriendRequests, FriendView, GroupMemberView, GroupRole, GroupView, HistoryQuery, Message, MessageEdits, PasswordChanged, PublicUser, Receipt, SendInput,
+  FriendRequests, FriendView, GroupMemberView, GroupRole, GroupView, HistoryQuery, Message, MessageEdits, PasswordChanged, PublicUser, Receipt, SearchResult, SendInput,
 } from '../protocol/index.js';
 
 /** Supplies bearer tokens to the client and refreshes them when the server says they expired. */
@@ -87,6 +87,8 @@ export class ApiClient {
   react(u: string, seq: number, emoji: string, op: 'add' | 'remove' | 'toggle' = 'toggle', clientMsgId?: string) { return this.request<Message>('POST', ROUTES.messageReactions(u, seq), { emoji, op, ...(clientMsgId ? { clientMsgId } : {}) }); }
   messageEdits(u: string, seq: number) { return this.request<MessageEdits>('GET', ROUTES.messageEdits(u, seq)); }
   changedSince(u: string, sinceSeq: number, limit?: number) { return this.request<Message[]>('GET', ROUTES.messageChanges(u), undefined, { query: { sinceSeq, ...(limit ? { limit } : {}) } }); }
+  /** Server search: `q` in the query language (src/protocol/search.ts); `next` of the previous page as cursor. */
+  search(q: string, opts: { in?: string; limit?: number; sort?: 'relevance' | 'recent'; cursor?: string } = {}) { return this.request<SearchResult>('GET', ROUTES.search, undefined, { query: { q, ...opts } }); }
   groups() { return this.request<GroupView[]>('GET', ROUTES.groups); }
   createGroup(handle: string, members: string[] = [], extra: { name?: string; topic?: string } = {}) { return this.request<GroupView>('POST', ROUTES.groups, { handle, members, ...extra }); }
   group(g: string) { return this.request<GroupView>('GET', ROUTES.group(g)); }

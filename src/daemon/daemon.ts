@@ -9,6 +9,7 @@ import { bounded } from './deployments/parts.js';
 import type { Deployment } from './ports/index.js';
 import { attachGateway, type ChatServer } from './gateway/index.js';
 import { buildHttp } from './http/index.js';
+import { SearchService } from './services/search.js';
 import { AdminService } from './services/admin.js';
 import { parse } from './validation.js';
 import { createLogger } from './logger.js';
@@ -74,7 +75,8 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const isClosing = () => closing;
   const presence = new PresenceService(d.presence, friends, fanout, { maxSocketsPerUser: config.maxSocketsPerUser, isClosing }, log.child({ component: 'presence' }));
   const admin = new AdminService(d.accounts, auth, d.operations, engines, () => d.health());
-  const app = buildHttp({ config, log, budget: new RequestBudget(d.limits), auth, friends, groups, messages, admin, parseSend, metrics, isClosing });
+  const search = new SearchService(() => d.search, d.log, groups);
+  const app = buildHttp({ config, log, budget: new RequestBudget(d.limits), auth, friends, groups, messages, admin, search, parseSend, metrics, isClosing });
   const io: ChatServer = new Server(app.server, {
     maxHttpBufferSize: socketBufferSizeFor(config.maxMessageLength),
     serveClient: false,

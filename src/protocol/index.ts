@@ -10,3 +10,4 @@ export * from './responses.js';
 export * from './changes.js';
 export * from './emoji.js';
 export * from './mentions.js';
+export * from './search.js';

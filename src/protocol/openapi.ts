@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import * as R from './responses.js';
 import {
-  adminIdsSchema, changePasswordSchema, changesQuerySchema, deleteSchema, makeEditBodySchema, makeEditSchema, reactBodySchema, reactSchema, groupAddSchema, groupCreateSchema, groupRoleSchema, groupUpdateSchema, historyQuerySchema,
+  adminIdsSchema, changePasswordSchema, changesQuerySchema, deleteSchema, searchQuerySchema, makeEditBodySchema, makeEditSchema, reactBodySchema, reactSchema, groupAddSchema, groupCreateSchema, groupRoleSchema, groupUpdateSchema, historyQuerySchema,
   loginSchema, logoutSchema, makeSendSchema, receiptSchema, refreshSchema, registerSchema, resetPasswordSchema, syncSchema,
   tokenCreateSchema, typingSchema,
 } from './schemas.js';
@@ -62,6 +62,7 @@ export const OPERATIONS: readonly Operation[] = [
   op('delete', '/v1/messages/{username}/{seq}', 'user', 'Delete a message (mine; in a group, owners and admins delete any); answers with the delete record', [200, R.messageResponseSchema]),
   op('post', '/v1/messages/{username}/{seq}/reactions', 'user', 'React with one emoji: toggles mine by default (op: add, remove, toggle); answers with the reaction record', [200, R.messageResponseSchema], { body: reactBodySchema }),
   op('get', '/v1/messages/{username}/{seq}/edits', 'user', 'A message\'s edit history', [200, R.messageEditsSchema]),
+  op('get', '/v1/search', 'user', 'Search every message I may read: words, "phrases", -excluded, from:, in:, has:file, is:mention, before:/after: (README, search)', [200, R.searchResultSchema], { query: searchQuerySchema }),
   op('get', '/v1/groups', 'user', 'My groups', [200, z.array(R.groupViewSchema)]),
   op('post', '/v1/groups', 'user', 'Create a group with friends', [201, R.groupViewSchema], { body: groupCreateSchema }),
   op('get', '/v1/groups/{group}', 'user', 'A group I am in (by handle, without #)', [200, R.groupViewSchema]),
@@ -120,8 +121,8 @@ export function openApiDocument(version: string, settings: SchemaSettings = {}):
   for (const o of OPERATIONS) {
     const params = [...o.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     if (o.query) {
-      const q = jsonSchemaOf(o.query) as { properties?: Record<string, unknown> };
-      for (const [name, schema] of Object.entries(q.properties ?? {})) params.push({ name, in: 'query', required: false, schema } as never);
+      const q = jsonSchemaOf(o.query) as { properties?: Record<string, unknown>; required?: string[] };
+      for (const [name, schema] of Object.entries(q.properties ?? {})) params.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema } as never);
     }
     const [status, returns] = o.ok;
     paths[o.path] ??= {};

@@ -172,3 +172,14 @@ function openObjects<T>(node: T): T {
   for (const [k, v] of Object.entries(node)) if (!(k === 'additionalProperties' && v === false)) out[k] = openObjects(v);
   return out as T;
 }
+
+export const searchHitSchema = named('SearchHit', z.object({
+  message: messageResponseSchema,
+  with: z.string().describe('The conversation as in a send: the other user of a direct conversation, or the #group'),
+  snippet: z.string().describe('The part of the text around what matched, on one line'),
+  matches: z.array(z.tuple([count, count])).describe('The matched words in snippet, as [start, end) offsets in UTF-16 code units'),
+}), 'One message that matched a search, as it now is.');
+export const searchResultSchema = named('SearchResult', z.object({
+  hits: z.array(searchHitSchema),
+  next: z.string().nullable().describe('Pass as cursor for the next page; null on the last one'),
+}), 'A page of search hits, best first (or newest first with sort=recent).');

@@ -23,6 +23,8 @@ export const ROUTES = {
   messageEdits: (u: string, seq: number) => `/v1/messages/${encodeURIComponent(u)}/${seq}/edits`,
   /** Messages of the conversation changed after a seq (?sinceSeq=). */
   messageChanges: (u: string) => `/v1/messages/${encodeURIComponent(u)}/changes`,
+  /** Server search (?q= in the query language of search.ts). */
+  search: '/v1/search',
   groups: '/v1/groups',
   /** A group by its handle, with or without `#`. */
   group: (g: string) => `/v1/groups/${groupPath(g)}`,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { MAX_EMOJI_CODE_POINTS, isOneEmoji } from './emoji.js';
 import { CHANGE_KINDS, MESSAGE_KINDS } from './changes.js';
+import { MAX_QUERY_CHARS } from './search.js';
 
 import { CLIENT_MSG_ID, GROUP_HANDLE, GROUP_REF, NEW_HANDLE, NEW_USERNAME, USERNAME } from './names.js';
 
@@ -157,6 +158,22 @@ export const historyQuerySchema = z.strictObject({
   beforeSeq: seqParam.optional(),
   afterSeq: seqParam.optional(),
 }).refine((q) => q.beforeSeq === undefined || q.afterSeq === undefined || q.afterSeq < q.beforeSeq, { message: 'afterSeq must be below beforeSeq' });
+
+/** Most hits in one search page. */
+export const MAX_SEARCH_LIMIT = 50;
+/**
+ * A server search (GET /v1/search): `q` in the query language of search.ts, `in` a conversation
+ * to search in (as `in:` in the query), newest first with `sort=recent`, `cursor` the `next` of
+ * the previous page.
+ */
+export const searchQuerySchema = z.strictObject({
+  q: z.string().max(MAX_QUERY_CHARS, `q exceeds ${MAX_QUERY_CHARS} characters`),
+  in: targetSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).optional(),
+  sort: z.enum(['relevance', 'recent']).optional().describe('relevance (the default) or recent: newest first'),
+  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor').optional(),
+});
+export type SearchQueryInput = z.infer<typeof searchQuerySchema>;
 
 /** A conversation id as clients may send it: dm:<a>:<b>, at most maxConversationIdLength characters. */
 export const conversationIdSchema = z.string().min(1).max(LIMITS.maxConversationIdLength).regex(/^[a-z0-9_.:#-]+$/, 'not a conversation id');

@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  ROUTES, changesQuerySchema, httpBodyLimitFor, historyParamSchema, historyQuerySchema, makeEditBodySchema, messageParamSchema, reactBodySchema, usernameParamSchema,
+  ROUTES, changesQuerySchema, httpBodyLimitFor, historyParamSchema, historyQuerySchema, makeEditBodySchema, messageParamSchema, reactBodySchema, searchQuerySchema, usernameParamSchema,
 } from '../../protocol/index.js';
 import { parse } from '../validation.js';
 import type { RouteContext } from './index.js';
 
 /** Friends, conversations, sending and history. */
 export function conversationRoutes(app: FastifyInstance, ctx: RouteContext) {
-  const { config, friends, messages, authed, me, perMinute } = ctx;
+  const { config, friends, messages, search, authed, me, perMinute } = ctx;
   // Friend requests tell whether a name exists (people need that answer): behind their own limit.
   const friendLimit = (req: FastifyRequest) => perMinute(req, 'friend', config.friendRateLimit);
   app.get(ROUTES.friends, { onRequest: authed }, async (req) => friends.list(me(req).user.username));
@@ -34,6 +34,11 @@ export function conversationRoutes(app: FastifyInstance, ctx: RouteContext) {
     return messages.conversations(me(req).user.username);
   });
   app.post(ROUTES.messages, { onRequest: authed, bodyLimit: httpBodyLimitFor(config.maxMessageLength) }, async (req, reply) => reply.status(201).send(await messages.send(me(req).user.username, ctx.parseSend(req.body))));
+  app.get(ROUTES.search, { onRequest: authed }, async (req) => {
+    const q = parse(searchQuerySchema, req.query);
+    await perMinute(req, 'search', config.searchRateLimit);
+    return search.search(me(req).user.username, q);
+  });
   app.get('/v1/messages/:username', { onRequest: authed }, async (req) => {
     const { peer } = parse(historyParamSchema, { peer: (req.params as { username?: string }).username });
     const q = parse(historyQuerySchema, req.query);

@@ -11,6 +11,7 @@ import type { FriendService } from '../services/friends.js';
 import type { GroupService } from '../services/groups.js';
 import type { MessageService } from '../services/messages.js';
 import type { AdminService } from '../services/admin.js';
+import type { SearchService } from '../services/search.js';
 import type { RequestBudget } from '../services/requests.js';
 import { accountRoutes } from './accounts.js';
 import { adminRoutes } from './admin.js';
@@ -41,6 +42,7 @@ export interface HttpDeps {
   groups: GroupService;
   messages: MessageService;
   admin: AdminService;
+  search: SearchService;
   /** Validates a message:send payload (the schema, with its fast path). */
   parseSend: (value: unknown) => SendInput;
   metrics: client.Registry;
@@ -54,7 +56,7 @@ function clientWentAway(err: unknown, req: FastifyRequest): boolean {
 }
 
 /** What every route module gets: the services, and the guards that authenticate and spend budgets. */
-export interface RouteContext extends Pick<HttpDeps, 'config' | 'auth' | 'friends' | 'groups' | 'messages' | 'admin' | 'parseSend'> {
+export interface RouteContext extends Pick<HttpDeps, 'config' | 'auth' | 'friends' | 'groups' | 'messages' | 'admin' | 'search' | 'parseSend'> {
   /** onRequest guard: a valid credential, and one request of the caller's budget. */
   authed: (req: FastifyRequest) => Promise<void>;
   /** onRequest guard: authed, and an admin. */
@@ -179,7 +181,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     return reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 
-  const ctx: RouteContext = { config, auth, friends: deps.friends, groups: deps.groups, messages: deps.messages, admin: deps.admin, parseSend: deps.parseSend, authed, adminOnly: admin, me, ipOf, perMinute };
+  const ctx: RouteContext = { config, auth, friends: deps.friends, groups: deps.groups, messages: deps.messages, admin: deps.admin, search: deps.search, parseSend: deps.parseSend, authed, adminOnly: admin, me, ipOf, perMinute };
   accountRoutes(app, ctx);
   conversationRoutes(app, ctx);
   groupRoutes(app, ctx);

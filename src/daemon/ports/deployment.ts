@@ -9,6 +9,7 @@ import type { MessageLog } from './log.js';
 import type { Operations } from './operations.js';
 import type { Presence } from './presence.js';
 import type { ReceiptStore } from './receipts.js';
+import type { SearchIndex } from './search.js';
 
 export type DeploymentName = 'embedded' | 'scaleout';
 
@@ -30,6 +31,8 @@ export interface Deployment {
   readonly limits: Limits;
   readonly broker: Broker;
   readonly operations: Operations;
+  /** Full-text search; null where this deployment has no index yet (scale-out, until OpenSearch). */
+  readonly search: SearchIndex | null;
   /** Registers what only this deployment can measure (WAL checkpoints, the pipeline's backlog). */
   registerMetrics(registry: Registry): void;
   /** Starts every engine in order. */

@@ -38,6 +38,8 @@ export interface GroupStore {
   groupMember(id: string, username: string): Promise<GroupMemberRecord | null>;
   /** The groups a user is a current member of, with their role, by handle. */
   groupsOf(username: string): Promise<{ group: GroupRecord; role: GroupRole }[]>;
+  /** The groups a user was a member of and is not now, with the last seq they may read in each. */
+  formerGroupsOf(username: string): Promise<{ group: GroupRecord; leftSeq: number }[]>;
   /** Adds members, or makes former members current again, with the given roles. */
   addGroupMembers(id: string, members: { username: string; role: GroupRole }[], at: string): Promise<void>;
   /** Ends a membership; the user may still read up to `leftSeq`. Returns false when they were not a current member. */

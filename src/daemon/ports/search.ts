@@ -1,5 +1,4 @@
-import type { Message } from '../../protocol/index.js';
-import type { Lifecycle } from './lifecycle.js';
+import type { Message, ParsedSearch } from '../../protocol/index.js';
 
 /** Where one user may search: a conversation and the last seq they may read in it. */
 export interface SearchScope {
@@ -7,34 +6,37 @@ export interface SearchScope {
   upTo: number;
 }
 
-export interface SearchQuery {
-  /** The user's words, as typed: an implementation parses them itself and never fails on syntax. */
-  text: string;
+export interface SearchRequest {
+  /** The parsed query (src/protocol/search.ts): engines build their own query from its terms, never from user text. */
+  query: ParsedSearch;
+  /** Who searches (for is:mention). */
+  me: string;
   /** Only these conversations, each up to its `upTo`: the caller has already decided what the user may read. */
   scopes: SearchScope[];
+  sort: 'relevance' | 'recent';
   limit: number;
-  /** The page token of the previous answer. */
-  after?: string;
+  /** The `next` of the previous page. */
+  cursor?: string;
 }
 
-export interface SearchHit {
+export interface SearchMatch {
   message: Message;
-  /** The matched words in the text, as [start, end) character offsets, for highlighting. */
+  /** The text around what matched, on one line. */
+  snippet: string;
+  /** The matched words in the snippet, as [start, end) offsets. */
   matches: [number, number][];
 }
 
 /**
- * Full-text search over messages (filled by the search issue: FTS5 on the embedded deployment,
- * OpenSearch on scale-out). The contract every implementation passes:
- * - `index` is idempotent by message id, and a later version of a message (an edit) replaces the
- *   earlier; `remove` takes a message out (a delete); both are eventually visible to `search`.
- * - `search` returns only messages inside the scopes (conversation and seq <= upTo): a message
- *   outside them is never returned, whatever the text.
- * - Hits are newest first, at most `limit`, with `next` to continue when there are more.
- * - Text is matched by words, case- and accent-insensitively; any input is a valid query.
+ * Full-text search over messages: SQLite FTS5 kept in the writer's transaction on the embedded
+ * deployment (sqlite-search.ts); OpenSearch fed from the Kafka topic on scale-out (not built yet).
+ * The contract every implementation passes (test/daemon/ports/search.contract.ts):
+ * - only messages (not change records) are found, as they now are: an edit is found by its new
+ *   text and not its old one, a deleted message not at all;
+ * - only inside the scopes (conversation, and seq <= upTo): nothing outside them, whatever the text;
+ * - words match case- and accent-insensitively; a phrase matches its words together, in order;
+ * - at most `limit` hits, best first (or newest first), with `next` while there are more.
  */
-export interface SearchIndex extends Lifecycle {
-  index(messages: Message[]): Promise<void>;
-  remove(messageIds: string[]): Promise<void>;
-  search(query: SearchQuery): Promise<{ hits: SearchHit[]; next: string | null }>;
+export interface SearchIndex {
+  search(request: SearchRequest): Promise<{ hits: SearchMatch[]; next: string | null }>;
 }

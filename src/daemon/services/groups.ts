@@ -294,6 +294,15 @@ export class GroupService implements GroupDirectory {
     return { conversationId: entry.group.conversationId, upTo: row.leftSeq, members: [] };
   }
 
+  /** Where `me` may search: each group now (all of it) and before (up to their removal), by handle. */
+  async searchScopes(me: string): Promise<{ conversationId: string; upTo: number; handle: string }[]> {
+    const [now, before] = await Promise.all([this.current(me), this.store.formerGroupsOf(me)]);
+    return [
+      ...now.map(({ entry: { group } }) => ({ conversationId: group.conversationId, upTo: Number.MAX_SAFE_INTEGER, handle: group.handle })),
+      ...before.map(({ group, leftSeq }) => ({ conversationId: group.conversationId, upTo: leftSeq, handle: group.handle })),
+    ];
+  }
+
   async groupsOf(me: string) {
     return (await this.current(me)).map(({ entry: { group, members } }) => ({ conversationId: group.conversationId, handle: group.handle, name: group.name, members: [...members.keys()] }));
   }

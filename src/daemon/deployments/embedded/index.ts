@@ -15,6 +15,7 @@ import { EmbeddedLog } from './embedded-log.js';
 import { LocalBroker } from './local-broker.js';
 import { MemoryCache } from './memory-cache.js';
 import { SqliteStore } from './sqlite-store.js';
+import { SearchUpkeep } from './search-upkeep.js';
 
 const notConfigured = () => { throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'Failed publishes and dead letters exist only with the scale-out log (KAFKA_BROKERS)'); };
 
@@ -31,6 +32,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
   const messageLog = new EmbeddedLog(db, config.commitBatchMax, config.maxQueuedMessages);
   const parts = new Parts({ store: db, cache, log: messageLog }, log);
   const broker = new LocalBroker();
+  const upkeep = new SearchUpkeep(db, config.searchPurgeSeconds * 1000, log);
   return {
     name: 'embedded',
     database: db,
@@ -41,6 +43,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
     limits: cache,
     broker,
     operations: OPERATIONS,
+    get search() { return db.search; },
     registerMetrics(registry) {
       // The store's WAL checkpoints (on their own thread): how long each takes and how long the WAL was.
       const checkpointTime = new client.Histogram({ name: 'chatd_sqlite_checkpoint_seconds', help: 'Time to copy the WAL into the database file, per checkpoint', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
@@ -54,8 +57,10 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
     async start() {
       securePrivateDir(config.dataDir, (msg, detail) => log.warn(detail, msg));
       await parts.start();
+      upkeep.start();
     },
     async close() {
+      await upkeep.stop();
       await parts.close();
       await broker.close();
     },

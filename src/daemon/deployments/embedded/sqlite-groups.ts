@@ -47,6 +47,7 @@ export class SqliteGroups implements GroupStore {
       members: db.prepare<[string], MemberRow>('SELECT username, role, joined_at, left_seq FROM group_members WHERE group_id = ? AND left_seq IS NULL ORDER BY username'),
       member: db.prepare<[string, string], MemberRow>('SELECT username, role, joined_at, left_seq FROM group_members WHERE group_id = ? AND username = ?'),
       groupsOf: db.prepare<[string], GroupRow & { role: GroupRole }>('SELECT g.*, m.role FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.username = ? AND m.left_seq IS NULL ORDER BY g.handle'),
+      formerGroupsOf: db.prepare<[string], GroupRow & { left_seq: number }>('SELECT g.*, m.left_seq FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.username = ? AND m.left_seq IS NOT NULL ORDER BY g.handle'),
       remove: db.prepare('UPDATE group_members SET left_seq = ? WHERE group_id = ? AND username = ? AND left_seq IS NULL'),
       raiseLeft: db.prepare('UPDATE group_members SET left_seq = ? WHERE group_id = ? AND username = ? AND left_seq IS NOT NULL AND left_seq < ?'),
       setRole: db.prepare('UPDATE group_members SET role = ? WHERE group_id = ? AND username = ? AND left_seq IS NULL'),
@@ -108,6 +109,10 @@ export class SqliteGroups implements GroupStore {
 
   async groupsOf(username: string) {
     return this.s.groupsOf.all(username).map((r) => ({ group: toGroup(r), role: r.role }));
+  }
+
+  async formerGroupsOf(username: string) {
+    return this.s.formerGroupsOf.all(username).map((r) => ({ group: toGroup(r), leftSeq: r.left_seq }));
   }
 
   async addGroupMembers(id: string, members: { username: string; role: GroupRole }[], at: string) {

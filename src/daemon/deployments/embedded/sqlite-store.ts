@@ -9,6 +9,7 @@ import { FRIENDS_SCHEMA, SqliteFriends } from './sqlite-friends.js';
 import { GROUPS_SCHEMA, SqliteGroups } from './sqlite-groups.js';
 import { configure, messageWrites } from './sqlite-messages.js';
 import { RECEIPTS_SCHEMA, SqliteReceipts } from './sqlite-receipts.js';
+import { backfillSearch, purgeSearch, searchSchema, SqliteSearch, type BackfillState } from './sqlite-search.js';
 import { Checkpointer, WriterThread, type CheckpointEvent } from './sqlite-threads.js';
 
 /** Free space that counts as "space returned" after a full disk. */
@@ -29,7 +30,10 @@ export class SqliteStore implements Database {
   groups!: SqliteGroups;
   receipts!: SqliteReceipts;
   archive!: SqliteArchive;
+  search!: SqliteSearch;
   private writer: WriterThread | null = null;
+  /** The search index's upkeep, where messages are written (the writer thread, or in place in memory). */
+  searchWork!: { backfill(chunk: number): Promise<BackfillState>; purge(): Promise<number> };
   private checkpointer: Checkpointer | null = null;
   private checkpointObserver: ((c: CheckpointEvent) => void) | null = null;
   /** The last commit failed with SQLITE_FULL: /readyz fails until space returns. */
@@ -53,6 +57,8 @@ export class SqliteStore implements Database {
     configure(this.db);
     for (const schema of [ACCOUNTS_SCHEMA, FRIENDS_SCHEMA, RECEIPTS_SCHEMA, GROUPS_SCHEMA]) this.db.exec(schema);
     messagesSchema(this.db);
+    searchSchema(this.db);
+    this.search = new SqliteSearch(this.db);
     this.accounts = new SqliteAccounts(this.db);
     this.friends = new SqliteFriends(this.db);
     this.groups = new SqliteGroups(this.db);
@@ -62,6 +68,7 @@ export class SqliteStore implements Database {
     if (this.file === ':memory:') {
       const writes = messageWrites(this.db);
       writer = { write: async (messages) => writes.write(messages), append: async (drafts) => writes.append(drafts) };
+      this.searchWork = { backfill: async (chunk) => backfillSearch(this.db, chunk), purge: async () => purgeSearch(this.db) };
     } else {
       // Checkpoints run on their own thread; should it die, both connections checkpoint in line again.
       this.db.pragma('wal_autocheckpoint = 0');
@@ -76,6 +83,7 @@ export class SqliteStore implements Database {
         if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
       });
       writer = { write: (messages) => this.watchSpace(thread.write(messages)), append: (drafts) => this.watchSpace(thread.append(drafts)) };
+      this.searchWork = { backfill: (chunk) => thread.backfillSearch(chunk), purge: () => thread.purgeSearch() };
     }
     this.archive = new SqliteArchive(this.db, writer);
   }

@@ -7,6 +7,7 @@ import { packDrafts, unpackResults, type PackedDrafts, type PackedResults } from
 /** One WAL checkpoint of the embedded store: frames copied so far, WAL length in pages, time taken; or why it failed. */
 export type CheckpointEvent = { pages: number; walPages: number; ms: number } | { error: string };
 import type { MessageDraft } from '../../ports/index.js';
+import type { BackfillState } from './sqlite-search.js';
 
 /**
  * The SQLite threads as the event loop sees them (the threads themselves are sqlite-writer.ts):
@@ -72,7 +73,17 @@ export class WriterThread {
     return this.request<PackedResults>({ drafts: packDrafts(drafts) }).then(unpackResults);
   }
 
-  private request<R>(body: { messages: Message[] } | { drafts: PackedDrafts }): Promise<R> {
+  /** Indexes the next `chunk` rows of the search backfill, between two batches. */
+  backfillSearch(chunk: number): Promise<BackfillState> {
+    return this.request({ backfill: chunk });
+  }
+
+  /** Drops replaced words from the search index, between two batches. */
+  purgeSearch(): Promise<number> {
+    return this.request<{ replaced: number }>({ purge: true }).then((r) => r.replaced);
+  }
+
+  private request<R>(body: { messages: Message[] } | { drafts: PackedDrafts } | { backfill: number } | { purge: true }): Promise<R> {
     const w = (this.worker ??= this.spawn());
     const id = this.next++;
     return new Promise<R>((resolve, reject) => {

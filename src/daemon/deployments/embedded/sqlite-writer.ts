@@ -3,7 +3,9 @@
  *
  * The writer commits each batch it is sent (synchronous=FULL: the fsync waits here, not on the
  * event loop). Protocol: in { id, messages } (insert as sequenced) or { id, drafts } (sequence,
- * dedupe and insert), out { id, rows } or { id, error }; { close: true } ends it.
+ * dedupe and insert), { id, backfill: n } (index the next n rows of a data dir from before search),
+ * { id, purge: true } (drop replaced words from the search index); out { id, rows } or
+ * { id, error }; { close: true } ends it.
  *
  * The checkpointer copies committed WAL frames into the database file (PASSIVE: it never waits
  * for, nor blocks, the writer), so no commit pays for a checkpoint. Out { checkpoint } after each
@@ -18,6 +20,7 @@ import type { Message } from '../../../protocol/index.js';
 import { CHECKPOINT_EVERY_MS, WRITER_FALLBACK_CHECKPOINT_PAGES, configure, messageWrites } from './sqlite-messages.js';
 import { CHECKPOINTER_NICE, lowerPriority } from './thread-priority.js';
 import { packResults, unpackDrafts, type PackedDrafts } from './draft-wire.js';
+import { backfillSearch, purgeSearch } from './sqlite-search.js';
 
 const { file, role, inline } = workerData as { file: string; role: 'writer' | 'checkpointer'; inline: boolean };
 const port = parentPort!;
@@ -63,7 +66,7 @@ if (role === 'checkpointer') {
   const autocheckpoint = (inlineNow: boolean) => db.pragma(`wal_autocheckpoint = ${inlineNow ? 1000 : WRITER_FALLBACK_CHECKPOINT_PAGES}`);
   autocheckpoint(inline);
   const writes = messageWrites(db);
-  port.on('message', ({ id, messages, drafts, close, catchUp, inline: inlineNow }: { id: number; messages?: Message[]; drafts?: PackedDrafts; close?: true; catchUp?: true; inline?: true }) => {
+  port.on('message', ({ id, messages, drafts, close, catchUp, inline: inlineNow, backfill, purge }: { id: number; messages?: Message[]; drafts?: PackedDrafts; close?: true; catchUp?: true; inline?: true; backfill?: number; purge?: true }) => {
     if (close) {
       db.close();
       port.close();
@@ -83,7 +86,9 @@ if (role === 'checkpointer') {
       return;
     }
     try {
-      if (drafts) {
+      if (backfill !== undefined) port.postMessage({ id, rows: backfillSearch(db, backfill) });
+      else if (purge) port.postMessage({ id, rows: { replaced: purgeSearch(db) } });
+      else if (drafts) {
         const packed = packResults(writes.append(unpackDrafts(drafts)));
         port.postMessage({ id, rows: packed }, [packed.seqs.buffer as ArrayBuffer]);
       } else port.postMessage({ id, rows: writes.write(messages!) });

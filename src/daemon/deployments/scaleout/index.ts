@@ -48,6 +48,8 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
     limits: cache,
     broker,
     operations,
+    // OpenSearch, fed from the Kafka topic, is the next step of search; until then searches are refused.
+    search: null,
     registerMetrics(registry) {
       // The pipeline's backlog, read on each scrape (what `chat admin status` shows).
       new client.Gauge({

@@ -81,6 +81,14 @@ export class MongoGroups implements GroupStore {
     return groups.map((g) => ({ group: toGroup(g), role: role.get(g._id)! })).sort((a, b) => a.group.handle.localeCompare(b.group.handle));
   }
 
+  async formerGroupsOf(username: string) {
+    const rows = (await this.m.Member.collection.find({ username, leftSeq: { $ne: null } }).toArray()) as unknown as MemberDoc[];
+    if (rows.length === 0) return [];
+    const groups = (await this.m.Group.collection.find({ _id: { $in: rows.map((r) => r.groupId) } } as never).toArray()) as unknown as GroupDoc[];
+    const left = new Map(rows.map((r) => [r.groupId, r.leftSeq!]));
+    return groups.map((g) => ({ group: toGroup(g), leftSeq: left.get(g._id)! })).sort((a, b) => a.group.handle.localeCompare(b.group.handle));
+  }
+
   async addGroupMembers(id: string, members: { username: string; role: GroupRole }[], at: string) {
     const ops = members.map((m) => ({ updateOne: { filter: { _id: memberId(id, m.username) }, update: { $set: { groupId: id, username: m.username, role: m.role, joinedAt: at, leftSeq: null } }, upsert: true } }));
     // Upserts that lost a first-insert race on the same _id are run again (bulkUpdate's default).

@@ -1,0 +1,219 @@
+import { ChatError, MESSAGE_KINDS, unmark, type ParsedSearch } from '../../../protocol/index.js';
+import type { SearchIndex, SearchMatch, SearchRequest } from '../../ports/index.js';
+import type { SqliteDb, SqliteStatement } from './sqlite-driver.js';
+import { rowToMessage, type MessageRow } from './sqlite-messages.js';
+
+/**
+ * Search on the embedded deployment: an FTS5 index over the messages table, kept by triggers, so
+ * every send, edit and delete changes it in the writer's own transaction (a deleted message is out
+ * of the index when its delete is acknowledged).
+ *
+ * - Tokenizer: `unicode61 remove_diacritics 2` (SQLite's Unicode 6.1 word splitter): case- and
+ *   accent-insensitive for every script that separates words (Latin, Cyrillic, Greek, Arabic,
+ *   Hebrew, Devanagari…). Scripts written without spaces (Chinese, Japanese, Thai) are indexed as
+ *   runs between punctuation: a word inside a run is not found on its own (README, search).
+ *   `trigram` would find those, at about three times the index size and with no stemming of any
+ *   kind; ICU is not in any bundled SQLite.
+ * - External content: the index holds tokens only; the text stays in `messages` (read through the
+ *   `messages_search` view, which also gives each row its scope token).
+ * - Scope: each row is indexed with one token naming its conversation (`c` + the id in hex), so a
+ *   query is restricted to the user's conversations inside FTS5 itself, not by filtering matches.
+ * - FTS5's `secure-delete` (which removes a deleted row's tokens at once) is turned on only where
+ *   SQLite is 3.54.0 or later: CVE-2026-119374 (a heap overflow in that code on a corrupted index)
+ *   is fixed there, and every SQLite our drivers bundle today is older (better-sqlite3 12.11.1:
+ *   3.53.2; Node 24's node:sqlite: 3.53.4; Node 22's: 3.51.3). Until then a deleted message is out
+ *   of every answer at once, and its tokens leave the file at the next purge (`optimize`, which
+ *   rewrites the index without them; CHAT_SEARCH_PURGE_SECONDS, README).
+ */
+
+const KINDS = MESSAGE_KINDS.map((k) => `'${k}'`).join(', ');
+const SCOPE = (col: string) => `'c' || hex(${col})`;
+/** Whether a row is in the index: indexed when written, or by the backfill of a data dir from before search. */
+const INDEXED = (rowid: string) => `(${rowid} > (SELECT target FROM search_backfill) OR ${rowid} <= (SELECT done FROM search_backfill))`;
+
+const SCHEMA = `
+CREATE VIEW IF NOT EXISTS messages_search AS
+  SELECT rowid AS rid, text, ${SCOPE('conversation_id')} AS scope FROM messages WHERE kind IN (${KINDS}) AND text <> '';
+-- New rows always have a rowid above the backfill's target (chatd never deletes a message row, so rowids only grow).
+CREATE TRIGGER IF NOT EXISTS messages_search_insert AFTER INSERT ON messages
+  WHEN new.kind IN (${KINDS}) AND new.text <> '' BEGIN
+  INSERT INTO messages_fts (rowid, text, scope) VALUES (new.rowid, new.text, ${SCOPE('new.conversation_id')});
+END;
+-- An edit replaces the text; a delete empties it.
+CREATE TRIGGER IF NOT EXISTS messages_search_update AFTER UPDATE OF text ON messages
+  WHEN old.text IS NOT new.text AND old.kind IN (${KINDS}) AND ${INDEXED('old.rowid')} BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, text, scope) SELECT 'delete', old.rowid, old.text, ${SCOPE('old.conversation_id')} WHERE old.text <> '';
+  INSERT INTO messages_fts (rowid, text, scope) SELECT new.rowid, new.text, ${SCOPE('new.conversation_id')} WHERE new.text <> '';
+  UPDATE search_backfill SET replaced = replaced + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS messages_search_delete AFTER DELETE ON messages
+  WHEN old.kind IN (${KINDS}) AND old.text <> '' AND ${INDEXED('old.rowid')} BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, text, scope) VALUES ('delete', old.rowid, old.text, ${SCOPE('old.conversation_id')});
+  UPDATE search_backfill SET replaced = replaced + 1;
+END;
+`;
+
+/** Whether this SQLite's FTS5 secure-delete is safe to use (see above). */
+export function secureDeleteSafe(version: string): boolean {
+  const [a = 0, b = 0] = version.split('.').map(Number);
+  return a > 3 || (a === 3 && b >= 54);
+}
+
+/**
+ * Creates the index (on the connection that owns the schema, before the writer starts). A data
+ * dir that has messages from before search gets a backfill target: its rows are indexed in chunks
+ * by `backfillSearch`, on the writer thread between batches, without blocking sends.
+ */
+export function searchSchema(db: SqliteDb) {
+  db.exec('CREATE TABLE IF NOT EXISTS search_backfill (id INTEGER PRIMARY KEY CHECK (id = 1), target INTEGER NOT NULL, done INTEGER NOT NULL, replaced INTEGER NOT NULL DEFAULT 0); INSERT OR IGNORE INTO search_backfill (id, target, done) VALUES (1, 0, 0);');
+  const existed = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'messages_fts'").get()!.n > 0;
+  if (!existed) {
+    db.exec("CREATE VIRTUAL TABLE messages_fts USING fts5(text, scope, content='messages_search', content_rowid='rid', tokenize='unicode61 remove_diacritics 2')");
+    // Ranked by the text alone (the scope token is in every row of a conversation).
+    db.exec("INSERT INTO messages_fts (messages_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)')");
+    const max = db.prepare<[], { m: number | null }>('SELECT MAX(rowid) AS m FROM messages').get()!.m ?? 0;
+    db.prepare('UPDATE search_backfill SET target = ?, done = 0').run(max);
+  }
+  db.exec(SCHEMA);
+  const version = db.prepare<[], { v: string }>('SELECT sqlite_version() AS v').get()!.v;
+  db.exec(`INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', ${secureDeleteSafe(version) ? 1 : 0})`);
+}
+
+/** Where the backfill of a data dir from before search stands: rows up to `done` of those up to `target`. */
+export interface BackfillState { done: number; target: number }
+
+/** Indexes the next `chunk` rows of the backfill in one transaction (on the writer's connection). */
+export function backfillSearch(db: SqliteDb, chunk: number): BackfillState {
+  const state = () => db.prepare<[], BackfillState>('SELECT done, target FROM search_backfill').get() ?? { done: 0, target: 0 };
+  return db.transaction(() => {
+    const s = state();
+    if (s.done >= s.target) return s;
+    const upTo = Math.min(s.target, s.done + chunk);
+    db.prepare('INSERT INTO messages_fts (rowid, text, scope) SELECT rid, text, scope FROM messages_search WHERE rid > ? AND rid <= ?').run(s.done, upTo);
+    db.prepare('UPDATE search_backfill SET done = ?').run(upTo);
+    return { done: upTo, target: s.target };
+  }).immediate();
+}
+
+/**
+ * Rewrites the index without the tokens of deleted and replaced texts (FTS5 `optimize`), when any
+ * were replaced since the last purge; nothing otherwise. Returns how many had been replaced.
+ */
+export function purgeSearch(db: SqliteDb): number {
+  const { replaced } = db.prepare<[], { replaced: number }>('SELECT replaced FROM search_backfill').get()!;
+  if (replaced === 0) return 0;
+  db.transaction(() => {
+    db.exec("INSERT INTO messages_fts (messages_fts) VALUES ('optimize')");
+    db.prepare('UPDATE search_backfill SET replaced = replaced - ?').run(replaced);
+  }).immediate();
+  return replaced;
+}
+
+const OPEN = '\uE000';
+const CLOSE = '\uE001';
+/** Deepest page: beyond this many hits a query must be narrowed (each page re-ranks everything before it). */
+export const MAX_SEARCH_OFFSET = 1000;
+
+/** A phrase as an FTS5 string: its words only (letters, marks, digits), quoted. Never the user's syntax. */
+const phrase = (words: string[]) => `"${words.join(' ').replaceAll('"', '""')}"`;
+
+/** The FTS5 MATCH expression of a query: the scopes' tokens, the terms that must match, those that must not. */
+export function matchExpression(q: ParsedSearch, scopes: string[]): string {
+  const scope = `{scope} : (${scopes.map((c) => `c${Buffer.from(c, 'utf8').toString('hex').toUpperCase()}`).join(' OR ')})`;
+  const must = q.terms.filter((t) => !t.excluded).map((t) => phrase(t.words));
+  const mustNot = q.terms.filter((t) => t.excluded).map((t) => phrase(t.words));
+  let expr = must.length ? `(${scope} AND {text} : (${must.join(' AND ')}))` : `(${scope})`;
+  for (const n of mustNot) expr = `(${expr} NOT {text} : ${n})`;
+  return expr;
+}
+
+type Cursor = { o: number } | { r: number };
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+function decodeCursor(s: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (typeof c.o === 'number' && Number.isSafeInteger(c.o) && c.o >= 0 && c.o <= MAX_SEARCH_OFFSET) return { o: c.o };
+    if (typeof c.r === 'number' && Number.isSafeInteger(c.r) && c.r > 0) return { r: c.r };
+  } catch {
+    // falls through
+  }
+  throw new ChatError('CHAT_ERR_VALIDATION', 'cursor is not one this server gave', { details: [{ path: 'cursor', message: 'not a cursor of this search' }] });
+}
+
+/** The day after an ISO date, as an ISO date. */
+const nextDay = (d: string) => new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+
+/** A snippet on one line, with the matches' offsets (whitespace becomes spaces: the offsets stay). */
+function snippetOf(marked: string, text: string): { snippet: string; matches: [number, number][] } {
+  // Text that carries the markers itself cannot be told apart from them: no highlights.
+  if (text.includes(OPEN) || text.includes(CLOSE)) return { snippet: text.slice(0, 120).replace(/\s/gu, ' '), matches: [] };
+  const u = unmark(marked, OPEN, CLOSE);
+  return { snippet: u.text.replace(/\s/gu, ' '), matches: u.matches };
+}
+
+/** Search over the embedded index, on the event loop's connection (WAL: reads never wait for the writer). */
+export class SqliteSearch implements SearchIndex {
+  private readonly statements = new Map<string, SqliteStatement<Record<string, unknown>, MessageRow & { snip: string; rid: number }>>();
+
+  constructor(private readonly db: SqliteDb) {}
+
+  async search(r: SearchRequest): Promise<{ hits: SearchMatch[]; next: string | null }> {
+    if (r.scopes.length === 0) return { hits: [], next: null };
+    const q = r.query;
+    const cursor = r.cursor !== undefined ? decodeCursor(r.cursor) : undefined;
+    if (cursor && ('o' in cursor) !== (r.sort === 'relevance')) throw new ChatError('CHAT_ERR_VALIDATION', 'cursor belongs to a search with another sort', { details: [{ path: 'cursor', message: 'not a cursor of this search' }] });
+    const where = ['messages_fts MATCH :match'];
+    const params: Record<string, unknown> = { match: matchExpression(q, r.scopes.map((s) => s.conversationId)), limit: r.limit + 1 };
+    const limited = r.scopes.filter((s) => s.upTo < Number.MAX_SAFE_INTEGER).map((s) => ({ c: s.conversationId, u: s.upTo }));
+    if (limited.length) {
+      where.push("NOT EXISTS (SELECT 1 FROM json_each(:limited) s WHERE s.value ->> 'c' = m.conversation_id AND m.seq > s.value ->> 'u')");
+      params.limited = JSON.stringify(limited);
+    }
+    if (q.from.length) {
+      where.push('m.from_user IN (SELECT value FROM json_each(:from))');
+      params.from = JSON.stringify(q.from);
+    }
+    if (q.before !== undefined) {
+      where.push('m.created_at < :before');
+      params.before = q.before;
+    }
+    if (q.after !== undefined) {
+      where.push('m.created_at >= :after');
+      params.after = nextDay(q.after);
+    }
+    if (q.isMention) {
+      where.push("m.extra IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(m.extra, '$.mentions') j WHERE j.value = :me)");
+      params.me = r.me;
+    }
+    // No message carries files yet (files come with their own issue): has:file matches nothing.
+    if (q.hasFile) where.push('0');
+    let order: string;
+    let offset = 0;
+    if (r.sort === 'recent') {
+      order = 'f.rowid DESC';
+      if (cursor && 'r' in cursor) {
+        where.push('f.rowid < :below');
+        params.below = cursor.r;
+      }
+    } else {
+      order = 'rank, f.rowid DESC';
+      offset = cursor && 'o' in cursor ? cursor.o : 0;
+    }
+    params.offset = offset;
+    const sql = `SELECT m.*, snippet(messages_fts, 0, '${OPEN}', '${CLOSE}', '…', 16) AS snip, f.rowid AS rid
+      FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
+      WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT :limit OFFSET :offset`;
+    let stmt = this.statements.get(sql);
+    if (!stmt) this.statements.set(sql, (stmt = this.db.prepare(sql)));
+    const rows = stmt.all(params);
+    const more = rows.length > r.limit;
+    const page = rows.slice(0, r.limit);
+    const hits = page.map((row) => ({ message: rowToMessage(row), ...snippetOf(row.snip, row.text) }));
+    let next: string | null = null;
+    if (more) {
+      if (r.sort === 'recent') next = encodeCursor({ r: page[page.length - 1]!.rid });
+      else if (offset + r.limit < MAX_SEARCH_OFFSET) next = encodeCursor({ o: offset + r.limit });
+    }
+    return { hits, next };
+  }
+}
