@@ -158,10 +158,10 @@ export class SqliteSearch implements SearchIndex {
   constructor(private readonly db: SqliteDb) {}
 
   async search(r: SearchRequest): Promise<{ hits: SearchMatch[]; next: string | null }> {
-    if (r.scopes.length === 0) return { hits: [], next: null };
     const q = r.query;
     const cursor = r.cursor !== undefined ? decodeCursor(r.cursor) : undefined;
     if (cursor && ('o' in cursor) !== (r.sort === 'relevance')) throw new ChatError('CHAT_ERR_VALIDATION', 'cursor belongs to a search with another sort', { details: [{ path: 'cursor', message: 'not a cursor of this search' }] });
+    if (r.scopes.length === 0) return { hits: [], next: null };
     const where = ['messages_fts MATCH :match'];
     const params: Record<string, unknown> = { match: matchExpression(q, r.scopes.map((s) => s.conversationId)), limit: r.limit + 1 };
     const limited = r.scopes.filter((s) => s.upTo < Number.MAX_SAFE_INTEGER).map((s) => ({ c: s.conversationId, u: s.upTo }));
