@@ -11,6 +11,7 @@ import { register as registerFriends } from './commands/friends.js';
 import { register as registerGroup } from './commands/group.js';
 import { register as registerMessages } from './commands/messages.js';
 import { register as registerToken } from './commands/token.js';
+import { register as registerSearch } from './commands/search.js';
 import { register as registerAdmin } from './commands/admin.js';
 import { register as registerInfra } from './commands/infra.js';
 
@@ -33,6 +34,7 @@ export function buildProgram(io: IO): Command {
   registerFriends(program, context);
   registerGroup(program, context);
   registerMessages(program, context);
+  registerSearch(program, context);
   registerToken(program, context);
   registerAdmin(program, context);
   registerInfra(program, context);

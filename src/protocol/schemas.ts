@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { MAX_EMOJI_CODE_POINTS, isOneEmoji } from './emoji.js';
 import { CHANGE_KINDS, MESSAGE_KINDS } from './changes.js';
-import { MAX_QUERY_CHARS } from './search.js';
+import { MAX_QUERY_CHARS, MAX_SEARCH_LIMIT } from './search.js';
 
 import { CLIENT_MSG_ID, GROUP_HANDLE, GROUP_REF, NEW_HANDLE, NEW_USERNAME, USERNAME } from './names.js';
 
@@ -159,8 +159,6 @@ export const historyQuerySchema = z.strictObject({
   afterSeq: seqParam.optional(),
 }).refine((q) => q.beforeSeq === undefined || q.afterSeq === undefined || q.afterSeq < q.beforeSeq, { message: 'afterSeq must be below beforeSeq' });
 
-/** Most hits in one search page. */
-export const MAX_SEARCH_LIMIT = 50;
 /**
  * A server search (GET /v1/search): `q` in the query language of search.ts, `in` a conversation
  * to search in (as `in:` in the query), newest first with `sort=recent`, `cursor` the `next` of

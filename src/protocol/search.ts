@@ -18,6 +18,8 @@ import { GROUP_REF, USERNAME } from './names.js';
 export const MAX_QUERY_CHARS = 500;
 /** Most words and phrases in a query, excluded ones included. */
 export const MAX_QUERY_TERMS = 32;
+/** Most hits in one page. */
+export const MAX_SEARCH_LIMIT = 50;
 /** Most values of one filter (`from:`, `in:`). */
 export const MAX_FILTER_VALUES = 10;
 

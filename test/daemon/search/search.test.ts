@@ -92,3 +92,51 @@ describe('search', () => {
     expect(await code(ann.api.search('cafe', { cursor: 'bm90LWEtY3Vyc29y' }))).toBe('CHAT_ERR_VALIDATION');
   });
 });
+
+describe('a data dir from before search', () => {
+  it('is indexed on first start, in chunks on the writer thread, with progress in the log, while sends go on', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const Database = (await import('better-sqlite3')).default;
+    const { tmpDir } = await import('../../support/daemon.js');
+    const dir = tmpDir('chat-backfill-');
+    const first = await startDaemon({}, dir);
+    const [a, b] = await Promise.all([registerUser(first.url), registerUser(first.url)]);
+    await befriend(a, b);
+    const m = await a.api.sendRest({ to: b.name, text: 'the first message' });
+    await first.close();
+    // As an older chatd left it: no index, and many more messages (written straight into the table).
+    const rows = 60_000;
+    const db = new Database(path.join(dir, 'chat.db'));
+    db.exec('DROP TRIGGER messages_search_insert; DROP TRIGGER messages_search_update; DROP TRIGGER messages_search_delete; DROP TABLE messages_fts; DROP VIEW messages_search; DROP TABLE search_backfill;');
+    const insert = db.prepare("INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at) VALUES (?, ?, ?, ?, ?, ?, 'user', ?)");
+    db.transaction(() => {
+      for (let i = 1; i <= rows; i++) insert.run(`old-${i}`, m.conversationId, m.seq + i, a.name, b.name, `archived note ${i} ${i % 2000 === 0 ? 'milestone' : 'routine'}`, new Date().toISOString());
+    })();
+    db.close();
+    const lines: string[] = [];
+    const second = await startDaemon({ LOG_LEVEL: 'info' }, dir, { write: (l: string) => { lines.push(l); } });
+    const { ApiClient, staticCredentials } = await import('../../../src/client/api.js');
+    const [a2, b2] = [a, b].map((u) => new ApiClient(second.url, staticCredentials(u.auth.accessToken)));
+    try {
+      // A send during the backfill is acknowledged before the backfill ends.
+      const sent = await a2!.sendRest({ to: b.name, text: 'sent while indexing' });
+      const sentAt = Date.now();
+      const { waitFor } = await import('../../support/daemon.js');
+      await waitFor(() => lines.some((l) => l.includes('every stored message is indexed')), 60_000);
+      const done = JSON.parse(lines.find((l) => l.includes('every stored message is indexed'))!) as { rows: number; ms: number; time: number };
+      const started = lines.find((l) => l.includes('indexing the messages stored before search'));
+      console.log(`backfill: ${done.rows} rows in ${done.ms} ms (${Math.round(done.rows / (done.ms / 1000))} rows/s); a send during it was acknowledged ${done.time - sentAt} ms before the end`);
+      expect(started).toBeDefined();
+      expect(done.rows).toBeGreaterThanOrEqual(rows);
+      expect(sentAt).toBeLessThan(done.time);
+      expect(sent.seq).toBe(m.seq + rows + 1);
+      expect((await b2!.search('milestone', { limit: 50 })).hits).toHaveLength(rows / 2000);
+      expect((await b2!.search('"first message"')).hits.map((h) => h.message.seq)).toEqual([m.seq]);
+      expect((await b2!.search('sent while indexing')).hits.map((h) => h.message.seq)).toEqual([sent.seq]);
+    } finally {
+      await second.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
