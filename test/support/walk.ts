@@ -10,6 +10,8 @@ import { openSocket, waitFor, type TestSocket } from './daemon.js';
 import { documentedApi, type Documents } from './documents.js';
 
 /** Operations whose answers need Kafka; the embedded default answers them with CHAT_ERR_NOT_CONFIGURED. */
+/** What scale-out refuses until it runs OpenSearch (CHAT_ERR_NOT_CONFIGURED). */
+export const NEEDS_OPENSEARCH = ['GET /v1/search'];
 export const NEEDS_KAFKA = ['GET /v1/admin/failed', 'POST /v1/admin/failed/replay', 'POST /v1/admin/failed/purge', 'GET /v1/admin/dlq', 'POST /v1/admin/dlq/replay'];
 
 export interface Walk {
@@ -73,6 +75,10 @@ export async function walkOperations(base: string, docs: Documents, scaleOut: bo
   await call('POST', '/v1/messages/{username}/{seq}/reactions', ROUTES.messageReactions('alice', hello), b, { emoji: '👍' });
   await call('GET', '/v1/messages/{username}/{seq}/edits', ROUTES.messageEdits('alice', hello), b);
   await call('GET', '/v1/messages/{username}/changes', `${ROUTES.messageChanges('alice')}?sinceSeq=0`, b);
+  // Search: the embedded index answers; scale-out has no index yet and says so with a coded error.
+  const found = await call<{ hits: { message: { text: string } }[] }>('GET', '/v1/search', `${ROUTES.search}?q=${encodeURIComponent('hello from:alice')}`, b);
+  if (scaleOut) expect(found.body).toMatchObject({ error: { code: 'CHAT_ERR_NOT_CONFIGURED' } });
+  else expect(found.body.hits.map((h) => h.message.text)).toEqual(['hello, edited']);
   const reply = await sb.emitWithAck('message:send', { to: 'alice', text: 'a reply', replyTo: hello });
   acks['message:edit'] = await sa.emitWithAck('message:edit', { to: 'bob', seq: hello, text: 'hello, again' });
   acks['message:react'] = await sb.emitWithAck('message:react', { to: 'alice', seq: hello, emoji: '🎉', op: 'add' });
