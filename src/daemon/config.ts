@@ -80,6 +80,7 @@ export const FIELDS = {
   groupRateLimit: { env: 'CHAT_GROUP_RATE_LIMIT', schema: int(1, 10_000_000), default: 60, description: 'Group changes (create, add, remove, role, rename, topic, leave, delete) per user per minute' },
   messageRateLimit: { env: 'CHAT_MESSAGE_RATE_LIMIT', schema: int(1, 10_000_000), default: 1200, description: 'Messages a user may send per minute' },
   changeRateLimit: { env: 'CHAT_CHANGE_RATE_LIMIT', schema: int(1, 10_000_000), default: 600, description: 'Edits, deletes and reactions a user may make per minute' },
+  searchIndex: { env: 'CHAT_SEARCH_INDEX', schema: z.enum(['on', 'off']), default: 'on', description: 'Embedded: keep the full-text search index (off drops it and search answers CHAT_ERR_NOT_CONFIGURED; on again rebuilds it from the stored messages, without blocking sends)' },
   searchRateLimit: { env: 'CHAT_SEARCH_RATE_LIMIT', schema: int(1, 10_000_000), default: 60, description: 'Searches a user may make per minute' },
   searchPurgeSeconds: { env: 'CHAT_SEARCH_PURGE_SECONDS', schema: int(1, 30 * 86400), default: 3600, description: 'Embedded: at most this long after a delete or an edit, the old words leave the search index file too (FTS5 optimize; see README, where deleted content lingers)' },
   editWindowSeconds: { env: 'CHAT_EDIT_WINDOW_SECONDS', schema: int(0, 10 * 365 * 86400), default: 86_400, description: 'How long after sending its author may edit a message (0 disables edits); deleting has no window' },

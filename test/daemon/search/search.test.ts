@@ -140,3 +140,25 @@ describe('a data dir from before search', () => {
     }
   }, 120_000);
 });
+
+describe('CHAT_SEARCH_INDEX', () => {
+  it('off drops the index (search answers CHAT_ERR_NOT_CONFIGURED); on again rebuilds it from the stored messages', async () => {
+    const { tmpDir, waitFor } = await import('../../support/daemon.js');
+    const { ApiClient, staticCredentials } = await import('../../../src/client/api.js');
+    const dir = tmpDir('chat-search-off-');
+    const off = await startDaemon({ CHAT_SEARCH_INDEX: 'off' }, dir);
+    const [a, b] = await Promise.all([registerUser(off.url), registerUser(off.url)]);
+    await befriend(a, b);
+    await a.api.sendRest({ to: b.name, text: 'written while search was off' });
+    expect(await code(b.api.search('written'))).toBe('CHAT_ERR_NOT_CONFIGURED');
+    await off.close();
+    const on = await startDaemon({}, dir);
+    try {
+      const b2 = new ApiClient(on.url, staticCredentials(b.auth.accessToken));
+      await waitFor(async () => (await b2.search('written')).hits.length === 1);
+      expect((await b2.search('"search was off"')).hits.map((h) => h.message.text)).toEqual(['written while search was off']);
+    } finally {
+      await on.close();
+    }
+  });
+});

@@ -27,7 +27,7 @@ const OPERATIONS: Operations = {
 
 /** The deployment, and (for tests that seed or count rows, never for the daemon) its database. */
 export function create(config: Config, log: Logger): Deployment & { readonly database: Database } {
-  const db = new SqliteStore(path.join(config.dataDir, 'chat.db'));
+  const db = new SqliteStore(path.join(config.dataDir, 'chat.db'), { search: config.searchIndex === 'on' });
   const cache = new MemoryCache();
   const messageLog = new EmbeddedLog(db, config.commitBatchMax, config.maxQueuedMessages);
   const parts = new Parts({ store: db, cache, log: messageLog }, log);
@@ -57,7 +57,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
     async start() {
       securePrivateDir(config.dataDir, (msg, detail) => log.warn(detail, msg));
       await parts.start();
-      upkeep.start();
+      if (db.search) upkeep.start();
     },
     async close() {
       await upkeep.stop();

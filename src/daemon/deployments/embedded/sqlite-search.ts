@@ -79,6 +79,11 @@ export function searchSchema(db: SqliteDb) {
   db.exec(`INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', ${secureDeleteSafe(version) ? 1 : 0})`);
 }
 
+/** Removes the index and its triggers (CHAT_SEARCH_INDEX=off): sends no longer pay for it. Turned on again, it is rebuilt. */
+export function dropSearch(db: SqliteDb) {
+  db.exec('DROP TRIGGER IF EXISTS messages_search_insert; DROP TRIGGER IF EXISTS messages_search_update; DROP TRIGGER IF EXISTS messages_search_delete; DROP TABLE IF EXISTS messages_fts; DROP VIEW IF EXISTS messages_search; DROP TABLE IF EXISTS search_backfill;');
+}
+
 /** Where the backfill of a data dir from before search stands: rows up to `done` of those up to `target`. */
 export interface BackfillState { done: number; target: number }
 

@@ -9,7 +9,7 @@ import { FRIENDS_SCHEMA, SqliteFriends } from './sqlite-friends.js';
 import { GROUPS_SCHEMA, SqliteGroups } from './sqlite-groups.js';
 import { configure, messageWrites } from './sqlite-messages.js';
 import { RECEIPTS_SCHEMA, SqliteReceipts } from './sqlite-receipts.js';
-import { backfillSearch, purgeSearch, searchSchema, SqliteSearch, type BackfillState } from './sqlite-search.js';
+import { backfillSearch, dropSearch, purgeSearch, searchSchema, SqliteSearch, type BackfillState } from './sqlite-search.js';
 import { Checkpointer, WriterThread, type CheckpointEvent } from './sqlite-threads.js';
 
 /** Free space that counts as "space returned" after a full disk. */
@@ -30,7 +30,8 @@ export class SqliteStore implements Database {
   groups!: SqliteGroups;
   receipts!: SqliteReceipts;
   archive!: SqliteArchive;
-  search!: SqliteSearch;
+  /** Null with CHAT_SEARCH_INDEX=off. */
+  search: SqliteSearch | null = null;
   private writer: WriterThread | null = null;
   /** The search index's upkeep, where messages are written (the writer thread, or in place in memory). */
   searchWork!: { backfill(chunk: number): Promise<BackfillState>; purge(): Promise<number> };
@@ -39,7 +40,7 @@ export class SqliteStore implements Database {
   /** The last commit failed with SQLITE_FULL: /readyz fails until space returns. */
   private outOfSpace = false;
 
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: string, private readonly opts: { search: boolean } = { search: true }) {}
 
   /** Called after each checkpoint that copied pages, or that failed (file-backed stores only). */
   observeCheckpoints(fn: (c: CheckpointEvent) => void) {
@@ -57,8 +58,10 @@ export class SqliteStore implements Database {
     configure(this.db);
     for (const schema of [ACCOUNTS_SCHEMA, FRIENDS_SCHEMA, RECEIPTS_SCHEMA, GROUPS_SCHEMA]) this.db.exec(schema);
     messagesSchema(this.db);
-    searchSchema(this.db);
-    this.search = new SqliteSearch(this.db);
+    if (this.opts.search) {
+      searchSchema(this.db);
+      this.search = new SqliteSearch(this.db);
+    } else dropSearch(this.db);
     this.accounts = new SqliteAccounts(this.db);
     this.friends = new SqliteFriends(this.db);
     this.groups = new SqliteGroups(this.db);
