@@ -26,6 +26,13 @@ import WebSocket from 'ws';
 import { CLK_TCK, otherTicks, otherTicksBetween, stealTicks } from './cpu.js';
 import { connectWire, field, numberOf } from './wire.js';
 
+const PROSE = 'the deploy window opens at noon so please check the release notes before you merge anything into main today ';
+/** A message's text after its number: textBytes - 8 characters of x, or of words with `prose`. */
+function padFor(job: { textBytes?: number; prose?: boolean }): string {
+  const n = Math.max(0, (job.textBytes ?? 64) - 8);
+  return job.prose ? PROSE.repeat(Math.ceil(n / PROSE.length) + 1).slice(0, n) : 'x'.repeat(n);
+}
+
 export interface Job {
   mode: 'dm' | 'connect' | 'flood' | 'group';
   target: 'chatd' | 'socketio' | 'ws';
@@ -41,6 +48,8 @@ export interface Job {
   /** dm: sends at the rate this long first, unrecorded (this process starts cold every step); loss and duplicates still count. */
   warmupMs?: number;
   textBytes?: number;
+  /** Texts of words (as people write) instead of one run of x: what a search index has to split. */
+  prose?: boolean;
   count?: number;
   total?: number;
   inflight?: number;
@@ -176,7 +185,7 @@ async function dm(job: Job) {
   const rate = job.rate!;
   const durationMs = job.durationMs!;
   const warmupMs = job.warmupMs ?? 0;
-  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 8));
+  const pad = padFor(job);
   const cap = capacity(rate, warmupMs + durationMs);
   /** When each recorded message was sent (ms, performance.now()); NaN: sent in the warm-up, or not yet. */
   const sentAt = new Float64Array(cap).fill(NaN);
@@ -248,7 +257,7 @@ async function group(job: Job) {
   const warmupMs = job.warmupMs ?? 0;
   const groups = job.groups!;
   const users = job.users.length;
-  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 8));
+  const pad = padFor(job);
   const cap = capacity(rate, warmupMs + durationMs);
   const sentAt = new Float64Array(cap).fill(NaN);
   /** Copies per (message, receiver) at i * users + receiver: 1 is right, more are duplicates. */
@@ -302,7 +311,7 @@ async function group(job: Job) {
 async function flood(job: Job) {
   const total = job.total!;
   const inflight = job.inflight ?? 200;
-  const pad = 'x'.repeat(Math.max(0, (job.textBytes ?? 64) - 8));
+  const pad = padFor(job);
   const clients: Client[] = [];
   for (const u of job.users) clients.push(await connectClient(job, u, () => {}));
   const pairs = Math.floor(clients.length / 2);
@@ -355,3 +364,4 @@ run.then(
   () => process.exit(0),
   (err: Error) => { process.stderr.write(`loadgen: ${err.message}\n`); process.exit(1); },
 );
+

@@ -20,7 +20,8 @@ export function pinned(core: number, cmd: string, argv: string[]): [string, stri
  * `inspect`: the server listens for the inspector on a loopback port, so the bench can force a
  * full GC before it reads memory (connections scenario); nothing else goes over it.
  */
-export async function startServer(target: Target, opts: { inspect?: boolean; shareWith?: Server } = {}): Promise<Server> {
+/** `env`: settings for chatd on top of the bench's; `dataDir`: run on this data dir, which the caller keeps (removes). */
+export async function startServer(target: Target, opts: { inspect?: boolean; shareWith?: Server; env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<Server> {
   let cmd: string;
   let argv: string[];
   const inspect = opts.inspect ? ['--inspect=127.0.0.1:0'] : [];
@@ -30,7 +31,7 @@ export async function startServer(target: Target, opts: { inspect?: boolean; sha
     // node --import tsx: one process, so node flags (the inspector) apply to the relay itself.
     [cmd, argv] = pinned(0, process.execPath, [...inspect, '--import', 'tsx', path.join(root, `bench/servers/${target === 'ws' ? 'ws' : 'socketio'}-relay.ts`)]);
   } else {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-bench-'));
+    dir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'chat-bench-'));
     // One load generator on one address opens up to 10k connections for 100 users, 100 at a time:
     // the per-user and per-address caps are lifted for it (loopback only).
     Object.assign(env, { CHAT_DATA_DIR: dir, CHAT_AUTH_RATE_LIMIT: '1000000', CHAT_MESSAGE_RATE_LIMIT: '10000000', CHAT_MAX_SOCKETS_PER_USER: '1000000', CHAT_MAX_PENDING_CONNECTIONS: '1000000', CHAT_FRIEND_RATE_LIMIT: '1000000', CHAT_GROUP_RATE_LIMIT: '1000000', CHAT_REQUEST_RATE_LIMIT: '10000000', CHAT_SYNC_RATE_LIMIT: '10000000', CHAT_TYPING_RATE_LIMIT: '10000000', CHAT_MAX_GROUPS_PER_USER: '100000', CHAT_CHANGE_RATE_LIMIT: '10000000', CHAT_MAX_EDITS: '10000', LOG_LEVEL: 'info' });
@@ -42,6 +43,7 @@ export async function startServer(target: Target, opts: { inspect?: boolean; sha
       u.pathname = `/${id}`;
       Object.assign(env, { MONGODB_URI: u.toString(), CHAT_REDIS_PREFIX: `${id}:`, KAFKA_TOPIC: `${id}.messages`, KAFKA_DLQ_TOPIC: `${id}.dlq`, KAFKA_GROUP_ID: `${id}-persister`, JWT_ACCESS_SECRET: `a-${id}-0123456789abcdef0123456789`, JWT_REFRESH_SECRET: `r-${id}-0123456789abcdef0123456789` });
     }
+    if (opts.env) Object.assign(env, opts.env);
     // One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile (thread 0 is the event loop).
     const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, `${target}-${Date.now()}`)}`] : [];
     // CHAT_BENCH_NODE_FLAGS: extra node flags for chatd, e.g. "--trace-gc" (with CHAT_BENCH_SERVER_LOG).
@@ -71,7 +73,7 @@ export async function startServer(target: Target, opts: { inspect?: boolean; sha
   });
   const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(out)?.[1];
   const shared = target === 'chatd-scaleout' ? { env: Object.fromEntries(['MONGODB_URI', 'CHAT_REDIS_PREFIX', 'KAFKA_TOPIC', 'KAFKA_DLQ_TOPIC', 'KAFKA_GROUP_ID', 'JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET'].map((k) => [k, env[k]])), ownsDeployment: !opts.shareWith } : {};
-  return { target, url, proc, dir, ...(inspector ? { inspector } : {}), ...shared };
+  return { target, url, proc, dir: opts.dataDir ? undefined : dir, ...(inspector ? { inspector } : {}), ...shared };
 }
 
 /** A session on a server's inspector (loopback): the bench's only way into the server process. */

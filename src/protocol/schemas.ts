@@ -157,7 +157,9 @@ export const historyQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(LIMITS.maxHistoryLimit).optional(),
   beforeSeq: seqParam.optional(),
   afterSeq: seqParam.optional(),
-}).refine((q) => q.beforeSeq === undefined || q.afterSeq === undefined || q.afterSeq < q.beforeSeq, { message: 'afterSeq must be below beforeSeq' });
+  around: seqParam.optional().describe('The messages around this seq (it and the older half of the page, then the newer half): where a search hit is read in context'),
+}).refine((q) => q.beforeSeq === undefined || q.afterSeq === undefined || q.afterSeq < q.beforeSeq, { message: 'afterSeq must be below beforeSeq' })
+  .refine((q) => q.around === undefined || (q.beforeSeq === undefined && q.afterSeq === undefined), { message: 'around goes without beforeSeq and afterSeq' });
 
 /**
  * A server search (GET /v1/search): `q` in the query language of search.ts, `in` a conversation

@@ -15,6 +15,7 @@ import { MessagePane } from './MessagePane.js';
 import { Sidebar } from './Sidebar.js';
 import { initialState, reducer, type Action, type PromptPurpose, type TuiState } from './state.js';
 import { MembersOverlay } from './MembersOverlay.js';
+import { ResultsOverlay } from './ResultsOverlay.js';
 import { StatusBar } from './StatusBar.js';
 import { theme } from './theme.js';
 
@@ -77,7 +78,26 @@ export function App(props: AppProps) {
   const act = (a: Action) => { stateRef.current = reducer(stateRef.current, a); dispatch(a); };
   const lineOp = (o: LineOp) => setLine(applyLine(lineRef.current, o));
   const openPrompt = (purpose: PromptPurpose) => { promptRef.current = ''; act({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: '' } }); };
-  const setPrompt = (purpose: PromptPurpose, v: string) => { promptRef.current = v; act({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: v } }); };
+  const setPrompt = (purpose: PromptPurpose, v: string) => {
+    promptRef.current = v;
+    const o = stateRef.current.overlay;
+    act({ type: 'overlay', overlay: { kind: 'prompt', purpose, value: v, ...(o?.kind === 'prompt' && o.everywhere ? { everywhere: true } : {}) } });
+  };
+  /** Shows the picked hit of the last server search in its conversation, loaded back to it. */
+  const showHit = async () => {
+    const r = stateRef.current.results;
+    const hit = r?.hits[r.index];
+    if (!r || !hit) return;
+    act({ type: 'overlay', overlay: null });
+    act({ type: 'select', peer: hit.with });
+    act({ type: 'focus', focus: 'input' });
+    if (!(await controller.reveal(hit.with, hit.message.seq))) {
+      act({ type: 'notice', text: `#${hit.message.seq} is further back than the TUI loads: chat history ${hit.with} --around ${hit.message.seq}` });
+      return;
+    }
+    act({ type: 'searchHit', peer: hit.with, query: r.query, id: hit.message.id });
+    act({ type: 'notice', text: `search "${r.query}": ${r.index + 1} of ${r.hits.length}${r.hits.length === 50 ? '+' : ''}${r.index + 1 < r.hits.length ? ' (Ctrl+G next)' : ''}` });
+  };
 
   useEffect(() => {
     controller.start(() => stateRef.current).catch((err: Error) => dispatch({ type: 'notice', text: err.message }));
@@ -133,6 +153,7 @@ export function App(props: AppProps) {
         return;
       case 'closeOverlay':
         act({ type: 'overlay', overlay: null });
+        if (s.overlay?.kind === 'results' && s.results && s.results.from !== s.selected) act({ type: 'select', peer: s.results.from });
         if (s.overlay?.kind === 'prompt' && s.overlay.purpose === 'search') act({ type: 'jumpLatest' });
         return;
       case 'switchPane':
@@ -168,7 +189,13 @@ export function App(props: AppProps) {
         openPrompt('search');
         return;
       case 'searchNext':
-        act({ type: 'searchNext' });
+        if (s.results) {
+          if (s.results.index + 1 >= s.results.hits.length) act({ type: 'notice', text: 'that was the last hit' });
+          else {
+            act({ type: 'resultsMove', delta: 1 });
+            void showHit();
+          }
+        } else act({ type: 'searchNext' });
         return;
       case 'addFriend':
         openPrompt('addFriend');
@@ -295,8 +322,9 @@ export function App(props: AppProps) {
         if (o.purpose === 'addFriend' && value.trim()) void controller.addFriend(value.trim());
         if (o.purpose === 'newGroup' && value.trim()) void controller.createGroup(value.trim());
         if (o.purpose === 'addMembers' && value.trim() && s.selected) void controller.addMembers(s.selected, value.trim());
-        if (o.purpose === 'search' && value) {
-          act({ type: 'search', query: value });
+        if (o.purpose === 'search') {
+          if (value.trim()) void controller.searchServer(value.trim(), o.everywhere || !s.selected ? null : s.selected);
+          else if (s.results) act({ type: 'overlay', overlay: { kind: 'results' } });
         }
         const m = picked(s);
         if (o.purpose === 'react' && m && value.trim()) {
@@ -311,9 +339,14 @@ export function App(props: AppProps) {
         }
         return;
       }
+      if (k.name === 'tab' && o.purpose === 'search') return act({ type: 'overlay', overlay: { ...o, everywhere: !o.everywhere } });
       if (k.name === 'backspace') return setPrompt(o.purpose, [...promptRef.current].slice(0, -1).join(''));
       if (k.name === undefined && !k.ctrl && !k.meta) setPrompt(o.purpose, promptRef.current + k.ch.replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
       return;
+    }
+    if (s.overlay?.kind === 'results') {
+      if (k.name === 'up' || k.name === 'down') return act({ type: 'resultsMove', delta: k.name === 'up' ? -1 : 1 });
+      if (k.name === 'return') return void showHit();
     }
     const b = bindingFor(k, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: lineRef.current.text.length === 0, picking: s.pick !== null || s.compose !== null });
     if (b) return run(b.id, k);
@@ -334,12 +367,12 @@ export function App(props: AppProps) {
     <Box flexDirection="column" width={size.columns} height={height}>
       <Box height={paneHeight}>
         <Sidebar state={state} width={sidebarWidth} height={paneHeight} t={t} />
-        {state.overlay?.kind === 'help' ? <HelpOverlay width={paneWidth} /> : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
+        {state.overlay?.kind === 'help' ? <HelpOverlay width={paneWidth} /> : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : state.overlay?.kind === 'results' && state.results ? <ResultsOverlay results={state.results} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
       </Box>
       {composing ? <Box width={size.columns}><Text wrap="truncate" dimColor>{composeLine(state)}</Text></Box> : null}
       <Box width={size.columns}>
         {prompt ? (
-          <Text wrap="truncate">{PROMPT_LABELS[prompt.purpose]}{prompt.value}<Text inverse> </Text></Text>
+          <Text wrap="truncate">{prompt.purpose === 'search' ? `search ${prompt.everywhere || !state.selected ? 'everywhere' : state.selected} (Tab: ${prompt.everywhere || !state.selected ? 'this conversation' : 'everywhere'}; empty: the last hits): ` : PROMPT_LABELS[prompt.purpose]}{prompt.value}<Text inverse> </Text></Text>
         ) : (
           <Text wrap="truncate" dimColor={state.focus !== 'input'}>
             {promptLabel}{view.before}{state.focus === 'input' ? <Text inverse>{view.at}</Text> : view.at}{view.after}

@@ -4,11 +4,11 @@ import { BINDINGS, type BindingId } from './keys.js';
 
 /** Bindings that share a row on the help screen: their keys, and the row's wording. */
 const GROUPS: [BindingId[], string, string][] = [
-  [['closeOverlay', 'unpick'], 'Esc', 'close help, a prompt, members or search; drop a pick, edit or reply'],
+  [['closeOverlay', 'unpick'], 'Esc', 'close help, a prompt, members or hits; drop a pick, edit or reply'],
   [['nextConversation', 'prevConversation'], 'Ctrl+N / Ctrl+P', 'next / previous conversation'],
   [['sidebarDown', 'sidebarUp'], '↓, j / ↑, k', 'move down / up the conversation list'],
   [['scrollUp', 'scrollDown'], 'PgUp / PgDn', 'scroll up (older messages load on demand) / down'],
-  [['search', 'searchNext'], 'Ctrl+R / Ctrl+G', 'search in this conversation / next (older) match'],
+  [['search', 'searchNext'], 'Ctrl+R / Ctrl+G', 'search the server (Tab: all; empty: last hits) / next hit'],
   [['addFriend', 'acceptFriend'], 'Alt+A / Alt+Y', 'add a friend by name / accept the oldest request'],
   [['newGroup', 'addMembers', 'members'], 'Alt+G / I / M', 'new group (name, then friends) / add friends / members'],
   [['pickUp', 'pickDown'], 'Alt+↑ / Alt+↓', 'pick an older / newer message (past the last: none)'],

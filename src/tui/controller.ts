@@ -4,6 +4,9 @@ import type { ApiClient } from '../client/api.js';
 import { MessageStream, call, sendDurable, type Connection } from '../client/socket.js';
 import { peerOf, type Action, type PendingMessage, type TuiState } from './state.js';
 
+/** How far back (pages of 500 messages) the TUI loads a conversation to show a search hit in place. */
+export const REVEAL_PAGES = 10;
+
 export type Dispatch = (a: Action) => void;
 
 /** Started while chatd is down: how often the first view is tried again (besides on reconnect). */
@@ -186,6 +189,37 @@ export class ChatController {
     } catch (err) {
       this.dispatch({ type: 'notice', text: `history: ${(err as Error).message}` });
     }
+  }
+
+  /** Searches the server (in one conversation, or everywhere) and opens the list of hits. */
+  async searchServer(query: string, peer: string | null) {
+    try {
+      const r = await this.api.search(query, { ...(peer ? { in: peer } : {}), limit: 50 });
+      if (r.hits.length === 0) {
+        this.dispatch({ type: 'notice', text: `search "${query}": no messages found` });
+        return;
+      }
+      this.dispatch({ type: 'results', results: { query, scope: peer, hits: r.hits, index: 0, from: this.getState().selected } });
+      this.dispatch({ type: 'overlay', overlay: { kind: 'results' } });
+    } catch (err) {
+      this.dispatch({ type: 'notice', text: `search: ${(err as Error).message}` });
+    }
+  }
+
+  /**
+   * Loads a conversation back to `seq` (older pages of 500, at most REVEAL_PAGES of them), so a
+   * search hit is shown with the history around it, without a gap. False when it is further back.
+   */
+  async reveal(peer: string, seq: number): Promise<boolean> {
+    for (let i = 0; i <= REVEAL_PAGES; i++) {
+      const c = this.getState().conversations[peer];
+      const first = c?.messages[0]?.seq;
+      if (first !== undefined && first <= seq) return true;
+      if ((c && !c.hasOlder) || i === REVEAL_PAGES) return false;
+      const page = await this.api.history(peer, first !== undefined ? { beforeSeq: first, limit: 500 } : { limit: 500 });
+      this.dispatch({ type: 'history', peer, messages: page, older: true });
+    }
+    return false;
   }
 
   /** Queues a message with its clientMsgId; it is sent now, or once the connection is back. */

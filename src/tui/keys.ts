@@ -54,7 +54,7 @@ export function lineOpFor(k: KeyEvent): LineOp | undefined {
 export const BINDINGS: readonly Binding[] = [
   { id: 'quit', keys: 'Ctrl+C, Ctrl+Q', description: 'quit (the terminal is restored)', scope: 'global', match: (k) => ctrl('c')(k) || ctrl('q')(k) },
   { id: 'help', keys: '? (empty input), F1', description: 'show or hide this help', scope: 'empty-input', match: (k) => (plain(k) && k.name === undefined && k.ch === '?') || k.name === 'f1' },
-  { id: 'closeOverlay', keys: 'Esc', description: 'close help, prompt, member list or search', scope: 'overlay', match: named('escape') },
+  { id: 'closeOverlay', keys: 'Esc', description: 'close help, prompt, member list or search hits (back where the search began)', scope: 'overlay', match: named('escape') },
   { id: 'switchPane', keys: 'Tab', description: 'switch focus between conversations and input', scope: 'global', match: (k) => k.name === 'tab' || k.name === 'backtab' },
   { id: 'nextConversation', keys: 'Ctrl+N', description: 'next conversation', scope: 'global', match: ctrl('n') },
   { id: 'prevConversation', keys: 'Ctrl+P', description: 'previous conversation', scope: 'global', match: ctrl('p') },
@@ -64,8 +64,8 @@ export const BINDINGS: readonly Binding[] = [
   { id: 'scrollUp', keys: 'PgUp', description: 'scroll up (older messages load on demand)', scope: 'global', match: (k) => k.name === 'pageUp' },
   { id: 'scrollDown', keys: 'PgDn', description: 'scroll down', scope: 'global', match: (k) => k.name === 'pageDown' },
   { id: 'jumpLatest', keys: 'Ctrl+L', description: 'redraw and jump to the latest message', scope: 'global', match: ctrl('l') },
-  { id: 'search', keys: 'Ctrl+R', description: 'search in this conversation', scope: 'global', match: ctrl('r') },
-  { id: 'searchNext', keys: 'Ctrl+G', description: 'next (older) search match', scope: 'global', match: ctrl('g') },
+  { id: 'search', keys: 'Ctrl+R', description: 'search the server: this conversation, or everywhere (Tab); the hits in a list (Enter on an empty query: the last ones again)', scope: 'global', match: ctrl('r') },
+  { id: 'searchNext', keys: 'Ctrl+G', description: 'the next hit, shown in its conversation', scope: 'global', match: ctrl('g') },
   { id: 'addFriend', keys: 'Alt+A', description: 'add a friend by name', scope: 'global', match: alt('a') },
   { id: 'acceptFriend', keys: 'Alt+Y', description: 'accept the oldest pending friend request', scope: 'global', match: alt('y') },
   { id: 'newGroup', keys: 'Alt+G', description: 'create a group: its name, then friends to add', scope: 'global', match: alt('g') },
@@ -87,7 +87,7 @@ export const BINDINGS: readonly Binding[] = [
 
 export interface KeyContext {
   focus: 'sidebar' | 'input';
-  overlay: null | 'help' | 'prompt' | 'members';
+  overlay: null | 'help' | 'prompt' | 'members' | 'results';
   inputEmpty: boolean;
   /** A message is picked, or an edit or reply is being written. */
   picking?: boolean;

@@ -1,5 +1,5 @@
 import { emptyLine, type LineState } from './line-editor.js';
-import { applyRecord, dmPeer, isChange, type AiChunkEvent, type ConversationView, type FriendRequests, type GroupMemberView, type Message, type ReceiptEvent, type TypingEvent } from '../protocol/index.js';
+import { applyRecord, dmPeer, isChange, type AiChunkEvent, type ConversationView, type FriendRequests, type GroupMemberView, type Message, type ReceiptEvent, type SearchHitView, type TypingEvent } from '../protocol/index.js';
 
 export interface PendingMessage {
   clientMsgId: string;
@@ -44,7 +44,10 @@ export interface ConversationState {
 }
 
 export type PromptPurpose = 'addFriend' | 'search' | 'newGroup' | 'addMembers' | 'react' | 'confirmDelete';
-export type Overlay = null | { kind: 'help' } | { kind: 'prompt'; purpose: PromptPurpose; value: string } | { kind: 'members'; peer: string; list: GroupMemberView[] };
+export type Overlay = null | { kind: 'help' } | { kind: 'prompt'; purpose: PromptPurpose; value: string; everywhere?: boolean } | { kind: 'members'; peer: string; list: GroupMemberView[] } | { kind: 'results' };
+
+/** The last server search: its hits (the list Ctrl+R shows), the one picked, and where the search started. */
+export interface SearchResults { query: string; scope: string | null; hits: SearchHitView[]; index: number; from: string | null }
 
 export interface TuiState {
   me: string;
@@ -62,6 +65,7 @@ export interface TuiState {
   requests: FriendRequests;
   ai: Record<string, { conversationId: string; text: string; error?: string; done: boolean }>;
   search: { peer: string; query: string; hit: string | null } | null;
+  results: SearchResults | null;
   /** The message picked in the open conversation (Alt+↑/↓), to edit, delete, answer or react to. */
   pick: { peer: string; seq: number } | null;
   compose: Compose | null;
@@ -77,7 +81,7 @@ export const liveNotice = (s: TuiState, now = Date.now()) => (s.notice && s.noti
 
 export const initialState = (me: string, server: string): TuiState => ({
   me, server, connection: 'connecting', conversations: {}, selected: null, focus: 'input', overlay: null, line: emptyLine(),
-  presence: {}, typing: {}, requests: { incoming: [], outgoing: [] }, ai: {}, search: null, notice: null, pick: null, compose: null,
+  presence: {}, typing: {}, requests: { incoming: [], outgoing: [] }, ai: {}, search: null, results: null, notice: null, pick: null, compose: null,
 });
 
 export type Action =
@@ -102,6 +106,10 @@ export type Action =
   | { type: 'jumpLatest' }
   | { type: 'search'; query: string }
   | { type: 'searchNext' }
+  | { type: 'results'; results: SearchResults | null }
+  | { type: 'resultsMove'; delta: number }
+  /** A server search hit, shown where it is in its conversation (loaded by then). */
+  | { type: 'searchHit'; peer: string; query: string; id: string }
   | { type: 'notice'; text: string | null; now?: number; connection?: boolean }
   | { type: 'read'; peer: string; seq: number }
   | { type: 'groupReads'; peer: string; reads: Record<string, number> }
@@ -276,6 +284,12 @@ function step(s: TuiState, a: Action): TuiState {
       const hit = findMatch(msgs, s.search.query, cur) ?? findMatch(msgs, s.search.query, Number.MAX_SAFE_INTEGER);
       return searchNotice({ ...s, search: { ...s.search, hit: hit?.id ?? null } }, msgs);
     }
+    case 'results':
+      return { ...s, results: a.results };
+    case 'resultsMove':
+      return s.results ? { ...s, results: { ...s.results, index: Math.max(0, Math.min(s.results.hits.length - 1, s.results.index + a.delta)) } } : s;
+    case 'searchHit':
+      return { ...s, search: { peer: a.peer, query: a.query, hit: a.id } };
     case 'notice':
       return { ...s, notice: a.text === null ? null : { text: a.text, until: (a.now ?? Date.now()) + NOTICE_MS, connection: a.connection ?? false } };
     case 'read':

@@ -48,6 +48,11 @@ describe('chat search', () => {
       const r = await b.run(bad);
       expect([bad.join(' '), r.code]).toEqual([bad.join(' '), 2]);
     }
+    // A hit in context: the page around its seq.
+    const around = await b.json<{ seq: number }[]>(['history', a.name, '--around', '1', '--limit', '4']);
+    expect(around.map((m) => m.seq)).toEqual([1, 2]);
+    expect((await b.json<{ seq: number }[]>(['history', a.name, '--around', '2', '--limit', '2'])).map((m) => m.seq)).toEqual([2]);
+    expect((await b.run(['history', a.name, '--around', '1', '--before-seq', '2'])).code).toBe(2);
     const refused = await b.run(['search', 'x', '--cursor', 'bm9wZQ']);
     expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('CHAT_ERR_VALIDATION')]);
   });

@@ -152,10 +152,13 @@ const scenarios: Record<BindingId, Scenario> = {
   },
   async search() {
     const t = await open();
+    const show = (e: Error) => { console.log(t.frame()); throw e; };
     await t.press(KEY.ctrlR);
-    await waitFor(() => t.frame().includes('search:')).catch((e) => { console.log(t.frame()); throw e; });
+    await waitFor(() => t.frame().includes('(Tab: everywhere')).catch(show);
     await t.press(...'needle'.split(''), KEY.enter);
-    await waitFor(() => t.frame().includes('needle number 80')).catch((e) => { console.log(t.frame()); throw e; });
+    await waitFor(() => t.frame().includes('found for needle')).catch(show);
+    await t.press(KEY.enter);
+    await waitFor(() => t.frame().includes('needle number 80') && !t.frame().includes('found for needle')).catch(show);
     t.close();
   },
   async searchNext() {
@@ -167,9 +170,11 @@ const scenarios: Record<BindingId, Scenario> = {
     await t.press(KEY.ctrlL);
     await waitFor(() => !t.frame().includes('lines below') && t.frame().includes('line 79 from bob')).catch(show);
     await t.press(KEY.ctrlR);
-    await waitFor(() => t.frame().includes('search:')).catch(show);
+    await waitFor(() => t.frame().includes('(Tab: everywhere')).catch(show);
     await t.press(...'needle'.split(''), KEY.enter);
-    await waitFor(() => t.frame().includes('needle number 80')).catch(show);
+    await waitFor(() => t.frame().includes('found for needle')).catch(show);
+    await t.press(KEY.enter);
+    await waitFor(() => t.frame().includes('needle number 80') && !t.frame().includes('found for needle')).catch(show);
     await t.press(KEY.ctrlG);
     await waitFor(() => t.frame().includes('needle number 60') && t.frame().includes('lines below')).catch(show);
     t.close();
@@ -365,5 +370,38 @@ describe('TUI key bindings (ink-testing-library, live chatd)', () => {
     const scenario = scenarios[id];
     expect(scenario, `binding ${id} has no test`).toBeDefined();
     await scenario();
+  }, 30_000);
+});
+
+describe('TUI server search (Ctrl+R)', () => {
+  it('searches everywhere with Tab, shows a hit of another conversation in place, and Esc from the hits goes back; the hits are sanitized', async () => {
+    const c = connect(d.url, staticCredentials(carol.auth.accessToken));
+    await sendDurable(c, { to: alice.name, text: 'carol mentions the zebracorn once\u001b[2J\nand a second line', clientMsgId: 'zebra1' });
+    c.close();
+    const t = await open();
+    const show = (e: Error) => { console.log(t.frame()); throw e; };
+    // In bob's conversation only: nothing.
+    await t.press(KEY.ctrlR);
+    await waitFor(() => t.frame().includes('search tui_bob (Tab: everywhere')).catch(show);
+    await t.press(...'zebracorn'.split(''), KEY.enter);
+    await waitFor(() => t.frame().includes('search "zebracorn": no messages found')).catch(show);
+    // Everywhere: carol's message, in the list, on one line and without the escape sequence.
+    await t.press(KEY.ctrlR, KEY.tab);
+    await waitFor(() => t.frame().includes('search everywhere (Tab: this conversation')).catch(show);
+    await t.press(...'zebracorn'.split(''), KEY.enter);
+    await waitFor(() => t.frame().includes('1 found for zebracorn everywhere')).catch(show);
+    const plain = t.frame().replace(/\u001b\[[0-9;]*m/g, '');
+    // One line per hit (cut at the pane's width): the text's newline does not start a line of its own.
+    expect(plain).toMatch(/\d\d-\d\d \d\d:\d\d tui_carol #\d+ tui_carol: carol mentions the zeb/);
+    expect(plain.split('\n').some((l) => /│\s*and a second line/.test(l))).toBe(false);
+    expect(t.frame()).not.toContain('\u001b[2J');
+    // Esc goes back to bob; Ctrl+R, Enter on an empty query reopens the hits; Enter shows it in carol's conversation.
+    await t.press(KEY.esc);
+    await waitFor(() => t.frame().includes('to tui_bob>') && !t.frame().includes('found for zebracorn')).catch(show);
+    await t.press(KEY.ctrlR, KEY.enter);
+    await waitFor(() => t.frame().includes('1 found for zebracorn')).catch(show);
+    await t.press(KEY.enter);
+    await waitFor(() => t.frame().includes('to tui_carol>') && t.frame().includes('search "zebracorn": 1 of 1')).catch(show);
+    t.close();
   }, 30_000);
 });

@@ -201,21 +201,21 @@ describe('the TUI as a daily driver, in tmux', () => {
     await until(() => statusBar('dave').includes('now friends'));
   }, 30_000);
 
-  it('10: search says "1 of 5", "2 of 5" and "no match"', async () => {
+  it('10: Ctrl+R searches the server: the hits in a list, Enter shows one in place ("1 of 5"), Ctrl+G the next, and "no messages found"', async () => {
     for (let i = 1; i <= 5; i++) expect((await runChat(['send', 'tmux_dave', `apple number ${i}`], as('carol'))).code).toBe(0);
     await until(() => screen('dave').includes('apple number 5'));
     type('dave', 'C-r');
-    await until(() => /^search:/m.test(screen('dave')));
+    await until(() => /^search /m.test(screen('dave')));
     burst('dave', 'apple\r');
+    await until(() => screen('dave').includes('5 found for apple'));
+    type('dave', 'Enter');
     await until(() => statusBar('dave').includes('search "apple": 1 of 5'));
     type('dave', 'C-g');
     await until(() => statusBar('dave').includes('search "apple": 2 of 5'));
-    type('dave', 'Escape');
     type('dave', 'C-r');
-    await until(() => /^search:/m.test(screen('dave')));
+    await until(() => /^search /m.test(screen('dave')));
     burst('dave', 'zzz\r');
-    await until(() => statusBar('dave').includes('search "zzz": no match in the loaded messages'));
-    type('dave', 'Escape');
+    await until(() => statusBar('dave').includes('search "zzz": no messages found'));
   }, 30_000);
 
   it('10: 30 unread messages open at a "new messages" line, with the first unread right under it', async () => {

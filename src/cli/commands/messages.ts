@@ -65,18 +65,18 @@ export async function runReact(ctx: Context, user: string, seq: number, emoji: s
   ctx.done(r, () => `${r.op === 'remove' ? 'removed' : 'reacted'} ${sanitizeLine(emoji)} ${r.op === 'remove' ? 'from' : 'to'} #${seq} (change #${r.seq})`);
 }
 
-interface HistoryOpts { limit?: number; beforeSeq?: number; afterSeq?: number; edits?: number; changedSince?: number }
+interface HistoryOpts { limit?: number; beforeSeq?: number; afterSeq?: number; edits?: number; changedSince?: number; around?: number }
 
 export async function runHistory(ctx: Context, user: string, o: HistoryOpts) {
   const peer = parseTarget(user);
-  const modes = [o.edits, o.changedSince, o.afterSeq ?? o.beforeSeq].filter((x) => x !== undefined).length;
-  if (modes > 1) throw new UsageError('--edits, --changed-since and --before-seq/--after-seq go one at a time');
+  const modes = [o.edits, o.changedSince, o.afterSeq ?? o.beforeSeq, o.around].filter((x) => x !== undefined).length;
+  if (modes > 1) throw new UsageError('--edits, --changed-since, --around and --before-seq/--after-seq go one at a time');
   if (o.edits !== undefined) {
     const e = await ctx.api().messageEdits(peer, o.edits);
     ctx.print(e, () => e.versions.map((v, i) => `${v.at.replace('T', ' ').replace(/\.\d+Z$/, '')} ${i === 0 ? 'sent  ' : `edit ${i}`}: ${sanitizeIndented(v.text, CONTINUATION)}`).join('\n'));
     return;
   }
-  const list = o.changedSince !== undefined ? await ctx.api().changedSince(peer, o.changedSince, o.limit) : await ctx.api().history(peer, { limit: o.limit, beforeSeq: o.beforeSeq, afterSeq: o.afterSeq });
+  const list = o.changedSince !== undefined ? await ctx.api().changedSince(peer, o.changedSince, o.limit) : await ctx.api().history(peer, { limit: o.limit, beforeSeq: o.beforeSeq, afterSeq: o.afterSeq, around: o.around });
   const names = new Map(peer.startsWith('#') && list[0] ? [[list[0].conversationId, peer]] : []);
   ctx.print(list, () => list.map((m) => formatMessage(m, names, ctx.username)).join('\n'));
 }
@@ -148,6 +148,7 @@ export function register(program: Command, ctx: () => Context) {
     .option('--limit <n>', `page size (default ${LIMITS.defaultHistoryLimit}, max ${LIMITS.maxHistoryLimit})`, parseIntArg('--limit', 1, LIMITS.maxHistoryLimit))
     .option('--before-seq <seq>', 'the page just before this seq', parseIntArg('--before-seq', 0, Number.MAX_SAFE_INTEGER))
     .option('--after-seq <seq>', 'every record after this seq (messages as they now are, and the edits, deletes and reactions): for catch-up', parseIntArg('--after-seq', 0, Number.MAX_SAFE_INTEGER))
+    .option('--around <seq>', 'the page around message #seq (it and older, then newer): a search hit in context', parseIntArg('--around', 1, Number.MAX_SAFE_INTEGER))
     .option('--edits <seq>', 'the edit history of message #seq', parseIntArg('--edits', 1, Number.MAX_SAFE_INTEGER))
     .option('--changed-since <seq>', 'the messages changed (edited, deleted, reacted to) after this seq, as they now are', parseIntArg('--changed-since', 0, Number.MAX_SAFE_INTEGER))
     .action((u: string, o: HistoryOpts) => runHistory(ctx(), u, o));

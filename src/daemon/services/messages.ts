@@ -321,6 +321,13 @@ export class MessageService {
    */
   async history(me: string, peer: string, q: HistoryQuery): Promise<Message[]> {
     const limit = q.limit ?? LIMITS.defaultHistoryLimit;
+    if (q.around !== undefined) {
+      // The message and the older half of the page, then the newer half: messages as they now are.
+      const { conversationId, upTo } = await this.readableConversation(me, peer);
+      const older = await this.rangeUpTo(conversationId, { limit: Math.ceil(limit / 2), beforeSeq: q.around + 1, messagesOnly: true }, upTo);
+      const newer = await this.rangeUpTo(conversationId, { limit: Math.floor(limit / 2), afterSeq: q.around, messagesOnly: true }, upTo);
+      return this.withQuotes([...older, ...newer]);
+    }
     // Paging back shows messages as they now are; reading forward from a seq (catch-up) gives every record.
     const range: HistoryRange = { limit, beforeSeq: q.beforeSeq, afterSeq: q.afterSeq, messagesOnly: q.afterSeq === undefined };
     const { conversationId, upTo } = await this.readableConversation(me, peer);

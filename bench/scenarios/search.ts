@@ -1,0 +1,220 @@
+/**
+ * The search scenario (issue 29), embedded deployment:
+ * 1. A store of `total` messages (1M; 20k with --quick) in 2000 direct conversations of 200 users,
+ *    texts of 6 to 14 words drawn from a 5000-word vocabulary with Zipf frequencies, written
+ *    straight into the data dir of a chatd that ran with the index off (as an older chatd left it).
+ * 2. chatd started on it with the index on: the backfill's rate (rows per second, from its log).
+ * 3. Queries by one user (20 conversations, about 1% of the store): two common words (each in
+ *    1-10% of messages), ranked, then the same newest first; p50 and p99 over HTTP, one at a time.
+ * 4. The send rate with the index on against off: two chatd, the same stepped open-loop dm load
+ *    with texts of words, interleaved rate by rate; server CPU per message and the highest rate
+ *    passed (p99 <= 100 ms, nothing lost). Target: on >= 0.9x off.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { median, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
+import { client, onlyRates, quick } from '../options.js';
+import { json, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
+import type { DmStep } from './dm.js';
+
+const VOCABULARY = 5000;
+const USERS = 200;
+const PEERS = 10;
+
+/** A deterministic pseudo-random generator (mulberry32), so every run searches the same store. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Pronounceable distinct words: w0 = "ba", ... (syllables from the index). */
+function word(i: number): string {
+  const syl = ['ba', 'ko', 'ri', 'te', 'mu', 'sa', 'ne', 'lo', 'fi', 'du', 'ga', 'pe', 'zo', 'hi', 'va', 'ju'];
+  let s = '';
+  let n = i + 1;
+  while (n > 0) { s += syl[n % 16]; n = Math.floor(n / 16); }
+  return s;
+}
+
+/** Zipf(1) ranks by inverse CDF over VOCABULARY words. */
+function zipf(random: () => number): () => number {
+  const h: number[] = [];
+  let sum = 0;
+  for (let k = 1; k <= VOCABULARY; k++) { sum += 1 / k; h.push(sum); }
+  return () => {
+    const x = random() * sum;
+    let lo = 0;
+    let hi = h.length - 1;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (h[mid]! < x) lo = mid + 1; else hi = mid; }
+    return lo;
+  };
+}
+
+const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!; };
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Writes `total` messages into a stopped chatd's data dir, in conversations between its users. */
+async function seedStore(dir: string, names: string[], total: number) {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(path.join(dir, 'chat.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  const random = rng(29);
+  const rank = zipf(random);
+  const convs: { id: string; a: string; b: string }[] = [];
+  for (let i = 0; i < names.length; i++) {
+    for (let k = 1; k <= PEERS; k++) {
+      const [a, b] = [names[i]!, names[(i + k) % names.length]!].sort() as [string, string];
+      convs.push({ id: `dm:${a}:${b}`, a, b });
+    }
+  }
+  const addConv = db.prepare('INSERT OR IGNORE INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, 1, ?)');
+  const insert = db.prepare("INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at) VALUES (?, ?, ?, ?, ?, ?, 'user', ?)");
+  const seqs = new Map<string, number>();
+  const start = Date.parse('2026-01-01T00:00:00Z');
+  const t0 = Date.now();
+  db.transaction(() => { for (const c of convs) addConv.run(c.id, c.a, c.b, new Date(start).toISOString()); })();
+  const chunk = 50_000;
+  for (let done = 0; done < total; done += chunk) {
+    db.transaction(() => {
+      for (let i = done; i < Math.min(total, done + chunk); i++) {
+        const c = convs[Math.floor(random() * convs.length)]!;
+        const seq = (seqs.get(c.id) ?? 0) + 1;
+        seqs.set(c.id, seq);
+        const n = 6 + Math.floor(random() * 9);
+        const words = Array.from({ length: n }, () => word(rank()));
+        const from = random() < 0.5 ? c.a : c.b;
+        insert.run(crypto.randomUUID(), c.id, seq, from, from === c.a ? c.b : c.a, words.join(' '), new Date(start + i * 1000).toISOString());
+      }
+    })();
+  }
+  db.close();
+  return { conversations: convs.length, seedSeconds: round((Date.now() - t0) / 1000, 1) };
+}
+
+/** Waits for chatd's log line that ends the backfill: { rows, ms }. */
+function backfillDone(s: Server): Promise<{ rows: number; ms: number }> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const on = (c: Buffer) => {
+      buf += c.toString();
+      const line = buf.split('\n').find((l) => l.includes('every stored message is indexed'));
+      if (line) { s.proc.stdout!.off('data', on); const j = JSON.parse(line) as { rows: number; ms: number }; resolve({ rows: j.rows, ms: j.ms }); }
+      buf = buf.slice(buf.lastIndexOf('\n') + 1);
+    };
+    s.proc.stdout!.on('data', on);
+  });
+}
+
+async function queries(s: Server, token: string, n: number, sort: 'relevance' | 'recent') {
+  const random = rng(7);
+  const times: number[] = [];
+  let hits = 0;
+  for (let i = 0; i < n; i++) {
+    // Two common words (ranks 5-200 of 5000: each in 1-10% of messages).
+    const q = `${word(5 + Math.floor(random() * 195))} ${word(5 + Math.floor(random() * 195))}`;
+    const t = performance.now();
+    const r = await json<{ hits: unknown[] }>(`${s.url}/v1/search?q=${encodeURIComponent(q)}&sort=${sort}&limit=20`, { headers: { authorization: `Bearer ${token}` } });
+    times.push(performance.now() - t);
+    hits += r.hits.length;
+  }
+  return { queries: n, p50Ms: round(pct(times, 50)), p99Ms: round(pct(times, 99)), maxMs: round(Math.max(...times)), meanHits: round(hits / n, 1) };
+}
+
+export async function searchScenario() {
+  const total = quick ? 20_000 : 1_000_000;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-bench-search-'));
+  let store: Record<string, unknown> = {};
+  let query: Record<string, unknown> = {};
+  try {
+    // 1. The store, as an older chatd (no index) would have left it.
+    const seed = await startServer('chatd', { dataDir: dir, env: { CHAT_SEARCH_INDEX: 'off' } });
+    const list = await users(seed, quick ? 20 : USERS, 'srch');
+    await stopServer(seed);
+    const seeded = await seedStore(dir, list.map((u) => u.name), total);
+    console.log(`search: seeded ${total} messages in ${seeded.conversations} conversations in ${seeded.seedSeconds} s`);
+    // 2. The backfill.
+    const s = await startServer('chatd', { dataDir: dir, env: { CHAT_SEARCH_RATE_LIMIT: '1000000', CHAT_LOOKUP_RATE_LIMIT: '1000000' } });
+    try {
+      const done = await backfillDone(s);
+      const rate = Math.round(done.rows / (done.ms / 1000));
+      console.log(`search: backfill indexed ${done.rows} messages in ${round(done.ms / 1000, 1)} s (${rate}/s)`);
+      const size = fs.readdirSync(dir).filter((f) => f.startsWith('chat.db')).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+      store = { messages: total, ...seeded, backfillRows: done.rows, backfillSeconds: round(done.ms / 1000, 1), backfillPerSec: rate, fileMB: round(size / 2 ** 20, 1) };
+      // 3. Queries by one user (in 2 x PEERS conversations).
+      const token = list[0]!.token;
+      const n = quick ? 50 : 300;
+      await queries(s, token, 20, 'relevance'); // warm the page cache
+      const ranked = await queries(s, token, n, 'relevance');
+      const recent = await queries(s, token, n, 'recent');
+      console.log(`search: two-word queries of one user (${2 * PEERS} conversations), ranked: p50 ${ranked.p50Ms} ms p99 ${ranked.p99Ms} ms (${ranked.meanHits} hits); newest first: p50 ${recent.p50Ms} ms p99 ${recent.p99Ms} ms`);
+      query = { ranked, recent, p99TargetMs: 50, ranked99Met: ranked.p99Ms <= 50 };
+    } finally {
+      await stopServer(s);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const sends = await indexOnOff();
+  return { store, query, sends };
+}
+
+type Mode = 'on' | 'off';
+
+/** The dm send path with the index on and off, interleaved rate by rate on two chatd. */
+async function indexOnOff() {
+  const rates = onlyRates ?? (quick ? [200, 400] : [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 18000, 20000, 22000, 24000]);
+  const pairs = quick ? 4 : 50;
+  const durationMs = quick ? 1500 : 5000;
+  const warmupMs = quick ? 200 : 1000;
+  const servers: Record<Mode, Server> = { on: await startServer('chatd'), off: await startServer('chatd', { env: { CHAT_SEARCH_INDEX: 'off' } }) };
+  const steps: Record<Mode, (DmStep & { serverCpuUsPerMessage?: number })[]> = { on: [], off: [] };
+  const maxRate: Record<Mode, number> = { on: 0, off: 0 };
+  const failed = new Set<Mode>();
+  try {
+    const lists = { on: await users(servers.on, pairs * 2), off: await users(servers.off, pairs * 2) };
+    const job = (m: Mode) => ({ mode: 'dm' as const, target: 'chatd' as const, client, url: servers[m].url, users: lists[m], textBytes: 64, prose: true, serverPids: [servers.on.proc.pid!, servers.off.proc.pid!] });
+    for (const m of ['on', 'off'] as const) await runLoad<DmStep>({ ...job(m), rate: Math.min(rates[0]!, 200), durationMs: quick ? 500 : 2000 });
+    for (const rate of rates) {
+      for (const m of ['on', 'off'] as const) {
+        if (failed.has(m)) continue;
+        let r: DmStep;
+        let v: Verdict;
+        let cpu: number | undefined;
+        for (let attempt = 0; ; attempt++) {
+          const before = await serverMetrics(servers[m]).catch(() => null);
+          r = await runLoad<DmStep>({ ...job(m), rate, durationMs, warmupMs });
+          const after = await serverMetrics(servers[m]).catch(() => null);
+          cpu = before?.cpuSeconds !== undefined && after?.cpuSeconds !== undefined && r.sent > 0 ? Math.round(((after.cpuSeconds - before.cpuSeconds) / r.sent) * 1e7) / 10 : undefined;
+          v = verdict(r);
+          if (nextMove(v, attempt) !== 'again') break;
+          console.log(`search sends (index ${m}) rate ${rate}: the machine was busy; running the step again`);
+        }
+        steps[m].push({ ...r, verdict: v, ...(cpu !== undefined ? { serverCpuUsPerMessage: cpu } : {}) });
+        const pass = r.lost === 0 && r.dup === 0 && r.e2eMs.p99 <= 100 && v === 'counts';
+        console.log(`search sends index ${m.padEnd(3)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p99 ${r.e2eMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen cpu ${r.loadgenCpuPct}%${cpu !== undefined ? `  server CPU ${cpu}us/message` : ''}${pass ? '' : '  ✗'}${verdictText(v)}`);
+        if (pass) maxRate[m] = rate;
+        else failed.add(m);
+      }
+      if (failed.size === 2) break;
+    }
+  } finally {
+    await stopServer(servers.on);
+    await stopServer(servers.off);
+  }
+  const ratios = steps.on.map((on, i) => ({ rate: on.offeredRate, on: on.serverCpuUsPerMessage, off: steps.off[i]?.serverCpuUsPerMessage }))
+    .filter((x) => x.on !== undefined && x.off !== undefined && steps.off.find((o) => o.offeredRate === x.rate)?.verdict === 'counts')
+    .map((x) => ({ rate: x.rate, cpuOnToOff: round(x.on! / x.off!) }));
+  const rateRatio = maxRate.off > 0 ? round(maxRate.on / maxRate.off) : null;
+  const cpuRatio = ratios.length ? median(ratios.map((x) => x.cpuOnToOff)) : null;
+  console.log(`search: send rate with the index on ${maxRate.on}/s against off ${maxRate.off}/s: ${rateRatio ?? '-'}x (target >= 0.9: ${rateRatio !== null && rateRatio >= 0.9 ? 'met' : 'not met'}); server CPU per message on/off (median over ${ratios.length} rates): ${cpuRatio ?? '-'}x`);
+  return { maxRate, rateRatio, rateTargetMet: rateRatio !== null && rateRatio >= 0.9, cpuRatios: ratios, cpuOnToOff: cpuRatio, steps, settings: { rates, pairs, durationMs, warmupMs, textBytes: 64, prose: true } };
+}
