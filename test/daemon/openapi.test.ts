@@ -27,7 +27,7 @@ describe('the protocol written down: OpenAPI and the socket events\' JSON Schema
     expect(send.additionalProperties).toBe(false);
     // The daemon's configured limit (500 here, not the default 4000) is what the schema says.
     expect(send.properties.text!.maxLength).toBe(500);
-    expect(doc.paths['/v1/messages/{username}']!.get!.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['path:username', 'query:limit', 'query:beforeSeq', 'query:afterSeq']);
+    expect(doc.paths['/v1/messages/{username}']!.get!.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(['path:username', 'query:limit', 'query:beforeSeq', 'query:afterSeq', 'query:around']);
     const events = await fetch(new URL(ROUTES.eventsSchema, d.url));
     expect(events.headers.get('content-type')).toMatch(/^application\/schema\+json/);
     const schema = await events.json() as { clientToServer: Record<string, { payload: { required?: string[] } }>; serverToClient: Record<string, unknown> };
