@@ -195,7 +195,7 @@ export function App(props: AppProps) {
             act({ type: 'resultsMove', delta: 1 });
             void showHit();
           }
-        } else act({ type: 'searchNext' });
+        } else act({ type: 'notice', text: 'Ctrl+R searches first' });
         return;
       case 'addFriend':
         openPrompt('addFriend');

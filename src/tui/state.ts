@@ -104,8 +104,6 @@ export type Action =
   | { type: 'overlay'; overlay: Overlay }
   | { type: 'scroll'; delta: number }
   | { type: 'jumpLatest' }
-  | { type: 'search'; query: string }
-  | { type: 'searchNext' }
   | { type: 'results'; results: SearchResults | null }
   | { type: 'resultsMove'; delta: number }
   /** A server search hit, shown where it is in its conversation (loaded by then). */
@@ -271,19 +269,6 @@ function step(s: TuiState, a: Action): TuiState {
       return s.selected ? withConv(s, s.selected, (c) => ({ ...c, scroll: Math.max(0, c.scroll + a.delta) })) : s;
     case 'jumpLatest':
       return s.selected ? withConv({ ...s, search: null }, s.selected, (c) => ({ ...c, scroll: 0 })) : s;
-    case 'search': {
-      if (!s.selected) return s;
-      const msgs = s.conversations[s.selected]?.messages ?? [];
-      const hit = findMatch(msgs, a.query, Number.MAX_SAFE_INTEGER);
-      return searchNotice({ ...s, search: { peer: s.selected, query: a.query, hit: hit?.id ?? null } }, msgs);
-    }
-    case 'searchNext': {
-      if (!s.search) return s;
-      const msgs = s.conversations[s.search.peer]?.messages ?? [];
-      const cur = msgs.find((m) => m.id === s.search!.hit)?.seq ?? Number.MAX_SAFE_INTEGER;
-      const hit = findMatch(msgs, s.search.query, cur) ?? findMatch(msgs, s.search.query, Number.MAX_SAFE_INTEGER);
-      return searchNotice({ ...s, search: { ...s.search, hit: hit?.id ?? null } }, msgs);
-    }
     case 'results':
       return { ...s, results: a.results };
     case 'resultsMove':
@@ -327,32 +312,6 @@ export function reducer(s: TuiState, a: Action): TuiState {
   const before = peer ? s.conversations[peer] ?? next.conversations[peer] : undefined;
   if (peer && before && before.unread > 0) next = withConv(next, peer, (c) => ({ ...c, newFrom: before.myRead }));
   return next;
-}
-
-/** Where the current hit stands among the matches, newest first: { index: 1.., total }. */
-export function searchPosition(messages: Message[], query: string, hitId: string | null): { index: number; total: number } {
-  const q = query.toLowerCase();
-  const matches = q ? messages.filter((m) => m.text.toLowerCase().includes(q)).reverse() : [];
-  return { index: matches.findIndex((m) => m.id === hitId) + 1, total: matches.length };
-}
-
-/** The search's result in the status bar: "2 of 5", or that nothing matched. */
-function searchNotice(s: TuiState, messages: Message[]): TuiState {
-  const q = s.search!.query;
-  const { index, total } = searchPosition(messages, q, s.search!.hit);
-  const text = total === 0 ? `search "${q}": no match in the loaded messages` : `search "${q}": ${index} of ${total} (Ctrl+G next)`;
-  return { ...s, notice: { text, until: Date.now() + NOTICE_MS, connection: false } };
-}
-
-/** The newest message below `beforeSeq` whose text contains the query (case-insensitive). */
-export function findMatch(messages: Message[], query: string, beforeSeq: number): Message | undefined {
-  const q = query.toLowerCase();
-  if (!q) return undefined;
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const m = messages[i]!;
-    if (m.seq < beforeSeq && m.text.toLowerCase().includes(q)) return m;
-  }
-  return undefined;
 }
 
 /** A conversation's messages after one change record (unchanged when it does not have the target). */

@@ -167,6 +167,8 @@ describe('29.3 a deleted message leaves the embedded index files', () => {
       await befriend(a, b);
       const m = await a.api.sendRest({ to: b.name, text: 'xylophonezebra goes here' });
       const e = await a.api.sendRest({ to: b.name, text: 'quarkbanjo before the edit' });
+      // A search has the writer index what is pending: the text is in the index before the edit.
+      expect((await b.api.search('quarkbanjo')).hits).toHaveLength(1);
       await a.api.editMessage(b.name, e.seq, 'after the edit');
       // The index's own blocks (its segments), read with SQLite: a replaced text stays readable in the
       // message's edit history, so the file holds it, but the index must not.
@@ -176,7 +178,7 @@ describe('29.3 a deleted message leaves the embedded index files', () => {
         try {
           return db.transaction(() => ({
             holds: (db.prepare('SELECT block FROM messages_fts_data').all() as { block: Buffer | null }[]).some((r) => r.block?.includes(word)),
-            pending: (db.prepare('SELECT replaced FROM search_backfill').get() as { replaced: number }).replaced,
+            pending: (db.prepare('SELECT replaced FROM search_state').get() as { replaced: number }).replaced,
           }))();
         } finally {
           db.close();
@@ -187,6 +189,7 @@ describe('29.3 a deleted message leaves the embedded index files', () => {
       const before = index('quarkbanjo');
       if (before.pending > 0) expect(before.holds).toBe(true);
       else console.log('a purge ran before the first look; the index was checked after it only');
+      expect((await b.api.search('quarkbanjo')).hits).toHaveLength(0);
       for (let i = 0; i < 20; i++) await b.api.sendRest({ to: a.name, text: `filler ${i}` });
       const onDisk = () => fs.readdirSync(dir).filter((f) => f.startsWith('chat.db')).map((f) => [f, fs.readFileSync(path.join(dir, f))] as const);
       const found = (word: string) => onDisk().filter(([, bytes]) => bytes.includes(word)).map(([f]) => f);

@@ -25,17 +25,16 @@ describe('TUI reducer', () => {
     const line = applyLine(emptyLine(), { op: 'insert', text: 'draft' });
     expect(reducer(initialState('a', 'http://x'), { type: 'line', line }).line).toBe(line);
   });
-  it('says where a search hit stands, "2 of 3", and when nothing matched', () => {
-    const base = initialState('a', 'http://x');
-    const conv = { peer: 'b', kind: 'dm' as const, title: 'b', members: 2, reads: {}, conversationId: 'dm:a:b', messages: [msg(1, 'needle one'), msg(2, 'hay'), msg(3, 'Needle two'), msg(4, 'needle three')], pending: [], unread: 0, mentions: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: '', hasOlder: false, scroll: 0 };
-    let s: TuiState = { ...base, conversations: { b: conv }, selected: 'b' };
-    s = reducer(s, { type: 'search', query: 'needle' });
-    expect(liveNotice(s)).toBe('search "needle": 1 of 3 (Ctrl+G next)');
-    s = reducer(s, { type: 'searchNext' });
-    expect(liveNotice(s)).toBe('search "needle": 2 of 3 (Ctrl+G next)');
-    expect(s.search?.hit).toBe('id3');
-    s = reducer(s, { type: 'search', query: 'absent' });
-    expect(liveNotice(s)).toBe('search "absent": no match in the loaded messages');
+  it('keeps the last server search: its hits, the picked one within bounds, and the hit shown in place', () => {
+    const hit = (seq: number) => ({ message: msg(seq, `needle ${seq}`), with: 'b', snippet: `needle ${seq}`, matches: [[0, 6]] as [number, number][] });
+    let s: TuiState = reducer(initialState('a', 'http://x'), { type: 'results', results: { query: 'needle', scope: null, hits: [hit(3), hit(1)], index: 0, from: 'c' } });
+    s = reducer(s, { type: 'resultsMove', delta: 5 });
+    expect(s.results?.index).toBe(1);
+    s = reducer(s, { type: 'resultsMove', delta: -5 });
+    expect(s.results?.index).toBe(0);
+    s = reducer(s, { type: 'searchHit', peer: 'b', query: 'needle', id: 'id3' });
+    expect(s.search).toEqual({ peer: 'b', query: 'needle', hit: 'id3' });
+    expect(reducer(s, { type: 'resultsMove', delta: 1 }).results?.hits).toHaveLength(2);
   });
   it('marks where the unread messages start when a conversation is opened, until another is opened', async () => {
     const { conversationLines } = await import('../../src/tui/layout.js');

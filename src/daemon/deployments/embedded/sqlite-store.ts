@@ -12,6 +12,9 @@ import { RECEIPTS_SCHEMA, SqliteReceipts } from './sqlite-receipts.js';
 import { backfillSearch, dropSearch, purgeSearch, searchSchema, SqliteSearch, type BackfillState } from './sqlite-search.js';
 import { Checkpointer, WriterThread, type CheckpointEvent } from './sqlite-threads.js';
 
+/** Rows a search's flush indexes per writer request. */
+const FLUSH_CHUNK = 5000;
+
 /** Free space that counts as "space returned" after a full disk. */
 const MIN_FREE_BYTES = 1024 * 1024;
 
@@ -60,7 +63,7 @@ export class SqliteStore implements Database {
     messagesSchema(this.db);
     if (this.opts.search) {
       searchSchema(this.db);
-      this.search = new SqliteSearch(this.db);
+      this.search = new SqliteSearch(this.db, () => this.flushSearch());
     } else dropSearch(this.db);
     this.accounts = new SqliteAccounts(this.db);
     this.friends = new SqliteFriends(this.db);
@@ -89,6 +92,14 @@ export class SqliteStore implements Database {
       this.searchWork = { backfill: (chunk) => thread.backfillSearch(chunk), purge: () => thread.purgeSearch() };
     }
     this.archive = new SqliteArchive(this.db, writer);
+  }
+
+  /** Has the writer index every message stored so far (a search finds what was acknowledged before it). */
+  private async flushSearch() {
+    for (;;) {
+      const s = await this.searchWork.backfill(FLUSH_CHUNK);
+      if (s.done >= s.target) return;
+    }
   }
 
   /** Remembers that a commit failed for lack of space, until one succeeds or space returns. */
