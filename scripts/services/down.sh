@@ -13,6 +13,7 @@ stop() {
   fi
   rm -f "$1"
 }
+stop "$STATE/opensearch/opensearch.pid" opensearch
 stop "$STATE/kafka/kafka.pid" kafka
 stop "$STATE/ferretdb/ferretdb.pid" ferretdb
 stop "$STATE/redis/redis.pid" redis

@@ -2,7 +2,8 @@
 # Starts real engines natively on loopback for chat's service suites, idempotently:
 #   Redis (Debian package), Apache Kafka 4.1 in KRaft mode (jars from Maven Central, Java 17),
 #   FerretDB 1.24 (MongoDB wire protocol, built from the Go module proxy) on PostgreSQL (Debian
-#   package; a cluster of its own in .services/postgres).
+#   package; a cluster of its own in .services/postgres), OpenSearch 2.19 (the integ-test
+#   distribution from Maven Central, Java 17, run as a system user of its own: it refuses root).
 # Writes their URLs as export lines to .services/env and prints them. Quick when already up.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,6 +14,9 @@ KAFKA_PORT=${CHAT_KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${CHAT_KAFKA_CONTROLLER_PORT:-19093}
 FERRETDB_PORT=${CHAT_FERRETDB_PORT:-27027}
 POSTGRES_PORT=${CHAT_POSTGRES_PORT:-55433}
+OPENSEARCH_PORT=${CHAT_OPENSEARCH_PORT:-19200}
+OPENSEARCH_TRANSPORT_PORT=${CHAT_OPENSEARCH_TRANSPORT_PORT:-19300}
+OPENSEARCH_VERSION=2.19.1
 KAFKA_VERSION=4.1.1
 FERRETDB_VERSION=v1.24.2
 KAFKA_LIBS=$CACHE/kafka-$KAFKA_VERSION
@@ -153,11 +157,41 @@ if ! port_open "$FERRETDB_PORT"; then
   wait_port "$FERRETDB_PORT" ferretdb 30 "$FDIR/ferretdb.log"
 fi
 
+# --- OpenSearch ------------------------------------------------------------------
+# The integ-test distribution: no JDK (the machine's Java 17) and only the transport module (the
+# standard analyzer; chatd folds accents itself). It refuses to run as root: as root it runs as a
+# system user of its own, from a folder that user can reach.
+OS_HOME=${CHAT_OPENSEARCH_HOME:-/var/cache/chat-services/opensearch-$OPENSEARCH_VERSION}
+as_os() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u chat-opensearch -- "$@"); else "$@"; fi; }
+if [ ! -f "$OS_HOME/.complete" ]; then
+  log "resolving OpenSearch $OPENSEARCH_VERSION from Maven Central"
+  mvn -q -B dependency:get -Dartifact=org.opensearch.distribution.integ-test-zip:opensearch:$OPENSEARCH_VERSION:zip -Dtransitive=false >"$CACHE/mvn-opensearch.log"
+  ZIP=$(find "$HOME/.m2/repository/org/opensearch/distribution/integ-test-zip/opensearch/$OPENSEARCH_VERSION" -name "opensearch-$OPENSEARCH_VERSION.zip" | head -n 1)
+  rm -rf "$OS_HOME.tmp" && mkdir -p "$OS_HOME.tmp" && unzip -q "$ZIP" -d "$OS_HOME.tmp"
+  rm -rf "$OS_HOME" && mv "$OS_HOME.tmp/opensearch-$OPENSEARCH_VERSION" "$OS_HOME" && rm -rf "$OS_HOME.tmp" && touch "$OS_HOME/.complete"
+fi
+ODIR=$STATE/opensearch
+mkdir -p "$ODIR/data"
+if [ "$(id -u)" = 0 ]; then
+  id chat-opensearch >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin chat-opensearch
+  chown -R chat-opensearch "$OS_HOME" "$ODIR"
+fi
+if ! port_open "$OPENSEARCH_PORT"; then
+  log "starting opensearch on $OPENSEARCH_PORT"
+  JAVA_DIR=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+  as_os env OPENSEARCH_JAVA_HOME="$JAVA_DIR" OPENSEARCH_JAVA_OPTS="-Xms256m -Xmx256m" nohup "$OS_HOME/bin/opensearch" \
+    -E discovery.type=single-node -E network.host=127.0.0.1 -E http.port="$OPENSEARCH_PORT" -E transport.port="$OPENSEARCH_TRANSPORT_PORT" \
+    -E path.data="$ODIR/data" -E path.logs="$ODIR" -E cluster.routing.allocation.disk.threshold_enabled=false >"$ODIR/opensearch.out" 2>&1 &
+  echo $! >"$ODIR/opensearch.pid"
+  wait_port "$OPENSEARCH_PORT" opensearch 90 "$ODIR/opensearch.out"
+fi
+
 cat >"$STATE/env" <<ENV
 export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export MONGODB_URI='mongodb://127.0.0.1:$FERRETDB_PORT/chat?directConnection=true'
 export CHAT_KAFKA_LIBS=$KAFKA_LIBS
 export CHAT_FERRETDB_BIN=$FERRETDB_BIN
+export OPENSEARCH_URL=http://127.0.0.1:$OPENSEARCH_PORT
 ENV
 cat "$STATE/env"
