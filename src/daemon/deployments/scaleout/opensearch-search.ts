@@ -1,0 +1,159 @@
+import { Client } from '@opensearch-project/opensearch';
+import { ChatError, MESSAGE_KINDS, type Message } from '../../../protocol/index.js';
+import type { MessageLog, SearchIndex, SearchMatch, SearchRequest } from '../../ports/index.js';
+import { fold, highlight } from '../search-text.js';
+
+/**
+ * Search on the scale-out deployment (WORK IN PROGRESS, not wired yet): an OpenSearch index fed
+ * from the message topic. Each message is one document, id `<conversationId>#<seq>`, holding what
+ * the query filters on and its text folded (lower case, accents removed: the integ-test
+ * distribution has no `asciifolding`), never stored (`_source` excludes it). Hits are read back from
+ * the message log, so an answer shows each message as it now is.
+ *
+ * Idempotent by the record's seq: a document's version is the seq of the last record applied to
+ * it (external versioning), so a replayed message or edit never undoes a later one, and a delete
+ * leaves a versioned tombstone (kept `index.gc_deletes`, 7 days) that refuses older records.
+ */
+
+const KINDS = new Set<string>(MESSAGE_KINDS);
+export const docId = (conversationId: string, seq: number) => `${conversationId}#${seq}`;
+
+interface Doc { conversationId: string; seq: number; from: string; createdAt: string; text: string; mentions?: string[] }
+
+export class OpenSearchIndex implements SearchIndex {
+  constructor(private readonly client: Client, private readonly index: string, private readonly log: Pick<MessageLog, 'get'>) {}
+
+  static connect(url: string, index: string, log: Pick<MessageLog, 'get'>) {
+    return new OpenSearchIndex(new Client({ node: url }), index, log);
+  }
+
+  /** Creates the index with its mapping unless it exists. */
+  async ensureIndex() {
+    const exists = await this.client.indices.exists({ index: this.index });
+    if (exists.body) return;
+    await this.client.indices.create({
+      index: this.index,
+      body: {
+        settings: { number_of_shards: 1, number_of_replicas: 0, 'index.gc_deletes': '7d', refresh_interval: '1s' },
+        mappings: {
+          dynamic: 'strict',
+          _source: { excludes: ['text'] },
+          properties: {
+            conversationId: { type: 'keyword' }, seq: { type: 'long' }, from: { type: 'keyword' }, createdAt: { type: 'date' },
+            text: { type: 'text', analyzer: 'standard' }, mentions: { type: 'keyword' },
+          },
+        },
+      },
+    });
+  }
+
+  /**
+   * Applies records of the log in seq order per conversation: messages are indexed, an edit
+   * replaces its target's text (read back from the index), a delete removes it; reactions change
+   * nothing searchable. Version conflicts (a record already applied, or older than the state) are
+   * expected on replays and ignored. Returns how many operations were applied.
+   */
+  async apply(records: Message[]): Promise<{ applied: number; skipped: number }> {
+    const docs = new Map<string, Doc | null>();
+    const edits = records.filter((r) => r.kind === 'edit');
+    if (edits.length) {
+      const ids = [...new Set(edits.map((e) => docId(e.conversationId, e.target!)))].filter((id) => !records.some((r) => KINDS.has(r.kind) && docId(r.conversationId, r.seq) === id));
+      if (ids.length) {
+        const got = await this.client.mget({ index: this.index, body: { ids }, _source: true, stored_fields: [] as string[] } as never);
+        for (const d of (got.body as { docs: { _id: string; found: boolean; _source?: Omit<Doc, 'text'> }[] }).docs) docs.set(d._id, d.found && d._source ? { ...d._source, text: '' } : null);
+      }
+    }
+    const body: unknown[] = [];
+    for (const r of records) {
+      if (KINDS.has(r.kind)) {
+        const doc: Doc = { conversationId: r.conversationId, seq: r.seq, from: r.from, createdAt: r.createdAt, text: fold(r.text), ...(r.mentions?.length ? { mentions: r.mentions } : {}) };
+        docs.set(docId(r.conversationId, r.seq), doc);
+        body.push({ index: { _index: this.index, _id: docId(r.conversationId, r.seq), version: r.seq, version_type: 'external' } }, doc);
+      } else if (r.kind === 'edit') {
+        const id = docId(r.conversationId, r.target!);
+        const before = docs.get(id);
+        if (!before) continue; // deleted, or never indexed: nothing to replace
+        const doc: Doc = { ...before, text: fold(r.text), ...(r.mentions?.length ? { mentions: r.mentions } : {}) };
+        if (!r.mentions?.length) delete doc.mentions;
+        docs.set(id, doc);
+        body.push({ index: { _index: this.index, _id: id, version: r.seq, version_type: 'external' } }, doc);
+      } else if (r.kind === 'delete') {
+        const id = docId(r.conversationId, r.target!);
+        docs.set(id, null);
+        body.push({ delete: { _index: this.index, _id: id, version: r.seq, version_type: 'external' } });
+      }
+    }
+    if (body.length === 0) return { applied: 0, skipped: 0 };
+    const res = await this.client.bulk({ body: body as never, refresh: false });
+    let applied = 0;
+    let skipped = 0;
+    for (const item of (res.body as { items: Record<string, { status: number; error?: { type: string; reason: string } }>[] }).items) {
+      const op = Object.values(item)[0]!;
+      if (op.status < 300 || (op.status === 404 && 'delete' in item)) applied++;
+      else if (op.status === 409) skipped++;
+      else throw new Error(`OpenSearch refused a document: ${op.error?.type}: ${op.error?.reason}`);
+    }
+    return { applied, skipped };
+  }
+
+  async refresh() {
+    await this.client.indices.refresh({ index: this.index });
+  }
+
+  async search(r: SearchRequest): Promise<{ hits: SearchMatch[]; next: string | null }> {
+    const q = r.query;
+    let offset = 0;
+    let after: unknown[] | undefined;
+    if (r.cursor !== undefined) {
+      try {
+        const c = JSON.parse(Buffer.from(r.cursor, 'base64url').toString('utf8')) as { o?: number; a?: unknown[] };
+        if (r.sort === 'relevance' && typeof c.o === 'number' && Number.isSafeInteger(c.o) && c.o >= 0 && c.o <= 1000) offset = c.o;
+        else if (r.sort === 'recent' && Array.isArray(c.a) && c.a.length === 3) after = c.a;
+        else throw new Error('not a cursor');
+      } catch {
+        throw new ChatError('CHAT_ERR_VALIDATION', 'cursor is not one this server gave', { details: [{ path: 'cursor', message: 'not a cursor of this search' }] });
+      }
+    }
+    if (r.scopes.length === 0) return { hits: [], next: null };
+    const whole = r.scopes.filter((s) => s.upTo === Number.MAX_SAFE_INTEGER).map((s) => s.conversationId);
+    const cut = r.scopes.filter((s) => s.upTo !== Number.MAX_SAFE_INTEGER);
+    const scope = { bool: { minimum_should_match: 1, should: [
+      ...(whole.length ? [{ terms: { conversationId: whole } }] : []),
+      ...cut.map((s) => ({ bool: { filter: [{ term: { conversationId: s.conversationId } }, { range: { seq: { lte: s.upTo } } }] } })),
+    ] } };
+    const phrase = (words: string[]) => ({ match_phrase: { text: fold(words.join(' ')) } });
+    const filter: unknown[] = [scope];
+    if (q.from.length) filter.push({ terms: { from: q.from } });
+    if (q.before !== undefined || q.after !== undefined) filter.push({ range: { createdAt: { ...(q.before ? { lt: q.before } : {}), ...(q.after ? { gt: `${q.after}||/d` } : {}) } } });
+    if (q.isMention) filter.push({ term: { mentions: r.me } });
+    if (q.hasFile) filter.push({ match_none: {} });
+    const must = q.terms.filter((t) => !t.excluded).map((t) => phrase(t.words));
+    const mustNot = q.terms.filter((t) => t.excluded).map((t) => phrase(t.words));
+    const sort = r.sort === 'recent' ? [{ createdAt: 'desc' }, { conversationId: 'asc' }, { seq: 'desc' }] : ['_score', { createdAt: 'desc' }];
+    const res = await this.client.search({
+      index: this.index,
+      body: { query: { bool: { filter, must, must_not: mustNot } }, sort, size: r.limit + 1, ...(r.sort === 'relevance' ? { from: offset } : {}), ...(after ? { search_after: after } : {}), _source: ['conversationId', 'seq'], track_total_hits: false },
+    } as never);
+    const raw = (res.body as { hits: { hits: { _source: { conversationId: string; seq: number }; sort: unknown[] }[] } }).hits.hits;
+    const more = raw.length > r.limit;
+    const page = raw.slice(0, r.limit);
+    // The messages as they now are, from the log; one deleted since it was indexed is left out.
+    const byConv = new Map<string, number[]>();
+    for (const h of page) byConv.set(h._source.conversationId, [...(byConv.get(h._source.conversationId) ?? []), h._source.seq]);
+    const current = new Map<string, Message>();
+    for (const [c, seqs] of byConv) for (const m of await this.log.get(c, seqs)) current.set(docId(m.conversationId, m.seq), m);
+    const words = q.terms.filter((t) => !t.excluded).map((t) => t.words);
+    const hits: SearchMatch[] = [];
+    for (const h of page) {
+      const m = current.get(docId(h._source.conversationId, h._source.seq));
+      if (!m || m.deleted) continue;
+      hits.push({ message: m, ...highlight(m.text, words) });
+    }
+    let next: string | null = null;
+    if (more) {
+      if (r.sort === 'recent') next = Buffer.from(JSON.stringify({ a: page[page.length - 1]!.sort })).toString('base64url');
+      else if (offset + r.limit < 1000) next = Buffer.from(JSON.stringify({ o: offset + r.limit })).toString('base64url');
+    }
+    return { hits, next };
+  }
+}

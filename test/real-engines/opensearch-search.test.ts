@@ -1,0 +1,70 @@
+/**
+ * The OpenSearch index (work in progress: not wired into chatd yet) against a real OpenSearch:
+ * records applied idempotently by seq, found as they now are, only inside the scopes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@opensearch-project/opensearch';
+import { parseSearch, type Message } from '../../src/protocol/index.js';
+import { OpenSearchIndex } from '../../src/daemon/deployments/scaleout/opensearch-search.js';
+import { applyChange, isChange } from '../../src/protocol/changes.js';
+import { services } from './env.js';
+
+const env = services('OPENSEARCH_URL');
+
+if (env) {
+  describe('OpenSearch index (records in, search out)', () => {
+    const name = `chat-test-${process.pid}-${Date.now().toString(36)}`;
+    const client = new Client({ node: env.OPENSEARCH_URL });
+    // The log as the index reads it back: every record applied in order (the real log is tested elsewhere).
+    const state = new Map<string, Message>();
+    const log = { get: async (c: string, seqs: number[]) => seqs.map((s) => state.get(`${c}#${s}`)).filter((m): m is Message => m !== undefined) };
+    const index = new OpenSearchIndex(client, name, log);
+    let seq = 0;
+    const rec = (conversationId: string, kind: Message['kind'], extra: Partial<Message> = {}): Message => ({ id: `m${++seq}`, seq, conversationId, from: 'ann', to: 'x', text: '', kind, createdAt: new Date(Date.UTC(2026, 11, 5, 0, 0, seq)).toISOString(), ...extra });
+    const feed = async (records: Message[]) => {
+      for (const r of records) {
+        if (!isChange(r)) state.set(`${r.conversationId}#${r.seq}`, r);
+        else { const k = `${r.conversationId}#${r.target}`; const t = state.get(k); if (t) state.set(k, applyChange(t, r)); }
+      }
+      const out = await index.apply(records);
+      await index.refresh();
+      return out;
+    };
+    const find = async (q: string, scopes = [{ conversationId: 'dm:ann:bob', upTo: Number.MAX_SAFE_INTEGER }]) =>
+      (await index.search({ query: parseSearch(q), me: 'ann', scopes, sort: 'relevance', limit: 20 })).hits.map((h) => h.message.text);
+
+    beforeAll(async () => { await index.ensureIndex(); });
+    afterAll(async () => { await client.indices.delete({ index: name }).catch(() => undefined); });
+
+    it('finds words accent- and case-insensitively, phrases in order, without excluded words, only in scope', async () => {
+      seq = 0;
+      const a = rec('dm:ann:bob', 'user', { text: 'Le Café de Flore' });
+      const b = rec('dm:ann:bob', 'user', { text: 'cafe later, the flore is full' });
+      const c = rec('dm:cid:dan', 'user', { text: 'another cafe elsewhere' });
+      await feed([a, b, c]);
+      expect((await find('CAFE')).sort()).toEqual(['Le Café de Flore', 'cafe later, the flore is full']);
+      expect(await find('"café de flore"')).toEqual(['Le Café de Flore']);
+      expect(await find('cafe -flore')).toEqual([]);
+      expect(await find('cafe', [{ conversationId: 'dm:ann:bob', upTo: a.seq }])).toEqual(['Le Café de Flore']);
+    });
+
+    it('an edit replaces the words, a delete removes them, and replaying every record changes nothing', async () => {
+      const m = rec('dm:ann:bob', 'user', { text: 'the password is swordfish' });
+      const e = rec('dm:ann:bob', 'edit', { target: m.seq, text: 'the password is elsewhere' });
+      await feed([m]);
+      await feed([e]);
+      expect(await find('swordfish')).toEqual([]);
+      expect(await find('elsewhere')).toEqual(['the password is elsewhere']);
+      const d = rec('dm:ann:bob', 'delete', { target: m.seq });
+      await feed([d]);
+      expect(await find('password')).toEqual([]);
+      // A redelivery of all three, in order: the versions refuse what is older than the tombstone.
+      const again = await index.apply([m, e, d]);
+      await index.refresh();
+      console.log(`replayed message, edit and delete: applied ${again.applied}, refused as older ${again.skipped}`);
+      expect(await find('swordfish')).toEqual([]);
+      expect(await find('elsewhere')).toEqual([]);
+      expect(again.skipped).toBeGreaterThanOrEqual(2);
+    });
+  });
+}
