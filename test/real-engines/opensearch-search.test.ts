@@ -68,3 +68,36 @@ if (env) {
     });
   });
 }
+
+const full = services('MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS', 'OPENSEARCH_URL');
+if (full) {
+  describe('scale-out chatd with OpenSearch (feeder from the topic)', () => {
+    it('a message is found within a bounded time after its ack; an edit and a delete reach the index the same way', async () => {
+      const { startDaemon, registerUser, befriend, waitFor } = await import('../support/daemon.js');
+      const { isolation } = await import('../support/services.js');
+      const iso = isolation('search');
+      const d = await startDaemon({ ...iso.env(full), OPENSEARCH_URL: full.OPENSEARCH_URL, CHAT_OPENSEARCH_INDEX: `chat-${iso.id.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}` });
+      try {
+        const [a, b] = [await registerUser(d.url), await registerUser(d.url)];
+        await befriend(a, b);
+        const timed = async (what: string, ok: () => Promise<boolean>) => {
+          const t = Date.now();
+          await waitFor(ok, 30_000, 100);
+          const ms = Date.now() - t;
+          console.log(`scale-out search: ${what} in ${ms} ms`);
+          return ms;
+        };
+        const m = await a.api.sendRest({ to: b.name, text: 'the ocelot password is swordfish' });
+        await timed('a sent message found', async () => (await b.api.search('ocelot')).hits.length === 1);
+        await a.api.editMessage(b.name, m.seq, 'the ocelot password is elsewhere');
+        await timed('an edit found by its new words', async () => (await b.api.search('elsewhere')).hits.length === 1);
+        expect((await b.api.search('swordfish')).hits).toEqual([]);
+        await a.api.deleteMessage(b.name, m.seq);
+        // Out of answers at once (hits are read back from the log), and out of the index shortly after.
+        expect((await b.api.search('ocelot')).hits).toEqual([]);
+      } finally {
+        await d.close();
+      }
+    }, 90_000);
+  });
+}

@@ -19,6 +19,8 @@ import { RedisBroker } from './redis-broker.js';
 import { RedisCache } from './redis-cache.js';
 import { ScaleOutLog } from './scaleout-log.js';
 import { scaleOutOperations } from './operations.js';
+import { OpenSearchIndex } from './opensearch-search.js';
+import { SearchFeeder } from './search-feeder.js';
 
 /** The deployment, and (for tests that seed or count rows, never for the daemon) its database. */
 export function create(config: Config, log: Logger): Deployment & { readonly database: Database } {
@@ -35,6 +37,9 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
   const persister = config.persister ? new KafkaPersister({ ...settings, batchSize: config.persistBatchSize, lingerMs: config.persistLingerMs, concurrency: config.persistConcurrency }, archive, dlq, log.child({ component: 'persister' })) : null;
   const byRole: Record<string, Lifecycle> = { store: db, cache, log: messageLog };
   if (persister) byRole.persister = persister;
+  // Search: OpenSearch, fed from the topic by its own consumer group (WORK IN PROGRESS).
+  const search = config.opensearchUrl ? OpenSearchIndex.connect(config.opensearchUrl, config.opensearchIndex, messageLog) : null;
+  if (search && config.searchFeeder) byRole.searchFeeder = new SearchFeeder({ ...settings, searchGroupId: `${config.kafkaGroupId}-search`, batchSize: config.persistBatchSize }, search, log.child({ component: 'search-feeder' }));
   const parts = new Parts(byRole, log);
   const broker = new RedisBroker(cache.client, config.redisPrefix, log);
   const operations = scaleOutOperations(settings, messageLog, failed, dlq, log);
@@ -48,8 +53,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
     limits: cache,
     broker,
     operations,
-    // OpenSearch, fed from the Kafka topic, is the next step of search; until then searches are refused.
-    search: null,
+    search,
     registerMetrics(registry) {
       // The pipeline's backlog, read on each scrape (what `chat admin status` shows).
       new client.Gauge({
