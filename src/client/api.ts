@@ -111,6 +111,7 @@ export class ApiClient {
   adminFailedReplay(ids: string[] | 'all') { return this.request<ReplayResult>('POST', ROUTES.adminFailedReplay, ids === 'all' ? { all: true } : { ids }); }
   adminFailedPurge(ids: string[] | 'all') { return this.request<{ purged: string[] }>('POST', ROUTES.adminFailedPurge, ids === 'all' ? { all: true } : { ids }); }
   adminDlq() { return this.request<DeadLetter[]>('GET', ROUTES.adminDlq); }
+  adminSearchReindex() { return this.request<{ indexed: number }>('POST', ROUTES.adminSearchReindex, {}); }
   adminDlqReplay(ids: string[] | 'all') { return this.request<ReplayResult>('POST', ROUTES.adminDlqReplay, ids === 'all' ? {} : { ids }); }
 }
 

@@ -85,7 +85,7 @@ export const FIELDS = {
   changeRateLimit: { env: 'CHAT_CHANGE_RATE_LIMIT', schema: int(1, 10_000_000), default: 600, description: 'Edits, deletes and reactions a user may make per minute' },
   searchIndex: { env: 'CHAT_SEARCH_INDEX', schema: z.enum(['on', 'off']), default: 'on', description: 'Embedded: keep the full-text search index (off drops it and search answers CHAT_ERR_NOT_CONFIGURED; on again rebuilds it from the stored messages, without blocking sends)' },
   searchRateLimit: { env: 'CHAT_SEARCH_RATE_LIMIT', schema: int(1, 10_000_000), default: 60, description: 'Searches a user may make per minute' },
-  searchPurgeSeconds: { env: 'CHAT_SEARCH_PURGE_SECONDS', schema: int(1, 30 * 86400), default: 3600, description: 'Embedded: at most this long after a delete or an edit, the old words leave the search index file too (FTS5 optimize; see README, where deleted content lingers)' },
+  searchPurgeSeconds: { env: 'CHAT_SEARCH_PURGE_SECONDS', schema: int(1, 30 * 86400), default: 3600, description: 'At most this long after a delete or an edit, the old words leave the search index\'s files too (embedded: FTS5 optimize; scale-out: OpenSearch expunges deleted documents)' },
   editWindowSeconds: { env: 'CHAT_EDIT_WINDOW_SECONDS', schema: int(0, 10 * 365 * 86400), default: 86_400, description: 'How long after sending its author may edit a message (0 disables edits); deleting has no window' },
   maxEdits: { env: 'CHAT_MAX_EDITS', schema: int(1, 10_000), default: 100, description: 'Times one message may be edited (each edit keeps the text it replaced)' },
   maxReactions: { env: 'CHAT_MAX_REACTIONS', schema: int(1, 1000), default: 20, description: 'Different emoji one message may carry' },

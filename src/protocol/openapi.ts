@@ -85,6 +85,7 @@ export const OPERATIONS: readonly Operation[] = [
   op('post', '/v1/admin/failed/purge', 'admin', 'Drop failed publishes', [200, R.purgeResultSchema], { body: adminIdsSchema }),
   op('get', '/v1/admin/dlq', 'admin', 'Dead letters (records the persister could not store)', [200, z.array(R.deadLetterSchema)]),
   op('post', '/v1/admin/dlq/replay', 'admin', 'Replay dead letters', [200, R.replayResultSchema], { body: adminIdsSchema }),
+  op('post', '/v1/admin/search/reindex', 'admin', 'Rebuild the scale-out search index (OpenSearch) from the stored messages', [200, R.reindexResultSchema]),
 ];
 
 /** A zod schema as JSON Schema (the input side: what a client sends). */

@@ -114,6 +114,7 @@ export const adminStatusSchema = named('AdminStatus', z.object({
   failedStore: count.nullable().describe('Entries in the failed-publish store (null without Kafka)'),
   dlq: z.object({ pending: count, total: count }).nullable().describe('Dead letters not yet replayed, and records ever written to the DLQ topic (null without Kafka)'),
 }));
+export const reindexResultSchema = named('ReindexResult', z.object({ indexed: count.describe('Messages written to the index (deleted ones removed from it)') }));
 export const replayResultSchema = named('ReplayResult', z.object({ replayed: z.array(z.string()), remaining: count }));
 export const purgeResultSchema = named('PurgeResult', z.object({ purged: z.array(z.string()) }));
 

@@ -43,6 +43,7 @@ export const ROUTES = {
   adminFailedPurge: '/v1/admin/failed/purge',
   adminDlq: '/v1/admin/dlq',
   adminDlqReplay: '/v1/admin/dlq/replay',
+  adminSearchReindex: '/v1/admin/search/reindex',
   /** The REST API as OpenAPI 3.1, and every socket event as JSON Schema (src/protocol/openapi.ts). */
   openapi: '/v1/openapi.json',
   eventsSchema: '/v1/events.schema.json',

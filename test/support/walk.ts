@@ -10,8 +10,8 @@ import { openSocket, waitFor, type TestSocket } from './daemon.js';
 import { documentedApi, type Documents } from './documents.js';
 
 /** Operations whose answers need Kafka; the embedded default answers them with CHAT_ERR_NOT_CONFIGURED. */
-/** What scale-out refuses until it runs OpenSearch (CHAT_ERR_NOT_CONFIGURED). */
-export const NEEDS_OPENSEARCH = ['GET /v1/search'];
+/** What scale-out refuses without OPENSEARCH_URL, as the walk runs it (CHAT_ERR_NOT_CONFIGURED); the embedded deployment refuses the reindex too. */
+export const NEEDS_OPENSEARCH = ['GET /v1/search', 'POST /v1/admin/search/reindex'];
 export const NEEDS_KAFKA = ['GET /v1/admin/failed', 'POST /v1/admin/failed/replay', 'POST /v1/admin/failed/purge', 'GET /v1/admin/dlq', 'POST /v1/admin/dlq/replay'];
 
 export interface Walk {
@@ -119,6 +119,8 @@ export async function walkOperations(base: string, docs: Documents, scaleOut: bo
   await call('GET', '/v1/admin/users', ROUTES.adminUsers, a);
   expect((await call('POST', '/v1/admin/users/{username}/{action}', ROUTES.adminUser('carol', 'disable'), a, {})).body).toMatchObject({ disabled: true });
   await call('GET', '/v1/admin/status', ROUTES.adminStatus, a);
+  // Reindexing is for OpenSearch: the walk runs without it, so both deployments refuse it with a coded error.
+  expect((await call('POST', '/v1/admin/search/reindex', ROUTES.adminSearchReindex, a, {})).body).toMatchObject({ error: { code: 'CHAT_ERR_NOT_CONFIGURED' } });
   for (const key of NEEDS_KAFKA) {
     const [method, path] = key.split(' ') as [string, string];
     const r = await call(method, path, path, a, method === 'POST' ? { all: true } : undefined);

@@ -54,6 +54,11 @@ export function register(program: Command, ctx: () => Context) {
     const r = await c.api().adminDlqReplay(ids.length ? ids : 'all');
     c.done(r, () => `replayed ${r.replayed.length}; ${r.remaining} remaining`);
   });
+  adminCmd.command('reindex').description('rebuild the scale-out search index (OpenSearch) from the stored messages').action(async () => {
+    const c = ctx();
+    const r = await c.api().adminSearchReindex();
+    c.done(r, () => `reindexed ${r.indexed} messages`);
+  });
   const users = adminCmd.command('users').description('manage accounts');
   users.command('list').description('all accounts').action(async () => {
     const c = ctx();

@@ -28,5 +28,6 @@ export function adminRoutes(app: FastifyInstance, ctx: RouteContext) {
     const body = parse(adminIdsSchema, req.body);
     return admin.deadLetterReplay(body.ids?.length ? body.ids : 'all');
   });
+  app.post(ROUTES.adminSearchReindex, { onRequest: adminOnly }, async () => admin.searchReindex());
 
 }

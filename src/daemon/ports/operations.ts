@@ -12,4 +12,6 @@ export interface Operations {
   dlqList(): Promise<DeadLetter[]>;
   dlqReplay(ids?: string[]): Promise<ReplayResult>;
   status(): Promise<Omit<AdminStatus, 'node' | 'backends'>>;
+  /** Rebuilds the search index from the stored messages (scale-out with OpenSearch). */
+  searchReindex(): Promise<{ indexed: number }>;
 }

@@ -81,4 +81,8 @@ export class AdminService {
   deadLetterReplay(ids: string[] | 'all'): Promise<ReplayResult> {
     return this.ops.dlqReplay(ids === 'all' ? undefined : ids);
   }
+
+  searchReindex(): Promise<{ indexed: number }> {
+    return this.ops.searchReindex();
+  }
 }

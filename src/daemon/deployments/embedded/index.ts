@@ -22,6 +22,8 @@ const notConfigured = () => { throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'Fa
 /** The embedded log commits straight to SQLite: nothing fails over to a store, nothing dead-letters. */
 const OPERATIONS: Operations = {
   failedList: notConfigured, failedReplay: notConfigured, failedPurge: notConfigured, dlqList: notConfigured, dlqReplay: notConfigured,
+  // The embedded index is kept by chatd itself (CHAT_SEARCH_INDEX off, then on, rebuilds it).
+  searchReindex: () => { throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'Reindexing is for the scale-out OpenSearch index; the embedded index is kept by chatd (CHAT_SEARCH_INDEX=off, then on, rebuilds it)'); },
   status: async () => ({ consumerLag: null, failedStore: null, dlq: null }),
 };
 

@@ -8,7 +8,8 @@ import client from 'prom-client';
 import fs from 'node:fs';
 import type { Config } from '../../config.js';
 import { securePrivateDir } from '../../files.js';
-import type { Deployment, Lifecycle } from '../../ports/index.js';
+import type { Deployment, Lifecycle, Operations } from '../../ports/index.js';
+import { ChatError } from '../../../protocol/index.js';
 import { databasePorts, opened, type Database } from '../archive.js';
 import { Parts } from '../parts.js';
 import { DlqIndex, FailedStore } from './failed-store.js';
@@ -39,10 +40,28 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
   if (persister) byRole.persister = persister;
   // Search: OpenSearch, fed from the topic by its own consumer group (WORK IN PROGRESS).
   const search = config.opensearchUrl ? OpenSearchIndex.connect(config.opensearchUrl, config.opensearchIndex, messageLog) : null;
-  if (search && config.searchFeeder) byRole.searchFeeder = new SearchFeeder({ ...settings, searchGroupId: `${config.kafkaGroupId}-search`, batchSize: config.persistBatchSize }, search, log.child({ component: 'search-feeder' }));
+  const feeder = search && config.searchFeeder ? new SearchFeeder({ ...settings, searchGroupId: `${config.kafkaGroupId}-search`, batchSize: config.persistBatchSize }, search, log.child({ component: 'search-feeder' }), config.searchPurgeSeconds * 1000) : null;
+  if (feeder) byRole.searchFeeder = feeder;
   const parts = new Parts(byRole, log);
   const broker = new RedisBroker(cache.client, config.redisPrefix, log);
-  const operations = scaleOutOperations(settings, messageLog, failed, dlq, log);
+  const base = scaleOutOperations(settings, messageLog, failed, dlq, log);
+  const operations: Operations = {
+    ...base,
+    async searchReindex() {
+      if (!search) throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'Search on scale-out needs OPENSEARCH_URL');
+      await search.ensureIndex();
+      // MongoDB is the source: wait (a minute at most) until the persister has stored every record.
+      for (let i = 0; i < 600; i++) {
+        const lag = (await base.status().catch(() => null))?.consumerLag;
+        if (lag === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      let indexed = 0;
+      for await (const page of db.archive.scan()) indexed += await search.indexCurrent(page);
+      log.info({ indexed }, 'search: reindexed from MongoDB');
+      return { indexed };
+    },
+  };
   return {
     name: 'scaleout',
     database: db,
@@ -66,6 +85,16 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
           if (st.dlq) this.set({ kind: 'dead_letters' }, st.dlq.pending);
         },
       });
+      if (feeder) {
+        // Records the search index has not taken yet: how far behind the messages it is.
+        new client.Gauge({
+          name: 'chatd_search_feeder_lag', help: 'Scale-out: Kafka records the search feeder has not applied to OpenSearch yet', registers: [registry],
+          async collect() {
+            const lag = await feeder.lag();
+            if (lag !== null) this.set(lag);
+          },
+        });
+      }
       if (!persister) return;
       new client.Counter({
         name: 'chatd_persister_messages_total', help: 'Messages this node\'s persister took from Kafka: stored in MongoDB, or dead-lettered', labelNames: ['outcome'], registers: [registry],

@@ -27,6 +27,17 @@ const MESSAGE_KINDS = { $in: [...MESSAGE_KIND_NAMES] };
 
 /** Messages and conversation heads in MongoDB: what the persister writes and the scale-out log reads. */
 export class MongoArchive implements MessageArchive {
+  /** Every stored message (not change records) as it now is, in batches, by id. */
+  async *scan(batch = 1000): AsyncGenerator<Message[]> {
+    let after = '';
+    for (;;) {
+      const docs = await this.m.Msg.collection.find({ _id: { $gt: after }, kind: MESSAGE_KINDS } as never).sort({ _id: 1 }).limit(batch).toArray();
+      if (docs.length === 0) return;
+      after = String(docs[docs.length - 1]!._id);
+      yield docs.map((d) => toMessage(d as unknown as MessageDoc));
+    }
+  }
+
   constructor(private readonly m: Models) {}
 
   async insertMessages(messages: Message[]): Promise<Message[]> {

@@ -27,23 +27,28 @@ export class OpenSearchIndex implements SearchIndex {
     return new OpenSearchIndex(new Client({ node: url }), index, log);
   }
 
-  /** Creates the index with its mapping unless it exists. */
+  /**
+   * Creates the index with its mapping unless it exists. An index template with the same mapping
+   * comes first: should a write reach the index while it is missing (deleted by hand, say),
+   * OpenSearch creates it with this mapping rather than a guessed one.
+   */
   async ensureIndex() {
-    const exists = await this.client.indices.exists({ index: this.index });
-    if (exists.body) return;
-    await this.client.indices.create({
-      index: this.index,
-      body: {
-        settings: { number_of_shards: 1, number_of_replicas: 0, 'index.gc_deletes': '7d', refresh_interval: '1s' },
-        mappings: {
-          dynamic: 'strict',
-          _source: { excludes: ['text'] },
-          properties: {
-            conversationId: { type: 'keyword' }, seq: { type: 'long' }, from: { type: 'keyword' }, createdAt: { type: 'date' },
-            text: { type: 'text', analyzer: 'standard' }, mentions: { type: 'keyword' },
-          },
+    const template = {
+      settings: { number_of_shards: 1, number_of_replicas: 0, 'index.gc_deletes': '7d', refresh_interval: '1s' },
+      mappings: {
+        dynamic: 'strict',
+        _source: { excludes: ['text'] },
+        properties: {
+          conversationId: { type: 'keyword' }, seq: { type: 'long' }, from: { type: 'keyword' }, createdAt: { type: 'date' },
+          text: { type: 'text', analyzer: 'standard' }, mentions: { type: 'keyword' },
         },
       },
+    };
+    await this.client.indices.putIndexTemplate({ name: this.index, body: { index_patterns: [this.index], template } } as never);
+    const exists = await this.client.indices.exists({ index: this.index });
+    if (exists.body) return;
+    await this.client.indices.create({ index: this.index, body: template } as never).catch((err: { meta?: { body?: { error?: { type?: string } } } }) => {
+      if (err.meta?.body?.error?.type !== 'resource_already_exists_exception') throw err;
     });
   }
 
@@ -94,6 +99,33 @@ export class OpenSearchIndex implements SearchIndex {
       else throw new Error(`OpenSearch refused a document: ${op.error?.type}: ${op.error?.reason}`);
     }
     return { applied, skipped };
+  }
+
+  /** Rewrites the segments that hold deleted documents, so their tokens leave the disk (when there are any). */
+  async expungeDeletes(): Promise<number> {
+    const stats = await this.client.indices.stats({ index: this.index, metric: 'docs' });
+    const deleted = (stats.body as { _all: { primaries: { docs?: { deleted: number } } } })._all.primaries.docs?.deleted ?? 0;
+    if (deleted > 0) await this.client.indices.forcemerge({ index: this.index, only_expunge_deletes: true });
+    return deleted;
+  }
+
+  /**
+   * Indexes messages as they are stored now (`chat admin reindex`, from MongoDB): a message's text,
+   * or, deleted, its removal; each at the version of its last change, so the feeder's records
+   * neither undo nor repeat it.
+   */
+  async indexCurrent(messages: Message[]): Promise<number> {
+    const body: unknown[] = [];
+    for (const m of messages) {
+      if (!KINDS.has(m.kind)) continue;
+      const id = docId(m.conversationId, m.seq);
+      const version = m.changedSeq ?? m.seq;
+      if (m.deleted) body.push({ delete: { _index: this.index, _id: id, version, version_type: 'external' } });
+      else body.push({ index: { _index: this.index, _id: id, version, version_type: 'external_gte' } }, { conversationId: m.conversationId, seq: m.seq, from: m.from, createdAt: m.createdAt, text: fold(m.text), ...(m.mentions?.length ? { mentions: m.mentions } : {}) });
+    }
+    if (body.length === 0) return 0;
+    const res = await this.client.bulk({ body: body as never });
+    return (res.body as { items: Record<string, { status: number }>[] }).items.filter((i) => Object.values(i)[0]!.status < 300).length;
   }
 
   async refresh() {

@@ -7,7 +7,7 @@ import { toRecord } from './kafka-publisher.js';
 import type { ScaleOutLog } from './scaleout-log.js';
 
 /** Failed publishes (Redis) and dead letters (Kafka, indexed in Redis): list, replay, purge, and the backlog. */
-export function scaleOutOperations(settings: KafkaSettings, messageLog: ScaleOutLog, failed: FailedStore, dlq: DlqIndex, log: Logger): Operations {
+export function scaleOutOperations(settings: KafkaSettings, messageLog: ScaleOutLog, failed: FailedStore, dlq: DlqIndex, log: Logger): Omit<Operations, 'searchReindex'> {
   const adminKafka = createKafka(settings, log, 'admin');
   return {
     failedList: () => failed.all(),

@@ -24,12 +24,18 @@ export class SearchFeeder implements Lifecycle {
   private waitingSince: number | null = null;
   applied = 0;
 
-  constructor(private readonly opts: KafkaSettings & { searchGroupId: string; batchSize: number }, private readonly index: OpenSearchIndex, private readonly log: Logger, kafka?: Kafka) {
+  private expunge?: NodeJS.Timeout;
+
+  /** `expungeMs`: how often deleted documents are expunged from the index's segments (when there were deletes). */
+  constructor(private readonly opts: KafkaSettings & { searchGroupId: string; batchSize: number }, private readonly index: OpenSearchIndex, private readonly log: Logger, private readonly expungeMs = 3_600_000, kafka?: Kafka) {
     this.kafka = kafka ?? createKafka(opts, log, 'search-feeder');
   }
 
   async start() {
     await this.index.ensureIndex();
+    // A deleted document is only marked until its segment merges: expunge them on a schedule.
+    this.expunge = setInterval(() => { void this.index.expungeDeletes().catch((err: Error) => this.log.warn({ err: err.message }, 'search feeder: expunging deleted documents failed; next time')); }, this.expungeMs);
+    this.expunge.unref();
     this.consumer = this.kafka.consumer({ groupId: this.opts.searchGroupId, maxWaitTimeInMs: 200, allowAutoTopicCreation: false, retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => !this.closed } });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true });
@@ -78,6 +84,7 @@ export class SearchFeeder implements Lifecycle {
 
   async close() {
     this.closed = true;
+    clearInterval(this.expunge);
     await this.consumer?.disconnect().catch(() => {});
   }
 
