@@ -51,7 +51,9 @@ describe('docker-compose.yml', () => {
     expect(e.KAFKA_BROKERS).toBe('kafka-1:9092,kafka-2:9092,kafka-3:9092');
     expect(String(e.MONGODB_URI)).toMatch(/replicaSet=rs0/);
     expect(String(e.JWT_ACCESS_SECRET)).toMatch(/^\$\{JWT_ACCESS_SECRET:\?/);
-    for (const dep of ['mongo', 'redis', 'kafka-1', 'kafka-2', 'kafka-3']) expect(first!.depends_on?.[dep]?.condition).toBe('service_healthy');
+    expect(e.OPENSEARCH_URL).toBe('http://opensearch:9200');
+    expect(services.opensearch!.image).toMatch(/^opensearchproject\/opensearch:2\.19\./);
+    for (const dep of ['mongo', 'redis', 'kafka-1', 'kafka-2', 'kafka-3', 'opensearch']) expect(first!.depends_on?.[dep]?.condition).toBe('service_healthy');
     expect(fs.existsSync(new URL('../../Dockerfile', import.meta.url))).toBe(true);
   });
 });

@@ -39,7 +39,7 @@ if (tools) {
       const images = names.map((n) => `${n}=${project.services[n]!.image}`);
       const ports = names.flatMap((n) => (project.services[n]!.ports ?? []).map((p) => `${n} ${p.host_ip ?? '0.0.0.0'}:${p.published}->${p.target}`));
       console.log(`compose: ${names.length} services; images ${images.join(' ')}; ports ${ports.join(', ')}`);
-      expect(names).toEqual(['chatd-1', 'chatd-2', 'kafka-1', 'kafka-2', 'kafka-3', 'kafka-ui', 'mongo', 'redis']);
+      expect(names).toEqual(['chatd-1', 'chatd-2', 'kafka-1', 'kafka-2', 'kafka-3', 'kafka-ui', 'mongo', 'opensearch', 'redis']);
       for (const n of names) {
         // A release tag (x.y.z) or a digest: never latest, never a bare major.
         expect(project.services[n]!.image, n).toMatch(/:v?\d+\.\d+\.\d+[\w.-]*$|@sha256:[0-9a-f]{64}$/);
