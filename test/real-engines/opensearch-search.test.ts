@@ -1,6 +1,6 @@
 /**
- * The OpenSearch index (work in progress: not wired into chatd yet) against a real OpenSearch:
- * records applied idempotently by seq, found as they now are, only inside the scopes.
+ * Search on scale-out against a real OpenSearch: the index alone (records applied idempotently
+ * by seq, found as they now are, only inside the scopes), then a scale-out chatd with its feeder.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@opensearch-project/opensearch';

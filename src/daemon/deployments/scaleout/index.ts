@@ -38,7 +38,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
   const persister = config.persister ? new KafkaPersister({ ...settings, batchSize: config.persistBatchSize, lingerMs: config.persistLingerMs, concurrency: config.persistConcurrency }, archive, dlq, log.child({ component: 'persister' })) : null;
   const byRole: Record<string, Lifecycle> = { store: db, cache, log: messageLog };
   if (persister) byRole.persister = persister;
-  // Search: OpenSearch, fed from the topic by its own consumer group (WORK IN PROGRESS).
+  // Search: OpenSearch, fed from the topic by its own consumer group (a role, like the persister).
   const search = config.opensearchUrl ? OpenSearchIndex.connect(config.opensearchUrl, config.opensearchIndex, messageLog) : null;
   const feeder = search && config.searchFeeder ? new SearchFeeder({ ...settings, searchGroupId: `${config.kafkaGroupId}-search`, batchSize: config.persistBatchSize }, search, log.child({ component: 'search-feeder' }), config.searchPurgeSeconds * 1000) : null;
   if (feeder) byRole.searchFeeder = feeder;

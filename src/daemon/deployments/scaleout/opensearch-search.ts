@@ -4,8 +4,8 @@ import type { MessageLog, SearchIndex, SearchMatch, SearchRequest } from '../../
 import { fold, highlight } from '../search-text.js';
 
 /**
- * Search on the scale-out deployment (WORK IN PROGRESS, not wired yet): an OpenSearch index fed
- * from the message topic. Each message is one document, id `<conversationId>#<seq>`, holding what
+ * Search on the scale-out deployment: an OpenSearch index fed from the message topic by the
+ * search feeder (search-feeder.ts). Each message is one document, id `<conversationId>#<seq>`, holding what
  * the query filters on and its text folded (lower case, accents removed: the integ-test
  * distribution has no `asciifolding`), never stored (`_source` excludes it). Hits are read back from
  * the message log, so an answer shows each message as it now is.

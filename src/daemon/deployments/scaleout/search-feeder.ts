@@ -10,7 +10,7 @@ import type { OpenSearchIndex } from './opensearch-search.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The search feeder (WORK IN PROGRESS, not wired yet): a consumer group of its own on the message
+ * The search feeder: a consumer group of its own on the message
  * topic that applies every record to the OpenSearch index in partition order (so per conversation),
  * in bulk, and commits offsets only after OpenSearch took them. OpenSearch down: the partition
  * waits (heartbeating) and retries with backoff, never committing past an unapplied record.
