@@ -179,10 +179,11 @@ fi
 if ! port_open "$OPENSEARCH_PORT"; then
   log "starting opensearch on $OPENSEARCH_PORT"
   JAVA_DIR=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
-  as_os env OPENSEARCH_JAVA_HOME="$JAVA_DIR" OPENSEARCH_JAVA_OPTS="-Xms256m -Xmx256m" nohup "$OS_HOME/bin/opensearch" \
+  # -d -p: it daemonizes and writes its own pid (the JVM's, which down.sh stops), whoever runs it.
+  rm -f "$ODIR/opensearch.pid"
+  as_os env OPENSEARCH_JAVA_HOME="$JAVA_DIR" OPENSEARCH_JAVA_OPTS="-Xms256m -Xmx256m" "$OS_HOME/bin/opensearch" -d -p "$ODIR/opensearch.pid" \
     -E discovery.type=single-node -E network.host=127.0.0.1 -E http.port="$OPENSEARCH_PORT" -E transport.port="$OPENSEARCH_TRANSPORT_PORT" \
-    -E path.data="$ODIR/data" -E path.logs="$ODIR" -E cluster.routing.allocation.disk.threshold_enabled=false >"$ODIR/opensearch.out" 2>&1 &
-  echo $! >"$ODIR/opensearch.pid"
+    -E path.data="$ODIR/data" -E path.logs="$ODIR" -E cluster.routing.allocation.disk.threshold_enabled=false >"$ODIR/opensearch.out" 2>&1
   wait_port "$OPENSEARCH_PORT" opensearch 90 "$ODIR/opensearch.out"
 fi
 
