@@ -1,5 +1,6 @@
-import { ChatError, MESSAGE_KINDS, unmark, type ParsedSearch } from '../../../protocol/index.js';
+import { MESSAGE_KINDS, unmark, type ParsedSearch } from '../../../protocol/index.js';
 import type { SearchIndex, SearchMatch, SearchRequest } from '../../ports/index.js';
+import { decodeSearchCursor, nextSearchCursor } from '../search-cursor.js';
 import type { SqliteDb, SqliteStatement } from './sqlite-driver.js';
 import { rowToMessage, type MessageRow } from './sqlite-messages.js';
 
@@ -122,9 +123,6 @@ export function purgeSearch(db: SqliteDb): number {
 
 const OPEN = '\uE000';
 const CLOSE = '\uE001';
-/** Deepest page: beyond this many hits a query must be narrowed (each page re-ranks everything before it). */
-export const MAX_SEARCH_OFFSET = 1000;
-
 /** A phrase as an FTS5 string: its words only (letters, marks, digits), quoted. Never the user's syntax. */
 const phrase = (words: string[]) => `"${words.join(' ').replaceAll('"', '""')}"`;
 
@@ -136,19 +134,6 @@ export function matchExpression(q: ParsedSearch, scopes: string[]): string {
   let expr = must.length ? `(${scope} AND {text} : (${must.join(' AND ')}))` : `(${scope})`;
   for (const n of mustNot) expr = `(${expr} NOT {text} : ${n})`;
   return expr;
-}
-
-type Cursor = { o: number } | { r: number };
-const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
-function decodeCursor(s: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (typeof c.o === 'number' && Number.isSafeInteger(c.o) && c.o >= 0 && c.o <= MAX_SEARCH_OFFSET) return { o: c.o };
-    if (typeof c.r === 'number' && Number.isSafeInteger(c.r) && c.r > 0) return { r: c.r };
-  } catch {
-    // falls through
-  }
-  throw new ChatError('CHAT_ERR_VALIDATION', 'cursor is not one this server gave', { details: [{ path: 'cursor', message: 'not a cursor of this search' }] });
 }
 
 /** The day after an ISO date, as an ISO date. */
@@ -171,8 +156,8 @@ export class SqliteSearch implements SearchIndex {
 
   async search(r: SearchRequest): Promise<{ hits: SearchMatch[]; next: string | null }> {
     const q = r.query;
-    const cursor = r.cursor !== undefined ? decodeCursor(r.cursor) : undefined;
-    if (cursor && ('o' in cursor) !== (r.sort === 'relevance')) throw new ChatError('CHAT_ERR_VALIDATION', 'cursor belongs to a search with another sort', { details: [{ path: 'cursor', message: 'not a cursor of this search' }] });
+    // Newest first, a page starts below the last hit's rowid.
+    const start = decodeSearchCursor(r.cursor, r.sort, (v) => typeof v === 'number' && Number.isSafeInteger(v) && v > 0);
     if (r.scopes.length === 0) return { hits: [], next: null };
     await this.flush();
     const where = ['messages_fts MATCH :match'];
@@ -200,19 +185,12 @@ export class SqliteSearch implements SearchIndex {
     }
     // No message carries files yet (files come with their own issue): has:file matches nothing.
     if (q.hasFile) where.push('0');
-    let order: string;
-    let offset = 0;
-    if (r.sort === 'recent') {
-      order = 'f.rowid DESC';
-      if (cursor && 'r' in cursor) {
-        where.push('f.rowid < :below');
-        params.below = cursor.r;
-      }
-    } else {
-      order = 'rank, f.rowid DESC';
-      offset = cursor && 'o' in cursor ? cursor.o : 0;
+    const order = r.sort === 'recent' ? 'f.rowid DESC' : 'rank, f.rowid DESC';
+    if (start.after !== undefined) {
+      where.push('f.rowid < :below');
+      params.below = start.after;
     }
-    params.offset = offset;
+    params.offset = start.offset;
     const sql = `SELECT m.*, snippet(messages_fts, 0, '${OPEN}', '${CLOSE}', '…', 16) AS snip, f.rowid AS rid
       FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
       WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT :limit OFFSET :offset`;
@@ -222,11 +200,6 @@ export class SqliteSearch implements SearchIndex {
     const more = rows.length > r.limit;
     const page = rows.slice(0, r.limit);
     const hits = page.map((row) => ({ message: rowToMessage(row), ...snippetOf(row.snip, row.text) }));
-    let next: string | null = null;
-    if (more) {
-      if (r.sort === 'recent') next = encodeCursor({ r: page[page.length - 1]!.rid });
-      else if (offset + r.limit < MAX_SEARCH_OFFSET) next = encodeCursor({ o: offset + r.limit });
-    }
-    return { hits, next };
+    return { hits, next: nextSearchCursor(more, r.sort, start.offset, r.limit, page[page.length - 1]?.rid) };
   }
 }

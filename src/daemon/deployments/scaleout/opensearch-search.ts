@@ -1,6 +1,7 @@
 import { Client } from '@opensearch-project/opensearch';
-import { ChatError, MESSAGE_KINDS, type Message } from '../../../protocol/index.js';
+import { MESSAGE_KINDS, type Message } from '../../../protocol/index.js';
 import type { MessageLog, SearchIndex, SearchMatch, SearchRequest } from '../../ports/index.js';
+import { decodeSearchCursor, nextSearchCursor } from '../search-cursor.js';
 import { fold, highlight } from '../search-text.js';
 
 /**
@@ -134,18 +135,8 @@ export class OpenSearchIndex implements SearchIndex {
 
   async search(r: SearchRequest): Promise<{ hits: SearchMatch[]; next: string | null }> {
     const q = r.query;
-    let offset = 0;
-    let after: unknown[] | undefined;
-    if (r.cursor !== undefined) {
-      try {
-        const c = JSON.parse(Buffer.from(r.cursor, 'base64url').toString('utf8')) as { o?: number; a?: unknown[] };
-        if (r.sort === 'relevance' && typeof c.o === 'number' && Number.isSafeInteger(c.o) && c.o >= 0 && c.o <= 1000) offset = c.o;
-        else if (r.sort === 'recent' && Array.isArray(c.a) && c.a.length === 3) after = c.a;
-        else throw new Error('not a cursor');
-      } catch {
-        throw new ChatError('CHAT_ERR_VALIDATION', 'cursor is not one this server gave', { details: [{ path: 'cursor', message: 'not a cursor of this search' }] });
-      }
-    }
+    // Newest first, a page starts after the last hit's sort values.
+    const start = decodeSearchCursor(r.cursor, r.sort, (v) => Array.isArray(v) && v.length === 3);
     if (r.scopes.length === 0) return { hits: [], next: null };
     const whole = r.scopes.filter((s) => s.upTo === Number.MAX_SAFE_INTEGER).map((s) => s.conversationId);
     const cut = r.scopes.filter((s) => s.upTo !== Number.MAX_SAFE_INTEGER);
@@ -164,7 +155,7 @@ export class OpenSearchIndex implements SearchIndex {
     const sort = r.sort === 'recent' ? [{ createdAt: 'desc' }, { conversationId: 'asc' }, { seq: 'desc' }] : ['_score', { createdAt: 'desc' }];
     const res = await this.client.search({
       index: this.index,
-      body: { query: { bool: { filter, must, must_not: mustNot } }, sort, size: r.limit + 1, ...(r.sort === 'relevance' ? { from: offset } : {}), ...(after ? { search_after: after } : {}), _source: ['conversationId', 'seq'], track_total_hits: false },
+      body: { query: { bool: { filter, must, must_not: mustNot } }, sort, size: r.limit + 1, ...(start.offset ? { from: start.offset } : {}), ...(start.after !== undefined ? { search_after: start.after } : {}), _source: ['conversationId', 'seq'], track_total_hits: false },
     } as never);
     const raw = (res.body as { hits: { hits: { _source: { conversationId: string; seq: number }; sort: unknown[] }[] } }).hits.hits;
     const more = raw.length > r.limit;
@@ -181,11 +172,6 @@ export class OpenSearchIndex implements SearchIndex {
       if (!m || m.deleted) continue;
       hits.push({ message: m, ...highlight(m.text, words) });
     }
-    let next: string | null = null;
-    if (more) {
-      if (r.sort === 'recent') next = Buffer.from(JSON.stringify({ a: page[page.length - 1]!.sort })).toString('base64url');
-      else if (offset + r.limit < 1000) next = Buffer.from(JSON.stringify({ o: offset + r.limit })).toString('base64url');
-    }
-    return { hits, next };
+    return { hits, next: nextSearchCursor(more, r.sort, start.offset, r.limit, page[page.length - 1]?.sort) };
   }
 }
