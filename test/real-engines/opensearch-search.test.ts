@@ -1,6 +1,8 @@
 /**
  * Search on scale-out against a real OpenSearch: the index alone (records applied idempotently
- * by seq, found as they now are, only inside the scopes), then a scale-out chatd with its feeder.
+ * by seq, found as they now are, only inside the scopes; deleted documents expunged), then the
+ * search contract every deployment passes (test/support/search-contract.ts) on a scale-out chatd
+ * with its feeder, and the times from an acknowledgement to the index.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@opensearch-project/opensearch';
@@ -8,6 +10,7 @@ import { parseSearch, type Message } from '../../src/protocol/index.js';
 import { OpenSearchIndex } from '../../src/daemon/deployments/scaleout/opensearch-search.js';
 import { applyChange, isChange } from '../../src/protocol/changes.js';
 import { services } from './env.js';
+import { CONTRACT_LIMITS, searchBehaviour, searchSecurity, type SearchContract } from '../support/search-contract.js';
 
 const env = services('OPENSEARCH_URL');
 
@@ -66,11 +69,78 @@ if (env) {
       expect(await find('elsewhere')).toEqual([]);
       expect(again.skipped).toBeGreaterThanOrEqual(2);
     });
+
+    it('an expunge rewrites the segments that hold deleted documents: none is left on disk once the shard\'s retention lease has moved past them', async () => {
+      const docs = async () => (await client.indices.stats({ index: name, metric: 'docs' })).body._all.primaries.docs as { count: number; deleted: number };
+      const kept = rec('dm:ann:bob', 'user', { text: 'kept words' });
+      const gone = Array.from({ length: 5 }, () => rec('dm:ann:bob', 'user', { text: 'short lived words' }));
+      await feed([kept, ...gone]);
+      await client.indices.flush({ index: name });
+      await feed(gone.map((g) => rec('dm:ann:bob', 'delete', { target: g.seq })));
+      await client.indices.flush({ index: name });
+      const before = await docs();
+      expect(before.deleted).toBeGreaterThan(0);
+      // Deletes are soft: a segment keeps a deleted document (its tokens) while the shard's
+      // peer-recovery retention lease still covers it, and OpenSearch renews that lease every 30 s
+      // (not a setting). So an expunge frees them at most about 30 s after the delete: the feeder
+      // expunges every CHAT_SEARCH_PURGE_SECONDS, and this is how long the first one must wait.
+      const t = Date.now();
+      let after = before;
+      let expunges = 0;
+      while (after.deleted > 0 && Date.now() - t < 90_000) {
+        await new Promise((r) => setTimeout(r, 2000));
+        await index.expungeDeletes();
+        expunges++;
+        await index.refresh();
+        after = await docs();
+      }
+      console.log(`OpenSearch expunge: ${before.deleted} deleted documents marked; ${after.deleted} left after ${expunges} expunges, ${Date.now() - t} ms after the deletes (live ${after.count})`);
+      expect(after.deleted).toBe(0);
+      expect(await find('short')).toEqual([]);
+      expect(await find('kept')).toEqual(['kept words']);
+    }, 120_000);
   });
 }
 
 const full = services('MONGODB_URI', 'REDIS_URL', 'KAFKA_BROKERS', 'OPENSEARCH_URL');
 if (full) {
+  /**
+   * The search contract on scale-out: a chatd with its own topic, database and index; settled once
+   * the persister and the search feeder have taken every record (their lag, from /metrics) and the
+   * index has been refreshed.
+   */
+  const scaleout: SearchContract = {
+    label: 'scale-out, OpenSearch',
+    propertyRuns: 8,
+    async start() {
+      const { startDaemon, waitFor } = await import('../support/daemon.js');
+      const { isolation } = await import('../support/services.js');
+      const iso = isolation('searchc');
+      const name = `chat-${iso.id.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`;
+      const d = await startDaemon({ ...iso.env(full), ...CONTRACT_LIMITS, OPENSEARCH_URL: full.OPENSEARCH_URL, CHAT_OPENSEARCH_INDEX: name });
+      const client = new Client({ node: full.OPENSEARCH_URL });
+      const lag = (metrics: string, re: RegExp) => re.exec(metrics)?.[1];
+      return {
+        url: d.url,
+        async settle() {
+          await waitFor(async () => {
+            const m = await (await fetch(`${d.url}/metrics`)).text();
+            return lag(m, /^chatd_search_feeder_lag (\d+)/m) === '0' && lag(m, /^chatd_pipeline_backlog\{kind="consumer_lag"\} (\d+)/m) === '0';
+          }, 30_000, 100);
+          await client.indices.refresh({ index: name });
+        },
+        async close() {
+          await d.close();
+          await client.indices.delete({ index: name }).catch(() => undefined);
+          await client.indices.deleteIndexTemplate({ name }).catch(() => undefined);
+          await client.close();
+        },
+      };
+    },
+  };
+  searchBehaviour(scaleout);
+  searchSecurity(scaleout);
+
   describe('scale-out chatd with OpenSearch (feeder from the topic)', () => {
     it('a message is found within a bounded time after its ack; an edit and a delete reach the index the same way', async () => {
       const { startDaemon, registerUser, befriend, waitFor } = await import('../support/daemon.js');
@@ -94,8 +164,12 @@ if (full) {
         expect((await b.api.search('swordfish')).hits).toEqual([]);
         await a.api.sendRest({ to: b.name, text: 'a second ocelot stays' });
         await a.api.deleteMessage(b.name, m.seq);
-        // Out of answers at once (hits are read back from the log), and out of the index shortly after.
+        // Out of answers at once (hits are read back from the log), and out of the index itself shortly after.
         expect((await b.api.search('password')).hits).toEqual([]);
+        const os = new Client({ node: full.OPENSEARCH_URL });
+        const indexName = `chat-${iso.id.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`;
+        const ms = await timed('a deleted message out of the index itself', async () => !(await os.exists({ index: indexName, id: `${m.conversationId}#${m.seq}` })).body);
+        expect(ms).toBeLessThan(30_000);
         // chat admin reindex (the first account is the admin) rebuilds a lost index from MongoDB: what is stored, without the deleted one.
         const index = `chat-${iso.id.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`;
         await new Client({ node: full.OPENSEARCH_URL }).indices.delete({ index });

@@ -35,7 +35,8 @@ export class OpenSearchIndex implements SearchIndex {
    */
   async ensureIndex() {
     const template = {
-      settings: { number_of_shards: 1, number_of_replicas: 0, 'index.gc_deletes': '7d', refresh_interval: '1s' },
+      // expunge_deletes_allowed 0: an expunge rewrites every segment holding a deleted document (the default, 10%, keeps those below it).
+      settings: { number_of_shards: 1, number_of_replicas: 0, 'index.gc_deletes': '7d', refresh_interval: '1s', 'index.merge.policy.expunge_deletes_allowed': 0 },
       mappings: {
         dynamic: 'strict',
         _source: { excludes: ['text'] },
