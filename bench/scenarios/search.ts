@@ -9,13 +9,14 @@
  * 4. The send rate with the index on against off: two chatd, the same stepped open-loop dm load
  *    with texts of words, interleaved rate by rate; server CPU per message and the highest rate
  *    passed (p99 <= 100 ms, nothing lost). Target: on >= 0.9x off.
+ * 5. With the engines (OPENSEARCH_URL too), scale-out: see scaleoutSearch below.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { median, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
-import { client, onlyRates, quick } from '../options.js';
+import { client, onlyRates, quick, scaleout as scaleoutEnv } from '../options.js';
 import { json, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 import type { DmStep } from './dm.js';
 
@@ -61,12 +62,13 @@ function zipf(random: () => number): () => number {
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!; };
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** Writes `total` messages into a stopped chatd's data dir, in conversations between its users. */
-async function seedStore(dir: string, names: string[], total: number) {
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(path.join(dir, 'chat.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = OFF');
+interface Seeded { id: string; conversationId: string; seq: number; from: string; to: string; text: string; createdAt: string }
+
+/**
+ * The bench's store: `total` messages in the direct conversations of each user with their next
+ * PEERS users, one second apart from 2026-01-01, in chunks (the same every run: seeded).
+ */
+function* corpus(names: string[], total: number, chunk: number): Generator<Seeded[]> {
   const random = rng(29);
   const rank = zipf(random);
   const convs: { id: string; a: string; b: string }[] = [];
@@ -76,28 +78,44 @@ async function seedStore(dir: string, names: string[], total: number) {
       convs.push({ id: `dm:${a}:${b}`, a, b });
     }
   }
-  const addConv = db.prepare('INSERT OR IGNORE INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, 1, ?)');
-  const insert = db.prepare("INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at) VALUES (?, ?, ?, ?, ?, ?, 'user', ?)");
   const seqs = new Map<string, number>();
   const start = Date.parse('2026-01-01T00:00:00Z');
-  const t0 = Date.now();
-  db.transaction(() => { for (const c of convs) addConv.run(c.id, c.a, c.b, new Date(start).toISOString()); })();
-  const chunk = 50_000;
   for (let done = 0; done < total; done += chunk) {
+    const out: Seeded[] = [];
+    for (let i = done; i < Math.min(total, done + chunk); i++) {
+      const c = convs[Math.floor(random() * convs.length)]!;
+      const seq = (seqs.get(c.id) ?? 0) + 1;
+      seqs.set(c.id, seq);
+      const n = 6 + Math.floor(random() * 9);
+      const text = Array.from({ length: n }, () => word(rank())).join(' ');
+      const from = random() < 0.5 ? c.a : c.b;
+      out.push({ id: crypto.randomUUID(), conversationId: c.id, seq, from, to: from === c.a ? c.b : c.a, text, createdAt: new Date(start + i * 1000).toISOString() });
+    }
+    yield out;
+  }
+}
+
+const conversationsOf = (names: string[]) => new Set(names.flatMap((a, i) => Array.from({ length: PEERS }, (_, k) => [a, names[(i + k + 1) % names.length]!].sort().join(':')))).size;
+
+/** Writes `total` messages into a stopped chatd's data dir, in conversations between its users. */
+async function seedStore(dir: string, names: string[], total: number) {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(path.join(dir, 'chat.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  const addConv = db.prepare('INSERT OR IGNORE INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, 1, ?)');
+  const insert = db.prepare("INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at) VALUES (?, ?, ?, ?, ?, ?, 'user', ?)");
+  const t0 = Date.now();
+  for (const chunk of corpus(names, total, 50_000)) {
     db.transaction(() => {
-      for (let i = done; i < Math.min(total, done + chunk); i++) {
-        const c = convs[Math.floor(random() * convs.length)]!;
-        const seq = (seqs.get(c.id) ?? 0) + 1;
-        seqs.set(c.id, seq);
-        const n = 6 + Math.floor(random() * 9);
-        const words = Array.from({ length: n }, () => word(rank()));
-        const from = random() < 0.5 ? c.a : c.b;
-        insert.run(crypto.randomUUID(), c.id, seq, from, from === c.a ? c.b : c.a, words.join(' '), new Date(start + i * 1000).toISOString());
+      for (const m of chunk) {
+        if (m.seq === 1) addConv.run(m.conversationId, ...m.conversationId.slice(3).split(':'), m.createdAt);
+        insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.createdAt);
       }
     })();
   }
   db.close();
-  return { conversations: convs.length, seedSeconds: round((Date.now() - t0) / 1000, 1) };
+  return { conversations: conversationsOf(names), seedSeconds: round((Date.now() - t0) / 1000, 1) };
 }
 
 /** Waits for chatd's log line that ends the backfill: { rows, ms }. */
@@ -164,7 +182,120 @@ export async function searchScenario() {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const sends = await indexOnOff();
-  return { store, query, sends };
+  const scaleout = scaleoutReady ? await scaleoutSearch() : undefined;
+  if (!scaleoutReady) console.log('search: scale-out part skipped (needs MONGODB_URI, REDIS_URL, KAFKA_BROKERS and OPENSEARCH_URL: npm run services:up && source .services/env)');
+  return { store, query, sends, ...(scaleout ? { scaleout } : {}) };
+}
+
+const scaleoutReady = scaleoutEnv && !!process.env.OPENSEARCH_URL;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * 5. Scale-out: a chatd with the search feeder, on its own topic, database and index.
+ *    - The same corpus (200k messages; 20k with --quick) written into its MongoDB, then indexed
+ *      by `chat admin reindex` (the route): its rate.
+ *    - The same queries as the embedded ones, over HTTP: p50 and p99 (OpenSearch's answer, then
+ *      the hits read back from the log).
+ *    - The indexing lag at a fixed send rate: during a dm load at a quarter of scale-out's recorded
+ *      maximum, a probe message every 100 ms over REST, each timed from its acknowledgement until
+ *      OpenSearch finds it (after a refresh, as a search would: refresh_interval is 1 s).
+ */
+async function scaleoutSearch() {
+  const total = quick ? 20_000 : 200_000;
+  const index = `bench-search-${Date.now().toString(36)}`;
+  const { Client } = await import('@opensearch-project/opensearch');
+  const os = new Client({ node: process.env.OPENSEARCH_URL! });
+  const s = await startServer('chatd-scaleout', { env: { OPENSEARCH_URL: process.env.OPENSEARCH_URL, CHAT_OPENSEARCH_INDEX: index, CHAT_SEARCH_RATE_LIMIT: '1000000', CHAT_LOOKUP_RATE_LIMIT: '1000000' } });
+  try {
+    const list = await users(s, quick ? 20 : USERS, 'srch');
+    const { MongoStore } = await import('../../src/daemon/deployments/scaleout/mongo-store.js');
+    const db = new MongoStore(s.env!.MONGODB_URI!);
+    await db.start();
+    const t0 = performance.now();
+    let seedSeconds: number;
+    const reads: number[] = [];
+    try {
+      for (const chunk of corpus(list.map((u) => u.name), total, 5000)) await db.archive.insertMessages(chunk.map((m) => ({ ...m, kind: 'user' as const })));
+      seedSeconds = round((performance.now() - t0) / 1000, 1);
+      // The baseline for reading hits back: one message by conversation and seq, straight from the store, as the log reads it.
+      for (let i = 0; i < 50; i++) {
+        const conv = `dm:${[list[i % list.length]!.name, list[(i + 1) % list.length]!.name].sort().join(':')}`;
+        const t = performance.now();
+        await db.archive.get(conv, [1 + (i % 5)]);
+        reads.push(performance.now() - t);
+      }
+    } finally {
+      await db.close();
+    }
+    const storeRead = { p50Ms: round(pct(reads, 50)), p99Ms: round(pct(reads, 99)) };
+    console.log(`search scale-out: seeded ${total} messages into MongoDB in ${seedSeconds} s`);
+    console.log(`search scale-out: one message read from the store by conversation and seq (the read-back of a hit): p50 ${storeRead.p50Ms} ms p99 ${storeRead.p99Ms} ms`);
+    const admin = { authorization: `Bearer ${list[0]!.token}` };
+    const t1 = performance.now();
+    const { indexed } = await json<{ indexed: number }>(`${s.url}/v1/admin/search/reindex`, { method: 'POST', headers: admin });
+    const reindexSeconds = (performance.now() - t1) / 1000;
+    await os.indices.refresh({ index });
+    const reindex = { messages: indexed, seconds: round(reindexSeconds, 1), perSec: Math.round(indexed / reindexSeconds) };
+    console.log(`search scale-out: chat admin reindex indexed ${indexed} messages in ${reindex.seconds} s (${reindex.perSec}/s)`);
+    const n = quick ? 50 : 300;
+    await queries(s, list[0]!.token, 20, 'relevance');
+    const ranked = await queries(s, list[0]!.token, n, 'relevance');
+    const recent = await queries(s, list[0]!.token, n, 'recent');
+    console.log(`search scale-out: two-word queries of one user (${2 * PEERS} conversations), ranked: p50 ${ranked.p50Ms} ms p99 ${ranked.p99Ms} ms (${ranked.meanHits} hits); newest first: p50 ${recent.p50Ms} ms p99 ${recent.p99Ms} ms`);
+    const lag = await indexingLag(s, os, index);
+    return { store: { messages: total, seedSeconds, storeRead }, reindex, query: { ranked, recent }, lag };
+  } finally {
+    await stopServer(s);
+    await os.indices.delete({ index }).catch(() => undefined);
+    await os.indices.deleteIndexTemplate({ name: index }).catch(() => undefined);
+    await os.close();
+  }
+}
+
+type OpenSearchClient = InstanceType<typeof import('@opensearch-project/opensearch').Client>;
+
+async function indexingLag(s: Server, os: OpenSearchClient, index: string) {
+  const rate = quick ? 100 : 1000;
+  const durationMs = quick ? 3000 : 20_000;
+  const pairs = quick ? 4 : 20;
+  const load = await users(s, pairs * 2, 'lagl');
+  const [pa, pb] = await users(s, 2, 'lagp');
+  const job = { mode: 'dm' as const, target: 'chatd' as const, client, url: s.url, users: load, textBytes: 64, prose: true, serverPids: [s.proc.pid!] };
+  await runLoad<DmStep>({ ...job, rate: Math.min(rate, 200), durationMs: quick ? 500 : 2000 });
+  const probes: { word: string; id: string; acked: number; found?: number }[] = [];
+  let sending = true;
+  const sender = (async () => {
+    for (let i = 0; sending; i++) {
+      const word = `probe${i}q${Date.now().toString(36)}`;
+      const m = await json<{ conversationId: string; seq: number }>(`${s.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${pa!.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ to: pb!.name, text: `lag ${word}` }) });
+      probes.push({ word, id: `${m.conversationId}#${m.seq}`, acked: performance.now() });
+      await sleep(100);
+    }
+  })();
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const pending = probes.filter((p) => p.found === undefined);
+      if (pending.length) {
+        const r = await os.search({ index, body: { query: { terms: { text: pending.map((p) => p.word) } }, size: pending.length, _source: false } } as never);
+        const now = performance.now();
+        const ids = new Set((r.body as { hits: { hits: { _id: string }[] } }).hits.hits.map((h) => h._id));
+        for (const p of pending) if (ids.has(p.id)) p.found = now;
+      }
+      await sleep(20);
+    }
+  })();
+  const step = await runLoad<DmStep>({ ...job, rate, durationMs, warmupMs: 0 });
+  sending = false;
+  await sender;
+  const deadline = Date.now() + 30_000;
+  while (probes.some((p) => p.found === undefined) && Date.now() < deadline) await sleep(50);
+  polling = false;
+  await poller;
+  const lags = probes.filter((p) => p.found !== undefined).map((p) => p.found! - p.acked);
+  const out = { rate, durationMs, probes: probes.length, found: lags.length, p50Ms: round(pct(lags, 50), 0), p99Ms: round(pct(lags, 99), 0), maxMs: round(Math.max(...lags), 0), load: { deliveredPerSec: step.deliveredPerSec, p99Ms: step.e2eMs.p99, lost: step.lost, loadgenCpuPct: step.loadgenCpuPct, verdict: verdict(step) } };
+  console.log(`search scale-out: indexing lag at ${rate} msg/s (${probes.length} probes, ${lags.length} found): p50 ${out.p50Ms} ms p99 ${out.p99Ms} ms max ${out.maxMs} ms; the load: delivered ${step.deliveredPerSec}/s p99 ${step.e2eMs.p99} ms lost ${step.lost}${verdictText(out.load.verdict)}`);
+  return out;
 }
 
 type Mode = 'on' | 'off';

@@ -30,7 +30,7 @@ export class SearchService {
     }
     if (input.in !== undefined && !query.in.includes(input.in.toLowerCase())) query.in.push(input.in.toLowerCase());
     const index = this.index();
-    if (!index) throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'Search is off: CHAT_SEARCH_INDEX=off on this server, or the scale-out deployment, which needs OpenSearch (not run by this version yet)');
+    if (!index) throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'Search is off: CHAT_SEARCH_INDEX=off on this server, or a scale-out deployment without OPENSEARCH_URL');
     const [convs, groups] = await Promise.all([this.log.conversations(me), this.groups.searchScopes(me)]);
     const names = new Map<string, string>();
     const scopes: SearchScope[] = [];

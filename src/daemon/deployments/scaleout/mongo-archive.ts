@@ -27,15 +27,21 @@ const MESSAGE_KINDS = { $in: [...MESSAGE_KIND_NAMES] };
 
 /** Messages and conversation heads in MongoDB: what the persister writes and the scale-out log reads. */
 export class MongoArchive implements MessageArchive {
-  /** Every stored message (not change records) as it now is, in batches, by id. */
+  /**
+   * Every stored message (not change records) as it now is, in batches: one cursor read to its
+   * end, in no particular order. (Paging by `_id` with a sort re-reads the collection per page on
+   * FerretDB, which cannot push the sort down: 26 s for 20k messages against 3 s this way.)
+   */
   async *scan(batch = 1000): AsyncGenerator<Message[]> {
-    let after = '';
-    for (;;) {
-      const docs = await this.m.Msg.collection.find({ _id: { $gt: after }, kind: MESSAGE_KINDS } as never).sort({ _id: 1 }).limit(batch).toArray();
-      if (docs.length === 0) return;
-      after = String(docs[docs.length - 1]!._id);
-      yield docs.map((d) => toMessage(d as unknown as MessageDoc));
+    let page: Message[] = [];
+    for await (const d of this.m.Msg.collection.find({ kind: MESSAGE_KINDS } as never).batchSize(batch)) {
+      page.push(toMessage(d as unknown as MessageDoc));
+      if (page.length === batch) {
+        yield page;
+        page = [];
+      }
     }
+    if (page.length) yield page;
   }
 
   constructor(private readonly m: Models) {}

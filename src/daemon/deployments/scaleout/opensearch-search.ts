@@ -165,7 +165,8 @@ export class OpenSearchIndex implements SearchIndex {
     const byConv = new Map<string, number[]>();
     for (const h of page) byConv.set(h._source.conversationId, [...(byConv.get(h._source.conversationId) ?? []), h._source.seq]);
     const current = new Map<string, Message>();
-    for (const [c, seqs] of byConv) for (const m of await this.log.get(c, seqs)) current.set(docId(m.conversationId, m.seq), m);
+    const got = await Promise.all([...byConv].map(([c, seqs]) => this.log.get(c, seqs)));
+    for (const m of got.flat()) current.set(docId(m.conversationId, m.seq), m);
     const words = q.terms.filter((t) => !t.excluded).map((t) => t.words);
     const hits: SearchMatch[] = [];
     for (const h of page) {
