@@ -6,6 +6,9 @@ import type { AccountStore, ConversationRecord, FriendStore, GroupStore, History
  * Where a deployment's message log keeps messages for good: the SQLite file (embedded) or the
  * MongoDB collection the persister writes (scale-out). Not a port: only the logs use it.
  */
+/** A record's place: its conversation and seq. */
+export interface MessageRef { conversationId: string; seq: number }
+
 export interface MessageArchive {
   /**
    * Inserts messages idempotently by id and by (from, clientMsgId), all or nothing: the log's
@@ -18,6 +21,8 @@ export interface MessageArchive {
   history(conversationId: string, range: HistoryRange): Promise<Message[]>;
   /** The records with these seqs, as stored now. */
   get(conversationId: string, seqs: number[]): Promise<Message[]>;
+  /** The records at these places in several conversations, as stored now, in one read (search hits). Without it, one `get` per conversation. */
+  getAcross?(refs: MessageRef[]): Promise<Message[]>;
   /** The messages whose stored state changed after `sinceSeq`, oldest change first. */
   changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]>;
   /** Messages (not change records) after `afterSeq`, at most `cap`. */

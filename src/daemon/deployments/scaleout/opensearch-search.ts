@@ -1,6 +1,7 @@
 import { Client } from '@opensearch-project/opensearch';
 import { MESSAGE_KINDS, type Message } from '../../../protocol/index.js';
-import type { MessageLog, SearchIndex, SearchMatch, SearchRequest } from '../../ports/index.js';
+import type { SearchIndex, SearchMatch, SearchRequest } from '../../ports/index.js';
+import type { MessageRef } from '../archive.js';
 import { decodeSearchCursor, nextSearchCursor } from '../search-cursor.js';
 import { fold, highlight } from '../search-text.js';
 
@@ -17,14 +18,17 @@ import { fold, highlight } from '../search-text.js';
  */
 
 const KINDS = new Set<string>(MESSAGE_KINDS);
+
+/** Where hits are read back from: the scale-out log (ScaleoutLog.getAcross). */
+export interface HitReader { getAcross(refs: MessageRef[]): Promise<Message[]> }
 export const docId = (conversationId: string, seq: number) => `${conversationId}#${seq}`;
 
 interface Doc { conversationId: string; seq: number; from: string; createdAt: string; text: string; mentions?: string[] }
 
 export class OpenSearchIndex implements SearchIndex {
-  constructor(private readonly client: Client, private readonly index: string, private readonly log: Pick<MessageLog, 'get'>) {}
+  constructor(private readonly client: Client, private readonly index: string, private readonly log: HitReader) {}
 
-  static connect(url: string, index: string, log: Pick<MessageLog, 'get'>) {
+  static connect(url: string, index: string, log: HitReader) {
     return new OpenSearchIndex(new Client({ node: url }), index, log);
   }
 
@@ -161,12 +165,9 @@ export class OpenSearchIndex implements SearchIndex {
     const raw = (res.body as { hits: { hits: { _source: { conversationId: string; seq: number }; sort: unknown[] }[] } }).hits.hits;
     const more = raw.length > r.limit;
     const page = raw.slice(0, r.limit);
-    // The messages as they now are, from the log; one deleted since it was indexed is left out.
-    const byConv = new Map<string, number[]>();
-    for (const h of page) byConv.set(h._source.conversationId, [...(byConv.get(h._source.conversationId) ?? []), h._source.seq]);
+    // The messages as they now are, from the log (one read); one deleted since it was indexed is left out.
     const current = new Map<string, Message>();
-    const got = await Promise.all([...byConv].map(([c, seqs]) => this.log.get(c, seqs)));
-    for (const m of got.flat()) current.set(docId(m.conversationId, m.seq), m);
+    for (const m of await this.log.getAcross(page.map((h) => h._source))) current.set(docId(m.conversationId, m.seq), m);
     const words = q.terms.filter((t) => !t.excluded).map((t) => t.words);
     const hits: SearchMatch[] = [];
     for (const h of page) {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import { ChatError, isChange, type Message } from '../../../protocol/index.js';
 import type { Appended, BatchObserver, ConversationRecord, HistoryRange, MessageDraft, MessageLog } from '../../ports/index.js';
-import type { MessageArchive } from '../archive.js';
+import type { MessageArchive, MessageRef } from '../archive.js';
 import type { KafkaSettings } from './kafka.js';
 import { FailoverPublisher } from './kafka-publisher.js';
 import { BatchQueue, type Pending } from '../batch-queue.js';
@@ -96,13 +96,29 @@ export class ScaleOutLog implements MessageLog {
   }
 
   async get(conversationId: string, seqs: number[]): Promise<Message[]> {
-    if (seqs.length === 0) return [];
-    // Changes to these messages come after the first of them: the buffer from there is enough.
-    const [stored, recent] = await Promise.all([this.archive.get(conversationId, seqs), this.seq.recent(conversationId, Math.min(...seqs) - 1)]);
-    const bySeq = new Map<number, Message>(stored.map((m) => [m.seq, m]));
-    const want = new Set(seqs);
-    for (const m of recent) if (want.has(m.seq) && !bySeq.has(m.seq)) bySeq.set(m.seq, m);
-    return overlay([...bySeq.values()].sort((a, b) => a.seq - b.seq), recent);
+    return this.getAcross(seqs.map((seq) => ({ conversationId, seq })));
+  }
+
+  /**
+   * Records at these places, as they now are: the archive's (one read where it can), each
+   * conversation's recent buffer over them for what MongoDB may not have yet. In order of
+   * conversation as asked, then seq.
+   */
+  async getAcross(refs: MessageRef[]): Promise<Message[]> {
+    if (refs.length === 0) return [];
+    const byConv = new Map<string, number[]>();
+    for (const r of refs) byConv.set(r.conversationId, [...(byConv.get(r.conversationId) ?? []), r.seq]);
+    const convs = [...byConv];
+    const stored = this.archive.getAcross ? this.archive.getAcross(refs) : Promise.all(convs.map(([c, seqs]) => this.archive.get(c, seqs))).then((x) => x.flat());
+    // Changes to these messages come after the first of them: each buffer from there is enough.
+    const [found, recents] = await Promise.all([stored, Promise.all(convs.map(([c, seqs]) => this.seq.recent(c, Math.min(...seqs) - 1)))]);
+    return convs.flatMap(([c, seqs], i) => {
+      const recent = recents[i]!;
+      const bySeq = new Map<number, Message>(found.filter((m) => m.conversationId === c).map((m) => [m.seq, m]));
+      const want = new Set(seqs);
+      for (const m of recent) if (want.has(m.seq) && !bySeq.has(m.seq)) bySeq.set(m.seq, m);
+      return overlay([...bySeq.values()].sort((a, b) => a.seq - b.seq), recent);
+    });
   }
 
   async changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]> {
