@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { median, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
-import { client, onlyRates, quick, scaleout as scaleoutEnv } from '../options.js';
+import { client, onlyRates, quick, scaleout as scaleoutEnv, type Target } from '../options.js';
 import { json, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 import type { DmStep } from './dm.js';
 
@@ -147,7 +147,16 @@ async function queries(s: Server, token: string, n: number, sort: 'relevance' | 
   return { queries: n, p50Ms: round(pct(times, 50)), p99Ms: round(pct(times, 99)), maxMs: round(Math.max(...times)), meanHits: round(hits / n, 1) };
 }
 
-export async function searchScenario() {
+/** `targets`: chatd runs the embedded parts (1-4), chatd-scaleout the scale-out part (5); both by default. */
+export async function searchScenario(targets: Target[] = ['chatd', 'chatd-scaleout']) {
+  const embedded = targets.includes('chatd') ? await embeddedSearch() : undefined;
+  const wantScaleout = targets.includes('chatd-scaleout');
+  if (wantScaleout && !scaleoutReady) console.log('search: scale-out part skipped (needs MONGODB_URI, REDIS_URL, KAFKA_BROKERS and OPENSEARCH_URL: npm run services:up && source .services/env)');
+  const scaleout = wantScaleout && scaleoutReady ? await scaleoutSearch() : undefined;
+  return { ...embedded, ...(scaleout ? { scaleout } : {}) };
+}
+
+async function embeddedSearch() {
   const total = quick ? 20_000 : 1_000_000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-bench-search-'));
   let store: Record<string, unknown> = {};
@@ -182,9 +191,7 @@ export async function searchScenario() {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const sends = await indexOnOff();
-  const scaleout = scaleoutReady ? await scaleoutSearch() : undefined;
-  if (!scaleoutReady) console.log('search: scale-out part skipped (needs MONGODB_URI, REDIS_URL, KAFKA_BROKERS and OPENSEARCH_URL: npm run services:up && source .services/env)');
-  return { store, query, sends, ...(scaleout ? { scaleout } : {}) };
+  return { store, query, sends };
 }
 
 const scaleoutReady = scaleoutEnv && !!process.env.OPENSEARCH_URL;

@@ -21,8 +21,6 @@ export interface MessageArchive {
   history(conversationId: string, range: HistoryRange): Promise<Message[]>;
   /** The records with these seqs, as stored now. */
   get(conversationId: string, seqs: number[]): Promise<Message[]>;
-  /** The records at these places in several conversations, as stored now, in one read (search hits). Without it, one `get` per conversation. */
-  getAcross?(refs: MessageRef[]): Promise<Message[]>;
   /** The messages whose stored state changed after `sinceSeq`, oldest change first. */
   changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]>;
   /** Messages (not change records) after `afterSeq`, at most `cap`. */

@@ -72,6 +72,8 @@ describe('messages that change', () => {
     expect(await failed(call(sa, 'message:edit', { to: ben.name, seq: m.seq, text: 'four' }))).toBe('CHAT_ERR_EDIT_LIMIT');
     // A change record is not a message: it cannot be edited, reacted to or replied to.
     expect(await failed(call(sa, 'message:react', { to: ben.name, seq: m.seq + 1, emoji: '👍' }))).toBe('CHAT_ERR_MESSAGE_NOT_FOUND');
+    // Again, now that the log holds that record in its recent states (the synchronous path): the same answer.
+    expect(await failed(call(sa, 'message:react', { to: ben.name, seq: m.seq + 1, emoji: '👍' }))).toBe('CHAT_ERR_MESSAGE_NOT_FOUND');
     for (const emoji of ['👍', '🎉', '❤️']) await ok(sb, 'message:react', { to: ann.name, seq: m.seq, emoji, op: 'add' });
     expect(await failed(call(sb, 'message:react', { to: ann.name, seq: m.seq, emoji: '🚀', op: 'add' }))).toBe('CHAT_ERR_REACTION_LIMIT');
     // Joining an emoji already there is fine at the cap.
@@ -92,6 +94,30 @@ describe('messages that change', () => {
     await ben.api.removeFriend(ann.name);
     expect(await failed(call(sb, 'message:react', { to: ann.name, seq: m.seq, emoji: '👎' }))).toBe('CHAT_ERR_NOT_FRIENDS');
     for (const s of [sa, sb, sc, ss]) s.close();
+  });
+
+  it('a change to a recent message (taken without a read) answers as one read from the file: deleted, rate limited, resent', async () => {
+    const limited = await startDaemon({ CHAT_CHANGE_RATE_LIMIT: '4' });
+    try {
+      const a = await registerUser(limited.url);
+      const b = await registerUser(limited.url);
+      await befriend(a, b);
+      const [sa, sb] = await Promise.all([openSocket(limited.url, a.auth.accessToken), openSocket(limited.url, b.auth.accessToken)]);
+      const m = await ok<Message>(sa, 'message:send', { to: b.name, text: 'soon gone' });
+      // The first change reads the message from the file; the next ones find it in the log's recent states.
+      const first = await ok<Message>(sb, 'message:react', { to: a.name, seq: m.seq, emoji: '👍', clientMsgId: 'r-1' });
+      await ok(sb, 'message:react', { to: a.name, seq: m.seq, emoji: '👍', op: 'remove' });
+      await ok(sa, 'message:delete', { to: b.name, seq: m.seq });
+      expect(await failed(call(sb, 'message:react', { to: a.name, seq: m.seq, emoji: '🎉' }))).toBe('CHAT_ERR_MESSAGE_DELETED');
+      // Refused now (deleted), but a resend of a change made before gets its record back.
+      expect(await ok<Message>(sb, 'message:react', { to: a.name, seq: m.seq, emoji: '👍', clientMsgId: 'r-1' })).toEqual(first);
+      // b has made 4 changes (one refused): the 5th is over the limit of 4 per minute.
+      const m2 = await ok<Message>(sa, 'message:send', { to: b.name, text: 'still here' });
+      expect(await failed(call(sb, 'message:react', { to: a.name, seq: m2.seq, emoji: '👍' }))).toBe('CHAT_ERR_RATE_LIMITED');
+      for (const s of [sa, sb]) s.close();
+    } finally {
+      await limited.close();
+    }
   });
 
   it('edits end with the edit window, and 0 turns them off', async () => {

@@ -1,7 +1,7 @@
 import { conversationMembers, type Message } from '../../../protocol/index.js';
 import type { ConversationRecord, HistoryRange } from '../../ports/index.js';
 import { SeqConflictError } from '../../ports/errors.js';
-import type { MessageArchive, MessageRef } from '../archive.js';
+import type { MessageArchive } from '../archive.js';
 import type { ConversationDoc, MessageDoc, Models } from './mongo-models.js';
 import { bulkUpdate, duplicateIndexes, isDup } from './mongo-util.js';
 import { applyStored, extraOf, keptOf, stateOf, withParts } from '../records.js';
@@ -103,20 +103,6 @@ export class MongoArchive implements MessageArchive {
     if (seqs.length === 0) return [];
     const docs = await this.m.Msg.collection.find({ conversationId, seq: { $in: seqs } }).toArray();
     return docs.map((d) => toMessage(d as unknown as MessageDoc)).sort((a, b) => a.seq - b.seq);
-  }
-
-  /**
-   * One query for hits in many conversations: every (conversation, seq) pair of the two lists,
-   * filtered to the pairs asked for (MongoDB answers it from the conversationId+seq index; FerretDB
-   * scans the collection once, instead of once per conversation).
-   */
-  async getAcross(refs: MessageRef[]) {
-    if (refs.length === 0) return [];
-    const want = new Set(refs.map((r) => `${r.conversationId}#${r.seq}`));
-    const convs = [...new Set(refs.map((r) => r.conversationId))];
-    const seqs = [...new Set(refs.map((r) => r.seq))];
-    const docs = await this.m.Msg.collection.find({ conversationId: convs.length === 1 ? convs[0]! : { $in: convs }, seq: seqs.length === 1 ? seqs[0]! : { $in: seqs } }).toArray();
-    return docs.map((d) => toMessage(d as unknown as MessageDoc)).filter((m) => want.has(`${m.conversationId}#${m.seq}`));
   }
 
   async changed(conversationId: string, sinceSeq: number, limit: number) {

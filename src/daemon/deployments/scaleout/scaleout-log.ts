@@ -100,7 +100,7 @@ export class ScaleOutLog implements MessageLog {
   }
 
   /**
-   * Records at these places, as they now are: the archive's (one read where it can), each
+   * Records at these places, as they now are: the archive's, each
    * conversation's recent buffer over them for what MongoDB may not have yet. In order of
    * conversation as asked, then seq.
    */
@@ -109,7 +109,9 @@ export class ScaleOutLog implements MessageLog {
     const byConv = new Map<string, number[]>();
     for (const r of refs) byConv.set(r.conversationId, [...(byConv.get(r.conversationId) ?? []), r.seq]);
     const convs = [...byConv];
-    const stored = this.archive.getAcross ? this.archive.getAcross(refs) : Promise.all(convs.map(([c, seqs]) => this.archive.get(c, seqs))).then((x) => x.flat());
+    // One read per conversation, all at once. (One read for all, conversationId $in, is what MongoDB
+    // would rather have, but FerretDB filters that outside PostgreSQL: 0.07 s per read became 2 s.)
+    const stored = Promise.all(convs.map(([c, seqs]) => this.archive.get(c, seqs))).then((x) => x.flat());
     // Changes to these messages come after the first of them: each buffer from there is enough.
     const [found, recents] = await Promise.all([stored, Promise.all(convs.map(([c, seqs]) => this.seq.recent(c, Math.min(...seqs) - 1)))]);
     return convs.flatMap(([c, seqs], i) => {
