@@ -61,12 +61,6 @@ export interface MessageLog extends Lifecycle {
   read(conversationId: string, range: HistoryRange): Promise<Message[]>;
   /** The records with these seqs, as they now are; missing ones are left out. */
   get(conversationId: string, seqs: number[]): Promise<Message[]>;
-  /**
-   * The record at this seq as it now is, when the log knows it without a read (undefined
-   * otherwise: ask `get`). Only where that knowledge is exact: the embedded log, its one writer's
-   * recent states. Lets a change to a recent message skip a promise.
-   */
-  peek?(conversationId: string, seq: number): Message | undefined;
   /** The messages whose state changed after `sinceSeq` (changedSeq > sinceSeq), oldest change first. */
   changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]>;
   /** How many messages (not change records) come after `afterSeq`, counting at most `cap`: what is unread. */

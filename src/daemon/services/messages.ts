@@ -26,11 +26,6 @@ export type AcceptedListener = (message: Message) => void;
  * self check → friendship → rate limit → `log.append` → fan-out if fresh.
  * The message log (ports/log.ts) owns order, dedupe and durability.
  */
-type ChangeInput = { to: string; seq: number; clientMsgId?: string };
-type ChangeKind = 'edit' | 'delete' | 'react';
-/** A change's own rules, given its target and where it is; may fill the draft in (an edit's text). */
-type ChangeCheck = (target: Message, where: { moderator: boolean }, draft: MessageDraft) => void | Promise<void>;
-
 export class MessageService {
   private readonly listeners: AcceptedListener[] = [];
   private fanout: Fanout = { message: () => {}, aiChunk: () => {} };
@@ -201,50 +196,7 @@ export class MessageService {
    * which may also fill the draft in), then the log and the fan-out. A resend of a change already
    * made (same clientMsgId) gets its record back whatever the rules now say.
    */
-  private change(from: string, input: ChangeInput, kind: ChangeKind, origin: string | undefined, check: ChangeCheck): Promise<Message> {
-    // Synchronous first, as a send: a direct conversation with a friend this node knows, and a
-    // target the log knows without a read (a recent message on the embedded deployment).
-    if (!input.to.startsWith('#') && input.to !== from && this.friends.knownFriends(from, input.to)) {
-      const conversationId = dmConversationId(from, input.to);
-      const target = this.log.peek?.(conversationId, input.seq);
-      if (target !== undefined) {
-        const rl = this.limits.rateLimit(`chg:${from}`, this.config.changeRateLimit, 60_000);
-        if (rl instanceof Promise) return rl.then((r) => this.changeKnown(r, from, input, kind, origin, check, target));
-        return this.changeKnown(rl, from, input, kind, origin, check, target);
-      }
-    }
-    return this.changeAsync(from, input, kind, origin, check);
-  }
-
-  /** A change to a direct conversation's message already in hand: the same rules as `changeAsync`, without its awaits. */
-  private changeKnown(rl: RateLimitResult, from: string, input: ChangeInput, kind: ChangeKind, origin: string | undefined, check: ChangeCheck, target: Message): Promise<Message> {
-    let draft: MessageDraft;
-    let checked: void | Promise<void>;
-    try {
-      if (!rl.allowed) throw rateLimited(rl);
-      if (isChange(target)) throw new ChatError('CHAT_ERR_MESSAGE_NOT_FOUND');
-      if (target.deleted) throw new ChatError('CHAT_ERR_MESSAGE_DELETED');
-      draft = this.draft(target.conversationId, from, target.to, '', kind, input.clientMsgId);
-      draft.target = target.seq;
-      checked = check(target, { moderator: false }, draft);
-    } catch (err) {
-      return this.refusedChange(from, input, err);
-    }
-    const append = () => this.log.append(draft).then(({ message, fresh }) => {
-      if (fresh) this.fanout.message([from, input.to], message, origin);
-      return message;
-    });
-    return checked instanceof Promise ? checked.then(append, (err: unknown) => this.refusedChange(from, input, err)) : append();
-  }
-
-  /** Refused now; a resend of a change made before gets its record (only on this rare path). */
-  private async refusedChange(from: string, input: ChangeInput, err: unknown): Promise<Message> {
-    const prior = input.clientMsgId !== undefined ? await this.log.lookup(from, input.clientMsgId) : null;
-    if (prior) return prior;
-    throw err;
-  }
-
-  private async changeAsync(from: string, input: ChangeInput, kind: ChangeKind, origin: string | undefined, check: ChangeCheck): Promise<Message> {
+  private async change(from: string, input: { to: string; seq: number; clientMsgId?: string }, kind: 'edit' | 'delete' | 'react', origin: string | undefined, check: (target: Message, where: { moderator: boolean }, draft: MessageDraft) => void | Promise<void>): Promise<Message> {
     let draft: MessageDraft;
     let where: Awaited<ReturnType<MessageService['changeable']>>;
     try {
@@ -257,7 +209,10 @@ export class MessageService {
       draft.target = target.seq;
       await check(target, where, draft);
     } catch (err) {
-      return this.refusedChange(from, input, err);
+      // Refused now; a resend of a change made before gets its record (only on this rare path).
+      const prior = input.clientMsgId !== undefined ? await this.log.lookup(from, input.clientMsgId) : null;
+      if (prior) return prior;
+      throw err;
     }
     const { message, fresh } = await this.log.append(draft);
     if (fresh) this.fanout.message(await where.recipients(), message, origin);

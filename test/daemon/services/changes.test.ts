@@ -72,7 +72,7 @@ describe('messages that change', () => {
     expect(await failed(call(sa, 'message:edit', { to: ben.name, seq: m.seq, text: 'four' }))).toBe('CHAT_ERR_EDIT_LIMIT');
     // A change record is not a message: it cannot be edited, reacted to or replied to.
     expect(await failed(call(sa, 'message:react', { to: ben.name, seq: m.seq + 1, emoji: '👍' }))).toBe('CHAT_ERR_MESSAGE_NOT_FOUND');
-    // Again, now that the log holds that record in its recent states (the synchronous path): the same answer.
+    // Again, now that the log holds that record in its recent states: the same answer.
     expect(await failed(call(sa, 'message:react', { to: ben.name, seq: m.seq + 1, emoji: '👍' }))).toBe('CHAT_ERR_MESSAGE_NOT_FOUND');
     for (const emoji of ['👍', '🎉', '❤️']) await ok(sb, 'message:react', { to: ann.name, seq: m.seq, emoji, op: 'add' });
     expect(await failed(call(sb, 'message:react', { to: ann.name, seq: m.seq, emoji: '🚀', op: 'add' }))).toBe('CHAT_ERR_REACTION_LIMIT');
@@ -96,7 +96,7 @@ describe('messages that change', () => {
     for (const s of [sa, sb, sc, ss]) s.close();
   });
 
-  it('a change to a recent message (taken without a read) answers as one read from the file: deleted, rate limited, resent', async () => {
+  it('a change to a message the log holds in its recent states answers as one read from the file: deleted, rate limited, resent', async () => {
     const limited = await startDaemon({ CHAT_CHANGE_RATE_LIMIT: '4' });
     try {
       const a = await registerUser(limited.url);

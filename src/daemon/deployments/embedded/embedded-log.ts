@@ -59,10 +59,6 @@ export class EmbeddedLog implements MessageLog {
     return this.store.archive.history(conversationId, range);
   }
 
-  peek(conversationId: string, seq: number): Message | undefined {
-    return this.recent.get(conversationId, seq);
-  }
-
   /** From the recent states when they have it (one node writes: they are exact), else the file. */
   async get(conversationId: string, seqs: number[]) {
     const hits = seqs.map((seq) => this.recent.get(conversationId, seq));
