@@ -1,0 +1,214 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * File contents on the embedded deployment (issue 30): a folder of the data dir, 0700, holding
+ * each distinct content once under its sha256 (`<root>/<2 hex>/<62 hex>`, 0600), and the
+ * uploads in progress under `<root>/tmp/<upload id>`.
+ *
+ * - An upload is appended to its temporary at an offset (resumable: the client asks where it
+ *   stands and sends the rest), never held whole in memory. Only when its last byte is written is
+ *   it hashed, flushed and renamed to its content address, so no partial content is ever at an
+ *   address, whatever stops the process; identical content is stored once (the second upload's
+ *   temporary is dropped).
+ * - `sweep` (at start, and as uploads expire) removes every temporary that belongs to no live
+ *   upload: what a `kill -9` mid-upload left behind.
+ * - Which messages refer to a content, and so when it may go, is the metadata's business (the
+ *   store's reference counts); `remove` only deletes the bytes.
+ *
+ * Upload ids are checked here too (they name files): 1-64 of [A-Za-z0-9_-].
+ */
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const SHA = /^[0-9a-f]{64}$/;
+
+/**
+ * Why an upload's bytes were refused; the files service answers each with its coded error.
+ * `offset`: the bytes the upload holds (where the client must continue from).
+ */
+export class BlobError extends Error {
+  constructor(readonly reason: 'busy' | 'offset' | 'too-large' | 'disk-full', message: string, readonly offset?: number) {
+    super(message);
+  }
+}
+
+/** The state of an upload's hash while its process lives: continued by each append at the right offset. */
+interface Running { hash: crypto.Hash; size: number }
+
+export class FileBlobs {
+  private readonly tmp: string;
+  private readonly running = new Map<string, Running>();
+  private readonly busy = new Set<string>();
+
+  constructor(private readonly root: string) {
+    this.tmp = path.join(root, 'tmp');
+  }
+
+  async init() {
+    await fsp.mkdir(this.tmp, { recursive: true, mode: 0o700 });
+    await fsp.chmod(this.root, 0o700);
+    await fsp.chmod(this.tmp, 0o700);
+  }
+
+  private temp(id: string) {
+    if (!ID.test(id)) throw new Error(`not an upload id: ${id}`);
+    return path.join(this.tmp, id);
+  }
+
+  private address(sha256: string) {
+    if (!SHA.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+    return path.join(this.root, sha256.slice(0, 2), sha256.slice(2));
+  }
+
+  /** Bytes of an upload received so far (0 when it has none). */
+  async received(id: string): Promise<number> {
+    return (await fsp.stat(this.temp(id)).catch(() => null))?.size ?? 0;
+  }
+
+  /**
+   * Appends `body` to upload `id`, which must hold exactly `offset` bytes now (else 'offset',
+   * with the real offset), and may grow to `total` bytes at most (beyond: 'too-large', and what
+   * came before the excess is kept). One append at a time per
+   * upload ('busy'). Returns how many bytes the upload now holds: what reached the file, also
+   * when the body stops early (a dropped connection). A full disk (ENOSPC) removes the upload's
+   * bytes ('disk-full').
+   */
+  async append(id: string, offset: number, body: Readable, total: number): Promise<number> {
+    const file = this.temp(id);
+    if (this.busy.has(id)) throw new BlobError('busy', 'Another request is sending this upload');
+    this.busy.add(id);
+    try {
+      const have = await this.received(id);
+      if (have !== offset) throw new BlobError('offset', `This upload holds ${have} bytes: send from there`, have);
+      const hash = await this.hashUpTo(id, have);
+      let size = have;
+      let over = false;
+      let writing = false;
+      // Each chunk written (and awaited) before the next is read: what the file holds is exactly
+      // what was counted and hashed, whenever the body stops, and nothing waits in a buffer.
+      const fh = await fsp.open(file, 'a', 0o600);
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          const room = total - size;
+          const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+          if (part.length > 0) {
+            writing = true;
+            await fh.write(part);
+            writing = false;
+            hash.update(part);
+            size += part.length;
+          }
+          if (part !== chunk) {
+            over = true;
+            break;
+          }
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+          this.running.delete(id);
+          await fh.close().catch(() => {});
+          await fsp.rm(file, { force: true });
+          throw new BlobError('disk-full', 'The disk is full: the upload was dropped', 0);
+        }
+        // A failed write leaves the file uncertain: the hash is redone from it on the next append.
+        if (writing) {
+          this.running.delete(id);
+          throw err;
+        }
+        // The body stopped (a dropped connection): what reached the file stays, and a resumed upload continues from it.
+      } finally {
+        await fh.close().catch(() => {});
+      }
+      this.running.set(id, { hash, size });
+      if (over) throw new BlobError('too-large', `This upload was declared as ${total} bytes`, size);
+      return size;
+    } finally {
+      this.busy.delete(id);
+    }
+  }
+
+  /** The running hash of an upload at `offset`: kept from the last append, or read again from its file (after a restart or an interrupted append). */
+  private async hashUpTo(id: string, offset: number): Promise<crypto.Hash> {
+    const r = this.running.get(id);
+    if (r && r.size === offset) return r.hash;
+    const hash = crypto.createHash('sha256');
+    if (offset > 0) await pipeline(fs.createReadStream(this.temp(id), { start: 0, end: offset - 1 }), async function* (src: AsyncIterable<Buffer>) { for await (const c of src) hash.update(c); });
+    return hash;
+  }
+
+  /**
+   * Ends an upload of `size` bytes: its content flushed to disk, renamed to its address (the
+   * folder flushed too) or dropped when that content is already stored. Returns its sha256.
+   */
+  async commit(id: string, size: number): Promise<{ sha256: string; existed: boolean }> {
+    const file = this.temp(id);
+    if (this.busy.has(id)) throw new BlobError('busy', 'Another request is sending this upload');
+    this.busy.add(id);
+    try {
+      const have = await this.received(id);
+      if (have !== size) throw new BlobError('offset', `This upload holds ${have} of its ${size} bytes`, have);
+      const sha256 = (await this.hashUpTo(id, size)).digest('hex');
+      this.running.delete(id);
+      const to = this.address(sha256);
+      if (await fsp.stat(to).then(() => true, () => false)) {
+        await fsp.rm(file, { force: true });
+        return { sha256, existed: true };
+      }
+      const fd = await fsp.open(file, 'r');
+      try {
+        await fd.sync();
+      } finally {
+        await fd.close();
+      }
+      await fsp.mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
+      await fsp.chmod(file, 0o600);
+      await fsp.rename(file, to);
+      const dir = await fsp.open(path.dirname(to), 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+      return { sha256, existed: false };
+    } finally {
+      this.busy.delete(id);
+    }
+  }
+
+  /** Drops an upload's bytes (cancelled or expired). */
+  async discard(id: string) {
+    this.running.delete(id);
+    await fsp.rm(this.temp(id), { force: true });
+  }
+
+  /** Removes the temporaries of uploads not in `live`; returns how many. */
+  async sweep(live: Set<string>): Promise<number> {
+    let n = 0;
+    for (const name of await fsp.readdir(this.tmp)) {
+      if (live.has(name)) continue;
+      this.running.delete(name);
+      await fsp.rm(path.join(this.tmp, name), { force: true, recursive: true });
+      n++;
+    }
+    return n;
+  }
+
+  /** A stored content's size, or null when it is not stored. */
+  async size(sha256: string): Promise<number | null> {
+    return (await fsp.stat(this.address(sha256)).catch(() => null))?.size ?? null;
+  }
+
+  /** Reads a stored content, or the inclusive byte range [start, end] of it. */
+  read(sha256: string, range?: { start: number; end: number }): Readable {
+    return fs.createReadStream(this.address(sha256), range ? { start: range.start, end: range.end } : {});
+  }
+
+  /** Deletes a stored content's bytes (its last reference is gone). */
+  async remove(sha256: string) {
+    await fsp.rm(this.address(sha256), { force: true });
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The embedded deployment's file contents (issue 30, item 3): resumable appends at an offset,
+ * content addresses by sha256 written only once the whole content is hashed and flushed,
+ * identical content stored once, 0600 files in 0700 folders, and temporaries swept.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { BlobError, FileBlobs } from '../../../../src/daemon/deployments/embedded/file-blobs.js';
+import { tmpDir } from '../../../support/daemon.js';
+
+const dirs: string[] = [];
+afterEach(() => { for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
+
+async function blobs() {
+  const dir = tmpDir('chat-blobs-');
+  dirs.push(dir);
+  const b = new FileBlobs(path.join(dir, 'files'));
+  await b.init();
+  return { b, root: path.join(dir, 'files') };
+}
+
+const sha = (buf: Buffer) => crypto.createHash('sha256').update(buf).digest('hex');
+const bytes = (n: number, seed = 1) => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = (i * 31 + seed * 17) & 0xff; return b; };
+/** A body that delivers `buf` in chunks of `chunk` bytes. */
+const body = (buf: Buffer, chunk = 1000) => Readable.from((function* () { for (let i = 0; i < buf.length; i += chunk) yield buf.subarray(i, i + chunk); })());
+/** A body that delivers `n` bytes of `buf` and then fails, as a dropped connection does. */
+const dropped = (buf: Buffer, n: number) => Readable.from((async function* () { yield buf.subarray(0, n); throw new Error('connection reset'); })());
+const reason = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof BlobError ? `${e.reason}@${e.offset}` : String(e)));
+const readAll = async (r: Readable) => { const parts: Buffer[] = []; for await (const c of r) parts.push(c as Buffer); return Buffer.concat(parts); };
+
+describe('embedded file contents', () => {
+  it('an upload resumed after a restart (its running hash lost) ends at the address of its whole content, 0600 in 0700 folders', async () => {
+    const { b, root } = await blobs();
+    const data = bytes(300_000);
+    expect(await b.append('up1', 0, body(data.subarray(0, 120_000)), data.length)).toBe(120_000);
+    // A new process: the hash is read again from what the file holds.
+    const again = new FileBlobs(root);
+    await again.init();
+    expect(await again.received('up1')).toBe(120_000);
+    expect(await again.append('up1', 120_000, body(data.subarray(120_000)), data.length)).toBe(300_000);
+    const { sha256, existed } = await again.commit('up1', data.length);
+    expect(sha256).toBe(sha(data));
+    expect(existed).toBe(false);
+    const file = path.join(root, sha256.slice(0, 2), sha256.slice(2));
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(root).mode & 0o777).toBe(0o700);
+    expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
+    expect((await readAll(again.read(sha256))).equals(data)).toBe(true);
+    expect((await readAll(again.read(sha256, { start: 1000, end: 1999 }))).equals(data.subarray(1000, 2000))).toBe(true);
+    expect(await again.size(sha256)).toBe(data.length);
+  });
+
+  it('refuses an append at the wrong offset (saying where to continue), beyond the declared size (keeping what came before), and two at once', async () => {
+    const { b } = await blobs();
+    const data = bytes(10_000);
+    await b.append('up2', 0, body(data.subarray(0, 4000)), data.length);
+    expect(await reason(b.append('up2', 3000, body(data.subarray(3000)), data.length))).toBe('offset@4000');
+    expect(await reason(b.append('up2', 4000, body(Buffer.concat([data.subarray(4000), Buffer.from('extra')])), data.length))).toBe('too-large@10000');
+    expect(await b.received('up2')).toBe(10_000);
+    expect((await b.commit('up2', data.length)).sha256).toBe(sha(data));
+    // One append at a time per upload: the second is refused while the first runs.
+    let release!: () => void;
+    const slow = Readable.from((async function* () { yield Buffer.from('a'); await new Promise<void>((r) => { release = r; }); yield Buffer.from('b'); })());
+    const first = b.append('up3', 0, slow, 10);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await reason(b.append('up3', 0, body(Buffer.from('zz')), 10))).toBe('busy@undefined');
+    release();
+    expect(await first).toBe(2);
+    expect(await reason(b.commit('up3', 10))).toBe('offset@2');
+  });
+
+  it('identical content is stored once: the second upload of it is dropped at commit', async () => {
+    const { b, root } = await blobs();
+    const data = bytes(50_000, 7);
+    await b.append('a1', 0, body(data), data.length);
+    await b.append('a2', 0, body(data, 333), data.length);
+    const one = await b.commit('a1', data.length);
+    const two = await b.commit('a2', data.length);
+    expect(two).toEqual({ sha256: one.sha256, existed: true });
+    expect(fs.readdirSync(path.join(root, one.sha256.slice(0, 2)))).toEqual([one.sha256.slice(2)]);
+    expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
+    await b.remove(one.sha256);
+    expect(await b.size(one.sha256)).toBeNull();
+  });
+
+  it('any chunking, with dropped connections resumed from what reached the file, ends with the content\'s own sha256 (property)', async () => {
+    const { b } = await blobs();
+    let n = 0;
+    let drops = 0;
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 40_000 }), fc.array(fc.tuple(fc.integer({ min: 1, max: 9000 }), fc.boolean()), { minLength: 1, maxLength: 8 }), async (size, plan) => {
+      const id = `p${n++}`;
+      const data = bytes(size, n);
+      let at = 0;
+      for (const [len, drop] of plan) {
+        if (at >= size) break;
+        const piece = data.subarray(at, Math.min(size, at + len));
+        if (drop && piece.length > 1) {
+          drops++;
+          at = await b.append(id, at, dropped(piece, Math.floor(piece.length / 2)), size);
+        } else at = await b.append(id, at, body(piece, 777), size);
+      }
+      if (at < size) at = await b.append(id, at, body(data.subarray(at)), size);
+      expect(at).toBe(size);
+      expect((await b.commit(id, size)).sha256).toBe(sha(data));
+    }), { numRuns: 40, seed: 30 });
+    console.log(`file contents: ${n} uploads, ${drops} dropped connections resumed; every sha256 matched`);
+  });
+
+  it('a sweep removes the temporaries of uploads that are not live (what a kill -9 mid-upload leaves)', async () => {
+    const { b, root } = await blobs();
+    await b.append('live', 0, body(bytes(100)), 1000);
+    await b.append('dead', 0, body(bytes(100)), 1000);
+    fs.writeFileSync(path.join(root, 'tmp', 'stray'), 'x');
+    expect(await b.sweep(new Set(['live']))).toBe(2);
+    expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual(['live']);
+    expect(() => b.read('../../etc/passwd')).toThrow(/not a sha256/);
+    await expect(b.append('../x', 0, body(bytes(1)), 1)).rejects.toThrow(/not an upload id/);
+  });
+});
