@@ -249,14 +249,38 @@ async function scaleoutSearch() {
     const ranked = await queries(s, list[0]!.token, n, 'relevance');
     const recent = await queries(s, list[0]!.token, n, 'recent');
     console.log(`search scale-out: two-word queries of one user (${2 * PEERS} conversations), ranked: p50 ${ranked.p50Ms} ms p99 ${ranked.p99Ms} ms (${ranked.meanHits} hits); newest first: p50 ${recent.p50Ms} ms p99 ${recent.p99Ms} ms`);
+    // OpenSearch's own answer to the same queries (the same body chatd sends, minus reading the hits back).
+    const names = list.map((u) => u.name);
+    const mine = [...new Set(names.flatMap((a, i) => Array.from({ length: PEERS }, (_, k) => [a, names[(i + k + 1) % names.length]!].sort().join(':'))))].filter((p) => p.split(':').includes(names[0]!)).map((p) => `dm:${p}`);
+    await direct(os, index, mine, 20, 'relevance');
+    const engine = { ranked: await direct(os, index, mine, n, 'relevance'), recent: await direct(os, index, mine, n, 'recent') };
+    console.log(`search scale-out: the same queries straight to OpenSearch (no read-back), ranked: p50 ${engine.ranked.p50Ms} ms p99 ${engine.ranked.p99Ms} ms; newest first: p50 ${engine.recent.p50Ms} ms p99 ${engine.recent.p99Ms} ms`);
     const lag = await indexingLag(s, os, index);
-    return { store: { messages: total, seedSeconds, storeRead }, reindex, query: { ranked, recent }, lag };
+    return { store: { messages: total, seedSeconds, storeRead }, reindex, query: { ranked, recent }, engine, lag };
   } finally {
     await stopServer(s);
     await os.indices.delete({ index }).catch(() => undefined);
     await os.indices.deleteIndexTemplate({ name: index }).catch(() => undefined);
     await os.close();
   }
+}
+
+/** The queries of `queries` (same words, same order), as chatd's OpenSearch index builds them, sent straight to OpenSearch. */
+async function direct(os: OpenSearchClient, index: string, conversations: string[], n: number, sort: 'relevance' | 'recent') {
+  const random = rng(7);
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const words = [word(5 + Math.floor(random() * 195)), word(5 + Math.floor(random() * 195))];
+    const body = {
+      query: { bool: { filter: [{ bool: { minimum_should_match: 1, should: [{ terms: { conversationId: conversations } }] } }], must: words.map((w) => ({ match_phrase: { text: w } })), must_not: [] } },
+      sort: sort === 'recent' ? [{ createdAt: 'desc' }, { conversationId: 'asc' }, { seq: 'desc' }] : ['_score', { createdAt: 'desc' }],
+      size: 21, _source: ['conversationId', 'seq'], track_total_hits: false,
+    };
+    const t = performance.now();
+    await os.search({ index, body } as never);
+    times.push(performance.now() - t);
+  }
+  return { queries: n, p50Ms: round(pct(times, 50)), p99Ms: round(pct(times, 99)) };
 }
 
 type OpenSearchClient = InstanceType<typeof import('@opensearch-project/opensearch').Client>;
