@@ -211,12 +211,20 @@ async function scaleoutSearch() {
   const total = quick ? 20_000 : 200_000;
   const index = `bench-search-${Date.now().toString(36)}`;
   const { Client } = await import('@opensearch-project/opensearch');
-  const os = new Client({ node: process.env.OPENSEARCH_URL! });
+  const opensearch = new Client({ node: process.env.OPENSEARCH_URL! });
   const s = await startServer('chatd-scaleout', { env: { OPENSEARCH_URL: process.env.OPENSEARCH_URL, CHAT_OPENSEARCH_INDEX: index, CHAT_SEARCH_RATE_LIMIT: '1000000', CHAT_LOOKUP_RATE_LIMIT: '1000000' } });
   try {
     const list = await users(s, quick ? 20 : USERS, 'srch');
-    const { MongoStore } = await import('../../src/daemon/deployments/scaleout/mongo-store.js');
-    const db = new MongoStore(s.env!.MONGODB_URI!);
+    // The deployment's own database, through the factory chatd builds it with (nothing else of it is started).
+    const { createDeployment } = await import('../../src/daemon/deployments/index.js');
+    const { loadConfig } = await import('../../src/daemon/config.js');
+    const { default: pino } = await import('pino');
+    const seedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-bench-seed-'));
+    const { config } = loadConfig({ env: { ...process.env, ...s.env, CHAT_DATA_DIR: seedDir } as Record<string, string> });
+    // Its store part (the database behind the ports), started alone: the messages written as the persister writes them.
+    const part = createDeployment(config, pino({ level: 'error' })).parts().find(([role]) => role === 'store')?.[1];
+    if (!part) throw new Error('the scale-out deployment has no store part');
+    const db = part as typeof part & { archive: { insertMessages(m: unknown[]): Promise<unknown>; get(c: string, seqs: number[]): Promise<unknown> } };
     await db.start();
     const t0 = performance.now();
     let seedSeconds: number;
@@ -233,6 +241,7 @@ async function scaleoutSearch() {
       }
     } finally {
       await db.close();
+      fs.rmSync(seedDir, { recursive: true, force: true });
     }
     const storeRead = { p50Ms: round(pct(reads, 50)), p99Ms: round(pct(reads, 99)) };
     console.log(`search scale-out: seeded ${total} messages into MongoDB in ${seedSeconds} s`);
@@ -241,7 +250,7 @@ async function scaleoutSearch() {
     const t1 = performance.now();
     const { indexed } = await json<{ indexed: number }>(`${s.url}/v1/admin/search/reindex`, { method: 'POST', headers: admin });
     const reindexSeconds = (performance.now() - t1) / 1000;
-    await os.indices.refresh({ index });
+    await opensearch.indices.refresh({ index });
     const reindex = { messages: indexed, seconds: round(reindexSeconds, 1), perSec: Math.round(indexed / reindexSeconds) };
     console.log(`search scale-out: chat admin reindex indexed ${indexed} messages in ${reindex.seconds} s (${reindex.perSec}/s)`);
     const n = quick ? 50 : 300;
@@ -252,21 +261,21 @@ async function scaleoutSearch() {
     // OpenSearch's own answer to the same queries (the same body chatd sends, minus reading the hits back).
     const names = list.map((u) => u.name);
     const mine = [...new Set(names.flatMap((a, i) => Array.from({ length: PEERS }, (_, k) => [a, names[(i + k + 1) % names.length]!].sort().join(':'))))].filter((p) => p.split(':').includes(names[0]!)).map((p) => `dm:${p}`);
-    await direct(os, index, mine, 20, 'relevance');
-    const engine = { ranked: await direct(os, index, mine, n, 'relevance'), recent: await direct(os, index, mine, n, 'recent') };
+    await direct(opensearch, index, mine, 20, 'relevance');
+    const engine = { ranked: await direct(opensearch, index, mine, n, 'relevance'), recent: await direct(opensearch, index, mine, n, 'recent') };
     console.log(`search scale-out: the same queries straight to OpenSearch (no read-back), ranked: p50 ${engine.ranked.p50Ms} ms p99 ${engine.ranked.p99Ms} ms; newest first: p50 ${engine.recent.p50Ms} ms p99 ${engine.recent.p99Ms} ms`);
-    const lag = await indexingLag(s, os, index);
+    const lag = await indexingLag(s, opensearch, index);
     return { store: { messages: total, seedSeconds, storeRead }, reindex, query: { ranked, recent }, engine, lag };
   } finally {
     await stopServer(s);
-    await os.indices.delete({ index }).catch(() => undefined);
-    await os.indices.deleteIndexTemplate({ name: index }).catch(() => undefined);
-    await os.close();
+    await opensearch.indices.delete({ index }).catch(() => undefined);
+    await opensearch.indices.deleteIndexTemplate({ name: index }).catch(() => undefined);
+    await opensearch.close();
   }
 }
 
 /** The queries of `queries` (same words, same order), as chatd's OpenSearch index builds them, sent straight to OpenSearch. */
-async function direct(os: OpenSearchClient, index: string, conversations: string[], n: number, sort: 'relevance' | 'recent') {
+async function direct(opensearch: OpenSearchClient, index: string, conversations: string[], n: number, sort: 'relevance' | 'recent') {
   const random = rng(7);
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -277,7 +286,7 @@ async function direct(os: OpenSearchClient, index: string, conversations: string
       size: 21, _source: ['conversationId', 'seq'], track_total_hits: false,
     };
     const t = performance.now();
-    await os.search({ index, body } as never);
+    await opensearch.search({ index, body } as never);
     times.push(performance.now() - t);
   }
   return { queries: n, p50Ms: round(pct(times, 50)), p99Ms: round(pct(times, 99)) };
@@ -285,7 +294,7 @@ async function direct(os: OpenSearchClient, index: string, conversations: string
 
 type OpenSearchClient = InstanceType<typeof import('@opensearch-project/opensearch').Client>;
 
-async function indexingLag(s: Server, os: OpenSearchClient, index: string) {
+async function indexingLag(s: Server, opensearch: OpenSearchClient, index: string) {
   const rate = quick ? 100 : 1000;
   const durationMs = quick ? 3000 : 20_000;
   const pairs = quick ? 4 : 20;
@@ -308,7 +317,7 @@ async function indexingLag(s: Server, os: OpenSearchClient, index: string) {
     while (polling) {
       const pending = probes.filter((p) => p.found === undefined);
       if (pending.length) {
-        const r = await os.search({ index, body: { query: { terms: { text: pending.map((p) => p.word) } }, size: pending.length, _source: false } } as never);
+        const r = await opensearch.search({ index, body: { query: { terms: { text: pending.map((p) => p.word) } }, size: pending.length, _source: false } } as never);
         const now = performance.now();
         const ids = new Set((r.body as { hits: { hits: { _id: string }[] } }).hits.hits.map((h) => h._id));
         for (const p of pending) if (ids.has(p.id)) p.found = now;

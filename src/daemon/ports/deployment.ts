@@ -31,7 +31,7 @@ export interface Deployment {
   readonly limits: Limits;
   readonly broker: Broker;
   readonly operations: Operations;
-  /** Full-text search; null where this deployment has no index yet (scale-out, until OpenSearch). */
+  /** Full-text search; null where there is none (CHAT_SEARCH_INDEX=off; scale-out without OPENSEARCH_URL). */
   readonly search: SearchIndex | null;
   /** Registers what only this deployment can measure (WAL checkpoints, the pipeline's backlog). */
   registerMetrics(registry: Registry): void;
