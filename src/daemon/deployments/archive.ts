@@ -6,9 +6,6 @@ import type { AccountStore, ConversationRecord, FriendStore, GroupStore, History
  * Where a deployment's message log keeps messages for good: the SQLite file (embedded) or the
  * MongoDB collection the persister writes (scale-out). Not a port: only the logs use it.
  */
-/** A record's place: its conversation and seq. */
-export interface MessageRef { conversationId: string; seq: number }
-
 export interface MessageArchive {
   /**
    * Inserts messages idempotently by id and by (from, clientMsgId), all or nothing: the log's
@@ -32,6 +29,9 @@ export interface MessageArchive {
   maxSeq(conversationId: string): Promise<number>;
   listConversations(username: string): Promise<ConversationRecord[]>;
 }
+
+/** A record's place: its conversation and seq. */
+export interface MessageRef { conversationId: string; seq: number }
 
 /**
  * One database behind several ports, as both deployments have it (SQLite, MongoDB): one part per
