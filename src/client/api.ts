@@ -4,7 +4,7 @@ import { ChatError, fromErrorBody } from '../protocol/errors.js';
 import { ROUTES } from '../protocol/rest.js';
 import type {
   AdminStatus, AdminUserView, ApiTokenCreated, DeadLetter, FailedPublish, ReplayResult, ApiTokenView, AuthResult, ConversationView, FriendAddResult,
-  FriendRequests, FriendView, GroupMemberView, GroupRole, GroupView, HistoryQuery, Message, MessageEdits, PasswordChanged, PublicUser, Receipt, SearchResult, SendInput,
+  FileInfo, FriendRequests, FriendView, GroupMemberView, GroupRole, GroupView, HistoryQuery, Message, MessageEdits, PasswordChanged, PublicUser, Receipt, SearchResult, SendInput, SendRequest, SharedFile,
 } from '../protocol/index.js';
 
 /** Supplies bearer tokens to the client and refreshes them when the server says they expired. */
@@ -67,6 +67,36 @@ export class ApiClient {
     return (await res.json()) as T;
   }
 
+  /**
+   * A request whose answer is returned unread (downloads) or whose body is a stream (uploads):
+   * authenticated like `request`, an error answer thrown as its ChatError. A streamed body cannot
+   * be sent twice: an expired token is refreshed and the error thrown, for the caller to resume.
+   */
+  async raw(method: Method | 'HEAD', path: string, init: { headers?: Record<string, string>; body?: AsyncIterable<Uint8Array> | Uint8Array; signal?: AbortSignal } = {}): Promise<Response> {
+    const url = new URL(path, this.server).toString();
+    const send = async (token: string | undefined) => {
+      const headers: Record<string, string> = { ...init.headers };
+      if (token) headers.authorization = `Bearer ${token}`;
+      try {
+        return await fetch(url, { method, headers, body: init.body as RequestInit["body"], signal: init.signal, ...(init.body && !(init.body instanceof Uint8Array) ? { duplex: 'half' } : {}) } as RequestInit);
+      } catch (err) {
+        throw unreachable(this.server, (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
+      }
+    };
+    let token = await this.creds.token();
+    if (!token) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', NOT_LOGGED_IN);
+    let res = await send(token);
+    if (res.status === 401) {
+      const err = method === 'HEAD' ? new ChatError('CHAT_ERR_TOKEN_EXPIRED') : await errorOf(res);
+      if (err.code !== 'CHAT_ERR_TOKEN_EXPIRED') throw err;
+      token = await this.creds.refresh();
+      if (init.body && !(init.body instanceof Uint8Array)) throw err;
+      res = await send(token);
+    }
+    if (!res.ok) throw method === 'HEAD' ? new ChatError(res.status === 404 ? 'CHAT_ERR_FILE_NOT_FOUND' : 'CHAT_ERR_VALIDATION') : await errorOf(res);
+    return res;
+  }
+
   register(username: string, password: string) { return this.request<AuthResult>('POST', ROUTES.register, { username, password }, { auth: false }); }
   login(username: string, password: string) { return this.request<AuthResult>('POST', ROUTES.login, { username, password }, { auth: false }); }
   refresh(refreshToken: string) { return this.request<AuthResult>('POST', ROUTES.refresh, { refreshToken }, { auth: false }); }
@@ -80,7 +110,7 @@ export class ApiClient {
   removeFriend(u: string) { return this.request<void>('DELETE', ROUTES.friend(u)); }
   conversations() { return this.request<ConversationView[]>('GET', ROUTES.conversations); }
   history(u: string, q: HistoryQuery = {}) { return this.request<Message[]>('GET', ROUTES.history(u), undefined, { query: q }); }
-  sendRest(input: SendInput, signal?: AbortSignal) { return this.request<Message>('POST', ROUTES.messages, input, { signal }); }
+  sendRest(input: SendRequest, signal?: AbortSignal) { return this.request<Message>('POST', ROUTES.messages, input, { signal }); }
   /** Changes to a message of the conversation with `u` (a friend, or a #group): each answers with its change record. */
   editMessage(u: string, seq: number, text: string, clientMsgId?: string) { return this.request<Message>('PATCH', ROUTES.message(u, seq), { text, ...(clientMsgId ? { clientMsgId } : {}) }); }
   deleteMessage(u: string, seq: number) { return this.request<Message>('DELETE', ROUTES.message(u, seq)); }
@@ -89,6 +119,11 @@ export class ApiClient {
   changedSince(u: string, sinceSeq: number, limit?: number) { return this.request<Message[]>('GET', ROUTES.messageChanges(u), undefined, { query: { sinceSeq, ...(limit ? { limit } : {}) } }); }
   /** Server search: `q` in the query language (src/protocol/search.ts); `next` of the previous page as cursor. */
   search(q: string, opts: { in?: string; limit?: number; sort?: 'relevance' | 'recent'; cursor?: string } = {}) { return this.request<SearchResult>('GET', ROUTES.search, undefined, { query: { q, ...opts } }); }
+  /** Files: start an upload (then send its bytes with client/files.ts), see one, cancel one, list a conversation's. */
+  beginUpload(name: string, size: number) { return this.request<FileInfo>('POST', ROUTES.files, { name, size }); }
+  fileInfo(id: string) { return this.request<FileInfo>('GET', ROUTES.file(id)); }
+  cancelUpload(id: string) { return this.request<void>('DELETE', ROUTES.file(id)); }
+  sharedFiles(u: string, q: { limit?: number; beforeSeq?: number } = {}) { return this.request<SharedFile[]>('GET', ROUTES.conversationFiles(u), undefined, { query: q }); }
   groups() { return this.request<GroupView[]>('GET', ROUTES.groups); }
   createGroup(handle: string, members: string[] = [], extra: { name?: string; topic?: string } = {}) { return this.request<GroupView>('POST', ROUTES.groups, { handle, members, ...extra }); }
   group(g: string) { return this.request<GroupView>('GET', ROUTES.group(g)); }

@@ -10,6 +10,7 @@ import type { Deployment } from './ports/index.js';
 import { attachGateway, type ChatServer } from './gateway/index.js';
 import { buildHttp } from './http/index.js';
 import { SearchService } from './services/search.js';
+import { FileService } from './services/files.js';
 import { AdminService } from './services/admin.js';
 import { parse } from './validation.js';
 import { createLogger } from './logger.js';
@@ -68,6 +69,10 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const messages = new MessageService(d.receipts, d.limits, d.log, friends, config, Date.now, (err) => log.warn({ err }, 'could not store read markers; retrying'));
   const groups = new GroupService(d.groups, d.limits, d.presence, messages, friends, config);
   messages.setGroups(groups);
+  const files = new FileService(d.files, d.blobs, config, log.child({ component: 'files' }));
+  files.setGroups(groups);
+  messages.setAttachments(files);
+  groups.onDeleted((conversationId) => files.conversationDeleted(conversationId));
   const typing = new TypingService(d.limits, friends, groups, config);
   const ai = new AiService(messages, d.limits, config, log.child({ component: 'ai' }));
   const fanout = new FanoutService(d.broker, { auth, friends, groups, messages, typing }, log.child({ component: 'fanout' }));
@@ -76,7 +81,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const presence = new PresenceService(d.presence, friends, fanout, { maxSocketsPerUser: config.maxSocketsPerUser, isClosing }, log.child({ component: 'presence' }));
   const admin = new AdminService(d.accounts, auth, d.operations, engines, () => d.health());
   const search = new SearchService(() => d.search, d.log, groups);
-  const app = buildHttp({ config, log, budget: new RequestBudget(d.limits), auth, friends, groups, messages, admin, search, parseSend, metrics, isClosing });
+  const app = buildHttp({ config, log, budget: new RequestBudget(d.limits), auth, friends, groups, messages, admin, search, files, parseSend, metrics, isClosing });
   const io: ChatServer = new Server(app.server, {
     maxHttpBufferSize: socketBufferSizeFor(config.maxMessageLength),
     serveClient: false,
@@ -101,6 +106,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     async start() {
       started = true;
       await deployment.start();
+      files.start();
       // Cross-node fan-out: rooms, broadcasts and disconnects reach sockets on every node.
       await fanout.bind(io);
       gateway.start();
@@ -125,6 +131,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         io.local.disconnectSockets(true);
         await new Promise<void>((r) => io.close(() => r()));
         await app.close();
+        await files.stop();
         if (started) await deployment.close();
         log.info('chatd stopped');
       })();

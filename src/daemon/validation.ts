@@ -40,7 +40,7 @@ export function tokenInQuery(query: unknown, depth = 0): boolean {
 export const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; sandbox",
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
   'cross-origin-resource-policy': 'same-origin',

@@ -48,6 +48,16 @@ export const ERROR_CODES = {
   CHAT_ERR_EDIT_LIMIT: { status: 409, message: 'The message was edited as many times as it may be (CHAT_MAX_EDITS)' },
   CHAT_ERR_REACTION_LIMIT: { status: 409, message: 'The message has as many different reactions as it may (CHAT_MAX_REACTIONS)' },
   CHAT_ERR_ORIGIN_NOT_ALLOWED: { status: 403, message: 'Requests from this Origin are not allowed' },
+  CHAT_ERR_FILE_NOT_FOUND: { status: 404, message: 'No such file, or you may not read it' },
+  CHAT_ERR_FILE_TOO_LARGE: { status: 413, message: 'The file is larger than the server accepts (CHAT_MAX_FILE_SIZE)' },
+  CHAT_ERR_QUOTA_EXCEEDED: { status: 413, message: 'Your stored files would exceed your quota (CHAT_FILE_QUOTA_BYTES)' },
+  CHAT_ERR_TOO_MANY_UPLOADS: { status: 429, message: 'You have as many uploads in progress as you may (CHAT_MAX_UPLOADS_IN_FLIGHT)' },
+  CHAT_ERR_UPLOAD_OFFSET: { status: 409, message: 'The server holds a different number of bytes of this upload: continue from its Upload-Offset' },
+  CHAT_ERR_UPLOAD_BUSY: { status: 409, message: 'Another request is sending this upload' },
+  CHAT_ERR_UPLOAD_INCOMPLETE: { status: 409, message: 'The file is not completely uploaded yet' },
+  CHAT_ERR_UPLOAD_TIMEOUT: { status: 408, message: 'The upload sent too little for too long and was cut off; resume it from its Upload-Offset' },
+  CHAT_ERR_FILE_ALREADY_SENT: { status: 409, message: 'The file was sent with another message; upload it again to send it again' },
+  CHAT_ERR_RANGE_NOT_SATISFIABLE: { status: 416, message: 'The requested range starts past the end of the file' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

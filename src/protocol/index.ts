@@ -11,3 +11,4 @@ export * from './changes.js';
 export * from './emoji.js';
 export * from './mentions.js';
 export * from './search.js';
+export * from './files.js';

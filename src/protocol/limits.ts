@@ -27,6 +27,8 @@ export const LIMITS = {
   maxGroupTopicLength: 256,
   /** Most usernames in one group create or add call (a group may hold more, CHAT_MAX_GROUP_MEMBERS). */
   maxGroupUsersPerCall: 100,
+  /** Most files on one message. */
+  maxFilesPerMessage: 10,
 } as const;
 
 /**
@@ -41,9 +43,12 @@ function escaped(units: number) {
   return units * ESCAPED_UNIT + 2;
 }
 
+/** A file id's length (a UUID). */
+const FILE_ID_UNITS = 36;
+
 /** message:send (and POST /v1/messages) at the largest legal size. */
 export function maxSendBytes(maxMessageLength: number): number {
-  return ENVELOPE + escaped(33) + escaped(2 * maxMessageLength) + escaped(LIMITS.maxClientMsgIdLength);
+  return ENVELOPE + escaped(33) + escaped(2 * maxMessageLength) + escaped(LIMITS.maxClientMsgIdLength) + LIMITS.maxFilesPerMessage * (escaped(FILE_ID_UNITS) + 1);
 }
 
 /** message:sync with every cursor at its longest. */

@@ -25,6 +25,14 @@ export const ROUTES = {
   messageChanges: (u: string) => `/v1/messages/${encodeURIComponent(u)}/changes`,
   /** Server search (?q= in the query language of search.ts). */
   search: '/v1/search',
+  /** Files: POST starts an upload (protocol/files.ts). */
+  files: '/v1/files',
+  /** A file's details (GET), or DELETE of an unsent upload. */
+  file: (id: string) => `/v1/files/${encodeURIComponent(id)}`,
+  /** A file's bytes: PATCH appends at Upload-Offset, HEAD tells the offset, GET downloads (Range answered). */
+  fileContent: (id: string) => `/v1/files/${encodeURIComponent(id)}/content`,
+  /** The files shared in a conversation (friend or #group), newest first. */
+  conversationFiles: (u: string) => `/v1/messages/${encodeURIComponent(u)}/files`,
   groups: '/v1/groups',
   /** A group by its handle, with or without `#`. */
   group: (g: string) => `/v1/groups/${groupPath(g)}`,

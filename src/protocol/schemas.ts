@@ -4,6 +4,7 @@ import { MAX_EMOJI_CODE_POINTS, isOneEmoji } from './emoji.js';
 import { CHANGE_KINDS, MESSAGE_KINDS } from './changes.js';
 import { MAX_QUERY_CHARS, MAX_SEARCH_LIMIT } from './search.js';
 
+import { FILE_LIMITS, attachmentSchema, fileIdSchema } from './files.js';
 import { CLIENT_MSG_ID, GROUP_HANDLE, GROUP_REF, NEW_HANDLE, NEW_USERNAME, USERNAME } from './names.js';
 
 /** Usernames: 3–32 characters of [a-z0-9_.-]. */
@@ -60,6 +61,7 @@ export const messageSchema = z.object({
   replyTo: seqValue.optional().describe('The seq of the message of the same conversation this one answers'),
   reply: replyQuoteSchema.optional().describe('The answered message as it is now (on reads and live messages)'),
   mentions: z.array(z.string()).optional().describe('Group members named with @name in the text'),
+  files: z.array(attachmentSchema).optional().describe('Files sent with the message (gone once it is deleted)'),
   // A change record: what it changes.
   target: seqValue.optional().describe('A change record: the seq of the message it changes'),
   emoji: z.string().optional().describe('A reaction record: the emoji'),
@@ -92,10 +94,12 @@ export const clientMsgIdSchema = z.string().min(1).max(LIMITS.maxClientMsgIdLeng
 export function makeSendSchema(maxLength: number = LIMITS.maxMessageLength) {
   return z.strictObject({
     to: targetSchema,
-    text: wellFormedText(maxLength).min(1, 'text must not be empty'),
+    text: wellFormedText(maxLength).default('').describe('The text; it may be empty when files are sent'),
     clientMsgId: clientMsgIdSchema.optional(),
     replyTo: seqValue.optional().describe('Answer this message (a seq of the same conversation)'),
-  });
+    files: z.array(fileIdSchema).min(1).max(FILE_LIMITS.maxFilesPerMessage, `at most ${FILE_LIMITS.maxFilesPerMessage} files per message`)
+      .refine((ids) => new Set(ids).size === ids.length, 'a file is listed twice').optional().describe('Files uploaded through /v1/files and not sent yet, by id'),
+  }).refine((b) => b.text.length > 0 || (b.files?.length ?? 0) > 0, { message: 'text must not be empty', path: ['text'] });
 }
 export const sendSchema = makeSendSchema();
 
@@ -189,6 +193,8 @@ export const usernameParamSchema = z.strictObject({ username: usernameSchema });
 export const idParamSchema = z.strictObject({ id: z.string().min(1).max(64) });
 
 export type SendInput = z.infer<typeof sendSchema>;
+/** A send as a client writes it: `text` may be left out when files are sent. */
+export type SendRequest = z.input<typeof sendSchema>;
 export type EditInput = z.infer<typeof editSchema>;
 export type DeleteInput = z.infer<typeof deleteSchema>;
 export type ReactInput = z.infer<typeof reactSchema>;

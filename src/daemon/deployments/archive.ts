@@ -1,6 +1,6 @@
 import type { Message } from '../../protocol/index.js';
 import type { Kept } from './records.js';
-import type { AccountStore, ConversationRecord, FriendStore, GroupStore, HistoryRange, Lifecycle, ReceiptStore } from '../ports/index.js';
+import type { AccountStore, ConversationRecord, FileStore, FriendStore, GroupStore, HistoryRange, Lifecycle, ReceiptStore } from '../ports/index.js';
 
 /**
  * Where a deployment's message log keeps messages for good: the SQLite file (embedded) or the
@@ -44,12 +44,13 @@ export interface Database extends Lifecycle {
   readonly friends: FriendStore;
   readonly groups: GroupStore;
   readonly receipts: ReceiptStore;
+  readonly files: FileStore;
   readonly archive: MessageArchive;
 }
 
 /** The ports a database fills, each usable once the database is started. */
-export function databasePorts(db: Database): { accounts: AccountStore; friends: FriendStore; groups: GroupStore; receipts: ReceiptStore } {
-  return { accounts: opened(() => db.accounts), friends: opened(() => db.friends), groups: opened(() => db.groups), receipts: opened(() => db.receipts) };
+export function databasePorts(db: Database): { accounts: AccountStore; friends: FriendStore; groups: GroupStore; receipts: ReceiptStore; files: FileStore } {
+  return { accounts: opened(() => db.accounts), friends: opened(() => db.friends), groups: opened(() => db.groups), receipts: opened(() => db.receipts), files: opened(() => db.files) };
 }
 
 /**

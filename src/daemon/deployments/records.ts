@@ -1,4 +1,4 @@
-import { applyChange, isChange, scrubbed, type Message } from '../../protocol/index.js';
+import { applyChange, isChange, scrubbed, type Attachment, type Message } from '../../protocol/index.js';
 import type { EditVersions, MessageDraft } from '../ports/index.js';
 
 /**
@@ -14,6 +14,7 @@ export interface RecordExtra {
   target?: number;
   emoji?: string;
   op?: 'add' | 'remove';
+  files?: Attachment[];
 }
 export interface RecordState {
   editedAt?: string;
@@ -34,7 +35,7 @@ export interface RecordState {
 export interface Kept { original: string | null; editSeqs: number[] }
 export const NOTHING_KEPT: Kept = { original: null, editSeqs: [] };
 
-const EXTRA_KEYS = ['replyTo', 'mentions', 'target', 'emoji', 'op'] as const satisfies readonly (keyof RecordExtra)[];
+const EXTRA_KEYS = ['replyTo', 'mentions', 'target', 'emoji', 'op', 'files'] as const satisfies readonly (keyof RecordExtra)[];
 
 /** What a record says besides its core fields, or null (a plain message). */
 export function extraOf(m: MessageDraft | Message): RecordExtra | null {

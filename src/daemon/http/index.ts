@@ -12,6 +12,8 @@ import type { GroupService } from '../services/groups.js';
 import type { MessageService } from '../services/messages.js';
 import type { AdminService } from '../services/admin.js';
 import type { SearchService } from '../services/search.js';
+import type { FileService } from '../services/files.js';
+import { fileRoutes } from './files.js';
 import type { RequestBudget } from '../services/requests.js';
 import { accountRoutes } from './accounts.js';
 import { adminRoutes } from './admin.js';
@@ -43,6 +45,7 @@ export interface HttpDeps {
   messages: MessageService;
   admin: AdminService;
   search: SearchService;
+  files: FileService;
   /** Validates a message:send payload (the schema, with its fast path). */
   parseSend: (value: unknown) => SendInput;
   metrics: client.Registry;
@@ -56,7 +59,7 @@ function clientWentAway(err: unknown, req: FastifyRequest): boolean {
 }
 
 /** What every route module gets: the services, and the guards that authenticate and spend budgets. */
-export interface RouteContext extends Pick<HttpDeps, 'config' | 'auth' | 'friends' | 'groups' | 'messages' | 'admin' | 'search' | 'parseSend'> {
+export interface RouteContext extends Pick<HttpDeps, 'config' | 'auth' | 'friends' | 'groups' | 'messages' | 'admin' | 'search' | 'files' | 'parseSend'> {
   /** onRequest guard: a valid credential, and one request of the caller's budget. */
   authed: (req: FastifyRequest) => Promise<void>;
   /** onRequest guard: authed, and an admin. */
@@ -181,10 +184,11 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     return reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.metrics());
   });
 
-  const ctx: RouteContext = { config, auth, friends: deps.friends, groups: deps.groups, messages: deps.messages, admin: deps.admin, search: deps.search, parseSend: deps.parseSend, authed, adminOnly: admin, me, ipOf, perMinute };
+  const ctx: RouteContext = { config, auth, friends: deps.friends, groups: deps.groups, messages: deps.messages, admin: deps.admin, search: deps.search, files: deps.files, parseSend: deps.parseSend, authed, adminOnly: admin, me, ipOf, perMinute };
   accountRoutes(app, ctx);
   conversationRoutes(app, ctx);
   groupRoutes(app, ctx);
   adminRoutes(app, ctx);
+  fileRoutes(app, ctx);
   return app;
 }

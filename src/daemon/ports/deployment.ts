@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { AccountStore } from './accounts.js';
 import type { Broker } from './broker.js';
+import type { BlobStore, FileStore } from './files.js';
 import type { FriendStore } from './friends.js';
 import type { GroupStore } from './groups.js';
 import type { BackendHealth, Lifecycle } from './lifecycle.js';
@@ -26,6 +27,10 @@ export interface Deployment {
   readonly friends: FriendStore;
   readonly groups: GroupStore;
   readonly receipts: ReceiptStore;
+  /** Files' metadata. */
+  readonly files: FileStore;
+  /** Files' bytes; null where the deployment stores none yet (scale-out until GridFS). */
+  readonly blobs: BlobStore | null;
   readonly log: MessageLog;
   readonly presence: Presence;
   readonly limits: Limits;

@@ -12,12 +12,12 @@
  * - Each port has a contract suite in test/daemon/ports/ that both deployments pass.
  *
  * Ports: the message log (append, read, sync's reads), the broker (cross-node fan-out), presence,
- * limits (rate limits, failure counters, holds), accounts, friends, groups, receipts, the log's
- * admin operations, and two whose contracts are written here for the issues that fill them: the
- * blob store (files) and the search index.
+ * limits (rate limits, failure counters, holds), accounts, friends, groups, receipts, files (their
+ * metadata) and blobs (their bytes), the log's admin operations, and the search index.
  */
 export type * from './accounts.js';
-export type * from './blobs.js';
+export type * from './files.js';
+export { BlobError } from './files.js';
 export type * from './broker.js';
 export type * from './deployment.js';
 export type * from './friends.js';

@@ -35,6 +35,7 @@ export class GroupService implements GroupDirectory {
   private readonly cache: GroupCache;
   private notify: GroupNotifier = () => {};
   private announce: GroupAnnouncer = async () => {};
+  private deleted: (conversationId: string) => Promise<void> = async () => {};
 
   constructor(
     private readonly store: GroupStore,
@@ -56,6 +57,11 @@ export class GroupService implements GroupDirectory {
   /** Group events go live to the users they concern (the fan-out service delivers them). */
   onEvent(n: GroupNotifier) {
     this.notify = n;
+  }
+
+  /** Called after a group is deleted, with its conversation (its files go with it). */
+  onDeleted(fn: (conversationId: string) => Promise<void>) {
+    this.deleted = fn;
   }
 
   /** Called with every group this node changed (the fan-out service tells the other nodes and waits for them). */
@@ -261,6 +267,7 @@ export class GroupService implements GroupDirectory {
     await this.store.deleteGroup(g.id);
     await this.changed(g.id);
     this.notify([...entry.members.keys()], this.event('deleted', g, by));
+    await this.deleted(g.conversationId);
   }
 
   /** Markers of the group's current members (for "read by N"). */

@@ -7,6 +7,7 @@ import { isoTime } from '../iso-time.js';
 import { ReceiptBuffer } from './receipt-buffer.js';
 import { SyncPage } from './sync-page.js';
 import { NO_GROUPS, type Fanout, type GroupDirectory } from './message-routes.js';
+import type { Attachments } from './files.js';
 
 export type { Fanout, GroupDirectory };
 import { rateLimited } from '../errors.js';
@@ -30,6 +31,7 @@ export class MessageService {
   private readonly listeners: AcceptedListener[] = [];
   private fanout: Fanout = { message: () => {}, aiChunk: () => {} };
   private groups: GroupDirectory = NO_GROUPS;
+  private attachments: Attachments | null = null;
   private readonly receipts: ReceiptBuffer;
 
   constructor(
@@ -50,6 +52,10 @@ export class MessageService {
 
   setGroups(g: GroupDirectory) {
     this.groups = g;
+  }
+
+  setAttachments(a: Attachments) {
+    this.attachments = a;
   }
 
   /** Whom a conversation's messages go to: both users of a DM, the current members of a group. */
@@ -96,6 +102,7 @@ export class MessageService {
   private append(rl: RateLimitResult, from: string, input: SendInput, origin: string | undefined): Promise<Message> {
     if (!rl.allowed) return this.refuse(from, input, rateLimited(rl));
     const draft = this.draft(dmConversationId(from, input.to), from, input.to, input.text, 'user', input.clientMsgId);
+    if (input.files !== undefined) return this.appendWithFiles(draft, input.files, input.replyTo, [from, input.to], origin);
     if (input.replyTo !== undefined) return this.appendReply(draft, input.replyTo, [from, input.to], origin);
     return this.log.append(draft).then(({ message, fresh }) => {
       if (!fresh) return message;
@@ -108,7 +115,7 @@ export class MessageService {
    * A reply: the message it answers must be a message of the same conversation, not deleted (the
    * sender reads the conversation: they may post to it). The reply goes out with its quote.
    */
-  private async appendReply(draft: MessageDraft, replyTo: number, recipients: string[] | null, origin: string | undefined): Promise<Message> {
+  private async appendReply(draft: MessageDraft, replyTo: number, recipients: string[] | null, origin: string | undefined, durable?: (m: Message) => Promise<void>): Promise<Message> {
     const prior = draft.clientMsgId !== undefined ? await this.log.lookup(draft.from, draft.clientMsgId) : null;
     if (prior) return this.withQuotes(prior);
     const quoted = await this.target(draft.conversationId, replyTo);
@@ -116,8 +123,39 @@ export class MessageService {
     draft.replyTo = replyTo;
     const { message, fresh } = await this.log.append(draft);
     const out = { ...message, reply: quoteOf(quoted) };
-    if (fresh) this.deliverFresh(out, recipients ?? (await this.groups.recipients(draft.conversationId)), origin);
+    if (fresh) {
+      await durable?.(message);
+      this.deliverFresh(out, recipients ?? (await this.groups.recipients(draft.conversationId)), origin);
+    }
     return out;
+  }
+
+  /**
+   * A message with files: they are claimed for this send first (the sender's, uploaded, not sent
+   * before; all or none), recorded as sent once the message is durable and before anyone is told
+   * of it (so a recipient can download at once), and given back when the send is not accepted.
+   * A resend of a send already made gets its original.
+   */
+  private async appendWithFiles(draft: MessageDraft, ids: string[], replyTo: number | undefined, recipients: string[] | null, origin: string | undefined): Promise<Message> {
+    const attachments = this.attachments;
+    if (!attachments) throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'This server does not store files');
+    const prior = draft.clientMsgId !== undefined ? await this.log.lookup(draft.from, draft.clientMsgId) : null;
+    if (prior) return this.withQuotes(prior);
+    const key = draft.clientMsgId ?? draft.id;
+    draft.files = await attachments.claim(draft.from, ids, draft.conversationId, key);
+    const durable = (m: Message) => attachments.sent(ids, m.seq);
+    try {
+      if (replyTo !== undefined) return await this.appendReply(draft, replyTo, recipients, origin, durable);
+      const { message, fresh } = await this.log.append(draft);
+      if (fresh) {
+        await durable(message);
+        this.deliverFresh(message, recipients ?? (await this.groups.recipients(draft.conversationId)), origin);
+      }
+      return message;
+    } catch (err) {
+      await attachments.release(ids, key).catch(() => {});
+      throw err;
+    }
   }
 
   /** A message of a conversation, as it now is; CHAT_ERR_MESSAGE_NOT_FOUND when there is none at that seq (or it is a change record). */
@@ -170,6 +208,7 @@ export class MessageService {
     const draft = this.draft(conversationId, from, conversationId, input.text, 'user', input.clientMsgId);
     // The members are read again after the append, for the fan-out.
     await this.mention(draft, input.text);
+    if (input.files !== undefined) return this.appendWithFiles(draft, input.files, input.replyTo, null, origin);
     if (input.replyTo !== undefined) return this.appendReply(draft, input.replyTo, null, origin);
     const { message, fresh } = await this.log.append(draft);
     if (fresh) this.deliverFresh(message, await this.groups.recipients(conversationId), origin);
@@ -245,11 +284,16 @@ export class MessageService {
    * Deletes a message: its author may, at any time; in a group, owners and admins may delete any
    * (moderation); in a direct conversation, either member may delete an AI answer.
    */
-  delete(from: string, input: DeleteInput, origin?: string): Promise<Message> {
-    return this.change(from, input, 'delete', origin, (target, where) => {
+  async delete(from: string, input: DeleteInput, origin?: string): Promise<Message> {
+    let files: Message['files'];
+    const record = await this.change(from, input, 'delete', origin, (target, where) => {
       const allowed = target.from === from || where.moderator || (target.kind === 'ai' && !isGroupConversation(target.conversationId));
       if (!allowed) throw new ChatError('CHAT_ERR_NOT_AUTHOR', 'Only its author (or, in a group, an owner or admin) may delete this message');
+      files = target.files;
     });
+    // Its files go with it (their bytes with the last reference), and their bytes count no more against the quota.
+    if (files?.length) await this.attachments?.dropped({ files });
+    return record;
   }
 
   /** Adds, removes or toggles my reaction; a message carries at most CHAT_MAX_REACTIONS different emoji. */

@@ -291,6 +291,70 @@ export function storeContract(name: string, make: () => Promise<Database>, clean
       });
     });
 
+    describe('FileStore', () => {
+      const caps = { quotaBytes: 1000, maxInFlight: 3 };
+      const upload = (owner: string, size: number, at = iso()) => store.files.createUpload({ id: uuidv7(), owner, name: 'a.txt', size, createdAt: at }, caps);
+      const done = (id: string, sha256: string) => store.files.complete(id, { sha256, type: 'text/plain', width: null, height: null, completedAt: iso() });
+
+      it('admits uploads within the quota and the in-flight cap, and counts every state', async () => {
+        const a = await upload('ann', 400);
+        expect(a).toMatchObject({ owner: 'ann', size: 400, type: 'application/octet-stream', sha256: null, completedAt: null, conversationId: null, seq: null });
+        const b = await upload('ann', 400);
+        await expect(upload('ann', 201)).rejects.toMatchObject({ code: 'CHAT_ERR_QUOTA_EXCEEDED' });
+        await upload('ann', 100);
+        await expect(upload('ann', 1)).rejects.toMatchObject({ code: 'CHAT_ERR_TOO_MANY_UPLOADS' });
+        await done(a.id, 'f'.repeat(64));
+        // Complete, it still counts against the quota; it no longer counts as in flight.
+        expect(await store.files.usage('ann')).toBe(900);
+        await upload('ann', 100);
+        await done(b.id, 'e'.repeat(64));
+        await expect(upload('ann', 1)).rejects.toMatchObject({ code: 'CHAT_ERR_QUOTA_EXCEEDED' });
+        expect((await store.files.incomplete()).length).toBe(2);
+        // Removing gives the bytes back.
+        expect((await store.files.remove([a.id, 'no-such-id'])).map((f) => f.id)).toEqual([a.id]);
+        expect(await store.files.usage('ann')).toBe(600);
+        await upload('ann', 400);
+        expect(await store.files.usage('bea')).toBe(0);
+      });
+
+      it('claims complete unsent files of their owner for one send, all or none; a resend claims them again', async () => {
+        const f1 = await upload('ann', 10);
+        const f2 = await upload('ann', 10);
+        const other = await upload('bea', 10);
+        await done(f1.id, 'a'.repeat(64));
+        expect(await store.files.claim('ann', [f1.id, f2.id], 'dm:ann:bea', 'k1')).toEqual({ id: f2.id, why: 'incomplete' });
+        // Nothing was claimed by the refused call.
+        expect((await store.files.get(f1.id))?.claim).toBeNull();
+        await done(f2.id, 'a'.repeat(64));
+        expect(await store.files.claim('ann', [other.id], 'dm:ann:bea', 'k1')).toEqual({ id: other.id, why: 'missing' });
+        const claimed = await store.files.claim('ann', [f2.id, f1.id], 'dm:ann:bea', 'k1');
+        expect((claimed as { id: string }[]).map((f) => f.id)).toEqual([f2.id, f1.id]);
+        expect(await store.files.claim('ann', [f1.id], 'dm:ann:bea', 'k2')).toEqual({ id: f1.id, why: 'sent' });
+        expect(Array.isArray(await store.files.claim('ann', [f1.id], 'dm:ann:bea', 'k1'))).toBe(true);
+        await store.files.release([f1.id, f2.id], 'k1');
+        expect((await store.files.get(f1.id))?.conversationId).toBeNull();
+        await store.files.claim('ann', [f1.id, f2.id], 'dm:ann:bea', 'k3');
+        await store.files.sent([f1.id, f2.id], 7);
+        // Once the message is durable, a release changes nothing.
+        await store.files.release([f1.id], 'k3');
+        expect(await store.files.get(f1.id)).toMatchObject({ conversationId: 'dm:ann:bea', claim: 'k3', seq: 7, sha256: 'a'.repeat(64), type: 'text/plain' });
+        expect(await store.files.references('a'.repeat(64))).toBe(2);
+        expect((await store.files.shared('dm:ann:bea', 100, 100, 10)).map((f) => f.id).sort()).toEqual([f1.id, f2.id].sort());
+        expect(await store.files.shared('dm:ann:bea', 6, 100, 10)).toEqual([]);
+        expect(await store.files.shared('dm:ann:bea', 100, 7, 10)).toEqual([]);
+        expect((await store.files.ofConversation('dm:ann:bea', 10)).length).toBe(2);
+      });
+
+      it('lists unsent uploads begun before a time, oldest first', async () => {
+        const old = await upload('ann', 1, iso(Date.now() - 60_000));
+        const sentOld = await upload('ann', 1, iso(Date.now() - 50_000));
+        await upload('ann', 1);
+        await done(sentOld.id, 'b'.repeat(64));
+        await store.files.claim('ann', [sentOld.id], 'dm:ann:bea', 'k');
+        expect((await store.files.abandoned(iso(Date.now() - 10_000), 10)).map((f) => f.id)).toEqual([old.id]);
+      });
+    });
+
     describe('Lifecycle', () => {
       it('reports health', async () => {
         expect((await store.health()).ok).toBe(true);

@@ -10,7 +10,7 @@ import { extraOf } from '../records.js';
  */
 const FIELDS = ['id', 'conversationId', 'from', 'to', 'text', 'kind', 'createdAt', 'clientMsgId'] as const;
 /** A reply's, a mention's or a change's fields travel as one JSON string (null for a plain message). */
-const EXTRA = ['replyTo', 'mentions', 'target', 'emoji', 'op'] as const;
+const EXTRA = ['replyTo', 'mentions', 'target', 'emoji', 'op', 'files'] as const;
 // Every field of a draft is carried: adding one to MessageDraft without listing it here fails to compile.
 type Unlisted = Exclude<keyof MessageDraft, (typeof FIELDS)[number] | (typeof EXTRA)[number]>;
 const everyField: [Unlisted] extends [never] ? true : Unlisted = true;

@@ -4,6 +4,9 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BlobError, type BlobRef, type BlobStore } from '../../ports/index.js';
+
+export { BlobError };
 
 /**
  * File contents on the embedded deployment (issue 30): a folder of the data dir, 0700, holding
@@ -17,8 +20,9 @@ import { pipeline } from 'node:stream/promises';
  *   temporary is dropped).
  * - `sweep` (at start, and as uploads expire) removes every temporary that belongs to no live
  *   upload: what a `kill -9` mid-upload left behind.
- * - Which messages refer to a content, and so when it may go, is the metadata's business (the
- *   store's reference counts); `remove` only deletes the bytes.
+ * - Which files refer to a content is the metadata's business (the store's reference counts):
+ *   `remove` asks it, and a content is removed and placed under one lock per address, so a new
+ *   upload of the same content never finds its address taken and then emptied.
  *
  * Upload ids are checked here too (they name files): 1-64 of [A-Za-z0-9_-].
  */
@@ -26,32 +30,49 @@ import { pipeline } from 'node:stream/promises';
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const SHA = /^[0-9a-f]{64}$/;
 
-/**
- * Why an upload's bytes were refused; the files service answers each with its coded error.
- * `offset`: the bytes the upload holds (where the client must continue from).
- */
-export class BlobError extends Error {
-  constructor(readonly reason: 'busy' | 'offset' | 'too-large' | 'disk-full', message: string, readonly offset?: number) {
-    super(message);
-  }
-}
-
 /** The state of an upload's hash while its process lives: continued by each append at the right offset. */
 interface Running { hash: crypto.Hash; size: number }
 
-export class FileBlobs {
+export class FileBlobs implements BlobStore {
   private readonly tmp: string;
   private readonly running = new Map<string, Running>();
   private readonly busy = new Set<string>();
+  /** One chain of work per content address (placing it, removing it). */
+  private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(private readonly root: string) {
     this.tmp = path.join(root, 'tmp');
   }
 
-  async init() {
+  async start() {
     await fsp.mkdir(this.tmp, { recursive: true, mode: 0o700 });
     await fsp.chmod(this.root, 0o700);
     await fsp.chmod(this.tmp, 0o700);
+  }
+
+  async close() {
+    await Promise.allSettled([...this.locks.values()]);
+  }
+
+  async health() {
+    try {
+      await fsp.access(this.tmp, fs.constants.W_OK);
+      return { ok: true, kind: 'files', detail: this.root };
+    } catch (err) {
+      return { ok: false, kind: 'files', detail: (err as Error).message };
+    }
+  }
+
+  /** Runs `fn` after every earlier task on the same address. */
+  private locked<T>(sha256: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(sha256) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.locks.set(sha256, tail);
+    void tail.then(() => {
+      if (this.locks.get(sha256) === tail) this.locks.delete(sha256);
+    });
+    return run;
   }
 
   private temp(id: string) {
@@ -77,7 +98,7 @@ export class FileBlobs {
    * when the body stops early (a dropped connection). A full disk (ENOSPC) removes the upload's
    * bytes ('disk-full').
    */
-  async append(id: string, offset: number, body: Readable, total: number): Promise<number> {
+  async append(id: string, offset: number, body: AsyncIterable<Buffer>, total: number): Promise<number> {
     const file = this.temp(id);
     if (this.busy.has(id)) throw new BlobError('busy', 'Another request is sending this upload');
     this.busy.add(id);
@@ -92,7 +113,7 @@ export class FileBlobs {
       // what was counted and hashed, whenever the body stops, and nothing waits in a buffer.
       const fh = await fsp.open(file, 'a', 0o600);
       try {
-        for await (const chunk of body as AsyncIterable<Buffer>) {
+        for await (const chunk of body) {
           const room = total - size;
           const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
           if (part.length > 0) {
@@ -141,10 +162,11 @@ export class FileBlobs {
   }
 
   /**
-   * Ends an upload of `size` bytes: its content flushed to disk, renamed to its address (the
-   * folder flushed too) or dropped when that content is already stored. Returns its sha256.
+   * Ends an upload of `size` bytes: its content flushed to disk and renamed to its address (the
+   * folder flushed too), or dropped when that content is already stored; `stored` is called under
+   * the address's lock, before any removal of that content can run. Returns its sha256.
    */
-  async commit(id: string, size: number): Promise<{ sha256: string; existed: boolean }> {
+  async commit(id: string, size: number, stored: (sha256: string) => Promise<void> = async () => {}): Promise<string> {
     const file = this.temp(id);
     if (this.busy.has(id)) throw new BlobError('busy', 'Another request is sending this upload');
     this.busy.add(id);
@@ -153,29 +175,37 @@ export class FileBlobs {
       if (have !== size) throw new BlobError('offset', `This upload holds ${have} of its ${size} bytes`, have);
       const sha256 = (await this.hashUpTo(id, size)).digest('hex');
       this.running.delete(id);
-      const to = this.address(sha256);
-      if (await fsp.stat(to).then(() => true, () => false)) {
-        await fsp.rm(file, { force: true });
-        return { sha256, existed: true };
-      }
-      const fd = await fsp.open(file, 'r');
-      try {
-        await fd.sync();
-      } finally {
-        await fd.close();
-      }
-      await fsp.mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
-      await fsp.chmod(file, 0o600);
-      await fsp.rename(file, to);
-      const dir = await fsp.open(path.dirname(to), 'r');
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-      return { sha256, existed: false };
+      await this.locked(sha256, async () => {
+        await this.place(file, sha256);
+        await stored(sha256);
+      });
+      return sha256;
     } finally {
       this.busy.delete(id);
+    }
+  }
+
+  /** Moves a complete temporary to its address, or drops it when the address holds that content. */
+  private async place(file: string, sha256: string) {
+    const to = this.address(sha256);
+    if (await fsp.stat(to).then(() => true, () => false)) {
+      await fsp.rm(file, { force: true });
+      return;
+    }
+    const fd = await fsp.open(file, 'r');
+    try {
+      await fd.sync();
+    } finally {
+      await fd.close();
+    }
+    await fsp.mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
+    await fsp.chmod(file, 0o600);
+    await fsp.rename(file, to);
+    const dir = await fsp.open(path.dirname(to), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
     }
   }
 
@@ -203,12 +233,23 @@ export class FileBlobs {
   }
 
   /** Reads a stored content, or the inclusive byte range [start, end] of it. */
-  read(sha256: string, range?: { start: number; end: number }): Readable {
-    return fs.createReadStream(this.address(sha256), range ? { start: range.start, end: range.end } : {});
+  async read(file: BlobRef, range?: { start: number; end: number }): Promise<Readable> {
+    if (!file.sha256) throw new Error(`file ${file.id} is not complete`);
+    const stream = fs.createReadStream(this.address(file.sha256), range ? { start: range.start, end: range.end } : {});
+    // Opened before it is handed out: a missing content is an error here, not mid-answer.
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    return stream;
   }
 
-  /** Deletes a stored content's bytes (its last reference is gone). */
-  async remove(sha256: string) {
-    await fsp.rm(this.address(sha256), { force: true });
+  /** Deletes a stored content's bytes, unless a record still names it. */
+  async remove(file: BlobRef, referenced: () => Promise<boolean>) {
+    const sha256 = file.sha256;
+    if (!sha256) return this.discard(file.id);
+    await this.locked(sha256, async () => {
+      if (!(await referenced())) await fsp.rm(this.address(sha256), { force: true });
+    });
   }
 }

@@ -12,6 +12,7 @@ import type { Deployment, Operations } from '../../ports/index.js';
 import { databasePorts, type Database } from '../archive.js';
 import { Parts } from '../parts.js';
 import { EmbeddedLog } from './embedded-log.js';
+import { FileBlobs } from './file-blobs.js';
 import { LocalBroker } from './local-broker.js';
 import { MemoryCache } from './memory-cache.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -32,7 +33,8 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
   const db = new SqliteStore(path.join(config.dataDir, 'chat.db'), { search: config.searchIndex === 'on' });
   const cache = new MemoryCache();
   const messageLog = new EmbeddedLog(db, config.commitBatchMax, config.maxQueuedMessages);
-  const parts = new Parts({ store: db, cache, log: messageLog }, log);
+  const blobs = new FileBlobs(path.join(config.dataDir, 'files'));
+  const parts = new Parts({ store: db, cache, log: messageLog, files: blobs }, log);
   const broker = new LocalBroker();
   const upkeep = new SearchUpkeep(db, config.searchPurgeSeconds * 1000, log);
   return {
@@ -41,6 +43,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
     engines: { store: 'sqlite', log: 'embedded', cache: 'memory' },
     ...databasePorts(db),
     log: messageLog,
+    blobs,
     presence: cache,
     limits: cache,
     broker,

@@ -5,6 +5,7 @@ import type { Database } from '../archive.js';
 import { ACCOUNTS_SCHEMA, SqliteAccounts } from './sqlite-accounts.js';
 import { messagesSchema, SqliteArchive, type MessageWriter } from './sqlite-archive.js';
 import { openSqlite, type SqliteDb } from './sqlite-driver.js';
+import { FILES_SCHEMA, SqliteFiles } from './sqlite-files.js';
 import { FRIENDS_SCHEMA, SqliteFriends } from './sqlite-friends.js';
 import { GROUPS_SCHEMA, SqliteGroups } from './sqlite-groups.js';
 import { configure, messageWrites } from './sqlite-messages.js';
@@ -32,6 +33,7 @@ export class SqliteStore implements Database {
   friends!: SqliteFriends;
   groups!: SqliteGroups;
   receipts!: SqliteReceipts;
+  files!: SqliteFiles;
   archive!: SqliteArchive;
   /** Null with CHAT_SEARCH_INDEX=off. */
   search: SqliteSearch | null = null;
@@ -59,7 +61,7 @@ export class SqliteStore implements Database {
     }
     this.db = openSqlite(this.file);
     configure(this.db);
-    for (const schema of [ACCOUNTS_SCHEMA, FRIENDS_SCHEMA, RECEIPTS_SCHEMA, GROUPS_SCHEMA]) this.db.exec(schema);
+    for (const schema of [ACCOUNTS_SCHEMA, FRIENDS_SCHEMA, RECEIPTS_SCHEMA, GROUPS_SCHEMA, FILES_SCHEMA]) this.db.exec(schema);
     messagesSchema(this.db);
     if (this.opts.search) {
       searchSchema(this.db);
@@ -69,6 +71,7 @@ export class SqliteStore implements Database {
     this.friends = new SqliteFriends(this.db);
     this.groups = new SqliteGroups(this.db);
     this.receipts = new SqliteReceipts(this.db);
+    this.files = new SqliteFiles(this.db);
     // Message batches are committed on the writer thread, or in place for an in-memory database.
     let writer: MessageWriter;
     if (this.file === ':memory:') {

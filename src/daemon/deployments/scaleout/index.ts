@@ -68,6 +68,8 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
     engines: { store: 'mongodb', log: 'scaleout', cache: 'redis' },
     ...databasePorts(db),
     log: messageLog,
+    // Files' bytes on scale-out (GridFS) are the next part of the files issue: until then uploads answer CHAT_ERR_NOT_CONFIGURED.
+    blobs: null,
     presence: cache,
     limits: cache,
     broker,

@@ -15,6 +15,9 @@ export interface EdgeDoc { _id: string; from: string; to: string; createdAt: str
 export interface MessageDoc { _id: string; conversationId: string; seq: number; from: string; to: string; text: string; kind: Message['kind']; createdAt: string; clientMsgId?: string; dedupeKey: string; extra?: RecordExtra; state?: RecordState; changedSeq?: number }
 export interface ConversationDoc { _id: string; members: string[]; lastSeq: number; updatedAt: string }
 export interface MetaDoc { _id: string; value: string }
+export interface FileDoc { _id: string; owner: string; name: string; size: number; type: string; sha256: string | null; width: number | null; height: number | null; createdAt: string; completedAt: string | null; conversationId: string | null; claim: string | null; seq: number | null }
+/** A user's file bytes and incomplete uploads, counted as they change: what the quota checks (FerretDB has no transactions). */
+export interface FileUsageDoc { _id: string; bytes: number; inFlight: number }
 export interface ReceiptDoc { _id: string; conversationId: string; username: string; delivered: number; read: number }
 
 const opts = { versionKey: false, _id: false } as const;
@@ -48,7 +51,11 @@ export function models(conn: Connection) {
   const Conv = conn.model<ConversationDoc>('Conversation', new Schema<ConversationDoc>({ _id: str, members: [String], lastSeq: Number, updatedAt: str }, opts).index({ members: 1 }), 'conversations');
   const Meta = conn.model<MetaDoc>('Meta', new Schema<MetaDoc>({ _id: str, value: str }, opts), 'meta');
   const Receipt = conn.model<ReceiptDoc>('Receipt', new Schema<ReceiptDoc>({ _id: str, conversationId: str, username: str, delivered: Number, read: Number }, opts).index({ conversationId: 1 }), 'receipts');
-  return { User, Refresh, Api, Edge, Msg, Conv, Meta, Receipt, ...groupModels(conn) };
+  const nullableNum = { type: Number, default: null };
+  const File = conn.model<FileDoc>('File', new Schema<FileDoc>({ _id: str, owner: str, name: str, size: Number, type: str, sha256: nullableStr, width: nullableNum, height: nullableNum, createdAt: str, completedAt: nullableStr, conversationId: nullableStr, claim: nullableStr, seq: nullableNum }, opts)
+    .index({ owner: 1 }).index({ sha256: 1 }).index({ conversationId: 1, seq: -1 }).index({ createdAt: 1 }), 'files');
+  const FileUsage = conn.model<FileUsageDoc>('FileUsage', new Schema<FileUsageDoc>({ _id: str, bytes: Number, inFlight: Number }, opts), 'file_usage');
+  return { User, Refresh, Api, Edge, Msg, Conv, Meta, Receipt, File, FileUsage, ...groupModels(conn) };
 }
 
 export type Models = ReturnType<typeof models>;

@@ -2,6 +2,7 @@ import mongoose, { type Connection, type Model } from 'mongoose';
 import type { Database } from '../archive.js';
 import { MongoAccounts } from './mongo-accounts.js';
 import { MongoArchive } from './mongo-archive.js';
+import { MongoFiles } from './mongo-files.js';
 import { MongoFriends } from './mongo-friends.js';
 import { MongoGroups } from './mongo-groups.js';
 import { models, RETIRED_INDEXES } from './mongo-models.js';
@@ -15,6 +16,7 @@ export class MongoStore implements Database {
   friends!: MongoFriends;
   groups!: MongoGroups;
   receipts!: MongoReceipts;
+  files!: MongoFiles;
   archive!: MongoArchive;
 
   constructor(private readonly uri: string, private readonly dbName?: string) {}
@@ -27,6 +29,7 @@ export class MongoStore implements Database {
     this.friends = new MongoFriends(m);
     this.groups = new MongoGroups(m);
     this.receipts = new MongoReceipts(m);
+    this.files = new MongoFiles(m);
     this.archive = new MongoArchive(m);
     for (const model of Object.values(m) as unknown as Pick<Model<unknown>, "createCollection" | "createIndexes">[]) {
       await model.createCollection().catch((err: unknown) => { if ((err as { code?: number }).code !== 48) throw err; });

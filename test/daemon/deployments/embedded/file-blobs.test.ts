@@ -19,7 +19,7 @@ async function blobs() {
   const dir = tmpDir('chat-blobs-');
   dirs.push(dir);
   const b = new FileBlobs(path.join(dir, 'files'));
-  await b.init();
+  await b.start();
   return { b, root: path.join(dir, 'files') };
 }
 
@@ -39,19 +39,20 @@ describe('embedded file contents', () => {
     expect(await b.append('up1', 0, body(data.subarray(0, 120_000)), data.length)).toBe(120_000);
     // A new process: the hash is read again from what the file holds.
     const again = new FileBlobs(root);
-    await again.init();
+    await again.start();
     expect(await again.received('up1')).toBe(120_000);
     expect(await again.append('up1', 120_000, body(data.subarray(120_000)), data.length)).toBe(300_000);
-    const { sha256, existed } = await again.commit('up1', data.length);
+    const recorded: string[] = [];
+    const sha256 = await again.commit('up1', data.length, async (s) => { recorded.push(s); });
     expect(sha256).toBe(sha(data));
-    expect(existed).toBe(false);
+    expect(recorded).toEqual([sha256]);
     const file = path.join(root, sha256.slice(0, 2), sha256.slice(2));
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     expect(fs.statSync(root).mode & 0o777).toBe(0o700);
     expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
-    expect((await readAll(again.read(sha256))).equals(data)).toBe(true);
-    expect((await readAll(again.read(sha256, { start: 1000, end: 1999 }))).equals(data.subarray(1000, 2000))).toBe(true);
+    expect((await readAll(await again.read({ id: 'up1', sha256 }))).equals(data)).toBe(true);
+    expect((await readAll(await again.read({ id: 'up1', sha256 }, { start: 1000, end: 1999 }))).equals(data.subarray(1000, 2000))).toBe(true);
     expect(await again.size(sha256)).toBe(data.length);
   });
 
@@ -62,7 +63,7 @@ describe('embedded file contents', () => {
     expect(await reason(b.append('up2', 3000, body(data.subarray(3000)), data.length))).toBe('offset@4000');
     expect(await reason(b.append('up2', 4000, body(Buffer.concat([data.subarray(4000), Buffer.from('extra')])), data.length))).toBe('too-large@10000');
     expect(await b.received('up2')).toBe(10_000);
-    expect((await b.commit('up2', data.length)).sha256).toBe(sha(data));
+    expect(await b.commit('up2', data.length)).toBe(sha(data));
     // One append at a time per upload: the second is refused while the first runs.
     let release!: () => void;
     const slow = Readable.from((async function* () { yield Buffer.from('a'); await new Promise<void>((r) => { release = r; }); yield Buffer.from('b'); })());
@@ -81,11 +82,15 @@ describe('embedded file contents', () => {
     await b.append('a2', 0, body(data, 333), data.length);
     const one = await b.commit('a1', data.length);
     const two = await b.commit('a2', data.length);
-    expect(two).toEqual({ sha256: one.sha256, existed: true });
-    expect(fs.readdirSync(path.join(root, one.sha256.slice(0, 2)))).toEqual([one.sha256.slice(2)]);
+    expect(two).toBe(one);
+    expect(fs.readdirSync(path.join(root, one.slice(0, 2)))).toEqual([one.slice(2)]);
     expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
-    await b.remove(one.sha256);
-    expect(await b.size(one.sha256)).toBeNull();
+    // Removed only once nothing refers to it.
+    await b.remove({ id: 'a1', sha256: one }, async () => true);
+    expect(await b.size(one)).toBe(data.length);
+    await b.remove({ id: 'a2', sha256: one }, async () => false);
+    expect(await b.size(one)).toBeNull();
+    await expect(b.read({ id: 'a2', sha256: one })).rejects.toThrow(/ENOENT/);
   });
 
   it('any chunking, with dropped connections resumed from what reached the file, ends with the content\'s own sha256 (property)', async () => {
@@ -106,7 +111,7 @@ describe('embedded file contents', () => {
       }
       if (at < size) at = await b.append(id, at, body(data.subarray(at)), size);
       expect(at).toBe(size);
-      expect((await b.commit(id, size)).sha256).toBe(sha(data));
+      expect(await b.commit(id, size)).toBe(sha(data));
     }), { numRuns: 40, seed: 30 });
     console.log(`file contents: ${n} uploads, ${drops} dropped connections resumed; every sha256 matched`);
   });
@@ -118,7 +123,7 @@ describe('embedded file contents', () => {
     fs.writeFileSync(path.join(root, 'tmp', 'stray'), 'x');
     expect(await b.sweep(new Set(['live']))).toBe(2);
     expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual(['live']);
-    expect(() => b.read('../../etc/passwd')).toThrow(/not a sha256/);
+    await expect(b.read({ id: 'x', sha256: '../../etc/passwd' })).rejects.toThrow(/not a sha256/);
     await expect(b.append('../x', 0, body(bytes(1)), 1)).rejects.toThrow(/not an upload id/);
   });
 });

@@ -1,0 +1,127 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { ChatError } from '../protocol/errors.js';
+import { ROUTES } from '../protocol/rest.js';
+import type { FileInfo } from '../protocol/index.js';
+import type { ApiClient } from './api.js';
+
+const UPLOAD_CONTENT_TYPE = 'application/offset+octet-stream';
+const OFFSET = 'upload-offset';
+
+/** Told of progress: bytes done of the whole. */
+export type Progress = (done: number, total: number) => void;
+
+/** Tries a broken transfer gets, each resuming from where the server (or the file) stands. */
+const ATTEMPTS = 5;
+
+const retryable = (err: unknown) => {
+  const code = (err as ChatError).code;
+  return code === 'CHAT_ERR_UNAVAILABLE' || code === 'CHAT_ERR_UPLOAD_TIMEOUT' || code === 'CHAT_ERR_UPLOAD_OFFSET' || code === 'CHAT_ERR_TOKEN_EXPIRED' || code === 'CHAT_ERR_SHUTTING_DOWN';
+};
+
+/** Bytes of a file from `start`, read in chunks as the request asks for them (never whole in memory). */
+function chunks(file: string, start: number, progress: (n: number) => void): AsyncIterable<Uint8Array> {
+  return (async function* () {
+    for await (const c of fs.createReadStream(file, { start, highWaterMark: 256 * 1024 })) {
+      progress((c as Buffer).length);
+      yield c as Buffer;
+    }
+  })();
+}
+
+/**
+ * Uploads a file from disk, streamed: begins the upload, sends the bytes, and when a request
+ * breaks (a dropped connection, a restart, a timeout) asks the server where it stands and
+ * continues from there, up to ATTEMPTS times. Resolves with the file as stored.
+ */
+export async function uploadFile(api: ApiClient, file: string, opts: { name?: string; onProgress?: Progress } = {}): Promise<FileInfo> {
+  const stat = await fsp.stat(file).catch((err: NodeJS.ErrnoException) => {
+    throw new ChatError('CHAT_ERR_VALIDATION', `Cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  });
+  if (!stat.isFile()) throw new ChatError('CHAT_ERR_VALIDATION', `${file} is not a file`);
+  if (stat.size === 0) throw new ChatError('CHAT_ERR_VALIDATION', `${file} is empty: a file has at least one byte`);
+  const begun = await api.beginUpload(opts.name ?? path.basename(file), stat.size);
+  return resumeUpload(api, begun.id, file, stat.size, opts.onProgress);
+}
+
+/** Sends the rest of upload `id` from `file`, resuming from the server's offset after each break. */
+export async function resumeUpload(api: ApiClient, id: string, file: string, size: number, onProgress?: Progress): Promise<FileInfo> {
+  let offset = await uploadOffset(api, id);
+  for (let attempt = 1; ; attempt++) {
+    if (offset >= size) return api.fileInfo(id);
+    let sent = offset;
+    try {
+      const res = await api.raw('PATCH', ROUTES.fileContent(id), {
+        headers: { 'content-type': UPLOAD_CONTENT_TYPE, [OFFSET]: String(offset), 'content-length': String(size - offset) },
+        body: chunks(file, offset, (n) => { sent += n; onProgress?.(sent, size); }),
+      });
+      const info = (await res.json()) as FileInfo;
+      if (info.received >= size) return info;
+      offset = info.received;
+    } catch (err) {
+      if (!retryable(err) || attempt >= ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(4000, 250 * 2 ** (attempt - 1))));
+      offset = await uploadOffset(api, id);
+    }
+  }
+}
+
+/** Bytes the server holds of an upload. */
+export async function uploadOffset(api: ApiClient, id: string): Promise<number> {
+  const res = await api.raw('HEAD', ROUTES.fileContent(id));
+  return Number(res.headers.get(OFFSET) ?? 0);
+}
+
+/**
+ * Downloads a file to `out`, streamed, through `<out>.part`: a part left by an interrupted
+ * download is continued with a range request, the whole is checked against the file's sha256,
+ * and only then renamed to `out` (a mismatch removes the part and fails). Files are written 0600.
+ */
+export async function downloadFile(api: ApiClient, id: string, out: string, onProgress?: Progress, attempt = 1): Promise<{ file: FileInfo; path: string; resumedFrom: number }> {
+  const info = await api.fileInfo(id);
+  if (!info.sha256 || info.received < info.size) throw new ChatError('CHAT_ERR_UPLOAD_INCOMPLETE');
+  const part = `${out}.part`;
+  let have = (await fsp.stat(part).catch(() => null))?.size ?? 0;
+  if (have > info.size) {
+    await fsp.rm(part, { force: true });
+    have = 0;
+  }
+  const resumedFrom = have;
+  const hash = crypto.createHash('sha256');
+  if (have > 0) for await (const c of fs.createReadStream(part)) hash.update(c as Buffer);
+  try {
+    if (have < info.size) {
+      const res = await api.raw('GET', ROUTES.fileContent(id), { headers: have > 0 ? { range: `bytes=${have}-` } : {} });
+      if (have > 0 && res.status !== 206) {
+        // The server sent the whole file: write it from the start.
+        await fsp.rm(part, { force: true });
+        return downloadFile(api, id, out, onProgress, attempt);
+      }
+      const fh = await fsp.open(part, 'a', 0o600);
+      try {
+        for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+          await fh.write(c);
+          hash.update(c);
+          have += c.length;
+          onProgress?.(have, info.size);
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+  } catch (err) {
+    // A broken download continues from what reached the part file.
+    if (attempt >= ATTEMPTS || (!retryable(err) && !(err instanceof TypeError))) throw err;
+    await new Promise((r) => setTimeout(r, Math.min(4000, 250 * 2 ** (attempt - 1))));
+    return downloadFile(api, id, out, onProgress, attempt + 1);
+  }
+  const digest = hash.digest('hex');
+  if (digest !== info.sha256) {
+    await fsp.rm(part, { force: true });
+    throw new ChatError('CHAT_ERR_VALIDATION', `The download does not match the file's sha256 (got ${digest.slice(0, 12)}…, expected ${info.sha256.slice(0, 12)}…): the partial file was removed; download again`);
+  }
+  await fsp.rename(part, out);
+  return { file: info, path: out, resumedFrom };
+}
