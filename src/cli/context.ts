@@ -16,6 +16,8 @@ export interface GlobalOptions {
 export interface IO {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** stderr is a terminal: progress bars go there (never into pipes or logs). */
+  errTTY?: boolean;
   stdin: NodeJS.ReadStream;
   env: NodeJS.ProcessEnv;
 }
@@ -23,6 +25,7 @@ export interface IO {
 export const processIO = (): IO => ({
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
+  errTTY: process.stderr.isTTY === true,
   stdin: process.stdin,
   env: process.env,
 });

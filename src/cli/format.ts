@@ -1,4 +1,5 @@
 import type { Message } from '../protocol/types.js';
+import type { Attachment } from '../protocol/files.js';
 import { isChange } from '../protocol/changes.js';
 import { sanitizeIndented, sanitizeLine } from '../client/sanitize.js';
 
@@ -22,7 +23,26 @@ export function formatMessage(m: Message, groups?: ReadonlyMap<string, string>, 
   const reactions = m.reactions?.length ? `  [${m.reactions.map((r) => `${sanitizeLine(r.emoji)} ${r.count}`).join('  ')}]` : '';
   const mentioned = me !== undefined && m.mentions?.includes(me) ? '  ← @you' : '';
   const line = `${head}: ${sanitizeIndented(m.text, CONTINUATION)}${edited}${reactions}${mentioned}`;
-  return re ? `${line}\n${re.slice(0, -1)}` : line;
+  const files = (m.files ?? []).map((f) => `${CONTINUATION}📎 ${fileLine(f)}`);
+  return [line, ...(re ? [re.slice(0, -1)] : []), ...files].join('\n');
+}
+
+/** A file for people: its name, size, type (and pixels) and the id to download it by. */
+export function fileLine(f: Pick<Attachment, 'id' | 'name' | 'size' | 'type' | 'width' | 'height'>): string {
+  const px = f.width && f.height ? ` ${f.width}×${f.height}` : '';
+  return `${sanitizeLine(f.name)} (${humanBytes(f.size)}, ${sanitizeLine(f.type)}${px}) ${f.id}`;
+}
+
+/** Bytes as people read them: 999 B, 1.5 KiB, 20 MiB. */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v >= 100 ? Math.round(v) : v.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
 }
 
 /** What a change record did, for people: "edited #12: new text", "reacted 👍 to #12", "deleted #12". */

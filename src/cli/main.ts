@@ -12,6 +12,7 @@ import { register as registerGroup } from './commands/group.js';
 import { register as registerMessages } from './commands/messages.js';
 import { register as registerToken } from './commands/token.js';
 import { register as registerSearch } from './commands/search.js';
+import { register as registerFiles } from './commands/files.js';
 import { register as registerAdmin } from './commands/admin.js';
 import { register as registerInfra } from './commands/infra.js';
 
@@ -35,6 +36,7 @@ export function buildProgram(io: IO): Command {
   registerGroup(program, context);
   registerMessages(program, context);
   registerSearch(program, context);
+  registerFiles(program, context);
   registerToken(program, context);
   registerAdmin(program, context);
   registerInfra(program, context);

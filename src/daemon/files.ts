@@ -3,15 +3,24 @@ import path from 'node:path';
 
 /**
  * Makes the data dir private: the directory 0700 and every file in it 0600 (the database, its
- * WAL and SHM, secrets, backups), on every start, whatever an earlier version, a restore or an
+ * WAL and SHM, secrets, backups, the files folder and everything in it), on every start, whatever an earlier version, a restore or an
  * admin left. Each one that was looser is reported to `warn`, since someone may have read it.
  */
 export function securePrivateDir(dir: string, warn: (msg: string, detail: Record<string, unknown>) => void) {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   tighten(dir, 0o700, warn);
+  tightenTree(dir, warn);
+}
+
+/** Every file below `dir` 0600 and every folder 0700 (the files folder holds one file per content). */
+function tightenTree(dir: string, warn: (msg: string, detail: Record<string, unknown>) => void) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (e.isFile()) tighten(path.join(dir, e.name), 0o600, warn);
-    else if (e.isDirectory()) tighten(path.join(dir, e.name), 0o700, warn);
+    const p = path.join(dir, e.name);
+    if (e.isFile()) tighten(p, 0o600, warn);
+    else if (e.isDirectory()) {
+      tighten(p, 0o700, warn);
+      tightenTree(p, warn);
+    }
   }
 }
 

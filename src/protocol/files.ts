@@ -110,7 +110,7 @@ export const fileParamSchema = z.strictObject({ id: fileIdSchema });
 export const sharedFileSchema = attachmentSchema.extend({
   from: z.string(),
   seq: z.number().int().positive(),
-  sentAt: z.string(),
+  uploadedAt: z.string(),
 });
 
 export type Attachment = z.infer<typeof attachmentSchema>;

@@ -11,15 +11,20 @@ import {
   loginSchema, logoutSchema, makeSendSchema, receiptSchema, refreshSchema, registerSchema, resetPasswordSchema, syncSchema,
   tokenCreateSchema, typingSchema,
 } from './schemas.js';
+import { UPLOAD_CONTENT_TYPE, filesQuerySchema, uploadCreateSchema } from './files.js';
 
 type Auth = 'none' | 'user' | 'admin';
 interface Operation {
-  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  method: 'get' | 'head' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI form: /v1/friends/{username}. */
   path: string;
   summary: string;
   auth: Auth;
   body?: z.ZodType;
+  /** A body that is not JSON: its media type (an upload's bytes). */
+  rawBody?: string;
+  /** Request headers the operation reads, each with its description. */
+  headers?: Record<string, string>;
   query?: z.ZodType;
   /**
    * Success status and what it returns: a response schema (responses.ts) or an array of one, for
@@ -27,14 +32,14 @@ interface Operation {
    */
   ok: [status: number, returns?: z.ZodType | string];
   /** Another documented non-error status, its answer and when it happens (503 from /readyz). */
-  also?: [status: number, returns: z.ZodType, when: string];
+  also?: [status: number, returns: z.ZodType | string, when: string];
 }
 
 /** Stands for the send schema, built with the server's own text limit. */
 const SEND = makeSendSchema();
 const EDIT = makeEditBodySchema();
 
-const op = (method: Operation['method'], path: string, auth: Auth, summary: string, ok: Operation['ok'], extra: Pick<Operation, 'body' | 'query' | 'also'> = {}): Operation => ({ method, path, auth, summary, ok, ...extra });
+const op = (method: Operation['method'], path: string, auth: Auth, summary: string, ok: Operation['ok'], extra: Pick<Operation, 'body' | 'rawBody' | 'headers' | 'query' | 'also'> = {}): Operation => ({ method, path, auth, summary, ok, ...extra });
 
 /** Every REST operation chatd serves (health and metrics included). */
 export const OPERATIONS: readonly Operation[] = [
@@ -62,6 +67,13 @@ export const OPERATIONS: readonly Operation[] = [
   op('delete', '/v1/messages/{username}/{seq}', 'user', 'Delete a message (mine; in a group, owners and admins delete any); answers with the delete record', [200, R.messageResponseSchema]),
   op('post', '/v1/messages/{username}/{seq}/reactions', 'user', 'React with one emoji: toggles mine by default (op: add, remove, toggle); answers with the reaction record', [200, R.messageResponseSchema], { body: reactBodySchema }),
   op('get', '/v1/messages/{username}/{seq}/edits', 'user', 'A message\'s edit history', [200, R.messageEditsSchema]),
+  op('get', '/v1/messages/{username}/files', 'user', 'Files sent in the conversation, newest first (a former group member: up to their removal)', [200, z.array(R.sharedFileResponseSchema)], { query: filesQuerySchema }),
+  op('post', '/v1/files', 'user', 'Begin an upload of `size` bytes: refused at once past CHAT_MAX_FILE_SIZE, the quota or the uploads in flight. Then send the bytes with PATCH /v1/files/{id}/content, and the id with a message', [201, R.fileInfoResponseSchema], { body: uploadCreateSchema }),
+  op('get', '/v1/files/{id}', 'user', 'A file: mine (sent or not), or one sent where I read', [200, R.fileInfoResponseSchema]),
+  op('delete', '/v1/files/{id}', 'user', 'Cancel an upload not sent yet (a sent file goes with its message)', [204]),
+  op('head', '/v1/files/{id}/content', 'user', 'Where an upload stands: Upload-Offset (bytes held) and Upload-Length, to resume from', [200]),
+  op('patch', '/v1/files/{id}/content', 'user', 'Send an upload\'s bytes from Upload-Offset (in one request or several; a cut request keeps what arrived). 409 CHAT_ERR_UPLOAD_OFFSET answers the right offset in Upload-Offset; 408 CHAT_ERR_UPLOAD_TIMEOUT when it drips slower than CHAT_UPLOAD_MIN_RATE', [200, R.fileInfoResponseSchema], { rawBody: UPLOAD_CONTENT_TYPE, headers: { 'Upload-Offset': 'The bytes the server holds of this upload (from HEAD, or the last answer)' } }),
+  op('get', '/v1/files/{id}/content', 'user', 'Download a complete file, as an attachment; a Range header gets part of it (206), so a download resumes', [200, 'application/octet-stream'], { headers: { Range: 'bytes=<start>-[<end>]: one range' }, also: [206, 'application/octet-stream', 'The range asked for, with Content-Range'] }),
   op('get', '/v1/search', 'user', 'Search every message I may read: words, "phrases", -excluded, from:, in:, has:file, is:mention, before:/after: (README, search)', [200, R.searchResultSchema], { query: searchQuerySchema }),
   op('get', '/v1/groups', 'user', 'My groups', [200, z.array(R.groupViewSchema)]),
   op('post', '/v1/groups', 'user', 'Create a group with friends', [201, R.groupViewSchema], { body: groupCreateSchema }),
@@ -108,7 +120,7 @@ export function responseRef(schema: z.ZodType, prefix: string): Record<string, u
 
 function response(returns: z.ZodType | string | undefined, description?: string): Record<string, unknown> {
   if (returns === undefined) return { description: description ?? 'No content' };
-  if (typeof returns === 'string') return { description: description ?? returns, content: { [returns]: { schema: { type: returns.startsWith('text/') ? 'string' : 'object' } } } };
+  if (typeof returns === 'string') return { description: description ?? returns, content: { [returns]: { schema: returns === 'application/octet-stream' ? { type: 'string', format: 'binary' } : { type: returns.startsWith('text/') ? 'string' : 'object' } } } };
   const name = R.responseName(returns) ?? `${R.responseName((returns as z.ZodArray).element as z.ZodType)}[]`;
   return { description: description ?? name, content: { 'application/json': { schema: responseRef(returns, '#/components/schemas/') } } };
 }
@@ -121,6 +133,7 @@ export function openApiDocument(version: string, settings: SchemaSettings = {}):
   const paths: Record<string, Record<string, unknown>> = {};
   for (const o of OPERATIONS) {
     const params = [...o.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    for (const [name, description] of Object.entries(o.headers ?? {})) params.push({ name, in: 'header', required: name === 'Upload-Offset', schema: { type: 'string' }, description } as never);
     if (o.query) {
       const q = jsonSchemaOf(o.query) as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, schema] of Object.entries(q.properties ?? {})) params.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema } as never);
@@ -133,6 +146,7 @@ export function openApiDocument(version: string, settings: SchemaSettings = {}):
       ...(o.auth === 'none' ? { security: [] } : {}),
       ...(o.auth === 'admin' ? { description: 'Administrators only (CHAT_ERR_ADMIN_REQUIRED otherwise).' } : {}),
       ...(params.length ? { parameters: params } : {}),
+      ...(o.rawBody ? { requestBody: { required: true, content: { [o.rawBody]: { schema: { type: 'string', format: 'binary' } } } } } : {}),
       ...(o.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(o.body === SEND ? send : o.body === EDIT ? makeEditBodySchema(settings.maxMessageLength) : o.body) } } } } : {}),
       responses: {
         [status]: response(returns),

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
 import { groupRoleValueSchema, messageSchema } from './schemas.js';
+import { fileInfoSchema, sharedFileSchema } from './files.js';
 
 /** Times on the wire are ISO 8601 in UTC (`2026-11-29T07:08:58.000Z`). */
 const isoTime = z.iso.datetime();
@@ -184,3 +185,6 @@ export const searchResultSchema = named('SearchResult', z.object({
   hits: z.array(searchHitSchema),
   next: z.string().nullable().describe('Pass as cursor for the next page; null on the last one'),
 }), 'A page of search hits, best first (or newest first with sort=recent).');
+
+export const fileInfoResponseSchema = named('FileInfo', fileInfoSchema, 'A file: an upload in progress (received < size) or complete, sent with a message or not yet.');
+export const sharedFileResponseSchema = named('SharedFile', sharedFileSchema, 'A file sent in a conversation, with who sent it and the seq of its message.');

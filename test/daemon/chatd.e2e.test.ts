@@ -188,7 +188,7 @@ describe('chatd process', () => {
   it('chatd check verifies each configured engine and exits 0, or 1 naming the one that fails', async () => {
     const ok = spawnProc(CHATD_BIN, ['check', '--data-dir', tmpDir()], {});
     expect(await ok.exited).toBe(0);
-    expect(ok.lines.filter(Boolean).map((l) => l.split(':')[0])).toEqual(['ok   store', 'ok   cache', 'ok   log']);
+    expect(ok.lines.filter(Boolean).map((l) => l.split(':')[0])).toEqual(['ok   store', 'ok   cache', 'ok   log', 'ok   files']);
     // A database file that is not one: the store fails, the others are probed still.
     const broken = tmpDir();
     fs.writeFileSync(path.join(broken, 'chat.db'), Buffer.alloc(8192, 0x5a), { mode: 0o600 });

@@ -23,7 +23,7 @@ describe('the protocol written down: OpenAPI and the socket events\' JSON Schema
     const doc = await (await fetch(new URL(ROUTES.openapi, d.url))).json() as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: { 'application/json': { schema: { properties: Record<string, { maxLength?: number }>; required: string[]; additionalProperties: boolean } } } }; parameters?: { name: string; in: string }[] }>> };
     expect(doc.openapi).toBe('3.1.0');
     const send = doc.paths['/v1/messages']!.post!.requestBody!.content['application/json'].schema;
-    expect(send.required).toEqual(['to', 'text']);
+    expect(send.required).toEqual(['to']);
     expect(send.additionalProperties).toBe(false);
     // The daemon's configured limit (500 here, not the default 4000) is what the schema says.
     expect(send.properties.text!.maxLength).toBe(500);

@@ -27,7 +27,9 @@ describe('7. the data dir is private', () => {
     const warned = chatd.lines.filter((l) => /permission/i.test(l));
     console.log('after a start on a 0755 dir:', first, '; warnings:', warned.length);
     expect(first).toMatchObject({ '.': '700', 'chat.db': '600', 'chat.db-wal': '600', 'chat.db-shm': '600', 'secrets.json': '600' });
-    expect(Object.entries(first).filter(([k]) => k !== '.').every(([, m]) => m === '600')).toBe(true);
+    // Folders (the data dir, its files folder) 0700, every file 0600.
+    const want = (k: string) => (k === '.' || fs.statSync(path.join(dir, k)).isDirectory() ? '700' : '600');
+    expect(Object.entries(first).every(([k, m]) => m === want(k))).toBe(true);
     expect(warned.length).toBeGreaterThan(0);
     chatd.child.kill('SIGTERM');
     await chatd.exited;
@@ -38,7 +40,7 @@ describe('7. the data dir is private', () => {
     await new (await import('../../src/client/api.js')).ApiClient(chatd.url).login(a.name, 'correct horse battery');
     const second = modes(dir);
     console.log('after a restart with 0644 files:', second, '; warnings:', chatd.lines.filter((l) => /permission/i.test(l)).length);
-    expect(Object.entries(second).every(([k, m]) => m === (k === '.' ? '700' : '600'))).toBe(true);
+    expect(Object.entries(second).every(([k, m]) => m === want(k))).toBe(true);
     expect(chatd.lines.some((l) => /permission/i.test(l) && /chat\.db/.test(l))).toBe(true);
     chatd.child.kill('SIGTERM');
     await chatd.exited;

@@ -67,7 +67,7 @@ function documents(openapi: Record<string, unknown>, events: Record<string, unkn
       const key = String(status) in responses ? String(status) : 'default';
       const content = responses[key]!.content;
       if (!content) return body === undefined || body === '' ? [] : [`${method} ${path} ${status} documents no body, got one`];
-      if (!content['application/json']) return Object.keys(content).some((t) => typeof body === 'string' ? t.startsWith('text/') : t.endsWith('json')) ? [] : [`${method} ${path} ${status}: the body is not ${Object.keys(content).join(' or ')}`];
+      if (!content['application/json']) return Object.keys(content).some((t) => t === 'application/octet-stream' || (typeof body === 'string' ? t.startsWith('text/') : t.endsWith('json'))) ? [] : [`${method} ${path} ${status}: the body is not ${Object.keys(content).join(' or ')}`];
       return check(`openapi#${pointer('paths', path, method.toLowerCase(), 'responses', key, 'content', 'application/json', 'schema')}`, body);
     },
     event: (name, payload) => check(`${eventsId}#${pointer('serverToClient', name, 'payload')}`, payload),
@@ -86,18 +86,19 @@ function documents(openapi: Record<string, unknown>, events: Record<string, unkn
 export function documentedApi(base: string, docs: Documents) {
   const failures: string[] = [];
   const answered = new Map<string, number[]>();
-  async function call<T = never>(method: string, docPath: string, url: string, token?: string, body?: unknown): Promise<{ status: number; body: T }> {
+  /** `raw`: a body sent as it is (an upload's bytes), with `headers`. */
+  async function call<T = never>(method: string, docPath: string, url: string, token?: string, body?: unknown, raw?: { body?: Buffer; headers?: Record<string, string> }): Promise<{ status: number; body: T; headers: Headers }> {
     const res = await fetch(new URL(url, base), {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...raw?.headers },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : raw?.body ? { body: raw.body } : {}),
     });
     const text = await res.text();
-    const json = res.headers.get('content-type')?.startsWith('application/') && text ? JSON.parse(text) as unknown : text;
+    const json = res.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) as unknown : text;
     for (const e of docs.answer(method, docPath, res.status, json)) failures.push(`${method} ${docPath} ${res.status}: ${e}`);
     const key = `${method} ${docPath}`;
     answered.set(key, [...(answered.get(key) ?? []), res.status]);
-    return { status: res.status, body: json as T };
+    return { status: res.status, body: json as T, headers: res.headers };
   }
   return { call, failures, answered };
 }

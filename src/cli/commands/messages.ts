@@ -13,8 +13,9 @@ import { isChange } from '../../protocol/changes.js';
 import { isOneEmoji } from '../../protocol/emoji.js';
 import { sanitizeIndented, sanitizeLine } from '../../client/sanitize.js';
 import { parseIntArg, parseTarget, readAll } from '../input.js';
+import { uploadAll } from './files.js';
 
-interface SendOpts { idempotencyKey?: string; timeout?: number; replyTo?: number }
+interface SendOpts { idempotencyKey?: string; timeout?: number; replyTo?: number; file?: string[] }
 
 /** The text of a send or an edit: the words, or stdin when there are none or "-". */
 async function textOf(ctx: Context, words: string[], usage: string): Promise<string> {
@@ -37,11 +38,16 @@ function idempotencyKey(key: string | undefined): string {
 
 export async function runSend(ctx: Context, user: string, words: string[], o: SendOpts) {
   const to = parseTarget(user);
-  const text = await textOf(ctx, words, `chat send ${to.startsWith('#') ? `'${to}'` : to} "hello"`);
+  const paths = o.file ?? [];
+  if (paths.length > LIMITS.maxFilesPerMessage) throw new UsageError(`at most ${LIMITS.maxFilesPerMessage} files per message`);
+  // With files, the text is only what is given (or "-" for stdin): a script's open stdin is never waited on.
+  const text = paths.length && (words.length === 0) ? '' : await textOf(ctx, words, `chat send ${to.startsWith('#') ? `'${to}'` : to} "hello"`);
   const clientMsgId = idempotencyKey(o.idempotencyKey);
+  const files = paths.length ? (await uploadAll(ctx, paths)).map((f) => f.id) : undefined;
   // Over REST: no socket to open (and no presence to flip), and fetch is built in.
-  const m = await sendDurableRest(ctx.api(), { to, text, clientMsgId, ...(o.replyTo !== undefined ? { replyTo: o.replyTo } : {}) }, (o.timeout ?? 30) * 1000);
-  ctx.done(m, () => `sent #${m.seq} to ${to.startsWith('#') ? to : m.to}${m.reply ? ` (a reply to #${m.reply.seq})` : ''}`);
+  const m = await sendDurableRest(ctx.api(), { to, text, clientMsgId, ...(o.replyTo !== undefined ? { replyTo: o.replyTo } : {}), ...(files ? { files } : {}) }, (o.timeout ?? 30) * 1000);
+  const attached = m.files?.length ? ` with ${m.files.length === 1 ? 'a file' : `${m.files.length} files`}` : '';
+  ctx.done(m, () => `sent #${m.seq} to ${to.startsWith('#') ? to : m.to}${attached}${m.reply ? ` (a reply to #${m.reply.seq})` : ''}`);
 }
 
 export async function runEdit(ctx: Context, user: string, seq: number, words: string[], o: { idempotencyKey?: string }) {
@@ -130,7 +136,8 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
 
 export function register(program: Command, ctx: () => Context) {
   const seqArg = parseIntArg('seq', 1, Number.MAX_SAFE_INTEGER);
-  program.command('send <to> [text...]').description('send a message to a friend or a #group; exits 0 after the durable ack. Reads stdin when no text or "-"')
+  program.command('send <to> [text...]').description('send a message (and files) to a friend or a #group; exits 0 after the durable ack. Reads stdin when no text or "-" (with --file: only for "-")')
+    .option('--file <path>', `attach a file (repeat for more, at most ${LIMITS.maxFilesPerMessage}); uploaded first, resumed if the connection drops`, (v: string, prev: string[] = []) => [...prev, v])
     .option('--idempotency-key <key>', 'sent as clientMsgId: resending with the same key never creates a second message')
     .option('--reply-to <seq>', 'answer the message with this seq in the same conversation', parseIntArg('--reply-to', 1, Number.MAX_SAFE_INTEGER))
     .option('--timeout <seconds>', 'give up waiting for the ack after this long', parseIntArg('--timeout', 1, 3600), 30)

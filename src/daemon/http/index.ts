@@ -93,7 +93,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   const routeList: { method: string; url: string }[] = [];
   app.decorate('routeList', routeList);
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) if (method !== 'HEAD') routeList.push({ method, url: r.url });
+    // A HEAD fastify derives from a GET is not a route of its own; one declared (before its GET) is.
+    for (const method of [r.method].flat()) if (method !== 'HEAD' || !routeList.some((x) => x.method === 'GET' && x.url === r.url)) routeList.push({ method, url: r.url });
   });
 
   app.addHook('onRequest', async (req) => {

@@ -179,7 +179,7 @@ export class FileService implements Attachments {
   async shared(me: string, peer: string, q: FilesQuery): Promise<SharedFile[]> {
     const { conversationId, upTo } = await this.conversation(me, peer);
     const list = await this.store.shared(conversationId, upTo, q.beforeSeq ?? Number.MAX_SAFE_INTEGER, q.limit ?? LIMITS.defaultHistoryLimit);
-    return list.map((f) => ({ ...attachmentOf(f), from: f.owner, seq: f.seq!, sentAt: f.createdAt }));
+    return list.map((f) => ({ ...attachmentOf(f), from: f.owner, seq: f.seq!, uploadedAt: f.createdAt }));
   }
 
   // Attachments: what the message path calls.

@@ -40,15 +40,15 @@ describe('a data dir from before search', () => {
     try {
       // A send during the backfill is acknowledged before the backfill ends.
       const sent = await a2!.sendRest({ to: b.name, text: 'sent while indexing' });
-      const sentAt = Date.now();
+      const uploadedAt = Date.now();
       const { waitFor } = await import('../../support/daemon.js');
       await waitFor(() => lines.some((l) => l.includes('every stored message is indexed')), 60_000);
       const done = JSON.parse(lines.find((l) => l.includes('every stored message is indexed'))!) as { rows: number; ms: number; time: number };
       const started = lines.find((l) => l.includes('indexing the messages stored before search'));
-      console.log(`backfill: ${done.rows} rows in ${done.ms} ms (${Math.round(done.rows / (done.ms / 1000))} rows/s); a send during it was acknowledged ${done.time - sentAt} ms before the end`);
+      console.log(`backfill: ${done.rows} rows in ${done.ms} ms (${Math.round(done.rows / (done.ms / 1000))} rows/s); a send during it was acknowledged ${done.time - uploadedAt} ms before the end`);
       expect(started).toBeDefined();
       expect(done.rows).toBeGreaterThanOrEqual(rows);
-      expect(sentAt).toBeLessThan(done.time);
+      expect(uploadedAt).toBeLessThan(done.time);
       expect(sent.seq).toBe(m.seq + rows + 1);
       expect((await b2!.search('milestone', { limit: 50 })).hits).toHaveLength(rows / 2000);
       expect((await b2!.search('"first message"')).hits.map((h) => h.message.seq)).toEqual([m.seq]);
