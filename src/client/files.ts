@@ -100,6 +100,8 @@ export async function downloadFile(api: ApiClient, id: string, out: string, onPr
         return downloadFile(api, id, out, onProgress, attempt);
       }
       const fh = await fsp.open(part, 'a', 0o600);
+      // A part left by someone else's umask is made private too.
+      await fh.chmod(0o600);
       try {
         for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
           await fh.write(c);

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { ChatError } from '../../protocol/errors.js';
 import { LIMITS } from '../../protocol/limits.js';
@@ -40,6 +41,11 @@ export async function runSend(ctx: Context, user: string, words: string[], o: Se
   const to = parseTarget(user);
   const paths = o.file ?? [];
   if (paths.length > LIMITS.maxFilesPerMessage) throw new UsageError(`at most ${LIMITS.maxFilesPerMessage} files per message`);
+  for (const p of paths) {
+    const st = fs.statSync(p, { throwIfNoEntry: false });
+    if (!st?.isFile()) throw new UsageError(`--file ${p}: ${st ? 'not a file' : 'no such file'}`);
+    if (st.size === 0) throw new UsageError(`--file ${p}: the file is empty`);
+  }
   // With files, the text is only what is given (or "-" for stdin): a script's open stdin is never waited on.
   const text = paths.length && (words.length === 0) ? '' : await textOf(ctx, words, `chat send ${to.startsWith('#') ? `'${to}'` : to} "hello"`);
   const clientMsgId = idempotencyKey(o.idempotencyKey);

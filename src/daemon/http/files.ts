@@ -88,7 +88,15 @@ export function fileRoutes(app: FastifyInstance, ctx: RouteContext) {
     return offsetHeaders(reply, f).header('accept-ranges', 'bytes').status(200).send();
   });
   app.get('/v1/files/:id/content', { onRequest: authed }, async (req, reply) => {
-    const { file, stream, range } = await files.download(me(req).user.username, id(req), req.headers.range);
+    let d: Awaited<ReturnType<typeof files.download>>;
+    try {
+      d = await files.download(me(req).user.username, id(req), req.headers.range);
+    } catch (err) {
+      const size = ((err as ChatError).details as { size?: number } | undefined)?.size;
+      if ((err as ChatError).code === 'CHAT_ERR_RANGE_NOT_SATISFIABLE' && size !== undefined) void reply.header('content-range', `bytes */${size}`);
+      throw err;
+    }
+    const { file, stream, range } = d;
     void reply
       .header('content-type', servedType(file.type))
       .header('content-disposition', contentDisposition(file.name))
@@ -119,6 +127,9 @@ export function fileRoutes(app: FastifyInstance, ctx: RouteContext) {
         // Where the upload stands, for the client to continue from.
         const offset = (err as ChatError).details as { offset?: number } | undefined;
         if (typeof offset?.offset === 'number') void reply.header(UPLOAD_OFFSET_HEADER, String(offset.offset));
+        // The rest of the body is not read: the connection closes after the answer, so the client
+        // stops sending instead of waiting on a full socket.
+        if (!req.raw.complete) void reply.header('connection', 'close');
         throw err;
       }
       void offsetHeaders(reply, f);
