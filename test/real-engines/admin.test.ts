@@ -5,7 +5,7 @@ import { registerUser, startDaemon, waitFor, befriend, type TestDaemon, type Tes
 import { documentedApi, servedDocuments } from '../support/documents.js';
 import { isolation } from '../support/services.js';
 import { startFakeGemini } from '../support/fake-gemini.js';
-import { walkOperations, walkSummary, NEEDS_BLOBS, NEEDS_OPENSEARCH } from '../support/walk.js';
+import { walkOperations, walkSummary, NEEDS_OPENSEARCH } from '../support/walk.js';
 import { OPERATIONS } from '../../src/protocol/index.js';
 import { services } from './env.js';
 
@@ -71,8 +71,8 @@ if (env) {
         const w = await walkOperations(d.url, await servedDocuments(d.url), true);
         console.log(`documents (scale-out): ${walkSummary(w)}`);
         expect(w.failures).toEqual([]);
-        // Search without OPENSEARCH_URL, and files until GridFS: the walk checks their coded refusals instead.
-        expect(w.succeeded.size).toBe(OPERATIONS.length - NEEDS_OPENSEARCH.length - NEEDS_BLOBS.length);
+        // Search without OPENSEARCH_URL: the walk checks its coded refusal instead.
+        expect(w.succeeded.size).toBe(OPERATIONS.length - NEEDS_OPENSEARCH.length);
         expect([...new Set(w.seen.map((s) => s.event))].sort()).toEqual(['ai:chunk', 'friend:update', 'group:update', 'message:change', 'message:new', 'presence:update', 'receipt:update', 'typing:update']);
       } finally {
         await d.close();

@@ -31,7 +31,7 @@ if (env) {
 
     it('runs on the scale-out engines', async () => {
       const ready = await (await fetch(new URL('/readyz', a.url))).json() as { backends: Record<string, { kind: string }> };
-      expect(Object.values(ready.backends).map((x) => x.kind)).toEqual(['mongodb', 'redis', 'scaleout', 'kafka-persister']);
+      expect(Object.values(ready.backends).map((x) => x.kind)).toEqual(['mongodb', 'redis', 'scaleout', 'gridfs', 'kafka-persister']);
       // The pipeline's backlog is on /metrics, read at each scrape.
       const metrics = await (await fetch(new URL('/metrics', a.url))).text();
       for (const kind of ['consumer_lag', 'failed_publishes', 'dead_letters']) expect(metrics).toMatch(new RegExp(`^chatd_pipeline_backlog\\{kind="${kind}"\\} \\d+$`, 'm'));

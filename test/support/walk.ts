@@ -12,8 +12,6 @@ import { documentedApi, type Documents } from './documents.js';
 /** Operations whose answers need Kafka; the embedded default answers them with CHAT_ERR_NOT_CONFIGURED. */
 /** What scale-out refuses without OPENSEARCH_URL, as the walk runs it (CHAT_ERR_NOT_CONFIGURED); the embedded deployment refuses the reindex too. */
 export const NEEDS_OPENSEARCH = ['GET /v1/search', 'POST /v1/admin/search/reindex'];
-/** File operations that need a blob store: scale-out answers them CHAT_ERR_NOT_CONFIGURED until GridFS (issue 30). */
-export const NEEDS_BLOBS = ['POST /v1/files', 'GET /v1/files/{id}', 'DELETE /v1/files/{id}', 'HEAD /v1/files/{id}/content', 'PATCH /v1/files/{id}/content', 'GET /v1/files/{id}/content'];
 export const NEEDS_KAFKA = ['GET /v1/admin/failed', 'POST /v1/admin/failed/replay', 'POST /v1/admin/failed/purge', 'GET /v1/admin/dlq', 'POST /v1/admin/dlq/replay'];
 
 export interface Walk {
@@ -83,14 +81,7 @@ export async function walkOperations(base: string, docs: Documents, scaleOut: bo
   else expect(found.body.hits.map((h) => h.message.text)).toEqual(['hello, edited']);
   // Files: an upload in two pieces (HEAD says where it stands), sent with a message, listed, downloaded by range; another cancelled.
   const upload = await call<{ id: string; error?: { code: string } }>('POST', '/v1/files', ROUTES.files, a, { name: 'notes.txt', size: 11 });
-  if (scaleOut) {
-    expect(upload.body).toMatchObject({ error: { code: 'CHAT_ERR_NOT_CONFIGURED' } });
-    const none = '0190a0a0-0000-7000-8000-000000000000';
-    for (const [method, path, url] of [['GET', '/v1/files/{id}', ROUTES.file(none)], ['DELETE', '/v1/files/{id}', ROUTES.file(none)], ['HEAD', '/v1/files/{id}/content', ROUTES.fileContent(none)], ['GET', '/v1/files/{id}/content', ROUTES.fileContent(none)]] as const) {
-      expect((await call(method, path, url, a)).status, `${method} ${path}`).toBe(404);
-    }
-    expect((await call('PATCH', '/v1/files/{id}/content', ROUTES.fileContent(none), a, undefined, { body: Buffer.from('x'), headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' } })).status).toBe(404);
-  } else {
+  {
     const id = upload.body.id;
     const bytes = { 'content-type': 'application/offset+octet-stream' };
     await call('PATCH', '/v1/files/{id}/content', ROUTES.fileContent(id), a, undefined, { body: Buffer.from('hello'), headers: { ...bytes, 'upload-offset': '0' } });

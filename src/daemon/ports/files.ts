@@ -100,7 +100,7 @@ export class BlobError extends Error {
 export interface BlobStore extends Lifecycle {
   received(uploadId: string): Promise<number>;
   append(uploadId: string, offset: number, body: AsyncIterable<Buffer>, total: number): Promise<number>;
-  commit(uploadId: string, size: number, stored: (sha256: string) => Promise<void>): Promise<string>;
+  commit(uploadId: string, size: number, stored?: (sha256: string) => Promise<void>): Promise<string>;
   read(file: BlobRef, range?: { start: number; end: number }): Promise<Readable>;
   remove(file: BlobRef, referenced: () => Promise<boolean>): Promise<void>;
   discard(uploadId: string): Promise<void>;

@@ -16,6 +16,7 @@ import { DlqIndex, FailedStore } from './failed-store.js';
 import type { KafkaSettings } from './kafka.js';
 import { KafkaPersister } from './kafka-persister.js';
 import { MongoStore } from './mongo-store.js';
+import { GridFsBlobs } from './gridfs-blobs.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisCache } from './redis-cache.js';
 import { ScaleOutLog } from './scaleout-log.js';
@@ -36,7 +37,9 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
   const dlq = new DlqIndex(cache.client, config.redisPrefix);
   const messageLog = new ScaleOutLog({ ...settings, sendTimeoutMs: config.kafkaSendTimeoutMs, lingerMs: config.produceLingerMs, failedRetryMs: config.failedRetryMs, prefix: config.redisPrefix, maxBatch: config.commitBatchMax, maxQueued: config.maxQueuedMessages }, cache.client, archive, failed, log.child({ component: 'log' }));
   const persister = config.persister ? new KafkaPersister({ ...settings, batchSize: config.persistBatchSize, lingerMs: config.persistLingerMs, concurrency: config.persistConcurrency }, archive, dlq, log.child({ component: 'persister' })) : null;
-  const byRole: Record<string, Lifecycle> = { store: db, cache, log: messageLog };
+  // Files' bytes: GridFS in the same database (any node serves any file).
+  const blobs = new GridFsBlobs(() => db.database());
+  const byRole: Record<string, Lifecycle> = { store: db, cache, log: messageLog, files: blobs };
   if (persister) byRole.persister = persister;
   // Search: OpenSearch, fed from the topic by its own consumer group (a role, like the persister).
   const search = config.opensearchUrl ? OpenSearchIndex.connect(config.opensearchUrl, config.opensearchIndex, messageLog) : null;
@@ -68,8 +71,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
     engines: { store: 'mongodb', log: 'scaleout', cache: 'redis' },
     ...databasePorts(db),
     log: messageLog,
-    // Files' bytes on scale-out (GridFS) are the next part of the files issue: until then uploads answer CHAT_ERR_NOT_CONFIGURED.
-    blobs: null,
+    blobs,
     presence: cache,
     limits: cache,
     broker,

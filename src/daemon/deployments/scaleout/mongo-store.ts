@@ -54,6 +54,12 @@ export class MongoStore implements Database {
     }
   }
 
+  /** The driver's database, once started (GridFS works on it directly). */
+  database() {
+    if (!this.conn?.db) throw new Error('the MongoDB store is not started');
+    return this.conn.db;
+  }
+
   /** Drops the database (tests). */
   async drop() {
     await this.conn.dropDatabase();

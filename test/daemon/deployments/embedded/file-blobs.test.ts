@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { BlobError, FileBlobs } from '../../../../src/daemon/deployments/embedded/file-blobs.js';
 import { tmpDir } from '../../../support/daemon.js';
+import { blobContract } from '../../ports/blobs.contract.js';
 
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
@@ -126,4 +127,16 @@ describe('embedded file contents', () => {
     await expect(b.read({ id: 'x', sha256: '../../etc/passwd' })).rejects.toThrow(/not a sha256/);
     await expect(b.append('../x', 0, body(bytes(1)), 1)).rejects.toThrow(/not an upload id/);
   });
+});
+
+blobContract('embedded: files in the data dir', async () => {
+  const dir = tmpDir('chat-blobs-');
+  const root = path.join(dir, 'files');
+  const b = new FileBlobs(root);
+  await b.start();
+  return {
+    blobs: b,
+    reopen: async () => { const again = new FileBlobs(root); await again.start(); return again; },
+    close: async () => { fs.rmSync(dir, { recursive: true, force: true }); },
+  };
 });
