@@ -105,6 +105,7 @@ export const FIELDS = {
   aiTimeoutMs: { env: 'CHAT_AI_TIMEOUT_MS', schema: int(100, 600_000), default: 30_000, description: 'Timeout of one Gemini call' },
   aiRetries: { env: 'CHAT_AI_RETRIES', schema: int(0, 10), default: 2, description: 'Retries per model on timeout, 429 and 5xx, with backoff' },
   aiQuotaPerHour: { env: 'CHAT_AI_QUOTA_PER_HOUR', schema: int(0, 1_000_000), default: 30, description: '/ai questions a user may ask per hour' },
+  aiMaxFileBytes: { env: 'CHAT_AI_MAX_FILE_BYTES', schema: int(0, 20 * 1024 * 1024), default: 4 * 1024 * 1024, description: 'Largest file (an image, a PDF or a text file) an /ai question sends to Gemini, from itself or from the message it replies to (0: none)' },
   aiContextMessages: { env: 'CHAT_AI_CONTEXT_MESSAGES', schema: int(0, 200), default: 20, description: 'Recent messages sent to Gemini as context' },
   aiUserConcurrency: { env: 'CHAT_AI_USER_CONCURRENCY', schema: int(1, 1000), default: 2, description: 'Gemini calls in flight at once for one user (the queue serves users in turn)' },
   aiConcurrency: { env: 'CHAT_AI_CONCURRENCY', schema: int(1, 1000), default: 8, description: 'Gemini calls in flight at once' },

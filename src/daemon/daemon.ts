@@ -75,6 +75,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   groups.onDeleted((conversationId) => files.conversationDeleted(conversationId));
   const typing = new TypingService(d.limits, friends, groups, config);
   const ai = new AiService(messages, d.limits, config, log.child({ component: 'ai' }));
+  ai.setFiles(files);
   const fanout = new FanoutService(d.broker, { auth, friends, groups, messages, typing }, log.child({ component: 'fanout' }));
   let closing = false;
   const isClosing = () => closing;

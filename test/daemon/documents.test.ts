@@ -12,7 +12,7 @@ describe('every answer and every pushed event conforms to the documents chatd se
   let gem: Awaited<ReturnType<typeof startFakeGemini>>;
   beforeAll(async () => {
     gem = await startFakeGemini({ answer: () => 'a documented answer' });
-    d = await startDaemon({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url });
+    d = await startDaemon({ GEMINI_API_KEY: 'k', GEMINI_BASE_URL: gem.url, LOG_LEVEL: 'error' }, undefined, { write: (l: string) => { process.stdout.write(l); } });
     docs = await servedDocuments(d.url);
   });
   afterAll(async () => { await d?.close(); await gem?.close(); });

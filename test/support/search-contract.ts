@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { ChatError, SearchResult } from '../../src/protocol/index.js';
 import { befriend, registerUser, startDaemon, type TestUser } from './daemon.js';
+import { uploadBytes } from './files.js';
 
 export interface SearchDeployment {
   url: string;
@@ -156,8 +157,30 @@ export function searchBehaviour(c: SearchContract) {
       expect((await bob.api.search(`heron before:${today}`)).hits).toHaveLength(0);
       expect((await bob.api.search(`heron after:${yesterday}`)).hits).toHaveLength(3);
       expect((await bob.api.search(`heron after:${today}`)).hits).toHaveLength(0);
-      // No message carries files yet (issue 30): has:file finds nothing, and is accepted.
+      // None of these carries a file.
       expect((await bob.api.search('heron has:file')).hits).toEqual([]);
+    });
+
+    it('finds files by name, and has:file finds messages with files; a deleted one is gone from both', async () => {
+      const report = await uploadBytes(d.url, ann, 'Quarterly-Résumé.pdf', Buffer.from('%PDF-1.4 not really'));
+      const photo = await uploadBytes(d.url, ann, 'otter.png', Buffer.from('not a png'));
+      const withText = await ann.api.sendRest({ to: bob.name, text: 'numbers attached', files: [report.id] });
+      await ann.api.sendRest({ to: bob.name, files: [photo.id] });
+      await ann.api.sendRest({ to: bob.name, text: 'the quarterly numbers are late' });
+      await d.settle();
+      // A word of a file's name finds its message (accents and case folded), with the name as the snippet.
+      const byName = await bob.api.search('resume');
+      expect(byName.hits.map((h) => [h.message.seq, h.snippet, h.snippet.slice(...h.matches[0]!)])).toEqual([[withText.seq, 'Quarterly-Résumé.pdf', 'Résumé']]);
+      expect(texts(await bob.api.search('otter'))).toEqual(['']);
+      expect(texts(await bob.api.search('quarterly')).sort()).toEqual(['numbers attached', 'the quarterly numbers are late']);
+      expect(texts(await bob.api.search('quarterly has:file'))).toEqual(['numbers attached']);
+      expect(texts(await bob.api.search(`has:file from:${ann.name}`, { sort: 'recent' }))).toEqual(['', 'numbers attached']);
+      expect((await bob.api.search('otter -png')).hits).toEqual([]);
+      await ann.api.deleteMessage(bob.name, withText.seq);
+      expect((await bob.api.search('resume')).hits).toEqual([]);
+      await d.settle();
+      expect((await bob.api.search('resume')).hits).toEqual([]);
+      expect(texts(await bob.api.search(`has:file from:${ann.name}`))).toEqual(['']);
     });
 
     it('refuses malformed queries with a validation error naming the problem', async () => {

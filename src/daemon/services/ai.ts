@@ -1,7 +1,7 @@
-import { GoogleGenAI, type Content } from '@google/genai';
+import { GoogleGenAI, type Content, type Part } from '@google/genai';
 import retry from 'async-retry';
 import type { Logger } from 'pino';
-import { AI_AUTHOR, SYSTEM_AUTHOR, isGroupConversation, type Message } from '../../protocol/index.js';
+import { AI_AUTHOR, SYSTEM_AUTHOR, isGroupConversation, type Attachment, type Message } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { Limits } from '../ports/index.js';
 import type { MessageService } from './messages.js';
@@ -44,6 +44,7 @@ export class AiService {
   private readonly runningBy = new Map<string, number>();
   private readonly inflight = new Set<Promise<void>>();
   private closed = false;
+  private files: FileReader | null = null;
 
   constructor(
     private readonly messages: MessageService,
@@ -121,6 +122,40 @@ export class AiService {
     clearTimeout(timer);
   }
 
+  /** Where the bytes of the files a question shows Gemini are read. */
+  setFiles(f: FileReader) {
+    this.files = f;
+  }
+
+  /**
+   * The files a question shows Gemini: its own, then those of the message it replies to, each
+   * of a type Gemini reads (images, PDF, plain text) and at most CHAT_AI_MAX_FILE_BYTES, at most
+   * MAX_AI_FILES in all. Others are named in the question's text only.
+   */
+  private async attachments(asker: Message): Promise<{ parts: Part[]; skipped: string[] }> {
+    const max = this.config.aiMaxFileBytes;
+    let candidates = [...(asker.files ?? [])];
+    if (asker.replyTo !== undefined) {
+      const [quoted] = await this.messages.range(asker.conversationId, { limit: 1, beforeSeq: asker.replyTo + 1, messagesOnly: true });
+      if (quoted?.seq === asker.replyTo && !quoted.deleted) candidates = [...candidates, ...(quoted.files ?? [])];
+    }
+    const parts: Part[] = [];
+    const skipped: string[] = [];
+    for (const f of candidates) {
+      if (!this.files || max === 0 || parts.length >= 2 * MAX_AI_FILES || !AI_FILE_TYPES.has(f.type) || f.size > max) {
+        skipped.push(f.name);
+        continue;
+      }
+      const data = await this.files.bytes(f, max).catch(() => null);
+      if (!data) {
+        skipped.push(f.name);
+        continue;
+      }
+      parts.push({ text: JSON.stringify({ file: f.name, type: f.type }) }, { inlineData: { mimeType: f.type, data: data.toString('base64') } });
+    }
+    return { parts, skipped };
+  }
+
   private reply(asker: Message, text: string, kind: 'ai' | 'system') {
     const author = kind === 'ai' ? AI_AUTHOR : SYSTEM_AUTHOR;
     // In a group the answer goes to the group (every member sees it); in a DM, to the asker.
@@ -143,6 +178,9 @@ export class AiService {
       ? (await this.messages.range(asker.conversationId, { limit: this.config.aiContextMessages, beforeSeq: asker.seq, messagesOnly: true })).filter((m) => !m.deleted)
       : [];
     const contents = toContents([...context, asker]);
+    // Files shown to Gemini as inline data, after the question, in its turn.
+    const { parts } = await this.attachments(asker);
+    if (parts.length) contents[contents.length - 1]!.parts!.push(...parts);
     const models = [this.config.geminiModel, ...this.config.geminiFallbackModels.filter((m) => m !== this.config.geminiModel)];
     let lastError = 'unknown error';
     for (const model of models) {
@@ -203,6 +241,16 @@ export class AiService {
       throw new Failure(`Gemini unreachable: ${(err as Error).message}`, true, true);
     }
   }
+}
+
+/** Types Gemini reads as inline data, of those chatd sniffs. */
+const AI_FILE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'application/pdf', 'text/plain']);
+/** Most files one question shows Gemini. */
+const MAX_AI_FILES = 4;
+
+/** Reads a file's bytes for Gemini (at most `max`; null when it cannot be read). */
+export interface FileReader {
+  bytes(file: Attachment, max: number): Promise<Buffer | null>;
 }
 
 /**

@@ -57,7 +57,7 @@ export class FileService implements Attachments {
   }
 
   /** Whether this deployment stores files at all. */
-  private bytes(): BlobStore {
+  private blobStore(): BlobStore {
     if (!this.blobs) throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'Files are not stored by this deployment yet (scale-out files need GridFS: issue 30)');
     return this.blobs;
   }
@@ -84,7 +84,7 @@ export class FileService implements Attachments {
 
   /** Removes uploads never sent within the expiry, and any temporary that belongs to no upload. Returns how many uploads went. */
   async collect(): Promise<number> {
-    const blobs = this.bytes();
+    const blobs = this.blobStore();
     const before = isoTime(this.now() - this.config.uploadExpirySeconds * 1000);
     let n = 0;
     for (;;) {
@@ -101,7 +101,7 @@ export class FileService implements Attachments {
 
   /** Deletes records and, where no record names their content any more, their bytes. */
   private async forget(ids: string[]) {
-    const blobs = this.bytes();
+    const blobs = this.blobStore();
     for (const f of await this.store.remove(ids)) {
       await blobs.remove(f, async () => f.sha256 !== null && (await this.store.references(f.sha256)) > 0);
     }
@@ -109,7 +109,7 @@ export class FileService implements Attachments {
 
   /** Starts an upload. Refused before any byte when the size, the quota or the uploads in flight do not allow it. */
   async begin(owner: string, input: UploadCreateInput): Promise<FileInfo> {
-    this.bytes();
+    this.blobStore();
     if (input.size > this.config.maxFileSize) throw new ChatError('CHAT_ERR_FILE_TOO_LARGE', `The file has ${input.size} bytes; this server accepts at most ${this.config.maxFileSize} (CHAT_MAX_FILE_SIZE)`);
     const file = await this.store.createUpload(
       { id: uuidv7(), owner, name: sanitizeFileName(input.name), size: input.size, createdAt: isoTime(this.now()) },
@@ -121,13 +121,13 @@ export class FileService implements Attachments {
   /** A file as `me` may see it: its uploader's own, or a file sent where `me` reads. */
   async info(me: string, id: string): Promise<FileInfo> {
     const file = await this.readable(me, id);
-    return this.view(file, file.completedAt ? file.size : await this.bytes().received(id));
+    return this.view(file, file.completedAt ? file.size : await this.blobStore().received(id));
   }
 
   /** The offset an upload continues from (HEAD), for its uploader. */
   async offset(me: string, id: string): Promise<{ offset: number; size: number }> {
     const file = await this.own(id, me);
-    return { offset: file.completedAt ? file.size : await this.bytes().received(id), size: file.size };
+    return { offset: file.completedAt ? file.size : await this.blobStore().received(id), size: file.size };
   }
 
   /**
@@ -136,7 +136,7 @@ export class FileService implements Attachments {
    * file is hashed, sniffed and recorded. Returns the file as it now is.
    */
   async append(me: string, id: string, offset: number, body: AsyncIterable<Buffer>, length: number | null): Promise<FileInfo> {
-    const blobs = this.bytes();
+    const blobs = this.blobStore();
     const file = await this.own(id, me);
     if (file.completedAt) throw new ChatError('CHAT_ERR_UPLOAD_OFFSET', 'The upload is complete', { details: { offset: file.size } });
     if (length !== null && offset + length > file.size) throw new ChatError('CHAT_ERR_FILE_TOO_LARGE', `The upload was announced as ${file.size} bytes; this piece would end at ${offset + length}`, { details: { offset } });
@@ -172,7 +172,7 @@ export class FileService implements Attachments {
     if (!file.completedAt || !file.sha256) throw new ChatError('CHAT_ERR_UPLOAD_INCOMPLETE');
     const range = parseRange(rangeHeader, file.size);
     if (range === 'unsatisfiable') throw new ChatError('CHAT_ERR_RANGE_NOT_SATISFIABLE', undefined, { details: { size: file.size } });
-    return { file, stream: await this.bytes().read(file, range ?? undefined), range };
+    return { file, stream: await this.blobStore().read(file, range ?? undefined), range };
   }
 
   /** Files sent in a conversation `me` reads (friend or #group), newest first. */
@@ -182,10 +182,20 @@ export class FileService implements Attachments {
     return list.map((f) => ({ ...attachmentOf(f), from: f.owner, seq: f.seq!, uploadedAt: f.createdAt }));
   }
 
+  /**
+   * A sent file's bytes, whole, for the AI service (which checked the asker reads the
+   * conversation); null when it is larger than `max`, missing or not complete.
+   */
+  async bytes(file: Pick<Attachment, 'id' | 'size'>, max: number): Promise<Buffer | null> {
+    const f = await this.store.get(file.id);
+    if (!f?.sha256 || f.size > max || !this.blobs) return null;
+    return readHead(await this.blobs.read(f));
+  }
+
   // Attachments: what the message path calls.
 
   async claim(from: string, ids: string[], conversationId: string, key: string): Promise<Attachment[]> {
-    this.bytes();
+    this.blobStore();
     const r = await this.store.claim(from, ids, conversationId, key);
     if (!Array.isArray(r)) {
       if (r.why === 'missing') throw new ChatError('CHAT_ERR_FILE_NOT_FOUND', `No such file of yours: ${r.id}`);

@@ -3,6 +3,7 @@ import type { Ack, AiChunkEvent, Message } from '../../../src/protocol/index.js'
 import { toContents } from '../../../src/daemon/services/ai.js';
 import { startFakeGemini } from '../../support/fake-gemini.js';
 import { befriend, nextEvents, openSocket, registerUser, startDaemon, waitFor, type TestDaemon, type TestSocket } from '../../support/daemon.js';
+import { tinyPng, uploadBytes } from '../../support/files.js';
 
 function send(s: TestSocket, payload: unknown): Promise<Ack<Message>> {
   return (s.timeout(10_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<Message>> }).emitWithAck('message:send', payload);
@@ -265,5 +266,42 @@ describe('toContents', () => {
       { role: 'model', parts: [{ text: 'answer' }] },
       { role: 'user', parts: [{ text: '{"author":"alice","text":"/ai q"}' }] },
     ]);
+  });
+});
+
+describe('/ai sees files', () => {
+  it('sends the files of the message a question replies to (and its own) as inline data, typed and size-capped; others only by name', async () => {
+    const gem = await startFakeGemini({ answer: () => 'a small picture and a note' });
+    const t = await setup({ GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gem.url, CHAT_AI_MAX_FILE_BYTES: '20000' });
+    try {
+      const png = tinyPng(4, 3);
+      const pic = await uploadBytes(t.d.url, t.a, 'pic.png', png);
+      const note = await uploadBytes(t.d.url, t.a, 'note.txt', Buffer.from('the meeting moved to 3pm\n'));
+      const big = await uploadBytes(t.d.url, t.a, 'big.txt', Buffer.alloc(30_000, 0x61));
+      const bin = await uploadBytes(t.d.url, t.a, 'blob.bin', Buffer.from([0, 1, 2, 3, 255]));
+      const shared = await send(t.sa, { to: t.b.name, text: 'look at these', files: [pic.id, big.id, bin.id] });
+      expect(shared.ok).toBe(true);
+      const reply = nextReply(t.sb);
+      const q = await send(t.sb, { to: t.a.name, text: '/ai what is in the picture?', replyTo: (shared as { data: Message }).data.seq });
+      expect(q.ok).toBe(true);
+      expect((await reply).text).toBe('a small picture and a note');
+      // A question with its own file too.
+      const reply2 = nextReply(t.sb);
+      const note2 = await uploadBytes(t.d.url, t.b, 'note.txt', Buffer.from('the meeting moved to 3pm\n'));
+      await send(t.sb, { to: t.a.name, text: '/ai summarise', files: [note2.id] });
+      await reply2;
+      const [first, second] = gem.requests.slice(-2);
+      const inline = (r: typeof first) => r!.body.contents!.flatMap((c) => c.parts).filter((p) => 'inlineData' in p) as unknown as { inlineData: { mimeType: string; data: string } }[];
+      expect(inline(first).map((p) => [p.inlineData.mimeType, Buffer.from(p.inlineData.data, 'base64').equals(png)])).toEqual([['image/png', true]]);
+      expect(inline(second).map((p) => [p.inlineData.mimeType, Buffer.from(p.inlineData.data, 'base64').toString()])).toEqual([['text/plain', 'the meeting moved to 3pm\n']]);
+      // The inline data is in the asker's turn, right after the question.
+      const lastUser = first!.body.contents!.filter((c) => c.role === 'user').at(-1)!;
+      expect(JSON.stringify(lastUser.parts.at(-2))).toContain('pic.png');
+      void note;
+      console.log(`/ai files: ${inline(first).length} of 3 replied-to files sent inline (the 30 kB text over the 20 kB cap and the binary left out); ${inline(second).length} of the question's own`);
+    } finally {
+      await t.close();
+      await gem.close();
+    }
   });
 });

@@ -39,24 +39,30 @@ import { rowToMessage, type MessageRow } from './sqlite-messages.js';
 
 const KINDS = MESSAGE_KINDS.map((k) => `'${k}'`).join(', ');
 const SCOPE = (col: string) => `'c' || hex(${col})`;
+/** The names of a row's files, space-separated ('' without files): indexed in their own column. */
+const NAMES = (extra: string) => `COALESCE((SELECT group_concat(j.value ->> 'name', ' ') FROM json_each(${extra}, '$.files') j), '')`;
+/** Whether a row has anything to index: text, or files. */
+const INDEXABLE = (text: string, extra: string) => `(${text} <> '' OR json_type(${extra}, '$.files') IS NOT NULL)`;
 /** Whether a row is in the index: the indexer has passed it. */
 const INDEXED = (rowid: string) => `${rowid} <= (SELECT done FROM search_state)`;
 
 const SCHEMA = `
 CREATE VIEW IF NOT EXISTS messages_search AS
-  SELECT rowid AS rid, text, ${SCOPE('conversation_id')} AS scope FROM messages WHERE kind IN (${KINDS}) AND text <> '';
+  SELECT rowid AS rid, text, ${NAMES('extra')} AS names, ${SCOPE('conversation_id')} AS scope FROM messages WHERE kind IN (${KINDS}) AND ${INDEXABLE('text', 'extra')};
 -- New rows are indexed by the indexer, in order of rowid (chatd never deletes a message row, so rowids only grow).
 DROP TRIGGER IF EXISTS messages_search_insert;
--- An edit replaces the text; a delete empties it.
-CREATE TRIGGER IF NOT EXISTS messages_search_update AFTER UPDATE OF text ON messages
-  WHEN old.text IS NOT new.text AND old.kind IN (${KINDS}) AND ${INDEXED('old.rowid')} BEGIN
-  INSERT INTO messages_fts (messages_fts, rowid, text, scope) SELECT 'delete', old.rowid, old.text, ${SCOPE('old.conversation_id')} WHERE old.text <> '';
-  INSERT INTO messages_fts (rowid, text, scope) SELECT new.rowid, new.text, ${SCOPE('new.conversation_id')} WHERE new.text <> '';
+-- An edit replaces the text; a delete empties it and drops the files.
+DROP TRIGGER IF EXISTS messages_search_update;
+CREATE TRIGGER messages_search_update AFTER UPDATE OF text, extra ON messages
+  WHEN (old.text IS NOT new.text OR old.extra IS NOT new.extra) AND old.kind IN (${KINDS}) AND ${INDEXED('old.rowid')} BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, text, names, scope) SELECT 'delete', old.rowid, old.text, ${NAMES('old.extra')}, ${SCOPE('old.conversation_id')} WHERE ${INDEXABLE('old.text', 'old.extra')};
+  INSERT INTO messages_fts (rowid, text, names, scope) SELECT new.rowid, new.text, ${NAMES('new.extra')}, ${SCOPE('new.conversation_id')} WHERE ${INDEXABLE('new.text', 'new.extra')};
   UPDATE search_state SET replaced = replaced + 1;
 END;
-CREATE TRIGGER IF NOT EXISTS messages_search_delete AFTER DELETE ON messages
-  WHEN old.kind IN (${KINDS}) AND old.text <> '' AND ${INDEXED('old.rowid')} BEGIN
-  INSERT INTO messages_fts (messages_fts, rowid, text, scope) VALUES ('delete', old.rowid, old.text, ${SCOPE('old.conversation_id')});
+DROP TRIGGER IF EXISTS messages_search_delete;
+CREATE TRIGGER messages_search_delete AFTER DELETE ON messages
+  WHEN old.kind IN (${KINDS}) AND ${INDEXABLE('old.text', 'old.extra')} AND ${INDEXED('old.rowid')} BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, text, names, scope) VALUES ('delete', old.rowid, old.text, ${NAMES('old.extra')}, ${SCOPE('old.conversation_id')});
   UPDATE search_state SET replaced = replaced + 1;
 END;
 `;
@@ -73,12 +79,18 @@ export function secureDeleteSafe(version: string): boolean {
  * in chunks between send batches, with progress in the log.
  */
 export function searchSchema(db: SqliteDb) {
-  const existed = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'messages_fts'").get()!.n > 0;
+  let existed = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'messages_fts'").get()!.n > 0;
+  // An index from before files had no names column: it is rebuilt (indexed again between send batches).
+  if (existed && !db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('messages_fts')").all().some((c) => c.name === 'names')) {
+    dropSearch(db);
+    existed = false;
+  }
   if (!existed) {
     db.exec('DROP TABLE IF EXISTS search_state');
-    db.exec("CREATE VIRTUAL TABLE messages_fts USING fts5(text, scope, content='messages_search', content_rowid='rid', tokenize='unicode61 remove_diacritics 2')");
-    // Ranked by the text alone (the scope token is in every row of a conversation).
-    db.exec("INSERT INTO messages_fts (messages_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)')");
+    db.exec('DROP VIEW IF EXISTS messages_search');
+    db.exec("CREATE VIRTUAL TABLE messages_fts USING fts5(text, names, scope, content='messages_search', content_rowid='rid', tokenize='unicode61 remove_diacritics 2')");
+    // Ranked by the text and the file names (the scope token is in every row of a conversation).
+    db.exec("INSERT INTO messages_fts (messages_fts, rank) VALUES ('rank', 'bm25(1.0, 1.0, 0.0)')");
   }
   db.exec('CREATE TABLE IF NOT EXISTS search_state (id INTEGER PRIMARY KEY CHECK (id = 1), done INTEGER NOT NULL, replaced INTEGER NOT NULL); INSERT OR IGNORE INTO search_state (id, done, replaced) VALUES (1, 0, 0);');
   db.exec(SCHEMA);
@@ -101,7 +113,7 @@ export function backfillSearch(db: SqliteDb, chunk: number): BackfillState {
     const target = db.prepare<[], { m: number | null }>('SELECT MAX(rowid) AS m FROM messages').get()!.m ?? 0;
     if (done >= target) return { done, target };
     const upTo = Math.min(target, done + chunk);
-    db.prepare('INSERT INTO messages_fts (rowid, text, scope) SELECT rid, text, scope FROM messages_search WHERE rid > ? AND rid <= ?').run(done, upTo);
+    db.prepare('INSERT INTO messages_fts (rowid, text, names, scope) SELECT rid, text, names, scope FROM messages_search WHERE rid > ? AND rid <= ?').run(done, upTo);
     db.prepare('UPDATE search_state SET done = ?').run(upTo);
     return { done: upTo, target };
   }).immediate();
@@ -131,8 +143,9 @@ export function matchExpression(q: ParsedSearch, scopes: string[]): string {
   const scope = `{scope} : (${scopes.map((c) => `c${Buffer.from(c, 'utf8').toString('hex').toUpperCase()}`).join(' OR ')})`;
   const must = q.terms.filter((t) => !t.excluded).map((t) => phrase(t.words));
   const mustNot = q.terms.filter((t) => t.excluded).map((t) => phrase(t.words));
-  let expr = must.length ? `(${scope} AND {text} : (${must.join(' AND ')}))` : `(${scope})`;
-  for (const n of mustNot) expr = `(${expr} NOT {text} : ${n})`;
+  // Words are looked for in the text and in the names of the message's files.
+  let expr = must.length ? `(${scope} AND {text names} : (${must.join(' AND ')}))` : `(${scope})`;
+  for (const n of mustNot) expr = `(${expr} NOT {text names} : ${n})`;
   return expr;
 }
 
@@ -149,7 +162,7 @@ function snippetOf(marked: string, text: string): { snippet: string; matches: [n
 
 /** Search over the embedded index, on the event loop's connection (WAL: reads never wait for the writer). */
 export class SqliteSearch implements SearchIndex {
-  private readonly statements = new Map<string, SqliteStatement<Record<string, unknown>, MessageRow & { snip: string; rid: number }>>();
+  private readonly statements = new Map<string, SqliteStatement<Record<string, unknown>, MessageRow & { snip: string; snipNames: string; rid: number }>>();
 
   /** `flush` has the writer index every row stored so far (what a search must find). */
   constructor(private readonly db: SqliteDb, private readonly flush: () => Promise<void>) {}
@@ -183,15 +196,15 @@ export class SqliteSearch implements SearchIndex {
       where.push("m.extra IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(m.extra, '$.mentions') j WHERE j.value = :me)");
       params.me = r.me;
     }
-    // No message carries files yet (files come with their own issue): has:file matches nothing.
-    if (q.hasFile) where.push('0');
+    if (q.hasFile) where.push("m.extra IS NOT NULL AND json_type(m.extra, '$.files') = 'array'");
     const order = r.sort === 'recent' ? 'f.rowid DESC' : 'rank, f.rowid DESC';
     if (start.after !== undefined) {
       where.push('f.rowid < :below');
       params.below = start.after;
     }
     params.offset = start.offset;
-    const sql = `SELECT m.*, snippet(messages_fts, 0, '${OPEN}', '${CLOSE}', '…', 16) AS snip, f.rowid AS rid
+    // The snippet of the text, or of the file names when the words matched only there.
+    const sql = `SELECT m.*, snippet(messages_fts, 0, '${OPEN}', '${CLOSE}', '…', 16) AS snip, snippet(messages_fts, 1, '${OPEN}', '${CLOSE}', '…', 16) AS snipNames, f.rowid AS rid
       FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
       WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT :limit OFFSET :offset`;
     let stmt = this.statements.get(sql);
@@ -199,7 +212,11 @@ export class SqliteSearch implements SearchIndex {
     const rows = stmt.all(params);
     const more = rows.length > r.limit;
     const page = rows.slice(0, r.limit);
-    const hits = page.map((row) => ({ message: rowToMessage(row), ...snippetOf(row.snip, row.text) }));
+    const hits = page.map((row) => {
+      const message = rowToMessage(row);
+      const inNames = !row.snip.includes(OPEN) && row.snipNames.includes(OPEN);
+      return { message, ...(inNames ? snippetOf(row.snipNames, (message.files ?? []).map((f) => f.name).join(' ')) : snippetOf(row.snip, row.text)) };
+    });
     return { hits, next: nextSearchCursor(more, r.sort, start.offset, r.limit, page[page.length - 1]?.rid) };
   }
 }

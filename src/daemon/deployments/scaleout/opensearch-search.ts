@@ -23,7 +23,10 @@ const KINDS = new Set<string>(MESSAGE_KINDS);
 export interface HitReader { getAcross(refs: MessageRef[]): Promise<Message[]> }
 export const docId = (conversationId: string, seq: number) => `${conversationId}#${seq}`;
 
-interface Doc { conversationId: string; seq: number; from: string; createdAt: string; text: string; mentions?: string[] }
+interface Doc { conversationId: string; seq: number; from: string; createdAt: string; text: string; mentions?: string[]; names?: string }
+
+/** A message's files' names, folded, for `names` (kept in the source: an edit rewrites the document from it). */
+const namesOf = (m: Pick<Message, 'files'>) => (m.files?.length ? { names: fold(m.files.map((f) => f.name).join(' ')) } : {});
 
 export class OpenSearchIndex implements SearchIndex {
   constructor(private readonly client: Client, private readonly index: string, private readonly log: HitReader) {}
@@ -46,13 +49,17 @@ export class OpenSearchIndex implements SearchIndex {
         _source: { excludes: ['text'] },
         properties: {
           conversationId: { type: 'keyword' }, seq: { type: 'long' }, from: { type: 'keyword' }, createdAt: { type: 'date' },
-          text: { type: 'text', analyzer: 'standard' }, mentions: { type: 'keyword' },
+          text: { type: 'text', analyzer: 'standard' }, mentions: { type: 'keyword' }, names: { type: 'text', analyzer: 'standard' },
         },
       },
     };
     await this.client.indices.putIndexTemplate({ name: this.index, body: { index_patterns: [this.index], template } } as never);
     const exists = await this.client.indices.exists({ index: this.index });
-    if (exists.body) return;
+    if (exists.body) {
+      // An index from before files gains the names field (adding a field is allowed in place).
+      await this.client.indices.putMapping({ index: this.index, body: { properties: { names: { type: 'text', analyzer: 'standard' } } } } as never);
+      return;
+    }
     await this.client.indices.create({ index: this.index, body: template } as never).catch((err: { meta?: { body?: { error?: { type?: string } } } }) => {
       if (err.meta?.body?.error?.type !== 'resource_already_exists_exception') throw err;
     });
@@ -77,7 +84,7 @@ export class OpenSearchIndex implements SearchIndex {
     const body: unknown[] = [];
     for (const r of records) {
       if (KINDS.has(r.kind)) {
-        const doc: Doc = { conversationId: r.conversationId, seq: r.seq, from: r.from, createdAt: r.createdAt, text: fold(r.text), ...(r.mentions?.length ? { mentions: r.mentions } : {}) };
+        const doc: Doc = { conversationId: r.conversationId, seq: r.seq, from: r.from, createdAt: r.createdAt, text: fold(r.text), ...(r.mentions?.length ? { mentions: r.mentions } : {}), ...namesOf(r) };
         docs.set(docId(r.conversationId, r.seq), doc);
         body.push({ index: { _index: this.index, _id: docId(r.conversationId, r.seq), version: r.seq, version_type: 'external' } }, doc);
       } else if (r.kind === 'edit') {
@@ -127,7 +134,7 @@ export class OpenSearchIndex implements SearchIndex {
       const id = docId(m.conversationId, m.seq);
       const version = m.changedSeq ?? m.seq;
       if (m.deleted) body.push({ delete: { _index: this.index, _id: id, version, version_type: 'external' } });
-      else body.push({ index: { _index: this.index, _id: id, version, version_type: 'external_gte' } }, { conversationId: m.conversationId, seq: m.seq, from: m.from, createdAt: m.createdAt, text: fold(m.text), ...(m.mentions?.length ? { mentions: m.mentions } : {}) });
+      else body.push({ index: { _index: this.index, _id: id, version, version_type: 'external_gte' } }, { conversationId: m.conversationId, seq: m.seq, from: m.from, createdAt: m.createdAt, text: fold(m.text), ...(m.mentions?.length ? { mentions: m.mentions } : {}), ...namesOf(m) });
     }
     if (body.length === 0) return 0;
     const res = await this.client.bulk({ body: body as never });
@@ -149,12 +156,13 @@ export class OpenSearchIndex implements SearchIndex {
       ...(whole.length ? [{ terms: { conversationId: whole } }] : []),
       ...cut.map((s) => ({ bool: { filter: [{ term: { conversationId: s.conversationId } }, { range: { seq: { lte: s.upTo } } }] } })),
     ] } };
-    const phrase = (words: string[]) => ({ match_phrase: { text: fold(words.join(' ')) } });
+    // Words are looked for in the text and in the names of the message's files.
+    const phrase = (words: string[]) => ({ multi_match: { query: fold(words.join(' ')), type: 'phrase', fields: ['text', 'names'] } });
     const filter: unknown[] = [scope];
     if (q.from.length) filter.push({ terms: { from: q.from } });
     if (q.before !== undefined || q.after !== undefined) filter.push({ range: { createdAt: { ...(q.before ? { lt: q.before } : {}), ...(q.after ? { gt: `${q.after}||/d` } : {}) } } });
     if (q.isMention) filter.push({ term: { mentions: r.me } });
-    if (q.hasFile) filter.push({ match_none: {} });
+    if (q.hasFile) filter.push({ exists: { field: 'names' } });
     const must = q.terms.filter((t) => !t.excluded).map((t) => phrase(t.words));
     const mustNot = q.terms.filter((t) => t.excluded).map((t) => phrase(t.words));
     const sort = r.sort === 'recent' ? [{ createdAt: 'desc' }, { conversationId: 'asc' }, { seq: 'desc' }] : ['_score', { createdAt: 'desc' }];
@@ -173,7 +181,10 @@ export class OpenSearchIndex implements SearchIndex {
     for (const h of page) {
       const m = current.get(docId(h._source.conversationId, h._source.seq));
       if (!m || m.deleted) continue;
-      hits.push({ message: m, ...highlight(m.text, words) });
+      const inText = highlight(m.text, words);
+      const names = (m.files ?? []).map((f) => f.name).join(' ');
+      const inNames = inText.matches.length === 0 && names ? highlight(names, words) : null;
+      hits.push({ message: m, ...(inNames?.matches.length ? inNames : inText) });
     }
     return { hits, next: nextSearchCursor(more, r.sort, start.offset, r.limit, page[page.length - 1]?.sort) };
   }
