@@ -26,7 +26,13 @@ export const docId = (conversationId: string, seq: number) => `${conversationId}
 interface Doc { conversationId: string; seq: number; from: string; createdAt: string; text: string; mentions?: string[]; names?: string }
 
 /** A message's files' names, folded, for `names` (kept in the source: an edit rewrites the document from it). */
-const namesOf = (m: Pick<Message, 'files'>) => (m.files?.length ? { names: fold(m.files.map((f) => f.name).join(' ')) } : {});
+const namesOf = (m: Pick<Message, 'files'>) => (m.files?.length ? { names: splitNames(m.files.map((f) => f.name).join(' ')) } : {});
+/**
+ * Names split at every character that is not a letter, a mark or a digit, as FTS5's tokenizer
+ * splits them: the standard analyzer would keep `resume.pdf` as one token, so `resume` would not
+ * find it.
+ */
+const splitNames = (names: string) => fold(names).replace(/[^\p{L}\p{M}\p{N}]+/gu, ' ').trim();
 
 export class OpenSearchIndex implements SearchIndex {
   constructor(private readonly client: Client, private readonly index: string, private readonly log: HitReader) {}
