@@ -1,5 +1,5 @@
 /**
- * npm run bench -- <dm|group|changes|search|connections|persist|cli|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--nodes=2] [--profile]
+ * npm run bench -- <dm|group|changes|search|files|connections|persist|cli|all> [--quick] [--targets=a,b] [--rates=r1,r2] [--repeat=N] [--nodes=2] [--profile]
  *                  [--client=socket.io-client] [--skip-no-id] [--all-steps]
  *
  * dm runs every chatd target twice: sends with a clientMsgId, and without one (--skip-no-id: once). --all-steps runs
@@ -26,6 +26,7 @@ import path from 'node:path';
 import { hasTaskset, only, onlyRates, profile, profileDir, quick, root, scenario, targets } from './options.js';
 import { changesScenario } from './scenarios/changes.js';
 import { searchScenario } from './scenarios/search.js';
+import { filesScenario } from './scenarios/files.js';
 import { cliScenario } from './scenarios/cli.js';
 import { connectionsScenario } from './scenarios/connections.js';
 import { dmScenario } from './scenarios/dm.js';
@@ -33,12 +34,12 @@ import { groupScenario } from './scenarios/group.js';
 import { persistScenario } from './scenarios/persist.js';
 
 const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 1e9), node: process.version, taskset: hasTaskset, quick };
-const scenarios = scenario === 'all' ? ['dm', 'group', 'changes', 'search', 'connections', 'persist', 'cli'] : [scenario];
+const scenarios = scenario === 'all' ? ['dm', 'group', 'changes', 'search', 'files', 'connections', 'persist', 'cli'] : [scenario];
 fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 if (profile) fs.mkdirSync(profileDir, { recursive: true });
 for (const name of scenarios) {
-  const run = name === 'dm' ? dmScenario : name === 'changes' ? changesScenario : name === 'search' ? searchScenario : name === 'group' ? groupScenario : name === 'connections' ? connectionsScenario : name === 'persist' ? persistScenario : name === 'cli' ? cliScenario : null;
-  if (!run) { console.error(`unknown scenario ${name}: dm, group, changes, search, connections, persist, cli or all`); process.exit(2); }
+  const run = name === 'dm' ? dmScenario : name === 'changes' ? changesScenario : name === 'search' ? searchScenario : name === 'files' ? filesScenario : name === 'group' ? groupScenario : name === 'connections' ? connectionsScenario : name === 'persist' ? persistScenario : name === 'cli' ? cliScenario : null;
+  if (!run) { console.error(`unknown scenario ${name}: dm, group, changes, search, files, connections, persist, cli or all`); process.exit(2); }
   console.log(`== ${name}${quick ? ' (quick)' : ''} on ${machine.cores} cores, ${machine.node}; targets: ${targets.join(', ')}`);
   const result = await run(targets);
   // A partial run (some targets or rates only) never overwrites the full record.

@@ -67,6 +67,18 @@ export class ApiClient {
     return (await res.json()) as T;
   }
 
+  /** A usable bearer token (refreshed first when about to expire), for requests made outside fetch. */
+  async bearer(): Promise<string> {
+    const token = await this.creds.token();
+    if (!token) throw new ChatError('CHAT_ERR_UNAUTHENTICATED', NOT_LOGGED_IN);
+    return token;
+  }
+
+  /** Refreshes the access token after the server said it expired (throws an auth error when impossible). */
+  refreshToken(): Promise<string> {
+    return this.creds.refresh();
+  }
+
   /**
    * A request whose answer is returned unread (downloads) or whose body is a stream (uploads):
    * authenticated like `request`, an error answer thrown as its ChatError. A streamed body cannot

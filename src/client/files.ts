@@ -1,11 +1,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { pipeline } from 'node:stream/promises';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { ChatError } from '../protocol/errors.js';
+import { ChatError, fromErrorBody } from '../protocol/errors.js';
 import { ROUTES } from '../protocol/rest.js';
 import type { FileInfo } from '../protocol/index.js';
 import type { ApiClient } from './api.js';
+import { unreachable } from './unreachable.js';
 
 const UPLOAD_CONTENT_TYPE = 'application/offset+octet-stream';
 const OFFSET = 'upload-offset';
@@ -21,14 +25,51 @@ const retryable = (err: unknown) => {
   return code === 'CHAT_ERR_UNAVAILABLE' || code === 'CHAT_ERR_UPLOAD_TIMEOUT' || code === 'CHAT_ERR_UPLOAD_OFFSET' || code === 'CHAT_ERR_TOKEN_EXPIRED' || code === 'CHAT_ERR_SHUTTING_DOWN';
 };
 
-/** Bytes of a file from `start`, read in chunks as the request asks for them (never whole in memory). */
-function chunks(file: string, start: number, progress: (n: number) => void): AsyncIterable<Uint8Array> {
-  return (async function* () {
-    for await (const c of fs.createReadStream(file, { start, highWaterMark: 256 * 1024 })) {
-      progress((c as Buffer).length);
-      yield c as Buffer;
-    }
-  })();
+/**
+ * Sends `file` from `offset` as one piece of upload `id`, streamed with backpressure through
+ * node:http (fetch would read a streamed request body ahead into memory: a 256 MiB file cost the
+ * process 258 MiB that way). Resolves with the file as the server answers it.
+ */
+async function sendPiece(api: ApiClient, id: string, file: string, offset: number, size: number, onProgress?: Progress): Promise<FileInfo> {
+  const url = new URL(ROUTES.fileContent(id), api.server);
+  const token = await api.bearer();
+  const request = (url.protocol === 'https:' ? https : http).request(url, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${token}`, 'content-type': UPLOAD_CONTENT_TYPE, [OFFSET]: String(offset), 'content-length': String(size - offset) },
+  });
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    request.once('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.once('error', reject);
+    });
+    request.once('error', reject);
+  });
+  let sent = offset;
+  const source = fs.createReadStream(file, { start: offset, highWaterMark: 256 * 1024 });
+  source.on('data', (c) => { sent += (c as Buffer).length; onProgress?.(sent, size); });
+  // The server may answer (and close) before it has read everything: its answer says why.
+  const piped = pipeline(source, request).catch(() => {});
+  let res: { status: number; body: string };
+  try {
+    res = await answer;
+  } catch (err) {
+    source.destroy();
+    throw unreachable(api.server, (err as Error).message);
+  }
+  await piped;
+  let json: unknown;
+  try {
+    json = JSON.parse(res.body);
+  } catch {
+    json = undefined;
+  }
+  if (res.status === 200) return json as FileInfo;
+  const err = fromErrorBody((json as { error?: unknown } | undefined)?.error, res.status === 401 ? 'CHAT_ERR_UNAUTHENTICATED' : res.status >= 500 ? 'CHAT_ERR_UNAVAILABLE' : 'CHAT_ERR_VALIDATION');
+  if (err.code === 'CHAT_ERR_TOKEN_EXPIRED') await api.refreshToken();
+  throw err;
 }
 
 /**
@@ -51,13 +92,8 @@ export async function resumeUpload(api: ApiClient, id: string, file: string, siz
   let offset = await uploadOffset(api, id);
   for (let attempt = 1; ; attempt++) {
     if (offset >= size) return api.fileInfo(id);
-    let sent = offset;
     try {
-      const res = await api.raw('PATCH', ROUTES.fileContent(id), {
-        headers: { 'content-type': UPLOAD_CONTENT_TYPE, [OFFSET]: String(offset), 'content-length': String(size - offset) },
-        body: chunks(file, offset, (n) => { sent += n; onProgress?.(sent, size); }),
-      });
-      const info = (await res.json()) as FileInfo;
+      const info = await sendPiece(api, id, file, offset, size, onProgress);
       if (info.received >= size) return info;
       offset = info.received;
     } catch (err) {

@@ -28,6 +28,8 @@ export { BlobError };
  */
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Bytes gathered into one write while the previous one runs. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 const SHA = /^[0-9a-f]{64}$/;
 
 /** The state of an upload's hash while its process lives: continued by each append at the right offset. */
@@ -108,26 +110,52 @@ export class FileBlobs implements BlobStore {
       const hash = await this.hashUpTo(id, have);
       let size = have;
       let over = false;
-      let writing = false;
-      // Each chunk written (and awaited) before the next is read: what the file holds is exactly
-      // what was counted and hashed, whenever the body stops, and nothing waits in a buffer.
+      // Chunks are gathered while the previous batch is written (write-behind, at most two
+      // batches in memory), and counted and hashed once written: what the file holds is exactly
+      // what was counted and hashed, whenever the body stops. One write per batch, not per
+      // network chunk: an awaited write per 64 KiB chunk held uploads to a third of the disk's speed.
       const fh = await fsp.open(file, 'a', 0o600);
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      let inflight: Promise<void> | null = null;
+      let writeError: unknown = null;
+      const write = (bufs: Buffer[], bytes: number) => writeAll(fh, bufs).then(() => {
+        for (const b of bufs) hash.update(b);
+        size += bytes;
+      }, (err: unknown) => { writeError = err; throw err; });
+      const flush = async () => {
+        if (inflight) await inflight;
+        inflight = null;
+        if (batchBytes === 0) return;
+        const [bufs, bytes] = [batch, batchBytes];
+        batch = [];
+        batchBytes = 0;
+        inflight = write(bufs, bytes);
+        inflight.catch(() => {});
+      };
+      let received = have;
       try {
-        for await (const chunk of body) {
-          const room = total - size;
-          const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-          if (part.length > 0) {
-            writing = true;
-            await fh.write(part);
-            writing = false;
-            hash.update(part);
-            size += part.length;
+        try {
+          for await (const chunk of body) {
+            const room = total - received;
+            const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+            if (part.length > 0) {
+              batch.push(part);
+              batchBytes += part.length;
+              received += part.length;
+              if (batchBytes >= WRITE_BATCH_BYTES) await flush();
+            }
+            if (part !== chunk) {
+              over = true;
+              break;
+            }
           }
-          if (part !== chunk) {
-            over = true;
-            break;
-          }
+        } catch (err) {
+          // The body stopped (a dropped connection): what arrived is written, and a resumed upload continues from it.
+          if (writeError) throw writeError;
         }
+        await flush();
+        if (inflight) await inflight;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
           this.running.delete(id);
@@ -136,11 +164,8 @@ export class FileBlobs implements BlobStore {
           throw new BlobError('disk-full', 'The disk is full: the upload was dropped', 0);
         }
         // A failed write leaves the file uncertain: the hash is redone from it on the next append.
-        if (writing) {
-          this.running.delete(id);
-          throw err;
-        }
-        // The body stopped (a dropped connection): what reached the file stays, and a resumed upload continues from it.
+        this.running.delete(id);
+        throw err;
       } finally {
         await fh.close().catch(() => {});
       }
@@ -251,5 +276,24 @@ export class FileBlobs implements BlobStore {
     await this.locked(sha256, async () => {
       if (!(await referenced())) await fsp.rm(this.address(sha256), { force: true });
     });
+  }
+}
+
+/** Writes every byte of `bufs`, going on after a short write (a nearly full disk writes part, then fails with ENOSPC). */
+async function writeAll(fh: fsp.FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs;
+  while (rest.length) {
+    const { bytesWritten } = await fh.writev(rest);
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        next.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    if (bytesWritten === 0 && next.length) throw Object.assign(new Error('no byte was written'), { code: 'ENOSPC' });
+    rest = next;
   }
 }

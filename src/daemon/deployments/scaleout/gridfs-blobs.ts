@@ -82,14 +82,19 @@ export class GridFsBlobs implements BlobStore {
       if (have !== offset) throw new BlobError('offset', `This upload holds ${have} bytes: send from there`, have);
       const hash = await this.hashUpTo(id, have);
       // The chunk being filled: the partial last one, or a new one.
-      let n = tail && tail.data.length < CHUNK_BYTES ? tail.n : tail ? tail.n + 1 : 0;
-      let buf: Buffer = tail && tail.data.length < CHUNK_BYTES ? tail.data : Buffer.alloc(0);
+      const rewrite = tail && tail.data.length < CHUNK_BYTES ? tail.n : -1;
+      let n = rewrite >= 0 ? rewrite : tail ? tail.n + 1 : 0;
+      let buf: Buffer = rewrite >= 0 ? tail!.data : Buffer.alloc(0);
       let size = have;
       let over = false;
       let failed: unknown = null;
-      const put = async (data: Buffer) => {
-        await this.chunks.updateOne({ files_id: id, n }, { $set: { data } }, { upsert: true });
+      // A chunk that existed (the partial last one) is replaced; new ones are inserted.
+      const put = async (at: number, data: Buffer) => {
+        if (at === rewrite) await this.chunks.updateOne({ files_id: id, n: at }, { $set: { data } }, { upsert: true });
+        else await this.chunks.insertOne({ files_id: id, n: at, data });
       };
+      // One full chunk is written while the next one fills (at most two in memory).
+      let pending: Promise<void> = Promise.resolve();
       try {
         for await (const chunk of body) {
           const room = total - size;
@@ -97,11 +102,13 @@ export class GridFsBlobs implements BlobStore {
           let at = 0;
           while (at < part.length) {
             const take = Math.min(CHUNK_BYTES - buf.length, part.length - at);
-            buf = Buffer.concat([buf, part.subarray(at, at + take)]);
+            buf = buf.length === 0 && take === CHUNK_BYTES ? part.subarray(at, at + take) : Buffer.concat([buf, part.subarray(at, at + take)]);
             at += take;
             if (buf.length === CHUNK_BYTES) {
-              await put(buf);
-              hash.update(buf.subarray(0, buf.length));
+              await pending;
+              const [full, index] = [buf, n];
+              pending = put(index, full).then(() => { hash.update(full); });
+              pending.catch(() => {});
               n++;
               buf = Buffer.alloc(0);
             }
@@ -116,11 +123,17 @@ export class GridFsBlobs implements BlobStore {
         // A body that stopped (a dropped connection) keeps what arrived; a failed write is an error.
         failed = err;
       }
+      try {
+        await pending;
+      } catch (err) {
+        this.running.delete(id);
+        throw err;
+      }
       // The partial chunk is written as the upload's last, for a resume to continue from.
       const pendingFrom = size - buf.length;
       if (buf.length > 0) {
         try {
-          await put(buf);
+          await this.chunks.updateOne({ files_id: id, n }, { $set: { data: buf } }, { upsert: true });
         } catch (err) {
           this.running.delete(id);
           throw err;
