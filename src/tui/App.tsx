@@ -18,6 +18,7 @@ import { MembersOverlay } from './MembersOverlay.js';
 import { ResultsOverlay } from './ResultsOverlay.js';
 import { StatusBar } from './StatusBar.js';
 import { theme } from './theme.js';
+import { completePath } from './files.js';
 
 const PROMPT_LABELS: Record<PromptPurpose, string> = {
   search: 'search: ',
@@ -26,6 +27,7 @@ const PROMPT_LABELS: Record<PromptPurpose, string> = {
   addMembers: 'add to the group (friends): ',
   react: `react (Enter): ${'1👍 2❤️ 3😂 4🎉 5😮 6😢 7👀 8🙏'}, or type one: `,
   confirmDelete: 'delete it? y then Enter (Esc keeps it): ',
+  attach: 'send file (Tab completes): ',
 };
 
 /** The reaction picker's choices, by their number. */
@@ -44,6 +46,10 @@ export interface AppProps {
   notify?: (m: Message) => void;
   /** Fixed size for tests; otherwise the terminal's, following resizes. */
   size?: { columns: number; rows: number };
+  /** Image previews inline (half blocks): from CHAT_IMAGES and colours (image.ts). */
+  images?: boolean;
+  /** The environment for the opener and the downloads folder (tests pass their own). */
+  env?: NodeJS.ProcessEnv;
 }
 
 function useTerminalSize(fixed?: { columns: number; rows: number }) {
@@ -100,6 +106,7 @@ export function App(props: AppProps) {
   };
 
   useEffect(() => {
+    if (props.images) act({ type: 'images', on: true });
     controller.start(() => stateRef.current).catch((err: Error) => dispatch({ type: 'notice', text: err.message }));
     // Typing indicators expire: re-render now and then.
     const timer = setInterval(() => tick((n) => n + 1), 1000);
@@ -200,6 +207,10 @@ export function App(props: AppProps) {
       case 'addFriend':
         openPrompt('addFriend');
         return;
+      case 'attach':
+        if (!s.selected) { act({ type: 'notice', text: 'open a conversation first' }); return; }
+        openPrompt('attach');
+        return;
       case 'acceptFriend':
         void controller.acceptOldest();
         return;
@@ -251,6 +262,16 @@ export function App(props: AppProps) {
         if (s.compose?.kind === 'edit') lineOp({ op: 'set', text: '' });
         act({ type: 'unpick' });
         return;
+      case 'openPicked':
+      case 'savePicked': {
+        const m = picked(s);
+        if (!m) return;
+        const files = m.deleted ? [] : m.files ?? [];
+        if (files.length === 0) { act({ type: 'notice', text: 'the picked message has no file' }); return; }
+        if (id === 'openPicked') void controller.openFile(files[0]!, props.env);
+        else void controller.saveFiles(files, props.env);
+        return;
+      }
       case 'editPicked':
       case 'replyPicked':
       case 'reactPicked':
@@ -333,6 +354,11 @@ export function App(props: AppProps) {
           if (!isOneEmoji(emoji)) act({ type: 'notice', text: 'a reaction is one emoji (or 1-8 from the list)' });
           else void controller.change('message:react', { to: s.selected, seq: m.seq, emoji });
         }
+        if (o.purpose === 'attach' && value.trim() && s.selected) {
+          // The line goes with the file as its text; it is cleared once sent, unless typed over meanwhile.
+          const text = lineRef.current.text;
+          void controller.attach(value, s.selected, text).then((sent) => { if (sent && text && lineRef.current.text === text) lineOp({ op: 'set', text: '' }); });
+        }
         if (o.purpose === 'confirmDelete' && m && value.trim().toLowerCase() === 'y') {
           void controller.change('message:delete', { to: s.selected, seq: m.seq });
           act({ type: 'unpick' });
@@ -340,6 +366,11 @@ export function App(props: AppProps) {
         return;
       }
       if (k.name === 'tab' && o.purpose === 'search') return act({ type: 'overlay', overlay: { ...o, everywhere: !o.everywhere } });
+      if (k.name === 'tab' && o.purpose === 'attach') {
+        const done = completePath(promptRef.current);
+        if (done.candidates.length) act({ type: 'notice', text: done.candidates.slice(0, 12).join('  ') + (done.candidates.length > 12 ? `  … ${done.candidates.length - 12} more` : '') });
+        return setPrompt(o.purpose, done.value);
+      }
       if (k.name === 'backspace') return setPrompt(o.purpose, [...promptRef.current].slice(0, -1).join(''));
       if (k.name === undefined && !k.ctrl && !k.meta) setPrompt(o.purpose, promptRef.current + k.ch.replace(/[\u0000-\u001f\u007f-\u009f]/g, ''));
       return;

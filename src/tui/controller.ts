@@ -3,6 +3,16 @@ import { ChatError, ERROR_CODES, isChange, TYPING_THROTTLE_MS, TYPING_TTL_MS, is
 import type { ApiClient } from '../client/api.js';
 import { MessageStream, call, sendDurable, type Connection } from '../client/socket.js';
 import { peerOf, type Action, type PendingMessage, type TuiState } from './state.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROUTES, type Attachment } from '../protocol/index.js';
+import { downloadFile, uploadFile } from '../client/files.js';
+import { decodePng, halfBlocks } from './image.js';
+import { PREVIEW_COLS, PREVIEW_ROWS, humanSize } from './layout.js';
+import { downloadsDir, expandHome, freePath, openCacheDir, openWith } from './files.js';
+
+/** The largest PNG previewed inline (bytes). */
+export const PREVIEW_MAX_BYTES = 8 * 1024 * 1024;
 
 /** How far back (pages of 500 messages) the TUI loads a conversation to show a search hit in place. */
 export const REVEAL_PAGES = 10;
@@ -35,6 +45,8 @@ export class ChatController {
   private focused = true;
   private lastNotified = 0;
   private closed = false;
+  /** Previews being fetched, by file id. */
+  private readonly previewing = new Set<string>();
   /** The view the last connect loaded. */
   private onConnectView?: Promise<ConversationView[] | undefined>;
 
@@ -122,6 +134,7 @@ export class ChatController {
     // An edit mentions me anew only if the message did not already (Matrix's rule): asked before it applies.
     const mentionedBefore = m.kind === 'edit' ? mentionsOf(this.getState(), m.conversationId, m.target ?? 0).includes(me) : false;
     this.dispatch({ type: 'message', message: m });
+    this.previewFiles([m]);
     const st = this.getState();
     const open = st.selected !== null && st.conversations[st.selected]?.conversationId === m.conversationId;
     const mentioned = m.from !== me && (m.kind === 'edit' ? !mentionedBefore : !isChange(m)) && (m.mentions?.includes(me) ?? false);
@@ -186,6 +199,7 @@ export class ChatController {
     try {
       const page = await this.api.history(peer, first ? { beforeSeq: first.seq, limit: 50 } : { limit: 50 });
       this.dispatch({ type: 'history', peer, messages: page, older: true });
+      this.previewFiles(page);
     } catch (err) {
       this.dispatch({ type: 'notice', text: `history: ${(err as Error).message}` });
     }
@@ -266,6 +280,88 @@ export class ChatController {
       else this.dispatch({ type: 'message', message: r.data });
     } catch (err) {
       this.dispatch({ type: 'notice', text: errorSentence(err instanceof ChatError ? err : new ChatError('CHAT_ERR_UNAVAILABLE', (err as Error).message)) });
+    }
+  }
+
+  /**
+   * Inline previews of the PNG images among these messages' files (at most PREVIEW_MAX_BYTES
+   * each), fetched once each and drawn as half blocks; one that cannot be decoded shows none.
+   */
+  previewFiles(messages: Message[]) {
+    const st = this.getState();
+    if (!st.images) return;
+    for (const m of messages) {
+      for (const f of m.deleted ? [] : m.files ?? []) {
+        if (f.type !== 'image/png' || f.size > PREVIEW_MAX_BYTES || f.id in st.previews || this.previewing.has(f.id)) continue;
+        this.previewing.add(f.id);
+        void this.api.raw('GET', ROUTES.fileContent(f.id)).then((r) => r.arrayBuffer()).then((b) => {
+          const px = decodePng(Buffer.from(b));
+          this.dispatch({ type: 'preview', id: f.id, lines: px ? halfBlocks(px, PREVIEW_COLS, PREVIEW_ROWS) : null });
+        }, (err: unknown) => {
+          this.log('preview failed', err);
+          this.dispatch({ type: 'preview', id: f.id, lines: null });
+        }).finally(() => this.previewing.delete(f.id));
+      }
+    }
+  }
+
+  /**
+   * Sends a file from disk to `peer` with `text`: uploaded (a progress notice as it goes,
+   * resumed if the connection drops), then sent with a clientMsgId. Resolves whether it was sent.
+   */
+  async attach(file: string, peer: string, text: string): Promise<boolean> {
+    const full = expandHome(file.trim());
+    const name = path.basename(full);
+    let last = 0;
+    try {
+      const stat = fs.statSync(full, { throwIfNoEntry: false });
+      if (!stat?.isFile()) throw new ChatError('CHAT_ERR_VALIDATION', stat ? `${file} is not a file` : `no such file: ${file}`);
+      this.dispatch({ type: 'notice', text: `uploading ${name}…` });
+      const info = await uploadFile(this.api, full, {
+        onProgress: (done, total) => {
+          const now = Date.now();
+          if (now - last < 100 && done < total) return;
+          last = now;
+          this.dispatch({ type: 'notice', text: `uploading ${name}: ${Math.floor((done * 100) / total)}% of ${humanSize(total)}` });
+        },
+      });
+      const m = await sendDurable(this.conn, { to: peer, text, clientMsgId: uuidv7(), files: [info.id] }, 30_000);
+      if (this.stream) this.stream.accept(m);
+      else this.dispatch({ type: 'message', message: m });
+      this.previewFiles([m]);
+      this.dispatch({ type: 'notice', text: `sent ${name} (${humanSize(info.size)})` });
+      return true;
+    } catch (err) {
+      this.dispatch({ type: 'notice', text: `could not send ${name}: ${errorSentence(err instanceof ChatError ? err : new ChatError('CHAT_ERR_UNAVAILABLE', (err as Error).message))}` });
+      return false;
+    }
+  }
+
+  /** Opens a message's file: downloaded to the cache folder (once; resumed, hash checked), then handed to the desktop's opener. */
+  async openFile(f: Attachment, env: NodeJS.ProcessEnv = process.env) {
+    try {
+      const dir = openCacheDir(env);
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const target = path.join(dir, `${f.id}-${path.basename(freePath(dir, f.name))}`);
+      if (!fs.existsSync(target)) await downloadFile(this.api, f.id, target);
+      await openWith(target, env);
+      this.dispatch({ type: 'notice', text: `opened ${f.name}` });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      this.dispatch({ type: 'notice', text: e.code === 'ENOENT' && e.syscall?.startsWith('spawn') ? `no opener (${e.path}): Alt+S saves it instead` : `could not open ${f.name}: ${e.message}` });
+    }
+  }
+
+  /** Saves a message's files to the downloads folder, each under a name that is free there. */
+  async saveFiles(files: Attachment[], env: NodeJS.ProcessEnv = process.env) {
+    const dir = downloadsDir(env);
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const saved: string[] = [];
+      for (const f of files) saved.push((await downloadFile(this.api, f.id, freePath(dir, f.name))).path);
+      this.dispatch({ type: 'notice', text: `saved ${saved.map((p) => path.basename(p)).join(', ')} to ${dir}` });
+    } catch (err) {
+      this.dispatch({ type: 'notice', text: `could not save: ${(err as Error).message}` });
     }
   }
 

@@ -9,6 +9,7 @@ import type { AuthResult, Message } from '../protocol/index.js';
 import { sanitizeLine } from '../client/sanitize.js';
 import { stateDir, type ClientSession } from '../client/session.js';
 import type { Connection } from '../client/socket.js';
+import { detectImageProtocol, imageMode } from './image.js';
 import { App } from './App.js';
 import { ErrorBoundary } from './ErrorBoundary.js';
 import { Login } from './Login.js';
@@ -72,6 +73,9 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
   const log = await tuiLogger(stateDir(ctx.env));
   log('tui started', { server: ctx.server, pid: process.pid });
   const noColor = 'NO_COLOR' in ctx.env && ctx.env.NO_COLOR !== '';
+  // Images as half blocks where colours are on (CHAT_IMAGES=off turns them off); the protocol detected goes to the log.
+  const images = imageMode(ctx.env, noColor) === 'halfblocks';
+  log('images', { mode: images ? 'halfblocks' : 'off', terminalProtocol: detectImageProtocol(ctx.env) });
   const server = ctx.server;
   const loggedIn = ctx.username !== undefined || ctx.env.CHAT_TOKEN !== undefined;
   let me = ctx.username ?? '';
@@ -131,7 +135,7 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
       };
       return <Login server={server} onDone={onDone} />;
     }
-    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} notify={notify} />;
+    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} notify={notify} images={images} env={ctx.env} />;
   }
 
   // Anything a library prints goes to the log file: a line on the screen would push the frame

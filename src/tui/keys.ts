@@ -17,7 +17,8 @@ export type BindingId =
   | 'quit' | 'help' | 'closeOverlay' | 'switchPane' | 'nextConversation' | 'prevConversation'
   | 'sidebarDown' | 'sidebarUp' | 'openConversation' | 'scrollUp' | 'scrollDown' | 'jumpLatest'
   | 'search' | 'searchNext' | 'addFriend' | 'acceptFriend' | 'newGroup' | 'addMembers' | 'members' | 'editor' | 'newline' | 'send' | 'edit'
-  | 'pickUp' | 'pickDown' | 'editPicked' | 'replyPicked' | 'deletePicked' | 'reactPicked' | 'jumpQuoted' | 'unpick';
+  | 'pickUp' | 'pickDown' | 'editPicked' | 'replyPicked' | 'deletePicked' | 'reactPicked' | 'jumpQuoted' | 'unpick'
+  | 'attach' | 'openPicked' | 'savePicked';
 
 const plain = (k: KeyEvent) => !k.ctrl && !k.meta;
 const ctrl = (ch: string) => (k: KeyEvent) => k.ctrl && !k.meta && k.name === undefined && k.ch === ch;
@@ -79,6 +80,9 @@ export const BINDINGS: readonly Binding[] = [
   { id: 'deletePicked', keys: 'Alt+X', description: 'delete the picked message (asks first)', scope: 'picked', match: alt('x') },
   { id: 'jumpQuoted', keys: 'Alt+J', description: 'jump to the message the picked reply quotes', scope: 'picked', match: alt('j') },
   { id: 'unpick', keys: 'Esc', description: 'drop the pick, the edit or the reply', scope: 'picked', match: named('escape') },
+  { id: 'attach', keys: 'Alt+F', description: 'send a file: its path (Tab completes; paste one), sent with the line as its text', scope: 'global', match: alt('f') },
+  { id: 'openPicked', keys: 'Alt+O', description: 'open the picked message\'s file (xdg-open / open)', scope: 'picked', match: alt('o') },
+  { id: 'savePicked', keys: 'Alt+S', description: 'save the picked message\'s files to the downloads folder', scope: 'picked', match: alt('s') },
   { id: 'editor', keys: 'Ctrl+O', description: 'edit the draft in $EDITOR (it comes back to the input line)', scope: 'global', match: ctrl('o') },
   { id: 'newline', keys: 'Alt+Enter, Shift+Enter', description: 'a new line in the message', scope: 'input', match: (k) => k.name === 'return' && (k.meta || k.shift) },
   { id: 'send', keys: 'Enter', description: 'send the message (queued while offline)', scope: 'input', match: named('return') },

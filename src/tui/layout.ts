@@ -2,7 +2,7 @@ import type { Message } from '../protocol/index.js';
 import { sanitize, sanitizeLine } from '../client/sanitize.js';
 import type { ConversationState, TuiState } from './state.js';
 
-export type Tone = 'normal' | 'mine' | 'ai' | 'system' | 'dim' | 'pending' | 'error' | 'hit' | 'separator' | 'picked' | 'mention';
+export type Tone = 'normal' | 'mine' | 'ai' | 'system' | 'dim' | 'pending' | 'error' | 'hit' | 'separator' | 'picked' | 'mention' | 'file' | 'image';
 
 export interface Line {
   text: string;
@@ -96,6 +96,15 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
     const reactions = m.reactions?.length ? `  ${m.reactions.map((r) => `${sanitizeLine(r.emoji)}${r.count > 1 ? r.count : ''}`).join(' ')}` : '';
     const body = hanging(head, text + reactions + marker(m, c, s.me), width);
     for (const l of body) lines.push({ text: l, tone: m.deleted && !isPicked ? 'system' : tone });
+    // Files: one line each (name, size, type), and an image's preview under it.
+    for (const f of m.deleted ? [] : m.files ?? []) {
+      const px = f.width && f.height ? ` ${f.width}×${f.height}` : '';
+      const line = `  📎 ${sanitizeLine(f.name)} (${humanSize(f.size)}, ${sanitizeLine(f.type)}${px})`;
+      lines.push({ text: line.length > width ? `${line.slice(0, Math.max(0, width - 1))}…` : line, tone: 'file' });
+      const preview = s.images ? s.previews[f.id] : undefined;
+      // Each preview line is exactly its cells wide (half blocks), so it never wraps.
+      if (preview) for (const p of preview) lines.push({ text: `  ${p}`, tone: 'image' });
+    }
   }
   for (const p of c.pending) {
     const body = hanging(`${hhmm(p.createdAt)} ${s.me}: `, `${sanitize(p.text)} ${p.error ? `✗ ${p.error}` : '… pending'}`, width);
@@ -108,6 +117,22 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
   }
   return lines;
 }
+
+/** Bytes as people read them: 999 B, 1.5 KiB, 20 MiB. */
+export function humanSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v >= 100 ? Math.round(v) : v.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
+}
+
+/** The widest preview (cells) and its most lines. */
+export const PREVIEW_COLS = 40;
+export const PREVIEW_ROWS = 10;
 
 /** The slice of lines a pane of `height` shows, `scroll` lines up from the bottom. */
 export function visible(lines: Line[], height: number, scroll: number): { lines: Line[]; atTop: boolean; scroll: number } {

@@ -43,7 +43,7 @@ export interface ConversationState {
   newFrom?: number;
 }
 
-export type PromptPurpose = 'addFriend' | 'search' | 'newGroup' | 'addMembers' | 'react' | 'confirmDelete';
+export type PromptPurpose = 'addFriend' | 'search' | 'newGroup' | 'addMembers' | 'react' | 'confirmDelete' | 'attach';
 export type Overlay = null | { kind: 'help' } | { kind: 'prompt'; purpose: PromptPurpose; value: string; everywhere?: boolean } | { kind: 'members'; peer: string; list: GroupMemberView[] } | { kind: 'results' };
 
 /** The last server search: its hits (the list Ctrl+R shows), the one picked, and where the search started. */
@@ -71,6 +71,10 @@ export interface TuiState {
   compose: Compose | null;
   /** A notice for the status bar, until it expires (epoch ms); `connection` ones end when back online. */
   notice: { text: string; until: number; connection: boolean } | null;
+  /** Image previews by file id: their lines (half blocks), or none when it cannot be shown. */
+  previews: Record<string, string[] | null>;
+  /** Whether images are previewed (CHAT_IMAGES, and colours on). */
+  images: boolean;
 }
 
 /** How long a notice stays in the status bar. */
@@ -82,6 +86,7 @@ export const liveNotice = (s: TuiState, now = Date.now()) => (s.notice && s.noti
 export const initialState = (me: string, server: string): TuiState => ({
   me, server, connection: 'connecting', conversations: {}, selected: null, focus: 'input', overlay: null, line: emptyLine(),
   presence: {}, typing: {}, requests: { incoming: [], outgoing: [] }, ai: {}, search: null, results: null, notice: null, pick: null, compose: null,
+  previews: {}, images: false,
 });
 
 export type Action =
@@ -116,7 +121,9 @@ export type Action =
   | { type: 'pick'; delta: number }
   | { type: 'pickSeq'; seq: number }
   | { type: 'unpick' }
-  | { type: 'compose'; compose: Compose | null };
+  | { type: 'compose'; compose: Compose | null }
+  | { type: 'images'; on: boolean }
+  | { type: 'preview'; id: string; lines: string[] | null };
 
 function emptyConversation(me: string, peer: string): ConversationState {
   const group = peer.startsWith('#');
@@ -295,6 +302,10 @@ function step(s: TuiState, a: Action): TuiState {
       return { ...s, pick: null, compose: null };
     case 'compose':
       return { ...s, compose: a.compose };
+    case 'images':
+      return { ...s, images: a.on };
+    case 'preview':
+      return { ...s, previews: { ...s.previews, [a.id]: a.lines } };
   }
 }
 

@@ -15,6 +15,8 @@ export function theme(noColor: boolean) {
     separator: { dimColor: true },
     picked: { inverse: true, bold: true },
     mention: { color: c('yellow'), bold: true },
+    file: { color: c('blue') },
+    image: {},
   };
   return { tones, accent: c('green'), warn: c('yellow'), error: c('red'), online: c('green') };
 }

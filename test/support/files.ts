@@ -69,3 +69,49 @@ export function tinyPng(w: number, h: number): Buffer {
   const raw = Buffer.alloc(h * (1 + 3 * w));
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
+
+/** A valid RGB PNG of `w`×`h` whose pixel (x, y) is `colour(x, y)`; rows use filters 0 to 4 in turn (so a decoder meets each). */
+export function pngOf(w: number, h: number, colour: (x: number, y: number) => [number, number, number]): Buffer {
+  const crc = (buf: Buffer) => {
+    let c = ~0;
+    for (const b of buf) { c ^= b; for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)); }
+    return ~c >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; ihdr[9] = 2;
+  const stride = w * 3;
+  const rows: Buffer[] = [];
+  for (let y = 0; y < h; y++) {
+    const row = Buffer.alloc(stride);
+    for (let x = 0; x < w; x++) row.set(colour(x, y), x * 3);
+    rows.push(row);
+  }
+  const out: Buffer[] = [];
+  for (let y = 0; y < h; y++) {
+    const f = y % 5;
+    const cur = rows[y]!;
+    const up = y > 0 ? rows[y - 1]! : Buffer.alloc(stride);
+    const enc = Buffer.alloc(stride + 1);
+    enc[0] = f;
+    for (let i = 0; i < stride; i++) {
+      const a = i >= 3 ? cur[i - 3]! : 0;
+      const b = up[i]!;
+      const c = i >= 3 ? up[i - 3]! : 0;
+      const p = a + b - c;
+      const pred = f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+      enc[i + 1] = (cur[i]! - pred) & 0xff;
+    }
+    out.push(enc);
+  }
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.concat(out))), chunk('IEND', Buffer.alloc(0))]);
+}

@@ -6,12 +6,16 @@ import { helpRows } from '../../src/tui/HelpOverlay.js';
 import { BINDINGS, type BindingId } from '../../src/tui/keys.js';
 import { ApiClient, staticCredentials } from '../../src/client/api.js';
 import { connect, sendDurable } from '../../src/client/socket.js';
-import { befriend, registerUser, sleep, startDaemon, waitFor, type TestDaemon, type TestUser } from '../support/daemon.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { befriend, registerUser, sleep, startDaemon, tmpDir, waitFor, type TestDaemon, type TestUser } from '../support/daemon.js';
+import { uploadBytes } from '../support/files.js';
 
 const KEY = {
   ctrlC: '\u0003', ctrlQ: '\u0011', ctrlN: '\u000e', ctrlP: '\u0010', ctrlU: '\u0015', ctrlD: '\u0004', ctrlL: '\u000c',
   ctrlF: '\u0006', ctrlG: '\u0007', ctrlA: '\u0001', ctrlY: '\u0019', ctrlO: '\u000f', tab: '\t', enter: '\r', esc: '\u001b',
   down: '\u001b[B', up: '\u001b[A', pageUp: '\u001b[5~', pageDown: '\u001b[6~', end: '\u001b[F',
+  altF: '\u001bf', altO: '\u001bo', altS: '\u001bs',
   altUp: '\u001b[1;3A', altDown: '\u001b[1;3B', altE: '\u001be', altR: '\u001br', altDot: '\u001b.', altX: '\u001bx', altJ: '\u001bj',
   ctrlR: '\u0012', altA: '\u001ba', altY: '\u001by', altG: '\u001bg', altI: '\u001bi', altM: '\u001bm', altEnter: '\u001b\r', left: '\u001b[D', home: '\u001b[H', ctrlW: '\u0017', ctrlE: '\u0005', ctrlK: '\u000b', f1: '\u001bOP',
 };
@@ -36,7 +40,7 @@ beforeAll(async () => {
 afterAll(async () => { await d.close(); });
 
 /** Renders alice's App at 80×24 against the live daemon; resolves once online with bob's conversation open. */
-async function open(extra: { runEditor?: (t: string) => string | null } = {}) {
+async function open(extra: { runEditor?: (t: string) => string | null; env?: NodeJS.ProcessEnv } = {}) {
   const api = new ApiClient(d.url, staticCredentials(alice.auth.accessToken));
   const conn = connect(d.url, staticCredentials(alice.auth.accessToken));
   const r = render(<App api={api} conn={conn} me={alice.name} server={d.url} noColor log={() => {}} size={{ columns: 80, rows: 24 }} {...extra} />);
@@ -323,6 +327,55 @@ const scenarios: Record<BindingId, Scenario> = {
     await t.press('1', KEY.enter);
     await waitFor(async () => (await bob.api.history(alice.name, { limit: 5 })).find((x) => x.seq === m.seq)?.reactions?.[0]?.emoji === '👍');
     await waitFor(() => t.frame().includes('react to me  👍'));
+    t.close();
+  },
+  async attach() {
+    const dir = tmpDir('tui-attach-');
+    fs.writeFileSync(path.join(dir, 'quarterly-notes.txt'), 'the numbers\n');
+    fs.writeFileSync(path.join(dir, 'quarantine.txt'), 'other');
+    const t = await open();
+    await t.press(...'with a file'.split(''), KEY.altF);
+    await waitFor(() => t.frame().includes('send file (Tab completes)'));
+    // Tab completes the folder's entries: two start with "qua", then one with "quar" + "t".
+    for (const ch of `${dir}/qua`) t.r.stdin.write(ch);
+    await t.press(KEY.tab);
+    await waitFor(() => t.frame().includes('quarantine.txt  quarterly-notes.txt')).catch((e) => { console.log(t.frame()); throw e; });
+    await t.press('t', KEY.tab);
+    await waitFor(() => t.frame().includes('/quarterly-notes.txt')).catch((e) => { console.log(t.frame()); throw e; });
+    await t.press(KEY.enter);
+    const got = await waitFor(async () => (await bob.api.history(alice.name, { limit: 1 })).find((m) => m.files?.length));
+    expect(got).toMatchObject({ text: 'with a file', files: [{ name: 'quarterly-notes.txt', size: 12, type: 'text/plain' }] });
+    await waitFor(() => t.frame().includes('📎 quarterly-notes.txt (12 B, text/plain)'));
+    await waitFor(() => t.frame().includes('sent quarterly-notes.txt'));
+    t.close();
+  },
+  async openPicked() {
+    const dir = tmpDir('tui-open-');
+    const opener = path.join(dir, 'opener.sh');
+    fs.writeFileSync(opener, `#!/bin/sh\ncp "$1" ${dir}/opened\n`, { mode: 0o755 });
+    const f = await uploadBytes(d.url, bob, 'open-me.txt', Buffer.from('opened by the TUI'));
+    await bob.api.sendRest({ to: alice.name, text: 'a file to open', files: [f.id] });
+    const t = await open({ env: { CHAT_OPENER: opener, XDG_CACHE_HOME: path.join(dir, 'cache') } });
+    await waitFor(() => t.frame().includes('📎 open-me.txt'));
+    await t.press(KEY.altUp, KEY.altO);
+    await waitFor(() => fs.existsSync(path.join(dir, 'opened')));
+    expect(fs.readFileSync(path.join(dir, 'opened'), 'utf8')).toBe('opened by the TUI');
+    expect(fs.statSync(path.join(dir, 'cache', 'chat', 'files')).mode & 0o777).toBe(0o700);
+    t.close();
+  },
+  async savePicked() {
+    const dir = tmpDir('tui-save-');
+    const a = await uploadBytes(d.url, bob, '../sneaky.txt', Buffer.from('one'));
+    const b = await uploadBytes(d.url, bob, 'two.txt', Buffer.from('two'));
+    fs.writeFileSync(path.join(dir, 'two.txt'), 'already here');
+    await bob.api.sendRest({ to: alice.name, text: 'two files to save', files: [a.id, b.id] });
+    const t = await open({ env: { CHAT_DOWNLOAD_DIR: dir } });
+    await waitFor(() => t.frame().includes('📎 two.txt'));
+    await t.press(KEY.altUp, KEY.altS);
+    await waitFor(() => t.frame().includes('saved sneaky.txt, two (1).txt'));
+    expect(fs.readFileSync(path.join(dir, 'sneaky.txt'), 'utf8')).toBe('one');
+    expect(fs.readFileSync(path.join(dir, 'two (1).txt'), 'utf8')).toBe('two');
+    expect(fs.readFileSync(path.join(dir, 'two.txt'), 'utf8')).toBe('already here');
     t.close();
   },
   async deletePicked() {

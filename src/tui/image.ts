@@ -1,0 +1,168 @@
+import zlib from 'node:zlib';
+
+/**
+ * Inline image previews for the TUI: a PNG decoded here (no dependency) and drawn with half
+ * blocks, `▀` with the upper pixel as the foreground colour and the lower one as the background,
+ * so each character cell shows two pixels. Half blocks are ordinary coloured text: the renderer
+ * counts their lines like any other, which the kitty, iTerm2 and sixel protocols (pictures
+ * placed over cells the renderer does not know about) would not allow without a placement layer.
+ */
+
+/** Decoded pixels: RGBA, row by row. */
+export interface Pixels { width: number; height: number; rgba: Uint8Array }
+
+/** The biggest image decoded for a preview (pixels): larger ones are not previewed. */
+export const MAX_PREVIEW_PIXELS = 4096 * 4096;
+
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * Decodes an 8-bit, non-interlaced PNG (greyscale, RGB, palette, greyscale with alpha, RGBA);
+ * null for anything else or anything malformed (a preview is a nicety: it never throws).
+ */
+export function decodePng(data: Buffer): Pixels | null {
+  try {
+    if (data.length < 33 || !data.subarray(0, 8).equals(SIGNATURE)) return null;
+    let at = 8;
+    let width = 0;
+    let height = 0;
+    let colorType = -1;
+    let palette: Buffer | null = null;
+    const idat: Buffer[] = [];
+    while (at + 8 <= data.length) {
+      const len = data.readUInt32BE(at);
+      const type = data.toString('latin1', at + 4, at + 8);
+      const body = data.subarray(at + 8, at + 8 + len);
+      if (body.length !== len) return null;
+      if (type === 'IHDR') {
+        width = body.readUInt32BE(0);
+        height = body.readUInt32BE(4);
+        const depth = body[8];
+        colorType = body[9]!;
+        if (depth !== 8 || body[12] !== 0 || ![0, 2, 3, 4, 6].includes(colorType)) return null;
+        if (width === 0 || height === 0 || width * height > MAX_PREVIEW_PIXELS) return null;
+      } else if (type === 'PLTE') palette = Buffer.from(body);
+      else if (type === 'IDAT') idat.push(body);
+      else if (type === 'IEND') break;
+      at += 12 + len;
+    }
+    if (!width || (colorType === 3 && !palette)) return null;
+    const channels = colorType === 0 ? 1 : colorType === 2 ? 3 : colorType === 3 ? 1 : colorType === 4 ? 2 : 4;
+    const stride = width * channels;
+    const raw = zlib.inflateSync(Buffer.concat(idat), { maxOutputLength: (stride + 1) * height + 1 });
+    if (raw.length < (stride + 1) * height) return null;
+    const rows = Buffer.alloc(stride * height);
+    for (let y = 0; y < height; y++) {
+      const filter = raw[y * (stride + 1)]!;
+      const src = y * (stride + 1) + 1;
+      const dst = y * stride;
+      for (let x = 0; x < stride; x++) {
+        const a = x >= channels ? rows[dst + x - channels]! : 0;
+        const b = y > 0 ? rows[dst - stride + x]! : 0;
+        const c = x >= channels && y > 0 ? rows[dst - stride + x - channels]! : 0;
+        const v = raw[src + x]!;
+        let out: number;
+        switch (filter) {
+          case 0: out = v; break;
+          case 1: out = v + a; break;
+          case 2: out = v + b; break;
+          case 3: out = v + ((a + b) >> 1); break;
+          case 4: {
+            const p = a + b - c;
+            const pa = Math.abs(p - a);
+            const pb = Math.abs(p - b);
+            const pc = Math.abs(p - c);
+            out = v + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+            break;
+          }
+          default: return null;
+        }
+        rows[dst + x] = out & 0xff;
+      }
+    }
+    const rgba = new Uint8Array(width * height * 4);
+    for (let i = 0; i < width * height; i++) {
+      const s = i * channels;
+      let r: number, g: number, b: number, al = 255;
+      if (colorType === 0) r = g = b = rows[s]!;
+      else if (colorType === 4) { r = g = b = rows[s]!; al = rows[s + 1]!; }
+      else if (colorType === 3) {
+        const p = rows[s]! * 3;
+        r = palette![p] ?? 0; g = palette![p + 1] ?? 0; b = palette![p + 2] ?? 0;
+      } else { r = rows[s]!; g = rows[s + 1]!; b = rows[s + 2]!; if (colorType === 6) al = rows[s + 3]!; }
+      rgba.set([r, g, b, al], i * 4);
+    }
+    return { width, height, rgba };
+  } catch {
+    return null;
+  }
+}
+
+/** The cells a preview takes: at most `maxCols` wide and `maxRows` tall, the picture's proportions kept (a cell is two pixels tall). */
+export function previewSize(width: number, height: number, maxCols: number, maxRows: number): { cols: number; rows: number } {
+  let cols = Math.max(1, Math.min(maxCols, width));
+  let rows = Math.max(1, Math.round((height * cols) / width / 2));
+  if (rows > maxRows) {
+    rows = maxRows;
+    cols = Math.max(1, Math.min(maxCols, Math.round((width * rows * 2) / height)));
+  }
+  return { cols, rows };
+}
+
+/**
+ * Half-block lines of a picture, each exactly `cols` cells of `▀` in 24-bit colour, ending with
+ * a reset: every pixel of a cell's area averaged, transparency shown over black.
+ */
+export function halfBlocks(p: Pixels, maxCols: number, maxRows: number): string[] {
+  const { cols, rows } = previewSize(p.width, p.height, maxCols, maxRows);
+  const px = (cx: number, cy: number, cw: number, ch: number): [number, number, number] => {
+    const x0 = Math.floor((cx * p.width) / cw);
+    const x1 = Math.max(x0 + 1, Math.floor(((cx + 1) * p.width) / cw));
+    const y0 = Math.floor((cy * p.height) / ch);
+    const y1 = Math.max(y0 + 1, Math.floor(((cy + 1) * p.height) / ch));
+    let r = 0, g = 0, b = 0, n = 0;
+    for (let y = y0; y < y1 && y < p.height; y++) {
+      for (let x = x0; x < x1 && x < p.width; x++) {
+        const i = (y * p.width + x) * 4;
+        const a = p.rgba[i + 3]! / 255;
+        r += p.rgba[i]! * a; g += p.rgba[i + 1]! * a; b += p.rgba[i + 2]! * a; n++;
+      }
+    }
+    return n ? [Math.round(r / n), Math.round(g / n), Math.round(b / n)] : [0, 0, 0];
+  };
+  const lines: string[] = [];
+  for (let row = 0; row < rows; row++) {
+    let line = '';
+    let last = '';
+    for (let col = 0; col < cols; col++) {
+      const [tr, tg, tb] = px(col, row * 2, cols, rows * 2);
+      const [br, bg, bb] = px(col, row * 2 + 1, cols, rows * 2);
+      const code = `\x1b[38;2;${tr};${tg};${tb}m\x1b[48;2;${br};${bg};${bb}m`;
+      line += (code === last ? '' : code) + '▀';
+      last = code;
+    }
+    lines.push(`${line}\x1b[0m`);
+  }
+  return lines;
+}
+
+/** How images are shown: CHAT_IMAGES (auto, halfblocks, off); auto draws half blocks where colours are on. */
+export type ImageMode = 'halfblocks' | 'off';
+
+/**
+ * The image protocol the terminal speaks (what `auto` detects): kitty (KITTY_WINDOW_ID,
+ * TERM=xterm-kitty), iTerm2 (TERM_PROGRAM=iTerm.app or WezTerm), or none known. The TUI draws
+ * half blocks on all of them for now (see the module comment); the detection is reported in its log.
+ */
+export function detectImageProtocol(env: NodeJS.ProcessEnv): 'kitty' | 'iterm2' | 'none' {
+  if (env.KITTY_WINDOW_ID || env.TERM === 'xterm-kitty') return 'kitty';
+  if (env.TERM_PROGRAM === 'iTerm.app' || env.TERM_PROGRAM === 'WezTerm') return 'iterm2';
+  return 'none';
+}
+
+/** The mode from CHAT_IMAGES and whether colours are on (half blocks are colours). */
+export function imageMode(env: NodeJS.ProcessEnv, noColor: boolean): ImageMode {
+  const v = (env.CHAT_IMAGES ?? 'auto').toLowerCase();
+  if (v === 'off' || noColor) return 'off';
+  return 'halfblocks';
+}

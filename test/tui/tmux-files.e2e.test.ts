@@ -1,0 +1,90 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmpDir, waitFor } from '../support/daemon.js';
+import { pngOf } from '../support/files.js';
+import { CHAT_BIN, runChat, spawnChatd } from '../support/procs.js';
+
+/**
+ * Files in the TUI in a real terminal (issue 30, item 9): an image sent from the CLI is shown
+ * inline as half blocks under its file line, with the renderer's lines still adding up (the
+ * input line and the status bar where they belong, before and after more messages arrive), and
+ * a file is sent from the keyboard (Alt+F, a path completed with Tab).
+ */
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', `chat-files-${process.pid}`, ...args], { encoding: 'utf8' });
+const screen = (s: string, escapes = false) => tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', s);
+const type = (s: string, ...keys: string[]) => tmux('send-keys', '-t', s, ...keys);
+const text = (s: string, t: string) => tmux('send-keys', '-t', s, '-l', t);
+const rows = (s: string) => screen(s).replace(/\n+$/, '').split('\n');
+const until = (f: () => boolean, ms = 15_000) => waitFor(f, ms).catch((e: Error) => { try { console.log(screen('ana')); } catch { /* not started */ } throw e; });
+
+let chatd: Awaited<ReturnType<typeof spawnChatd>>;
+const cfg = { ana: '', ben: '' };
+
+beforeAll(async () => {
+  chatd = await spawnChatd(tmpDir());
+  for (const who of ['ana', 'ben'] as const) {
+    cfg[who] = path.join(tmpDir('chat-tui-'), 'cfg');
+    expect((await runChat(['register', `tf_${who}`, '--password-stdin'], { env: { CHAT_CONFIG_DIR: cfg[who], CHAT_SERVER: chatd.url }, input: `password-${who}\n` })).code).toBe(0);
+  }
+  expect((await runChat(['friends', 'add', 'tf_ben'], { env: { CHAT_CONFIG_DIR: cfg.ana } })).code).toBe(0);
+  expect((await runChat(['friends', 'add', 'tf_ana'], { env: { CHAT_CONFIG_DIR: cfg.ben } })).code).toBe(0);
+  tmux('new-session', '-d', '-s', 'ana', '-x', '80', '-y', '24', `env CHAT_CONFIG_DIR=${cfg.ana} TERM=xterm-256color COLORTERM=truecolor ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 60`);
+  await until(() => (rows('ana').at(-1) ?? '').includes('● online'), 30_000);
+}, 90_000);
+
+afterAll(async () => {
+  try { tmux('kill-server'); } catch { /* already gone */ }
+  chatd.child.kill('SIGTERM');
+  await chatd.exited;
+});
+
+describe('files in the TUI, in tmux at 80×24', () => {
+  it('shows an image inline as half blocks without breaking the layout, and sends a file from the keyboard', async () => {
+    const dir = tmpDir('chat-tui-files-');
+    // 16×12 pixels: red on top, blue below (6 rows each).
+    const png = path.join(dir, 'flag.png');
+    fs.writeFileSync(png, pngOf(16, 12, (_x, y) => (y < 6 ? [255, 0, 0] : [0, 0, 255])));
+    expect((await runChat(['send', 'tf_ana', '--file', png, 'a flag'], { env: { CHAT_CONFIG_DIR: cfg.ben } })).code).toBe(0);
+    await until(() => screen('ana').includes('to tf_ben>') && screen('ana').includes('📎 flag.png (') && screen('ana').includes('image/png 16×12)'));
+    // previewSize(16, 12): 16 cells by 6 rows of half blocks.
+    await until(() => rows('ana').filter((l) => l.includes('▀'.repeat(16))).length === 6);
+    const lines = rows('ana');
+    const fileRow = lines.findIndex((l) => l.includes('📎 flag.png'));
+    const blocks = lines.map((l, i) => (l.includes('▀') ? i : -1)).filter((i) => i >= 0);
+    expect(blocks).toEqual([1, 2, 3, 4, 5, 6].map((k) => fileRow + k));
+    // The renderer's line accounting holds: the frame is 24 rows, input and status bar at the bottom.
+    expect(screen('ana').split('\n').length).toBeGreaterThanOrEqual(24);
+    expect(lines.at(-1)).toContain('● online');
+    expect(lines.at(-2)).toContain('to tf_ben>');
+    // The colours are the picture's: red cells on top, blue at the bottom.
+    const colours = screen('ana', true);
+    expect(colours).toMatch(/38;2;255;0;0m/);
+    expect(colours).toMatch(/48;2;0;0;255m/);
+    console.log(`ana's screen with the preview:\n${screen('ana')}`);
+
+    // More messages come after it: the preview moves up with the text, the layout stays.
+    expect((await runChat(['send', 'tf_ana', 'after the flag'], { env: { CHAT_CONFIG_DIR: cfg.ben } })).code).toBe(0);
+    await until(() => screen('ana').includes('tf_ben: after the flag'));
+    const after = rows('ana');
+    const flagRow = after.findIndex((l) => l.includes('📎 flag.png'));
+    expect(after.findIndex((l) => l.includes('after the flag'))).toBe(flagRow + 7);
+    expect(after.at(-1)).toContain('● online');
+    expect(after.at(-2)).toContain('to tf_ben>');
+
+    // Alt+F: a path, completed with Tab, and the line as its text.
+    fs.writeFileSync(path.join(dir, 'notes-for-ben.txt'), 'meeting at three\n');
+    text('ana', 'the notes');
+    type('ana', 'M-f');
+    await until(() => rows('ana').at(-2)!.includes('send file (Tab completes):'));
+    text('ana', `${dir}/notes-`);
+    type('ana', 'Tab');
+    await until(() => rows('ana').at(-2)!.includes('notes-for-ben.txt'));
+    type('ana', 'Enter');
+    await until(() => screen('ana').includes('📎 notes-for-ben.txt (17 B, text/plain)') && screen('ana').includes('tf_ana: the notes'));
+    const got = await runChat(['history', 'tf_ana', '--json'], { env: { CHAT_CONFIG_DIR: cfg.ben } });
+    const last = (JSON.parse(got.stdout) as { text: string; files?: { name: string }[] }[]).at(-1)!;
+    expect([last.text, last.files?.map((f) => f.name)]).toEqual(['the notes', ['notes-for-ben.txt']]);
+  }, 60_000);
+});
