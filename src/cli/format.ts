@@ -2,6 +2,9 @@ import type { Message } from '../protocol/types.js';
 import type { Attachment } from '../protocol/files.js';
 import { isChange } from '../protocol/changes.js';
 import { sanitizeIndented, sanitizeLine } from '../client/sanitize.js';
+import { humanBytes } from '../client/units.js';
+
+export { humanBytes };
 
 /** Continuation lines of a message start with this, so none can pass for a message of its own. */
 export const CONTINUATION = '    │ ';
@@ -33,17 +36,6 @@ export function fileLine(f: Pick<Attachment, 'id' | 'name' | 'size' | 'type' | '
   return `${sanitizeLine(f.name)} (${humanBytes(f.size)}, ${sanitizeLine(f.type)}${px}) ${f.id}`;
 }
 
-/** Bytes as people read them: 999 B, 1.5 KiB, 20 MiB. */
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v >= 100 ? Math.round(v) : v.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
-}
 
 /** What a change record did, for people: "edited #12: new text", "reacted 👍 to #12", "deleted #12". */
 export function changeText(c: Message): string {

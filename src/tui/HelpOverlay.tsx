@@ -13,6 +13,7 @@ const GROUPS: [BindingId[], string, string][] = [
   [['newGroup', 'addMembers', 'members'], 'Alt+G / I / M', 'new group (name, then friends) / add friends / members'],
   [['pickUp', 'pickDown'], 'Alt+↑ / Alt+↓', 'pick an older / newer message (past the last: none)'],
   [['editPicked', 'replyPicked', 'reactPicked', 'deletePicked', 'jumpQuoted'], 'Alt+E R . X J', 'picked: edit (yours), reply, react, delete (asks), go to its quote'],
+  [['attach', 'openPicked', 'savePicked'], 'Alt+F / O / S', 'send a file (Tab completes) / picked: open its file / save its files'],
 ];
 
 /** The help screen's rows: one per binding, or per group, each with the bindings it stands for. */

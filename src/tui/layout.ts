@@ -1,5 +1,6 @@
 import type { Message } from '../protocol/index.js';
 import { sanitize, sanitizeLine } from '../client/sanitize.js';
+import { humanBytes as humanSize } from '../client/units.js';
 import type { ConversationState, TuiState } from './state.js';
 
 export type Tone = 'normal' | 'mine' | 'ai' | 'system' | 'dim' | 'pending' | 'error' | 'hit' | 'separator' | 'picked' | 'mention' | 'file' | 'image';
@@ -118,17 +119,7 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
   return lines;
 }
 
-/** Bytes as people read them: 999 B, 1.5 KiB, 20 MiB. */
-export function humanSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v >= 100 ? Math.round(v) : v.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
-}
+export { humanBytes as humanSize } from '../client/units.js';
 
 /** The widest preview (cells) and its most lines. */
 export const PREVIEW_COLS = 40;

@@ -47,27 +47,9 @@ export async function info(url: string, u: TestUser, id: string) {
   return { status: res.status, body: (await res.json()) as FileInfo & { error?: { code: string } } };
 }
 
-/** A valid PNG of `w`×`h` pixels (one IHDR, one IDAT, one IEND). */
+/** A valid black PNG of `w`×`h` pixels. */
 export function tinyPng(w: number, h: number): Buffer {
-  const crc = (buf: Buffer) => {
-    let c = ~0;
-    for (const b of buf) { c ^= b; for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)); }
-    return ~c >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; ihdr[9] = 2;
-  const raw = Buffer.alloc(h * (1 + 3 * w));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return pngOf(w, h, () => [0, 0, 0]);
 }
 
 /** A valid RGB PNG of `w`×`h` whose pixel (x, y) is `colour(x, y)`; rows use filters 0 to 4 in turn (so a decoder meets each). */

@@ -94,29 +94,6 @@ describe('embedded file contents', () => {
     await expect(b.read({ id: 'a2', sha256: one })).rejects.toThrow(/ENOENT/);
   });
 
-  it('any chunking, with dropped connections resumed from what reached the file, ends with the content\'s own sha256 (property)', async () => {
-    const { b } = await blobs();
-    let n = 0;
-    let drops = 0;
-    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 40_000 }), fc.array(fc.tuple(fc.integer({ min: 1, max: 9000 }), fc.boolean()), { minLength: 1, maxLength: 8 }), async (size, plan) => {
-      const id = `p${n++}`;
-      const data = bytes(size, n);
-      let at = 0;
-      for (const [len, drop] of plan) {
-        if (at >= size) break;
-        const piece = data.subarray(at, Math.min(size, at + len));
-        if (drop && piece.length > 1) {
-          drops++;
-          at = await b.append(id, at, dropped(piece, Math.floor(piece.length / 2)), size);
-        } else at = await b.append(id, at, body(piece, 777), size);
-      }
-      if (at < size) at = await b.append(id, at, body(data.subarray(at)), size);
-      expect(at).toBe(size);
-      expect(await b.commit(id, size)).toBe(sha(data));
-    }), { numRuns: 40, seed: 30 });
-    console.log(`file contents: ${n} uploads, ${drops} dropped connections resumed; every sha256 matched`);
-  });
-
   it('a sweep removes the temporaries of uploads that are not live (what a kill -9 mid-upload leaves)', async () => {
     const { b, root } = await blobs();
     await b.append('live', 0, body(bytes(100)), 1000);
