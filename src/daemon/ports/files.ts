@@ -95,7 +95,8 @@ export class BlobError extends Error {
  * - `read` streams a complete file, or the inclusive byte range [start, end] of it.
  * - `remove` deletes a complete file's bytes unless `referenced()` (content shared by another
  *   record, where the store dedupes) says otherwise; `discard` an incomplete upload's.
- * - `sweep` removes the bytes of every incomplete upload not in `live` (what a crash left).
+ * - `sweep` removes the bytes of every incomplete upload not in `live` (what a crash left), except
+ *   those begun after `live` was read.
  */
 export interface BlobStore extends Lifecycle {
   received(uploadId: string): Promise<number>;
@@ -104,5 +105,12 @@ export interface BlobStore extends Lifecycle {
   read(file: BlobRef, range?: { start: number; end: number }): Promise<Readable>;
   remove(file: BlobRef, referenced: () => Promise<boolean>): Promise<void>;
   discard(uploadId: string): Promise<void>;
-  sweep(live: Set<string>): Promise<number>;
+  /** `readAt`: when `live` was read; an upload begun after it (its id is a UUIDv7) may be missing from it, and is kept. */
+  sweep(live: Set<string>, readAt: number): Promise<number>;
+}
+
+/** The creation time of a UUIDv7 (its first 48 bits, in ms); 0 for anything else (a stray file). */
+export function uuidv7Time(id: string): number {
+  const hex = id.replace(/-/g, '').slice(0, 12);
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-7/.test(id) && /^[0-9a-f]{12}$/.test(hex) ? parseInt(hex, 16) : 0;
 }

@@ -17,7 +17,7 @@
  */
 export type * from './accounts.js';
 export type * from './files.js';
-export { BlobError } from './files.js';
+export { BlobError, uuidv7Time } from './files.js';
 export type * from './broker.js';
 export type * from './deployment.js';
 export type * from './friends.js';

@@ -94,7 +94,9 @@ export class FileService implements Attachments {
       n += batch.length;
       if (batch.length < COLLECT_BATCH) break;
     }
-    const swept = await blobs.sweep(new Set(await this.store.incomplete()));
+    // Uploads begun while the live ones are read are not among them: the sweep keeps those.
+    const readAt = this.now();
+    const swept = await blobs.sweep(new Set(await this.store.incomplete()), readAt);
     if (n || swept) this.log.info({ uploads: n, temporaries: swept }, 'collected abandoned uploads');
     return n;
   }

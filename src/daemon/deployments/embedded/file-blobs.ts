@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BlobError, type BlobRef, type BlobStore } from '../../ports/index.js';
+import { BlobError, uuidv7Time, type BlobRef, type BlobStore } from '../../ports/index.js';
 
 export { BlobError };
 
@@ -240,11 +240,14 @@ export class FileBlobs implements BlobStore {
     await fsp.rm(this.temp(id), { force: true });
   }
 
-  /** Removes the temporaries of uploads not in `live`; returns how many. */
-  async sweep(live: Set<string>): Promise<number> {
+  /**
+   * Removes the temporaries of uploads not in `live`; returns how many. One being written, or of
+   * an upload begun after `readAt` (when `live` was read), is kept.
+   */
+  async sweep(live: Set<string>, readAt: number = Date.now()): Promise<number> {
     let n = 0;
     for (const name of await fsp.readdir(this.tmp)) {
-      if (live.has(name)) continue;
+      if (live.has(name) || this.busy.has(name) || uuidv7Time(name) >= readAt) continue;
       this.running.delete(name);
       await fsp.rm(path.join(this.tmp, name), { force: true, recursive: true });
       n++;

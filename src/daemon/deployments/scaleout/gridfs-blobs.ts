@@ -1,13 +1,15 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import mongoose from 'mongoose';
-import { BlobError, type BlobRef, type BlobStore } from '../../ports/index.js';
+import { BlobError, uuidv7Time, type BlobRef, type BlobStore } from '../../ports/index.js';
 
 type Db = NonNullable<mongoose.Connection['db']>;
 
 /** GridFS's own default chunk size (255 KiB): every chunk but the last is exactly this long. */
 export const CHUNK_BYTES = 255 * 1024;
 const BUCKET = 'blobs';
+/** How far nodes' clocks may differ, for the sweep's "begun after" test. */
+const CLOCK_SKEW_MS = 5_000;
 
 interface ChunkDoc { _id?: unknown; files_id: string; n: number; data: { buffer: Buffer } | Buffer }
 
@@ -198,12 +200,14 @@ export class GridFsBlobs implements BlobStore {
     await this.chunks.deleteMany({ files_id: id });
   }
 
-  async sweep(live: Set<string>): Promise<number> {
+  /** Nodes' clocks differ: an upload begun up to this long before `readAt` (by another node's clock) is kept too. */
+  async sweep(live: Set<string>, readAt: number = Date.now()): Promise<number> {
+    const keepFrom = readAt - CLOCK_SKEW_MS;
     const ids = (await this.chunks.distinct('files_id')) as string[];
     const complete = new Set((await this.filesColl.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
     let n = 0;
     for (const id of ids) {
-      if (live.has(id) || complete.has(id) || this.busy.has(id)) continue;
+      if (live.has(id) || complete.has(id) || this.busy.has(id) || uuidv7Time(id) >= keepFrom) continue;
       await this.discard(id);
       n++;
     }
