@@ -29,8 +29,8 @@ export interface Deployment {
   readonly receipts: ReceiptStore;
   /** Files' metadata. */
   readonly files: FileStore;
-  /** Files' bytes; null where the deployment stores none yet (scale-out until GridFS). */
-  readonly blobs: BlobStore | null;
+  /** Files' bytes. */
+  readonly blobs: BlobStore;
   readonly log: MessageLog;
   readonly presence: Presence;
   readonly limits: Limits;

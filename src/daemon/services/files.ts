@@ -46,7 +46,7 @@ export class FileService implements Attachments {
 
   constructor(
     private readonly store: FileStore,
-    private readonly blobs: BlobStore | null,
+    private readonly blobs: BlobStore,
     private readonly config: FileSettings,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
@@ -56,18 +56,12 @@ export class FileService implements Attachments {
     this.groups = g;
   }
 
-  /** Whether this deployment stores files at all. */
-  private blobStore(): BlobStore {
-    if (!this.blobs) throw new ChatError('CHAT_ERR_NOT_CONFIGURED', 'Files are not stored by this deployment yet (scale-out files need GridFS: issue 30)');
-    return this.blobs;
-  }
-
   /**
    * Starts the collector: at once (what a crash left: temporaries of no upload, uploads that
    * expired while chatd was down), then every tenth of the expiry, at most every minute.
    */
   start() {
-    if (!this.blobs || this.collector) return;
+    if (this.collector) return;
     const every = Math.min(60_000, Math.max(1000, (this.config.uploadExpirySeconds * 1000) / 10));
     this.collecting = this.collect().catch((err: unknown) => this.log.warn({ err }, 'collecting abandoned uploads failed'));
     this.collector = setInterval(() => {
@@ -84,7 +78,7 @@ export class FileService implements Attachments {
 
   /** Removes uploads never sent within the expiry, and any temporary that belongs to no upload. Returns how many uploads went. */
   async collect(): Promise<number> {
-    const blobs = this.blobStore();
+    const blobs = this.blobs;
     const before = isoTime(this.now() - this.config.uploadExpirySeconds * 1000);
     let n = 0;
     for (;;) {
@@ -103,7 +97,7 @@ export class FileService implements Attachments {
 
   /** Deletes records and, where no record names their content any more, their bytes. */
   private async forget(ids: string[]) {
-    const blobs = this.blobStore();
+    const blobs = this.blobs;
     for (const f of await this.store.remove(ids)) {
       await blobs.remove(f, async () => f.sha256 !== null && (await this.store.references(f.sha256)) > 0);
     }
@@ -111,7 +105,6 @@ export class FileService implements Attachments {
 
   /** Starts an upload. Refused before any byte when the size, the quota or the uploads in flight do not allow it. */
   async begin(owner: string, input: UploadCreateInput): Promise<FileInfo> {
-    this.blobStore();
     if (input.size > this.config.maxFileSize) throw new ChatError('CHAT_ERR_FILE_TOO_LARGE', `The file has ${input.size} bytes; this server accepts at most ${this.config.maxFileSize} (CHAT_MAX_FILE_SIZE)`);
     const file = await this.store.createUpload(
       { id: uuidv7(), owner, name: sanitizeFileName(input.name), size: input.size, createdAt: isoTime(this.now()) },
@@ -123,13 +116,13 @@ export class FileService implements Attachments {
   /** A file as `me` may see it: its uploader's own, or a file sent where `me` reads. */
   async info(me: string, id: string): Promise<FileInfo> {
     const file = await this.readable(me, id);
-    return this.view(file, file.completedAt ? file.size : await this.blobStore().received(id));
+    return this.view(file, file.completedAt ? file.size : await this.blobs.received(id));
   }
 
   /** The offset an upload continues from (HEAD), for its uploader. */
   async offset(me: string, id: string): Promise<{ offset: number; size: number }> {
     const file = await this.own(id, me);
-    return { offset: file.completedAt ? file.size : await this.blobStore().received(id), size: file.size };
+    return { offset: file.completedAt ? file.size : await this.blobs.received(id), size: file.size };
   }
 
   /**
@@ -138,7 +131,7 @@ export class FileService implements Attachments {
    * file is hashed, sniffed and recorded. Returns the file as it now is.
    */
   async append(me: string, id: string, offset: number, body: AsyncIterable<Buffer>, length: number | null): Promise<FileInfo> {
-    const blobs = this.blobStore();
+    const blobs = this.blobs;
     const file = await this.own(id, me);
     if (file.completedAt) throw new ChatError('CHAT_ERR_UPLOAD_OFFSET', 'The upload is complete', { details: { offset: file.size } });
     if (length !== null && offset + length > file.size) throw new ChatError('CHAT_ERR_FILE_TOO_LARGE', `The upload was announced as ${file.size} bytes; this piece would end at ${offset + length}`, { details: { offset } });
@@ -174,7 +167,7 @@ export class FileService implements Attachments {
     if (!file.completedAt || !file.sha256) throw new ChatError('CHAT_ERR_UPLOAD_INCOMPLETE');
     const range = parseRange(rangeHeader, file.size);
     if (range === 'unsatisfiable') throw new ChatError('CHAT_ERR_RANGE_NOT_SATISFIABLE', undefined, { details: { size: file.size } });
-    return { file, stream: await this.blobStore().read(file, range ?? undefined), range };
+    return { file, stream: await this.blobs.read(file, range ?? undefined), range };
   }
 
   /** Files sent in a conversation `me` reads (friend or #group), newest first. */
@@ -190,14 +183,13 @@ export class FileService implements Attachments {
    */
   async bytes(file: Pick<Attachment, 'id' | 'size'>, max: number): Promise<Buffer | null> {
     const f = await this.store.get(file.id);
-    if (!f?.sha256 || f.size > max || !this.blobs) return null;
+    if (!f?.sha256 || f.size > max) return null;
     return readHead(await this.blobs.read(f));
   }
 
   // Attachments: what the message path calls.
 
   async claim(from: string, ids: string[], conversationId: string, key: string): Promise<Attachment[]> {
-    this.blobStore();
     const r = await this.store.claim(from, ids, conversationId, key);
     if (!Array.isArray(r)) {
       if (r.why === 'missing') throw new ChatError('CHAT_ERR_FILE_NOT_FOUND', `No such file of yours: ${r.id}`);
@@ -221,7 +213,6 @@ export class FileService implements Attachments {
 
   /** A deleted group's files go with it. */
   async conversationDeleted(conversationId: string) {
-    if (!this.blobs) return;
     for (;;) {
       const batch = await this.store.ofConversation(conversationId, COLLECT_BATCH);
       if (batch.length === 0) return;

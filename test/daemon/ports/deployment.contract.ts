@@ -29,7 +29,7 @@ export function deploymentContract(name: 'embedded' | 'scaleout', env: () => Rec
       const roles = Object.keys(health);
       for (const role of ['store', 'cache', 'log']) expect(roles).toContain(role);
       for (const [role, h] of Object.entries(health)) expect(h.ok, `${role}: ${h.detail}`).toBe(true);
-      expect(d.parts().map(([role]) => role)).toEqual(d.blobs ? ['store', 'cache', 'log', 'files'] : ['store', 'cache', 'log']);
+      expect(d.parts().map(([role]) => role)).toEqual(['store', 'cache', 'log', 'files']);
       expect(Object.values(d.engines).every((k) => typeof k === 'string' && k.length > 0)).toBe(true);
       console.log(`${name}: ${Object.entries(health).map(([r, h]) => `${r}=${h.kind}`).join(' ')}`);
     });
