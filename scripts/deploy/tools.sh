@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the tools the deployment checks (test/real-engines/deploy.test.ts) run, from the registries
-# this machine reaches, into .ci/deploy-tools, and writes their paths to .ci/deploy-tools/env:
+# this machine reaches, into a cache folder kept between checkouts ($XDG_CACHE_HOME/chat-deploy-tools,
+# one folder per tool and version, as scripts/services keeps its engines), and writes their paths to
+# .ci/deploy-tools/env (a clean clone builds them once per machine, not once per clone):
 #   composecheck  compose-go (what docker compose loads files with), from the Go module proxy
 #   helm          Helm 3, from the Go module proxy
 #   promtool      Prometheus' rule checker and rule unit tests, from the Go module proxy
@@ -17,27 +19,38 @@ HELM_VERSION=v3.22.0
 PROMETHEUS_VERSION=v0.316.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
 PYTHON_SOCKETIO_VERSION=5.11.0
+cache="${CHAT_DEPLOY_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chat-deploy-tools}"
+# composecheck is this repository's code: its folder is named by a hash of its sources.
+compose_src="$(cat scripts/deploy/composecheck/go.mod scripts/deploy/composecheck/go.sum scripts/deploy/composecheck/main.go | sha256sum | cut -c1-16)"
+composecheck="$cache/composecheck-$compose_src/composecheck"
+helm="$cache/helm-$HELM_VERSION/helm"
+promtool="$cache/promtool-$PROMETHEUS_VERSION/promtool"
+venv="$cache/venv-kv$KUBERNETES_VALIDATE_VERSION-sio$PYTHON_SOCKETIO_VERSION"
 
-if [ ! -x "$out/composecheck" ]; then
+if [ ! -x "$composecheck" ]; then
   echo "building composecheck (compose-go)" >&2
-  (cd scripts/deploy/composecheck && go build -o "$out/composecheck" .)
+  mkdir -p "$(dirname "$composecheck")"
+  (cd scripts/deploy/composecheck && go build -o "$composecheck.tmp" .) && mv "$composecheck.tmp" "$composecheck"
 fi
-if [ ! -x "$out/helm" ] || ! "$out/helm" version --short 2>/dev/null | grep -q "^${HELM_VERSION%.*}"; then
+if [ ! -x "$helm" ] || ! "$helm" version --short 2>/dev/null | grep -q "^${HELM_VERSION%.*}"; then
   echo "building helm $HELM_VERSION" >&2
-  GOBIN="$out" go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  mkdir -p "$(dirname "$helm")"
+  GOBIN="$(dirname "$helm")" go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 fi
-if [ ! -x "$out/promtool" ]; then
+if [ ! -x "$promtool" ]; then
   echo "building promtool (prometheus $PROMETHEUS_VERSION)" >&2
-  GOBIN="$out" go install "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
+  mkdir -p "$(dirname "$promtool")"
+  GOBIN="$(dirname "$promtool")" go install "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
 fi
-if [ ! -x "$out/venv/bin/kubernetes-validate" ]; then
+if [ ! -x "$venv/bin/kubernetes-validate" ]; then
   echo "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION" >&2
-  python3 -m venv "$out/venv"
-  "$out/venv/bin/pip" install -q "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 fi
-if ! "$out/venv/bin/python" -c 'import socketio, requests, websocket' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import socketio, requests, websocket' 2>/dev/null; then
   echo "installing python-socketio $PYTHON_SOCKETIO_VERSION with its client extras" >&2
-  "$out/venv/bin/pip" install -q "python-socketio[client]==$PYTHON_SOCKETIO_VERSION"
+  "$venv/bin/pip" install -q "python-socketio[client]==$PYTHON_SOCKETIO_VERSION"
 fi
 haproxy="$(command -v haproxy || true)"
 if [ -z "$haproxy" ]; then
@@ -52,12 +65,12 @@ if [ -z "$systemd_analyze" ]; then
   systemd_analyze="$(command -v systemd-analyze)"
 fi
 cat >"$out/env" <<ENV
-export COMPOSECHECK=$out/composecheck
-export HELM=$out/helm
-export KUBERNETES_VALIDATE=$out/venv/bin/kubernetes-validate
+export COMPOSECHECK=$composecheck
+export HELM=$helm
+export KUBERNETES_VALIDATE=$venv/bin/kubernetes-validate
 export SYSTEMD_ANALYZE=$systemd_analyze
-export PROMTOOL=$out/promtool
+export PROMTOOL=$promtool
 export HAPROXY=$haproxy
-export CHAT_PYTHON=$out/venv/bin/python
+export CHAT_PYTHON=$venv/bin/python
 ENV
 cat "$out/env"
