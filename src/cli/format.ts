@@ -4,8 +4,6 @@ import { isChange } from '../protocol/changes.js';
 import { sanitizeIndented, sanitizeLine } from '../client/sanitize.js';
 import { humanBytes } from '../client/units.js';
 
-export { humanBytes };
-
 /** Continuation lines of a message start with this, so none can pass for a message of its own. */
 export const CONTINUATION = '    │ ';
 

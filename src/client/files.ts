@@ -7,12 +7,11 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { ChatError, fromErrorBody } from '../protocol/errors.js';
 import { ROUTES } from '../protocol/rest.js';
+import { UPLOAD_CONTENT_TYPE, UPLOAD_OFFSET_HEADER as OFFSET } from '../protocol/uploads.js';
 import type { FileInfo } from '../protocol/index.js';
 import type { ApiClient } from './api.js';
 import { unreachable } from './unreachable.js';
 
-const UPLOAD_CONTENT_TYPE = 'application/offset+octet-stream';
-const OFFSET = 'upload-offset';
 
 /** Told of progress: bytes done of the whole. */
 export type Progress = (done: number, total: number) => void;

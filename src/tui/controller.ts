@@ -8,7 +8,9 @@ import path from 'node:path';
 import { ROUTES, type Attachment } from '../protocol/index.js';
 import { downloadFile, uploadFile } from '../client/files.js';
 import { decodePng, halfBlocks } from './image.js';
-import { PREVIEW_COLS, PREVIEW_ROWS, humanSize } from './layout.js';
+import { PREVIEW_COLS, PREVIEW_ROWS } from './layout.js';
+import { humanBytes as humanSize } from '../client/units.js';
+import { sanitizeFileName } from '../protocol/uploads.js';
 import { downloadsDir, expandHome, freePath, openCacheDir, openWith } from './files.js';
 
 /** The largest PNG previewed inline (bytes). */
@@ -342,7 +344,7 @@ export class ChatController {
     try {
       const dir = openCacheDir(env);
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const target = path.join(dir, `${f.id}-${path.basename(freePath(dir, f.name))}`);
+      const target = path.join(dir, `${f.id}-${sanitizeFileName(f.name)}`);
       if (!fs.existsSync(target)) await downloadFile(this.api, f.id, target);
       await openWith(target, env);
       this.dispatch({ type: 'notice', text: `opened ${f.name}` });

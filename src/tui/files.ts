@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sanitizeFileName } from '../protocol/files.js';
+import { sanitizeFileName } from '../protocol/uploads.js';
 
 /** `~` and `~/…` as the home folder. */
 export function expandHome(p: string, home = os.homedir()): string {

@@ -119,7 +119,6 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
   return lines;
 }
 
-export { humanBytes as humanSize } from '../client/units.js';
 
 /** The widest preview (cells) and its most lines. */
 export const PREVIEW_COLS = 40;

@@ -6,10 +6,10 @@ import { downloadFile, uploadFile, type Progress } from '../../client/files.js';
 import { sanitizeLine } from '../../client/sanitize.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
-import { fileLine, humanBytes } from '../format.js';
+import { fileLine } from '../format.js';
+import { humanBytes } from '../../client/units.js';
+import { FILE_ID, sanitizeFileName } from '../../protocol/uploads.js';
 import { parseIntArg, parseTarget } from '../input.js';
-
-const FILE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * A progress line on stderr when it is a terminal (redrawn in place, at most 10 times a second);
@@ -65,8 +65,7 @@ export async function runDownload(ctx: Context, id: string, o: { output?: string
   if (out === undefined || out === '-') {
     if (out === '-') throw new UsageError('-o - is not supported: give a file path');
     // The server's name is cleaned already; cleaned again here, it can only name a file in this folder.
-    const info = await api.fileInfo(id);
-    out = path.basename(info.name.replace(/[\\/]/g, '_')) || 'file';
+    out = sanitizeFileName((await api.fileInfo(id)).name);
   }
   const dir = path.dirname(path.resolve(out));
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`cannot save to ${out}: ${dir} is not a folder`);

@@ -29,31 +29,38 @@ export function contentDisposition(name: string): string {
  */
 export function rateGuarded(src: Readable, windowMs: number, minBytes: number, state: { timedOut: boolean }): AsyncIterable<Buffer> {
   const need = Math.max(1, minBytes);
+  const TIMEOUT = Symbol('timeout');
   return (async function* () {
     const it = (src as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-    let windowStart = Date.now();
+    // One timer per window, not per chunk: a chunk that is ready wins the race against it.
+    let timer: NodeJS.Timeout | undefined;
+    let windowEnd!: Promise<typeof TIMEOUT>;
     let inWindow = 0;
+    const openWindow = () => {
+      inWindow = 0;
+      windowEnd = new Promise((res) => { timer = setTimeout(() => res(TIMEOUT), windowMs); });
+    };
+    openWindow();
     let pending: Promise<IteratorResult<Buffer>> | null = null;
-    const TIMEOUT = Symbol('timeout');
-    for (;;) {
-      pending ??= it.next();
-      let timer: NodeJS.Timeout | undefined;
-      const r = await Promise.race([pending, new Promise<typeof TIMEOUT>((res) => { timer = setTimeout(() => res(TIMEOUT), Math.max(0, windowStart + windowMs - Date.now())); })]);
-      clearTimeout(timer);
-      if (r !== TIMEOUT) {
+    try {
+      for (;;) {
+        pending ??= it.next();
+        const r = await Promise.race([pending, windowEnd]);
+        if (r === TIMEOUT) {
+          if (inWindow < need) {
+            state.timedOut = true;
+            return;
+          }
+          openWindow();
+          continue;
+        }
         pending = null;
         if (r.done) return;
         inWindow += r.value.length;
         yield r.value;
       }
-      if (Date.now() >= windowStart + windowMs) {
-        if (inWindow < need) {
-          state.timedOut = true;
-          return;
-        }
-        windowStart = Date.now();
-        inWindow = 0;
-      }
+    } finally {
+      clearTimeout(timer);
     }
   })();
 }

@@ -1,9 +1,8 @@
 import { fileTypeFromBuffer } from 'file-type';
+import { UNKNOWN_FILE_TYPE } from '../../protocol/index.js';
 
 /** How many leading bytes are read to tell what a file is (a JPEG's size may follow 64 KiB of metadata). */
 export const SNIFF_BYTES = 64 * 1024;
-
-export const UNKNOWN_TYPE = 'application/octet-stream';
 
 /** What a file's bytes say it is: its media type and, for an image, its pixel size. */
 export interface Sniffed { type: string; width: number | null; height: number | null }
@@ -20,7 +19,7 @@ export async function sniff(head: Buffer): Promise<Sniffed> {
     const size = imageSize(head, known.mime);
     return { type: known.mime, width: size?.width ?? null, height: size?.height ?? null };
   }
-  return { type: looksLikeText(head) ? 'text/plain' : UNKNOWN_TYPE, width: null, height: null };
+  return { type: looksLikeText(head) ? 'text/plain' : UNKNOWN_FILE_TYPE, width: null, height: null };
 }
 
 function looksLikeText(head: Buffer): boolean {

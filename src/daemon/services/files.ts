@@ -119,12 +119,6 @@ export class FileService implements Attachments {
     return this.view(file, file.completedAt ? file.size : await this.blobs.received(id));
   }
 
-  /** The offset an upload continues from (HEAD), for its uploader. */
-  async offset(me: string, id: string): Promise<{ offset: number; size: number }> {
-    const file = await this.own(id, me);
-    return { offset: file.completedAt ? file.size : await this.blobs.received(id), size: file.size };
-  }
-
   /**
    * Appends a piece of an upload at `offset` (what the server holds). `length`, when the request
    * says it, lets an oversized piece be refused before it is read. When the last byte arrives the
@@ -144,7 +138,7 @@ export class FileService implements Attachments {
     if (received < file.size) return this.view(file, received);
     try {
       await blobs.commit(id, file.size, async (sha256) => {
-        const head = await readHead(await blobs.read({ id, sha256 }, { start: 0, end: Math.min(file.size, SNIFF_BYTES) - 1 }));
+        const head = await readAll(await blobs.read({ id, sha256 }, { start: 0, end: Math.min(file.size, SNIFF_BYTES) - 1 }));
         const what = await sniff(head);
         await this.store.complete(id, { sha256, ...what, completedAt: isoTime(this.now()) });
       });
@@ -184,7 +178,7 @@ export class FileService implements Attachments {
   async bytes(file: Pick<Attachment, 'id' | 'size'>, max: number): Promise<Buffer | null> {
     const f = await this.store.get(file.id);
     if (!f?.sha256 || f.size > max) return null;
-    return readHead(await this.blobs.read(f));
+    return readAll(await this.blobs.read(f));
   }
 
   // Attachments: what the message path calls.
@@ -280,7 +274,8 @@ function blobError(err: unknown): unknown {
   }
 }
 
-async function readHead(stream: Readable): Promise<Buffer> {
+/** A stream's bytes, whole (bounded by the caller: a sniffing head, or a file under the /ai cap). */
+async function readAll(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of stream) parts.push(c as Buffer);
   return Buffer.concat(parts);

@@ -1,4 +1,4 @@
-import { ChatError } from '../../../protocol/index.js';
+import { ChatError, UNKNOWN_FILE_TYPE } from '../../../protocol/index.js';
 import type { ClaimRefusal, FileRecord, FileStore } from '../../ports/index.js';
 import type { SqliteDb } from './sqlite-driver.js';
 
@@ -32,8 +32,6 @@ const toFile = (r: FileRow): FileRecord => ({
   createdAt: r.created_at, completedAt: r.completed_at, conversationId: r.conversation_id, claim: r.claim, seq: r.seq,
 });
 
-export const UNKNOWN_TYPE = 'application/octet-stream';
-
 export class SqliteFiles implements FileStore {
   private readonly s;
 
@@ -62,7 +60,7 @@ export class SqliteFiles implements FileStore {
       if (this.s.inFlight.get(file.owner)!.n >= caps.maxInFlight) throw new ChatError('CHAT_ERR_TOO_MANY_UPLOADS');
       const used = this.s.usage.get(file.owner)!.n;
       if (used + file.size > caps.quotaBytes) throw new ChatError('CHAT_ERR_QUOTA_EXCEEDED', `Your files take ${used} of your ${caps.quotaBytes} bytes: ${file.size} more do not fit`);
-      this.s.insert.run(file.id, file.owner, file.name, file.size, UNKNOWN_TYPE, file.createdAt);
+      this.s.insert.run(file.id, file.owner, file.name, file.size, UNKNOWN_FILE_TYPE, file.createdAt);
     }).immediate();
     return toFile(this.s.get.get(file.id)!);
   }

@@ -1,8 +1,6 @@
-import { ChatError } from '../../../protocol/index.js';
+import { ChatError, UNKNOWN_FILE_TYPE } from '../../../protocol/index.js';
 import type { ClaimRefusal, FileRecord, FileStore } from '../../ports/index.js';
 import type { FileDoc, Models } from './mongo-models.js';
-
-const UNKNOWN_TYPE = 'application/octet-stream';
 
 const toFile = (d: FileDoc): FileRecord => ({
   id: d._id, owner: d.owner, name: d.name, size: d.size, type: d.type, sha256: d.sha256 ?? null, width: d.width ?? null, height: d.height ?? null,
@@ -39,7 +37,7 @@ export class MongoFiles implements FileStore {
       if ((u?.inFlight ?? 0) >= caps.maxInFlight) throw new ChatError('CHAT_ERR_TOO_MANY_UPLOADS');
       throw new ChatError('CHAT_ERR_QUOTA_EXCEEDED', `Your files take ${u?.bytes ?? 0} of your ${caps.quotaBytes} bytes: ${file.size} more do not fit`);
     }
-    const doc: FileDoc = { _id: file.id, owner: file.owner, name: file.name, size: file.size, type: UNKNOWN_TYPE, sha256: null, width: null, height: null, createdAt: file.createdAt, completedAt: null, conversationId: null, claim: null, seq: null };
+    const doc: FileDoc = { _id: file.id, owner: file.owner, name: file.name, size: file.size, type: UNKNOWN_FILE_TYPE, sha256: null, width: null, height: null, createdAt: file.createdAt, completedAt: null, conversationId: null, claim: null, seq: null };
     try {
       await this.files.insertOne(doc as never);
     } catch (err) {
