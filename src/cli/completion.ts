@@ -1,13 +1,31 @@
 import type { Command } from 'commander';
 
-interface Node { path: string[]; subcommands: string[]; options: string[] }
+import { NAMES_FILE } from '../client/names-cache.js';
 
-/** Every command of the tree with its subcommands and long options, generated from commander. */
-function walk(c: Command, path: string[] = [], inherited: string[] = []): Node[] {
-  const own = c.options.map((o) => o.long).filter((l): l is string => Boolean(l));
-  const options = [...new Set([...inherited, ...own, '--help'])];
+/**
+ * A command: its subcommands, long options, the options that take a value (long and short), and
+ * what each positional argument is (the last one repeats when it is variadic).
+ */
+interface Node { path: string[]; subcommands: string[]; options: string[]; valueOptions: string[]; args: string[] }
+
+/** What completes an argument, by its name: a friend or #group, a friend, a group handle, a role, a shell, a file, or nothing ('-'). */
+function argKind(path: string[], name: string): string {
+  if (name === 'to' || name === 'with') return 'target';
+  // Group members are friends; `friends remove` takes one; elsewhere (add, accept, login, admin) a user may be anyone.
+  if (name === 'user' || name === 'users') return path[0] === 'group' || (path[0] === 'friends' && path[1] === 'remove') ? 'friend' : '-';
+  if (name === 'name' && path[0] === 'group' && path[1] !== 'create') return 'group';
+  if (name === 'role' || name === 'shell') return name;
+  return '-';
+}
+
+/** Every command of the tree, generated from commander. */
+function walk(c: Command, path: string[] = [], inherited: Command['options'] = []): Node[] {
+  const opts = [...inherited, ...c.options];
+  const options = [...new Set([...opts.map((o) => o.long).filter((l): l is string => Boolean(l)), '--help'])];
+  const valueOptions = [...new Set(opts.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short]).filter((f): f is string => Boolean(f)))];
+  const args = c.registeredArguments.map((a) => argKind(path, a.name()));
   const subs = c.commands.filter((s) => s.name() !== 'help');
-  return [{ path, subcommands: subs.map((s) => s.name()), options }, ...subs.flatMap((s) => walk(s, [...path, s.name()], path.length === 0 ? own : inherited))];
+  return [{ path, subcommands: subs.map((s) => s.name()), options, valueOptions, args }, ...subs.flatMap((s) => walk(s, [...path, s.name()], path.length === 0 ? c.options : inherited))];
 }
 
 /** A completion script for bash, zsh (through bashcompinit) or fish. */
@@ -22,17 +40,66 @@ export function completionScript(program: Command, shell: 'bash' | 'zsh' | 'fish
     }
     return lines.join('\n') + '\n';
   }
-  const cases = nodes.map((n) => `    '${n.path.join(' ')}') words='${[...n.subcommands, ...n.options].join(' ')}' ;;`).join('\n');
-  const bash = `_chat() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} path='' w
-  for w in "\${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
-    case "$w" in -*) ;; *) path="\${path:+$path }$w" ;; esac
-  done
-  local words=''
-  case "$path" in
+  const q = (xs: string[]) => xs.join(' ');
+  const cases = nodes.map((n) => `    '${n.path.join(' ')}') subs='${q(n.subcommands)}' opts='${q(n.options)}' vals='${q(n.valueOptions)}' args='${q(n.args)}' ;;`).join('\n');
+  // Words are read from COMP_LINE (split at spaces only), so a URL's ':' does not cut a word in
+  // two; an option that takes a value skips that value; a word that is no subcommand is an
+  // argument, counted. Names come from the cache the CLI keeps (names-cache.ts), never the server.
+  const bash = `_chat_node() {
+  subs='' opts='' vals='' args=''
+  case "$1" in
 ${cases}
   esac
-  COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}
+_chat_names() {
+  local f="\${CHAT_CONFIG_DIR:-\${XDG_CONFIG_HOME:-$HOME/.config}/chat}/${NAMES_FILE}" k n
+  [ -r "$f" ] || return 0
+  while read -r k n; do
+    case "$1:$k" in
+      friend:friend|target:friend) echo "$n" ;;
+      group:group) echo "$n" ;;
+      target:group) echo "\\#$n" ;;
+    esac
+  done < "$f"
+}
+_chat() {
+  local line="\${COMP_LINE:0:COMP_POINT}" cur='' cmdpath='' pos=0 skip=0 w subs opts vals args kind c prev=''
+  local -a ws
+  read -ra ws <<< "$line"
+  case "$line" in *' ') ;; *) cur="\${ws[\${#ws[@]}-1]}"; unset 'ws[\${#ws[@]}-1]' ;; esac
+  _chat_node ''
+  for w in "\${ws[@]:1}"; do
+    if [ "$skip" = 1 ]; then skip=0
+    elif [[ "$w" == -* ]]; then
+      [[ "$w" != *=* && " $vals " == *" $w "* ]] && skip=1
+    elif [[ " $subs " == *" $w "* ]]; then cmdpath="\${cmdpath:+$cmdpath }$w"; pos=0; _chat_node "$cmdpath"
+    else pos=$((pos+1))
+    fi
+    prev="$w"
+  done
+  COMPREPLY=()
+  if [ "$skip" = 1 ]; then
+    case "$prev" in --file|--output|-o|--env-file|--data-dir) COMPREPLY=($(compgen -f -- "$cur")) ;; esac
+    return 0
+  fi
+  local -a cands
+  if [[ "$cur" == -* ]]; then cands=($opts)
+  else
+    cands=($subs)
+    kind=''
+    set -- $args
+    if [ $# -gt 0 ]; then
+      if [ "$pos" -lt $# ]; then shift "$pos"; kind="$1"; else kind="\${!#}"; fi
+    fi
+    case "$kind" in
+      target|friend|group) cands+=($(_chat_names "$kind")) ;;
+      role) cands+=(owner admin member) ;;
+      shell) cands+=(bash zsh fish) ;;
+      file) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+    esac
+  fi
+  for c in "\${cands[@]}"; do [[ "$c" == "$cur"* ]] && COMPREPLY+=("$c"); done
+  return 0
 }
 complete -F _chat chat
 `;

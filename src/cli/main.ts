@@ -20,8 +20,8 @@ export function buildProgram(io: IO): Command {
   const program = new Command('chat')
     .description('terminal chat: scriptable commands; exit codes 0 ok, 1 error, 2 usage, 4 authentication')
     .addOption(new Option('--server <url>', 'chatd URL (env CHAT_SERVER; remembered after login)'))
-    // Accepted before the command too; listed on each command that prints data.
-    .addOption(new Option('--json', 'print data as JSON').hideHelp())
+    // Accepted before the command too, and after it on each command that prints data.
+    .addOption(new Option('--json', 'print data as JSON (before or after the command)'))
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
@@ -77,8 +77,9 @@ export async function run(argv: string[], io: IO = processIO()): Promise<number>
   if (argv.length <= 2) {
     if (io.stdin.isTTY && process.stdout.isTTY) argv = [...argv, 'tui'];
     else {
-      program.outputHelp();
-      return EXIT.ok;
+      // No terminal for the TUI and no command: a usage error, as a command group without its subcommand is.
+      program.outputHelp({ error: true });
+      return EXIT.usage;
     }
   }
   try {

@@ -4,7 +4,7 @@ import { ChatError, fromErrorBody } from '../protocol/errors.js';
 import { ROUTES } from '../protocol/rest.js';
 import type {
   AdminStatus, AdminUserView, ApiTokenCreated, DeadLetter, FailedPublish, ReplayResult, ApiTokenView, AuthResult, ConversationView, FriendAddResult,
-  FileInfo, FriendRequests, FriendView, GroupMemberView, GroupRole, GroupView, HistoryQuery, Message, MessageEdits, PasswordChanged, PublicUser, Receipt, SearchResult, SendInput, SendRequest, SharedFile,
+  FileInfo, FriendRequests, FriendView, GroupMemberView, GroupRole, GroupView, HistoryQuery, Message, MessageEdits, MeView, PasswordChanged, PublicUser, Receipt, SearchResult, SendInput, SendRequest, SharedFile,
 } from '../protocol/index.js';
 
 /** Supplies bearer tokens to the client and refreshes them when the server says they expired. */
@@ -113,7 +113,7 @@ export class ApiClient {
   login(username: string, password: string) { return this.request<AuthResult>('POST', ROUTES.login, { username, password }, { auth: false }); }
   refresh(refreshToken: string) { return this.request<AuthResult>('POST', ROUTES.refresh, { refreshToken }, { auth: false }); }
   logout(refreshToken: string) { return this.request<void>('POST', ROUTES.logout, { refreshToken }); }
-  whoami() { return this.request<PublicUser>('GET', ROUTES.me); }
+  whoami() { return this.request<MeView>('GET', ROUTES.me); }
   changePassword(currentPassword: string, newPassword: string, keepTokens = false) { return this.request<PasswordChanged>('POST', ROUTES.password, { currentPassword, newPassword, keepTokens }); }
   friends() { return this.request<FriendView[]>('GET', ROUTES.friends); }
   friendRequests() { return this.request<FriendRequests>('GET', ROUTES.friendRequests); }

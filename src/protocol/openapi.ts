@@ -52,7 +52,7 @@ export const OPERATIONS: readonly Operation[] = [
   op('post', '/v1/auth/login', 'none', 'Log in; returns a 15-minute access token and a rotating refresh token', [200, R.authResultSchema], { body: loginSchema }),
   op('post', '/v1/auth/refresh', 'none', 'Rotate a refresh token (reuse revokes the session)', [200, R.authResultSchema], { body: refreshSchema }),
   op('post', '/v1/auth/logout', 'user', 'End this session', [204], { body: logoutSchema }),
-  op('get', '/v1/me', 'user', 'The signed-in user', [200, R.publicUserSchema]),
+  op('get', '/v1/me', 'user', 'The signed-in user', [200, R.meViewSchema]),
   op('post', '/v1/me/password', 'user', 'Change the password (ends other sessions and API tokens unless keepTokens)', [200, R.passwordChangedSchema], { body: changePasswordSchema }),
   op('get', '/v1/friends', 'user', 'Friends, with presence', [200, z.array(R.friendViewSchema)]),
   op('get', '/v1/friends/requests', 'user', 'Pending friend requests, both ways', [200, R.friendRequestsSchema]),

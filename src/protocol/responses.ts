@@ -38,6 +38,14 @@ export const messageEditsSchema = named('MessageEdits', z.object({
 export const groupRoleEnum = named('GroupRole', groupRoleValueSchema, 'Owners and admins manage a group; the owner alone deletes it.');
 
 export const publicUserSchema = named('PublicUser', z.object({ id: z.string(), username: z.string(), admin: z.boolean() }));
+/** GET /v1/me: who I am, and what this server takes from me (its configured limits). */
+export const meViewSchema = named('MeView', publicUserSchema.extend({
+  limits: z.object({
+    maxMessageLength: z.number().int().positive().describe('The longest message text, in characters (UTF-16 code units), CHAT_MAX_MESSAGE_LENGTH'),
+    maxFileSize: z.number().int().positive().describe('The largest file, in bytes, CHAT_MAX_FILE_SIZE'),
+    maxFilesPerMessage: z.number().int().positive().describe('The most files on one message'),
+  }),
+}));
 export const adminUserViewSchema = named('AdminUserView', publicUserSchema.extend({ disabled: z.boolean(), createdAt: isoTime }));
 
 export const authResultSchema = named('AuthResult', z.object({

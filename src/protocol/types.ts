@@ -56,6 +56,7 @@ export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
 // What chatd answers and pushes: inferred from the schemas the documents are generated from
 // (responses.ts), where each field is described.
 export type PublicUser = z.infer<typeof R.publicUserSchema>;
+export type MeView = z.infer<typeof R.meViewSchema>;
 export type AdminUserView = z.infer<typeof R.adminUserViewSchema>;
 export type AuthResult = z.infer<typeof R.authResultSchema>;
 export type PasswordChanged = z.infer<typeof R.passwordChangedSchema>;

@@ -1,6 +1,7 @@
 import React, { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Box, Text, useApp, useStdout } from 'ink';
 import type { ApiClient } from '../client/api.js';
+import type { KnownNames } from '../client/names-cache.js';
 import { isOneEmoji, snippet, type Message } from '../protocol/index.js';
 import { sanitizeLine } from '../client/sanitize.js';
 import type { Connection } from '../client/socket.js';
@@ -48,6 +49,8 @@ export interface AppProps {
   size?: { columns: number; rows: number };
   /** Image previews inline (half blocks): from CHAT_IMAGES and colours (image.ts). */
   images?: boolean;
+  /** Keeps the names shell completion offers (names-cache.ts); tests leave it out. */
+  remember?: (names: KnownNames) => void;
   /** The environment for the opener and the downloads folder (tests pass their own). */
   env?: NodeJS.ProcessEnv;
 }
@@ -70,7 +73,7 @@ export function App(props: AppProps) {
   const [state, dispatch] = useReducer(reducer, initialState(props.me, props.server));
   const stateRef = useRef<TuiState>(state);
   stateRef.current = state;
-  const controller = useMemo(() => new ChatController(props.api, props.conn, dispatch, props.log, props.notify), [props.api, props.conn]);
+  const controller = useMemo(() => new ChatController(props.api, props.conn, dispatch, props.log, props.notify, props.remember), [props.api, props.conn]);
   const size = useTerminalSize(props.size);
   const t = useMemo(() => theme(props.noColor), [props.noColor]);
   const [, tick] = useState(0);
@@ -102,7 +105,7 @@ export function App(props: AppProps) {
       return;
     }
     act({ type: 'searchHit', peer: hit.with, query: r.query, id: hit.message.id });
-    act({ type: 'notice', text: `search "${r.query}": ${r.index + 1} of ${r.hits.length}${r.hits.length === 50 ? '+' : ''}${r.index + 1 < r.hits.length ? ' (Ctrl+G next)' : ''}` });
+    act({ type: 'notice', search: true, text: `search "${r.query}": ${r.index + 1} of ${r.hits.length}${r.hits.length === 50 ? '+' : ''}${r.index + 1 < r.hits.length ? ' (Ctrl+G next)' : ''}` });
   };
 
   useEffect(() => {
@@ -190,7 +193,11 @@ export function App(props: AppProps) {
         act({ type: 'scroll', delta: -Math.max(1, paneHeight - 3) });
         return;
       case 'jumpLatest':
+      case 'endLatest':
         act({ type: 'jumpLatest' });
+        return;
+      case 'dismissFailed':
+        act({ type: 'dismissFailed' });
         return;
       case 'search':
         openPrompt('search');
@@ -229,10 +236,15 @@ export function App(props: AppProps) {
       case 'editor': {
         // The draft goes to $EDITOR and comes back to the input line, to be reviewed and sent with Enter.
         if (!props.runEditor) return;
-        const text = props.runEditor(lineRef.current.text);
-        // Either way a new frame is drawn (the screen was the editor's): cancelled, the draft stays.
-        if (text !== null) lineOp({ op: 'set', text: text.replace(/\n+$/, '') });
-        else setLine({ ...lineRef.current });
+        // Either way a new frame is drawn (the screen was the editor's): cancelled or failed, the draft stays.
+        try {
+          const text = props.runEditor(lineRef.current.text);
+          if (text !== null) lineOp({ op: 'set', text: text.replace(/\n+$/, '') });
+          else setLine({ ...lineRef.current });
+        } catch (err) {
+          setLine({ ...lineRef.current });
+          act({ type: 'notice', text: `${(err as Error).message}; the draft is unchanged` });
+        }
         return;
       }
       case 'newline':
@@ -246,6 +258,12 @@ export function App(props: AppProps) {
       case 'send': {
         const text = lineRef.current.text.trim();
         if (!text || !s.selected) return;
+        // What the server would refuse is refused here, the draft kept to be cut down.
+        if (text.length > s.maxMessageLength) {
+          act({ type: 'notice', text: `too long to send: ${text.length} of at most ${s.maxMessageLength} characters (Ctrl+O edits it in $EDITOR)` });
+          return;
+        }
+        act({ type: 'unfreeze' });
         const c = s.compose?.peer === s.selected ? s.compose : null;
         if (c?.kind === 'edit') void controller.change('message:edit', { to: s.selected, seq: c.seq, text });
         else controller.send(s.selected, text, c?.kind === 'reply' ? c.seq : undefined);
@@ -326,6 +344,7 @@ export function App(props: AppProps) {
     const clean = text.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '').replace(/\t/g, '  ');
     if (!clean) return;
     lineOp({ op: 'insert', text: clean });
+    act({ type: 'unfreeze' });
     const sel = stateRef.current.selected;
     if (sel) controller.typing(sel);
   };
@@ -379,7 +398,8 @@ export function App(props: AppProps) {
       if (k.name === 'up' || k.name === 'down') return act({ type: 'resultsMove', delta: k.name === 'up' ? -1 : 1 });
       if (k.name === 'return') return void showHit();
     }
-    const b = bindingFor(k, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: lineRef.current.text.length === 0, picking: s.pick !== null || s.compose !== null });
+    const open = s.selected ? s.conversations[s.selected] : undefined;
+    const b = bindingFor(k, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: lineRef.current.text.length === 0, picking: s.pick !== null || s.compose !== null || s.search !== null, failed: open?.pending.some((p) => p.error) ?? false });
     if (b) return run(b.id, k);
     if (s.overlay) return;
     if (s.focus !== 'input') return;
@@ -393,12 +413,15 @@ export function App(props: AppProps) {
 
   const prompt = state.overlay?.kind === 'prompt' ? state.overlay : null;
   const promptLabel = !state.selected ? '> ' : state.compose?.kind === 'edit' && composing ? `edit #${state.compose.seq}> ` : `to ${state.selected}> `;
-  const view = viewport(state.line, size.columns - promptLabel.length - 1);
+  // Near the server's limit, how many characters the draft has of how many it may.
+  const counter = state.line.text.length >= state.maxMessageLength * 0.8 ? ` ${state.line.text.length}/${state.maxMessageLength}` : '';
+  const over = state.line.text.length > state.maxMessageLength;
+  const view = viewport(state.line, size.columns - promptLabel.length - 1 - counter.length);
   return (
     <Box flexDirection="column" width={size.columns} height={height}>
       <Box height={paneHeight}>
-        <Sidebar state={state} width={sidebarWidth} height={paneHeight} t={t} />
-        {state.overlay?.kind === 'help' ? <HelpOverlay width={paneWidth} /> : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : state.overlay?.kind === 'results' && state.results ? <ResultsOverlay results={state.results} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
+        {state.overlay?.kind === 'help' ? <HelpOverlay width={size.columns} /> : <Sidebar state={state} width={sidebarWidth} height={paneHeight} t={t} />}
+        {state.overlay?.kind === 'help' ? null : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : state.overlay?.kind === 'results' && state.results ? <ResultsOverlay results={state.results} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
       </Box>
       {composing ? <Box width={size.columns}><Text wrap="truncate" dimColor>{composeLine(state)}</Text></Box> : null}
       <Box width={size.columns}>
@@ -408,6 +431,9 @@ export function App(props: AppProps) {
           <Text wrap="truncate" dimColor={state.focus !== 'input'}>
             {promptLabel}{view.before}{state.focus === 'input' ? <Text inverse>{view.at}</Text> : view.at}{view.after}
           </Text>
+        )}
+        {prompt || !counter ? null : (
+          <Box flexGrow={1} justifyContent="flex-end"><Text color={over ? t.warn : undefined} dimColor={!over}>{counter}</Text></Box>
         )}
       </Box>
       <StatusBar state={state} width={size.columns} t={t} />

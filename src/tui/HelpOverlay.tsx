@@ -2,39 +2,52 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import { BINDINGS, type BindingId } from './keys.js';
 
-/** Bindings that share a row on the help screen: their keys, and the row's wording. */
+/** The help screen's widest keys column and description: at 80 columns a row fits whole (1 + 22 + 2 + 54 + 1). */
+export const HELP_KEYS_WIDTH = 22;
+export const HELP_TEXT_WIDTH = 54;
+
+/** Bindings that share a row on the help screen: their keys, and the row's wording (or one binding's shorter wording). */
 const GROUPS: [BindingId[], string, string][] = [
-  [['closeOverlay', 'unpick'], 'Esc', 'close help, a prompt, members or hits; drop a pick, edit or reply'],
-  [['nextConversation', 'prevConversation'], 'Ctrl+N / Ctrl+P', 'next / previous conversation'],
-  [['sidebarDown', 'sidebarUp'], '↓, j / ↑, k', 'move down / up the conversation list'],
-  [['scrollUp', 'scrollDown'], 'PgUp / PgDn', 'scroll up (older messages load on demand) / down'],
-  [['search', 'searchNext'], 'Ctrl+R / Ctrl+G', 'search the server (Tab: all; empty: last hits) / next hit'],
-  [['addFriend', 'acceptFriend'], 'Alt+A / Alt+Y', 'add a friend by name / accept the oldest request'],
-  [['newGroup', 'addMembers', 'members'], 'Alt+G / I / M', 'new group (name, then friends) / add friends / members'],
-  [['pickUp', 'pickDown'], 'Alt+↑ / Alt+↓', 'pick an older / newer message (past the last: none)'],
-  [['editPicked', 'replyPicked', 'reactPicked', 'deletePicked', 'jumpQuoted'], 'Alt+E R . X J', 'picked: edit (yours), reply, react, delete (asks), go to its quote'],
-  [['attach', 'openPicked', 'savePicked'], 'Alt+F / O / S', 'send a file (Tab completes) / picked: open its file / save its files'],
+  [['closeOverlay', 'unpick', 'dismissFailed'], 'Esc', 'close; drop a pick, edit, reply, hit or refused send'],
+  [['switchPane', 'openConversation'], 'Tab / Enter (list)', 'switch list ↔ input / open the selected conversation'],
+  [['nextConversation', 'prevConversation'], 'Ctrl+N / Ctrl+P', 'next / previous conversation (the list holds still)'],
+  [['sidebarDown', 'sidebarUp'], '↓, j / ↑, k', 'move down / up the list (it wraps; it holds still)'],
+  [['scrollUp', 'scrollDown'], 'PgUp / PgDn', 'scroll up (older messages load) / down'],
+  [['jumpLatest', 'endLatest'], 'Ctrl+L, End (empty)', 'jump to the latest message (Ctrl+L also redraws)'],
+  [['search', 'searchNext'], 'Ctrl+R / Ctrl+G', 'search the server (Tab: everywhere) / next hit'],
+  [['addFriend', 'acceptFriend'], 'Alt+A / Alt+Y', 'add a friend / accept the oldest request'],
+  [['newGroup', 'addMembers', 'members'], 'Alt+G / I / M', 'new group (name, friends) / add friends / members'],
+  [['pickUp', 'pickDown'], 'Alt+↑ / Alt+↓', 'pick an older / newer message'],
+  [['editPicked', 'replyPicked', 'reactPicked', 'deletePicked', 'jumpQuoted'], 'Alt+E R . X J', 'picked: edit, reply, react, delete, go to its quote'],
+  [['attach', 'openPicked', 'savePicked'], 'Alt+F / O / S', 'send a file / open the picked file / save its files'],
+  [['send', 'newline'], 'Enter / Alt+Enter', 'send (queued while offline) / a new line'],
+  [['editor'], 'Ctrl+O', 'edit the draft in $EDITOR (back to the input line)'],
+  [['edit'], 'Ctrl+A E B F W U K D', 'readline keys, ←/→, Home/End, Alt+B/F; ↑/↓: sent lines'],
 ];
 
 /** The help screen's rows: one per binding, or per group, each with the bindings it stands for. */
 export function helpRows(): { keys: string; description: string; id: string; ids: BindingId[] }[] {
   const rows: { keys: string; description: string; id: string; ids: BindingId[] }[] = [];
-  const grouped = new Set(GROUPS.flatMap(([ids]) => ids));
+  const placed = new Set<(typeof GROUPS)[number]>();
+  // A group's row stands where its first binding is in the registry.
   for (const b of BINDINGS) {
-    const group = GROUPS.find(([ids]) => ids[0] === b.id);
-    if (group) rows.push({ id: b.id, ids: group[0], keys: group[1], description: group[2] });
-    else if (!grouped.has(b.id)) rows.push({ id: b.id, ids: [b.id], keys: b.keys, description: b.description });
+    const group = GROUPS.find(([ids]) => ids.includes(b.id));
+    if (!group) rows.push({ id: b.id, ids: [b.id], keys: b.keys, description: b.description });
+    else if (!placed.has(group)) {
+      placed.add(group);
+      rows.push({ id: b.id, ids: group[0], keys: group[1], description: group[2] });
+    }
   }
   return rows;
 }
 
 /**
  * The help screen, generated from the key-binding registry: one row per binding (related ones
- * share a row), no border, so every binding fits a 24-row terminal.
+ * share a row), no border, across the whole width: every row fits an 80×24 terminal whole.
  */
 export function HelpOverlay({ width }: { width: number }) {
   const rows = helpRows();
-  const w = Math.min(22, Math.max(...rows.map((r) => r.keys.length)));
+  const w = Math.min(HELP_KEYS_WIDTH, Math.max(...rows.map((r) => r.keys.length)));
   return (
     <Box flexDirection="column" paddingX={1} width={width}>
       <Text bold wrap="truncate">Keys (Esc or ? closes; &quot;/ai …&quot; asks Gemini)</Text>

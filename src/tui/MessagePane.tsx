@@ -33,7 +33,7 @@ export function MessagePane({ state, width, height, t }: { state: TuiState; widt
       {view.lines.length < paneHeight ? <Text dimColor>{top}</Text> : null}
       {Array.from({ length: Math.max(0, paneHeight - view.lines.length - 1) }, (_, i) => <Text key={`pad${i}`}> </Text>)}
       {view.lines.map((l, i) => <Text key={i} {...t.tones[l.tone]} wrap="truncate">{l.text}</Text>)}
-      <Text dimColor wrap="truncate">{typingLine || (view.scroll > 0 ? `— ${view.scroll} lines below: End jumps to the latest —` : ' ')}</Text>
+      <Text dimColor wrap="truncate">{typingLine || (view.scroll > 0 ? `— ${view.scroll} lines below: End or Ctrl+L jumps to the latest —` : ' ')}</Text>
     </Box>
   );
 }

@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { ChatError, ERROR_CODES, isChange, TYPING_THROTTLE_MS, TYPING_TTL_MS, isGroupConversation, type ConversationView, type GroupEvent, type Message, type ServerToClientEvents as ServerEvents } from '../protocol/index.js';
 import type { ApiClient } from '../client/api.js';
+import type { KnownNames } from '../client/names-cache.js';
 import { MessageStream, call, sendDurable, type Connection } from '../client/socket.js';
 import { peerOf, type Action, type PendingMessage, type TuiState } from './state.js';
 import fs from 'node:fs';
@@ -52,7 +53,11 @@ export class ChatController {
   /** The view the last connect loaded. */
   private onConnectView?: Promise<ConversationView[] | undefined>;
 
-  constructor(private readonly api: ApiClient, private readonly conn: Connection, private readonly dispatch: Dispatch, private readonly log: (m: string, e?: unknown) => void = () => {}, private readonly notify?: (m: Message) => void) {}
+  constructor(
+    private readonly api: ApiClient, private readonly conn: Connection, private readonly dispatch: Dispatch, private readonly log: (m: string, e?: unknown) => void = () => {}, private readonly notify?: (m: Message) => void,
+    /** Keeps the names shell completion offers (friends, groups), from each refresh. */
+    private readonly remember?: (names: KnownNames) => void,
+  ) {}
 
   async start(getState: () => TuiState) {
     this.getState = getState;
@@ -82,6 +87,8 @@ export class ChatController {
     });
     s.on('disconnect', () => this.dispatch({ type: 'connection', state: 'offline' }));
     this.conn.on('fatal', (e: ChatError) => this.dispatch({ type: 'notice', text: errorSentence(e), connection: e.code === 'CHAT_ERR_UNAVAILABLE' }));
+    // The server's own limits (the longest text it takes), for refusing before sending.
+    this.api.whoami().then((u) => { if (u.limits) this.dispatch({ type: 'limits', maxMessageLength: u.limits.maxMessageLength }); }, (err: unknown) => this.log('whoami failed', err));
     this.stream = new MessageStream(this.api, this.conn);
     this.stream.on('message', (m: Message) => this.onMessage(m));
     this.stream.on('warn', (e: Error) => this.log('stream warning', e));
@@ -185,6 +192,7 @@ export class ChatController {
       const [convs, friends, requests] = await Promise.all([this.api.conversations(), this.api.friends(), this.api.friendRequests()]);
       this.dispatch({ type: 'friends', friends, requests });
       this.dispatch({ type: 'conversations', list: convs });
+      this.remember?.({ friends: friends.map((f) => f.username), groups: convs.filter((c) => c.kind === 'group').map((c) => c.with) });
       return convs;
     } catch (err) {
       this.log('refresh failed', err);

@@ -14,6 +14,7 @@ import { App } from './App.js';
 import { ErrorBoundary } from './ErrorBoundary.js';
 import { Login } from './Login.js';
 import { tuiLogger } from './log.js';
+import { rememberNames } from '../client/names-cache.js';
 
 /** The alternate screen, with bracketed paste (a paste arrives marked, as one draft). */
 const ALT_SCREEN_ON = '\u001b[?1049h\u001b[?2004h\u001b[?1004h';
@@ -86,7 +87,9 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
   process.once('exit', restore);
 
   const screen = framedStdout(process.stdout);
-  // $EDITOR: give the terminal to the editor, then take it back.
+  let instance: ReturnType<typeof render> | undefined;
+  // $EDITOR: give the terminal to the editor, then take it back. Returns the text (null when the
+  // editor is unset); throws, saying what failed, when the editor cannot run or exits with an error.
   const runEditor = (text: string): string | null => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chat-')), 'message.txt');
     fs.writeFileSync(file, text, { mode: 0o600 });
@@ -99,7 +102,7 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
     }
     if (argv.length === 0) {
       fs.rmSync(path.dirname(file), { recursive: true, force: true });
-      return null;
+      throw new Error('VISUAL or EDITOR is not a command line');
     }
     // The editor gets the normal screen (it may switch to its own alternate screen and back);
     // then ours is entered again, cleared, and ink draws the whole frame anew.
@@ -108,10 +111,19 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
     const r = spawnSync(argv[0]!, [...argv.slice(1), file], { stdio: 'inherit' });
     process.stdin.setRawMode?.(true);
     process.stdout.write(`${ALT_SCREEN_ON}\u001b[2J`);
+    // The next frame is drawn whole even if it is the same as the last one (ink skips a frame it
+    // has drawn, and the editor's screen or a blank one is what the terminal shows now).
     screen.repaint();
-    const out = r.status === 0 ? fs.readFileSync(file, 'utf8') : null;
-    fs.rmSync(path.dirname(file), { recursive: true, force: true });
-    return out;
+    instance?.clear();
+    try {
+      const name = sanitizeLine(argv[0]!);
+      const e = r.error as NodeJS.ErrnoException | undefined;
+      if (e) throw new Error(e.code === 'ENOENT' ? `the editor "${name}" is not installed (set VISUAL or EDITOR)` : `the editor "${name}" could not run: ${e.code ?? e.message}`);
+      if (r.status !== 0) throw new Error(r.signal ? `the editor "${name}" was killed (${r.signal})` : `the editor "${name}" exited with status ${r.status}`);
+      return fs.readFileSync(file, 'utf8');
+    } finally {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
   };
 
   // Notifications: the bell, plus a desktop notification where the terminal takes OSC 9 / OSC 777
@@ -135,14 +147,14 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
       };
       return <Login server={server} onDone={onDone} />;
     }
-    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} notify={notify} images={images} env={ctx.env} />;
+    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} notify={notify} images={images} env={ctx.env} remember={(n) => rememberNames(ctx.env, n)} />;
   }
 
   // Anything a library prints goes to the log file: a line on the screen would push the frame
   // up and leave the incremental renderer drawing over the wrong rows.
   const consoleWas = { ...console };
   for (const level of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) console[level] = (...args: unknown[]) => log(`console.${level}`, args.map(String).join(' '));
-  const instance = render(<ErrorBoundary log={log}><Root /></ErrorBoundary>, { exitOnCtrlC: false, patchConsole: false, stdout: screen.stream });
+  instance = render(<ErrorBoundary log={log}><Root /></ErrorBoundary>, { exitOnCtrlC: false, patchConsole: false, stdout: screen.stream });
   try {
     await instance.waitUntilExit();
   } finally {

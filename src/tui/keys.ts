@@ -2,7 +2,7 @@ import type { KeyEvent } from './key-decoder.js';
 import type { LineOp } from './line-editor.js';
 
 /** Where a binding applies: everywhere, or only when that pane has focus / the input is empty. */
-export type Scope = 'global' | 'sidebar' | 'input' | 'empty-input' | 'overlay' | 'picked';
+export type Scope = 'global' | 'sidebar' | 'input' | 'empty-input' | 'overlay' | 'picked' | 'failed';
 
 export interface Binding {
   id: BindingId;
@@ -18,7 +18,7 @@ export type BindingId =
   | 'sidebarDown' | 'sidebarUp' | 'openConversation' | 'scrollUp' | 'scrollDown' | 'jumpLatest'
   | 'search' | 'searchNext' | 'addFriend' | 'acceptFriend' | 'newGroup' | 'addMembers' | 'members' | 'editor' | 'newline' | 'send' | 'edit'
   | 'pickUp' | 'pickDown' | 'editPicked' | 'replyPicked' | 'deletePicked' | 'reactPicked' | 'jumpQuoted' | 'unpick'
-  | 'attach' | 'openPicked' | 'savePicked';
+  | 'attach' | 'openPicked' | 'savePicked' | 'endLatest' | 'dismissFailed';
 
 const plain = (k: KeyEvent) => !k.ctrl && !k.meta;
 const ctrl = (ch: string) => (k: KeyEvent) => k.ctrl && !k.meta && k.name === undefined && k.ch === ch;
@@ -65,6 +65,7 @@ export const BINDINGS: readonly Binding[] = [
   { id: 'scrollUp', keys: 'PgUp', description: 'scroll up (older messages load on demand)', scope: 'global', match: (k) => k.name === 'pageUp' },
   { id: 'scrollDown', keys: 'PgDn', description: 'scroll down', scope: 'global', match: (k) => k.name === 'pageDown' },
   { id: 'jumpLatest', keys: 'Ctrl+L', description: 'redraw and jump to the latest message', scope: 'global', match: ctrl('l') },
+  { id: 'endLatest', keys: 'End (empty input)', description: 'jump to the latest message', scope: 'empty-input', match: named('end') },
   { id: 'search', keys: 'Ctrl+R', description: 'search the server: this conversation, or everywhere (Tab); the hits in a list (Enter on an empty query: the last ones again)', scope: 'global', match: ctrl('r') },
   { id: 'searchNext', keys: 'Ctrl+G', description: 'the next hit, shown in its conversation', scope: 'global', match: ctrl('g') },
   { id: 'addFriend', keys: 'Alt+A', description: 'add a friend by name', scope: 'global', match: alt('a') },
@@ -79,7 +80,8 @@ export const BINDINGS: readonly Binding[] = [
   { id: 'reactPicked', keys: 'Alt+.', description: 'react to the picked message: pick an emoji or type one', scope: 'picked', match: alt('.') },
   { id: 'deletePicked', keys: 'Alt+X', description: 'delete the picked message (asks first)', scope: 'picked', match: alt('x') },
   { id: 'jumpQuoted', keys: 'Alt+J', description: 'jump to the message the picked reply quotes', scope: 'picked', match: alt('j') },
-  { id: 'unpick', keys: 'Esc', description: 'drop the pick, the edit or the reply', scope: 'picked', match: named('escape') },
+  { id: 'unpick', keys: 'Esc', description: 'drop the pick, the edit or the reply, or a search hit\'s highlight', scope: 'picked', match: named('escape') },
+  { id: 'dismissFailed', keys: 'Esc', description: 'dismiss the open conversation\'s sends that were refused', scope: 'failed', match: named('escape') },
   { id: 'attach', keys: 'Alt+F', description: 'send a file: its path (Tab completes; paste one), sent with the line as its text', scope: 'global', match: alt('f') },
   { id: 'openPicked', keys: 'Alt+O', description: 'open the picked message\'s file (xdg-open / open)', scope: 'picked', match: alt('o') },
   { id: 'savePicked', keys: 'Alt+S', description: 'save the picked message\'s files to the downloads folder', scope: 'picked', match: alt('s') },
@@ -93,8 +95,10 @@ export interface KeyContext {
   focus: 'sidebar' | 'input';
   overlay: null | 'help' | 'prompt' | 'members' | 'results';
   inputEmpty: boolean;
-  /** A message is picked, or an edit or reply is being written. */
+  /** A message is picked, an edit or reply is being written, or a search hit is highlighted. */
   picking?: boolean;
+  /** The open conversation shows sends that were refused. */
+  failed?: boolean;
 }
 
 /** The binding a key press means in this context, if any. */
@@ -104,6 +108,7 @@ export function bindingFor(k: KeyEvent, c: KeyContext): Binding | undefined {
       b.scope === 'global' ||
       (b.scope === 'overlay' && c.overlay !== null) ||
       (b.scope === 'picked' && c.picking === true && c.overlay === null) ||
+      (b.scope === 'failed' && c.failed === true && c.overlay === null) ||
       (b.scope === 'sidebar' && c.focus === 'sidebar' && !c.overlay) ||
       (b.scope === 'input' && c.focus === 'input' && !c.overlay) ||
       // "?" toggles help, so it also closes it.

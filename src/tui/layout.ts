@@ -53,8 +53,9 @@ export function readBy(c: ConversationState, m: Message): number {
 function marker(m: Message, c: ConversationState, me: string): string {
   if (m.from !== me) return '';
   if (c.kind === 'group') {
+    // Stored (it has a seq): sent; then how many have read it.
     const n = readBy(c, m);
-    return n > 0 ? ` ✓ read by ${n}` : '';
+    return n > 0 ? ` ✓ read by ${n}` : ' ✓';
   }
   if (m.seq <= c.peerRead) return ' ✓✓';
   if (m.seq <= c.peerDelivered) return ' ✓';
@@ -71,7 +72,18 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
   let lastDay = '';
   const hit = s.search?.peer === c.peer ? s.search.hit : null;
   const firstNew = c.newFrom === undefined ? undefined : c.messages.find((m) => m.seq > c.newFrom! && m.from !== s.me)?.seq;
+  // A refused send stays where it was written, in time, until dismissed (Esc); queued ones wait at the end.
+  const failed = c.pending.filter((p) => p.error);
+  let nextFailed = 0;
+  const failedLines = (before: string | null) => {
+    for (; nextFailed < failed.length && (before === null || failed[nextFailed]!.createdAt < before); nextFailed++) {
+      const p = failed[nextFailed]!;
+      const body = hanging(`${hhmm(p.createdAt)} ${s.me}: `, `${sanitize(p.text)} ✗ not sent: ${sanitizeLine(p.error!)} (Esc dismisses)`, width);
+      for (const l of body) lines.push({ text: l, tone: 'error' });
+    }
+  };
   for (const m of c.messages) {
+    failedLines(m.createdAt);
     const d = day(m.createdAt);
     if (d !== lastDay) {
       lastDay = d;
@@ -107,9 +119,10 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
       if (preview) for (const p of preview) lines.push({ text: `  ${p}`, tone: 'image' });
     }
   }
+  failedLines(null);
   for (const p of c.pending) {
-    const body = hanging(`${hhmm(p.createdAt)} ${s.me}: `, `${sanitize(p.text)} ${p.error ? `✗ ${p.error}` : '… pending'}`, width);
-    for (const l of body) lines.push({ text: l, tone: p.error ? 'error' : 'pending' });
+    if (p.error) continue;
+    for (const l of hanging(`${hhmm(p.createdAt)} ${s.me}: `, `${sanitize(p.text)} … pending`, width)) lines.push({ text: l, tone: 'pending' });
   }
   for (const stream of Object.values(s.ai)) {
     if (stream.conversationId !== c.conversationId) continue;

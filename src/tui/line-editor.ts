@@ -98,10 +98,9 @@ export function applyLine(s: LineState, o: LineOp): LineState {
       const w = wordStart(text, cursor);
       return edit(s, text.slice(0, w) + text.slice(cursor), w);
     }
-    case 'killToStart': {
-      const { start } = lineBounds(text, cursor);
-      return edit(s, text.slice(0, start) + text.slice(cursor), start);
-    }
+    case 'killToStart':
+      // The whole draft before the cursor, every line of it (Ctrl+U at the end clears the draft).
+      return edit(s, text.slice(cursor), 0);
     case 'killToEnd': {
       const { end } = lineBounds(text, cursor);
       return edit(s, text.slice(0, cursor) + text.slice(end), cursor);

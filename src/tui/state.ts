@@ -1,5 +1,5 @@
 import { emptyLine, type LineState } from './line-editor.js';
-import { applyRecord, dmPeer, isChange, type AiChunkEvent, type ConversationView, type FriendRequests, type GroupMemberView, type Message, type ReceiptEvent, type SearchHitView, type TypingEvent } from '../protocol/index.js';
+import { LIMITS, applyRecord, dmPeer, isChange, type AiChunkEvent, type ConversationView, type FriendRequests, type GroupMemberView, type Message, type ReceiptEvent, type SearchHitView, type TypingEvent } from '../protocol/index.js';
 
 export interface PendingMessage {
   clientMsgId: string;
@@ -70,7 +70,14 @@ export interface TuiState {
   pick: { peer: string; seq: number } | null;
   compose: Compose | null;
   /** A notice for the status bar, until it expires (epoch ms); `connection` ones end when back online. */
-  notice: { text: string; until: number; connection: boolean } | null;
+  notice: { text: string; until: number; connection: boolean; search?: boolean } | null;
+  /**
+   * The conversation list's order while the user moves through it (the sidebar has focus, or
+   * Ctrl+N/P was pressed): activity does not re-sort it under them until they type or leave it.
+   */
+  frozenOrder: string[] | null;
+  /** The longest message text the server takes (its CHAT_MAX_MESSAGE_LENGTH, from GET /v1/me). */
+  maxMessageLength: number;
   /** Image previews by file id: their lines (half blocks), or none when it cannot be shown. */
   previews: Record<string, string[] | null>;
   /** Whether images are previewed (CHAT_IMAGES, and colours on). */
@@ -86,7 +93,7 @@ export const liveNotice = (s: TuiState, now = Date.now()) => (s.notice && s.noti
 export const initialState = (me: string, server: string): TuiState => ({
   me, server, connection: 'connecting', conversations: {}, selected: null, focus: 'input', overlay: null, line: emptyLine(),
   presence: {}, typing: {}, requests: { incoming: [], outgoing: [] }, ai: {}, search: null, results: null, notice: null, pick: null, compose: null,
-  previews: {}, images: false,
+  previews: {}, images: false, frozenOrder: null, maxMessageLength: LIMITS.maxMessageLength,
 });
 
 export type Action =
@@ -113,7 +120,12 @@ export type Action =
   | { type: 'resultsMove'; delta: number }
   /** A server search hit, shown where it is in its conversation (loaded by then). */
   | { type: 'searchHit'; peer: string; query: string; id: string }
-  | { type: 'notice'; text: string | null; now?: number; connection?: boolean }
+  | { type: 'notice'; text: string | null; now?: number; connection?: boolean; search?: boolean }
+  /** Lets the conversation list follow activity again (the user typed, or left the list). */
+  | { type: 'unfreeze' }
+  /** Drops the open conversation's failed sends (they were shown until dismissed). */
+  | { type: 'dismissFailed' }
+  | { type: 'limits'; maxMessageLength: number }
   | { type: 'read'; peer: string; seq: number }
   | { type: 'groupReads'; peer: string; reads: Record<string, number> }
   | { type: 'drop'; peer: string }
@@ -148,9 +160,16 @@ export function mergeMessages(a: Message[], b: Message[]): Message[] {
   return [...bySeq.values()].sort((x, y) => x.seq - y.seq);
 }
 
-/** Conversations by last activity, newest first. */
+/**
+ * Conversations by last activity, newest first; while the list is frozen (the user is moving
+ * through it), in the order it had then, with conversations new since then at the end.
+ */
 export function orderedPeers(s: TuiState): string[] {
-  return Object.values(s.conversations).sort((a, b) => b.lastActivity.localeCompare(a.lastActivity) || a.peer.localeCompare(b.peer)).map((c) => c.peer);
+  const byActivity = Object.values(s.conversations).sort((a, b) => b.lastActivity.localeCompare(a.lastActivity) || a.peer.localeCompare(b.peer)).map((c) => c.peer);
+  if (!s.frozenOrder) return byActivity;
+  const kept = s.frozenOrder.filter((p) => p in s.conversations);
+  const known = new Set(kept);
+  return [...kept, ...byActivity.filter((p) => !known.has(p))];
 }
 
 function withConv(s: TuiState, peer: string, f: (c: ConversationState) => ConversationState): TuiState {
@@ -166,10 +185,16 @@ function step(s: TuiState, a: Action): TuiState {
     case 'conversations': {
       let next = s;
       for (const v of a.list) {
-        next = withConv(next, v.with, (c) => ({
-          ...c, conversationId: v.conversationId, kind: v.kind, title: v.title, members: v.members ?? 2, unread: v.unread, mentions: v.mentions, myRead: v.myRead, peerDelivered: v.peerDelivered, peerRead: v.peerRead,
-          lastActivity: v.lastMessage?.createdAt ?? c.lastActivity, messages: v.lastMessage ? mergeMessages(c.messages, [v.lastMessage]) : c.messages,
-        }));
+        next = withConv(next, v.with, (c) => {
+          // A view read before this client's own read receipt arrived must not bring the count back:
+          // what this client already read up to stays read.
+          const myRead = Math.max(c.myRead, v.myRead);
+          const caughtUp = myRead >= (v.lastMessage?.seq ?? v.lastSeq ?? 0);
+          return {
+            ...c, conversationId: v.conversationId, kind: v.kind, title: v.title, members: v.members ?? 2, unread: caughtUp ? 0 : v.unread, mentions: caughtUp ? 0 : v.mentions, myRead, peerDelivered: v.peerDelivered, peerRead: v.peerRead,
+            lastActivity: v.lastMessage?.createdAt ?? c.lastActivity, messages: v.lastMessage ? mergeMessages(c.messages, [v.lastMessage]) : c.messages,
+          };
+        });
       }
       if (next.selected === null) next = { ...next, selected: orderedPeers(next)[0] ?? null };
       return next;
@@ -259,14 +284,21 @@ function step(s: TuiState, a: Action): TuiState {
     case 'select':
       return a.peer === null ? { ...s, selected: null } : withConv({ ...s, selected: a.peer }, a.peer, (c) => ({ ...c, unread: 0, mentions: 0 }));
     case 'move': {
+      // The list holds still while the user moves through it; past an end it wraps (as irssi's Ctrl+N/P do).
       const peers = orderedPeers(s);
       if (peers.length === 0) return s;
       const i = Math.max(0, peers.indexOf(s.selected ?? ''));
       const next = peers[(i + a.delta + peers.length) % peers.length]!;
-      return reducer(s, { type: 'select', peer: next });
+      return reducer({ ...s, frozenOrder: peers }, { type: 'select', peer: next });
     }
     case 'focus':
-      return { ...s, focus: a.focus };
+      return { ...s, focus: a.focus, frozenOrder: a.focus === 'sidebar' ? orderedPeers(s) : null };
+    case 'unfreeze':
+      return s.frozenOrder ? { ...s, frozenOrder: null } : s;
+    case 'dismissFailed':
+      return s.selected ? withConv(s, s.selected, (c) => ({ ...c, pending: c.pending.filter((p) => !p.error) })) : s;
+    case 'limits':
+      return { ...s, maxMessageLength: a.maxMessageLength };
     case 'line':
       return { ...s, line: a.line };
 
@@ -275,7 +307,7 @@ function step(s: TuiState, a: Action): TuiState {
     case 'scroll':
       return s.selected ? withConv(s, s.selected, (c) => ({ ...c, scroll: Math.max(0, c.scroll + a.delta) })) : s;
     case 'jumpLatest':
-      return s.selected ? withConv({ ...s, search: null }, s.selected, (c) => ({ ...c, scroll: 0 })) : s;
+      return s.selected ? withConv({ ...s, search: null, notice: s.notice?.search ? null : s.notice }, s.selected, (c) => ({ ...c, scroll: 0 })) : s;
     case 'results':
       return { ...s, results: a.results };
     case 'resultsMove':
@@ -283,7 +315,7 @@ function step(s: TuiState, a: Action): TuiState {
     case 'searchHit':
       return { ...s, search: { peer: a.peer, query: a.query, hit: a.id } };
     case 'notice':
-      return { ...s, notice: a.text === null ? null : { text: a.text, until: (a.now ?? Date.now()) + NOTICE_MS, connection: a.connection ?? false } };
+      return { ...s, notice: a.text === null ? null : { text: a.text, until: (a.now ?? Date.now()) + NOTICE_MS, connection: a.connection ?? false, ...(a.search ? { search: true } : {}) } };
     case 'read':
       return withConv(s, a.peer, (c) => ({ ...c, myRead: Math.max(c.myRead, a.seq), unread: 0, mentions: 0 }));
     case 'pick': {
@@ -299,7 +331,8 @@ function step(s: TuiState, a: Action): TuiState {
     case 'pickSeq':
       return s.selected ? { ...s, pick: { peer: s.selected, seq: a.seq } } : s;
     case 'unpick':
-      return { ...s, pick: null, compose: null };
+      // Esc also ends a search hit's highlight, and its notice with it.
+      return { ...s, pick: null, compose: null, search: null, notice: s.search && s.notice?.search ? null : s.notice };
     case 'compose':
       return { ...s, compose: a.compose };
     case 'images':

@@ -154,6 +154,30 @@ const scenarios: Record<BindingId, Scenario> = {
       t.close();
     }
   },
+  async endLatest() {
+    const t = await open();
+    await t.press(KEY.pageUp, KEY.pageUp);
+    await waitFor(() => t.frame().includes('lines below: End or Ctrl+L jumps to the latest'));
+    // End with an empty input line jumps (the hint says so); with text it moves the cursor.
+    await t.press(KEY.end);
+    await waitFor(() => !t.frame().includes('lines below') && t.frame().includes('needle number 80'));
+    t.close();
+  },
+  async dismissFailed() {
+    // A refused send (the friend has just removed alice) stays in its place, in time, until Esc dismisses it.
+    const frank = await registerUser(d.url, `tui_frank${Date.now() % 10000}`);
+    await befriend(alice, frank);
+    const t = await open();
+    for (let i = 0; i < 8 && !t.frame().includes(`to ${frank.name}>`); i++) await t.press(KEY.ctrlN);
+    await waitFor(() => t.frame().includes(`to ${frank.name}>`));
+    await frank.api.removeFriend(alice.name);
+    await waitFor(() => t.frame().includes('is no longer a friend'));
+    await t.press(...'refused line'.split(''), KEY.enter);
+    await waitFor(() => t.frame().includes('refused line ✗ not sent:') && t.frame().includes('(Esc dismisses)')).catch((e) => { console.log(t.frame()); throw e; });
+    await t.press(KEY.esc);
+    await waitFor(() => !t.frame().includes('refused line'));
+    t.close();
+  },
   async search() {
     const t = await open();
     const show = (e: Error) => { console.log(t.frame()); throw e; };

@@ -232,7 +232,7 @@ describe('the TUI as a daily driver, in tmux', () => {
     expect(at).toBe(0);
     expect(r[at + 1]).toMatch(/tmux_dave: unread 01/);
     expect(r.join('\n')).not.toContain('unread 30');
-    expect(r.join('\n')).toContain('lines below: End jumps to the latest');
+    expect(r.join('\n')).toContain('lines below: End or Ctrl+L jumps to the latest');
     type('carol', 'C-l');
     await until(() => pane('carol').join('\n').includes('unread 30'));
   }, 90_000);

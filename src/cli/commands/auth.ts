@@ -36,7 +36,7 @@ export async function runLogout(ctx: Context) {
 }
 
 export async function runWhoami(ctx: Context) {
-  const u = await ctx.api().whoami();
+  const { limits: _limits, ...u } = await ctx.api().whoami();
   ctx.print(u, () => `${u.username}${u.admin ? ' (admin)' : ''}`);
 }
 

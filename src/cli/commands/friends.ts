@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { parseUsername } from '../input.js';
+import { rememberNames } from '../../client/names-cache.js';
 
 export function register(program: Command, ctx: () => Context) {
   const friends = program.command('friends').description('manage friends');
@@ -22,6 +23,7 @@ export function register(program: Command, ctx: () => Context) {
   friends.command('list').description('friends with presence ([{username, online}])').action(async () => {
     const c = ctx();
     const list = await c.api().friends();
+    rememberNames(c.env, { friends: list.map((f) => f.username) });
     c.print(list, () => (list.length ? list.map((f) => `${f.online ? '●' : '○'} ${f.username} (${f.online ? 'online' : 'offline'})`).join('\n') : 'no friends yet'));
   });
   friends.command('requests').description('pending requests ({incoming, outgoing})').action(async () => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { GroupRole, GroupView } from '../../protocol/types.js';
 import { sanitizeLine } from '../../client/sanitize.js';
 import type { Context } from '../context.js';
+import { rememberNames } from '../../client/names-cache.js';
 import { UsageError } from '../errors.js';
 import { parseGroup, parseNewGroup, parseUsername } from '../input.js';
 
@@ -77,6 +78,7 @@ export function register(program: Command, ctx: () => Context) {
   group.command('list').description('your groups ([{id, handle, name, topic, role, memberCount, ...}])').action(async () => {
     const c = ctx();
     const list = await c.api().groups();
+    rememberNames(c.env, { groups: list.map((g) => g.handle) });
     c.print(list, () => (list.length ? list.map(groupLine).join('\n') : 'no groups yet'));
   });
   group.command('info <name>').description('one group, and who has read its last message').action(async (name: string) => {

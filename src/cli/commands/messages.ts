@@ -37,6 +37,32 @@ function idempotencyKey(key: string | undefined): string {
   return key ?? uuidv7();
 }
 
+/**
+ * Runs `fn` for a conversation named without `#`; when the server says there is no such friend
+ * and one of my groups has that handle, the error asks "did you mean '#ops'?" (my groups only:
+ * it tells a stranger nothing).
+ */
+async function groupHint<T>(ctx: Context, target: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof ChatError) || target.startsWith('#') || !['CHAT_ERR_NOT_FRIENDS', 'CHAT_ERR_NOT_FOUND'].includes(err.code)) throw err;
+    const groups = await ctx.api().groups().catch(() => []);
+    const g = groups.find((x) => x.handle.toLowerCase() === target.toLowerCase());
+    if (!g) throw err;
+    throw new ChatError(err.code, `${err.message}; did you mean '#${g.handle}'? (a group is named with #)`);
+  }
+}
+
+/** Socket.IO's reasons for a dropped connection, as people say them. */
+const DROPPED: Record<string, string> = {
+  'io server disconnect': 'the server closed the connection',
+  'transport close': 'the connection was closed',
+  'transport error': 'the connection failed',
+  'ping timeout': 'the server stopped answering',
+  'parse error': 'the server sent something unreadable',
+};
+
 export async function runSend(ctx: Context, user: string, words: string[], o: SendOpts) {
   const to = parseTarget(user);
   const paths = o.file ?? [];
@@ -51,7 +77,7 @@ export async function runSend(ctx: Context, user: string, words: string[], o: Se
   const clientMsgId = idempotencyKey(o.idempotencyKey);
   const files = paths.length ? (await uploadAll(ctx, paths)).map((f) => f.id) : undefined;
   // Over REST: no socket to open (and no presence to flip), and fetch is built in.
-  const m = await sendDurableRest(ctx.api(), { to, text, clientMsgId, ...(o.replyTo !== undefined ? { replyTo: o.replyTo } : {}), ...(files ? { files } : {}) }, (o.timeout ?? 30) * 1000);
+  const m = await groupHint(ctx, to, () => sendDurableRest(ctx.api(), { to, text, clientMsgId, ...(o.replyTo !== undefined ? { replyTo: o.replyTo } : {}), ...(files ? { files } : {}) }, (o.timeout ?? 30) * 1000));
   const attached = m.files?.length ? ` with ${m.files.length === 1 ? 'a file' : `${m.files.length} files`}` : '';
   ctx.done(m, () => `sent #${m.seq} to ${to.startsWith('#') ? to : m.to}${attached}${m.reply ? ` (a reply to #${m.reply.seq})` : ''}`);
 }
@@ -88,7 +114,7 @@ export async function runHistory(ctx: Context, user: string, o: HistoryOpts) {
     ctx.print(e, () => e.versions.map((v, i) => `${v.at.replace('T', ' ').replace(/\.\d+Z$/, '')} ${i === 0 ? 'sent  ' : `edit ${i}`}: ${sanitizeIndented(v.text, CONTINUATION)}`).join('\n'));
     return;
   }
-  const list = o.changedSince !== undefined ? await ctx.api().changedSince(peer, o.changedSince, o.limit) : await ctx.api().history(peer, { limit: o.limit, beforeSeq: o.beforeSeq, afterSeq: o.afterSeq, around: o.around });
+  const list = await groupHint(ctx, peer, () => (o.changedSince !== undefined ? ctx.api().changedSince(peer, o.changedSince, o.limit) : ctx.api().history(peer, { limit: o.limit, beforeSeq: o.beforeSeq, afterSeq: o.afterSeq, around: o.around })));
   const names = new Map(peer.startsWith('#') && list[0] ? [[list[0].conversationId, peer]] : []);
   ctx.print(list, () => list.map((m) => formatMessage(m, names, ctx.username)).join('\n'));
 }
@@ -130,7 +156,7 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
   stream.on('warn', (e: Error) => ctx.note(`warning: ${e.message}`));
   conn.socket.on('connect', () => ctx.note('connected'));
   // Our own close (SIGINT, SIGTERM) ends quietly: only an unexpected drop is worth a line.
-  conn.socket.on('disconnect', (reason) => { if (!stopping && reason !== 'io client disconnect') ctx.note(`disconnected (${reason}); reconnecting`); });
+  conn.socket.on('disconnect', (reason) => { if (!stopping && reason !== 'io client disconnect') ctx.note(`disconnected: ${DROPPED[reason] ?? reason}; reconnecting`); });
   try {
     await stream.start();
     await done;

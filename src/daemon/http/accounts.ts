@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  ROUTES, changePasswordSchema, idParamSchema, loginSchema, logoutSchema, refreshSchema, registerSchema, tokenCreateSchema,
+  LIMITS, ROUTES, changePasswordSchema, idParamSchema, loginSchema, logoutSchema, refreshSchema, registerSchema, tokenCreateSchema,
 } from '../../protocol/index.js';
 import { parse } from '../validation.js';
 import type { RouteContext } from './index.js';
@@ -8,7 +8,8 @@ import { publicUser } from '../services/auth.js';
 
 /** Accounts: register, log in, refresh, log out, who am I, passwords and API tokens. */
 export function accountRoutes(app: FastifyInstance, ctx: RouteContext) {
-  const { auth, authed, me, ipOf } = ctx;
+  const { auth, authed, me, ipOf, config } = ctx;
+  const limits = { maxMessageLength: config.maxMessageLength, maxFileSize: config.maxFileSize, maxFilesPerMessage: LIMITS.maxFilesPerMessage };
   app.post(ROUTES.register, async (req, reply) => {
     const body = parse(registerSchema, req.body);
     await auth.limitAttempt(ipOf(req));
@@ -23,7 +24,7 @@ export function accountRoutes(app: FastifyInstance, ctx: RouteContext) {
     await auth.logout(me(req), parse(logoutSchema, req.body).refreshToken);
     return reply.status(204).send();
   });
-  app.get(ROUTES.me, { onRequest: authed }, async (req) => publicUser(me(req).user));
+  app.get(ROUTES.me, { onRequest: authed }, async (req) => ({ ...publicUser(me(req).user), limits }));
   app.post(ROUTES.password, { onRequest: authed }, async (req) => {
     const body = parse(changePasswordSchema, req.body);
     return auth.changePassword(me(req), ipOf(req), body.currentPassword, body.newPassword, body.keepTokens);

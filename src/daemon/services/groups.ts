@@ -96,9 +96,15 @@ export class GroupService implements GroupDirectory {
     return { type, group: { id: g.id, conversationId: g.conversationId, handle: g.handle, name: g.name, topic: g.topic }, by, ...extra };
   }
 
-  /** Appends a system message to the group, to its members and to `alsoTo` (those just removed). */
-  private system(g: GroupRecord, text: string, alsoTo: string[] = []) {
-    return this.messages.post(g.conversationId, SYSTEM_AUTHOR, g.conversationId, text, 'system', undefined, alsoTo);
+  /**
+   * Appends a system message to the group, to its members and to `alsoTo` (those just removed).
+   * It says what `actor` did, so it is no news to them: their read marker moves past it.
+   */
+  private async system(g: GroupRecord, text: string, actor: string, alsoTo: string[] = []) {
+    const m = await this.messages.post(g.conversationId, SYSTEM_AUTHOR, g.conversationId, text, 'system', undefined, alsoTo);
+    // A former member (who left) has no marker to move; a refused receipt changes nothing else.
+    await this.messages.receipt(actor, g.conversationId, { read: m.seq }).catch(() => undefined);
+    return m;
   }
 
   /** Users `me` may add: friends only; a stranger and a missing name get the same answer. */
@@ -127,7 +133,7 @@ export class GroupService implements GroupDirectory {
     // A taken handle throws the store's HandleTakenError: CHAT_ERR_HANDLE_TAKEN (classify).
     await this.store.createGroup(group, [{ username: me, role: 'owner' }, ...others.map((username) => ({ username, role: 'member' as const }))]);
     await this.changed(id);
-    await this.system(group, others.length ? `${me} created #${handle} with ${list(others)}` : `${me} created #${handle}`);
+    await this.system(group, others.length ? `${me} created #${handle} with ${list(others)}` : `${me} created #${handle}`, me);
     const entry = (await this.cache.load(id))!;
     this.notify([...entry.members.keys()], this.event('created', group, me, { users: others }));
     return this.view(entry, 'owner');
@@ -171,7 +177,7 @@ export class GroupService implements GroupDirectory {
     const g = entry.group;
     await this.store.addGroupMembers(g.id, added.map((username) => ({ username, role: 'member' as const })), isoTime(this.now()));
     await this.changed(g.id);
-    await this.system(g, `${me} added ${list(added)}`);
+    await this.system(g, `${me} added ${list(added)}`, me);
     const now = await this.mine(me, g.conversationId);
     this.notify([...now.entry.members.keys()], this.event('member_added', g, me, { users: added }));
     return this.view(now.entry, now.role);
@@ -188,7 +194,7 @@ export class GroupService implements GroupDirectory {
     const [last] = await this.messages.range(g.conversationId, { limit: 1 });
     if (!(await this.store.removeGroupMember(g.id, username, last?.seq ?? 0))) return false;
     await this.changed(g.id);
-    const notice = await this.system(g, text, [username]);
+    const notice = await this.system(g, text, by, [username]);
     await this.store.raiseLeftSeq(g.id, username, notice.seq - 1);
     const entry = await this.cache.load(g.id);
     this.notify([...(entry?.members.keys() ?? []), username], this.event(type, g, by, { users: [username] }));
@@ -227,7 +233,7 @@ export class GroupService implements GroupDirectory {
     const g = entry.group;
     if (!(await this.store.setGroupRole(g.id, username, next))) throw new ChatError('CHAT_ERR_NOT_FOUND', `${username} is not a member of #${g.handle}`);
     await this.changed(g.id);
-    await this.system(g, `${me} made ${username} ${next === 'member' ? 'a member' : `an ${next}`}`);
+    await this.system(g, `${me} made ${username} ${next === 'member' ? 'a member' : `an ${next}`}`, me);
     const after = await this.cache.load(g.id);
     this.notify([...(after?.members.keys() ?? [])], this.event('role_changed', g, me, { users: [username], role: next }));
   }
@@ -250,7 +256,7 @@ export class GroupService implements GroupDirectory {
     if (change.handle !== undefined) texts.push(`${me} moved #${g.handle} to #${change.handle}`);
     if (change.name !== undefined) texts.push(`${me} renamed the group to "${change.name}"`);
     if (change.topic !== undefined) texts.push(change.topic ? `${me} set the topic: ${change.topic}` : `${me} cleared the topic`);
-    await this.system(after.group, texts.join('; '));
+    await this.system(after.group, texts.join('; '), me);
     this.notify([...after.members.keys()], this.event(change.topic !== undefined && change.handle === undefined && change.name === undefined ? 'topic_changed' : 'renamed', after.group, me));
     return this.view(after, after.members.get(me) ?? role);
   }
