@@ -20,8 +20,10 @@ export function buildProgram(io: IO): Command {
   const program = new Command('chat')
     .description('terminal chat: scriptable commands; exit codes 0 ok, 1 error, 2 usage, 4 authentication')
     .addOption(new Option('--server <url>', 'chatd URL (env CHAT_SERVER; remembered after login)'))
-    // Accepted before the command too, and after it on each command that prints data.
-    .addOption(new Option('--json', 'print data as JSON (before or after the command)'))
+    // Accepted before the command too; listed on each command that prints data (not on those that
+    // print none, such as tui), and in this help's own text below.
+    .addOption(new Option('--json', 'print data as JSON').hideHelp())
+    .addHelpText('after', '\nGlobal options also taken after the command:\n  --json           print data as JSON (every command that prints data)\n  --server <url>   chatd URL\n\nExit codes: 0 ok, 1 error, 2 usage, 4 authentication.')
     .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })

@@ -243,7 +243,7 @@ export function App(props: AppProps) {
           else setLine({ ...lineRef.current });
         } catch (err) {
           setLine({ ...lineRef.current });
-          act({ type: 'notice', text: `${(err as Error).message}; the draft is unchanged` });
+          act({ type: 'notice', text: (err as Error).message });
         }
         return;
       }

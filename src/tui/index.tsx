@@ -118,8 +118,8 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
     try {
       const name = sanitizeLine(argv[0]!);
       const e = r.error as NodeJS.ErrnoException | undefined;
-      if (e) throw new Error(e.code === 'ENOENT' ? `the editor "${name}" is not installed (set VISUAL or EDITOR)` : `the editor "${name}" could not run: ${e.code ?? e.message}`);
-      if (r.status !== 0) throw new Error(r.signal ? `the editor "${name}" was killed (${r.signal})` : `the editor "${name}" exited with status ${r.status}`);
+      if (e) throw new Error(e.code === 'ENOENT' ? `editor "${name}" not installed (set VISUAL or EDITOR)` : `editor "${name}" could not run: ${e.code ?? e.message}`);
+      if (r.status !== 0) throw new Error(r.signal ? `editor "${name}" killed (${r.signal})` : `editor "${name}" exited with status ${r.status}`);
       return fs.readFileSync(file, 'utf8');
     } finally {
       fs.rmSync(path.dirname(file), { recursive: true, force: true });

@@ -313,7 +313,8 @@ describe('chat CLI end to end', () => {
     expect(typo.stderr).toMatch(/Did you mean history\?/);
     expect(typo.stderr).not.toMatch(/Commands:/);
     const bash = (await runChat(['completion', 'bash'])).stdout;
-    const complete = (words: string[]) => execFileSync('bash', ['-c', `${bash}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _chat; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' }).trim();
+    // As bash calls it: the line up to the cursor (COMP_WORDS too, which the script does not need).
+    const complete = (words: string[]) => execFileSync('bash', ['-c', `${bash}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; COMP_LINE='${words.join(' ')}'; COMP_POINT=\${#COMP_LINE}; _chat; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' }).trim();
     console.log(`bash completion: chat fr -> ${complete(['chat', 'fr'])}; chat friends a -> ${complete(['chat', 'friends', 'a'])}; chat send --id -> ${complete(['chat', 'send', '--id'])}`);
     expect(complete(['chat', 'fr'])).toBe('friends');
     expect(complete(['chat', 'friends', 'a'])).toBe('add accept');

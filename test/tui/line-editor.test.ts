@@ -90,4 +90,10 @@ describe('key decoder', () => {
     expect(names('\u001b')).toEqual(['escape']);
     expect(names('\u001b[99x')).toEqual([]);
   });
+
+  it('Ctrl+U clears the whole draft before the cursor, every line of it (issue 31, 9)', () => {
+    let s = applyLine(emptyLine(), { op: 'insert', text: 'first line\nsecond line\nthird' });
+    s = applyLine(s, { op: 'killToStart' });
+    expect([s.text, s.cursor]).toEqual(['', 0]);
+  });
 });

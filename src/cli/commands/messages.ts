@@ -47,11 +47,16 @@ async function groupHint<T>(ctx: Context, target: string, fn: () => Promise<T>):
     return await fn();
   } catch (err) {
     if (!(err instanceof ChatError) || target.startsWith('#') || !['CHAT_ERR_NOT_FRIENDS', 'CHAT_ERR_NOT_FOUND'].includes(err.code)) throw err;
-    const groups = await ctx.api().groups().catch(() => []);
-    const g = groups.find((x) => x.handle.toLowerCase() === target.toLowerCase());
+    const g = await groupNamed(ctx, target);
     if (!g) throw err;
-    throw new ChatError(err.code, `${err.message}; did you mean '#${g.handle}'? (a group is named with #)`);
+    throw new ChatError(err.code, `${err.message}; did you mean '#${g}'? (a group is named with #)`);
   }
+}
+
+/** The handle of my group named `name` (without #), if I am in one. */
+async function groupNamed(ctx: Context, name: string): Promise<string | undefined> {
+  const groups = await ctx.api().groups().catch(() => []);
+  return groups.find((x) => x.handle.toLowerCase() === name.toLowerCase())?.handle;
 }
 
 /** Socket.IO's reasons for a dropped connection, as people say them. */
@@ -115,6 +120,11 @@ export async function runHistory(ctx: Context, user: string, o: HistoryOpts) {
     return;
   }
   const list = await groupHint(ctx, peer, () => (o.changedSince !== undefined ? ctx.api().changedSince(peer, o.changedSince, o.limit) : ctx.api().history(peer, { limit: o.limit, beforeSeq: o.beforeSeq, afterSeq: o.afterSeq, around: o.around })));
+  // Nothing with a user of that name (a stranger's history is empty, not refused): perhaps a group was meant.
+  if (list.length === 0 && !peer.startsWith('#')) {
+    const g = await groupNamed(ctx, peer);
+    if (g) ctx.note(`no messages with ${peer}; did you mean '#${g}'? (a group is named with #)`);
+  }
   const names = new Map(peer.startsWith('#') && list[0] ? [[list[0].conversationId, peer]] : []);
   ctx.print(list, () => list.map((m) => formatMessage(m, names, ctx.username)).join('\n'));
 }

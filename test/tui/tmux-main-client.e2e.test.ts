@@ -1,0 +1,173 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Message } from '../../src/protocol/index.js';
+import { helpRows, HELP_KEYS_WIDTH } from '../../src/tui/HelpOverlay.js';
+import { sleep, tmpDir } from '../support/daemon.js';
+import { runChat, spawnChatd } from '../support/procs.js';
+import { tmuxRig } from '../support/tmux.js';
+
+/**
+ * Issue 31's TUI defects, each in a real terminal: ann's TUI in tmux, ben and cy through the CLI
+ * (and their own TUIs where a defect needs one).
+ */
+const t = tmuxRig('main');
+let chatd: Awaited<ReturnType<typeof spawnChatd>>;
+const cfg = { ann: '', ben: '', cy: '' };
+const as = (who: keyof typeof cfg) => ({ env: { CHAT_CONFIG_DIR: cfg[who] } });
+const chat = async (who: keyof typeof cfg, ...args: string[]) => {
+  const r = await runChat(args, as(who));
+  expect(r.code, `${who}: chat ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+};
+
+beforeAll(async () => {
+  chatd = await spawnChatd(tmpDir(), { CHAT_MESSAGE_RATE_LIMIT: '100000' });
+  for (const who of ['ann', 'ben', 'cy'] as const) {
+    cfg[who] = path.join(tmpDir('chat-tui-'), 'cfg');
+    expect((await runChat(['register', `mt_${who}`, '--password-stdin'], { env: { CHAT_CONFIG_DIR: cfg[who], CHAT_SERVER: chatd.url }, input: `password-${who}\n` })).code).toBe(0);
+  }
+  await chat('ann', 'friends', 'add', 'mt_ben');
+  await chat('ben', 'friends', 'accept', 'mt_ann');
+  await chat('ann', 'friends', 'add', 'mt_cy');
+  await chat('cy', 'friends', 'accept', 'mt_ann');
+  await chat('cy', 'send', 'mt_ann', 'hello from cy');
+  for (let i = 1; i <= 40; i++) await chat('ben', 'send', 'mt_ann', `ben line ${String(i).padStart(2, '0')}`);
+}, 120_000);
+
+afterAll(async () => {
+  t.close();
+  chatd.child.kill('SIGTERM');
+  await chatd.exited;
+});
+
+describe('the TUI as a main client (issue 31), in tmux', () => {
+  it('4: a conversation opened at start with 40 unread is read, and its count does not come back', async () => {
+    t.open('ann', cfg.ann);
+    await t.until(() => t.statusBar('ann').includes('● online') && t.screen('ann').includes('to mt_ben>'), 20_000);
+    // Both of the start's conversation views have answered by now, and the receipt has gone out.
+    await sleep(2500);
+    const side = t.sidebar('ann').join('\n');
+    console.log(`ann's sidebar 2.5 s after start:\n${side}`);
+    expect(side).toMatch(/mt_ben\s*$/m);
+    expect(side).not.toMatch(/mt_ben \(\d+/);
+  }, 40_000);
+
+  it('1: scrolled up, the pane says End or Ctrl+L jumps to the latest, and End (the input empty) does', async () => {
+    await t.until(() => t.pane('ann').join('\n').includes('ben line 40'));
+    t.type('ann', 'PPage');
+    await t.until(() => t.pane('ann').join('\n').includes('lines below: End or Ctrl+L jumps to the latest'));
+    expect(t.pane('ann').join('\n')).not.toContain('ben line 40');
+    t.type('ann', 'End');
+    await t.until(() => t.pane('ann').join('\n').includes('ben line 40') && !t.pane('ann').join('\n').includes('lines below'));
+  }, 20_000);
+
+  it('2: a draft over the server\'s limit shows a counter and is refused before sending, kept to be cut down', async () => {
+    t.tmux('set-buffer', '-b', 'long', 'x'.repeat(4001));
+    t.tmux('paste-buffer', '-p', '-b', 'long', '-t', 'ann');
+    await t.until(() => t.rows('ann').at(-2)!.includes('4001/4000'));
+    t.type('ann', 'Enter');
+    await t.until(() => t.statusBar('ann').includes('too long to send: 4001 of at most 4000 characters'));
+    console.log(`ann's input line and bar:\n${t.rows('ann').slice(-2).join('\n')}`);
+    // Nothing went out, and the draft is still there.
+    const history = JSON.parse(await chat('ben', 'history', 'mt_ann', '--json')) as Message[];
+    expect(history).toHaveLength(40);
+    expect(t.rows('ann').at(-2)).toContain('4001/4000');
+    t.type('ann', 'C-u');
+    await t.until(() => !t.rows('ann').at(-2)!.includes('4001'));
+  }, 20_000);
+
+  it('2: a refused send stays where it was written, in time (later messages come below it), until Esc dismisses it', async () => {
+    for (let i = 0; i < 3 && !t.screen('ann').includes('to mt_cy>'); i++) { t.type('ann', 'C-n'); await sleep(300); }
+    await t.until(() => t.screen('ann').includes('to mt_cy>'));
+    await chat('cy', 'friends', 'remove', 'mt_ann');
+    await t.until(() => t.statusBar('ann').includes('mt_cy is no longer a friend'));
+    t.burst('ann', 'this one is refused');
+    t.type('ann', 'Enter');
+    await t.until(() => t.pane('ann').join('\n').includes('this one is refused ✗ not sent:'));
+    await chat('cy', 'friends', 'add', 'mt_ann');
+    await chat('ann', 'friends', 'accept', 'mt_cy');
+    await chat('cy', 'send', 'mt_ann', 'after the refusal');
+    await t.until(() => t.pane('ann').join('\n').includes('after the refusal'));
+    const p = t.pane('ann');
+    console.log(`ann's pane:\n${p.join('\n')}`);
+    expect(p.findIndex((l) => l.includes('this one is refused'))).toBeLessThan(p.findIndex((l) => l.includes('after the refusal')));
+    expect(p.join('\n')).toContain('(Esc dismisses)');
+    t.type('ann', 'Escape');
+    await t.until(() => !t.pane('ann').join('\n').includes('this one is refused'));
+    expect(t.pane('ann').join('\n')).toContain('after the refusal');
+  }, 30_000);
+
+  it('6: the list holds still while the user moves through it; it follows activity again once they are back in the input line', async () => {
+    t.type('ann', 'Tab');
+    await t.until(() => t.screen('ann').includes('to mt_cy>'));
+    const names = () => t.sidebar('ann').map((l) => /[○●#] (\S+)/.exec(l)?.[1]).filter(Boolean);
+    const before = names();
+    expect(before.slice(0, 2)).toEqual(['mt_cy', 'mt_ben']);
+    await chat('ben', 'send', 'mt_ann', 'ben moves up');
+    await t.until(() => /mt_ben \(1\)/.test(t.sidebar('ann').join('\n')));
+    console.log(`ann's sidebar after ben's message, focus on the list:\n${t.sidebar('ann').join('\n')}`);
+    expect(names()).toEqual(before);
+    // ↓ goes to the row below, as seen: ben's.
+    t.type('ann', 'Down');
+    await t.until(() => t.screen('ann').includes('to mt_ben>'));
+    t.type('ann', 'Tab');
+    await t.until(() => names()[0] === 'mt_ben');
+  }, 20_000);
+
+  it('7: the help fits 80×24 and 120×35 whole: every row, no description cut', async () => {
+    for (const [x, y] of [[80, 24], [120, 35]] as const) {
+      t.tmux('resize-window', '-t', 'ann', '-x', String(x), '-y', String(y));
+      await t.until(() => t.rows('ann').length <= y && t.statusBar('ann').includes('● online'));
+      t.type('ann', 'F1');
+      await t.until(() => t.screen('ann').includes('Keys (Esc or ? closes'));
+      const help = t.screen('ann');
+      console.log(`help at ${x}x${y}:\n${help}`);
+      const w = Math.min(HELP_KEYS_WIDTH, Math.max(...helpRows().map((r) => r.keys.length)));
+      for (const r of helpRows()) expect(help, r.id).toContain(`${r.keys.padEnd(w)}  ${r.description}`);
+      expect(help).not.toMatch(/…\s*$/m);
+      t.type('ann', 'Escape');
+      await t.until(() => !t.screen('ann').includes('Keys (Esc'));
+    }
+  }, 30_000);
+
+  it('9: a group\'s creator sees no "new messages" above their own "created" line, and a group message shows ✓ once sent', async () => {
+    t.type('ann', 'M-g');
+    await t.until(() => /^new group/m.test(t.screen('ann')));
+    t.burst('ann', 'mtgrp mt_ben\r');
+    await t.until(() => t.screen('ann').includes('to #mtgrp>') && t.pane('ann').join('\n').includes('created #mtgrp'));
+    await sleep(500);
+    expect(t.pane('ann').join('\n')).not.toContain(' new messages ');
+    t.burst('ann', 'hello group\r');
+    await t.until(() => /mt_ann: hello group ✓\s*$/m.test(t.pane('ann').join('\n')));
+  }, 20_000);
+
+  it('9: Esc after a search hit ends its notice; Ctrl+U clears a draft of several lines', async () => {
+    t.type('ann', 'C-r');
+    await t.until(() => /^search /m.test(t.screen('ann')));
+    t.burst('ann', 'hello\r');
+    await t.until(() => t.screen('ann').includes('found for hello'));
+    t.type('ann', 'Enter');
+    await t.until(() => t.statusBar('ann').includes('search "hello": 1 of'));
+    t.type('ann', 'Escape');
+    await t.until(() => !t.statusBar('ann').includes('search "hello"'), 3000);
+    t.burst('ann', 'first');
+    t.type('ann', 'M-Enter');
+    t.burst('ann', 'second');
+    await t.until(() => t.rows('ann').at(-2)!.includes('first⏎second'));
+    t.type('ann', 'C-u');
+    await t.until(() => /to #mtgrp>\s*$/.test(t.rows('ann').at(-2)!));
+  }, 20_000);
+
+  it('3: a failing $EDITOR says what failed and the screen is drawn again at once', async () => {
+    for (const [who, editor, says] of [['ben', 'false', 'editor "false" exited with status 1'], ['cy', 'mt-no-such-editor', 'editor "mt-no-such-editor" not installed']] as const) {
+      t.open(who, cfg[who], { env: `EDITOR=${editor}`, size: [80, 24] });
+      await t.until(() => t.statusBar(who).includes('● online') && t.screen(who).includes('to mt_'), 20_000);
+      t.burst(who, 'my draft');
+      t.type(who, 'C-o');
+      await t.until(() => t.statusBar(who).includes(says));
+      console.log(`${who} after Ctrl+O with EDITOR=${editor}:\n${t.screen(who)}`);
+      expect(t.screen(who)).toMatch(/to mt_\S+> my draft/);
+      expect(t.screen(who)).toContain('Conversations');
+    }
+  }, 60_000);
+});
