@@ -194,7 +194,10 @@ describe('the TUI as a daily driver, in tmux', () => {
     const refused = screen('dave').split('\n').find((l) => l.includes('are you there ✗'))!;
     console.log(`a refused send on dave's screen: ${refused.trim()}`);
     expect(screen('dave')).not.toContain('CHAT_ERR_');
-    expect(refused).toMatch(/✗ [A-Z][a-z]+ /);
+    expect(refused).toMatch(/✗ not sent: [A-Z][a-z]+ /);
+    // It stays until dismissed.
+    type('dave', 'Escape');
+    await until(() => !screen('dave').includes('are you there'));
     // Friends again, for what follows.
     expect((await runChat(['friends', 'add', 'tmux_dave'], as('carol'))).code).toBe(0);
     expect((await runChat(['friends', 'add', 'tmux_carol'], { env: { CHAT_CONFIG_DIR: cfg.dave } })).code).toBe(0);

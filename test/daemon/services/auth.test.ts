@@ -27,7 +27,8 @@ describe('accounts and tokens', () => {
     expect(claims.header.alg).toBe('HS256');
     expect((claims.payload as jwt.JwtPayload).exp! - (claims.payload as jwt.JwtPayload).iat!).toBeLessThanOrEqual(900);
     const l = await api.login(name, 'longenough');
-    expect(await new ApiClient(d.url, staticCredentials(l.accessToken)).whoami()).toEqual(r.user);
+    // Who I am, and the server's limits (the TUI refuses a draft longer than maxMessageLength before sending).
+    expect(await new ApiClient(d.url, staticCredentials(l.accessToken)).whoami()).toEqual({ ...r.user, limits: { maxMessageLength: 4000, maxFileSize: 100 * 1024 * 1024, maxFilesPerMessage: 10 } });
     expect(await errCode(api.register(uniqueName('x'), 'short'))).toBe('CHAT_ERR_VALIDATION');
     expect(await errCode(api.register('Bad Name', 'longenough'))).toBe('CHAT_ERR_VALIDATION');
     expect(await errCode(api.register(name, 'longenough'))).toBe('CHAT_ERR_USERNAME_TAKEN');
