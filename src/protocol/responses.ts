@@ -77,6 +77,7 @@ export const conversationViewSchema = named('ConversationView', z.object({
   peerDelivered: seq.describe('The peer\'s delivered marker; in a group, the lowest of the other members\''),
   peerRead: seq.describe('The peer\'s read marker; in a group, the lowest of the other members\''),
   members: count.optional().describe('Groups only: current members'),
+  topic: z.string().optional().describe('Groups only: the topic (untrusted text; empty when none)'),
   readBy: count.optional().describe('Groups only: how many others have read up to lastSeq'),
 }));
 

@@ -14,12 +14,13 @@ import { useKeys } from './use-keys.js';
 import { conversationLines, newMessagesScroll, scrollTo } from './layout.js';
 import { MessagePane } from './MessagePane.js';
 import { Sidebar } from './Sidebar.js';
-import { initialState, reducer, type Action, type PromptPurpose, type TuiState } from './state.js';
+import { initialState, orderedPeers, reducer, type Action, type PromptPurpose, type TuiState } from './state.js';
 import { MembersOverlay } from './MembersOverlay.js';
 import { ResultsOverlay } from './ResultsOverlay.js';
 import { StatusBar } from './StatusBar.js';
 import { theme } from './theme.js';
 import { completePath } from './files.js';
+import { fuzzyRank } from './fuzzy.js';
 
 const PROMPT_LABELS: Record<PromptPurpose, string> = {
   search: 'search: ',
@@ -29,7 +30,30 @@ const PROMPT_LABELS: Record<PromptPurpose, string> = {
   react: `react (Enter): ${'1👍 2❤️ 3😂 4🎉 5😮 6😢 7👀 8🙏'}, or type one: `,
   confirmDelete: 'delete it? y then Enter (Esc keeps it): ',
   attach: 'send file (Tab completes): ',
+  jump: 'jump to (a few letters; ↑/↓, Enter): ',
 };
+
+/** The conversations (friends among them) a finder query matches, best first. */
+export function jumpMatches(s: TuiState, query: string): string[] {
+  return fuzzyRank(query, orderedPeers(s).map((p) => ({ key: p, label: s.conversations[p]!.title }))).map((c) => c.key);
+}
+
+/** The finder's list, in the message pane's place while Alt+K's prompt is open. */
+function JumpList({ state, query, index, width, height }: { state: TuiState; query: string; index: number; width: number; height: number }) {
+  const matches = jumpMatches(state, query);
+  const first = Math.max(0, index - (height - 2));
+  return (
+    <Box flexDirection="column" width={width} height={height} paddingLeft={1}>
+      <Text bold wrap="truncate">{matches.length ? `${matches.length} conversation${matches.length === 1 ? '' : 's'} match` : `nothing matches "${sanitizeLine(query)}"`}</Text>
+      {matches.slice(first, first + height - 1).map((p, i) => {
+        const c = state.conversations[p]!;
+        const what = c.kind === 'group' ? `${sanitizeLine(p)} · ${sanitizeLine(c.title)}` : `${sanitizeLine(p)} ${state.presence[p] ? '● online' : '○ offline'}`;
+        const on = first + i === index;
+        return <Text key={p} inverse={on} wrap="truncate">{on ? '▶ ' : '  '}{what}{c.unread ? ` (${c.unread})` : ''}</Text>;
+      })}
+    </Box>
+  );
+}
 
 /** The reaction picker's choices, by their number. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢', '👀', '🙏'];
@@ -136,6 +160,8 @@ export function App(props: AppProps) {
   // An edit or a reply takes one line above the input, for what it edits or answers.
   const composing = state.compose !== null && state.compose.peer === state.selected;
   const paneHeight = height - 2 - (composing ? 1 : 0);
+  // The message lines the pane shows: below its header row, above its typing row.
+  const viewRows = paneHeight - 2;
 
   // Opened with more unread than fit: start at the "new messages" line (once it is loaded), not at
   // the bottom, so nothing unread scrolls past unseen. Once per opening.
@@ -148,7 +174,7 @@ export function App(props: AppProps) {
     positioned.current = key;
     const lines = conversationLines(stateRef.current, conv, paneWidth - 1);
     const at = lines.findIndex((l) => l.tone === 'separator' && l.text.includes(' new messages '));
-    if (at >= 0) dispatch({ type: 'scroll', delta: newMessagesScroll(lines.length, at, paneHeight - 1) - conv.scroll });
+    if (at >= 0) dispatch({ type: 'scroll', delta: newMessagesScroll(lines.length, at, viewRows) - conv.scroll });
   }, [selected, conv?.messages.length, conv?.newFrom]);
 
   const run = (id: BindingId, k?: KeyEvent) => {
@@ -184,13 +210,13 @@ export function App(props: AppProps) {
         if (!s.selected) return;
         const c = s.conversations[s.selected]!;
         const lines = conversationLines(s, c, paneWidth - 1);
-        const step = Math.max(1, paneHeight - 3);
-        if (c.scroll + step >= lines.length - paneHeight && c.hasOlder) void controller.loadOlder(s.selected);
-        act({ type: 'scroll', delta: Math.min(step, Math.max(0, lines.length - paneHeight - c.scroll)) });
+        const step = Math.max(1, viewRows - 2);
+        if (c.scroll + step >= lines.length - viewRows && c.hasOlder) void controller.loadOlder(s.selected);
+        act({ type: 'scroll', delta: Math.min(step, Math.max(0, lines.length - viewRows - c.scroll)) });
         return;
       }
       case 'scrollDown':
-        act({ type: 'scroll', delta: -Math.max(1, paneHeight - 3) });
+        act({ type: 'scroll', delta: -Math.max(1, viewRows - 2) });
         return;
       case 'jumpLatest':
       case 'endLatest':
@@ -201,6 +227,9 @@ export function App(props: AppProps) {
         return;
       case 'search':
         openPrompt('search');
+        return;
+      case 'jump':
+        openPrompt('jump');
         return;
       case 'searchNext':
         if (s.results) {
@@ -323,7 +352,7 @@ export function App(props: AppProps) {
     const c = s.conversations[s.selected]!;
     const lines = conversationLines(s, c, paneWidth - 1);
     const idx = lines.findIndex((l) => l.tone === 'picked');
-    if (idx >= 0) dispatch({ type: 'scroll', delta: scrollTo(lines, paneHeight - 1, idx) - c.scroll });
+    if (idx >= 0) dispatch({ type: 'scroll', delta: scrollTo(lines, viewRows, idx) - c.scroll });
   }, [state.pick]);
 
   /**
@@ -336,7 +365,7 @@ export function App(props: AppProps) {
     const c = s.conversations[s.selected]!;
     const lines = conversationLines(s, c, paneWidth - 1);
     const idx = lines.findIndex((l) => l.tone === 'hit');
-    if (idx >= 0) dispatch({ type: 'scroll', delta: scrollTo(lines, paneHeight - 1, idx) - c.scroll });
+    if (idx >= 0) dispatch({ type: 'scroll', delta: scrollTo(lines, viewRows, idx) - c.scroll });
   }, [state.search]);
 
   /** Typed or pasted text into the line: control characters never reach the screen or the server. */
@@ -356,9 +385,22 @@ export function App(props: AppProps) {
       const o = s.overlay;
       if (k.ctrl && (k.ch === 'c' || k.ch === 'q')) return run('quit');
       if (k.name === 'escape') return run('closeOverlay');
+      if (o.purpose === 'jump' && (k.name === 'up' || k.name === 'down')) {
+        const n = jumpMatches(s, promptRef.current).length;
+        return act({ type: 'overlay', overlay: { ...o, index: Math.max(0, Math.min(n - 1, (o.index ?? 0) + (k.name === 'up' ? -1 : 1))) } });
+      }
       if (k.name === 'return') {
         const value = promptRef.current;
         act({ type: 'overlay', overlay: null });
+        if (o.purpose === 'jump') {
+          const to = jumpMatches(s, value)[o.index ?? 0];
+          if (!to) act({ type: 'notice', text: `no conversation matches "${value.trim()}"` });
+          else {
+            act({ type: 'select', peer: to });
+            act({ type: 'focus', focus: 'input' });
+          }
+          return;
+        }
         if (o.purpose === 'addFriend' && value.trim()) void controller.addFriend(value.trim());
         if (o.purpose === 'newGroup' && value.trim()) void controller.createGroup(value.trim());
         if (o.purpose === 'addMembers' && value.trim() && s.selected) void controller.addMembers(s.selected, value.trim());
@@ -421,7 +463,7 @@ export function App(props: AppProps) {
     <Box flexDirection="column" width={size.columns} height={height}>
       <Box height={paneHeight}>
         {state.overlay?.kind === 'help' ? <HelpOverlay width={size.columns} /> : <Sidebar state={state} width={sidebarWidth} height={paneHeight} t={t} />}
-        {state.overlay?.kind === 'help' ? null : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : state.overlay?.kind === 'results' && state.results ? <ResultsOverlay results={state.results} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
+        {state.overlay?.kind === 'help' ? null : prompt?.purpose === 'jump' ? <JumpList state={state} query={prompt.value} index={prompt.index ?? 0} width={paneWidth} height={paneHeight} /> : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : state.overlay?.kind === 'results' && state.results ? <ResultsOverlay results={state.results} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
       </Box>
       {composing ? <Box width={size.columns}><Text wrap="truncate" dimColor>{composeLine(state)}</Text></Box> : null}
       <Box width={size.columns}>

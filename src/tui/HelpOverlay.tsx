@@ -10,7 +10,7 @@ export const HELP_TEXT_WIDTH = 54;
 const GROUPS: [BindingId[], string, string][] = [
   [['closeOverlay', 'unpick', 'dismissFailed'], 'Esc', 'close; drop a pick, edit, reply, hit or refused send'],
   [['switchPane', 'openConversation'], 'Tab / Enter (list)', 'switch list ↔ input / open the selected conversation'],
-  [['nextConversation', 'prevConversation'], 'Ctrl+N / Ctrl+P', 'next / previous conversation (the list holds still)'],
+  [['nextConversation', 'prevConversation', 'jump'], 'Ctrl+N / P, Alt+K', 'next / previous conversation; find one by name'],
   [['sidebarDown', 'sidebarUp'], '↓, j / ↑, k', 'move down / up the list (it wraps; it holds still)'],
   [['scrollUp', 'scrollDown'], 'PgUp / PgDn', 'scroll up (older messages load) / down'],
   [['jumpLatest', 'endLatest'], 'Ctrl+L, End (empty)', 'jump to the latest message (Ctrl+L also redraws)'],

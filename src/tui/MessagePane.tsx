@@ -2,7 +2,7 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import { sanitizeLine } from '../client/sanitize.js';
 import { conversationLines, visible } from './layout.js';
-import type { TuiState } from './state.js';
+import type { ConversationState, TuiState } from './state.js';
 import type { Theme } from './theme.js';
 
 export function MessagePane({ state, width, height, t }: { state: TuiState; width: number; height: number; t: Theme }) {
@@ -22,7 +22,8 @@ export function MessagePane({ state, width, height, t }: { state: TuiState; widt
   }
   const typing = state.typing[c.conversationId];
   const typingLine = typing && typing.until > Date.now() ? `${sanitizeLine(typing.username)} is typing…` : '';
-  const paneHeight = height - 1;
+  // A header row and the typing row take two of the pane's rows.
+  const paneHeight = height - 2;
   const lines = conversationLines(state, c, width - 1);
   const view = visible(lines, paneHeight, c.scroll);
   // Nothing is older than seq 1, whatever the last page said.
@@ -30,10 +31,19 @@ export function MessagePane({ state, width, height, t }: { state: TuiState; widt
   const top = view.atTop && older ? '↑ older messages: PgUp loads them' : view.atTop ? '(beginning of conversation)' : '';
   return (
     <Box flexDirection="column" width={width} height={height} paddingLeft={1}>
+      <Text bold wrap="truncate">{header(state, c)}</Text>
       {view.lines.length < paneHeight ? <Text dimColor>{top}</Text> : null}
       {Array.from({ length: Math.max(0, paneHeight - view.lines.length - 1) }, (_, i) => <Text key={`pad${i}`}> </Text>)}
       {view.lines.map((l, i) => <Text key={i} {...t.tones[l.tone]} wrap="truncate">{l.text}</Text>)}
       <Text dimColor wrap="truncate">{typingLine || (view.scroll > 0 ? `— ${view.scroll} lines below: End or Ctrl+L jumps to the latest —` : ' ')}</Text>
     </Box>
   );
+}
+
+/** The open conversation's header: a friend and their presence, or a group, its members and topic. */
+export function header(s: TuiState, c: ConversationState): string {
+  if (c.kind === 'dm') return `${sanitizeLine(c.peer)} · ${s.presence[c.peer] ? '● online' : '○ offline'}`;
+  const name = c.title && c.title !== c.peer.slice(1) ? ` · ${sanitizeLine(c.title)}` : '';
+  const topic = c.topic ? ` · ${sanitizeLine(c.topic)}` : '';
+  return `${sanitizeLine(c.peer)}${name} · ${c.members} member${c.members === 1 ? '' : 's'}${topic}`;
 }

@@ -8,7 +8,11 @@ export function Sidebar({ state, width, height, t }: { state: TuiState; width: n
   const peers = orderedPeers(state);
   const rows: React.ReactNode[] = [];
   const inner = width - 1;
-  for (const peer of peers.slice(0, Math.max(0, Math.floor((height - 2) / 2)))) {
+  const incoming = state.requests.incoming.length;
+  const outgoing = state.requests.outgoing.length;
+  // Rows kept below the list for the requests: a heading and up to 3 names each (and "and N more").
+  const below = (incoming ? 1 + Math.min(3, incoming) : 0) + (outgoing ? 1 + Math.min(3, outgoing) + (outgoing > 3 ? 1 : 0) : 0);
+  for (const peer of peers.slice(0, Math.max(0, Math.floor((height - 2 - below) / 2)))) {
     const c = state.conversations[peer]!;
     const sel = state.selected === peer;
     const group = c.kind === 'group';
@@ -30,12 +34,16 @@ export function Sidebar({ state, width, height, t }: { state: TuiState; width: n
     );
   }
   const pending = state.requests.incoming.length;
+  const sent = state.requests.outgoing;
   return (
     <Box flexDirection="column" width={width} height={height} borderStyle="single" borderTop={false} borderBottom={false} borderLeft={false}>
       <Text bold underline>Conversations</Text>
       {rows.length ? rows : <Text dimColor>{state.connection === 'online' ? 'none yet: Alt+A adds a friend, Alt+G makes a group' : 'waiting for chatd…'}</Text>}
       {pending > 0 ? <Text color={t.warn} wrap="truncate">requests (Alt+Y):</Text> : null}
       {state.requests.incoming.slice(0, 3).map((u) => <Text key={`rq-${u}`} color={t.warn} wrap="truncate">  {sanitizeLine(u)}</Text>)}
+      {sent.length > 0 ? <Text dimColor wrap="truncate">sent, waiting:</Text> : null}
+      {sent.slice(0, 3).map((u) => <Text key={`out-${u}`} dimColor wrap="truncate">  {sanitizeLine(u)} …</Text>)}
+      {sent.length > 3 ? <Text dimColor wrap="truncate">  and {sent.length - 3} more</Text> : null}
     </Box>
   );
 }

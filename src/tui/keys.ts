@@ -18,7 +18,7 @@ export type BindingId =
   | 'sidebarDown' | 'sidebarUp' | 'openConversation' | 'scrollUp' | 'scrollDown' | 'jumpLatest'
   | 'search' | 'searchNext' | 'addFriend' | 'acceptFriend' | 'newGroup' | 'addMembers' | 'members' | 'editor' | 'newline' | 'send' | 'edit'
   | 'pickUp' | 'pickDown' | 'editPicked' | 'replyPicked' | 'deletePicked' | 'reactPicked' | 'jumpQuoted' | 'unpick'
-  | 'attach' | 'openPicked' | 'savePicked' | 'endLatest' | 'dismissFailed';
+  | 'attach' | 'openPicked' | 'savePicked' | 'endLatest' | 'dismissFailed' | 'jump';
 
 const plain = (k: KeyEvent) => !k.ctrl && !k.meta;
 const ctrl = (ch: string) => (k: KeyEvent) => k.ctrl && !k.meta && k.name === undefined && k.ch === ch;
@@ -59,6 +59,7 @@ export const BINDINGS: readonly Binding[] = [
   { id: 'switchPane', keys: 'Tab', description: 'switch focus between conversations and input', scope: 'global', match: (k) => k.name === 'tab' || k.name === 'backtab' },
   { id: 'nextConversation', keys: 'Ctrl+N', description: 'next conversation', scope: 'global', match: ctrl('n') },
   { id: 'prevConversation', keys: 'Ctrl+P', description: 'previous conversation', scope: 'global', match: ctrl('p') },
+  { id: 'jump', keys: 'Alt+K', description: 'jump to a conversation or friend by name: type a few letters, ↑/↓, Enter', scope: 'global', match: alt('k') },
   { id: 'sidebarDown', keys: '↓, j', description: 'move down the conversation list', scope: 'sidebar', match: (k) => named('down')(k) || (plain(k) && k.ch === 'j') },
   { id: 'sidebarUp', keys: '↑, k', description: 'move up the conversation list', scope: 'sidebar', match: (k) => named('up')(k) || (plain(k) && k.ch === 'k') },
   { id: 'openConversation', keys: 'Enter', description: 'open the selected conversation and type', scope: 'sidebar', match: named('return') },

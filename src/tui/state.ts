@@ -22,6 +22,8 @@ export interface ConversationState {
   title: string;
   /** A group's member count. */
   members: number;
+  /** A group's topic (untrusted text). */
+  topic: string;
   /** A group's other members' read markers (for "read by N"). */
   reads: Record<string, number>;
   conversationId: string;
@@ -43,8 +45,9 @@ export interface ConversationState {
   newFrom?: number;
 }
 
-export type PromptPurpose = 'addFriend' | 'search' | 'newGroup' | 'addMembers' | 'react' | 'confirmDelete' | 'attach';
-export type Overlay = null | { kind: 'help' } | { kind: 'prompt'; purpose: PromptPurpose; value: string; everywhere?: boolean } | { kind: 'members'; peer: string; list: GroupMemberView[] } | { kind: 'results' };
+export type PromptPurpose = 'addFriend' | 'search' | 'newGroup' | 'addMembers' | 'react' | 'confirmDelete' | 'attach' | 'jump';
+/** A prompt: what it is for, the text typed; a search's scope; the finder's highlighted match. */
+export type Overlay = null | { kind: 'help' } | { kind: 'prompt'; purpose: PromptPurpose; value: string; everywhere?: boolean; index?: number } | { kind: 'members'; peer: string; list: GroupMemberView[] } | { kind: 'results' };
 
 /** The last server search: its hits (the list Ctrl+R shows), the one picked, and where the search started. */
 export interface SearchResults { query: string; scope: string | null; hits: SearchHitView[]; index: number; from: string | null }
@@ -141,7 +144,7 @@ function emptyConversation(me: string, peer: string): ConversationState {
   const group = peer.startsWith('#');
   // A group's id comes with its conversation view; until then it matches no message.
   const conversationId = group ? '' : me < peer ? `dm:${me}:${peer}` : `dm:${peer}:${me}`;
-  return { peer, kind: group ? 'group' : 'dm', title: peer, members: group ? 0 : 2, reads: {}, conversationId, messages: [], pending: [], unread: 0, mentions: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: '', hasOlder: true, scroll: 0 };
+  return { peer, kind: group ? 'group' : 'dm', title: peer, members: group ? 0 : 2, topic: '', reads: {}, conversationId, messages: [], pending: [], unread: 0, mentions: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: '', hasOlder: true, scroll: 0 };
 }
 
 /** The conversation key of a conversation id: the DM's other user, or the group's `#handle` once known. */
@@ -191,7 +194,7 @@ function step(s: TuiState, a: Action): TuiState {
           const myRead = Math.max(c.myRead, v.myRead);
           const caughtUp = myRead >= (v.lastMessage?.seq ?? v.lastSeq ?? 0);
           return {
-            ...c, conversationId: v.conversationId, kind: v.kind, title: v.title, members: v.members ?? 2, unread: caughtUp ? 0 : v.unread, mentions: caughtUp ? 0 : v.mentions, myRead, peerDelivered: v.peerDelivered, peerRead: v.peerRead,
+            ...c, conversationId: v.conversationId, kind: v.kind, title: v.title, members: v.members ?? 2, topic: v.topic ?? '', unread: caughtUp ? 0 : v.unread, mentions: caughtUp ? 0 : v.mentions, myRead, peerDelivered: v.peerDelivered, peerRead: v.peerRead,
             lastActivity: v.lastMessage?.createdAt ?? c.lastActivity, messages: v.lastMessage ? mergeMessages(c.messages, [v.lastMessage]) : c.messages,
           };
         });

@@ -78,6 +78,25 @@ describe('the CLI around the TUI (issue 31)', () => {
     expect(stranger.stderr).not.toContain('#mcteam');
   });
 
+  it('15: chat conversations lists mine, latest first, with unread and the last message; --json gives the views', async () => {
+    const fay = file.user('mc_fay');
+    const gus = file.user('mc_gus');
+    for (const u of [fay, gus]) expect((await u.run(['register', u.name, '--password-stdin'], `password-${u.name}\n`)).code).toBe(0);
+    expect((await fay.run(['conversations'])).stdout.trim()).toBe('no conversations yet');
+    expect((await fay.run(['friends', 'add', gus.name])).code).toBe(0);
+    expect((await gus.run(['friends', 'accept', fay.name])).code).toBe(0);
+    expect((await fay.run(['group', 'create', 'mcfam', gus.name])).code).toBe(0);
+    expect((await gus.run(['send', fay.name, 'first'])).code).toBe(0);
+    expect((await gus.run(['send', fay.name, 'second'])).code).toBe(0);
+    const human = await fay.run(['conversations']);
+    console.log(`chat conversations:\n${human.stdout}`);
+    const lines = human.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^mc_gus \(2\)\s+\d{4}-\d\d-\d\d \d\d:\d\d mc_gus: second$/);
+    expect(lines[1]).toMatch(/^#mcfam\s+.* system: mc_fay created #mcfam with mc_gus$/);
+    const json = await fay.json<{ with: string; unread: number; kind: string }[]>(['conversations']);
+    expect(json.map((c) => [c.with, c.kind, c.unread])).toEqual([['mc_gus', 'dm', 2], ['#mcfam', 'group', 0]]);
+  });
+
   it('9: without a terminal, "chat" and "chat friends" both exit 2 with the help on stderr; --json is in "chat --help"', async () => {
     const bare = await runChat([]);
     const friends = await runChat(['friends']);

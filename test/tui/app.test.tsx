@@ -15,7 +15,7 @@ const KEY = {
   ctrlC: '\u0003', ctrlQ: '\u0011', ctrlN: '\u000e', ctrlP: '\u0010', ctrlU: '\u0015', ctrlD: '\u0004', ctrlL: '\u000c',
   ctrlF: '\u0006', ctrlG: '\u0007', ctrlA: '\u0001', ctrlY: '\u0019', ctrlO: '\u000f', tab: '\t', enter: '\r', esc: '\u001b',
   down: '\u001b[B', up: '\u001b[A', pageUp: '\u001b[5~', pageDown: '\u001b[6~', end: '\u001b[F',
-  altF: '\u001bf', altO: '\u001bo', altS: '\u001bs',
+  altF: '\u001bf', altK: '\u001bk', altO: '\u001bo', altS: '\u001bs',
   altUp: '\u001b[1;3A', altDown: '\u001b[1;3B', altE: '\u001be', altR: '\u001br', altDot: '\u001b.', altX: '\u001bx', altJ: '\u001bj',
   ctrlR: '\u0012', altA: '\u001ba', altY: '\u001by', altG: '\u001bg', altI: '\u001bi', altM: '\u001bm', altEnter: '\u001b\r', left: '\u001b[D', home: '\u001b[H', ctrlW: '\u0017', ctrlE: '\u0005', ctrlK: '\u000b', f1: '\u001bOP',
 };
@@ -106,6 +106,19 @@ const scenarios: Record<BindingId, Scenario> = {
     await waitFor(() => t.frame().includes('to tui_carol>'));
     await t.press(KEY.ctrlP);
     await waitFor(() => t.frame().includes('to tui_bob>'));
+    t.close();
+  },
+  async jump() {
+    const t = await open();
+    await t.press(KEY.altK);
+    await waitFor(() => t.frame().includes('jump to (a few letters'));
+    await t.press('c', 'r', 'l');
+    await waitFor(() => t.frame().includes('▶ tui_carol'));
+    await t.press(KEY.enter, 'z');
+    await waitFor(() => t.frame().includes('to tui_carol> z'));
+    // Nothing matches: it says so and stays where it was.
+    await t.press(KEY.ctrlU, KEY.altK, 'q', 'q', 'q', KEY.enter);
+    await waitFor(() => t.frame().includes('no conversation matches "qqq"') && t.frame().includes('to tui_carol>'));
     t.close();
   },
   async sidebarDown() {
@@ -256,7 +269,8 @@ const scenarios: Record<BindingId, Scenario> = {
     expect(t.frame()).toMatch(/tui_alice \(owner/);
     expect(t.frame()).toMatch(/tui_carol \(member/);
     await t.press(KEY.esc);
-    await waitFor(() => !t.frame().includes('2 members'));
+    // Back to the conversation, whose header line counts the members too.
+    await waitFor(() => !t.frame().includes('(owner') && t.frame().includes('#tuigrp2 · 2 members'));
     t.close();
   },
   async editor() {

@@ -232,7 +232,9 @@ describe('the TUI as a daily driver, in tmux', () => {
     const r = pane('carol');
     const at = r.findIndex((l) => l.includes(' new messages '));
     console.log(`carol opens dave's conversation with 30 unread:\n${screen('carol')}`);
-    expect(at).toBe(0);
+    // Right under the header line.
+    expect(at).toBe(1);
+    expect(r[0]).toMatch(/tmux_dave · ● online/);
     expect(r[at + 1]).toMatch(/tmux_dave: unread 01/);
     expect(r.join('\n')).not.toContain('unread 30');
     expect(r.join('\n')).toContain('lines below: End or Ctrl+L jumps to the latest');

@@ -158,6 +158,44 @@ describe('the TUI as a main client (issue 31), in tmux', () => {
     await t.until(() => /to #mtgrp>\s*$/.test(t.rows('ann').at(-2)!));
   }, 20_000);
 
+  it('10: a header line names the open conversation: a friend with presence; a group with its name, members and topic', async () => {
+    const header = () => t.pane('ann')[0] ?? '';
+    await chat('ann', 'group', 'topic', 'mtgrp', 'release on friday');
+    await t.until(() => header().includes('#mtgrp · 2 members · release on friday'));
+    for (let i = 0; i < 4 && !t.screen('ann').includes('to mt_cy>'); i++) { t.type('ann', 'C-n'); await sleep(300); }
+    await t.until(() => t.screen('ann').includes('to mt_cy>'));
+    expect(header()).toMatch(/mt_cy · ○ offline/);
+    console.log(`ann's header on cy's conversation: ${header().trim()}`);
+  }, 20_000);
+
+  it('11: Alt+K finds a conversation or friend by a few letters; ↑/↓ choose, Enter opens it', async () => {
+    t.type('ann', 'M-k');
+    await t.until(() => t.rows('ann').at(-2)!.includes('jump to'));
+    t.burst('ann', 'mtg');
+    await t.until(() => t.pane('ann').join('\n').includes('▶ #mtgrp'));
+    t.type('ann', 'C-u');
+    t.type('ann', 'BSpace', 'BSpace', 'BSpace');
+    t.burst('ann', 'mt_');
+    await t.until(() => /2 conversations match/.test(t.pane('ann').join('\n')));
+    console.log(`ann's finder for "mt_":\n${t.pane('ann').slice(0, 4).join('\n')}`);
+    t.type('ann', 'Down');
+    await t.until(() => /▶ mt_ben/.test(t.pane('ann').join('\n')));
+    t.type('ann', 'Enter');
+    await t.until(() => t.screen('ann').includes('to mt_ben>'));
+  }, 20_000);
+
+  it('15: a friend request ann sent shows in her sidebar as waiting until it is answered', async () => {
+    const dee = path.join(tmpDir('chat-tui-'), 'cfg');
+    expect((await runChat(['register', 'mt_dee', '--password-stdin'], { env: { CHAT_CONFIG_DIR: dee, CHAT_SERVER: chatd.url }, input: 'password-dee\n' })).code).toBe(0);
+    await chat('ann', 'friends', 'add', 'mt_dee');
+    // The TUI hears of it on its next refresh: a friend event of its own makes one.
+    await chat('cy', 'friends', 'remove', 'mt_ann');
+    await t.until(() => /sent, waiting:/.test(t.sidebar('ann').join('\n')) && /mt_dee …/.test(t.sidebar('ann').join('\n')));
+    console.log(`ann's sidebar with a request out:\n${t.sidebar('ann').filter((l) => l.trim()).join('\n')}`);
+    expect((await runChat(['friends', 'accept', 'mt_ann'], { env: { CHAT_CONFIG_DIR: dee } })).code).toBe(0);
+    await t.until(() => !/sent, waiting:/.test(t.sidebar('ann').join('\n')));
+  }, 20_000);
+
   it('3: a failing $EDITOR says what failed and the screen is drawn again at once', async () => {
     for (const [who, editor, says] of [['ben', 'false', 'editor "false" exited with status 1'], ['cy', 'mt-no-such-editor', 'editor "mt-no-such-editor" not installed']] as const) {
       t.open(who, cfg[who], { env: `EDITOR=${editor}`, size: [80, 24] });

@@ -15,6 +15,8 @@ import { isOneEmoji } from '../../protocol/emoji.js';
 import { sanitizeIndented, sanitizeLine } from '../../client/sanitize.js';
 import { parseIntArg, parseTarget, readAll } from '../input.js';
 import { uploadAll } from './files.js';
+import { rememberNames } from '../../client/names-cache.js';
+import { snippet } from '../../protocol/changes.js';
 
 interface SendOpts { idempotencyKey?: string; timeout?: number; replyTo?: number; file?: string[] }
 
@@ -176,8 +178,26 @@ export async function runListen(ctx: Context, opts: { events?: boolean } = {}, s
   if (fatal) throw fatal;
 }
 
+/** My conversations, latest first: who, unread (and mentions), the last message. Keeps the names cache current. */
+export async function runConversations(ctx: Context) {
+  const list = await ctx.api().conversations();
+  rememberNames(ctx.env, { groups: list.filter((c) => c.kind === 'group').map((c) => c.with) });
+  ctx.print(list, () => {
+    if (list.length === 0) return 'no conversations yet';
+    const width = Math.min(32, Math.max(...list.map((c) => c.with.length)));
+    return list.map((c) => {
+      const unread = c.unread ? ` (${c.unread}${c.mentions ? ` @${c.mentions}` : ''})` : '';
+      const m = c.lastMessage;
+      const last = m ? `${m.createdAt.replace('T', ' ').slice(0, 16)} ${m.kind === 'ai' ? 'AI' : m.from === ctx.username ? 'you' : sanitizeLine(m.from)}: ${m.deleted ? '(deleted)' : sanitizeLine(snippet(m.text))}` : 'no messages yet';
+      return `${(sanitizeLine(c.with) + unread).padEnd(width + 8)} ${last}`;
+    }).join('\n');
+  });
+}
+
 export function register(program: Command, ctx: () => Context) {
   const seqArg = parseIntArg('seq', 1, Number.MAX_SAFE_INTEGER);
+  program.command('conversations').description('my conversations, latest first: name, unread (@ mentions), the last message ([{with, kind, title, unread, mentions, lastMessage, ...}])')
+    .action(() => runConversations(ctx()));
   program.command('send <to> [text...]').description('send a message (and files) to a friend or a #group; exits 0 after the durable ack. Reads stdin when no text or "-" (with --file: only for "-")')
     .option('--file <path>', `attach a file (repeat for more, at most ${LIMITS.maxFilesPerMessage}); uploaded first, resumed if the connection drops`, (v: string, prev: string[] = []) => [...prev, v])
     .option('--idempotency-key <key>', 'sent as clientMsgId: resending with the same key never creates a second message')

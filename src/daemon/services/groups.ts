@@ -317,6 +317,6 @@ export class GroupService implements GroupDirectory {
   }
 
   async groupsOf(me: string) {
-    return (await this.current(me)).map(({ entry: { group, members } }) => ({ conversationId: group.conversationId, handle: group.handle, name: group.name, members: [...members.keys()] }));
+    return (await this.current(me)).map(({ entry: { group, members } }) => ({ conversationId: group.conversationId, handle: group.handle, name: group.name, topic: group.topic, members: [...members.keys()] }));
   }
 }

@@ -21,7 +21,7 @@ export interface GroupDirectory {
    */
   readable(me: string, ref: string): Promise<{ conversationId: string; upTo: number; members: string[] }>;
   /** A user's current groups. */
-  groupsOf(me: string): Promise<{ conversationId: string; handle: string; name: string; members: string[] }[]>;
+  groupsOf(me: string): Promise<{ conversationId: string; handle: string; name: string; topic: string; members: string[] }[]>;
 }
 
 /** Without groups (tests of the message path alone): every group reads as missing. */

@@ -410,7 +410,7 @@ export class MessageService {
       const low = (k: keyof Receipt) => (others.length ? Math.min(...others.map((u) => receipts[u]?.[k] ?? 0)) : 0);
       return {
         conversationId: g.conversationId, kind: 'group', with: `#${g.handle}`, title: g.name, lastSeq, lastMessage: last ?? null, unread: await this.unread(g.conversationId, myRead, lastSeq), mentions: lastSeq <= myRead ? 0 : await this.log.countMentions(g.conversationId, myRead, me, MAX_UNREAD_COUNT), myRead,
-        peerDelivered: low('delivered'), peerRead: low('read'), members: g.members.length, readBy: others.filter((u) => (receipts[u]?.read ?? 0) >= lastSeq && lastSeq > 0).length,
+        peerDelivered: low('delivered'), peerRead: low('read'), members: g.members.length, topic: g.topic, readBy: others.filter((u) => (receipts[u]?.read ?? 0) >= lastSeq && lastSeq > 0).length,
       };
     }));
     const all = [...(await dms), ...(await rooms)];
