@@ -3,6 +3,7 @@ import type { Attachment } from '../protocol/files.js';
 import { isChange } from '../protocol/changes.js';
 import { sanitizeIndented, sanitizeLine } from '../client/sanitize.js';
 import { humanBytes } from '../client/units.js';
+import { emote } from '../client/emote.js';
 
 /** Continuation lines of a message start with this, so none can pass for a message of its own. */
 export const CONTINUATION = '    │ ';
@@ -23,7 +24,8 @@ export function formatMessage(m: Message, groups?: ReadonlyMap<string, string>, 
   const edited = m.edits ? ' (edited)' : '';
   const reactions = m.reactions?.length ? `  [${m.reactions.map((r) => `${sanitizeLine(r.emoji)} ${r.count}`).join('  ')}]` : '';
   const mentioned = me !== undefined && m.mentions?.includes(me) ? '  ← @you' : '';
-  const line = `${head}: ${sanitizeIndented(m.text, CONTINUATION)}${edited}${reactions}${mentioned}`;
+  const action = m.kind === 'user' ? emote(m.text) : null;
+  const line = `${head}: ${action !== null ? `* ${sanitizeLine(m.from)} ${sanitizeIndented(action, CONTINUATION)}` : sanitizeIndented(m.text, CONTINUATION)}${edited}${reactions}${mentioned}`;
   const files = (m.files ?? []).map((f) => `${CONTINUATION}📎 ${fileLine(f)}`);
   return [line, ...(re ? [re.slice(0, -1)] : []), ...files].join('\n');
 }

@@ -21,6 +21,7 @@ import { StatusBar } from './StatusBar.js';
 import { theme } from './theme.js';
 import { completePath } from './files.js';
 import { fuzzyRank } from './fuzzy.js';
+import { completeSlash, parseSlash } from './slash.js';
 
 const PROMPT_LABELS: Record<PromptPurpose, string> = {
   search: 'search: ',
@@ -285,15 +286,27 @@ export function App(props: AppProps) {
         return;
       }
       case 'send': {
-        const text = lineRef.current.text.trim();
+        let text = lineRef.current.text.trim();
         if (!text || !s.selected) return;
+        const c = s.compose?.peer === s.selected ? s.compose : null;
+        // A slash command runs (a misused one says how, the draft kept); an edit or a reply is text.
+        if (!c) {
+          const line = parseSlash(text, s.conversations[s.selected]?.kind === 'group');
+          if (line.kind === 'error') { act({ type: 'notice', text: line.message }); return; }
+          if (line.kind === 'command') {
+            if (line.name === 'help') act({ type: 'overlay', overlay: { kind: 'help' } });
+            else void controller.slash(s.selected, line.name, line.args, line.rest);
+            lineOp({ op: 'submitted' });
+            return;
+          }
+          text = line.text;
+        }
         // What the server would refuse is refused here, the draft kept to be cut down.
         if (text.length > s.maxMessageLength) {
           act({ type: 'notice', text: `too long to send: ${text.length} of at most ${s.maxMessageLength} characters (Ctrl+O edits it in $EDITOR)` });
           return;
         }
         act({ type: 'unfreeze' });
-        const c = s.compose?.peer === s.selected ? s.compose : null;
         if (c?.kind === 'edit') void controller.change('message:edit', { to: s.selected, seq: c.seq, text });
         else controller.send(s.selected, text, c?.kind === 'reply' ? c.seq : undefined);
         if (c) act({ type: 'unpick' });
@@ -441,6 +454,14 @@ export function App(props: AppProps) {
       if (k.name === 'return') return void showHit();
     }
     const open = s.selected ? s.conversations[s.selected] : undefined;
+    // Tab on a slash command completes it (its name, then friends, members or roles).
+    if (k.name === 'tab' && !s.overlay && s.focus === 'input' && open && /^\/[^\n]*$/.test(lineRef.current.text)) {
+      const friends = Object.keys(s.presence);
+      const members = [...new Set([...friends, ...open.messages.filter((m) => m.kind === 'user').map((m) => m.from)])].filter((u) => u !== s.me);
+      const done = completeSlash(lineRef.current.text, { friends, members });
+      if (done.candidates.length) act({ type: 'notice', text: done.candidates.slice(0, 12).join('  ') });
+      return lineOp({ op: 'set', text: done.value });
+    }
     const b = bindingFor(k, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: lineRef.current.text.length === 0, picking: s.pick !== null || s.compose !== null || s.search !== null, failed: open?.pending.some((p) => p.error) ?? false });
     if (b) return run(b.id, k);
     if (s.overlay) return;

@@ -1,6 +1,10 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import { BINDINGS, type BindingId } from './keys.js';
+import { SLASH_COMMANDS } from './slash.js';
+
+/** The help's last row: the slash commands of the input line. */
+export const SLASH_HELP = `${SLASH_COMMANDS.map((c) => `/${c.name}`).join(' ')}  (Tab completes)`;
 
 /** The help screen's widest keys column and description: at 80 columns a row fits whole (1 + 22 + 2 + 54 + 1). */
 export const HELP_KEYS_WIDTH = 22;
@@ -54,6 +58,7 @@ export function HelpOverlay({ width }: { width: number }) {
       {rows.map((r) => (
         <Text key={r.id} wrap="truncate">{r.keys.padEnd(w)}  <Text dimColor>{r.description}</Text></Text>
       ))}
+      <Text wrap="truncate">{SLASH_HELP}</Text>
     </Box>
   );
 }

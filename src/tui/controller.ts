@@ -2,6 +2,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { ChatError, ERROR_CODES, isChange, TYPING_THROTTLE_MS, TYPING_TTL_MS, isGroupConversation, type ConversationView, type GroupEvent, type Message, type ServerToClientEvents as ServerEvents } from '../protocol/index.js';
 import type { ApiClient } from '../client/api.js';
 import type { KnownNames } from '../client/names-cache.js';
+import type { SlashName } from './slash.js';
+import type { GroupRole } from '../protocol/index.js';
 import { MessageStream, call, sendDurable, type Connection } from '../client/socket.js';
 import { peerOf, type Action, type PendingMessage, type TuiState } from './state.js';
 import fs from 'node:fs';
@@ -372,6 +374,45 @@ export class ChatController {
       this.dispatch({ type: 'notice', text: `saved ${saved.map((p) => path.basename(p)).join(', ')} to ${dir}` });
     } catch (err) {
       this.dispatch({ type: 'notice', text: `could not save: ${(err as Error).message}` });
+    }
+  }
+
+  /**
+   * A slash command for the open conversation (slash.ts): the same REST calls as the CLI's group
+   * commands, so the same refusals, each said in the status bar.
+   */
+  async slash(peer: string, name: Exclude<SlashName, 'help'>, args: string[], rest: string) {
+    try {
+      switch (name) {
+        case 'me': this.send(peer, `/me ${rest}`); return;
+        case 'search': await this.searchServer(rest, peer); return;
+        case 'invite': await this.addMembers(peer, args.join(' ')); return;
+        case 'topic': {
+          const g = await this.api.updateGroup(peer, { topic: rest });
+          this.dispatch({ type: 'notice', text: g.topic ? `topic of #${g.handle}: ${g.topic}` : `cleared the topic of #${g.handle}` });
+          break;
+        }
+        case 'rename': {
+          const g = await this.api.updateGroup(peer, { name: rest });
+          this.dispatch({ type: 'notice', text: `#${g.handle} is now called ${g.name}` });
+          break;
+        }
+        case 'kick':
+          await this.api.removeGroupMember(peer, args[0]!);
+          this.dispatch({ type: 'notice', text: `removed ${args[0]} from ${peer}` });
+          break;
+        case 'role':
+          await this.api.setGroupRole(peer, args[0]!, args[1] as GroupRole);
+          this.dispatch({ type: 'notice', text: `${args[0]} is now ${args[1] === 'member' ? 'a member' : `an ${args[1]}`} of ${peer}` });
+          break;
+        case 'leave':
+          await this.api.leaveGroup(peer);
+          this.dispatch({ type: 'notice', text: `you left ${peer}` });
+          break;
+      }
+      await this.refresh();
+    } catch (err) {
+      this.dispatch({ type: 'notice', text: `/${name}: ${errorSentence(err instanceof ChatError ? err : new ChatError('CHAT_ERR_UNAVAILABLE', (err as Error).message))}` });
     }
   }
 

@@ -1,6 +1,7 @@
 import type { Message } from '../protocol/index.js';
 import { sanitize, sanitizeLine } from '../client/sanitize.js';
 import { humanBytes as humanSize } from '../client/units.js';
+import { emote } from '../client/emote.js';
 import type { ConversationState, TuiState } from './state.js';
 
 export type Tone = 'normal' | 'mine' | 'ai' | 'system' | 'dim' | 'pending' | 'error' | 'hit' | 'separator' | 'picked' | 'mention' | 'file' | 'image';
@@ -100,12 +101,14 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
     const tone: Tone = isPicked ? 'picked' : m.id === hit ? 'hit' : m.mentions?.includes(s.me) && m.from !== s.me ? 'mention' : m.kind === 'ai' ? 'ai' : m.kind === 'system' ? 'system' : m.from === s.me ? 'mine' : 'normal';
     const author = m.kind === 'ai' ? 'AI' : m.kind === 'system' ? 'system' : m.from;
     // A marker as well as the highlight, so the pick shows without colours or reverse video too.
-    const head = `${isPicked ? '▶ ' : ''}${hhmm(m.createdAt)} ${sanitizeLine(author)}: `;
+    // An emote (/me waves) reads "* ann waves".
+    const action = m.kind === 'user' && !m.deleted ? emote(m.text) : null;
+    const head = `${isPicked ? '▶ ' : ''}${hhmm(m.createdAt)} ${action !== null ? `* ${sanitizeLine(author)} ` : `${sanitizeLine(author)}: `}`;
     if (m.reply) {
       const quote = `  ↪ ${sanitizeLine(m.reply.from)}: ${m.reply.deleted ? '(deleted)' : sanitizeLine(m.reply.snippet)}`;
       lines.push({ text: quote.length > width ? `${quote.slice(0, Math.max(0, width - 1))}…` : quote, tone: 'separator' });
     }
-    const text = m.deleted ? `(deleted${m.deleted.by !== m.from ? ` by ${sanitizeLine(m.deleted.by)}` : ''})` : sanitize(m.text).replace(/\t/g, '  ') + (m.edits ? ' (edited)' : '');
+    const text = m.deleted ? `(deleted${m.deleted.by !== m.from ? ` by ${sanitizeLine(m.deleted.by)}` : ''})` : sanitize(action ?? m.text).replace(/\t/g, '  ') + (m.edits ? ' (edited)' : '');
     const reactions = m.reactions?.length ? `  ${m.reactions.map((r) => `${sanitizeLine(r.emoji)}${r.count > 1 ? r.count : ''}`).join(' ')}` : '';
     const body = hanging(head, text + reactions + marker(m, c, s.me), width);
     for (const l of body) lines.push({ text: l, tone: m.deleted && !isPicked ? 'system' : tone });

@@ -196,6 +196,42 @@ describe('the TUI as a main client (issue 31), in tmux', () => {
     await t.until(() => !/sent, waiting:/.test(t.sidebar('ann').join('\n')));
   }, 20_000);
 
+  it('12: slash commands do what the CLI\'s group commands do, with Tab completion and the same refusals', async () => {
+    const header = () => t.pane('ann')[0] ?? '';
+    const input = () => t.rows('ann').at(-2) ?? '';
+    t.type('ann', 'M-k');
+    t.burst('ann', 'mtgrp\r');
+    await t.until(() => t.screen('ann').includes('to #mtgrp>'));
+    t.burst('ann', '/to');
+    t.type('ann', 'Tab');
+    await t.until(() => /to #mtgrp> \/topic\s*$/.test(input()));
+    t.burst('ann', 'ship it monday\r');
+    await t.until(() => header().includes('· ship it monday'));
+    t.burst('ann', '/rename Ship crew\r');
+    await t.until(() => header().includes('#mtgrp · Ship crew · 2 members'));
+    t.burst('ann', '/role mt_b');
+    t.type('ann', 'Tab');
+    await t.until(() => /\/role mt_ben\s*$/.test(input()));
+    t.burst('ann', 'admin\r');
+    await t.until(() => t.statusBar('ann').includes('mt_ben is now an admin of #mtgrp'));
+    // cy is no friend of ann's any more: the server's refusal, as the CLI would say it.
+    t.burst('ann', '/invite mt_cy\r');
+    await t.until(() => /add to #mtgrp: .*friend/i.test(t.statusBar('ann')));
+    t.burst('ann', '/me waves\r');
+    await t.until(() => /\* mt_ann waves/.test(t.pane('ann').join('\n')));
+    t.burst('ann', '/frob\r');
+    await t.until(() => t.statusBar('ann').includes('unknown command /frob'));
+    expect(input()).toContain('/frob');
+    t.type('ann', 'C-u');
+    t.burst('ann', '/kick mt_ben\r');
+    await t.until(() => header().includes('1 member'));
+    console.log(`ann after the slash commands:\n${t.screen('ann')}`);
+    const history = JSON.parse(await chat('ann', 'history', '#mtgrp', '--json')) as Message[];
+    expect(history.map((m) => m.text)).toEqual(expect.arrayContaining(['/me waves', expect.stringMatching(/topic/), expect.stringMatching(/removed mt_ben/)]));
+    t.burst('ann', '/leave\r');
+    await t.until(() => !t.screen('ann').includes('#mtgrp'));
+  }, 30_000);
+
   it('3: a failing $EDITOR says what failed and the screen is drawn again at once', async () => {
     for (const [who, editor, says] of [['ben', 'false', 'editor "false" exited with status 1'], ['cy', 'mt-no-such-editor', 'editor "mt-no-such-editor" not installed']] as const) {
       t.open(who, cfg[who], { env: `EDITOR=${editor}`, size: [80, 24] });
