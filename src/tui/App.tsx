@@ -9,7 +9,7 @@ import { ChatController } from './controller.js';
 import { HelpOverlay } from './HelpOverlay.js';
 import { bindingFor, lineOpFor, type BindingId } from './keys.js';
 import type { KeyEvent } from './key-decoder.js';
-import { applyLine, emptyLine, viewport, type LineOp, type LineState } from './line-editor.js';
+import { applyLine, boxView, emptyLine, type LineOp, type LineState } from './line-editor.js';
 import { useKeys } from './use-keys.js';
 import { conversationLines, newMessagesScroll, scrollTo } from './layout.js';
 import { MessagePane } from './MessagePane.js';
@@ -55,6 +55,9 @@ function JumpList({ state, query, index, width, height }: { state: TuiState; que
     </Box>
   );
 }
+
+/** The most rows the input box grows to for a draft of several lines. */
+export const MAX_INPUT_ROWS = 5;
 
 /** The reaction picker's choices, by their number. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢', '👀', '🙏'];
@@ -160,7 +163,9 @@ export function App(props: AppProps) {
   const height = Math.max(4, size.rows - 1);
   // An edit or a reply takes one line above the input, for what it edits or answers.
   const composing = state.compose !== null && state.compose.peer === state.selected;
-  const paneHeight = height - 2 - (composing ? 1 : 0);
+  // A draft of several lines grows the input box, up to MAX_INPUT_ROWS rows (then it scrolls).
+  const inputRows = state.overlay?.kind === 'prompt' ? 1 : Math.min(MAX_INPUT_ROWS, state.line.text.split('\n').length);
+  const paneHeight = height - 1 - inputRows - (composing ? 1 : 0);
   // The message lines the pane shows: below its header row, above its typing row.
   const viewRows = paneHeight - 2;
 
@@ -477,9 +482,13 @@ export function App(props: AppProps) {
   const prompt = state.overlay?.kind === 'prompt' ? state.overlay : null;
   const promptLabel = !state.selected ? '> ' : state.compose?.kind === 'edit' && composing ? `edit #${state.compose.seq}> ` : `to ${state.selected}> `;
   // Near the server's limit, how many characters the draft has of how many it may.
-  const counter = state.line.text.length >= state.maxMessageLength * 0.8 ? ` ${state.line.text.length}/${state.maxMessageLength}` : '';
+  const count = state.line.text.length >= state.maxMessageLength * 0.8 ? `${state.line.text.length}/${state.maxMessageLength}` : '';
   const over = state.line.text.length > state.maxMessageLength;
-  const view = viewport(state.line, size.columns - promptLabel.length - 1 - counter.length);
+  // Lines scrolled out of the box, and the count near the limit, at the right of its last row.
+  const shape = boxView(state.line, size.columns, MAX_INPUT_ROWS);
+  const lineInfo = shape.total > shape.rows.length ? `lines ${shape.first + 1}-${shape.first + shape.rows.length} of ${shape.total}` : '';
+  const counter = [lineInfo, count].filter(Boolean).join(' · ');
+  const box = boxView(state.line, size.columns - promptLabel.length - 1 - (counter ? counter.length + 1 : 0), MAX_INPUT_ROWS);
   return (
     <Box flexDirection="column" width={size.columns} height={height}>
       <Box height={paneHeight}>
@@ -487,18 +496,18 @@ export function App(props: AppProps) {
         {state.overlay?.kind === 'help' ? null : prompt?.purpose === 'jump' ? <JumpList state={state} query={prompt.value} index={prompt.index ?? 0} width={paneWidth} height={paneHeight} /> : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : state.overlay?.kind === 'results' && state.results ? <ResultsOverlay results={state.results} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
       </Box>
       {composing ? <Box width={size.columns}><Text wrap="truncate" dimColor>{composeLine(state)}</Text></Box> : null}
-      <Box width={size.columns}>
-        {prompt ? (
+      {prompt ? (
+        <Box width={size.columns}>
           <Text wrap="truncate">{prompt.purpose === 'search' ? `search ${prompt.everywhere || !state.selected ? 'everywhere' : state.selected} (Tab: ${prompt.everywhere || !state.selected ? 'this conversation' : 'everywhere'}; empty: the last hits): ` : PROMPT_LABELS[prompt.purpose]}{prompt.value}<Text inverse> </Text></Text>
-        ) : (
+        </Box>
+      ) : box.rows.map((r, i) => (
+        <Box key={`in${i}`} width={size.columns}>
           <Text wrap="truncate" dimColor={state.focus !== 'input'}>
-            {promptLabel}{view.before}{state.focus === 'input' ? <Text inverse>{view.at}</Text> : view.at}{view.after}
+            {i === 0 ? promptLabel : ' '.repeat(promptLabel.length)}{r.before}{r.at === null ? '' : state.focus === 'input' ? <Text inverse>{r.at}</Text> : r.at}{r.after}
           </Text>
-        )}
-        {prompt || !counter ? null : (
-          <Box flexGrow={1} justifyContent="flex-end"><Text color={over ? t.warn : undefined} dimColor={!over}>{counter}</Text></Box>
-        )}
-      </Box>
+          {i === box.rows.length - 1 && counter ? <Box flexGrow={1} justifyContent="flex-end"><Text color={over ? t.warn : undefined} dimColor={!over}>{` ${counter}`}</Text></Box> : null}
+        </Box>
+      ))}
       <StatusBar state={state} width={size.columns} t={t} />
     </Box>
   );

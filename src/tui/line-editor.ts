@@ -52,7 +52,8 @@ function wordEnd(text: string, i: number) {
 
 /** Start and end of the line (within a multi-line draft) the cursor is on. */
 function lineBounds(text: string, i: number) {
-  const start = text.lastIndexOf('\n', i - 1) + 1;
+  // (lastIndexOf reads a negative start as 0, and would find a line break at 0 before the cursor.)
+  const start = i === 0 ? 0 : text.lastIndexOf('\n', i - 1) + 1;
   const nl = text.indexOf('\n', i);
   return { start, end: nl < 0 ? text.length : nl };
 }
@@ -106,12 +107,17 @@ export function applyLine(s: LineState, o: LineOp): LineState {
       return edit(s, text.slice(0, cursor) + text.slice(end), cursor);
     }
     case 'historyPrev': {
+      // In a draft of several lines, ↑ first moves up its lines; from the first, it recalls.
+      const { start } = lineBounds(text, cursor);
+      if (start > 0) return { ...s, cursor: sameColumn(text, cursor, lineBounds(text, start - 1)) };
       if (s.historyIndex === 0) return s;
       const draft = s.historyIndex === s.history.length ? text : s.draft;
       const t = s.history[s.historyIndex - 1]!;
       return { ...s, text: t, cursor: t.length, historyIndex: s.historyIndex - 1, draft };
     }
     case 'historyNext': {
+      const { end } = lineBounds(text, cursor);
+      if (end < text.length) return { ...s, cursor: sameColumn(text, cursor, lineBounds(text, end + 1)) };
       if (s.historyIndex >= s.history.length) return s;
       const i = s.historyIndex + 1;
       const t = i === s.history.length ? s.draft : s.history[i]!;
@@ -124,6 +130,40 @@ export function applyLine(s: LineState, o: LineOp): LineState {
       return emptyLine(history);
     }
   }
+}
+
+/** The cursor moved to another line of the draft, at the same column where that line is long enough. */
+function sameColumn(text: string, cursor: number, to: { start: number; end: number }) {
+  const col = cursor - lineBounds(text, cursor).start;
+  let i = Math.min(to.start + col, to.end);
+  // Never inside a surrogate pair.
+  if (i > to.start && i < to.end && isLow(text.charCodeAt(i)) && isHigh(text.charCodeAt(i - 1))) i--;
+  return i;
+}
+
+/** One row of the input box: the text before the cursor, under it (null: not this row) and after. */
+export interface BoxRow { before: string; at: string | null; after: string }
+
+/**
+ * The input box: a draft of several lines shows as that many rows, up to `maxRows` (then the
+ * rows around the cursor's line, the rest scrolled), each cut to `width` columns with the cursor
+ * in view. `first` is the index of the first line shown, of `total`.
+ */
+export function boxView(s: LineState, width: number, maxRows: number): { rows: BoxRow[]; first: number; total: number } {
+  const lines = s.text.split('\n');
+  const { start } = lineBounds(s.text, s.cursor);
+  const at = s.text.slice(0, s.cursor).split('\n').length - 1;
+  const rows = Math.max(1, Math.min(maxRows, lines.length));
+  const first = Math.min(Math.max(0, at - rows + 1), lines.length - rows);
+  const w = Math.max(4, width);
+  const out: BoxRow[] = [];
+  for (let i = first; i < first + rows; i++) {
+    const line = lines[i]!;
+    if (i !== at) { out.push({ before: line.slice(0, w), at: null, after: '' }); continue; }
+    const v = viewport({ ...s, text: line, cursor: s.cursor - start }, w);
+    out.push({ before: v.before, at: v.at, after: v.after });
+  }
+  return { rows: out, first, total: lines.length };
 }
 
 /** The visible slice of the line for `width` columns, keeping the cursor in view, with where it sits. */

@@ -278,7 +278,8 @@ const scenarios: Record<BindingId, Scenario> = {
     const t = await open({ runEditor: (text) => { seen.push(text); return 'written in the editor\nsecond line\n'; } });
     await t.press('draft', KEY.ctrlO);
     // The edited text comes back to the input line, to be reviewed; Enter sends it.
-    await waitFor(() => t.frame().includes('to tui_bob> written in the editor⏎second line'));
+    // A draft of two lines: the input box is two rows, the second under the first.
+    await waitFor(() => /to tui_bob> written in the editor\s*\n {12}second line/.test(t.frame()));
     expect(seen).toEqual(['draft']);
     expect((await alice.api.history(bob.name, { limit: 1 }))[0]!.text).not.toBe('written in the editor\nsecond line');
     await t.press(KEY.enter);
@@ -288,13 +289,13 @@ const scenarios: Record<BindingId, Scenario> = {
   async newline() {
     const t = await open();
     await t.press('one', KEY.altEnter, 'two');
-    await waitFor(() => t.frame().includes('to tui_bob> one⏎two'));
+    await waitFor(() => /to tui_bob> one\s*\n {12}two/.test(t.frame()));
     await t.press(KEY.enter);
     await waitFor(async () => (await bob.api.history(alice.name, { limit: 1 }))[0]!.text === 'one\ntwo');
     // A bracketed paste of several lines is one draft, not several sends.
     const before = (await bob.api.history(alice.name, { limit: 1 }))[0]!.seq;
     await t.press('\u001b[200~pasted one\rpasted two\r\u001b[201~');
-    await waitFor(() => t.frame().includes('to tui_bob> pasted one⏎pasted two'));
+    await waitFor(() => /to tui_bob> pasted one\s*\n {12}pasted two/.test(t.frame()));
     expect((await bob.api.history(alice.name, { limit: 1 }))[0]!.seq).toBe(before);
     await t.press(KEY.enter);
     await waitFor(async () => (await bob.api.history(alice.name, { limit: 1 }))[0]!.text === 'pasted one\npasted two');

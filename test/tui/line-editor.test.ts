@@ -96,4 +96,36 @@ describe('key decoder', () => {
     s = applyLine(s, { op: 'killToStart' });
     expect([s.text, s.cursor]).toEqual(['', 0]);
   });
+
+  it('in a draft of several lines ↑/↓ move between its lines at the same column, and recall sent lines from the first/last (issue 31, 13)', () => {
+    let s = applyLine(emptyLine(['sent before']), { op: 'insert', text: 'abc\nde\nfghij' });
+    s = applyLine(s, { op: 'left' });
+    expect(s.cursor).toBe(11); // after "fghi"
+    s = applyLine(s, { op: 'historyPrev' });
+    expect(s.cursor).toBe(6); // the end of "de": the line is shorter
+    s = applyLine(s, { op: 'historyPrev' });
+    expect([s.text, s.cursor]).toEqual(['abc\nde\nfghij', 2]);
+    s = applyLine(s, { op: 'historyPrev' });
+    expect(s.text).toBe('sent before');
+    s = applyLine(s, { op: 'historyNext' });
+    expect(s.text).toBe('abc\nde\nfghij');
+  });
+
+  it('the input box shows a draft\'s lines as rows, at most maxRows around the cursor\'s line', async () => {
+    const { boxView } = await import('../../src/tui/line-editor.js');
+    const draft = applyLine(emptyLine(), { op: 'insert', text: ['l1', 'l2', 'l3', 'l4', 'l5', 'l6', 'l7'].join('\n') });
+    const v = boxView(draft, 20, 5);
+    expect([v.first, v.total, v.rows.map((r) => r.before + (r.at ?? '') + r.after)]).toEqual([2, 7, ['l3', 'l4', 'l5', 'l6', 'l7 ']]);
+    expect(v.rows.filter((r) => r.at !== null)).toHaveLength(1);
+    const top = boxView({ ...draft, cursor: 0 }, 20, 5);
+    expect([top.first, top.rows[0]]).toEqual([0, { before: '', at: 'l', after: '1' }]);
+    expect(boxView(emptyLine(), 20, 5).rows).toEqual([{ before: '', at: ' ', after: '' }]);
+  });
+
+  it('on an empty first line, ↓ and End stay in the draft\'s first line (a line break at 0 is not before the cursor)', () => {
+    let s = applyLine(emptyLine(), { op: 'insert', text: '\nsecond' });
+    s = { ...s, cursor: 0 };
+    expect(applyLine(s, { op: 'end' }).cursor).toBe(0);
+    expect(applyLine(s, { op: 'historyNext' }).cursor).toBe(1);
+  });
 });

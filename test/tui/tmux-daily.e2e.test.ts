@@ -118,6 +118,8 @@ describe('the TUI as a daily driver, in tmux', () => {
   it('7, 6, 12: the input line edits as in readline; Alt+Enter and a bracketed paste make one two-line message whose second line sits under the first', async () => {
     // capture-pane drops trailing blanks, the cursor's included.
     const prompt = (text: string) => new RegExp(`to tmux_carol>${text ? ` ${text.replace(/[[\]]/g, '\\$&')}` : ''}\\s*$`, 'm');
+    // A draft of two lines: two rows of the input box, the second under the first.
+    const box = (a: string, b: string) => new RegExp(`to tmux_carol> ${a}\\s*\\n {15}${b}\\s*$`, 'm');
     burst('dave', 'hello world');
     await until(() => prompt('hello world').test(screen('dave')));
     type('dave', 'Left'); type('dave', 'Left'); burst('dave', '_');
@@ -140,7 +142,7 @@ describe('the TUI as a daily driver, in tmux', () => {
     burst('dave', 'first line');
     type('dave', 'M-Enter');
     burst('dave', 'second line');
-    await until(() => prompt('first line⏎second line').test(screen('dave')));
+    await until(() => box('first line', 'second line').test(screen('dave')));
     type('dave', 'Enter');
     await until(() => prompt('').test(screen('dave')));
     // carol has dave's conversation at the top: open it and see both lines, the second under the first.
@@ -153,13 +155,13 @@ describe('the TUI as a daily driver, in tmux', () => {
     expect(r[first + 1]!.indexOf('second line')).toBe(r[first]!.indexOf('first line'));
     // ↑ brings back the sent line (both lines of it), ↓ the empty draft again.
     type('dave', 'Up');
-    await until(() => prompt('first line⏎second line').test(screen('dave')));
+    await until(() => box('first line', 'second line').test(screen('dave')));
     type('dave', 'Down');
     await until(() => prompt('').test(screen('dave')));
     // A bracketed paste of two lines is one draft: nothing goes out until Enter, then one message.
     tmux('set-buffer', '-b', 'two', 'pasted line one\npasted line two');
     tmux('paste-buffer', '-p', '-b', 'two', '-t', 'dave');
-    await until(() => prompt('pasted line one⏎pasted line two').test(screen('dave')));
+    await until(() => box('pasted line one', 'pasted line two').test(screen('dave')));
     await sleep(500);
     expect(pane('carol').join('\n')).not.toContain('pasted line');
     type('dave', 'Enter');

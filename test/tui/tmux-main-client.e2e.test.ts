@@ -153,9 +153,30 @@ describe('the TUI as a main client (issue 31), in tmux', () => {
     t.burst('ann', 'first');
     t.type('ann', 'M-Enter');
     t.burst('ann', 'second');
-    await t.until(() => t.rows('ann').at(-2)!.includes('first⏎second'));
+    // The input box grew to two rows.
+    await t.until(() => /to #mtgrp> first\s*$/.test(t.rows('ann').at(-3)!) && /^ {11}second\s*$/.test(t.rows('ann').at(-2)!));
     t.type('ann', 'C-u');
     await t.until(() => /to #mtgrp>\s*$/.test(t.rows('ann').at(-2)!));
+  }, 20_000);
+
+  it('13: a pasted draft of 8 lines grows the input box to 5 rows, which scroll; ↑ moves up its lines; Ctrl+U clears it', async () => {
+    t.tmux('set-buffer', '-b', 'eight', Array.from({ length: 8 }, (_, i) => `row ${i + 1}`).join('\n'));
+    t.tmux('paste-buffer', '-p', '-b', 'eight', '-t', 'ann');
+    const box = () => t.rows('ann').slice(-6, -1);
+    await t.until(() => box()[4]!.includes('row 8') && box()[4]!.includes('lines 4-8 of 8'));
+    console.log(`ann's input box:\n${box().join('\n')}`);
+    expect(box().map((l) => /row \d/.exec(l)?.[0])).toEqual(['row 4', 'row 5', 'row 6', 'row 7', 'row 8']);
+    // ↑ six times: the cursor on row 2, the box scrolled to show it.
+    for (let i = 0; i < 6; i++) t.type('ann', 'Up');
+    await t.until(() => box()[0]!.includes('row 1') && box()[4]!.includes('lines 1-5 of 8'));
+    t.type('ann', 'End');
+    t.type('ann', 'C-u');
+    // Ctrl+U takes everything before the cursor (rows 1 and 2 here); at the end of the draft, the rest.
+    await t.until(() => !t.screen('ann').includes('row 2') && box()[4]!.includes('lines 1-5 of 7'));
+    for (let i = 0; i < 6; i++) t.type('ann', 'Down');
+    t.type('ann', 'End');
+    t.type('ann', 'C-u');
+    await t.until(() => !t.screen('ann').includes('row 8') && /^to \S+>\s*$/.test(t.rows('ann').at(-2)!));
   }, 20_000);
 
   it('10: a header line names the open conversation: a friend with presence; a group with its name, members and topic', async () => {

@@ -110,7 +110,7 @@ describe('TUI in tmux', () => {
     type('bob', 'draft');
     await until(() => screen('bob').includes('to tmux_alice> draft'));
     type('bob', 'C-o');
-    await until(() => screen('bob').includes('to tmux_alice> draft and more from the editor⏎second line') && screen('bob').includes('● online'));
+    await until(() => /to tmux_alice> draft and more from the editor\s*\n {15}second line/.test(screen('bob')) && screen('bob').includes('● online'));
     expect(tmux('display-message', '-p', '-t', 'bob', '#{alternate_on}').trim()).toBe('1');
     expect(screen('alice')).not.toContain('draft and more from the editor');
     type('bob', 'Enter');
