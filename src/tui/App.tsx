@@ -22,6 +22,7 @@ import { theme } from './theme.js';
 import { completePath } from './files.js';
 import { fuzzyRank } from './fuzzy.js';
 import { completeSlash, parseSlash } from './slash.js';
+import { rawUrls } from './links.js';
 
 const PROMPT_LABELS: Record<PromptPurpose, string> = {
   search: 'search: ',
@@ -77,6 +78,8 @@ export interface AppProps {
   size?: { columns: number; rows: number };
   /** Image previews inline (half blocks): from CHAT_IMAGES and colours (image.ts). */
   images?: boolean;
+  /** Links as OSC 8 hyperlinks (links.ts: the terminal takes them, or CHAT_LINKS=on). */
+  links?: boolean;
   /** Keeps the names shell completion offers (names-cache.ts); tests leave it out. */
   remember?: (names: KnownNames) => void;
   /** The environment for the opener and the downloads folder (tests pass their own). */
@@ -332,7 +335,10 @@ export function App(props: AppProps) {
         const m = picked(s);
         if (!m) return;
         const files = m.deleted ? [] : m.files ?? [];
-        if (files.length === 0) { act({ type: 'notice', text: 'the picked message has no file' }); return; }
+        // Alt+O opens the message's file, or else its first link.
+        const url = m.deleted ? undefined : rawUrls(m.text)[0];
+        if (id === 'openPicked' && files.length === 0 && url) { void controller.openLink(url, props.env); return; }
+        if (files.length === 0) { act({ type: 'notice', text: id === 'openPicked' ? 'the picked message has no file or link' : 'the picked message has no file' }); return; }
         if (id === 'openPicked') void controller.openFile(files[0]!, props.env);
         else void controller.saveFiles(files, props.env);
         return;
@@ -493,7 +499,7 @@ export function App(props: AppProps) {
     <Box flexDirection="column" width={size.columns} height={height}>
       <Box height={paneHeight}>
         {state.overlay?.kind === 'help' ? <HelpOverlay width={size.columns} /> : <Sidebar state={state} width={sidebarWidth} height={paneHeight} t={t} />}
-        {state.overlay?.kind === 'help' ? null : prompt?.purpose === 'jump' ? <JumpList state={state} query={prompt.value} index={prompt.index ?? 0} width={paneWidth} height={paneHeight} /> : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : state.overlay?.kind === 'results' && state.results ? <ResultsOverlay results={state.results} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} />}
+        {state.overlay?.kind === 'help' ? null : prompt?.purpose === 'jump' ? <JumpList state={state} query={prompt.value} index={prompt.index ?? 0} width={paneWidth} height={paneHeight} /> : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : state.overlay?.kind === 'results' && state.results ? <ResultsOverlay results={state.results} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} links={props.links} />}
       </Box>
       {composing ? <Box width={size.columns}><Text wrap="truncate" dimColor>{composeLine(state)}</Text></Box> : null}
       {prompt ? (

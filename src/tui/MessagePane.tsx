@@ -1,11 +1,12 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import { sanitizeLine } from '../client/sanitize.js';
-import { conversationLines, visible } from './layout.js';
+import { conversationLines, visible, type Line } from './layout.js';
+import { osc8 } from './links.js';
 import type { ConversationState, TuiState } from './state.js';
 import type { Theme } from './theme.js';
 
-export function MessagePane({ state, width, height, t }: { state: TuiState; width: number; height: number; t: Theme }) {
+export function MessagePane({ state, width, height, t, links = false }: { state: TuiState; width: number; height: number; t: Theme; links?: boolean }) {
   const c = state.selected ? state.conversations[state.selected] : undefined;
   if (!c) {
     // Started while chatd is down: not an empty account, an unreachable server.
@@ -34,10 +35,24 @@ export function MessagePane({ state, width, height, t }: { state: TuiState; widt
       <Text bold wrap="truncate">{header(state, c)}</Text>
       {view.lines.length < paneHeight ? <Text dimColor>{top}</Text> : null}
       {Array.from({ length: Math.max(0, paneHeight - view.lines.length - 1) }, (_, i) => <Text key={`pad${i}`}> </Text>)}
-      {view.lines.map((l, i) => <Text key={i} {...t.tones[l.tone]} wrap="truncate">{l.text}</Text>)}
+      {view.lines.map((l, i) => <Text key={i} {...t.tones[l.tone]} wrap="truncate">{l.links ? withLinks(l, t, links) : l.text}</Text>)}
       <Text dimColor wrap="truncate">{typingLine || (view.scroll > 0 ? `— ${view.scroll} lines below: End or Ctrl+L jumps to the latest —` : ' ')}</Text>
     </Box>
   );
+}
+
+/** A line's links underlined (and coloured), each an OSC 8 hyperlink when the terminal takes them. */
+function withLinks(l: Line, t: Theme, osc: boolean): React.ReactNode[] {
+  const out: React.ReactNode[] = [];
+  let at = 0;
+  for (const [i, s] of l.links!.entries()) {
+    if (s.start > at) out.push(l.text.slice(at, s.start));
+    const shown = l.text.slice(s.start, s.end);
+    out.push(<Text key={i} underline color={t.link}>{osc ? osc8(s.url, shown) : shown}</Text>);
+    at = s.end;
+  }
+  out.push(l.text.slice(at));
+  return out;
 }
 
 /** The open conversation's header: a friend and their presence, or a group, its members and topic. */

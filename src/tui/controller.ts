@@ -364,6 +364,17 @@ export class ChatController {
     }
   }
 
+  /** Opens a link of a message with the desktop's opener (xdg-open / open; CHAT_OPENER). */
+  async openLink(url: string, env: NodeJS.ProcessEnv = process.env) {
+    try {
+      await openWith(url, env);
+      this.dispatch({ type: 'notice', text: `opened ${url.length > 60 ? `${url.slice(0, 59)}…` : url}` });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      this.dispatch({ type: 'notice', text: e.code === 'ENOENT' ? `no opener (${e.path}): set CHAT_OPENER` : `could not open the link: ${e.message}` });
+    }
+  }
+
   /** Saves a message's files to the downloads folder, each under a name that is free there. */
   async saveFiles(files: Attachment[], env: NodeJS.ProcessEnv = process.env) {
     const dir = downloadsDir(env);

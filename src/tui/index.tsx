@@ -15,6 +15,7 @@ import { ErrorBoundary } from './ErrorBoundary.js';
 import { Login } from './Login.js';
 import { tuiLogger } from './log.js';
 import { rememberNames } from '../client/names-cache.js';
+import { hyperlinks } from './links.js';
 
 /** The alternate screen, with bracketed paste (a paste arrives marked, as one draft). */
 const ALT_SCREEN_ON = '\u001b[?1049h\u001b[?2004h\u001b[?1004h';
@@ -147,7 +148,7 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
       };
       return <Login server={server} onDone={onDone} />;
     }
-    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} notify={notify} images={images} env={ctx.env} remember={(n) => rememberNames(ctx.env, n)} />;
+    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} notify={notify} images={images} links={hyperlinks(ctx.env)} env={ctx.env} remember={(n) => rememberNames(ctx.env, n)} />;
   }
 
   // Anything a library prints goes to the log file: a line on the screen would push the frame

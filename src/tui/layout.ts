@@ -2,6 +2,7 @@ import type { Message } from '../protocol/index.js';
 import { sanitize, sanitizeLine } from '../client/sanitize.js';
 import { humanBytes as humanSize } from '../client/units.js';
 import { emote } from '../client/emote.js';
+import { linkSpans, rawUrls, type LinkSpan } from './links.js';
 import type { ConversationState, TuiState } from './state.js';
 
 export type Tone = 'normal' | 'mine' | 'ai' | 'system' | 'dim' | 'pending' | 'error' | 'hit' | 'separator' | 'picked' | 'mention' | 'file' | 'image';
@@ -9,6 +10,8 @@ export type Tone = 'normal' | 'mine' | 'ai' | 'system' | 'dim' | 'pending' | 'er
 export interface Line {
   text: string;
   tone: Tone;
+  /** Where the line shows a link of the message's own text (links.ts). */
+  links?: LinkSpan[];
 }
 
 /** Splits text into lines of at most `width` characters, breaking at spaces where it can. */
@@ -111,7 +114,11 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
     const text = m.deleted ? `(deleted${m.deleted.by !== m.from ? ` by ${sanitizeLine(m.deleted.by)}` : ''})` : sanitize(action ?? m.text).replace(/\t/g, '  ') + (m.edits ? ' (edited)' : '');
     const reactions = m.reactions?.length ? `  ${m.reactions.map((r) => `${sanitizeLine(r.emoji)}${r.count > 1 ? r.count : ''}`).join(' ')}` : '';
     const body = hanging(head, text + reactions + marker(m, c, s.me), width);
-    for (const l of body) lines.push({ text: l, tone: m.deleted && !isPicked ? 'system' : tone });
+    const urls = m.deleted ? [] : rawUrls(m.text);
+    for (const l of body) {
+      const links = linkSpans(l, urls);
+      lines.push({ text: l, tone: m.deleted && !isPicked ? 'system' : tone, ...(links.length ? { links } : {}) });
+    }
     // Files: one line each (name, size, type), and an image's preview under it.
     for (const f of m.deleted ? [] : m.files ?? []) {
       const px = f.width && f.height ? ` ${f.width}×${f.height}` : '';

@@ -18,6 +18,6 @@ export function theme(noColor: boolean) {
     file: { color: c('blue') },
     image: {},
   };
-  return { tones, accent: c('green'), warn: c('yellow'), error: c('red'), online: c('green') };
+  return { tones, accent: c('green'), warn: c('yellow'), error: c('red'), online: c('green'), link: c('blue') };
 }
 export type Theme = ReturnType<typeof theme>;

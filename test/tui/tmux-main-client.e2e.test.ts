@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/protocol/index.js';
@@ -265,4 +266,35 @@ describe('the TUI as a main client (issue 31), in tmux', () => {
       expect(t.screen(who)).toContain('Conversations');
     }
   }, 60_000);
+
+  it('14: links are underlined and written as OSC 8 hyperlinks (CHAT_LINKS=on); Alt+O opens the picked message\'s link', async () => {
+    const dir = tmpDir('chat-links-');
+    const opened = path.join(dir, 'opened.txt');
+    const opener = path.join(dir, 'opener.sh');
+    fs.writeFileSync(opener, `#!/bin/sh\nprintf '%s\\n' "$1" >> ${opened}\n`, { mode: 0o700 });
+    const bytes = path.join(dir, 'ben.out');
+    t.open('links', cfg.ben, { env: `CHAT_LINKS=on CHAT_OPENER=${opener}` });
+    await t.until(() => t.statusBar('links').includes('● online') && t.screen('links').includes('to mt_'), 20_000);
+    for (let i = 0; i < 4 && !t.screen('links').includes('to mt_ann>'); i++) { t.type('links', 'C-n'); await sleep(300); }
+    await t.until(() => t.screen('links').includes('to mt_ann>'));
+    t.tmux('pipe-pane', '-o', '-t', 'links', `cat >> ${bytes}`);
+    await chat('ann', 'send', 'mt_ben', 'the notes: https://example.com/notes_(v2).');
+    await chat('ann', 'send', 'mt_ben', 'click \u001b]8;;https://evil.example/x\u001b\\here\u001b]8;;\u001b\\ please');
+    await t.until(() => t.screen('links').includes('please'));
+    await sleep(300);
+    const out = fs.readFileSync(bytes, 'latin1');
+    const targets = [...out.matchAll(/\u001b\]8;;([^\u001b]+)\u001b\\/g)].map((m) => m[1]);
+    console.log(`hyperlink targets written: ${JSON.stringify(targets)}; the hostile message on screen: ${t.screen('links').split('\n').find((l) => l.includes('please'))?.trim()}`);
+    expect(targets).toContain('https://example.com/notes_(v2)');
+    // The message's own sequence is shown inert; its URL is linked only where it is shown as text.
+    expect(t.screen('links')).toMatch(/click \^\[\]8;;https:\/\/evil\.example\/x/);
+    expect(out).not.toContain('\u001b]8;;https://evil.example/x\u001b\\here');
+    // Alt+↑ picks the last message (the hostile one), again the one before: its link opens.
+    t.type('links', 'M-Up');
+    t.type('links', 'M-Up');
+    await t.until(() => /▶ \d\d:\d\d mt_ann: the notes/.test(t.pane('links').join('\n')));
+    t.type('links', 'M-o');
+    await t.until(() => fs.existsSync(opened) && fs.readFileSync(opened, 'utf8').includes('https://example.com/notes_(v2)'));
+    expect(fs.readFileSync(opened, 'utf8').trim()).toBe('https://example.com/notes_(v2)');
+  }, 40_000);
 });
