@@ -23,6 +23,7 @@ import { completePath } from './files.js';
 import { fuzzyRank } from './fuzzy.js';
 import { completeSlash, parseSlash } from './slash.js';
 import { rawUrls } from './links.js';
+import { DEFAULT_SETTINGS, withKeys, type TuiSettings } from './settings.js';
 
 const PROMPT_LABELS: Record<PromptPurpose, string> = {
   search: 'search: ',
@@ -78,6 +79,9 @@ export interface AppProps {
   size?: { columns: number; rows: number };
   /** Image previews inline (half blocks): from CHAT_IMAGES and colours (image.ts). */
   images?: boolean;
+  /** The settings file's (settings.ts), and what was wrong in it. */
+  settings?: TuiSettings;
+  settingsProblems?: string[];
   /** Links as OSC 8 hyperlinks (links.ts: the terminal takes them, or CHAT_LINKS=on). */
   links?: boolean;
   /** Keeps the names shell completion offers (names-cache.ts); tests leave it out. */
@@ -101,12 +105,14 @@ function useTerminalSize(fixed?: { columns: number; rows: number }) {
 
 export function App(props: AppProps) {
   const { exit } = useApp();
-  const [state, dispatch] = useReducer(reducer, initialState(props.me, props.server));
+  const settings = props.settings ?? DEFAULT_SETTINGS;
+  const bindings = useMemo(() => withKeys(settings.keys), [settings]);
+  const [state, dispatch] = useReducer(reducer, initialState(props.me, props.server, settings.timestamps));
   const stateRef = useRef<TuiState>(state);
   stateRef.current = state;
   const controller = useMemo(() => new ChatController(props.api, props.conn, dispatch, props.log, props.notify, props.remember), [props.api, props.conn]);
   const size = useTerminalSize(props.size);
-  const t = useMemo(() => theme(props.noColor), [props.noColor]);
+  const t = useMemo(() => theme(props.noColor ? 'none' : settings.theme), [props.noColor, settings.theme]);
   const [, tick] = useState(0);
   // Keys can arrive faster than renders, so the line being edited lives in a ref that every key
   // updates at once; the reducer gets a copy for rendering.
@@ -141,6 +147,8 @@ export function App(props: AppProps) {
 
   useEffect(() => {
     if (props.images) act({ type: 'images', on: true });
+    // What was wrong in the settings file: said at start (each such setting kept its default).
+    if (props.settingsProblems?.length) act({ type: 'notice', text: props.settingsProblems.join('; ') });
     controller.start(() => stateRef.current).catch((err: Error) => dispatch({ type: 'notice', text: err.message }));
     // Typing indicators expire: re-render now and then.
     const timer = setInterval(() => tick((n) => n + 1), 1000);
@@ -402,8 +410,31 @@ export function App(props: AppProps) {
     if (sel) controller.typing(sel);
   };
 
+  /** The mouse (when the settings turn it on): the wheel scrolls the pane, a click opens a conversation of the list. */
+  const onMouse = (m: NonNullable<KeyEvent['mouse']>) => {
+    const s = stateRef.current;
+    if (s.overlay || m.release) return;
+    if (m.button === 64 || m.button === 65) {
+      if (!s.selected) return;
+      if (m.button === 65) return act({ type: 'scroll', delta: -3 });
+      const c = s.conversations[s.selected]!;
+      const lines = conversationLines(s, c, paneWidth - 1);
+      if (c.scroll + 3 >= lines.length - viewRows && c.hasOlder) void controller.loadOlder(s.selected);
+      return act({ type: 'scroll', delta: Math.min(3, Math.max(0, lines.length - viewRows - c.scroll)) });
+    }
+    // A left click in the list: its first row is the heading, then two rows per conversation.
+    if (m.button === 0 && m.x <= sidebarWidth && m.y >= 2) {
+      const peer = orderedPeers(s)[Math.floor((m.y - 2) / 2)];
+      if (peer && (m.y - 2) / 2 < Math.floor((paneHeight - 2) / 2)) {
+        act({ type: 'select', peer });
+        act({ type: 'focus', focus: 'input' });
+      }
+    }
+  };
+
   useKeys((k) => {
     if (k.name === 'focusIn' || k.name === 'focusOut') return controller.setFocused(k.name === 'focusIn');
+    if (k.name === 'mouse') return k.mouse ? onMouse(k.mouse) : undefined;
     const s = stateRef.current;
     if (s.overlay?.kind === 'prompt') {
       const o = s.overlay;
@@ -473,7 +504,7 @@ export function App(props: AppProps) {
       if (done.candidates.length) act({ type: 'notice', text: done.candidates.slice(0, 12).join('  ') });
       return lineOp({ op: 'set', text: done.value });
     }
-    const b = bindingFor(k, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: lineRef.current.text.length === 0, picking: s.pick !== null || s.compose !== null || s.search !== null, failed: open?.pending.some((p) => p.error) ?? false });
+    const b = bindingFor(k, { focus: s.focus, overlay: s.overlay?.kind ?? null, inputEmpty: lineRef.current.text.length === 0, picking: s.pick !== null || s.compose !== null || s.search !== null, failed: open?.pending.some((p) => p.error) ?? false }, bindings);
     if (b) return run(b.id, k);
     if (s.overlay) return;
     if (s.focus !== 'input') return;
@@ -498,7 +529,7 @@ export function App(props: AppProps) {
   return (
     <Box flexDirection="column" width={size.columns} height={height}>
       <Box height={paneHeight}>
-        {state.overlay?.kind === 'help' ? <HelpOverlay width={size.columns} /> : <Sidebar state={state} width={sidebarWidth} height={paneHeight} t={t} />}
+        {state.overlay?.kind === 'help' ? <HelpOverlay width={size.columns} bindings={bindings} /> : <Sidebar state={state} width={sidebarWidth} height={paneHeight} t={t} />}
         {state.overlay?.kind === 'help' ? null : prompt?.purpose === 'jump' ? <JumpList state={state} query={prompt.value} index={prompt.index ?? 0} width={paneWidth} height={paneHeight} /> : state.overlay?.kind === 'members' ? <MembersOverlay overlay={state.overlay} state={state} width={paneWidth} height={paneHeight} t={t} /> : state.overlay?.kind === 'results' && state.results ? <ResultsOverlay results={state.results} width={paneWidth} height={paneHeight} t={t} /> : <MessagePane state={state} width={paneWidth} height={paneHeight} t={t} links={props.links} />}
       </Box>
       {composing ? <Box width={size.columns}><Text wrap="truncate" dimColor>{composeLine(state)}</Text></Box> : null}

@@ -1,6 +1,6 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import { BINDINGS, type BindingId } from './keys.js';
+import { BINDINGS, type Binding, type BindingId } from './keys.js';
 import { SLASH_COMMANDS } from './slash.js';
 
 /** The help's last row: the slash commands of the input line. */
@@ -30,16 +30,19 @@ const GROUPS: [BindingId[], string, string][] = [
 ];
 
 /** The help screen's rows: one per binding, or per group, each with the bindings it stands for. */
-export function helpRows(): { keys: string; description: string; id: string; ids: BindingId[] }[] {
+export function helpRows(bindings: readonly Binding[] = BINDINGS): { keys: string; description: string; id: string; ids: BindingId[] }[] {
   const rows: { keys: string; description: string; id: string; ids: BindingId[] }[] = [];
   const placed = new Set<(typeof GROUPS)[number]>();
-  // A group's row stands where its first binding is in the registry.
-  for (const b of BINDINGS) {
+  // A group's row stands where its first binding is in the registry; keys given by the settings
+  // file are shown as they were given.
+  for (const b of bindings) {
     const group = GROUPS.find(([ids]) => ids.includes(b.id));
     if (!group) rows.push({ id: b.id, ids: [b.id], keys: b.keys, description: b.description });
     else if (!placed.has(group)) {
       placed.add(group);
-      rows.push({ id: b.id, ids: group[0], keys: group[1], description: group[2] });
+      const members = bindings.filter((x) => group[0].includes(x.id));
+      const keys = members.some((x) => x.rebound) ? [...new Set(members.map((x) => x.keys))].join(' / ') : group[1];
+      rows.push({ id: b.id, ids: group[0], keys, description: group[2] });
     }
   }
   return rows;
@@ -49,8 +52,8 @@ export function helpRows(): { keys: string; description: string; id: string; ids
  * The help screen, generated from the key-binding registry: one row per binding (related ones
  * share a row), no border, across the whole width: every row fits an 80×24 terminal whole.
  */
-export function HelpOverlay({ width }: { width: number }) {
-  const rows = helpRows();
+export function HelpOverlay({ width, bindings = BINDINGS }: { width: number; bindings?: readonly Binding[] }) {
+  const rows = helpRows(bindings);
   const w = Math.min(HELP_KEYS_WIDTH, Math.max(...rows.map((r) => r.keys.length)));
   return (
     <Box flexDirection="column" paddingX={1} width={width}>

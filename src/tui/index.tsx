@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AuthResult, Message } from '../protocol/index.js';
 import { sanitizeLine } from '../client/sanitize.js';
-import { stateDir, type ClientSession } from '../client/session.js';
+import { configDir, stateDir, type ClientSession } from '../client/session.js';
 import type { Connection } from '../client/socket.js';
 import { detectImageProtocol, imageMode } from './image.js';
 import { App } from './App.js';
@@ -16,10 +16,14 @@ import { Login } from './Login.js';
 import { tuiLogger } from './log.js';
 import { rememberNames } from '../client/names-cache.js';
 import { hyperlinks } from './links.js';
+import { loadSettings } from './settings.js';
 
 /** The alternate screen, with bracketed paste (a paste arrives marked, as one draft). */
 const ALT_SCREEN_ON = '\u001b[?1049h\u001b[?2004h\u001b[?1004h';
 const ALT_SCREEN_OFF = '\u001b[?1004l\u001b[?2004l\u001b[?1049l\u001b[?25h';
+/** Mouse reports (button events, SGR encoding), when the settings turn the mouse on. */
+const MOUSE_ON = '\u001b[?1000h\u001b[?1006h';
+const MOUSE_OFF = '\u001b[?1006l\u001b[?1000l';
 /** Erase Saved Lines: clears the terminal's scrollback, which is the user's, never ours to clear. */
 const CLEAR_SCROLLBACK = '\u001b[3J';
 
@@ -75,16 +79,22 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
   const log = await tuiLogger(stateDir(ctx.env));
   log('tui started', { server: ctx.server, pid: process.pid });
   const noColor = 'NO_COLOR' in ctx.env && ctx.env.NO_COLOR !== '';
+  const { settings, problems, file: settingsFile } = loadSettings(configDir(ctx.env), ctx.env);
+  log('settings', { file: settingsFile, settings, problems });
   // Images as half blocks where colours are on (CHAT_IMAGES=off turns them off); the protocol detected goes to the log.
-  const images = imageMode(ctx.env, noColor) === 'halfblocks';
+  const images = imageMode(ctx.env, noColor || settings.theme === 'none') === 'halfblocks';
   log('images', { mode: images ? 'halfblocks' : 'off', terminalProtocol: detectImageProtocol(ctx.env) });
   const server = ctx.server;
   const loggedIn = ctx.username !== undefined || ctx.env.CHAT_TOKEN !== undefined;
   let me = ctx.username ?? '';
   if (loggedIn && !me) me = (await ctx.api().whoami()).username;
 
-  const restore = () => process.stdout.write(ALT_SCREEN_OFF);
-  process.stdout.write(ALT_SCREEN_ON);
+  // The mouse: the settings file's "mouse": true, or CHAT_MOUSE=on|off.
+  const mouse = ctx.env.CHAT_MOUSE === 'on' || (ctx.env.CHAT_MOUSE !== 'off' && settings.mouse);
+  const screenOn = ALT_SCREEN_ON + (mouse ? MOUSE_ON : '');
+  const screenOff = (mouse ? MOUSE_OFF : '') + ALT_SCREEN_OFF;
+  const restore = () => process.stdout.write(screenOff);
+  process.stdout.write(screenOn);
   process.once('exit', restore);
 
   const screen = framedStdout(process.stdout);
@@ -107,11 +117,11 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
     }
     // The editor gets the normal screen (it may switch to its own alternate screen and back);
     // then ours is entered again, cleared, and ink draws the whole frame anew.
-    process.stdout.write(ALT_SCREEN_OFF);
+    process.stdout.write(screenOff);
     process.stdin.setRawMode?.(false);
     const r = spawnSync(argv[0]!, [...argv.slice(1), file], { stdio: 'inherit' });
     process.stdin.setRawMode?.(true);
-    process.stdout.write(`${ALT_SCREEN_ON}\u001b[2J`);
+    process.stdout.write(`${screenOn}\u001b[2J`);
     // The next frame is drawn whole even if it is the same as the last one (ink skips a frame it
     // has drawn, and the editor's screen or a blank one is what the terminal shows now).
     screen.repaint();
@@ -148,7 +158,7 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
       };
       return <Login server={server} onDone={onDone} />;
     }
-    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} notify={notify} images={images} links={hyperlinks(ctx.env)} env={ctx.env} remember={(n) => rememberNames(ctx.env, n)} />;
+    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} notify={notify} images={images} links={hyperlinks(ctx.env)} settings={settings} settingsProblems={problems} env={ctx.env} remember={(n) => rememberNames(ctx.env, n)} />;
   }
 
   // Anything a library prints goes to the log file: a line on the screen would push the frame

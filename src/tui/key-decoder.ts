@@ -6,7 +6,7 @@
 export type KeyName =
   | 'return' | 'backspace' | 'delete' | 'tab' | 'backtab' | 'escape'
   | 'up' | 'down' | 'left' | 'right' | 'home' | 'end' | 'pageUp' | 'pageDown' | 'f1'
-  | 'pasteStart' | 'pasteEnd' | 'focusIn' | 'focusOut';
+  | 'pasteStart' | 'pasteEnd' | 'focusIn' | 'focusOut' | 'mouse';
 
 export interface KeyEvent {
   /** A named key, or undefined for text. */
@@ -16,7 +16,12 @@ export interface KeyEvent {
   ctrl: boolean;
   meta: boolean;
   shift: boolean;
+  /** A mouse report (SGR 1006, with mouse on): the button code, the cell (1-based), and whether it was a release. */
+  mouse?: { button: number; x: number; y: number; release: boolean };
 }
+
+/** One SGR mouse report: ESC [ < button ; x ; y M (press) or m (release). */
+const MOUSE = /\u001b\[<(\d+);(\d+);(\d+)([Mm])/g;
 
 const key = (name: KeyName | undefined, ch = '', mods: Partial<Pick<KeyEvent, 'ctrl' | 'meta' | 'shift'>> = {}): KeyEvent => ({ name, ch, ctrl: false, meta: false, shift: false, ...mods });
 
@@ -77,6 +82,10 @@ function escapeSequence(seq: string): KeyEvent | null {
 
 /** Every key in one chunk of input, in order. Unknown sequences are dropped, never typed. */
 export function decodeKeys(raw: string): KeyEvent[] {
+  // Mouse reports, one or several in a read (a fast wheel): each an event.
+  if (raw.startsWith('\u001b[<') && raw.replace(MOUSE, '') === '') {
+    return [...raw.matchAll(MOUSE)].map((m) => ({ ...key('mouse'), mouse: { button: Number(m[1]), x: Number(m[2]), y: Number(m[3]), release: m[4] === 'm' } }));
+  }
   if (raw.startsWith('\u001b')) {
     if (raw === '\u001b') return [key('escape')];
     const one = escapeSequence(raw);

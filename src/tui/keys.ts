@@ -11,6 +11,8 @@ export interface Binding {
   description: string;
   scope: Scope;
   match(k: KeyEvent): boolean;
+  /** Given another key by the settings file (settings.ts). */
+  rebound?: boolean;
 }
 
 export type BindingId =
@@ -103,8 +105,8 @@ export interface KeyContext {
 }
 
 /** The binding a key press means in this context, if any. */
-export function bindingFor(k: KeyEvent, c: KeyContext): Binding | undefined {
-  for (const b of BINDINGS) {
+export function bindingFor(k: KeyEvent, c: KeyContext, bindings: readonly Binding[] = BINDINGS): Binding | undefined {
+  for (const b of bindings) {
     const applies =
       b.scope === 'global' ||
       (b.scope === 'overlay' && c.overlay !== null) ||

@@ -47,6 +47,19 @@ export function hanging(head: string, text: string, width: number): string[] {
 const pad = (n: number) => String(n).padStart(2, '0');
 /** Local time and day, as people read them. */
 const hhmm = (iso: string) => { const d = new Date(iso); return `${pad(d.getHours())}:${pad(d.getMinutes())}`; };
+
+/** A message's time as the settings say: `14:05`, `14:05:09`, or how long ago (`now`, `5m`, `3h`, `2d`; older: the date). */
+export function stamp(iso: string, mode: TuiState['timestamps'], now = Date.now()): string {
+  const d = new Date(iso);
+  if (mode === 'HH:MM:SS') return `${hhmm(iso)}:${pad(d.getSeconds())}`;
+  if (mode !== 'relative') return hhmm(iso);
+  const s = Math.max(0, Math.floor((now - d.getTime()) / 1000));
+  if (s < 60) return 'now';
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  if (s < 7 * 86400) return `${Math.floor(s / 86400)}d`;
+  return day(iso);
+}
 const day = (iso: string) => { const d = new Date(iso); return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`; };
 
 /** Groups: how many other members have read up to a message. */
@@ -82,7 +95,7 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
   const failedLines = (before: string | null) => {
     for (; nextFailed < failed.length && (before === null || failed[nextFailed]!.createdAt < before); nextFailed++) {
       const p = failed[nextFailed]!;
-      const body = hanging(`${hhmm(p.createdAt)} ${s.me}: `, `${sanitize(p.text)} ✗ not sent: ${sanitizeLine(p.error!)} (Esc dismisses)`, width);
+      const body = hanging(`${stamp(p.createdAt, s.timestamps)} ${s.me}: `, `${sanitize(p.text)} ✗ not sent: ${sanitizeLine(p.error!)} (Esc dismisses)`, width);
       for (const l of body) lines.push({ text: l, tone: 'error' });
     }
   };
@@ -106,7 +119,7 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
     // A marker as well as the highlight, so the pick shows without colours or reverse video too.
     // An emote (/me waves) reads "* ann waves".
     const action = m.kind === 'user' && !m.deleted ? emote(m.text) : null;
-    const head = `${isPicked ? '▶ ' : ''}${hhmm(m.createdAt)} ${action !== null ? `* ${sanitizeLine(author)} ` : `${sanitizeLine(author)}: `}`;
+    const head = `${isPicked ? '▶ ' : ''}${stamp(m.createdAt, s.timestamps)} ${action !== null ? `* ${sanitizeLine(author)} ` : `${sanitizeLine(author)}: `}`;
     if (m.reply) {
       const quote = `  ↪ ${sanitizeLine(m.reply.from)}: ${m.reply.deleted ? '(deleted)' : sanitizeLine(m.reply.snippet)}`;
       lines.push({ text: quote.length > width ? `${quote.slice(0, Math.max(0, width - 1))}…` : quote, tone: 'separator' });
@@ -132,7 +145,7 @@ export function conversationLines(s: TuiState, c: ConversationState, width: numb
   failedLines(null);
   for (const p of c.pending) {
     if (p.error) continue;
-    for (const l of hanging(`${hhmm(p.createdAt)} ${s.me}: `, `${sanitize(p.text)} … pending`, width)) lines.push({ text: l, tone: 'pending' });
+    for (const l of hanging(`${stamp(p.createdAt, s.timestamps)} ${s.me}: `, `${sanitize(p.text)} … pending`, width)) lines.push({ text: l, tone: 'pending' });
   }
   for (const stream of Object.values(s.ai)) {
     if (stream.conversationId !== c.conversationId) continue;

@@ -85,6 +85,8 @@ export interface TuiState {
   previews: Record<string, string[] | null>;
   /** Whether images are previewed (CHAT_IMAGES, and colours on). */
   images: boolean;
+  /** How message times read (the settings file): 14:05, 14:05:09, or "5m". */
+  timestamps: 'HH:MM' | 'HH:MM:SS' | 'relative';
 }
 
 /** How long a notice stays in the status bar. */
@@ -93,10 +95,10 @@ export const NOTICE_MS = 8000;
 /** The notice to show now, if any. */
 export const liveNotice = (s: TuiState, now = Date.now()) => (s.notice && s.notice.until > now ? s.notice.text : null);
 
-export const initialState = (me: string, server: string): TuiState => ({
+export const initialState = (me: string, server: string, timestamps: TuiState['timestamps'] = 'HH:MM'): TuiState => ({
   me, server, connection: 'connecting', conversations: {}, selected: null, focus: 'input', overlay: null, line: emptyLine(),
   presence: {}, typing: {}, requests: { incoming: [], outgoing: [] }, ai: {}, search: null, results: null, notice: null, pick: null, compose: null,
-  previews: {}, images: false, frozenOrder: null, maxMessageLength: LIMITS.maxMessageLength,
+  previews: {}, images: false, timestamps, frozenOrder: null, maxMessageLength: LIMITS.maxMessageLength,
 });
 
 export type Action =

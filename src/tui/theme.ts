@@ -1,8 +1,13 @@
 import type { Tone } from './layout.js';
 
-/** Colours per tone; with NO_COLOR set every colour is dropped (bold/dim/inverse remain). */
-export function theme(noColor: boolean) {
-  const c = (name: string) => (noColor ? undefined : name);
+/**
+ * Colours per tone: `dark` for a dark background, `light` for a light one, `none` (NO_COLOR)
+ * drops every colour (bold, dim and inverse remain). `true`/`false` are none/dark.
+ */
+export function theme(name: 'dark' | 'light' | 'none' | boolean) {
+  const which = name === true ? 'none' : name === false ? 'dark' : name;
+  const light: Record<string, string> = { cyan: 'blue', yellow: 'red', green: 'green', magenta: 'magenta', blue: 'blue', red: 'red' };
+  const c = (colour: string) => (which === 'none' ? undefined : which === 'light' ? light[colour] ?? colour : colour);
   const tones: Record<Tone, { color?: string; bold?: boolean; dimColor?: boolean; inverse?: boolean }> = {
     normal: {},
     mine: { color: c('cyan') },

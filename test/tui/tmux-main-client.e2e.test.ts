@@ -297,4 +297,48 @@ describe('the TUI as a main client (issue 31), in tmux', () => {
     await t.until(() => fs.existsSync(opened) && fs.readFileSync(opened, 'utf8').includes('https://example.com/notes_(v2)'));
     expect(fs.readFileSync(opened, 'utf8').trim()).toBe('https://example.com/notes_(v2)');
   }, 40_000);
+
+  it('17 and 16: tui.json sets seconds in times, rebinds the finder to Alt+J, says what it got wrong; with the mouse on, a click opens a conversation and the wheel scrolls', async () => {
+    // eli, new, friends with ben and ann; ann sends 40 lines.
+    const eli = path.join(tmpDir('chat-tui-'), 'cfg');
+    const asEli = { env: { CHAT_CONFIG_DIR: eli } };
+    expect((await runChat(['register', 'mt_eli', '--password-stdin'], { env: { CHAT_CONFIG_DIR: eli, CHAT_SERVER: chatd.url }, input: 'password-eli\n' })).code).toBe(0);
+    for (const who of ['ann', 'ben'] as const) {
+      await chat(who, 'friends', 'add', 'mt_eli');
+      expect((await runChat(['friends', 'accept', `mt_${who}`], asEli)).code).toBe(0);
+    }
+    await chat('ben', 'send', 'mt_eli', 'hi eli');
+    for (let i = 1; i <= 40; i++) await chat('ann', 'send', 'mt_eli', `to eli ${String(i).padStart(2, '0')}`);
+    fs.writeFileSync(path.join(eli, 'tui.json'), JSON.stringify({ timestamps: 'HH:MM:SS', theme: 'light', mouse: true, keys: { jump: 'Alt+J', jumpQuoted: 'Alt+Q' }, colour: 'blue' }));
+    t.open('eli', eli);
+    await t.until(() => t.statusBar('eli').includes('● online') && t.screen('eli').includes('to mt_'), 20_000);
+    await t.until(() => t.statusBar('eli').includes('unknown setting "colour"'));
+    // Times with seconds.
+    await t.until(() => /\d\d:\d\d:\d\d mt_ann: to eli 40/.test(t.pane('eli').join('\n')));
+    // Alt+J is the finder now; Alt+K does nothing.
+    t.type('eli', 'M-k');
+    await sleep(300);
+    expect(t.rows('eli').at(-2)).not.toContain('jump to');
+    t.type('eli', 'M-j');
+    await t.until(() => t.rows('eli').at(-2)!.includes('jump to'));
+    t.type('eli', 'Escape');
+    t.type('eli', 'F1');
+    await t.until(() => t.screen('eli').includes('Ctrl+N / Ctrl+P / Alt+J'));
+    t.type('eli', 'Escape');
+    await t.until(() => !t.screen('eli').includes('Keys (Esc'));
+    // The mouse: a click on the second conversation of the list opens it (rows 4-5: the first is rows 2-3).
+    const open = () => /to (\S+)>/.exec(t.screen('eli'))?.[1];
+    const second = t.sidebar('eli')[3]!.match(/[○●#] (\S+)/)?.[1];
+    expect(second).toBeDefined();
+    t.burst('eli', '\u001b[<0;3;4M\u001b[<0;3;4m');
+    await t.until(() => open() === second);
+    // Back on ann's conversation (the first row), the wheel scrolls it up, then down to the latest.
+    t.burst('eli', '\u001b[<0;3;2M\u001b[<0;3;2m');
+    await t.until(() => open() === 'mt_ann' && t.pane('eli').join('\n').includes('to eli 40'));
+    t.burst('eli', '\u001b[<64;50;10M'.repeat(4));
+    await t.until(() => !t.pane('eli').join('\n').includes('to eli 40') && t.pane('eli').join('\n').includes('lines below'));
+    t.burst('eli', '\u001b[<65;50;10M'.repeat(4));
+    await t.until(() => t.pane('eli').join('\n').includes('to eli 40'));
+    console.log(`eli's TUI with tui.json:\n${t.screen('eli')}`);
+  }, 60_000);
 });
