@@ -1,6 +1,6 @@
 /**
- * Rewrites the README's benchmark tables from bench/results/{dm,group,connections,persist}.json,
- * between the `<!-- bench:start -->` and `<!-- bench:end -->` markers, so the README always
+ * Rewrites the benchmark tables of docs/benchmarks.md from bench/results/{dm,group,connections,persist}.json,
+ * between the `<!-- bench:start -->` and `<!-- bench:end -->` markers, so that page always
  * quotes the recorded run.   npx tsx bench/readme.ts
  */
 import fs from 'node:fs';
@@ -193,10 +193,10 @@ const block = [
   ...[['connections', connections.data], ['persist', persist.data]].filter(([, d]) => String((d as { date?: string }).date) < GENERATOR_SINCE).map(([n, d]) => `\nThe ${n} table is from ${String((d as { date: string }).date).slice(0, 10)}, before the load generator was rewritten (${GENERATOR_SINCE}): it measures the server's memory per connection and its store's throughput, but its figures are not comparable with the tables above.`),
 ].join('\n');
 
-const file = path.join(root, 'README.md');
+const file = path.join(root, 'docs/benchmarks.md');
 const readme = fs.readFileSync(file, 'utf8');
 const start = readme.indexOf('<!-- bench:start -->');
 const end = readme.indexOf('<!-- bench:end -->');
-if (start < 0 || end < 0) throw new Error('README has no <!-- bench:start --> / <!-- bench:end --> markers');
+if (start < 0 || end < 0) throw new Error('docs/benchmarks.md has no <!-- bench:start --> / <!-- bench:end --> markers');
 fs.writeFileSync(file, `${readme.slice(0, start)}<!-- bench:start -->\n${block}\n${readme.slice(end)}`);
-console.log('README benchmark tables rewritten from bench/results');
+console.log('docs/benchmarks.md: benchmark tables rewritten from bench/results');
