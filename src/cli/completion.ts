@@ -56,49 +56,57 @@ _chat_names() {
   [ -r "$f" ] || return 0
   while read -r k n; do
     case "$1:$k" in
-      friend:friend|target:friend) echo "$n" ;;
-      group:group) echo "$n" ;;
-      target:group) echo "\\#$n" ;;
+      friend:friend|target:friend) printf '%s\\n' "$n" ;;
+      group:group) printf '%s\\n' "$n" ;;
+      target:group) printf '%s\\n' "\\\\#$n" ;;
     esac
   done < "$f"
 }
 _chat() {
-  local line="\${COMP_LINE:0:COMP_POINT}" cur='' cmdpath='' pos=0 skip=0 w subs opts vals args kind c prev=''
-  local -a ws
-  read -ra ws <<< "$line"
-  case "$line" in *' ') ;; *) cur="\${ws[\${#ws[@]}-1]}"; unset 'ws[\${#ws[@]}-1]' ;; esac
+  # zsh (through bashcompinit): split words and index arrays as bash does.
+  [ -n "\${ZSH_VERSION:-}" ] && emulate -L ksh
+  local line="\${COMP_LINE:0:\$COMP_POINT}" cur='' pre cmdpath='' pos=0 skip=0 first=1 w subs opts vals args kind c prev='' cands
+  case "$line" in *' ') pre="$line" ;; *) cur="\${line##* }"; pre="\${line%"$cur"}" ;; esac
   _chat_node ''
-  for w in "\${ws[@]:1}"; do
-    if [ "$skip" = 1 ]; then skip=0
-    elif [[ "$w" == -* ]]; then
-      [[ "$w" != *=* && " $vals " == *" $w "* ]] && skip=1
-    elif [[ " $subs " == *" $w "* ]]; then cmdpath="\${cmdpath:+$cmdpath }$w"; pos=0; _chat_node "$cmdpath"
-    else pos=$((pos+1))
+  for w in $pre; do
+    if [ "$first" = 1 ]; then first=0
+    elif [ "$skip" = 1 ]; then skip=0
+    else
+      case "$w" in
+        -*) case "$w" in *=*) ;; *) case " $vals " in *" $w "*) skip=1 ;; esac ;; esac ;;
+        *) case " $subs " in
+             *" $w "*) cmdpath="\${cmdpath:+$cmdpath }$w"; pos=0; _chat_node "$cmdpath" ;;
+             *) pos=$((pos+1)) ;;
+           esac ;;
+      esac
     fi
     prev="$w"
   done
   COMPREPLY=()
   if [ "$skip" = 1 ]; then
-    case "$prev" in --file|--output|-o|--env-file|--data-dir) COMPREPLY=($(compgen -f -- "$cur")) ;; esac
+    # Paths by glob (zsh's compgen -f ignores the prefix).
+    case "$prev" in --file|--output|-o|--env-file|--data-dir) for c in "$cur"*; do [ -e "$c" ] && COMPREPLY+=("$c"); done ;; esac
     return 0
   fi
-  local -a cands
-  if [[ "$cur" == -* ]]; then cands=($opts)
-  else
-    cands=($subs)
-    kind=''
-    set -- $args
-    if [ $# -gt 0 ]; then
-      if [ "$pos" -lt $# ]; then shift "$pos"; kind="$1"; else kind="\${!#}"; fi
-    fi
-    case "$kind" in
-      target|friend|group) cands+=($(_chat_names "$kind")) ;;
-      role) cands+=(owner admin member) ;;
-      shell) cands+=(bash zsh fish) ;;
-      file) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-    esac
-  fi
-  for c in "\${cands[@]}"; do [[ "$c" == "$cur"* ]] && COMPREPLY+=("$c"); done
+  case "$cur" in
+    -*) cands="$opts" ;;
+    *)
+      cands="$subs"
+      kind=''
+      set -- $args
+      if [ $# -gt 0 ]; then
+        for kind in "$@"; do :; done
+        if [ "$pos" -lt $# ]; then shift "$pos"; kind="$1"; fi
+      fi
+      case "$kind" in
+        target|friend|group) cands="$cands $(_chat_names "$kind")" ;;
+        role) cands="$cands owner admin member" ;;
+        shell) cands="$cands bash zsh fish" ;;
+      esac ;;
+  esac
+  for c in $cands; do
+    case "$c" in "$cur"*) COMPREPLY+=("$c") ;; esac
+  done
   return 0
 }
 complete -F _chat chat

@@ -8,9 +8,16 @@ import { chatdForFile, runChat, spawnChatd, spawnProc, CHAT_BIN } from '../suppo
 /** Issue 31's CLI defects: completion after arguments and from the names cache, "did you mean '#ops'", exit codes, wording. */
 const file = chatdForFile();
 
-/** Completes `line` (the cursor at its end) with the generated bash script, as bash's `complete -F` would call it. */
-function completer(script: string, env: Record<string, string>) {
-  return (line: string) => execFileSync('bash', ['-c', `${script}\nCOMP_LINE="$1"; COMP_POINT=\${#COMP_LINE}; _chat; printf '%s\\n' "\${COMPREPLY[@]}"`, 'complete', line], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env } }).split('\n').filter(Boolean);
+/**
+ * Completes `line` (the cursor at its end) with the generated script in a real shell, as the
+ * shell's completion would call it: bash's `complete -F`, or zsh's compinit with bashcompinit
+ * (zsh from Debian; `.ci/run` installs it).
+ */
+function completer(script: string, env: Record<string, string>, shell: 'bash' | 'zsh' = 'bash') {
+  const run = shell === 'bash'
+    ? `${script}\nCOMP_LINE="$1"; COMP_POINT=\${#COMP_LINE}; _chat; printf '%s\\n' "\${COMPREPLY[@]}"`
+    : `autoload -U +X compinit && compinit -u -D\n${script}\nCOMP_LINE="$1"; COMP_POINT=\${#COMP_LINE}; _chat; printf '%s\\n' "\${COMPREPLY[@]}"`;
+  return (line: string) => execFileSync(shell, shell === 'zsh' ? ['-f', '-c', run, 'complete', line] : ['-c', run, 'complete', line], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: tmpDir('chat-shell-'), ...env } }).split('\n').filter(Boolean);
 }
 
 describe('the CLI around the TUI (issue 31)', () => {
@@ -46,6 +53,11 @@ describe('the CLI around the TUI (issue 31)', () => {
     const got = cases.map(([line]) => [line, complete(line).sort()] as const);
     for (const [line, words] of got) console.log(`completion: ${JSON.stringify(line)} -> ${words.join(' ') || '(nothing)'}`);
     expect(got).toEqual(cases.map(([line, want]) => [line, want.sort()]));
+    // The same in zsh, from its own script (bashcompinit): it once failed with "unrecognized modifier 'C'".
+    const zsh = completer((await runChat(['completion', 'zsh'])).stdout, { CHAT_CONFIG_DIR: ann.env.CHAT_CONFIG_DIR }, 'zsh');
+    expect(cases.map(([line]) => [line, zsh(line).sort()])).toEqual(cases.map(([line, want]) => [line, want.sort()]));
+    const namesFile = path.join(ann.env.CHAT_CONFIG_DIR, 'completion-names');
+    for (const shell of [complete, zsh]) expect(shell(`chat send --file ${namesFile.slice(0, -3)}`)).toEqual([namesFile]);
     // The cache is read, never the server: with chatd unreachable, names still complete.
     const offline = completer((await runChat(['completion', 'bash'])).stdout, { CHAT_CONFIG_DIR: ann.env.CHAT_CONFIG_DIR, CHAT_SERVER: 'http://127.0.0.1:1' });
     expect(offline('chat send mc_')).toEqual(['mc_ben']);

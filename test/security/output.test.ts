@@ -47,7 +47,7 @@ describe('11. a message cannot forge lines', () => {
 
   it('the TUI indents continuation lines under their message', () => {
     const s = initialState('alice', 'http://x');
-    const c: ConversationState = { peer: 'mallory', kind: 'dm', title: 'mallory', members: 2, reads: {}, conversationId: m.conversationId, messages: [m], pending: [], unread: 0, mentions: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: m.createdAt, hasOlder: false, scroll: 0 };
+    const c: ConversationState = { peer: 'mallory', kind: 'dm', title: 'mallory', members: 2, topic: '', reads: {}, conversationId: m.conversationId, messages: [m], pending: [], unread: 0, mentions: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: m.createdAt, hasOlder: false, scroll: 0 };
     const lines = conversationLines(s, c, 200).filter((l) => l.tone !== 'separator').map((l) => l.text);
     console.log('TUI lines:\n' + lines.join('\n'));
     expect(lines).toHaveLength(3);
