@@ -72,7 +72,9 @@ function curl(args: string[]): Promise<string> {
     let err = '';
     p.stdout.on('data', (c: Buffer) => { out += c.toString(); });
     p.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`curl ${args.join(' ')}: ${code} ${err}`))));
+    // 'close', not 'exit': exit can come before stdout is drained, and a busy machine then read
+    // an empty status code (CI failed once that way with 20 uploads at once).
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`curl ${args.join(' ')}: ${code} ${err}`))));
   });
 }
 
