@@ -14,6 +14,9 @@ export const GROUP_HANDLE = /^#?[A-Za-z0-9_.-]{3,32}$/;
 /** A new handle, with or without its `#`: the new-username rules, any case. */
 export const NEW_HANDLE = /^#?[A-Za-z0-9_][A-Za-z0-9_.-]{2,31}$/;
 
+/** A group member's roles, highest first (zod-free, for the CLI and the TUI; the schema is built from it). */
+export const GROUP_ROLES = ['owner', 'admin', 'member'] as const;
+
 /** `#Ops`, `ops` or `#ops` as the stored handle `ops`; null when it cannot be a handle. */
 export function normalizeHandle(ref: string): string | null {
   const h = (ref.startsWith('#') ? ref.slice(1) : ref).toLowerCase();

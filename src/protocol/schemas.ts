@@ -5,7 +5,7 @@ import { CHANGE_KINDS, MESSAGE_KINDS } from './changes.js';
 import { MAX_QUERY_CHARS, MAX_SEARCH_LIMIT } from './search.js';
 
 import { FILE_LIMITS, attachmentSchema, fileIdSchema } from './files.js';
-import { CLIENT_MSG_ID, GROUP_HANDLE, GROUP_REF, NEW_HANDLE, NEW_USERNAME, USERNAME } from './names.js';
+import { CLIENT_MSG_ID, GROUP_HANDLE, GROUP_REF, GROUP_ROLES, NEW_HANDLE, NEW_USERNAME, USERNAME } from './names.js';
 
 /** Usernames: 3–32 characters of [a-z0-9_.-]. */
 export const usernameSchema = z.string().regex(USERNAME, 'username must be 3-32 characters of a-z, 0-9, _ . -');
@@ -236,7 +236,7 @@ export const groupUpdateSchema = z.strictObject({ handle: newHandleSchema.option
   .refine((b) => b.handle !== undefined || b.name !== undefined || b.topic !== undefined, { message: 'give handle, name or topic' });
 export const groupAddSchema = z.strictObject({ usernames: groupUsersSchema.min(1, 'give at least one username') });
 /** A member's role in a group: owners and admins manage it; the owner alone deletes it. */
-export const groupRoleValueSchema = z.enum(['owner', 'admin', 'member']);
+export const groupRoleValueSchema = z.enum(GROUP_ROLES);
 export const groupRoleSchema = z.strictObject({ role: groupRoleValueSchema });
 /** A group in a route: its handle, with or without `#` (encoded as %23). */
 export const groupParamSchema = z.strictObject({ group: z.string().regex(GROUP_HANDLE, 'not a group handle') });

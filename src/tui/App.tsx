@@ -405,7 +405,7 @@ export function App(props: AppProps) {
     const clean = text.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '').replace(/\t/g, '  ');
     if (!clean) return;
     lineOp({ op: 'insert', text: clean });
-    act({ type: 'unfreeze' });
+    if (stateRef.current.frozenOrder) act({ type: 'unfreeze' });
     const sel = stateRef.current.selected;
     if (sel) controller.typing(sel);
   };

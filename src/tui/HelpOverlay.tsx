@@ -6,9 +6,8 @@ import { SLASH_COMMANDS } from './slash.js';
 /** The help's last row: the slash commands of the input line. */
 export const SLASH_HELP = `${SLASH_COMMANDS.map((c) => `/${c.name}`).join(' ')}  (Tab completes)`;
 
-/** The help screen's widest keys column and description: at 80 columns a row fits whole (1 + 22 + 2 + 54 + 1). */
+/** The help screen's widest keys column: at 80 columns a row of it and a description of at most 54 characters fits whole (1 + 22 + 2 + 54 + 1). */
 export const HELP_KEYS_WIDTH = 22;
-export const HELP_TEXT_WIDTH = 54;
 
 /** Bindings that share a row on the help screen: their keys, and the row's wording (or one binding's shorter wording). */
 const GROUPS: [BindingId[], string, string][] = [

@@ -33,13 +33,12 @@ export function Sidebar({ state, width, height, t }: { state: TuiState; width: n
       </Box>,
     );
   }
-  const pending = state.requests.incoming.length;
   const sent = state.requests.outgoing;
   return (
     <Box flexDirection="column" width={width} height={height} borderStyle="single" borderTop={false} borderBottom={false} borderLeft={false}>
       <Text bold underline>Conversations</Text>
       {rows.length ? rows : <Text dimColor>{state.connection === 'online' ? 'none yet: Alt+A adds a friend, Alt+G makes a group' : 'waiting for chatd…'}</Text>}
-      {pending > 0 ? <Text color={t.warn} wrap="truncate">requests (Alt+Y):</Text> : null}
+      {incoming > 0 ? <Text color={t.warn} wrap="truncate">requests (Alt+Y):</Text> : null}
       {state.requests.incoming.slice(0, 3).map((u) => <Text key={`rq-${u}`} color={t.warn} wrap="truncate">  {sanitizeLine(u)}</Text>)}
       {sent.length > 0 ? <Text dimColor wrap="truncate">sent, waiting:</Text> : null}
       {sent.slice(0, 3).map((u) => <Text key={`out-${u}`} dimColor wrap="truncate">  {sanitizeLine(u)} …</Text>)}

@@ -1,4 +1,5 @@
 import type { GroupRole } from '../protocol/index.js';
+import { GROUP_ROLES } from '../protocol/names.js';
 
 /**
  * Slash commands in the input line: what needs the CLI's group commands otherwise, with the
@@ -18,7 +19,7 @@ export const SLASH_COMMANDS = [
 ] as const;
 
 export type SlashName = (typeof SLASH_COMMANDS)[number]['name'];
-export const ROLES: readonly GroupRole[] = ['owner', 'admin', 'member'];
+const ROLES: readonly GroupRole[] = GROUP_ROLES;
 const GROUP_ONLY: readonly SlashName[] = ['topic', 'rename', 'invite', 'kick', 'role', 'leave'];
 
 export type SlashLine =

@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import type { GroupRole, GroupView } from '../../protocol/types.js';
 import { sanitizeLine } from '../../client/sanitize.js';
 import type { Context } from '../context.js';
+import { GROUP_ROLES } from '../../protocol/names.js';
 import { rememberNames } from '../../client/names-cache.js';
 import { UsageError } from '../errors.js';
 import { parseGroup, parseNewGroup, parseUsername } from '../input.js';
 
-const ROLES: readonly GroupRole[] = ['owner', 'admin', 'member'];
+const ROLES: readonly GroupRole[] = GROUP_ROLES;
 
 /** One group for people: "#ops  Operations  (owner, 3 members)  topic". Names and topics are untrusted text. */
 function groupLine(g: GroupView): string {
