@@ -32,28 +32,40 @@ export function rateGuarded(src: Readable, windowMs: number, minBytes: number, s
   const TIMEOUT = Symbol('timeout');
   return (async function* () {
     const it = (src as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-    // One timer per window, not per chunk: a chunk that is ready wins the race against it.
+    // One timer per window, not per chunk. Each wait is a fresh promise that the chunk or the
+    // window's end settles: racing every chunk against one promise per window would hang a
+    // reaction on that promise per chunk, and each kept its chunk alive until the window ended
+    // (a whole upload in memory).
     let timer: NodeJS.Timeout | undefined;
-    let windowEnd!: Promise<typeof TIMEOUT>;
+    let ended = false;
+    let wake: ((v: typeof TIMEOUT) => void) | null = null;
     let inWindow = 0;
     const openWindow = () => {
       inWindow = 0;
-      windowEnd = new Promise((res) => { timer = setTimeout(() => res(TIMEOUT), windowMs); });
+      ended = false;
+      timer = setTimeout(() => {
+        ended = true;
+        wake?.(TIMEOUT);
+      }, windowMs);
     };
     openWindow();
     let pending: Promise<IteratorResult<Buffer>> | null = null;
     try {
       for (;;) {
-        pending ??= it.next();
-        const r = await Promise.race([pending, windowEnd]);
-        if (r === TIMEOUT) {
+        if (ended) {
           if (inWindow < need) {
             state.timedOut = true;
             return;
           }
           openWindow();
-          continue;
         }
+        const next = (pending ??= it.next());
+        const r = await new Promise<IteratorResult<Buffer> | typeof TIMEOUT>((resolve, reject) => {
+          wake = resolve;
+          next.then(resolve, reject);
+        });
+        wake = null;
+        if (r === TIMEOUT) continue;
         pending = null;
         if (r.done) return;
         inWindow += r.value.length;
