@@ -97,6 +97,8 @@ export const FIELDS = {
   uploadMinRate: { env: 'CHAT_UPLOAD_MIN_RATE', schema: int(0, 1024 * 1024 * 1024), default: 1024, description: 'Bytes a second an upload must average over each CHAT_UPLOAD_TIMEOUT_SECONDS window (0: only a silent window cuts it off)' },
   maxQueuedMessages: { env: 'CHAT_MAX_QUEUED_MESSAGES', schema: int(100, 10_000_000), default: 10_000, description: 'Messages a node holds waiting to be committed (embedded) or produced (scale-out); past it, sends are refused with CHAT_ERR_UNAVAILABLE (retry after 1 s)' },
   commitBatchMax: { env: 'CHAT_COMMIT_BATCH', schema: int(1, 100_000), default: 1000, description: 'Most messages in one batch: one commit (embedded), or sequenced and produced together (scale-out)' },
+  metricsPort: { env: 'CHAT_METRICS_PORT', schema: int(0, 65535), default: undefined, description: 'Serve GET /metrics on a listener of its own at this port (0 picks one), and not on the public port; unset: /metrics is on the public port' },
+  metricsHost: { env: 'CHAT_METRICS_HOST', schema: z.string().min(1), default: '127.0.0.1', description: 'Address of the metrics listener (with CHAT_METRICS_PORT)' },
   trustProxy: { env: 'CHAT_TRUST_PROXY', schema: bool, default: false, description: 'Trust X-Forwarded-For for client IPs (behind a reverse proxy)' },
   geminiApiKey: { env: 'GEMINI_API_KEY', schema: z.string().min(1), default: undefined, description: 'Gemini API key; without it /ai answers "AI is not configured"', secret: true },
   geminiModel: { env: 'GEMINI_MODEL', schema: z.string().regex(/^[A-Za-z0-9._-]+$/), default: 'gemini-2.5-flash', description: 'Gemini model asked first' },

@@ -1,7 +1,9 @@
 import { Server } from 'socket.io';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import http from 'node:http';
 import client from 'prom-client';
+import { sendMetrics } from './send-metrics.js';
 import { makeSendSchema, socketBufferSizeFor, wellFormedSend, type SendInput } from '../protocol/index.js';
 import type { Config } from './config.js';
 import { createDeployment } from './deployments/index.js';
@@ -36,7 +38,7 @@ export interface Daemon {
   /** The REST side (its routeList is every registered route). */
   readonly http: FastifyInstance;
   /** Starts the deployment and listens; resolves with the bound address. */
-  start(): Promise<{ host: string; port: number; url: string }>;
+  start(): Promise<{ host: string; port: number; url: string; metricsUrl?: string }>;
   /** Stops accepting, flushes pending writes, closes the deployment. Idempotent. */
   close(): Promise<void>;
 }
@@ -53,6 +55,11 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const { engines } = deployment;
   const metrics = new client.Registry();
   client.collectDefaultMetrics({ register: metrics });
+  // prom-client's gauges named *_total break the exposition format's rule (a _total suffix is a
+  // counter's; `promtool check metrics` refuses them); their values are the *_handles and
+  // *_requests gauges' without the suffix, which stay.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) metrics.removeSingleMetric(name);
+  const sends = sendMetrics(metrics);
   new client.Gauge({ name: 'chatd_build_info', help: 'Always 1: the chatd version, the Node version and the engines in use', labelNames: ['version', 'node', 'store', 'log', 'cache'], registers: [metrics] })
     .set({ version: VERSION, node: process.version, ...engines }, 1);
   deployment.registerMetrics(metrics);
@@ -82,7 +89,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   const presence = new PresenceService(d.presence, friends, fanout, { maxSocketsPerUser: config.maxSocketsPerUser, isClosing }, log.child({ component: 'presence' }));
   const admin = new AdminService(d.accounts, auth, d.operations, engines, () => d.health());
   const search = new SearchService(() => d.search, d.log, groups);
-  const app = buildHttp({ config, log, budget: new RequestBudget(d.limits), auth, friends, groups, messages, admin, search, files, parseSend, metrics, isClosing });
+  const app = buildHttp({ config, log, budget: new RequestBudget(d.limits), auth, friends, groups, messages, admin, search, files, parseSend, metrics, sends, isClosing });
   const io: ChatServer = new Server(app.server, {
     maxHttpBufferSize: socketBufferSizeFor(config.maxMessageLength),
     serveClient: false,
@@ -95,12 +102,14 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
   // Each connection sends a tick's packets together (see ws-engine.ts).
   io.engine.on('connection', flushesPerTick);
   const gateway = attachGateway(io, {
-    log: log.child({ component: 'gateway' }), auth, messages, typing, presence, fanout, parseSend, maxMessageLength: config.maxMessageLength, metrics, isClosing,
+    log: log.child({ component: 'gateway' }), auth, messages, typing, presence, fanout, parseSend, maxMessageLength: config.maxMessageLength, metrics, sends, isClosing,
     trustProxy: config.trustProxy, allowedOrigins: config.allowedOrigins, maxPendingConnections: config.maxPendingConnections,
   });
 
   let started = false;
   let closed: Promise<void> | undefined;
+  let metricsServer: http.Server | undefined;
+  let metricsUrl: string | undefined;
 
   return {
     config, deployment, io, auth, messages, http: app,
@@ -113,10 +122,13 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
       gateway.start();
       await app.listen({ host: config.host, port: config.port });
       const addr = app.server.address() as AddressInfo;
-      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      const url = `http://${host}:${addr.port}`;
-      log.info({ url, deployment: deployment.name, ...engines, ai: ai.configured ? config.geminiModel : 'not configured' }, `chatd listening on ${url}`);
-      return { host: addr.address, port: addr.port, url };
+      const url = urlOf(addr);
+      if (config.metricsPort !== undefined) {
+        metricsServer = await listenMetrics(metrics, config.metricsHost, config.metricsPort);
+        metricsUrl = `${urlOf(metricsServer.address() as AddressInfo)}/metrics`;
+      }
+      log.info({ url, deployment: deployment.name, ...engines, ai: ai.configured ? config.geminiModel : 'not configured', ...(metricsUrl ? { metrics: metricsUrl } : {}) }, `chatd listening on ${url}`);
+      return { host: addr.address, port: addr.port, url, ...(metricsUrl ? { metricsUrl } : {}) };
     },
     close() {
       closed ??= (async () => {
@@ -132,6 +144,7 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
         io.local.disconnectSockets(true);
         await new Promise<void>((r) => io.close(() => r()));
         await app.close();
+        if (metricsServer) await new Promise((r) => metricsServer!.close(r));
         await files.stop();
         if (started) await deployment.close();
         log.info('chatd stopped');
@@ -139,4 +152,29 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
       return closed;
     },
   };
+}
+
+const urlOf = (addr: AddressInfo) => `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+
+/**
+ * The metrics listener of its own (CHAT_METRICS_PORT), as Mattermost has: GET /metrics and nothing
+ * else, so a scraper's port need not be the public one and the public one need not show metrics.
+ */
+function listenMetrics(registry: client.Registry, host: string, port: number): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: this listener serves GET /metrics\n');
+      return;
+    }
+    registry.metrics().then((body) => {
+      res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : body);
+    }, () => res.writeHead(500).end());
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
 }

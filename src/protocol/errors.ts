@@ -9,6 +9,7 @@ import type { errorBodySchema } from './responses.js';
 export const ERROR_CODES = {
   CHAT_ERR_INTERNAL: { status: 500, message: 'Internal server error' },
   CHAT_ERR_VALIDATION: { status: 400, message: 'The request is malformed or violates a limit' },
+  CHAT_ERR_UNKNOWN_EVENT: { status: 400, message: 'No such socket event (the events are listed at GET /v1/events.schema.json)' },
   CHAT_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The payload exceeds the size limit' },
   CHAT_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   CHAT_ERR_UNAUTHENTICATED: { status: 401, message: 'Authentication is required' },

@@ -3,6 +3,7 @@
  * name in them is in a real embedded chatd's /metrics (the scale-out backlog gauge, which only a
  * scale-out node exports, is checked on one in test/real-engines/two-nodes.test.ts).
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +47,19 @@ describe('deploy/: Grafana dashboard and Prometheus alert rules', () => {
       expect(a.annotations.summary.length).toBeGreaterThan(10);
     }
     expect(new Set(dashboard.panels.map((p) => p.title)).size).toBe(dashboard.panels.length);
+  });
+
+  it('every `chat …` command an alert tells operators to run is a command chat has', () => {
+    const text = fs.readFileSync(path.join(ROOT, 'deploy/prometheus/chatd-alerts.yml'), 'utf8');
+    const commands = [...text.matchAll(/`chat ([a-z][a-z ]*[a-z])`/g)].map((m) => m[1]!);
+    expect(commands.length).toBeGreaterThanOrEqual(2);
+    for (const words of [...commands, 'admin replay']) {
+      // commander prints the usage of the deepest command it found: the whole path when it exists.
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/chat.js'), ...words.split(' '), '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const found = new RegExp(`^Usage: chat ${words} `, 'm').test(r.stdout);
+      // `chat admin replay`, which the alert named once, is no command: the check tells.
+      expect(found, `chat ${words}`).toBe(words !== 'admin replay');
+    }
   });
 
   it('finds a metric name chatd does not export (the check can fail)', () => {

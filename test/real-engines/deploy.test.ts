@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { tmpDir } from '../support/daemon.js';
+import { befriend, registerUser, startDaemon, tmpDir } from '../support/daemon.js';
 import { services } from './env.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -19,8 +19,8 @@ const CHART = path.join(ROOT, 'deploy/helm/chatd');
 const KUBE_VERSIONS = ['1.30.0', '1.37.0'];
 const tools = services('COMPOSECHECK', 'HELM', 'KUBERNETES_VALIDATE', 'SYSTEMD_ANALYZE', 'PROMTOOL');
 
-const run = (cmd: string, args: string[]) => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+const run = (cmd: string, args: string[], input?: string) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, input });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
@@ -188,6 +188,26 @@ if (tools) {
       console.log(`promtool test rules: ${t.code}; with ChatdDown's for: 10m: exit ${broken.code}`);
       expect(broken.code).not.toBe(0);
       expect(broken.out + broken.err).toMatch(/alertname: ChatdDown/);
+    });
+
+    it('a scrape of a real chatd (after a send over REST) passes promtool check metrics', async () => {
+      const d = await startDaemon();
+      try {
+        const a = await registerUser(d.url);
+        const b = await registerUser(d.url);
+        await befriend(a, b);
+        await a.api.sendRest({ to: b.name, text: 'scraped' });
+        const text = await (await fetch(new URL('/metrics', d.url))).text();
+        const r = run(tools.PROMTOOL, ['check', 'metrics'], text);
+        console.log(`promtool check metrics on a scrape of ${text.split('\n').length} lines: exit ${r.code}${r.out + r.err ? `: ${r.out}${r.err}` : ''}`);
+        expect(r.out + r.err).toBe('');
+        expect(r.code).toBe(0);
+        // The check can fail: a gauge named like a counter (what prom-client's defaults had).
+        const bad = run(tools.PROMTOOL, ['check', 'metrics'], `${text}# HELP nodejs_active_handles_total x\n# TYPE nodejs_active_handles_total gauge\nnodejs_active_handles_total 3\n`);
+        expect(bad.code).not.toBe(0);
+      } finally {
+        await d.close();
+      }
     });
   });
 }

@@ -4,7 +4,7 @@ import type { AuthService } from '../services/auth.js';
 import { userRoom, type ChatServer } from '../services/fanout.js';
 import type { PresenceService } from '../services/presence.js';
 import { admit, slimConnection, type AdmissionOptions } from './admission.js';
-import { eventTable, type EventDeps } from './events.js';
+import { eventTable, socketErrors, type EventDeps } from './events.js';
 import { endSocket, type ChatSocket } from './socket.js';
 
 export type { ChatServer };
@@ -24,9 +24,15 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
   const connections = new client.Gauge({ name: 'chatd_socket_connections', help: 'Connected sockets on this node', registers: [deps.metrics] });
   admit(io, deps.auth, presence, deps);
   const table = eventTable(deps);
+  const rejected = socketErrors(deps.metrics);
 
   function onEvent(this: ChatSocket, event: string, payload: unknown, ack: unknown) {
-    table.get(event)?.call(this, payload, ack);
+    const handle = table.get(event);
+    if (handle) return handle.call(this, payload, ack);
+    // An event that is none of ours: answered when the client waits for an answer (instead of
+    // leaving it to its timeout), counted under one label whatever its name, never echoed.
+    rejected.inc({ event: 'unknown', code: 'CHAT_ERR_UNKNOWN_EVENT' });
+    if (typeof ack === 'function') ack({ ok: false, error: new ChatError('CHAT_ERR_UNKNOWN_EVENT').toBody() });
   }
 
   function onDisconnect(this: ChatSocket, reason: string) {

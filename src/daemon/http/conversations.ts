@@ -33,7 +33,12 @@ export function conversationRoutes(app: FastifyInstance, ctx: RouteContext) {
     await perMinute(req, 'convs', config.conversationsRateLimit);
     return messages.conversations(me(req).user.username);
   });
-  app.post(ROUTES.messages, { onRequest: authed, bodyLimit: httpBodyLimitFor(config.maxMessageLength) }, async (req, reply) => reply.status(201).send(await messages.send(me(req).user.username, ctx.parseSend(req.body))));
+  app.post(ROUTES.messages, { onRequest: authed, bodyLimit: httpBodyLimitFor(config.maxMessageLength) }, async (req, reply) => {
+    const started = performance.now();
+    const message = await messages.send(me(req).user.username, ctx.parseSend(req.body));
+    ctx.sends.sent('http', (performance.now() - started) / 1000);
+    return reply.status(201).send(message);
+  });
   app.get(ROUTES.search, { onRequest: authed }, async (req) => {
     const q = parse(searchQuerySchema, req.query);
     await perMinute(req, 'search', config.searchRateLimit);

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from 'pino';
 import client from 'prom-client';
+import type { SendMetrics } from '../send-metrics.js';
 import { ChatError, ROUTES, maxOtherBodyBytes, type HealthReport } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import { classify } from '../errors.js';
@@ -49,6 +50,7 @@ export interface HttpDeps {
   /** Validates a message:send payload (the schema, with its fast path). */
   parseSend: (value: unknown) => SendInput;
   metrics: client.Registry;
+  sends: SendMetrics;
   isClosing: () => boolean;
 }
 
@@ -59,7 +61,7 @@ function clientWentAway(err: unknown, req: FastifyRequest): boolean {
 }
 
 /** What every route module gets: the services, and the guards that authenticate and spend budgets. */
-export interface RouteContext extends Pick<HttpDeps, 'config' | 'auth' | 'friends' | 'groups' | 'messages' | 'admin' | 'search' | 'files' | 'parseSend'> {
+export interface RouteContext extends Pick<HttpDeps, 'config' | 'auth' | 'friends' | 'groups' | 'messages' | 'admin' | 'search' | 'files' | 'parseSend' | 'sends'> {
   /** onRequest guard: a valid credential, and one request of the caller's budget. */
   authed: (req: FastifyRequest) => Promise<void>;
   /** onRequest guard: authed, and an admin. */
@@ -86,8 +88,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
   });
 
-  const httpRequests = new client.Counter({ name: 'chatd_http_requests_total', help: 'HTTP requests', labelNames: ['route', 'status'], registers: [deps.metrics] });
-  // Prometheus-conventional labels: the route pattern (never the URL), the method and the status code.
+  const httpRequests = new client.Counter({ name: 'chatd_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'code'], registers: [deps.metrics] });
+  // Both with the same Prometheus-conventional labels: the route pattern (never the URL), the method and the status code.
   const httpDuration = new client.Histogram({ name: 'chatd_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route', 'code'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [deps.metrics] });
 
   const routeList: { method: string; url: string }[] = [];
@@ -113,7 +115,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unknown';
-    httpRequests.inc({ route, status: reply.statusCode });
+    httpRequests.inc({ method: req.method, route, code: reply.statusCode });
     httpDuration.observe({ method: req.method, route, code: reply.statusCode }, reply.elapsedTime / 1000);
     // One line per request at the default level. Route pattern only: URLs never carry secrets, but
     // usernames in paths need not be logged either; the user is their id.
@@ -181,11 +183,14 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     const report: HealthReport = { status: ok ? 'ok' : 'degraded', backends };
     return reply.status(ok ? 200 : 503).send(report);
   });
-  app.get(ROUTES.metrics, async (_req, reply) => {
-    return reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.metrics());
-  });
+  // With a metrics listener of its own (CHAT_METRICS_PORT), the public port has no /metrics.
+  if (config.metricsPort === undefined) {
+    app.get(ROUTES.metrics, async (_req, reply) => {
+      return reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.metrics());
+    });
+  }
 
-  const ctx: RouteContext = { config, auth, friends: deps.friends, groups: deps.groups, messages: deps.messages, admin: deps.admin, search: deps.search, files: deps.files, parseSend: deps.parseSend, authed, adminOnly: admin, me, ipOf, perMinute };
+  const ctx: RouteContext = { config, auth, friends: deps.friends, groups: deps.groups, messages: deps.messages, admin: deps.admin, search: deps.search, files: deps.files, parseSend: deps.parseSend, sends: deps.sends, authed, adminOnly: admin, me, ipOf, perMinute };
   accountRoutes(app, ctx);
   conversationRoutes(app, ctx);
   groupRoutes(app, ctx);
