@@ -70,7 +70,7 @@ describe('/metrics', () => {
     const r = await emit.emitWithAck('message:sendd', { to: 'x', text: 'y' });
     expect(r).toMatchObject({ ok: false, error: { code: 'CHAT_ERR_UNKNOWN_EVENT' } });
     // Without an ack it is dropped quietly, and the socket keeps working.
-    s.emit('no:such:event', {});
+    (s as unknown as { emit: (e: string, p: unknown) => void }).emit('no:such:event', {});
     expect((await emit.emitWithAck('typing:update', { to: 'x', typing: true })).ok).toBe(false);
     s.close();
     const text = await scrape();
