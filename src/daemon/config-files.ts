@@ -6,8 +6,8 @@ import { parseEnv } from 'node:util';
 
 /** Thrown for invalid configuration; chatd exits 2 with this one line. */
 export class ConfigError extends Error {
-  constructor(readonly setting: string, message: string) {
-    super(`invalid configuration: ${setting}: ${message}`);
+  constructor(readonly setting: string, readonly reason: string) {
+    super(`invalid configuration: ${setting}: ${reason}`);
     this.name = 'ConfigError';
   }
 }
@@ -52,8 +52,12 @@ export function defaultConfigFile(env: NodeJS.ProcessEnv = process.env): string 
   return path.join(base, 'chatd', 'config.json');
 }
 
-/** The JSON config file, as an object of known settings (`known` names them). */
-export function readConfigFile(file: string, known: Record<string, unknown>): Record<string, unknown> {
+/**
+ * The JSON config file, as an object keyed as in the file: its caller maps the names (a setting's
+ * variable name, as `chatd config` prints it, or its key in src/daemon/config.ts) and reports
+ * the ones it does not know.
+ */
+export function readConfigFile(file: string): Record<string, unknown> {
   assertNotWritableByOthers(file, 'CHAT_CONFIG_FILE');
   let raw: string;
   try {
@@ -64,7 +68,6 @@ export function readConfigFile(file: string, known: Record<string, unknown>): Re
   try {
     const parsed = JSON.parse(raw) as unknown;
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-    for (const k of Object.keys(parsed)) if (!Object.hasOwn(known, k)) throw new ConfigError(`${file}: ${k}`, 'unknown setting');
     return parsed as Record<string, unknown>;
   } catch (err) {
     if (err instanceof ConfigError) throw err;

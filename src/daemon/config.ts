@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LIMITS } from '../protocol/index.js';
+import { closest } from '../protocol/suggest.js';
 import { ConfigError, SECRETS_FILE, defaultConfigFile, loadSecrets, readConfigFile, readEnvFile, readSecretFile } from './config-files.js';
 
 export { ConfigError, defaultConfigFile };
@@ -30,6 +31,7 @@ export const FIELDS = {
   host: { env: 'HOST', flag: 'host', schema: z.string().min(1), default: '127.0.0.1', description: 'Address to listen on' },
   port: { env: 'PORT', flag: 'port', schema: int(0, 65535), default: 3000, description: 'TCP port (0 picks a free one)' },
   dataDir: { env: 'CHAT_DATA_DIR', flag: 'dataDir', schema: z.string().min(1), default: defaultDataDir(), description: 'Where the SQLite file and generated secrets live (default under $XDG_DATA_HOME)' },
+  sqliteDriver: { env: 'CHAT_SQLITE_DRIVER', schema: z.enum(['auto', 'node', 'node:sqlite', 'better-sqlite3']), default: 'auto', description: 'Embedded: the SQLite driver: auto (node on Node 24+, else better-sqlite3), node (built in; on Node 22.13+ it works but prints an ExperimentalWarning) or better-sqlite3 (native; the only one on Node 20, and it aborts on Node 24)' },
   deployment: { env: 'CHAT_DEPLOYMENT', schema: z.enum(['embedded', 'scaleout']), default: 'embedded', description: 'embedded (SQLite and this process: one node), or scaleout (MongoDB, Redis and Kafka: any number of nodes; the default when MONGODB_URI, REDIS_URL or KAFKA_BROKERS is set, and then all three are needed)' },
   mongodbUri: { env: 'MONGODB_URI', schema: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI'), default: undefined, description: 'MongoDB connection string', secret: true },
   redisUrl: { env: 'REDIS_URL', schema: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'), default: undefined, description: 'Redis URL (needs AOF persistence and maxmemory-policy noeviction)', secret: true },
@@ -134,6 +136,10 @@ export interface LoadedConfig {
   envFile?: string;
   /** Where each set value came from, for people: "the environment (JWT_ACCESS_SECRET)", "/etc/chatd/config.json", "JWT_ACCESS_SECRET_FILE (/run/secrets/jwt)". */
   origins: Partial<Record<ConfigKey, string>>;
+  /** Names given that are no setting but look like one (a misspelling): each with its "did you mean". */
+  warnings: string[];
+  /** With `collect`: every problem found, each with the setting it concerns (none: the configuration is valid). */
+  errors: ConfigError[];
 }
 
 export interface LoadOptions {
@@ -143,6 +149,22 @@ export interface LoadOptions {
   envFile?: string;
   /** Generate and persist missing secrets into the data dir (chatd start does; chatd config does not write). */
   persistSecrets?: boolean;
+  /** Collect every problem into `errors` and load what is valid, instead of throwing the first (chatd config prints them all). */
+  collect?: boolean;
+}
+
+/** A setting by any of its names: its variable name (as `chatd config` prints it) or its key here. */
+const BY_NAME = new Map<string, ConfigKey>((Object.entries(FIELDS) as [ConfigKey, FieldSpec][]).flatMap(([k, spec]) => [[spec.env, k], [k, k]] as [string, ConfigKey][]));
+const ENV_NAMES = (Object.values(FIELDS) as FieldSpec[]).map((f) => f.env);
+
+/**
+ * A name in the environment that is no setting but is within a typo of one (`CHAT_MAX_SESSOINS`,
+ * `REDIS_URI`): chatd would ignore it, so it says so. Other variables are left alone, the CLI's
+ * CHAT_SERVER among them; short names need to be closer (HOME is not HOST).
+ */
+function misspelt(name: string): string | undefined {
+  if (BY_NAME.has(name) || name.endsWith('_FILE') && BY_NAME.has(name.slice(0, -5)) || !/^[A-Z][A-Z0-9_]*_[A-Z0-9_]+$/.test(name)) return undefined;
+  return closest(name, ENV_NAMES, name.length >= 8 ? 2 : 1);
 }
 
 /** Secrets and URLs that may carry credentials can come from a file, as container platforms mount them (`JWT_ACCESS_SECRET_FILE=/run/secrets/jwt`). */
@@ -156,13 +178,48 @@ const REMOVED = ['CHAT_STORE', 'CHAT_PIPELINE', 'CHAT_CACHE'];
 /** Parses config with precedence defaults < config file < env file < env < flags, then freezes it. */
 export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const env = opts.env ?? process.env;
-  const dotenv = readEnvFile(opts.envFile);
+  const errors: ConfigError[] = [];
+  const warnings: string[] = [];
+  /** A problem: thrown, or with `collect` kept and the loading goes on. */
+  const fail = (setting: string, message: string) => {
+    const e = new ConfigError(setting, message);
+    if (!opts.collect) throw e;
+    errors.push(e);
+  };
+  const attempt = <T>(fn: () => T, fallback: T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (!opts.collect || !(err instanceof ConfigError)) throw err;
+      errors.push(err);
+      return fallback;
+    }
+  };
+  const dotenv = attempt(() => readEnvFile(opts.envFile), {});
   const named = env.CHAT_CONFIG_FILE || dotenv.CHAT_CONFIG_FILE;
   const fallback = defaultConfigFile(env);
   const configFile = named || (fs.existsSync(fallback) ? fallback : undefined);
-  const file = configFile ? readConfigFile(configFile, FIELDS) : {};
+  const file: Partial<Record<ConfigKey, unknown>> = {};
+  for (const [name, value] of Object.entries(configFile ? attempt(() => readConfigFile(configFile), {}) : {})) {
+    const key = BY_NAME.get(name);
+    if (key) file[key] = value;
+    else {
+      const hint = closest(name, ENV_NAMES);
+      fail(`${configFile}: ${name}`, `unknown setting${hint ? ` (did you mean ${hint}?)` : ''}; the file's keys are the variable names \`chatd config\` prints`);
+    }
+  }
   for (const gone of REMOVED) {
-    if ((env[gone] ?? dotenv[gone]) !== undefined) throw new ConfigError(gone, 'was removed: CHAT_DEPLOYMENT (embedded or scaleout) chooses the deployment, and MONGODB_URI, REDIS_URL and KAFKA_BROKERS select scaleout');
+    if ((env[gone] ?? dotenv[gone]) !== undefined) fail(gone, 'was removed: CHAT_DEPLOYMENT (embedded or scaleout) chooses the deployment, and MONGODB_URI, REDIS_URL and KAFKA_BROKERS select scaleout');
+  }
+  for (const name of Object.keys(env)) {
+    const hint = misspelt(name);
+    if (hint && !REMOVED.includes(name)) warnings.push(`${name} is not a setting and is ignored (did you mean ${hint}?)`);
+  }
+  // The env file is chatd's own: every name in it should be a setting.
+  for (const name of Object.keys(dotenv)) {
+    if (BY_NAME.has(name) || name.endsWith('_FILE') && BY_NAME.has(name.slice(0, -5)) || name === 'CHAT_CONFIG_FILE' || REMOVED.includes(name)) continue;
+    const hint = closest(name, ENV_NAMES);
+    warnings.push(`${opts.envFile}: ${name} is not a setting and is ignored${hint ? ` (did you mean ${hint}?)` : ''}`);
   }
   const out: Record<string, unknown> = {};
   const sources = {} as Record<ConfigKey, Source>;
@@ -171,9 +228,9 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     let value: unknown = spec.default;
     let source: Source = 'default';
     let name = spec.env;
-    if (file[key] !== undefined) { value = file[key]; source = 'file'; name = `${configFile}: ${key}`; }
+    if (file[key] !== undefined) { value = file[key]; source = 'file'; name = `${configFile}: ${spec.env}`; }
     if (dotenv[spec.env] !== undefined && dotenv[spec.env] !== '') { value = dotenv[spec.env]; source = 'env file'; name = `${opts.envFile}: ${spec.env}`; }
-    const fromFile = fileVariant(key, spec) ? readSecretFile(spec.env, env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`], env[spec.env] ?? dotenv[spec.env]) : undefined;
+    const fromFile = fileVariant(key, spec) ? attempt(() => readSecretFile(spec.env, env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`], env[spec.env] ?? dotenv[spec.env]), undefined) : undefined;
     const secretFile = env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`];
     let fileOrigin: string | undefined;
     if (fromFile !== undefined) { value = fromFile; source = 'env'; name = `${spec.env}_FILE`; fileOrigin = `${spec.env}_FILE (${secretFile})`; }
@@ -182,12 +239,16 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     if (flagVal !== undefined) { value = flagVal; source = 'flag'; name = `--${spec.flag?.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()) ?? key}`; }
     if (value === undefined) { sources[key] = source; continue; }
     const parsed = spec.schema.safeParse(value);
-    if (!parsed.success) throw new ConfigError(name, parsed.error.issues[0]?.message ?? 'invalid value');
+    if (!parsed.success) {
+      fail(name, parsed.error.issues[0]?.message ?? 'invalid value');
+      sources[key] = source;
+      continue;
+    }
     out[key] = parsed.data;
     sources[key] = source;
     origins[key] = source === 'default' ? 'the default' : source === 'env' && name === spec.env ? `the environment (${spec.env})` : fileOrigin ?? name;
   }
-  out.dataDir = path.resolve(out.dataDir as string);
+  if (out.dataDir !== undefined) out.dataDir = path.resolve(out.dataDir as string);
   // The three engine URLs select the scale-out deployment, unless it was chosen explicitly; it
   // needs all three, and the embedded deployment uses none.
   const urls = [['mongodbUri', 'MONGODB_URI'], ['redisUrl', 'REDIS_URL'], ['kafkaBrokers', 'KAFKA_BROKERS']] as const;
@@ -197,18 +258,18 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     const missing = urls.filter(([k]) => out[k] === undefined).map(([, e]) => e);
     if (missing.length > 0) {
       const why = given.length > 0 ? `selects the scale-out deployment (MongoDB stores messages only behind Kafka), which needs ${missing.join(' and ')} too; or leave it unset for the embedded deployment on SQLite` : `the scale-out deployment needs ${missing.join(' and ')}`;
-      throw new ConfigError(given[0] ?? 'CHAT_DEPLOYMENT', why);
+      fail(given[0] ?? 'CHAT_DEPLOYMENT', why);
     }
     // Several nodes must verify each other's tokens: secrets generated per data dir would differ.
     for (const [k, env] of [['jwtAccessSecret', 'JWT_ACCESS_SECRET'], ['jwtRefreshSecret', 'JWT_REFRESH_SECRET']] as const) {
-      if (out[k] === undefined) throw new ConfigError(env, 'must be set for the scale-out deployment (every chatd node of a deployment shares it)');
+      if (out[k] === undefined && !errors.some((e) => e.setting.startsWith(env))) fail(env, 'must be set for the scale-out deployment (every chatd node of a deployment shares it)');
     }
   } else if (given.length > 0) {
-    throw new ConfigError(given[0]!, 'is used only by the scale-out deployment (CHAT_DEPLOYMENT=embedded was chosen)');
+    fail(given[0]!, 'is used only by the scale-out deployment (CHAT_DEPLOYMENT=embedded was chosen)');
   }
-  if (out.jwtAccessSecret === undefined || out.jwtRefreshSecret === undefined) {
+  if ((out.jwtAccessSecret === undefined || out.jwtRefreshSecret === undefined) && out.dataDir !== undefined && out.deployment !== 'scaleout') {
     const hadFile = fs.existsSync(path.join(out.dataDir as string, SECRETS_FILE));
-    const secrets = loadSecrets(out.dataDir as string, opts.persistSecrets ?? false);
+    const secrets = attempt(() => loadSecrets(out.dataDir as string, opts.persistSecrets ?? false), {} as ReturnType<typeof loadSecrets>);
     for (const k of ['jwtAccessSecret', 'jwtRefreshSecret'] as const) {
       if (out[k] === undefined && secrets[k]) {
         out[k] = secrets[k];
@@ -217,8 +278,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
       }
     }
   }
-  if (out.jwtAccessSecret !== undefined && out.jwtAccessSecret === out.jwtRefreshSecret) throw new ConfigError('JWT_REFRESH_SECRET', 'must differ from JWT_ACCESS_SECRET');
-  return { config: Object.freeze(out) as unknown as Config, sources, configFile, envFile: opts.envFile, origins };
+  if (out.jwtAccessSecret !== undefined && out.jwtAccessSecret === out.jwtRefreshSecret) fail('JWT_REFRESH_SECRET', 'must differ from JWT_ACCESS_SECRET');
+  return { config: Object.freeze(out) as unknown as Config, sources, configFile, envFile: opts.envFile, origins, warnings, errors };
 }
 
 /**
@@ -235,13 +296,20 @@ export function describeSecretOrigins(loaded: LoadedConfig): string {
 }
 
 /** The effective configuration as printable rows, secrets masked. */
-export function describeConfig(loaded: LoadedConfig): { key: string; env: string; value: string; source: Source; description: string }[] {
+export function describeConfig(loaded: LoadedConfig): { key: string; env: string; value: string; source: Source; description: string; error?: string }[] {
   return (Object.entries(FIELDS) as [ConfigKey, FieldSpec][]).map(([key, spec]) => {
     const v = (loaded.config as unknown as Record<string, unknown>)[key];
     let shown: string;
     if (v === undefined) shown = '(unset)';
     else if (spec.secret) shown = '********';
     else shown = Array.isArray(v) ? v.join(',') : String(v);
-    return { key, env: spec.env, value: shown, source: loaded.sources[key], description: spec.description };
+    const error = loaded.errors.find((e) => errorConcerns(e, spec))?.reason;
+    return { key, env: spec.env, value: shown, source: loaded.sources[key], description: spec.description, ...(error ? { error } : {}) };
   });
+}
+
+/** Whether a problem is about this setting: by its name, in a file, as its _FILE variant or as its flag. */
+export function errorConcerns(e: ConfigError, spec: { env: string; flag?: string }): boolean {
+  const s = e.setting;
+  return s === spec.env || s.endsWith(`: ${spec.env}`) || s === `${spec.env}_FILE` || (spec.flag !== undefined && s === `--${spec.flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
 }

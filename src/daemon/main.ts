@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError, defaultConfigFile, describeConfig, describeSecretOrigins, loadConfig, type ConfigKey } from './config.js';
+import { ConfigError, FIELDS, defaultConfigFile, describeConfig, describeSecretOrigins, errorConcerns, loadConfig, type ConfigKey } from './config.js';
 import { createDaemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import { createDeployment } from './deployments/index.js';
@@ -18,6 +18,7 @@ async function start(o: StartFlags) {
   const loaded = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: true });
   const { config } = loaded;
   const log = createLogger(config.logLevel);
+  for (const w of loaded.warnings) log.warn(w);
   const daemon = createDaemon(config, { log });
   let stopping = false;
   const stop = (signal: string) => {
@@ -50,23 +51,37 @@ async function start(o: StartFlags) {
   }
 }
 
+/**
+ * Prints every setting, its value and where it came from; when the configuration is invalid it
+ * still prints what it can, each problem beside its setting (and the others after), and exits 2.
+ */
 function printConfig(o: StartFlags & { json?: boolean }) {
-  const loaded = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: false });
+  const loaded = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: false, collect: true });
   const rows = describeConfig(loaded);
   const configFile = loaded.configFile ?? null;
+  const specs = Object.values(FIELDS) as { env: string; flag?: string }[];
+  const unplaced = loaded.errors.filter((e) => !specs.some((spec) => errorConcerns(e, spec)));
   if (o.json) {
-    process.stdout.write(JSON.stringify({ configFile, defaultConfigFile: defaultConfigFile(), envFile: loaded.envFile ?? null, settings: rows }, null, 2) + '\n');
-    return;
+    process.stdout.write(JSON.stringify({ configFile, defaultConfigFile: defaultConfigFile(), envFile: loaded.envFile ?? null, valid: loaded.errors.length === 0, settings: rows, errors: unplaced.map((e) => ({ setting: e.setting, error: e.reason })), warnings: loaded.warnings }, null, 2) + '\n');
+  } else {
+    process.stdout.write(`# config file: ${configFile ?? `none (${defaultConfigFile()} does not exist; CHAT_CONFIG_FILE names another)`}\n`);
+    process.stdout.write(`# env file: ${loaded.envFile ?? 'none (only with --env-file)'}\n`);
+    const w = Math.max(...rows.map((r) => r.env.length));
+    for (const r of rows) process.stdout.write(`${r.env.padEnd(w)}  ${r.value}  (${r.source})${r.error ? `  ✗ ${r.error}` : ''}\n`);
+    for (const e of unplaced) process.stdout.write(`✗ ${e.setting}: ${e.reason}\n`);
+    for (const warning of loaded.warnings) process.stdout.write(`! ${warning}\n`);
   }
-  process.stdout.write(`# config file: ${configFile ?? `none (${defaultConfigFile()} does not exist; CHAT_CONFIG_FILE names another)`}\n`);
-  process.stdout.write(`# env file: ${loaded.envFile ?? 'none (only with --env-file)'}\n`);
-  const w = Math.max(...rows.map((r) => r.env.length));
-  for (const r of rows) process.stdout.write(`${r.env.padEnd(w)}  ${r.value}  (${r.source})\n`);
+  if (loaded.errors.length > 0) {
+    for (const e of loaded.errors) process.stderr.write(`chatd: ${e.message}\n`);
+    process.exitCode = 2;
+  }
 }
 
 /** Verifies the configuration and connectivity to every configured engine, then exits (0 all ok, 1 otherwise). */
 async function check(o: StartFlags) {
-  const { config } = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: false });
+  const loaded = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: false });
+  const { config } = loaded;
+  for (const w of loaded.warnings) process.stdout.write(`warn ${w}\n`);
   const log = createLogger('silent');
   const deployment = createDeployment(config, log);
   const kinds: Record<string, string> = deployment.engines;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { KeyEvent, KeyName } from './key-decoder.js';
 import { BINDINGS, type Binding, type BindingId } from './keys.js';
+import { closest } from '../protocol/suggest.js';
 
 /**
  * The TUI's own settings, in one file: `tui.json` in the config dir (`$CHAT_CONFIG_DIR`, or
@@ -74,16 +75,9 @@ export function withKeys(keys: TuiSettings['keys']): Binding[] {
   });
 }
 
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length]![b.length]!;
-}
 const suggest = (word: string, options: readonly string[]) => {
-  const best = options.map((o) => [o, distance(word.toLowerCase(), o.toLowerCase())] as const).sort((x, y) => x[1] - y[1])[0];
-  return best && best[1] <= 2 ? ` (did you mean "${best[0]}"?)` : '';
+  const best = closest(word, options);
+  return best ? ` (did you mean "${best}"?)` : '';
 };
 
 /** Reads the settings file; `problems` says what was wrong in it (each such setting keeps its default). */

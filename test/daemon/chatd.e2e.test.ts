@@ -219,6 +219,22 @@ describe('chatd process', () => {
     expect(fs.existsSync(path.join(dir, 'secrets.json'))).toBe(false);
   });
 
+  it('chatd config prints an invalid configuration too: every setting, each problem beside its own, misspelt names warned of, exit 2', async () => {
+    const dir = tmpDir();
+    const p = spawnProc(CHATD_BIN, ['config', '--data-dir', dir], { PORT: 'eighty', CHAT_MAX_SESSOINS: '3', CHAT_MAX_SESSIONS: '9', XDG_CONFIG_HOME: dir });
+    expect(await p.exited).toBe(2);
+    const text = p.lines.join('\n');
+    console.log(text.split('\n').filter((l) => /✗|!|PORT|CHAT_MAX_SESSIONS|chatd:/.test(l)).join('\n'));
+    expect(text).toMatch(/^PORT +\(unset\) +\(env\) +✗ .*number/m);
+    expect(text).toMatch(/^CHAT_MAX_SESSIONS +9 +\(env\)$/m);
+    expect(text).toMatch(/^! CHAT_MAX_SESSOINS is not a setting and is ignored \(did you mean CHAT_MAX_SESSIONS\?\)$/m);
+    expect(text).toMatch(/^chatd: invalid configuration: PORT: /m);
+    // chatd start refuses the same configuration, and says why.
+    const start = spawnProc(CHATD_BIN, ['start', '--data-dir', dir], { PORT: 'eighty', XDG_CONFIG_HOME: dir });
+    expect(await start.exited).toBe(2);
+    expect(start.lines.join('\n')).toMatch(/invalid configuration: PORT: /);
+  });
+
   it('reads no .env from the directory it starts in; an env file only with --env-file; its config file from $XDG_CONFIG_HOME', async () => {
     // Started in another project's folder, whose .env says HOST=0.0.0.0 and PORT=5173 (a Vite project, say).
     const project = tmpDir();

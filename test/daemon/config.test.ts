@@ -56,7 +56,7 @@ describe('config', () => {
     expect(bad({ JWT_ACCESS_SECRET: 'x'.repeat(40), JWT_REFRESH_SECRET: 'x'.repeat(40) })).toMatch(/JWT_REFRESH_SECRET: must differ/);
     const file = path.join(dir, 'c.json');
     fs.writeFileSync(file, '{"nope": 1}');
-    expect(bad({ CHAT_CONFIG_FILE: file })).toMatch(/nope: unknown setting/);
+    expect(bad({ CHAT_CONFIG_FILE: file })).toMatch(/nope: unknown setting; the file's keys are the variable names/);
     fs.writeFileSync(file, '{broken');
     expect(bad({ CHAT_CONFIG_FILE: file })).toMatch(/CHAT_CONFIG_FILE: .* is not valid JSON/);
   });
@@ -99,6 +99,54 @@ describe('config', () => {
     expect(err({ PORT_FILE: secret('port', '1234') })).toBe('ok');
   });
 
+  it('a config file is keyed by the names chatd config prints (the older keys still read), and an unknown key gets a "did you mean"', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'c.json');
+    fs.writeFileSync(file, JSON.stringify({ PORT: 4555, CHAT_MAX_SESSIONS: 7, logLevel: 'warn' }));
+    const { config, sources } = loadConfig({ env: { CHAT_CONFIG_FILE: file, CHAT_DATA_DIR: dir } });
+    expect([config.port, config.maxSessions, config.logLevel, sources.port]).toEqual([4555, 7, 'warn', 'file']);
+    fs.writeFileSync(file, JSON.stringify({ CHAT_MAX_SESSOINS: 7 }));
+    expect(() => loadConfig({ env: { CHAT_CONFIG_FILE: file, CHAT_DATA_DIR: dir } })).toThrow(/c\.json: CHAT_MAX_SESSOINS: unknown setting \(did you mean CHAT_MAX_SESSIONS\?\)/);
+  });
+
+  it('warns of a misspelt setting in the environment or the env file, and of nothing else', () => {
+    const dir = tmpDir();
+    const envFile = path.join(dir, 'chatd.env');
+    fs.writeFileSync(envFile, 'CHAT_MESSAGE_RATE_LIMT=5\nFOO=1\n');
+    const { warnings, config } = loadConfig({ env: { CHAT_DATA_DIR: dir, CHAT_MAX_SESSOINS: '3', REDIS_URI: 'redis://x', HOME: '/root', CHAT_SERVER: 'http://x', CHAT_TOKEN: 't', PATH: '/bin', XDG_CONFIG_HOME: dir, CHAT_REDIS_PORT: '6390' }, envFile });
+    expect(config.maxSessions).toBe(50);
+    expect(warnings).toEqual([
+      'CHAT_MAX_SESSOINS is not a setting and is ignored (did you mean CHAT_MAX_SESSIONS?)',
+      'REDIS_URI is not a setting and is ignored (did you mean REDIS_URL?)',
+      `${envFile}: CHAT_MESSAGE_RATE_LIMT is not a setting and is ignored (did you mean CHAT_MESSAGE_RATE_LIMIT?)`,
+      `${envFile}: FOO is not a setting and is ignored`,
+    ]);
+  });
+
+  it('with collect, loads what is valid and names every problem beside its setting (chatd config prints it all)', () => {
+    const dir = tmpDir();
+    const loaded = loadConfig({ env: { CHAT_DATA_DIR: dir, PORT: 'eighty', LOG_LEVEL: 'loud', CHAT_MAX_SESSIONS: '9', REDIS_URL: 'redis://127.0.0.1:1' }, collect: true });
+    expect(loaded.config.maxSessions).toBe(9);
+    expect(loaded.errors.map((e) => e.setting)).toEqual(['PORT', 'LOG_LEVEL', 'REDIS_URL', 'JWT_ACCESS_SECRET', 'JWT_REFRESH_SECRET']);
+    const rows = describeConfig(loaded);
+    expect(rows.find((r) => r.env === 'PORT')).toMatchObject({ value: '(unset)', source: 'env', error: expect.stringMatching(/number/) });
+    expect(rows.find((r) => r.env === 'CHAT_MAX_SESSIONS')).toMatchObject({ value: '9', source: 'env' });
+    expect(rows.find((r) => r.env === 'CHAT_MAX_SESSIONS')!.error).toBeUndefined();
+    expect(rows.find((r) => r.env === 'REDIS_URL')!.error).toMatch(/needs MONGODB_URI and KAFKA_BROKERS too/);
+    // Without collect the first problem is thrown, as chatd start needs.
+    expect(() => loadConfig({ env: { CHAT_DATA_DIR: dir, PORT: 'eighty', LOG_LEVEL: 'loud' } })).toThrow(/^invalid configuration: PORT: /);
+  });
+
+  it('CHAT_SQLITE_DRIVER is a setting like the others: from the env file too, shown by chatd config, checked', () => {
+    const dir = tmpDir();
+    const envFile = path.join(dir, 'chatd.env');
+    fs.writeFileSync(envFile, 'CHAT_SQLITE_DRIVER=better-sqlite3\n');
+    const loaded = loadConfig({ env: { CHAT_DATA_DIR: dir }, envFile });
+    expect([loaded.config.sqliteDriver, loaded.sources.sqliteDriver]).toEqual(['better-sqlite3', 'env file']);
+    expect(describeConfig(loaded).find((r) => r.env === 'CHAT_SQLITE_DRIVER')).toMatchObject({ value: 'better-sqlite3', source: 'env file' });
+    expect(() => loadConfig({ env: { CHAT_DATA_DIR: dir, CHAT_SQLITE_DRIVER: 'mysql' } })).toThrow(/CHAT_SQLITE_DRIVER: /);
+  });
+
   it('the README\'s configuration table lists every setting, and no setting that does not exist', () => {
     const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('### Configuration'));
@@ -106,7 +154,7 @@ describe('config', () => {
     const rows = [...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);
     const settings: string[] = Object.values(FIELDS).map((f) => f.env);
     expect(settings.filter((e) => !rows.includes(e))).toEqual([]);
-    // Two rows are read outside the settings table: the config file's own name, and the SQLite driver (read by the driver).
-    expect(rows.filter((e) => !settings.includes(e) && e !== 'CHAT_CONFIG_FILE' && e !== 'CHAT_SQLITE_DRIVER')).toEqual([]);
+    // One row is read outside the settings table: the config file's own name.
+    expect(rows.filter((e) => !settings.includes(e) && e !== 'CHAT_CONFIG_FILE')).toEqual([]);
   });
 });

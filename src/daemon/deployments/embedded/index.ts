@@ -15,6 +15,7 @@ import { EmbeddedLog } from './embedded-log.js';
 import { FileBlobs } from './file-blobs.js';
 import { LocalBroker } from './local-broker.js';
 import { MemoryCache } from './memory-cache.js';
+import { sqliteDriver } from './sqlite-driver.js';
 import { SqliteStore } from './sqlite-store.js';
 import { SearchUpkeep } from './search-upkeep.js';
 
@@ -30,7 +31,7 @@ const OPERATIONS: Operations = {
 
 /** The deployment, and (for tests that seed or count rows, never for the daemon) its database. */
 export function create(config: Config, log: Logger): Deployment & { readonly database: Database } {
-  const db = new SqliteStore(path.join(config.dataDir, 'chat.db'), { search: config.searchIndex === 'on' });
+  const db = new SqliteStore(path.join(config.dataDir, 'chat.db'), { search: config.searchIndex === 'on', driver: sqliteDriver(config.sqliteDriver) });
   const cache = new MemoryCache();
   const messageLog = new EmbeddedLog(db, config.commitBatchMax, config.maxQueuedMessages);
   const blobs = new FileBlobs(path.join(config.dataDir, 'files'));

@@ -36,7 +36,7 @@ export interface SqliteDb {
   transaction<A extends unknown[], R>(fn: (...args: A) => R): Transaction<A, R>;
   close(): void;
 }
-export interface OpenOptions { readonly?: boolean }
+export interface OpenOptions { readonly?: boolean; /** The driver (chatd's CHAT_SQLITE_DRIVER setting, resolved); else chosen from the environment. */ driver?: SqliteDriver }
 
 const require = createRequire(import.meta.url);
 
@@ -74,9 +74,9 @@ function builtin(): NodeSqlite | null {
   return nodeSqlite;
 }
 
-/** The driver `openSqlite` uses here. */
-export function sqliteDriver(env: NodeJS.ProcessEnv = process.env): SqliteDriver {
-  const forced = env.CHAT_SQLITE_DRIVER;
+/** The driver a CHAT_SQLITE_DRIVER choice (`auto` or unset: by the Node version) means here. */
+export function sqliteDriver(choice: string | undefined = process.env.CHAT_SQLITE_DRIVER): SqliteDriver {
+  const forced = choice === 'auto' ? undefined : choice;
   if (forced === 'better-sqlite3') return 'better-sqlite3';
   if (forced === 'node' || forced === 'node:sqlite') {
     if (!builtin()) throw new Error(`CHAT_SQLITE_DRIVER=${forced}: node:sqlite is not available on Node ${process.versions.node} (it needs 22.13 or later)`);
@@ -90,7 +90,7 @@ export function sqliteDriver(env: NodeJS.ProcessEnv = process.env): SqliteDriver
 export const DEFAULT_BUILTIN_FROM = 24;
 
 export function openSqlite(file: string, opts: OpenOptions = {}): SqliteDb {
-  return sqliteDriver() === 'node:sqlite' ? openBuiltin(file, opts) : openBetter(file, opts);
+  return (opts.driver ?? sqliteDriver()) === 'node:sqlite' ? openBuiltin(file, opts) : openBetter(file, opts);
 }
 
 function openBetter(file: string, opts: OpenOptions): SqliteDb {

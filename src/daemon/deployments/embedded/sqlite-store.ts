@@ -4,7 +4,7 @@ import { isStorageFull } from '../../ports/errors.js';
 import type { Database } from '../archive.js';
 import { ACCOUNTS_SCHEMA, SqliteAccounts } from './sqlite-accounts.js';
 import { messagesSchema, SqliteArchive, type MessageWriter } from './sqlite-archive.js';
-import { openSqlite, type SqliteDb } from './sqlite-driver.js';
+import { openSqlite, type SqliteDb, type SqliteDriver } from './sqlite-driver.js';
 import { FILES_SCHEMA, SqliteFiles } from './sqlite-files.js';
 import { FRIENDS_SCHEMA, SqliteFriends } from './sqlite-friends.js';
 import { GROUPS_SCHEMA, SqliteGroups } from './sqlite-groups.js';
@@ -45,7 +45,7 @@ export class SqliteStore implements Database {
   /** The last commit failed with SQLITE_FULL: /readyz fails until space returns. */
   private outOfSpace = false;
 
-  constructor(private readonly file: string, private readonly opts: { search: boolean } = { search: true }) {}
+  constructor(private readonly file: string, private readonly opts: { search: boolean; driver?: SqliteDriver } = { search: true }) {}
 
   /** Called after each checkpoint that copied pages, or that failed (file-backed stores only). */
   observeCheckpoints(fn: (c: CheckpointEvent) => void) {
@@ -59,7 +59,7 @@ export class SqliteStore implements Database {
       fs.closeSync(fs.openSync(this.file, 'a', 0o600));
       fs.chmodSync(this.file, 0o600);
     }
-    this.db = openSqlite(this.file);
+    this.db = openSqlite(this.file, { driver: this.opts.driver });
     configure(this.db);
     for (const schema of [ACCOUNTS_SCHEMA, FRIENDS_SCHEMA, RECEIPTS_SCHEMA, GROUPS_SCHEMA, FILES_SCHEMA]) this.db.exec(schema);
     messagesSchema(this.db);
@@ -81,7 +81,7 @@ export class SqliteStore implements Database {
     } else {
       // Checkpoints run on their own thread; should it die, both connections checkpoint in line again.
       this.db.pragma('wal_autocheckpoint = 0');
-      const thread = (this.writer = new WriterThread(this.file));
+      const thread = (this.writer = new WriterThread(this.file, this.opts.driver));
       this.checkpointer = new Checkpointer(this.file, (c) => {
         if (!('error' in c)) thread.catchUp();
         this.checkpointObserver?.(c);
@@ -90,7 +90,7 @@ export class SqliteStore implements Database {
         this.checkpointObserver?.({ error: err.message });
         thread.checkpointInline();
         if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
-      });
+      }, this.opts.driver);
       writer = { write: (messages) => this.watchSpace(thread.write(messages)), append: (drafts) => this.watchSpace(thread.append(drafts)) };
       this.searchWork = { backfill: (chunk) => thread.backfillSearch(chunk), purge: () => thread.purgeSearch() };
     }

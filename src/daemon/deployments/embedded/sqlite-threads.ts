@@ -8,6 +8,7 @@ import { packDrafts, unpackResults, type PackedDrafts, type PackedResults } from
 export type CheckpointEvent = { pages: number; walPages: number; ms: number } | { error: string };
 import type { MessageDraft } from '../../ports/index.js';
 import type { BackfillState } from './sqlite-search.js';
+import type { SqliteDriver } from './sqlite-driver.js';
 
 /**
  * The SQLite threads as the event loop sees them (the threads themselves are sqlite-writer.ts):
@@ -15,8 +16,8 @@ import type { BackfillState } from './sqlite-search.js';
  */
 
 /** Starts one of the SQLite threads (sqlite-writer.ts), unref'd. */
-function sqliteThread(file: string, role: 'writer' | 'checkpointer', inline = false): Worker {
-  const workerData = { file, role, inline };
+function sqliteThread(file: string, role: 'writer' | 'checkpointer', inline = false, driver?: SqliteDriver): Worker {
+  const workerData = { file, role, inline, driver };
   const w = import.meta.url.endsWith('.ts')
     // Under the test runner this module is TypeScript: the thread registers tsx, then loads it.
     ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(new URL('./sqlite-writer.ts', import.meta.url).href)}); });`, { eval: true, workerData })
@@ -34,8 +35,8 @@ export class Checkpointer {
   private readonly worker: Worker;
   private closing = false;
 
-  constructor(file: string, onCheckpoint: (c: CheckpointEvent) => void, onExit: (err: Error) => void) {
-    this.worker = sqliteThread(file, 'checkpointer');
+  constructor(file: string, onCheckpoint: (c: CheckpointEvent) => void, onExit: (err: Error) => void, driver?: SqliteDriver) {
+    this.worker = sqliteThread(file, 'checkpointer', false, driver);
     this.worker.on('message', (m: { checkpoint?: CheckpointEvent }) => {
       if (m.checkpoint) onCheckpoint(m.checkpoint);
     });
@@ -63,7 +64,7 @@ export class WriterThread {
   /** Whether this thread (and any respawned one) checkpoints in line, as SQLite does by default. */
   private inline = false;
 
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: string, private readonly driver?: SqliteDriver) {}
 
   write(messages: Message[]): Promise<(MessageRow | null)[]> {
     return this.request({ messages });
@@ -114,7 +115,7 @@ export class WriterThread {
   }
 
   private spawn(): Worker {
-    const w = sqliteThread(this.file, 'writer', this.inline);
+    const w = sqliteThread(this.file, 'writer', this.inline, this.driver);
     w.on('message', (r: { id: number; rows?: never; error?: string; code?: string; conflict?: { messageId: string; conversationId: string; seq: number } }) => {
       const p = this.pending.get(r.id);
       if (!p) return;

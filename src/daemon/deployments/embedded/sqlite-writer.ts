@@ -15,19 +15,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SeqConflictError } from '../../ports/errors.js';
-import { openSqlite, sqliteCode } from './sqlite-driver.js';
+import { openSqlite, sqliteCode, type SqliteDriver } from './sqlite-driver.js';
 import type { Message } from '../../../protocol/index.js';
 import { CHECKPOINT_EVERY_MS, WRITER_FALLBACK_CHECKPOINT_PAGES, configure, messageWrites } from './sqlite-messages.js';
 import { CHECKPOINTER_NICE, lowerPriority } from './thread-priority.js';
 import { packResults, unpackDrafts, type PackedDrafts } from './draft-wire.js';
 import { backfillSearch, purgeSearch } from './sqlite-search.js';
 
-const { file, role, inline } = workerData as { file: string; role: 'writer' | 'checkpointer'; inline: boolean };
+const { file, role, inline, driver } = workerData as { file: string; role: 'writer' | 'checkpointer'; inline: boolean; driver?: SqliteDriver };
 const port = parentPort!;
 
 if (role === 'checkpointer') {
   lowerPriority(CHECKPOINTER_NICE);
-  const db = openSqlite(file);
+  const db = openSqlite(file, { driver });
   configure(db);
   db.pragma('wal_autocheckpoint = 0');
   // TRUNCATE waits this long at most for a commit in progress.
@@ -59,7 +59,7 @@ if (role === 'checkpointer') {
     port.close();
   });
 } else {
-  const db = openSqlite(file);
+  const db = openSqlite(file, { driver });
   configure(db);
   // The checkpointer keeps the WAL short; this only bounds it should that thread fall behind.
   // Without a checkpointer (it died), SQLite's own in-line default.

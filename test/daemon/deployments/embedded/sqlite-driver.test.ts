@@ -11,11 +11,11 @@ const builtinByDefault = major >= DEFAULT_BUILTIN_FROM;
 
 describe('SQLite driver', () => {
   it(`picks ${builtinByDefault ? 'node:sqlite' : 'better-sqlite3'} on Node ${process.versions.node}, and refuses a bad CHAT_SQLITE_DRIVER`, () => {
-    expect(sqliteDriver({})).toBe(builtinByDefault ? 'node:sqlite' : 'better-sqlite3');
-    expect(sqliteDriver({ CHAT_SQLITE_DRIVER: 'better-sqlite3' })).toBe('better-sqlite3');
-    expect(() => sqliteDriver({ CHAT_SQLITE_DRIVER: 'mysql' })).toThrow(/CHAT_SQLITE_DRIVER must be/);
-    if (hasBuiltin) expect(sqliteDriver({ CHAT_SQLITE_DRIVER: 'node' })).toBe('node:sqlite');
-    else expect(() => sqliteDriver({ CHAT_SQLITE_DRIVER: 'node' })).toThrow(/needs 22\.13/);
+    expect(sqliteDriver('auto')).toBe(builtinByDefault ? 'node:sqlite' : 'better-sqlite3');
+    expect(sqliteDriver('better-sqlite3')).toBe('better-sqlite3');
+    expect(() => sqliteDriver('mysql')).toThrow(/CHAT_SQLITE_DRIVER must be/);
+    if (hasBuiltin) expect(sqliteDriver('node')).toBe('node:sqlite');
+    else expect(() => sqliteDriver('node')).toThrow(/needs 22\.13/);
   });
 
   it('binds positional and named parameters (extra names ignored), and answers pragmas with rows', () => {
