@@ -200,9 +200,14 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const fallback = defaultConfigFile(env);
   const configFile = named || (fs.existsSync(fallback) ? fallback : undefined);
   const file: Partial<Record<ConfigKey, unknown>> = {};
+  /** Each setting's name as the file spells it, for messages. */
+  const fileNames: Partial<Record<ConfigKey, string>> = {};
   for (const [name, value] of Object.entries(configFile ? attempt(() => readConfigFile(configFile), {}) : {})) {
     const key = BY_NAME.get(name);
-    if (key) file[key] = value;
+    if (key) {
+      file[key] = value;
+      fileNames[key] = name;
+    }
     else {
       const hint = closest(name, ENV_NAMES);
       fail(`${configFile}: ${name}`, `unknown setting${hint ? ` (did you mean ${hint}?)` : ''}; the file's keys are the variable names \`chatd config\` prints`);
@@ -228,7 +233,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     let value: unknown = spec.default;
     let source: Source = 'default';
     let name = spec.env;
-    if (file[key] !== undefined) { value = file[key]; source = 'file'; name = `${configFile}: ${spec.env}`; }
+    if (file[key] !== undefined) { value = file[key]; source = 'file'; name = `${configFile}: ${fileNames[key]}`; }
     if (dotenv[spec.env] !== undefined && dotenv[spec.env] !== '') { value = dotenv[spec.env]; source = 'env file'; name = `${opts.envFile}: ${spec.env}`; }
     const fromFile = fileVariant(key, spec) ? attempt(() => readSecretFile(spec.env, env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`], env[spec.env] ?? dotenv[spec.env]), undefined) : undefined;
     const secretFile = env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`];
@@ -303,13 +308,13 @@ export function describeConfig(loaded: LoadedConfig): { key: string; env: string
     if (v === undefined) shown = '(unset)';
     else if (spec.secret) shown = '********';
     else shown = Array.isArray(v) ? v.join(',') : String(v);
-    const error = loaded.errors.find((e) => errorConcerns(e, spec))?.reason;
+    const error = loaded.errors.find((e) => errorConcerns(e, key, spec))?.reason;
     return { key, env: spec.env, value: shown, source: loaded.sources[key], description: spec.description, ...(error ? { error } : {}) };
   });
 }
 
 /** Whether a problem is about this setting: by its name, in a file, as its _FILE variant or as its flag. */
-export function errorConcerns(e: ConfigError, spec: { env: string; flag?: string }): boolean {
+export function errorConcerns(e: ConfigError, key: string, spec: { env: string; flag?: string }): boolean {
   const s = e.setting;
-  return s === spec.env || s.endsWith(`: ${spec.env}`) || s === `${spec.env}_FILE` || (spec.flag !== undefined && s === `--${spec.flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
+  return s === spec.env || s.endsWith(`: ${spec.env}`) || s.endsWith(`: ${key}`) || s === `${spec.env}_FILE` || (spec.flag !== undefined && s === `--${spec.flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
 }

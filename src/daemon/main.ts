@@ -59,8 +59,8 @@ function printConfig(o: StartFlags & { json?: boolean }) {
   const loaded = loadConfig({ flags: flagsOf(o), envFile: o.envFile, persistSecrets: false, collect: true });
   const rows = describeConfig(loaded);
   const configFile = loaded.configFile ?? null;
-  const specs = Object.values(FIELDS) as { env: string; flag?: string }[];
-  const unplaced = loaded.errors.filter((e) => !specs.some((spec) => errorConcerns(e, spec)));
+  const specs = Object.entries(FIELDS) as [string, { env: string; flag?: string }][];
+  const unplaced = loaded.errors.filter((e) => !specs.some(([key, spec]) => errorConcerns(e, key, spec)));
   if (o.json) {
     process.stdout.write(JSON.stringify({ configFile, defaultConfigFile: defaultConfigFile(), envFile: loaded.envFile ?? null, valid: loaded.errors.length === 0, settings: rows, errors: unplaced.map((e) => ({ setting: e.setting, error: e.reason })), warnings: loaded.warnings }, null, 2) + '\n');
   } else {
