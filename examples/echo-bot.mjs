@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // A bot for chatd, written against the documented protocol only (README "Write a bot";
 // /v1/openapi.json and /v1/events.schema.json): an API token, the REST API, and Socket.IO over
-// WebSocket. It accepts friend requests, answers "ping" with "pong" and repeats anything else,
-// in direct messages and in the groups it is added to.
+// WebSocket. It accepts friend requests (those sent while it was away too), answers "ping" with
+// "pong" and repeats anything else, in direct messages and in the groups it is added to.
 //
 //   chat token create echo-bot            # as the bot's account: prints chat_… once
 //   CHAT_SERVER=http://127.0.0.1:3000 CHAT_BOT_TOKEN=chat_… node examples/echo-bot.mjs
@@ -24,12 +24,36 @@ async function api(method, path, body) {
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  const data = res.status === 204 ? null : await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${data?.error?.code ?? res.status} ${data?.error?.message ?? ''}`);
+  // chatd answers JSON; a proxy in front of it may not (a 502 page): the status is said then.
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  // An error's body is {error: {code, message}}: the code says what happened (CHAT_ERR_TOKEN_INVALID...).
+  if (!res.ok) throw new Error(`${method} ${path}: ${data?.error?.code ?? `HTTP ${res.status}`}${data?.error?.message ? `: ${data.error.message}` : ''}`);
   return data;
 }
 
-const me = await api('GET', '/v1/me');
+async function accept(username) {
+  try {
+    await api('POST', `/v1/friends/${encodeURIComponent(username)}/accept`);
+    console.log(`echo-bot: accepted ${username}`);
+  } catch (err) {
+    console.error(`echo-bot: ${err.message}`);
+  }
+}
+
+/** Requests that came while the bot was not connected get no friend:update: it asks for them at every connect. */
+async function acceptWaiting() {
+  const { incoming } = await api('GET', '/v1/friends/requests');
+  for (const username of incoming) await accept(username);
+}
+
+let me;
+try {
+  me = await api('GET', '/v1/me');
+} catch (err) {
+  console.error(`echo-bot: ${err.message}`);
+  process.exit(1);
+}
+
 // Group messages carry the conversation id (g:…); replies go to the group's #handle.
 const handles = new Map();
 async function replyTarget(message) {
@@ -41,17 +65,19 @@ async function replyTarget(message) {
 }
 
 const socket = io(server, { transports: ['websocket'], auth: { token } });
-socket.on('connect', () => console.log(`echo-bot: connected to ${server} as ${me.username}`));
-socket.on('connect_error', (err) => console.error(`echo-bot: cannot connect: ${err.message}`));
+socket.on('connect', () => {
+  console.log(`echo-bot: connected to ${server} as ${me.username}`);
+  acceptWaiting().catch((err) => console.error(`echo-bot: ${err.message}`));
+});
+// A refused handshake carries {code, message} in err.data; a network failure has only a message.
+socket.on('connect_error', (err) => console.error(`echo-bot: cannot connect: ${err.data?.code ? `${err.data.code}: ${err.data.message}` : err.message}`));
 socket.on('session:end', (err) => {
   console.error(`echo-bot: the server ended the session: ${err.code}`);
   process.exit(1);
 });
 
-socket.on('friend:update', async ({ username, status }) => {
-  if (status !== 'incoming') return;
-  await api('POST', `/v1/friends/${encodeURIComponent(username)}/accept`).catch((err) => console.error(`echo-bot: ${err.message}`));
-  console.log(`echo-bot: accepted ${username}`);
+socket.on('friend:update', ({ username, status }) => {
+  if (status === 'incoming') void accept(username);
 });
 
 socket.on('message:new', async (message) => {

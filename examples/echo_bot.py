@@ -3,8 +3,8 @@
 the REST API, and Socket.IO through python-socketio over the WebSocket transport (like chat's own
 clients: no long-polling session to pin to one replica). python-socketio's WebSocket handshake
 carries `Origin: http://host:port`, the server's own origin, which chatd lets in. It accepts friend
-requests, answers "ping" with "pong" and repeats anything else, in direct messages and in the
-groups it is added to.
+requests (those sent while it was away too), answers "ping" with "pong" and repeats anything else,
+in direct messages and in the groups it is added to.
 
     pip install "python-socketio[client]"
     chat token create echo-bot            # as the bot's account: prints chat_... once
@@ -29,14 +29,31 @@ http.headers["Authorization"] = f"Bearer {token}"
 
 def api(method, path, body=None):
     res = http.request(method, server + path, json=body, timeout=10)
-    data = None if res.status_code == 204 else res.json()
+    try:
+        data = None if res.status_code == 204 else res.json()
+    except ValueError:  # not JSON: a proxy's error page, say
+        data = None
     if not res.ok:
-        error = (data or {}).get("error", {})
-        raise RuntimeError(f"{method} {path}: {error.get('code', res.status_code)} {error.get('message', '')}")
+        # An error's body is {"error": {"code", "message"}}: the code says what happened.
+        error = (data or {}).get("error", {}) if isinstance(data, dict) else {}
+        detail = f": {error['message']}" if error.get("message") else ""
+        raise RuntimeError(f"{method} {path}: {error.get('code', f'HTTP {res.status_code}')}{detail}")
     return data
 
 
-me = api("GET", "/v1/me")
+def accept(username):
+    try:
+        api("POST", f"/v1/friends/{username}/accept")
+        print(f"echo_bot.py: accepted {username}", flush=True)
+    except RuntimeError as err:
+        print(f"echo_bot.py: {err}", file=sys.stderr, flush=True)
+
+
+try:
+    me = api("GET", "/v1/me")
+except RuntimeError as err:
+    print(f"echo_bot.py: {err}", file=sys.stderr, flush=True)
+    sys.exit(1)
 handles = {}
 
 
@@ -56,11 +73,15 @@ sio = socketio.Client(reconnection=True)
 @sio.event
 def connect():
     print(f"echo_bot.py: connected to {server} as {me['username']}", flush=True)
+    # Requests that came while the bot was not connected get no friend:update: ask at every connect.
+    sio.start_background_task(lambda: [accept(u) for u in api("GET", "/v1/friends/requests")["incoming"]])
 
 
 @sio.event
 def connect_error(data):
-    print(f"echo_bot.py: cannot connect: {data}", file=sys.stderr, flush=True)
+    # A refused handshake carries {code, message}; a network failure, a message only.
+    why = f"{data['code']}: {data.get('message', '')}" if isinstance(data, dict) and "code" in data else data
+    print(f"echo_bot.py: cannot connect: {why}", file=sys.stderr, flush=True)
 
 
 @sio.on("session:end")
@@ -71,10 +92,8 @@ def session_end(err):
 
 @sio.on("friend:update")
 def friend_update(event):
-    if event["status"] != "incoming":
-        return
-    api("POST", f"/v1/friends/{event['username']}/accept")
-    print(f"echo_bot.py: accepted {event['username']}", flush=True)
+    if event["status"] == "incoming":
+        accept(event["username"])
 
 
 @sio.on("message:new")

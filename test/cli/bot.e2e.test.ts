@@ -45,6 +45,26 @@ describe('examples/echo-bot.mjs', () => {
     expect(lines.slice(-2)).toEqual(['bot_ann: hello bot', 'echo_bot: you said: hello bot']);
   });
 
+  it('accepts a friend request sent while it was not running, and says the error code of a refused token', async () => {
+    const bot = file.user('echo_bot3');
+    const bea = file.user('bot_bea');
+    expect((await bot.run(['register', bot.name, '--password-stdin'], 'bot-password\n')).code).toBe(0);
+    expect((await bea.run(['register', bea.name, '--password-stdin'], 'bea-password\n')).code).toBe(0);
+    const token = (await bot.run(['token', 'create', 'echo', '--password-stdin'], 'bot-password\n')).stdout.trim();
+    // The request comes first; the bot starts later, and gets no friend:update for it.
+    expect((await bea.run(['friends', 'add', bot.name])).code).toBe(0);
+    const proc = spawnProc(BOT, [], { CHAT_SERVER: file.chatd.url, CHAT_BOT_TOKEN: token });
+    file.started.push(proc);
+    await proc.waitLine(/echo-bot: accepted bot_bea/);
+    const friends = await bea.json<{ username: string }[]>(['friends', 'list']);
+    expect(friends.map((f) => f.username)).toContain(bot.name);
+
+    const bad = spawnProc(BOT, [], { CHAT_SERVER: file.chatd.url, CHAT_BOT_TOKEN: 'chat_not-a-real-token' });
+    expect(await bad.exited).toBe(1);
+    console.log(`a bot with a bad token: ${bad.lines.filter(Boolean).join(' | ')}`);
+    expect(bad.lines.join('\n')).toMatch(/echo-bot: GET \/v1\/me: CHAT_ERR_\w+/);
+  });
+
   it('refuses to start without a token, and stops when its token is revoked', async () => {
     const none = spawnProc(BOT, [], { CHAT_SERVER: file.chatd.url });
     expect(await none.exited).toBe(2);

@@ -17,7 +17,7 @@ const BOT = path.resolve(import.meta.dirname, '../../examples/echo_bot.py');
 if (env) {
   const file = chatdForFile();
   describe('examples/echo_bot.py with python-socketio', () => {
-    it('connects over WebSocket on its first try (its handshake carries a same-origin Origin), accepts a friend request and answers ping with pong', async () => {
+    it('connects over WebSocket on its first try (its handshake carries a same-origin Origin), accepts a friend request (and one sent before it started) and answers ping with pong', async () => {
       const bot = file.user('py_bot');
       const ann = file.user('py_ann');
       expect((await bot.run(['register', bot.name, '--password-stdin'], 'bot-password\n')).code).toBe(0);
@@ -25,6 +25,9 @@ if (env) {
       const token = (await bot.run(['token', 'create', 'echo', '--password-stdin'], 'bot-password\n')).stdout.trim();
       expect(token).toMatch(/^chat_/);
 
+      const early = file.user('py_early');
+      expect((await early.run(['register', early.name, '--password-stdin'], 'early-password\n')).code).toBe(0);
+      expect((await early.run(['friends', 'add', bot.name])).code).toBe(0);
       const child = spawn(env.CHAT_PYTHON, [BOT], { env: { PATH: process.env.PATH ?? '', CHAT_SERVER: file.chatd.url, CHAT_BOT_TOKEN: token, PYTHONUNBUFFERED: '1' } });
       const lines: string[] = [];
       const waitLine = (re: RegExp, ms = 20_000) => new Promise<string>((resolve, reject) => {
@@ -35,6 +38,8 @@ if (env) {
       for (const s of [child.stdout, child.stderr]) s.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
       try {
         await waitLine(/echo_bot.py: connected to .* as py_bot/);
+        // A request sent before the bot started was accepted at its connect.
+        await waitLine(/echo_bot.py: accepted py_early/);
         const listen = spawnProc(CHAT_BIN, ['listen', '--json'], ann.env);
         file.started.push(listen);
         await listen.waitLine(/connected/);
