@@ -37,7 +37,14 @@ echo "$(wc -l <<<"$listing") files, $(du -k "$tarball" | cut -f1) KiB: $(basenam
 echo "-- npm install -g (prefix $work/prefix)"
 prefix="$work/prefix"
 # The two native dependencies build in their install scripts, which npm asks to allow.
+# The others npm lists (@google/genai's preinstall echoes "no-op"; protobufjs's postinstall warns
+# about version schemes) are not needed: the install below runs without them, and works.
+install_start=$(date +%s%N)
 npm install -g --prefix "$prefix" --no-audit --no-fund --allow-scripts=argon2,better-sqlite3 "$tarball" >"$work/install.log" 2>&1 || { tail -30 "$work/install.log"; fail "global install failed"; }
+install_ms=$(( ($(date +%s%N) - install_start) / 1000000 ))
+pkg_dir="$prefix/lib/node_modules/chatd"
+echo "installed in ${install_ms} ms: $(du -sk "$pkg_dir" | cut -f1) KiB on disk ($(du -sk "$pkg_dir/dist" | cut -f1) KiB of it chatd's own dist/), $(find "$pkg_dir/node_modules" -name package.json -path '*/node_modules/*/package.json' -not -path '*/node_modules/*/node_modules/*/node_modules/*' | wc -l) packages"
+grep -E "install scripts|allow-scripts|not covered" "$work/install.log" | head -5 || true
 # Node 20 needs light-my-request (fastify's) on cookie 1.x: cookie 2 requires Node 22. The direct
 # dependency pins it, which holds even where npm ignores the shrinkwrap (a local tarball, npm/cli#5325).
 cookie="$(cd "$prefix/lib/node_modules/chatd" && node -p 'const lmr = require.resolve("light-my-request/package.json"); require(require.resolve("cookie/package.json", { paths: [require("node:path").dirname(lmr)] })).version')"
