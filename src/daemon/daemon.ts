@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import http from 'node:http';
 import client from 'prom-client';
-import { sendMetrics } from './send-metrics.js';
+import { sendMetrics } from './services/send-metrics.js';
 import { makeSendSchema, socketBufferSizeFor, wellFormedSend, type SendInput } from '../protocol/index.js';
 import type { Config } from './config.js';
 import { createDeployment } from './deployments/index.js';

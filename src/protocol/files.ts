@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { FILE_ID, MAX_FILE_NAME_LENGTH } from './uploads.js';
+import { wireTime } from './wire-time.js';
 
 export * from './uploads.js';
 
@@ -60,12 +61,12 @@ export const fileInfoSchema = z.object({
   width: z.number().int().positive().optional(),
   height: z.number().int().positive().optional(),
   owner: z.string().describe('Who uploaded it'),
-  createdAt: z.string(),
-  completedAt: z.string().nullable(),
+  createdAt: wireTime,
+  completedAt: wireTime.nullable(),
   sent: z.boolean().describe('Attached to a message: readable by the conversation\'s members'),
   conversationId: z.string().nullable().describe('Where it was sent'),
   seq: z.number().int().positive().nullable().describe('The message it was sent with'),
-  expiresAt: z.string().nullable().describe('Unsent uploads are collected then'),
+  expiresAt: wireTime.nullable().describe('Unsent uploads are collected then'),
 });
 
 /** A page of the files shared in a conversation (GET /v1/messages/{peer}/files), newest first. */
@@ -80,7 +81,7 @@ export const fileParamSchema = z.strictObject({ id: fileIdSchema });
 export const sharedFileSchema = attachmentSchema.extend({
   from: z.string(),
   seq: z.number().int().positive(),
-  uploadedAt: z.string(),
+  uploadedAt: wireTime,
 });
 
 export type Attachment = z.infer<typeof attachmentSchema>;

@@ -167,8 +167,19 @@ export function responseJsonSchemas(prefix: string): Record<string, Record<strin
   const { schemas } = z.toJSONSchema(responseRegistry, { io: 'output', target: 'draft-2020-12', unrepresentable: 'any', uri: (id) => `${prefix}${id}` });
   return Object.fromEntries(Object.entries(schemas).map(([name, s]) => {
     const { $schema: _s, $id: _i, ...rest } = s as Record<string, unknown>;
-    return [name, openObjects(rest)];
+    return [name, name === 'Error' ? openErrorCode(openObjects(rest)) : openObjects(rest)];
   }));
+}
+
+/**
+ * An error's code, as the documents give it: a string, with today's codes as examples, not a
+ * closed enum. A later version adds codes; a client generated from a closed enum (Python's, say)
+ * would refuse to parse an answer carrying one (a ValueError instead of the error it reports).
+ */
+function openErrorCode(schema: Record<string, unknown>): Record<string, unknown> {
+  const props = schema.properties as Record<string, Record<string, unknown>>;
+  const codes = props.code!.enum as string[];
+  return { ...schema, properties: { ...props, code: { type: 'string', pattern: '^CHAT_ERR_[A-Z0-9_]+$', description: `Stable; the README lists each with what to do. New versions may add codes: treat one you do not know by the answer's HTTP status. Today: ${codes.join(', ')}.`, examples: codes } } };
 }
 
 /**

@@ -5,6 +5,9 @@ import { CHANGE_KINDS, MESSAGE_KINDS } from './changes.js';
 import { MAX_QUERY_CHARS, MAX_SEARCH_LIMIT } from './search.js';
 
 import { FILE_LIMITS, attachmentSchema, fileIdSchema } from './files.js';
+import { wireTime } from './wire-time.js';
+
+export { wireTime };
 import { CLIENT_MSG_ID, GROUP_HANDLE, GROUP_REF, GROUP_ROLES, NEW_HANDLE, NEW_USERNAME, USERNAME } from './names.js';
 
 /** Usernames: 3–32 characters of [a-z0-9_.-]. */
@@ -45,7 +48,7 @@ export const replyQuoteSchema = z.object({
   snippet: z.string().describe('The start of its current text, on one line (empty when deleted)'),
   deleted: z.boolean().optional().describe('The quoted message was deleted'),
 });
-export const tombstoneSchema = z.object({ by: z.string().describe('Who deleted it: the author, or a group owner or admin'), at: z.string() });
+export const tombstoneSchema = z.object({ by: z.string().describe('Who deleted it: the author, or a group owner or admin'), at: wireTime });
 
 export const messageSchema = z.object({
   id: z.string(),
@@ -55,7 +58,7 @@ export const messageSchema = z.object({
   to: z.string(),
   text: z.string().describe('The current text (an edit record: the new text; empty for a delete or a reaction, and once deleted)'),
   kind: messageKindSchema,
-  createdAt: z.string(),
+  createdAt: wireTime,
   clientMsgId: z.string().optional(),
   // A reply, and who it mentions.
   replyTo: seqValue.optional().describe('The seq of the message of the same conversation this one answers'),
@@ -67,7 +70,7 @@ export const messageSchema = z.object({
   emoji: z.string().optional().describe('A reaction record: the emoji'),
   op: z.enum(['add', 'remove']).optional().describe('A reaction record: added or removed'),
   // A message's state after its changes.
-  editedAt: z.string().optional().describe('When the message was last edited'),
+  editedAt: wireTime.optional().describe('When the message was last edited'),
   edits: z.number().int().positive().optional().describe('How many times it was edited'),
   deleted: tombstoneSchema.optional().describe('It was deleted: a tombstone, with no text'),
   reactions: z.array(reactionSchema).optional().describe('Reactions, one entry per emoji, in the order they were first added'),

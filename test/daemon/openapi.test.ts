@@ -19,6 +19,41 @@ describe('the protocol written down: OpenAPI and the socket events\' JSON Schema
     expect(phantom).toEqual([]);
   });
 
+  it('is shaped for client generators: named operations in tags, every client error status declared, an open error code, enums and date-times', async () => {
+    type Op = { operationId: string; tags: string[]; responses: Record<string, unknown>; parameters?: { name: string; in: string; schema: { enum?: string[] } }[] };
+    const doc = await (await fetch(new URL(ROUTES.openapi, d.url))).json() as { tags: { name: string }[]; paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, { properties?: Record<string, Record<string, unknown>> }>; responses: Record<string, unknown> } };
+    const ops = Object.entries(doc.paths).flatMap(([path, m]) => Object.entries(m).map(([method, o]) => ({ path, method, ...o })));
+    const ids = ops.map((o) => o.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Names a person would call, not paths spelled out (post_v1_admin_users_username_action).
+    for (const id of ids) expect(id).toMatch(/^[a-z][a-zA-Z]{2,30}$/);
+    expect(ids).toEqual(expect.arrayContaining(['register', 'login', 'addFriend', 'acceptFriend', 'sendMessage', 'getHistory', 'adminUserAction']));
+    const tags = new Set(doc.tags.map((t) => t.name));
+    for (const o of ops) expect(o.tags.length === 1 && tags.has(o.tags[0]!), `${o.method} ${o.path}`).toBe(true);
+    console.log(`${ops.length} operations in ${tags.size} tags: ${[...tags].map((t) => `${t} ${ops.filter((o) => o.tags[0] === t).length}`).join(', ')}`);
+    // Client errors each declared (with the one error body), not only as default.
+    const send = doc.paths['/v1/messages']!.post!.responses;
+    expect(Object.keys(send).sort()).toEqual(['201', '400', '401', '403', '409', '413', '429', 'default']);
+    expect(Object.keys(doc.paths['/v1/auth/login']!.post!.responses)).toEqual(expect.arrayContaining(['400', '401', '429']));
+    for (const o of ops) for (const [status, r] of Object.entries(o.responses)) if (/^4/.test(status)) expect(r).toEqual({ $ref: `#/components/responses/Error${status}` });
+    // A code added next version must not break a generated client: a string, today's codes as examples.
+    const code = doc.components.schemas.Error!.properties!.code!;
+    expect(code.enum).toBeUndefined();
+    expect(code.type).toBe('string');
+    expect(code.examples).toContain('CHAT_ERR_NOT_FRIENDS');
+    expect(doc.paths['/v1/admin/users/{username}/{action}']!.post!.parameters!.find((p) => p.name === 'action')!.schema.enum).toEqual(['disable', 'enable', 'promote', 'demote', 'password']);
+    // Every time is a date-time.
+    const times: string[] = [];
+    const walk = (node: unknown, key = '') => {
+      if (!node || typeof node !== 'object') return;
+      if (/At$/.test(key) || key === 'at') times.push(`${key}:${JSON.stringify(node).includes('"format":"date-time"') ? 'ok' : 'MISSING'}`);
+      for (const [k, v] of Object.entries(node)) walk(v, k);
+    };
+    walk(doc.components.schemas);
+    expect(times.length).toBeGreaterThanOrEqual(10);
+    expect(times.filter((t) => t.endsWith('MISSING'))).toEqual([]);
+  });
+
   it('serves the OpenAPI document and the events schema without a token; their request schemas are the ones requests are parsed with', async () => {
     const doc = await (await fetch(new URL(ROUTES.openapi, d.url))).json() as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: { 'application/json': { schema: { properties: Record<string, { maxLength?: number }>; required: string[]; additionalProperties: boolean } } } }; parameters?: { name: string; in: string }[] }>> };
     expect(doc.openapi).toBe('3.1.0');

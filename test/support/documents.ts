@@ -64,11 +64,17 @@ function documents(openapi: Record<string, unknown>, events: Record<string, unkn
     answer(method, path, status, body) {
       const responses = doc.paths[path]?.[method.toLowerCase()]?.responses;
       if (!responses) return [`${method} ${path} is not documented`];
+      // Every error status a client can act on is declared on its own (a generated client types it).
+      if (status >= 400 && status < 500 && !(String(status) in responses)) return [`${method} ${path} answered ${status}, which it does not declare`];
       const key = String(status) in responses ? String(status) : 'default';
-      const content = responses[key]!.content;
+      // A response is written in place, or shared under components.responses and referred to.
+      const ref = (responses[key] as { $ref?: string }).$ref;
+      const name = ref?.replace('#/components/responses/', '');
+      const shared = (doc as unknown as { components: { responses: Record<string, { content?: Record<string, unknown> }> } }).components.responses;
+      const content = (name !== undefined ? shared[name] : responses[key])!.content;
       if (!content) return body === undefined || body === '' ? [] : [`${method} ${path} ${status} documents no body, got one`];
       if (!content['application/json']) return Object.keys(content).some((t) => t === 'application/octet-stream' || (typeof body === 'string' ? t.startsWith('text/') : t.endsWith('json'))) ? [] : [`${method} ${path} ${status}: the body is not ${Object.keys(content).join(' or ')}`];
-      return check(`openapi#${pointer('paths', path, method.toLowerCase(), 'responses', key, 'content', 'application/json', 'schema')}`, body);
+      return check(`openapi#${name !== undefined ? pointer('components', 'responses', name, 'content', 'application/json', 'schema') : pointer('paths', path, method.toLowerCase(), 'responses', key, 'content', 'application/json', 'schema')}`, body);
     },
     event: (name, payload) => check(`${eventsId}#${pointer('serverToClient', name, 'payload')}`, payload),
     ack: (name, ack) => check(`${eventsId}#${pointer('clientToServer', name, 'ack')}`, ack),

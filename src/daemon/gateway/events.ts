@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import client from 'prom-client';
 import { ChatError, deleteSchema, makeEditSchema, reactSchema, receiptSchema, syncSchema, typingSchema, type Ack, type ClientToServerEvents, type SendInput } from '../../protocol/index.js';
 import { classify } from '../errors.js';
-import type { SendMetrics } from '../send-metrics.js';
+import type { SendMetrics } from '../services/send-metrics.js';
 import type { FanoutService } from '../services/fanout.js';
 import type { MessageService } from '../services/messages.js';
 import type { TypingService } from '../services/typing.js';

@@ -1,7 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from 'pino';
 import client from 'prom-client';
-import type { SendMetrics } from '../send-metrics.js';
+import type { SendMetrics } from '../services/send-metrics.js';
 import { ChatError, ROUTES, maxOtherBodyBytes, type HealthReport } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import { classify } from '../errors.js';
