@@ -192,7 +192,19 @@ function openObjects<T>(node: T): T {
   if (!node || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) if (!(k === 'additionalProperties' && v === false)) out[k] = openObjects(v);
-  return out as T;
+  return evenTuple(out) as T;
+}
+
+/**
+ * A tuple whose items are all alike ([start, end)) as an array of that item with a fixed length:
+ * the same values, in a form client generators read (openapi-python-client refuses `items: false`,
+ * which JSON Schema 2020-12 writes after `prefixItems`).
+ */
+function evenTuple(node: Record<string, unknown>): Record<string, unknown> {
+  const prefix = node.prefixItems as unknown[] | undefined;
+  if (!prefix || node.items !== false || prefix.some((p) => JSON.stringify(p) !== JSON.stringify(prefix[0]))) return node;
+  const { prefixItems: _p, items: _i, ...rest } = node;
+  return { ...rest, items: prefix[0], minItems: prefix.length, maxItems: prefix.length };
 }
 
 export const searchHitSchema = named('SearchHit', z.object({

@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 
-export type ServiceVar = 'REDIS_URL' | 'KAFKA_BROKERS' | 'MONGODB_URI' | 'OPENSEARCH_URL' | 'COMPOSECHECK' | 'HELM' | 'KUBERNETES_VALIDATE' | 'SYSTEMD_ANALYZE' | 'PROMTOOL' | 'HAPROXY' | 'CHAT_PYTHON';
+export type ServiceVar = 'REDIS_URL' | 'KAFKA_BROKERS' | 'MONGODB_URI' | 'OPENSEARCH_URL' | 'COMPOSECHECK' | 'HELM' | 'KUBERNETES_VALIDATE' | 'SYSTEMD_ANALYZE' | 'PROMTOOL' | 'HAPROXY' | 'CHAT_PYTHON' | 'OPENAPI_PYTHON_CLIENT';
 
 /**
  * Reads engine URLs from the environment, so the same suites run against the engines
