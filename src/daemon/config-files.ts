@@ -75,7 +75,27 @@ export function readConfigFile(file: string): Record<string, unknown> {
   }
 }
 
-/** The contents of `X_FILE` (one trailing newline dropped); undefined when it is not set. Giving both X and X_FILE is an error. */
+/**
+ * A systemd credential (`LoadCredential=gemini_api_key:/etc/...`): the file named `id` in
+ * $CREDENTIALS_DIRECTORY, which systemd fills for this service alone. Undefined when there is no
+ * such directory or file, or the file is empty (an empty credential is an unset setting); one
+ * trailing newline is dropped.
+ */
+export function readCredential(dir: string | undefined, id: string): string | undefined {
+  if (!dir) return undefined;
+  const file = path.join(dir, id);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(`credential ${id}`, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const value = text.replace(/\r?\n$/, '');
+  return value === '' ? undefined : value;
+}
+
+/** The contents of `X_FILE` (one trailing newline dropped); undefined when it is not set or the file is empty. Giving both X and X_FILE is an error. */
 export function readSecretFile(envName: string, file: string | undefined, direct: string | undefined): string | undefined {
   if (file === undefined || file === '') return undefined;
   if (direct !== undefined && direct !== '') throw new ConfigError(`${envName}_FILE`, `give ${envName} or ${envName}_FILE, not both`);
@@ -86,7 +106,10 @@ export function readSecretFile(envName: string, file: string | undefined, direct
   } catch (err) {
     throw new ConfigError(`${envName}_FILE`, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return text.replace(/\r?\n$/, '');
+  // An empty file is an unset setting, as an empty variable is: a Secret's optional key (the Helm
+  // chart's gemini-api-key) is mounted as an empty file when it is not given.
+  const value = text.replace(/\r?\n$/, '');
+  return value === '' ? undefined : value;
 }
 
 export const SECRETS_FILE = 'secrets.json';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LIMITS } from '../protocol/index.js';
 import { closest } from '../protocol/suggest.js';
-import { ConfigError, SECRETS_FILE, defaultConfigFile, loadSecrets, readConfigFile, readEnvFile, readSecretFile } from './config-files.js';
+import { ConfigError, SECRETS_FILE, defaultConfigFile, loadSecrets, readConfigFile, readCredential, readEnvFile, readSecretFile } from './config-files.js';
 
 export { ConfigError, defaultConfigFile };
 
@@ -126,7 +126,7 @@ type Generated = 'jwtAccessSecret' | 'jwtRefreshSecret';
  */
 export type Config = { [K in Exclude<ConfigKey, Unset<ConfigKey>> | Generated]: Value<K> } & { [K in Exclude<Unset<ConfigKey>, Generated>]?: Value<K> };
 
-export type Source = 'default' | 'file' | 'env file' | 'env' | 'flag' | 'generated' | 'data dir' | 'derived';
+export type Source = 'default' | 'file' | 'env file' | 'credential' | 'env' | 'flag' | 'generated' | 'data dir' | 'derived';
 export interface LoadedConfig {
   config: Readonly<Config>;
   sources: Record<ConfigKey, Source>;
@@ -235,6 +235,9 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     let name = spec.env;
     if (file[key] !== undefined) { value = file[key]; source = 'file'; name = `${configFile}: ${fileNames[key]}`; }
     if (dotenv[spec.env] !== undefined && dotenv[spec.env] !== '') { value = dotenv[spec.env]; source = 'env file'; name = `${opts.envFile}: ${spec.env}`; }
+    // A systemd credential named like the setting in lower case (gemini_api_key), below X_FILE and X.
+    const credential = fileVariant(key, spec) ? attempt(() => readCredential(env.CREDENTIALS_DIRECTORY, spec.env.toLowerCase()), undefined) : undefined;
+    if (credential !== undefined) { value = credential; source = 'credential'; name = `credential ${spec.env.toLowerCase()}`; }
     const fromFile = fileVariant(key, spec) ? attempt(() => readSecretFile(spec.env, env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`], env[spec.env] ?? dotenv[spec.env]), undefined) : undefined;
     const secretFile = env[`${spec.env}_FILE`] ?? dotenv[`${spec.env}_FILE`];
     let fileOrigin: string | undefined;
@@ -251,7 +254,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     }
     out[key] = parsed.data;
     sources[key] = source;
-    origins[key] = source === 'default' ? 'the default' : source === 'env' && name === spec.env ? `the environment (${spec.env})` : fileOrigin ?? name;
+    origins[key] = source === 'default' ? 'the default' : source === 'env' && name === spec.env ? `the environment (${spec.env})` : source === 'credential' ? `the systemd credential ${spec.env.toLowerCase()} (${env.CREDENTIALS_DIRECTORY})` : fileOrigin ?? name;
   }
   if (out.dataDir !== undefined) out.dataDir = path.resolve(out.dataDir as string);
   // The three engine URLs select the scale-out deployment, unless it was chosen explicitly; it

@@ -95,6 +95,9 @@ describe('config', () => {
     expect(err({ GEMINI_API_KEY_FILE: path.join(dir, 'missing') })).toMatch(/^invalid configuration: GEMINI_API_KEY_FILE: cannot read .*missing: ENOENT$/);
     // A value from a file is checked like any other, and the error names the file variable, not the secret.
     expect(err({ JWT_ACCESS_SECRET_FILE: secret('short', 'too-short') })).toMatch(/^invalid configuration: JWT_ACCESS_SECRET_FILE: must be at least 32 characters$/);
+    // An empty file is an unset setting (a Secret's optional key, mounted empty): no /ai, and chatd starts.
+    fs.writeFileSync(path.join(dir, 'empty'), '', { mode: 0o600 });
+    expect(loadConfig({ env: { CHAT_DATA_DIR: dir, GEMINI_API_KEY_FILE: path.join(dir, 'empty') } }).config.geminiApiKey).toBeUndefined();
     // Settings that are not secrets have no file variant.
     expect(err({ PORT_FILE: secret('port', '1234') })).toBe('ok');
   });
@@ -135,6 +138,24 @@ describe('config', () => {
     expect(rows.find((r) => r.env === 'REDIS_URL')!.error).toMatch(/needs MONGODB_URI and KAFKA_BROKERS too/);
     // Without collect the first problem is thrown, as chatd start needs.
     expect(() => loadConfig({ env: { CHAT_DATA_DIR: dir, PORT: 'eighty', LOG_LEVEL: 'loud' } })).toThrow(/^invalid configuration: PORT: /);
+  });
+
+  it('reads secrets from systemd credentials ($CREDENTIALS_DIRECTORY, named like the setting in lower case), below X_FILE and X', () => {
+    const dir = tmpDir();
+    const creds = tmpDir();
+    fs.writeFileSync(path.join(creds, 'gemini_api_key'), 'key-from-a-credential\n', { mode: 0o600 });
+    fs.writeFileSync(path.join(creds, 'jwt_access_secret'), `${'C'.repeat(40)}\n`, { mode: 0o600 });
+    fs.writeFileSync(path.join(creds, 'jwt_refresh_secret'), '', { mode: 0o600 });
+    const loaded = loadConfig({ env: { CHAT_DATA_DIR: dir, CREDENTIALS_DIRECTORY: creds }, persistSecrets: true });
+    expect([loaded.config.geminiApiKey, loaded.sources.geminiApiKey]).toEqual(['key-from-a-credential', 'credential']);
+    expect(loaded.config.jwtAccessSecret).toBe('C'.repeat(40));
+    expect(loaded.origins.geminiApiKey).toBe(`the systemd credential gemini_api_key (${creds})`);
+    // An empty credential is unset: that secret is generated into the data dir as without it.
+    expect(loaded.sources.jwtRefreshSecret).toBe('generated');
+    expect(describeConfig(loaded).find((r) => r.env === 'GEMINI_API_KEY')).toMatchObject({ value: '********', source: 'credential' });
+    // The environment still wins; without the directory nothing is read from it.
+    expect(loadConfig({ env: { CHAT_DATA_DIR: dir, CREDENTIALS_DIRECTORY: creds, GEMINI_API_KEY: 'from-env' } }).config.geminiApiKey).toBe('from-env');
+    expect(loadConfig({ env: { CHAT_DATA_DIR: dir } }).config.geminiApiKey).toBeUndefined();
   });
 
   it('CHAT_SQLITE_DRIVER is a setting like the others: from the env file too, shown by chatd config, checked', () => {

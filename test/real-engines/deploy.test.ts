@@ -93,11 +93,15 @@ if (tools) {
     });
 
     it(`renders objects that validate against the Kubernetes ${KUBE_VERSIONS.join(' and ')} schemas (strict: no unknown fields)`, () => {
-      for (const extra of [[], ['--set', 'autoscaling.enabled=false', '--set', 'replicaCount=3', '--set', 'existingSecret=chat-creds', '--set', 'ingress.enabled=true', '--set', 'ingress.tlsSecretName=chat-tls']]) {
+      const everything = ['--set', 'autoscaling.enabled=false', '--set', 'replicaCount=3', '--set', 'existingSecret=chat-creds', '--set', 'ingress.enabled=true', '--set', 'ingress.tlsSecretName=chat-tls', '--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.httpFrom[0].namespaceSelector.matchLabels.team=edge', '--set', 'metrics.serviceMonitor.enabled=true'];
+      for (const extra of [[], everything]) {
         const r = render(extra);
         expect(r.code, r.err).toBe(0);
         const file = path.join(tmpDir(), 'chart.yaml');
-        fs.writeFileSync(file, r.out);
+        // The ServiceMonitor is the Prometheus Operator's kind: kubernetes-validate has no schema
+        // for it (its shape is checked below); every other object is validated.
+        const docs = r.out.split(/^---$/m).filter((d) => !/^kind: ServiceMonitor$/m.test(d));
+        fs.writeFileSync(file, docs.join('---'));
         for (const v of KUBE_VERSIONS) {
           const k = run(tools.KUBERNETES_VALIDATE, ['--strict', '-k', v, file]);
           console.log(`kubernetes-validate ${v} (${extra.join(' ') || 'defaults'}): exit ${k.code}; ${r.objects.map((o) => o.kind).join(', ')}`);
@@ -141,6 +145,36 @@ if (tools) {
       expect(ing.spec.rules[0].http.paths[0].backend.service.port.name).toBe('http');
     });
 
+    it('rolls the pods when a credential changes, serves metrics on a port of their own, trusts the ingress\'s X-Forwarded-For, and renders a ServiceMonitor and a NetworkPolicy', () => {
+      const annotations = (extra: string[]) => render(extra).objects.find((o) => o.kind === 'Deployment')!.spec.template.metadata.annotations as Record<string, string>;
+      const before = annotations([]);
+      const rotated = annotations(['--set', 'secrets.jwtAccessSecret=rotated-access-secret']);
+      console.log(`checksum/secret: ${before['checksum/secret']!.slice(0, 12)}… -> ${rotated['checksum/secret']!.slice(0, 12)}… after a rotation; checksum/config unchanged: ${before['checksum/config'] === rotated['checksum/config']}`);
+      expect(rotated['checksum/secret']).not.toBe(before['checksum/secret']);
+      expect(rotated['checksum/config']).toBe(before['checksum/config']);
+
+      const plain = render().objects;
+      const cm = (objects: Obj[]) => objects.find((o) => o.kind === 'ConfigMap')!.data!;
+      expect(cm(plain)).toMatchObject({ CHAT_METRICS_PORT: '9464', CHAT_METRICS_HOST: '0.0.0.0' });
+      expect(cm(plain).CHAT_TRUST_PROXY).toBeUndefined();
+      const pod = plain.find((o) => o.kind === 'Deployment')!.spec.template;
+      expect(pod.spec.containers[0].ports.map((p: { name: string; containerPort: number }) => `${p.name}:${p.containerPort}`)).toEqual(['http:3000', 'metrics:9464']);
+      expect(pod.metadata.annotations['prometheus.io/port']).toBe('9464');
+      expect(plain.some((o) => o.kind === 'ServiceMonitor' || o.kind === 'NetworkPolicy')).toBe(false);
+
+      const all = render(['--set', 'ingress.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.serviceMonitor.labels.release=prom', '--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.httpFrom[0].namespaceSelector.matchLabels.team=edge']).objects;
+      expect(cm(all).CHAT_TRUST_PROXY).toBe('true');
+      const sm = all.find((o) => o.kind === 'ServiceMonitor')!;
+      expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
+      expect((sm.metadata as unknown as { labels: Record<string, string> }).labels.release).toBe('prom');
+      expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+      expect(sm.spec.selector.matchLabels).toEqual(all.find((o) => o.kind === 'Deployment')!.spec.selector.matchLabels);
+      const np = all.find((o) => o.kind === 'NetworkPolicy')!;
+      expect(np.spec.policyTypes).toEqual(['Ingress']);
+      expect(np.spec.ingress[0]).toEqual({ ports: [{ port: 'http', protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { team: 'edge' } } }] });
+      expect(np.spec.ingress[1].ports).toEqual([{ port: 'metrics', protocol: 'TCP' }]);
+    });
+
     it('refuses to render without the credentials, and renders no Secret when an existing one is named', () => {
       const r = run(tools.HELM, ['template', 'chat', CHART]);
       expect(r.code).not.toBe(0);
@@ -168,6 +202,28 @@ if (tools) {
       const r = verify(bad);
       console.log(`systemd-analyze verify: ${ok.code}, and with a misspelt key: ${r.err.trim()}`);
       expect(r.err).toMatch(/Unknown key 'TimeoutStopSek'/);
+    });
+
+    it('is rated below 3 by systemd-analyze security, and takes its secrets as credentials, not environment variables', () => {
+      const unit = path.join(ROOT, 'deploy/systemd/chatd.service');
+      // --threshold is on the 0-100 scale; the level printed is that divided by 10.
+      const rate = (file: string) => {
+        const r = run(tools.SYSTEMD_ANALYZE, ['security', '--offline=true', '--threshold=30', file]);
+        return { code: r.code, level: Number(/Overall exposure level for \S+: ([\d.]+)/.exec(r.out)?.[1]) };
+      };
+      const ok = rate(unit);
+      const text = fs.readFileSync(unit, 'utf8');
+      // Without its sandboxing (the unit as it was: capabilities, system calls, /proc and the rest open) it is rated above 3, and the check fails.
+      const loose = path.join(tmpDir(), 'chatd.service');
+      fs.writeFileSync(loose, text.split('\n').filter((l) => !/^(CapabilityBoundingSet|AmbientCapabilities|SystemCall|PrivateUsers|PrivateMounts|ProtectKernelLogs|ProtectClock|ProtectHostname|ProtectProc|ProcSubset|RestrictRealtime|RestrictSUIDSGID|DevicePolicy|RemoveIPC)=/.test(l)).join('\n'));
+      const before = rate(loose);
+      console.log(`systemd-analyze security: ${ok.level} (exit ${ok.code}); without the sandboxing: ${before.level} (exit ${before.code})`);
+      expect(ok.code).toBe(0);
+      expect(ok.level).toBeLessThan(3);
+      expect(before.code).not.toBe(0);
+      expect(before.level).toBeGreaterThan(3);
+      expect(text).toMatch(/^LoadCredential=gemini_api_key:\/etc\/chatd\/credentials\/gemini_api_key$/m);
+      expect(text).not.toMatch(/^Environment=.*(SECRET|KEY)/m);
     });
   });
 
