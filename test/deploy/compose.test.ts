@@ -4,8 +4,8 @@ import { parse } from 'yaml';
 import { FIELDS } from '../../src/daemon/config.js';
 
 /* No Docker engine here: the compose file's structure is checked instead. */
-interface Service { image?: string; build?: unknown; command?: string[]; environment?: Record<string, unknown>; depends_on?: Record<string, { condition: string }>; healthcheck?: unknown; ports?: string[] }
-const compose = parse(fs.readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+interface Service { image?: string; build?: unknown; command?: string[]; environment?: Record<string, unknown>; depends_on?: Record<string, { condition: string }>; healthcheck?: unknown; ports?: string[]; secrets?: string[]; profiles?: string[]; deploy?: { resources?: { limits?: { cpus?: string; memory?: string } } } }
+const compose = parse(fs.readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, Service>; secrets: Record<string, { environment?: string }> };
 const services = compose.services;
 
 describe('docker-compose.yml', () => {
@@ -46,14 +46,30 @@ describe('docker-compose.yml', () => {
     const envNames = new Set<string>(Object.values(FIELDS).map((f) => f.env));
     const [first, second] = chatd.map(([, s]) => s);
     expect(Object.keys(first!.environment!).sort()).toEqual(Object.keys(second!.environment!).sort());
-    for (const key of Object.keys(first!.environment!)) expect(envNames.has(key), key).toBe(true);
+    // Every variable is a setting, or a secret setting's *_FILE.
+    for (const key of Object.keys(first!.environment!)) expect(envNames.has(key) || (key.endsWith('_FILE') && envNames.has(key.slice(0, -5))), key).toBe(true);
     const e = first!.environment!;
     expect(e.KAFKA_BROKERS).toBe('kafka-1:9092,kafka-2:9092,kafka-3:9092');
     expect(String(e.MONGODB_URI)).toMatch(/replicaSet=rs0/);
-    expect(String(e.JWT_ACCESS_SECRET)).toMatch(/^\$\{JWT_ACCESS_SECRET:\?/);
+    // Secrets as files (compose secrets, read through *_FILE), never as variables in the container.
+    for (const key of Object.keys(e)) expect(key, key).not.toMatch(/^(JWT_ACCESS_SECRET|JWT_REFRESH_SECRET|GEMINI_API_KEY)$/);
+    expect(e).toMatchObject({ JWT_ACCESS_SECRET_FILE: '/run/secrets/jwt_access_secret', JWT_REFRESH_SECRET_FILE: '/run/secrets/jwt_refresh_secret', GEMINI_API_KEY_FILE: '/run/secrets/gemini_api_key' });
+    expect(first!.secrets).toEqual(['jwt_access_secret', 'jwt_refresh_secret', 'gemini_api_key']);
+    expect(compose.secrets.jwt_access_secret).toEqual({ environment: 'JWT_ACCESS_SECRET' });
     expect(e.OPENSEARCH_URL).toBe('http://opensearch:9200');
     expect(services.opensearch!.image).toMatch(/^opensearchproject\/opensearch:2\.19\./);
     for (const dep of ['mongo', 'redis', 'kafka-1', 'kafka-2', 'kafka-3', 'opensearch']) expect(first!.depends_on?.[dep]?.condition).toBe('service_healthy');
     expect(fs.existsSync(new URL('../../Dockerfile', import.meta.url))).toBe(true);
+  });
+
+  it('limits every service\'s CPU and memory, and starts the unauthenticated Kafka UI only on request', () => {
+    for (const [name, s] of Object.entries(services)) {
+      const limits = s.deploy?.resources?.limits;
+      expect(limits?.cpus, name).toMatch(/^\d+(\.\d+)?$/);
+      expect(limits?.memory, name).toMatch(/^\d+[mg]$/);
+    }
+    expect(services['kafka-ui']!.profiles).toEqual(['debug']);
+    // Only chatd (and the Kafka UI, under its profile) publish ports; the engines stay on the compose network.
+    expect(Object.entries(services).filter(([, s]) => s.ports?.length).map(([n]) => n).sort()).toEqual(['chatd-1', 'chatd-2', 'kafka-ui']);
   });
 });
