@@ -1,12 +1,11 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import pino from 'pino';
-import pinoRoll from 'pino-roll';
+import { RollingFile } from './rolling-file.js';
 
 export type TuiLog = (msg: string, extra?: unknown) => void;
 
 /** Size of one TUI log file, and how many rolled files are kept beside the current one. */
-export const TUI_LOG_SIZE = '1m';
+export const TUI_LOG_SIZE = 1024 * 1024;
 export const TUI_LOG_KEEP = 3;
 
 /**
@@ -18,8 +17,7 @@ export const TUI_LOG_KEEP = 3;
 export async function tuiLogger(dir: string): Promise<TuiLog> {
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stream = await pinoRoll({ file: path.join(dir, 'tui'), extension: '.log', size: TUI_LOG_SIZE, limit: { count: TUI_LOG_KEEP }, symlink: true, mkdir: true, sync: true, mode: 0o600 });
-    const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
+    const logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, new RollingFile(dir, 'tui', TUI_LOG_SIZE, TUI_LOG_KEEP));
     return (msg, extra) => {
       try {
         if (extra === undefined) logger.info(msg);
