@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { io as ioc, type Socket } from 'socket.io-client';
 import { loadConfig } from '../../src/daemon/config.js';
@@ -11,9 +10,9 @@ import type { Database, MessageArchive } from '../../src/daemon/deployments/arch
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-export function tmpDir(prefix = 'chat-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
+import { tmpDir } from './tmp.js';
+
+export { tmpDir };
 
 export interface TestDaemon {
   daemon: Daemon;

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import os from 'node:os';
 import fs from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tmpDir } from './tmp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHAT_BIN = path.join(root, 'bin/chat.js');
@@ -104,7 +104,7 @@ export function cliUser(server: string, name: string, configDir: string) {
 export function chatdForFile() {
   let chatd: Awaited<ReturnType<typeof spawnChatd>> | undefined;
   const started: Proc[] = [];
-  beforeAll(async () => { chatd = await spawnChatd(fs.mkdtempSync(path.join(os.tmpdir(), 'chat-test-'))); });
+  beforeAll(async () => { chatd = await spawnChatd(tmpDir()); });
   afterAll(async () => {
     for (const p of started) p.child.kill('SIGKILL');
     chatd?.child.kill('SIGTERM');
@@ -114,6 +114,6 @@ export function chatdForFile() {
   return {
     started,
     get chatd() { return get(); },
-    user: (name: string) => cliUser(get().url, name, path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chat-cli-')), 'cfg')),
+    user: (name: string) => cliUser(get().url, name, path.join(tmpDir('chat-cli-'), 'cfg')),
   };
 }
