@@ -12,6 +12,10 @@ CACHE=${CHAT_SERVICES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chat-services}
 REDIS_PORT=${CHAT_REDIS_PORT:-6390}
 KAFKA_PORT=${CHAT_KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${CHAT_KAFKA_CONTROLLER_PORT:-19093}
+# A second client listener that asks for SASL/PLAIN (one user, for the authentication test).
+KAFKA_SASL_PORT=${CHAT_KAFKA_SASL_PORT:-19094}
+KAFKA_SASL_USER=chat
+KAFKA_SASL_PASSWORD=chat-sasl-test-password
 FERRETDB_PORT=${CHAT_FERRETDB_PORT:-27027}
 POSTGRES_PORT=${CHAT_POSTGRES_PORT:-55433}
 OPENSEARCH_PORT=${CHAT_OPENSEARCH_PORT:-19200}
@@ -66,12 +70,14 @@ if ! port_open "$KAFKA_PORT"; then
   cat > "$KDIR/node.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
 controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
 log.dirs=$KDIR/data
 num.partitions=3
 offsets.topic.replication.factor=1
@@ -190,6 +196,7 @@ fi
 cat >"$STATE/env" <<ENV
 export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+export KAFKA_SASL_BROKERS=127.0.0.1:$KAFKA_SASL_PORT KAFKA_SASL_TEST_USER=$KAFKA_SASL_USER KAFKA_SASL_TEST_PASSWORD=$KAFKA_SASL_PASSWORD
 export MONGODB_URI='mongodb://127.0.0.1:$FERRETDB_PORT/chat?directConnection=true'
 export CHAT_KAFKA_LIBS=$KAFKA_LIBS
 export CHAT_FERRETDB_BIN=$FERRETDB_BIN

@@ -37,6 +37,10 @@ export const FIELDS = {
   redisUrl: { env: 'REDIS_URL', schema: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'), default: undefined, description: 'Redis URL (needs AOF persistence and maxmemory-policy noeviction)', secret: true },
   redisPrefix: { env: 'CHAT_REDIS_PREFIX', schema: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/), default: 'chat:', description: 'Prefix of every Redis key and adapter channel (several deployments can share one Redis)' },
   kafkaBrokers: { env: 'KAFKA_BROKERS', schema: list.pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'brokers are host:port')).min(1)), default: undefined, description: 'Comma-separated Kafka bootstrap brokers' },
+  kafkaSaslMechanism: { env: 'KAFKA_SASL_MECHANISM', schema: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), default: undefined, description: 'Authenticate to Kafka with SASL: plain, scram-sha-256 or scram-sha-512 (with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD); unset: no authentication' },
+  kafkaSaslUsername: { env: 'KAFKA_SASL_USERNAME', schema: z.string().min(1), default: undefined, description: 'Kafka SASL user name' },
+  kafkaSaslPassword: { env: 'KAFKA_SASL_PASSWORD', schema: z.string().min(1), default: undefined, description: 'Kafka SASL password', secret: true },
+  kafkaTls: { env: 'KAFKA_TLS', schema: bool, default: false, description: 'Connect to the Kafka brokers over TLS (the system\'s CAs verify them; NODE_EXTRA_CA_CERTS adds one)' },
   kafkaClientId: { env: 'KAFKA_CLIENT_ID', schema: z.string().min(1), default: 'chatd', description: 'Kafka client id' },
   kafkaTopic: { env: 'KAFKA_TOPIC', schema: z.string().regex(/^[A-Za-z0-9._-]+$/), default: 'chat.messages', description: 'Message topic (keyed by conversation)' },
   kafkaDlqTopic: { env: 'KAFKA_DLQ_TOPIC', schema: z.string().regex(/^[A-Za-z0-9._-]+$/), default: 'chat.messages.dlq', description: 'Dead-letter topic for records that cannot be stored' },
@@ -271,6 +275,13 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     // Several nodes must verify each other's tokens: secrets generated per data dir would differ.
     for (const [k, env] of [['jwtAccessSecret', 'JWT_ACCESS_SECRET'], ['jwtRefreshSecret', 'JWT_REFRESH_SECRET']] as const) {
       if (out[k] === undefined && !errors.some((e) => e.setting.startsWith(env))) fail(env, 'must be set for the scale-out deployment (every chatd node of a deployment shares it)');
+    }
+    // SASL needs a user and a password; a user or password without a mechanism is a mistake too.
+    const sasl = [['kafkaSaslUsername', 'KAFKA_SASL_USERNAME'], ['kafkaSaslPassword', 'KAFKA_SASL_PASSWORD']] as const;
+    if (out.kafkaSaslMechanism !== undefined) {
+      for (const [k, name] of sasl) if (out[k] === undefined) fail(name, `must be set with KAFKA_SASL_MECHANISM=${String(out.kafkaSaslMechanism)}`);
+    } else {
+      for (const [k, name] of sasl) if (out[k] !== undefined) fail(name, 'is used only with KAFKA_SASL_MECHANISM (plain, scram-sha-256 or scram-sha-512)');
     }
   } else if (given.length > 0) {
     fail(given[0]!, 'is used only by the scale-out deployment (CHAT_DEPLOYMENT=embedded was chosen)');

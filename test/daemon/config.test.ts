@@ -158,6 +158,17 @@ describe('config', () => {
     expect(loadConfig({ env: { CHAT_DATA_DIR: dir } }).config.geminiApiKey).toBeUndefined();
   });
 
+  it('Kafka SASL takes a mechanism, a user and a password together (the password from a file too)', () => {
+    const dir = tmpDir();
+    const base = { CHAT_DATA_DIR: dir, MONGODB_URI: 'mongodb://m/chat', REDIS_URL: 'redis://r', KAFKA_BROKERS: 'k:9092', JWT_ACCESS_SECRET: 'a'.repeat(40), JWT_REFRESH_SECRET: 'b'.repeat(40) };
+    fs.writeFileSync(path.join(dir, 'kpw'), 'pw\n', { mode: 0o600 });
+    const { config } = loadConfig({ env: { ...base, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'chat', KAFKA_SASL_PASSWORD_FILE: path.join(dir, 'kpw'), KAFKA_TLS: 'true' } });
+    expect([config.kafkaSaslMechanism, config.kafkaSaslUsername, config.kafkaSaslPassword, config.kafkaTls]).toEqual(['scram-sha-512', 'chat', 'pw', true]);
+    expect(() => loadConfig({ env: { ...base, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'chat' } })).toThrow(/KAFKA_SASL_PASSWORD: must be set with KAFKA_SASL_MECHANISM=plain/);
+    expect(() => loadConfig({ env: { ...base, KAFKA_SASL_USERNAME: 'chat' } })).toThrow(/KAFKA_SASL_USERNAME: is used only with KAFKA_SASL_MECHANISM/);
+    expect(() => loadConfig({ env: { ...base, KAFKA_SASL_MECHANISM: 'gssapi' } })).toThrow(/KAFKA_SASL_MECHANISM/);
+  });
+
   it('CHAT_SQLITE_DRIVER is a setting like the others: from the env file too, shown by chatd config, checked', () => {
     const dir = tmpDir();
     const envFile = path.join(dir, 'chatd.env');

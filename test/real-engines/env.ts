@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 
-export type ServiceVar = 'REDIS_URL' | 'KAFKA_BROKERS' | 'MONGODB_URI' | 'OPENSEARCH_URL' | 'COMPOSECHECK' | 'HELM' | 'KUBERNETES_VALIDATE' | 'SYSTEMD_ANALYZE' | 'PROMTOOL' | 'HAPROXY' | 'CHAT_PYTHON' | 'OPENAPI_PYTHON_CLIENT';
+export type ServiceVar = 'REDIS_URL' | 'KAFKA_BROKERS' | 'MONGODB_URI' | 'OPENSEARCH_URL' | 'COMPOSECHECK' | 'HELM' | 'KUBERNETES_VALIDATE' | 'SYSTEMD_ANALYZE' | 'PROMTOOL' | 'HAPROXY' | 'CHAT_PYTHON' | 'OPENAPI_PYTHON_CLIENT' | 'KAFKA_SASL_BROKERS' | 'KAFKA_SASL_TEST_USER' | 'KAFKA_SASL_TEST_PASSWORD';
 
 /**
  * Reads engine URLs from the environment, so the same suites run against the engines

@@ -31,6 +31,8 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
   const settings: KafkaSettings = {
     brokers: config.kafkaBrokers!, clientId: config.kafkaClientId, topic: config.kafkaTopic, dlqTopic: config.kafkaDlqTopic,
     groupId: config.kafkaGroupId, partitions: config.kafkaPartitions, replicationFactor: config.kafkaReplicationFactor, retentionHours: config.kafkaRetentionHours,
+    ...(config.kafkaSaslMechanism ? { sasl: { mechanism: config.kafkaSaslMechanism, username: config.kafkaSaslUsername!, password: config.kafkaSaslPassword! } } : {}),
+    tls: config.kafkaTls,
   };
   const archive = opened(() => db.archive);
   const failed = new FailedStore(cache.client, config.redisPrefix);

@@ -12,6 +12,10 @@ export interface KafkaSettings {
   replicationFactor: number;
   /** retention.ms of both topics, in hours (Kafka's own default is 168). */
   retentionHours?: number;
+  /** SASL authentication, when the brokers ask for it. */
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /** TLS to the brokers (verified against the system's CAs). */
+  tls?: boolean;
 }
 
 /**
@@ -34,6 +38,8 @@ export function createKafka(s: KafkaSettings, log: Logger, name: string): Kafka 
   return new Kafka({
     clientId: `${s.clientId}-${name}`,
     brokers: s.brokers,
+    ...(s.sasl ? { sasl: s.sasl as never } : {}),
+    ...(s.tls ? { ssl: true } : {}),
     connectionTimeout: 3000,
     requestTimeout: 10_000,
     retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
