@@ -23,7 +23,13 @@ export interface SqliteStatement<P = unknown[], R = unknown> {
   get(...params: Bind<P>): R | undefined;
   all(...params: Bind<P>): R[];
 }
-/** A transaction function: BEGIN (deferred) when called, BEGIN IMMEDIATE through `.immediate`. */
+/**
+ * A transaction function: BEGIN IMMEDIATE when called (and through `.immediate`). Every transaction
+ * here writes, and two connections write the same file (the event loop's and the writer thread's):
+ * a deferred one that reads first and then writes fails at once with SQLITE_BUSY ("database is
+ * locked", no busy wait) when the other connection committed in between, since its snapshot is
+ * stale. IMMEDIATE takes the write lock first, waiting its busy_timeout for it.
+ */
 export type Transaction<A extends unknown[], R> = ((...args: A) => R) & { immediate: (...args: A) => R };
 export interface SqliteDb {
   readonly driver: SqliteDriver;
@@ -103,7 +109,10 @@ function openBetter(file: string, opts: OpenOptions): SqliteDb {
     prepare: <P, R>(sql: string) => db.prepare(sql) as unknown as SqliteStatement<P, R>,
     exec: (sql) => void db.exec(sql),
     pragma: (text) => db.pragma(text) as unknown[],
-    transaction: <A extends unknown[], R>(fn: (...args: A) => R) => db.transaction(fn) as unknown as Transaction<A, R>,
+    transaction: <A extends unknown[], R>(fn: (...args: A) => R) => {
+      const t = db.transaction(fn);
+      return Object.assign((...args: A) => t.immediate(...args), { immediate: (...args: A) => t.immediate(...args) }) as Transaction<A, R>;
+    },
     close: () => void db.close(),
   };
 }
@@ -145,7 +154,7 @@ function openBuiltin(file: string, opts: OpenOptions): SqliteDb {
     exec: (sql) => db.exec(sql),
     pragma: (text) => db.prepare(`PRAGMA ${text}`).all(),
     transaction: <A extends unknown[], R>(fn: (...args: A) => R) =>
-      Object.assign((...args: A) => run(fn, 'BEGIN', args), { immediate: (...args: A) => run(fn, 'BEGIN IMMEDIATE', args) }),
+      Object.assign((...args: A) => run(fn, 'BEGIN IMMEDIATE', args), { immediate: (...args: A) => run(fn, 'BEGIN IMMEDIATE', args) }),
     close: () => {
       if (!open) return;
       open = false;

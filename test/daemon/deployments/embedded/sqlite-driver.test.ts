@@ -57,6 +57,37 @@ describe('SQLite driver', () => {
     db.close();
   });
 
+  it('a transaction that reads, then writes, is not refused because another connection committed in between (two connections write the file: the event loop\'s and the writer thread\'s)', () => {
+    const file = path.join(tmpDir(), 'two.db');
+    const a = openSqlite(file);
+    const b = openSqlite(file);
+    for (const db of [a, b]) db.pragma('journal_mode = WAL');
+    b.pragma('busy_timeout = 0');
+    a.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    a.prepare('INSERT INTO t (v) VALUES (?)').run('first');
+    let other = 'not tried';
+    // A deferred transaction's read pins a snapshot; the other connection's commit then makes its
+    // write fail at once with SQLITE_BUSY ("database is locked"), busy timeout or not. Taking the
+    // write lock first (IMMEDIATE), the other connection is the one kept waiting (refused here,
+    // with no wait, in the same thread).
+    a.transaction(() => {
+      const n = (a.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+      try {
+        b.prepare('INSERT INTO t (v) VALUES (?)').run('between');
+        other = 'committed';
+      } catch (err) {
+        other = sqliteCode(err) ?? String(err);
+      }
+      a.prepare('INSERT INTO t (v) VALUES (?)').run(`after ${n}`);
+    })();
+    const rows = a.prepare('SELECT v FROM t ORDER BY id').all() as { v: string }[];
+    console.log(`${a.driver}: the other connection's write during the transaction: ${other}; rows ${rows.map((r) => r.v).join(', ')}`);
+    expect(other).toBe('SQLITE_BUSY');
+    expect(rows.map((r) => r.v)).toEqual(['first', 'after 1']);
+    a.close();
+    b.close();
+  });
+
   it('names the native module that failed to load and how to fix it', () => {
     const err = (() => { try { loadNative('chat-no-such-native-module'); } catch (e) { return e; } })();
     expect(err).toBeInstanceOf(NativeModuleError);
