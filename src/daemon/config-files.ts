@@ -91,8 +91,7 @@ export function readCredential(dir: string | undefined, id: string): string | un
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError(`credential ${id}`, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const value = text.replace(/\r?\n$/, '');
-  return value === '' ? undefined : value;
+  return secretText(text);
 }
 
 /** The contents of `X_FILE` (one trailing newline dropped); undefined when it is not set or the file is empty. Giving both X and X_FILE is an error. */
@@ -106,8 +105,15 @@ export function readSecretFile(envName: string, file: string | undefined, direct
   } catch (err) {
     throw new ConfigError(`${envName}_FILE`, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  // An empty file is an unset setting, as an empty variable is: a Secret's optional key (the Helm
-  // chart's gemini-api-key) is mounted as an empty file when it is not given.
+  return secretText(text);
+}
+
+/**
+ * A secret file's value, one trailing newline dropped. An empty file is an unset setting, as an
+ * empty variable is: a Secret's optional key (the Helm chart's gemini-api-key) is mounted as an
+ * empty file when it is not given.
+ */
+function secretText(text: string): string | undefined {
   const value = text.replace(/\r?\n$/, '');
   return value === '' ? undefined : value;
 }

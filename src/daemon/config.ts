@@ -248,7 +248,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     if (fromFile !== undefined) { value = fromFile; source = 'env'; name = `${spec.env}_FILE`; fileOrigin = `${spec.env}_FILE (${secretFile})`; }
     if (env[spec.env] !== undefined && env[spec.env] !== '') { value = env[spec.env]; source = 'env'; name = spec.env; fileOrigin = undefined; }
     const flagVal = opts.flags?.[key];
-    if (flagVal !== undefined) { value = flagVal; source = 'flag'; name = `--${spec.flag?.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()) ?? key}`; }
+    if (flagVal !== undefined) { value = flagVal; source = 'flag'; name = flagName(key, spec); }
     if (value === undefined) { sources[key] = source; continue; }
     const parsed = spec.schema.safeParse(value);
     if (!parsed.success) {
@@ -327,8 +327,11 @@ export function describeConfig(loaded: LoadedConfig): { key: string; env: string
   });
 }
 
+/** A setting's command-line flag as problems name it (`--data-dir`). */
+const flagName = (key: string, spec: { flag?: string }) => `--${spec.flag?.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()) ?? key}`;
+
 /** Whether a problem is about this setting: by its name, in a file, as its _FILE variant or as its flag. */
 export function errorConcerns(e: ConfigError, key: string, spec: { env: string; flag?: string }): boolean {
   const s = e.setting;
-  return s === spec.env || s.endsWith(`: ${spec.env}`) || s.endsWith(`: ${key}`) || s === `${spec.env}_FILE` || (spec.flag !== undefined && s === `--${spec.flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
+  return s === spec.env || s.endsWith(`: ${spec.env}`) || s.endsWith(`: ${key}`) || s === `${spec.env}_FILE` || (spec.flag !== undefined && s === flagName(key, spec));
 }
