@@ -16,6 +16,7 @@ stop() {
 stop "$STATE/opensearch/opensearch.pid" opensearch
 stop "$STATE/kafka/kafka.pid" kafka
 stop "$STATE/ferretdb/ferretdb.pid" ferretdb
+stop "$STATE/ferretdb/ferretdb-auth.pid" ferretdb-auth
 stop "$STATE/redis/redis.pid" redis
 PDIR=$(cat "$STATE/postgres.dir" 2>/dev/null || echo "$STATE/postgres")
 if [ -f "$PDIR/data/postmaster.pid" ]; then

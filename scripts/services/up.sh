@@ -17,6 +17,11 @@ KAFKA_SASL_PORT=${CHAT_KAFKA_SASL_PORT:-19094}
 KAFKA_SASL_USER=chat
 KAFKA_SASL_PASSWORD=chat-sasl-test-password
 FERRETDB_PORT=${CHAT_FERRETDB_PORT:-27027}
+# A second FerretDB that asks for a user and password (checked by PostgreSQL, scram-sha-256), for the
+# MONGODB_USERNAME/MONGODB_PASSWORD test.
+FERRETDB_AUTH_PORT=${CHAT_FERRETDB_AUTH_PORT:-27028}
+MONGO_AUTH_USER=chatd_auth
+MONGO_AUTH_PASSWORD=chat-mongo-test-password
 POSTGRES_PORT=${CHAT_POSTGRES_PORT:-55433}
 OPENSEARCH_PORT=${CHAT_OPENSEARCH_PORT:-19200}
 OPENSEARCH_TRANSPORT_PORT=${CHAT_OPENSEARCH_TRANSPORT_PORT:-19300}
@@ -146,6 +151,18 @@ fi
 as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U chat -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'" | grep -q 1 \
   || as_pg "$PG_BIN/psql" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U chat -d postgres -c 'CREATE DATABASE ferretdb'
 
+# The password-checked database: its own role and database, and a pg_hba rule (before the trust
+# rules: the first match wins) that asks that role for its password.
+HBA="host ferretdb_auth $MONGO_AUTH_USER 127.0.0.1/32 scram-sha-256"
+if ! grep -qxF "$HBA" "$PDIR/data/pg_hba.conf"; then
+  { echo "$HBA"; cat "$PDIR/data/pg_hba.conf"; } >"$PDIR/pg_hba.new" && cat "$PDIR/pg_hba.new" >"$PDIR/data/pg_hba.conf" && rm -f "$PDIR/pg_hba.new"
+  as_pg "$PG_BIN/pg_ctl" -D "$PDIR/data" reload >/dev/null
+fi
+as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U chat -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$MONGO_AUTH_USER'" | grep -q 1 \
+  || as_pg "$PG_BIN/psql" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U chat -d postgres -c "SET password_encryption = 'scram-sha-256'; CREATE ROLE $MONGO_AUTH_USER LOGIN PASSWORD '$MONGO_AUTH_PASSWORD'"
+as_pg "$PG_BIN/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U chat -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ferretdb_auth'" | grep -q 1 \
+  || as_pg "$PG_BIN/psql" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U chat -d postgres -c "CREATE DATABASE ferretdb_auth OWNER $MONGO_AUTH_USER"
+
 # --- FerretDB ------------------------------------------------------------------
 if [ ! -x "$FERRETDB_BIN" ]; then
   log "building FerretDB $FERRETDB_VERSION from the Go module proxy"
@@ -161,6 +178,13 @@ if ! port_open "$FERRETDB_PORT"; then
   nohup "$FERRETDB_BIN" -listen "127.0.0.1:$FERRETDB_PORT" -postgresql "postgres://chat@127.0.0.1:$POSTGRES_PORT/ferretdb?pool_max_conns=200" >"$FDIR/ferretdb.log" 2>&1 &
   echo $! >"$FDIR/ferretdb.pid"
   wait_port "$FERRETDB_PORT" ferretdb 30 "$FDIR/ferretdb.log"
+fi
+if ! port_open "$FERRETDB_AUTH_PORT"; then
+  log "starting ferretdb (with authentication) on $FERRETDB_AUTH_PORT"
+  # No user in the PostgreSQL URL: FerretDB 1.x connects as the client's user with its password (PLAIN).
+  nohup "$FERRETDB_BIN" -listen "127.0.0.1:$FERRETDB_AUTH_PORT" -postgresql "postgres://127.0.0.1:$POSTGRES_PORT/ferretdb_auth" >"$FDIR/ferretdb-auth.log" 2>&1 &
+  echo $! >"$FDIR/ferretdb-auth.pid"
+  wait_port "$FERRETDB_AUTH_PORT" ferretdb-auth 30 "$FDIR/ferretdb-auth.log"
 fi
 
 # --- OpenSearch ------------------------------------------------------------------
@@ -198,6 +222,7 @@ export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export KAFKA_SASL_BROKERS=127.0.0.1:$KAFKA_SASL_PORT KAFKA_SASL_TEST_USER=$KAFKA_SASL_USER KAFKA_SASL_TEST_PASSWORD=$KAFKA_SASL_PASSWORD
 export MONGODB_URI='mongodb://127.0.0.1:$FERRETDB_PORT/chat?directConnection=true'
+export MONGODB_AUTH_URI='mongodb://127.0.0.1:$FERRETDB_AUTH_PORT/chat?directConnection=true&authMechanism=PLAIN' MONGODB_AUTH_TEST_USER=$MONGO_AUTH_USER MONGODB_AUTH_TEST_PASSWORD=$MONGO_AUTH_PASSWORD
 export CHAT_KAFKA_LIBS=$KAFKA_LIBS
 export CHAT_FERRETDB_BIN=$FERRETDB_BIN
 export OPENSEARCH_URL=http://127.0.0.1:$OPENSEARCH_PORT

@@ -34,7 +34,10 @@ export const FIELDS = {
   sqliteDriver: { env: 'CHAT_SQLITE_DRIVER', schema: z.enum(['auto', 'node', 'node:sqlite', 'better-sqlite3']), default: 'auto', description: 'Embedded: the SQLite driver: auto (node on Node 24+, else better-sqlite3), node (built in; on Node 22.13+ it works but prints an ExperimentalWarning) or better-sqlite3 (native; the only one on Node 20, and it aborts on Node 24)' },
   deployment: { env: 'CHAT_DEPLOYMENT', schema: z.enum(['embedded', 'scaleout']), default: 'embedded', description: 'embedded (SQLite and this process: one node), or scaleout (MongoDB, Redis and Kafka: any number of nodes; the default when MONGODB_URI, REDIS_URL or KAFKA_BROKERS is set, and then all three are needed)' },
   mongodbUri: { env: 'MONGODB_URI', schema: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URI'), default: undefined, description: 'MongoDB connection string', secret: true },
+  mongodbUsername: { env: 'MONGODB_USERNAME', schema: z.string().min(1), default: undefined, description: 'MongoDB user (with MONGODB_PASSWORD) when MONGODB_URI carries no credentials; it needs readWrite on chatd\'s database (authSource in the URI names the database that holds the user)' },
+  mongodbPassword: { env: 'MONGODB_PASSWORD', schema: z.string().min(1), default: undefined, description: 'MongoDB password of MONGODB_USERNAME: keeps it out of the URI (MONGODB_PASSWORD_FILE or a credential, like every secret)', secret: true },
   redisUrl: { env: 'REDIS_URL', schema: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'), default: undefined, description: 'Redis URL (needs AOF persistence and maxmemory-policy noeviction)', secret: true },
+  redisPassword: { env: 'REDIS_PASSWORD', schema: z.string().min(1), default: undefined, description: 'Redis password (AUTH; with a user in the URL, redis://name@host, that ACL user\'s): keeps it out of REDIS_URL', secret: true },
   redisPrefix: { env: 'CHAT_REDIS_PREFIX', schema: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/), default: 'chat:', description: 'Prefix of every Redis key and adapter channel (several deployments can share one Redis)' },
   kafkaBrokers: { env: 'KAFKA_BROKERS', schema: list.pipe(z.array(z.string().regex(/^[^\s:]+:\d+$/, 'brokers are host:port')).min(1)), default: undefined, description: 'Comma-separated Kafka bootstrap brokers' },
   kafkaSaslMechanism: { env: 'KAFKA_SASL_MECHANISM', schema: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), default: undefined, description: 'Authenticate to Kafka with SASL: plain, scram-sha-256 or scram-sha-512 (with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD); unset: no authentication' },
@@ -176,6 +179,9 @@ function fileVariant(key: ConfigKey, spec: FieldSpec): boolean {
   return spec.secret === true || key === 'redisUrl';
 }
 
+/** Credentials for the scale-out engines: an error in the embedded deployment, which has no engine to give them to. */
+const SCALEOUT_CREDENTIALS = [['mongodbUsername', 'MONGODB_USERNAME'], ['mongodbPassword', 'MONGODB_PASSWORD'], ['redisPassword', 'REDIS_PASSWORD'], ['kafkaSaslUsername', 'KAFKA_SASL_USERNAME'], ['kafkaSaslPassword', 'KAFKA_SASL_PASSWORD']] as const;
+
 /** Settings that no longer exist: the deployment used to be chosen on three axes. */
 const REMOVED = ['CHAT_STORE', 'CHAT_PIPELINE', 'CHAT_CACHE'];
 
@@ -283,8 +289,15 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     } else {
       for (const [k, name] of sasl) if (out[k] !== undefined) fail(name, 'is used only with KAFKA_SASL_MECHANISM (plain, scram-sha-256 or scram-sha-512)');
     }
-  } else if (given.length > 0) {
-    fail(given[0]!, 'is used only by the scale-out deployment (CHAT_DEPLOYMENT=embedded was chosen)');
+    // Credentials: both halves, and in one place (the URL's or the settings').
+    const mongoAuth = [['mongodbUsername', 'MONGODB_USERNAME'], ['mongodbPassword', 'MONGODB_PASSWORD']] as const;
+    const mongoSet = mongoAuth.filter(([k]) => out[k] !== undefined);
+    if (mongoSet.length === 1) fail(mongoAuth.find(([k]) => out[k] === undefined)![1], `must be set with ${mongoSet[0]![1]}`);
+    if (mongoSet.length > 0 && typeof out.mongodbUri === 'string' && /^mongodb(\+srv)?:\/\/[^/?#]*@/.test(out.mongodbUri)) fail(mongoSet[0]![1], 'cannot be used with credentials in MONGODB_URI: give them in one place');
+    if (out.redisPassword !== undefined && typeof out.redisUrl === 'string' && URL.canParse(out.redisUrl) && new URL(out.redisUrl).password !== '') fail('REDIS_PASSWORD', 'cannot be used with a password in REDIS_URL: give it in one place');
+  } else {
+    if (given.length > 0) fail(given[0]!, 'is used only by the scale-out deployment (CHAT_DEPLOYMENT=embedded was chosen)');
+    for (const [k, name] of SCALEOUT_CREDENTIALS) if (out[k] !== undefined) fail(name, 'is used only by the scale-out deployment');
   }
   if ((out.jwtAccessSecret === undefined || out.jwtRefreshSecret === undefined) && out.dataDir !== undefined && out.deployment !== 'scaleout') {
     const hadFile = fs.existsSync(path.join(out.dataDir as string, SECRETS_FILE));

@@ -169,6 +169,29 @@ describe('config', () => {
     expect(() => loadConfig({ env: { ...base, KAFKA_SASL_MECHANISM: 'gssapi' } })).toThrow(/KAFKA_SASL_MECHANISM/);
   });
 
+  it('MongoDB and Redis credentials can stay out of the URLs: a user and a password together, in one place, on scale-out only', () => {
+    const dir = tmpDir();
+    const base = { CHAT_DATA_DIR: dir, MONGODB_URI: 'mongodb://m/chat?authSource=chat', REDIS_URL: 'redis://r', KAFKA_BROKERS: 'k:9092', JWT_ACCESS_SECRET: 'a'.repeat(40), JWT_REFRESH_SECRET: 'b'.repeat(40) };
+    fs.writeFileSync(path.join(dir, 'mpw'), 'mongo-pw\n', { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'rpw'), 'redis-pw', { mode: 0o600 });
+    const loaded = loadConfig({ env: { ...base, MONGODB_USERNAME: 'chatd', MONGODB_PASSWORD_FILE: path.join(dir, 'mpw'), REDIS_PASSWORD_FILE: path.join(dir, 'rpw') } });
+    expect([loaded.config.mongodbUsername, loaded.config.mongodbPassword, loaded.config.redisPassword]).toEqual(['chatd', 'mongo-pw', 'redis-pw']);
+    // Secrets: masked by chatd config.
+    const rows = describeConfig(loaded);
+    expect(rows.find((r) => r.env === 'MONGODB_PASSWORD')?.value).toBe('********');
+    expect(rows.find((r) => r.env === 'REDIS_PASSWORD')?.value).toBe('********');
+    expect(() => loadConfig({ env: { ...base, MONGODB_USERNAME: 'chatd' } })).toThrow(/MONGODB_PASSWORD: must be set with MONGODB_USERNAME/);
+    expect(() => loadConfig({ env: { ...base, MONGODB_PASSWORD: 'pw' } })).toThrow(/MONGODB_USERNAME: must be set with MONGODB_PASSWORD/);
+    expect(() => loadConfig({ env: { ...base, MONGODB_URI: 'mongodb://u:p@m1:27017,m2:27017/chat?replicaSet=rs0', MONGODB_USERNAME: 'chatd', MONGODB_PASSWORD: 'pw' } })).toThrow(/MONGODB_USERNAME: cannot be used with credentials in MONGODB_URI/);
+    expect(() => loadConfig({ env: { ...base, REDIS_URL: 'redis://:secret@r:6379', REDIS_PASSWORD: 'pw' } })).toThrow(/REDIS_PASSWORD: cannot be used with a password in REDIS_URL/);
+    // An ACL user in the URL and its password as a setting is the intended combination.
+    expect(loadConfig({ env: { ...base, REDIS_URL: 'redis://chatd@r:6379', REDIS_PASSWORD: 'pw' } }).config.redisPassword).toBe('pw');
+    // The embedded deployment has no engine to give them to.
+    for (const name of ['MONGODB_PASSWORD', 'REDIS_PASSWORD', 'KAFKA_SASL_USERNAME']) {
+      expect(() => loadConfig({ env: { CHAT_DATA_DIR: dir, [name]: 'x' } }), name).toThrow(new RegExp(`${name}: is used only by the scale-out deployment`));
+    }
+  });
+
   it('CHAT_SQLITE_DRIVER is a setting like the others: from the env file too, shown by chatd config, checked', () => {
     const dir = tmpDir();
     const envFile = path.join(dir, 'chatd.env');

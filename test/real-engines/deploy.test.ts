@@ -28,7 +28,8 @@ interface ComposeService { image?: string; ports?: { host_ip?: string; published
 
 if (tools) {
   describe('docker-compose.yml', () => {
-    const secrets = ['JWT_ACCESS_SECRET=a', 'JWT_REFRESH_SECRET=b', 'GEMINI_API_KEY='];
+    const passwords = ['MONGO_ROOT_PASSWORD=r', 'MONGODB_PASSWORD=m', 'REDIS_PASSWORD=p', 'KAFKA_BROKER_PASSWORD=kb', 'KAFKA_SASL_PASSWORD=ks'];
+    const secrets = ['JWT_ACCESS_SECRET=a', 'JWT_REFRESH_SECRET=b', 'GEMINI_API_KEY=', ...passwords];
 
     it('loads under the Compose specification (compose-go, as docker compose does); every image pinned, every port on 127.0.0.1', () => {
       const r = run(tools.COMPOSECHECK, [path.join(ROOT, 'docker-compose.yml'), ...secrets]);
@@ -50,7 +51,7 @@ if (tools) {
       expect(ports.length).toBeGreaterThanOrEqual(2);
       const loaded = project as unknown as { secrets: Record<string, { environment?: string }>; services: Record<string, { secrets?: { source: string; target: string }[]; deploy?: { resources?: { limits?: { memory?: string } } } }> };
       expect(loaded.secrets.jwt_access_secret!.environment).toBe('JWT_ACCESS_SECRET');
-      expect(loaded.services['chatd-1']!.secrets!.map((x) => x.target)).toEqual(['/run/secrets/jwt_access_secret', '/run/secrets/jwt_refresh_secret', '/run/secrets/gemini_api_key']);
+      expect(loaded.services['chatd-1']!.secrets!.map((x) => x.target)).toEqual(['jwt_access_secret', 'jwt_refresh_secret', 'gemini_api_key', 'mongodb_password', 'redis_password', 'kafka_sasl_password'].map((n) => `/run/secrets/${n}`));
       for (const n of names) expect(Number(loaded.services[n]!.deploy?.resources?.limits?.memory), n).toBeGreaterThan(0);
     });
 
@@ -59,9 +60,16 @@ if (tools) {
       expect(noSecrets.code).toBe(1);
       expect(noSecrets.err).toMatch(/required variable JWT_ACCESS_SECRET is missing a value/);
       // GEMINI_API_KEY must be set, empty for no /ai.
-      const noGemini = run(tools.COMPOSECHECK, [path.join(ROOT, 'docker-compose.yml'), 'JWT_ACCESS_SECRET=a', 'JWT_REFRESH_SECRET=b']);
+      const noGemini = run(tools.COMPOSECHECK, [path.join(ROOT, 'docker-compose.yml'), 'JWT_ACCESS_SECRET=a', 'JWT_REFRESH_SECRET=b', ...passwords]);
       expect(noGemini.code).toBe(1);
       expect(noGemini.err).toMatch(/GEMINI_API_KEY/);
+      // Each engine's password too: none of them runs without one.
+      for (const pw of passwords) {
+        const name = pw.split('=')[0]!;
+        const without = run(tools.COMPOSECHECK, [path.join(ROOT, 'docker-compose.yml'), ...secrets.filter((s) => s !== pw)]);
+        expect(without.code, name).toBe(1);
+        expect(without.err).toMatch(new RegExp(`required variable ${name} is missing a value`));
+      }
       // The same file with one key misspelt: rejected by the schema, not only by our own checks.
       const bad = path.join(tmpDir(), 'docker-compose.yml');
       const original = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');

@@ -26,8 +26,8 @@ import { SearchFeeder } from './search-feeder.js';
 
 /** The deployment, and (for tests that seed or count rows, never for the daemon) its database. */
 export function create(config: Config, log: Logger): Deployment & { readonly database: Database } {
-  const db = new MongoStore(config.mongodbUri!);
-  const cache = new RedisCache(config.redisUrl!, config.redisPrefix);
+  const db = new MongoStore(config.mongodbUri!, undefined, config.mongodbUsername ? { username: config.mongodbUsername, password: config.mongodbPassword! } : undefined);
+  const cache = new RedisCache(config.redisUrl!, config.redisPrefix, config.redisPassword);
   const settings: KafkaSettings = {
     brokers: config.kafkaBrokers!, clientId: config.kafkaClientId, topic: config.kafkaTopic, dlqTopic: config.kafkaDlqTopic,
     groupId: config.kafkaGroupId, partitions: config.kafkaPartitions, replicationFactor: config.kafkaReplicationFactor, retentionHours: config.kafkaRetentionHours,

@@ -19,10 +19,11 @@ export class MongoStore implements Database {
   files!: MongoFiles;
   archive!: MongoArchive;
 
-  constructor(private readonly uri: string, private readonly dbName?: string) {}
+  /** `auth`: MONGODB_USERNAME and MONGODB_PASSWORD, when the URI carries no credentials. */
+  constructor(private readonly uri: string, private readonly dbName?: string, private readonly auth?: { username: string; password: string }) {}
 
   async start() {
-    this.conn = mongoose.createConnection(this.uri, { dbName: this.dbName, autoIndex: false, autoCreate: false, serverSelectionTimeoutMS: 10_000 });
+    this.conn = mongoose.createConnection(this.uri, { dbName: this.dbName, autoIndex: false, autoCreate: false, serverSelectionTimeoutMS: 10_000, ...(this.auth ? { auth: this.auth } : {}) });
     await this.conn.asPromise();
     const m = models(this.conn);
     this.accounts = new MongoAccounts(m);

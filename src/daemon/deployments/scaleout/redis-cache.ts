@@ -54,9 +54,11 @@ type ScriptClient = Redis & {
   chatPresenceRemove(key: string, now: number, member: string): Promise<number>;
 };
 
-export function createRedis(url: string, name: string): Redis {
+/** `password`: REDIS_PASSWORD, when the URL carries none (the URL's user name, if any, is the ACL user). */
+export function createRedis(url: string, name: string, password?: string): Redis {
   const client = new Redis(url, {
     connectionName: name,
+    ...(password !== undefined ? { password } : {}),
     lazyConnect: true,
     // Fail commands quickly while Redis is down instead of queueing them without bound.
     maxRetriesPerRequest: 2,
@@ -81,8 +83,8 @@ export class RedisCache implements Lifecycle, Limits, Presence {
   readonly kind = 'redis';
   readonly client: ScriptClient;
 
-  constructor(url: string, private readonly prefix = 'chat:') {
-    this.client = createRedis(url, 'chatd-cache') as ScriptClient;
+  constructor(url: string, private readonly prefix = 'chat:', password?: string) {
+    this.client = createRedis(url, 'chatd-cache', password) as ScriptClient;
     for (const [name, s] of Object.entries(SCRIPTS)) this.client.defineCommand(name, s.numberOfKeys === null ? { lua: s.lua } : { numberOfKeys: s.numberOfKeys, lua: s.lua });
   }
 
@@ -91,7 +93,18 @@ export class RedisCache implements Lifecycle, Limits, Presence {
   }
 
   async start() {
-    await this.client.connect();
+    // A refused AUTH closes the connection: connect() then says only "Connection is closed", and
+    // the reason (WRONGPASS, NOAUTH) came as an error event just before.
+    let reason: Error | undefined;
+    const keep = (err: Error) => { reason = err; };
+    this.client.on('error', keep);
+    try {
+      await this.client.connect();
+    } catch (err) {
+      throw reason ?? err;
+    } finally {
+      this.client.off('error', keep);
+    }
   }
 
   async close() {
