@@ -1,4 +1,5 @@
 import { Server } from 'socket.io';
+import { Decoder } from 'socket.io-parser';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import http from 'node:http';
@@ -10,6 +11,7 @@ import { createDeployment } from './deployments/index.js';
 import { bounded } from './deployments/parts.js';
 import type { Deployment } from './ports/index.js';
 import { attachGateway, type ChatServer } from './gateway/index.js';
+import { JsonEncoder } from './gateway/json-encoder.js';
 import { buildHttp } from './http/index.js';
 import { SearchService } from './services/search.js';
 import { FileService } from './services/files.js';
@@ -95,6 +97,8 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     serveClient: false,
     perMessageDeflate: false,
     wsEngine: FairWebSocketServer,
+    // JSON only: no binary walk, and a message's JSON made once for its event and its ack.
+    parser: { Encoder: JsonEncoder, Decoder },
     connectionStateRecovery: undefined,
     // A connection that has not authenticated by then is closed (the default is 45 s).
     connectTimeout: config.handshakeTimeoutMs,

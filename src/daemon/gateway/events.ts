@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import client from 'prom-client';
 import { ChatError, deleteSchema, makeEditSchema, reactSchema, receiptSchema, syncSchema, typingSchema, type Ack, type ClientToServerEvents, type SendInput } from '../../protocol/index.js';
 import { classify } from '../errors.js';
-import type { SendMetrics } from '../services/send-metrics.js';
+import { SEND_BUCKETS, type SendMetrics } from '../services/send-metrics.js';
+import { TallyHistogram } from '../services/tally-histogram.js';
 import type { FanoutService } from '../services/fanout.js';
 import type { MessageService } from '../services/messages.js';
 import type { TypingService } from '../services/typing.js';
@@ -48,7 +49,7 @@ export function eventTable(deps: EventDeps): Map<string, Listener> {
   const { log, messages } = deps;
   const rejected = socketErrors(deps.metrics);
   /** Per event, from its arrival to its answer; `code` is "ok" or the error code it was answered with. */
-  const eventDuration = new client.Histogram({ name: 'chatd_socket_event_duration_seconds', help: 'Socket event handling time, arrival to ack', labelNames: ['event', 'code'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [deps.metrics] });
+  const eventDuration = new TallyHistogram({ name: 'chatd_socket_event_duration_seconds', help: 'Socket event handling time, arrival to ack', labelNames: ['event', 'code'], buckets: SEND_BUCKETS, registers: [deps.metrics] });
 
   /** Answers a failed event: coded error to the ack, counted, logged when internal. */
   const fail = (socket: ChatSocket, event: string, reply: ((r: Ack<never>) => void) | undefined, err: unknown, started?: number) => {

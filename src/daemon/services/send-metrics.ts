@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { TallyHistogram } from './tally-histogram.js';
 
 /** Where a send came in: a socket's message:send, or POST /v1/messages (the CLI, bots). */
 export type SendTransport = 'socket' | 'http';
@@ -18,7 +19,7 @@ export interface SendMetrics {
  */
 export function sendMetrics(registry: client.Registry): SendMetrics {
   const count = new client.Counter({ name: 'chatd_messages_sent_total', help: 'Messages acknowledged to senders (durable), by transport: socket or http', labelNames: ['transport'], registers: [registry] });
-  const duration = new client.Histogram({ name: 'chatd_message_send_duration_seconds', help: 'A send from its arrival to its acknowledgement (durable), by transport: socket or http', labelNames: ['transport'], buckets: SEND_BUCKETS, registers: [registry] });
+  const duration = new TallyHistogram({ name: 'chatd_message_send_duration_seconds', help: 'A send from its arrival to its acknowledgement (durable), by transport: socket or http', labelNames: ['transport'], buckets: SEND_BUCKETS, registers: [registry] });
   const bound = {
     socket: { count: count.labels({ transport: 'socket' }), duration: duration.labels({ transport: 'socket' }) },
     http: { count: count.labels({ transport: 'http' }), duration: duration.labels({ transport: 'http' }) },
