@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { befriend, registerUser, startDaemon, tmpDir, type TestDaemon } from '../support/daemon.js';
+import { sendAndReadBack, startDaemon, tmpDir, type TestDaemon } from '../support/daemon.js';
 import { CHATD_BIN, spawnProc } from '../support/procs.js';
 import { freePort, isolation, killProcess, waitPort } from '../support/services.js';
 import { services } from './env.js';
@@ -198,16 +198,7 @@ if (env) {
       afterAll(async () => { await d?.close(); });
 
       it('sends through the authenticated Kafka into MongoDB, with the authenticated Redis', async () => {
-        const a = await registerUser(d.url);
-        const b = await registerUser(d.url);
-        await befriend(a, b);
-        expect((await a.api.sendRest({ to: b.name, text: 'compose, with passwords' })).seq).toBe(1);
-        let texts: string[] = [];
-        for (let i = 0; i < 100 && texts.length === 0; i++) {
-          texts = (await b.api.history(a.name)).map((m) => m.text);
-          if (texts.length === 0) await new Promise((r) => setTimeout(r, 100));
-        }
-        expect(texts).toEqual(['compose, with passwords']);
+        expect(await sendAndReadBack(d.url, 'compose, with passwords')).toEqual({ seq: 1, texts: ['compose, with passwords'] });
       });
 
       it('chatd check fails with a wrong Redis password and with none, and says which engine', async () => {

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { befriend, registerUser, startDaemon, tmpDir, type TestDaemon } from '../support/daemon.js';
+import { sendAndReadBack, startDaemon, tmpDir, type TestDaemon } from '../support/daemon.js';
 import { CHATD_BIN, spawnProc } from '../support/procs.js';
 import { isolation } from '../support/services.js';
 import { services } from './env.js';
@@ -28,18 +28,7 @@ if (env) {
     afterAll(async () => { await d?.close(); });
 
     it('sends and stores through the authenticated listener', async () => {
-      const a = await registerUser(d.url);
-      const b = await registerUser(d.url);
-      await befriend(a, b);
-      const sent = await a.api.sendRest({ to: b.name, text: 'through SASL' });
-      expect(sent.seq).toBe(1);
-      // The history is read from MongoDB, where the persister stores what it consumed from Kafka.
-      let texts: string[] = [];
-      for (let i = 0; i < 100 && texts.length === 0; i++) {
-        texts = (await b.api.history(a.name)).map((m) => m.text);
-        if (texts.length === 0) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(texts).toEqual(['through SASL']);
+      expect(await sendAndReadBack(d.url, 'through SASL')).toEqual({ seq: 1, texts: ['through SASL'] });
       const ready = await (await fetch(new URL('/readyz', d.url))).json() as { status: string };
       expect(ready.status).toBe('ok');
     });

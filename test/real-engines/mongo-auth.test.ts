@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { befriend, registerUser, startDaemon, tmpDir, type TestDaemon } from '../support/daemon.js';
+import { sendAndReadBack, startDaemon, tmpDir, type TestDaemon } from '../support/daemon.js';
 import { CHATD_BIN, spawnProc } from '../support/procs.js';
 import { isolation } from '../support/services.js';
 import { services } from './env.js';
@@ -28,16 +28,7 @@ if (env) {
     afterAll(async () => { await d?.close(); });
 
     it('stores and reads back with the credentials', async () => {
-      const a = await registerUser(d.url);
-      const b = await registerUser(d.url);
-      await befriend(a, b);
-      expect((await a.api.sendRest({ to: b.name, text: 'with a MongoDB password' })).seq).toBe(1);
-      let texts: string[] = [];
-      for (let i = 0; i < 100 && texts.length === 0; i++) {
-        texts = (await b.api.history(a.name)).map((m) => m.text);
-        if (texts.length === 0) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(texts).toEqual(['with a MongoDB password']);
+      expect(await sendAndReadBack(d.url, 'with a MongoDB password')).toEqual({ seq: 1, texts: ['with a MongoDB password'] });
     });
 
     it('chatd check fails with a wrong password, and without credentials, and says why', async () => {

@@ -100,6 +100,22 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
 }
 
 /**
+ * Two new friends on `url`; the first sends `text` over REST (seq 1) and the second reads its
+ * history until it is there (on scale-out, once the persister has stored it): the texts it read.
+ */
+export async function sendAndReadBack(url: string, text: string): Promise<{ seq: number; texts: string[] }> {
+  const a = await registerUser(url);
+  const b = await registerUser(url);
+  await befriend(a, b);
+  const { seq } = await a.api.sendRest({ to: b.name, text });
+  const texts = await waitFor(async () => {
+    const read = (await b.api.history(a.name)).map((m) => m.text);
+    return read.length > 0 ? read : undefined;
+  }, 10_000, 100);
+  return { seq, texts };
+}
+
+/**
  * The database behind a daemon's deployment (SQLite or MongoDB), with its message archive: to seed
  * and count rows without going through chatd (each deployment's factory hands it out for tests).
  */
