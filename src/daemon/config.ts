@@ -179,8 +179,11 @@ function fileVariant(key: ConfigKey, spec: FieldSpec): boolean {
   return spec.secret === true || key === 'redisUrl';
 }
 
+/** A user and its password: each needs the other. */
+const MONGO_AUTH = [['mongodbUsername', 'MONGODB_USERNAME'], ['mongodbPassword', 'MONGODB_PASSWORD']] as const;
+const KAFKA_SASL = [['kafkaSaslUsername', 'KAFKA_SASL_USERNAME'], ['kafkaSaslPassword', 'KAFKA_SASL_PASSWORD']] as const;
 /** Credentials for the scale-out engines: an error in the embedded deployment, which has no engine to give them to. */
-const SCALEOUT_CREDENTIALS = [['mongodbUsername', 'MONGODB_USERNAME'], ['mongodbPassword', 'MONGODB_PASSWORD'], ['redisPassword', 'REDIS_PASSWORD'], ['kafkaSaslUsername', 'KAFKA_SASL_USERNAME'], ['kafkaSaslPassword', 'KAFKA_SASL_PASSWORD']] as const;
+const SCALEOUT_CREDENTIALS = [...MONGO_AUTH, ['redisPassword', 'REDIS_PASSWORD'], ...KAFKA_SASL] as const;
 
 /** Settings that no longer exist: the deployment used to be chosen on three axes. */
 const REMOVED = ['CHAT_STORE', 'CHAT_PIPELINE', 'CHAT_CACHE'];
@@ -283,17 +286,15 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
       if (out[k] === undefined && !errors.some((e) => e.setting.startsWith(env))) fail(env, 'must be set for the scale-out deployment (every chatd node of a deployment shares it)');
     }
     // SASL needs a user and a password; a user or password without a mechanism is a mistake too.
-    const sasl = [['kafkaSaslUsername', 'KAFKA_SASL_USERNAME'], ['kafkaSaslPassword', 'KAFKA_SASL_PASSWORD']] as const;
     if (out.kafkaSaslMechanism !== undefined) {
-      for (const [k, name] of sasl) if (out[k] === undefined) fail(name, `must be set with KAFKA_SASL_MECHANISM=${String(out.kafkaSaslMechanism)}`);
+      for (const [k, name] of KAFKA_SASL) if (out[k] === undefined) fail(name, `must be set with KAFKA_SASL_MECHANISM=${String(out.kafkaSaslMechanism)}`);
     } else {
-      for (const [k, name] of sasl) if (out[k] !== undefined) fail(name, 'is used only with KAFKA_SASL_MECHANISM (plain, scram-sha-256 or scram-sha-512)');
+      for (const [k, name] of KAFKA_SASL) if (out[k] !== undefined) fail(name, 'is used only with KAFKA_SASL_MECHANISM (plain, scram-sha-256 or scram-sha-512)');
     }
-    // Credentials: both halves, and in one place (the URL's or the settings').
-    const mongoAuth = [['mongodbUsername', 'MONGODB_USERNAME'], ['mongodbPassword', 'MONGODB_PASSWORD']] as const;
-    const mongoSet = mongoAuth.filter(([k]) => out[k] !== undefined);
-    if (mongoSet.length === 1) fail(mongoAuth.find(([k]) => out[k] === undefined)![1], `must be set with ${mongoSet[0]![1]}`);
-    if (mongoSet.length > 0 && typeof out.mongodbUri === 'string' && /^mongodb(\+srv)?:\/\/[^/?#]*@/.test(out.mongodbUri)) fail(mongoSet[0]![1], 'cannot be used with credentials in MONGODB_URI: give them in one place');
+    // MongoDB's user and password: both, and in one place (the URI's or the settings').
+    const [[user, userName], [pass, passName]] = MONGO_AUTH;
+    if ((out[user] === undefined) !== (out[pass] === undefined)) fail(out[user] === undefined ? userName : passName, `must be set with ${out[user] === undefined ? passName : userName}`);
+    if ((out[user] ?? out[pass]) !== undefined && typeof out.mongodbUri === 'string' && /^mongodb(\+srv)?:\/\/[^/?#]*@/.test(out.mongodbUri)) fail(out[user] !== undefined ? userName : passName, 'cannot be used with credentials in MONGODB_URI: give them in one place');
     if (out.redisPassword !== undefined && typeof out.redisUrl === 'string' && URL.canParse(out.redisUrl) && new URL(out.redisUrl).password !== '') fail('REDIS_PASSWORD', 'cannot be used with a password in REDIS_URL: give it in one place');
   } else {
     if (given.length > 0) fail(given[0]!, 'is used only by the scale-out deployment (CHAT_DEPLOYMENT=embedded was chosen)');

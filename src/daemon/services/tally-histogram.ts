@@ -1,11 +1,12 @@
 import type client from 'prom-client';
 
-/** One labelled series: counts per bucket (not cumulative), their sum and count. */
+/** One labelled series, to observe as often as needed. */
 export interface Series {
   observe(value: number): void;
 }
 
-interface Entry { labels: Record<string, string>; counts: Float64Array; sum: number; count: number }
+/** A series' counts per bucket (not cumulative; the last is above every bound), their sum and count. */
+interface Entry { labels: Record<string, string>; counts: Float64Array; sum: number; count: number; series: Series }
 
 /**
  * A Prometheus histogram for the message path, scraped exactly as prom-client's Histogram is (the
@@ -27,26 +28,27 @@ export class TallyHistogram<L extends string> {
     for (const r of opts.registers) r.registerMetric(this as unknown as client.Metric);
   }
 
-  /** The series of these label values, made on first use (then observe it as often as needed). */
+  /** The series of these label values, made on first use. */
   labels(labels: Record<L, string>): Series {
     const key = JSON.stringify(labels);
-    let e = this.series.get(key);
-    if (!e) {
-      e = { labels: { ...labels }, counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
-      this.series.set(key, e);
-    }
-    const entry = e;
+    const known = this.series.get(key);
+    if (known) return known.series;
     const bounds = this.bounds;
-    return {
-      observe(value: number) {
-        if (!Number.isFinite(value)) return;
-        let i = 0;
-        while (i < bounds.length && value > bounds[i]!) i++;
-        entry.counts[i]! += 1;
-        entry.sum += value;
-        entry.count += 1;
+    const entry: Entry = {
+      labels: { ...labels }, counts: new Float64Array(bounds.length + 1), sum: 0, count: 0,
+      series: {
+        observe(value: number) {
+          if (!Number.isFinite(value)) return;
+          let i = 0;
+          while (i < bounds.length && value > bounds[i]!) i++;
+          entry.counts[i]! += 1;
+          entry.sum += value;
+          entry.count += 1;
+        },
       },
     };
+    this.series.set(key, entry);
+    return entry.series;
   }
 
   observe(labels: Record<L, string>, value: number) {
