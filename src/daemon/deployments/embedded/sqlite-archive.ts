@@ -3,9 +3,11 @@ import type { ConversationRecord, HistoryRange, MessageDraft } from '../../ports
 import type { MessageArchive } from '../archive.js';
 import type { SqliteDb } from './sqlite-driver.js';
 import { rowToMessage, rowKept, withSeq, type AppendResult, type MessageRow } from './sqlite-messages.js';
+import { catchUpSeqIndex, conversationRows, headRowid, MAX_SEQ, SEQ_INDEX_SCHEMA, twice } from './sqlite-seqs.js';
 
-const MESSAGES_TABLE = `
-CREATE TABLE IF NOT EXISTS messages (
+/** The messages table. By (conversation, seq) its rows are found through `message_seqs` (sqlite-seqs.ts). */
+const messagesTable = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
   id TEXT PRIMARY KEY,
   conversation_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -17,9 +19,9 @@ CREATE TABLE IF NOT EXISTS messages (
   client_msg_id TEXT,
   extra TEXT,
   state TEXT,
-  changed_seq INTEGER,
-  UNIQUE (conversation_id, seq)
+  changed_seq INTEGER
 );`;
+const COLUMNS = 'id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id, extra, state, changed_seq';
 /** Columns later versions added, with their types: a data dir from before gets them on start. */
 const ADDED_COLUMNS = { extra: 'TEXT', state: 'TEXT', changed_seq: 'INTEGER' } as const;
 const MESSAGES_INDEXES = `
@@ -42,12 +44,29 @@ CREATE INDEX IF NOT EXISTS conversations_a ON conversations(member_a);
 CREATE INDEX IF NOT EXISTS conversations_b ON conversations(member_b);
 `;
 
-/** Creates the messages tables, or brings an older data dir's up to date (columns are added in place, instantly). */
+/**
+ * Creates the messages tables, or brings an older data dir's up to date: columns are added in
+ * place, instantly; a table from before the seq index (its UNIQUE (conversation_id, seq) kept in
+ * every commit) is copied into one without it, rowids kept (the search index refers to them),
+ * once, in one transaction, and the seq index is then built from every row.
+ */
 export function messagesSchema(db: SqliteDb) {
-  db.exec(MESSAGES_TABLE);
+  db.exec(messagesTable('messages'));
   const have = new Set((db.pragma('table_info(messages)') as { name: string }[]).map((c) => c.name));
   for (const [name, type] of Object.entries(ADDED_COLUMNS)) if (!have.has(name)) db.exec(`ALTER TABLE messages ADD COLUMN ${name} ${type}`);
+  const { sql } = db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'").get()!;
+  if (/UNIQUE\s*\(\s*conversation_id\s*,\s*seq\s*\)/i.test(sql)) {
+    db.transaction(() => {
+      // The search view and triggers refer to the table: searchSchema makes them again (after this).
+      db.exec('DROP VIEW IF EXISTS messages_search; DROP TRIGGER IF EXISTS messages_search_update; DROP TRIGGER IF EXISTS messages_search_delete; DROP TABLE IF EXISTS message_seqs; DROP TABLE IF EXISTS message_seqs_state;');
+      db.exec(messagesTable('messages_moved'));
+      db.exec(`INSERT INTO messages_moved (rowid, ${COLUMNS}) SELECT rowid, ${COLUMNS} FROM messages ORDER BY rowid`);
+      db.exec('DROP TABLE messages; ALTER TABLE messages_moved RENAME TO messages;');
+    }).immediate();
+  }
   db.exec(MESSAGES_INDEXES);
+  db.exec(SEQ_INDEX_SCHEMA);
+  catchUpSeqIndex(db);
 }
 
 /** How message batches are committed: on the writer thread, or in place for an in-memory database. */
@@ -56,6 +75,9 @@ export interface MessageWriter {
   append(drafts: MessageDraft[]): Promise<AppendResult[]>;
 }
 
+/** What people page through: messages, not change records. */
+const PEOPLE = "m.kind IN ('user', 'ai', 'system')";
+
 /** Messages and direct conversations in the embedded database: the embedded log's archive. */
 export class SqliteArchive implements MessageArchive {
   private readonly stmts;
@@ -63,22 +85,21 @@ export class SqliteArchive implements MessageArchive {
   constructor(db: SqliteDb, private readonly writer: MessageWriter) {
     this.stmts = {
       msgByClient: db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?'),
-      latest: db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?'),
-      before: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?'),
-      after: db.prepare<[string, number, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?'),
-      beforeMessages: db.prepare<[string, number, number, number], MessageRow>("SELECT * FROM messages WHERE conversation_id = ? AND seq < ? AND seq > ? AND kind IN ('user', 'ai', 'system') ORDER BY seq DESC LIMIT ?"),
-      afterMessages: db.prepare<[string, number, number, number], MessageRow>("SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? AND kind IN ('user', 'ai', 'system') ORDER BY seq ASC LIMIT ?"),
-      bySeq: db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq = ?'),
+      before: db.prepare<unknown[], MessageRow>(`${conversationRows('$seq < ? AND $seq > ?')} ORDER BY seq DESC LIMIT ?`),
+      after: db.prepare<unknown[], MessageRow>(`${conversationRows('$seq > ? AND $seq < ?')} ORDER BY seq ASC LIMIT ?`),
+      beforeMessages: db.prepare<unknown[], MessageRow>(`${conversationRows(`$seq < ? AND $seq > ? AND ${PEOPLE}`)} ORDER BY seq DESC LIMIT ?`),
+      afterMessages: db.prepare<unknown[], MessageRow>(`${conversationRows(`$seq > ? AND $seq < ? AND ${PEOPLE}`)} ORDER BY seq ASC LIMIT ?`),
+      bySeq: db.prepare<unknown[], MessageRow>(`${conversationRows('$seq = ?')} LIMIT 1`),
       changed: db.prepare<[string, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND changed_seq > ? ORDER BY changed_seq ASC LIMIT ?'),
-      maxSeq: db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?'),
+      maxSeq: db.prepare<[string, string], { s: number | null }>(MAX_SEQ),
       // Only rows with extra (replies, mentions) are looked into; json_each reads the mentions array.
-      mentions: db.prepare<[string, number, string, number], { n: number }>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages m, json_each(m.extra, '$.mentions') j WHERE m.conversation_id = ? AND m.seq > ? AND m.extra IS NOT NULL AND m.kind IN ('user', 'ai', 'system') AND j.value = ? LIMIT ?)"),
-      count: db.prepare<[string, number, number], { n: number }>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM messages WHERE conversation_id = ? AND seq > ? AND kind IN ('user', 'ai', 'system') LIMIT ?)"),
-      // A conversation's head is its newest message (found through the (conversation_id, seq) index).
+      mentions: db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM (${conversationRows(`$seq > ? AND m.extra IS NOT NULL AND ${PEOPLE} AND EXISTS (SELECT 1 FROM json_each(m.extra, '$.mentions') j WHERE j.value = ?)`, '1')} LIMIT ?)`),
+      count: db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM (${conversationRows(`$seq > ? AND ${PEOPLE}`, '1')} LIMIT ?)`),
+      // A conversation's head is its newest message.
       convs: db.prepare<[string, string], { id: string; member_a: string; member_b: string; last_seq: number; updated_at: string }>(`
         SELECT c.id, c.member_a, c.member_b, COALESCE(h.seq, c.last_seq) AS last_seq, COALESCE(h.created_at, c.updated_at) AS updated_at
         FROM conversations c
-        LEFT JOIN messages h ON h.conversation_id = c.id AND h.seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id)
+        LEFT JOIN messages h ON h.rowid = ${headRowid('c.id')}
         WHERE c.member_a = ? OR c.member_b = ?
         ORDER BY updated_at DESC`),
     };
@@ -114,14 +135,14 @@ export class SqliteArchive implements MessageArchive {
     const s = this.stmts;
     const lo = range.afterSeq ?? 0;
     const hi = range.beforeSeq ?? Number.MAX_SAFE_INTEGER;
-    if (range.afterSeq !== undefined) return (range.messagesOnly ? s.afterMessages : s.after).all(conversationId, lo, hi, range.limit).map(rowToMessage);
-    return (range.messagesOnly ? s.beforeMessages : s.before).all(conversationId, hi, lo, range.limit).map(rowToMessage).reverse();
+    if (range.afterSeq !== undefined) return (range.messagesOnly ? s.afterMessages : s.after).all(...twice(conversationId, lo, hi), range.limit).map(rowToMessage);
+    return (range.messagesOnly ? s.beforeMessages : s.before).all(...twice(conversationId, hi, lo), range.limit).map(rowToMessage).reverse();
   }
 
   async get(conversationId: string, seqs: number[]) {
     const out: Message[] = [];
     for (const seq of seqs) {
-      const r = this.stmts.bySeq.get(conversationId, seq);
+      const r = this.stmts.bySeq.get(...twice(conversationId, seq));
       if (r) out.push(rowToMessage(r));
     }
     return out;
@@ -132,20 +153,20 @@ export class SqliteArchive implements MessageArchive {
   }
 
   async countMessages(conversationId: string, afterSeq: number, cap: number) {
-    return this.stmts.count.get(conversationId, afterSeq, cap)!.n;
+    return this.stmts.count.get(...twice(conversationId, afterSeq), cap)!.n;
   }
 
   async countMentions(conversationId: string, afterSeq: number, username: string, cap: number) {
-    return this.stmts.mentions.get(conversationId, afterSeq, username, cap)!.n;
+    return this.stmts.mentions.get(...twice(conversationId, afterSeq, username), cap)!.n;
   }
 
   async withPast(conversationId: string, seq: number) {
-    const r = this.stmts.bySeq.get(conversationId, seq);
+    const r = this.stmts.bySeq.get(...twice(conversationId, seq));
     return r ? { message: rowToMessage(r), kept: rowKept(r) } : null;
   }
 
   async maxSeq(conversationId: string) {
-    return this.stmts.maxSeq.get(conversationId)!.s ?? 0;
+    return this.stmts.maxSeq.get(conversationId, conversationId)!.s ?? 0;
   }
 
   async listConversations(username: string): Promise<ConversationRecord[]> {

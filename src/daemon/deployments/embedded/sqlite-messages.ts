@@ -5,6 +5,7 @@ import { conversationMembers } from '../../../protocol/types.js';
 import type { MessageDraft } from '../../ports/index.js';
 import { applyChange, isChange } from '../../../protocol/changes.js';
 import { applyStored, extraOf, keptOf, stateOf, withParts, type Kept, type RecordExtra, type RecordState } from '../records.js';
+import { conversationRows, MAX_SEQ, ROWID_BY_SEQ, seqIndexWrites, twice } from './sqlite-seqs.js';
 
 /** A messages row as SQLite returns it. */
 export interface MessageRow {
@@ -82,27 +83,33 @@ export function messageWrites(db: SqliteDb): MessageWrites {
   const insert = db.prepare('INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at, client_msg_id, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
   const byId = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
   const byClient = db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?');
-  const maxSeq = db.prepare<[string], { s: number | null }>('SELECT MAX(seq) AS s FROM messages WHERE conversation_id = ?');
+  const maxSeq = db.prepare<[string, string], { s: number | null }>(MAX_SEQ);
   const addConv = db.prepare('INSERT INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING');
-  const bySeq = db.prepare<[string, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND seq = ?');
-  const setState = db.prepare('UPDATE messages SET text = ?, extra = ?, state = ?, changed_seq = ? WHERE conversation_id = ? AND seq = ?');
+  const bySeq = db.prepare<unknown[], MessageRow & { r: number }>(`${conversationRows('$seq = ?', 'm.*, m.rowid AS r')} LIMIT 1`);
+  const rowidBySeq = db.prepare<unknown[], { rid: number }>(ROWID_BY_SEQ);
+  const setState = db.prepare<[string, string | null, string | null, number | null, number]>('UPDATE messages SET text = ?, extra = ?, state = ?, changed_seq = ? WHERE rowid = ?');
   // A deleted message's edit records lose their text.
-  const scrubEdit = db.prepare<[string, number]>("UPDATE messages SET text = '', extra = json_remove(extra, '$.mentions') WHERE conversation_id = ? AND seq = ? AND kind = 'edit'");
+  const scrubEdit = db.prepare<[number]>("UPDATE messages SET text = '', extra = json_remove(extra, '$.mentions') WHERE rowid = ? AND kind = 'edit'");
+  const seqs = seqIndexWrites(db);
+  /** The newest rowid this connection inserted (the seq index's pass takes the tail up to it). */
+  let newest = seqs.newest();
   /** Conversations known to have their row (committed); bounded, a miss costs one INSERT that does nothing. */
   const known = new Set<string>();
 
   /** Inserts one row; false when a unique index refused it. A change is applied to its target in the same transaction. */
   const inserted = (m: Message) => {
     const extra = m.kind === 'user' && m.replyTo === undefined && m.mentions === undefined && m.files === undefined ? null : extraOf(m);
-    if (insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null, json(extra)).changes !== 1) return false;
+    const r = insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null, json(extra));
+    if (r.changes !== 1) return false;
+    newest = Number(r.lastInsertRowid);
     if (isChange(m)) apply(m);
     return true;
   };
   // A reaction touches only the target's state: read and write that column alone, by rowid.
-  const reactionState = db.prepare<[string, number], { r: number; state: string | null; changed_seq: number | null }>('SELECT rowid AS r, state, changed_seq FROM messages WHERE conversation_id = ? AND seq = ?');
+  const reactionState = db.prepare<unknown[], { r: number; state: string | null; changed_seq: number | null }>(`SELECT rowid AS r, state, changed_seq FROM messages WHERE rowid = (${ROWID_BY_SEQ})`);
   const setReactions = db.prepare<[string, number, number]>('UPDATE messages SET state = ?, changed_seq = ? WHERE rowid = ?');
   const react = (c: Message) => {
-    const row = reactionState.get(c.conversationId, c.target!);
+    const row = reactionState.get(...twice(c.conversationId, c.target!));
     if (!row) return;
     const state = row.state === null ? {} : (JSON.parse(row.state) as RecordState);
     const next = applyChange(reactionView(c, state, row.changed_seq), c);
@@ -114,14 +121,17 @@ export function messageWrites(db: SqliteDb): MessageWrites {
   /** A change record applied to the row it targets (nothing when it changes nothing: changes.ts). */
   const apply = (c: Message) => {
     if (c.kind === 'react') return react(c);
-    const row = bySeq.get(c.conversationId, c.target!);
+    const row = bySeq.get(...twice(c.conversationId, c.target!));
     if (!row) return;
     const target = rowToMessage(row);
     const r = applyStored(target, rowKept(row), c);
     if (!r) return;
     const { next, kept, scrub } = r;
-    if (next) setState.run(next.text, json(next.deleted ? null : extraOf(next)), json(stateOf(next, kept)), next.changedSeq ?? null, c.conversationId, target.seq);
-    for (const seq of scrub) scrubEdit.run(c.conversationId, seq);
+    if (next) setState.run(next.text, json(next.deleted ? null : extraOf(next)), json(stateOf(next, kept)), next.changedSeq ?? null, row.r);
+    for (const seq of scrub) {
+      const edit = rowidBySeq.get(...twice(c.conversationId, seq));
+      if (edit) scrubEdit.run(edit.rid);
+    }
   };
   const conflict = (m: Message) => new SeqConflictError(m.id, m.conversationId, m.seq);
   /**
@@ -147,18 +157,22 @@ export function messageWrites(db: SqliteDb): MessageWrites {
     if (known.size + created.length > 100_000) known.clear();
     for (const c of created) known.add(c);
   };
+  /** The row already stored for m's id or (from, clientMsgId), or a seq conflict. */
+  const stored = (m: Message) => {
+    const existing = byId.get(m.id) ?? (m.clientMsgId !== undefined ? byClient.get(m.from, m.clientMsgId) : undefined);
+    if (!existing) throw conflict(m);
+    return existing;
+  };
   const writeTx = db.transaction((messages: Message[]) => {
     const fresh: Message[] = [];
     const out = messages.map((m) => {
-      if (!inserted(m)) {
-        const existing = byId.get(m.id) ?? (m.clientMsgId !== undefined ? byClient.get(m.from, m.clientMsgId) : undefined);
-        if (!existing) throw conflict(m);
-        return existing;
-      }
+      // No unique index holds (conversation_id, seq) (sqlite-seqs.ts): a given seq is looked up.
+      if (rowidBySeq.get(...twice(m.conversationId, m.seq))) return stored(m);
+      if (!inserted(m)) return stored(m);
       fresh.push(m);
       return null;
     });
-    return { out, created: addConversations(fresh) };
+    return { out, created: addConversations(fresh), done: seqs.pass(newest) };
   });
 
   const counters = new Map<string, number>();
@@ -167,7 +181,7 @@ export function messageWrites(db: SqliteDb): MessageWrites {
     const fresh: Message[] = [];
     const out = drafts.map((d): AppendResult => {
       const c = d.conversationId;
-      const m = withSeq(d, (touched.get(c) ?? counters.get(c) ?? maxSeq.get(c)!.s ?? 0) + 1);
+      const m = withSeq(d, (touched.get(c) ?? counters.get(c) ?? maxSeq.get(c, c)!.s ?? 0) + 1);
       // Insert first: a resend is rare, so it is looked up only when the unique
       // (from, clientMsgId) index refuses the row, and then its seq is not taken.
       if (!inserted(m)) {
@@ -179,20 +193,31 @@ export function messageWrites(db: SqliteDb): MessageWrites {
       fresh.push(m);
       return { seq: m.seq };
     });
-    return { out, touched, created: addConversations(fresh) };
+    return { out, touched, created: addConversations(fresh), done: seqs.pass(newest) };
   });
 
+  /** Runs a transaction; after a rollback the newest rowid is read again (the rows it counted are gone). */
+  const run = <A, R>(tx: { immediate: (a: A) => R }, a: A): R => {
+    try {
+      return tx.immediate(a);
+    } catch (err) {
+      newest = seqs.newest();
+      throw err;
+    }
+  };
   return {
     write(messages) {
-      const { out, created } = writeTx.immediate(messages);
+      const { out, created, done } = run(writeTx, messages);
       remember(created);
+      seqs.committed(done);
       return out;
     },
     append(drafts) {
       // A failed transaction rolls back, and the counters keep their committed values.
-      const { out, touched, created } = appendTx.immediate(drafts);
+      const { out, touched, created, done } = run(appendTx, drafts);
       for (const [c, seq] of touched) counters.set(c, seq);
       remember(created);
+      seqs.committed(done);
       return out;
     },
   };
