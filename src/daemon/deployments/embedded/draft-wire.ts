@@ -19,13 +19,18 @@ const STRIDE = FIELDS.length + 1;
 
 export type PackedDrafts = (string | null)[];
 
+/**
+ * Built by push, never `new Array(n)`: a preallocated array stays "holey" in V8 even once filled,
+ * and the structured clone writes a holey array as a sparse one, index by index (measured with
+ * v8.serialize, 100 drafts: 0.2-0.4 against 0.7-0.8 µs a draft to write, 0.55-0.7 against
+ * 0.8-1.2 to read).
+ */
 export function packDrafts(drafts: MessageDraft[]): PackedDrafts {
-  const out: PackedDrafts = new Array(drafts.length * STRIDE);
-  let k = 0;
+  const out: PackedDrafts = [];
   for (const d of drafts) {
-    for (const f of FIELDS) out[k++] = d[f] ?? null;
+    for (const f of FIELDS) out.push(d[f] ?? null);
     const extra = extraOf(d);
-    out[k++] = extra === null ? null : JSON.stringify(extra);
+    out.push(extra === null ? null : JSON.stringify(extra));
   }
   return out;
 }
