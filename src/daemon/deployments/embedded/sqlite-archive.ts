@@ -3,7 +3,7 @@ import type { ConversationRecord, HistoryRange, MessageDraft } from '../../ports
 import type { MessageArchive } from '../archive.js';
 import type { SqliteDb } from './sqlite-driver.js';
 import { rowToMessage, rowKept, withSeq, type AppendResult, type MessageRow } from './sqlite-messages.js';
-import { catchUpSeqIndex, conversationRows, headRowid, MAX_SEQ, SEQ_INDEX_SCHEMA, twice } from './sqlite-seqs.js';
+import { catchUpSeqIndex, conversationRows, headRowid, MAX_SEQ, ROWID_BY_SEQ, SEQ_INDEX_SCHEMA, twice } from './sqlite-seqs.js';
 
 /** The messages table. By (conversation, seq) its rows are found through `message_seqs` (sqlite-seqs.ts). */
 const messagesTable = (name: string) => `
@@ -89,7 +89,7 @@ export class SqliteArchive implements MessageArchive {
       after: db.prepare<unknown[], MessageRow>(`${conversationRows('$seq > ? AND $seq < ?')} ORDER BY seq ASC LIMIT ?`),
       beforeMessages: db.prepare<unknown[], MessageRow>(`${conversationRows(`$seq < ? AND $seq > ? AND ${PEOPLE}`)} ORDER BY seq DESC LIMIT ?`),
       afterMessages: db.prepare<unknown[], MessageRow>(`${conversationRows(`$seq > ? AND $seq < ? AND ${PEOPLE}`)} ORDER BY seq ASC LIMIT ?`),
-      bySeq: db.prepare<unknown[], MessageRow>(`${conversationRows('$seq = ?')} LIMIT 1`),
+      bySeq: db.prepare<unknown[], MessageRow>(`SELECT * FROM messages WHERE rowid = (${ROWID_BY_SEQ})`),
       changed: db.prepare<[string, number, number], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? AND changed_seq > ? ORDER BY changed_seq ASC LIMIT ?'),
       maxSeq: db.prepare<[string, string], { s: number | null }>(MAX_SEQ),
       // Only rows with extra (replies, mentions) are looked into; json_each reads the mentions array.

@@ -5,7 +5,7 @@ import { conversationMembers } from '../../../protocol/types.js';
 import type { MessageDraft } from '../../ports/index.js';
 import { applyChange, isChange } from '../../../protocol/changes.js';
 import { applyStored, extraOf, keptOf, stateOf, withParts, type Kept, type RecordExtra, type RecordState } from '../records.js';
-import { conversationRows, MAX_SEQ, ROWID_BY_SEQ, seqIndexWrites, twice } from './sqlite-seqs.js';
+import { MAX_SEQ, seqIndexWrites } from './sqlite-seqs.js';
 
 /** A messages row as SQLite returns it. */
 export interface MessageRow {
@@ -85,8 +85,7 @@ export function messageWrites(db: SqliteDb): MessageWrites {
   const byClient = db.prepare<[string, string], MessageRow>('SELECT * FROM messages WHERE from_user = ? AND client_msg_id = ?');
   const maxSeq = db.prepare<[string, string], { s: number | null }>(MAX_SEQ);
   const addConv = db.prepare('INSERT INTO conversations (id, member_a, member_b, last_seq, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING');
-  const bySeq = db.prepare<unknown[], MessageRow & { r: number }>(`${conversationRows('$seq = ?', 'm.*, m.rowid AS r')} LIMIT 1`);
-  const rowidBySeq = db.prepare<unknown[], { rid: number }>(ROWID_BY_SEQ);
+  const byRowid = db.prepare<[number], MessageRow>('SELECT * FROM messages WHERE rowid = ?');
   const setState = db.prepare<[string, string | null, string | null, number | null, number]>('UPDATE messages SET text = ?, extra = ?, state = ?, changed_seq = ? WHERE rowid = ?');
   // A deleted message's edit records lose their text.
   const scrubEdit = db.prepare<[number]>("UPDATE messages SET text = '', extra = json_remove(extra, '$.mentions') WHERE rowid = ? AND kind = 'edit'");
@@ -102,35 +101,38 @@ export function messageWrites(db: SqliteDb): MessageWrites {
     const r = insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null, json(extra));
     if (r.changes !== 1) return false;
     newest = Number(r.lastInsertRowid);
+    seqs.inserted(m.conversationId, m.seq, newest);
     if (isChange(m)) apply(m);
     return true;
   };
   // A reaction touches only the target's state: read and write that column alone, by rowid.
-  const reactionState = db.prepare<unknown[], { r: number; state: string | null; changed_seq: number | null }>(`SELECT rowid AS r, state, changed_seq FROM messages WHERE rowid = (${ROWID_BY_SEQ})`);
+  const reactionState = db.prepare<[number], { state: string | null; changed_seq: number | null }>('SELECT state, changed_seq FROM messages WHERE rowid = ?');
   const setReactions = db.prepare<[string, number, number]>('UPDATE messages SET state = ?, changed_seq = ? WHERE rowid = ?');
   const react = (c: Message) => {
-    const row = reactionState.get(...twice(c.conversationId, c.target!));
+    const rowid = seqs.rowid(c.conversationId, c.target!);
+    const row = rowid === undefined ? undefined : reactionState.get(rowid);
     if (!row) return;
     const state = row.state === null ? {} : (JSON.parse(row.state) as RecordState);
     const next = applyChange(reactionView(c, state, row.changed_seq), c);
     if (next.changedSeq === (row.changed_seq ?? undefined)) return;
     if (next.reactions) state.reactions = next.reactions;
     else delete state.reactions;
-    setReactions.run(JSON.stringify(state), next.changedSeq!, row.r);
+    setReactions.run(JSON.stringify(state), next.changedSeq!, rowid!);
   };
   /** A change record applied to the row it targets (nothing when it changes nothing: changes.ts). */
   const apply = (c: Message) => {
     if (c.kind === 'react') return react(c);
-    const row = bySeq.get(...twice(c.conversationId, c.target!));
+    const rowid = seqs.rowid(c.conversationId, c.target!);
+    const row = rowid === undefined ? undefined : byRowid.get(rowid);
     if (!row) return;
     const target = rowToMessage(row);
     const r = applyStored(target, rowKept(row), c);
     if (!r) return;
     const { next, kept, scrub } = r;
-    if (next) setState.run(next.text, json(next.deleted ? null : extraOf(next)), json(stateOf(next, kept)), next.changedSeq ?? null, row.r);
+    if (next) setState.run(next.text, json(next.deleted ? null : extraOf(next)), json(stateOf(next, kept)), next.changedSeq ?? null, rowid!);
     for (const seq of scrub) {
-      const edit = rowidBySeq.get(...twice(c.conversationId, seq));
-      if (edit) scrubEdit.run(edit.rid);
+      const edit = seqs.rowid(c.conversationId, seq);
+      if (edit !== undefined) scrubEdit.run(edit);
     }
   };
   const conflict = (m: Message) => new SeqConflictError(m.id, m.conversationId, m.seq);
@@ -167,7 +169,7 @@ export function messageWrites(db: SqliteDb): MessageWrites {
     const fresh: Message[] = [];
     const out = messages.map((m) => {
       // No unique index holds (conversation_id, seq) (sqlite-seqs.ts): a given seq is looked up.
-      if (rowidBySeq.get(...twice(m.conversationId, m.seq))) return stored(m);
+      if (seqs.rowid(m.conversationId, m.seq) !== undefined) return stored(m);
       if (!inserted(m)) return stored(m);
       fresh.push(m);
       return null;
@@ -202,6 +204,7 @@ export function messageWrites(db: SqliteDb): MessageWrites {
       return tx.immediate(a);
     } catch (err) {
       newest = seqs.newest();
+      seqs.rolledBack();
       throw err;
     }
   };

@@ -56,8 +56,11 @@ export function conversationRows(cond: string, select?: string): string {
 /** The parameters of a `conversationRows` statement: the conversation and the condition's, once per side. */
 export const twice = <T extends unknown[]>(conversationId: string, ...params: T) => [conversationId, ...params, conversationId, ...params] as const;
 
-/** The rowid of (conversation, seq), from either side; one statement. */
-export const ROWID_BY_SEQ = `SELECT rid FROM (SELECT s.rid AS rid FROM message_seqs s WHERE s.conversation_id = ? AND s.seq = ? UNION ALL SELECT m.rowid FROM messages m WHERE ${TAIL} AND m.conversation_id = ? AND m.seq = ?) LIMIT 1`;
+/**
+ * The rowid of (conversation, seq), or null; one statement. The tail is scanned only when the index
+ * does not have it (COALESCE evaluates its second argument only then).
+ */
+export const ROWID_BY_SEQ = `SELECT COALESCE((SELECT s.rid FROM message_seqs s WHERE s.conversation_id = ? AND s.seq = ?), (SELECT m.rowid FROM messages m WHERE ${TAIL} AND m.conversation_id = ? AND m.seq = ?)) AS rid`;
 
 /** A conversation's highest seq (null when it has none); one statement, each side by its own order. */
 export const MAX_SEQ = `SELECT MAX(s) AS s FROM (SELECT MAX(seq) AS s FROM message_seqs WHERE conversation_id = ? UNION ALL SELECT MAX(m.seq) FROM messages m WHERE ${TAIL} AND m.conversation_id = ?)`;
@@ -71,14 +74,38 @@ export const headRowid = (conv: string) => `(SELECT rid FROM (
   UNION ALL SELECT * FROM (SELECT m.rowid AS rid, m.seq AS seq FROM messages m WHERE ${TAIL} AND m.conversation_id = ${conv} ORDER BY m.seq DESC LIMIT 1)
 ) ORDER BY seq DESC LIMIT 1)`;
 
-/** The seq index's writes on the writer's connection: the pass, and where the index stands. */
+/**
+ * The seq index's writes on the writer's connection: the pass, and the writer's own lookups by
+ * (conversation, seq). Those go to a map of the tail's rows (every row past `done`: loaded when
+ * this is made, added to as rows are inserted, emptied by each pass), then to the index: no tail
+ * scan on the writer, whose lookups (a change's target, a given seq) mostly name recent messages.
+ */
 export function seqIndexWrites(db: SqliteDb) {
   const take = db.prepare<[number, number]>('INSERT INTO message_seqs (conversation_id, seq, rid) SELECT conversation_id, seq, rowid FROM messages WHERE rowid > ? AND rowid <= ?');
   const setDone = db.prepare<[number]>('UPDATE message_seqs_state SET done = ?');
   const state = db.prepare<[], { done: number }>('SELECT done FROM message_seqs_state');
   const last = db.prepare<[], { m: number | null }>('SELECT MAX(rowid) AS m FROM messages');
+  const indexed = db.prepare<[string, number], { rid: number }>('SELECT rid FROM message_seqs WHERE conversation_id = ? AND seq = ?');
+  const tailRows = db.prepare<[number], { c: string; seq: number; r: number }>('SELECT conversation_id AS c, seq, rowid AS r FROM messages WHERE rowid > ?');
   let done = state.get()!.done;
+  /** conversation → seq → rowid, for the rows past `done`. */
+  const tail = new Map<string, Map<number, number>>();
+  /** What the open transaction added to `tail`, taken out again if it rolls back. */
+  let added: [string, number][] = [];
+  const remember = (c: string, seq: number, rowid: number) => {
+    let m = tail.get(c);
+    if (!m) tail.set(c, (m = new Map()));
+    m.set(seq, rowid);
+  };
+  for (const r of tailRows.all(done)) remember(r.c, r.seq, r.r);
   return {
+    /** A row inserted in the open transaction. */
+    inserted(c: string, seq: number, rowid: number) {
+      remember(c, seq, rowid);
+      added.push([c, seq]);
+    },
+    /** The rowid of (conversation, seq), or undefined. */
+    rowid: (c: string, seq: number): number | undefined => tail.get(c)?.get(seq) ?? indexed.get(c, seq)?.rid,
     /** Inside the caller's transaction: indexes the tail up to `newest` (a rowid) once it holds `atLeast` rows. Returns the new `done`, to keep once committed. */
     pass(newest: number, atLeast = SEQ_INDEX_ROWS): number {
       if (newest - done < atLeast) return done;
@@ -86,9 +113,18 @@ export function seqIndexWrites(db: SqliteDb) {
       setDone.run(newest);
       return newest;
     },
-    /** After a commit: where the index stands. After a rollback: reread. */
-    committed(d: number) { done = d; },
-    reload() { done = state.get()!.done; },
+    /** After a commit: where the index stands. */
+    committed(d: number) {
+      added = [];
+      if (d === done) return;
+      done = d;
+      tail.clear();
+    },
+    /** After a rollback: the transaction's rows are gone. */
+    rolledBack() {
+      for (const [c, seq] of added) tail.get(c)?.delete(seq);
+      added = [];
+    },
     /** The newest rowid stored. */
     newest: () => last.get()!.m ?? 0,
   };

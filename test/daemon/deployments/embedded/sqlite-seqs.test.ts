@@ -42,24 +42,43 @@ describe('the seq index, kept in passes (sqlite-seqs.ts)', () => {
     await s.start();
     const random = rng(27);
     // The model: each conversation's seqs in order, which ones are people's messages, and who is mentioned.
-    const model = new Map<string, { seq: number; kind: string; mentions: string[] }[]>(CONVS.map((c) => [c.id, []]));
+    const model = new Map<string, { seq: number; kind: string; mentions: string[]; text: string; reacted: boolean }[]>(CONVS.map((c) => [c.id, []]));
     let sent = 0;
+    let changes = 0;
     const total = 2 * SEQ_INDEX_ROWS + 537;
     while (sent < total) {
       const batch: MessageDraft[] = [];
       for (let n = 1 + Math.floor(random() * 60); n > 0 && sent < total; n--, sent++) {
         const c = CONVS[Math.floor(random() * CONVS.length)]!;
-        const target = model.get(c.id)!.length;
-        // Mostly messages; some reactions to an earlier one (change records: not counted as messages).
-        const react = target > 0 && random() < 0.1;
-        const mentions = !react && random() < 0.2 ? [c.to] : undefined;
-        const d: MessageDraft = react
-          ? { id: uuidv7(), conversationId: c.id, from: c.from, to: c.to, text: '', kind: 'react', target: 1 + Math.floor(random() * target), emoji: '👍', createdAt: new Date().toISOString(), clientMsgId: uuidv7() }
-          : { id: uuidv7(), conversationId: c.id, from: c.from, to: c.to, text: `m${sent}`, kind: 'user', createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, sent)).toISOString(), clientMsgId: uuidv7(), ...(mentions ? { mentions } : {}) };
+        const earlier = model.get(c.id)!.filter((r) => r.kind === 'user');
+        // Mostly messages; some reactions to and edits of an earlier one, in the index or in the tail
+        // (change records, applied by the writer to their target: not counted as messages).
+        const r = random();
+        const target = earlier.length > 0 && r < 0.15 ? earlier[Math.floor(random() * earlier.length)]! : undefined;
+        const mentions = !target && random() < 0.2 ? [c.to] : undefined;
+        const base = { id: uuidv7(), conversationId: c.id, from: c.from, to: c.to, createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, sent)).toISOString(), clientMsgId: uuidv7() };
+        const d: MessageDraft = !target
+          ? { ...base, text: `m${sent}`, kind: 'user', ...(mentions ? { mentions } : {}) }
+          : r < 0.1
+            ? { ...base, text: '', kind: 'react', target: target.seq, emoji: '👍' }
+            : { ...base, text: `edited ${sent}`, kind: 'edit', target: target.seq };
         batch.push(d);
       }
       const stored = await s.archive.appendMessages(batch);
-      for (const m of stored) model.get(m.conversationId)!.push({ seq: m.seq, kind: m.kind, mentions: m.mentions ?? [] });
+      stored.forEach((m, i) => {
+        const d = batch[i]!;
+        const rows = model.get(m.conversationId)!;
+        rows.push({ seq: m.seq, kind: m.kind, mentions: m.mentions ?? [], text: m.text, reacted: false });
+        if (d.target === undefined) return;
+        const t = rows.find((x) => x.seq === d.target)!;
+        if (d.kind === 'react') t.reacted = true;
+        else {
+          // An edit without mentions leaves its target mentioning nobody.
+          t.text = d.text;
+          t.mentions = [];
+        }
+        changes++;
+      });
     }
     const state = indexState(file);
     console.log(`seq index: ${state.rows} rows, ${state.indexed} indexed (done = rowid ${state.done}), ${state.tail} in the tail`);
@@ -93,6 +112,13 @@ describe('the seq index, kept in passes (sqlite-seqs.ts)', () => {
         checked += 6;
       }
     }
+    // Every change reached its target, wherever the target was when it was applied.
+    for (const c of CONVS) {
+      const users = model.get(c.id)!.filter((r) => r.kind === 'user');
+      const now = await s.archive.get(c.id, users.map((r) => r.seq));
+      expect(now.map((m) => [m.seq, m.text, m.reactions?.[0]?.users ?? []])).toEqual(users.map((r) => [r.seq, r.text, r.reacted ? [c.from] : []]));
+    }
+    console.log(`${changes} edits and reactions applied to their targets`);
     // Each conversation's head is its newest record, wherever it is.
     const heads = await s.archive.listConversations('alice');
     expect(Object.fromEntries(heads.map((h) => [h.conversationId, h.lastSeq]))).toEqual({ 'dm:alice:bob': model.get('dm:alice:bob')!.length, 'dm:alice:carol': model.get('dm:alice:carol')!.length });
@@ -103,13 +129,20 @@ describe('the seq index, kept in passes (sqlite-seqs.ts)', () => {
       const taken = { id: uuidv7(), conversationId: 'dm:alice:bob', seq, from: 'alice', to: 'bob', text: 'again', kind: 'user' as const, createdAt: new Date().toISOString() };
       await expect(s.archive.insertMessages([taken])).rejects.toBeInstanceOf(SeqConflictError);
     }
+    // A batch that fails rolls back whole: its new seq is free again afterwards (the writer's map of the tail forgets it too).
+    const next = model.get('dm:alice:bob')!.length + 1;
+    const row = (seq: number) => ({ id: uuidv7(), conversationId: 'dm:alice:bob', seq, from: 'alice', to: 'bob', text: `at ${seq}`, kind: 'user' as const, createdAt: new Date().toISOString() });
+    await expect(s.archive.insertMessages([row(next), row(1)])).rejects.toBeInstanceOf(SeqConflictError);
+    expect(await s.archive.maxSeq('dm:alice:bob')).toBe(next - 1);
+    const [stored] = await s.archive.insertMessages([row(next)]);
+    expect(stored!.text).toBe(`at ${next}`);
     await s.close();
 
     // A restart reads the same; the tail is indexed on start.
     const again = new SqliteStore(file);
     await again.start();
     expect(indexState(file).tail).toBe(0);
-    expect((await again.archive.history('dm:alice:bob', { limit: 5 })).map((m) => m.seq)).toEqual(model.get('dm:alice:bob')!.slice(-5).map((r) => r.seq));
+    expect((await again.archive.history('dm:alice:bob', { limit: 5 })).map((m) => m.seq)).toEqual([...model.get('dm:alice:bob')!.slice(-4).map((r) => r.seq), model.get('dm:alice:bob')!.length + 1]);
     await again.close();
   });
 
