@@ -24,6 +24,7 @@ import { fuzzyRank } from './fuzzy.js';
 import { completeSlash, parseSlash } from './slash.js';
 import { rawUrls } from './links.js';
 import { DEFAULT_SETTINGS, withKeys, type TuiSettings } from './settings.js';
+import type { KittyPictures } from './image.js';
 
 const PROMPT_LABELS: Record<PromptPurpose, string> = {
   search: 'search: ',
@@ -79,6 +80,8 @@ export interface AppProps {
   size?: { columns: number; rows: number };
   /** Image previews inline (half blocks): from CHAT_IMAGES and colours (image.ts). */
   images?: boolean;
+  /** kitty's pictures instead of half blocks (CHAT_IMAGES=kitty, or kitty detected). */
+  pictures?: KittyPictures;
   /** The settings file's (settings.ts), and what was wrong in it. */
   settings?: TuiSettings;
   settingsProblems?: string[];
@@ -110,7 +113,7 @@ export function App(props: AppProps) {
   const [state, dispatch] = useReducer(reducer, initialState(props.me, props.server, settings.timestamps));
   const stateRef = useRef<TuiState>(state);
   stateRef.current = state;
-  const controller = useMemo(() => new ChatController(props.api, props.conn, dispatch, props.log, props.notify, props.remember), [props.api, props.conn]);
+  const controller = useMemo(() => new ChatController(props.api, props.conn, dispatch, props.log, props.notify, props.remember, props.pictures), [props.api, props.conn]);
   const size = useTerminalSize(props.size);
   const t = useMemo(() => theme(props.noColor ? 'none' : settings.theme), [props.noColor, settings.theme]);
   const [, tick] = useState(0);

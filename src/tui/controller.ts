@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ROUTES, type Attachment } from '../protocol/index.js';
 import { downloadFile, uploadFile } from '../client/files.js';
-import { decodePng, halfBlocks } from './image.js';
+import { decodePng, halfBlocks, previewSize, type KittyPictures } from './image.js';
 import { PREVIEW_COLS, PREVIEW_ROWS } from './layout.js';
 import { humanBytes as humanSize } from '../client/units.js';
 import { sanitizeFileName } from '../protocol/uploads.js';
@@ -59,6 +59,8 @@ export class ChatController {
     private readonly api: ApiClient, private readonly conn: Connection, private readonly dispatch: Dispatch, private readonly log: (m: string, e?: unknown) => void = () => {}, private readonly notify?: (m: Message) => void,
     /** Keeps the names shell completion offers (friends, groups), from each refresh. */
     private readonly remember?: (names: KnownNames) => void,
+    /** Where kitty's pictures are sent (CHAT_IMAGES=kitty, or detected); half blocks without. */
+    private readonly pictures?: KittyPictures,
   ) {}
 
   async start(getState: () => TuiState) {
@@ -297,7 +299,8 @@ export class ChatController {
 
   /**
    * Inline previews of the PNG images among these messages' files (at most PREVIEW_MAX_BYTES
-   * each), fetched once each and drawn as half blocks; one that cannot be decoded shows none.
+   * each), fetched once each and drawn as half blocks, or sent to kitty as pictures; one that
+   * cannot be decoded shows none.
    */
   previewFiles(messages: Message[]) {
     const st = this.getState();
@@ -307,8 +310,11 @@ export class ChatController {
         if (f.type !== 'image/png' || f.size > PREVIEW_MAX_BYTES || f.id in st.previews || this.previewing.has(f.id)) continue;
         this.previewing.add(f.id);
         void this.api.raw('GET', ROUTES.fileContent(f.id)).then((r) => r.arrayBuffer()).then((b) => {
-          const px = decodePng(Buffer.from(b));
-          this.dispatch({ type: 'preview', id: f.id, lines: px ? halfBlocks(px, PREVIEW_COLS, PREVIEW_ROWS) : null });
+          const png = Buffer.from(b);
+          const px = decodePng(png);
+          const size = px && previewSize(px.width, px.height, PREVIEW_COLS, PREVIEW_ROWS);
+          const lines = !px ? null : this.pictures ? this.pictures.show(png, size!.cols, size!.rows) : halfBlocks(px, PREVIEW_COLS, PREVIEW_ROWS);
+          this.dispatch({ type: 'preview', id: f.id, lines });
         }, (err: unknown) => {
           this.log('preview failed', err);
           this.dispatch({ type: 'preview', id: f.id, lines: null });

@@ -4,8 +4,12 @@ import zlib from 'node:zlib';
  * Inline image previews for the TUI: a PNG decoded here (no dependency) and drawn with half
  * blocks, `▀` with the upper pixel as the foreground colour and the lower one as the background,
  * so each character cell shows two pixels. Half blocks are ordinary coloured text: the renderer
- * counts their lines like any other, which the kitty, iTerm2 and sixel protocols (pictures
- * placed over cells the renderer does not know about) would not allow without a placement layer.
+ * counts their lines like any other. In kitty (and terminals that speak its graphics protocol with
+ * Unicode placeholders) the picture itself is shown: it is sent to the terminal once, outside the
+ * frame, as a virtual placement, and the frame holds placeholder characters (U+10EEEE, a row and
+ * a column diacritic, the image's id as the foreground colour) where it appears: ordinary text
+ * again, one cell each, so the renderer's line accounting holds. iTerm2 and sixel pictures are
+ * placed over cells the renderer does not know about, which it cannot account for: half blocks there.
  */
 
 /** Decoded pixels: RGBA, row by row. */
@@ -146,13 +150,13 @@ export function halfBlocks(p: Pixels, maxCols: number, maxRows: number): string[
   return lines;
 }
 
-/** How images are shown: CHAT_IMAGES (auto, halfblocks, off); auto draws half blocks where colours are on. */
-export type ImageMode = 'halfblocks' | 'off';
+/** How images are shown: CHAT_IMAGES (auto, kitty, halfblocks, off); auto draws kitty's pictures in kitty, half blocks elsewhere where colours are on. */
+export type ImageMode = 'kitty' | 'halfblocks' | 'off';
 
 /**
  * The image protocol the terminal speaks (what `auto` detects): kitty (KITTY_WINDOW_ID,
  * TERM=xterm-kitty), iTerm2 (TERM_PROGRAM=iTerm.app or WezTerm), or none known. The TUI draws
- * half blocks on all of them for now (see the module comment); the detection is reported in its log.
+ * kitty's pictures in kitty and half blocks elsewhere (see the module comment); the detection is reported in its log.
  */
 export function detectImageProtocol(env: NodeJS.ProcessEnv): 'kitty' | 'iterm2' | 'none' {
   if (env.KITTY_WINDOW_ID || env.TERM === 'xterm-kitty') return 'kitty';
@@ -160,9 +164,82 @@ export function detectImageProtocol(env: NodeJS.ProcessEnv): 'kitty' | 'iterm2' 
   return 'none';
 }
 
-/** The mode from CHAT_IMAGES and whether colours are on (half blocks are colours). */
+/** The mode from CHAT_IMAGES and whether colours are on (half blocks are colours; kitty's placeholders carry the image's id as a colour). */
 export function imageMode(env: NodeJS.ProcessEnv, noColor: boolean): ImageMode {
   const v = (env.CHAT_IMAGES ?? 'auto').toLowerCase();
   if (v === 'off' || noColor) return 'off';
-  return 'halfblocks';
+  if (v === 'kitty') return 'kitty';
+  if (v === 'halfblocks') return 'halfblocks';
+  return detectImageProtocol(env) === 'kitty' ? 'kitty' : 'halfblocks';
+}
+
+/**
+ * The row and column diacritics of kitty's Unicode placeholders, in order (row or column n is the
+ * n-th): the first 100 of the protocol's list (gen/rowcolumn-diacritics.txt in kitty), enough for
+ * any preview (at most PREVIEW_COLS × PREVIEW_ROWS cells).
+ */
+const DIACRITICS = [
+  0x0305, 0x030d, 0x030e, 0x0310, 0x0312, 0x033d, 0x033e, 0x033f, 0x0346, 0x034a, 0x034b, 0x034c, 0x0350, 0x0351, 0x0352, 0x0357, 0x035b, 0x0363, 0x0364, 0x0365,
+  0x0366, 0x0367, 0x0368, 0x0369, 0x036a, 0x036b, 0x036c, 0x036d, 0x036e, 0x036f, 0x0483, 0x0484, 0x0485, 0x0486, 0x0487, 0x0592, 0x0593, 0x0594, 0x0595, 0x0597,
+  0x0598, 0x0599, 0x059c, 0x059d, 0x059e, 0x059f, 0x05a0, 0x05a1, 0x05a8, 0x05a9, 0x05ab, 0x05ac, 0x05af, 0x05c4, 0x0610, 0x0611, 0x0612, 0x0613, 0x0614, 0x0615,
+  0x0616, 0x0617, 0x0657, 0x0658, 0x0659, 0x065a, 0x065b, 0x065d, 0x065e, 0x06d6, 0x06d7, 0x06d8, 0x06d9, 0x06da, 0x06db, 0x06dc, 0x06df, 0x06e0, 0x06e1, 0x06e2,
+  0x06e4, 0x06e7, 0x06e8, 0x06eb, 0x06ec, 0x0730, 0x0732, 0x0733, 0x0735, 0x0736, 0x073a, 0x073d, 0x073f, 0x0740, 0x0741, 0x0743, 0x0745, 0x0747, 0x0749, 0x074a,
+].map((c) => String.fromCodePoint(c));
+export const KITTY_MAX_CELLS = DIACRITICS.length;
+const PLACEHOLDER = String.fromCodePoint(0x10eeee);
+/** Base64 characters per graphics command: the protocol's limit for a chunk. */
+const CHUNK = 4096;
+
+/**
+ * A PNG shown with kitty's graphics protocol: `transmit`, written to the terminal once (outside
+ * the frame), sends the file (`f=100`: the terminal decodes it) under image id `id` (1 to 2^24-1)
+ * as a virtual placement of `cols` × `rows` cells (`U=1`), answering nothing (`q=2`: no reply
+ * reaches the input); `lines`, in the frame, are its placeholder cells, the id as a 24-bit
+ * foreground colour, each line exactly `cols` cells wide, ending with the colour reset.
+ */
+export function kittyImage(png: Buffer, id: number, cols: number, rows: number): { transmit: string; lines: string[] } {
+  if (!Number.isInteger(id) || id < 1 || id > 0xffffff) throw new RangeError(`kitty image id out of range: ${id}`);
+  if (cols < 1 || rows < 1 || cols > KITTY_MAX_CELLS || rows > KITTY_MAX_CELLS) throw new RangeError(`kitty placement out of range: ${cols}x${rows}`);
+  const data = png.toString('base64');
+  let transmit = '';
+  for (let at = 0; at < data.length || at === 0; at += CHUNK) {
+    const more = at + CHUNK < data.length ? 1 : 0;
+    const keys = at === 0 ? `a=T,U=1,f=100,t=d,i=${id},c=${cols},r=${rows},q=2,m=${more}` : `m=${more}`;
+    transmit += `\x1b_G${keys};${data.slice(at, at + CHUNK)}\x1b\\`;
+  }
+  const colour = `\x1b[38;2;${(id >> 16) & 0xff};${(id >> 8) & 0xff};${id & 0xff}m`;
+  const lines: string[] = [];
+  for (let row = 0; row < rows; row++) {
+    let line = colour;
+    for (let col = 0; col < cols; col++) line += PLACEHOLDER + DIACRITICS[row]! + DIACRITICS[col]!;
+    lines.push(`${line}\x1b[39m`);
+  }
+  return { transmit, lines };
+}
+
+/**
+ * The kitty pictures one TUI sends: their ids (from a random start, so two sessions in one window
+ * rarely reuse each other's), written through `out` (the terminal itself, not the frame); `clear()`
+ * is what frees them all on the terminal when the TUI quits.
+ */
+export class KittyPictures {
+  private next = 1 + Math.floor(Math.random() * 0xf00000);
+  private readonly ids: number[] = [];
+
+  constructor(private readonly out: (s: string) => void) {}
+
+  /** Sends `png` and returns the placeholder lines that show it, `cols` × `rows` cells. */
+  show(png: Buffer, cols: number, rows: number): string[] {
+    const id = this.next++;
+    if (this.next > 0xffffff) this.next = 1;
+    const { transmit, lines } = kittyImage(png, id, Math.min(cols, KITTY_MAX_CELLS), Math.min(rows, KITTY_MAX_CELLS));
+    this.out(transmit);
+    this.ids.push(id);
+    return lines;
+  }
+
+  /** Deletes every picture sent (their data and placements: `d=I`). */
+  clear(): string {
+    return this.ids.map((id) => `\x1b_Ga=d,d=I,i=${id},q=2\x1b\\`).join('');
+  }
 }

@@ -9,7 +9,7 @@ import type { AuthResult, Message } from '../protocol/index.js';
 import { sanitizeLine } from '../client/sanitize.js';
 import { configDir, stateDir, type ClientSession } from '../client/session.js';
 import type { Connection } from '../client/socket.js';
-import { detectImageProtocol, imageMode } from './image.js';
+import { detectImageProtocol, imageMode, KittyPictures } from './image.js';
 import { App } from './App.js';
 import { ErrorBoundary } from './ErrorBoundary.js';
 import { Login } from './Login.js';
@@ -81,9 +81,13 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
   const noColor = 'NO_COLOR' in ctx.env && ctx.env.NO_COLOR !== '';
   const { settings, problems, file: settingsFile } = loadSettings(configDir(ctx.env), ctx.env);
   log('settings', { file: settingsFile, settings, problems });
-  // Images as half blocks where colours are on (CHAT_IMAGES=off turns them off); the protocol detected goes to the log.
-  const images = imageMode(ctx.env, noColor || settings.theme === 'none') === 'halfblocks';
-  log('images', { mode: images ? 'halfblocks' : 'off', terminalProtocol: detectImageProtocol(ctx.env) });
+  // Images as kitty's pictures in kitty, half blocks elsewhere where colours are on (CHAT_IMAGES
+  // forces one or turns them off); the mode and the protocol detected go to the log.
+  const imagesAs = imageMode(ctx.env, noColor || settings.theme === 'none');
+  const images = imagesAs !== 'off';
+  // Pictures go to the terminal itself, never into a frame; they are deleted when the TUI quits.
+  const pictures = imagesAs === 'kitty' ? new KittyPictures((s) => process.stdout.write(s)) : undefined;
+  log('images', { mode: imagesAs, terminalProtocol: detectImageProtocol(ctx.env) });
   const server = ctx.server;
   const loggedIn = ctx.username !== undefined || ctx.env.CHAT_TOKEN !== undefined;
   let me = ctx.username ?? '';
@@ -93,7 +97,7 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
   const mouse = ctx.env.CHAT_MOUSE === 'on' || (ctx.env.CHAT_MOUSE !== 'off' && settings.mouse);
   const screenOn = ALT_SCREEN_ON + (mouse ? MOUSE_ON : '');
   const screenOff = (mouse ? MOUSE_OFF : '') + ALT_SCREEN_OFF;
-  const restore = () => process.stdout.write(screenOff);
+  const restore = () => process.stdout.write((pictures?.clear() ?? '') + screenOff);
   process.stdout.write(screenOn);
   process.once('exit', restore);
 
@@ -158,7 +162,7 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
       };
       return <Login server={server} onDone={onDone} />;
     }
-    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} notify={notify} images={images} links={hyperlinks(ctx.env)} settings={settings} settingsProblems={problems} env={ctx.env} remember={(n) => rememberNames(ctx.env, n)} />;
+    return <App api={ctx.api()} conn={conn!} me={me} server={server} noColor={noColor} log={log} runEditor={runEditor} notify={notify} images={images} pictures={pictures} links={hyperlinks(ctx.env)} settings={settings} settingsProblems={problems} env={ctx.env} remember={(n) => rememberNames(ctx.env, n)} />;
   }
 
   // Anything a library prints goes to the log file: a line on the screen would push the frame

@@ -1,7 +1,8 @@
 /** Inline image previews: the PNG decoder (every filter, the colour types) and the half-block drawing. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodePng, halfBlocks, imageMode, previewSize } from '../../src/tui/image.js';
+import stringWidth from 'string-width';
+import { decodePng, halfBlocks, imageMode, KittyPictures, kittyImage, previewSize } from '../../src/tui/image.js';
 import { pngOf, tinyPng } from '../support/files.js';
 
 describe('PNG previews', () => {
@@ -45,5 +46,65 @@ describe('PNG previews', () => {
     expect(imageMode({}, false)).toBe('halfblocks');
     expect(imageMode({ CHAT_IMAGES: 'off' }, false)).toBe('off');
     expect(imageMode({}, true)).toBe('off');
+  });
+
+  it('chooses kitty\'s pictures in kitty, half blocks elsewhere, and obeys CHAT_IMAGES', () => {
+    expect(imageMode({ TERM: 'xterm-kitty' }, false)).toBe('kitty');
+    expect(imageMode({ KITTY_WINDOW_ID: '3' }, false)).toBe('kitty');
+    expect(imageMode({ KITTY_WINDOW_ID: '3', CHAT_IMAGES: 'halfblocks' }, false)).toBe('halfblocks');
+    expect(imageMode({ TERM: 'tmux-256color', CHAT_IMAGES: 'kitty' }, false)).toBe('kitty');
+    expect(imageMode({ TERM_PROGRAM: 'iTerm.app' }, false)).toBe('halfblocks');
+    expect(imageMode({ KITTY_WINDOW_ID: '3' }, true)).toBe('off');
+  });
+
+  it('sends a PNG to kitty in chunks of at most 4096 base64 characters that join back to the file, and shows it as placeholder cells one cell wide each', () => {
+    const png = pngOf(120, 90, (x, y) => [(x * 7) & 255, (y * 13) & 255, (x ^ y) & 255]);
+    const id = 0x12345a;
+    const { transmit, lines } = kittyImage(png, id, 27, 10);
+    const commands = [...transmit.matchAll(/\x1b_G([^;]*);([^\x1b]*)\x1b\\/g)];
+    // Nothing outside the commands: no byte of the file reaches the screen as text.
+    expect(commands.map((c) => c[0]).join('')).toBe(transmit);
+    expect(commands.length).toBeGreaterThan(1);
+    expect(commands[0]![1]).toBe(`a=T,U=1,f=100,t=d,i=${id},c=27,r=10,q=2,m=1`);
+    expect(commands.slice(1, -1).every((c) => c[1] === 'm=1')).toBe(true);
+    expect(commands.at(-1)![1]).toBe('m=0');
+    expect(commands.every((c) => c[2]!.length <= 4096)).toBe(true);
+    expect(Buffer.from(commands.map((c) => c[2]).join(''), 'base64').equals(png)).toBe(true);
+
+    expect(lines).toHaveLength(10);
+    const colour = '\x1b[38;2;18;52;90m';
+    const cellsOf = (line: string) => [...line.slice(colour.length, -'\x1b[39m'.length)];
+    // Row r's diacritic: the second code point of its cells. The table is one list for rows and columns.
+    const rowMark = lines.map((l) => cellsOf(l)[1]!);
+    expect(new Set(rowMark).size).toBe(10);
+    for (const [row, line] of lines.entries()) {
+      expect(line.startsWith(colour) && line.endsWith('\x1b[39m')).toBe(true);
+      expect(stringWidth(line)).toBe(27);
+      const cells = cellsOf(line);
+      expect(cells).toHaveLength(27 * 3);
+      const columnMarks = new Set<string>();
+      for (let col = 0; col < 27; col++) {
+        expect(cells[col * 3]!.codePointAt(0)).toBe(0x10eeee);
+        expect(cells[col * 3 + 1]).toBe(rowMark[row]);
+        if (col < 10) expect(cells[col * 3 + 2]).toBe(rowMark[col]);
+        columnMarks.add(cells[col * 3 + 2]!);
+      }
+      expect(columnMarks.size).toBe(27);
+    }
+    expect(rowMark[0]).toBe('\u0305');
+    expect(() => kittyImage(png, 0, 1, 1)).toThrow(RangeError);
+    expect(() => kittyImage(png, 1, 101, 1)).toThrow(RangeError);
+  });
+
+  it('numbers its pictures, and deletes every one it sent when asked', () => {
+    const sent: string[] = [];
+    const k = new KittyPictures((s) => sent.push(s));
+    const png = pngOf(4, 4, () => [9, 9, 9]);
+    const a = k.show(png, 4, 2);
+    const b = k.show(png, 4, 2);
+    const ids = sent.map((s) => Number(/i=(\d+)/.exec(s)![1]));
+    expect(ids[1]).toBe(ids[0]! + 1);
+    expect(a[0]).not.toBe(b[0]);
+    expect(k.clear()).toBe(ids.map((i) => `\x1b_Ga=d,d=I,i=${i},q=2\x1b\\`).join(''));
   });
 });

@@ -87,4 +87,54 @@ describe('files in the TUI, in tmux at 80×24', () => {
     const last = (JSON.parse(got.stdout) as { text: string; files?: { name: string }[] }[]).at(-1)!;
     expect([last.text, last.files?.map((f) => f.name)]).toEqual(['the notes', ['notes-for-ben.txt']]);
   }, 60_000);
+
+  it('shows an image as kitty\'s picture with CHAT_IMAGES=kitty: the file sent to the terminal outside the frame, placeholder cells in it, the layout intact', async () => {
+    const dir = tmpDir('chat-tui-kitty-');
+    const raw = path.join(dir, 'ben.out');
+    tmux('new-session', '-d', '-s', 'ben', '-x', '80', '-y', '24', `env CHAT_CONFIG_DIR=${cfg.ben} CHAT_IMAGES=kitty TERM=xterm-256color COLORTERM=truecolor ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 60`);
+    // Everything the TUI writes to its terminal, escapes included (tmux itself drops kitty's graphics commands).
+    tmux('pipe-pane', '-o', '-t', 'ben', `cat >> ${raw}`);
+    await until(() => (rows('ben').at(-1) ?? '').includes('● online'), 30_000);
+    const bytes = pngOf(16, 12, (x, y) => [x * 15, y * 20, 128]);
+    const png = path.join(dir, 'tile.png');
+    fs.writeFileSync(png, bytes);
+    expect((await runChat(['send', 'tf_ben', '--file', png, 'a tile'], { env: { CHAT_CONFIG_DIR: cfg.ana } })).code).toBe(0);
+    // previewSize(16, 12): 16 cells by 6 rows of placeholders (U+10EEEE) under the file's line, and
+    // nothing else: the placeholders are exactly the picture's cells.
+    const placeholder = String.fromCodePoint(0x10eeee);
+    const cells = (l: string | undefined) => [...(l ?? '')].filter((c) => c === placeholder).length;
+    const picture = () => {
+      const all = rows('ben');
+      const at = all.findIndex((l) => l.includes('📎 tile.png'));
+      return at >= 0 && [1, 2, 3, 4, 5, 6].every((k) => cells(all[at + k]) === 16) && cells(all[at + 7]) === 0;
+    };
+    await waitFor(picture, 15_000).catch((e: Error) => { console.log(screen('ben')); throw e; });
+    const lines = rows('ben');
+    expect(lines.filter((l) => cells(l) > 0).every((l) => cells(l) === 16)).toBe(true);
+    expect(lines.some((l) => l.includes('▀'))).toBe(false);
+    expect(lines.at(-1)).toContain('● online');
+    expect(lines.at(-2)).toContain('to tf_ana>');
+    // The picture went to the terminal as kitty's commands, whole: a virtual placement of 16 × 6 cells.
+    await until(() => fs.existsSync(raw) && /\x1b_G[^;]*m=0;/.test(fs.readFileSync(raw, 'latin1')));
+    const out = fs.readFileSync(raw, 'latin1');
+    const commands = [...out.matchAll(/\x1b_G([^;]*);([A-Za-z0-9+/=]*)\x1b\\/g)];
+    // Each picture: its first command (the keys), then its chunks up to the one with m=0.
+    const pictures: { keys: string; data: Buffer }[] = [];
+    for (const c of commands) {
+      if (c[1]!.startsWith('a=T,')) pictures.push({ keys: c[1]!, data: Buffer.alloc(0) });
+      const p = pictures.at(-1)!;
+      p.data = Buffer.concat([p.data, Buffer.from(c[2]!, 'base64')]);
+    }
+    const tile = pictures.find((p) => p.data.equals(bytes));
+    expect(tile?.keys).toMatch(/^a=T,U=1,f=100,t=d,i=\d+,c=16,r=6,q=2,m=[01]$/);
+    console.log(`ben's screen with kitty's placeholders (tmux shows them as text; kitty draws the picture there):\n${screen('ben')}`);
+
+    // More messages after it: the placeholders move up with the text, the layout stays.
+    expect((await runChat(['send', 'tf_ben', 'after the tile'], { env: { CHAT_CONFIG_DIR: cfg.ana } })).code).toBe(0);
+    await until(() => screen('ben').includes('tf_ana: after the tile'));
+    const after = rows('ben');
+    expect(after.findIndex((l) => l.includes('after the tile'))).toBe(after.findIndex((l) => l.includes('📎 tile.png')) + 7);
+    expect(after.at(-1)).toContain('● online');
+    expect(after.at(-2)).toContain('to tf_ana>');
+  }, 60_000);
 });
