@@ -191,20 +191,23 @@ const PLACEHOLDER = String.fromCodePoint(0x10eeee);
 const CHUNK = 4096;
 
 /**
- * A PNG shown with kitty's graphics protocol: `transmit`, written to the terminal once (outside
- * the frame), sends the file (`f=100`: the terminal decodes it) under image id `id` (1 to 2^24-1)
- * as a virtual placement of `cols` × `rows` cells (`U=1`), answering nothing (`q=2`: no reply
- * reaches the input); `lines`, in the frame, are its placeholder cells, the id as a 24-bit
- * foreground colour, each line exactly `cols` cells wide, ending with the colour reset.
+ * A picture shown with kitty's graphics protocol: `transmit`, written to the terminal once
+ * (outside the frame), sends it under image id `id` (1 to 2^24-1) as a virtual placement of
+ * `cols` × `rows` cells (`U=1`), answering nothing (`q=2`: no reply reaches the input): a PNG as
+ * the file (`f=100`: the terminal decodes it), other pictures as their RGBA pixels, deflated
+ * (`f=32,o=z`); `lines`, in the frame, are its placeholder cells, the id as a 24-bit foreground
+ * colour, each line exactly `cols` cells wide, ending with the colour reset.
  */
-export function kittyImage(png: Buffer, id: number, cols: number, rows: number): { transmit: string; lines: string[] } {
+export function kittyImage(picture: Buffer | Pixels, id: number, cols: number, rows: number): { transmit: string; lines: string[] } {
   if (!Number.isInteger(id) || id < 1 || id > 0xffffff) throw new RangeError(`kitty image id out of range: ${id}`);
   if (cols < 1 || rows < 1 || cols > KITTY_MAX_CELLS || rows > KITTY_MAX_CELLS) throw new RangeError(`kitty placement out of range: ${cols}x${rows}`);
-  const data = png.toString('base64');
+  const png = Buffer.isBuffer(picture);
+  const data = (png ? picture : zlib.deflateSync(picture.rgba)).toString('base64');
+  const format = png ? 'f=100' : `f=32,s=${picture.width},v=${picture.height},o=z`;
   let transmit = '';
   for (let at = 0; at < data.length || at === 0; at += CHUNK) {
     const more = at + CHUNK < data.length ? 1 : 0;
-    const keys = at === 0 ? `a=T,U=1,f=100,t=d,i=${id},c=${cols},r=${rows},q=2,m=${more}` : `m=${more}`;
+    const keys = at === 0 ? `a=T,U=1,${format},t=d,i=${id},c=${cols},r=${rows},q=2,m=${more}` : `m=${more}`;
     transmit += `\x1b_G${keys};${data.slice(at, at + CHUNK)}\x1b\\`;
   }
   const colour = `\x1b[38;2;${(id >> 16) & 0xff};${(id >> 8) & 0xff};${id & 0xff}m`;
@@ -228,11 +231,11 @@ export class KittyPictures {
 
   constructor(private readonly out: (s: string) => void) {}
 
-  /** Sends `png` and returns the placeholder lines that show it, `cols` × `rows` cells. */
-  show(png: Buffer, cols: number, rows: number): string[] {
+  /** Sends a picture (a PNG file, or pixels) and returns the placeholder lines that show it, `cols` × `rows` cells. */
+  show(picture: Buffer | Pixels, cols: number, rows: number): string[] {
     const id = this.next++;
     if (this.next > 0xffffff) this.next = 1;
-    const { transmit, lines } = kittyImage(png, id, Math.min(cols, KITTY_MAX_CELLS), Math.min(rows, KITTY_MAX_CELLS));
+    const { transmit, lines } = kittyImage(picture, id, Math.min(cols, KITTY_MAX_CELLS), Math.min(rows, KITTY_MAX_CELLS));
     this.out(transmit);
     this.ids.push(id);
     return lines;

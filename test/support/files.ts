@@ -97,3 +97,96 @@ export function pngOf(w: number, h: number, colour: (x: number, y: number) => [n
   }
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.concat(out))), chunk('IEND', Buffer.alloc(0))]);
 }
+
+/**
+ * GIF's LZW, encoded as the GIF89a specification describes it: a clear code first, codes that
+ * grow a bit once the dictionary's next entry needs it (the decoder adds each entry one code
+ * later than the encoder, hence `>`), a clear code when the dictionary is full (4096), the end code.
+ */
+export function gifLzw(indexes: Uint8Array, minCode: number): Buffer {
+  const clear = 1 << minCode;
+  const end = clear + 1;
+  let size = minCode + 1;
+  let next = end + 1;
+  const dict = new Map<number, number>();
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  const put = (code: number) => {
+    acc |= code << bits;
+    bits += size;
+    while (bits >= 8) {
+      out.push(acc & 0xff);
+      acc >>>= 8;
+      bits -= 8;
+    }
+  };
+  put(clear);
+  let prefix = indexes[0]!;
+  for (let i = 1; i < indexes.length; i++) {
+    const k = indexes[i]!;
+    const found = dict.get(prefix * 256 + k);
+    if (found !== undefined) {
+      prefix = found;
+      continue;
+    }
+    put(prefix);
+    if (next < 4096) {
+      dict.set(prefix * 256 + k, next++);
+      if (next > 1 << size && size < 12) size++;
+    } else {
+      put(clear);
+      dict.clear();
+      size = minCode + 1;
+      next = end + 1;
+    }
+    prefix = k;
+  }
+  put(prefix);
+  put(end);
+  if (bits > 0) out.push(acc & 0xff);
+  return Buffer.from(out);
+}
+
+/**
+ * A GIF89a of one frame: `palette` (RGB triples, 2 to 256 of them) as the global table, or as
+ * the frame's own with `local`; the frame `w` × `h` at (`left`, `top`) on a `screenW` × `screenH`
+ * screen, its colour `indexes` row by row, stored interlaced with `interlace`, with a graphic
+ * control extension naming `transparent` when given.
+ */
+export function gifOf(o: { w: number; h: number; palette: [number, number, number][]; indexes: Uint8Array; screenW?: number; screenH?: number; left?: number; top?: number; interlace?: boolean; transparent?: number; local?: boolean }): Buffer {
+  const bitsFor = Math.max(1, Math.ceil(Math.log2(o.palette.length)));
+  const table = Buffer.alloc(3 << bitsFor);
+  o.palette.forEach((c, i) => table.set(c, i * 3));
+  const sizeBits = bitsFor - 1;
+  const screen = Buffer.alloc(7);
+  screen.writeUInt16LE(o.screenW ?? o.w, 0);
+  screen.writeUInt16LE(o.screenH ?? o.h, 2);
+  screen[4] = o.local ? 0 : 0x80 | (7 << 4) | sizeBits;
+  const parts: Buffer[] = [Buffer.from('GIF89a', 'latin1'), screen];
+  if (!o.local) parts.push(table);
+  if (o.transparent !== undefined) parts.push(Buffer.from([0x21, 0xf9, 4, 1, 0, 0, o.transparent, 0]));
+  const desc = Buffer.alloc(10);
+  desc[0] = 0x2c;
+  desc.writeUInt16LE(o.left ?? 0, 1);
+  desc.writeUInt16LE(o.top ?? 0, 3);
+  desc.writeUInt16LE(o.w, 5);
+  desc.writeUInt16LE(o.h, 7);
+  desc[9] = (o.local ? 0x80 | sizeBits : 0) | (o.interlace ? 0x40 : 0);
+  parts.push(desc);
+  if (o.local) parts.push(table);
+  // Interlaced: the rows stored in the four passes' order.
+  let rows = Array.from({ length: o.h }, (_, y) => y);
+  if (o.interlace) rows = [[0, 8], [4, 8], [2, 4], [1, 2]].flatMap(([s, st]) => rows.filter((y) => y >= s! && (y - s!) % st! === 0));
+  const stored = new Uint8Array(o.w * o.h);
+  rows.forEach((y, i) => stored.set(o.indexes.subarray(y * o.w, (y + 1) * o.w), i * o.w));
+  const minCode = Math.max(2, bitsFor);
+  const data = gifLzw(stored, minCode);
+  parts.push(Buffer.from([minCode]));
+  for (let at = 0; at < data.length; at += 255) {
+    const chunk = data.subarray(at, at + 255);
+    parts.push(Buffer.from([chunk.length]), chunk);
+  }
+  parts.push(Buffer.from([0, 0x3b]));
+  return Buffer.concat(parts);
+}

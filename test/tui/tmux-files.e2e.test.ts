@@ -1,9 +1,10 @@
+import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpDir, waitFor } from '../support/daemon.js';
-import { pngOf } from '../support/files.js';
+import { gifOf, pngOf } from '../support/files.js';
 import { CHAT_BIN, runChat, spawnChatd } from '../support/procs.js';
 
 /**
@@ -136,5 +137,23 @@ describe('files in the TUI, in tmux at 80×24', () => {
     expect(after.findIndex((l) => l.includes('after the tile'))).toBe(after.findIndex((l) => l.includes('📎 tile.png')) + 7);
     expect(after.at(-1)).toContain('● online');
     expect(after.at(-2)).toContain('to tf_ana>');
+
+    // A GIF: its first frame goes to kitty as pixels (f=32, deflated), 8 × 3 cells for 8 × 6 pixels.
+    const palette: [number, number, number][] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]];
+    const indexes = Uint8Array.from({ length: 48 }, (_, i) => (i >> 2) & 3);
+    const gif = path.join(dir, 'dots.gif');
+    fs.writeFileSync(gif, gifOf({ w: 8, h: 6, palette, indexes }));
+    expect((await runChat(['send', 'tf_ben', '--file', gif, 'some dots'], { env: { CHAT_CONFIG_DIR: cfg.ana } })).code).toBe(0);
+    const gifShown = () => {
+      const all = rows('ben');
+      const at = all.findIndex((l) => l.includes('📎 dots.gif'));
+      return at >= 0 && [1, 2, 3].every((k) => cells(all[at + k]) === 8) && cells(all[at + 4]) === 0;
+    };
+    await waitFor(gifShown, 15_000).catch((e: Error) => { console.log(screen('ben')); throw e; });
+    await until(() => /\x1b_Ga=T,U=1,f=32,s=8,v=6,o=z,[^;]*m=0;/.test(fs.readFileSync(raw, 'latin1')));
+    const sent = /\x1b_Ga=T,U=1,f=32,s=8,v=6,o=z,t=d,i=\d+,c=8,r=3,q=2,m=0;([A-Za-z0-9+/=]*)\x1b\\/.exec(fs.readFileSync(raw, 'latin1'));
+    const rgba = zlib.inflateSync(Buffer.from(sent![1]!, 'base64'));
+    expect([...rgba]).toEqual([...indexes].flatMap((k) => [...palette[k]!, 255]));
+    expect(rows('ben').at(-2)).toContain('to tf_ana>');
   }, 60_000);
 });
