@@ -12,6 +12,7 @@ import { ROUTES, type Attachment } from '../protocol/index.js';
 import { downloadFile, uploadFile } from '../client/files.js';
 import { decodePng, halfBlocks, previewSize, type KittyPictures } from './image.js';
 import { decodeGif } from './gif.js';
+import { decodeJpeg } from './jpeg.js';
 import { PREVIEW_COLS, PREVIEW_ROWS } from './layout.js';
 import { humanBytes as humanSize } from '../client/units.js';
 import { sanitizeFileName } from '../protocol/uploads.js';
@@ -19,8 +20,8 @@ import { downloadsDir, expandHome, freePath, openCacheDir, openWith } from './fi
 
 /** The largest PNG previewed inline (bytes). */
 export const PREVIEW_MAX_BYTES = 8 * 1024 * 1024;
-/** The types previewed: PNG, and a GIF's first frame (JPEG and WebP are listed without one). */
-const PREVIEWED = new Set(['image/png', 'image/gif']);
+/** The types previewed: PNG, JPEG, and a GIF's first frame (WebP is listed without one). */
+const PREVIEWED = new Set(['image/png', 'image/gif', 'image/jpeg']);
 
 /** How far back (pages of 500 messages) the TUI loads a conversation to show a search hit in place. */
 export const REVEAL_PAGES = 10;
@@ -301,7 +302,7 @@ export class ChatController {
   }
 
   /**
-   * Inline previews of the PNG and GIF images among these messages' files (at most PREVIEW_MAX_BYTES
+   * Inline previews of the PNG, GIF and JPEG images among these messages' files (at most PREVIEW_MAX_BYTES
    * each), fetched once each and drawn as half blocks, or sent to kitty as pictures; one that
    * cannot be decoded shows none.
    */
@@ -312,12 +313,12 @@ export class ChatController {
       for (const f of m.deleted ? [] : m.files ?? []) {
         if (!PREVIEWED.has(f.type) || f.size > PREVIEW_MAX_BYTES || f.id in st.previews || this.previewing.has(f.id)) continue;
         this.previewing.add(f.id);
-        void this.api.raw('GET', ROUTES.fileContent(f.id)).then((r) => r.arrayBuffer()).then((b) => {
+        void this.api.raw('GET', ROUTES.fileContent(f.id)).then((r) => r.arrayBuffer()).then(async (b) => {
           const bytes = Buffer.from(b);
           const png = f.type === 'image/png';
-          const px = png ? decodePng(bytes) : decodeGif(bytes);
+          const px = png ? decodePng(bytes) : f.type === 'image/gif' ? decodeGif(bytes) : await decodeJpeg(bytes);
           const size = px && previewSize(px.width, px.height, PREVIEW_COLS, PREVIEW_ROWS);
-          // kitty decodes a PNG itself; a GIF's first frame goes as its pixels.
+          // kitty decodes a PNG itself; other pictures go as their pixels.
           const lines = !px ? null : this.pictures ? this.pictures.show(png ? bytes : px, size!.cols, size!.rows) : halfBlocks(px, PREVIEW_COLS, PREVIEW_ROWS);
           this.dispatch({ type: 'preview', id: f.id, lines });
         }, (err: unknown) => {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpDir, waitFor } from '../support/daemon.js';
+import { encode as encodeJpeg } from 'jpeg-js';
 import { gifOf, pngOf } from '../support/files.js';
 import { CHAT_BIN, runChat, spawnChatd } from '../support/procs.js';
 
@@ -154,6 +155,21 @@ describe('files in the TUI, in tmux at 80×24', () => {
     const sent = /\x1b_Ga=T,U=1,f=32,s=8,v=6,o=z,t=d,i=\d+,c=8,r=3,q=2,m=0;([A-Za-z0-9+/=]*)\x1b\\/.exec(fs.readFileSync(raw, 'latin1'));
     const rgba = zlib.inflateSync(Buffer.from(sent![1]!, 'base64'));
     expect([...rgba]).toEqual([...indexes].flatMap((k) => [...palette[k]!, 255]));
+    expect(rows('ben').at(-2)).toContain('to tf_ana>');
+
+    // A JPEG (decoded by jpeg-js): 48 × 32 pixels as 30 × 10 cells, sent as its pixels.
+    const jpg = path.join(dir, 'photo.jpg');
+    const px = Buffer.alloc(48 * 32 * 4, 200);
+    fs.writeFileSync(jpg, encodeJpeg({ width: 48, height: 32, data: px }, 90).data);
+    expect((await runChat(['send', 'tf_ben', '--file', jpg], { env: { CHAT_CONFIG_DIR: cfg.ana } })).code).toBe(0);
+    const jpgShown = () => {
+      const all = rows('ben');
+      const at = all.findIndex((l) => l.includes('📎 photo.jpg'));
+      return at >= 0 && Array.from({ length: 10 }, (_, k) => cells(all[at + 1 + k])).every((n) => n === 30);
+    };
+    await waitFor(jpgShown, 15_000).catch((e: Error) => { console.log(screen('ben')); throw e; });
+    await until(() => /\x1b_Ga=T,U=1,f=32,s=48,v=32,o=z,t=d,i=\d+,c=30,r=10,q=2,m=[01];/.test(fs.readFileSync(raw, 'latin1')));
+    expect(rows('ben').at(-1)).toContain('● online');
     expect(rows('ben').at(-2)).toContain('to tf_ana>');
   }, 60_000);
 });
