@@ -18,12 +18,14 @@ describe('drafts across the writer-thread boundary', () => {
     }));
   });
 
-  it('cross as a dense array: a holey one is cloned index by index, at about twice the cost', () => {
+  it('cross as a dense array: a holey one is cloned index by index, at about twice the cost (Node 20 and 22)', () => {
     const drafts = fc.sample(draft, { numRuns: 20, seed: 7 });
     // The serializer's header (0xFF, version), then the value's tag: 'A' begins a dense array, 'a' a sparse one.
     const tag = (a: unknown[]) => String.fromCharCode(v8.serialize(a)[2]!);
     expect(tag(packDrafts(drafts))).toBe('A');
-    expect(tag(new Array(3).fill(null))).toBe('a');
+    // What the check tells apart: Node 20's and 22's V8 write a filled preallocated array as a
+    // sparse one; Node 24's writes it dense too.
+    if (Number(process.versions.node.split('.')[0]) < 24) expect(tag(new Array(3).fill(null))).toBe('a');
   });
 
   it('bring back each draft’s seq, or the stored row of a resend at its own index', () => {
