@@ -317,9 +317,12 @@ export class ChatController {
           const bytes = Buffer.from(b);
           const png = f.type === 'image/png';
           const px = png ? decodePng(bytes) : f.type === 'image/gif' ? decodeGif(bytes) : await decodeJpeg(bytes);
-          const size = px && previewSize(px.width, px.height, PREVIEW_COLS, PREVIEW_ROWS);
-          // kitty decodes a PNG itself; other pictures go as their pixels.
-          const lines = !px ? null : this.pictures ? this.pictures.show(png ? bytes : px, size!.cols, size!.rows) : halfBlocks(px, PREVIEW_COLS, PREVIEW_ROWS);
+          let lines: string[] | null = null;
+          if (px && this.pictures) {
+            // kitty decodes a PNG itself; other pictures go as their pixels.
+            const { cols, rows } = previewSize(px.width, px.height, PREVIEW_COLS, PREVIEW_ROWS);
+            lines = this.pictures.show(png ? bytes : px, cols, rows);
+          } else if (px) lines = halfBlocks(px, PREVIEW_COLS, PREVIEW_ROWS);
           this.dispatch({ type: 'preview', id: f.id, lines });
         }, (err: unknown) => {
           this.log('preview failed', err);

@@ -40,14 +40,14 @@ const rowColumns = (from: 's' | 'm') => `m.id, ${from}.conversation_id, ${from}.
 
 /**
  * The rows of one conversation that satisfy `cond`, as the two sides of a UNION ALL. `cond` names
- * the seq `$seq` and other columns as `m.<column>`; `select` is the selected list with `$seq` and
- * `$c` (conversation_id) likewise, or the full row. The caller binds the conversation and the
- * condition's parameters twice (`twice`), then what follows (ORDER BY, LIMIT).
+ * the seq `$seq` and other columns as `m.<column>`; `select` is the selected list (the full row
+ * when not given). The caller binds the conversation and the condition's parameters twice
+ * (`twice`), then what follows (ORDER BY, LIMIT).
  */
 export function conversationRows(cond: string, select?: string): string {
   const side = (from: 's' | 'm') => {
-    const sel = select === undefined ? rowColumns(from) : select.replaceAll('$seq', `${from}.seq`).replaceAll('$c', `${from}.conversation_id`);
     const where = `${from}.conversation_id = ? AND ${cond.replaceAll('$seq', `${from}.seq`)}`;
+    const sel = select ?? rowColumns(from);
     return from === 's' ? `SELECT ${sel} FROM message_seqs s JOIN messages m ON m.rowid = s.rid WHERE ${where}` : `SELECT ${sel} FROM messages m WHERE ${TAIL} AND ${where}`;
   };
   return `${side('s')} UNION ALL ${side('m')}`;
@@ -77,6 +77,14 @@ export const headRowid = (conv: string) => `(SELECT rid FROM (
   UNION ALL SELECT * FROM (SELECT m.rowid AS rid, m.seq AS seq FROM messages m WHERE ${TAIL} AND m.conversation_id = ${conv} ORDER BY m.seq DESC LIMIT 1)
 ) ORDER BY seq DESC LIMIT 1)`;
 
+/** The pass's statements: the rows past `done` up to a rowid into the index, and the new `done`. */
+const passStatements = (db: SqliteDb) => ({
+  take: db.prepare<[number, number]>('INSERT INTO message_seqs (conversation_id, seq, rid) SELECT conversation_id, seq, rowid FROM messages WHERE rowid > ? AND rowid <= ?'),
+  setDone: db.prepare<[number]>('UPDATE message_seqs_state SET done = ?'),
+  state: db.prepare<[], { done: number }>('SELECT done FROM message_seqs_state'),
+  last: db.prepare<[], { m: number | null }>('SELECT MAX(rowid) AS m FROM messages'),
+});
+
 /**
  * The seq index's writes on the writer's connection: the pass, and the writer's own lookups by
  * (conversation, seq). Those go to a map of the tail's rows (every row past `done`: loaded when
@@ -84,10 +92,7 @@ export const headRowid = (conv: string) => `(SELECT rid FROM (
  * scan on the writer, whose lookups (a change's target, a given seq) mostly name recent messages.
  */
 export function seqIndexWrites(db: SqliteDb) {
-  const take = db.prepare<[number, number]>('INSERT INTO message_seqs (conversation_id, seq, rid) SELECT conversation_id, seq, rowid FROM messages WHERE rowid > ? AND rowid <= ?');
-  const setDone = db.prepare<[number]>('UPDATE message_seqs_state SET done = ?');
-  const state = db.prepare<[], { done: number }>('SELECT done FROM message_seqs_state');
-  const last = db.prepare<[], { m: number | null }>('SELECT MAX(rowid) AS m FROM messages');
+  const { take, setDone, state, last } = passStatements(db);
   const indexed = db.prepare<[string, number], { rid: number }>('SELECT rid FROM message_seqs WHERE conversation_id = ? AND seq = ?');
   const tailRows = db.prepare<[number], { c: string; seq: number; r: number }>('SELECT conversation_id AS c, seq, rowid AS r FROM messages WHERE rowid > ?');
   let done = state.get()!.done;
@@ -135,6 +140,12 @@ export function seqIndexWrites(db: SqliteDb) {
 
 /** On start: indexes whatever the tail holds (up to SEQ_INDEX_ROWS rows; every row of a data dir just moved to the seq index). */
 export function catchUpSeqIndex(db: SqliteDb) {
-  const w = seqIndexWrites(db);
-  db.transaction(() => w.pass(w.newest(), 1)).immediate();
+  const { take, setDone, state, last } = passStatements(db);
+  db.transaction(() => {
+    const done = state.get()!.done;
+    const newest = last.get()!.m ?? 0;
+    if (newest <= done) return;
+    take.run(done, newest);
+    setDone.run(newest);
+  }).immediate();
 }
