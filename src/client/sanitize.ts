@@ -4,10 +4,12 @@
  * DEL and C1 (which includes 8-bit CSI/OSC) are shown as visible escapes, so
  * escape sequences (OSC 52 clipboard writes, title changes, cursor moves) are inert.
  * Bidi overrides and marks (U+200E, U+200F, U+061C) are shown too, so text cannot reorder what
- * follows it, and so are U+2028/U+2029, which some terminals and editors take as line breaks.
+ * follows it, and so are U+2028/U+2029, which some terminals and editors take as line breaks,
+ * and U+10EEEE, kitty's image placeholder, which the TUI's pictures are made of (image.ts): text
+ * cannot pose as a picture's cells.
  */
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\u{10EEEE}]/gu;
 
 function visible(ch: string): string {
   const c = ch.codePointAt(0)!;

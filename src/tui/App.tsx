@@ -24,7 +24,7 @@ import { fuzzyRank } from './fuzzy.js';
 import { completeSlash, parseSlash } from './slash.js';
 import { rawUrls } from './links.js';
 import { DEFAULT_SETTINGS, withKeys, type TuiSettings } from './settings.js';
-import type { KittyPictures } from './image.js';
+import type { Pictures } from './image.js';
 
 const PROMPT_LABELS: Record<PromptPurpose, string> = {
   search: 'search: ',
@@ -80,8 +80,8 @@ export interface AppProps {
   size?: { columns: number; rows: number };
   /** Image previews inline (half blocks): from CHAT_IMAGES and colours (image.ts). */
   images?: boolean;
-  /** kitty's pictures instead of half blocks (CHAT_IMAGES=kitty, or kitty detected). */
-  pictures?: KittyPictures;
+  /** Pictures instead of half blocks: kitty's, sixel or iTerm2's (CHAT_IMAGES, or detected). */
+  pictures?: Pictures;
   /** The settings file's (settings.ts), and what was wrong in it. */
   settings?: TuiSettings;
   settingsProblems?: string[];

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ROUTES, type Attachment } from '../protocol/index.js';
 import { downloadFile, uploadFile } from '../client/files.js';
-import { decodePng, halfBlocks, previewSize, type KittyPictures } from './image.js';
+import { decodePng, halfBlocks, previewSize, type Pictures } from './image.js';
 import { decodeGif } from './gif.js';
 import { decodeJpeg } from './jpeg.js';
 import { PREVIEW_COLS, PREVIEW_ROWS } from './layout.js';
@@ -63,8 +63,8 @@ export class ChatController {
     private readonly api: ApiClient, private readonly conn: Connection, private readonly dispatch: Dispatch, private readonly log: (m: string, e?: unknown) => void = () => {}, private readonly notify?: (m: Message) => void,
     /** Keeps the names shell completion offers (friends, groups), from each refresh. */
     private readonly remember?: (names: KnownNames) => void,
-    /** Where kitty's pictures are sent (CHAT_IMAGES=kitty, or detected); half blocks without. */
-    private readonly pictures?: KittyPictures,
+    /** Pictures (kitty, sixel or iTerm2: CHAT_IMAGES, or detected); half blocks without. */
+    private readonly pictures?: Pictures,
   ) {}
 
   async start(getState: () => TuiState) {
@@ -303,7 +303,7 @@ export class ChatController {
 
   /**
    * Inline previews of the PNG, GIF and JPEG images among these messages' files (at most PREVIEW_MAX_BYTES
-   * each), fetched once each and drawn as half blocks, or sent to kitty as pictures; one that
+   * each), fetched once each and drawn as half blocks, or as pictures (kitty, sixel, iTerm2); one that
    * cannot be decoded shows none.
    */
   previewFiles(messages: Message[]) {
@@ -319,9 +319,9 @@ export class ChatController {
           const px = png ? decodePng(bytes) : f.type === 'image/gif' ? decodeGif(bytes) : await decodeJpeg(bytes);
           let lines: string[] | null = null;
           if (px && this.pictures) {
-            // kitty decodes a PNG itself; other pictures go as their pixels.
+            // kitty decodes a PNG itself; other pictures, and sixel and iTerm2's, go as their pixels.
             const { cols, rows } = previewSize(px.width, px.height, PREVIEW_COLS, PREVIEW_ROWS);
-            lines = this.pictures.show(png ? bytes : px, cols, rows);
+            lines = this.pictures.show(png && this.pictures.takesPng ? bytes : px, cols, rows);
           } else if (px) lines = halfBlocks(px, PREVIEW_COLS, PREVIEW_ROWS);
           this.dispatch({ type: 'preview', id: f.id, lines });
         }, (err: unknown) => {

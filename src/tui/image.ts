@@ -8,8 +8,9 @@ import zlib from 'node:zlib';
  * Unicode placeholders) the picture itself is shown: it is sent to the terminal once, outside the
  * frame, as a virtual placement, and the frame holds placeholder characters (U+10EEEE, a row and
  * a column diacritic, the image's id as the foreground colour) where it appears: ordinary text
- * again, one cell each, so the renderer's line accounting holds. iTerm2 and sixel pictures are
- * placed over cells the renderer does not know about, which it cannot account for: half blocks there.
+ * again, one cell each, so the renderer's line accounting holds. Sixel and iTerm2 pictures have no
+ * placeholders of their own: the frame holds kitty's all the same, and the frame writer draws the
+ * picture over those cells, as blanks, after each frame that touches them (cell-pictures.ts).
  */
 
 /** Decoded pixels: RGBA, row by row. */
@@ -114,34 +115,67 @@ export function previewSize(width: number, height: number, maxCols: number, maxR
 }
 
 /**
+ * The average of a picture's pixels in [x0, x1) × [y0, y1): red, green and blue weighted by their
+ * alpha (over black: a transparent pixel adds nothing), and the alpha itself; unrounded.
+ */
+function area(p: Pixels, x0: number, x1: number, y0: number, y1: number): [number, number, number, number] {
+  let r = 0, g = 0, b = 0, a = 0, n = 0;
+  for (let y = y0; y < y1 && y < p.height; y++) {
+    for (let x = x0; x < x1 && x < p.width; x++) {
+      const i = (y * p.width + x) * 4;
+      const al = p.rgba[i + 3]! / 255;
+      r += p.rgba[i]! * al; g += p.rgba[i + 1]! * al; b += p.rgba[i + 2]! * al; a += p.rgba[i + 3]!; n++;
+    }
+  }
+  return n ? [r / n, g / n, b / n, a / n] : [0, 0, 0, 0];
+}
+
+/** The pixels of cell (cx, cy) of a cw × ch grid over the picture: each cell at least one pixel. */
+function cellArea(p: Pixels, cx: number, cy: number, cw: number, ch: number): [number, number, number, number] {
+  const x0 = Math.floor((cx * p.width) / cw);
+  const y0 = Math.floor((cy * p.height) / ch);
+  return area(p, x0, Math.max(x0 + 1, Math.floor(((cx + 1) * p.width) / cw)), y0, Math.max(y0 + 1, Math.floor(((cy + 1) * p.height) / ch)));
+}
+
+/**
+ * The picture at `width` × `height` pixels, each the average of the area it covers (a box filter:
+ * shrinking, as previews do, keeps every source pixel's share); transparency kept.
+ */
+export function resize(p: Pixels, width: number, height: number): Pixels {
+  const rgba = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const [r, g, b, a] = cellArea(p, x, y, width, height);
+      // Back from "over black" to the colour itself (a half-transparent red stays red).
+      const k = a > 0 ? 255 / a : 0;
+      rgba.set([Math.round(r * k), Math.round(g * k), Math.round(b * k), Math.round(a)], (y * width + x) * 4);
+    }
+  }
+  return { width, height, rgba };
+}
+
+/** The part of a picture in [x, x + width) × [y, y + height) (clipped to it). */
+export function crop(p: Pixels, x: number, y: number, width: number, height: number): Pixels {
+  width = Math.max(0, Math.min(width, p.width - x));
+  height = Math.max(0, Math.min(height, p.height - y));
+  const rgba = new Uint8Array(width * height * 4);
+  for (let row = 0; row < height; row++) rgba.set(p.rgba.subarray(((y + row) * p.width + x) * 4, ((y + row) * p.width + x + width) * 4), row * width * 4);
+  return { width, height, rgba };
+}
+
+/**
  * Half-block lines of a picture, each exactly `cols` cells of `▀` in 24-bit colour, ending with
  * a reset: every pixel of a cell's area averaged, transparency shown over black.
  */
 export function halfBlocks(p: Pixels, maxCols: number, maxRows: number): string[] {
   const { cols, rows } = previewSize(p.width, p.height, maxCols, maxRows);
-  const px = (cx: number, cy: number, cw: number, ch: number): [number, number, number] => {
-    const x0 = Math.floor((cx * p.width) / cw);
-    const x1 = Math.max(x0 + 1, Math.floor(((cx + 1) * p.width) / cw));
-    const y0 = Math.floor((cy * p.height) / ch);
-    const y1 = Math.max(y0 + 1, Math.floor(((cy + 1) * p.height) / ch));
-    let r = 0, g = 0, b = 0, n = 0;
-    for (let y = y0; y < y1 && y < p.height; y++) {
-      for (let x = x0; x < x1 && x < p.width; x++) {
-        const i = (y * p.width + x) * 4;
-        const a = p.rgba[i + 3]! / 255;
-        r += p.rgba[i]! * a; g += p.rgba[i + 1]! * a; b += p.rgba[i + 2]! * a; n++;
-      }
-    }
-    return n ? [Math.round(r / n), Math.round(g / n), Math.round(b / n)] : [0, 0, 0];
-  };
+  const px = (cx: number, cy: number): string => cellArea(p, cx, cy, cols, rows * 2).slice(0, 3).map(Math.round).join(';');
   const lines: string[] = [];
   for (let row = 0; row < rows; row++) {
     let line = '';
     let last = '';
     for (let col = 0; col < cols; col++) {
-      const [tr, tg, tb] = px(col, row * 2, cols, rows * 2);
-      const [br, bg, bb] = px(col, row * 2 + 1, cols, rows * 2);
-      const code = `\x1b[38;2;${tr};${tg};${tb}m\x1b[48;2;${br};${bg};${bb}m`;
+      const code = `\x1b[38;2;${px(col, row * 2)}m\x1b[48;2;${px(col, row * 2 + 1)}m`;
       line += (code === last ? '' : code) + '▀';
       last = code;
     }
@@ -150,27 +184,52 @@ export function halfBlocks(p: Pixels, maxCols: number, maxRows: number): string[
   return lines;
 }
 
-/** How images are shown: CHAT_IMAGES (auto, kitty, halfblocks, off); auto draws kitty's pictures in kitty, half blocks elsewhere where colours are on. */
-export type ImageMode = 'kitty' | 'halfblocks' | 'off';
+/**
+ * How images are shown: CHAT_IMAGES (auto, kitty, sixel, iterm2, halfblocks, off). auto draws
+ * pictures with the protocol the terminal speaks (detectImageProtocol, or sixel when the terminal
+ * said so when asked: probe.ts), half blocks elsewhere where colours are on.
+ */
+export type ImageMode = 'kitty' | 'sixel' | 'iterm2' | 'halfblocks' | 'off';
+const MODES: readonly string[] = ['kitty', 'sixel', 'iterm2', 'halfblocks', 'off'];
 
 /**
- * The image protocol the terminal speaks (what `auto` detects): kitty (KITTY_WINDOW_ID,
- * TERM=xterm-kitty), iTerm2 (TERM_PROGRAM=iTerm.app or WezTerm), or none known. The TUI draws
- * kitty's pictures in kitty and half blocks elsewhere (see the module comment); the detection is reported in its log.
+ * The image protocol the terminal says it speaks in its environment: kitty (KITTY_WINDOW_ID,
+ * TERM=xterm-kitty), iTerm2's (TERM_PROGRAM iTerm.app or WezTerm, LC_TERMINAL=iTerm2), or none known.
  */
 export function detectImageProtocol(env: NodeJS.ProcessEnv): 'kitty' | 'iterm2' | 'none' {
   if (env.KITTY_WINDOW_ID || env.TERM === 'xterm-kitty') return 'kitty';
-  if (env.TERM_PROGRAM === 'iTerm.app' || env.TERM_PROGRAM === 'WezTerm') return 'iterm2';
+  if (env.TERM_PROGRAM === 'iTerm.app' || env.TERM_PROGRAM === 'WezTerm' || env.LC_TERMINAL === 'iTerm2') return 'iterm2';
   return 'none';
 }
 
-/** The mode from CHAT_IMAGES and whether colours are on (half blocks are colours; kitty's placeholders carry the image's id as a colour). */
-export function imageMode(env: NodeJS.ProcessEnv, noColor: boolean): ImageMode {
+/**
+ * The mode from CHAT_IMAGES, whether colours are on (half blocks are colours; kitty's placeholders
+ * carry the image's id as a colour) and, for auto, whether the terminal answered that it draws sixel.
+ */
+export function imageMode(env: NodeJS.ProcessEnv, noColor: boolean, sixel = false): ImageMode {
   const v = (env.CHAT_IMAGES ?? 'auto').toLowerCase();
   if (v === 'off' || noColor) return 'off';
-  if (v === 'kitty') return 'kitty';
-  if (v === 'halfblocks') return 'halfblocks';
-  return detectImageProtocol(env) === 'kitty' ? 'kitty' : 'halfblocks';
+  if (MODES.includes(v)) return v as ImageMode;
+  const known = detectImageProtocol(env);
+  return known !== 'none' ? known : sixel ? 'sixel' : 'halfblocks';
+}
+
+/** What is wrong with CHAT_IMAGES (shown as the TUI starts), or undefined: an unknown value counts as auto. */
+export function imagesSettingProblem(env: NodeJS.ProcessEnv): string | undefined {
+  const v = env.CHAT_IMAGES;
+  if (v === undefined || v.toLowerCase() === 'auto' || MODES.includes(v.toLowerCase())) return undefined;
+  return `CHAT_IMAGES must be auto, ${MODES.join(', ')}; ${JSON.stringify(v.slice(0, 20))} counts as auto`;
+}
+
+/**
+ * Pictures shown in the frame as placeholder cells (see kittyImage): `show` returns the lines of
+ * a picture's cells. `takesPng`: a PNG file is sent as it is (kitty decodes it); otherwise the
+ * pixels are. `clear()` is what to write to the terminal when the TUI quits.
+ */
+export interface Pictures {
+  readonly takesPng: boolean;
+  show(picture: Buffer | Pixels, cols: number, rows: number): string[];
+  clear(): string;
 }
 
 /**
@@ -186,7 +245,8 @@ const DIACRITICS = [
   0x06e4, 0x06e7, 0x06e8, 0x06eb, 0x06ec, 0x0730, 0x0732, 0x0733, 0x0735, 0x0736, 0x073a, 0x073d, 0x073f, 0x0740, 0x0741, 0x0743, 0x0745, 0x0747, 0x0749, 0x074a,
 ].map((c) => String.fromCodePoint(c));
 export const KITTY_MAX_CELLS = DIACRITICS.length;
-const PLACEHOLDER = String.fromCodePoint(0x10eeee);
+export const PLACEHOLDER = String.fromCodePoint(0x10eeee);
+const DIACRITIC_INDEX = new Map(DIACRITICS.map((d, i) => [d, i]));
 /** Base64 characters per graphics command: the protocol's limit for a chunk. */
 const CHUNK = 4096;
 
@@ -210,6 +270,16 @@ export function kittyImage(picture: Buffer | Pixels, id: number, cols: number, r
     const keys = at === 0 ? `a=T,U=1,${format},t=d,i=${id},c=${cols},r=${rows},q=2,m=${more}` : `m=${more}`;
     transmit += `\x1b_G${keys};${data.slice(at, at + CHUNK)}\x1b\\`;
   }
+  return { transmit, lines: placeholderLines(id, cols, rows) };
+}
+
+/**
+ * The frame's lines for picture `id` shown on `cols` × `rows` cells: kitty's Unicode placeholders,
+ * the id as a 24-bit foreground colour, each line exactly `cols` cells wide, ending with the colour
+ * reset. kitty draws the picture there itself; for sixel and iTerm2 the frame writer finds them
+ * (cell-pictures.ts).
+ */
+export function placeholderLines(id: number, cols: number, rows: number): string[] {
   const colour = `\x1b[38;2;${(id >> 16) & 0xff};${(id >> 8) & 0xff};${id & 0xff}m`;
   const lines: string[] = [];
   for (let row = 0; row < rows; row++) {
@@ -217,7 +287,12 @@ export function kittyImage(picture: Buffer | Pixels, id: number, cols: number, r
     for (let col = 0; col < cols; col++) line += PLACEHOLDER + DIACRITICS[row]! + DIACRITICS[col]!;
     lines.push(`${line}\x1b[39m`);
   }
-  return { transmit, lines };
+  return lines;
+}
+
+/** A row or column diacritic's number (its place in the protocol's list), or -1. */
+export function diacriticIndex(c: string): number {
+  return DIACRITIC_INDEX.get(c) ?? -1;
 }
 
 /**
@@ -225,7 +300,8 @@ export function kittyImage(picture: Buffer | Pixels, id: number, cols: number, r
  * rarely reuse each other's), written through `out` (the terminal itself, not the frame); `clear()`
  * is what frees them all on the terminal when the TUI quits.
  */
-export class KittyPictures {
+export class KittyPictures implements Pictures {
+  readonly takesPng = true;
   private next = 1 + Math.floor(Math.random() * 0xf00000);
   private readonly ids: number[] = [];
 

@@ -9,7 +9,9 @@ import type { AuthResult, Message } from '../protocol/index.js';
 import { sanitizeLine } from '../client/sanitize.js';
 import { configDir, stateDir, type ClientSession } from '../client/session.js';
 import type { Connection } from '../client/socket.js';
-import { detectImageProtocol, imageMode, KittyPictures } from './image.js';
+import { detectImageProtocol, imageMode, imagesSettingProblem, KittyPictures } from './image.js';
+import { CellPictures, DEFAULT_CELL } from './cell-pictures.js';
+import { probeTerminal } from './probe.js';
 import { App } from './App.js';
 import { ErrorBoundary } from './ErrorBoundary.js';
 import { Login } from './Login.js';
@@ -38,15 +40,23 @@ const CONTROL_ONLY = /^(?:\u001b\[[0-9;?]*[A-Za-z])+$/;
  * scrollback included, with ESC[3J when a frame fills it). On the alternate screen the frame
  * always starts at the top-left, so this writes only the rows that changed, each addressed
  * directly, and never clears the scrollback. `repaint()` draws the next frame whole (after
- * $EDITOR had the screen).
+ * $EDITOR had the screen). With `cells` (sixel or iTerm2 pictures), picture cells are written as
+ * blanks and the pictures drawn over them (cell-pictures.ts).
  */
-export function framedStdout(out: NodeJS.WriteStream): { stream: NodeJS.WriteStream; repaint(): void } {
+export function framedStdout(out: NodeJS.WriteStream, cells?: CellPictures): { stream: NodeJS.WriteStream; repaint(): void } {
   let prev: string[] | null = null;
   const frame = (text: string) => {
     const lines = (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
     let buf = '';
-    for (let i = 0; i < lines.length; i++) if (prev?.[i] !== lines[i]) buf += `\u001b[${i + 1};1H${lines[i]}\u001b[K`;
+    const written = new Set<number>();
+    for (let i = 0; i < lines.length; i++) {
+      if (prev?.[i] === lines[i]) continue;
+      buf += `\u001b[${i + 1};1H${cells ? cells.blank(lines[i]!) : lines[i]}\u001b[K`;
+      written.add(i);
+    }
     for (let i = lines.length; i < (prev?.length ?? 0); i++) buf += `\u001b[${i + 1};1H\u001b[K`;
+    // Sixel and iTerm2 pictures over their (blank) cells, where this frame wrote over them.
+    if (cells) buf += cells.draw(lines, written, out.rows);
     prev = lines;
     // Where ink believes the cursor is: below its frame.
     return buf + `\u001b[${lines.length + 1};1H`;
@@ -81,13 +91,23 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
   const noColor = 'NO_COLOR' in ctx.env && ctx.env.NO_COLOR !== '';
   const { settings, problems, file: settingsFile } = loadSettings(configDir(ctx.env), ctx.env);
   log('settings', { file: settingsFile, settings, problems });
-  // Images as kitty's pictures in kitty, half blocks elsewhere where colours are on (CHAT_IMAGES
-  // forces one or turns them off); the mode and the protocol detected go to the log.
-  const imagesAs = imageMode(ctx.env, noColor || settings.theme === 'none');
+  // Images as pictures where the terminal draws them (kitty's protocol, iTerm2's, or sixel when
+  // the terminal says so when asked), half blocks elsewhere where colours are on (CHAT_IMAGES
+  // forces one or turns them off); the mode and what was detected go to the log.
+  const colours = !(noColor || settings.theme === 'none');
+  const imagesProblem = imagesSettingProblem(ctx.env);
+  if (imagesProblem) problems.push(imagesProblem);
+  const known = imageMode(ctx.env, !colours);
+  // Only sixel needs asking: whether the terminal draws it (auto), and a cell's size in pixels.
+  const ask = known === 'sixel' || (known === 'halfblocks' && (ctx.env.CHAT_IMAGES ?? 'auto').toLowerCase() === 'auto');
+  const facts = ask ? await probeTerminal(process.stdin, process.stdout) : undefined;
+  const imagesAs = imageMode(ctx.env, !colours, facts?.sixel);
   const images = imagesAs !== 'off';
-  // Pictures go to the terminal itself, never into a frame; they are deleted when the TUI quits.
-  const pictures = imagesAs === 'kitty' ? new KittyPictures((s) => process.stdout.write(s)) : undefined;
-  log('images', { mode: imagesAs, terminalProtocol: detectImageProtocol(ctx.env) });
+  // kitty's pictures go to the terminal itself, never into a frame, and are deleted when the TUI
+  // quits; sixel and iTerm2 pictures are drawn by the frame writer over their cells.
+  const cells = imagesAs === 'sixel' || imagesAs === 'iterm2' ? new CellPictures(imagesAs, facts?.cell ?? DEFAULT_CELL) : undefined;
+  const pictures = imagesAs === 'kitty' ? new KittyPictures((s) => process.stdout.write(s)) : cells;
+  log('images', { mode: imagesAs, terminalProtocol: detectImageProtocol(ctx.env), asked: facts });
   const server = ctx.server;
   const loggedIn = ctx.username !== undefined || ctx.env.CHAT_TOKEN !== undefined;
   let me = ctx.username ?? '';
@@ -101,7 +121,7 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
   process.stdout.write(screenOn);
   process.once('exit', restore);
 
-  const screen = framedStdout(process.stdout);
+  const screen = framedStdout(process.stdout, cells);
   let instance: ReturnType<typeof render> | undefined;
   // $EDITOR: give the terminal to the editor, then take it back. Returns the text (null when the
   // editor is unset); throws, saying what failed, when the editor cannot run or exits with an error.

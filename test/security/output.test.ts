@@ -11,6 +11,7 @@ import { ApiClient } from '../../src/client/api.js';
 import { sanitize } from '../../src/client/sanitize.js';
 import { formatMessage } from '../../src/cli/format.js';
 import { conversationLines } from '../../src/tui/layout.js';
+import { placements } from '../../src/tui/cell-pictures.js';
 import { initialState, type ConversationState } from '../../src/tui/state.js';
 import { befriend, openSocket, registerUser, startDaemon, tmpDir, type TestDaemon, type TestUser } from '../support/daemon.js';
 import { SECURITY_HEADERS } from '../../src/daemon/validation.js';
@@ -58,6 +59,17 @@ describe('11. a message cannot forge lines', () => {
     const long = conversationLines(s, { ...c, messages: [{ ...m, text: 'word '.repeat(40) }] }, 40).filter((l) => l.tone !== 'separator').map((l) => l.text);
     expect(long.length).toBeGreaterThan(2);
     for (const l of long.slice(1)) expect(l.startsWith(' '.repeat(indent))).toBe(true);
+  });
+
+  it('text cannot pose as a picture\'s cells: kitty\'s placeholder is shown inert, so the frame writer finds no picture in it', () => {
+    const forged = `look ${String.fromCodePoint(0x10eeee)}\u0305\u0305${String.fromCodePoint(0x10eeee)}\u0305\u030d`;
+    expect(sanitize(forged)).toBe('look \\u{10eeee}\u0305\u0305\\u{10eeee}\u0305\u030d');
+    const s = initialState('alice', 'http://x');
+    const c: ConversationState = { peer: 'mallory', kind: 'dm', title: 'mallory', members: 2, topic: '', reads: {}, conversationId: m.conversationId, messages: [{ ...m, text: forged }], pending: [], unread: 0, mentions: 0, myRead: 0, peerDelivered: 0, peerRead: 0, lastActivity: m.createdAt, hasOlder: false, scroll: 0 };
+    const lines = conversationLines(s, c, 200).map((l) => l.text);
+    // Under a 24-bit colour, as a theme could draw the line: still no cells.
+    expect(placements(lines.map((l) => `\x1b[38;2;0;0;7m${l}`)).size).toBe(0);
+    expect(lines.join('')).not.toContain(String.fromCodePoint(0x10eeee));
   });
 
   it('bidi marks and Unicode line separators are shown inert', () => {

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import stringWidth from 'string-width';
-import { decodePng, halfBlocks, imageMode, KittyPictures, kittyImage, previewSize } from '../../src/tui/image.js';
+import { decodePng, halfBlocks, imageMode, imagesSettingProblem, KittyPictures, kittyImage, previewSize } from '../../src/tui/image.js';
 import { pngOf, tinyPng } from '../support/files.js';
 
 describe('PNG previews', () => {
@@ -48,13 +48,23 @@ describe('PNG previews', () => {
     expect(imageMode({}, true)).toBe('off');
   });
 
-  it('chooses kitty\'s pictures in kitty, half blocks elsewhere, and obeys CHAT_IMAGES', () => {
+  it('chooses kitty\'s pictures in kitty, iTerm2\'s in iTerm2 and WezTerm, sixel where the terminal says it draws it, half blocks elsewhere, and obeys CHAT_IMAGES', () => {
     expect(imageMode({ TERM: 'xterm-kitty' }, false)).toBe('kitty');
     expect(imageMode({ KITTY_WINDOW_ID: '3' }, false)).toBe('kitty');
     expect(imageMode({ KITTY_WINDOW_ID: '3', CHAT_IMAGES: 'halfblocks' }, false)).toBe('halfblocks');
     expect(imageMode({ TERM: 'tmux-256color', CHAT_IMAGES: 'kitty' }, false)).toBe('kitty');
-    expect(imageMode({ TERM_PROGRAM: 'iTerm.app' }, false)).toBe('halfblocks');
+    expect(imageMode({ TERM_PROGRAM: 'iTerm.app' }, false)).toBe('iterm2');
+    expect(imageMode({ TERM_PROGRAM: 'WezTerm' }, false, true)).toBe('iterm2');
+    expect(imageMode({ LC_TERMINAL: 'iTerm2' }, false)).toBe('iterm2');
+    expect(imageMode({ TERM: 'xterm-256color' }, false, true)).toBe('sixel');
+    expect(imageMode({ TERM: 'xterm-256color', CHAT_IMAGES: 'halfblocks' }, false, true)).toBe('halfblocks');
+    expect(imageMode({ CHAT_IMAGES: 'SIXEL' }, false)).toBe('sixel');
+    expect(imageMode({ CHAT_IMAGES: 'iterm2' }, false)).toBe('iterm2');
+    expect(imageMode({ CHAT_IMAGES: 'nonsense' }, false)).toBe('halfblocks');
+    expect(imagesSettingProblem({ CHAT_IMAGES: 'nonsense\x1b[2J' })).toBe('CHAT_IMAGES must be auto, kitty, sixel, iterm2, halfblocks, off; "nonsense\\u001b[2J" counts as auto');
+    expect([imagesSettingProblem({ CHAT_IMAGES: 'Sixel' }), imagesSettingProblem({ CHAT_IMAGES: 'auto' }), imagesSettingProblem({})]).toEqual([undefined, undefined, undefined]);
     expect(imageMode({ KITTY_WINDOW_ID: '3' }, true)).toBe('off');
+    expect(imageMode({ CHAT_IMAGES: 'sixel' }, true, true)).toBe('off');
   });
 
   it('sends a PNG to kitty in chunks of at most 4096 base64 characters that join back to the file, and shows it as placeholder cells one cell wide each', () => {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpDir, waitFor } from '../support/daemon.js';
 import { encode as encodeJpeg } from 'jpeg-js';
+import { decode } from 'sixel';
 import { gifOf, pngOf } from '../support/files.js';
 import { CHAT_BIN, runChat, spawnChatd } from '../support/procs.js';
 
@@ -171,5 +172,46 @@ describe('files in the TUI, in tmux at 80×24', () => {
     await until(() => /\x1b_Ga=T,U=1,f=32,s=48,v=32,o=z,t=d,i=\d+,c=30,r=10,q=2,m=[01];/.test(fs.readFileSync(raw, 'latin1')));
     expect(rows('ben').at(-1)).toContain('● online');
     expect(rows('ben').at(-2)).toContain('to tf_ana>');
+  }, 60_000);
+
+  it('draws an image as sixel with CHAT_IMAGES=sixel: blank cells in the frame, the picture drawn over them at their place, again where it moves, the layout intact', async () => {
+    const dir = tmpDir('chat-tui-sixel-');
+    const raw = path.join(dir, 'six.out');
+    tmux('new-session', '-d', '-s', 'six', '-x', '80', '-y', '24', `env CHAT_CONFIG_DIR=${cfg.ben} CHAT_IMAGES=sixel TERM=xterm-256color COLORTERM=truecolor ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 60`);
+    tmux('pipe-pane', '-o', '-t', 'six', `cat >> ${raw}`);
+    await until(() => (rows('six').at(-1) ?? '').includes('● online'), 30_000);
+    // 16 × 12 pixels, green on top and magenta below: colours of sixel's cube, so drawn exactly.
+    fs.writeFileSync(path.join(dir, 'halves.png'), pngOf(16, 12, (_x, y) => (y < 6 ? [0, 255, 0] : [255, 0, 255])));
+    expect((await runChat(['send', 'tf_ben', '--file', path.join(dir, 'halves.png'), 'two halves'], { env: { CHAT_CONFIG_DIR: cfg.ana } })).code).toBe(0);
+    // The frame: the file's line, then 6 rows whose picture cells are blank (no placeholders, no half blocks).
+    const log = () => (fs.existsSync(raw) ? fs.readFileSync(raw, 'latin1') : '');
+    const sixels = () => [...log().matchAll(/\x1b\[(\d+);(\d+)H\x1bP0;1;0q([^\x1b]*)\x1b\\/g)].map((m) => ({ row: Number(m[1]), col: Number(m[2]), body: m[3]! }));
+    await until(() => screen('six').includes('📎 halves.png') && sixels().length > 0);
+    const lines = rows('six');
+    const at = lines.findIndex((l) => l.includes('📎 halves.png'));
+    const col = [...lines[at]!].indexOf('📎');
+    // (capture-pane drops the trailing blanks: nothing after the pane's border on those rows.)
+    for (let k = 1; k <= 6; k++) expect([...lines[at + k]!].slice(col - 4).join('')).toMatch(/^│ *$/);
+    expect(lines.some((l) => l.includes(String.fromCodePoint(0x10eeee)) || l.includes('▀'))).toBe(false);
+    expect(lines.at(-1)).toContain('● online');
+    expect(lines.at(-2)).toContain('to tf_ana>');
+    // The picture was drawn with its top-left on the first blank cell (1-based row and column), 16 × 6 cells of pixels.
+    const first = sixels().at(-1)!;
+    expect([first.row, first.col]).toEqual([at + 2, col + 1]);
+    const px = decode(first.body);
+    const cell = { width: px.width / 16, height: Math.round(px.height / 6) };
+    expect(Number.isInteger(cell.width) && cell.width >= 2).toBe(true);
+    const pixel = (x: number, y: number) => [...px.data8.subarray((y * px.width + x) * 4, (y * px.width + x) * 4 + 3)];
+    expect([pixel(0, 0), pixel(px.width - 1, px.height - 1)]).toEqual([[0, 255, 0], [255, 0, 255]]);
+    console.log(`the frame with sixel on (tmux 3.3 draws no sixel: the cells are blank; the picture is drawn over them at row ${first.row}, column ${first.col}, ${px.width} × ${px.height} pixels):\n${screen('six')}`);
+
+    // A message after it: the picture moves up a row, and is drawn again there.
+    const drawn = sixels().length;
+    expect((await runChat(['send', 'tf_ben', 'below the halves'], { env: { CHAT_CONFIG_DIR: cfg.ana } })).code).toBe(0);
+    await until(() => screen('six').includes('tf_ana: below the halves') && sixels().length > drawn);
+    const moved = rows('six');
+    expect(moved.findIndex((l) => l.includes('below the halves'))).toBe(moved.findIndex((l) => l.includes('📎 halves.png')) + 7);
+    expect(sixels().at(-1)!.row).toBe(moved.findIndex((l) => l.includes('📎 halves.png')) + 2);
+    expect(moved.at(-2)).toContain('to tf_ana>');
   }, 60_000);
 });
