@@ -22,6 +22,20 @@ const text = (s: string, t: string) => tmux('send-keys', '-t', s, '-l', t);
 const rows = (s: string) => screen(s).replace(/\n+$/, '').split('\n');
 const until = (f: () => boolean, ms = 15_000) => waitFor(f, ms).catch((e: Error) => { try { console.log(screen('ana')); } catch { /* not started */ } throw e; });
 
+/**
+ * ben's TUI in tmux session `session` with CHAT_IMAGES=`images`, once online; `raw` collects
+ * everything it writes to its terminal, escapes included (tmux itself drops kitty's graphics
+ * commands, and tmux 3.3 draws no sixel).
+ */
+async function tuiWithImages(session: string, images: string): Promise<{ dir: string; raw: string }> {
+  const dir = tmpDir(`chat-tui-${images}-`);
+  const raw = path.join(dir, `${session}.out`);
+  tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', `env CHAT_CONFIG_DIR=${cfg.ben} CHAT_IMAGES=${images} TERM=xterm-256color COLORTERM=truecolor ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 60`);
+  tmux('pipe-pane', '-o', '-t', session, `cat >> ${raw}`);
+  await until(() => (rows(session).at(-1) ?? '').includes('● online'), 30_000);
+  return { dir, raw };
+}
+
 let chatd: Awaited<ReturnType<typeof spawnChatd>>;
 const cfg = { ana: '', ben: '' };
 
@@ -92,12 +106,7 @@ describe('files in the TUI, in tmux at 80×24', () => {
   }, 60_000);
 
   it('shows an image as kitty\'s picture with CHAT_IMAGES=kitty: the file sent to the terminal outside the frame, placeholder cells in it, the layout intact', async () => {
-    const dir = tmpDir('chat-tui-kitty-');
-    const raw = path.join(dir, 'ben.out');
-    tmux('new-session', '-d', '-s', 'ben', '-x', '80', '-y', '24', `env CHAT_CONFIG_DIR=${cfg.ben} CHAT_IMAGES=kitty TERM=xterm-256color COLORTERM=truecolor ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 60`);
-    // Everything the TUI writes to its terminal, escapes included (tmux itself drops kitty's graphics commands).
-    tmux('pipe-pane', '-o', '-t', 'ben', `cat >> ${raw}`);
-    await until(() => (rows('ben').at(-1) ?? '').includes('● online'), 30_000);
+    const { dir, raw } = await tuiWithImages('ben', 'kitty');
     const bytes = pngOf(16, 12, (x, y) => [x * 15, y * 20, 128]);
     const png = path.join(dir, 'tile.png');
     fs.writeFileSync(png, bytes);
@@ -175,29 +184,30 @@ describe('files in the TUI, in tmux at 80×24', () => {
   }, 60_000);
 
   it('draws an image as sixel with CHAT_IMAGES=sixel: blank cells in the frame, the picture drawn over them at their place, again where it moves, the layout intact', async () => {
-    const dir = tmpDir('chat-tui-sixel-');
-    const raw = path.join(dir, 'six.out');
-    tmux('new-session', '-d', '-s', 'six', '-x', '80', '-y', '24', `env CHAT_CONFIG_DIR=${cfg.ben} CHAT_IMAGES=sixel TERM=xterm-256color COLORTERM=truecolor ${process.execPath} ${CHAT_BIN}; echo "EXITED $?"; sleep 60`);
-    tmux('pipe-pane', '-o', '-t', 'six', `cat >> ${raw}`);
-    await until(() => (rows('six').at(-1) ?? '').includes('● online'), 30_000);
+    const { dir, raw } = await tuiWithImages('six', 'sixel');
     // 16 × 12 pixels, green on top and magenta below: colours of sixel's cube, so drawn exactly.
     fs.writeFileSync(path.join(dir, 'halves.png'), pngOf(16, 12, (_x, y) => (y < 6 ? [0, 255, 0] : [255, 0, 255])));
     expect((await runChat(['send', 'tf_ben', '--file', path.join(dir, 'halves.png'), 'two halves'], { env: { CHAT_CONFIG_DIR: cfg.ana } })).code).toBe(0);
     // The frame: the file's line, then 6 rows whose picture cells are blank (no placeholders, no half blocks).
     const log = () => (fs.existsSync(raw) ? fs.readFileSync(raw, 'latin1') : '');
     const sixels = () => [...log().matchAll(/\x1b\[(\d+);(\d+)H\x1bP0;1;0q([^\x1b]*)\x1b\\/g)].map((m) => ({ row: Number(m[1]), col: Number(m[2]), body: m[3]! }));
-    await until(() => screen('six').includes('📎 halves.png') && sixels().length > 0);
-    const lines = rows('six');
-    const at = lines.findIndex((l) => l.includes('📎 halves.png'));
-    const col = [...lines[at]!].indexOf('📎');
-    // (capture-pane drops the trailing blanks: nothing after the pane's border on those rows.)
-    for (let k = 1; k <= 6; k++) expect([...lines[at + k]!].slice(col - 4).join('')).toMatch(/^│ *$/);
+    // Where the file's line is, and whether the 6 rows under it are blank past the pane's border
+    // (capture-pane drops trailing blanks) and a sixel was drawn at their top-left (1-based).
+    // (The earlier pictures of the conversation are drawn too, wherever they are.)
+    const place = () => {
+      const lines = rows('six');
+      const at = lines.findIndex((l) => l.includes('📎 halves.png'));
+      const col = at >= 0 ? [...lines[at]!].indexOf('📎') : -1;
+      const blank = at >= 0 && [1, 2, 3, 4, 5, 6].every((k) => /^│ *$/.test([...(lines[at + k] ?? 'x')].slice(col - 4).join('')));
+      return { lines, at, col, blank, drawn: (from = 0) => sixels().slice(from).filter((d) => d.row === at + 2 && d.col === col + 1) };
+    };
+    await until(() => { const p = place(); return p.blank && p.drawn().length > 0; });
+    const { lines, at, col, drawn } = place();
     expect(lines.some((l) => l.includes(String.fromCodePoint(0x10eeee)) || l.includes('▀'))).toBe(false);
     expect(lines.at(-1)).toContain('● online');
     expect(lines.at(-2)).toContain('to tf_ana>');
-    // The picture was drawn with its top-left on the first blank cell (1-based row and column), 16 × 6 cells of pixels.
-    const first = sixels().at(-1)!;
-    expect([first.row, first.col]).toEqual([at + 2, col + 1]);
+    // The picture drawn with its top-left on the first blank cell: 16 × 6 cells of pixels, its colours.
+    const first = drawn().at(-1)!;
     const px = decode(first.body);
     const cell = { width: px.width / 16, height: Math.round(px.height / 6) };
     expect(Number.isInteger(cell.width) && cell.width >= 2).toBe(true);
@@ -206,12 +216,13 @@ describe('files in the TUI, in tmux at 80×24', () => {
     console.log(`the frame with sixel on (tmux 3.3 draws no sixel: the cells are blank; the picture is drawn over them at row ${first.row}, column ${first.col}, ${px.width} × ${px.height} pixels):\n${screen('six')}`);
 
     // A message after it: the picture moves up a row, and is drawn again there.
-    const drawn = sixels().length;
+    const before = sixels().length;
     expect((await runChat(['send', 'tf_ben', 'below the halves'], { env: { CHAT_CONFIG_DIR: cfg.ana } })).code).toBe(0);
-    await until(() => screen('six').includes('tf_ana: below the halves') && sixels().length > drawn);
-    const moved = rows('six');
-    expect(moved.findIndex((l) => l.includes('below the halves'))).toBe(moved.findIndex((l) => l.includes('📎 halves.png')) + 7);
-    expect(sixels().at(-1)!.row).toBe(moved.findIndex((l) => l.includes('📎 halves.png')) + 2);
-    expect(moved.at(-2)).toContain('to tf_ana>');
+    await until(() => { const p = place(); return screen('six').includes('tf_ana: below the halves') && p.blank && p.drawn(before).length > 0; });
+    const moved = place();
+    expect(moved.at).toBe(at - 1);
+    expect(moved.lines.findIndex((l) => l.includes('below the halves'))).toBe(moved.at + 7);
+    expect(decode(moved.drawn(before)[0]!.body).data8).toEqual(px.data8);
+    expect(moved.lines.at(-2)).toContain('to tf_ana>');
   }, 60_000);
 });
