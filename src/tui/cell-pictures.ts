@@ -16,8 +16,8 @@ import { crop, diacriticIndex, PLACEHOLDER, placeholderLines, resize, type Pictu
 export type CellProtocol = 'sixel' | 'iterm2';
 /** A character cell's size in pixels: asked of the terminal (probe.ts), else this. */
 export const DEFAULT_CELL = { width: 10, height: 20 };
-/** Pictures kept to draw again (scaled to their cells' pixels); an older one shows as blanks. */
-const KEPT = 64;
+/** Bytes of pictures kept to draw again (scaled to their cells' pixels); older ones show as blanks. */
+const KEPT_BYTES = 24 * 1024 * 1024;
 /** Encoded parts of pictures kept (a scroll redraws the same ones). */
 const ENCODED_KEPT = 32;
 
@@ -27,6 +27,7 @@ export class CellPictures implements Pictures {
   /** By id, oldest first: the picture at its cells' pixel size. */
   private readonly pictures = new Map<number, { px: Pixels; cols: number; rows: number }>();
   private readonly encoded = new Map<string, string>();
+  private kept = 0;
 
   constructor(readonly protocol: CellProtocol, readonly cell = DEFAULT_CELL) {}
 
@@ -34,8 +35,14 @@ export class CellPictures implements Pictures {
     if (Buffer.isBuffer(picture)) throw new TypeError('cell pictures take pixels');
     const id = this.next++;
     if (this.next > 0xffffff) this.next = 1;
-    this.pictures.set(id, { px: resize(picture, cols * this.cell.width, rows * this.cell.height), cols, rows });
-    if (this.pictures.size > KEPT) this.pictures.delete(this.pictures.keys().next().value!);
+    const px = resize(picture, cols * this.cell.width, rows * this.cell.height);
+    this.pictures.set(id, { px, cols, rows });
+    this.kept += px.rgba.length;
+    for (const [old, p] of this.pictures) {
+      if (this.kept <= KEPT_BYTES || old === id) break;
+      this.pictures.delete(old);
+      this.kept -= p.px.rgba.length;
+    }
     return placeholderLines(id, cols, rows);
   }
 

@@ -114,6 +114,14 @@ describe('sixel and iTerm2 pictures: placed over their cells by the frame writer
     expect(rectangle(placements([`${prefix}${lines[0]}`]).values().next().value!)).toMatchObject({ top: 0, left: 6, r0: 0, r1: 0, c0: 0, c1: 2 });
   });
 
+  it('keeps at most 24 MiB of pictures to draw again: the oldest past that shows as blanks', () => {
+    const cells = new CellPictures('sixel', { width: 64, height: 64 });
+    // 40 × 10 cells of 64 × 64 pixels: 6.25 MiB each, so the fourth pushes the first out.
+    const shown = Array.from({ length: 4 }, () => cells.show(picture, 40, 10));
+    const drawn = shown.map((lines) => draws(cells.draw(lines.map((l) => `${prefix}${l}`), new Set([0]), 24)).length);
+    expect(drawn).toEqual([0, 1, 1, 1]);
+  });
+
   it('draws iTerm2 pictures the same way, as PNG on the visible cells', () => {
     const cells = new CellPictures('iterm2', cell);
     const lines = cells.show(picture, 3, 2);
