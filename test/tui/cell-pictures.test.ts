@@ -84,7 +84,7 @@ describe('sixel and iTerm2 pictures: placed over their cells by the frame writer
     const frame = ['header', ...lines.map((l) => `${prefix}${l} tail`), 'footer'];
     const blank = frame.map((l) => cells.blank(l));
     expect(blank.every((l) => !l.includes(PLACEHOLDER))).toBe(true);
-    expect(blank.map(stringWidth)).toEqual(frame.map(stringWidth));
+    expect(blank.map((l) => stringWidth(l))).toEqual(frame.map((l) => stringWidth(l)));
     expect(stripVTControlCharacters(blank[1]!)).toBe('日本│     tail');
     const [d, ...more] = draws(cells.draw(frame, new Set([1]), 24));
     expect(more).toEqual([]);
