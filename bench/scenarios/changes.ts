@@ -6,6 +6,7 @@
  * edit costs at most 1.3x a send, a reaction at most 1.0x (median over the rates all three pass).
  * Then a 200-member group: reactions to its messages fanned out next to messages at the same rate.
  */
+import { threadSplit, threadTicks } from '../cpu.js';
 import { median, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
 import { client, onlyRates, profile, quick, type Target } from '../options.js';
 import { json, profiled, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
@@ -46,6 +47,8 @@ export async function changesScenario(targets: Target[]) {
     const job = { mode: 'dm' as const, target: 'chatd' as const, client, url: s.url, users: list, textBytes: 64, serverPids: [s.proc.pid!], targets: seqs };
     for (const op of OPS) await runLoad<DmStep>({ ...job, op, rate: Math.min(rates[0]!, 200), durationMs: quick ? 500 : 2000 });
     let before = await serverMetrics(s).catch(() => null);
+    // Where each op's CPU goes: chatd's event loop, its SQLite writer thread, the rest.
+    let ticks = threadTicks(s.proc.pid);
     for (const rate of rates) {
       for (const op of OPS) {
         if (failed.has(op)) continue;
@@ -56,6 +59,9 @@ export async function changesScenario(targets: Target[]) {
           const m = await serverMetrics(s).catch(() => null);
           const cpu = before?.cpuSeconds !== undefined && m?.cpuSeconds !== undefined && r.sent > 0 ? Math.round(((m.cpuSeconds - before.cpuSeconds) / r.sent) * 1e7) / 10 : undefined;
           before = m;
+          const ticksAfter = threadTicks(s.proc.pid);
+          Object.assign(r, threadSplit(s.proc.pid, ticks, ticksAfter, r.sent));
+          ticks = ticksAfter;
           v = verdict(r);
           if (cpu !== undefined) (r as DmStep & { serverCpuUsPerRecord?: number }).serverCpuUsPerRecord = cpu;
           if (nextMove(v, attempt) !== 'again') break;
@@ -64,7 +70,9 @@ export async function changesScenario(targets: Target[]) {
         steps[op].push({ ...r, verdict: v });
         const pass = r.lost === 0 && r.dup === 0 && r.e2eMs.p99 <= 100 && v === 'counts';
         const cpu = (r as DmStep & { serverCpuUsPerRecord?: number }).serverCpuUsPerRecord;
-        console.log(`changes ${op.padEnd(5)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen cpu ${r.loadgenCpuPct}%${cpu !== undefined ? `  server CPU ${cpu}us/record` : ''}${pass ? '' : '  ✗'}${verdictText(v)}`);
+        const t = (r as DmStep & { serverCpuUsPerMsgByThread?: { eventLoop: number; busiestOther: number; rest: number } }).serverCpuUsPerMsgByThread;
+        const split = t ? ` (loop ${t.eventLoop}, writer ${t.busiestOther}, rest ${t.rest})` : '';
+        console.log(`changes ${op.padEnd(5)} rate ${String(rate).padStart(6)}/s  delivered ${String(r.deliveredPerSec).padStart(6)}/s  p50 ${r.e2eMs.p50}ms p99 ${r.e2eMs.p99}ms  ack p99 ${r.ackMs.p99}ms  lost ${r.lost} dup ${r.dup}  loadgen cpu ${r.loadgenCpuPct}%${cpu !== undefined ? `  server CPU ${cpu}us/record${split}` : ''}${pass ? '' : '  ✗'}${verdictText(v)}`);
         if (pass) maxRate[op] = rate;
         else failed.add(op);
       }
