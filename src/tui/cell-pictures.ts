@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import stringWidth from 'string-width';
-import { crop, diacriticIndex, PLACEHOLDER, placeholderLines, resize, type Pictures, type Pixels } from './image.js';
+import { crop, diacriticIndex, pictureIds, PLACEHOLDER, placeholderLines, resize, type Pictures, type Pixels } from './image.js';
 
 /**
  * Sixel and iTerm2 pictures in the TUI. Neither protocol has placeholders: a picture is drawn at
@@ -23,7 +23,7 @@ const ENCODED_KEPT = 32;
 
 export class CellPictures implements Pictures {
   readonly takesPng = false;
-  private next = 1 + Math.floor(Math.random() * 0xf00000);
+  private readonly nextId = pictureIds();
   /** By id, oldest first: the picture at its cells' pixel size. */
   private readonly pictures = new Map<number, { px: Pixels; cols: number; rows: number }>();
   private readonly encoded = new Map<string, string>();
@@ -33,8 +33,7 @@ export class CellPictures implements Pictures {
 
   show(picture: Buffer | Pixels, cols: number, rows: number): string[] {
     if (Buffer.isBuffer(picture)) throw new TypeError('cell pictures take pixels');
-    const id = this.next++;
-    if (this.next > 0xffffff) this.next = 1;
+    const id = this.nextId();
     const px = resize(picture, cols * this.cell.width, rows * this.cell.height);
     this.pictures.set(id, { px, cols, rows });
     this.kept += px.rgba.length;
@@ -64,6 +63,8 @@ export class CellPictures implements Pictures {
    * where a sixel could scroll the screen), is left blank.
    */
   draw(lines: readonly string[], written: ReadonlySet<number>, rows = Infinity): string {
+    // Nothing written: what was drawn is still there (most frames with pictures on screen).
+    if (written.size === 0) return '';
     let out = '';
     for (const [id, cells] of placements(lines)) {
       const picture = this.pictures.get(id);
@@ -148,7 +149,7 @@ interface Rect { top: number; bottom: number; left: number; r0: number; r1: numb
 /** The rectangle a picture's cells make, or null when they make none (rows out of order, gaps, ragged edges). */
 export function rectangle(cells: readonly Cell[]): Rect | null {
   const first = cells[0]!;
-  const r: Rect = { top: first.y, bottom: first.y, left: first.x, r0: first.row, r1: first.row, c0: first.col, c1: first.col };
+  const r: Rect = { top: first.y, bottom: first.y, left: 0, r0: first.row, r1: first.row, c0: first.col, c1: first.col };
   for (const c of cells) {
     r.bottom = Math.max(r.bottom, c.y); r.r1 = Math.max(r.r1, c.row); r.c1 = Math.max(r.c1, c.col);
     r.top = Math.min(r.top, c.y); r.r0 = Math.min(r.r0, c.row); r.c0 = Math.min(r.c0, c.col);

@@ -207,18 +207,46 @@ export function detectImageProtocol(env: NodeJS.ProcessEnv): 'kitty' | 'iterm2' 
  * carry the image's id as a colour) and, for auto, whether the terminal answered that it draws sixel.
  */
 export function imageMode(env: NodeJS.ProcessEnv, noColor: boolean, sixel = false): ImageMode {
-  const v = (env.CHAT_IMAGES ?? 'auto').toLowerCase();
-  if (v === 'off' || noColor) return 'off';
-  if (MODES.includes(v)) return v as ImageMode;
+  const forced = forcedMode(env);
+  if (forced === 'off' || noColor) return 'off';
+  if (forced) return forced;
   const known = detectImageProtocol(env);
   return known !== 'none' ? known : sixel ? 'sixel' : 'halfblocks';
+}
+
+/** The mode CHAT_IMAGES names, or undefined for auto (and for a value it does not know, which counts as auto). */
+function forcedMode(env: NodeJS.ProcessEnv): ImageMode | undefined {
+  const v = (env.CHAT_IMAGES ?? 'auto').toLowerCase();
+  return MODES.includes(v) ? (v as ImageMode) : undefined;
+}
+
+/**
+ * Whether the terminal must be asked (probe.ts) before the mode is known: sixel needs a cell's
+ * size in pixels, and auto, where the environment names no protocol, whether the terminal draws sixel.
+ */
+export function asksTerminal(env: NodeJS.ProcessEnv, noColor: boolean): boolean {
+  const mode = imageMode(env, noColor);
+  return mode === 'sixel' || (mode === 'halfblocks' && forcedMode(env) === undefined);
 }
 
 /** What is wrong with CHAT_IMAGES (shown as the TUI starts), or undefined: an unknown value counts as auto. */
 export function imagesSettingProblem(env: NodeJS.ProcessEnv): string | undefined {
   const v = env.CHAT_IMAGES;
-  if (v === undefined || v.toLowerCase() === 'auto' || MODES.includes(v.toLowerCase())) return undefined;
+  if (v === undefined || v.toLowerCase() === 'auto' || forcedMode(env)) return undefined;
   return `CHAT_IMAGES must be auto, ${MODES.join(', ')}; ${JSON.stringify(v.slice(0, 20))} counts as auto`;
+}
+
+/**
+ * Picture ids for one TUI (1 to 2^24-1, kitty's and the placeholders' colour range): from a random
+ * start, so two sessions in one window rarely reuse each other's, wrapping at the top.
+ */
+export function pictureIds(): () => number {
+  let next = 1 + Math.floor(Math.random() * 0xf00000);
+  return () => {
+    const id = next++;
+    if (next > 0xffffff) next = 1;
+    return id;
+  };
 }
 
 /**
@@ -302,15 +330,14 @@ export function diacriticIndex(c: string): number {
  */
 export class KittyPictures implements Pictures {
   readonly takesPng = true;
-  private next = 1 + Math.floor(Math.random() * 0xf00000);
+  private readonly nextId = pictureIds();
   private readonly ids: number[] = [];
 
   constructor(private readonly out: (s: string) => void) {}
 
   /** Sends a picture (a PNG file, or pixels) and returns the placeholder lines that show it, `cols` × `rows` cells. */
   show(picture: Buffer | Pixels, cols: number, rows: number): string[] {
-    const id = this.next++;
-    if (this.next > 0xffffff) this.next = 1;
+    const id = this.nextId();
     const { transmit, lines } = kittyImage(picture, id, Math.min(cols, KITTY_MAX_CELLS), Math.min(rows, KITTY_MAX_CELLS));
     this.out(transmit);
     this.ids.push(id);

@@ -9,7 +9,7 @@ import type { AuthResult, Message } from '../protocol/index.js';
 import { sanitizeLine } from '../client/sanitize.js';
 import { configDir, stateDir, type ClientSession } from '../client/session.js';
 import type { Connection } from '../client/socket.js';
-import { detectImageProtocol, imageMode, imagesSettingProblem, KittyPictures } from './image.js';
+import { asksTerminal, detectImageProtocol, imageMode, imagesSettingProblem, KittyPictures } from './image.js';
 import { CellPictures, DEFAULT_CELL } from './cell-pictures.js';
 import { probeTerminal } from './probe.js';
 import { App } from './App.js';
@@ -97,10 +97,7 @@ export async function runTui(ctx: ClientSession, opts: { quiet?: boolean } = {})
   const colours = !(noColor || settings.theme === 'none');
   const imagesProblem = imagesSettingProblem(ctx.env);
   if (imagesProblem) problems.push(imagesProblem);
-  const known = imageMode(ctx.env, !colours);
-  // Only sixel needs asking: whether the terminal draws it (auto), and a cell's size in pixels.
-  const ask = known === 'sixel' || (known === 'halfblocks' && (ctx.env.CHAT_IMAGES ?? 'auto').toLowerCase() === 'auto');
-  const facts = ask ? await probeTerminal(process.stdin, process.stdout) : undefined;
+  const facts = asksTerminal(ctx.env, !colours) ? await probeTerminal(process.stdin, process.stdout) : undefined;
   const imagesAs = imageMode(ctx.env, !colours, facts?.sixel);
   const images = imagesAs !== 'off';
   // kitty's pictures go to the terminal itself, never into a frame, and are deleted when the TUI

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import stringWidth from 'string-width';
-import { decodePng, halfBlocks, imageMode, imagesSettingProblem, KittyPictures, kittyImage, previewSize } from '../../src/tui/image.js';
+import { asksTerminal, decodePng, halfBlocks, imageMode, imagesSettingProblem, KittyPictures, kittyImage, previewSize } from '../../src/tui/image.js';
 import { pngOf, tinyPng } from '../support/files.js';
 
 describe('PNG previews', () => {
@@ -65,6 +65,10 @@ describe('PNG previews', () => {
     expect([imagesSettingProblem({ CHAT_IMAGES: 'Sixel' }), imagesSettingProblem({ CHAT_IMAGES: 'auto' }), imagesSettingProblem({})]).toEqual([undefined, undefined, undefined]);
     expect(imageMode({ KITTY_WINDOW_ID: '3' }, true)).toBe('off');
     expect(imageMode({ CHAT_IMAGES: 'sixel' }, true, true)).toBe('off');
+    // The terminal is asked only when the answer can change the mode or sixel needs a cell's size:
+    // auto (and an unknown value, which counts as auto) with no protocol in the environment, or sixel forced.
+    expect([{}, { CHAT_IMAGES: 'nonsense' }, { CHAT_IMAGES: 'sixel' }].map((e) => asksTerminal(e, false))).toEqual([true, true, true]);
+    expect([{ CHAT_IMAGES: 'halfblocks' }, { CHAT_IMAGES: 'iterm2' }, { KITTY_WINDOW_ID: '3' }, { TERM_PROGRAM: 'WezTerm' }, {}].map((e, i) => asksTerminal(e, i === 4))).toEqual([false, false, false, false, false]);
   });
 
   it('sends a PNG to kitty in chunks of at most 4096 base64 characters that join back to the file, and shows it as placeholder cells one cell wide each', () => {
