@@ -36,6 +36,8 @@ const BIG = (quick ? 256 : 1024) * MiB;
 const SCALE_SIZE = (quick ? 16 : 64) * MiB;
 
 const mibps = (bytes: number, ms: number) => Math.round((bytes / MiB / (ms / 1000)) * 10) / 10;
+/** A growth with its sign: +5.7, -9.3. */
+const signed = (x: number) => (x < 0 ? String(x) : `+${x}`);
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
 /** A file of `size` bytes that no two blocks repeat (so nothing downstream can shortcut it). */
@@ -198,7 +200,7 @@ async function embedded(work: string) {
     const big = path.join(work, 'big.bin');
     await makeFile(big, BIG);
     const memoryResult = { ...(await chatdMemory(work, big)), ...cliMemory(s, a!, big, work), target: 'growth < 32 MiB' };
-    console.log(`files memory, ${BIG / MiB} MiB: chatd RSS ${memoryResult.chatdRssBeforeMiB} MiB before (fresh, after a ${WARM / MiB} MiB transfer), +${memoryResult.chatdUploadGrowthMiB} MiB at most during the upload, +${memoryResult.chatdDownloadGrowthMiB} during the download (with ${SIZE / MiB} MiB first: +${memoryResult.smallUploadGrowthMiB}, +${memoryResult.smallDownloadGrowthMiB}); chat whoami peaks at ${memoryResult.cliWhoamiPeakMiB} MiB, chat send --file at ${memoryResult.cliSendPeakMiB} (+${memoryResult.cliSendGrowthMiB}), chat download at ${memoryResult.cliDownloadPeakMiB} (+${memoryResult.cliDownloadGrowthMiB})`);
+    console.log(`files memory, ${BIG / MiB} MiB: chatd RSS ${memoryResult.chatdRssBeforeMiB} MiB before (fresh, after a ${WARM / MiB} MiB transfer), ${signed(memoryResult.chatdUploadGrowthMiB)} MiB at most during the upload, ${signed(memoryResult.chatdDownloadGrowthMiB)} during the download (with ${SIZE / MiB} MiB first: ${signed(memoryResult.smallUploadGrowthMiB)}, ${signed(memoryResult.smallDownloadGrowthMiB)}); chat whoami peaks at ${memoryResult.cliWhoamiPeakMiB} MiB, chat send --file at ${memoryResult.cliSendPeakMiB} (${signed(memoryResult.cliSendGrowthMiB)}), chat download at ${memoryResult.cliDownloadPeakMiB} (${signed(memoryResult.cliDownloadGrowthMiB)})`);
     await fsp.rm(big, { force: true });
     return { ...result, concurrent, memory: memoryResult, targets: { throughput: '>= 0.8x the copy', memory: 'growth < 32 MiB' } };
   } finally {

@@ -11,6 +11,7 @@ import { UPLOAD_CONTENT_TYPE, UPLOAD_OFFSET_HEADER as OFFSET } from '../protocol
 import type { FileInfo } from '../protocol/index.js';
 import type { ApiClient } from './api.js';
 import { unreachable } from './unreachable.js';
+import { transientBytes } from '../shared/transient-bytes.js';
 
 
 /** Told of progress: bytes done of the whole. */
@@ -48,7 +49,11 @@ async function sendPiece(api: ApiClient, id: string, file: string, offset: numbe
   });
   let sent = offset;
   const source = fs.createReadStream(file, { start: offset, highWaterMark: 256 * 1024 });
-  source.on('data', (c) => { sent += (c as Buffer).length; onProgress?.(sent, size); });
+  source.on('data', (c) => {
+    sent += (c as Buffer).length;
+    transientBytes((c as Buffer).length);
+    onProgress?.(sent, size);
+  });
   // The server may answer (and close) before it has read everything: its answer says why.
   const piped = pipeline(source, request).catch(() => {});
   let res: { status: number; body: string };
@@ -176,6 +181,7 @@ export async function downloadFile(api: ApiClient, id: string, out: string, onPr
           await fh.write(c);
           hash.update(c);
           have += c.length;
+          transientBytes(c.length);
           onProgress?.(have, info.size);
         }
       } finally {

@@ -4,6 +4,7 @@ import {
   ChatError, UPLOAD_CONTENT_TYPE, UPLOAD_LENGTH_HEADER, UPLOAD_OFFSET_HEADER, fileParamSchema, filesQuerySchema, historyParamSchema, uploadCreateSchema, type FileInfo,
 } from '../../protocol/index.js';
 import { parse } from '../validation.js';
+import { countedStream, transientBytes } from '../../shared/transient-bytes.js';
 import type { RouteContext } from './index.js';
 
 /** Types a download is labelled with as they are; everything else goes as application/octet-stream. */
@@ -69,6 +70,7 @@ export function rateGuarded(src: Readable, windowMs: number, minBytes: number, s
         pending = null;
         if (r.done) return;
         inWindow += r.value.length;
+        transientBytes(r.value.length);
         yield r.value;
       }
     } finally {
@@ -124,7 +126,7 @@ export function fileRoutes(app: FastifyInstance, ctx: RouteContext) {
     if (range) {
       void reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${file.size}`).header('content-length', String(range.end - range.start + 1));
     } else void reply.header('content-length', String(file.size));
-    return reply.send(stream);
+    return reply.send(countedStream(stream));
   });
 
   // The upload's bytes arrive as a stream: this scope's parser hands the request over unread.
