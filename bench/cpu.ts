@@ -92,10 +92,11 @@ export function threadSplit(pid: number | undefined, a: Map<string, number>, b: 
 }
 
 /** Group commit (or produce) during a step: mean group size and mean time per group. */
-export function groupStats(a: ServerMetrics | null, b: ServerMetrics | null): { groups?: number; meanGroupSize?: number; meanGroupMs?: number; groupsOver20ms?: number } {
+export function groupStats(a: ServerMetrics | null, b: ServerMetrics | null): { groups?: number; meanGroupSize?: number; meanGroupMs?: number; groupsOver20ms?: number; groupsOver100ms?: number } {
   if (!a?.groups || !b?.groups || b.groups === a.groups) return {};
   const n = b.groups - a.groups;
   // Groups that took over 20 ms to commit: every message in one waits that long for its ack.
   const slow = n - (b.groupsUnder20ms! - a.groupsUnder20ms!);
-  return { groups: n, meanGroupSize: Math.round(((b.grouped! - a.grouped!) / n) * 10) / 10, meanGroupMs: Math.round(((b.groupSeconds! - a.groupSeconds!) / n) * 1e5) / 100, ...(Number.isNaN(slow) ? {} : { groupsOver20ms: slow }) };
+  const stalled = n - (b.groupsUnder100ms! - a.groupsUnder100ms!);
+  return { groups: n, meanGroupSize: Math.round(((b.grouped! - a.grouped!) / n) * 10) / 10, meanGroupMs: Math.round(((b.groupSeconds! - a.groupSeconds!) / n) * 1e5) / 100, ...(Number.isNaN(slow) ? {} : { groupsOver20ms: slow }), ...(Number.isNaN(stalled) ? {} : { groupsOver100ms: stalled }) };
 }

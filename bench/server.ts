@@ -194,16 +194,17 @@ export async function runLoad<T>(job: Job): Promise<T> {
   throw new Error('loadgen gave no result');
 }
 
-export interface ServerMetrics { rss: number; heapUsed: number; cpuSeconds?: number; loopP99Ms?: number; groups?: number; grouped?: number; groupSeconds?: number; groupsUnder20ms?: number; walPages?: number }
+export interface ServerMetrics { rss: number; heapUsed: number; cpuSeconds?: number; loopP99Ms?: number; loopMaxMs?: number; groupsUnder100ms?: number; groups?: number; grouped?: number; groupSeconds?: number; groupsUnder20ms?: number; walPages?: number }
 
 export async function serverMetrics(s: Server): Promise<ServerMetrics> {
   if (!s.target.startsWith('chatd')) return json(`${s.url}/stats`);
   const text = await (await fetch(`${s.url}/metrics`)).text();
   const get = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
   return {
-    rss: get('process_resident_memory_bytes'), cpuSeconds: get('process_cpu_seconds_total'), heapUsed: get('nodejs_heap_size_used_bytes'), loopP99Ms: loopDelayBeyondSampling(get('nodejs_eventloop_lag_p99_seconds') * 1e3),
+    rss: get('process_resident_memory_bytes'), cpuSeconds: get('process_cpu_seconds_total'), heapUsed: get('nodejs_heap_size_used_bytes'), loopP99Ms: loopDelayBeyondSampling(get('nodejs_eventloop_lag_p99_seconds') * 1e3), loopMaxMs: loopDelayBeyondSampling(get('nodejs_eventloop_lag_max_seconds') * 1e3),
     groups: get('chatd_pipeline_batch_size_count'), grouped: get('chatd_pipeline_batch_size_sum'), groupSeconds: get('chatd_pipeline_batch_seconds_sum'),
     groupsUnder20ms: get('chatd_pipeline_batch_seconds_bucket\\{le="0.02"\\}'),
+    groupsUnder100ms: get('chatd_pipeline_batch_seconds_bucket\\{le="0.1"\\}'),
     walPages: get('chatd_sqlite_wal_pages'),
   };
 }
