@@ -94,6 +94,19 @@ describe('embedded file contents', () => {
     await expect(b.read({ id: 'a2', sha256: one })).rejects.toThrow(/ENOENT/);
   });
 
+  it('uploads at once share the reused write batches without mixing bytes: chunks cross batch ends, one is larger than a batch', async () => {
+    const { b } = await blobs();
+    // 3.5 MiB each (three full 1 MiB batches and a part), in chunks of 64 KiB, of odd sizes, and of 1.5 MiB.
+    const chunks = [65_536, 99_991, 1_572_864, 7, 65_536, 333_333];
+    const datas = chunks.map((_, i) => bytes(3.5 * 1024 * 1024, i + 2));
+    const ids = datas.map((_, i) => `many${i}`);
+    const sizes = await Promise.all(datas.map((d, i) => b.append(ids[i]!, 0, body(d, chunks[i]), d.length)));
+    expect(sizes).toEqual(datas.map((d) => d.length));
+    const addresses = await Promise.all(datas.map((d, i) => b.commit(ids[i]!, d.length)));
+    expect(addresses).toEqual(datas.map(sha));
+    for (const [i, d] of datas.entries()) expect((await readAll(await b.read({ id: ids[i]!, sha256: addresses[i]! }))).equals(d)).toBe(true);
+  });
+
   it('a sweep removes the temporaries of uploads that are not live (what a kill -9 mid-upload leaves)', async () => {
     const { b, root } = await blobs();
     await b.append('live', 0, body(bytes(100)), 1000);
