@@ -27,7 +27,7 @@ describe('a data dir from before search', () => {
     // As an older chatd left it: no index, and many more messages (written straight into the table).
     const rows = 60_000;
     const db = new Database(path.join(dir, 'chat.db'));
-    db.exec('DROP TRIGGER messages_search_update; DROP TRIGGER messages_search_delete; DROP TABLE messages_fts; DROP VIEW messages_search; DROP TABLE search_state;');
+    db.exec('DROP TRIGGER messages_search_update; DROP TRIGGER messages_search_remove; DROP TRIGGER messages_search_delete; DROP TABLE messages_fts; DROP VIEW messages_search; DROP TABLE search_state; DROP TABLE search_stale;');
     const insert = db.prepare("INSERT INTO messages (id, conversation_id, seq, from_user, to_user, text, kind, created_at) VALUES (?, ?, ?, ?, ?, ?, 'user', ?)");
     db.transaction(() => {
       for (let i = 1; i <= rows; i++) insert.run(`old-${i}`, m.conversationId, m.seq + i, a.name, b.name, `archived note ${i} ${i % 2000 === 0 ? 'milestone' : 'routine'}`, new Date().toISOString());

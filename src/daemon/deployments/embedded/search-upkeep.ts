@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { SqliteStore } from './sqlite-store.js';
+import { caughtUp } from './sqlite-search.js';
 
 /** Rows indexed per transaction: a few milliseconds of the writer's time, so sends wait at most that. */
 export const INDEX_CHUNK = 2000;
@@ -53,7 +54,7 @@ export class SearchUpkeep {
     if (backlog) this.log.info({ done: s!.done, target: backlog.target }, 'search: indexing the messages stored before search (sends go on meanwhile)');
     let announced = backlog !== null;
     while (!this.stopped) {
-      if (!s || s.done >= s.target) await this.pause(s ? INDEX_EVERY_MS : 1000);
+      if (!s || caughtUp(s)) await this.pause(s ? INDEX_EVERY_MS : 1000);
       if (this.stopped) break;
       s = await this.pass();
       if (!announced || !s || !backlog) continue;

@@ -15,9 +15,18 @@ import { rowToMessage, type MessageRow } from './sqlite-messages.js';
  *   indexing pass instead of one per group commit: in the writer microbenchmark, 1000 sends cost
  *   23 us of writer CPU each indexed this way, 38 us indexed by a trigger in each commit, 21 us
  *   not indexed.
- * - Edits and deletes change the index in the writer's own transaction (triggers on the text of
- *   rows already indexed; a row not indexed yet is indexed later from its current text): a
- *   deleted message is out of the index when its delete is acknowledged, an edit's old words too.
+ * - An edit of a row already indexed is indexed again by the indexer too, in its next pass: a
+ *   trigger keeps, in `search_stale`, the values the index holds for the row (at its first change
+ *   since it was indexed; FTS5's external content needs them to take the old words out), and the
+ *   pass takes those out and indexes the row's current text. In the writer microbenchmark the
+ *   triggers that replaced an edit's words in its own commit (one FTS5 segment per commit) made
+ *   an edit cost 61-64 us of writer CPU against 31-36 with no index. A search has the writer run
+ *   that pass first (as for new rows), so no answer finds an edit's old words once the edit is
+ *   acknowledged, and none misses its new ones. A row not indexed yet is indexed later from its
+ *   current text.
+ * - A delete takes the row's words out of the index in the writer's own transaction (the values
+ *   the index holds: `search_stale`'s when the row was edited since), and forgets its stale
+ *   values there: a deleted message is out of the index when its delete is acknowledged.
  *
  * - Tokenizer: `unicode61 remove_diacritics 2` (SQLite's Unicode 6.1 word splitter): case- and
  *   accent-insensitive for every script that separates words (Latin, Cyrillic, Greek, Arabic,
@@ -46,24 +55,37 @@ const INDEXABLE = (text: string, extra: string) => `(${text} <> '' OR json_type(
 /** Whether a row is in the index: the indexer has passed it. */
 const INDEXED = (rowid: string) => `${rowid} <= (SELECT done FROM search_state)`;
 
+/** In a trigger: takes `old`'s row out of the index, with the values the index holds for it, and forgets its stale values. */
+const REMOVE_OLD = `INSERT INTO messages_fts (messages_fts, rowid, text, names, scope)
+    SELECT 'delete', old.rowid, s.text, s.names, s.scope FROM search_stale s WHERE s.rid = old.rowid AND s.text IS NOT NULL
+    UNION ALL SELECT 'delete', old.rowid, old.text, ${NAMES('old.extra')}, ${SCOPE('old.conversation_id')} WHERE ${INDEXABLE('old.text', 'old.extra')} AND NOT EXISTS (SELECT 1 FROM search_stale s WHERE s.rid = old.rowid);
+  DELETE FROM search_stale WHERE rid = old.rowid;
+  UPDATE search_state SET replaced = replaced + 1;`;
+
 const SCHEMA = `
 CREATE VIEW IF NOT EXISTS messages_search AS
   SELECT rowid AS rid, text, ${NAMES('extra')} AS names, ${SCOPE('conversation_id')} AS scope FROM messages WHERE kind IN (${KINDS}) AND ${INDEXABLE('text', 'extra')};
 -- New rows are indexed by the indexer, in order of rowid (chatd never deletes a message row, so rowids only grow).
 DROP TRIGGER IF EXISTS messages_search_insert;
--- An edit replaces the text; a delete empties it and drops the files.
+-- What the index holds for a row whose text or files changed since it was indexed (text NULL: it
+-- held nothing for it), until the indexer's next pass indexes it again.
+CREATE TABLE IF NOT EXISTS search_stale (rid INTEGER PRIMARY KEY, text TEXT, names TEXT NOT NULL, scope TEXT NOT NULL);
+-- An edit: the row is indexed again by the indexer (the values the index holds are kept once).
 DROP TRIGGER IF EXISTS messages_search_update;
 CREATE TRIGGER messages_search_update AFTER UPDATE OF text, extra ON messages
-  WHEN (old.text IS NOT new.text OR old.extra IS NOT new.extra) AND old.kind IN (${KINDS}) AND ${INDEXED('old.rowid')} BEGIN
-  INSERT INTO messages_fts (messages_fts, rowid, text, names, scope) SELECT 'delete', old.rowid, old.text, ${NAMES('old.extra')}, ${SCOPE('old.conversation_id')} WHERE ${INDEXABLE('old.text', 'old.extra')};
-  INSERT INTO messages_fts (rowid, text, names, scope) SELECT new.rowid, new.text, ${NAMES('new.extra')}, ${SCOPE('new.conversation_id')} WHERE ${INDEXABLE('new.text', 'new.extra')};
-  UPDATE search_state SET replaced = replaced + 1;
+  WHEN (old.text IS NOT new.text OR old.extra IS NOT new.extra) AND old.kind IN (${KINDS}) AND ${INDEXED('old.rowid')} AND ${INDEXABLE('new.text', 'new.extra')} BEGIN
+  INSERT OR IGNORE INTO search_stale (rid, text, names, scope) SELECT old.rowid, CASE WHEN ${INDEXABLE('old.text', 'old.extra')} THEN old.text END, ${NAMES('old.extra')}, ${SCOPE('old.conversation_id')};
+END;
+-- A delete (nothing left to index: no text, no files) or a removed row: out of the index at once.
+DROP TRIGGER IF EXISTS messages_search_remove;
+CREATE TRIGGER messages_search_remove AFTER UPDATE OF text, extra ON messages
+  WHEN (old.text IS NOT new.text OR old.extra IS NOT new.extra) AND old.kind IN (${KINDS}) AND ${INDEXED('old.rowid')} AND NOT ${INDEXABLE('new.text', 'new.extra')} BEGIN
+  ${REMOVE_OLD}
 END;
 DROP TRIGGER IF EXISTS messages_search_delete;
 CREATE TRIGGER messages_search_delete AFTER DELETE ON messages
-  WHEN old.kind IN (${KINDS}) AND ${INDEXABLE('old.text', 'old.extra')} AND ${INDEXED('old.rowid')} BEGIN
-  INSERT INTO messages_fts (messages_fts, rowid, text, names, scope) VALUES ('delete', old.rowid, old.text, ${NAMES('old.extra')}, ${SCOPE('old.conversation_id')});
-  UPDATE search_state SET replaced = replaced + 1;
+  WHEN old.kind IN (${KINDS}) AND ${INDEXED('old.rowid')} BEGIN
+  ${REMOVE_OLD}
 END;
 `;
 
@@ -100,22 +122,37 @@ export function searchSchema(db: SqliteDb) {
 
 /** Removes the index and its triggers (CHAT_SEARCH_INDEX=off): sends no longer pay for it. Turned on again, it is rebuilt. */
 export function dropSearch(db: SqliteDb) {
-  db.exec('DROP TRIGGER IF EXISTS messages_search_insert; DROP TRIGGER IF EXISTS messages_search_update; DROP TRIGGER IF EXISTS messages_search_delete; DROP TABLE IF EXISTS messages_fts; DROP VIEW IF EXISTS messages_search; DROP TABLE IF EXISTS search_state;');
+  db.exec('DROP TRIGGER IF EXISTS messages_search_insert; DROP TRIGGER IF EXISTS messages_search_update; DROP TRIGGER IF EXISTS messages_search_remove; DROP TRIGGER IF EXISTS messages_search_delete; DROP TABLE IF EXISTS messages_fts; DROP VIEW IF EXISTS messages_search; DROP TABLE IF EXISTS search_state; DROP TABLE IF EXISTS search_stale;');
 }
 
-/** Where the indexer stands: rows up to `done` are indexed, of those up to `target` (the newest row). */
-export interface BackfillState { done: number; target: number }
+/** Where the indexer stands: rows up to `done` are indexed, of those up to `target` (the newest row); `stale`: edited rows still to index again. */
+export interface BackfillState { done: number; target: number; stale: number }
 
-/** Indexes the next `chunk` rows past `done` in one transaction (on the writer's connection). */
+/** Whether the index is current: every row indexed, and every edited one indexed again. */
+export const caughtUp = (s: BackfillState) => s.done >= s.target && s.stale === 0;
+
+/**
+ * One indexer pass in one transaction (on the writer's connection): the edited rows' words
+ * replaced (up to `chunk` rows), then the next `chunk` rows past `done` indexed.
+ */
 export function backfillSearch(db: SqliteDb, chunk: number): BackfillState {
   return db.transaction(() => {
     const { done } = db.prepare<[], { done: number }>('SELECT done FROM search_state').get()!;
+    const stale = db.prepare<[number], { rid: number; had: number }>('SELECT rid, text IS NOT NULL AS had FROM search_stale ORDER BY rid LIMIT ?').all(chunk);
+    if (stale.length) {
+      const last = stale[stale.length - 1]!.rid;
+      db.prepare("INSERT INTO messages_fts (messages_fts, rowid, text, names, scope) SELECT 'delete', rid, text, names, scope FROM search_stale WHERE rid <= ? AND text IS NOT NULL").run(last);
+      db.prepare('INSERT INTO messages_fts (rowid, text, names, scope) SELECT v.rid, v.text, v.names, v.scope FROM search_stale s JOIN messages_search v ON v.rid = s.rid WHERE s.rid <= ?').run(last);
+      db.prepare('DELETE FROM search_stale WHERE rid <= ?').run(last);
+      db.prepare('UPDATE search_state SET replaced = replaced + ?').run(stale.filter((r) => r.had).length);
+    }
+    const left = stale.length < chunk ? 0 : db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM search_stale').get()!.n;
     const target = db.prepare<[], { m: number | null }>('SELECT MAX(rowid) AS m FROM messages').get()!.m ?? 0;
-    if (done >= target) return { done, target };
+    if (done >= target) return { done, target, stale: left };
     const upTo = Math.min(target, done + chunk);
     db.prepare('INSERT INTO messages_fts (rowid, text, names, scope) SELECT rid, text, names, scope FROM messages_search WHERE rid > ? AND rid <= ?').run(done, upTo);
     db.prepare('UPDATE search_state SET done = ?').run(upTo);
-    return { done: upTo, target };
+    return { done: upTo, target, stale: left };
   }).immediate();
 }
 

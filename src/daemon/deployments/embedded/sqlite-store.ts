@@ -10,7 +10,7 @@ import { FRIENDS_SCHEMA, SqliteFriends } from './sqlite-friends.js';
 import { GROUPS_SCHEMA, SqliteGroups } from './sqlite-groups.js';
 import { configure, messageWrites } from './sqlite-messages.js';
 import { RECEIPTS_SCHEMA, SqliteReceipts } from './sqlite-receipts.js';
-import { backfillSearch, dropSearch, purgeSearch, searchSchema, SqliteSearch, type BackfillState } from './sqlite-search.js';
+import { backfillSearch, caughtUp, dropSearch, purgeSearch, searchSchema, SqliteSearch, type BackfillState } from './sqlite-search.js';
 import { Checkpointer, WriterThread, type CheckpointEvent } from './sqlite-threads.js';
 
 /** Rows a search's flush indexes per writer request. */
@@ -97,11 +97,10 @@ export class SqliteStore implements Database {
     this.archive = new SqliteArchive(this.db, writer);
   }
 
-  /** Has the writer index every message stored so far (a search finds what was acknowledged before it). */
+  /** Has the writer index every message stored so far, and every edited one again (a search finds what was acknowledged before it). */
   private async flushSearch() {
     for (;;) {
-      const s = await this.searchWork.backfill(FLUSH_CHUNK);
-      if (s.done >= s.target) return;
+      if (caughtUp(await this.searchWork.backfill(FLUSH_CHUNK))) return;
     }
   }
 
