@@ -2,7 +2,7 @@ import type { Message } from '../../../protocol/index.js';
 import type { ConversationRecord, HistoryRange, MessageDraft } from '../../ports/index.js';
 import type { MessageArchive } from '../archive.js';
 import type { SqliteDb } from './sqlite-driver.js';
-import { rowToMessage, rowKept, withSeq, type AppendResult, type MessageRow } from './sqlite-messages.js';
+import { rowToMessage, rowWithPast, withSeq, type AppendResult, type MessageRow } from './sqlite-messages.js';
 import { catchUpSeqIndex, conversationRows, headRowid, MAX_SEQ, ROWID_BY_SEQ, SEQ_INDEX_SCHEMA, twice } from './sqlite-seqs.js';
 
 /** The messages table. By (conversation, seq) its rows are found through `message_seqs` (sqlite-seqs.ts). */
@@ -162,7 +162,7 @@ export class SqliteArchive implements MessageArchive {
 
   async withPast(conversationId: string, seq: number) {
     const r = this.stmts.bySeq.get(...twice(conversationId, seq));
-    return r ? { message: rowToMessage(r), kept: rowKept(r) } : null;
+    return r ? rowWithPast(r) : null;
   }
 
   async maxSeq(conversationId: string) {

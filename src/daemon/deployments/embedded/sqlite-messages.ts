@@ -26,15 +26,16 @@ export interface MessageRow {
 }
 
 export function rowToMessage(r: MessageRow): Message {
-  const m: Message = { id: r.id, seq: r.seq, conversationId: r.conversation_id, from: r.from_user, to: r.to_user, text: r.text, kind: r.kind, createdAt: r.created_at };
-  if (r.client_msg_id !== null) m.clientMsgId = r.client_msg_id;
-  if (r.extra === null && r.state === null) return m;
-  return withParts(m, r.extra === null ? null : (JSON.parse(r.extra) as RecordExtra), r.state === null ? null : (JSON.parse(r.state) as RecordState), r.changed_seq);
+  return rowWithPast(r).message;
 }
 
-/** What a row keeps of its message's past. */
-export function rowKept(r: MessageRow): Kept {
-  return keptOf(r.state === null ? null : (JSON.parse(r.state) as RecordState));
+/** A row's message as it now is, and what it keeps of its past (its state parsed once for both). */
+export function rowWithPast(r: MessageRow): { message: Message; kept: Kept } {
+  const m: Message = { id: r.id, seq: r.seq, conversationId: r.conversation_id, from: r.from_user, to: r.to_user, text: r.text, kind: r.kind, createdAt: r.created_at };
+  if (r.client_msg_id !== null) m.clientMsgId = r.client_msg_id;
+  if (r.extra === null && r.state === null) return { message: m, kept: keptOf(null) };
+  const state = r.state === null ? null : (JSON.parse(r.state) as RecordState);
+  return { message: withParts(m, r.extra === null ? null : (JSON.parse(r.extra) as RecordExtra), state, r.changed_seq), kept: keptOf(state) };
 }
 
 const json = (v: object | null) => (v === null ? null : JSON.stringify(v));
@@ -125,8 +126,8 @@ export function messageWrites(db: SqliteDb): MessageWrites {
     const rowid = seqs.rowid(c.conversationId, c.target!);
     const row = rowid === undefined ? undefined : byRowid.get(rowid);
     if (!row) return;
-    const target = rowToMessage(row);
-    const r = applyStored(target, rowKept(row), c);
+    const { message: target, kept: past } = rowWithPast(row);
+    const r = applyStored(target, past, c);
     if (!r) return;
     const { next, kept, scrub } = r;
     if (next) setState.run(next.text, json(next.deleted ? null : extraOf(next)), json(stateOf(next, kept)), next.changedSeq ?? null, rowid!);

@@ -73,8 +73,9 @@ CREATE TABLE IF NOT EXISTS search_stale (rid INTEGER PRIMARY KEY, text TEXT, nam
 -- An edit: the row is indexed again by the indexer (the values the index holds are kept once).
 DROP TRIGGER IF EXISTS messages_search_update;
 CREATE TRIGGER messages_search_update AFTER UPDATE OF text, extra ON messages
-  WHEN (old.text IS NOT new.text OR old.extra IS NOT new.extra) AND old.kind IN (${KINDS}) AND ${INDEXED('old.rowid')} AND ${INDEXABLE('new.text', 'new.extra')} BEGIN
-  INSERT OR IGNORE INTO search_stale (rid, text, names, scope) SELECT old.rowid, CASE WHEN ${INDEXABLE('old.text', 'old.extra')} THEN old.text END, ${NAMES('old.extra')}, ${SCOPE('old.conversation_id')};
+  WHEN (old.text IS NOT new.text OR old.extra IS NOT new.extra) AND old.kind IN (${KINDS}) AND ${INDEXED('old.rowid')} AND ${INDEXABLE('new.text', 'new.extra')}
+    AND NOT EXISTS (SELECT 1 FROM search_stale s WHERE s.rid = old.rowid) BEGIN
+  INSERT INTO search_stale (rid, text, names, scope) SELECT old.rowid, CASE WHEN ${INDEXABLE('old.text', 'old.extra')} THEN old.text END, ${NAMES('old.extra')}, ${SCOPE('old.conversation_id')};
 END;
 -- A delete (nothing left to index: no text, no files) or a removed row: out of the index at once.
 DROP TRIGGER IF EXISTS messages_search_remove;
