@@ -61,6 +61,11 @@ export interface MessageLog extends Lifecycle {
   read(conversationId: string, range: HistoryRange): Promise<Message[]>;
   /** The records with these seqs, as they now are; missing ones are left out. */
   get(conversationId: string, seqs: number[]): Promise<Message[]>;
+  /**
+   * The record with this seq as it now is, when the log holds it in memory and knows it is exact
+   * (undefined otherwise: ask `get`). Lets a change be checked without a promise.
+   */
+  recent?(conversationId: string, seq: number): Message | undefined;
   /** The messages whose state changed after `sinceSeq` (changedSeq > sinceSeq), oldest change first. */
   changed(conversationId: string, sinceSeq: number, limit: number): Promise<Message[]>;
   /** How many messages (not change records) come after `afterSeq`, counting at most `cap`: what is unread. */

@@ -21,6 +21,11 @@ const MAX_UNREAD_COUNT = 9999;
 
 export type AcceptedListener = (message: Message) => void;
 
+/** Where a change goes: its conversation, whether the changer moderates it, and who hears of it (read after the append when a function). */
+interface ChangePlace { conversationId: string; moderator: boolean; recipients: string[] | (() => Promise<string[]> | string[]) }
+/** A change's rules on its target as it now is; may fill the draft in. */
+type ChangeCheck = (target: Message, where: { moderator: boolean }, draft: MessageDraft) => void | Promise<void>;
+
 
 /**
  * Messages: one send path for every engine and every kind (user, AI, system):
@@ -220,54 +225,106 @@ export class MessageService {
    * group they are a member of now (a former member changes nothing). A stranger and a missing
    * user or group get the same answers as for a send.
    */
-  private async changeable(from: string, to: string): Promise<{ conversationId: string; moderator: boolean; recipients: () => Promise<string[]> | string[] }> {
+  private async changeable(from: string, to: string): Promise<ChangePlace> {
     if (to.startsWith('#')) {
       const { conversationId, role } = await this.groups.membership(from, to);
       return { conversationId, moderator: role === 'owner' || role === 'admin', recipients: () => this.groups.recipients(conversationId) };
     }
     if (to === from) throw new ChatError('CHAT_ERR_MESSAGE_SELF');
     if (!(await this.friends.areFriends(from, to))) throw new ChatError('CHAT_ERR_NOT_FRIENDS');
-    return { conversationId: dmConversationId(from, to), moderator: false, recipients: () => [from, to] };
+    return { conversationId: dmConversationId(from, to), moderator: false, recipients: [from, to] };
   }
 
   /**
    * One change (edit, delete, react): where, the rate limit, the target and the rules (`check`,
    * which may also fill the draft in), then the log and the fan-out. A resend of a change already
    * made (same clientMsgId) gets its record back whatever the rules now say.
+   *
+   * Synchronous first, as a send is: in a direct conversation with a friendship this node knows,
+   * a rate limit counted in this process and a target the log holds in memory (`recent`), a
+   * change costs the log's promise only; anything else is awaited on the same path.
    */
-  private async change(from: string, input: { to: string; seq: number; clientMsgId?: string }, kind: 'edit' | 'delete' | 'react', origin: string | undefined, check: (target: Message, where: { moderator: boolean }, draft: MessageDraft) => void | Promise<void>): Promise<Message> {
-    let draft: MessageDraft;
-    let where: Awaited<ReturnType<MessageService['changeable']>>;
+  private change(from: string, input: { to: string; seq: number; clientMsgId?: string }, kind: 'edit' | 'delete' | 'react', origin: string | undefined, check: ChangeCheck): Promise<Message> {
+    if (input.to.startsWith('#') || input.to === from || !this.friends.knownFriends(from, input.to)) return this.changeAwaited(from, input, kind, origin, check);
+    const rl = this.limits.rateLimit(`chg:${from}`, this.config.changeRateLimit, 60_000);
+    const where = { conversationId: dmConversationId(from, input.to), moderator: false, recipients: [from, input.to] };
+    if (rl instanceof Promise) return rl.then((r) => this.changeTarget(r, from, input, kind, origin, check, where), (err) => this.refuseChange(from, input.clientMsgId, err));
+    return this.changeTarget(rl, from, input, kind, origin, check, where);
+  }
+
+  /** A change whose place and rate limit are known: its target, from memory when the log has it there. */
+  private changeTarget(rl: RateLimitResult, from: string, input: { seq: number; clientMsgId?: string }, kind: 'edit' | 'delete' | 'react', origin: string | undefined, check: ChangeCheck, where: ChangePlace): Promise<Message> {
+    if (!rl.allowed) return this.refuseChange(from, input.clientMsgId, rateLimited(rl));
+    const held = this.log.recent?.(where.conversationId, input.seq);
+    if (held === undefined) return this.target(where.conversationId, input.seq).then((t) => this.checkedChange(t, from, input, kind, origin, check, where), (err) => this.refuseChange(from, input.clientMsgId, err));
+    return this.checkedChange(held, from, input, kind, origin, check, where);
+  }
+
+  /** The same steps, each awaited: a group, a friendship this node must read, a limit kept elsewhere. */
+  private async changeAwaited(from: string, input: { to: string; seq: number; clientMsgId?: string }, kind: 'edit' | 'delete' | 'react', origin: string | undefined, check: ChangeCheck): Promise<Message> {
+    let where: ChangePlace;
+    let rl: RateLimitResult;
     try {
       where = await this.changeable(from, input.to);
-      const rl = await this.limits.rateLimit(`chg:${from}`, this.config.changeRateLimit, 60_000);
-      if (!rl.allowed) throw rateLimited(rl);
-      const target = await this.target(where.conversationId, input.seq);
+      rl = await this.limits.rateLimit(`chg:${from}`, this.config.changeRateLimit, 60_000);
+    } catch (err) {
+      return this.refuseChange(from, input.clientMsgId, err);
+    }
+    return this.changeTarget(rl, from, input, kind, origin, check, where);
+  }
+
+  /** The rules on the target as it now is, then the record appended and, once durable, fanned out. */
+  private checkedChange(target: Message, from: string, input: { seq: number; clientMsgId?: string }, kind: 'edit' | 'delete' | 'react', origin: string | undefined, check: ChangeCheck, where: ChangePlace): Promise<Message> {
+    let draft: MessageDraft;
+    let checked: void | Promise<void>;
+    try {
+      if (isChange(target)) throw new ChatError('CHAT_ERR_MESSAGE_NOT_FOUND');
       if (target.deleted) throw new ChatError('CHAT_ERR_MESSAGE_DELETED');
       draft = this.draft(where.conversationId, from, target.to, '', kind, input.clientMsgId);
       draft.target = target.seq;
-      await check(target, where, draft);
+      checked = check(target, where, draft);
     } catch (err) {
-      // Refused now; a resend of a change made before gets its record (only on this rare path).
-      const prior = input.clientMsgId !== undefined ? await this.log.lookup(from, input.clientMsgId) : null;
-      if (prior) return prior;
-      throw err;
+      return this.refuseChange(from, input.clientMsgId, err);
     }
-    const { message, fresh } = await this.log.append(draft);
-    if (fresh) this.fanout.message(await where.recipients(), message, origin);
-    return message;
+    if (checked instanceof Promise) return checked.then(() => this.appendChange(draft, where, origin), (err) => this.refuseChange(from, input.clientMsgId, err));
+    return this.appendChange(draft, where, origin);
+  }
+
+  /** A checked change into the log; fanned out once durable, to the members as they are then. */
+  private appendChange(draft: MessageDraft, where: ChangePlace, origin: string | undefined): Promise<Message> {
+    return this.log.append(draft).then(({ message, fresh }) => {
+      if (!fresh) return message;
+      const to = where.recipients;
+      if (Array.isArray(to)) {
+        this.fanout.message(to, message, origin);
+        return message;
+      }
+      return Promise.resolve(to()).then((names) => {
+        this.fanout.message(names, message, origin);
+        return message;
+      });
+    });
+  }
+
+  /** Refused now; a resend of a change made before gets its record (only on this rare path). */
+  private async refuseChange(from: string, clientMsgId: string | undefined, err: unknown): Promise<Message> {
+    const prior = clientMsgId !== undefined ? await this.log.lookup(from, clientMsgId) : null;
+    if (prior) return prior;
+    throw err;
   }
 
   /** A group message's or edit's `@name`s of current members, on the draft (a direct message mentions nobody). */
-  private async mention(draft: MessageDraft, text: string) {
+  private mention(draft: MessageDraft, text: string): void | Promise<void> {
     if (!isGroupConversation(draft.conversationId) || !text.includes('@')) return;
-    const mentions = mentionsIn(text, await this.groups.recipients(draft.conversationId), draft.from);
-    if (mentions.length) draft.mentions = mentions;
+    return Promise.resolve(this.groups.recipients(draft.conversationId)).then((members) => {
+      const mentions = mentionsIn(text, members, draft.from);
+      if (mentions.length) draft.mentions = mentions;
+    });
   }
 
   /** Replaces the text of my message, within CHAT_EDIT_WINDOW_SECONDS of sending it, at most CHAT_MAX_EDITS times. */
   edit(from: string, input: EditInput, origin?: string): Promise<Message> {
-    return this.change(from, input, 'edit', origin, async (target, _where, draft) => {
+    return this.change(from, input, 'edit', origin, (target, _where, draft) => {
       if (target.kind !== 'user') throw new ChatError('CHAT_ERR_NOT_EDITABLE');
       if (target.from !== from) throw new ChatError('CHAT_ERR_NOT_AUTHOR');
       const windowMs = this.config.editWindowSeconds * 1000;
@@ -276,7 +333,7 @@ export class MessageService {
       if ((target.edits ?? 0) >= this.config.maxEdits) throw new ChatError('CHAT_ERR_EDIT_LIMIT');
       draft.text = input.text;
       // The edit's mentions replace the message's (clients notify only the newly mentioned).
-      await this.mention(draft, input.text);
+      return this.mention(draft, input.text);
     });
   }
 

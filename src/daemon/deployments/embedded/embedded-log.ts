@@ -16,7 +16,7 @@ export class EmbeddedLog implements MessageLog {
   private closed = false;
 
   /** Recently read or changed messages as they now are: what a change's checks read first. */
-  private readonly recent = new RecentStates();
+  private readonly states = new RecentStates();
 
   constructor(private readonly store: SqliteStore, maxBatch: number, maxQueued = Number.MAX_SAFE_INTEGER) {
     this.queue = new BatchQueue(async (batch) => {
@@ -24,7 +24,7 @@ export class EmbeddedLog implements MessageLog {
         const stored = await this.store.archive.appendMessages(batch.map((p) => p.item));
         stored.forEach((message, i) => {
           const fresh = message.id === batch[i]!.item.id;
-          if (fresh) this.recent.committed(message);
+          if (fresh) this.states.committed(message);
           batch[i]!.resolve({ message, fresh });
         });
       } catch (err) {
@@ -59,12 +59,17 @@ export class EmbeddedLog implements MessageLog {
     return this.store.archive.history(conversationId, range);
   }
 
+  /** From the recent states (one node writes: they are exact). */
+  recent(conversationId: string, seq: number): Message | undefined {
+    return this.states.get(conversationId, seq);
+  }
+
   /** From the recent states when they have it (one node writes: they are exact), else the file. */
   async get(conversationId: string, seqs: number[]) {
-    const hits = seqs.map((seq) => this.recent.get(conversationId, seq));
+    const hits = seqs.map((seq) => this.states.get(conversationId, seq));
     if (hits.every((h) => h !== undefined)) return hits as Message[];
     const read = await this.store.archive.get(conversationId, seqs.filter((_, i) => hits[i] === undefined));
-    for (const m of read) this.recent.seen(m);
+    for (const m of read) this.states.seen(m);
     return [...hits.filter((h): h is Message => h !== undefined), ...read].sort((a, b) => a.seq - b.seq);
   }
 
