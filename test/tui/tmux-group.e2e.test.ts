@@ -81,6 +81,8 @@ describe('a three-person group in the TUI, in tmux', () => {
     // The member list, on a key.
     type('gina', 'M-m');
     await until(() => screen('gina').includes('#crew · crew · 3 members') && screen('gina').includes('tg_ivy (member'));
+    // hank's read marker reaches his own message once his receipt is relayed (coalesced: it may trail the list by a moment).
+    await until(() => /● tg_hank \(member, read all\)/.test(screen('gina')));
     const members = screen('gina');
     expect(members).toMatch(/● tg_hank \(member, read all\)/);
     expect(members).toMatch(/tg_gina \(owner/);
