@@ -7,6 +7,7 @@
 import { expect } from 'vitest';
 import { ChatError, applyRecord, isChange, type Ack, type Message, type SyncResult } from '../../src/protocol/index.js';
 import { befriend, openSocket, registerUser, type TestSocket, type TestUser } from './daemon.js';
+import { seeded } from './seeded.js';
 
 /** Emits an event and resolves with its ack. */
 export function call<T>(s: TestSocket, event: string, payload: unknown): Promise<Ack<T>> {
@@ -48,8 +49,7 @@ export async function catchUp(s: TestSocket, view: Map<number, Message>, conv: s
 
 export async function convergence(senderUrl: string, readerUrl: string, label = 'embedded'): Promise<{ changes: number }> {
   const seed = process.env.CHAT_CHANGES_SEED ? Number(process.env.CHAT_CHANGES_SEED) : Math.floor(Math.random() * 2 ** 31);
-  let state = seed >>> 0;
-  const rand = () => { state = (state + 0x6d2b79f5) >>> 0; let t = state; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const rand = seeded(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
   const ann = await registerUser(senderUrl);
   const ben = await registerUser(senderUrl);

@@ -13,20 +13,9 @@ import { messagesSchema } from '../../../../src/daemon/deployments/embedded/sqli
 import { backfillSearch, caughtUp, searchSchema } from '../../../../src/daemon/deployments/embedded/sqlite-search.js';
 import type { MessageDraft } from '../../../../src/daemon/ports/index.js';
 import { tmpDir } from '../../../support/daemon.js';
+import { seeded } from '../../../support/seeded.js';
 
 const WORDS = ['amber', 'basil', 'cedar', 'delta', 'ember', 'fjord', 'gamma', 'heron', 'iris', 'juniper', 'kelp', 'lumen'];
-
-/** A small deterministic generator (mulberry32): the same seed, the same run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function open(): SqliteDb {
   const db = openSqlite(path.join(tmpDir('chat-fts-'), 'chat.db'));
@@ -61,7 +50,7 @@ describe('the embedded search index under edits and deletes', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const db = open();
       const writes = messageWrites(db);
-      const rand = rng(seed);
+      const rand = seeded(seed);
       const pick = <T,>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
       const text = () => Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(WORDS)).join(' ');
       const live: number[] = [];

@@ -7,17 +7,7 @@ import { SEQ_INDEX_ROWS } from '../../../../src/daemon/deployments/embedded/sqli
 import { SeqConflictError } from '../../../../src/daemon/ports/errors.js';
 import type { MessageDraft } from '../../../../src/daemon/ports/index.js';
 import { tmpDir } from '../../../support/daemon.js';
-
-/** A small seeded generator (mulberry32): the same rows and ranges on every run. */
-function rng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from '../../../support/seeded.js';
 
 const CONVS = [
   { id: 'dm:alice:bob', from: 'alice', to: 'bob' },
@@ -40,7 +30,7 @@ describe('the seq index, kept in passes (sqlite-seqs.ts)', () => {
     const file = path.join(tmpDir(), 'chat.db');
     const s = new SqliteStore(file);
     await s.start();
-    const random = rng(27);
+    const random = seeded(27);
     // The model: each conversation's seqs in order, which ones are people's messages, and who is mentioned.
     const model = new Map<string, { seq: number; kind: string; mentions: string[]; text: string; reacted: boolean }[]>(CONVS.map((c) => [c.id, []]));
     let sent = 0;
