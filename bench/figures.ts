@@ -36,11 +36,19 @@ export const verdictText = (v: Verdict) => (v === 'counts' ? '' : v === 'generat
 
 /**
  * What the stepping does with a step, from its verdict: `again` (a busy machine: the step runs
- * again, at most twice), `skip` (still busy the third time: nothing is concluded at this rate),
+ * again, at most `retries` times, twice by default), `skip` (still busy after them: nothing is
+ * concluded at this rate),
  * `stop` (generator-bound: higher steps would measure the generator too) or `judge` (it counts:
  * pass or fail decides).
  */
-export function nextMove(v: Verdict, attempt: number): 'again' | 'skip' | 'stop' | 'judge' {
-  if (v === 'disturbed') return attempt < 2 ? 'again' : 'skip';
+export function nextMove(v: Verdict, attempt: number, retries = 2): 'again' | 'skip' | 'stop' | 'judge' {
+  if (v === 'disturbed') return attempt < retries ? 'again' : 'skip';
   return v === 'generator-bound' ? 'stop' : 'judge';
 }
+
+/**
+ * How often a disturbed step runs again: twice, but never in a quick run, which keeps the harness
+ * working and concludes nothing (in CI the engines and the test run's leftovers count as other
+ * processes, and the retries cost the scale-out steps a minute).
+ */
+export const busyRetries = (quick: boolean) => (quick ? 0 : 2);

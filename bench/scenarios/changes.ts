@@ -7,7 +7,7 @@
  * Then a 200-member group: reactions to its messages fanned out next to messages at the same rate.
  */
 import { threadSplit, threadTicks } from '../cpu.js';
-import { median, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
+import { median, busyRetries, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
 import { client, onlyRates, profile, quick, type Target } from '../options.js';
 import { json, profiled, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 import type { DmStep } from './dm.js';
@@ -64,7 +64,7 @@ export async function changesScenario(targets: Target[]) {
           ticks = ticksAfter;
           v = verdict(r);
           if (cpu !== undefined) (r as DmStep & { serverCpuUsPerRecord?: number }).serverCpuUsPerRecord = cpu;
-          if (nextMove(v, attempt) !== 'again') break;
+          if (nextMove(v, attempt, busyRetries(quick)) !== 'again') break;
           console.log(`changes ${op} rate ${rate}: the machine was busy (others ${r.otherCpuPct}%, steal ${r.stealCpuPct ?? 0}%); running the step again`);
         }
         steps[op].push({ ...r, verdict: v });

@@ -1,6 +1,6 @@
 /** The dm scenario: pairs of users exchanging direct messages at stepped open-loop rates. */
 import { engineSplit, engineTicks, groupStats, threadSplit, threadTicks } from '../cpu.js';
-import { median, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
+import { median, busyRetries, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
 import { args, client, nodes, onlyRates, profile, quick, type Target } from '../options.js';
 import { json, profiled, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 
@@ -114,7 +114,7 @@ async function dmRun(targets: Target[]) {
         // The embedded store's WAL length at its last checkpoint (checkpoints run on their own thread).
         const wal = m[0]?.walPages !== undefined && !Number.isNaN(m[0].walPages) ? { walPagesAtCheckpoint: m[0].walPages } : {};
         const v = verdict(r);
-        const move = nextMove(v, attempt);
+        const move = nextMove(v, attempt, busyRetries(quick));
         const step = { ...r, verdict: v, ...wal, ...(m[0]?.loopP99Ms !== undefined ? { serverLoopP99Ms: m[0].loopP99Ms } : {}), ...(m[0]?.loopMaxMs !== undefined && !Number.isNaN(m[0].loopMaxMs) ? { serverLoopMaxMs: m[0].loopMaxMs } : {}), ...(cpuUsPerMsg !== undefined ? { serverCpuUsPerMsg: cpuUsPerMsg } : {}), ...nodesCpu, ...byThread, ...byEngine, ...g };
         // Another workload took the machine: the step runs again; the attempts are kept apart (`steps` has one entry per rate).
         if (move === 'again') { retried.push(step); attempt++; k--; } else { steps.push(step); attempt = 0; }

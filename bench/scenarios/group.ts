@@ -3,7 +3,7 @@
  * stepped open-loop rates. Counted in copies: each message should reach the M-1 other members.
  * The baseline is a bare Socket.IO relay broadcasting to a room with the same members.
  */
-import { nextMove, verdict, verdictText, type Verdict } from '../figures.js';
+import { busyRetries, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
 import { client, quick, onlyRates, type Target } from '../options.js';
 import { json, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 
@@ -85,7 +85,7 @@ export async function groupScenario(targets: Target[]) {
           const cpu = before?.cpuSeconds !== undefined && m?.cpuSeconds !== undefined && r.deliveredCopies > 0 ? Math.round(((m.cpuSeconds - before.cpuSeconds) / r.deliveredCopies) * 1e7) / 10 : undefined;
           before = m;
           const v = verdict(r);
-          const move = nextMove(v, attempt);
+          const move = nextMove(v, attempt, busyRetries(quick));
           // Another workload took the machine: the step runs again; only its last attempt is kept.
           if (move === 'again') { attempt++; k--; console.log(`group ${name} ${target} rate ${rate}: other processes used ${r.otherCpuPct}% of a core, steal ${r.stealCpuPct ?? 0}%; running the step again`); continue; }
           attempt = 0;

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { median, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
+import { median, busyRetries, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
 import { client, onlyRates, quick, scaleout as scaleoutEnv, type Target } from '../options.js';
 import { json, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 import type { DmStep } from './dm.js';
@@ -366,7 +366,7 @@ async function indexOnOff() {
           const after = await serverMetrics(servers[m]).catch(() => null);
           cpu = before?.cpuSeconds !== undefined && after?.cpuSeconds !== undefined && r.sent > 0 ? Math.round(((after.cpuSeconds - before.cpuSeconds) / r.sent) * 1e7) / 10 : undefined;
           v = verdict(r);
-          if (nextMove(v, attempt) !== 'again') break;
+          if (nextMove(v, attempt, busyRetries(quick)) !== 'again') break;
           console.log(`search sends (index ${m}) rate ${rate}: the machine was busy; running the step again`);
         }
         steps[m].push({ ...r, verdict: v, ...(cpu !== undefined ? { serverCpuUsPerMessage: cpu } : {}) });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOOP_SAMPLE_MS, cpuPerDocText, loopDelayBeyondSampling, nextMove, verdict, verdictText } from '../../bench/figures.js';
+import { LOOP_SAMPLE_MS, cpuPerDocText, loopDelayBeyondSampling, nextMove, busyRetries, verdict, verdictText } from '../../bench/figures.js';
 import { otherTicksBetween } from '../../bench/cpu.js';
 
 describe('bench figures', () => {
@@ -53,6 +53,8 @@ describe('other processes\u2019 CPU during a step', () => {
 describe('what the stepping does with a step', () => {
   it('runs a disturbed step again twice, then concludes nothing at that rate', () => {
     expect([0, 1, 2].map((attempt) => nextMove('disturbed', attempt))).toEqual(['again', 'again', 'skip']);
+    expect(nextMove('disturbed', 0, busyRetries(true))).toBe('skip');
+    expect([0, 1, 2].map((attempt) => nextMove('disturbed', attempt, busyRetries(false)))).toEqual(['again', 'again', 'skip']);
   });
   it('stops at a generator-bound step and judges a step that counts', () => {
     expect(nextMove('generator-bound', 0)).toBe('stop');
