@@ -20,7 +20,13 @@ describe('chat CLI end to end', () => {
   it('registers, befriends, sends, reads history, and stores credentials privately', async () => {
     const a = user('cli_alice');
     const b = user('cli_bob');
-    await friendsPair(a, b);
+    expect((await a.run(['register', a.name, '--password-stdin'], 'password-a\n')).code).toBe(0);
+    expect((await b.run(['register', b.name, '--password-stdin'], 'password-b\n')).code).toBe(0);
+    expect((await a.run(['friends', 'add', b.name])).code).toBe(0);
+    // A request waiting for me shows under my (empty) list, with what accepts it.
+    expect((await b.run(['friends', 'list'])).stdout).toBe('no friends yet\nrequests from cli_alice: chat friends accept <user>\n');
+    expect((await b.run(['friends', 'accept', a.name])).code).toBe(0);
+    expect((await b.run(['friends', 'list'])).stdout).toBe('○ cli_alice (offline)\n');
     expect(await a.json(['whoami'])).toMatchObject({ username: 'cli_alice' });
     expect(await a.json(['friends', 'list'])).toEqual([{ username: 'cli_bob', online: false }]);
     expect(await b.json(['friends', 'requests'])).toEqual({ incoming: [], outgoing: [] });

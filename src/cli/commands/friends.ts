@@ -22,9 +22,11 @@ export function register(program: Command, ctx: () => Context) {
   });
   friends.command('list').description('friends with presence ([{username, online}])').action(async () => {
     const c = ctx();
-    const list = await c.api().friends();
+    // A person reading the list also hears of requests waiting for them (--json prints the list alone).
+    const [list, requests] = await Promise.all([c.api().friends(), c.json ? null : c.api().friendRequests()]);
     rememberNames(c.env, { friends: list.map((f) => f.username) });
-    c.print(list, () => (list.length ? list.map((f) => `${f.online ? '●' : '○'} ${f.username} (${f.online ? 'online' : 'offline'})`).join('\n') : 'no friends yet'));
+    const waiting = requests?.incoming.length ? `\nrequests from ${requests.incoming.join(', ')}: chat friends accept <user>` : '';
+    c.print(list, () => (list.length ? list.map((f) => `${f.online ? '●' : '○'} ${f.username} (${f.online ? 'online' : 'offline'})`).join('\n') : 'no friends yet') + waiting);
   });
   friends.command('requests').description('pending requests ({incoming, outgoing})').action(async () => {
     const c = ctx();
