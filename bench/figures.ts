@@ -34,6 +34,9 @@ export function verdict(r: { loadgenCpuPct?: number; loadgenLoopDelayP99Ms: numb
 /** How a step that does not count is marked in the printed line. */
 export const verdictText = (v: Verdict) => (v === 'counts' ? '' : v === 'generator-bound' ? '  [generator-bound: does not count]' : '  [machine busy with other work: does not count]');
 
+/** How often a full run runs a disturbed step again. */
+const BUSY_RETRIES = 2;
+
 /**
  * What the stepping does with a step, from its verdict: `again` (a busy machine: the step runs
  * again, at most `retries` times, twice by default), `skip` (still busy after them: nothing is
@@ -41,7 +44,7 @@ export const verdictText = (v: Verdict) => (v === 'counts' ? '' : v === 'generat
  * `stop` (generator-bound: higher steps would measure the generator too) or `judge` (it counts:
  * pass or fail decides).
  */
-export function nextMove(v: Verdict, attempt: number, retries = 2): 'again' | 'skip' | 'stop' | 'judge' {
+export function nextMove(v: Verdict, attempt: number, retries = BUSY_RETRIES): 'again' | 'skip' | 'stop' | 'judge' {
   if (v === 'disturbed') return attempt < retries ? 'again' : 'skip';
   return v === 'generator-bound' ? 'stop' : 'judge';
 }
@@ -51,4 +54,4 @@ export function nextMove(v: Verdict, attempt: number, retries = 2): 'again' | 's
  * working and concludes nothing (in CI the engines and the test run's leftovers count as other
  * processes, and the retries cost the scale-out steps a minute).
  */
-export const busyRetries = (quick: boolean) => (quick ? 0 : 2);
+export const busyRetries = (quick: boolean) => (quick ? 0 : BUSY_RETRIES);
