@@ -52,16 +52,3 @@ describe('hidden password prompts', () => {
     expect(events).toEqual(['echo off', 'shown "Password: "', 'shown "\\n"', 'echo on']);
   });
 });
-
-describe('uuidv7 for clientMsgIds', () => {
-  it('is a valid, time-ordered version 7 UUID, as the uuid package makes them', async () => {
-    const { uuidv7 } = await import('../../src/client/uuid7.js');
-    const { validate, version } = await import('uuid');
-    const a = uuidv7(1_700_000_000_000);
-    const b = uuidv7(1_700_000_000_001);
-    expect(validate(a) && version(a)).toBe(7);
-    expect(a.slice(0, 13)).toBe('018bcfe5-6800');
-    expect(a < b).toBe(true);
-    expect(new Set(Array.from({ length: 1000 }, () => uuidv7())).size).toBe(1000);
-  });
-});

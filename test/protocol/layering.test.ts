@@ -64,9 +64,9 @@ const RULES: Record<string, (g: Graph) => Edge[]> = {
     if (!door || isPackage(e.to)) return false;
     return !(under(e.to, 'protocol') || under(e.to, 'shared') || under(e.to, door) || under(e.to, 'daemon/services') || HELPERS.includes(e.to));
   }),
-  'services see ports, the protocol, helpers and each other: never a deployment, a front door or the roots': (g) => g.filter((e) =>
+  'services see ports, the protocol, shared, helpers and each other: never a deployment, a front door or the roots': (g) => g.filter((e) =>
     under(e.from, 'daemon/services') && !isPackage(e.to)
-    && !(under(e.to, 'protocol') || under(e.to, 'daemon/services') || under(e.to, 'daemon/ports') || HELPERS.includes(e.to))),
+    && !(under(e.to, 'protocol') || under(e.to, 'shared') || under(e.to, 'daemon/services') || under(e.to, 'daemon/ports') || HELPERS.includes(e.to))),
   'ports import only the protocol and each other (and types of packages)': (g) => g.filter((e) =>
     under(e.from, 'daemon/ports') && !isPackage(e.to) && !(under(e.to, 'protocol') || under(e.to, 'daemon/ports'))),
   'deployments fill ports: never a service, a front door or the roots; embedded and scale-out never import each other': (g) => g.filter((e) => {
@@ -92,9 +92,9 @@ const VIOLATIONS: Record<string, Edge> = {
   'protocol is a leaf: it imports only zod and itself': { from: 'protocol/schemas.ts', to: 'daemon/config.ts' },
   'shared is a leaf: node built-ins only': { from: 'shared/version.ts', to: 'protocol/index.ts' },
   'cli, tui and client never import the daemon; client imports neither cli nor tui; tui never imports cli': { from: 'client/api.ts', to: 'daemon/config.ts' },
-  'the daemon never imports client, cli or tui (what both need lives in shared)': { from: 'daemon/main.ts', to: 'client/uuid7.ts' },
+  'the daemon never imports client, cli or tui (what both need lives in shared)': { from: 'daemon/main.ts', to: 'client/api.ts' },
   'front doors call services: never a port, a deployment, the roots or the other front door': { from: 'daemon/http/index.ts', to: 'daemon/deployments/scaleout/redis-cache.ts' },
-  'services see ports, the protocol, helpers and each other: never a deployment, a front door or the roots': { from: 'daemon/services/messages.ts', to: 'daemon/deployments/embedded/sqlite-store.ts' },
+  'services see ports, the protocol, shared, helpers and each other: never a deployment, a front door or the roots': { from: 'daemon/services/messages.ts', to: 'daemon/deployments/embedded/sqlite-store.ts' },
   'ports import only the protocol and each other (and types of packages)': { from: 'daemon/ports/log.ts', to: 'daemon/services/messages.ts' },
   'deployments fill ports: never a service, a front door or the roots; embedded and scale-out never import each other': { from: 'daemon/deployments/embedded/embedded-log.ts', to: 'daemon/deployments/scaleout/backoff.ts' },
   'each engine driver is used in its deployment only (all SQLite code embedded; all MongoDB, Redis and Kafka code scale-out)': { from: 'daemon/services/presence.ts', to: 'ioredis' },

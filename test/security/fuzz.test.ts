@@ -82,6 +82,27 @@ describe('seeded fuzz', () => {
     for (const x of [...sockets, s]) x.close();
   }, 180_000);
 
+  it('answers every acked event whatever its arguments: none, one, or more than one (an extra argument never takes the ack\'s place)', async () => {
+    const a = await registerUser(d.url);
+    const b = await registerUser(d.url);
+    await befriend(a, b);
+    const s = await openSocket(d.url, a.auth.accessToken);
+    const call = (...args: unknown[]) => Promise.race([
+      new Promise<string>((r) => (s.emit as (...x: unknown[]) => void)(...args, (x: Ack<unknown>) => r(x.ok ? 'ok' : x.error.code))),
+      new Promise<string>((r) => setTimeout(() => r('no ack'), 3000)),
+    ]);
+    const answers = {
+      'no payload': await call('message:send'),
+      'payload and an extra argument': await call('message:send', { to: b.name, text: 'with an extra argument' }, 'extra'),
+      'two extra arguments, an object first': await call('message:sync', { cursors: {} }, { x: 1 }, 2),
+      'an event named by a number': await call(42, { to: b.name, text: 'x' }),
+    };
+    console.log('acked events by arguments ->', answers);
+    expect(answers).toEqual({ 'no payload': 'CHAT_ERR_VALIDATION', 'payload and an extra argument': 'ok', 'two extra arguments, an object first': 'ok', 'an event named by a number': 'CHAT_ERR_UNKNOWN_EVENT' });
+    expect((await a.api.history(b.name)).map((m) => m.text)).toEqual(['with an extra argument']);
+    s.close();
+  });
+
   it(`typing and sync floods of seeded random sizes end with the flooder, under the default limits (seed ${SEED})`, async () => {
     const node = await startDaemon();
     try {

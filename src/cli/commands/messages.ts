@@ -5,7 +5,7 @@ import { LIMITS } from '../../protocol/limits.js';
 import { CLIENT_MSG_ID } from '../../protocol/names.js';
 import type { Message } from '../../protocol/types.js';
 import { sendDurableRest } from '../../client/api.js';
-import { uuidv7 } from '../../client/uuid7.js';
+import { uuidv7 } from '../../shared/uuid7.js';
 import { safeJson } from '../../client/sanitize.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';

@@ -5,7 +5,7 @@ import { userRoom, type ChatServer } from '../services/fanout.js';
 import type { PresenceService } from '../services/presence.js';
 import { admit, slimConnection, type AdmissionOptions } from './admission.js';
 import { eventTable, socketErrors, type EventDeps } from './events.js';
-import { endSocket, type ChatSocket } from './socket.js';
+import { endSocket, eventsTo, type ChatSocket } from './socket.js';
 
 export type { ChatServer };
 
@@ -34,6 +34,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     rejected.inc({ event: 'unknown', code: 'CHAT_ERR_UNKNOWN_EVENT' });
     if (typeof ack === 'function') ack({ ok: false, error: new ChatError('CHAT_ERR_UNKNOWN_EVENT').toBody() });
   }
+  const hearEvents = eventsTo(onEvent);
 
   function onDisconnect(this: ChatSocket, reason: string) {
     const { username, reqId, userId } = this.data;
@@ -50,7 +51,7 @@ export function attachGateway(io: ChatServer, deps: GatewayDeps): { start(): voi
     void socket.join(userRoom(username));
     presence.connected(username, socket.id);
     socket.on('disconnect', onDisconnect);
-    socket.onAny(onEvent);
+    hearEvents(socket);
   });
 
   // Presence entries in a shared store expire unless this node keeps re-asserting its sockets.

@@ -1,6 +1,6 @@
 import jwt from 'jsonwebtoken';
 import crypto from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../shared/uuid7.js';
 import { API_TOKEN_PREFIX, ChatError, RESERVED_USERNAMES, type ApiTokenCreated, type ApiTokenView, type AuthResult, type PasswordChanged, type PublicUser } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { AccountStore, CredentialNotice, Limits, UserRecord } from '../ports/index.js';

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../shared/uuid7.js';
 import {
   ChatError, LIMITS, conversationMembers, dmConversationId, isGroupConversation, parseRange, sanitizeFileName,
   type Attachment, type FileInfo, type FilesQuery, type Message, type SharedFile, type UploadCreateInput,

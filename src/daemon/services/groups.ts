@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../shared/uuid7.js';
 import {
   ChatError, SYSTEM_AUTHOR, groupConversationId, normalizeHandle,
   type GroupCreateInput, type GroupEvent, type GroupEventType, type GroupMemberView, type GroupRole, type GroupUpdateInput, type GroupView,

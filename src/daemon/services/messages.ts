@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from '../../shared/uuid7.js';
 import { ChatError, LIMITS, conversationMembers, dmConversationId, dmPeer, isChange, isGroupConversation, mentionsIn, quoteOf, type AiChunkEvent, type ChangesQuery, type DeleteInput, type EditInput, type MessageEdits, type ReactInput, type ReceiptEvent, type ConversationView, type HistoryQuery, type Message, type MessageKind, type SendInput, type SyncResult } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { HistoryRange, Limits, MessageDraft, MessageLog, RateLimitResult, Receipt, ReceiptStore } from '../ports/index.js';

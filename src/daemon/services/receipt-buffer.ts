@@ -32,6 +32,13 @@ export class ReceiptBuffer {
 
   /** A sender has read their own conversation up to what they sent. */
   own(m: Message) {
+    // Once per message sent: a marker already pending is raised where it is (no objects made).
+    const p = this.pending.get(this.key(m.conversationId, m.from));
+    if (p) {
+      if (m.seq > p.delivered) p.delivered = m.seq;
+      if (m.seq > p.read) p.read = m.seq;
+      return;
+    }
     this.raise({ conversationId: m.conversationId, username: m.from, delivered: m.seq, read: m.seq });
   }
 
@@ -52,8 +59,15 @@ export class ReceiptBuffer {
     try {
       await this.store.setReceipts([...batch.values()]);
     } catch (err) {
-      // Kept for the next flush; markers only rise, so a later value wins either way.
-      for (const [k, m] of batch) if (!this.pending.has(k)) this.pending.set(k, m);
+      // Kept for the next flush, merged with what was raised meanwhile: markers only rise.
+      for (const [k, m] of batch) {
+        const p = this.pending.get(k);
+        if (!p) this.pending.set(k, m);
+        else {
+          p.delivered = Math.max(p.delivered, m.delivered);
+          p.read = Math.max(p.read, m.read);
+        }
+      }
       this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, RECEIPT_FLUSH_MS).unref();
       this.onError(err);
     }
