@@ -23,6 +23,12 @@ describe('uuidv7 (message ids, file ids, clientMsgIds)', () => {
     expect(a < b).toBe(true);
   });
 
+  it('orders the ids of one millisecond too (at least the first 2048), for index keys that append', () => {
+    uuidv7(1_700_000_000_100); // a new millisecond: the counter starts again
+    const ids = Array.from({ length: 2048 }, () => uuidv7(1_700_000_000_200));
+    expect(ids.every((id, i) => i === 0 || ids[i - 1]! < id)).toBe(true);
+  });
+
   it('never repeats, within one millisecond too', () => {
     const ids = Array.from({ length: 100_000 }, () => uuidv7(1_700_000_000_000));
     expect(new Set(ids).size).toBe(ids.length);

@@ -1,5 +1,6 @@
 import { ChatError, type FriendAddResult, type FriendEvent, type FriendRequests, type FriendView } from '../../protocol/index.js';
 import type { AccountStore, FriendStore, Presence } from '../ports/index.js';
+import { TwoKeyMap } from './two-key-map.js';
 
 /** Friendship is two edges: a request is one edge, adding back (or accepting) makes it mutual. */
 /** How long a positive friendship check is reused on the send path (every node forgets it at once on a change; this bounds a lost announcement). */
@@ -12,7 +13,8 @@ export type FriendNotifier = (to: string, event: FriendEvent) => void;
 export const FRIEND_LIST_CACHE_MS = 10_000;
 
 export class FriendService {
-  private readonly known = new Map<string, number>();
+  /** Positive friendship checks, until when they are reused: by the pair's names in order (lower, higher). */
+  private readonly known = new TwoKeyMap<number>();
   /** Pairs being checked again in the background (refresh-ahead). */
   private readonly refreshing = new Set<string>();
   /** Bumped by every forget: a store read that began before it must not cache its answer. */
@@ -41,7 +43,8 @@ export class FriendService {
   /** Forgets what is cached about a pair: this node's own change, or another node's. */
   forget(a: string, b: string) {
     this.generation++;
-    this.known.delete(this.pairKey(a, b));
+    if (a < b) this.known.delete(a, b);
+    else this.known.delete(b, a);
     this.names.delete(a);
     this.names.delete(b);
   }
@@ -95,15 +98,15 @@ export class FriendService {
 
   /** Reads both edges from the store and caches a positive answer, unless a change was announced meanwhile. */
   private async check(a: string, b: string) {
-    const key = this.pairKey(a, b);
     const t = this.now();
     const generation = this.generation;
     const yes = (await this.store.hasFriendEdge(a, b)) && (await this.store.hasFriendEdge(b, a));
     if (generation !== this.generation) return yes;
+    const [lo, hi] = a < b ? [a, b] : [b, a];
     if (yes) {
       if (this.known.size > 100_000) this.known.clear();
-      this.known.set(key, t + FRIENDSHIP_CACHE_MS);
-    } else this.known.delete(key);
+      this.known.set(lo, hi, t + FRIENDSHIP_CACHE_MS);
+    } else this.known.delete(lo, hi);
     return yes;
   }
 
@@ -113,14 +116,18 @@ export class FriendService {
    * so a pair that keeps talking never waits on the store for it.
    */
   knownFriends(a: string, b: string): boolean {
-    const key = this.pairKey(a, b);
-    const left = (this.known.get(key) ?? 0) - this.now();
+    const left = ((a < b ? this.known.get(a, b) : this.known.get(b, a)) ?? 0) - this.now();
     if (left <= 0) return false;
-    if (left < FRIENDSHIP_CACHE_MS / 2 && !this.refreshing.has(key)) {
-      this.refreshing.add(key);
-      this.check(a, b).catch(() => {}).finally(() => this.refreshing.delete(key));
-    }
+    if (left < FRIENDSHIP_CACHE_MS / 2) this.refreshAhead(a, b);
     return true;
+  }
+
+  /** Checks a pair again in the background, once at a time. */
+  private refreshAhead(a: string, b: string) {
+    const key = this.pairKey(a, b);
+    if (this.refreshing.has(key)) return;
+    this.refreshing.add(key);
+    this.check(a, b).catch(() => {}).finally(() => this.refreshing.delete(key));
   }
 
   async list(me: string): Promise<FriendView[]> {

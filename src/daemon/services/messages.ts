@@ -14,7 +14,19 @@ import { rateLimited } from '../errors.js';
 
 /** The per-sender message rate limit: CHAT_MESSAGE_RATE_LIMIT sends per minute, the same counter on both send paths. */
 const SEND_LIMIT_WINDOW_MS = 60_000;
-const sendLimitKey = (from: string) => `msg:${from}`;
+/**
+ * The send rate limit's key of a user, made once: the same string every time, so the limit's map
+ * hashes it once (it is read on every message), not a new string per send.
+ */
+const sendKeys = new Map<string, string>();
+function sendLimitKey(from: string): string {
+  let key = sendKeys.get(from);
+  if (key === undefined) {
+    if (sendKeys.size >= 100_000) sendKeys.clear();
+    sendKeys.set(from, (key = `msg:${from}`));
+  }
+  return key;
+}
 
 /** Unread counts stop here (a client shows "9999+"): counting costs one row per message. */
 const MAX_UNREAD_COUNT = 9999;

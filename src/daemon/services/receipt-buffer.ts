@@ -1,5 +1,6 @@
 import { conversationMembers, type Message } from '../../protocol/index.js';
 import type { Receipt, ReceiptMark, ReceiptStore } from '../ports/index.js';
+import { TwoKeyMap } from './two-key-map.js';
 
 /** How often coalesced read markers are written. */
 const RECEIPT_FLUSH_MS = 1000;
@@ -9,22 +10,18 @@ const RECEIPT_FLUSH_MS = 1000;
  * most once per flush, whatever the number of receipts or sends in between. Values only rise.
  */
 export class ReceiptBuffer {
-  private pending = new Map<string, ReceiptMark>();
+  /** By conversation, then user. */
+  private pending = new TwoKeyMap<ReceiptMark>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly store: ReceiptStore, private readonly onError: (err: unknown) => void) {}
 
-  private key(conversationId: string, username: string) {
-    return `${conversationId}\u0000${username}`;
-  }
-
   /** Raises a marker over `base` (what the store had) and what is pending; returns the result. */
   raise(m: ReceiptMark, base: Receipt = { delivered: 0, read: 0 }): Receipt {
-    const k = this.key(m.conversationId, m.username);
-    const p = this.pending.get(k);
+    const p = this.pending.get(m.conversationId, m.username);
     const next: ReceiptMark = { conversationId: m.conversationId, username: m.username, delivered: Math.max(m.delivered, base.delivered, p?.delivered ?? 0), read: Math.max(m.read, base.read, p?.read ?? 0) };
     if (p || next.read !== base.read || next.delivered !== base.delivered) {
-      this.pending.set(k, next);
+      this.pending.set(m.conversationId, m.username, next);
       this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, RECEIPT_FLUSH_MS).unref();
     }
     return { delivered: next.delivered, read: next.read };
@@ -33,7 +30,7 @@ export class ReceiptBuffer {
   /** A sender has read their own conversation up to what they sent. */
   own(m: Message) {
     // Once per message sent: a marker already pending is raised where it is (no objects made).
-    const p = this.pending.get(this.key(m.conversationId, m.from));
+    const p = this.pending.get(m.conversationId, m.from);
     if (p) {
       if (m.seq > p.delivered) p.delivered = m.seq;
       if (m.seq > p.read) p.read = m.seq;
@@ -46,7 +43,7 @@ export class ReceiptBuffer {
     if (this.pending.size === 0) return stored;
     const out = { ...stored };
     for (const u of users) {
-      const p = this.pending.get(this.key(conversationId, u));
+      const p = this.pending.get(conversationId, u);
       if (p) out[u] = { delivered: Math.max(p.delivered, out[u]?.delivered ?? 0), read: Math.max(p.read, out[u]?.read ?? 0) };
     }
     return out;
@@ -55,14 +52,14 @@ export class ReceiptBuffer {
   async flush() {
     if (this.pending.size === 0) return;
     const batch = this.pending;
-    this.pending = new Map();
+    this.pending = new TwoKeyMap();
     try {
       await this.store.setReceipts([...batch.values()]);
     } catch (err) {
       // Kept for the next flush, merged with what was raised meanwhile: markers only rise.
-      for (const [k, m] of batch) {
-        const p = this.pending.get(k);
-        if (!p) this.pending.set(k, m);
+      for (const m of batch.values()) {
+        const p = this.pending.get(m.conversationId, m.username);
+        if (!p) this.pending.set(m.conversationId, m.username, m);
         else {
           p.delivered = Math.max(p.delivered, m.delivered);
           p.read = Math.max(p.read, m.read);
