@@ -3,15 +3,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { ServerMetrics } from './server.js';
 
-/** CPU ticks (user + system) of each thread of a process, from /proc; empty where there is no /proc. */
-export function threadTicks(pid: number | undefined): Map<string, number> {
-  const out = new Map<string, number>();
+/** CPU ticks of each thread of a process (user + system, and system alone), from /proc; empty where there is no /proc. */
+export function threadTicks(pid: number | undefined): Map<string, { all: number; sys: number }> {
+  const out = new Map<string, { all: number; sys: number }>();
   if (!pid) return out;
   try {
     for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
       const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, Number(f[11]) + Number(f[12]));
+      out.set(tid, { all: Number(f[11]) + Number(f[12]), sys: Number(f[12]) });
     }
   } catch {
     // The process is gone or this is not Linux.
@@ -80,15 +80,29 @@ export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString
 
 /**
  * Server CPU per message by thread during a step: the event loop (the main thread), the busiest
- * other thread (chatd's SQLite writer when embedded) and all the rest (GC helpers, libuv pool).
+ * other thread (chatd's SQLite writer when embedded) and all the rest (GC helpers, libuv pool);
+ * for the first two also the kernel's part (system time: the loop's socket reads and writes, the
+ * writer's WAL writes and fsyncs).
  */
-export function threadSplit(pid: number | undefined, a: Map<string, number>, b: Map<string, number>, sent: number) {
+export function threadSplit(pid: number | undefined, a: Map<string, { all: number; sys: number }>, b: Map<string, { all: number; sys: number }>, sent: number) {
   if (!pid || a.size === 0 || b.size === 0 || sent === 0) return {};
   const us = (ticks: number) => Math.round((ticks / CLK_TCK / sent) * 1e7) / 10;
-  const deltas = [...b].map(([tid, t]) => [tid, t - (a.get(tid) ?? 0)] as const);
-  const main = deltas.find(([tid]) => tid === String(pid))?.[1] ?? 0;
-  const others = deltas.filter(([tid]) => tid !== String(pid)).map(([, d]) => d).sort((x, y) => y - x);
-  return { serverCpuUsPerMsgByThread: { eventLoop: us(main), busiestOther: us(others[0] ?? 0), rest: us(others.slice(1).reduce((s, d) => s + d, 0)) } };
+  const deltas = [...b].map(([tid, t]) => [tid, t.all - (a.get(tid)?.all ?? 0), t.sys - (a.get(tid)?.sys ?? 0)] as const);
+  const main = deltas.find(([tid]) => tid === String(pid)) ?? ['', 0, 0];
+  const others = deltas.filter(([tid]) => tid !== String(pid)).sort((x, y) => y[1] - x[1]);
+  const next = others[0] ?? ['', 0, 0];
+  return {
+    serverCpuUsPerMsgByThread: {
+      eventLoop: us(main[1]), busiestOther: us(next[1]), rest: us(others.slice(1).reduce((s, d) => s + d[1], 0)),
+      eventLoopSys: us(main[2]), busiestOtherSys: us(next[2]),
+    },
+  };
+}
+
+/** How a step's line shows the split: `loop 33.4 (sys 6.5), next thread 15.1 (sys 3.9), rest 2.2`. */
+export function threadSplitText(t: { eventLoop: number; busiestOther: number; rest: number; eventLoopSys?: number; busiestOtherSys?: number }): string {
+  const sys = (v: number | undefined) => (v === undefined ? '' : ` (sys ${v})`);
+  return `loop ${t.eventLoop}${sys(t.eventLoopSys)}, next thread ${t.busiestOther}${sys(t.busiestOtherSys)}, rest ${t.rest}`;
 }
 
 /** Group commit (or produce) during a step: mean group size and mean time per group. */
