@@ -7,8 +7,9 @@
  * chatd scale-out nodes of one deployment with every pair split across them (cross-node p99 at
  * half of one node's maximum, and CPU per message on both nodes against one node at that rate).
  *
- * --profile profiles chatd's event loop during each measured dm step (over the inspector), and runs
- * chatd under `node --cpu-prof` for whole-process, per-thread profiles; it prints where the CPU time went
+ * --profile profiles chatd's event loop and worker threads during each measured dm step (over the
+ * inspector), and runs chatd under `node --cpu-prof` for a whole-process profile of its main thread
+ * (with the inspector on, node writes none for workers); it prints where the CPU time went
  * (bench/profile.ts); the summary is written to bench/results/profile-<scenario>-<target>.json.
  *
  * The load generator drives Socket.IO targets at the wire level (bench/wire.ts); --client=socket.io-client

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Job } from './loadgen.js';
 import { loopDelayBeyondSampling } from './figures.js';
 import { hasTaskset, profile, profileDir, root, tsx, type Target } from './options.js';
-import { printSummary, summarise } from './profile.js';
+import { printSummary, summarise, type ProfileSummary } from './profile.js';
 import { dropDeployment } from './cleanup.js';
 
 /** `ownsDeployment`: the first scale-out node of a deployment, which removes its data when stopped (stop it last). */
@@ -84,14 +84,52 @@ export async function inspector(s: Server) {
   await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
   let next = 0;
   const waiting = new Map<number, (r: unknown) => void>();
+  const listeners = new Map<string, ((params: never) => void)[]>();
   ws.on('message', (d) => {
-    const m = JSON.parse(String(d)) as { id?: number; result?: unknown };
+    const m = JSON.parse(String(d)) as { id?: number; result?: unknown; method?: string; params?: unknown };
     if (m.id !== undefined) { waiting.get(m.id)?.(m.result); waiting.delete(m.id); }
+    else if (m.method) for (const f of listeners.get(m.method) ?? []) f(m.params as never);
   });
   return {
     call: <T>(method: string, params: unknown = {}) => new Promise<T>((resolve) => { const id = ++next; waiting.set(id, resolve as (r: unknown) => void); ws.send(JSON.stringify({ id, method, params })); }),
+    /** Hears the inspector's events of one method. */
+    on: <P>(method: string, f: (params: P) => void) => { listeners.set(method, [...(listeners.get(method) ?? []), f as (params: never) => void]); },
     close: () => ws.close(),
   };
+}
+
+type Inspector = Awaited<ReturnType<typeof inspector>>;
+
+/**
+ * The server's worker threads, each as a session of its own over the main inspector (the
+ * NodeWorker domain): chatd's SQLite writer and checkpointer. A process started with --inspect
+ * writes no --cpu-prof profile for its workers, so this is how a step profiles them.
+ */
+export async function workerSessions(i: Inspector): Promise<{ name: string; call<T>(method: string, params?: unknown): Promise<T> }[]> {
+  const sessions: { name: string; call<T>(method: string, params?: unknown): Promise<T> }[] = [];
+  const waiting = new Map<string, (r: unknown) => void>();
+  let next = 0;
+  i.on<{ sessionId: string; message: string }>('NodeWorker.receivedMessageFromWorker', ({ sessionId, message }) => {
+    const m = JSON.parse(message) as { id?: number; result?: unknown };
+    if (m.id === undefined) return;
+    const key = `${sessionId} ${m.id}`;
+    waiting.get(key)?.(m.result);
+    waiting.delete(key);
+  });
+  i.on<{ sessionId: string; workerInfo: { workerId: string; url: string } }>('NodeWorker.attachedToWorker', ({ sessionId, workerInfo }) => {
+    sessions.push({
+      name: `worker ${workerInfo.workerId} (${path.basename(workerInfo.url)})`,
+      call: <T>(method: string, params: unknown = {}) => new Promise<T>((resolve) => {
+        const id = ++next;
+        waiting.set(`${sessionId} ${id}`, resolve as (r: unknown) => void);
+        void i.call('NodeWorker.sendMessageToWorker', { sessionId, message: JSON.stringify({ id, method, params }) });
+      }),
+    });
+  });
+  await i.call('NodeWorker.enable', { waitForDebuggerOnStart: false });
+  // The running workers are announced right after enable.
+  await new Promise((r) => setTimeout(r, 200));
+  return sessions;
 }
 
 /** A full, synchronous GC in the server (over its inspector), so memory reads show what is retained. */
@@ -108,17 +146,24 @@ export async function forceGc(s: Server): Promise<void> {
 export async function profiled<T>(s: Server, label: string, fn: () => Promise<T>): Promise<T> {
   if (!profile || !s.inspector) return fn();
   const i = await inspector(s);
-  await i.call('Profiler.enable');
-  await i.call('Profiler.setSamplingInterval', { interval: 500 });
-  await i.call('Profiler.start');
+  const workers = await workerSessions(i);
+  const threads: { name: string; call<T>(method: string, params?: unknown): Promise<T> }[] = [{ name: 'event loop', call: i.call }, ...workers];
+  for (const t of threads) {
+    await t.call('Profiler.enable');
+    await t.call('Profiler.setSamplingInterval', { interval: 500 });
+    await t.call('Profiler.start');
+  }
   try {
     return await fn();
   } finally {
-    const { profile: p } = await i.call<{ profile: Parameters<typeof summarise>[0] }>('Profiler.stop');
+    const summaries: Record<string, ProfileSummary> = {};
+    for (const t of threads) {
+      const { profile: p } = await t.call<{ profile: Parameters<typeof summarise>[0] }>('Profiler.stop');
+      summaries[t.name] = summarise(p);
+      printSummary(summaries[t.name]!, `${label} ${t.name}`);
+    }
     i.close();
-    const summary = summarise(p);
-    printSummary(summary, `${label} event loop`);
-    fs.writeFileSync(path.join(root, 'bench/results', `profile-${label.replace(/[^a-z0-9]+/gi, '-')}.json`), JSON.stringify({ label, date: new Date().toISOString(), summary }, null, 2) + '\n');
+    fs.writeFileSync(path.join(root, 'bench/results', `profile-${label.replace(/[^a-z0-9]+/gi, '-')}.json`), JSON.stringify({ label, date: new Date().toISOString(), summary: summaries['event loop'], workers: Object.fromEntries(Object.entries(summaries).filter(([k]) => k !== 'event loop')) }, null, 2) + '\n');
   }
 }
 
