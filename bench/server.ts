@@ -99,14 +99,16 @@ export async function inspector(s: Server) {
 }
 
 type Inspector = Awaited<ReturnType<typeof inspector>>;
+/** One thread of the server as the inspector reaches it. */
+type ThreadSession = { name: string; call<T>(method: string, params?: unknown): Promise<T> };
 
 /**
  * The server's worker threads, each as a session of its own over the main inspector (the
  * NodeWorker domain): chatd's SQLite writer and checkpointer. A process started with --inspect
  * writes no --cpu-prof profile for its workers, so this is how a step profiles them.
  */
-export async function workerSessions(i: Inspector): Promise<{ name: string; call<T>(method: string, params?: unknown): Promise<T> }[]> {
-  const sessions: { name: string; call<T>(method: string, params?: unknown): Promise<T> }[] = [];
+export async function workerSessions(i: Inspector): Promise<ThreadSession[]> {
+  const sessions: ThreadSession[] = [];
   const waiting = new Map<string, (r: unknown) => void>();
   let next = 0;
   i.on<{ sessionId: string; message: string }>('NodeWorker.receivedMessageFromWorker', ({ sessionId, message }) => {
@@ -147,7 +149,7 @@ export async function profiled<T>(s: Server, label: string, fn: () => Promise<T>
   if (!profile || !s.inspector) return fn();
   const i = await inspector(s);
   const workers = await workerSessions(i);
-  const threads: { name: string; call<T>(method: string, params?: unknown): Promise<T> }[] = [{ name: 'event loop', call: i.call }, ...workers];
+  const threads: ThreadSession[] = [{ name: 'event loop', call: i.call }, ...workers];
   for (const t of threads) {
     await t.call('Profiler.enable');
     await t.call('Profiler.setSamplingInterval', { interval: 500 });

@@ -16,26 +16,26 @@ export class ReceiptBuffer {
 
   constructor(private readonly store: ReceiptStore, private readonly onError: (err: unknown) => void) {}
 
-  /** Raises a marker over `base` (what the store had) and what is pending; returns the result. */
+  /**
+   * Raises a marker over `base` (what the store had) and what is pending; returns the result. A
+   * marker already pending is raised where it is (every send raises its sender's: no new entry).
+   */
   raise(m: ReceiptMark, base: Receipt = { delivered: 0, read: 0 }): Receipt {
     const p = this.pending.get(m.conversationId, m.username);
-    const next: ReceiptMark = { conversationId: m.conversationId, username: m.username, delivered: Math.max(m.delivered, base.delivered, p?.delivered ?? 0), read: Math.max(m.read, base.read, p?.read ?? 0) };
-    if (p || next.read !== base.read || next.delivered !== base.delivered) {
-      this.pending.set(m.conversationId, m.username, next);
+    const delivered = Math.max(m.delivered, base.delivered, p?.delivered ?? 0);
+    const read = Math.max(m.read, base.read, p?.read ?? 0);
+    if (p) {
+      p.delivered = delivered;
+      p.read = read;
+    } else if (read !== base.read || delivered !== base.delivered) {
+      this.pending.set(m.conversationId, m.username, { conversationId: m.conversationId, username: m.username, delivered, read });
       this.timer ??= setTimeout(() => { this.timer = undefined; void this.flush(); }, RECEIPT_FLUSH_MS).unref();
     }
-    return { delivered: next.delivered, read: next.read };
+    return { delivered, read };
   }
 
   /** A sender has read their own conversation up to what they sent. */
   own(m: Message) {
-    // Once per message sent: a marker already pending is raised where it is (no objects made).
-    const p = this.pending.get(m.conversationId, m.from);
-    if (p) {
-      if (m.seq > p.delivered) p.delivered = m.seq;
-      if (m.seq > p.read) p.read = m.seq;
-      return;
-    }
     this.raise({ conversationId: m.conversationId, username: m.from, delivered: m.seq, read: m.seq });
   }
 

@@ -16,10 +16,6 @@ export class TwoKeyMap<V> {
     return this.outer.get(a)?.get(b);
   }
 
-  has(a: string, b: string): boolean {
-    return this.outer.get(a)?.has(b) ?? false;
-  }
-
   set(a: string, b: string, value: V): this {
     let inner = this.outer.get(a);
     if (!inner) this.outer.set(a, (inner = new Map()));
@@ -40,10 +36,6 @@ export class TwoKeyMap<V> {
   clear() {
     this.outer.clear();
     this.count = 0;
-  }
-
-  *entries(): IterableIterator<[string, string, V]> {
-    for (const [a, inner] of this.outer) for (const [b, v] of inner) yield [a, b, v];
   }
 
   *values(): IterableIterator<V> {
