@@ -1,6 +1,6 @@
 /** The dm scenario: pairs of users exchanging direct messages at stepped open-loop rates. */
 import { engineSplit, engineTicks, groupStats, threadSplit, threadSplitText, threadTicks } from '../cpu.js';
-import { median, busyRetries, nextMove, verdict, verdictText, type Verdict } from '../figures.js';
+import { median, busyRetries, nextMove, verdict, verdictText, type Verdict, warmups } from '../figures.js';
 import { args, client, nodes, onlyRates, profile, quick, type Target } from '../options.js';
 import { json, profiled, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 
@@ -80,7 +80,7 @@ async function dmRun(targets: Target[]) {
       const list = (await users(first, pairs * 2)).map((u, i) => ({ ...u, url: servers[i % servers.length]!.url }));
       const job = { mode: 'dm' as const, target: target === 'chatd-scaleout' ? 'chatd' as const : target, client, url: first.url, users: list, textBytes: 64, serverPids: servers.map((x) => x.proc.pid!), ...(variant.clientMsgIds === false ? { clientMsgIds: false } : {}) };
       // Warm-up, not recorded: first messages pay one-off costs (JIT, friendship and seq lookups).
-      await runLoad<DmStep>({ ...job, rate: Math.min(grid[0]!, 200), durationMs: quick ? 500 : 2000 });
+      for (const w of warmups(grid[0]!, quick)) await runLoad<DmStep>({ ...job, ...w });
       const steps: (DmStep & { serverLoopP99Ms?: number; serverCpuUsPerMsg?: number })[] = [];
       /** Attempts run again because the machine was busy. */
       const retried: typeof steps = [];

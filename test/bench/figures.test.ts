@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOOP_SAMPLE_MS, cpuPerDocText, loopDelayBeyondSampling, nextMove, busyRetries, verdict, verdictText } from '../../bench/figures.js';
+import { LOOP_SAMPLE_MS, cpuPerDocText, loopDelayBeyondSampling, nextMove, busyRetries, verdict, verdictText, warmups, WARM_FROM } from '../../bench/figures.js';
 import { otherTicksBetween } from '../../bench/cpu.js';
 
 describe('bench figures', () => {
@@ -59,5 +59,19 @@ describe('what the stepping does with a step', () => {
   it('stops at a generator-bound step and judges a step that counts', () => {
     expect(nextMove('generator-bound', 0)).toBe('stop');
     expect(nextMove('counts', 0)).toBe('judge');
+  });
+});
+
+describe('the warm-up before a dm target’s first step', () => {
+  it('is first contact only when the grid starts low, or in a quick run', () => {
+    expect(warmups(500, false)).toEqual([{ rate: 200, durationMs: 2000 }]);
+    expect(warmups(WARM_FROM - 1, false)).toHaveLength(1);
+    expect(warmups(12000, true)).toEqual([{ rate: 200, durationMs: 500 }]);
+    expect(warmups(100, true)).toEqual([{ rate: 100, durationMs: 500 }]);
+  });
+  it('adds 5 s at half a high first rate, at most 6000/s, so the first recorded step is not the server’s JIT warm-up', () => {
+    expect(warmups(WARM_FROM, false)).toEqual([{ rate: 200, durationMs: 2000 }, { rate: WARM_FROM / 2, durationMs: 5000 }]);
+    expect(warmups(12000, false)[1]).toEqual({ rate: 6000, durationMs: 5000 });
+    expect(warmups(20000, false)[1]).toEqual({ rate: 6000, durationMs: 5000 });
   });
 });
