@@ -148,7 +148,14 @@ async function dmRun(targets: Target[]) {
         if (boundedByGenerator) console.log(`dm ${label}: the load generator was saturated at ${steps.at(-1)!.offeredRate}/s; ${maxRate}/s is a lower bound`);
         return { maxRate, p99AtMaxMs: p99AtMax, ...(boundedByGenerator ? { boundedByGenerator } : {}), steps, ...(retried.length ? { disturbedSteps: retried } : {}), ...(storeCaughtUpMs !== undefined ? { storeCaughtUpMs } : {}) };
       };
-      return { step, result, close, maxRate: () => maxRate };
+      /** An unrecorded warm-up before a step that comes after a pause (the target point): CPU is counted from its end. */
+      const rewarm = async (rate: number) => {
+        await runLoad<DmStep>({ ...job, rate: Math.min(6000, Math.round(rate / 2)), durationMs: quick ? 500 : 5000 });
+        before = await Promise.all(servers.map((x) => serverMetrics(x).catch(() => null)));
+        ticks = threadTicks(serverPid);
+        if (target === 'chatd-scaleout') engines = engineTicks();
+      };
+      return { step, rewarm, result, close, maxRate: () => maxRate };
     } catch (err) {
       await close();
       throw err;
@@ -187,6 +194,8 @@ async function dmRun(targets: Target[]) {
     if (goal && chatd && relay) {
       for (const x of [chatd, relay]) {
         if (x.ran.has(goal)) continue;
+        // It waited while the others stepped (the relay goes on longest): warmed up again first, as at its start.
+        await x.s.rewarm(goal);
         await x.s.step(goal, false);
         if (x === chatd) goalAfter = true;
       }
