@@ -48,8 +48,7 @@ function dmSideBySide(dm: Record<string, unknown>) {
   const chatd = dm.chatd as DmTarget | undefined;
   if (!relay || !chatd) return '';
   const rows = ['| offered msg/s | relay p99 ms | relay CPU µs/msg | chatd p50 ms | chatd p99 ms | chatd CPU µs/msg | chatd ÷ relay CPU | of which event loop / writer thread / rest | chatd group commit | load generator CPU (relay, chatd) |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
-  // By rate: the target point runs after the steps (bench/scenarios/dm.ts).
-  for (const s of [...chatd.steps].sort((a, b) => a.offeredRate - b.offeredRate)) {
+  for (const s of chatd.steps) {
     const r = relay.steps.find((x) => x.offeredRate === s.offeredRate);
     if (s.verdict === 'disturbed') continue;
     const t = s.serverCpuUsPerMsgByThread;
@@ -130,9 +129,9 @@ function atTargetText(dm: { atTargetRate?: AtGoal; repeats?: { atTargetRate?: At
   if (!a) return '';
   const each = (dm.repeats ?? []).map((r) => r.atTargetRate).filter((x): x is AtGoal => !!x);
   const spread = each.length > 1 ? ` Every run: ${each.map((x) => `${x.rate}/s chatd ${chatdAt(x)}, relay ${x.socketioP99Ms ?? 'failed'} ms`).join('; ')}.` : '';
-  return `At 0.6× the relay's maximum (${a.rate} msg/s): chatd **${chatdAt(a)}**${a.chatdMeasuredBy === 'ramp' ? ' (chatd failed a lower step first, so it was run again up to this rate)' : a.chatdMeasuredBy === 'after' ? ' (run on the same chatd after its steps, once the relay’s maximum was known)' : ''}, the bare Socket.IO relay at the same rate ${a.socketioP99Ms ?? 'failed'} ms; the target (p99 ≤ 50 ms) is ${a.met ? 'met' : 'not met'}.${spread}`;
+  return `At 0.6× the relay's maximum (${a.rate} msg/s): chatd **${chatdAt(a)}**${a.chatdMeasuredBy === 'ramp' ? ' (chatd failed a lower step first, so it was run again up to this rate)' : a.chatdMeasuredBy === 'fresh' ? ' (a fresh chatd, warmed up, once the relay’s maximum was known)' : ''}, the bare Socket.IO relay at the same rate ${a.socketioP99Ms ?? 'failed'} ms; the target (p99 ≤ 50 ms) is ${a.met ? 'met' : 'not met'}.${spread}`;
 }
-interface AtGoal { rate: number; chatdP99Ms: number | null; socketioP99Ms: number | null; met: boolean; chatdMeasuredBy?: 'steps' | 'after' | 'ramp'; chatd?: { p99Ms: number; lost: number; dup: number } }
+interface AtGoal { rate: number; chatdP99Ms: number | null; socketioP99Ms: number | null; met: boolean; chatdMeasuredBy?: 'steps' | 'fresh' | 'ramp'; chatd?: { p99Ms: number; lost: number; dup: number } }
 /** chatd at the target rate: its p99, or what failed there (records before the ramp have only chatdP99Ms). */
 function chatdAt(x: AtGoal) {
   if (x.chatd) return `p99 ${x.chatd.p99Ms} ms${x.chatd.lost || x.chatd.dup ? ` with ${x.chatd.lost} lost, ${x.chatd.dup} duplicated` : ''}`;
