@@ -56,6 +56,9 @@ export function nextMove(v: Verdict, attempt: number, retries = BUSY_RETRIES): '
  */
 export const busyRetries = (quick: boolean) => (quick ? 0 : BUSY_RETRIES);
 
+/** A first step at or above this rate is preceded by a warm-up at half its rate. */
+export const WARM_FROM = 4000;
+
 /**
  * Each dm target's unrecorded warm-up before its first step, the same for every target: first
  * contact at 200/s (JIT of the connect path, friendships and sequences loaded), then, for a grid
@@ -70,5 +73,3 @@ export function warmups(firstRate: number, quick: boolean): { rate: number; dura
   if (quick || firstRate < WARM_FROM) return [contact];
   return [contact, { rate: Math.min(6000, Math.round(firstRate / 2)), durationMs: 5000 }];
 }
-/** A first step at or above this rate is preceded by a warm-up at half its rate. */
-export const WARM_FROM = 4000;

@@ -43,8 +43,7 @@ export class FriendService {
   /** Forgets what is cached about a pair: this node's own change, or another node's. */
   forget(a: string, b: string) {
     this.generation++;
-    if (a < b) this.known.delete(a, b);
-    else this.known.delete(b, a);
+    this.uncache(a, b);
     this.names.delete(a);
     this.names.delete(b);
   }
@@ -102,12 +101,18 @@ export class FriendService {
     const generation = this.generation;
     const yes = (await this.store.hasFriendEdge(a, b)) && (await this.store.hasFriendEdge(b, a));
     if (generation !== this.generation) return yes;
-    const [lo, hi] = a < b ? [a, b] : [b, a];
     if (yes) {
       if (this.known.size > 100_000) this.known.clear();
-      this.known.set(lo, hi, t + FRIENDSHIP_CACHE_MS);
-    } else this.known.delete(lo, hi);
+      if (a < b) this.known.set(a, b, t + FRIENDSHIP_CACHE_MS);
+      else this.known.set(b, a, t + FRIENDSHIP_CACHE_MS);
+    } else this.uncache(a, b);
     return yes;
+  }
+
+  /** Drops a pair's cached answer, whichever order its names come in (the cache keys them lower first). */
+  private uncache(a: string, b: string) {
+    if (a < b) this.known.delete(a, b);
+    else this.known.delete(b, a);
   }
 
   /**
