@@ -27,7 +27,8 @@ export function brokerContract(name: string, nodes: number, make: () => Promise<
       for (let i = 0; i < nodes; i++) {
         const server = http.createServer();
         const io: ChatServer = new Server(server, { serveClient: false });
-        io.on('connection', (socket) => void socket.join(String(socket.handshake.auth.room)));
+        // `room` may name several rooms, comma-separated.
+        io.on('connection', (socket) => void socket.join(String(socket.handshake.auth.room).split(',')));
         await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
         const broker = await make();
         await broker.bind(io);
@@ -61,15 +62,18 @@ export function brokerContract(name: string, nodes: number, make: () => Promise<
       const inA = await Promise.all(cluster.map((n) => connect(n, 'user:a').then(listen)));
       const inB = await Promise.all(cluster.map((n) => connect(n, 'user:b').then(listen)));
       const other = listen(await connect(cluster[0]!, 'user:c'));
+      // In both rooms: still one copy of each message.
+      const inBoth = await Promise.all(cluster.map((n) => connect(n, 'user:a,user:b').then(listen)));
       const sender = inA[0]!;
       for (const [i, n] of cluster.entries()) n.broker.publish(['user:a', 'user:b'], sender.id ?? null, message(`from node ${i}`));
       const expected = cluster.map((_, i) => `from node ${i}`);
-      await waitFor(() => [...inA.slice(1), ...inB].every((c) => got.get(c)!.length >= expected.length), 10_000);
+      const reached = [...inA.slice(1), ...inB, ...inBoth];
+      await waitFor(() => reached.every((c) => got.get(c)!.length >= expected.length), 10_000);
       await new Promise((r) => setTimeout(r, 200)); // a duplicate would arrive by now
-      for (const c of [...inA.slice(1), ...inB]) expect(got.get(c)!.sort()).toEqual(expected);
+      for (const c of reached) expect(got.get(c)!.sort()).toEqual(expected);
       expect(got.get(sender)).toEqual([]);
       expect(got.get(other)).toEqual([]);
-      console.log(`${name}: ${cluster.length} node(s), ${expected.length} published, ${inA.length + inB.length - 1} sockets got each once; the excepted socket and a bystander got none`);
+      console.log(`${name}: ${cluster.length} node(s), ${expected.length} published, ${reached.length} sockets (${inBoth.length} in both rooms) got each once; the excepted socket and a bystander got none`);
     });
 
     it('tells every other node of a change, never the sender; notify resolves', async () => {

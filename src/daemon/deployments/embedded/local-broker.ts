@@ -1,6 +1,7 @@
 import type { Message } from '../../../protocol/index.js';
 import type { Broker, ChatServer } from '../../ports/index.js';
 import { recordEvent } from '../../ports/broker.js';
+import { emitLocally } from '../local-delivery.js';
 
 /** One node: Socket.IO's own in-memory adapter reaches every socket, and there is nobody to notify. */
 export class LocalBroker implements Broker {
@@ -11,8 +12,7 @@ export class LocalBroker implements Broker {
   }
 
   publish(rooms: string[], except: string | null, message: Message) {
-    const to = this.io!.to(rooms);
-    (except === null ? to : to.except(except)).emit(recordEvent(message), message);
+    emitLocally(this.io!, rooms, except, recordEvent(message), message);
   }
 
   async notify() {}

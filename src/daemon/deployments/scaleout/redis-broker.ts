@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { InterServerEvents, Message } from '../../../protocol/index.js';
 import type { Broker, ChatServer, NodeNotice } from '../../ports/index.js';
 import { recordEvent } from '../../ports/broker.js';
+import { emitLocally } from '../local-delivery.js';
 
 type Batch = Parameters<InterServerEvents['message:batch']>[0];
 
@@ -53,9 +54,7 @@ export class RedisBroker implements Broker {
   }
 
   private deliver(rooms: string[], except: string | null, message: Message) {
-    // Every socket joins a room named by its id, so `except` skips the sending connection.
-    const to = this.io!.local.to(rooms);
-    (except === null ? to : to.except(except)).emit(recordEvent(message), message);
+    emitLocally(this.io!, rooms, except, recordEvent(message), message);
   }
 
   private readonly flush = () => {
