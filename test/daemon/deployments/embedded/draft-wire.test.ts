@@ -8,10 +8,15 @@ import type { MessageRow } from '../../../../src/daemon/deployments/embedded/sql
 const draft = fc.record({
   id: fc.uuid(), conversationId: fc.string(), from: fc.string(), to: fc.string(), text: fc.string(),
   kind: fc.constantFrom('user', 'ai', 'system'), createdAt: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
-}).chain((d) => fc.option(fc.string(), { nil: undefined }).map((clientMsgId): MessageDraft => (clientMsgId === undefined ? d : { ...d, clientMsgId }) as MessageDraft));
+}).chain((d) => fc.option(fc.string(), { nil: undefined }).map((clientMsgId): MessageDraft => (clientMsgId === undefined ? d : { ...d, clientMsgId }) as MessageDraft))
+  // Any of the extra fields (a reply, mentions, a change's target, emoji and op, files), or none.
+  .chain((d) => fc.record({
+    replyTo: fc.nat(), mentions: fc.array(fc.string(), { maxLength: 3 }), target: fc.nat(), emoji: fc.string(), op: fc.constantFrom('add', 'remove'),
+    files: fc.array(fc.record({ id: fc.uuid(), name: fc.string(), size: fc.nat(), type: fc.string() }), { maxLength: 2 }),
+  }, { requiredKeys: [] }).map((extra) => ({ ...d, ...extra }) as MessageDraft));
 
 describe('drafts across the writer-thread boundary', () => {
-  it('arrive as they left, field for field, with or without a clientMsgId', () => {
+  it('arrive as they left, field for field, with or without a clientMsgId and any extra field', () => {
     fc.assert(fc.property(fc.array(draft, { maxLength: 50 }), (drafts) => {
       // structuredClone: what postMessage does to it on the way.
       expect(unpackDrafts(structuredClone(packDrafts(drafts)))).toEqual(drafts);
