@@ -16,16 +16,11 @@ interface PacketOptions { preEncoded: boolean; wsPreEncodedFrame?: unknown }
  * BroadcastOperators (`to`, `except`), their flags, a Set of the excepted sockets and one of the
  * sockets reached. A message's delivery is one of the hottest paths of the event loop.
  *
- * A room set that holds a socket twice (two rooms of one socket) still reaches it once. When this
- * Socket.IO has none of those internals (another major version), the broadcast is used.
+ * A room set that holds a socket twice (two rooms of one socket) still reaches it once. The
+ * brokers check those internals once, when they bind (`assertLocalDelivery`).
  */
 export function emitLocally(io: ChatServer, rooms: string[], except: string | null, event: 'message:new' | 'message:change', arg: Message): void {
   const nsp = io.of('/') as unknown as Internals;
-  if (typeof nsp.adapter._encode !== 'function') {
-    const to = io.local.to(rooms);
-    (except === null ? to : to.except(except)).emit(event, arg);
-    return;
-  }
   let packet: Packet | undefined;
   let encoded: unknown[] | undefined;
   let opts: PacketOptions | undefined;
@@ -47,4 +42,13 @@ export function emitLocally(io: ChatServer, rooms: string[], except: string | nu
       reached?.add(id);
     }
   }
+}
+
+/**
+ * Checked when a broker binds, after its adapter is in place: a Socket.IO (or adapter) without the
+ * internals emitLocally uses fails chatd's start, not its deliveries.
+ */
+export function assertLocalDelivery(io: ChatServer): void {
+  const adapter = (io.of('/') as unknown as Internals).adapter as Partial<Internals['adapter']>;
+  if (typeof adapter._encode !== 'function' || !(adapter.rooms instanceof Map)) throw new Error('the Socket.IO adapter no longer has _encode and rooms: see emitLocally in src/daemon/deployments/local-delivery.ts');
 }

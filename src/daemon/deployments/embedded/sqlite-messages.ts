@@ -98,7 +98,7 @@ export function messageWrites(db: SqliteDb): MessageWrites {
 
   /** Inserts one row; false when a unique index refused it. A change is applied to its target in the same transaction. */
   const inserted = (m: Message) => {
-    const extra = m.kind === 'user' && m.replyTo === undefined && m.mentions === undefined && m.files === undefined ? null : extraOf(m);
+    const extra = extraOf(m);
     const r = insert.run(m.id, m.conversationId, m.seq, m.from, m.to, m.text, m.kind, m.createdAt, m.clientMsgId ?? null, json(extra));
     if (r.changes !== 1) return false;
     newest = Number(r.lastInsertRowid);
@@ -243,7 +243,6 @@ function reactionView(c: Message, state: RecordState, changedSeq: number | null)
 export function withSeq(d: MessageDraft, seq: number): Message {
   const m: Message = { id: d.id, seq, conversationId: d.conversationId, from: d.from, to: d.to, text: d.text, kind: d.kind, createdAt: d.createdAt };
   if (d.clientMsgId !== undefined) m.clientMsgId = d.clientMsgId;
-  if (d.kind === 'user' && d.replyTo === undefined && d.mentions === undefined && d.files === undefined) return m;
   const extra = extraOf(d);
   return extra ? Object.assign(m, extra) : m;
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { InterServerEvents, Message } from '../../../protocol/index.js';
 import type { Broker, ChatServer, NodeNotice } from '../../ports/index.js';
 import { recordEvent } from '../../ports/broker.js';
-import { emitLocally } from '../local-delivery.js';
+import { assertLocalDelivery, emitLocally } from '../local-delivery.js';
 
 type Batch = Parameters<InterServerEvents['message:batch']>[0];
 
@@ -34,6 +34,7 @@ export class RedisBroker implements Broker {
     for (const c of this.clients) c.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis adapter connection error'));
     await Promise.all([pub.connect(), sub.connect()]);
     io.adapter(createAdapter(pub, sub, { key: `${this.prefix}socket.io` }));
+    assertLocalDelivery(io);
 
     io.on('message:batch', (batch) => {
       if (!Array.isArray(batch)) return this.log.warn('ignored a malformed message batch from another node');

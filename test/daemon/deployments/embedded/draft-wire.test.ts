@@ -23,6 +23,15 @@ describe('drafts across the writer-thread boundary', () => {
     }));
   });
 
+  it('carry each extra field when it is the draft’s only one (a plain draft is told from the others by name)', () => {
+    const base = { id: 'm1', conversationId: 'dm:a:b', from: 'a', to: 'b', text: 'hi', kind: 'user', createdAt: new Date(0).toISOString() };
+    const alone: Record<string, unknown> = { replyTo: 0, mentions: [], target: 0, emoji: '', op: 'add', files: [] };
+    for (const [k, v] of Object.entries(alone)) {
+      const d = { ...base, [k]: v } as unknown as MessageDraft;
+      expect(unpackDrafts(structuredClone(packDrafts([d]))), k).toEqual([d]);
+    }
+  });
+
   it('cross as a dense array: a holey one is cloned index by index, at about twice the cost (Node 20 and 22)', () => {
     const drafts = fc.sample(draft, { numRuns: 20, seed: 7 });
     // The serializer's header (0xFF, version), then the value's tag: 'A' begins a dense array, 'a' a sparse one.
