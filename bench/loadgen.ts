@@ -1,6 +1,7 @@
 /**
  * The load generator, run as its own process (pinned to another core than the server).
- * Input: one JSON job in argv[2]. Output: one JSON result line on stdout.
+ * Input: one JSON job, the first line on stdin (it holds the bench users' tokens: never in argv,
+ * which every user of the machine can read in `ps`). Output: one JSON result line on stdout.
  *   dm:      open-loop direct messages between pairs at an offered rate; latency from the
  *            sender's emit to the recipient's receive, ack latency, loss and duplicates. The
  *            first `warmupMs` run at the same rate but their latencies are not recorded.
@@ -358,8 +359,24 @@ async function connect(job: Job) {
   for (const c of clients) c.close();
 }
 
-const job = JSON.parse(process.argv[2]!) as Job;
-const run = job.mode === 'connect' ? connect(job) : (job.mode === 'dm' ? dm(job) : job.mode === 'group' ? group(job) : flood(job)).then((r) => { process.stdout.write(JSON.stringify(r) + '\n'); });
+/** The job: the first line on stdin. The rest of stdin stays open (connect mode waits for its end). */
+function readJob(): Promise<Job> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (c: Buffer) => {
+      buf += String(c);
+      const i = buf.indexOf('\n');
+      if (i < 0) return;
+      process.stdin.off('data', onData);
+      process.stdin.pause();
+      resolve(JSON.parse(buf.slice(0, i)) as Job);
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', () => reject(new Error('no job on stdin')));
+  });
+}
+
+const run = readJob().then((job) => job.mode === 'connect' ? connect(job) : (job.mode === 'dm' ? dm(job) : job.mode === 'group' ? group(job) : flood(job)).then((r) => { process.stdout.write(JSON.stringify(r) + '\n'); }));
 run.then(
   () => process.exit(0),
   (err: Error) => { process.stderr.write(`loadgen: ${err.message}\n`); process.exit(1); },

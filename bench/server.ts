@@ -222,8 +222,10 @@ export async function users(s: Server, n: number, prefix = 'bench'): Promise<{ n
 }
 
 export function loadgen(job: Job): { proc: ChildProcess; lines: AsyncIterable<string> } {
-  const [cmd, argv] = pinned(1, tsx, [path.join(root, 'bench/loadgen.ts'), JSON.stringify(job)]);
+  const [cmd, argv] = pinned(1, tsx, [path.join(root, 'bench/loadgen.ts')]);
   const proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
+  // The job carries the users' tokens: on stdin, not in argv (readable by anyone in `ps`).
+  proc.stdin!.write(JSON.stringify(job) + '\n');
   async function* lines() {
     let buf = '';
     for await (const c of proc.stdout!) {
