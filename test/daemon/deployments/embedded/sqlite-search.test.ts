@@ -10,7 +10,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { openSqlite, type SqliteDb } from '../../../../src/daemon/deployments/embedded/sqlite-driver.js';
 import { configure, messageWrites } from '../../../../src/daemon/deployments/embedded/sqlite-messages.js';
 import { messagesSchema } from '../../../../src/daemon/deployments/embedded/sqlite-archive.js';
-import { backfillSearch, caughtUp, searchSchema } from '../../../../src/daemon/deployments/embedded/sqlite-search.js';
+import { FTS_AUTOMERGE, backfillSearch, caughtUp, searchSchema } from '../../../../src/daemon/deployments/embedded/sqlite-search.js';
 import type { MessageDraft } from '../../../../src/daemon/ports/index.js';
 import { tmpDir } from '../../../support/daemon.js';
 import { seeded } from '../../../support/seeded.js';
@@ -114,5 +114,16 @@ describe('the embedded search index under edits and deletes', () => {
     expect([match('ember'), match('gamma')]).toEqual([0, 0]);
     db.exec("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 0)");
     db.close();
+  });
+
+  it('merges segments at the configured width, in a new index and in one from before the setting', () => {
+    const db = open();
+    const automerge = () => db.prepare<[], { v: number }>("SELECT v FROM messages_fts_config WHERE k = 'automerge'").get()?.v;
+    expect(automerge()).toBe(FTS_AUTOMERGE);
+    // An index made before the setting had FTS5's default: the next start sets it.
+    db.exec("INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 4)");
+    expect(automerge()).toBe(4);
+    searchSchema(db);
+    expect(automerge()).toBe(FTS_AUTOMERGE);
   });
 });
