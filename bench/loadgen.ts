@@ -369,7 +369,11 @@ function readJob(): Promise<Job> {
       if (i < 0) return;
       process.stdin.off('data', onData);
       process.stdin.pause();
-      resolve(JSON.parse(buf.slice(0, i)) as Job);
+      try {
+        resolve(JSON.parse(buf.slice(0, i)) as Job);
+      } catch (err) {
+        reject(new Error(`the job on stdin is not JSON: ${(err as Error).message}`));
+      }
     };
     process.stdin.on('data', onData);
     process.stdin.once('end', () => reject(new Error('no job on stdin')));

@@ -165,6 +165,24 @@ export function backfillSearch(db: SqliteDb, chunk: number): BackfillState {
 }
 
 /**
+ * One indexer pass as the writer thread runs it: its commit is not fsynced (synchronous=NORMAL for
+ * this transaction alone), so sends queued behind a pass no longer wait for its fsync too. Nothing
+ * acknowledged depends on it: the next send's commit (FULL) syncs the WAL, the pass's frames with
+ * it, and a power loss before that rolls the pass back whole (WAL with NORMAL stays consistent),
+ * `done` included, so the indexer redoes it. A deletion's words leave the index in the deletion's
+ * own commit (the triggers above), never in a pass. The connection is back at FULL when this
+ * returns or throws: every send commits at FULL.
+ */
+export function indexPass(db: SqliteDb, chunk: number, pass: (db: SqliteDb, chunk: number) => BackfillState = backfillSearch): BackfillState {
+  db.pragma('synchronous = NORMAL');
+  try {
+    return pass(db, chunk);
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
+}
+
+/**
  * Rewrites the index without the tokens of deleted and replaced texts (FTS5 `optimize`), when any
  * were replaced since the last purge; nothing otherwise. Returns how many had been replaced.
  */

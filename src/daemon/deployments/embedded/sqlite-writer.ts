@@ -20,7 +20,7 @@ import type { Message } from '../../../protocol/index.js';
 import { CHECKPOINT_EVERY_MS, WRITER_FALLBACK_CHECKPOINT_PAGES, configure, messageWrites } from './sqlite-messages.js';
 import { CHECKPOINTER_NICE, lowerPriority } from './thread-priority.js';
 import { packResults, unpackDrafts, type PackedDrafts } from './draft-wire.js';
-import { backfillSearch, purgeSearch } from './sqlite-search.js';
+import { indexPass, purgeSearch } from './sqlite-search.js';
 
 const { file, role, inline, driver } = workerData as { file: string; role: 'writer' | 'checkpointer'; inline: boolean; driver?: SqliteDriver };
 const port = parentPort!;
@@ -86,7 +86,7 @@ if (role === 'checkpointer') {
       return;
     }
     try {
-      if (backfill !== undefined) port.postMessage({ id, rows: backfillSearch(db, backfill) });
+      if (backfill !== undefined) port.postMessage({ id, rows: indexPass(db, backfill) });
       else if (purge) port.postMessage({ id, rows: { replaced: purgeSearch(db) } });
       else if (drafts) {
         const packed = packResults(writes.append(unpackDrafts(drafts)));

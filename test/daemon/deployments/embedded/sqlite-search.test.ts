@@ -10,7 +10,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { openSqlite, type SqliteDb } from '../../../../src/daemon/deployments/embedded/sqlite-driver.js';
 import { configure, messageWrites } from '../../../../src/daemon/deployments/embedded/sqlite-messages.js';
 import { messagesSchema } from '../../../../src/daemon/deployments/embedded/sqlite-archive.js';
-import { FTS_AUTOMERGE, backfillSearch, caughtUp, searchSchema } from '../../../../src/daemon/deployments/embedded/sqlite-search.js';
+import { FTS_AUTOMERGE, backfillSearch, caughtUp, indexPass, searchSchema } from '../../../../src/daemon/deployments/embedded/sqlite-search.js';
 import type { MessageDraft } from '../../../../src/daemon/ports/index.js';
 import { tmpDir } from '../../../support/daemon.js';
 import { seeded } from '../../../support/seeded.js';
@@ -125,5 +125,28 @@ describe('the embedded search index under edits and deletes', () => {
     expect(automerge()).toBe(4);
     searchSchema(db);
     expect(automerge()).toBe(FTS_AUTOMERGE);
+  });
+
+  it("commits the writer's index pass without an fsync, and puts the connection back at FULL after it, even when it fails", () => {
+    const db = open();
+    const writes = messageWrites(db);
+    const sync = () => (db.pragma('synchronous') as { synchronous: number }[])[0]!.synchronous;
+    expect(sync()).toBe(2); // FULL: how every connection is opened
+    // During the pass the connection is at NORMAL (1): its commit does not wait for the disk.
+    const during: unknown[] = [];
+    indexPass(db, 100, (d, chunk) => { during.push(sync()); return backfillSearch(d, chunk); });
+    expect(during).toEqual([1]);
+    expect(sync()).toBe(2);
+    // A real pass indexes as before, and a send after it commits at FULL.
+    writes.append([draft('user', 'iris juniper')]);
+    expect(caughtUp(indexPass(db, 100))).toBe(true);
+    expect(db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM messages_fts WHERE messages_fts MATCH ?').get('text : "juniper"')!.n).toBe(1);
+    expect(sync()).toBe(2);
+    // A pass that fails leaves the connection at FULL too: the next send must not lose its fsync.
+    writes.append([draft('user', 'kelp lumen')]);
+    db.exec('DROP TABLE messages_fts');
+    expect(() => indexPass(db, 100)).toThrow(/messages_fts/);
+    expect(sync()).toBe(2);
+    db.close();
   });
 });
