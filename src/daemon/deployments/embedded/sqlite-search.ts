@@ -170,15 +170,17 @@ export function backfillSearch(db: SqliteDb, chunk: number): BackfillState {
  * acknowledged depends on it: the next send's commit (FULL) syncs the WAL, the pass's frames with
  * it, and a power loss before that rolls the pass back whole (WAL with NORMAL stays consistent),
  * `done` included, so the indexer redoes it. A deletion's words leave the index in the deletion's
- * own commit (the triggers above), never in a pass. The connection is back at FULL when this
- * returns or throws: every send commits at FULL.
+ * own commit (the triggers above), never in a pass. The connection is back at its own setting
+ * (FULL, from `configure`) when this returns or throws: every send commits at it. `pass` is the
+ * pass itself (a test observes the setting during it).
  */
 export function indexPass(db: SqliteDb, chunk: number, pass: (db: SqliteDb, chunk: number) => BackfillState = backfillSearch): BackfillState {
+  const own = (db.pragma('synchronous') as { synchronous: number }[])[0]!.synchronous;
   db.pragma('synchronous = NORMAL');
   try {
     return pass(db, chunk);
   } finally {
-    db.pragma('synchronous = FULL');
+    db.pragma(`synchronous = ${own}`);
   }
 }
 

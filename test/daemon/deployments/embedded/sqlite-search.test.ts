@@ -137,7 +137,7 @@ describe('the embedded search index under edits and deletes', () => {
     indexPass(db, 100, (d, chunk) => { during.push(sync()); return backfillSearch(d, chunk); });
     expect(during).toEqual([1]);
     expect(sync()).toBe(2);
-    // A real pass indexes as before, and a send after it commits at FULL.
+    // A real pass indexes as before, and leaves the connection at FULL for the next send.
     writes.append([draft('user', 'iris juniper')]);
     expect(caughtUp(indexPass(db, 100))).toBe(true);
     expect(db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM messages_fts WHERE messages_fts MATCH ?').get('text : "juniper"')!.n).toBe(1);
