@@ -18,8 +18,17 @@ export function threadTicks(pid: number | undefined): Map<string, { all: number;
   }
   return out;
 }
-/** The engines' processes on this machine (scale-out runs them beside chatd), by command line. */
-export const ENGINES: [string, RegExp][] = [['redis', /^redis-server/], ['kafka', /kafka\.Kafka/], ['ferretdb', /(^|\/)ferretdb\b/], ['postgres', /^postgres/]];
+/**
+ * The engines' processes on this machine (scale-out runs them beside chatd), by command line.
+ * OpenSearch is one since scale-out searches: with OPENSEARCH_URL set, each node's search feeder
+ * indexes every message there, and its JVM's CPU is the deployment's, not a competing workload's.
+ */
+export const ENGINES: [string, RegExp][] = [['redis', /^redis-server/], ['kafka', /kafka\.Kafka/], ['ferretdb', /(^|\/)ferretdb\b/], ['postgres', /^postgres/], ['opensearch', /org\.opensearch\.bootstrap\.OpenSearch\b/]];
+
+/** Which engine a process is, from its command line (arguments joined by spaces), if one. */
+export function engineOf(cmd: string): string | undefined {
+  return ENGINES.find(([, re]) => re.test(cmd) || re.test(cmd.split(' ').slice(1).join(' ')))?.[0];
+}
 
 /** Every user process on the machine (kernel threads left out): its CPU ticks and which engine it is, if one. */
 function processes(): { pid: number; ticks: number; engine?: string }[] {
@@ -32,7 +41,7 @@ function processes(): { pid: number; ticks: number; engine?: string }[] {
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (f[1] === '2' || pid === '2') continue; // a kernel thread (child of kthreadd)
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const engine = ENGINES.find(([, re]) => re.test(cmd) || re.test(cmd.split(' ').slice(1).join(' ')))?.[0];
+      const engine = engineOf(cmd);
       out.push({ pid: Number(pid), ticks: Number(f[11]) + Number(f[12]), ...(engine ? { engine } : {}) });
     } catch {
       // gone meanwhile

@@ -67,7 +67,7 @@ function scaleoutTable(dm: Record<string, unknown>) {
   const so = dm['chatd-scaleout'] as DmTarget | undefined;
   const emb = dm.chatd as DmTarget | undefined;
   if (!so || !emb) return '';
-  const rows = ['| scale-out, sends | offered msg/s | p50 ms | p99 ms | chatd CPU µs/msg | embedded chatd CPU µs/msg | ratio | Redis | Kafka | FerretDB | PostgreSQL | all engines | chatd + engines, cores at this rate |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const rows = ['| scale-out, sends | offered msg/s | p50 ms | p99 ms | chatd CPU µs/msg | embedded chatd CPU µs/msg | ratio | Redis | Kafka | FerretDB | PostgreSQL | OpenSearch | all engines | chatd + engines, cores at this rate |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   const variants: [string, DmTarget | undefined, DmTarget | undefined][] = [['with clientMsgId', so, emb], ['without', dm['chatd-scaleout:no-clientMsgId'] as DmTarget | undefined, dm['chatd:no-clientMsgId'] as DmTarget | undefined]];
   for (const [kind, scale, embedded] of variants) {
     for (const s of scale?.steps ?? []) {
@@ -76,14 +76,14 @@ function scaleoutTable(dm: Record<string, unknown>) {
       const engines = Object.values(g).reduce((a, b) => a + b, 0);
       const ratio = e?.serverCpuUsPerMsg && s.serverCpuUsPerMsg ? Math.round((s.serverCpuUsPerMsg / e.serverCpuUsPerMsg) * 100) / 100 : '–';
       const cores = s.serverCpuUsPerMsg !== undefined ? Math.round(((s.serverCpuUsPerMsg + engines) * s.offeredRate) / 1e4) / 100 : '–';
-      rows.push(`| ${kind} | ${s.offeredRate} | ${s.e2eMs.p50} | ${s.e2eMs.p99} | ${s.serverCpuUsPerMsg ?? '–'} | ${e?.serverCpuUsPerMsg ?? '–'} | ${ratio} | ${g.redis ?? '–'} | ${g.kafka ?? '–'} | ${g.ferretdb ?? '–'} | ${g.postgres ?? '–'} | ${Math.round(engines * 10) / 10} | ${cores} |`);
+      rows.push(`| ${kind} | ${s.offeredRate} | ${s.e2eMs.p50} | ${s.e2eMs.p99} | ${s.serverCpuUsPerMsg ?? '–'} | ${e?.serverCpuUsPerMsg ?? '–'} | ${ratio} | ${g.redis ?? '–'} | ${g.kafka ?? '–'} | ${g.ferretdb ?? '–'} | ${g.postgres ?? '–'} | ${g.opensearch ?? '–'} | ${Math.round(engines * 10) / 10} | ${cores} |`);
     }
   }
   const caught = so.storeCaughtUpMs !== undefined ? ` MongoDB had every message ${so.storeCaughtUpMs} ms after the last step.` : '';
   const two = Object.entries(dm).find(([k]) => /^chatd-scaleout-x\d+$/.test(k))?.[1] as DmTarget | undefined;
   const t = two?.summary as { rate: number; crossNodeP99Ms: number | null; lost: number; dup: number; cpuUsPerMsgBothNodes: number; cpuUsPerMsgOneNode: number; cpuRatio: number | null } | undefined;
   const twoText = t ? ` Two nodes, every pair split across them, at half of one node's maximum (${t.rate} msg/s): cross-node p99 **${t.crossNodeP99Ms} ms** (target ≤ 50), lost ${t.lost}, duplicated ${t.dup}; chatd CPU ${t.cpuUsPerMsgBothNodes} µs per message on both nodes together against ${t.cpuUsPerMsgOneNode} on one node at that rate (ratio **${t.cpuRatio}**, target ≤ 1.2).` : '';
-  return `${rows.join('\n')}\n\nEngine columns are µs of CPU per message of each engine's processes (all PostgreSQL backends together).${caught}${twoText}`;
+  return `${rows.join('\n')}\n\nEngine columns are µs of CPU per message of each engine's processes (all PostgreSQL backends together; OpenSearch when the nodes have \`OPENSEARCH_URL\`, for their search feeders).${caught}${twoText}`;
 }
 
 function connectionsTable(c: Record<string, { count: number; connectPerSec: number; rssPerConnKB: number; heapPerConnKB: number; rssMB: number; afterGc?: { rssPerConnKB: number; heapPerConnKB: number } }[]>) {
