@@ -45,7 +45,7 @@ export function create(config: Config, log: Logger): Deployment & { readonly dat
   if (persister) byRole.persister = persister;
   // Search: OpenSearch, fed from the topic by its own consumer group (a role, like the persister).
   const search = config.opensearchUrl ? OpenSearchIndex.connect(config.opensearchUrl, config.opensearchIndex, messageLog) : null;
-  const feeder = search && config.searchFeeder ? new SearchFeeder({ ...settings, searchGroupId: `${config.kafkaGroupId}-search`, batchSize: config.persistBatchSize }, search, log.child({ component: 'search-feeder' }), config.searchPurgeSeconds * 1000) : null;
+  const feeder = search && config.searchFeeder ? new SearchFeeder({ ...settings, searchGroupId: `${config.kafkaGroupId}-search`, batchSize: config.persistBatchSize, lingerMs: config.searchLingerMs }, search, log.child({ component: 'search-feeder' }), config.searchPurgeSeconds * 1000) : null;
   if (feeder) byRole.searchFeeder = feeder;
   const parts = new Parts(byRole, log);
   const broker = new RedisBroker(cache.client, config.redisPrefix, log);

@@ -31,7 +31,7 @@ export function stalled(lag: number | null): boolean {
  * writes one batch per linger instead of one per trickle of records (each batch costs an insert,
  * head updates and a commit whatever its size), and an idle node fetches once per linger.
  */
-const FETCH_MIN_BYTES = 512 * 1024;
+export const FETCH_MIN_BYTES = 512 * 1024;
 const ATTEMPTS = 3;
 /** How often the watchdog looks, and how long without a batch (while lagging) counts as stalled. */
 const WATCHDOG_MS = 5000;
