@@ -151,6 +151,65 @@ if (full) {
   searchBehaviour(scaleout);
   searchSecurity(scaleout);
 
+  describe('the search feeder (real Kafka, real OpenSearch)', () => {
+    /**
+     * Messages appended at a trickle, as a busy node's sends arrive: with its linger the feeder
+     * waits to fill a fetch and sends OpenSearch a few large bulks; with a linger of 1 ms (the
+     * control, what a fetch of whatever had arrived did) it sends many small ones. Both index
+     * every message.
+     */
+    it('indexes a trickle of messages in a few bulk requests, where fetching every trickle took many', async () => {
+      const { kafkaRig, append } = await import('../support/kafka-rig.js');
+      const { draft } = await import('../daemon/ports/log.contract.js');
+      const { SearchFeeder } = await import('../../src/daemon/deployments/scaleout/search-feeder.js');
+      const { createLogger } = await import('../../src/daemon/logger.js');
+      const { waitFor } = await import('../support/daemon.js');
+      const rig = await kafkaRig('feeder', full);
+      const client = new Client({ node: full.OPENSEARCH_URL });
+      const N = 300;
+      // The log first: it creates the topic the feeders subscribe to.
+      const l = await rig.messageLog();
+      // Each feeder reads the topic from its start: the second also indexes the first run's messages.
+      const run = async (lingerMs: number, total: number) => {
+        const name = `chat-feeder-${lingerMs}-${rig.iso.id.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`;
+        let bulks = 0;
+        const index = new (class extends OpenSearchIndex {
+          override apply(records: Message[]) { bulks++; return super.apply(records); }
+        })(client, name, { getAcross: async () => [] }); // no searches here: documents are counted in OpenSearch
+        const feeder = new SearchFeeder({ ...rig.settings, searchGroupId: `${rig.settings.groupId}-search-${lingerMs}`, batchSize: 5000, lingerMs }, index, createLogger('silent'));
+        try {
+          await feeder.start();
+          const conv = `dm:f${lingerMs}a:f${lingerMs}b`;
+          // About 1.5 s of sends, a few at a time.
+          for (let i = 0; i < N; i += 3) {
+            await Promise.all([0, 1, 2].map((j) => append(l, draft(conv, `trickle word${i + j}`))));
+            await new Promise((r) => setTimeout(r, 15));
+          }
+          await waitFor(async () => feeder.applied >= total, 30_000, 50);
+          await index.refresh();
+          const count = (await client.count({ index: name })).body.count as number;
+          return { bulks, count };
+        } finally {
+          await feeder.close();
+          await client.indices.delete({ index: name }).catch(() => undefined);
+          await client.indices.deleteIndexTemplate({ name }).catch(() => undefined);
+        }
+      };
+      try {
+        const lingered = await run(500, N);
+        const control = await run(1, 2 * N);
+        console.log(`search feeder, ${N} messages over about 1.5 s: ${lingered.bulks} bulk requests with a 500 ms linger, ${control.bulks} with 1 ms; indexed ${lingered.count} and ${control.count}`);
+        expect(lingered.count).toBe(N);
+        expect(control.count).toBe(2 * N);
+        expect(lingered.bulks).toBeLessThanOrEqual(20);
+        expect(control.bulks).toBeGreaterThan(3 * lingered.bulks);
+      } finally {
+        await client.close();
+        await rig.cleanup();
+      }
+    }, 90_000);
+  });
+
   describe('scale-out chatd with OpenSearch (feeder from the topic)', () => {
     it('a message is found within a bounded time after its ack; an edit and a delete reach the index the same way', async () => {
       const { startDaemon, registerUser, befriend, waitFor } = await import('../support/daemon.js');
