@@ -19,7 +19,7 @@ import { AdminService } from './services/admin.js';
 import { parse } from './validation.js';
 import { createLogger } from './logger.js';
 import { TypingService } from './services/typing.js';
-import { FairWebSocketServer, flushesPerTick } from './ws-engine.js';
+import { FairWebSocketServer, flushesPerTick, oneWritePerFlushOf } from './ws-engine.js';
 import { AiService } from './services/ai.js';
 import { AuthService } from './services/auth.js';
 import { FanoutService } from './services/fanout.js';
@@ -103,8 +103,11 @@ export function createDaemon(config: Config, opts: DaemonOptions = {}): Daemon {
     // A connection that has not authenticated by then is closed (the default is 45 s).
     connectTimeout: config.handshakeTimeoutMs,
   });
-  // Each connection sends a tick's packets together (see ws-engine.ts).
-  io.engine.on('connection', flushesPerTick);
+  // Each connection sends a tick's packets together, in one write (see ws-engine.ts).
+  io.engine.on('connection', (conn) => {
+    flushesPerTick(conn);
+    oneWritePerFlushOf(conn);
+  });
   const gateway = attachGateway(io, {
     log: log.child({ component: 'gateway' }), auth, messages, typing, presence, fanout, parseSend, maxMessageLength: config.maxMessageLength, metrics, sends, isClosing,
     trustProxy: config.trustProxy, allowedOrigins: config.allowedOrigins, maxPendingConnections: config.maxPendingConnections,

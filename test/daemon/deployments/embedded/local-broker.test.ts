@@ -9,6 +9,6 @@ brokerContract('embedded (one node, the local adapter)', 1, async () => new Loca
 it('refuses to bind to a Socket.IO adapter without the internals its deliveries use (start fails, not each delivery)', async () => {
   // Not attached to an HTTP server: nothing to listen on or close.
   const io: ChatServer = new Server();
-  (io.of('/').adapter as unknown as { _encode?: unknown })._encode = undefined;
-  await expect(new LocalBroker().bind(io)).rejects.toThrow(/no longer has _encode/);
+  (io.of('/').adapter as unknown as { encoder?: unknown }).encoder = undefined;
+  await expect(new LocalBroker().bind(io)).rejects.toThrow(/no longer has encoder/);
 });
