@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { Kafka, logLevel } from 'kafkajs';
 import { ROUTES, applyRecord, isChange, type Ack, type Message } from '../../src/protocol/index.js';
@@ -62,7 +62,9 @@ if (env && !(libs && ferretBin)) {
 if (env && libs && ferretBin) {
   describe('faults', () => {
     const cleanups: (() => Promise<unknown>)[] = [];
-    afterAll(async () => { for (const c of cleanups.reverse()) await c().catch(() => {}); });
+    // Each test's own engines and chatd stop when it ends: a 3-node Kafka cluster left running
+    // until the file's end took CPU from every later test (this runs beside the quick bench in CI).
+    afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c().catch(() => {}); });
 
     it('kill -9 one broker of a 3-node cluster during a 10k-message load: every ack stored once, no seq gap', async () => {
       const cluster = new KafkaCluster(libs, 3);

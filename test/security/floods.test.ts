@@ -161,11 +161,17 @@ describe('25.2 message:sync is bounded as a whole, paged, and rate limited', () 
     let ended: string | null = null;
     s.on('session:end', (e) => { ended = e.code; });
     const gone = new Promise<null>((r) => s.on('disconnect', () => r(null)));
+    // The limit is a GCRA bucket: 120 at once, then one more every 500 ms (60 s / 120). Calls
+    // allowed are bounded by the burst plus what the flood's own duration refilled, so a slow or
+    // busy machine (a flood that takes seconds) does not read as a leak.
+    const t0 = performance.now();
+    let lastOkMs = 0;
     const flood = (async () => {
       for (let i = 0; i < 330 && !stop; i++) {
         const r = await Promise.race([emit<SyncResult>(s, 'message:sync', { cursors: {} }), gone]);
         if (r === null) break;
         const k = r.ok ? 'ok' : r.error.code;
+        if (r.ok) lastOkMs = performance.now() - t0;
         answers.set(k, (answers.get(k) ?? 0) + 1);
       }
     })();
@@ -173,7 +179,9 @@ describe('25.2 message:sync is bounded as a whole, paged, and rate limited', () 
     stop = true;
     await flood;
     console.log(`sync flood (every call from scratch) -> ${JSON.stringify(Object.fromEntries(answers))}, connection ended by chatd: ${ended}; bystander send ack p50/p90/p99: quiet ${acks(quiet)} ms, under the flood ${acks(loaded)} ms (bound on the p90 ${bound(pct(quiet, 0.9)).toFixed(1)})`);
-    expect(answers.get('ok') ?? 0).toBeLessThanOrEqual(121);
+    const refilled = Math.floor(lastOkMs / 500) + 1;
+    console.log(`sync flood: ${answers.get('ok') ?? 0} allowed, the last after ${Math.round(lastOkMs)} ms: at most 120 + ${refilled} refilled`);
+    expect(answers.get('ok') ?? 0).toBeLessThanOrEqual(120 + refilled);
     expect(answers.get('CHAT_ERR_RATE_LIMITED') ?? 0).toBeGreaterThan(0);
     // Past 100 refusals in 10 s the connection is closed.
     expect(answers.get('CHAT_ERR_RATE_LIMITED') ?? 0).toBeLessThanOrEqual(101);
