@@ -36,7 +36,7 @@ function dmTable(dm: Record<string, unknown>) {
     const at = t.steps.find((s) => s.offeredRate === t.maxRate);
     const fail = t.steps.find((s) => s.lost > 0 || s.dup > 0 || s.e2eMs.p99 > 100);
     const bound = t.boundedByGenerator ? t.steps.find((s) => s.verdict === 'generator-bound') : undefined;
-    const failText = bound ? `none: the load generator was saturated at ${bound.offeredRate} (${bound.loadgenCpuPct}%), so ${t.maxRate} is a lower bound` : fail ? `${fail.offeredRate}: ${fail.lost || fail.dup ? `lost ${fail.lost}, dup ${fail.dup}` : `p99 ${fail.e2eMs.p99} ms`}` : 'none (top step passed)';
+    const failText = bound ? `none: the load generator was saturated at ${bound.offeredRate} (${bound.loadgenCpuPct}%), so ${t.maxRate} is a lower bound` : fail ? `${fail.offeredRate}: ${fail.lost || fail.dup ? `lost ${fail.lost}, dup ${fail.dup}` : `p99 ${fail.e2eMs.p99} ms`}` : `none: the grid's top step passed, so ${t.maxRate} is a lower bound`;
     rows.push(`| ${target} | ${t.maxRate} | ${at?.e2eMs.p50 ?? '–'} | ${at?.e2eMs.p99 ?? '–'} | ${at?.e2eMs.p999 ?? '–'} | ${at?.ackMs.p99 ?? '–'} | ${at?.serverCpuUsPerMsg ?? '–'} | ${at ? `${at.loadgenCpuPct ?? '–'}% / ${at.loadgenLoopDelayP99Ms}` : '–'} | ${failText} |`);
   }
   return rows.join('\n');

@@ -20,7 +20,7 @@ async function drained(s: Server, token: string, label: string) {
   return ms;
 }
 
-type DmRun = Record<string, { maxRate: number; p99AtMaxMs: number | null; boundedByGenerator?: boolean; steps: (DmStep & { serverLoopP99Ms?: number; serverCpuUsPerMsg?: number })[]; storeCaughtUpMs?: number | null }>;
+type DmRun = Record<string, { maxRate: number; p99AtMaxMs: number | null; boundedByGenerator?: boolean; passedGridTop?: boolean; steps: (DmStep & { serverLoopP99Ms?: number; serverCpuUsPerMsg?: number })[]; storeCaughtUpMs?: number | null }>;
 
 /**
  * --repeat=N runs every target N times (interleaved, so drift hits all alike). The ratio is
@@ -76,7 +76,8 @@ async function dmRun(targets: Target[]) {
    * every message crosses nodes. `step` says 'stop' once the target's stepping is over: it failed
    * (with `stopAtFailure`, unless --all-steps), or its generator was saturated.
    */
-  const stepper = async (target: Target, firstRate: number, variant: { clientMsgIds?: boolean; nodes?: number; label?: string } = {}) => {
+  const stepper = async (target: Target, grid: number[], variant: { clientMsgIds?: boolean; nodes?: number; label?: string } = {}) => {
+    const firstRate = grid[0]!;
     const label = variant.label ?? target;
     const first = await startServer(target, { inspect: profile });
     const servers = [first];
@@ -145,7 +146,10 @@ async function dmRun(targets: Target[]) {
       const result = async () => {
         const storeCaughtUpMs = target === 'chatd-scaleout' ? await drained(first, list[0]!.token, label) : undefined;
         if (boundedByGenerator) console.log(`dm ${label}: the load generator was saturated at ${steps.at(-1)!.offeredRate}/s; ${maxRate}/s is a lower bound`);
-        return { maxRate, p99AtMaxMs: p99AtMax, ...(boundedByGenerator ? { boundedByGenerator } : {}), steps, ...(retried.length ? { disturbedSteps: retried } : {}), ...(storeCaughtUpMs !== undefined ? { storeCaughtUpMs } : {}) };
+        // A target that passed the grid's top step was never driven to failure: its maximum is a lower bound too.
+        const passedGridTop = !boundedByGenerator && !failedOnce && grid.length > 1 && maxRate === grid.at(-1);
+        if (passedGridTop) console.log(`dm ${label}: passed the grid's top step (${maxRate}/s); ${maxRate}/s is a lower bound`);
+        return { maxRate, p99AtMaxMs: p99AtMax, ...(boundedByGenerator ? { boundedByGenerator } : {}), ...(passedGridTop ? { passedGridTop } : {}), steps, ...(retried.length ? { disturbedSteps: retried } : {}), ...(storeCaughtUpMs !== undefined ? { storeCaughtUpMs } : {}) };
       };
       return { step, result, close };
     } catch (err) {
@@ -155,7 +159,7 @@ async function dmRun(targets: Target[]) {
   };
   /** One target stepped through `grid`, then stopped. */
   const stepsFor = async (target: Target, grid: number[], stopAtFailure: boolean, variant: { clientMsgIds?: boolean; nodes?: number; label?: string } = {}) => {
-    const s = await stepper(target, grid[0]!, variant);
+    const s = await stepper(target, grid, variant);
     try {
       for (const rate of grid) if ((await s.step(rate, stopAtFailure)) === 'stop') break;
       return await s.result();
@@ -168,7 +172,7 @@ async function dmRun(targets: Target[]) {
   // stops at its own first failure while the others go on.
   const live: { target: Target; s: Awaited<ReturnType<typeof stepper>>; stopped: boolean }[] = [];
   try {
-    for (const target of targets) live.push({ target, s: await stepper(target, rates[0]!), stopped: false });
+    for (const target of targets) live.push({ target, s: await stepper(target, rates), stopped: false });
     for (const rate of rates) {
       for (const x of live) {
         if (!x.stopped && (await x.s.step(rate, true)) === 'stop') x.stopped = true;
@@ -216,6 +220,10 @@ async function dmRun(targets: Target[]) {
     console.log(`dm ${nodes} nodes at half of one node's maximum (${half}/s): cross-node p99 ${nodesOut.crossNodeP99Ms} ms (target <= 50), lost ${at?.lost} dup ${at?.dup}; server CPU ${nodesOut.cpuUsPerMsgBothNodes} us/msg on both nodes against ${nodesOut.cpuUsPerMsgOneNode} on one (ratio ${nodesOut.cpuRatio}, target <= 1.2)`);
   }
   const ratio = out.chatd && out.socketio?.maxRate ? Math.round((out.chatd.maxRate / out.socketio.maxRate) * 100) / 100 : null;
+  // A maximum that is a lower bound makes the ratio a bound: an upper one when it is the relay's, a lower one when it is chatd's.
+  const lowerBound = (t: DmRun[string] | undefined) => Boolean(t?.boundedByGenerator || t?.passedGridTop);
+  if (ratio !== null && lowerBound(out.socketio) !== lowerBound(out.chatd)) console.log(`dm chatd/relay ratio ${ratio} is ${lowerBound(out.socketio) ? 'an upper' : 'a lower'} bound: ${lowerBound(out.socketio) ? "the relay's" : "chatd's"} maximum is a lower bound`);
+  else if (ratio !== null && lowerBound(out.socketio)) console.log(`dm chatd/relay ratio ${ratio} is no bound either way: both maxima are lower bounds`);
   // At the target point, the relay's p99 too, so chatd's reads against what the bare stack does
   // at the same rate on this machine.
   let atGoal: AtGoal | undefined;
