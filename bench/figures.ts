@@ -73,3 +73,22 @@ export function warmups(firstRate: number, quick: boolean): { rate: number; dura
   if (quick || firstRate < WARM_FROM) return [contact];
   return [contact, { rate: Math.min(6000, Math.round(firstRate / 2)), durationMs: 5000 }];
 }
+
+/**
+ * Whether a stepping's maximum is only a lower bound because the target passed the grid's top
+ * step: it was never driven to failure. A grid of one rate (a target point) finds no maximum.
+ */
+export function passedGridTop(grid: number[], maxRate: number, s: { boundedByGenerator: boolean; failedOnce: boolean }): boolean {
+  return !s.boundedByGenerator && !s.failedOnce && grid.length > 1 && maxRate > 0 && maxRate === grid.at(-1);
+}
+
+/**
+ * What a chatd/relay ratio of maxima is when either maximum is a lower bound: an upper bound
+ * when only the relay's is, a lower bound when only chatd's is, no bound when both are.
+ */
+export function ratioBound(relayLowerBound: boolean, chatdLowerBound: boolean): 'figure' | 'upper bound' | 'lower bound' | 'no bound' {
+  if (relayLowerBound && chatdLowerBound) return 'no bound';
+  if (relayLowerBound) return 'upper bound';
+  if (chatdLowerBound) return 'lower bound';
+  return 'figure';
+}

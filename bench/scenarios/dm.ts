@@ -1,6 +1,6 @@
 /** The dm scenario: pairs of users exchanging direct messages at stepped open-loop rates. */
 import { engineSplit, engineTicks, groupStats, threadSplit, threadSplitText, threadTicks } from '../cpu.js';
-import { median, busyRetries, nextMove, verdict, verdictText, type Verdict, warmups } from '../figures.js';
+import { median, busyRetries, nextMove, passedGridTop, ratioBound, verdict, verdictText, type Verdict, warmups } from '../figures.js';
 import { args, client, nodes, onlyRates, profile, quick, type Target } from '../options.js';
 import { json, profiled, runLoad, serverMetrics, startServer, stopServer, users, type Server } from '../server.js';
 
@@ -146,10 +146,9 @@ async function dmRun(targets: Target[]) {
       const result = async () => {
         const storeCaughtUpMs = target === 'chatd-scaleout' ? await drained(first, list[0]!.token, label) : undefined;
         if (boundedByGenerator) console.log(`dm ${label}: the load generator was saturated at ${steps.at(-1)!.offeredRate}/s; ${maxRate}/s is a lower bound`);
-        // A target that passed the grid's top step was never driven to failure: its maximum is a lower bound too.
-        const passedGridTop = !boundedByGenerator && !failedOnce && grid.length > 1 && maxRate === grid.at(-1);
-        if (passedGridTop) console.log(`dm ${label}: passed the grid's top step (${maxRate}/s); ${maxRate}/s is a lower bound`);
-        return { maxRate, p99AtMaxMs: p99AtMax, ...(boundedByGenerator ? { boundedByGenerator } : {}), ...(passedGridTop ? { passedGridTop } : {}), steps, ...(retried.length ? { disturbedSteps: retried } : {}), ...(storeCaughtUpMs !== undefined ? { storeCaughtUpMs } : {}) };
+        const topPassed = passedGridTop(grid, maxRate, { boundedByGenerator, failedOnce });
+        if (topPassed) console.log(`dm ${label}: passed the grid's top step (${maxRate}/s); ${maxRate}/s is a lower bound`);
+        return { maxRate, p99AtMaxMs: p99AtMax, ...(boundedByGenerator ? { boundedByGenerator } : {}), ...(topPassed ? { passedGridTop: true } : {}), steps, ...(retried.length ? { disturbedSteps: retried } : {}), ...(storeCaughtUpMs !== undefined ? { storeCaughtUpMs } : {}) };
       };
       return { step, result, close };
     } catch (err) {
@@ -220,10 +219,9 @@ async function dmRun(targets: Target[]) {
     console.log(`dm ${nodes} nodes at half of one node's maximum (${half}/s): cross-node p99 ${nodesOut.crossNodeP99Ms} ms (target <= 50), lost ${at?.lost} dup ${at?.dup}; server CPU ${nodesOut.cpuUsPerMsgBothNodes} us/msg on both nodes against ${nodesOut.cpuUsPerMsgOneNode} on one (ratio ${nodesOut.cpuRatio}, target <= 1.2)`);
   }
   const ratio = out.chatd && out.socketio?.maxRate ? Math.round((out.chatd.maxRate / out.socketio.maxRate) * 100) / 100 : null;
-  // A maximum that is a lower bound makes the ratio a bound: an upper one when it is the relay's, a lower one when it is chatd's.
   const lowerBound = (t: DmRun[string] | undefined) => Boolean(t?.boundedByGenerator || t?.passedGridTop);
-  if (ratio !== null && lowerBound(out.socketio) !== lowerBound(out.chatd)) console.log(`dm chatd/relay ratio ${ratio} is ${lowerBound(out.socketio) ? 'an upper' : 'a lower'} bound: ${lowerBound(out.socketio) ? "the relay's" : "chatd's"} maximum is a lower bound`);
-  else if (ratio !== null && lowerBound(out.socketio)) console.log(`dm chatd/relay ratio ${ratio} is no bound either way: both maxima are lower bounds`);
+  const ratioIs = ratioBound(lowerBound(out.socketio), lowerBound(out.chatd));
+  if (ratio !== null && ratioIs !== 'figure') console.log(`dm chatd/relay ratio ${ratio} is ${ratioIs === 'no bound' ? 'no bound either way: both maxima are lower bounds' : `an ${ratioIs}: ${ratioIs === 'upper bound' ? "the relay's" : "chatd's"} maximum is a lower bound`}`);
   // At the target point, the relay's p99 too, so chatd's reads against what the bare stack does
   // at the same rate on this machine.
   let atGoal: AtGoal | undefined;

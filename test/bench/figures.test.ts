@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOOP_SAMPLE_MS, cpuPerDocText, loopDelayBeyondSampling, nextMove, busyRetries, verdict, verdictText, warmups, WARM_FROM } from '../../bench/figures.js';
+import { LOOP_SAMPLE_MS, cpuPerDocText, loopDelayBeyondSampling, nextMove, busyRetries, passedGridTop, ratioBound, verdict, verdictText, warmups, WARM_FROM } from '../../bench/figures.js';
 import { otherTicksBetween } from '../../bench/cpu.js';
 
 describe('bench figures', () => {
@@ -73,5 +73,28 @@ describe('the warm-up before a dm target’s first step', () => {
     expect(warmups(WARM_FROM, false)).toEqual([{ rate: 200, durationMs: 2000 }, { rate: WARM_FROM / 2, durationMs: 5000 }]);
     expect(warmups(12000, false)[1]).toEqual({ rate: 6000, durationMs: 5000 });
     expect(warmups(20000, false)[1]).toEqual({ rate: 6000, durationMs: 5000 });
+  });
+});
+
+describe('maxima that are lower bounds', () => {
+  const clean = { boundedByGenerator: false, failedOnce: false };
+  it('a target that passed the grid\'s top step has a lower bound, not a maximum', () => {
+    expect(passedGridTop([10_000, 12_000, 14_000], 14_000, clean)).toBe(true);
+    // It failed a step before the top: that is its maximum.
+    expect(passedGridTop([10_000, 12_000, 14_000], 12_000, clean)).toBe(false);
+    // Nothing passed.
+    expect(passedGridTop([10_000, 12_000], 0, clean)).toBe(false);
+    // The generator stopped it (already a lower bound, said once), or --all-steps saw it fail below.
+    expect(passedGridTop([10_000, 12_000], 12_000, { ...clean, boundedByGenerator: true })).toBe(false);
+    expect(passedGridTop([10_000, 12_000], 12_000, { ...clean, failedOnce: true })).toBe(false);
+    // A single target point is no search for a maximum.
+    expect(passedGridTop([13_200], 13_200, clean)).toBe(false);
+  });
+
+  it('a ratio of maxima is a bound when either is a lower bound', () => {
+    expect(ratioBound(false, false)).toBe('figure');
+    expect(ratioBound(true, false)).toBe('upper bound');
+    expect(ratioBound(false, true)).toBe('lower bound');
+    expect(ratioBound(true, true)).toBe('no bound');
   });
 });
