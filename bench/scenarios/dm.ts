@@ -143,10 +143,11 @@ async function dmRun(targets: Target[]) {
           return 'go';
         }
       };
-      const result = async () => {
+      /** `searched`: the grid was a search for the maximum (a fixed point or a ramp is not, so it has no top to pass). */
+      const result = async (searched: boolean) => {
         const storeCaughtUpMs = target === 'chatd-scaleout' ? await drained(first, list[0]!.token, label) : undefined;
         if (boundedByGenerator) console.log(`dm ${label}: the load generator was saturated at ${steps.at(-1)!.offeredRate}/s; ${maxRate}/s is a lower bound`);
-        const topPassed = passedGridTop(grid, maxRate, { boundedByGenerator, failedOnce });
+        const topPassed = searched && passedGridTop(grid, maxRate, { boundedByGenerator, failedOnce });
         if (topPassed) console.log(`dm ${label}: passed the grid's top step (${maxRate}/s); ${maxRate}/s is a lower bound`);
         return { maxRate, p99AtMaxMs: p99AtMax, ...(boundedByGenerator ? { boundedByGenerator } : {}), ...(topPassed ? { passedGridTop: true } : {}), steps, ...(retried.length ? { disturbedSteps: retried } : {}), ...(storeCaughtUpMs !== undefined ? { storeCaughtUpMs } : {}) };
       };
@@ -161,7 +162,8 @@ async function dmRun(targets: Target[]) {
     const s = await stepper(target, grid, variant);
     try {
       for (const rate of grid) if ((await s.step(rate, stopAtFailure)) === 'stop') break;
-      return await s.result();
+      // Only a stepping that stops at its failure searches for a maximum; the others are fixed points and ramps.
+      return await s.result(stopAtFailure);
     } finally {
       await s.close();
     }
@@ -177,7 +179,7 @@ async function dmRun(targets: Target[]) {
         if (!x.stopped && (await x.s.step(rate, true)) === 'stop') x.stopped = true;
       }
     }
-    for (const x of live) out[x.target] = await x.s.result();
+    for (const x of live) out[x.target] = await x.s.result(true);
   } finally {
     for (const x of live) await x.s.close();
   }
