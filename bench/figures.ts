@@ -76,10 +76,11 @@ export function warmups(firstRate: number, quick: boolean): { rate: number; dura
 
 /**
  * Whether a stepping's maximum is only a lower bound because the target passed the grid's top
- * step: it was never driven to failure. A grid of one rate (a target point) finds no maximum.
+ * step: it was never driven to failure. Only a search (a stepping that stops at its first
+ * failure) has a maximum; a fixed point or a ramp (the target point, the two-node run) has none.
  */
-export function passedGridTop(grid: number[], maxRate: number, s: { boundedByGenerator: boolean; failedOnce: boolean }): boolean {
-  return !s.boundedByGenerator && !s.failedOnce && grid.length > 1 && maxRate > 0 && maxRate === grid.at(-1);
+export function passedGridTop(grid: number[], maxRate: number, s: { searched: boolean; boundedByGenerator: boolean; failedOnce: boolean }): boolean {
+  return s.searched && !s.boundedByGenerator && !s.failedOnce && maxRate > 0 && maxRate === grid.at(-1);
 }
 
 /**

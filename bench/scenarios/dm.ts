@@ -143,11 +143,11 @@ async function dmRun(targets: Target[]) {
           return 'go';
         }
       };
-      /** `searched`: the grid was a search for the maximum (a fixed point or a ramp is not, so it has no top to pass). */
+      /** `searched`: the grid was a search for the maximum (passedGridTop). */
       const result = async (searched: boolean) => {
         const storeCaughtUpMs = target === 'chatd-scaleout' ? await drained(first, list[0]!.token, label) : undefined;
         if (boundedByGenerator) console.log(`dm ${label}: the load generator was saturated at ${steps.at(-1)!.offeredRate}/s; ${maxRate}/s is a lower bound`);
-        const topPassed = searched && passedGridTop(grid, maxRate, { boundedByGenerator, failedOnce });
+        const topPassed = passedGridTop(grid, maxRate, { searched, boundedByGenerator, failedOnce });
         if (topPassed) console.log(`dm ${label}: passed the grid's top step (${maxRate}/s); ${maxRate}/s is a lower bound`);
         return { maxRate, p99AtMaxMs: p99AtMax, ...(boundedByGenerator ? { boundedByGenerator } : {}), ...(topPassed ? { passedGridTop: true } : {}), steps, ...(retried.length ? { disturbedSteps: retried } : {}), ...(storeCaughtUpMs !== undefined ? { storeCaughtUpMs } : {}) };
       };

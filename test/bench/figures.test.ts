@@ -77,7 +77,7 @@ describe('the warm-up before a dm target’s first step', () => {
 });
 
 describe('maxima that are lower bounds', () => {
-  const clean = { boundedByGenerator: false, failedOnce: false };
+  const clean = { searched: true, boundedByGenerator: false, failedOnce: false };
   it('a target that passed the grid\'s top step has a lower bound, not a maximum', () => {
     expect(passedGridTop([10_000, 12_000, 14_000], 14_000, clean)).toBe(true);
     // It failed a step before the top: that is its maximum.
@@ -87,8 +87,10 @@ describe('maxima that are lower bounds', () => {
     // The generator stopped it (already a lower bound, said once), or --all-steps saw it fail below.
     expect(passedGridTop([10_000, 12_000], 12_000, { ...clean, boundedByGenerator: true })).toBe(false);
     expect(passedGridTop([10_000, 12_000], 12_000, { ...clean, failedOnce: true })).toBe(false);
-    // A single target point is no search for a maximum.
-    expect(passedGridTop([13_200], 13_200, clean)).toBe(false);
+    // A fixed point or a ramp is no search for a maximum; a search over one rate is.
+    expect(passedGridTop([13_200], 13_200, { ...clean, searched: false })).toBe(false);
+    expect(passedGridTop([250, 500], 500, { ...clean, searched: false })).toBe(false);
+    expect(passedGridTop([13_200], 13_200, clean)).toBe(true);
   });
 
   it('a ratio of maxima is a bound when either is a lower bound', () => {
